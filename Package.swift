@@ -1,0 +1,136 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "miles-collections-adapter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "miles-adapter", targets: ["MilesAdapterCLI"]),
+        .executable(name: "miles-mock", targets: ["miles-mock"]),
+        .executable(name: "miles-adapter-bench", targets: ["MilesAdapterBench"]),
+        .library(name: "MilesSync", targets: ["MilesSync"]),
+        .library(name: "MilesMock", targets: ["MilesMock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, through pkg-config.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // The collections model and its rules: pure Swift, no I/O.
+        .target(name: "CollectionsDomain", swiftSettings: swiftSettings),
+
+        // SOAP 1.1, WS-Security, the hardened streaming XML reader, the libcurl transport.
+        .target(
+            name: "MilesSOAP",
+            dependencies: [
+                "CLibXML2", "CCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // mappings/*.yaml -> checked, compiled decoders and encoders.
+        .target(
+            name: "MilesMapping",
+            dependencies: ["MilesSOAP", "CollectionsDomain", "CLibXML2", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Persistence behind the `Store` protocol; SQLite through GRDB.
+        .target(
+            name: "CollectionsStore",
+            dependencies: ["CollectionsDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+
+        // The jobs: contract sync (and later the outbox relay and ingestion).
+        .target(
+            name: "MilesSync",
+            dependencies: [
+                "MilesSOAP", "MilesMapping", "CollectionsStore", "CollectionsDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "MilesAdapterCLI",
+            dependencies: [
+                "MilesSync", "MilesMock", "CollectionsDomain", "CollectionsStore", "MilesMapping", "MilesSOAP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The stateful mock MILES.
+        .target(
+            name: "MilesMock",
+            dependencies: [
+                "MilesSOAP", "CollectionsDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "mock-server/Sources/MilesMock",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "miles-mock",
+            dependencies: [
+                "MilesMock",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "mock-server/Sources/miles-mock",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "MilesAdapterBench",
+            dependencies: ["MilesSync", "MilesMock", "MilesMapping", "MilesSOAP", "CLibXML2", "CollectionsDomain"],
+            path: "Benchmarks/MilesAdapterBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "CollectionsDomainTests", dependencies: ["CollectionsDomain"], swiftSettings: swiftSettings),
+        .testTarget(name: "MilesSOAPTests", dependencies: ["MilesSOAP", "CLibXML2"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MilesMappingTests",
+            dependencies: ["MilesMapping", "MilesMock", "CollectionsDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MilesMockTests",
+            dependencies: ["MilesMock", "MilesSOAP", "MilesMapping"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

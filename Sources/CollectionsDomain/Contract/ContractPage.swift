@@ -1,0 +1,18 @@
+/// One page of a MILES FindContracts answer.
+public struct ContractPage: Sendable {
+    /// When MILES started answering this query; the next incremental query starts here,
+    /// so a contract changed while the pages were read is fetched next time rather than missed.
+    public var asOf: Timestamp
+    /// How many contracts the whole query matches, for reconciliation.
+    public var totalCount: Int
+    /// The cursor for the next page; `nil` on the last page.
+    public var nextCursor: String?
+    public var contracts: [Contract]
+
+    public init(asOf: Timestamp, totalCount: Int, nextCursor: String?, contracts: [Contract]) {
+        self.asOf = asOf
+        self.totalCount = totalCount
+        self.nextCursor = nextCursor
+        self.contracts = contracts
+    }
+}

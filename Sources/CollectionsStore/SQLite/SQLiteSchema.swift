@@ -1,0 +1,91 @@
+import CollectionsDomain
+import GRDB
+
+/// The SQLite schema, its migrations, and how rows become model values.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: contracts, customers, invoices, checkpoints, run ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE customers (
+                    partner_id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    line1 TEXT NOT NULL, line2 TEXT, town TEXT NOT NULL, postcode TEXT NOT NULL, country TEXT NOT NULL,
+                    phones TEXT NOT NULL, email TEXT, vulnerable INTEGER NOT NULL
+                );
+                CREATE TABLE contracts (
+                    contract_number TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, status_code TEXT NOT NULL,
+                    agreement_type TEXT NOT NULL, start_date INTEGER NOT NULL, end_date INTEGER, currency TEXT NOT NULL,
+                    total_price INTEGER NOT NULL, paid_to_date INTEGER NOT NULL, monthly_payment INTEGER NOT NULL,
+                    arrears_amount INTEGER NOT NULL, arrears_oldest_due INTEGER, missed_payments INTEGER NOT NULL,
+                    partner_id TEXT NOT NULL REFERENCES customers(partner_id),
+                    vehicle_registration TEXT NOT NULL, vehicle_vin TEXT NOT NULL, vehicle_make TEXT NOT NULL,
+                    vehicle_model TEXT NOT NULL, last_modified INTEGER NOT NULL
+                );
+                CREATE INDEX contracts_partner ON contracts(partner_id);
+                CREATE TABLE invoices (
+                    contract_number TEXT NOT NULL REFERENCES contracts(contract_number), position INTEGER NOT NULL,
+                    invoice_number TEXT NOT NULL, issue_date INTEGER NOT NULL, due_date INTEGER NOT NULL,
+                    amount INTEGER NOT NULL, open_amount INTEGER NOT NULL,
+                    PRIMARY KEY (contract_number, position)
+                );
+                CREATE TABLE sync_checkpoints (
+                    job TEXT PRIMARY KEY NOT NULL, next_changed_since INTEGER, high_water_mark INTEGER,
+                    query_since INTEGER, query_as_of INTEGER, query_cursor TEXT,
+                    query_pages INTEGER NOT NULL DEFAULT 0, query_received INTEGER NOT NULL DEFAULT 0,
+                    query_total INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE sync_runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, mode TEXT NOT NULL,
+                    started_at INTEGER NOT NULL, ended_at INTEGER, pages INTEGER NOT NULL DEFAULT 0,
+                    records INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
+                    message TEXT, miles_total INTEGER, stored_total INTEGER
+                );
+                """)
+        }
+        return migrator
+    }
+
+    static let contractSelect = "SELECT c.*, p.name, p.kind, p.line1, p.line2, p.town, p.postcode, p.country, p.phones, p.email, p.vulnerable FROM contracts c JOIN customers p ON p.partner_id = c.partner_id"
+
+    /// Phone numbers in one column, separated by a character no phone number holds.
+    static func joinPhones(_ phones: [String]) -> String { phones.joined(separator: "\u{1F}") }
+
+    static func contract(from row: Row, _ db: Database) throws -> Contract {
+        let currency = try CurrencyCode(row["currency"])
+        func money(_ column: String) -> Money { Money(minorUnits: row[column], currency: currency) }
+        func date(_ column: String) -> LocalDate? { (row[column] as Int32?).map(LocalDate.init(daysSinceEpoch:)) }
+        let number: String = row["contract_number"]
+        let invoices = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM invoices WHERE contract_number = ? ORDER BY position"), arguments: [number]
+        ).map { try invoice(from: $0, currency: currency) }
+        let phones: String = row["phones"]
+        guard let agreementType = AgreementType(rawValue: row["agreement_type"]),
+              let kind = Customer.Kind(rawValue: row["kind"]) else {
+            throw DatabaseError(message: "contract \(number): unknown agreement type or customer kind in the store")
+        }
+        return Contract(
+            contractNumber: number, version: row["version"], statusCode: row["status_code"], agreementType: agreementType,
+            startDate: date("start_date")!, endDate: date("end_date"), currency: currency,
+            totalPrice: money("total_price"), paidToDate: money("paid_to_date"), monthlyPayment: money("monthly_payment"),
+            arrears: Arrears(amount: money("arrears_amount"), oldestUnpaidDueDate: date("arrears_oldest_due"),
+                             missedPayments: row["missed_payments"]),
+            customer: Customer(
+                partnerId: row["partner_id"], name: row["name"], kind: kind,
+                address: PostalAddress(line1: row["line1"], line2: row["line2"], town: row["town"], postcode: row["postcode"],
+                                       country: row["country"]),
+                phones: phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
+                email: row["email"], vulnerable: row["vulnerable"]),
+            vehicle: Vehicle(registration: row["vehicle_registration"], vin: row["vehicle_vin"], make: row["vehicle_make"],
+                             model: row["vehicle_model"]),
+            openInvoices: invoices,
+            lastModified: Timestamp(millisecondsSinceEpoch: row["last_modified"]))
+    }
+
+    static func invoice(from row: Row, currency: CurrencyCode) throws -> Invoice {
+        Invoice(
+            number: row["invoice_number"], issueDate: LocalDate(daysSinceEpoch: row["issue_date"]),
+            dueDate: LocalDate(daysSinceEpoch: row["due_date"]),
+            amount: Money(minorUnits: row["amount"], currency: currency),
+            openAmount: Money(minorUnits: row["open_amount"], currency: currency))
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import CollectionsDomain
+import CollectionsStore
+import Logging
+import MilesMapping
+import MilesSync
+
+/// `miles-adapter sync contracts`: the overnight pull from MILES.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Pull data from MILES into the collections store.", subcommands: [Contracts.self])
+
+    struct Contracts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pull every contract changed in MILES since the last run.",
+            discussion: """
+                Without options the sync resumes an interrupted run from its checkpoint, or starts the next
+                incremental query where the last completed one began. Every page is committed with the checkpoint.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Fetch every contract, discarding any interrupted query.")
+        var full = false
+
+        @Option(help: "Fetch contracts changed after this date (YYYY-MM-DD, midnight UTC) or time (ISO 8601 with zone).")
+        var since: String?
+
+        func validate() throws {
+            if full, since != nil { throw ValidationError("use either --full or --since, not both") }
+            if let since, SyncCommand.parseSince(since) == nil {
+                throw ValidationError("--since '\(since)' is not a date like 2026-11-01 or a time like 2026-11-01T22:00:00Z")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let logger = global.makeLogger("miles-adapter.sync")
+                let configuration = try global.loadConfiguration()
+                let connection: MilesConnection
+                do { connection = try configuration.connection() } catch {
+                    throw CommandFailure(message: "\(error)", exitCode: .configuration)
+                }
+                let mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
+                let store = try SyncCommand.openStore(configuration.database)
+                let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume
+                let summary = try await SyncCommand.runSync(
+                    gateway: MilesContractGateway(connection: connection, mappings: mappings), store: store,
+                    configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
+                                                              retry: RetryPolicy(maxAttempts: configuration.maxAttempts)),
+                    mode: mode, logger: logger)
+                print(SyncCommand.describe(summary))
+            }
+        }
+    }
+
+    static func parseSince(_ text: String) -> Timestamp? {
+        if let date = LocalDate.parse(text) { return Timestamp(startOf: date) }
+        return Timestamp.parse(text)
+    }
+
+    static func openStore(_ path: String) throws -> SQLiteStore {
+        do {
+            return try SQLiteStore(path: path)
+        } catch {
+            throw CommandFailure(message: "cannot open the store \(path): \(error)", exitCode: .configuration)
+        }
+    }
+
+    /// Runs the contract sync with progress output, turning its failures into CLI failures.
+    static func runSync(gateway: MilesContractGateway, store: any Store, configuration: ContractSync.Configuration,
+                        mode: ContractSync.Mode, logger: Logger) async throws -> ContractSync.Summary {
+        let reporter = SyncProgressReporter(logger: logger)
+        let sync = ContractSync(gateway: gateway, store: store, configuration: configuration, logger: logger)
+        do {
+            let summary = try await sync.run(mode: mode) { reporter.report($0) }
+            reporter.finish()
+            return summary
+        } catch {
+            reporter.finish()
+            throw CommandFailure(message: "contract sync failed: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
+        }
+    }
+
+    static func describe(_ summary: ContractSync.Summary) -> String {
+        var lines = ["Contract sync (\(summary.mode)) run \(summary.runId): \(summary.outcome.rawValue)"]
+        if let page = summary.resumedAfterPage { lines.append("  resumed an interrupted query after page \(page)") }
+        lines.append("  pages fetched:        \(summary.pages)")
+        lines.append("  contracts received:   \(summary.received) (MILES counted \(summary.milesTotal) for the query)")
+        lines.append("  new or changed:       \(summary.written)")
+        lines.append("  contracts in store:   \(summary.storedTotal)")
+        let seconds = Double(summary.duration.components.seconds) + Double(summary.duration.components.attoseconds) / 1e18
+        lines.append("  time:                 \(Int(seconds * 1000)) ms")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import MilesSOAP
+import MilesSync
+import Yams
+
+/// The adapter's configuration: a YAML file (`--config`, or `miles-adapter.yaml` in the current
+/// folder if present) overridden by `MILES_ADAPTER_*` environment variables. The password comes
+/// only from `MILES_ADAPTER_PASSWORD` or a password file, never from a flag or the YAML itself.
+struct AdapterConfiguration {
+    struct File: Decodable {
+        struct Miles: Decodable {
+            var endpoint: String?
+            var username: String?
+            var passwordFile: String?
+            var passwordType: String?
+            var connectTimeoutSeconds: Int?
+            var requestTimeoutSeconds: Int?
+            var verifyTLS: Bool?
+            var caBundle: String?
+            var clientCertificate: String?
+            var clientKey: String?
+        }
+
+        struct Sync: Decodable {
+            var pageSize: Int?
+            var maxAttempts: Int?
+        }
+
+        var miles: Miles?
+        var sync: Sync?
+        var database: String?
+        var mappings: String?
+    }
+
+    var endpoint: String?
+    var username: String?
+    var passwordFile: String?
+    var passwordType: MilesCredentials.PasswordType = .digest
+    var connectTimeout: Duration = .seconds(10)
+    var requestTimeout: Duration = .seconds(120)
+    var verifyTLS = true
+    var caBundle: String?
+    var clientCertificate: String?
+    var clientKey: String?
+    var pageSize = 500
+    var maxAttempts = 5
+    var database = "collections.sqlite"
+    var mappings = "mappings"
+    /// Set only from the environment.
+    private var password: String?
+
+    static let defaultFile = "miles-adapter.yaml"
+
+    /// Reads the file (if any), then the environment.
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AdapterConfiguration {
+        var configuration = AdapterConfiguration()
+        let filePath = path ?? (FileManager.default.fileExists(atPath: defaultFile) ? defaultFile : nil)
+        if let filePath {
+            guard let data = FileManager.default.contents(atPath: filePath) else {
+                throw ConfigurationError("cannot read the configuration file \(filePath)")
+            }
+            let file: File
+            do {
+                file = try YAMLDecoder().decode(File.self, from: data)
+            } catch {
+                throw ConfigurationError("\(filePath): \(error)")
+            }
+            try configuration.apply(file, source: filePath)
+        }
+        try configuration.apply(environment: environment)
+        return configuration
+    }
+
+    private mutating func apply(_ file: File, source: String) throws {
+        endpoint = file.miles?.endpoint ?? endpoint
+        username = file.miles?.username ?? username
+        passwordFile = file.miles?.passwordFile ?? passwordFile
+        if let type = file.miles?.passwordType { passwordType = try Self.passwordType(type, source: "\(source): miles.passwordType") }
+        if let seconds = file.miles?.connectTimeoutSeconds { connectTimeout = .seconds(seconds) }
+        if let seconds = file.miles?.requestTimeoutSeconds { requestTimeout = .seconds(seconds) }
+        verifyTLS = file.miles?.verifyTLS ?? verifyTLS
+        caBundle = file.miles?.caBundle ?? caBundle
+        clientCertificate = file.miles?.clientCertificate ?? clientCertificate
+        clientKey = file.miles?.clientKey ?? clientKey
+        pageSize = file.sync?.pageSize ?? pageSize
+        maxAttempts = file.sync?.maxAttempts ?? maxAttempts
+        database = file.database ?? database
+        mappings = file.mappings ?? mappings
+    }
+
+    private mutating func apply(environment: [String: String]) throws {
+        func integer(_ name: String) throws -> Int? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Int(text), value > 0 else { throw ConfigurationError("\(name)='\(text)' must be a whole number above 0") }
+            return value
+        }
+        endpoint = environment["MILES_ADAPTER_ENDPOINT"] ?? endpoint
+        username = environment["MILES_ADAPTER_USERNAME"] ?? username
+        passwordFile = environment["MILES_ADAPTER_PASSWORD_FILE"] ?? passwordFile
+        password = environment["MILES_ADAPTER_PASSWORD"]
+        if let type = environment["MILES_ADAPTER_PASSWORD_TYPE"] {
+            passwordType = try Self.passwordType(type, source: "MILES_ADAPTER_PASSWORD_TYPE")
+        }
+        pageSize = try integer("MILES_ADAPTER_PAGE_SIZE") ?? pageSize
+        maxAttempts = try integer("MILES_ADAPTER_MAX_ATTEMPTS") ?? maxAttempts
+        if let seconds = try integer("MILES_ADAPTER_CONNECT_TIMEOUT") { connectTimeout = .seconds(seconds) }
+        if let seconds = try integer("MILES_ADAPTER_REQUEST_TIMEOUT") { requestTimeout = .seconds(seconds) }
+        database = environment["MILES_ADAPTER_DATABASE"] ?? database
+        mappings = environment["MILES_ADAPTER_MAPPINGS"] ?? mappings
+    }
+
+    private static func passwordType(_ text: String, source: String) throws -> MilesCredentials.PasswordType {
+        guard let type = MilesCredentials.PasswordType(rawValue: text) else {
+            throw ConfigurationError("\(source)='\(text)' must be 'digest' or 'text'")
+        }
+        return type
+    }
+
+    /// The connection to MILES; fails with what to set when something is missing.
+    func connection() throws -> MilesConnection {
+        guard let endpoint, !endpoint.isEmpty else {
+            throw ConfigurationError("no MILES endpoint: set miles.endpoint in \(Self.defaultFile) or MILES_ADAPTER_ENDPOINT")
+        }
+        guard let username, !username.isEmpty else {
+            throw ConfigurationError("no MILES username: set miles.username in \(Self.defaultFile) or MILES_ADAPTER_USERNAME")
+        }
+        let secret: String
+        if let password, !password.isEmpty {
+            secret = password
+        } else if let passwordFile {
+            guard let data = FileManager.default.contents(atPath: passwordFile),
+                  let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines), !text.isEmpty else {
+                throw ConfigurationError("cannot read a password from the password file \(passwordFile)")
+            }
+            secret = text
+        } else {
+            throw ConfigurationError("no MILES password: set MILES_ADAPTER_PASSWORD or MILES_ADAPTER_PASSWORD_FILE (never a flag)")
+        }
+        return MilesConnection(
+            endpoint: endpoint, credentials: MilesCredentials(username: username, password: secret, passwordType: passwordType),
+            transport: HTTPTransportConfiguration(
+                connectTimeout: connectTimeout, requestTimeout: requestTimeout, verifyTLS: verifyTLS,
+                caBundlePath: caBundle, clientCertificatePath: clientCertificate, clientKeyPath: clientKey))
+    }
+}
+
+/// The configuration is unusable; the message says what to set.
+struct ConfigurationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

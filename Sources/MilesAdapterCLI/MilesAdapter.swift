@@ -1,0 +1,86 @@
+import ArgumentParser
+import Logging
+
+/// `miles-adapter`: the MILES collections adapter's command line.
+@main
+struct MilesAdapter: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "miles-adapter",
+        abstract: "Sync contracts between MILES and the collections store.",
+        discussion: """
+            Configuration comes from miles-adapter.yaml (or --config) and MILES_ADAPTER_* environment variables.
+            The MILES password is read only from MILES_ADAPTER_PASSWORD or MILES_ADAPTER_PASSWORD_FILE.
+
+            Exit codes: 0 success; 1 the job failed; 2 bad command line; 3 MILES refused the credentials;
+            4 the mapping files have problems; 5 the configuration is unusable.
+            """,
+        subcommands: [SyncCommand.self, MappingsCommand.self, ReportCommand.self, DemoCommand.self])
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The configuration file (default: miles-adapter.yaml if present).")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func makeLogger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    func loadConfiguration() throws -> AdapterConfiguration {
+        do {
+            return try AdapterConfiguration.load(path: config)
+        } catch {
+            throw CommandFailure(message: "\(error)", exitCode: .configuration)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A failure the CLI reports as one clear line and a documented exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    enum Code: Int32 {
+        case failed = 1
+        case authentication = 3
+        case mappings = 4
+        case configuration = 5
+    }
+
+    let message: String
+    let exitCode: Code
+    var description: String { message }
+}
+
+extension AsyncParsableCommand {
+    /// Runs `body`, printing a `CommandFailure` as `error: …` and exiting with its code.
+    func reportingFailures(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let failure as CommandFailure {
+            printError("error: \(failure.message)")
+            throw ExitCode(failure.exitCode.rawValue)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var standardError = StandardError()
+    print(text, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleWriter.write(string)
+    }
+}
+
+import Foundation
+
+enum FileHandleWriter {
+    static func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
+}

@@ -1,0 +1,82 @@
+import CollectionsDomain
+import MilesSOAP
+
+/// The contract mapping compiled into element trees, one per operation that returns contracts.
+/// Built once at start-up; each parse binds it to the reader's interned names (a few dozen
+/// look-ups) and then matches elements by pointer.
+public struct CompiledContractDecoder: Sendable {
+    enum Role: Sendable, Equatable {
+        case container
+        case asOf, totalCount, nextCursor
+        case contractRecord
+        case invoiceRecord
+        case field(ModelField)
+    }
+
+    struct TreeNode: Sendable {
+        var name: String
+        var role: Role
+        var children: [Int]
+    }
+
+    /// Node 0 is the response element.
+    let findContractsTree: [TreeNode]
+    let getContractTree: [TreeNode]
+    let statusCodes: StatusCodeMapping
+    /// Model field to the path MILES uses, for error messages.
+    let paths: [ModelField: String]
+
+    init(contract: ContractMapping, statusCodes: StatusCodeMapping) {
+        self.statusCodes = statusCodes
+        var paths: [ModelField: String] = [:]
+        for (field, path) in contract.contractFields { paths[field] = path.joined(separator: "/") }
+        for (field, path) in contract.invoiceFields { paths[field] = path.joined(separator: "/") }
+        self.paths = paths
+        findContractsTree = Self.tree(for: contract.findContracts, contract: contract)
+        getContractTree = Self.tree(for: contract.getContract, contract: contract)
+    }
+
+    private static func tree(for operation: OperationMapping, contract: ContractMapping) -> [TreeNode] {
+        var nodes = [TreeNode(name: operation.responseElement, role: .container, children: [])]
+        func insert(_ path: [String], role: Role, below start: Int) -> Int {
+            var current = start
+            for (offset, name) in path.enumerated() {
+                let isLast = offset == path.count - 1
+                if let existing = nodes[current].children.first(where: { nodes[$0].name == name }) {
+                    if isLast { nodes[existing].role = role }
+                    current = existing
+                } else {
+                    nodes.append(TreeNode(name: name, role: isLast ? role : .container, children: []))
+                    nodes[current].children.append(nodes.count - 1)
+                    current = nodes.count - 1
+                }
+            }
+            return current
+        }
+        let pageRoles: [String: Role] = ["asOf": .asOf, "totalCount": .totalCount, "nextCursor": .nextCursor]
+        for (name, path) in operation.responseFields {
+            if let role = pageRoles[name] { _ = insert(path, role: role, below: 0) }
+        }
+        let record = insert(operation.recordsPath, role: .contractRecord, below: 0)
+        for (field, path) in contract.contractFields where field != .invoices {
+            _ = insert(path, role: .field(field), below: record)
+        }
+        if let invoicePath = contract.contractFields[.invoices] {
+            let invoice = insert(invoicePath, role: .invoiceRecord, below: record)
+            for (field, path) in contract.invoiceFields {
+                _ = insert(path, role: .field(field), below: invoice)
+            }
+        }
+        return nodes
+    }
+
+    /// A decoder for one FindContracts answer, bound to `reader`'s names.
+    public func findContractsDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
+        ContractPageDecoder(tree: findContractsTree, reader: reader, compiled: self, isPaged: true)
+    }
+
+    /// A decoder for one GetContract answer, bound to `reader`'s names.
+    public func getContractDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
+        ContractPageDecoder(tree: getContractTree, reader: reader, compiled: self, isPaged: false)
+    }
+}

@@ -1,0 +1,235 @@
+import CollectionsDomain
+import MilesSOAP
+
+/// Streams one FindContracts or GetContract answer into `Contract` values.
+///
+/// Hot path: elements are matched by interned-name pointer against the compiled tree, text is
+/// gathered into one reused byte buffer, and numbers and dates are parsed from those bytes.
+/// Properties are `@exclusivity(unchecked)`: the decoder is used by one parse on one thread,
+/// and the runtime exclusivity checks on class properties would cost a large share of the time.
+public final class ContractPageDecoder: SOAPPayloadDecoder {
+    struct BoundNode {
+        let role: CompiledContractDecoder.Role
+        let firstChild: Int
+        let childCount: Int
+    }
+
+    private let nodes: [BoundNode]
+    private let childNames: [XMLName]
+    private let childIndexes: [Int]
+    private let rootName: XMLName
+    private let compiled: CompiledContractDecoder
+    /// FindContracts answers must carry AsOf and TotalCount; GetContract answers have neither.
+    private let isPaged: Bool
+
+    @exclusivity(unchecked) private var stack: [Int] = []
+    @exclusivity(unchecked) private var text: [UInt8] = []
+    @exclusivity(unchecked) private var capturing = false
+    @exclusivity(unchecked) private var draft = ContractDraft()
+    @exclusivity(unchecked) private var invoice = InvoiceDraft()
+    @exclusivity(unchecked) private var contracts: [Contract] = []
+    private var asOf: Timestamp?
+    private var totalCount: Int?
+    private var nextCursor: String?
+
+    init(tree: [CompiledContractDecoder.TreeNode], reader: XMLStreamReader, compiled: CompiledContractDecoder, isPaged: Bool) {
+        var nodes: [BoundNode] = []
+        var childNames: [XMLName] = []
+        var childIndexes: [Int] = []
+        for node in tree {
+            nodes.append(BoundNode(role: node.role, firstChild: childNames.count, childCount: node.children.count))
+            for child in node.children {
+                childNames.append(reader.intern(tree[child].name))
+                childIndexes.append(child)
+            }
+        }
+        self.nodes = nodes
+        self.childNames = childNames
+        self.childIndexes = childIndexes
+        self.rootName = reader.intern(tree[0].name)
+        self.compiled = compiled
+        self.isPaged = isPaged
+        stack.reserveCapacity(16)
+        text.reserveCapacity(256)
+    }
+
+    public func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
+        guard let parent = stack.last else {
+            guard name == rootName else {
+                throw XMLReaderError.rejected("expected \(rootName.string) in the SOAP body, found \(name.string)")
+            }
+            stack.append(0)
+            return
+        }
+        var found = -1
+        if parent >= 0 {
+            let node = nodes[parent]
+            var index = node.firstChild
+            let end = index + node.childCount
+            while index < end {
+                if childNames[index] == name {
+                    found = childIndexes[index]
+                    break
+                }
+                index += 1
+            }
+        }
+        stack.append(found)
+        guard found >= 0 else { return }
+        switch nodes[found].role {
+        case .contractRecord:
+            draft = ContractDraft()
+        case .invoiceRecord:
+            invoice = InvoiceDraft()
+        case .container:
+            break
+        default:
+            text.removeAll(keepingCapacity: true)
+            capturing = true
+        }
+    }
+
+    public func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        if capturing { text.append(contentsOf: bytes) }
+    }
+
+    public func endElement(_ name: XMLName) throws {
+        let index = stack.removeLast()
+        guard index >= 0 else { return }
+        capturing = false
+        switch nodes[index].role {
+        case .container:
+            break
+        case .contractRecord:
+            contracts.append(try draft.build(compiled: compiled))
+        case .invoiceRecord:
+            draft.invoices.append(invoice)
+        case .asOf:
+            asOf = try text.withUnsafeBufferPointer { bytes in
+                guard let value = Timestamp.parse(bytes) else { throw pageError("AsOf", "is not a date-time with a zone") }
+                return value
+            }
+        case .totalCount:
+            totalCount = try text.withUnsafeBufferPointer { bytes in
+                guard let value = DecimalAmount.parse(bytes), value.scale == 0, value.mantissa >= 0 else {
+                    throw pageError("TotalCount", "is not a whole number")
+                }
+                return Int(value.mantissa)
+            }
+        case .nextCursor:
+            let value = String(decoding: text, as: UTF8.self).trimmingXMLWhitespace
+            nextCursor = value.isEmpty ? nil : value
+        case let .field(field):
+            try text.withUnsafeBufferPointer { bytes in try assign(field, bytes) }
+        }
+    }
+
+    public func result() throws -> ContractPage {
+        guard stack.isEmpty else { throw XMLReaderError.rejected("the contract page ended early") }
+        if isPaged, asOf == nil || totalCount == nil {
+            throw XMLReaderError.rejected("the FindContracts answer has no \(asOf == nil ? "AsOf" : "TotalCount")")
+        }
+        return ContractPage(asOf: asOf ?? Timestamp(millisecondsSinceEpoch: 0), totalCount: totalCount ?? contracts.count,
+                            nextCursor: nextCursor, contracts: contracts)
+    }
+
+    private func pageError(_ element: String, _ problem: String) -> ContractDecodingError {
+        ContractDecodingError(contractNumber: nil, elementPath: element, value: String(decoding: text, as: UTF8.self), problem: problem)
+    }
+
+    private func fieldError(_ field: ModelField, _ bytes: UnsafeBufferPointer<UInt8>, _ problem: String) -> ContractDecodingError {
+        ContractDecodingError(contractNumber: draft.contractNumber, elementPath: compiled.paths[field] ?? field.rawValue,
+                              value: String(decoding: bytes, as: UTF8.self), problem: problem)
+    }
+
+    @inline(__always)
+    private func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start].isSpace { start += 1 }
+        while end > start, bytes[end - 1].isSpace { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    }
+
+    private func amount(_ field: ModelField, _ bytes: UnsafeBufferPointer<UInt8>) throws -> DecimalAmount {
+        guard let value = DecimalAmount.parse(bytes) else { throw fieldError(field, bytes, "is not a decimal amount") }
+        return value
+    }
+
+    private func date(_ field: ModelField, _ bytes: UnsafeBufferPointer<UInt8>) throws -> LocalDate {
+        guard let value = LocalDate.parse(bytes) else { throw fieldError(field, bytes, "is not a date (YYYY-MM-DD)") }
+        return value
+    }
+
+    private func integer(_ field: ModelField, _ bytes: UnsafeBufferPointer<UInt8>) throws -> Int64 {
+        guard let value = DecimalAmount.parse(bytes), value.scale == 0 else { throw fieldError(field, bytes, "is not a whole number") }
+        return value.mantissa
+    }
+
+    private func assign(_ field: ModelField, _ bytes: UnsafeBufferPointer<UInt8>) throws {
+        switch field {
+        case .contractNumber: draft.contractNumber = string(bytes)
+        case .version: draft.version = try integer(field, bytes)
+        case .statusCode: draft.statusCode = string(bytes)
+        case .agreementType:
+            let code = string(bytes)
+            guard let type = compiled.statusCodes.agreementTypes[code] else {
+                throw fieldError(field, bytes, "is not an agreement type listed in status-codes.yaml")
+            }
+            draft.agreementType = type
+        case .startDate: draft.startDate = try date(field, bytes)
+        case .endDate: draft.endDate = try date(field, bytes)
+        case .currency:
+            do {
+                draft.currency = try CurrencyCode(string(bytes))
+            } catch {
+                throw fieldError(field, bytes, "is not an ISO 4217 currency code")
+            }
+        case .totalPrice: draft.totalPrice = try amount(field, bytes)
+        case .paidToDate: draft.paidToDate = try amount(field, bytes)
+        case .monthlyPayment: draft.monthlyPayment = try amount(field, bytes)
+        case .arrearsAmount: draft.arrearsAmount = try amount(field, bytes)
+        case .arrearsOldestUnpaidDueDate: draft.oldestUnpaidDueDate = try date(field, bytes)
+        case .arrearsMissedPayments: draft.missedPayments = Int(try integer(field, bytes))
+        case .customerPartnerId: draft.partnerId = string(bytes)
+        case .customerName: draft.name = string(bytes)
+        case .customerKind:
+            let code = string(bytes)
+            guard let kind = compiled.statusCodes.customerKinds[code] else {
+                throw fieldError(field, bytes, "is not a customer kind listed in status-codes.yaml")
+            }
+            draft.kind = kind
+        case .customerAddressLine1: draft.line1 = string(bytes)
+        case .customerAddressLine2: draft.line2 = string(bytes)
+        case .customerAddressTown: draft.town = string(bytes)
+        case .customerAddressPostcode: draft.postcode = string(bytes)
+        case .customerAddressCountry: draft.country = string(bytes)
+        case .customerPhones: draft.phones.append(string(bytes))
+        case .customerEmail: draft.email = string(bytes)
+        case .customerVulnerable:
+            switch string(bytes) {
+            case "true", "1": draft.vulnerable = true
+            case "false", "0": draft.vulnerable = false
+            default: throw fieldError(field, bytes, "is not a boolean (true or false)")
+            }
+        case .vehicleRegistration: draft.registration = string(bytes)
+        case .vehicleVIN: draft.vin = string(bytes)
+        case .vehicleMake: draft.make = string(bytes)
+        case .vehicleModel: draft.model = string(bytes)
+        case .lastModified:
+            guard let value = Timestamp.parse(bytes) else { throw fieldError(field, bytes, "is not a date-time with a zone") }
+            draft.lastModified = value
+        case .invoices:
+            break
+        case .invoiceNumber: invoice.number = string(bytes)
+        case .invoiceIssueDate: invoice.issueDate = try date(field, bytes)
+        case .invoiceDueDate: invoice.dueDate = try date(field, bytes)
+        case .invoiceAmount: invoice.amount = try amount(field, bytes)
+        case .invoiceOpenAmount: invoice.openAmount = try amount(field, bytes)
+        }
+    }
+}
+
+private extension UInt8 {
+    var isSpace: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D }
+}

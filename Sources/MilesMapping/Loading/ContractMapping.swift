@@ -1,0 +1,247 @@
+import Yams
+import MilesSOAP
+
+/// One MILES operation as `mappings/contract.yaml` describes it: where to send it, the
+/// request's wrapper element and parameters, and where the answer keeps its values.
+public struct OperationMapping: Sendable {
+    public var service: String
+    public var soapAction: String
+    public var requestElement: String
+    /// Adapter parameter name to MILES element name, e.g. `pageSize: PageSize`.
+    public var requestFields: [String: String]
+    public var responseElement: String
+    /// Adapter value name to element path below the response element, e.g. `nextCursor: [NextCursor]`.
+    public var responseFields: [String: [String]]
+    /// Path from the response element to each contract record.
+    public var recordsPath: [String]
+}
+
+/// `mappings/contract.yaml`: where every field of a contract, its customer and its invoices
+/// lives in MILES's messages, and the operations that carry them.
+public struct ContractMapping: Sendable {
+    public var namespace: String
+    public var schemaFile: String
+    public var faultNames: FaultDetailNames
+    public var faultClassifier: FaultClassifier
+    public var findContracts: OperationMapping
+    public var getContract: OperationMapping
+    /// Model field to element path below the contract record (`invoices` is the invoice record path).
+    public var contractFields: [ModelField: [String]]
+    /// Model field to element path below the invoice record.
+    public var invoiceFields: [ModelField: [String]]
+
+    /// The parameters and answer values each operation must map, by operation key.
+    static let operationShapes: [String: (request: Set<String>, response: Set<String>)] = [
+        "findContracts": (["changedSince", "cursor", "pageSize"], ["asOf", "totalCount", "nextCursor"]),
+        "getContract": (["contractNumber"], []),
+    ]
+}
+
+extension ContractMapping {
+    /// Reads `contract.yaml`, checking every key, model field and path against the schema.
+    static func load(_ file: YAMLFile, schemaDirectory: String, problems: inout [MappingProblem]) -> ContractMapping? {
+        guard let root = file.root, root.orderedPairs != nil else {
+            problems.append(file.problem(file.root, .syntax, "expected a mapping at the top of the file"))
+            return nil
+        }
+        let before = problems.count
+        checkKeys(root, allowed: ["version", "namespace", "schema", "faults", "operations", "contract", "invoice"], file, &problems)
+        let namespace = requiredString(root, "namespace", file, &problems)
+        let schemaFile = requiredString(root, "schema", file, &problems)
+
+        var outline: SchemaOutline?
+        if let schemaFile {
+            do {
+                outline = try SchemaOutline(xsdPath: schemaDirectory + "/" + schemaFile)
+            } catch {
+                problems.append(file.problem(root[key: "schema"], .pathNotInSchema, "schema '\(schemaFile)' cannot be read: \(error)"))
+            }
+        }
+
+        // Faults.
+        let faults = root[key: "faults"]
+        checkKeys(faults, allowed: ["detail", "code", "message", "dispositions"], file, &problems)
+        let faultNames = FaultDetailNames(
+            container: requiredString(faults, "detail", file, &problems) ?? "",
+            code: requiredString(faults, "code", file, &problems) ?? "",
+            message: requiredString(faults, "message", file, &problems) ?? "")
+        if let outline, !faultNames.container.isEmpty {
+            if let detail = outline.globalElement(faultNames.container) {
+                for (key, name) in [("code", faultNames.code), ("message", faultNames.message)] where !name.isEmpty
+                    && outline.resolve(path: [name], fromType: detail) == nil {
+                    problems.append(file.problem(faults?[key: key], .pathNotInSchema,
+                                                 "fault \(key) element '\(name)' is not in \(faultNames.container) in the schema"))
+                }
+            } else {
+                problems.append(file.problem(faults?[key: "detail"], .pathNotInSchema,
+                                             "fault detail element '\(faultNames.container)' is not a global element of the schema"))
+            }
+        }
+        var dispositions: [String: FaultDisposition] = [:]
+        for (key, value) in faults?[key: "dispositions"]?.orderedPairs ?? [] {
+            guard let code = key.string, let text = value.string, let disposition = FaultDisposition(rawValue: text) else {
+                problems.append(file.problem(value, .unknownInternalValue,
+                    "fault disposition '\(value.string ?? "")' is not one of \(FaultDisposition.allCases.map(\.rawValue).joined(separator: ", "))"))
+                continue
+            }
+            dispositions[code] = disposition
+        }
+
+        // Operations.
+        let operationsNode = root[key: "operations"]
+        var operations: [String: (OperationMapping, SchemaOutline.TypeReference?)] = [:]
+        for (key, value) in operationsNode?.orderedPairs ?? [] {
+            guard let name = key.string, let shape = operationShapes[name] else {
+                problems.append(file.problem(key, .unknownKey,
+                    "unknown operation '\(key.string ?? "")'; expected one of \(operationShapes.keys.sorted().joined(separator: ", "))"))
+                continue
+            }
+            if let operation = loadOperation(name, value, shape: shape, outline: outline, file, &problems) {
+                operations[name] = operation
+            }
+        }
+        for name in operationShapes.keys.sorted() where operations[name] == nil && operationsNode?[key: name] == nil {
+            problems.append(file.problem(operationsNode ?? root, .missingField, "operation '\(name)' is not mapped"))
+        }
+
+        // The record type both operations deliver: the contract fields are checked against it.
+        let recordType = operations["findContracts"]?.1
+        let contractFields = loadFields(root[key: "contract"], section: .contract, recordType: recordType,
+                                        outline: outline, file, &problems)
+        var invoiceType: SchemaOutline.TypeReference?
+        if let recordType, let outline, let path = contractFields[.invoices] {
+            invoiceType = outline.resolve(path: path, fromType: recordType)
+        }
+        let invoiceFields = loadFields(root[key: "invoice"], section: .invoice, recordType: invoiceType,
+                                       outline: outline, file, &problems)
+        if contractFields[.invoices] == nil, root[key: "contract"] != nil {
+            problems.append(file.problem(root[key: "contract"], .missingField, "contract field 'invoices' (the invoice record) is not mapped"))
+        }
+
+        guard problems.count == before, let namespace, let schemaFile,
+              let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0 else { return nil }
+        return ContractMapping(
+            namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
+            faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
+            contractFields: contractFields, invoiceFields: invoiceFields)
+    }
+
+    private static func loadOperation(
+        _ name: String, _ node: Node, shape: (request: Set<String>, response: Set<String>), outline: SchemaOutline?,
+        _ file: YAMLFile, _ problems: inout [MappingProblem]
+    ) -> (OperationMapping, SchemaOutline.TypeReference?)? {
+        checkKeys(node, allowed: ["service", "soapAction", "request", "requestFields", "response", "responseFields", "records"],
+                  file, &problems)
+        let service = requiredString(node, "service", file, &problems)
+        let action = requiredString(node, "soapAction", file, &problems)
+        let request = requiredString(node, "request", file, &problems)
+        let response = requiredString(node, "response", file, &problems)
+        let records = requiredString(node, "records", file, &problems)
+        let requestType = request.flatMap { outline?.globalElement($0) }
+        let responseType = response.flatMap { outline?.globalElement($0) }
+        if let outline {
+            if let request, requestType == nil {
+                problems.append(file.problem(node[key: "request"], .pathNotInSchema, "request element '\(request)' is not a global element of the schema"))
+            }
+            if let response, responseType == nil {
+                problems.append(file.problem(node[key: "response"], .pathNotInSchema, "response element '\(response)' is not a global element of the schema"))
+            }
+        }
+        var requestFields: [String: String] = [:]
+        for (key, value) in node[key: "requestFields"]?.orderedPairs ?? [] {
+            guard let parameter = key.string, shape.request.contains(parameter) else {
+                problems.append(file.problem(key, .unknownModelField,
+                    "unknown parameter '\(key.string ?? "")' for \(name); expected one of \(shape.request.sorted().joined(separator: ", "))"))
+                continue
+            }
+            guard let element = value.string, !element.isEmpty else {
+                problems.append(file.problem(value, .invalidValue, "parameter '\(parameter)' needs an element name"))
+                continue
+            }
+            if let requestType, let outline, outline.resolve(path: [element], fromType: requestType) == nil {
+                problems.append(file.problem(value, .pathNotInSchema, "'\(element)' is not an element of \(request ?? "") in the schema"))
+            }
+            requestFields[parameter] = element
+        }
+        for parameter in shape.request.sorted() where requestFields[parameter] == nil && node[key: "requestFields"]?[key: parameter] == nil {
+            problems.append(file.problem(node, .missingField, "\(name): parameter '\(parameter)' is not mapped"))
+        }
+        var responseFields: [String: [String]] = [:]
+        for (key, value) in node[key: "responseFields"]?.orderedPairs ?? [] {
+            guard let field = key.string, shape.response.contains(field) else {
+                problems.append(file.problem(key, .unknownModelField,
+                    "unknown answer value '\(key.string ?? "")' for \(name); expected one of \(shape.response.sorted().joined(separator: ", "))"))
+                continue
+            }
+            guard let path = checkedPath(value, from: responseType, outline: outline, what: response ?? "", file, &problems) else { continue }
+            responseFields[field] = path
+        }
+        for field in shape.response.sorted() where responseFields[field] == nil && node[key: "responseFields"]?[key: field] == nil {
+            problems.append(file.problem(node, .missingField, "\(name): answer value '\(field)' is not mapped"))
+        }
+        let recordPath = checkedPath(node[key: "records"], from: responseType, outline: outline, what: response ?? "", file, &problems)
+        let recordType = recordPath.flatMap { path in responseType.flatMap { outline?.resolve(path: path, fromType: $0) } }
+        guard let service, let action, let request, let response, records != nil, let recordPath else { return nil }
+        return (OperationMapping(service: service, soapAction: action, requestElement: request, requestFields: requestFields,
+                                 responseElement: response, responseFields: responseFields, recordsPath: recordPath), recordType)
+    }
+
+    private static func loadFields(
+        _ node: Node?, section: ModelField.Section, recordType: SchemaOutline.TypeReference?, outline: SchemaOutline?,
+        _ file: YAMLFile, _ problems: inout [MappingProblem]
+    ) -> [ModelField: [String]] {
+        let sectionName = section == .contract ? "contract" : "invoice"
+        guard let pairs = node?.orderedPairs else {
+            problems.append(file.problem(node ?? file.root, .missingField, "section '\(sectionName)' is missing or not a mapping"))
+            return [:]
+        }
+        var fields: [ModelField: [String]] = [:]
+        for (key, value) in pairs {
+            guard let name = key.string, let field = ModelField.field(named: name, in: section) else {
+                problems.append(file.problem(key, .unknownModelField, "unknown model field '\(key.string ?? "")' in section '\(sectionName)'"))
+                continue
+            }
+            guard let path = checkedPath(value, from: recordType, outline: outline, what: "the \(sectionName) record", file, &problems) else { continue }
+            fields[field] = path
+        }
+        for field in ModelField.allCases where field.section == section && field.isRequired && fields[field] == nil
+            && node?[key: field.rawValue] == nil {
+            problems.append(file.problem(node, .missingField, "required model field '\(field.rawValue)' is not mapped in section '\(sectionName)'"))
+        }
+        return fields
+    }
+
+    private static func checkedPath(
+        _ node: Node?, from type: SchemaOutline.TypeReference?, outline: SchemaOutline?, what: String,
+        _ file: YAMLFile, _ problems: inout [MappingProblem]
+    ) -> [String]? {
+        guard let node else { return nil }
+        guard let text = node.string, !text.isEmpty else {
+            problems.append(file.problem(node, .invalidValue, "expected an element path such as Customer/Name"))
+            return nil
+        }
+        let path = text.split(separator: "/").map(String.init)
+        if let type, let outline, outline.resolve(path: path, fromType: type) == nil {
+            problems.append(file.problem(node, .pathNotInSchema, "path '\(text)' is not in \(what) in the schema"))
+        }
+        return path
+    }
+}
+
+func checkKeys(_ node: Node?, allowed: Set<String>, _ file: YAMLFile, _ problems: inout [MappingProblem]) {
+    for (key, _) in node?.orderedPairs ?? [] where !allowed.contains(key.string ?? "") {
+        problems.append(file.problem(key, .unknownKey, "unknown key '\(key.string ?? "")'; expected one of \(allowed.sorted().joined(separator: ", "))"))
+    }
+}
+
+func requiredString(_ node: Node?, _ key: String, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> String? {
+    guard let value = node?[key: key] else {
+        problems.append(file.problem(node, .missingField, "'\(key)' is missing"))
+        return nil
+    }
+    guard let text = value.string, !text.isEmpty else {
+        problems.append(file.problem(value, .invalidValue, "'\(key)' must be a non-empty text"))
+        return nil
+    }
+    return text
+}

@@ -1,0 +1,78 @@
+import CollectionsDomain
+import Yams
+
+/// `mappings/status-codes.yaml`: MILES's codes for contract statuses, agreement types and
+/// customer kinds, and the collections values they mean, in both directions.
+///
+/// A MILES status code that is not listed is kept on the contract as MILES sent it
+/// (`internalStatus(forMilesCode:)` is `nil`); it never stops a sync.
+public struct StatusCodeMapping: Sendable {
+    public let version: Int
+    public let contractStatuses: [String: ContractStatus]
+    public let agreementTypes: [String: AgreementType]
+    public let customerKinds: [String: Customer.Kind]
+    private let milesCodeByStatus: [ContractStatus: String]
+
+    public func internalStatus(forMilesCode code: String) -> ContractStatus? { contractStatuses[code] }
+
+    /// The MILES code to send for a status: the first code listed for it.
+    public func milesCode(for status: ContractStatus) -> String? { milesCodeByStatus[status] }
+
+    static func load(_ file: YAMLFile, problems: inout [MappingProblem]) -> StatusCodeMapping? {
+        guard let root = file.root, root.orderedPairs != nil else {
+            problems.append(file.problem(file.root, .syntax, "expected a mapping at the top of the file"))
+            return nil
+        }
+        let before = problems.count
+        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds"], file, &problems)
+        let version = root[key: "version"]?.int
+        if version == nil {
+            problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number"))
+        }
+        let statuses: [(String, ContractStatus)] = codes(root[key: "contractStatuses"], "contractStatuses", file, &problems)
+        let agreements: [(String, AgreementType)] = codes(root[key: "agreementTypes"], "agreementTypes", file, &problems)
+        let kinds: [(String, Customer.Kind)] = codes(root[key: "customerKinds"], "customerKinds", file, &problems)
+        guard problems.count == before, let version else { return nil }
+        var reverse: [ContractStatus: String] = [:]
+        for (code, status) in statuses where reverse[status] == nil { reverse[status] = code }
+        return StatusCodeMapping(
+            version: version,
+            contractStatuses: Dictionary(statuses, uniquingKeysWith: { first, _ in first }),
+            agreementTypes: Dictionary(agreements, uniquingKeysWith: { first, _ in first }),
+            customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
+            milesCodeByStatus: reverse)
+    }
+
+    /// Reads `MILES code: internal value` pairs, reporting duplicate codes and values the model does not know.
+    private static func codes<Value: RawRepresentable & CaseIterable>(
+        _ node: Node?, _ section: String, _ file: YAMLFile, _ problems: inout [MappingProblem]
+    ) -> [(String, Value)] where Value.RawValue == String {
+        guard let pairs = node?.orderedPairs else {
+            problems.append(file.problem(node ?? file.root, .missingField, "section '\(section)' is missing or not a mapping"))
+            return []
+        }
+        var seen: Set<String> = []
+        var result: [(String, Value)] = []
+        for (key, value) in pairs {
+            guard let code = key.string, !code.isEmpty else {
+                problems.append(file.problem(key, .invalidValue, "a MILES code must be a non-empty text"))
+                continue
+            }
+            guard seen.insert(code).inserted else {
+                problems.append(file.problem(key, .duplicateCode, "MILES code '\(code)' is listed twice in '\(section)'"))
+                continue
+            }
+            guard let name = value.string, !name.isEmpty else {
+                problems.append(file.problem(key, .unknownInternalValue, "MILES code '\(code)' in '\(section)' has no internal value"))
+                continue
+            }
+            guard let internalValue = Value(rawValue: name) else {
+                problems.append(file.problem(value, .unknownInternalValue,
+                    "'\(name)' (for MILES code '\(code)') is not one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))"))
+                continue
+            }
+            result.append((code, internalValue))
+        }
+        return result
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Calls MILES operations: builds the envelope with a fresh WS-Security header, posts it,
+/// streams the answer through the hardened reader into a payload decoder, and turns every
+/// failure into a `SOAPCallError` with its disposition.
+///
+/// ```swift
+/// let page = try await client.call(service: "ContractService", operation: "FindContracts",
+///                                  payload: { try $0.element("m:PageSize", "500") },
+///                                  decoder: { reader in MyDecoder(reader: reader) })
+/// ```
+public struct SOAPClient: Sendable {
+    public struct Configuration: Sendable {
+        /// The base URL of the MILES services; `/ServiceName` is appended per call.
+        public var endpoint: String
+        public var credentials: MilesCredentials
+        public var messageNamespace: String
+        public var faultNames: FaultDetailNames
+        public var classifier: FaultClassifier
+        public var limits: XMLLimits
+        public var transport: HTTPTransportConfiguration
+
+        public init(
+            endpoint: String, credentials: MilesCredentials, messageNamespace: String,
+            faultNames: FaultDetailNames, classifier: FaultClassifier,
+            limits: XMLLimits = .default, transport: HTTPTransportConfiguration = HTTPTransportConfiguration()
+        ) {
+            self.endpoint = endpoint
+            self.credentials = credentials
+            self.messageNamespace = messageNamespace
+            self.faultNames = faultNames
+            self.classifier = classifier
+            self.limits = limits
+            self.transport = transport
+        }
+    }
+
+    public let configuration: Configuration
+    private let transport: CurlTransport
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.transport = CurlTransport(configuration: configuration.transport)
+    }
+
+    public func call<Decoder: SOAPPayloadDecoder>(
+        service: String, operation: String, soapAction: String,
+        payload: @escaping @Sendable (inout XMLWriter) throws -> Void,
+        decoder: @escaping @Sendable (XMLStreamReader) -> Decoder
+    ) async throws(SOAPCallError) -> Decoder.Output {
+        let result: Result<Decoder.Output, SOAPCallError> = await withCheckedContinuation { continuation in
+            // curl blocks its thread for the whole exchange; keep that off the cooperative pool.
+            DispatchQueue.global().async {
+                continuation.resume(returning: Result {
+                    () throws(SOAPCallError) in
+                    try self.callBlocking(service: service, operation: operation, soapAction: soapAction,
+                                          payload: payload, decoder: decoder)
+                })
+            }
+        }
+        return try result.get()
+    }
+
+    /// The same call, on the caller's thread.
+    public func callBlocking<Decoder: SOAPPayloadDecoder>(
+        service: String, operation: String, soapAction: String,
+        payload: (inout XMLWriter) throws -> Void,
+        decoder makeDecoder: (XMLStreamReader) -> Decoder
+    ) throws(SOAPCallError) -> Decoder.Output {
+        let url = configuration.endpoint.hasSuffix("/") ? configuration.endpoint + service : configuration.endpoint + "/" + service
+        func failure(_ kind: SOAPCallError.Kind) -> SOAPCallError {
+            SOAPCallError(kind: kind, operation: operation, endpoint: url, classifier: configuration.classifier)
+        }
+        let body: [UInt8]
+        do {
+            body = try SOAPEnvelope.request(
+                messageNamespace: configuration.messageNamespace,
+                security: UsernameTokenHeader(credentials: configuration.credentials),
+                payload: payload)
+        } catch {
+            throw failure(.invalidRequest(String(describing: error)))
+        }
+        let reader = XMLStreamReader(limits: configuration.limits)
+        let handler = SOAPResponseHandler(reader: reader, decoder: makeDecoder(reader), faultNames: configuration.faultNames)
+        let answer: CurlTransport.Answer
+        do {
+            answer = try transport.post(
+                url: url,
+                headers: ["Content-Type: text/xml; charset=utf-8", "SOAPAction: \"\(soapAction)\"", "Expect:"],
+                body: body,
+                accept: { $0 == 200 || $0 == 500 },
+                consume: { try reader.feed($0, handler: handler) })
+        } catch let error as CurlTransport.Failure {
+            throw failure(.transport(code: error.code, message: error.message, requestSent: error.requestSent))
+        } catch let error as XMLReaderError {
+            throw failure(.invalidResponse(error))
+        } catch {
+            throw failure(.invalidResponse(.rejected(String(describing: error))))
+        }
+        guard answer.status == 200 || answer.status == 500 else {
+            throw failure(.httpStatus(answer.status, body: answer.unconsumedBodyPrefix))
+        }
+        do {
+            try reader.finish(handler: handler)
+            return try handler.result()
+        } catch let fault as SOAPFault {
+            throw failure(.fault(fault))
+        } catch let error as XMLReaderError {
+            throw failure(answer.status == 500 ? .httpStatus(500, body: "") : .invalidResponse(error))
+        } catch {
+            throw failure(.invalidResponse(.rejected(String(describing: error))))
+        }
+    }
+}

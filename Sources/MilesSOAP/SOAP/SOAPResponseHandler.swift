@@ -1,0 +1,119 @@
+/// Decodes the payload of a SOAP body: the first child element of `Body`, handed to it whole
+/// (the payload's root element included).
+public protocol SOAPPayloadDecoder: XMLEventHandler {
+    associatedtype Output: Sendable
+    /// The decoded value once the document ended well; throws if the payload was incomplete.
+    func result() throws -> Output
+}
+
+/// Where MILES puts its machine-readable fault code inside `detail`.
+public struct FaultDetailNames: Sendable {
+    public var container: String
+    public var code: String
+    public var message: String
+
+    public init(container: String, code: String, message: String) {
+        self.container = container
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Reads a SOAP 1.1 envelope: passes the body's payload to a decoder, or collects a fault.
+final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
+    private let decoder: Decoder
+    private let envelope: XMLName
+    private let body: XMLName
+    private let fault: XMLName
+    private let faultCode: XMLName
+    private let faultString: XMLName
+    private let detailCode: XMLName
+
+    private var depth = 0
+    private var inBody = false
+    private var payloadSeen = false
+    private var inFault = false
+    private var collecting: XMLName?
+    private var text: [UInt8] = []
+    private(set) var collectedFault: SOAPFault?
+
+    init(reader: XMLStreamReader, decoder: Decoder, faultNames: FaultDetailNames) {
+        self.decoder = decoder
+        envelope = reader.intern("Envelope")
+        body = reader.intern("Body")
+        fault = reader.intern("Fault")
+        faultCode = reader.intern("faultcode")
+        faultString = reader.intern("faultstring")
+        detailCode = reader.intern(faultNames.code)
+    }
+
+    func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
+        depth += 1
+        switch depth {
+        case 1:
+            guard name == envelope else { throw XMLReaderError.rejected("not a SOAP envelope: the root element is '\(name.string)'") }
+        case 2:
+            inBody = name == body
+        case 3 where inBody:
+            payloadSeen = true
+            if name == fault {
+                inFault = true
+                collectedFault = SOAPFault(faultCode: "", faultString: "", code: nil)
+                return
+            }
+            try decoder.startElement(name, attributes: attributes)
+        default:
+            if inFault {
+                if name == faultCode || name == faultString || name == detailCode {
+                    collecting = name
+                    text.removeAll(keepingCapacity: true)
+                }
+            } else if inBody {
+                try decoder.startElement(name, attributes: attributes)
+            }
+        }
+    }
+
+    func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        if inFault {
+            if collecting != nil { text.append(contentsOf: bytes) }
+        } else if inBody, depth >= 3 {
+            try decoder.characters(bytes)
+        }
+    }
+
+    func endElement(_ name: XMLName) throws {
+        defer { depth -= 1 }
+        if inFault {
+            if depth == 3 {
+                inFault = false
+            } else if let collecting, collecting == name {
+                let value = String(decoding: text, as: UTF8.self).trimmingXMLWhitespace
+                if name == faultCode { collectedFault?.faultCode = value }
+                if name == faultString { collectedFault?.faultString = value }
+                if name == detailCode { collectedFault?.code = value }
+                self.collecting = nil
+            }
+            return
+        }
+        if inBody, depth >= 3 { try decoder.endElement(name) }
+        if depth == 2 { inBody = false }
+    }
+
+    func result() throws -> Decoder.Output {
+        if let collectedFault { throw collectedFault }
+        guard payloadSeen else { throw XMLReaderError.rejected("the SOAP body is empty") }
+        return try decoder.result()
+    }
+}
+
+extension String {
+    /// The string without leading and trailing XML white space.
+    public var trimmingXMLWhitespace: String {
+        let scalars = unicodeScalars
+        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        guard let start = scalars.firstIndex(where: { !isSpace($0) }),
+              let end = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(scalars[start...end])
+    }
+}

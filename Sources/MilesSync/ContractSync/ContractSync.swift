@@ -1,0 +1,203 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import Logging
+import MilesSOAP
+
+/// The overnight contract sync: pulls every contract that changed in MILES into the store, page
+/// by page, each page committed with the checkpoint that follows it, so a run killed at any
+/// instant resumes where it stopped and ends with the same store.
+///
+/// ```swift
+/// let sync = ContractSync(gateway: gateway, store: store)
+/// let summary = try await sync.run(mode: .resume) { progress in print(progress.received) }
+/// ```
+public struct ContractSync: Sendable {
+    public struct Configuration: Sendable {
+        /// Contracts asked for per page; MILES may send fewer.
+        public var pageSize: Int
+        public var retry: RetryPolicy
+        /// The checkpoint and ledger name of this job.
+        public var job: String
+
+        public init(pageSize: Int = 500, retry: RetryPolicy = RetryPolicy(), job: String = "contracts") {
+            self.pageSize = pageSize
+            self.retry = retry
+            self.job = job
+        }
+    }
+
+    public enum Mode: Sendable, Equatable {
+        /// Resume an interrupted query, or start the next incremental one from the checkpoint.
+        case resume
+        /// Fetch every contract, discarding any interrupted query.
+        case full
+        /// Fetch contracts changed after this time, discarding any interrupted query.
+        case since(Timestamp)
+
+        var name: String {
+            switch self {
+            case .resume: return "incremental"
+            case .full: return "full"
+            case let .since(time): return "since \(time)"
+            }
+        }
+    }
+
+    /// Reported after every committed page.
+    public struct Progress: Sendable {
+        public var page: Int
+        public var received: Int
+        public var milesTotal: Int
+        public var written: Int
+    }
+
+    public struct Summary: Sendable {
+        public var runId: Int64
+        public var mode: String
+        /// Set when the run continued an interrupted query: the pages that query had already committed.
+        public var resumedAfterPage: Int?
+        public var pages: Int
+        public var received: Int
+        public var written: Int
+        public var milesTotal: Int
+        public var storedTotal: Int
+        public var outcome: SyncRunOutcome
+        public var duration: Duration
+    }
+
+    public let gateway: MilesContractGateway
+    public let store: any Store
+    public let configuration: Configuration
+    public let logger: Logger
+    /// How to wait between retries; tests replace it to run without waiting.
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    public init(gateway: MilesContractGateway, store: any Store, configuration: Configuration = Configuration(),
+                logger: Logger = Logger(label: "miles-adapter.sync"),
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.gateway = gateway
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.sleep = sleep
+    }
+
+    public func run(mode: Mode, progress: @Sendable (Progress) -> Void = { _ in }) async throws(ContractSyncError) -> Summary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let job = configuration.job
+        var checkpoint: SyncCheckpoint
+        let runId: Int64
+        do {
+            checkpoint = try store.checkpoint(job: job)
+            if mode != .resume {
+                checkpoint.inProgress = nil
+                if case let .since(time) = mode { checkpoint.nextChangedSince = time }
+                if mode == .full { checkpoint.nextChangedSince = nil }
+            }
+            runId = try store.startRun(job: job, mode: mode.name, startedAt: Self.now())
+        } catch {
+            throw ContractSyncError(message: "cannot read or write the store: \(error)", underlying: nil)
+        }
+        let resumedAfterPage = checkpoint.inProgress?.pagesDone
+        let since = checkpoint.inProgress?.since ?? (mode == .full ? nil : checkpoint.nextChangedSince)
+        var cursor = checkpoint.inProgress?.cursor
+        var pagesThisRun = 0
+        var receivedThisRun = 0
+        var writtenThisRun = 0
+        if let query = checkpoint.inProgress {
+            logger.info("resuming an interrupted query", metadata: [
+                "pagesDone": "\(query.pagesDone)", "received": "\(query.received)", "since": "\(query.since?.description ?? "-")"])
+        }
+
+        do throws(ContractSyncError) {
+            while true {
+                let page = try await fetchWithRetry(since: since, cursor: cursor)
+                var query = checkpoint.inProgress ?? SyncCheckpoint.QueryInProgress(
+                    since: since, asOf: page.asOf, cursor: "", pagesDone: 0, received: 0, milesTotal: page.totalCount)
+                query.pagesDone += 1
+                query.received += page.contracts.count
+                var next = checkpoint
+                if let newest = page.contracts.map(\.lastModified).max(), newest > (next.highWaterMark ?? newest) || next.highWaterMark == nil {
+                    next.highWaterMark = newest
+                }
+                if let nextCursor = page.nextCursor {
+                    query.cursor = nextCursor
+                    next.inProgress = query
+                } else {
+                    // The query is complete: the next one starts where MILES began answering this one.
+                    next.inProgress = nil
+                    next.nextChangedSince = query.asOf
+                }
+                let written: Int
+                do {
+                    written = try store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId)
+                } catch {
+                    throw ContractSyncError(message: "cannot write page \(query.pagesDone) to the store: \(error)", underlying: nil)
+                }
+                checkpoint = next
+                pagesThisRun += 1
+                receivedThisRun += page.contracts.count
+                writtenThisRun += written
+                progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
+                guard let nextCursor = page.nextCursor else {
+                    let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
+                    let message = outcome == .completed ? nil
+                        : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
+                    let stored = (try? store.contractCount()) ?? 0
+                    try? store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal, endedAt: Self.now())
+                    return Summary(runId: runId, mode: mode.name, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
+                                   received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
+                                   storedTotal: stored, outcome: outcome, duration: clock.now - started)
+                }
+                cursor = nextCursor
+            }
+        } catch {
+            try? store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
+                                 endedAt: Self.now())
+            throw error
+        }
+    }
+
+    /// One page, retried while the failure is one a retry can cure; reads are safe to repeat, so an
+    /// unknown outcome is retried too. Authentication and business refusals stop at once.
+    private func fetchWithRetry(since: Timestamp?, cursor: String?) async throws(ContractSyncError) -> ContractPage {
+        var attempt = 1
+        while true {
+            do {
+                return try await gateway.findContracts(changedSince: since, cursor: cursor, pageSize: configuration.pageSize)
+            } catch {
+                let retryable = error.disposition == .retryable || error.disposition == .unknownOutcome
+                guard retryable, attempt < configuration.retry.maxAttempts else {
+                    let reason = error.disposition == .authentication
+                        ? "MILES refused the adapter's credentials; check the username and password (no checkpoint was moved)"
+                        : retryable ? "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")" : "MILES refused the request"
+                    throw ContractSyncError(message: "\(reason): \(error)", underlying: error)
+                }
+                attempt += 1
+                let wait = configuration.retry.delay(beforeAttempt: attempt)
+                logger.warning("FindContracts failed; retrying", metadata: [
+                    "attempt": "\(attempt)", "wait": "\(wait)", "error": "\(error)"])
+                do {
+                    try await sleep(wait)
+                } catch {
+                    throw ContractSyncError(message: "cancelled while waiting to retry", underlying: nil)
+                }
+            }
+        }
+    }
+
+    static func now() -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+}
+
+/// The contract sync failed; the store keeps every page committed before the failure.
+public struct ContractSyncError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let underlying: SOAPCallError?
+
+    public var isAuthenticationFailure: Bool { underlying?.disposition == .authentication }
+    public var description: String { message }
+}

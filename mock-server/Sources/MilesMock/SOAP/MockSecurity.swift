@@ -1,0 +1,58 @@
+import CollectionsDomain
+import Foundation
+import MilesSOAP
+
+/// Checks the WS-Security UsernameToken on every call as MILES does: known user, right password
+/// (digest or text), a Created within five minutes of now, and a nonce never seen before.
+struct MockSecurity: Sendable {
+    var users: [String: String]
+    var maximumSkew: Int64 = 300
+    private var seenNonces: [String: Int64] = [:]
+
+    init(users: [String: String]) {
+        self.users = users
+    }
+
+    /// `nil` when the token is good; otherwise the fault to answer with.
+    mutating func verify(_ token: MockSOAPRequest.UsernameToken?, now: Date) -> MockFault? {
+        guard let token, let username = token.username, let password = token.password else {
+            return MockFault(code: "AUTHENTICATION_FAILED", message: "a WS-Security UsernameToken is required")
+        }
+        let nowSeconds = Int64(now.timeIntervalSince1970)
+        guard let createdText = token.created, let created = Timestamp.parse(createdText) else {
+            return MockFault(code: "CREATED_OUT_OF_RANGE", message: "wsu:Created is missing or not a date-time")
+        }
+        guard abs(created.millisecondsSinceEpoch / 1000 - nowSeconds) <= maximumSkew else {
+            return MockFault(code: "CREATED_OUT_OF_RANGE", message: "wsu:Created \(createdText) is more than 5 minutes from the server's time")
+        }
+        guard let expected = users[username] else {
+            return MockFault(code: "AUTHENTICATION_FAILED", message: "authentication failed")
+        }
+        switch token.passwordType ?? SOAPNamespaces.passwordText {
+        case SOAPNamespaces.passwordDigest:
+            guard let nonceText = token.nonce, let nonce = Data(base64Encoded: nonceText),
+                  UsernameTokenHeader.passwordDigest(nonce: [UInt8](nonce), created: createdText, password: expected) == password else {
+                return MockFault(code: "AUTHENTICATION_FAILED", message: "authentication failed")
+            }
+        case SOAPNamespaces.passwordText:
+            guard password == expected else { return MockFault(code: "AUTHENTICATION_FAILED", message: "authentication failed") }
+        default:
+            return MockFault(code: "AUTHENTICATION_FAILED", message: "unsupported password type")
+        }
+        if let nonce = token.nonce {
+            seenNonces = seenNonces.filter { nowSeconds - $0.value <= 2 * maximumSkew }
+            guard seenNonces.updateValue(nowSeconds, forKey: nonce) == nil else {
+                return MockFault(code: "NONCE_REPLAYED", message: "this nonce has been used before")
+            }
+        }
+        return nil
+    }
+}
+
+/// A fault the mock answers with: MILES's code and message.
+struct MockFault: Error, Sendable {
+    var code: String
+    var message: String
+    /// Client faults are the caller's mistake; server faults are MILES's own trouble.
+    var isServerFault: Bool = false
+}

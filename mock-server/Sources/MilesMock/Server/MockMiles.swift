@@ -1,0 +1,173 @@
+import CollectionsDomain
+import Foundation
+import MilesSOAP
+
+/// The mock MILES's state and behaviour, apart from HTTP: the portfolio, security, injected
+/// faults and the journal. Tests may drive it directly or through `MockMilesServer`.
+public actor MockMiles {
+    public let configuration: MockMilesConfiguration
+    private var portfolio: MockPortfolio
+    private var security: MockSecurity
+    private var faults = FaultPlan()
+    private var journal = RequestJournal()
+    /// The wall clock used for WS-Security's Created check; tests can move it.
+    private var wallClock: @Sendable () -> Date = { Date() }
+
+    public init(configuration: MockMilesConfiguration) {
+        self.configuration = configuration
+        portfolio = MockPortfolio(seed: configuration.seed, contractCount: configuration.contractCount, baseTime: configuration.baseTime)
+        security = MockSecurity(users: configuration.users)
+    }
+
+    // MARK: SOAP
+
+    /// Answers one SOAP call: the HTTP status and the body.
+    func handle(service: String, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        let request: MockSOAPRequest
+        do {
+            request = try MockSOAPRequest.parse(body)
+        } catch {
+            return fault(MockFault(code: "INVALID_REQUEST", message: "the request is not acceptable XML: \(error)"))
+        }
+        let operation = request.operation ?? "?"
+        var parameters: [String: String] = [:]
+        for (key, values) in request.parameters { parameters[key] = values.joined(separator: ",") }
+        func answer(_ result: (status: Int, body: [UInt8]), _ outcome: String) -> (status: Int, body: [UInt8]) {
+            journal.record(service: service, operation: operation, parameters: parameters, outcome: outcome)
+            return result
+        }
+        if let failure = security.verify(request.token, now: wallClock()) {
+            return answer(fault(failure), "fault:\(failure.code)")
+        }
+        if let rule = faults.next(for: operation) {
+            if let status = rule.httpStatus {
+                return answer((status, Array("<html><body>injected \(status)</body></html>".utf8)), "http:\(status)")
+            }
+            let code = rule.faultCode ?? "SERVER_BUSY"
+            return answer(fault(MockFault(code: code, message: "injected fault \(code)", isServerFault: true)), "fault:\(code)")
+        }
+        do {
+            let bytes: [UInt8]
+            switch (service, operation) {
+            case ("ContractService", "FindContracts"): bytes = try findContracts(request)
+            case ("ContractService", "GetContract"): bytes = try getContract(request)
+            default:
+                throw MockFault(code: "INVALID_REQUEST", message: "\(service) has no operation \(operation)")
+            }
+            return answer((200, bytes), "ok")
+        } catch let failure as MockFault {
+            return answer(fault(failure), "fault:\(failure.code)")
+        } catch {
+            return answer(fault(MockFault(code: "INTERNAL_ERROR", message: "\(error)", isServerFault: true)), "fault:INTERNAL_ERROR")
+        }
+    }
+
+    private func fault(_ fault: MockFault) -> (status: Int, body: [UInt8]) {
+        let soapFault = SOAPFault(faultCode: fault.isServerFault ? "soapenv:Server" : "soapenv:Client",
+                                  faultString: fault.message, code: fault.code)
+        return (500, SOAPEnvelope.fault(soapFault, messageNamespace: MockMilesServer.namespace, detailElement: "FaultDetail",
+                                        codeElement: "Code", messageElement: "Message"))
+    }
+
+    private func findContracts(_ request: MockSOAPRequest) throws -> [UInt8] {
+        guard let pageSizeText = request.value("PageSize"), let requested = Int(pageSizeText), requested >= 1 else {
+            throw MockFault(code: "INVALID_REQUEST", message: "PageSize must be a whole number of at least 1")
+        }
+        let pageSize = min(requested, configuration.maximumPageSize)
+        let query: MockCursor
+        if let cursorText = request.value("Cursor") {
+            guard let cursor = MockCursor(encoded: cursorText) else {
+                throw MockFault(code: "INVALID_CURSOR", message: "cursor '\(cursorText)' was not issued by this server")
+            }
+            query = cursor
+        } else {
+            var since: Timestamp?
+            if let text = request.value("ChangedSince") {
+                guard let parsed = Timestamp.parse(text) else {
+                    throw MockFault(code: "INVALID_REQUEST", message: "ChangedSince '\(text)' is not a date-time with a zone")
+                }
+                since = parsed
+            }
+            let asOf = portfolio.clock
+            query = MockCursor(asOf: asOf, since: since, lastIndex: -1, total: portfolio.count(since: since, asOf: asOf))
+        }
+        let (indexes, more) = portfolio.changed(since: query.since, after: query.lastIndex, limit: pageSize, asOf: query.asOf)
+        var next: String?
+        if more, let last = indexes.last {
+            next = MockCursor(asOf: query.asOf, since: query.since, lastIndex: last, total: query.total).encoded
+        }
+        return try MockContractRenderer.findContractsResponse(
+            asOf: query.asOf, totalCount: query.total, nextCursor: next, contracts: indexes.map { portfolio.contract($0) })
+    }
+
+    private func getContract(_ request: MockSOAPRequest) throws -> [UInt8] {
+        guard let number = request.value("ContractNumber"), let contract = portfolio.contract(number: number) else {
+            throw MockFault(code: "UNKNOWN_CONTRACT", message: "no contract \(request.value("ContractNumber") ?? "(none given)")")
+        }
+        return try MockContractRenderer.getContractResponse(contract)
+    }
+
+    // MARK: Administration and inspection
+
+    /// Back to the seeded portfolio: no changes, no faults, empty journal, forgotten nonces.
+    public func reset() {
+        portfolio = MockPortfolio(seed: configuration.seed, contractCount: configuration.contractCount, baseTime: configuration.baseTime)
+        security = MockSecurity(users: configuration.users)
+        faults.clear()
+        journal.clear()
+    }
+
+    /// A day of business: the clock moves a day on and `changes` contracts change. Returns their numbers.
+    @discardableResult
+    public func advanceDay(changes: Int) -> [String] { portfolio.advanceDay(changes: changes) }
+
+    public func injectFault(_ rule: FaultRule) { faults.add(rule) }
+    public func clearFaults() { faults.clear() }
+    public func journalEntries() -> [JournalEntry] { journal.entries }
+    public func clearJournal() { journal.clear() }
+    public func setWallClock(_ clock: @escaping @Sendable () -> Date) { wallClock = clock }
+
+    /// The business clock: when the portfolio was last changed.
+    public var businessClock: Timestamp { portfolio.clock }
+    public var contractCount: Int { portfolio.contractCount }
+
+    /// Every contract in contract-number order, as MILES holds it now (for reconciliation checks).
+    public func forEachContract(_ body: (Contract) throws -> Void) rethrows {
+        for index in 0..<portfolio.contractCount { try body(portfolio.contract(index)) }
+    }
+
+    public func contract(number: String) -> Contract? { portfolio.contract(number: number) }
+}
+
+/// The opaque FindContracts cursor: the query it continues and where it stopped.
+struct MockCursor {
+    let asOf: Timestamp
+    let since: Timestamp?
+    let lastIndex: Int
+    let total: Int
+
+    init(asOf: Timestamp, since: Timestamp?, lastIndex: Int, total: Int) {
+        self.asOf = asOf
+        self.since = since
+        self.lastIndex = lastIndex
+        self.total = total
+    }
+
+    init?(encoded: String) {
+        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "v1", let asOf = Int64(parts[1]), let last = Int(parts[3]), let total = Int(parts[4]) else {
+            return nil
+        }
+        self.asOf = Timestamp(millisecondsSinceEpoch: asOf)
+        self.since = parts[2].isEmpty ? nil : Int64(parts[2]).map { Timestamp(millisecondsSinceEpoch: $0) }
+        if !parts[2].isEmpty, since == nil { return nil }
+        self.lastIndex = last
+        self.total = total
+    }
+
+    var encoded: String {
+        let text = "v1:\(asOf.millisecondsSinceEpoch):\(since.map { String($0.millisecondsSinceEpoch) } ?? ""):\(lastIndex):\(total)"
+        return Data(text.utf8).base64EncodedString()
+    }
+}

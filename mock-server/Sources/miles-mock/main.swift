@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MilesMock
+
+/// `miles-mock`: the stateful mock MILES as a standalone server.
+@main
+struct MilesMockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "miles-mock",
+        abstract: "A stateful mock MILES: ContractService over SOAP with WS-Security, plus an admin API on loopback.",
+        discussion: """
+            The portfolio is a pure function of --seed and --contracts. The password of the user comes from
+            MILES_MOCK_PASSWORD (default: \(MockMilesConfiguration.defaultPassword)).
+            Admin API: POST /admin/reset, POST /admin/advance-day {"changes": N}, POST /admin/faults {...},
+            DELETE /admin/faults, GET /admin/journal, GET /admin/state.
+            """)
+
+    @Option(help: "Port to listen on (0 picks a free one and prints it).")
+    var port = 8080
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Contracts in the portfolio.")
+    var contracts = 10_000
+
+    @Option(help: "Seed of the portfolio.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Username the mock accepts.")
+    var username = MockMilesConfiguration.defaultUsername
+
+    @Option(help: "Folder with the WSDL and XSD to serve.")
+    var wsdl = "mappings/wsdl"
+
+    func run() async throws {
+        let password = ProcessInfo.processInfo.environment["MILES_MOCK_PASSWORD"] ?? MockMilesConfiguration.defaultPassword
+        let configuration = MockMilesConfiguration(
+            contractCount: contracts, seed: seed, users: [username: password], contractDirectory: wsdl, host: host, port: port)
+        var logger = Logger(label: "miles-mock")
+        logger.logLevel = .warning
+        try await MockMilesServer.run(configuration: configuration, logger: logger) { port in
+            // Written straight to the descriptor so a parent process sees it at once, unbuffered.
+            FileHandle.standardOutput.write(Data("miles-mock listening on http://\(host):\(port)/miles (\(contracts) contracts, seed \(seed))\n".utf8))
+        }
+    }
+}
