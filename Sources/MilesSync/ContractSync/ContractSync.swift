@@ -89,6 +89,7 @@ public struct ContractSync: Sendable {
         let job = configuration.job
         var checkpoint: SyncCheckpoint
         let runId: Int64
+        let runName: String
         do {
             checkpoint = try store.checkpoint(job: job)
             if mode != .resume {
@@ -96,7 +97,9 @@ public struct ContractSync: Sendable {
                 if case let .since(time) = mode { checkpoint.nextChangedSince = time }
                 if mode == .full { checkpoint.nextChangedSince = nil }
             }
-            runId = try store.startRun(job: job, mode: mode.name, startedAt: Self.now())
+            runName = mode == .resume && checkpoint.inProgress == nil && checkpoint.nextChangedSince == nil
+                ? "full (first run)" : mode.name
+            runId = try store.startRun(job: job, mode: runName, startedAt: Self.now())
         } catch {
             throw ContractSyncError(message: "cannot read or write the store: \(error)", underlying: nil)
         }
@@ -147,7 +150,7 @@ public struct ContractSync: Sendable {
                         : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
                     let stored = (try? store.contractCount()) ?? 0
                     try? store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal, endedAt: Self.now())
-                    return Summary(runId: runId, mode: mode.name, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
+                    return Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
                                    received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
                                    storedTotal: stored, outcome: outcome, duration: clock.now - started)
                 }

@@ -1,0 +1,183 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSOAP
+import MilesSync
+import Testing
+
+let repositoryMappings = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("mappings").path
+
+/// A mock MILES started in this process on a free port, a fresh SQLite store, and the shipped mappings.
+struct SyncHarness {
+    let server: MockMilesServer
+    let mappings: MappingSet
+    let storePath: String
+
+    static func start(contracts: Int) async throws -> SyncHarness {
+        let server = try await MockMilesServer.start(configuration: MockMilesConfiguration(
+            contractCount: contracts, seed: 2026, contractDirectory: repositoryMappings + "/wsdl"))
+        return SyncHarness(server: server, mappings: try MappingSet.load(directory: repositoryMappings),
+                           storePath: Self.temporaryStorePath())
+    }
+
+    static func temporaryStorePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString).sqlite").path
+    }
+
+    func sync(store: any Store, pageSize: Int = 500, attempts: Int = 3,
+              password: String = MockMilesConfiguration.defaultPassword) -> ContractSync {
+        let connection = MilesConnection(
+            endpoint: server.endpoint,
+            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: password))
+        return ContractSync(
+            gateway: MilesContractGateway(connection: connection, mappings: mappings), store: store,
+            configuration: ContractSync.Configuration(pageSize: pageSize, retry: RetryPolicy(maxAttempts: attempts)),
+            sleep: { _ in })
+    }
+
+    func stop() async {
+        await server.stop()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+    }
+
+    /// The checksum over every field of every contract MILES holds now.
+    func milesChecksum() async -> PortfolioChecksum {
+        var checksum = PortfolioChecksum()
+        await server.miles.forEachContract { checksum.add($0) }
+        return checksum
+    }
+
+    func findContractsCalls() async -> [JournalEntry] {
+        await server.miles.journalEntries().filter { $0.operation == "FindContracts" }
+    }
+}
+
+func storeChecksum(_ store: any Store) throws -> PortfolioChecksum {
+    var checksum = PortfolioChecksum()
+    try store.forEachContract { checksum.add($0) }
+    return checksum
+}
+
+@Suite("Contract sync end to end against the mock MILES", .serialized)
+struct ContractSyncEndToEndTests {
+    @Test("5,000 contracts synced equal MILES field by field; after a day only the changed ones are fetched")
+    func fullThenIncremental() async throws {
+        let harness = try await SyncHarness.start(contracts: 5_000)
+        do {
+            let store = try SQLiteStore(path: harness.storePath)
+            let first = try await harness.sync(store: store).run(mode: .resume)
+            #expect(first.outcome == .completed)
+            #expect(first.received == 5_000 && first.milesTotal == 5_000 && first.pages == 10)
+            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            // Field-by-field spot check of one contract with special characters, beyond the checksum.
+            let sample = try #require(try store.contract(number: "C00000004"))
+            #expect(sample == (await harness.server.miles.contract(number: "C00000004")))
+
+            let changed = await harness.server.miles.advanceDay(changes: 300)
+            #expect(try storeChecksum(store) != (await harness.milesChecksum()))
+            await harness.server.miles.clearJournal()
+            let second = try await harness.sync(store: store).run(mode: .resume)
+            #expect(second.received == changed.count)
+            #expect(second.written == changed.count)
+            #expect(second.milesTotal == changed.count)
+            let calls = await harness.findContractsCalls()
+            #expect(calls.count == 1)
+            #expect(calls.first?.parameters["ChangedSince"] == "2026-11-28T22:00:00Z")
+            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try store.runs(job: "contracts", limit: 5).map(\.outcome) == [.completed, .completed])
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("a sync interrupted after page 4 resumes at page 5 and ends with the same store as an uninterrupted one")
+    func interruptedAndResumed() async throws {
+        let harness = try await SyncHarness.start(contracts: 5_000)
+        do {
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 4, count: 100, faultCode: "SERVER_BUSY"))
+            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: store, attempts: 3).run(mode: .resume) }
+            let checkpoint = try store.checkpoint(job: "contracts")
+            let query = try #require(checkpoint.inProgress)
+            #expect(query.pagesDone == 4 && query.received == 2_000)
+            #expect(try store.contractCount() == 2_000)
+            #expect(try store.runs(job: "contracts", limit: 1).first?.outcome == .failed)
+
+            await harness.server.miles.clearFaults()
+            await harness.server.miles.clearJournal()
+            let resumed = try await harness.sync(store: store).run(mode: .resume)
+            #expect(resumed.resumedAfterPage == 4)
+            #expect(resumed.pages == 6 && resumed.received == 3_000)
+            let calls = await harness.findContractsCalls()
+            #expect(calls.count == 6)
+            #expect(calls.first?.parameters["Cursor"] == query.cursor)
+            #expect(calls.allSatisfy { $0.parameters["Cursor"] != nil })
+
+            let uninterruptedPath = SyncHarness.temporaryStorePath()
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: uninterruptedPath + suffix) } }
+            let uninterrupted = try SQLiteStore(path: uninterruptedPath)
+            _ = try await harness.sync(store: uninterrupted).run(mode: .resume)
+            #expect(try storeChecksum(store) == (try storeChecksum(uninterrupted)))
+            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("a wrong password stops the sync at once with an authentication error and moves no checkpoint")
+    func wrongPassword() async throws {
+        let harness = try await SyncHarness.start(contracts: 1_000)
+        do {
+            let store = try SQLiteStore(path: harness.storePath)
+            _ = try await harness.sync(store: store).run(mode: .resume)
+            let before = try store.checkpoint(job: "contracts")
+            await harness.server.miles.advanceDay(changes: 10)
+            await harness.server.miles.clearJournal()
+            do {
+                _ = try await harness.sync(store: store, attempts: 5, password: "not-the-password").run(mode: .resume)
+                Issue.record("the sync succeeded with a wrong password")
+            } catch {
+                #expect(error.isAuthenticationFailure)
+                #expect(!error.description.contains("not-the-password"))
+            }
+            #expect(try store.checkpoint(job: "contracts") == before)
+            #expect(await harness.findContractsCalls().count == 1)
+            #expect(await harness.findContractsCalls().first?.outcome == "fault:AUTHENTICATION_FAILED")
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test("GetContract returns one contract decoded through the same mapping")
+    func getContract() async throws {
+        let harness = try await SyncHarness.start(contracts: 100)
+        do {
+            let gateway = MilesContractGateway(
+                connection: MilesConnection(endpoint: harness.server.endpoint, credentials: MilesCredentials(
+                    username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)),
+                mappings: harness.mappings)
+            let contract = try await gateway.getContract(number: "C00000010")
+            #expect(contract == (await harness.server.miles.contract(number: "C00000010")))
+            do {
+                _ = try await gateway.getContract(number: "C99999999")
+                Issue.record("an unknown contract was found")
+            } catch {
+                #expect(error.faultCode == "UNKNOWN_CONTRACT")
+                #expect(error.disposition == .businessRejection)
+            }
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+}

@@ -1,0 +1,86 @@
+import CollectionsDomain
+import Foundation
+import MilesMapping
+import Testing
+
+/// The repository's own mappings folder.
+let mappingsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("mappings").path
+
+@Suite("mappings check")
+struct MappingCheckTests {
+    /// A copy of the shipped mappings with one line of one file replaced; returns the folder and the changed line's number.
+    func mutatedCopy(file: String, replacing original: String, with replacement: String) throws -> (String, Int) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mappings-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: mappingsDirectory, toPath: directory.path)
+        let path = directory.appendingPathComponent(file).path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var lines = text.components(separatedBy: "\n")
+        let index = try #require(lines.firstIndex(of: original), "line '\(original)' not in \(file)")
+        lines[index] = replacement
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return (directory.path, index + 1)
+    }
+
+    func problems(in directory: String) -> [MappingProblem] {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            _ = try MappingSet.load(directory: directory)
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    @Test("the shipped mappings are valid against the shipped schema")
+    func shippedMappingsLoad() throws {
+        let mappings = try MappingSet.load(directory: mappingsDirectory)
+        #expect(mappings.contract.findContracts.recordsPath == ["Contracts", "Contract"])
+        #expect(mappings.statusCodes.internalStatus(forMilesCode: "DCA") == .placedWithAgent)
+        #expect(mappings.statusCodes.milesCode(for: .writtenOff) == "WOF")
+    }
+
+    @Test("an unknown model field is reported at its line")
+    func unknownModelField() throws {
+        let (directory, line) = try mutatedCopy(file: "contract.yaml", replacing: "  customer.name: Customer/Name",
+                                                with: "  customer.nmae: Customer/Name")
+        let found = problems(in: directory)
+        #expect(found.contains { $0.kind == .unknownModelField && $0.line == line && $0.file.hasSuffix("contract.yaml") })
+        #expect(found.contains { $0.kind == .missingField && $0.message.contains("customer.name") })
+    }
+
+    @Test("a path that is not in the XSD is reported at its line")
+    func pathNotInSchema() throws {
+        let (directory, line) = try mutatedCopy(file: "contract.yaml", replacing: "  vehicle.vin: Vehicle/VIN",
+                                                with: "  vehicle.vin: Vehicle/Vin")
+        let found = problems(in: directory)
+        #expect(found.count == 1)
+        #expect(found.first?.kind == .pathNotInSchema)
+        #expect(found.first?.line == line)
+        #expect(found.first?.message.contains("Vehicle/Vin") == true)
+    }
+
+    @Test("a MILES code listed twice is reported at the second occurrence")
+    func duplicateCode() throws {
+        let (directory, line) = try mutatedCopy(file: "status-codes.yaml", replacing: "  CLS: closed",
+                                                with: "  CLS: closed\n  ACT: closed")
+        let found = problems(in: directory)
+        #expect(found.contains { $0.kind == .duplicateCode && $0.line == line + 1 && $0.message.contains("ACT") })
+    }
+
+    @Test("a code with no internal status, or an unknown one, is reported at its line")
+    func codeWithoutStatus() throws {
+        let (emptyDirectory, emptyLine) = try mutatedCopy(file: "status-codes.yaml", replacing: "  TER: terminated", with: "  TER:")
+        #expect(problems(in: emptyDirectory).contains { $0.kind == .unknownInternalValue && $0.line == emptyLine })
+        let (unknownDirectory, unknownLine) = try mutatedCopy(file: "status-codes.yaml", replacing: "  TER: terminated",
+                                                              with: "  TER: endOfTheWorld")
+        let found = problems(in: unknownDirectory)
+        #expect(found.contains { $0.kind == .unknownInternalValue && $0.line == unknownLine && $0.message.contains("endOfTheWorld") })
+    }
+
+    @Test("the problem prints as file:line: message")
+    func problemFormat() {
+        let problem = MappingProblem(file: "mappings/contract.yaml", line: 12, kind: .unknownModelField, message: "unknown model field 'x'")
+        #expect(problem.description == "mappings/contract.yaml:12: unknown model field 'x'")
+    }
+}

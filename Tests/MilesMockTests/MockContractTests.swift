@@ -1,0 +1,124 @@
+import CollectionsDomain
+import Foundation
+@testable import MilesMock
+import MilesSOAP
+import Testing
+
+let wsdlDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("mappings/wsdl").path
+
+/// A request envelope as the adapter would send it.
+func request(_ payload: String, username: String = MockMilesConfiguration.defaultUsername,
+             password: String = MockMilesConfiguration.defaultPassword, type: MilesCredentials.PasswordType = .digest,
+             created: Date = Date(), nonce: [UInt8]? = nil) throws -> [UInt8] {
+    let credentials = MilesCredentials(username: username, password: password, passwordType: type)
+    var header = UsernameTokenHeader(credentials: credentials, now: created)
+    if let nonce { header = UsernameTokenHeader(credentials: credentials, nonce: nonce, created: header.created) }
+    return try SOAPEnvelope.request(messageNamespace: MockMilesServer.namespace, security: header) { $0.raw(payload) }
+}
+
+func faultCode(_ body: [UInt8]) -> String? {
+    let text = String(decoding: body, as: UTF8.self)
+    guard let start = text.range(of: "<m:Code>"), let end = text.range(of: "</m:Code>") else { return nil }
+    return String(text[start.upperBound..<end.lowerBound])
+}
+
+@Suite("The mock MILES: its contract and its security")
+struct MockContractTests {
+    let miles = MockMiles(configuration: MockMilesConfiguration(contractCount: 300, seed: 7, contractDirectory: wsdlDirectory))
+
+    @Test("the XSD compiles with libxml2's schema engine (what xmllint --schema uses)")
+    func schemaIsValid() throws {
+        _ = try SchemaValidator(schemaPath: wsdlDirectory + "/miles-collections.xsd")
+    }
+
+    @Test("every kind of answer the mock sends validates against the XSD")
+    func answersValidate() async throws {
+        let schema = try SchemaValidator(schemaPath: wsdlDirectory + "/miles-collections.xsd")
+        let first = await miles.handle(service: "ContractService",
+                                       body: try request("<m:FindContracts><m:PageSize>120</m:PageSize></m:FindContracts>"))
+        #expect(first.status == 200)
+        try schema.validateSOAPPayload(first.body)
+        // The validator does refuse: the same page without a required element fails.
+        let broken = String(decoding: first.body, as: UTF8.self).replacingOccurrences(of: "<m:Currency>GBP</m:Currency>", with: "")
+        #expect(throws: SchemaValidator.Failure.self) { try schema.validateSOAPPayload(Array(broken.utf8)) }
+        let text = String(decoding: first.body, as: UTF8.self)
+        let cursor = try #require(text.range(of: "<m:NextCursor>").flatMap { start in
+            text.range(of: "</m:NextCursor>").map { String(text[start.upperBound..<$0.lowerBound]) }
+        })
+        let last = await miles.handle(service: "ContractService", body: try request(
+            "<m:FindContracts><m:Cursor>\(cursor)</m:Cursor><m:PageSize>1000</m:PageSize></m:FindContracts>"))
+        try schema.validateSOAPPayload(last.body)
+        #expect(!String(decoding: last.body, as: UTF8.self).contains("NextCursor"))
+        await miles.advanceDay(changes: 40)
+        let incremental = await miles.handle(service: "ContractService", body: try request(
+            "<m:FindContracts><m:ChangedSince>2026-11-28T22:00:00Z</m:ChangedSince><m:PageSize>100</m:PageSize></m:FindContracts>"))
+        try schema.validateSOAPPayload(incremental.body)
+        #expect(String(decoding: incremental.body, as: UTF8.self).contains("<m:TotalCount>40</m:TotalCount>"))
+        let single = await miles.handle(service: "ContractService", body: try request(
+            "<m:GetContract><m:ContractNumber>C00000042</m:ContractNumber></m:GetContract>"))
+        #expect(single.status == 200)
+        try schema.validateSOAPPayload(single.body)
+        let unknown = await miles.handle(service: "ContractService", body: try request(
+            "<m:GetContract><m:ContractNumber>C99999999</m:ContractNumber></m:GetContract>"))
+        #expect(unknown.status == 500)
+        #expect(faultCode(unknown.body) == "UNKNOWN_CONTRACT")
+        try schema.validateSOAPPayload(unknown.body.replacingFaultWithDetail())
+    }
+
+    @Test("WS-Security: digest and text passwords are accepted; wrong password, replayed nonce and stale Created are faults")
+    func security() async throws {
+        let payload = "<m:GetContract><m:ContractNumber>C00000001</m:ContractNumber></m:GetContract>"
+        #expect(await miles.handle(service: "ContractService", body: try request(payload)).status == 200)
+        #expect(await miles.handle(service: "ContractService", body: try request(payload, type: .text)).status == 200)
+        let wrong = await miles.handle(service: "ContractService", body: try request(payload, password: "guess"))
+        #expect(faultCode(wrong.body) == "AUTHENTICATION_FAILED")
+        let nonce: [UInt8] = Array(repeating: 9, count: 16)
+        #expect(await miles.handle(service: "ContractService", body: try request(payload, nonce: nonce)).status == 200)
+        let replay = await miles.handle(service: "ContractService", body: try request(payload, nonce: nonce))
+        #expect(faultCode(replay.body) == "NONCE_REPLAYED")
+        let stale = await miles.handle(service: "ContractService", body: try request(payload, created: Date().addingTimeInterval(-301)))
+        #expect(faultCode(stale.body) == "CREATED_OUT_OF_RANGE")
+        let future = await miles.handle(service: "ContractService", body: try request(payload, created: Date().addingTimeInterval(400)))
+        #expect(faultCode(future.body) == "CREATED_OUT_OF_RANGE")
+        let none = await miles.handle(service: "ContractService", body: try SOAPEnvelope.request(
+            messageNamespace: MockMilesServer.namespace, security: nil) { $0.raw(payload) })
+        #expect(faultCode(none.body) == "AUTHENTICATION_FAILED")
+    }
+
+    @Test("the portfolio is a pure function of the seed, with a realistic mix")
+    func portfolio() {
+        let generator = PortfolioGenerator(seed: 7, baseTime: Timestamp.parse("2026-11-28T22:00:00Z")!)
+        let again = PortfolioGenerator(seed: 7, baseTime: Timestamp.parse("2026-11-28T22:00:00Z")!)
+        let other = PortfolioGenerator(seed: 8, baseTime: Timestamp.parse("2026-11-28T22:00:00Z")!)
+        let contracts = (0..<2000).map(generator.contract)
+        #expect(contracts == (0..<2000).map(again.contract))
+        #expect(contracts != (0..<2000).map(other.contract))
+        #expect(Set(contracts.map(\.agreementType)) == Set(AgreementType.allCases))
+        #expect(contracts.contains { $0.customer.vulnerable })
+        #expect(contracts.contains { $0.customer.name.unicodeScalars.contains { !$0.isASCII } })
+        #expect(contracts.contains { $0.customer.name.contains("&") || $0.customer.name.contains("<") })
+        #expect(contracts.allSatisfy { $0.openInvoices.count <= 12 })
+        #expect(contracts.contains { $0.openInvoices.isEmpty } && contracts.contains { $0.openInvoices.count >= 6 })
+        var buckets = Set<String>()
+        for contract in contracts {
+            for invoice in contract.openInvoices {
+                buckets.insert(AgedDebtBuckets.standard.label(forDaysPastDue: invoice.daysPastDue(on: generator.baseTime.date)))
+            }
+        }
+        #expect(buckets == Set(AgedDebtBuckets.standard.labels))
+        #expect(contracts.allSatisfy { $0.lastModified < generator.baseTime })
+    }
+}
+
+private extension Array where Element == UInt8 {
+    /// The fault's detail element moved into the body, so the schema can check MILES's FaultDetail.
+    func replacingFaultWithDetail() -> [UInt8] {
+        let text = String(decoding: self, as: UTF8.self)
+        guard let start = text.range(of: "<m:FaultDetail>"), let end = text.range(of: "</m:FaultDetail>") else { return self }
+        let detail = String(text[start.lowerBound..<end.upperBound])
+        let envelope = "<soapenv:Envelope xmlns:soapenv=\"\(SOAPNamespaces.envelope)\" xmlns:m=\"\(MockMilesServer.namespace)\">"
+            + "<soapenv:Body>\(detail)</soapenv:Body></soapenv:Envelope>"
+        return Array(envelope.utf8)
+    }
+}
