@@ -28,7 +28,7 @@ test: deps
 
 # Throughput and memory benchmarks, in release mode; figures go to BENCHMARKS.md by hand.
 bench: deps
-	$(SWIFT) build -c release --product miles-adapter-bench --product miles-mock --product miles-adapter
+	for p in miles-adapter miles-mock miles-adapter-bench; do $(SWIFT) build -c release --product $$p || exit 1; done
 	$$($(SWIFT) build -c release --show-bin-path)/miles-adapter-bench
 
 # A standalone mock MILES on port 8080.

@@ -1,1 +1,133 @@
-print(1)
+import CLibXML2
+import CollectionsDomain
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSOAP
+
+// miles-adapter-bench: decode throughput against libxml2's own SAX2 ceiling (same bytes, same run),
+// and a full sync of 100,000 contracts from a mock MILES subprocess into SQLite (time, peak memory).
+// Run in release mode: `make bench`.
+
+let repository = FileManager.default.currentDirectoryPath
+let mappingsDirectory = ProcessInfo.processInfo.environment["MILES_ADAPTER_MAPPINGS"] ?? repository + "/mappings"
+let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+let syncContracts = Int(ProcessInfo.processInfo.environment["BENCH_SYNC_CONTRACTS"] ?? "") ?? 100_000
+let decodeMegabytes = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_MB"] ?? "") ?? 100
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// Best of `runs` timings of `body`.
+func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var fastest = Double.infinity
+    for _ in 0..<runs {
+        let start = ContinuousClock.now
+        try body()
+        fastest = min(fastest, seconds(ContinuousClock.now - start))
+    }
+    return fastest
+}
+
+/// libxml2's SAX2 push parse with no callbacks at all: the ceiling for any decoder over it.
+func rawLibxml2Parse(_ bytes: UnsafeRawBufferPointer) {
+    var sax = xmlSAXHandler()
+    sax.initialized = UInt32(XML_SAX2_MAGIC)
+    let context = xmlCreatePushParserCtxt(&sax, nil, nil, 0, nil)!
+    defer { xmlFreeParserCtxt(context) }
+    xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue))
+    var offset = 0
+    while offset < bytes.count {
+        let end = min(offset + 64 * 1024, bytes.count)
+        xmlParseChunk(context, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(end - offset), 0)
+        offset = end
+    }
+    xmlParseChunk(context, nil, 0, 1)
+    precondition(context.pointee.wellFormed == 1, "the benchmark document is not well-formed")
+}
+
+func decodeBenchmark() async throws {
+    let miles = MockMiles(configuration: MockMilesConfiguration(contractCount: 1_000_000, seed: 42, contractDirectory: mappingsDirectory + "/wsdl"))
+    // Render pages until the document passes the wanted size; join them into one FindContracts answer.
+    var count = 10_000
+    var document = try await miles.renderedPage(0..<count)
+    while document.count < decodeMegabytes << 20 {
+        count = count * (decodeMegabytes << 20) / document.count + 1_000
+        document = try await miles.renderedPage(0..<count)
+    }
+    let mappings = try MappingSet.load(directory: mappingsDirectory)
+    let megabytes = Double(document.count) / 1_048_576
+    print("decode: FindContracts answer of \(String(format: "%.1f", megabytes)) MB, \(count) contracts")
+    var decoded = 0
+    let decodeSeconds = try document.withUnsafeBytes { bytes in
+        try best(3) {
+            let page = try SOAPResponseDecoding.decode(
+                bytes, limits: XMLLimits(maxDocumentBytes: 1 << 31), faultNames: mappings.contract.faultNames,
+                decoder: { mappings.contractDecoder.findContractsDecoder(reader: $0) })
+            decoded = page.contracts.count
+        }
+    }
+    precondition(decoded == count, "decoded \(decoded) of \(count) contracts")
+    let rawSeconds = document.withUnsafeBytes { bytes in best(3) { rawLibxml2Parse(bytes) } }
+    let decodeRate = megabytes / decodeSeconds
+    let rawRate = megabytes / rawSeconds
+    print(String(format: "  libxml2 SAX2, no callbacks:       %7.1f MB/s  (%.2f s)", rawRate, rawSeconds))
+    print(String(format: "  adapter decode to Contract values: %7.1f MB/s  (%.2f s, %.0f contracts/s)",
+                 decodeRate, decodeSeconds, Double(count) / decodeSeconds))
+    print(String(format: "  ratio decode / libxml2:            %7.1f %%  (target: at least 50 %%)", 100 * decodeRate / rawRate))
+}
+
+/// Runs an executable from the build folder; returns its standard output.
+func launch(_ name: String, _ arguments: [String], environment: [String: String] = [:], output: Pipe? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binDirectory + "/" + name)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    if let output { process.standardOutput = output }
+    try process.run()
+    return process
+}
+
+func syncBenchmark() throws {
+    let output = Pipe()
+    let mock = try launch("miles-mock", ["--port", "0", "--contracts", String(syncContracts), "--wsdl", mappingsDirectory + "/wsdl"],
+                          output: output)
+    defer { mock.terminate(); mock.waitUntilExit() }
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = output.fileHandleForReading.availableData
+        guard !chunk.isEmpty else { fatalError("miles-mock exited before listening") }
+        line.append(chunk)
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard let range = text.range(of: "http://"), let end = text[range.lowerBound...].firstIndex(of: " ") else {
+        fatalError("cannot read the mock's address from: \(text)")
+    }
+    let endpoint = String(text[range.lowerBound..<end])
+    let database = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).sqlite").path
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
+    let start = ContinuousClock.now
+    let syncOutput = Pipe()
+    let sync = try launch("miles-adapter", ["sync", "contracts", "--log-level", "warning"], environment: [
+        "MILES_ADAPTER_ENDPOINT": endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+        "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": database,
+        "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "MILES_ADAPTER_PAGE_SIZE": "1000",
+    ], output: syncOutput)
+    let report = String(decoding: syncOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    sync.waitUntilExit()
+    let elapsed = seconds(ContinuousClock.now - start)
+    precondition(sync.terminationStatus == 0, "the sync failed with exit code \(sync.terminationStatus)")
+    // The sync reports its own VmHWM: getrusage's figure for a child would include this process's
+    // memory from before the exec.
+    guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
+          let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
+        fatalError("the sync did not report its peak memory:\n\(report)")
+    }
+    print("sync: \(syncContracts) contracts from a miles-mock subprocess into SQLite, pages of 1,000")
+    print(String(format: "  wall time:            %.2f s (%.0f contracts/s, mock included)", elapsed, Double(syncContracts) / elapsed))
+    print(String(format: "  peak memory of sync:  %.0f MB (VmHWM of the sync process; target: under 64 MB)", peakMegabytes))
+}
+
+try await decodeBenchmark()
+try syncBenchmark()

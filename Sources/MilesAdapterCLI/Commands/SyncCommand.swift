@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CollectionsDomain
 import CollectionsStore
 import Logging
@@ -54,6 +55,13 @@ struct SyncCommand: AsyncParsableCommand {
         }
     }
 
+    /// This process's peak resident memory (VmHWM), read from /proc; `nil` where there is no /proc.
+    static func peakResidentMemoryKilobytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+
     static func parseSince(_ text: String) -> Timestamp? {
         if let date = LocalDate.parse(text) { return Timestamp(startOf: date) }
         return Timestamp.parse(text)
@@ -91,6 +99,7 @@ struct SyncCommand: AsyncParsableCommand {
         lines.append("  contracts in store:   \(summary.storedTotal)")
         let seconds = Double(summary.duration.components.seconds) + Double(summary.duration.components.attoseconds) / 1e18
         lines.append("  time:                 \(Int(seconds * 1000)) ms")
+        if let peak = peakResidentMemoryKilobytes() { lines.append("  peak memory:          \(peak / 1024) MB") }
         return lines.joined(separator: "\n")
     }
 }

@@ -29,12 +29,13 @@ final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
     private let faultString: XMLName
     private let detailCode: XMLName
 
-    private var depth = 0
-    private var inBody = false
-    private var payloadSeen = false
-    private var inFault = false
-    private var collecting: XMLName?
-    private var text: [UInt8] = []
+    // One parse, one thread: no runtime exclusivity checks on the per-event state.
+    @exclusivity(unchecked) private var depth = 0
+    @exclusivity(unchecked) private var inBody = false
+    @exclusivity(unchecked) private var payloadSeen = false
+    @exclusivity(unchecked) private var inFault = false
+    @exclusivity(unchecked) private var collecting: XMLName?
+    @exclusivity(unchecked) private var text: [UInt8] = []
     private(set) var collectedFault: SOAPFault?
 
     init(reader: XMLStreamReader, decoder: Decoder, faultNames: FaultDetailNames) {

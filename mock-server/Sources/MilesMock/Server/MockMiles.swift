@@ -137,6 +137,13 @@ public actor MockMiles {
     }
 
     public func contract(number: String) -> Contract? { portfolio.contract(number: number) }
+
+    /// A FindContracts answer holding contracts `range`, exactly as the server would send it (for benchmarks).
+    public func renderedPage(_ range: Range<Int>) throws -> [UInt8] {
+        try MockContractRenderer.findContractsResponse(
+            asOf: portfolio.clock, totalCount: range.count, nextCursor: nil,
+            contracts: range.map { portfolio.contract($0) })
+    }
 }
 
 /// The opaque FindContracts cursor: the query it continues and where it stopped.
