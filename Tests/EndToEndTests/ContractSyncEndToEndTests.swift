@@ -55,6 +55,18 @@ struct SyncHarness {
     }
 }
 
+/// Runs `body` against a fresh harness and stops it afterwards, whether `body` threw or not.
+func withHarness(contracts: Int, _ body: (SyncHarness) async throws -> Void) async throws {
+    let harness = try await SyncHarness.start(contracts: contracts)
+    do {
+        try await body(harness)
+    } catch {
+        await harness.stop()
+        throw error
+    }
+    await harness.stop()
+}
+
 func storeChecksum(_ store: any Store) throws -> PortfolioChecksum {
     var checksum = PortfolioChecksum()
     try store.forEachContract { checksum.add($0) }
@@ -65,8 +77,7 @@ func storeChecksum(_ store: any Store) throws -> PortfolioChecksum {
 struct ContractSyncEndToEndTests {
     @Test("5,000 contracts synced equal MILES field by field; after a day only the changed ones are fetched")
     func fullThenIncremental() async throws {
-        let harness = try await SyncHarness.start(contracts: 5_000)
-        do {
+        try await withHarness(contracts: 5_000) { harness in
             let store = try SQLiteStore(path: harness.storePath)
             let first = try await harness.sync(store: store).run(mode: .resume)
             #expect(first.outcome == .completed)
@@ -88,17 +99,12 @@ struct ContractSyncEndToEndTests {
             #expect(calls.first?.parameters["ChangedSince"] == "2026-11-28T22:00:00Z")
             #expect(try storeChecksum(store) == (await harness.milesChecksum()))
             #expect(try store.runs(job: "contracts", limit: 5).map(\.outcome) == [.completed, .completed])
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("a sync interrupted after page 4 resumes at page 5 and ends with the same store as an uninterrupted one")
     func interruptedAndResumed() async throws {
-        let harness = try await SyncHarness.start(contracts: 5_000)
-        do {
+        try await withHarness(contracts: 5_000) { harness in
             let store = try SQLiteStore(path: harness.storePath)
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 4, count: 100, faultCode: "SERVER_BUSY"))
             await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: store, attempts: 3).run(mode: .resume) }
@@ -124,17 +130,12 @@ struct ContractSyncEndToEndTests {
             _ = try await harness.sync(store: uninterrupted).run(mode: .resume)
             #expect(try storeChecksum(store) == (try storeChecksum(uninterrupted)))
             #expect(try storeChecksum(store) == (await harness.milesChecksum()))
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("a wrong password stops the sync at once with an authentication error and moves no checkpoint")
     func wrongPassword() async throws {
-        let harness = try await SyncHarness.start(contracts: 1_000)
-        do {
+        try await withHarness(contracts: 1_000) { harness in
             let store = try SQLiteStore(path: harness.storePath)
             _ = try await harness.sync(store: store).run(mode: .resume)
             let before = try store.checkpoint(job: "contracts")
@@ -143,24 +144,19 @@ struct ContractSyncEndToEndTests {
             do {
                 _ = try await harness.sync(store: store, attempts: 5, password: "not-the-password").run(mode: .resume)
                 Issue.record("the sync succeeded with a wrong password")
-            } catch {
+            } catch let error as ContractSyncError {
                 #expect(error.isAuthenticationFailure)
                 #expect(!error.description.contains("not-the-password"))
             }
             #expect(try store.checkpoint(job: "contracts") == before)
             #expect(await harness.findContractsCalls().count == 1)
             #expect(await harness.findContractsCalls().first?.outcome == "fault:AUTHENTICATION_FAILED")
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 
     @Test("GetContract returns one contract decoded through the same mapping")
     func getContract() async throws {
-        let harness = try await SyncHarness.start(contracts: 100)
-        do {
+        try await withHarness(contracts: 100) { harness in
             let gateway = MilesContractGateway(
                 connection: MilesConnection(endpoint: harness.server.endpoint, credentials: MilesCredentials(
                     username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)),
@@ -170,14 +166,10 @@ struct ContractSyncEndToEndTests {
             do {
                 _ = try await gateway.getContract(number: "C99999999")
                 Issue.record("an unknown contract was found")
-            } catch {
+            } catch let error as SOAPCallError {
                 #expect(error.faultCode == "UNKNOWN_CONTRACT")
                 #expect(error.disposition == .businessRejection)
             }
-        } catch {
-            await harness.stop()
-            throw error
         }
-        await harness.stop()
     }
 }
