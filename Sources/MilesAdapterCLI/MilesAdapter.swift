@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 /// `miles-adapter`: the MILES collections adapter's command line.
@@ -75,12 +76,6 @@ func printError(_ text: String) {
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        FileHandleWriter.write(string)
+        FileHandle.standardError.write(Data(string.utf8))
     }
-}
-
-import Foundation
-
-enum FileHandleWriter {
-    static func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MilesSOAP
 
 /// The element structure of an XSD: which elements each complex type contains, and of what type.
@@ -19,7 +20,7 @@ public final class SchemaOutline {
 
     /// Reads the XSD at `path` with the hardened reader.
     public init(xsdPath: String) throws {
-        guard let bytes = FileManagerBridge.contents(of: xsdPath) else {
+        guard let bytes = FileManager.default.contents(atPath: xsdPath).map({ [UInt8]($0) }) else {
             throw MappingProblem(file: xsdPath, line: 0, kind: .pathNotInSchema, message: "cannot read the schema")
         }
         let reader = XMLStreamReader()
@@ -115,13 +116,5 @@ public final class SchemaOutline {
 
     static func localPart(_ qualified: String) -> String {
         qualified.split(separator: ":").last.map(String.init) ?? qualified
-    }
-}
-
-import Foundation
-
-enum FileManagerBridge {
-    static func contents(of path: String) -> [UInt8]? {
-        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
 }
