@@ -19,8 +19,9 @@ public protocol Store: Sendable {
     /// counts the page in the run, all in one transaction. Returns how many contracts were new or changed.
     func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64) throws -> Int
 
-    /// Closes a run in the ledger with its outcome and totals.
-    func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) throws
+    /// Closes a run in the ledger with its outcome and totals; returns how many contracts the store holds.
+    @discardableResult
+    func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) throws -> Int
 
     /// The latest runs of a job, newest first.
     func runs(job: String, limit: Int) throws -> [SyncRun]

@@ -136,12 +136,14 @@ public final class SQLiteStore: Store {
         return true
     }
 
-    public func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) throws {
+    @discardableResult
+    public func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) throws -> Int {
         try database.write { db in
             let stored = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0
             try db.execute(sql: """
                 UPDATE sync_runs SET ended_at = ?, outcome = ?, message = ?, miles_total = ?, stored_total = ? WHERE id = ?
                 """, arguments: [endedAt.millisecondsSinceEpoch, outcome.rawValue, message, milesTotal, stored, runId])
+            return stored
         }
     }
 

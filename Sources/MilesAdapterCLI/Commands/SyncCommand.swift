@@ -1,7 +1,7 @@
 import ArgumentParser
-import Foundation
 import CollectionsDomain
 import CollectionsStore
+import Foundation
 import Logging
 import MilesMapping
 import MilesSync

@@ -148,8 +148,8 @@ public struct ContractSync: Sendable {
                     let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
                     let message = outcome == .completed ? nil
                         : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
-                    let stored = (try? store.contractCount()) ?? 0
-                    try? store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal, endedAt: Self.now())
+                    let stored = (try? store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
+                                                       endedAt: Self.now())) ?? 0
                     return Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
                                    received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
                                    storedTotal: stored, outcome: outcome, duration: clock.now - started)
