@@ -43,7 +43,7 @@ struct ContractDraft {
     var lastModified: Timestamp?
     var invoices: [InvoiceDraft] = []
 
-    func build(compiled: CompiledContractDecoder) throws -> Contract {
+    consuming func build(compiled: CompiledContractDecoder) throws -> Contract {
         func missing(_ field: ModelField) -> ContractDecodingError {
             ContractDecodingError(contractNumber: contractNumber, elementPath: compiled.paths[field] ?? field.rawValue,
                                   value: nil, problem: "is required (model field \(field.rawValue)) but missing")

@@ -5,8 +5,10 @@ import MilesSOAP
 ///
 /// Hot path: elements are matched by interned-name pointer against the compiled tree, text is
 /// gathered into one reused byte buffer, and numbers and dates are parsed from those bytes.
-/// Properties are `@exclusivity(unchecked)`: the decoder is used by one parse on one thread,
-/// and the runtime exclusivity checks on class properties would cost a large share of the time.
+/// The tree, the element stack and the text buffer are raw buffers owned by the decoder, and
+/// properties are `@exclusivity(unchecked)`: the decoder is used by one parse on one thread, and
+/// array uniqueness checks, reference counting and runtime exclusivity checks on every event
+/// would otherwise cost a large share of the time.
 public final class ContractPageDecoder: SOAPPayloadDecoder {
     struct BoundNode {
         let role: CompiledContractDecoder.Role
@@ -14,16 +16,21 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         let childCount: Int
     }
 
-    private let nodes: [BoundNode]
-    private let childNames: [XMLName]
-    private let childIndexes: [Int]
+    private let nodes: UnsafeMutableBufferPointer<BoundNode>
+    private let childNames: UnsafeMutableBufferPointer<XMLName>
+    private let childIndexes: UnsafeMutableBufferPointer<Int>
     private let rootName: XMLName
     private let compiled: CompiledContractDecoder
+    // Code lists compared as bytes, so a code costs no String and no hashing.
+    private let agreementTypes: [([UInt8], AgreementType)]
+    private let customerKinds: [([UInt8], Customer.Kind)]
+    private let booleans: [([UInt8], Bool)] = [(Array("true".utf8), true), (Array("false".utf8), false),
+                                               (Array("1".utf8), true), (Array("0".utf8), false)]
     /// FindContracts answers must carry AsOf and TotalCount; GetContract answers have neither.
     private let isPaged: Bool
 
-    @exclusivity(unchecked) private var stack: [Int] = []
-    @exclusivity(unchecked) private var text: [UInt8] = []
+    @exclusivity(unchecked) private var stack = GrowableBuffer<Int>()
+    @exclusivity(unchecked) private var text = GrowableBuffer<UInt8>()
     @exclusivity(unchecked) private var capturing = false
     @exclusivity(unchecked) private var draft = ContractDraft()
     @exclusivity(unchecked) private var invoice = InvoiceDraft()
@@ -43,14 +50,25 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
                 childIndexes.append(child)
             }
         }
-        self.nodes = nodes
-        self.childNames = childNames
-        self.childIndexes = childIndexes
+        self.nodes = .allocate(capacity: nodes.count)
+        _ = self.nodes.initialize(from: nodes)
+        self.childNames = .allocate(capacity: childNames.count)
+        _ = self.childNames.initialize(from: childNames)
+        self.childIndexes = .allocate(capacity: childIndexes.count)
+        _ = self.childIndexes.initialize(from: childIndexes)
         self.rootName = reader.intern(tree[0].name)
         self.compiled = compiled
+        agreementTypes = compiled.statusCodes.agreementTypes.map { (Array($0.key.utf8), $0.value) }
+        customerKinds = compiled.statusCodes.customerKinds.map { (Array($0.key.utf8), $0.value) }
         self.isPaged = isPaged
-        stack.reserveCapacity(16)
-        text.reserveCapacity(256)
+    }
+
+    deinit {
+        nodes.deallocate()
+        childNames.deallocate()
+        childIndexes.deallocate()
+        stack.deallocate()
+        text.deallocate()
     }
 
     public func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
@@ -84,13 +102,13 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .container:
             break
         default:
-            text.removeAll(keepingCapacity: true)
+            text.removeAll()
             capturing = true
         }
     }
 
     public func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-        if capturing { text.append(contentsOf: bytes) }
+        if capturing { text.append(bytes) }
     }
 
     public func endElement(_ name: XMLName) throws {
@@ -101,31 +119,34 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .container:
             break
         case .contractRecord:
-            contracts.append(try draft.build(compiled: compiled))
+            // Swapped out and consumed, so the record's strings move into the contract without copies.
+            var finished = ContractDraft()
+            swap(&finished, &draft)
+            contracts.append(try finished.build(compiled: compiled))
         case .invoiceRecord:
             draft.invoices.append(invoice)
         case .asOf:
-            asOf = try text.withUnsafeBufferPointer { bytes in
+            asOf = try text.withElements { bytes in
                 guard let value = Timestamp.parse(bytes) else { throw pageError("AsOf", "is not a date-time with a zone") }
                 return value
             }
         case .totalCount:
-            totalCount = try text.withUnsafeBufferPointer { bytes in
+            totalCount = try text.withElements { bytes in
                 guard let value = DecimalAmount.parse(bytes), value.scale == 0, value.mantissa >= 0 else {
                     throw pageError("TotalCount", "is not a whole number")
                 }
                 return Int(value.mantissa)
             }
         case .nextCursor:
-            let value = String(decoding: text, as: UTF8.self).trimmingXMLWhitespace
+            let value = String(decoding: text.elements, as: UTF8.self).trimmingXMLWhitespace
             nextCursor = value.isEmpty ? nil : value
         case let .field(field):
-            try text.withUnsafeBufferPointer { bytes in try assign(field, bytes) }
+            try text.withElements { bytes in try assign(field, bytes) }
         }
     }
 
     public func result() throws -> ContractPage {
-        guard stack.isEmpty else { throw XMLReaderError.rejected("the contract page ended early") }
+        guard stack.count == 0 else { throw XMLReaderError.rejected("the contract page ended early") }
         if isPaged, asOf == nil || totalCount == nil {
             throw XMLReaderError.rejected("the FindContracts answer has no \(asOf == nil ? "AsOf" : "TotalCount")")
         }
@@ -134,7 +155,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     }
 
     private func pageError(_ element: String, _ problem: String) -> ContractDecodingError {
-        ContractDecodingError(contractNumber: nil, elementPath: element, value: String(decoding: text, as: UTF8.self), problem: problem)
+        ContractDecodingError(contractNumber: nil, elementPath: element, value: String(decoding: text.elements, as: UTF8.self), problem: problem)
     }
 
     private func fieldError(_ field: ModelField, _ bytes: UnsafeBufferPointer<UInt8>, _ problem: String) -> ContractDecodingError {
@@ -172,8 +193,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .version: draft.version = try integer(field, bytes)
         case .statusCode: draft.statusCode = string(bytes)
         case .agreementType:
-            let code = string(bytes)
-            guard let type = compiled.statusCodes.agreementTypes[code] else {
+            guard let type = CodeTable.lookup(agreementTypes, bytes) else {
                 throw fieldError(field, bytes, "is not an agreement type listed in status-codes.yaml")
             }
             draft.agreementType = type
@@ -194,8 +214,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .customerPartnerId: draft.partnerId = string(bytes)
         case .customerName: draft.name = string(bytes)
         case .customerKind:
-            let code = string(bytes)
-            guard let kind = compiled.statusCodes.customerKinds[code] else {
+            guard let kind = CodeTable.lookup(customerKinds, bytes) else {
                 throw fieldError(field, bytes, "is not a customer kind listed in status-codes.yaml")
             }
             draft.kind = kind
@@ -207,11 +226,10 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .customerPhones: draft.phones.append(string(bytes))
         case .customerEmail: draft.email = string(bytes)
         case .customerVulnerable:
-            switch string(bytes) {
-            case "true", "1": draft.vulnerable = true
-            case "false", "0": draft.vulnerable = false
-            default: throw fieldError(field, bytes, "is not a boolean (true or false)")
+            guard let value = CodeTable.lookup(booleans, bytes) else {
+                throw fieldError(field, bytes, "is not a boolean (true or false)")
             }
+            draft.vulnerable = value
         case .vehicleRegistration: draft.registration = string(bytes)
         case .vehicleVIN: draft.vin = string(bytes)
         case .vehicleMake: draft.make = string(bytes)
@@ -227,6 +245,21 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .invoiceAmount: invoice.amount = try amount(field, bytes)
         case .invoiceOpenAmount: invoice.openAmount = try amount(field, bytes)
         }
+    }
+}
+
+/// Finds a code in a short list by its bytes, ignoring surrounding XML white space.
+enum CodeTable {
+    static func lookup<Value>(_ table: [([UInt8], Value)], _ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start].isSpace { start += 1 }
+        while end > start, bytes[end - 1].isSpace { end -= 1 }
+        let code = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        for (key, value) in table where key.count == code.count && key.elementsEqual(code) {
+            return value
+        }
+        return nil
     }
 }
 

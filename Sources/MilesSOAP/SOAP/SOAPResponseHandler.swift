@@ -19,8 +19,10 @@ public struct FaultDetailNames: Sendable {
     }
 }
 
-/// Reads a SOAP 1.1 envelope: passes the body's payload to a decoder, or collects a fault.
+/// Reads a SOAP 1.1 envelope: hands the body's payload to a decoder (the reader delivers the
+/// payload's events to it directly), or collects a fault.
 final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
+    private unowned let reader: XMLStreamReader
     private let decoder: Decoder
     private let envelope: XMLName
     private let body: XMLName
@@ -39,6 +41,7 @@ final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
     private(set) var collectedFault: SOAPFault?
 
     init(reader: XMLStreamReader, decoder: Decoder, faultNames: FaultDetailNames) {
+        self.reader = reader
         self.decoder = decoder
         envelope = reader.intern("Envelope")
         body = reader.intern("Body")
@@ -62,25 +65,17 @@ final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
                 collectedFault = SOAPFault(faultCode: "", faultString: "", code: nil)
                 return
             }
-            try decoder.startElement(name, attributes: attributes)
+            reader.delegateSubtree(to: decoder)
         default:
-            if inFault {
-                if name == faultCode || name == faultString || name == detailCode {
-                    collecting = name
-                    text.removeAll(keepingCapacity: true)
-                }
-            } else if inBody {
-                try decoder.startElement(name, attributes: attributes)
+            if inFault, name == faultCode || name == faultString || name == detailCode {
+                collecting = name
+                text.removeAll(keepingCapacity: true)
             }
         }
     }
 
     func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws {
-        if inFault {
-            if collecting != nil { text.append(contentsOf: bytes) }
-        } else if inBody, depth >= 3 {
-            try decoder.characters(bytes)
-        }
+        if inFault, collecting != nil { text.append(contentsOf: bytes) }
     }
 
     func endElement(_ name: XMLName) throws {
@@ -97,7 +92,6 @@ final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
             }
             return
         }
-        if inBody, depth >= 3 { try decoder.endElement(name) }
         if depth == 2 { inBody = false }
     }
 

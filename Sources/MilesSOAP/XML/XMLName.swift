@@ -4,9 +4,12 @@ import CLibXML2
 ///
 /// libxml2 hands every name to the SAX callbacks as a pointer into one dictionary, so a
 /// handler that interned the names it cares about up front compares pointers, not strings.
+@frozen
 public struct XMLName: Hashable {
-    let pointer: UnsafePointer<xmlChar>
+    // Inlinable so that a decoder in another module compares two pointers, not calls a function.
+    @usableFromInline let pointer: UnsafePointer<xmlChar>
 
+    @usableFromInline
     init(_ pointer: UnsafePointer<xmlChar>) {
         self.pointer = pointer
     }
@@ -14,6 +17,7 @@ public struct XMLName: Hashable {
     /// The name as text, for messages; not for the hot path.
     public var string: String { String(cString: pointer) }
 
+    @inlinable
     public static func == (lhs: XMLName, rhs: XMLName) -> Bool { lhs.pointer == rhs.pointer }
     public func hash(into hasher: inout Hasher) { hasher.combine(pointer) }
 }

@@ -24,6 +24,8 @@ public final class XMLStreamReader {
         sax.endElementNs = endElementCallback
         sax.characters = charactersCallback
         sax.cdataBlock = charactersCallback
+        // The same callback for white space: libxml2 then skips its "is this ignorable?" check per text node.
+        sax.ignorableWhitespace = charactersCallback
         sax.internalSubset = doctypeCallback
         sax.externalSubset = doctypeCallback
         sax.entityDecl = entityDeclarationCallback
@@ -47,10 +49,16 @@ public final class XMLStreamReader {
         XMLName(xmlDictLookup(context.pointee.dict, name, -1)!)
     }
 
+    /// Called from a handler's `startElement`: the element just started, everything inside it and its
+    /// end go straight to `handler`; the caller sees that element's end too, and then everything after.
+    /// A SOAP envelope handler uses it to pass the payload to its decoder without relaying each event.
+    public func delegateSubtree(to handler: any XMLEventHandler) {
+        state.pendingDelegate = handler
+    }
+
     /// Hands the next piece of the document to the parser.
     public func feed(_ bytes: UnsafeRawBufferPointer, handler: any XMLEventHandler) throws(XMLReaderError) {
-        state.handler = handler
-        defer { state.handler = nil }
+        state.use(handler)
         if let error = state.error { throw error }
         state.documentBytes += bytes.count
         guard state.documentBytes <= state.limits.maxDocumentBytes else {
@@ -64,8 +72,7 @@ public final class XMLStreamReader {
 
     /// Tells the parser the document is complete; throws if it is not.
     public func finish(handler: any XMLEventHandler) throws(XMLReaderError) {
-        state.handler = handler
-        defer { state.handler = nil }
+        state.use(handler)
         if let error = state.error { throw error }
         let result = xmlParseChunk(context, nil, 0, 1)
         try check(result, atEnd: true)
@@ -127,20 +134,37 @@ public final class XMLStreamReader {
 final class ParseState {
     let limits: XMLLimits
     var context: xmlParserCtxtPtr?
-    /// Unowned: `feed` and `finish` hold the handler for as long as libxml2 may call it, and this
-    /// spares a retain and release on every event of the hot path.
+    /// The handler receiving events now: the caller's, or a delegate inside a delegated subtree.
+    /// Unowned: `feed` and `finish` hold the caller's handler and `delegate` holds the delegate for
+    /// as long as libxml2 may call them.
     @exclusivity(unchecked) unowned(unsafe) var handler: (any XMLEventHandler)?
+    /// The handler given to `feed` and `finish`.
+    @exclusivity(unchecked) unowned(unsafe) var outer: (any XMLEventHandler)?
+    @exclusivity(unchecked) var delegate: (any XMLEventHandler)?
+    @exclusivity(unchecked) var pendingDelegate: (any XMLEventHandler)?
+    /// The depth of the delegated element; 0 when nothing is delegated.
+    @exclusivity(unchecked) var delegateDepth = 0
+    /// Set with `error`: a plain flag is cheaper to test on every event than the optional error.
+    @exclusivity(unchecked) var failed = false
     @exclusivity(unchecked) var depth = 0
     @exclusivity(unchecked) var textBytes = 0
     @exclusivity(unchecked) var documentBytes = 0
     @exclusivity(unchecked) var sawRoot = false
-    @exclusivity(unchecked) var error: XMLReaderError?
+    @exclusivity(unchecked) var error: XMLReaderError? {
+        didSet { failed = error != nil }
+    }
 
     init(limits: XMLLimits) {
         self.limits = limits
     }
 
     var line: Int { Int(context?.pointee.input?.pointee.line ?? 0) }
+
+    /// Makes `handler` the caller's handler for the next piece of the document.
+    func use(_ handler: any XMLEventHandler) {
+        outer = handler
+        if delegateDepth == 0 { self.handler = handler }
+    }
 
     /// Records the first error and stops libxml2 from reading further.
     func fail(_ error: XMLReaderError) {
@@ -158,8 +182,8 @@ final class ParseState {
 }
 
 private let startElementCallback: startElementNsSAX2Func = { userData, localName, _, _, _, _, attributeCount, _, attributes in
-    let state = ParseState.from(userData)
-    guard state.error == nil, let localName, let handler = state.handler else { return }
+    Unmanaged<ParseState>.fromOpaque(userData!)._withUnsafeGuaranteedRef { state in
+    guard !state.failed, let localName, let handler = state.handler else { return }
     state.depth += 1
     state.sawRoot = true
     state.textBytes = 0
@@ -168,27 +192,46 @@ private let startElementCallback: startElementNsSAX2Func = { userData, localName
         return
     }
     do {
-        try handler.startElement(XMLName(localName), attributes: XMLAttributes(base: attributes, count: Int(attributeCount)))
+        let name = XMLName(localName)
+        let attributes = XMLAttributes(base: attributes, count: Int(attributeCount))
+        try handler.startElement(name, attributes: attributes)
+        if let delegate = state.pendingDelegate {
+            state.pendingDelegate = nil
+            state.delegate = delegate
+            state.delegateDepth = state.depth
+            state.handler = delegate
+            try delegate.startElement(name, attributes: attributes)
+        }
     } catch {
         state.fail(handlerError: error)
+    }
     }
 }
 
 private let endElementCallback: endElementNsSAX2Func = { userData, localName, _, _ in
-    let state = ParseState.from(userData)
-    guard state.error == nil, let localName, let handler = state.handler else { return }
+    Unmanaged<ParseState>.fromOpaque(userData!)._withUnsafeGuaranteedRef { state in
+    guard !state.failed, let localName, let handler = state.handler else { return }
+    let endsDelegation = state.delegateDepth == state.depth
     state.depth -= 1
     state.textBytes = 0
     do {
-        try handler.endElement(XMLName(localName))
+        let name = XMLName(localName)
+        try handler.endElement(name)
+        if endsDelegation {
+            state.delegateDepth = 0
+            state.handler = state.outer
+            state.delegate = nil
+            try state.outer?.endElement(name)
+        }
     } catch {
         state.fail(handlerError: error)
+    }
     }
 }
 
 private let charactersCallback: charactersSAXFunc = { userData, bytes, length in
-    let state = ParseState.from(userData)
-    guard state.error == nil, let bytes, let handler = state.handler else { return }
+    Unmanaged<ParseState>.fromOpaque(userData!)._withUnsafeGuaranteedRef { state in
+    guard !state.failed, let bytes, let handler = state.handler else { return }
     state.textBytes += Int(length)
     if state.textBytes > state.limits.maxTextBytes {
         state.fail(.textTooLong(limit: state.limits.maxTextBytes, line: state.line))
@@ -198,6 +241,7 @@ private let charactersCallback: charactersSAXFunc = { userData, bytes, length in
         try handler.characters(UnsafeBufferPointer(start: bytes, count: Int(length)))
     } catch {
         state.fail(handlerError: error)
+    }
     }
 }
 
