@@ -132,15 +132,25 @@ public final class XMLStreamReader {
 /// What the C callbacks need; reached through libxml2's user-data pointer. Used by one parse on
 /// one thread, so the runtime exclusivity checks (a large share of the per-event cost) are off.
 final class ParseState {
+    /// A handler in an immutable box. The callbacks reach it through an unretained `Unmanaged`
+    /// reference and read its `let`, which borrows the handler: loading it from a `var` would
+    /// retain and release it on every event.
+    final class HandlerBox {
+        let handler: any XMLEventHandler
+
+        init(_ handler: any XMLEventHandler) {
+            self.handler = handler
+        }
+    }
+
     let limits: XMLLimits
     var context: xmlParserCtxtPtr?
-    /// The handler receiving events now: the caller's, or a delegate inside a delegated subtree.
-    /// Unowned: `feed` and `finish` hold the caller's handler and `delegate` holds the delegate for
-    /// as long as libxml2 may call them.
-    @exclusivity(unchecked) unowned(unsafe) var handler: (any XMLEventHandler)?
+    /// The box receiving events now: the caller's, or the delegate's inside a delegated subtree.
+    /// Not retained: `outer` and `delegate` own the boxes.
+    @exclusivity(unchecked) var current: Unmanaged<HandlerBox>?
     /// The handler given to `feed` and `finish`.
-    @exclusivity(unchecked) unowned(unsafe) var outer: (any XMLEventHandler)?
-    @exclusivity(unchecked) var delegate: (any XMLEventHandler)?
+    @exclusivity(unchecked) var outer: HandlerBox?
+    @exclusivity(unchecked) var delegate: HandlerBox?
     @exclusivity(unchecked) var pendingDelegate: (any XMLEventHandler)?
     /// The depth of the delegated element; 0 when nothing is delegated.
     @exclusivity(unchecked) var delegateDepth = 0
@@ -162,8 +172,26 @@ final class ParseState {
 
     /// Makes `handler` the caller's handler for the next piece of the document.
     func use(_ handler: any XMLEventHandler) {
-        outer = handler
-        if delegateDepth == 0 { self.handler = handler }
+        if outer?.handler !== handler { outer = HandlerBox(handler) }
+        if delegateDepth == 0 { current = .passUnretained(outer!) }
+    }
+
+    /// Starts delivering to the pending delegate, if a handler asked for one during this start tag.
+    func beginDelegation() -> Unmanaged<HandlerBox>? {
+        guard let pending = pendingDelegate else { return nil }
+        pendingDelegate = nil
+        let box = HandlerBox(pending)
+        delegate = box
+        delegateDepth = depth
+        current = .passUnretained(box)
+        return current
+    }
+
+    /// Back to the caller's handler once the delegated element has ended.
+    func endDelegation() {
+        delegateDepth = 0
+        current = outer.map { .passUnretained($0) }
+        delegate = nil
     }
 
     /// Records the first error and stops libxml2 from reading further.
@@ -183,65 +211,59 @@ final class ParseState {
 
 private let startElementCallback: startElementNsSAX2Func = { userData, localName, _, _, _, _, attributeCount, _, attributes in
     Unmanaged<ParseState>.fromOpaque(userData!)._withUnsafeGuaranteedRef { state in
-    guard !state.failed, let localName, let handler = state.handler else { return }
-    state.depth += 1
-    state.sawRoot = true
-    state.textBytes = 0
-    if state.depth > state.limits.maxDepth {
-        state.fail(.tooDeep(limit: state.limits.maxDepth, line: state.line))
-        return
-    }
-    do {
-        let name = XMLName(localName)
-        let attributes = XMLAttributes(base: attributes, count: Int(attributeCount))
-        try handler.startElement(name, attributes: attributes)
-        if let delegate = state.pendingDelegate {
-            state.pendingDelegate = nil
-            state.delegate = delegate
-            state.delegateDepth = state.depth
-            state.handler = delegate
-            try delegate.startElement(name, attributes: attributes)
+        guard !state.failed, let localName, let current = state.current else { return }
+        state.depth += 1
+        state.sawRoot = true
+        state.textBytes = 0
+        if state.depth > state.limits.maxDepth {
+            state.fail(.tooDeep(limit: state.limits.maxDepth, line: state.line))
+            return
         }
-    } catch {
-        state.fail(handlerError: error)
-    }
+        do {
+            let name = XMLName(localName)
+            let attributes = XMLAttributes(base: attributes, count: Int(attributeCount))
+            try current._withUnsafeGuaranteedRef { try $0.handler.startElement(name, attributes: attributes) }
+            if let delegate = state.beginDelegation() {
+                try delegate._withUnsafeGuaranteedRef { try $0.handler.startElement(name, attributes: attributes) }
+            }
+        } catch {
+            state.fail(handlerError: error)
+        }
     }
 }
 
 private let endElementCallback: endElementNsSAX2Func = { userData, localName, _, _ in
     Unmanaged<ParseState>.fromOpaque(userData!)._withUnsafeGuaranteedRef { state in
-    guard !state.failed, let localName, let handler = state.handler else { return }
-    let endsDelegation = state.delegateDepth == state.depth
-    state.depth -= 1
-    state.textBytes = 0
-    do {
-        let name = XMLName(localName)
-        try handler.endElement(name)
-        if endsDelegation {
-            state.delegateDepth = 0
-            state.handler = state.outer
-            state.delegate = nil
-            try state.outer?.endElement(name)
+        guard !state.failed, let localName, let current = state.current else { return }
+        let endsDelegation = state.delegateDepth == state.depth
+        state.depth -= 1
+        state.textBytes = 0
+        do {
+            let name = XMLName(localName)
+            try current._withUnsafeGuaranteedRef { try $0.handler.endElement(name) }
+            if endsDelegation {
+                state.endDelegation()
+                try state.outer?.handler.endElement(name)
+            }
+        } catch {
+            state.fail(handlerError: error)
         }
-    } catch {
-        state.fail(handlerError: error)
-    }
     }
 }
 
 private let charactersCallback: charactersSAXFunc = { userData, bytes, length in
     Unmanaged<ParseState>.fromOpaque(userData!)._withUnsafeGuaranteedRef { state in
-    guard !state.failed, let bytes, let handler = state.handler else { return }
-    state.textBytes += Int(length)
-    if state.textBytes > state.limits.maxTextBytes {
-        state.fail(.textTooLong(limit: state.limits.maxTextBytes, line: state.line))
-        return
-    }
-    do {
-        try handler.characters(UnsafeBufferPointer(start: bytes, count: Int(length)))
-    } catch {
-        state.fail(handlerError: error)
-    }
+        guard !state.failed, let bytes, let current = state.current else { return }
+        state.textBytes += Int(length)
+        if state.textBytes > state.limits.maxTextBytes {
+            state.fail(.textTooLong(limit: state.limits.maxTextBytes, line: state.line))
+            return
+        }
+        do {
+            try current._withUnsafeGuaranteedRef { try $0.handler.characters(UnsafeBufferPointer(start: bytes, count: Int(length))) }
+        } catch {
+            state.fail(handlerError: error)
+        }
     }
 }
 
