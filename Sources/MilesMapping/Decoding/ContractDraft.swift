@@ -72,33 +72,33 @@ struct ContractDraft {
                 openAmount: try money(draft.openAmount, .invoiceOpenAmount))
         }
         return Contract(
-            contractNumber: try require(contractNumber, .contractNumber),
-            version: try require(version, .version),
-            statusCode: try require(statusCode, .statusCode),
-            agreementType: try require(agreementType, .agreementType),
-            startDate: try require(startDate, .startDate),
+            contractNumber: try require(contractNumber.take(), .contractNumber),
+            version: try require(version.take(), .version),
+            statusCode: try require(statusCode.take(), .statusCode),
+            agreementType: try require(agreementType.take(), .agreementType),
+            startDate: try require(startDate.take(), .startDate),
             endDate: endDate,
             currency: currency,
             totalPrice: try money(totalPrice, .totalPrice),
             paidToDate: try money(paidToDate, .paidToDate),
             monthlyPayment: try money(monthlyPayment, .monthlyPayment),
             arrears: Arrears(amount: try money(arrearsAmount, .arrearsAmount), oldestUnpaidDueDate: oldestUnpaidDueDate,
-                             missedPayments: try require(missedPayments, .arrearsMissedPayments)),
+                             missedPayments: try require(missedPayments.take(), .arrearsMissedPayments)),
             customer: Customer(
-                partnerId: try require(partnerId, .customerPartnerId),
-                name: try require(name, .customerName),
-                kind: try require(kind, .customerKind),
+                partnerId: try require(partnerId.take(), .customerPartnerId),
+                name: try require(name.take(), .customerName),
+                kind: try require(kind.take(), .customerKind),
                 address: PostalAddress(
-                    line1: try require(line1, .customerAddressLine1), line2: line2,
-                    town: try require(town, .customerAddressTown),
-                    postcode: try require(postcode, .customerAddressPostcode),
-                    country: try require(country, .customerAddressCountry)),
-                phones: phones, email: email,
-                vulnerable: try require(vulnerable, .customerVulnerable)),
+                    line1: try require(line1.take(), .customerAddressLine1), line2: line2.take(),
+                    town: try require(town.take(), .customerAddressTown),
+                    postcode: try require(postcode.take(), .customerAddressPostcode),
+                    country: try require(country.take(), .customerAddressCountry)),
+                phones: phones, email: email.take(),
+                vulnerable: try require(vulnerable.take(), .customerVulnerable)),
             vehicle: Vehicle(
-                registration: try require(registration, .vehicleRegistration), vin: try require(vin, .vehicleVIN),
-                make: try require(make, .vehicleMake), model: try require(model, .vehicleModel)),
+                registration: try require(registration.take(), .vehicleRegistration), vin: try require(vin.take(), .vehicleVIN),
+                make: try require(make.take(), .vehicleMake), model: try require(model.take(), .vehicleModel)),
             openInvoices: invoices,
-            lastModified: try require(lastModified, .lastModified))
+            lastModified: try require(lastModified.take(), .lastModified))
     }
 }
