@@ -19,6 +19,8 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     private let nodes: UnsafeMutableBufferPointer<BoundNode>
     private let childNames: UnsafeMutableBufferPointer<XMLName>
     private let childIndexes: UnsafeMutableBufferPointer<Int>
+    /// Per node, the offset of the child expected next.
+    private let expectedChild: UnsafeMutableBufferPointer<Int>
     private let rootName: XMLName
     private let compiled: CompiledContractDecoder
     // Code lists compared as bytes, so a code costs no String and no hashing.
@@ -56,6 +58,8 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         _ = self.childNames.initialize(from: childNames)
         self.childIndexes = .allocate(capacity: childIndexes.count)
         _ = self.childIndexes.initialize(from: childIndexes)
+        expectedChild = .allocate(capacity: nodes.count)
+        expectedChild.initialize(repeating: 0)
         self.rootName = reader.intern(tree[0].name)
         self.compiled = compiled
         agreementTypes = compiled.statusCodes.agreementTypes.map { (Array($0.key.utf8), $0.value) }
@@ -67,6 +71,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         nodes.deallocate()
         childNames.deallocate()
         childIndexes.deallocate()
+        expectedChild.deallocate()
         stack.deallocate()
         text.deallocate()
     }
@@ -81,25 +86,25 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         }
         var found = -1
         if parent >= 0 {
+            // MILES sends children in schema order: start looking just after the child found last
+            // time under this parent, which is usually the next one.
             let node = nodes[parent]
-            var index = node.firstChild
-            let end = index + node.childCount
-            while index < end {
-                if childNames[index] == name {
-                    found = childIndexes[index]
+            var offset = expectedChild[parent]
+            for _ in 0..<node.childCount {
+                if offset >= node.childCount { offset = 0 }
+                if childNames[node.firstChild + offset] == name {
+                    found = childIndexes[node.firstChild + offset]
+                    expectedChild[parent] = offset + 1
                     break
                 }
-                index += 1
+                offset += 1
             }
         }
         stack.append(found)
         guard found >= 0 else { return }
         switch nodes[found].role {
-        case .contractRecord:
-            draft = ContractDraft()
-        case .invoiceRecord:
-            invoice = InvoiceDraft()
-        case .container:
+        case .contractRecord, .invoiceRecord, .container:
+            // Records start from fresh drafts: each finished one is swapped out at its end.
             break
         default:
             text.removeAll()
@@ -124,7 +129,9 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
             swap(&finished, &draft)
             contracts.append(try finished.build(compiled: compiled))
         case .invoiceRecord:
-            draft.invoices.append(invoice)
+            var finished = InvoiceDraft()
+            swap(&finished, &invoice)
+            draft.invoices.append(finished)
         case .asOf:
             asOf = try text.withElements { bytes in
                 guard let value = Timestamp.parse(bytes) else { throw pageError("AsOf", "is not a date-time with a zone") }
