@@ -32,6 +32,29 @@ struct XMLStreamReaderTests {
         #expect(events.joined() == "<a<bx & y>b<c>c>a")
     }
 
+    @Test("a delegated subtree goes to the delegate alone; the caller sees its start and end, then the rest")
+    func delegatedSubtree() throws {
+        final class Delegating: XMLEventHandler {
+            let reader: XMLStreamReader
+            let delegate = RecordingHandler()
+            var events: [String] = []
+            init(reader: XMLStreamReader) { self.reader = reader }
+            func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
+                events.append("<\(name.string)")
+                if name.string == "payload" { reader.delegateSubtree(to: delegate) }
+            }
+            func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws { events.append(String(decoding: bytes, as: UTF8.self)) }
+            func endElement(_ name: XMLName) throws { events.append(">\(name.string)") }
+        }
+        let reader = XMLStreamReader()
+        let handler = Delegating(reader: reader)
+        // Small slices: the delegation must survive chunk boundaries.
+        let document = Array("<env><payload><x>1</x><y>2</y></payload><after>3</after></env>".utf8)
+        try document.withUnsafeBytes { try reader.parse($0, handler: handler, sliceSize: 3) }
+        #expect(handler.events.joined() == "<env<payload>payload<after3>after>env")
+        #expect(handler.delegate.events.joined() == "<payload<x1>x<y2>y>payload")
+    }
+
     @Test("a billion-laughs DOCTYPE is refused before any expansion, with memory unchanged")
     func billionLaughs() {
         var document = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
