@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -61,7 +62,9 @@ let package = Package(
         // Persistence behind the `Store` protocol; SQLite through GRDB.
         .target(
             name: "CollectionsStore",
-            dependencies: ["CollectionsDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CollectionsDomain", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -71,6 +74,7 @@ let package = Package(
             dependencies: [
                 "MilesSOAP", "MilesMapping", "CollectionsStore", "CollectionsDomain",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -129,7 +133,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP"],
+            dependencies: [
+                "MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -7,7 +7,7 @@ import Logging
 struct MilesAdapter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "miles-adapter",
-        abstract: "Sync contracts between MILES and the collections store.",
+        abstract: "Sync contracts from MILES, and action write-offs into it, for the collections team.",
         discussion: """
             Configuration comes from miles-adapter.yaml (or --config) and MILES_ADAPTER_* environment variables.
             The MILES password is read only from MILES_ADAPTER_PASSWORD or MILES_ADAPTER_PASSWORD_FILE.
@@ -15,7 +15,8 @@ struct MilesAdapter: AsyncParsableCommand {
             Exit codes: 0 success; 1 the job failed; 2 bad command line; 3 MILES refused the credentials;
             4 the mapping files have problems; 5 the configuration is unusable.
             """,
-        subcommands: [SyncCommand.self, MappingsCommand.self, ReportCommand.self, DemoCommand.self])
+        subcommands: [SyncCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
+                      MappingsCommand.self, ReportCommand.self, DemoCommand.self])
 }
 
 /// Options every command takes.

@@ -33,7 +33,7 @@ struct SyncHarness {
             endpoint: server.endpoint,
             credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: password))
         return ContractSync(
-            gateway: MilesContractGateway(connection: connection, mappings: mappings), store: store,
+            gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
             configuration: ContractSync.Configuration(pageSize: pageSize, retry: RetryPolicy(maxAttempts: attempts)),
             sleep: { _ in })
     }
@@ -157,7 +157,7 @@ struct ContractSyncEndToEndTests {
     @Test("GetContract returns one contract decoded through the same mapping")
     func getContract() async throws {
         try await withHarness(contracts: 100) { harness in
-            let gateway = MilesContractGateway(
+            let gateway = MilesGateway(
                 connection: MilesConnection(endpoint: harness.server.endpoint, credentials: MilesCredentials(
                     username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)),
                 mappings: harness.mappings)

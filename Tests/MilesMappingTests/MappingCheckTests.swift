@@ -38,6 +38,9 @@ struct MappingCheckTests {
         #expect(mappings.contract.findContracts.recordsPath == ["Contracts", "Contract"])
         #expect(mappings.statusCodes.internalStatus(forMilesCode: "DCA") == .placedWithAgent)
         #expect(mappings.statusCodes.milesCode(for: .writtenOff) == "WOF")
+        #expect(mappings.authorityMatrix.tiers.map(\.role.name) == ["agent", "teamLeader", "headOfCredit", "financeDirector"])
+        #expect(mappings.authorityMatrix.tiers.first?.approvalLimit == 25_000)
+        #expect(mappings.statusCodes.milesCode(for: .insolvency) == "INSO")
     }
 
     @Test("an unknown model field is reported at its line")
@@ -76,6 +79,31 @@ struct MappingCheckTests {
                                                               with: "  TER: endOfTheWorld")
         let found = problems(in: unknownDirectory)
         #expect(found.contains { $0.kind == .unknownInternalValue && $0.line == unknownLine && $0.message.contains("endOfTheWorld") })
+    }
+
+    @Test("authority matrix: limits that do not rise are reported at their line")
+    func nonMonotonicLimits() throws {
+        let (directory, line) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "    approveUpTo: 5000.00",
+                                                with: "    approveUpTo: 200.00")
+        let found = problems(in: directory)
+        #expect(found.contains { $0.kind == .invalidValue && $0.line == line && $0.message.contains("limits must rise") })
+    }
+
+    @Test("authority matrix: a top tier with a limit is a missing tier")
+    func missingTopTier() throws {
+        let (directory, _) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "    approveUpTo: unlimited",
+                                             with: "    approveUpTo: 90000.00")
+        #expect(problems(in: directory).contains { $0.kind == .missingField && $0.message.contains("missing tier") })
+    }
+
+    @Test("authority matrix: an unknown role for a reason, and a duplicate role, are reported at their lines")
+    func unknownAndDuplicateRoles() throws {
+        let (directory, line) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "  insolvency: teamLeader",
+                                                with: "  insolvency: teamLead")
+        #expect(problems(in: directory).contains { $0.kind == .unknownInternalValue && $0.line == line && $0.message.contains("teamLead") })
+        let (duplicateDirectory, duplicateLine) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "  - role: headOfCredit",
+                                                                  with: "  - role: teamLeader")
+        #expect(problems(in: duplicateDirectory).contains { $0.kind == .duplicateCode && $0.line == duplicateLine })
     }
 
     @Test("the problem prints as file:line: message")

@@ -24,6 +24,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         LocalDate(daysSinceEpoch: Int32(Self.floorDivide(millisecondsSinceEpoch, 86_400_000)))
     }
 
+    public func adding(milliseconds: Int64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + milliseconds)
+    }
+
     public func adding(seconds: Int64) -> Timestamp {
         Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + seconds * 1000)
     }

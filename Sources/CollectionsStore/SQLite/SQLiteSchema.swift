@@ -42,6 +42,36 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: write-off requests, approvals, outbox, audit log") { db in
+            try db.execute(sql: """
+                CREATE TABLE writeoff_requests (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, invoice_numbers TEXT NOT NULL,
+                    amount INTEGER NOT NULL, currency TEXT NOT NULL, reason TEXT NOT NULL, comment TEXT NOT NULL,
+                    requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL,
+                    required_role TEXT NOT NULL, approvals_needed INTEGER NOT NULL, matrix_version INTEGER NOT NULL,
+                    customer_must_be_told INTEGER NOT NULL, miles_writeoff_id TEXT, failure_reason TEXT,
+                    decided_at INTEGER, rejection TEXT, fingerprint TEXT NOT NULL UNIQUE, source TEXT NOT NULL
+                );
+                CREATE INDEX writeoff_requests_contract ON writeoff_requests(contract_number, state);
+                CREATE TABLE writeoff_approvals (
+                    request_id INTEGER NOT NULL REFERENCES writeoff_requests(id), approver TEXT NOT NULL, role TEXT NOT NULL,
+                    matrix_version INTEGER NOT NULL, at INTEGER NOT NULL, comment TEXT,
+                    PRIMARY KEY (request_id, approver)
+                );
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, client_reference TEXT NOT NULL UNIQUE,
+                    subject_id INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL, last_error TEXT, result_reference TEXT,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+                CREATE TABLE audit_log (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+                    action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL, hash TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -8,7 +8,7 @@ import GRDB
 /// let store = try SQLiteStore(path: "collections.sqlite")
 /// ```
 public final class SQLiteStore: Store {
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {

@@ -56,7 +56,7 @@ struct DemoCommand: AsyncParsableCommand {
         let connection = MilesConnection(
             endpoint: server.endpoint,
             credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword))
-        let gateway = MilesContractGateway(connection: connection, mappings: mappings)
+        let gateway = MilesGateway(connection: connection, mappings: mappings)
         let syncConfiguration = ContractSync.Configuration(pageSize: 500)
 
         print("1. First night: full sync")

@@ -46,7 +46,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let store = try SyncCommand.openStore(configuration.database)
                 let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume
                 let summary = try await SyncCommand.runSync(
-                    gateway: MilesContractGateway(connection: connection, mappings: mappings), store: store,
+                    gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
                     configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
                                                               retry: RetryPolicy(maxAttempts: configuration.maxAttempts)),
                     mode: mode, logger: logger)
@@ -76,7 +76,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     /// Runs the contract sync with progress output, turning its failures into CLI failures.
-    static func runSync(gateway: MilesContractGateway, store: any Store, configuration: ContractSync.Configuration,
+    static func runSync(gateway: MilesGateway, store: any Store, configuration: ContractSync.Configuration,
                         mode: ContractSync.Mode, logger: Logger) async throws -> ContractSync.Summary {
         let reporter = SyncProgressReporter(logger: logger)
         let sync = ContractSync(gateway: gateway, store: store, configuration: configuration, logger: logger)

@@ -28,6 +28,10 @@ struct AdapterConfiguration {
 
         var miles: Miles?
         var sync: Sync?
+        /// The person the CLI acts as (overridden by MILES_ADAPTER_USER).
+        var user: String?
+        /// Each user's role in the authority matrix.
+        var users: [String: String]?
         var database: String?
         var mappings: String?
     }
@@ -46,6 +50,8 @@ struct AdapterConfiguration {
     var maxAttempts = 5
     var database = "collections.sqlite"
     var mappings = "mappings"
+    var user: String?
+    var users: [String: String] = [:]
     /// Set only from the environment.
     private var password: String?
 
@@ -86,6 +92,8 @@ struct AdapterConfiguration {
         maxAttempts = file.sync?.maxAttempts ?? maxAttempts
         database = file.database ?? database
         mappings = file.mappings ?? mappings
+        user = file.user ?? user
+        users = file.users ?? users
     }
 
     private mutating func apply(environment: [String: String]) throws {
@@ -107,6 +115,15 @@ struct AdapterConfiguration {
         if let seconds = try integer("MILES_ADAPTER_REQUEST_TIMEOUT") { requestTimeout = .seconds(seconds) }
         database = environment["MILES_ADAPTER_DATABASE"] ?? database
         mappings = environment["MILES_ADAPTER_MAPPINGS"] ?? mappings
+        user = environment["MILES_ADAPTER_USER"] ?? user
+    }
+
+    /// The name of the person acting; fails with what to set.
+    func actingUser() throws -> String {
+        guard let user, !user.isEmpty else {
+            throw ConfigurationError("no user: set 'user:' in \(Self.defaultFile) or MILES_ADAPTER_USER to the person acting")
+        }
+        return user
     }
 
     private static func passwordType(_ text: String, source: String) throws -> MilesCredentials.PasswordType {

@@ -8,24 +8,36 @@ extension ContractMapping {
                                    into writer: inout XMLWriter) throws {
         let operation = findContracts
         writer.open("m:" + operation.requestElement)
-        if let changedSince, let name = operation.requestFields["changedSince"] {
-            try writer.element("m:" + name, changedSince.description)
-        }
-        if let cursor, let name = operation.requestFields["cursor"] {
-            try writer.element("m:" + name, cursor)
-        }
-        if let name = operation.requestFields["pageSize"] {
-            try writer.element("m:" + name, String(pageSize))
-        }
+        try writer.element(path: operation.requestFields["changedSince"], changedSince?.description)
+        try writer.element(path: operation.requestFields["cursor"], cursor)
+        try writer.element(path: operation.requestFields["pageSize"], String(pageSize))
         writer.close("m:" + operation.requestElement)
     }
 
     public func writeGetContract(contractNumber: String, into writer: inout XMLWriter) throws {
         let operation = getContract
         writer.open("m:" + operation.requestElement)
-        if let name = operation.requestFields["contractNumber"] {
-            try writer.element("m:" + name, contractNumber)
-        }
+        try writer.element(path: operation.requestFields["contractNumber"], contractNumber)
         writer.close("m:" + operation.requestElement)
+    }
+}
+
+extension XMLWriter {
+    /// Writes `value` at a mapped element path (`A/B` becomes `<m:A><m:B>value</m:B></m:A>`); nothing
+    /// when the value or the path is absent.
+    mutating func element(path: [String]?, _ value: String?) throws {
+        guard let path, let value, let last = path.last else { return }
+        for name in path.dropLast() { open("m:" + name) }
+        try element("m:" + last, value)
+        for name in path.dropLast().reversed() { close("m:" + name) }
+    }
+
+    /// Writes each value at the last element of `path`, inside its containers once
+    /// (`InvoiceNumbers/InvoiceNumber` holds every invoice number).
+    mutating func elements(path: [String]?, _ values: [String]) throws {
+        guard let path, let last = path.last else { return }
+        for name in path.dropLast() { open("m:" + name) }
+        for value in values { try element("m:" + last, value) }
+        for name in path.dropLast().reversed() { close("m:" + name) }
     }
 }

@@ -7,8 +7,8 @@ public struct OperationMapping: Sendable {
     public var service: String
     public var soapAction: String
     public var requestElement: String
-    /// Adapter parameter name to MILES element name, e.g. `pageSize: PageSize`.
-    public var requestFields: [String: String]
+    /// Adapter parameter name to element path below the request element, e.g. `pageSize: [PageSize]`.
+    public var requestFields: [String: [String]]
     public var responseElement: String
     /// Adapter value name to element path below the response element, e.g. `nextCursor: [NextCursor]`.
     public var responseFields: [String: [String]]
@@ -25,6 +25,10 @@ public struct ContractMapping: Sendable {
     public var faultClassifier: FaultClassifier
     public var findContracts: OperationMapping
     public var getContract: OperationMapping
+    public var postWriteOff: OperationMapping
+    public var findWriteOffs: OperationMapping
+    /// Write-off value name to element path below a write-off record.
+    public var writeOffFields: [String: [String]]
     /// Model field to element path below the contract record (`invoices` is the invoice record path).
     public var contractFields: [ModelField: [String]]
     /// Model field to element path below the invoice record.
@@ -34,6 +38,14 @@ public struct ContractMapping: Sendable {
     static let operationShapes: [String: (request: Set<String>, response: Set<String>)] = [
         "findContracts": (["changedSince", "cursor", "pageSize"], ["asOf", "totalCount", "nextCursor"]),
         "getContract": (["contractNumber"], []),
+        "postWriteOff": (["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy", "approvedBy",
+                          "clientReference"], []),
+        "findWriteOffs": (["clientReference", "contractNumber"], []),
+    ]
+
+    /// The values of a posted write-off, as FindWriteOffs and PostWriteOff return it.
+    static let writeOffFieldNames: Set<String> = [
+        "writeOffId", "clientReference", "contractNumber", "amount", "currency", "reasonCode", "postedAt", "contractVersion",
     ]
 }
 
@@ -45,7 +57,8 @@ extension ContractMapping {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "namespace", "schema", "faults", "operations", "contract", "invoice"], file, &problems)
+        checkKeys(root, allowed: ["version", "namespace", "schema", "faults", "operations", "contract", "invoice", "writeOff"],
+                  file, &problems)
         let namespace = requiredString(root, "namespace", file, &problems)
         let schemaFile = requiredString(root, "schema", file, &problems)
 
@@ -118,11 +131,33 @@ extension ContractMapping {
             problems.append(file.problem(root[key: "contract"], .missingField, "contract field 'invoices' (the invoice record) is not mapped"))
         }
 
+        var writeOffFields: [String: [String]] = [:]
+        let writeOffType = operations["findWriteOffs"]?.1
+        if let pairs = root[key: "writeOff"]?.orderedPairs {
+            for (key, value) in pairs {
+                guard let name = key.string, writeOffFieldNames.contains(name) else {
+                    problems.append(file.problem(key, .unknownModelField, "unknown write-off field '\(key.string ?? "")'; expected one of "
+                        + writeOffFieldNames.sorted().joined(separator: ", ")))
+                    continue
+                }
+                if let path = checkedPath(value, from: writeOffType, outline: outline, what: "the write-off record", file, &problems) {
+                    writeOffFields[name] = path
+                }
+            }
+            for name in writeOffFieldNames.sorted() where writeOffFields[name] == nil && root[key: "writeOff"]?[key: name] == nil {
+                problems.append(file.problem(root[key: "writeOff"], .missingField, "write-off field '\(name)' is not mapped"))
+            }
+        } else {
+            problems.append(file.problem(root, .missingField, "section 'writeOff' is missing or not a mapping"))
+        }
+
         guard problems.count == before, let namespace, let schemaFile,
-              let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0 else { return nil }
+              let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0,
+              let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0 else { return nil }
         return ContractMapping(
             namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
             faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
+            postWriteOff: post, findWriteOffs: findWriteOffs, writeOffFields: writeOffFields,
             contractFields: contractFields, invoiceFields: invoiceFields)
     }
 
@@ -147,21 +182,15 @@ extension ContractMapping {
                 problems.append(file.problem(node[key: "response"], .pathNotInSchema, "response element '\(response)' is not a global element of the schema"))
             }
         }
-        var requestFields: [String: String] = [:]
+        var requestFields: [String: [String]] = [:]
         for (key, value) in node[key: "requestFields"]?.orderedPairs ?? [] {
             guard let parameter = key.string, shape.request.contains(parameter) else {
                 problems.append(file.problem(key, .unknownModelField,
                     "unknown parameter '\(key.string ?? "")' for \(name); expected one of \(shape.request.sorted().joined(separator: ", "))"))
                 continue
             }
-            guard let element = value.string, !element.isEmpty else {
-                problems.append(file.problem(value, .invalidValue, "parameter '\(parameter)' needs an element name"))
-                continue
-            }
-            if let requestType, let outline, outline.resolve(path: [element], fromType: requestType) == nil {
-                problems.append(file.problem(value, .pathNotInSchema, "'\(element)' is not an element of \(request ?? "") in the schema"))
-            }
-            requestFields[parameter] = element
+            guard let path = checkedPath(value, from: requestType, outline: outline, what: request ?? "", file, &problems) else { continue }
+            requestFields[parameter] = path
         }
         for parameter in shape.request.sorted() where requestFields[parameter] == nil && node[key: "requestFields"]?[key: parameter] == nil {
             problems.append(file.problem(node, .missingField, "\(name): parameter '\(parameter)' is not mapped"))

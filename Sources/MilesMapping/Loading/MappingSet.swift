@@ -11,22 +11,26 @@ public struct MappingSet: Sendable {
     public let directory: String
     public let contract: ContractMapping
     public let statusCodes: StatusCodeMapping
+    public let authorityMatrix: AuthorityMatrix
     /// The contract decoder, compiled once from `contract` and `statusCodes`.
     public let contractDecoder: CompiledContractDecoder
 
-    /// Loads and checks `contract.yaml` and `status-codes.yaml` under `directory`; the schema is
+    /// Loads and checks `contract.yaml`, `status-codes.yaml` and `authority-matrix.yaml` under `directory`; the schema is
     /// `wsdl/` below it. Throws with every problem found, each with file and line.
     public static func load(directory: String) throws(MappingCheckFailure) -> MappingSet {
         var problems: [MappingProblem] = []
         let contractFile = YAMLFile.load(path: directory + "/contract.yaml", displayName: display(directory, "contract.yaml"), problems: &problems)
         let statusFile = YAMLFile.load(path: directory + "/status-codes.yaml", displayName: display(directory, "status-codes.yaml"), problems: &problems)
+        let matrixFile = YAMLFile.load(path: directory + "/authority-matrix.yaml", displayName: display(directory, "authority-matrix.yaml"),
+                                       problems: &problems)
+        let authorityMatrix = matrixFile.flatMap { AuthorityMatrixLoader.load($0, problems: &problems) }
         let contract = contractFile.flatMap { ContractMapping.load($0, schemaDirectory: directory + "/wsdl", problems: &problems) }
         let statusCodes = statusFile.flatMap { StatusCodeMapping.load($0, problems: &problems) }
-        guard problems.isEmpty, let contract, let statusCodes else {
+        guard problems.isEmpty, let contract, let statusCodes, let authorityMatrix else {
             throw MappingCheckFailure(problems: problems.sorted { ($0.file, $0.line) < ($1.file, $1.line) })
         }
         return MappingSet(
-            directory: directory, contract: contract, statusCodes: statusCodes,
+            directory: directory, contract: contract, statusCodes: statusCodes, authorityMatrix: authorityMatrix,
             contractDecoder: CompiledContractDecoder(contract: contract, statusCodes: statusCodes))
     }
 

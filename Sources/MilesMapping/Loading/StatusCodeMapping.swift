@@ -11,12 +11,22 @@ public struct StatusCodeMapping: Sendable {
     public let contractStatuses: [String: ContractStatus]
     public let agreementTypes: [String: AgreementType]
     public let customerKinds: [String: Customer.Kind]
+    public let writeOffReasons: [String: WriteOffReason]
     private let milesCodeByStatus: [ContractStatus: String]
+    private let milesCodeByReason: [WriteOffReason: String]
 
     public func internalStatus(forMilesCode code: String) -> ContractStatus? { contractStatuses[code] }
 
     /// The MILES code to send for a status: the first code listed for it.
     public func milesCode(for status: ContractStatus) -> String? { milesCodeByStatus[status] }
+
+    /// The MILES code to send for a write-off reason.
+    public func milesCode(for reason: WriteOffReason) -> String? { milesCodeByReason[reason] }
+
+    /// The reason a code from a write-off file or from MILES means, by its MILES code or its internal name.
+    public func writeOffReason(forCode code: String) -> WriteOffReason? {
+        writeOffReasons[code] ?? WriteOffReason(rawValue: code)
+    }
 
     static func load(_ file: YAMLFile, problems: inout [MappingProblem]) -> StatusCodeMapping? {
         guard let root = file.root, root.orderedPairs != nil else {
@@ -24,7 +34,7 @@ public struct StatusCodeMapping: Sendable {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds"], file, &problems)
+        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil {
             problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number"))
@@ -32,15 +42,19 @@ public struct StatusCodeMapping: Sendable {
         let statuses: [(String, ContractStatus)] = codes(root[key: "contractStatuses"], "contractStatuses", file, &problems)
         let agreements: [(String, AgreementType)] = codes(root[key: "agreementTypes"], "agreementTypes", file, &problems)
         let kinds: [(String, Customer.Kind)] = codes(root[key: "customerKinds"], "customerKinds", file, &problems)
+        let reasons: [(String, WriteOffReason)] = codes(root[key: "writeOffReasons"], "writeOffReasons", file, &problems)
         guard problems.count == before, let version else { return nil }
         var reverse: [ContractStatus: String] = [:]
         for (code, status) in statuses where reverse[status] == nil { reverse[status] = code }
+        var reasonCodes: [WriteOffReason: String] = [:]
+        for (code, reason) in reasons where reasonCodes[reason] == nil { reasonCodes[reason] = code }
         return StatusCodeMapping(
             version: version,
             contractStatuses: Dictionary(statuses, uniquingKeysWith: { first, _ in first }),
             agreementTypes: Dictionary(agreements, uniquingKeysWith: { first, _ in first }),
             customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
-            milesCodeByStatus: reverse)
+            writeOffReasons: Dictionary(reasons, uniquingKeysWith: { first, _ in first }),
+            milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
     }
 
     /// Reads `MILES code: internal value` pairs, reporting duplicate codes and values the model does not know.

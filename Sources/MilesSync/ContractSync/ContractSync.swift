@@ -66,14 +66,14 @@ public struct ContractSync: Sendable {
         public var duration: Duration
     }
 
-    public let gateway: MilesContractGateway
+    public let gateway: MilesGateway
     public let store: any Store
     public let configuration: Configuration
     public let logger: Logger
     /// How to wait between retries; tests replace it to run without waiting.
     let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(gateway: MilesContractGateway, store: any Store, configuration: Configuration = Configuration(),
+    public init(gateway: MilesGateway, store: any Store, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "miles-adapter.sync"),
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.gateway = gateway

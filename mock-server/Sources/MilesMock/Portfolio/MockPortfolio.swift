@@ -91,8 +91,10 @@ struct MockPortfolio: Sendable {
         return numbers
     }
 
-    /// Stores a changed contract: a new version, stamped with the business clock.
+    /// Stores a changed contract: a new version, stamped with the business clock, which moves on a
+    /// millisecond first so that every change is later than any query that began before it.
     mutating func record(_ index: Int, _ changed: Contract) {
+        clock = clock.adding(milliseconds: 1)
         var contract = changed
         contract.version += 1
         contract.lastModified = clock

@@ -9,8 +9,16 @@ public struct FaultRule: Codable, Sendable, Equatable {
     public var faultCode: String?
     /// An HTTP status to answer with instead, with no SOAP body, e.g. 503.
     public var httpStatus: Int?
+    /// Process the call normally, then drop the connection without answering (the unknown-outcome case).
+    public var afterProcessing: Bool?
+    /// With `afterProcessing`: answer normally, but only after this many milliseconds (a caller with a
+    /// shorter timeout, or one killed meanwhile, never learns the outcome).
+    public var delayMilliseconds: Int?
 
-    public init(operation: String?, skip: Int = 0, count: Int = 1, faultCode: String? = nil, httpStatus: Int? = nil) {
+    public init(operation: String?, skip: Int = 0, count: Int = 1, faultCode: String? = nil, httpStatus: Int? = nil,
+                afterProcessing: Bool? = nil, delayMilliseconds: Int? = nil) {
+        self.delayMilliseconds = delayMilliseconds
+        self.afterProcessing = afterProcessing
         self.operation = operation
         self.skip = skip
         self.count = count

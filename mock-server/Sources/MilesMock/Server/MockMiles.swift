@@ -6,7 +6,8 @@ import MilesSOAP
 /// faults and the journal. Tests may drive it directly or through `MockMilesServer`.
 public actor MockMiles {
     public let configuration: MockMilesConfiguration
-    private var portfolio: MockPortfolio
+    var portfolio: MockPortfolio
+    var ledger = WriteOffLedger()
     private var security: MockSecurity
     private var faults = FaultPlan()
     private var journal = RequestJournal()
@@ -21,25 +22,33 @@ public actor MockMiles {
 
     // MARK: SOAP
 
-    /// Answers one SOAP call: the HTTP status and the body.
+    /// Answers one SOAP call: the HTTP status, the body, and whether to drop the connection instead
+    /// of answering (an injected fault after the request was processed).
     func handle(service: String, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        let answer = respond(service: service, body: body)
+        return (answer.status, answer.body)
+    }
+
+    func respond(service: String, body: [UInt8]) -> MockAnswer {
         let request: MockSOAPRequest
         do {
             request = try MockSOAPRequest.parse(body)
         } catch {
-            return fault(MockFault(code: "INVALID_REQUEST", message: "the request is not acceptable XML: \(error)"))
+            let answer = fault(MockFault(code: "INVALID_REQUEST", message: "the request is not acceptable XML: \(error)"))
+            return MockAnswer(status: answer.status, body: answer.body, dropConnection: false, delayMilliseconds: nil)
         }
         let operation = request.operation ?? "?"
         var parameters: [String: String] = [:]
         for (key, values) in request.parameters { parameters[key] = values.joined(separator: ",") }
-        func answer(_ result: (status: Int, body: [UInt8]), _ outcome: String) -> (status: Int, body: [UInt8]) {
-            journal.record(service: service, operation: operation, parameters: parameters, outcome: outcome)
-            return result
+        func answer(_ result: (status: Int, body: [UInt8]), _ outcome: String, drop: Bool = false) -> MockAnswer {
+            journal.record(service: service, operation: operation, parameters: parameters, outcome: drop ? outcome + ",dropped" : outcome)
+            return MockAnswer(status: result.status, body: result.body, dropConnection: drop, delayMilliseconds: nil)
         }
         if let failure = security.verify(request.token, now: wallClock()) {
             return answer(fault(failure), "fault:\(failure.code)")
         }
-        if let rule = faults.next(for: operation) {
+        let rule = faults.next(for: operation)
+        if let rule, rule.afterProcessing != true {
             if let status = rule.httpStatus {
                 return answer((status, Array("<html><body>injected \(status)</body></html>".utf8)), "http:\(status)")
             }
@@ -51,10 +60,14 @@ public actor MockMiles {
             switch (service, operation) {
             case ("ContractService", "FindContracts"): bytes = try findContracts(request)
             case ("ContractService", "GetContract"): bytes = try getContract(request)
+            case ("FinanceService", "PostWriteOff"): bytes = try postWriteOff(request)
+            case ("FinanceService", "FindWriteOffs"): bytes = try findWriteOffs(request)
             default:
                 throw MockFault(code: "INVALID_REQUEST", message: "\(service) has no operation \(operation)")
             }
-            return answer((200, bytes), "ok")
+            var result = answer((200, bytes), "ok", drop: rule?.afterProcessing == true && rule?.delayMilliseconds == nil)
+            result.delayMilliseconds = rule?.afterProcessing == true ? rule?.delayMilliseconds : nil
+            return result
         } catch let failure as MockFault {
             return answer(fault(failure), "fault:\(failure.code)")
         } catch {
@@ -138,6 +151,9 @@ public actor MockMiles {
 
     public func contract(number: String) -> Contract? { portfolio.contract(number: number) }
 
+    /// Every write-off posted, in posting order.
+    public func writeOffLedger() -> [MockWriteOff] { ledger.entries }
+
     /// A FindContracts answer holding contracts `range`, exactly as the server would send it (for benchmarks).
     public func renderedPage(_ range: Range<Int>) throws -> [UInt8] {
         try MockContractRenderer.findContractsResponse(
@@ -177,4 +193,14 @@ struct MockCursor {
         let text = "v1:\(asOf.millisecondsSinceEpoch):\(since.map { String($0.millisecondsSinceEpoch) } ?? ""):\(lastIndex):\(total)"
         return Data(text.utf8).base64EncodedString()
     }
+}
+
+/// What the server does with a call.
+struct MockAnswer {
+    var status: Int
+    var body: [UInt8]
+    /// Close the connection without answering: the caller cannot know whether the call was applied.
+    var dropConnection: Bool
+    /// Answer only after this long.
+    var delayMilliseconds: Int?
 }

@@ -71,7 +71,16 @@ public final class MockMilesServer: Sendable {
         router.post("miles/:service") { request, context -> Response in
             let service = try context.parameters.require("service")
             let body = try await request.body.collect(upTo: 8 << 20)
-            let (status, bytes) = await miles.handle(service: service, body: Array(buffer: body))
+            let answer = await miles.respond(service: service, body: Array(buffer: body))
+            if let delay = answer.delayMilliseconds {
+                try await Task.sleep(for: .milliseconds(delay))
+            }
+            if answer.dropConnection {
+                // The call was applied; the caller never hears so.
+                try? await context.channel.close()
+                throw HTTPError(.internalServerError)
+            }
+            let (status, bytes) = (answer.status, answer.body)
             return Response(status: .init(code: status), headers: [.contentType: status == 200 || status == 500
                                 ? "text/xml; charset=utf-8" : "text/html"],
                             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -118,10 +127,13 @@ struct MockServerError: Error, CustomStringConvertible {
 struct MockRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
+    /// The connection, so a fault can drop it after the call was processed.
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     /// Pages of a million-contract portfolio can be large; requests are small.

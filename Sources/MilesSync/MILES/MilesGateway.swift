@@ -2,9 +2,9 @@ import CollectionsDomain
 import MilesMapping
 import MilesSOAP
 
-/// ContractService, as the jobs call it: typed requests in, `Contract` values out, every element
+/// The MILES services as the jobs call them: typed requests in, model values out, every element
 /// name taken from the mappings.
-public struct MilesContractGateway: Sendable {
+public struct MilesGateway: Sendable {
     public let client: SOAPClient
     public let mappings: MappingSet
 
@@ -35,6 +35,26 @@ public struct MilesContractGateway: Sendable {
             payload: { writer in try mapping.writeGetContract(contractNumber: number, into: &writer) },
             decoder: { reader in decoder.getContractDecoder(reader: reader) })
         return page.contracts.first
+    }
+
+    /// Posts a write-off with its stable client reference; MILES returns the first result for a repeated reference.
+    public func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await client.call(
+            service: mapping.postWriteOff.service, operation: "PostWriteOff", soapAction: mapping.postWriteOff.soapAction,
+            payload: { writer in try mapping.writePostWriteOff(request, reasonCode: reasonCode, into: &writer) },
+            decoder: { _ in mappings.postWriteOffDecoder() }).first
+    }
+
+    /// What MILES posted under a client reference: how an unknown outcome is settled before sending again.
+    public func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff] {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await client.call(
+            service: mapping.findWriteOffs.service, operation: "FindWriteOffs", soapAction: mapping.findWriteOffs.soapAction,
+            payload: { writer in try mapping.writeFindWriteOffs(clientReference: clientReference, into: &writer) },
+            decoder: { _ in mappings.findWriteOffsDecoder() })
     }
 }
 

@@ -1,0 +1,53 @@
+/// Who may approve a write-off of what size: roles in ascending order of authority, each with the
+/// largest amount it may approve; above `secondApproverAbove` two different approvers are needed;
+/// some reasons need at least a given role whatever the amount.
+///
+/// The numbers are configuration and change over time, so every approval records the `version`
+/// of the matrix it was made under.
+///
+/// ```swift
+/// let role = matrix.requiredRole(for: Money(minorUnits: 30_000, currency: .gbp), reason: .insolvency)
+/// // teamLeader: £300 is above an agent's £250
+/// ```
+public struct AuthorityMatrix: Sendable, Equatable {
+    public struct Tier: Sendable, Equatable {
+        public let role: CollectionsRole
+        /// The largest amount this role may approve, in minor units; `nil` for no limit.
+        public let approvalLimit: Int64?
+
+        public init(role: CollectionsRole, approvalLimit: Int64?) {
+            self.role = role
+            self.approvalLimit = approvalLimit
+        }
+    }
+
+    public let version: Int
+    public let currency: CurrencyCode
+    /// Ascending authority; the last tier has no limit.
+    public let tiers: [Tier]
+    /// Above this many minor units a second, different approver is needed.
+    public let secondApproverAbove: Int64
+    /// The least role each reason needs, whatever the amount.
+    public let reasonMinimumRoles: [WriteOffReason: CollectionsRole]
+
+    public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
+                reasonMinimumRoles: [WriteOffReason: CollectionsRole]) {
+        self.version = version
+        self.currency = currency
+        self.tiers = tiers
+        self.secondApproverAbove = secondApproverAbove
+        self.reasonMinimumRoles = reasonMinimumRoles
+    }
+
+    public func role(named name: String) -> CollectionsRole? { tiers.first { $0.role.name == name }?.role }
+
+    /// The least role that may approve this write-off.
+    public func requiredRole(for amount: Money, reason: WriteOffReason) -> CollectionsRole {
+        let byAmount = tiers.first { tier in tier.approvalLimit.map { amount.minorUnits <= $0 } ?? true }?.role ?? tiers.last!.role
+        guard let byReason = reasonMinimumRoles[reason], byReason.rank > byAmount.rank else { return byAmount }
+        return byReason
+    }
+
+    /// How many different approvers the write-off needs.
+    public func approvalsNeeded(for amount: Money) -> Int { amount.minorUnits > secondApproverAbove ? 2 : 1 }
+}

@@ -1,0 +1,36 @@
+import CollectionsDomain
+
+/// One write to MILES waiting in the outbox, or already done with. Written in the same
+/// transaction as the business record it carries, so nothing decided is ever lost.
+public struct OutboxEntry: Sendable, Equatable {
+    public enum State: String, Sendable, CaseIterable {
+        /// Waiting to be sent (or sent again after a retryable failure).
+        case pending
+        /// Being sent: if the relay died here, MILES may have applied it; ask before sending again.
+        case sending
+        case sent
+        /// Given up on: a business refusal, or too many failed attempts. `outbox retry` re-queues it.
+        case deadLetter
+        /// Set aside by a person with `outbox skip`.
+        case skipped
+    }
+
+    public enum Kind: String, Sendable {
+        case postWriteOff = "PostWriteOff"
+    }
+
+    public var id: Int64
+    public var kind: Kind
+    /// The reference MILES sees on every attempt: MILES recognises repeats by it.
+    public var clientReference: String
+    /// The business record it carries (a write-off request id).
+    public var subjectId: Int64
+    public var state: State
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp
+    public var lastError: String?
+    /// MILES's id for the result, once sent.
+    public var resultReference: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+}

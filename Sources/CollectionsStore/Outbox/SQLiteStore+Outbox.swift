@@ -1,0 +1,111 @@
+import CollectionsDomain
+import GRDB
+
+extension SQLiteStore {
+    public func dueOutboxEntries(now: Timestamp, limit: Int) throws -> [OutboxEntry] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) OR state = 'sending' ORDER BY id LIMIT ?
+                """, arguments: [now.millisecondsSinceEpoch, limit]).map(Self.outboxEntry)
+        }
+    }
+
+    public func outboxEntries(state: OutboxEntry.State?) throws -> [OutboxEntry] {
+        try database.read { db in
+            try (state.map { try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE state = ? ORDER BY id", arguments: [$0.rawValue]) }
+                ?? Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY id")).map(Self.outboxEntry)
+        }
+    }
+
+    public func outboxEntry(id: Int64) throws -> OutboxEntry? {
+        try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry) }
+    }
+
+    public func markSending(_ entryId: Int64, at: Timestamp) throws {
+        try database.write { db in
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?")
+                .execute(arguments: [at.millisecondsSinceEpoch, entryId])
+            try audit(db, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entryId)", details: "push to MILES")
+        }
+    }
+
+    public func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) throws {
+        try database.write { db in
+            let requestId = try subject(of: entryId, db)
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?
+                """).execute(arguments: [posted.writeOffId, at.millisecondsSinceEpoch, entryId])
+            try db.cachedStatement(sql: "UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = ?, failure_reason = NULL WHERE id = ?")
+                .execute(arguments: [posted.writeOffId, requestId])
+            try audit(db, at: at, actor: "outbox-relay", action: "writeoff.posted", subject: "writeoff:\(requestId)",
+                      details: "MILES write-off \(posted.writeOffId) for \(posted.amount) on \(posted.contractNumber), "
+                        + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
+        }
+    }
+
+    public func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) throws {
+        try database.write { db in
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?
+                """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entryId])
+            try audit(db, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entryId)",
+                      details: "next attempt at \(nextAttemptAt): \(error)")
+        }
+    }
+
+    public func recordDeadLetter(entryId: Int64, reason: String, at: Timestamp) throws {
+        try database.write { db in
+            let requestId = try subject(of: entryId, db)
+            try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ? WHERE id = ?",
+                           arguments: [reason, at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE writeoff_requests SET state = 'failed', failure_reason = ? WHERE id = ?",
+                           arguments: [reason, requestId])
+            try audit(db, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entryId)", details: reason)
+        }
+    }
+
+    public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                WHERE id = ? AND state IN ('deadLetter', 'skipped')
+                """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, id])
+            guard db.changesCount == 1 else {
+                throw StoreRefusal("outbox entry \(id) is not dead-lettered or skipped; only those can be retried")
+            }
+            let requestId = try subject(of: id, db)
+            try db.execute(sql: "UPDATE writeoff_requests SET state = 'approved' WHERE id = ?", arguments: [requestId])
+            try audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
+        }
+    }
+
+    public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'deadLetter')
+                """, arguments: [reason, at.millisecondsSinceEpoch, id])
+            guard db.changesCount == 1 else {
+                throw StoreRefusal("outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
+            }
+            try audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
+        }
+    }
+
+    private func subject(of entryId: Int64, _ db: Database) throws -> Int64 {
+        guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
+            throw StoreRefusal("there is no outbox entry \(entryId)")
+        }
+        return id
+    }
+
+    static func outboxEntry(_ row: Row) throws -> OutboxEntry {
+        guard let kind = OutboxEntry.Kind(rawValue: row["kind"]), let state = OutboxEntry.State(rawValue: row["state"]) else {
+            throw DatabaseError(message: "outbox entry \(row["id"] as Int64) has an unknown kind or state")
+        }
+        return OutboxEntry(
+            id: row["id"], kind: kind, clientReference: row["client_reference"], subjectId: row["subject_id"], state: state,
+            attempts: row["attempts"], nextAttemptAt: Timestamp(millisecondsSinceEpoch: row["next_attempt_at"]),
+            lastError: row["last_error"], resultReference: row["result_reference"],
+            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
+    }
+}

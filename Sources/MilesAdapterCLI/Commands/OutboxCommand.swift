@@ -1,0 +1,120 @@
+import ArgumentParser
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesSync
+
+/// `miles-adapter push`: sends the outbox to MILES.
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Send approved write-offs (the outbox) to MILES, exactly once in effect.",
+        discussion: """
+            Retryable failures are retried with backoff; MILES's refusals are dead-lettered with MILES's reason
+            (see 'outbox list --state deadLetter'). After a lost answer or a crash, MILES is asked before anything is sent again.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let logger = global.makeLogger("miles-adapter.push")
+            let configuration = try global.loadConfiguration()
+            let connection: MilesConnection
+            do { connection = try configuration.connection() } catch {
+                throw CommandFailure(message: "\(error)", exitCode: .configuration)
+            }
+            let mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
+            let store = try SyncCommand.openStore(configuration.database)
+            let relay = OutboxRelay(
+                gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
+                configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: configuration.maxAttempts)), logger: logger)
+            let summary: OutboxRelay.Summary
+            do { summary = try await relay.run() } catch let error as OutboxRelayError {
+                throw CommandFailure(message: "push stopped: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
+            }
+            print("posted \(summary.posted), found already posted \(summary.reconciled), retries scheduled \(summary.retriesScheduled), "
+                  + "dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
+            if summary.deadLettered > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+/// `miles-adapter outbox …`: look at the outbox and deal with dead letters.
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox", abstract: "The queue of writes to MILES.", subcommands: [List.self, Retry.self, Skip.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List outbox entries.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only entries in this state: \(OutboxEntry.State.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var state: String?
+
+        func validate() throws {
+            if let state, OutboxEntry.State(rawValue: state) == nil {
+                throw ValidationError("--state '\(state)' is not one of \(OutboxEntry.State.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let store = try SyncCommand.openStore(try global.loadConfiguration().database)
+                for entry in try store.outboxEntries(state: state.flatMap(OutboxEntry.State.init)) {
+                    print("\(entry.id)\t\(entry.state.rawValue)\t\(entry.kind.rawValue)\t\(entry.clientReference)\tattempts \(entry.attempts)"
+                          + (entry.resultReference.map { "\tMILES \($0)" } ?? "") + (entry.lastError.map { "\t\($0)" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-queue a dead-lettered or skipped entry once its cause is fixed.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The outbox entry id.") var id: Int64
+
+        func run() async throws {
+            try await reportingFailures {
+                let configuration = try global.loadConfiguration()
+                let store = try SyncCommand.openStore(configuration.database)
+                try store.retryOutboxEntry(id: id, by: try configuration.actingUser(), at: WriteOffDesk.wallClock())
+                print("\(id): re-queued; run 'miles-adapter push'")
+            }
+        }
+    }
+
+    struct Skip: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set an entry aside without sending it (audited).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The outbox entry id.") var id: Int64
+        @Option(help: "Why it is skipped.") var reason: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let configuration = try global.loadConfiguration()
+                let store = try SyncCommand.openStore(configuration.database)
+                try store.skipOutboxEntry(id: id, by: try configuration.actingUser(), reason: reason, at: WriteOffDesk.wallClock())
+                print("\(id): skipped")
+            }
+        }
+    }
+}
+
+/// `miles-adapter audit verify`: checks the audit log's hash chain.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The audit log.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check that no audit entry was edited or deleted; exit 1 naming the first broken one.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                let store = try SyncCommand.openStore(try global.loadConfiguration().database)
+                let verification = try store.verifyAudit()
+                print(verification)
+                if case .broken = verification { throw ExitCode(1) }
+            }
+        }
+    }
+}

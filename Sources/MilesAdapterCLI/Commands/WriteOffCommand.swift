@@ -1,0 +1,188 @@
+import ArgumentParser
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesSync
+
+/// `miles-adapter writeoff …`: prepare, approve, reject, list, show and export bad-debt write-offs.
+struct WriteOffCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "writeoff", abstract: "Bad-debt write-offs under the authority matrix.",
+        discussion: "The CLI acts as the user named by 'user:' in the configuration or MILES_ADAPTER_USER; roles come from 'users:'.",
+        subcommands: [Prepare.self, List.self, Show.self, Approve.self, Reject.self, Export.self])
+
+    /// What every write-off command opens: configuration, mappings, store, desk and the acting user.
+    struct Session {
+        let configuration: AdapterConfiguration
+        let mappings: MappingSet
+        let store: SQLiteStore
+        let desk: WriteOffDesk
+
+        init(_ global: GlobalOptions) throws {
+            configuration = try global.loadConfiguration()
+            mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
+            store = try SyncCommand.openStore(configuration.database)
+            desk = WriteOffDesk(store: store, mappings: mappings)
+        }
+
+        func user() throws -> CollectionsUser {
+            do {
+                return try desk.user(named: configuration.actingUser(), roles: configuration.users)
+            } catch {
+                throw CommandFailure(message: "\(error)", exitCode: .configuration)
+            }
+        }
+    }
+
+    struct Prepare: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a write-off file against the store and raise a request for each good row.",
+            discussion: "Columns: contract_number, amount (or 'full'), invoice_numbers (optional, ';'-separated), reason_code, comment.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The write-off CSV file.") var file: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try Session(global)
+                let user = try session.user()
+                let writeOffFile: WriteOffFile
+                do { writeOffFile = try WriteOffFile(path: file) } catch {
+                    throw CommandFailure(message: "\(error)", exitCode: .failed)
+                }
+                let report = try session.desk.prepare(file: writeOffFile, by: user)
+                for (line, id) in report.created { print("\(file):\(line): request \(id) raised") }
+                for (line, id) in report.alreadyRequested { print("\(file):\(line): already requested as \(id); nothing new") }
+                for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
+                print("\(report.created.count) raised, \(report.alreadyRequested.count) already requested, \(report.refused.count) refused")
+                if !report.refused.isEmpty { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List write-off requests.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only requests in this state: \(WriteOffRequest.State.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var state: String?
+
+        func validate() throws {
+            if let state, WriteOffRequest.State(rawValue: state) == nil {
+                throw ValidationError("--state '\(state)' is not one of \(WriteOffRequest.State.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try Session(global)
+                for request in try session.store.writeOffRequests(state: state.flatMap(WriteOffRequest.State.init)) {
+                    print("\(request.id)\t\(request.state.rawValue)\t\(request.contractNumber)\t\(request.amount)\t\(request.reason.rawValue)"
+                          + "\tby \(request.requestedBy)\tneeds \(request.requiredRole) x\(request.approvalsNeeded)"
+                          + "\tapproved by \(request.approvals.map(\.approver).joined(separator: "+"))")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one write-off request in full.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The request id.") var id: Int64
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try Session(global)
+                guard let request = try session.store.writeOffRequest(id: id) else {
+                    throw CommandFailure(message: "no write-off request \(id)", exitCode: .failed)
+                }
+                print(WriteOffCommand.describe(request))
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve requests as the acting user; the final approval queues the write-off for MILES.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Request ids.") var ids: [Int64]
+        @Option(help: "A comment kept with the approval.") var comment: String?
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try Session(global)
+                var failed = false
+                for (id, result) in session.desk.approve(ids: ids, by: try session.user(), comment: comment) {
+                    switch result {
+                    case .success(true): print("\(id): approved; queued for MILES")
+                    case .success(false): print("\(id): approved; waits for a second approver")
+                    case let .failure(error):
+                        failed = true
+                        printError("\(id): not approved: \(error)")
+                    }
+                }
+                if failed { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject requests as the acting user, with a reason.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Request ids.") var ids: [Int64]
+        @Option(help: "Why (kept in the audit log).") var reason: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try Session(global)
+                var failed = false
+                for (id, result) in session.desk.reject(ids: ids, by: try session.user(), reason: reason) {
+                    switch result {
+                    case .success: print("\(id): rejected")
+                    case let .failure(error):
+                        failed = true
+                        printError("\(id): not rejected: \(error)")
+                    }
+                }
+                if failed { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export every request for the finance audit: maker, approvers, matrix version, MILES id, times, CONC 7.4 notice.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Output format (csv).") var format = "csv"
+
+        func validate() throws {
+            guard format == "csv" else { throw ValidationError("--format must be csv") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try Session(global)
+                print(WriteOffExport.csv(try session.store.writeOffRequests(state: nil)), terminator: "")
+            }
+        }
+    }
+
+    static func describe(_ request: WriteOffRequest) -> String {
+        var lines = [
+            "write-off request \(request.id): \(request.state.rawValue)",
+            "  contract:        \(request.contractNumber)",
+            "  amount:          \(request.amount)" + (request.invoiceNumbers.isEmpty ? "" : " on \(request.invoiceNumbers.joined(separator: ", "))"),
+            "  reason:          \(request.reason.rawValue): \(request.comment)",
+            "  requested by:    \(request.requestedBy) at \(request.requestedAt)",
+            "  needs:           \(request.requiredRole), \(request.approvalsNeeded) approver(s), matrix v\(request.matrixVersion)",
+        ]
+        for approval in request.approvals {
+            lines.append("  approved by:     \(approval.approver) (\(approval.role), matrix v\(approval.matrixVersion)) at \(approval.at)")
+        }
+        if request.customerMustBeTold { lines.append("  CONC 7.4:        partial write-off: the customer must be told the rest of the debt still exists") }
+        if let id = request.milesWriteOffId { lines.append("  MILES write-off: \(id)") }
+        if let reason = request.failureReason { lines.append("  failed:          \(reason)") }
+        if let rejection = request.rejection { lines.append("  rejected:        \(rejection)") }
+        return lines.joined(separator: "\n")
+    }
+}

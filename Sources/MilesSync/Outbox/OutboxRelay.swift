@@ -1,0 +1,167 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import Logging
+import MilesMapping
+import MilesSOAP
+
+/// Sends the outbox to MILES, exactly once in effect whatever fails on the way.
+///
+/// Each entry is marked `sending` (committed) before its request leaves, and carries a client
+/// reference that is the same on every attempt. An entry that was sent before — it is `sending`
+/// after a crash, or a previous attempt's outcome is unknown — is first looked up in MILES
+/// (FindWriteOffs) and only sent again if MILES has no record of it.
+///
+/// ```swift
+/// let summary = try await OutboxRelay(gateway: gateway, store: store).run()
+/// ```
+public struct OutboxRelay: Sendable {
+    public struct Configuration: Sendable {
+        public var retry: RetryPolicy
+        /// Entries read per round.
+        public var batchSize: Int
+        /// The longest the relay waits for a scheduled retry before it stops and leaves it for the next run.
+        public var longestWait: Duration
+
+        public init(retry: RetryPolicy = RetryPolicy(), batchSize: Int = 200, longestWait: Duration = .seconds(60)) {
+            self.retry = retry
+            self.batchSize = batchSize
+            self.longestWait = longestWait
+        }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var posted = 0
+        /// Settled by asking MILES: the write-off had been posted on an earlier attempt.
+        public var reconciled = 0
+        public var retriesScheduled = 0
+        public var deadLettered = 0
+        /// Entries still waiting for a later retry when the relay stopped.
+        public var leftPending = 0
+    }
+
+    public let gateway: MilesGateway
+    public let store: any Store
+    public let configuration: Configuration
+    public let logger: Logger
+    let now: @Sendable () -> Timestamp
+
+    public init(gateway: MilesGateway, store: any Store, configuration: Configuration = Configuration(),
+                logger: Logger = Logger(label: "miles-adapter.outbox"),
+                now: @escaping @Sendable () -> Timestamp = { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) }) {
+        self.gateway = gateway
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Sends every due entry, waits for scheduled retries up to `longestWait`, and stops when nothing is
+    /// left to send now. Refused credentials stop it at once.
+    public func run() async throws(OutboxRelayError) -> Summary {
+        var summary = Summary()
+        while true {
+            let due: [OutboxEntry]
+            do { due = try store.dueOutboxEntries(now: now(), limit: configuration.batchSize) } catch {
+                throw OutboxRelayError("cannot read the outbox: \(error)")
+            }
+            if due.isEmpty {
+                let pending: [OutboxEntry]
+                do { pending = try store.outboxEntries(state: .pending) } catch { throw OutboxRelayError("cannot read the outbox: \(error)") }
+                guard let next = pending.map(\.nextAttemptAt).min() else { return summary }
+                let wait = Duration.milliseconds(max(0, next.millisecondsSinceEpoch - now().millisecondsSinceEpoch))
+                guard wait <= configuration.longestWait else {
+                    summary.leftPending = pending.count
+                    return summary
+                }
+                do { try await Task.sleep(for: wait) } catch { throw OutboxRelayError("cancelled while waiting for a retry") }
+                continue
+            }
+            for entry in due { try await process(entry, &summary) }
+        }
+    }
+
+    private func process(_ entry: OutboxEntry, _ summary: inout Summary) async throws(OutboxRelayError) {
+        do {
+            guard let request = try store.writeOffRequest(id: entry.subjectId) else {
+                try store.recordDeadLetter(entryId: entry.id, reason: "write-off request \(entry.subjectId) no longer exists", at: now())
+                summary.deadLettered += 1
+                return
+            }
+            // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
+            if entry.state == .sending || entry.attempts > 0 {
+                if let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first {
+                    try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+                    summary.reconciled += 1
+                    logger.info("write-off found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
+                    return
+                }
+            }
+            guard let reasonCode = gateway.mappings.statusCodes.milesCode(for: request.reason) else {
+                try store.recordDeadLetter(entryId: entry.id, reason: "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml",
+                                           at: now())
+                summary.deadLettered += 1
+                return
+            }
+            try store.markSending(entry.id, at: now())
+            guard let posted = try await gateway.postWriteOff(request, reasonCode: reasonCode) else {
+                throw SOAPCallError(kind: .invalidResponse(.rejected("PostWriteOff answered without a write-off")),
+                                    operation: "PostWriteOff", endpoint: gateway.client.configuration.endpoint,
+                                    classifier: gateway.mappings.contract.faultClassifier)
+            }
+            try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+            summary.posted += 1
+        } catch let error as SOAPCallError {
+            try handle(error, entry: entry, &summary)
+        } catch let error as OutboxRelayError {
+            throw error
+        } catch {
+            throw OutboxRelayError("outbox entry \(entry.id) (\(entry.clientReference)): \(error)")
+        }
+    }
+
+    private func handle(_ error: SOAPCallError, entry: OutboxEntry, _ summary: inout Summary) throws(OutboxRelayError) {
+        let attempts = entry.attempts + 1
+        do {
+            switch error.disposition {
+            case .authentication:
+                try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
+                throw OutboxRelayError("MILES refused the adapter's credentials; the outbox is left as it was: \(error)",
+                                       isAuthenticationFailure: true)
+            case .businessRejection:
+                let code = error.faultCode.map { "MILES \($0): " } ?? ""
+                try store.recordDeadLetter(entryId: entry.id, reason: code + error.description, at: now())
+                summary.deadLettered += 1
+            case .retryable, .conflict, .unknownOutcome:
+                if attempts >= configuration.retry.maxAttempts {
+                    try store.recordDeadLetter(entryId: entry.id, reason: "gave up after \(attempts) attempts: \(error)", at: now())
+                    summary.deadLettered += 1
+                } else {
+                    let delay = configuration.retry.delay(beforeAttempt: attempts + 1)
+                    let next = now().adding(milliseconds: Int64(delay.components.seconds) * 1000
+                                            + delay.components.attoseconds / 1_000_000_000_000_000)
+                    try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: next, at: now())
+                    summary.retriesScheduled += 1
+                    logger.warning("push failed; retry scheduled", metadata: [
+                        "reference": "\(entry.clientReference)", "attempt": "\(attempts)", "error": "\(error)"])
+                }
+            }
+        } catch let relayError as OutboxRelayError {
+            throw relayError
+        } catch {
+            throw OutboxRelayError("cannot record the outcome of outbox entry \(entry.id): \(error)")
+        }
+    }
+}
+
+/// The relay stopped; every entry keeps the state it had.
+public struct OutboxRelayError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    /// MILES refused the credentials: retrying cannot help until they are fixed.
+    public let isAuthenticationFailure: Bool
+
+    public init(_ description: String, isAuthenticationFailure: Bool = false) {
+        self.description = description
+        self.isAuthenticationFailure = isAuthenticationFailure
+    }
+}

@@ -1,0 +1,157 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+
+/// Where write-offs are prepared, approved and rejected under the authority matrix. Every change
+/// is stored with its audit entry; the final approval queues the PostWriteOff in the outbox.
+///
+/// ```swift
+/// let desk = WriteOffDesk(store: store, mappings: mappings)
+/// let report = try desk.prepare(file: WriteOffFile(path: "writeoffs.csv"), by: alice)
+/// let results = desk.approve(ids: [1, 2], by: bob, comment: "checked the file")
+/// ```
+public struct WriteOffDesk: Sendable {
+    /// What preparing a file did, row by row.
+    public struct PreparationReport: Sendable {
+        public var created: [(line: Int, id: Int64)] = []
+        public var alreadyRequested: [(line: Int, id: Int64)] = []
+        public var refused: [(line: Int, reason: String)] = []
+    }
+
+    public let store: any Store
+    public let mappings: MappingSet
+    let now: @Sendable () -> Timestamp
+
+    public init(store: any Store, mappings: MappingSet, now: @escaping @Sendable () -> Timestamp = WriteOffDesk.wallClock) {
+        self.store = store
+        self.mappings = mappings
+        self.now = now
+    }
+
+    public static let wallClock: @Sendable () -> Timestamp = {
+        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// The user named `name`, in the role the configuration gives them.
+    public func user(named name: String, roles: [String: String]) throws(WriteOffDeskError) -> CollectionsUser {
+        guard let roleName = roles[name] else {
+            throw WriteOffDeskError("user '\(name)' has no role in the configuration (users: \(name): ROLE)")
+        }
+        guard let role = mappings.authorityMatrix.role(named: roleName) else {
+            throw WriteOffDeskError("user '\(name)' has role '\(roleName)', which is not in authority-matrix.yaml; roles are "
+                + mappings.authorityMatrix.tiers.map(\.role.name).joined(separator: ", "))
+        }
+        return CollectionsUser(name: name, role: role)
+    }
+
+    /// Checks every row against the synced store and stores the good ones as requests with `user` as
+    /// maker. A bad row is reported with its line and never blocks the good ones; a row already requested
+    /// creates nothing new.
+    public func prepare(file: WriteOffFile, by user: CollectionsUser) throws -> PreparationReport {
+        var report = PreparationReport()
+        let fileName = (file.path as NSString).lastPathComponent
+        for row in file.rows {
+            switch try check(row, source: "\(fileName):\(row.line)") {
+            case let .failure(refusal):
+                report.refused.append((row.line, refusal.description))
+            case let .success(request):
+                switch try store.createWriteOffRequest(request, requestedBy: user.name, at: now()) {
+                case let .created(id): report.created.append((row.line, id))
+                case let .alreadyRequested(id): report.alreadyRequested.append((row.line, id))
+                }
+            }
+        }
+        return report
+    }
+
+    private func check(_ row: WriteOffFile.Row, source: String) throws -> Result<NewWriteOffRequest, WriteOffDeskError> {
+        func refuse(_ reason: String) -> Result<NewWriteOffRequest, WriteOffDeskError> { .failure(WriteOffDeskError(reason)) }
+        guard !row.contractNumber.isEmpty else { return refuse("contract_number is empty") }
+        guard let contract = try store.contract(number: row.contractNumber) else {
+            return refuse("contract \(row.contractNumber) is not in the store (run sync contracts first, or check the number)")
+        }
+        guard let reason = mappings.statusCodes.writeOffReason(forCode: row.reasonCode) else {
+            return refuse("reason code '\(row.reasonCode)' is not in status-codes.yaml writeOffReasons ("
+                + mappings.statusCodes.writeOffReasons.keys.sorted().joined(separator: ", ") + ")")
+        }
+        if let currency = row.currency, currency != contract.currency.code {
+            return refuse("currency \(currency) does not match the contract's \(contract.currency.code)")
+        }
+        if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == .writtenOff {
+            return refuse("contract \(contract.contractNumber) is already written off in MILES")
+        }
+        let unknownInvoices = row.invoiceNumbers.filter { number in !contract.openInvoices.contains { $0.number == number } }
+        guard unknownInvoices.isEmpty else {
+            return refuse("invoice \(unknownInvoices.joined(separator: ", ")) is not open on contract \(contract.contractNumber)")
+        }
+        let named = row.invoiceNumbers.isEmpty ? contract.openInvoices
+            : contract.openInvoices.filter { row.invoiceNumbers.contains($0.number) }
+        let available = named.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
+        let amount: Money
+        if row.amount.lowercased() == "full" {
+            amount = Money(minorUnits: available, currency: contract.currency)
+        } else {
+            guard let parsed = DecimalAmount.parse(row.amount)?.money(in: contract.currency) else {
+                return refuse("amount '\(row.amount)' is not a number in \(contract.currency.code) (or 'full')")
+            }
+            amount = parsed
+        }
+        guard amount.minorUnits > 0 else { return refuse("amount \(amount) is not above zero: nothing is open to write off") }
+        guard amount.minorUnits <= available else {
+            return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))")
+        }
+        let matrix = mappings.authorityMatrix
+        let request = NewWriteOffRequest(
+            contractNumber: contract.contractNumber, invoiceNumbers: row.invoiceNumbers, amount: amount, reason: reason,
+            comment: row.comment, requiredRole: matrix.requiredRole(for: amount, reason: reason).name,
+            approvalsNeeded: matrix.approvalsNeeded(for: amount), matrixVersion: matrix.version,
+            customerMustBeTold: amount.minorUnits < contract.openBalance.minorUnits, source: source)
+        if let open = try store.openWriteOffRequest(contractNumber: contract.contractNumber), !isSame(open, request) {
+            return refuse("contract \(contract.contractNumber) already has write-off request \(open.id) \(open.state.rawValue)")
+        }
+        return .success(request)
+    }
+
+    private func isSame(_ existing: WriteOffRequest, _ new: NewWriteOffRequest) -> Bool {
+        existing.amount == new.amount && existing.reason == new.reason && existing.invoiceNumbers.sorted() == new.invoiceNumbers.sorted()
+    }
+
+    /// Approves each request as `user`; each result says approved, approved-and-queued, or why not.
+    public func approve(ids: [Int64], by user: CollectionsUser, comment: String?) -> [(id: Int64, result: Result<Bool, WriteOffDeskError>)] {
+        ids.map { id in
+            do {
+                guard let request = try store.writeOffRequest(id: id) else { return (id, .failure(WriteOffDeskError("no write-off request \(id)"))) }
+                let outcome = try WriteOffApprovalPolicy.approve(request, by: user, under: mappings.authorityMatrix, at: now(), comment: comment)
+                try store.recordApproval(requestId: id, approval: outcome.approval, expectedApprovals: request.approvals.count,
+                                         isFinal: outcome.isFinal)
+                return (id, .success(outcome.isFinal))
+            } catch let refusal as WriteOffApprovalPolicy.Refusal {
+                return (id, .failure(WriteOffDeskError(refusal.description)))
+            } catch {
+                return (id, .failure(WriteOffDeskError("\(error)")))
+            }
+        }
+    }
+
+    public func reject(ids: [Int64], by user: CollectionsUser, reason: String) -> [(id: Int64, result: Result<Void, WriteOffDeskError>)] {
+        ids.map { id in
+            do {
+                guard try store.writeOffRequest(id: id) != nil else { return (id, .failure(WriteOffDeskError("no write-off request \(id)"))) }
+                try store.rejectWriteOffRequest(id: id, by: user.name, reason: reason, at: now())
+                return (id, .success(()))
+            } catch {
+                return (id, .failure(WriteOffDeskError("\(error)")))
+            }
+        }
+    }
+}
+
+/// A write-off could not be prepared, approved or rejected; the message says why and what would do.
+public struct WriteOffDeskError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

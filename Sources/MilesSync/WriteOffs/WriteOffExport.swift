@@ -1,0 +1,35 @@
+import CollectionsDomain
+import CSV
+import Foundation
+
+/// The finance audit export of write-off requests.
+public enum WriteOffExport {
+    public static let header = [
+        "request_id", "state", "contract_number", "invoice_numbers", "amount", "currency", "reason", "comment", "requested_by",
+        "requested_at", "required_role", "approvals_needed", "matrix_version", "approvers", "approval_matrix_versions",
+        "approved_at", "miles_writeoff_id", "customer_must_be_told", "failure_reason", "rejection",
+    ]
+
+    /// CSV with a header row, one line per request, fields quoted where they need it.
+    public static func csv(_ requests: [WriteOffRequest]) -> String {
+        let stream = OutputStream(toMemory: ())
+        // Writing to memory cannot fail.
+        let writer = try! CSVWriter(stream: stream)
+        try! writer.write(row: header)
+        for request in requests {
+            try! writer.write(row: [
+                String(request.id), request.state.rawValue, request.contractNumber, request.invoiceNumbers.joined(separator: ";"),
+                request.amount.decimalString, request.amount.currency.code, request.reason.rawValue, request.comment,
+                request.requestedBy, request.requestedAt.description, request.requiredRole, String(request.approvalsNeeded),
+                String(request.matrixVersion), request.approvals.map(\.approver).joined(separator: ";"),
+                request.approvals.map { String($0.matrixVersion) }.joined(separator: ";"),
+                request.approvals.map(\.at.description).joined(separator: ";"), request.milesWriteOffId ?? "",
+                request.customerMustBeTold ? "yes: tell the customer the debt still exists (CONC 7.4)" : "no",
+                request.failureReason ?? "", request.rejection ?? "",
+            ])
+        }
+        writer.stream.close()
+        let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,183 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import GRDB
+import MilesMapping
+import MilesMock
+import MilesSOAP
+import MilesSync
+import Testing
+
+/// The team of the tests: one person per role of the shipped matrix.
+let teamRoles = ["alice": "agent", "bob": "teamLeader", "carol": "headOfCredit", "dave": "financeDirector"]
+
+extension SyncHarness {
+    /// A synced store, and the numbers of contracts with at least `minimum` pence open.
+    func syncedStore(minimumOpen: Int64 = 10_000) async throws -> (SQLiteStore, [Contract]) {
+        let store = try SQLiteStore(path: storePath)
+        _ = try await sync(store: store).run(mode: .resume)
+        var candidates: [Contract] = []
+        try store.forEachContract { if $0.openBalance.minorUnits >= minimumOpen, $0.statusCode != "WOF" { candidates.append($0) } }
+        return (store, candidates)
+    }
+
+    func desk(_ store: SQLiteStore) -> WriteOffDesk { WriteOffDesk(store: store, mappings: mappings) }
+
+    func relay(_ store: SQLiteStore, attempts: Int = 5) -> OutboxRelay {
+        let connection = MilesConnection(
+            endpoint: server.endpoint,
+            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword))
+        return OutboxRelay(gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
+                           configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: attempts, baseDelay: .milliseconds(5),
+                                                                                       maxDelay: .milliseconds(20))))
+    }
+
+    /// Writes a write-off file and returns its path.
+    func writeOffFile(_ lines: [String]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("writeoffs-\(UUID().uuidString).csv").path
+        try (["contract_number,amount,invoice_numbers,reason_code,comment"] + lines).joined(separator: "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Raises and fully approves one £1.00 write-off per contract; returns the request ids.
+    func approvedWriteOffs(_ contracts: [Contract], store: SQLiteStore) throws -> [Int64] {
+        let desk = desk(store)
+        let file = try WriteOffFile(path: try writeOffFile(contracts.map { "\($0.contractNumber),1.00,,UNEC,test \($0.contractNumber)" }))
+        let report = try desk.prepare(file: file, by: try desk.user(named: "alice", roles: teamRoles))
+        #expect(report.refused.isEmpty, "\(report.refused)")
+        let ids = report.created.map(\.id)
+        for (_, result) in desk.approve(ids: ids, by: try desk.user(named: "bob", roles: teamRoles), comment: nil) {
+            #expect((try? result.get()) == true)
+        }
+        return ids
+    }
+}
+
+@Suite("Write-offs end to end: file, approvals, outbox, MILES, audit", .serialized)
+struct WriteOffEndToEndTests {
+    @Test("bad rows are reported with their line numbers while good rows go through; the same file twice creates nothing new")
+    func prepareFile() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let full = candidates[0]
+            let partial = candidates[1]
+            let path = try harness.writeOffFile([
+                "\(full.contractNumber),full,,UNEC,below cost of recovery",                // line 2
+                "\(partial.contractNumber),1.00,,DECE,\"estate, insolvent\"",              // line 3
+                "C99999999,1.00,,UNEC,no such contract",                                  // line 4
+                "\(candidates[2].contractNumber),1.00,,NOPE,unknown reason",              // line 5
+                "\(candidates[3].contractNumber),99999999.00,,UNEC,more than the balance", // line 6
+                "\(candidates[4].contractNumber),lots,,UNEC,not a number",                 // line 7
+                "\(candidates[5].contractNumber),1.00,INV-NOPE,UNEC,invoice not open",     // line 8
+            ])
+            let desk = harness.desk(store)
+            let alice = try desk.user(named: "alice", roles: teamRoles)
+            let report = try desk.prepare(file: try WriteOffFile(path: path), by: alice)
+            #expect(report.created.map(\.line) == [2, 3])
+            #expect(report.refused.map(\.line) == [4, 5, 6, 7, 8])
+            #expect(report.refused[0].reason.contains("C99999999"))
+            #expect(report.refused[1].reason.contains("NOPE"))
+            #expect(report.refused[2].reason.contains("open balance"))
+            let fullRequest = try #require(try store.writeOffRequest(id: report.created[0].id))
+            #expect(fullRequest.amount == full.openBalance)
+            #expect(!fullRequest.customerMustBeTold)
+            let partialRequest = try #require(try store.writeOffRequest(id: report.created[1].id))
+            #expect(partialRequest.customerMustBeTold)
+            #expect(partialRequest.reason == .deceasedNoEstate)
+            #expect(partialRequest.comment == "estate, insolvent")
+            #expect(partialRequest.requiredRole == "teamLeader")
+
+            let again = try desk.prepare(file: try WriteOffFile(path: path), by: alice)
+            #expect(again.created.isEmpty)
+            #expect(again.alreadyRequested.map(\.id) == report.created.map(\.id))
+            #expect(try store.writeOffRequests(state: nil).count == 2)
+            let export = WriteOffExport.csv(try store.writeOffRequests(state: nil))
+            #expect(export.contains("CONC 7.4"))
+            #expect(export.split(separator: "\n").count == 3)
+        }
+    }
+
+    @Test("MILES drops the connection after posting: the relay asks before resending, and the ledger holds one posting per request")
+    func exactlyOnceWithDroppedConnection() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
+            await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true))
+            let summary = try await harness.relay(store).run()
+            #expect(summary.posted + summary.reconciled == 3)
+            #expect(summary.reconciled == 1)
+            let ledger = await harness.server.miles.writeOffLedger()
+            #expect(ledger.count == 3)
+            #expect(Set(ledger.map(\.clientReference)) == Set(ids.map { "WO-\($0)" }))
+            for id in ids {
+                let request = try #require(try store.writeOffRequest(id: id))
+                #expect(request.state == .posted)
+                #expect(request.milesWriteOffId == ledger.first { $0.clientReference == "WO-\(id)" }?.writeOffId)
+            }
+            // The next sync shows the reduced balance.
+            let before = candidates[0].openBalance.minorUnits
+            _ = try await harness.sync(store: store).run(mode: .resume)
+            #expect(try store.contract(number: candidates[0].contractNumber)?.openBalance.minorUnits == before - 100)
+            #expect(try store.verifyAudit() == .intact(entries: try store.auditEntries().count))
+        }
+    }
+
+    @Test("retryable faults are retried until MILES posts; a refusal is dead-lettered with MILES's reason; outbox retry posts once")
+    func retryDeadLetterAndManualRetry() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            _ = try harness.approvedWriteOffs([candidates[0]], store: store)
+            await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, faultCode: "SERVER_BUSY"))
+            let retried = try await harness.relay(store).run()
+            #expect(retried.posted == 1 && retried.retriesScheduled == 2)
+            #expect(await harness.server.miles.writeOffLedger().count == 1)
+
+            let refusedId = try #require(try harness.approvedWriteOffs([candidates[1]], store: store).first)
+            await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, faultCode: "AMOUNT_EXCEEDS_BALANCE"))
+            let refused = try await harness.relay(store).run()
+            #expect(refused.deadLettered == 1 && refused.posted == 0)
+            let failed = try #require(try store.writeOffRequest(id: refusedId))
+            #expect(failed.state == .failed)
+            #expect(failed.failureReason?.contains("AMOUNT_EXCEEDS_BALANCE") == true)
+            let deadLetter = try #require(try store.outboxEntries(state: .deadLetter).first)
+            #expect(await harness.server.miles.writeOffLedger().count == 1)
+
+            try store.retryOutboxEntry(id: deadLetter.id, by: "bob", at: WriteOffDesk.wallClock())
+            let afterRetry = try await harness.relay(store).run()
+            #expect(afterRetry.posted == 1)
+            #expect(await harness.server.miles.writeOffLedger().count == 2)
+            #expect(try store.writeOffRequest(id: refusedId)?.state == .posted)
+            #expect(try store.auditEntries().contains { $0.action == "outbox.retried" && $0.actor == "bob" })
+        }
+    }
+
+    @Test("audit verify passes on an untouched log and fails, naming the entry, after a row is altered or deleted")
+    func auditVerify() async throws {
+        try await withHarness(contracts: 100) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            _ = try harness.approvedWriteOffs(Array(candidates.prefix(2)), store: store)
+            let entries = try store.auditEntries()
+            #expect(entries.count >= 6)
+            #expect(try store.verifyAudit() == .intact(entries: entries.count))
+            let database = try DatabaseQueue(path: harness.storePath)
+            try await database.write { db in
+                try db.execute(sql: "UPDATE audit_log SET details = 'approved nothing' WHERE sequence = 3")
+            }
+            guard case let .broken(sequence, _) = try store.verifyAudit() else {
+                Issue.record("an altered entry was not detected")
+                return
+            }
+            #expect(sequence == 3)
+            try await database.write { db in
+                try db.execute(sql: "UPDATE audit_log SET details = ? WHERE sequence = 3", arguments: [entries[2].details])
+                try db.execute(sql: "DELETE FROM audit_log WHERE sequence = ?", arguments: [entries.count])
+            }
+            guard case let .broken(deleted, _) = try store.verifyAudit() else {
+                Issue.record("a deleted last entry was not detected")
+                return
+            }
+            #expect(deleted == Int64(entries.count))
+        }
+    }
+}
