@@ -114,7 +114,10 @@ let package = Package(
 
         .executableTarget(
             name: "MilesAdapterBench",
-            dependencies: ["MilesSync", "MilesMock", "MilesMapping", "MilesSOAP", "CLibXML2", "CollectionsDomain"],
+            dependencies: [
+                "MilesSync", "MilesMock", "MilesMapping", "MilesSOAP", "CLibXML2", "CollectionsDomain", "CollectionsStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/MilesAdapterBench",
             swiftSettings: swiftSettings
         ),

@@ -1,9 +1,12 @@
 import CLibXML2
 import CollectionsDomain
+import CollectionsStore
 import Foundation
+import Logging
 import MilesMapping
 import MilesMock
 import MilesSOAP
+import MilesSync
 
 // miles-adapter-bench: decode throughput against libxml2's own SAX2 ceiling (same bytes, same run),
 // and a full sync of 100,000 contracts from a mock MILES subprocess into SQLite (time, peak memory).
@@ -16,6 +19,7 @@ let syncContracts = Int(ProcessInfo.processInfo.environment["BENCH_SYNC_CONTRACT
 let decodeMegabytes = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_MB"] ?? "") ?? 100
 /// Timed decodes (the best counts); raise it to profile the decoder.
 let decodeRounds = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_ROUNDS"] ?? "") ?? 3
+let writeOffCount = Int(ProcessInfo.processInfo.environment["BENCH_WRITEOFFS"] ?? "") ?? 10_000
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -96,6 +100,8 @@ func launch(_ name: String, _ arguments: [String], environment: [String: String]
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     if let output { process.standardOutput = output }
+    // Not this process's stderr: a child left behind by a crash would hold a pipe reading it open.
+    process.standardError = FileHandle.nullDevice
     try process.run()
     return process
 }
@@ -140,5 +146,43 @@ func syncBenchmark() throws {
     print(String(format: "  peak memory of sync:  %.0f MB (VmHWM of the sync process; target: under 64 MB)", peakMegabytes))
 }
 
+/// Pushes `writeOffCount` approved write-offs to a mock MILES in this process and checks its ledger.
+func pushBenchmark() async throws {
+    // About three contracts in four have something open: twice the contracts leaves enough to write off.
+    let server = try await MockMilesServer.start(
+        configuration: MockMilesConfiguration(contractCount: writeOffCount * 2, seed: 42, contractDirectory: mappingsDirectory + "/wsdl"),
+        logger: Logger(label: "miles-mock", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let database = FileManager.default.temporaryDirectory.appendingPathComponent("bench-push-\(UUID().uuidString).sqlite").path
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
+    let mappings = try MappingSet.load(directory: mappingsDirectory)
+    let store = try SQLiteStore(path: database)
+    let gateway = MilesGateway(connection: MilesConnection(endpoint: server.endpoint, credentials: MilesCredentials(
+        username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)), mappings: mappings)
+    _ = try await ContractSync(gateway: gateway, store: store, configuration: ContractSync.Configuration(pageSize: 1000)).run(mode: .full)
+    // One £0.01 write-off per contract with anything open, raised by an agent and approved by a team leader.
+    var lines = ["contract_number,amount,invoice_numbers,reason_code,comment"]
+    try store.forEachContract { contract in
+        if contract.openBalance.minorUnits > 0, lines.count <= writeOffCount { lines.append("\(contract.contractNumber),0.01,,UNEC,bench") }
+    }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("bench-writeoffs-\(UUID().uuidString).csv").path
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    let roles = ["alice": "agent", "bob": "teamLeader"]
+    let desk = WriteOffDesk(store: store, mappings: mappings)
+    let report = try desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
+    _ = desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil)
+    let queued = try store.outboxEntries(state: .pending).count
+    let start = ContinuousClock.now
+    let summary = try await OutboxRelay(gateway: gateway, store: store).run()
+    let elapsed = seconds(ContinuousClock.now - start)
+    let ledger = await server.miles.writeOffLedger().count
+    await server.stop()
+    precondition(summary.posted == queued && ledger == queued, "posted \(summary.posted) of \(queued); MILES ledger holds \(ledger)")
+    print("push: \(queued) approved write-offs to a mock MILES (in this process), one at a time")
+    print(String(format: "  rate:                 %.0f write-offs/s (%.2f s; target: at least 500/s)", Double(queued) / elapsed, elapsed))
+    print("  MILES ledger:         \(ledger) postings, one per request")
+}
+
 try await decodeBenchmark()
 try syncBenchmark()
+try await pushBenchmark()

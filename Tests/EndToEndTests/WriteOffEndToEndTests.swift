@@ -181,3 +181,86 @@ struct WriteOffEndToEndTests {
         }
     }
 }
+
+/// A `miles-adapter` subprocess against the harness's mock and store.
+struct AdapterProcess {
+    let process: Process
+    private let exited: AsyncStream<Int32>
+
+    /// The adapter built beside the tests (`swift build --build-tests` builds it too).
+    static var executable: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/miles-adapter")
+    }
+
+    init(_ arguments: [String], harness: SyncHarness) throws {
+        process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+            "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
+            "MILES_ADAPTER_MAPPINGS": repositoryMappings, "MILES_ADAPTER_USER": "bob",
+        ]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        exited = stream
+        // Set before run(), so the exit can never be missed.
+        process.terminationHandler = { process in
+            continuation.yield(process.terminationStatus)
+            continuation.finish()
+        }
+        try process.run()
+    }
+
+    /// Waits for the process to end; its exit status (or signal number).
+    func exitStatus() async -> Int32 {
+        var iterator = exited.makeAsyncIterator()
+        return await iterator.next() ?? -1
+    }
+}
+
+/// Polls `condition` until it holds, for at most `seconds`: waits on another process's visible effect.
+func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+@Suite("Write-offs survive a killed relay", .serialized)
+struct WriteOffCrashTests {
+    @Test("the relay killed with SIGKILL between sending and recording, then restarted: one posting per request, each recorded")
+    func killedBetweenSendingAndRecording() async throws {
+        try await withHarness(contracts: 200) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
+            // MILES posts the first write-off, then holds its answer back; the relay is killed while it waits.
+            await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true, delayMilliseconds: 3_000))
+            let first = try AdapterProcess(["push"], harness: harness)
+            let posted = try await waitUntil(seconds: 60) { await harness.server.miles.writeOffLedger().count == 1 }
+            #expect(posted)
+            kill(first.process.processIdentifier, SIGKILL)
+            #expect(await first.exitStatus() == SIGKILL)
+            #expect(try store.outboxEntries(state: .sending).count == 1)
+            #expect(try store.writeOffRequests(state: .posted).isEmpty)
+
+            await harness.server.miles.clearFaults()
+            let second = try AdapterProcess(["push"], harness: harness)
+            #expect(await second.exitStatus() == 0)
+            let ledger = await harness.server.miles.writeOffLedger()
+            #expect(ledger.count == 3)
+            #expect(Set(ledger.map(\.clientReference)).count == 3)
+            for id in ids {
+                let request = try #require(try store.writeOffRequest(id: id))
+                #expect(request.state == .posted)
+                #expect(request.milesWriteOffId == ledger.first { $0.clientReference == "WO-\(id)" }?.writeOffId)
+            }
+            let verify = try AdapterProcess(["audit", "verify"], harness: harness)
+            #expect(await verify.exitStatus() == 0)
+        }
+    }
+}
