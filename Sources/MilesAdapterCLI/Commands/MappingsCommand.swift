@@ -19,8 +19,10 @@ struct MappingsCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let directory = try mappings ?? global.loadConfiguration().mappings
                 let set = try MappingsCommand.loadMappings(directory: directory)
-                print("\(directory): contract.yaml and status-codes.yaml are valid against \(set.contract.schemaFile) "
-                      + "(\(set.contract.contractFields.count) contract fields, \(set.statusCodes.contractStatuses.count) status codes)")
+                print("\(directory): contract.yaml, status-codes.yaml and authority-matrix.yaml are valid against "
+                      + "\(set.contract.schemaFile) (\(set.contract.contractFields.count) contract fields, "
+                      + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
+                      + "with \(set.authorityMatrix.tiers.count) roles)")
             }
         }
     }
