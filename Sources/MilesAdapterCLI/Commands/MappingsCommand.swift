@@ -1,4 +1,5 @@
 import ArgumentParser
+import CollectionsDomain
 import MilesMapping
 
 /// `miles-adapter mappings check`: validates the mapping files against the MILES schema.
