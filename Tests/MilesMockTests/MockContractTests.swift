@@ -86,6 +86,48 @@ struct MockContractTests {
         #expect(faultCode(none.body) == "AUTHENTICATION_FAILED")
     }
 
+    @Test("PostWriteOff: one posting per client reference, refusals with their codes, answers valid against the XSD")
+    func writeOffLedger() async throws {
+        let schema = try SchemaValidator(schemaPath: wsdlDirectory + "/miles-collections.xsd")
+        var target: Contract?
+        await miles.forEachContract { if target == nil, $0.openBalance.minorUnits > 1_000 { target = $0 } }
+        let contract = try #require(target)
+        func post(_ reference: String, amount: String, contract number: String = contract.contractNumber, reason: String = "UNEC") throws -> [UInt8] {
+            try request("""
+                <m:PostWriteOff><m:ContractNumber>\(number)</m:ContractNumber><m:InvoiceNumbers/><m:Amount>\(amount)</m:Amount>\
+                <m:Currency>\(contract.currency.code)</m:Currency><m:ReasonCode>\(reason)</m:ReasonCode><m:RequestedBy>alice</m:RequestedBy>\
+                <m:ApprovedBy><m:Approver>bob</m:Approver></m:ApprovedBy><m:ClientReference>\(reference)</m:ClientReference></m:PostWriteOff>
+                """)
+        }
+        let first = await miles.handle(service: "FinanceService", body: try post("WO-1", amount: "5.00"))
+        #expect(first.status == 200)
+        try schema.validateSOAPPayload(first.body)
+        let repeated = await miles.handle(service: "FinanceService", body: try post("WO-1", amount: "5.00"))
+        #expect(repeated.body == first.body)
+        #expect(await miles.writeOffLedger().count == 1)
+        let after = try #require(await miles.contract(number: contract.contractNumber))
+        #expect(after.openBalance.minorUnits == contract.openBalance.minorUnits - 500)
+        #expect(after.version == contract.version + 1)
+
+        let tooMuch = await miles.handle(service: "FinanceService", body: try post("WO-2", amount: "99999999.00"))
+        #expect(faultCode(tooMuch.body) == "AMOUNT_EXCEEDS_BALANCE")
+        let unknown = await miles.handle(service: "FinanceService", body: try post("WO-3", amount: "1.00", contract: "C99999999"))
+        #expect(faultCode(unknown.body) == "UNKNOWN_CONTRACT")
+        let badReason = await miles.handle(service: "FinanceService", body: try post("WO-4", amount: "1.00", reason: "XXXX"))
+        #expect(faultCode(badReason.body) == "UNKNOWN_REASON")
+        let reused = await miles.handle(service: "FinanceService", body: try post("WO-1", amount: "6.00"))
+        #expect(faultCode(reused.body) == "DUPLICATE_REFERENCE")
+        #expect(await miles.writeOffLedger().count == 1)
+
+        let found = await miles.handle(service: "FinanceService", body: try request(
+            "<m:FindWriteOffs><m:ClientReference>WO-1</m:ClientReference></m:FindWriteOffs>"))
+        try schema.validateSOAPPayload(found.body)
+        #expect(String(decoding: found.body, as: UTF8.self).contains("<m:ClientReference>WO-1</m:ClientReference>"))
+        let none = await miles.handle(service: "FinanceService", body: try request(
+            "<m:FindWriteOffs><m:ClientReference>WO-404</m:ClientReference></m:FindWriteOffs>"))
+        #expect(!String(decoding: none.body, as: UTF8.self).contains("<m:WriteOff>"))
+    }
+
     @Test("the portfolio is a pure function of the seed, with a realistic mix")
     func portfolio() {
         let generator = PortfolioGenerator(seed: 7, baseTime: Timestamp.parse("2026-11-28T22:00:00Z")!)
