@@ -19,16 +19,10 @@ struct PushCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let logger = global.makeLogger("miles-adapter.push")
-            let configuration = try global.loadConfiguration()
-            let connection: MilesConnection
-            do { connection = try configuration.connection() } catch {
-                throw CommandFailure(message: "\(error)", exitCode: .configuration)
-            }
-            let mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
-            let store = try SyncCommand.openStore(configuration.database)
+            let session = try CommandSession(global)
             let relay = OutboxRelay(
-                gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
-                configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: configuration.maxAttempts)), logger: logger)
+                gateway: try session.gateway(), store: session.store,
+                configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts)), logger: logger)
             let summary: OutboxRelay.Summary
             do { summary = try await relay.run() } catch let error as OutboxRelayError {
                 throw CommandFailure(message: "push stopped: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)

@@ -37,16 +37,11 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let logger = global.makeLogger("miles-adapter.sync")
-                let configuration = try global.loadConfiguration()
-                let connection: MilesConnection
-                do { connection = try configuration.connection() } catch {
-                    throw CommandFailure(message: "\(error)", exitCode: .configuration)
-                }
-                let mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
-                let store = try SyncCommand.openStore(configuration.database)
+                let session = try CommandSession(global)
+                let configuration = session.configuration
                 let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume
                 let summary = try await SyncCommand.runSync(
-                    gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
+                    gateway: try session.gateway(), store: session.store,
                     configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
                                                               retry: RetryPolicy(maxAttempts: configuration.maxAttempts)),
                     mode: mode, logger: logger)

@@ -12,29 +12,6 @@ struct WriteOffCommand: AsyncParsableCommand {
         discussion: "The CLI acts as the user named by 'user:' in the configuration or MILES_ADAPTER_USER; roles come from 'users:'.",
         subcommands: [Prepare.self, List.self, Show.self, Approve.self, Reject.self, Export.self])
 
-    /// What every write-off command opens: configuration, mappings, store, desk and the acting user.
-    struct Session {
-        let configuration: AdapterConfiguration
-        let mappings: MappingSet
-        let store: SQLiteStore
-        let desk: WriteOffDesk
-
-        init(_ global: GlobalOptions) throws {
-            configuration = try global.loadConfiguration()
-            mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
-            store = try SyncCommand.openStore(configuration.database)
-            desk = WriteOffDesk(store: store, mappings: mappings)
-        }
-
-        func user() throws -> CollectionsUser {
-            do {
-                return try desk.user(named: configuration.actingUser(), roles: configuration.users)
-            } catch {
-                throw CommandFailure(message: "\(error)", exitCode: .configuration)
-            }
-        }
-    }
-
     struct Prepare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a write-off file against the store and raise a request for each good row.",
@@ -45,7 +22,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try Session(global)
+                let session = try CommandSession(global)
                 let user = try session.user()
                 let writeOffFile: WriteOffFile
                 do { writeOffFile = try WriteOffFile(path: file) } catch {
@@ -75,7 +52,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try Session(global)
+                let session = try CommandSession(global)
                 for request in try session.store.writeOffRequests(state: state.flatMap(WriteOffRequest.State.init)) {
                     print("\(request.id)\t\(request.state.rawValue)\t\(request.contractNumber)\t\(request.amount)\t\(request.reason.rawValue)"
                           + "\tby \(request.requestedBy)\tneeds \(request.requiredRole) x\(request.approvalsNeeded)"
@@ -92,7 +69,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try Session(global)
+                let session = try CommandSession(global)
                 guard let request = try session.store.writeOffRequest(id: id) else {
                     throw CommandFailure(message: "no write-off request \(id)", exitCode: .failed)
                 }
@@ -110,7 +87,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try Session(global)
+                let session = try CommandSession(global)
                 var failed = false
                 for (id, result) in session.desk.approve(ids: ids, by: try session.user(), comment: comment) {
                     switch result {
@@ -134,7 +111,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try Session(global)
+                let session = try CommandSession(global)
                 var failed = false
                 for (id, result) in session.desk.reject(ids: ids, by: try session.user(), reason: reason) {
                     switch result {
@@ -161,7 +138,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try Session(global)
+                let session = try CommandSession(global)
                 print(WriteOffExport.csv(try session.store.writeOffRequests(state: nil)), terminator: "")
             }
         }
