@@ -133,6 +133,17 @@ struct WriteOffEndToEndTests {
             #expect(retried.posted == 1 && retried.retriesScheduled == 2)
             #expect(await harness.server.miles.writeOffLedger().count == 1)
 
+            // Attempts are bounded: a fault that never clears ends in a dead letter, not an endless loop.
+            let stuckId = try #require(try harness.approvedWriteOffs([candidates[2]], store: store).first)
+            await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 100, faultCode: "SERVER_BUSY"))
+            let exhausted = try await harness.relay(store, attempts: 3).run()
+            #expect(exhausted.deadLettered == 1 && exhausted.retriesScheduled == 2)
+            #expect(try store.writeOffRequest(id: stuckId)?.failureReason?.contains("gave up after 3 attempts") == true)
+            await harness.server.miles.clearFaults()
+            let stuckEntry = try #require(try store.outboxEntries(state: .deadLetter).first)
+            try store.skipOutboxEntry(id: stuckEntry.id, by: "carol", reason: "posted by hand in MILES", at: WriteOffDesk.wallClock())
+            #expect(try store.outboxEntry(id: stuckEntry.id)?.state == .skipped)
+
             let refusedId = try #require(try harness.approvedWriteOffs([candidates[1]], store: store).first)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, faultCode: "AMOUNT_EXCEEDS_BALANCE"))
             let refused = try await harness.relay(store).run()
