@@ -33,7 +33,11 @@ public enum CollectionsGuards {
     public static func check(_ action: CollectionsAction, contract: Contract, holds: [ContractHold], notices: ContractNotices,
                              evidence: Evidence = Evidence(), on today: LocalDate) -> [GuardRefusal] {
         var refusals: [GuardRefusal] = []
-        let active = holds.filter { $0.isActive(on: today) }
+        var active = holds.filter { $0.isActive(on: today) }
+        // MILES's own vulnerability flag counts as a hold, whether or not anyone has recorded one here.
+        if contract.customer.vulnerable, !active.contains(where: { $0.kind == .vulnerable }) {
+            active.append(ContractHold(kind: .vulnerable, reason: "flagged vulnerable in MILES", setBy: "MILES", setOn: today))
+        }
 
         if action == .repossession, isProtectedGoods(contract),
            evidence.courtOrderReference?.isEmpty ?? true, !evidence.customerConsent, !evidence.abandoned {

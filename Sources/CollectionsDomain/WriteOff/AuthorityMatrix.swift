@@ -29,9 +29,12 @@ public struct AuthorityMatrix: Sendable, Equatable {
     public let secondApproverAbove: Int64
     /// The least role each reason needs, whatever the amount.
     public let reasonMinimumRoles: [WriteOffReason: CollectionsRole]
+    /// The least role that may set aside each regulatory guard, by rule id; a rule not listed cannot be overridden.
+    public let guardOverrideRoles: [String: CollectionsRole]
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
-                reasonMinimumRoles: [WriteOffReason: CollectionsRole]) {
+                reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:]) {
+        self.guardOverrideRoles = guardOverrideRoles
         self.version = version
         self.currency = currency
         self.tiers = tiers

@@ -58,7 +58,7 @@ extension SQLiteStore {
             let requestId = try subject(of: entryId, db)
             try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ? WHERE id = ?",
                            arguments: [reason, at.millisecondsSinceEpoch, entryId])
-            try db.execute(sql: "UPDATE writeoff_requests SET state = 'failed', failure_reason = ? WHERE id = ?",
+            try db.execute(sql: "UPDATE \(try subjectTable(of: entryId, db)) SET state = 'failed', failure_reason = ? WHERE id = ?",
                            arguments: [reason, requestId])
             try audit(db, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entryId)", details: reason)
         }
@@ -74,7 +74,9 @@ extension SQLiteStore {
                 throw StoreRefusal("outbox entry \(id) is not dead-lettered or skipped; only those can be retried")
             }
             let requestId = try subject(of: id, db)
-            try db.execute(sql: "UPDATE writeoff_requests SET state = 'approved' WHERE id = ?", arguments: [requestId])
+            let table = try subjectTable(of: id, db)
+            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?",
+                           arguments: [table == "writeoff_requests" ? "approved" : "queued", requestId])
             try audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
         }
     }
@@ -96,6 +98,15 @@ extension SQLiteStore {
             throw StoreRefusal("there is no outbox entry \(entryId)")
         }
         return id
+    }
+
+    /// The table of the business record an entry carries.
+    private func subjectTable(of entryId: Int64, _ db: Database) throws -> String {
+        switch try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxEntry.Kind.init) {
+        case .postWriteOff?: return "writeoff_requests"
+        case .updateContractStatus?: return "status_changes"
+        case nil: throw StoreRefusal("there is no outbox entry \(entryId)")
+        }
     }
 
     static func outboxEntry(_ row: Row) throws -> OutboxEntry {

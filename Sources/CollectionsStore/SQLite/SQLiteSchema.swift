@@ -72,6 +72,26 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v3: status changes and holds") { db in
+            try db.execute(sql: """
+                CREATE TABLE status_changes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, to_status TEXT NOT NULL,
+                    reason_code TEXT NOT NULL, effective_date INTEGER NOT NULL, court_order_reference TEXT,
+                    expected_version INTEGER NOT NULL, requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL,
+                    state TEXT NOT NULL, overrides TEXT NOT NULL, miles_version INTEGER, failure_reason TEXT
+                );
+                CREATE TABLE holds (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+                    set_by TEXT NOT NULL, set_on INTEGER NOT NULL, lifted_on INTEGER, lifted_by TEXT
+                );
+                CREATE INDEX holds_contract ON holds(contract_number);
+                CREATE TABLE notices (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, kind TEXT NOT NULL,
+                    sent_on INTEGER NOT NULL, remedy_date INTEGER, recorded_by TEXT NOT NULL
+                );
+                CREATE INDEX notices_contract ON notices(contract_number);
+                """)
+        }
         return migrator
     }
 

@@ -83,7 +83,7 @@ public final class SQLiteStore: Store {
     }
 
     /// Writes one contract, its customer and its invoices; skips the write when MILES's version is unchanged.
-    private func upsert(_ contract: Contract, _ db: Database) throws -> Bool {
+    func upsert(_ contract: Contract, _ db: Database) throws -> Bool {
         let customer = contract.customer
         try db.cachedStatement(sql: """
             INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable)

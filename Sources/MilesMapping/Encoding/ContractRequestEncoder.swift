@@ -41,3 +41,18 @@ extension XMLWriter {
         for name in path.dropLast().reversed() { close("m:" + name) }
     }
 }
+
+extension ContractMapping {
+    public func writeUpdateContractStatus(_ change: StatusChange, statusCode: String, into writer: inout XMLWriter) throws {
+        let fields = updateContractStatus.requestFields
+        writer.open("m:" + updateContractStatus.requestElement)
+        try writer.element(path: fields["contractNumber"], change.contractNumber)
+        try writer.element(path: fields["expectedVersion"], String(change.expectedVersion))
+        try writer.element(path: fields["status"], statusCode)
+        try writer.element(path: fields["reasonCode"], change.reasonCode)
+        try writer.element(path: fields["effectiveDate"], change.effectiveDate.description)
+        try writer.element(path: fields["courtOrderReference"], change.courtOrderReference)
+        try writer.element(path: fields["clientReference"], change.clientReference)
+        writer.close("m:" + updateContractStatus.requestElement)
+    }
+}

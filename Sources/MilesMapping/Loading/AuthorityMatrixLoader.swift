@@ -11,7 +11,7 @@ enum AuthorityMatrixLoader {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons"], file, &problems)
+        checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -80,6 +80,22 @@ enum AuthorityMatrixLoader {
             }
             reasons[reason] = role
         }
+        var overrides: [String: CollectionsRole] = [:]
+        let knownRules = [CollectionsGuards.protectedGoods, CollectionsGuards.defaultNoticeRule, CollectionsGuards.holdRule,
+                          CollectionsGuards.ombudsmanRule]
+        for (key, value) in root[key: "guardOverrides"]?.orderedPairs ?? [] {
+            guard let rule = key.string, knownRules.contains(rule) else {
+                problems.append(file.problem(key, .unknownInternalValue,
+                    "unknown guard rule '\(key.string ?? "")'; rules are \(knownRules.joined(separator: ", "))"))
+                continue
+            }
+            guard let roleName = value.string, let role = tiers.first(where: { $0.role.name == roleName })?.role else {
+                problems.append(file.problem(value, .unknownInternalValue,
+                    "unknown role '\(value.string ?? "")' for overriding \(rule); roles are \(tiers.map(\.role.name).joined(separator: ", "))"))
+                continue
+            }
+            overrides[rule] = role
+        }
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -87,6 +103,6 @@ enum AuthorityMatrixLoader {
             return nil
         }
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
-                               reasonMinimumRoles: reasons)
+                               reasonMinimumRoles: reasons, guardOverrideRoles: overrides)
     }
 }

@@ -25,6 +25,8 @@ public struct ContractMapping: Sendable {
     public var faultClassifier: FaultClassifier
     public var findContracts: OperationMapping
     public var getContract: OperationMapping
+    public var updateContractStatus: OperationMapping
+    public var addContractNote: OperationMapping
     public var postWriteOff: OperationMapping
     public var findWriteOffs: OperationMapping
     /// Write-off value name to element path below a write-off record.
@@ -35,12 +37,24 @@ public struct ContractMapping: Sendable {
     public var invoiceFields: [ModelField: [String]]
 
     /// The parameters and answer values each operation must map, by operation key.
-    static let operationShapes: [String: (request: Set<String>, response: Set<String>)] = [
-        "findContracts": (["changedSince", "cursor", "pageSize"], ["asOf", "totalCount", "nextCursor"]),
-        "getContract": (["contractNumber"], []),
-        "postWriteOff": (["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy", "approvedBy",
-                          "clientReference"], []),
-        "findWriteOffs": (["clientReference", "contractNumber"], []),
+    struct OperationShape {
+        var request: Set<String>
+        var response: Set<String>
+        /// Whether the answer carries records (contracts, write-offs) at a `records` path.
+        var hasRecords = true
+    }
+
+    static let operationShapes: [String: OperationShape] = [
+        "findContracts": OperationShape(request: ["changedSince", "cursor", "pageSize"], response: ["asOf", "totalCount", "nextCursor"]),
+        "getContract": OperationShape(request: ["contractNumber"], response: []),
+        "updateContractStatus": OperationShape(
+            request: ["contractNumber", "expectedVersion", "status", "reasonCode", "effectiveDate", "courtOrderReference", "clientReference"],
+            response: ["version", "status"], hasRecords: false),
+        "addContractNote": OperationShape(request: ["contractNumber", "category", "text", "source", "clientReference"],
+                                          response: ["noteId"], hasRecords: false),
+        "postWriteOff": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
+                                                 "approvedBy", "clientReference"], response: []),
+        "findWriteOffs": OperationShape(request: ["clientReference", "contractNumber"], response: []),
     ]
 
     /// The values of a posted write-off, as FindWriteOffs and PostWriteOff return it.
@@ -153,16 +167,17 @@ extension ContractMapping {
 
         guard problems.count == before, let namespace, let schemaFile,
               let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0,
-              let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0 else { return nil }
+              let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0,
+              let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0 else { return nil }
         return ContractMapping(
             namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
             faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
-            postWriteOff: post, findWriteOffs: findWriteOffs, writeOffFields: writeOffFields,
+            updateContractStatus: updateStatus, addContractNote: addNote, postWriteOff: post, findWriteOffs: findWriteOffs, writeOffFields: writeOffFields,
             contractFields: contractFields, invoiceFields: invoiceFields)
     }
 
     private static func loadOperation(
-        _ name: String, _ node: Node, shape: (request: Set<String>, response: Set<String>), outline: SchemaOutline?,
+        _ name: String, _ node: Node, shape: OperationShape, outline: SchemaOutline?,
         _ file: YAMLFile, _ problems: inout [MappingProblem]
     ) -> (OperationMapping, SchemaOutline.TypeReference?)? {
         checkKeys(node, allowed: ["service", "soapAction", "request", "requestFields", "response", "responseFields", "records"],
@@ -171,7 +186,7 @@ extension ContractMapping {
         let action = requiredString(node, "soapAction", file, &problems)
         let request = requiredString(node, "request", file, &problems)
         let response = requiredString(node, "response", file, &problems)
-        let records = requiredString(node, "records", file, &problems)
+        let records = shape.hasRecords ? requiredString(node, "records", file, &problems) : ""
         let requestType = request.flatMap { outline?.globalElement($0) }
         let responseType = response.flatMap { outline?.globalElement($0) }
         if let outline {
@@ -208,7 +223,8 @@ extension ContractMapping {
         for field in shape.response.sorted() where responseFields[field] == nil && node[key: "responseFields"]?[key: field] == nil {
             problems.append(file.problem(node, .missingField, "\(name): answer value '\(field)' is not mapped"))
         }
-        let recordPath = checkedPath(node[key: "records"], from: responseType, outline: outline, what: response ?? "", file, &problems)
+        let recordPath = shape.hasRecords
+            ? checkedPath(node[key: "records"], from: responseType, outline: outline, what: response ?? "", file, &problems) : []
         let recordType = recordPath.flatMap { path in responseType.flatMap { outline?.resolve(path: path, fromType: $0) } }
         guard let service, let action, let request, let response, records != nil, let recordPath else { return nil }
         return (OperationMapping(service: service, soapAction: action, requestElement: request, requestFields: requestFields,

@@ -37,6 +37,18 @@ public struct MilesGateway: Sendable {
         return page.contracts.first
     }
 
+    /// Asks MILES for a new status on the version the change was decided on; answers the new version.
+    public func updateContractStatus(_ change: StatusChange, statusCode: String) async throws(SOAPCallError) -> Int64? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        let values = try await client.call(
+            service: mapping.updateContractStatus.service, operation: "UpdateContractStatus",
+            soapAction: mapping.updateContractStatus.soapAction,
+            payload: { writer in try mapping.writeUpdateContractStatus(change, statusCode: statusCode, into: &writer) },
+            decoder: { _ in mappings.updateContractStatusDecoder() })
+        return values["version"].flatMap { Int64($0) }
+    }
+
     /// Posts a write-off with its stable client reference; MILES returns the first result for a repeated reference.
     public func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
         let mapping = mappings.contract

@@ -31,7 +31,12 @@ public struct OutboxRelay: Sendable {
     }
 
     public struct Summary: Sendable, Equatable {
+        /// Write-offs MILES posted.
         public var posted = 0
+        /// Status changes MILES applied.
+        public var statusChangesApplied = 0
+        /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
+        public var conflictsResolved = 0
         /// Settled by asking MILES: the write-off had been posted on an earlier attempt.
         public var reconciled = 0
         public var retriesScheduled = 0
@@ -83,40 +88,93 @@ public struct OutboxRelay: Sendable {
 
     private func process(_ entry: OutboxEntry, _ summary: inout Summary) async throws(OutboxRelayError) {
         do {
-            guard let request = try store.writeOffRequest(id: entry.subjectId) else {
-                try store.recordDeadLetter(entryId: entry.id, reason: "write-off request \(entry.subjectId) no longer exists", at: now())
-                summary.deadLettered += 1
-                return
+            switch entry.kind {
+            case .postWriteOff: try await processWriteOff(entry, &summary)
+            case .updateContractStatus: try await processStatusChange(entry, &summary)
             }
-            // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
-            if entry.state == .sending || entry.attempts > 0 {
-                if let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first {
-                    try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
-                    summary.reconciled += 1
-                    logger.info("write-off found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
-                    return
-                }
-            }
-            guard let reasonCode = gateway.mappings.statusCodes.milesCode(for: request.reason) else {
-                try store.recordDeadLetter(entryId: entry.id, reason: "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml",
-                                           at: now())
-                summary.deadLettered += 1
-                return
-            }
-            try store.markSending(entry.id, at: now())
-            guard let posted = try await gateway.postWriteOff(request, reasonCode: reasonCode) else {
-                throw SOAPCallError(kind: .invalidResponse(.rejected("PostWriteOff answered without a write-off")),
-                                    operation: "PostWriteOff", endpoint: gateway.client.configuration.endpoint,
-                                    classifier: gateway.mappings.contract.faultClassifier)
-            }
-            try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
-            summary.posted += 1
         } catch let error as SOAPCallError {
             try handle(error, entry: entry, &summary)
         } catch let error as OutboxRelayError {
             throw error
         } catch {
             throw OutboxRelayError("outbox entry \(entry.id) (\(entry.clientReference)): \(error)")
+        }
+    }
+
+    private func processWriteOff(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
+        guard let request = try store.writeOffRequest(id: entry.subjectId) else {
+            try store.recordDeadLetter(entryId: entry.id, reason: "write-off request \(entry.subjectId) no longer exists", at: now())
+            summary.deadLettered += 1
+            return
+        }
+        // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
+        if entry.state == .sending || entry.attempts > 0 {
+            if let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first {
+                try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+                summary.reconciled += 1
+                logger.info("write-off found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
+                return
+            }
+        }
+        guard let reasonCode = gateway.mappings.statusCodes.milesCode(for: request.reason) else {
+            try store.recordDeadLetter(entryId: entry.id, reason: "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml",
+                                       at: now())
+            summary.deadLettered += 1
+            return
+        }
+        try store.markSending(entry.id, at: now())
+        guard let posted = try await gateway.postWriteOff(request, reasonCode: reasonCode) else {
+            throw SOAPCallError(kind: .invalidResponse(.rejected("PostWriteOff answered without a write-off")),
+                                operation: "PostWriteOff", endpoint: gateway.client.configuration.endpoint,
+                                classifier: gateway.mappings.contract.faultClassifier)
+        }
+        try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+        summary.posted += 1
+    }
+
+    /// UpdateContractStatus is idempotent on its client reference in MILES, so a repeat after a lost
+    /// answer is safe. On VERSION_CONFLICT the contract is re-read from MILES and the change re-checked
+    /// against the fresh data: sent again on the new version, or dead-lettered if no longer allowed.
+    private func processStatusChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
+        guard let change = try store.statusChange(id: entry.subjectId) else {
+            try store.recordDeadLetter(entryId: entry.id, reason: "status change \(entry.subjectId) no longer exists", at: now())
+            summary.deadLettered += 1
+            return
+        }
+        guard let statusCode = gateway.mappings.statusCodes.milesCode(for: change.to) else {
+            try store.recordDeadLetter(entryId: entry.id, reason: "status \(change.to.rawValue) has no MILES code in status-codes.yaml", at: now())
+            summary.deadLettered += 1
+            return
+        }
+        try store.markSending(entry.id, at: now())
+        do {
+            let version = try await gateway.updateContractStatus(change, statusCode: statusCode)
+            try store.recordStatusApplied(entryId: entry.id, milesVersion: version ?? change.expectedVersion + 1, at: now())
+            summary.statusChangesApplied += 1
+        } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
+            guard let fresh = try await gateway.getContract(number: change.contractNumber) else {
+                try store.recordDeadLetter(entryId: entry.id, reason: "after a version conflict MILES no longer has \(change.contractNumber)",
+                                           at: now())
+                summary.deadLettered += 1
+                return
+            }
+            try store.upsertContract(fresh)
+            let refusals = try StatusChangeRules.refusals(
+                moving: fresh, to: change.to, courtOrderReference: change.courtOrderReference,
+                overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
+            if refusals.isEmpty {
+                try store.updateExpectedVersion(statusChangeId: change.id, to: fresh.version)
+                try store.recordRetry(entryId: entry.id, error: "version conflict: re-checked and re-sending on version \(fresh.version)",
+                                      nextAttemptAt: now(), at: now())
+                summary.conflictsResolved += 1
+            } else {
+                try store.recordDeadLetter(
+                    entryId: entry.id,
+                    reason: "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
+                        + refusals.map(\.description).joined(separator: "; "),
+                    at: now())
+                summary.deadLettered += 1
+            }
         }
     }
 

@@ -8,6 +8,10 @@ public actor MockMiles {
     public let configuration: MockMilesConfiguration
     var portfolio: MockPortfolio
     var ledger = WriteOffLedger()
+    /// Status updates by client reference: a repeat gets the first result.
+    var statusUpdates: [String: (String, Int64, String)] = [:]
+    /// Note ids by client reference.
+    var notes: [String: String] = [:]
     private var security: MockSecurity
     private var faults = FaultPlan()
     private var journal = RequestJournal()
@@ -60,6 +64,8 @@ public actor MockMiles {
             switch (service, operation) {
             case ("ContractService", "FindContracts"): bytes = try findContracts(request)
             case ("ContractService", "GetContract"): bytes = try getContract(request)
+            case ("ContractService", "UpdateContractStatus"): bytes = try updateContractStatus(request)
+            case ("ContractService", "AddContractNote"): bytes = try addContractNote(request)
             case ("FinanceService", "PostWriteOff"): bytes = try postWriteOff(request)
             case ("FinanceService", "FindWriteOffs"): bytes = try findWriteOffs(request)
             default:
@@ -128,6 +134,9 @@ public actor MockMiles {
         security = MockSecurity(users: configuration.users)
         faults.clear()
         journal.clear()
+        ledger = WriteOffLedger()
+        statusUpdates = [:]
+        notes = [:]
     }
 
     /// A day of business: the clock moves a day on and `changes` contracts change. Returns their numbers.

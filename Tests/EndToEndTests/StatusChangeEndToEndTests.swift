@@ -1,0 +1,125 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSync
+import Testing
+
+@Suite("Status changes: guards, version-safe pushes", .serialized)
+struct StatusChangeEndToEndTests {
+    /// Defaulted contracts (MILES status DEF) in a synced store, each with a default notice whose remedy date has passed.
+    func defaultedContracts(_ harness: SyncHarness) async throws -> (SQLiteStore, [Contract]) {
+        let (store, _) = try await harness.syncedStore()
+        var defaulted: [Contract] = []
+        try store.forEachContract { if $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted.append($0) } }
+        for contract in defaulted {
+            try store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+                                   defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
+                                   by: "bob", at: WriteOffDesk.wallClock())
+        }
+        return (store, defaulted)
+    }
+
+    func user(_ name: String, _ harness: SyncHarness, _ store: SQLiteStore) throws -> CollectionsUser {
+        try WriteOffDesk(store: store, mappings: harness.mappings).user(named: name, roles: teamRoles)
+    }
+
+    @Test("MILES changes the contract between sync and push: the relay re-reads, re-checks and succeeds on the new version")
+    func versionConflictResolved() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, defaulted) = try await defaultedContracts(harness)
+            let contract = try #require(defaulted.first)
+            let desk = ContractDesk(store: store, mappings: harness.mappings)
+            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                                                  effectiveDate: LocalDate.parse("2026-11-29")!, courtOrderReference: nil,
+                                                  by: try user("bob", harness, store), overrides: [:])
+            let newVersion = try #require(await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: contract.contractNumber))
+            let summary = try await harness.relay(store).run()
+            #expect(summary.conflictsResolved == 1 && summary.statusChangesApplied == 1)
+            let change = try #require(try store.statusChange(id: id))
+            #expect(change.state == .applied)
+            #expect(change.expectedVersion == newVersion)
+            let inMiles = try #require(await harness.server.miles.contract(number: contract.contractNumber))
+            #expect(inMiles.statusCode == "DCA")
+            #expect(change.milesVersion == inMiles.version)
+            let calls = await harness.server.miles.journalEntries().filter { $0.operation == "UpdateContractStatus" }
+            #expect(calls.map(\.outcome) == ["fault:VERSION_CONFLICT", "ok"])
+        }
+    }
+
+    @Test("after a version conflict the fresh data fails a guard (the customer became vulnerable): dead-lettered with the rule")
+    func versionConflictNowRefused() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, defaulted) = try await defaultedContracts(harness)
+            let contract = try #require(defaulted.first)
+            let desk = ContractDesk(store: store, mappings: harness.mappings)
+            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                                                  effectiveDate: LocalDate.parse("2026-11-29")!, courtOrderReference: nil,
+                                                  by: try user("bob", harness, store), overrides: [:])
+            _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: contract.contractNumber, customerVulnerable: true)
+            let summary = try await harness.relay(store).run()
+            #expect(summary.deadLettered == 1 && summary.statusChangesApplied == 0)
+            let change = try #require(try store.statusChange(id: id))
+            #expect(change.state == .failed)
+            #expect(change.failureReason?.contains(CollectionsGuards.holdRule) == true)
+            #expect(await harness.server.miles.contract(number: contract.contractNumber)?.statusCode == "DEF")
+            #expect(try store.contract(number: contract.contractNumber)?.customer.vulnerable == true)
+        }
+    }
+
+    @Test("a change the guards refuse is not queued; an override by the role the matrix names goes through and is audited")
+    func guardsAndOverrides() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, _) = try await harness.syncedStore()
+            var defaulted: Contract?
+            try store.forEachContract { if defaulted == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted = $0 } }
+            let contract = try #require(defaulted)
+            let desk = ContractDesk(store: store, mappings: harness.mappings)
+            let today = LocalDate.parse("2026-11-29")!
+            do {
+                _ = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                                                 effectiveDate: today, courtOrderReference: nil, by: try user("bob", harness, store), overrides: [:])
+                Issue.record("a placement without a default notice was queued")
+            } catch let error as ContractDeskError {
+                #expect(error.description.contains(CollectionsGuards.defaultNoticeRule))
+            }
+            #expect(try store.outboxEntries(state: nil).isEmpty)
+            // A team leader may not override it; a head of credit may, with a reason.
+            #expect(throws: ContractDeskError.self) {
+                try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                                             effectiveDate: today, courtOrderReference: nil, by: try user("bob", harness, store),
+                                             overrides: [CollectionsGuards.defaultNoticeRule: "customer asked for it"])
+            }
+            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                                                  effectiveDate: today, courtOrderReference: nil, by: try user("carol", harness, store),
+                                                  overrides: [CollectionsGuards.defaultNoticeRule: "voluntary placement agreed with the customer"])
+            #expect(try store.statusChange(id: id)?.overrides.first?.by == "carol")
+            #expect(try store.auditEntries().contains { $0.action == "guard.overridden" && $0.details.contains("voluntary placement") })
+            // A hold blocks repossession for anyone below the matrix's override role for holds (finance director).
+            try store.setHold(contractNumber: contract.contractNumber, hold: ContractHold(
+                kind: .dispute, reason: "customer disputes the arrears", setBy: "bob", setOn: today.adding(days: -1)), at: WriteOffDesk.wallClock())
+            do {
+                _ = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .repossession, reasonCode: "REPO",
+                                                 effectiveDate: today, courtOrderReference: "CO-1", by: try user("carol", harness, store),
+                                                 overrides: [CollectionsGuards.defaultNoticeRule: "x", CollectionsGuards.holdRule: "y"])
+                Issue.record("a repossession on a held account was queued")
+            } catch let error as ContractDeskError {
+                #expect(error.description.contains(CollectionsGuards.holdRule))
+                #expect(error.description.contains("override refused"))
+            }
+        }
+    }
+
+    @Test("an unknown MILES status code in a sync is stored as sent and the sync succeeds")
+    func unknownStatusCode() async throws {
+        try await withHarness(contracts: 200) { harness in
+            let (store, _) = try await harness.syncedStore()
+            await harness.server.miles.setStatusCode(contractNumber: "C00000007", to: "XQZ")
+            let summary = try await harness.sync(store: store).run(mode: .resume)
+            #expect(summary.outcome == .completed && summary.received == 1)
+            #expect(try store.contract(number: "C00000007")?.statusCode == "XQZ")
+            #expect(harness.mappings.statusCodes.internalStatus(forMilesCode: "XQZ") == nil)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import CollectionsDomain
+import MilesSOAP
+
+/// ContractService writes: UpdateContractStatus (versioned, with MILES's own transition table,
+/// idempotent on the client reference) and AddContractNote.
+extension MockMiles {
+    /// MILES's transition table, in its own codes: independent of the adapter's, as a real MILES would be.
+    static let statusTransitions: [String: Set<String>] = [
+        "ACT": ["ARR", "PPL", "CLS"], "ARR": ["ACT", "PPL", "DEF"], "PPL": ["ACT", "ARR", "DEF"],
+        "DEF": ["PPL", "DCA", "REP", "LEG", "TER", "WOF"], "DCA": ["DEF", "PPL", "LEG", "REP", "WOF"],
+        "REP": ["DEF", "TER", "WOF", "CLS"], "LEG": ["PPL", "REP", "TER", "WOF"], "TER": ["LEG", "WOF", "CLS"],
+        "WOF": ["CLS"], "CLS": [],
+    ]
+
+    func updateContractStatus(_ request: MockSOAPRequest) throws -> [UInt8] {
+        guard let reference = request.value("ClientReference"), let number = request.value("ContractNumber"),
+              let status = request.value("Status"), let expectedText = request.value("ExpectedVersion"),
+              let expected = Int64(expectedText), request.value("ReasonCode") != nil,
+              request.value("EffectiveDate").flatMap(LocalDate.parse) != nil else {
+            throw MockFault(code: "INVALID_REQUEST", message: "UpdateContractStatus needs ContractNumber, ExpectedVersion, Status, "
+                + "ReasonCode, EffectiveDate and ClientReference")
+        }
+        if let earlier = statusUpdates[reference] { return try Self.statusResponse(earlier) }
+        guard let index = PortfolioGenerator.index(ofContractNumber: number), index < portfolio.contractCount else {
+            throw MockFault(code: "UNKNOWN_CONTRACT", message: "no contract \(number)")
+        }
+        let contract = portfolio.contract(index)
+        guard contract.version == expected else {
+            throw MockFault(code: "VERSION_CONFLICT", message: "contract \(number) is at version \(contract.version), not \(expected)")
+        }
+        guard Self.statusTransitions[contract.statusCode]?.contains(status) == true else {
+            throw MockFault(code: "INVALID_TRANSITION", message: "contract \(number) cannot go from \(contract.statusCode) to \(status)")
+        }
+        var changed = contract
+        changed.statusCode = status
+        portfolio.record(index, changed)
+        let result = (number, portfolio.contract(index).version, status)
+        statusUpdates[reference] = result
+        return try Self.statusResponse(result)
+    }
+
+    func addContractNote(_ request: MockSOAPRequest) throws -> [UInt8] {
+        guard let reference = request.value("ClientReference"), let number = request.value("ContractNumber"),
+              let text = request.value("Text"), !text.isEmpty else {
+            throw MockFault(code: "INVALID_REQUEST", message: "AddContractNote needs ContractNumber, Text and ClientReference")
+        }
+        guard PortfolioGenerator.index(ofContractNumber: number).map({ $0 < portfolio.contractCount }) == true else {
+            throw MockFault(code: "UNKNOWN_CONTRACT", message: "no contract \(number)")
+        }
+        let noteId = notes[reference] ?? "N" + PortfolioGenerator.pad(notes.count + 1, 8)
+        notes[reference] = noteId
+        return try SOAPEnvelope.response(messageNamespace: MockMilesServer.namespace) { writer in
+            writer.open("m:AddContractNoteResponse")
+            try writer.element("m:NoteId", noteId)
+            writer.close("m:AddContractNoteResponse")
+        }
+    }
+
+    private static func statusResponse(_ result: (String, Int64, String)) throws -> [UInt8] {
+        try SOAPEnvelope.response(messageNamespace: MockMilesServer.namespace) { writer in
+            writer.open("m:UpdateContractStatusResponse")
+            try writer.element("m:ContractNumber", result.0)
+            try writer.element("m:Version", String(result.1))
+            try writer.element("m:Status", result.2)
+            writer.close("m:UpdateContractStatusResponse")
+        }
+    }
+
+    /// Changes a contract behind the adapter's back, as another MILES user would: a new version,
+    /// optionally with the customer now flagged vulnerable.
+    public func changeBehindTheAdaptersBack(contractNumber: String, customerVulnerable: Bool? = nil) -> Int64? {
+        guard let index = PortfolioGenerator.index(ofContractNumber: contractNumber), index < portfolio.contractCount else { return nil }
+        var contract = portfolio.contract(index)
+        if let customerVulnerable { contract.customer.vulnerable = customerVulnerable }
+        portfolio.record(index, contract)
+        return portfolio.contract(index).version
+    }
+
+    /// Sets a contract's MILES status code directly (test set-up).
+    public func setStatusCode(contractNumber: String, to code: String) {
+        guard let index = PortfolioGenerator.index(ofContractNumber: contractNumber), index < portfolio.contractCount else { return }
+        var contract = portfolio.contract(index)
+        contract.statusCode = code
+        portfolio.record(index, contract)
+    }
+}
