@@ -8,7 +8,7 @@ import MilesSync
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
-        abstract: "Send approved write-offs (the outbox) to MILES, exactly once in effect.",
+        abstract: "Send the outbox (approved write-offs, status changes) to MILES, exactly once in effect.",
         discussion: """
             Retryable failures are retried with backoff; MILES's refusals are dead-lettered with MILES's reason
             (see 'outbox list --state deadLetter'). After a lost answer or a crash, MILES is asked before anything is sent again.
@@ -27,8 +27,9 @@ struct PushCommand: AsyncParsableCommand {
             do { summary = try await relay.run() } catch let error as OutboxRelayError {
                 throw CommandFailure(message: "push stopped: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
             }
-            print("posted \(summary.posted), found already posted \(summary.reconciled), retries scheduled \(summary.retriesScheduled), "
-                  + "dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
+            print("write-offs posted \(summary.posted) (found already posted \(summary.reconciled)), "
+                  + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
+                  + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
             if summary.deadLettered > 0 { throw ExitCode(1) }
         }
     }

@@ -1,11 +1,13 @@
 import ArgumentParser
 import CollectionsDomain
+import CollectionsStore
 import Foundation
+import MilesSync
 
 /// `miles-adapter report aged-debt`: the aged-debt table from the store.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Reports from the collections store.", subcommands: [AgedDebt.self])
+        commandName: "report", abstract: "Reports from the collections store.", subcommands: [AgedDebt.self, NoticesDue.self])
 
     struct AgedDebt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -26,6 +28,40 @@ struct ReportCommand: AsyncParsableCommand {
                 let store = try SyncCommand.openStore(configuration.database)
                 let today = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).date
                 print(try AgedDebtTable.render(store: store, asOf: asOf.flatMap(LocalDate.parse) ?? today))
+            }
+        }
+    }
+
+    struct NoticesDue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "notices-due",
+            abstract: "Contracts owed a notice of sums in arrears (CCA s.86B): two payments behind and none sent within 14 days, or none in 6 months.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "The date to judge on (YYYY-MM-DD; default: today, UTC).")
+        var asOf: String?
+
+        func validate() throws {
+            if let asOf, LocalDate.parse(asOf) == nil { throw ValidationError("--as-of '\(asOf)' is not a date like 2026-11-28") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let store = try SyncCommand.openStore(try global.loadConfiguration().database)
+                let today = asOf.flatMap(LocalDate.parse) ?? WriteOffDesk.wallClock().date
+                var due: [Contract] = []
+                try store.forEachContract { contract in
+                    if contract.arrears.missedPayments >= 2 { due.append(contract) }
+                }
+                var count = 0
+                for contract in due where CollectionsGuards.arrearsNoticeDue(contract, notices: try store.notices(contractNumber: contract.contractNumber),
+                                                                            on: today) {
+                    count += 1
+                    print("\(contract.contractNumber)\t\(contract.arrears.missedPayments) missed\tarrears \(contract.arrears.amount)"
+                          + "\toldest unpaid \(contract.arrears.oldestUnpaidDueDate?.description ?? "-")")
+                }
+                print("\(count) contract\(count == 1 ? "" : "s") owed a notice of sums in arrears as of \(today)")
             }
         }
     }

@@ -1,0 +1,165 @@
+import ArgumentParser
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesSync
+
+/// `miles-adapter contract …`: one contract's collections state, status changes, holds and notices.
+struct ContractCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contract", abstract: "A contract's status, holds and notices, and what the guards allow.",
+        subcommands: [Show.self, Status.self, Hold.self, Notice.self])
+
+    static func today() -> LocalDate { WriteOffDesk.wallClock().date }
+
+    static func parseDate(_ text: String, option: String) throws -> LocalDate {
+        guard let date = LocalDate.parse(text) else { throw ValidationError("\(option) '\(text)' is not a date like 2026-11-28") }
+        return date
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Status, version, holds, notices, and the guards that block each action now.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The contract number.") var number: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                guard let contract = try session.store.contract(number: number) else {
+                    throw CommandFailure(message: "contract \(number) is not in the store", exitCode: .failed)
+                }
+                let holds = try session.store.holds(contractNumber: number)
+                let notices = try session.store.notices(contractNumber: number)
+                let today = ContractCommand.today()
+                let status = session.mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode)?.rawValue ?? "UNKNOWN to the mapping"
+                var lines = [
+                    "contract \(contract.contractNumber), version \(contract.version): MILES status \(contract.statusCode) (\(status))",
+                    "  \(contract.agreementType.rawValue), \(contract.paidToDate) paid of \(contract.totalPrice); open \(contract.openBalance); "
+                        + "arrears \(contract.arrears.amount), \(contract.arrears.missedPayments) missed",
+                    "  customer \(contract.customer.partnerId)" + (contract.customer.vulnerable ? ", flagged vulnerable in MILES" : ""),
+                ]
+                for hold in holds {
+                    lines.append("  hold: \(hold.kind.rawValue) since \(hold.setOn) by \(hold.setBy): \(hold.reason)"
+                                 + (hold.liftedOn.map { " (lifted \($0))" } ?? ""))
+                }
+                for sent in notices.arrearsNoticesSent { lines.append("  arrears notice sent \(sent)") }
+                if let notice = notices.defaultNotice { lines.append("  default notice served \(notice.served), remedy by \(notice.remedyDate)") }
+                if CollectionsGuards.arrearsNoticeDue(contract, notices: notices, on: today) {
+                    lines.append("  s.86B: a notice of sums in arrears is due")
+                }
+                for action in CollectionsAction.allCases {
+                    let refusals = CollectionsGuards.check(action, contract: contract, holds: holds, notices: notices, on: today)
+                    lines.append("  \(action.rawValue): " + (refusals.isEmpty ? "allowed" : refusals.map(\.description).joined(separator: "; ")))
+                }
+                print(lines.joined(separator: "\n"))
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask for a status change; it is checked against the guards and queued for MILES ('push' sends it).",
+            discussion: "Statuses: \(ContractStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The contract number.") var number: String
+        @Option(help: "The new status.") var to: String
+        @Option(help: "MILES's reason code for the change.") var reason: String
+        @Option(help: "A court order reference (repossession of protected goods).") var courtOrder: String?
+        @Option(help: "Effective date (YYYY-MM-DD; default today).") var effective: String?
+        @Option(help: "Set aside a guard: RULE=REASON (needs the role authority-matrix.yaml names for the rule).")
+        var override: [String] = []
+
+        func validate() throws {
+            guard ContractStatus(rawValue: to) != nil else {
+                throw ValidationError("--to '\(to)' is not one of \(ContractStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if let effective { _ = try ContractCommand.parseDate(effective, option: "--effective") }
+            for item in override where !item.contains("=") {
+                throw ValidationError("--override '\(item)' must be RULE=REASON, e.g. \(CollectionsGuards.defaultNoticeRule)=\"customer asked\"")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                var overrides: [String: String] = [:]
+                for item in override {
+                    let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                    overrides[parts[0]] = parts.count > 1 ? parts[1] : ""
+                }
+                do {
+                    let id = try ContractDesk(store: session.store, mappings: session.mappings).requestStatusChange(
+                        contractNumber: number, to: ContractStatus(rawValue: to)!, reasonCode: reason,
+                        effectiveDate: try effective.map { try ContractCommand.parseDate($0, option: "--effective") } ?? ContractCommand.today(),
+                        courtOrderReference: courtOrder, by: try session.user(), overrides: overrides)
+                    print("status change \(id) queued: \(number) to \(to); run 'miles-adapter push'")
+                } catch let error as ContractDeskError {
+                    throw CommandFailure(message: "status change refused:\n" + error.refusals.map { "  \($0)" }.joined(separator: "\n"),
+                                         exitCode: .failed)
+                }
+            }
+        }
+    }
+
+    struct Hold: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set (or lift) a hold that stops recovery, with a reason; audited.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The contract number.") var number: String
+        @Option(help: "Hold type: \(ContractHold.Kind.allCases.map(\.rawValue).joined(separator: ", ")).") var type: String
+        @Option(help: "Why.") var reason: String
+        @Flag(help: "Lift the active hold of this type instead of setting one.") var lift = false
+
+        func validate() throws {
+            guard ContractHold.Kind(rawValue: type) != nil else {
+                throw ValidationError("--type '\(type)' is not one of \(ContractHold.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let user = try session.configuration.actingUser()
+                let kind = ContractHold.Kind(rawValue: type)!
+                if lift {
+                    try session.store.liftHold(contractNumber: number, kind: kind, by: user, on: ContractCommand.today(), at: WriteOffDesk.wallClock())
+                    print("\(number): \(type) hold lifted")
+                } else {
+                    try session.store.setHold(contractNumber: number, hold: ContractHold(kind: kind, reason: reason, setBy: user,
+                                                                                        setOn: ContractCommand.today()),
+                                              at: WriteOffDesk.wallClock())
+                    print("\(number): \(type) hold set")
+                }
+            }
+        }
+    }
+
+    struct Notice: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a notice sent: of sums in arrears (s.86B) or a default notice (s.87).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The contract number.") var number: String
+        @Option(help: "Date a notice of sums in arrears was sent.") var arrearsSent: String?
+        @Option(help: "Date a default notice was served.") var defaultServed: String?
+        @Option(help: "The default notice's remedy date (at least 14 days after service).") var remedy: String?
+
+        func validate() throws {
+            guard arrearsSent != nil || defaultServed != nil else { throw ValidationError("give --arrears-sent or --default-served") }
+            if (defaultServed == nil) != (remedy == nil) { throw ValidationError("--default-served and --remedy go together") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let arrears = try arrearsSent.map { try ContractCommand.parseDate($0, option: "--arrears-sent") }
+                var notice: ContractNotices.DefaultNotice?
+                if let defaultServed, let remedy {
+                    notice = ContractNotices.DefaultNotice(served: try ContractCommand.parseDate(defaultServed, option: "--default-served"),
+                                                           remedyDate: try ContractCommand.parseDate(remedy, option: "--remedy"))
+                }
+                try session.store.recordNotice(contractNumber: number, arrearsNoticeSentOn: arrears, defaultNotice: notice,
+                                               by: try session.configuration.actingUser(), at: WriteOffDesk.wallClock())
+                print("\(number): notice recorded")
+            }
+        }
+    }
+}
