@@ -28,6 +28,9 @@ public protocol Store: WriteOffStore, StatusChangeStore, OutboxStore, AuditStore
 
     func contractCount() throws -> Int
 
+    /// Each MILES status code in the store with how many contracts carry it.
+    func statusCodeCounts() throws -> [String: Int]
+
     /// Every stored contract, in contract-number order, rebuilt with its customer and invoices.
     func forEachContract(_ body: (Contract) throws -> Void) throws
 

@@ -120,6 +120,12 @@ struct StatusChangeEndToEndTests {
             #expect(summary.outcome == .completed && summary.received == 1)
             #expect(try store.contract(number: "C00000007")?.statusCode == "XQZ")
             #expect(harness.mappings.statusCodes.internalStatus(forMilesCode: "XQZ") == nil)
+            let check = try AdapterProcess(["mappings", "check", "--against-store"], harness: harness)
+            #expect(await check.exitStatus() == 4)
+            await harness.server.miles.setStatusCode(contractNumber: "C00000007", to: "ACT")
+            _ = try await harness.sync(store: store).run(mode: .resume)
+            let clean = try AdapterProcess(["mappings", "check", "--against-store"], harness: harness)
+            #expect(await clean.exitStatus() == 0)
         }
     }
 }

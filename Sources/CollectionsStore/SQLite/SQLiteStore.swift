@@ -161,6 +161,16 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func statusCodeCounts() throws -> [String: Int] {
+        try database.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status_code, COUNT(*) AS n FROM contracts GROUP BY status_code") {
+                counts[row["status_code"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
     public func contractCount() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0 }
     }

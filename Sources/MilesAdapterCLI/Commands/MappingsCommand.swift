@@ -1,5 +1,6 @@
 import ArgumentParser
 import CollectionsDomain
+import CollectionsStore
 import MilesMapping
 
 /// `miles-adapter mappings check`: validates the mapping files against the MILES schema.
@@ -16,6 +17,9 @@ struct MappingsCommand: AsyncParsableCommand {
         @Option(help: "The mappings folder (default: from the configuration, else ./mappings).")
         var mappings: String?
 
+        @Flag(help: "Also report MILES status codes in the store that status-codes.yaml does not map (exit 4 if any).")
+        var againstStore = false
+
         func run() async throws {
             try await reportingFailures {
                 let directory = try mappings ?? global.loadConfiguration().mappings
@@ -24,6 +28,16 @@ struct MappingsCommand: AsyncParsableCommand {
                       + "\(set.contract.schemaFile) (\(set.contract.contractFields.count) contract fields, "
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
                       + "with \(set.authorityMatrix.tiers.count) roles)")
+                guard againstStore else { return }
+                let configuration = try global.loadConfiguration()
+                let unknown = try SyncCommand.openStore(configuration.database).statusCodeCounts()
+                    .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }
+                for (code, count) in unknown.sorted(by: { $0.key < $1.key }) {
+                    printError("\(directory)/status-codes.yaml: MILES status code '\(code)' is on \(count) stored contract"
+                               + "\(count == 1 ? "" : "s") but not mapped under contractStatuses")
+                }
+                if !unknown.isEmpty { throw ExitCode(CommandFailure.Code.mappings.rawValue) }
+                print("every MILES status code in \(configuration.database) is mapped")
             }
         }
     }
