@@ -27,5 +27,13 @@ public protocol StatusChangeStore: Sendable {
     func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
                       by actor: String, at: Timestamp) throws
 
+    /// Queues a note for the contract file in MILES, audited.
+    func queueNote(_ note: ContractNote) throws -> Int64
+
+    func note(id: Int64) throws -> ContractNote?
+
+    /// MILES filed the note: the entry is sent and the note recorded with MILES's id.
+    func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) throws
+
     func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) throws
 }

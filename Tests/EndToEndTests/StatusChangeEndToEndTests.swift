@@ -111,6 +111,25 @@ struct StatusChangeEndToEndTests {
         }
     }
 
+    @Test("a note goes to MILES once through the outbox, even when the first answer is lost")
+    func note() async throws {
+        try await withHarness(contracts: 100) { harness in
+            let (store, candidates) = try await harness.syncedStore(minimumOpen: 0)
+            let contract = try #require(candidates.first)
+            let id = try store.queueNote(ContractNote(id: 0, contractNumber: contract.contractNumber, category: "COLL",
+                                                      text: "Called the customer; promise to pay £50 on Friday & then monthly",
+                                                      source: "miles-adapter:bob", requestedBy: "bob", requestedAt: WriteOffDesk.wallClock(),
+                                                      state: .queued))
+            await harness.server.miles.injectFault(FaultRule(operation: "AddContractNote", count: 1, afterProcessing: true))
+            let summary = try await harness.relay(store).run()
+            #expect(summary.notesAdded == 1)
+            let filed = await harness.server.miles.contractNotes()
+            #expect(filed.count == 1)
+            #expect(filed.first?.text == "Called the customer; promise to pay £50 on Friday & then monthly")
+            #expect(try store.note(id: id)?.milesNoteId == filed.first?.noteId)
+        }
+    }
+
     @Test("an unknown MILES status code in a sync is stored as sent and the sync succeeds")
     func unknownStatusCode() async throws {
         try await withHarness(contracts: 200) { harness in

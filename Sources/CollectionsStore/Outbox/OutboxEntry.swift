@@ -18,13 +18,14 @@ public struct OutboxEntry: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case postWriteOff = "PostWriteOff"
         case updateContractStatus = "UpdateContractStatus"
+        case addContractNote = "AddContractNote"
     }
 
     public var id: Int64
     public var kind: Kind
     /// The reference MILES sees on every attempt: MILES recognises repeats by it.
     public var clientReference: String
-    /// The business record it carries: a write-off request id, or a status change id.
+    /// The business record it carries: a write-off request, status change or note id.
     public var subjectId: Int64
     public var state: State
     public var attempts: Int

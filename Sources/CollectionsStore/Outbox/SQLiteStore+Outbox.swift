@@ -105,6 +105,7 @@ extension SQLiteStore {
         switch try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxEntry.Kind.init) {
         case .postWriteOff?: return "writeoff_requests"
         case .updateContractStatus?: return "status_changes"
+        case .addContractNote?: return "contract_notes"
         case nil: throw StoreRefusal("there is no outbox entry \(entryId)")
         }
     }

@@ -90,6 +90,11 @@ enum SQLiteSchema {
                     sent_on INTEGER NOT NULL, remedy_date INTEGER, recorded_by TEXT NOT NULL
                 );
                 CREATE INDEX notices_contract ON notices(contract_number);
+                CREATE TABLE contract_notes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, category TEXT NOT NULL, text TEXT NOT NULL,
+                    source TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL,
+                    miles_note_id TEXT, failure_reason TEXT
+                );
                 """)
         }
         return migrator

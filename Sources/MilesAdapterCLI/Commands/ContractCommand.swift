@@ -9,7 +9,7 @@ import MilesSync
 struct ContractCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contract", abstract: "A contract's status, holds and notices, and what the guards allow.",
-        subcommands: [Show.self, Status.self, Hold.self, Notice.self])
+        subcommands: [Show.self, Status.self, Hold.self, Notice.self, Note.self])
 
     static func today() -> LocalDate { WriteOffDesk.wallClock().date }
 
@@ -159,6 +159,32 @@ struct ContractCommand: AsyncParsableCommand {
                 try session.store.recordNotice(contractNumber: number, arrearsNoticeSentOn: arrears, defaultNotice: notice,
                                                by: try session.configuration.actingUser(), at: WriteOffDesk.wallClock())
                 print("\(number): notice recorded")
+            }
+        }
+    }
+
+    struct Note: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue a note for the contract file in MILES ('push' sends it).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The contract number.") var number: String
+        @Option(help: "MILES's note category, e.g. COLL.") var category: String
+        @Option(help: "The note (up to 4,000 characters).") var text: String
+
+        func validate() throws {
+            guard !text.isEmpty, text.count <= 4000 else { throw ValidationError("--text must be 1 to 4,000 characters") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                guard try session.store.contract(number: number) != nil else {
+                    throw CommandFailure(message: "contract \(number) is not in the store", exitCode: .failed)
+                }
+                let user = try session.configuration.actingUser()
+                let id = try session.store.queueNote(ContractNote(
+                    id: 0, contractNumber: number, category: category, text: text, source: "miles-adapter:\(user)", requestedBy: user,
+                    requestedAt: WriteOffDesk.wallClock(), state: .queued))
+                print("note \(id) queued for \(number); run 'miles-adapter push'")
             }
         }
     }

@@ -56,3 +56,16 @@ extension ContractMapping {
         writer.close("m:" + updateContractStatus.requestElement)
     }
 }
+
+extension ContractMapping {
+    public func writeAddContractNote(_ note: ContractNote, into writer: inout XMLWriter) throws {
+        let fields = addContractNote.requestFields
+        writer.open("m:" + addContractNote.requestElement)
+        try writer.element(path: fields["contractNumber"], note.contractNumber)
+        try writer.element(path: fields["category"], note.category)
+        try writer.element(path: fields["text"], note.text)
+        try writer.element(path: fields["source"], note.source)
+        try writer.element(path: fields["clientReference"], note.clientReference)
+        writer.close("m:" + addContractNote.requestElement)
+    }
+}

@@ -49,6 +49,16 @@ public struct MilesGateway: Sendable {
         return values["version"].flatMap { Int64($0) }
     }
 
+    /// Files a note on the contract; MILES returns the same note id for a repeated reference.
+    public func addContractNote(_ note: ContractNote) async throws(SOAPCallError) -> String? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await client.call(
+            service: mapping.addContractNote.service, operation: "AddContractNote", soapAction: mapping.addContractNote.soapAction,
+            payload: { writer in try mapping.writeAddContractNote(note, into: &writer) },
+            decoder: { _ in mappings.addContractNoteDecoder() })["noteId"]
+    }
+
     /// Posts a write-off with its stable client reference; MILES returns the first result for a repeated reference.
     public func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
         let mapping = mappings.contract

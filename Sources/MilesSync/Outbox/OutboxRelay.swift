@@ -35,6 +35,8 @@ public struct OutboxRelay: Sendable {
         public var posted = 0
         /// Status changes MILES applied.
         public var statusChangesApplied = 0
+        /// Notes MILES filed.
+        public var notesAdded = 0
         /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
         public var conflictsResolved = 0
         /// Settled by asking MILES: the write-off had been posted on an earlier attempt.
@@ -91,6 +93,7 @@ public struct OutboxRelay: Sendable {
             switch entry.kind {
             case .postWriteOff: try await processWriteOff(entry, &summary)
             case .updateContractStatus: try await processStatusChange(entry, &summary)
+            case .addContractNote: try await processNote(entry, &summary)
             }
         } catch let error as SOAPCallError {
             try handle(error, entry: entry, &summary)
@@ -130,6 +133,23 @@ public struct OutboxRelay: Sendable {
         }
         try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
         summary.posted += 1
+    }
+
+    /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.
+    private func processNote(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
+        guard let note = try store.note(id: entry.subjectId) else {
+            try store.recordDeadLetter(entryId: entry.id, reason: "note \(entry.subjectId) no longer exists", at: now())
+            summary.deadLettered += 1
+            return
+        }
+        try store.markSending(entry.id, at: now())
+        guard let noteId = try await gateway.addContractNote(note) else {
+            throw SOAPCallError(kind: .invalidResponse(.rejected("AddContractNote answered without a note id")),
+                                operation: "AddContractNote", endpoint: gateway.client.configuration.endpoint,
+                                classifier: gateway.mappings.contract.faultClassifier)
+        }
+        try store.recordNoteAdded(entryId: entry.id, milesNoteId: noteId, at: now())
+        summary.notesAdded += 1
     }
 
     /// UpdateContractStatus is idempotent on its client reference in MILES, so a repeat after a lost

@@ -47,8 +47,11 @@ extension MockMiles {
         guard PortfolioGenerator.index(ofContractNumber: number).map({ $0 < portfolio.contractCount }) == true else {
             throw MockFault(code: "UNKNOWN_CONTRACT", message: "no contract \(number)")
         }
-        let noteId = notes[reference] ?? "N" + PortfolioGenerator.pad(notes.count + 1, 8)
-        notes[reference] = noteId
+        let noteId = notes[reference]?.noteId ?? "N" + PortfolioGenerator.pad(notes.count + 1, 8)
+        if notes[reference] == nil {
+            notes[reference] = MockNote(noteId: noteId, contractNumber: number, category: request.value("Category") ?? "",
+                                        text: text, source: request.value("Source") ?? "")
+        }
         return try SOAPEnvelope.response(messageNamespace: MockMilesServer.namespace) { writer in
             writer.open("m:AddContractNoteResponse")
             try writer.element("m:NoteId", noteId)
@@ -83,4 +86,13 @@ extension MockMiles {
         contract.statusCode = code
         portfolio.record(index, contract)
     }
+}
+
+/// A note on a contract file, as the mock filed it.
+public struct MockNote: Sendable, Equatable {
+    public var noteId: String
+    public var contractNumber: String
+    public var category: String
+    public var text: String
+    public var source: String
 }

@@ -10,8 +10,8 @@ public actor MockMiles {
     var ledger = WriteOffLedger()
     /// Status updates by client reference: a repeat gets the first result.
     var statusUpdates: [String: (String, Int64, String)] = [:]
-    /// Note ids by client reference.
-    var notes: [String: String] = [:]
+    /// Notes filed, by client reference.
+    var notes: [String: MockNote] = [:]
     private var security: MockSecurity
     private var faults = FaultPlan()
     private var journal = RequestJournal()
@@ -159,6 +159,9 @@ public actor MockMiles {
     }
 
     public func contract(number: String) -> Contract? { portfolio.contract(number: number) }
+
+    /// Every note filed, in filing order.
+    public func contractNotes() -> [MockNote] { notes.values.sorted { $0.noteId < $1.noteId } }
 
     /// Every write-off posted, in posting order.
     public func writeOffLedger() -> [MockWriteOff] { ledger.entries }

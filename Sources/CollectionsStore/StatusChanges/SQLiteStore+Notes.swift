@@ -1,0 +1,46 @@
+import CollectionsDomain
+import GRDB
+
+extension SQLiteStore {
+    public func queueNote(_ note: ContractNote) throws -> Int64 {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
+                VALUES (?, ?, ?, ?, ?, ?, 'queued')
+                """, arguments: [note.contractNumber, note.category, note.text, note.source, note.requestedBy,
+                                 note.requestedAt.millisecondsSinceEpoch])
+            let id = db.lastInsertedRowID
+            let at = note.requestedAt.millisecondsSinceEpoch
+            try db.execute(sql: """
+                INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+                VALUES ('AddContractNote', ?, ?, 'pending', ?, ?, ?)
+                """, arguments: ["NOTE-\(id)", id, at, at, at])
+            try audit(db, at: note.requestedAt, actor: note.requestedBy, action: "note.queued", subject: "contract:\(note.contractNumber)",
+                      details: "\(note.category) from \(note.source): \(note.text)")
+            return id
+        }
+    }
+
+    public func note(id: Int64) throws -> ContractNote? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM contract_notes WHERE id = ?", arguments: [id]).map { row in
+                ContractNote(id: row["id"], contractNumber: row["contract_number"], category: row["category"], text: row["text"],
+                             source: row["source"], requestedBy: row["requested_by"],
+                             requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]),
+                             state: ContractNote.State(rawValue: row["state"]) ?? .failed, milesNoteId: row["miles_note_id"])
+            }
+        }
+    }
+
+    public func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) throws {
+        try database.write { db in
+            guard let noteId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
+                throw StoreRefusal("there is no outbox entry \(entryId)")
+            }
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: [milesNoteId, at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE contract_notes SET state = 'added', miles_note_id = ? WHERE id = ?", arguments: [milesNoteId, noteId])
+            try audit(db, at: at, actor: "outbox-relay", action: "note.added", subject: "note:\(noteId)", details: "MILES note \(milesNoteId)")
+        }
+    }
+}
