@@ -111,6 +111,27 @@ struct StatusChangeEndToEndTests {
         }
     }
 
+    @Test("a batch of status changes: refused rows are reported with their line and never block the good ones")
+    func batchFile() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, defaulted) = try await defaultedContracts(harness)
+            let path = try harness.writeOffFile([])
+            try ([
+                "contract_number,to,reason_code,effective_date,court_order_reference",
+                "\(defaulted[0].contractNumber),placedWithAgent,DCAP,2026-11-29,",   // line 2: fine
+                "\(defaulted[1].contractNumber),flying,DCAP,,",                        // line 3: not a status
+                "C99999999,legal,LEGL,,",                                              // line 4: unknown contract
+                "\(defaulted[2].contractNumber),active,ACTV,,",                        // line 5: not a transition from defaulted
+                "\(defaulted[3].contractNumber),legal,LEGL,29/11/2026,",               // line 6: bad date
+            ].joined(separator: "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+            let report = ContractDesk(store: store, mappings: harness.mappings)
+                .requestStatusChanges(try StatusChangeFile(path: path), by: try user("bob", harness, store), today: LocalDate.parse("2026-11-29")!)
+            #expect(report.queued.map(\.line) == [2])
+            #expect(report.refused.map(\.line) == [3, 4, 5, 6])
+            #expect(report.refused[2].reason.contains("status-transition"))
+        }
+    }
+
     @Test("a note goes to MILES once through the outbox, even when the first answer is lost")
     func note() async throws {
         try await withHarness(contracts: 100) { harness in

@@ -9,7 +9,7 @@ import MilesSync
 struct ContractCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contract", abstract: "A contract's status, holds and notices, and what the guards allow.",
-        subcommands: [Show.self, Status.self, Hold.self, Notice.self, Note.self])
+        subcommands: [Show.self, Status.self, StatusFile.self, Hold.self, Notice.self, Note.self])
 
     static func today() -> LocalDate { WriteOffDesk.wallClock().date }
 
@@ -185,6 +185,29 @@ struct ContractCommand: AsyncParsableCommand {
                     id: 0, contractNumber: number, category: category, text: text, source: "miles-adapter:\(user)", requestedBy: user,
                     requestedAt: WriteOffDesk.wallClock(), state: .queued))
                 print("note \(id) queued for \(number); run 'miles-adapter push'")
+            }
+        }
+    }
+
+    struct StatusFile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status-file",
+            abstract: "Ask for a batch of status changes from a CSV; refused rows are reported with their line.",
+            discussion: "Columns: contract_number, to, reason_code, effective_date (optional), court_order_reference (optional).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The CSV file.") var file: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let changes: StatusChangeFile
+                do { changes = try StatusChangeFile(path: file) } catch { throw CommandFailure(message: "\(error)", exitCode: .failed) }
+                let report = ContractDesk(store: session.store, mappings: session.mappings)
+                    .requestStatusChanges(changes, by: try session.user(), today: ContractCommand.today())
+                for (line, id) in report.queued { print("\(file):\(line): status change \(id) queued") }
+                for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
+                print("\(report.queued.count) queued, \(report.refused.count) refused")
+                if !report.refused.isEmpty { throw ExitCode(1) }
             }
         }
     }
