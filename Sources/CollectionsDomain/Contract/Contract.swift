@@ -19,13 +19,16 @@ public struct Contract: Hashable, Sendable {
     public var vehicle: Vehicle
     public var openInvoices: [Invoice]
     public var lastModified: Timestamp
+    /// The last payment MILES received; the statute-barred clock runs from it (CONC 7.15).
+    public var lastPaymentDate: LocalDate?
 
     public init(
         contractNumber: String, version: Int64, statusCode: String, agreementType: AgreementType,
         startDate: LocalDate, endDate: LocalDate?, currency: CurrencyCode, totalPrice: Money,
         paidToDate: Money, monthlyPayment: Money, arrears: Arrears, customer: Customer,
-        vehicle: Vehicle, openInvoices: [Invoice], lastModified: Timestamp
+        vehicle: Vehicle, openInvoices: [Invoice], lastModified: Timestamp, lastPaymentDate: LocalDate? = nil
     ) {
+        self.lastPaymentDate = lastPaymentDate
         self.contractNumber = contractNumber
         self.version = version
         self.statusCode = statusCode

@@ -38,7 +38,7 @@ public struct PortfolioChecksum: Sendable, Equatable, CustomStringConvertible {
             address.town, address.postcode, address.country, customer.phones.joined(separator: ","),
             customer.email ?? "", customer.vulnerable ? "1" : "0",
             c.vehicle.registration, c.vehicle.vin, c.vehicle.make, c.vehicle.model,
-            String(c.lastModified.millisecondsSinceEpoch),
+            String(c.lastModified.millisecondsSinceEpoch), c.lastPaymentDate?.description ?? "",
         ]
         for invoice in c.openInvoices {
             fields.append(contentsOf: [

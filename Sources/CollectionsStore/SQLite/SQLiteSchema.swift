@@ -97,6 +97,9 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v4: last payment date") { db in
+            try db.execute(sql: "ALTER TABLE contracts ADD COLUMN last_payment_date INTEGER")
+        }
         return migrator
     }
 
@@ -133,7 +136,7 @@ enum SQLiteSchema {
             vehicle: Vehicle(registration: row["vehicle_registration"], vin: row["vehicle_vin"], make: row["vehicle_make"],
                              model: row["vehicle_model"]),
             openInvoices: invoices,
-            lastModified: Timestamp(millisecondsSinceEpoch: row["last_modified"]))
+            lastModified: Timestamp(millisecondsSinceEpoch: row["last_modified"]), lastPaymentDate: date("last_payment_date"))
     }
 
     static func invoice(from row: Row, currency: CurrencyCode) throws -> Invoice {

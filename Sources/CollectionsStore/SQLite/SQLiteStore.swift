@@ -102,8 +102,8 @@ public final class SQLiteStore: Store {
         try db.cachedStatement(sql: """
             INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency,
                 total_price, paid_to_date, monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id,
-                vehicle_registration, vehicle_vin, vehicle_make, vehicle_model, last_modified)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                vehicle_registration, vehicle_vin, vehicle_make, vehicle_model, last_modified, last_payment_date)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(contract_number) DO UPDATE SET version = excluded.version, status_code = excluded.status_code,
                 agreement_type = excluded.agreement_type, start_date = excluded.start_date, end_date = excluded.end_date,
                 currency = excluded.currency, total_price = excluded.total_price, paid_to_date = excluded.paid_to_date,
@@ -111,7 +111,7 @@ public final class SQLiteStore: Store {
                 arrears_oldest_due = excluded.arrears_oldest_due, missed_payments = excluded.missed_payments,
                 partner_id = excluded.partner_id, vehicle_registration = excluded.vehicle_registration,
                 vehicle_vin = excluded.vehicle_vin, vehicle_make = excluded.vehicle_make, vehicle_model = excluded.vehicle_model,
-                last_modified = excluded.last_modified
+                last_modified = excluded.last_modified, last_payment_date = excluded.last_payment_date
             WHERE excluded.version IS NOT contracts.version OR excluded.last_modified IS NOT contracts.last_modified
             """).execute(arguments: [
                 contract.contractNumber, contract.version, contract.statusCode, contract.agreementType.rawValue,
@@ -120,6 +120,7 @@ public final class SQLiteStore: Store {
                 contract.arrears.amount.minorUnits, contract.arrears.oldestUnpaidDueDate?.daysSinceEpoch,
                 contract.arrears.missedPayments, customer.partnerId, contract.vehicle.registration, contract.vehicle.vin,
                 contract.vehicle.make, contract.vehicle.model, contract.lastModified.millisecondsSinceEpoch,
+                contract.lastPaymentDate?.daysSinceEpoch,
             ])
         guard db.changesCount > 0 else { return false }
         try db.cachedStatement(sql: "DELETE FROM invoices WHERE contract_number = ?").execute(arguments: [contract.contractNumber])

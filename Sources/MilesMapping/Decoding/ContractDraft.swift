@@ -22,6 +22,7 @@ struct ContractDraft {
     var totalPrice: DecimalAmount?
     var paidToDate: DecimalAmount?
     var monthlyPayment: DecimalAmount?
+    var lastPaymentDate: LocalDate?
     var arrearsAmount: DecimalAmount?
     var oldestUnpaidDueDate: LocalDate?
     var missedPayments: Int?
@@ -99,6 +100,7 @@ struct ContractDraft {
                 registration: try require(registration.take(), .vehicleRegistration), vin: try require(vin.take(), .vehicleVIN),
                 make: try require(make.take(), .vehicleMake), model: try require(model.take(), .vehicleModel)),
             openInvoices: invoices,
-            lastModified: try require(lastModified.take(), .lastModified))
+            lastModified: try require(lastModified.take(), .lastModified),
+            lastPaymentDate: lastPaymentDate)
     }
 }

@@ -215,6 +215,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .totalPrice: draft.totalPrice = try amount(field, bytes)
         case .paidToDate: draft.paidToDate = try amount(field, bytes)
         case .monthlyPayment: draft.monthlyPayment = try amount(field, bytes)
+        case .lastPaymentDate: draft.lastPaymentDate = try date(field, bytes)
         case .arrearsAmount: draft.arrearsAmount = try amount(field, bytes)
         case .arrearsOldestUnpaidDueDate: draft.oldestUnpaidDueDate = try date(field, bytes)
         case .arrearsMissedPayments: draft.missedPayments = Int(try integer(field, bytes))

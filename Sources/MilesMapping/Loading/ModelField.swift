@@ -2,7 +2,7 @@
 /// of `mappings/contract.yaml`. Each says what kind of value it holds and whether MILES must send it.
 public enum ModelField: String, CaseIterable, Sendable {
     case contractNumber, version, statusCode, agreementType, startDate, endDate, currency
-    case totalPrice, paidToDate, monthlyPayment
+    case totalPrice, paidToDate, monthlyPayment, lastPaymentDate
     case arrearsAmount = "arrears.amount"
     case arrearsOldestUnpaidDueDate = "arrears.oldestUnpaidDueDate"
     case arrearsMissedPayments = "arrears.missedPayments"
@@ -43,7 +43,7 @@ public enum ModelField: String, CaseIterable, Sendable {
     /// Whether a contract without this element is an error.
     var isRequired: Bool {
         switch self {
-        case .endDate, .arrearsOldestUnpaidDueDate, .customerAddressLine2, .customerEmail, .customerPhones, .invoices: return false
+        case .endDate, .lastPaymentDate, .arrearsOldestUnpaidDueDate, .customerAddressLine2, .customerEmail, .customerPhones, .invoices: return false
         default: return true
         }
     }

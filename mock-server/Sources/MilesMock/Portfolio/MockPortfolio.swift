@@ -111,6 +111,7 @@ struct MockPortfolio: Sendable {
         }
         let paid = contract.openInvoices.remove(at: position)
         contract.paidToDate.minorUnits += paid.openAmount.minorUnits
+        contract.lastPaymentDate = today
         contract.arrears.amount.minorUnits = max(0, contract.arrears.amount.minorUnits - paid.openAmount.minorUnits)
         contract.arrears.missedPayments = max(0, contract.arrears.missedPayments - 1)
         contract.arrears.oldestUnpaidDueDate = contract.openInvoices.first(where: { $0.dueDate < today })?.dueDate

@@ -134,7 +134,9 @@ struct PortfolioGenerator: Sendable {
             customer: customer,
             vehicle: Vehicle(registration: registration, vin: vin, make: make, model: model),
             openInvoices: invoices,
-            lastModified: baseLastModified(index))
+            lastModified: baseLastModified(index),
+            // The last month paid in full, when any was.
+            lastPaymentDate: paidMonths > 0 ? startDate.adding(months: paidMonths) : nil)
     }
 
     func invoice(index: Int, month: Int, startDate: LocalDate, monthly: Int64, currency: CurrencyCode) -> Invoice {

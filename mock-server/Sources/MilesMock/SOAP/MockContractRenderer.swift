@@ -21,6 +21,7 @@ enum MockContractRenderer {
         try writer.element("m:TotalPrice", contract.totalPrice.decimalString)
         try writer.element("m:PaidToDate", contract.paidToDate.decimalString)
         try writer.element("m:MonthlyPayment", contract.monthlyPayment.decimalString)
+        try writer.element("m:LastPaymentDate", ifPresent: contract.lastPaymentDate?.description)
         writer.open("m:Arrears")
         try writer.element("m:Amount", contract.arrears.amount.decimalString)
         try writer.element("m:OldestUnpaidDueDate", ifPresent: contract.arrears.oldestUnpaidDueDate?.description)
