@@ -75,6 +75,7 @@ let package = Package(
                 "MilesSOAP", "MilesMapping", "CollectionsStore", "CollectionsDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -139,6 +140,7 @@ let package = Package(
             dependencies: [
                 "MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

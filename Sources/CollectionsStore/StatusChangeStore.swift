@@ -35,5 +35,15 @@ public protocol StatusChangeStore: Sendable {
     /// MILES filed the note: the entry is sent and the note recorded with MILES's id.
     func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) throws
 
+    /// The agent the contract is placed with now, if any.
+    func activePlacement(contractNumber: String) throws -> String?
+
+    /// Records the contracts of a placement file, each with the status change that tells MILES, audited.
+    func recordPlacement(agent: String, fileName: String, contracts: [(contractNumber: String, statusChangeId: Int64)], by actor: String,
+                         at: Timestamp) throws
+
+    /// Instructions to agents (e.g. pause a placed account that now has a hold), oldest first.
+    func agentInstructions(agent: String) throws -> [(contractNumber: String, kind: String, reason: String)]
+
     func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) throws
 }

@@ -100,6 +100,19 @@ enum SQLiteSchema {
         migrator.registerMigration("v4: last payment date") { db in
             try db.execute(sql: "ALTER TABLE contracts ADD COLUMN last_payment_date INTEGER")
         }
+        migrator.registerMigration("v5: placements with agents and instructions to them") { db in
+            try db.execute(sql: """
+                CREATE TABLE placements (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, contract_number TEXT NOT NULL,
+                    file_name TEXT NOT NULL, status_change_id INTEGER NOT NULL, placed_at INTEGER NOT NULL, recalled_at INTEGER
+                );
+                CREATE UNIQUE INDEX placements_open ON placements(contract_number) WHERE recalled_at IS NULL;
+                CREATE TABLE agent_instructions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL,
+                    reason TEXT NOT NULL, created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

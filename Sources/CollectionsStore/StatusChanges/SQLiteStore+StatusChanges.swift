@@ -95,6 +95,15 @@ extension SQLiteStore {
                            arguments: [contractNumber, hold.kind.rawValue, hold.reason, hold.setBy, hold.setOn.daysSinceEpoch])
             try audit(db, at: at, actor: hold.setBy, action: "hold.set", subject: "contract:\(contractNumber)",
                       details: "\(hold.kind.rawValue) from \(hold.setOn): \(hold.reason)")
+            // A placed account must stop being pursued at once: the agent is told to pause it.
+            if let agent = try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
+                                               arguments: [contractNumber]) {
+                try db.execute(sql: """
+                    INSERT INTO agent_instructions (agent, contract_number, kind, reason, created_at) VALUES (?, ?, 'pause', ?, ?)
+                    """, arguments: [agent, contractNumber, "\(hold.kind.rawValue) hold: \(hold.reason)", at.millisecondsSinceEpoch])
+                try audit(db, at: at, actor: hold.setBy, action: "placement.paused", subject: "contract:\(contractNumber)",
+                          details: "pause instruction for \(agent): \(hold.kind.rawValue) hold")
+            }
         }
     }
 
@@ -138,6 +147,34 @@ extension SQLiteStore {
                 """, arguments: [date.daysSinceEpoch, actor, contractNumber, kind.rawValue])
             guard db.changesCount > 0 else { throw StoreRefusal("contract \(contractNumber) has no active \(kind.rawValue) hold") }
             try audit(db, at: at, actor: actor, action: "hold.lifted", subject: "contract:\(contractNumber)", details: "\(kind.rawValue) on \(date)")
+        }
+    }
+
+    public func activePlacement(contractNumber: String) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
+                                arguments: [contractNumber])
+        }
+    }
+
+    public func recordPlacement(agent: String, fileName: String, contracts: [(contractNumber: String, statusChangeId: Int64)],
+                                by actor: String, at: Timestamp) throws {
+        try database.write { db in
+            for (contractNumber, changeId) in contracts {
+                try db.execute(sql: """
+                    INSERT INTO placements (agent, contract_number, file_name, status_change_id, placed_at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [agent, contractNumber, fileName, changeId, at.millisecondsSinceEpoch])
+            }
+            try audit(db, at: at, actor: actor, action: "placement.created", subject: "agent:\(agent)",
+                      details: "\(contracts.count) accounts in \(fileName)")
+        }
+    }
+
+    public func agentInstructions(agent: String) throws -> [(contractNumber: String, kind: String, reason: String)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM agent_instructions WHERE agent = ? ORDER BY id", arguments: [agent]).map {
+                (contractNumber: $0["contract_number"], kind: $0["kind"], reason: $0["reason"])
+            }
         }
     }
 }

@@ -12,6 +12,8 @@ public struct MappingSet: Sendable {
     public let contract: ContractMapping
     public let statusCodes: StatusCodeMapping
     public let authorityMatrix: AuthorityMatrix
+    /// External agents by name, from `third-party/*.yaml`.
+    public let agents: [String: AgentMapping]
     /// The contract decoder, compiled once from `contract` and `statusCodes`.
     public let contractDecoder: CompiledContractDecoder
 
@@ -24,13 +26,14 @@ public struct MappingSet: Sendable {
         let matrixFile = YAMLFile.load(path: directory + "/authority-matrix.yaml", displayName: display(directory, "authority-matrix.yaml"),
                                        problems: &problems)
         let authorityMatrix = matrixFile.flatMap { AuthorityMatrixLoader.load($0, problems: &problems) }
+        let agents = AgentMapping.loadAll(directory: directory, displayDirectory: display(directory, "").dropLastSlash, problems: &problems)
         let contract = contractFile.flatMap { ContractMapping.load($0, schemaDirectory: directory + "/wsdl", problems: &problems) }
         let statusCodes = statusFile.flatMap { StatusCodeMapping.load($0, problems: &problems) }
         guard problems.isEmpty, let contract, let statusCodes, let authorityMatrix else {
             throw MappingCheckFailure(problems: problems.sorted { ($0.file, $0.line) < ($1.file, $1.line) })
         }
         return MappingSet(
-            directory: directory, contract: contract, statusCodes: statusCodes, authorityMatrix: authorityMatrix,
+            directory: directory, contract: contract, statusCodes: statusCodes, authorityMatrix: authorityMatrix, agents: agents,
             contractDecoder: CompiledContractDecoder(contract: contract, statusCodes: statusCodes))
     }
 
@@ -38,4 +41,8 @@ public struct MappingSet: Sendable {
         let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         return trimmed + "/" + file
     }
+}
+
+private extension String {
+    var dropLastSlash: String { hasSuffix("/") ? String(dropLast()) : self }
 }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesSync
+
+/// `miles-adapter placement …`: hand accounts to an external agent.
+struct PlacementCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "placement", abstract: "Place accounts with an external agent.", subcommands: [Create.self, Instructions.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a placement file in the agent's format (with a manifest) and queue the 'placed with agent' status changes.",
+            discussion: "Only contracts that pass the placement guards are placed; the others are listed with the rule that stops them.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The agent, as named in mappings/third-party.") var agent: String
+        @Option(help: "A file of contract numbers, one per line.") var contracts: String?
+        @Option(help: "Instead of --contracts: every stored contract whose collections status is this, e.g. defaulted.") var status: String?
+        @Option(help: "MILES's reason code for the status change.") var reason = "DCAP"
+        @Option(help: "Where the placement file and manifest go.") var output = "placements"
+
+        func validate() throws {
+            guard (contracts == nil) != (status == nil) else { throw ValidationError("give either --contracts FILE or --status STATUS") }
+            if let status, ContractStatus(rawValue: status) == nil {
+                throw ValidationError("--status '\(status)' is not one of \(ContractStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                var numbers: [String] = []
+                if let contracts {
+                    guard let text = try? String(contentsOfFile: contracts, encoding: .utf8) else {
+                        throw CommandFailure(message: "cannot read \(contracts)", exitCode: .failed)
+                    }
+                    numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                } else if let status, let wanted = ContractStatus(rawValue: status) {
+                    try session.store.forEachContract { contract in
+                        if session.mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == wanted {
+                            numbers.append(contract.contractNumber)
+                        }
+                    }
+                }
+                let result: PlacementDesk.Result
+                do {
+                    result = try PlacementDesk(store: session.store, mappings: session.mappings)
+                        .create(agent: agent, contractNumbers: numbers, by: try session.user(), reasonCode: reason, directory: output)
+                } catch let error as PlacementError {
+                    throw CommandFailure(message: error.description, exitCode: .failed)
+                }
+                for (number, reason) in result.refused { printError("\(number): not placed: \(reason)") }
+                if let file = result.file {
+                    print("\(file): \(result.placed.count) accounts, totals \(result.totals.map { "\($0.value) \($0.key) minor units" }.joined(separator: ", ")), "
+                          + "sha256 \(result.sha256 ?? "")")
+                    print("status changes queued; run 'miles-adapter push'")
+                } else {
+                    print("nothing new to place (\(result.alreadyPlaced.count) already placed with \(agent), \(result.refused.count) refused)")
+                }
+            }
+        }
+    }
+
+    struct Instructions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Instructions for an agent, e.g. pause accounts that now have a hold.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The agent.") var agent: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                for instruction in try session.store.agentInstructions(agent: agent) {
+                    print("\(instruction.contractNumber)\t\(instruction.kind)\t\(instruction.reason)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import CollectionsDomain
+import CollectionsStore
+import Crypto
+import CSV
+import Foundation
+import MilesMapping
+
+/// Hands accounts to an external agent: only contracts that pass the placement guards, in the
+/// agent's own file format, written atomically with a manifest, and each with the status change
+/// that tells MILES. Re-running the same placement creates no second file and no second change.
+public struct PlacementDesk: Sendable {
+    public struct Result: Sendable {
+        /// The placement file, when anything new was placed.
+        public var file: String?
+        public var manifest: String?
+        public var placed: [String] = []
+        /// Already placed with this agent: nothing new.
+        public var alreadyPlaced: [String] = []
+        public var refused: [(contractNumber: String, reason: String)] = []
+        public var totals: [String: Int64] = [:]
+        public var sha256: String?
+    }
+
+    public let store: any Store
+    public let mappings: MappingSet
+    let now: @Sendable () -> Timestamp
+
+    public init(store: any Store, mappings: MappingSet, now: @escaping @Sendable () -> Timestamp = WriteOffDesk.wallClock) {
+        self.store = store
+        self.mappings = mappings
+        self.now = now
+    }
+
+    public func create(agent name: String, contractNumbers: [String], by user: CollectionsUser, reasonCode: String,
+                       directory: String) throws -> Result {
+        guard let agent = mappings.agents[name] else {
+            throw PlacementError("no agent '\(name)' in mappings/third-party; agents are \(mappings.agents.keys.sorted().joined(separator: ", "))")
+        }
+        let today = now().date
+        var result = Result()
+        var accepted: [(Contract, ContractNotices)] = []
+        for number in contractNumbers {
+            guard let contract = try store.contract(number: number) else {
+                result.refused.append((number, "not in the store"))
+                continue
+            }
+            if let placedWith = try store.activePlacement(contractNumber: number) {
+                if placedWith == name { result.alreadyPlaced.append(number) } else {
+                    result.refused.append((number, "already placed with \(placedWith)"))
+                }
+                continue
+            }
+            let refusals = try StatusChangeRules.refusals(moving: contract, to: .placedWithAgent, courtOrderReference: nil, overridden: [],
+                                                          store: store, mappings: mappings, on: today)
+            guard refusals.isEmpty else {
+                result.refused.append((number, refusals.map(\.description).joined(separator: "; ")))
+                continue
+            }
+            accepted.append((contract, try store.notices(contractNumber: number)))
+        }
+        guard !accepted.isEmpty else { return result }
+
+        let rows = try accepted.map { contract, notices in try row(contract, notices: notices, agent: agent) }
+        let text = try Self.csv(header: agent.placementColumns.map(\.header), rows: rows)
+        let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        for (contract, _) in accepted { result.totals[contract.currency.code, default: 0] += contract.openBalance.minorUnits }
+        // Named by content: re-writing the same placement after a crash lands on the same file.
+        let fileName = "\(name)-\(today)-\(sha.prefix(12)).csv"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let manifest = Manifest(agent: name, file: fileName, rows: rows.count, totalsMinorUnits: result.totals, sha256: sha,
+                                createdAt: now().description, createdBy: user.name)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try Self.writeAtomically(Data(text.utf8), to: directory + "/" + fileName)
+        try Self.writeAtomically(try encoder.encode(manifest), to: directory + "/" + fileName + ".manifest.json")
+
+        let desk = ContractDesk(store: store, mappings: mappings, now: now)
+        var placed: [(contractNumber: String, statusChangeId: Int64)] = []
+        for (contract, _) in accepted {
+            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: reasonCode,
+                                                  effectiveDate: today, courtOrderReference: nil, by: user, overrides: [:])
+            placed.append((contract.contractNumber, id))
+        }
+        try store.recordPlacement(agent: name, fileName: fileName, contracts: placed, by: user.name, at: now())
+        result.file = directory + "/" + fileName
+        result.manifest = directory + "/" + fileName + ".manifest.json"
+        result.placed = placed.map(\.contractNumber)
+        result.sha256 = sha
+        return result
+    }
+
+    struct Manifest: Codable {
+        var agent: String
+        var file: String
+        var rows: Int
+        var totalsMinorUnits: [String: Int64]
+        var sha256: String
+        var createdAt: String
+        var createdBy: String
+    }
+
+    private func row(_ contract: Contract, notices: ContractNotices, agent: AgentMapping) throws -> [String] {
+        let customer = contract.customer
+        let holds = try store.holds(contractNumber: contract.contractNumber).filter { $0.isActive(on: now().date) }
+        return agent.placementColumns.map { column in
+            switch column.field {
+            case .contractNumber: return contract.contractNumber
+            case .partnerId: return customer.partnerId
+            case .customerName: return customer.name
+            case .addressLine1: return customer.address.line1
+            case .addressLine2: return customer.address.line2 ?? ""
+            case .town: return customer.address.town
+            case .postcode: return customer.address.postcode
+            case .country: return customer.address.country
+            case .phone: return customer.phones.first ?? ""
+            case .email: return customer.email ?? ""
+            case .balanceMinorUnits: return String(contract.openBalance.minorUnits)
+            case .currency: return contract.currency.code
+            case .delinquencyDate: return contract.arrears.oldestUnpaidDueDate?.description ?? ""
+            case .defaultDate: return notices.defaultNotice?.served.description ?? ""
+            case .lastPaymentDate: return contract.lastPaymentDate?.description ?? ""
+            case .statuteBarredDate:
+                return contract.lastPaymentDate.map {
+                    CollectionsGuards.statuteBarredDate(lastPaymentOrAcknowledgement: $0, address: customer.address).description
+                } ?? ""
+            case .vulnerable: return customer.vulnerable ? "Y" : "N"
+            case .holds: return holds.map(\.kind.rawValue).joined(separator: ";")
+            case .assignmentNoticeSent: return "N"
+            }
+        }
+    }
+
+    static func csv(header: [String], rows: [[String]]) throws -> String {
+        let stream = OutputStream(toMemory: ())
+        let writer = try CSVWriter(stream: stream)
+        try writer.write(row: header)
+        for row in rows { try writer.write(row: row) }
+        writer.stream.close()
+        let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Written beside the target, flushed, then renamed over it: a reader sees the whole file or none.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = path + ".partial-\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            throw PlacementError("cannot write \(temporary)")
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary, path) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw PlacementError("cannot move the placement file into \(path): errno \(errno)")
+        }
+    }
+}
+
+/// A placement could not be made; the message says why.
+public struct PlacementError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,80 @@
+import CollectionsDomain
+import CollectionsStore
+import Crypto
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSync
+import Testing
+
+let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+
+@Suite("Agency placement files", .serialized)
+struct PlacementEndToEndTests {
+    @Test("a placement file in the agent's format (golden file), held and ineligible accounts left out, manifest totals, no repeat")
+    func placementFile() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+            var defaulted: [Contract] = []
+            var active: Contract?
+            try store.forEachContract { contract in
+                if contract.statusCode == "DEF", !contract.customer.vulnerable { defaulted.append(contract) }
+                if active == nil, contract.statusCode == "ACT" { active = contract }
+            }
+            let placeable = Array(defaulted.prefix(4))
+            for contract in placeable {
+                try store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+                                       defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
+                                       by: "bob", at: WriteOffDesk.wallClock())
+            }
+            let held = placeable[3]
+            try store.setHold(contractNumber: held.contractNumber, hold: ContractHold(
+                kind: .breathingSpace, reason: "Debt Respite Scheme", setBy: "bob", setOn: LocalDate.parse("2026-11-01")!), at: WriteOffDesk.wallClock())
+            let output = FileManager.default.temporaryDirectory.appendingPathComponent("placements-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let bob = try WriteOffDesk(store: store, mappings: harness.mappings).user(named: "bob", roles: teamRoles)
+            let desk = PlacementDesk(store: store, mappings: harness.mappings)
+            let numbers = placeable.map(\.contractNumber) + [try #require(active).contractNumber]
+            let result = try desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
+
+            #expect(result.placed == placeable.prefix(3).map(\.contractNumber))
+            #expect(result.refused.map(\.contractNumber) == [held.contractNumber, active!.contractNumber])
+            #expect(result.refused[0].reason.contains(CollectionsGuards.holdRule))
+            let file = try #require(result.file)
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(!text.contains(held.contractNumber))
+            let goldenPath = goldenDirectory + "/acme-dca-placement.csv"
+            if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] == "1" {
+                try text.write(toFile: goldenPath, atomically: true, encoding: .utf8)
+            }
+            #expect(text == (try String(contentsOfFile: goldenPath, encoding: .utf8)))
+
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try #require(result.manifest)))) as? [String: Any]
+            let expectedTotal = placeable.prefix(3).reduce(Int64(0)) { $0 + $1.openBalance.minorUnits }
+            #expect((manifest?["totalsMinorUnits"] as? [String: Any])?["GBP"] as? Int64 == expectedTotal
+                    || ((manifest?["totalsMinorUnits"] as? [String: Any])?["GBP"] as? Int).map(Int64.init) == expectedTotal)
+            #expect(manifest?["rows"] as? Int == 3)
+            let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+            #expect(manifest?["sha256"] as? String == sha)
+            let queued = try store.outboxEntries(state: .pending).count
+            #expect(queued == 3)
+
+            let again = try desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
+            #expect(again.file == nil)
+            #expect(again.alreadyPlaced == result.placed)
+            #expect(try store.outboxEntries(state: .pending).count == queued)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: output).filter { $0.hasSuffix(".csv") }.count == 1)
+
+            // A hold set on a placed account pauses it with the agent.
+            try store.setHold(contractNumber: result.placed[0], hold: ContractHold(
+                kind: .deceased, reason: "death certificate received", setBy: "bob", setOn: LocalDate.parse("2026-11-29")!),
+                at: WriteOffDesk.wallClock())
+            let instructions = try store.agentInstructions(agent: "acme-dca")
+            #expect(instructions.map(\.contractNumber) == [result.placed[0]])
+            #expect(instructions.first?.kind == "pause")
+
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.statusChangesApplied == 3)
+        }
+    }
+}
