@@ -42,6 +42,9 @@ public protocol StatusChangeStore: Sendable {
     func recordPlacement(agent: String, fileName: String, contracts: [(contractNumber: String, statusChangeId: Int64)], by actor: String,
                          at: Timestamp) throws
 
+    /// Marks the placements of these contracts with the agent as recalled, audited.
+    func recordRecall(agent: String, contractNumbers: [String], forced: Bool, by actor: String, at: Timestamp) throws
+
     /// Instructions to agents (e.g. pause a placed account that now has a hold), oldest first.
     func agentInstructions(agent: String) throws -> [(contractNumber: String, kind: String, reason: String)]
 

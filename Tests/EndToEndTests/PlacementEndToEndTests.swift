@@ -75,6 +75,21 @@ struct PlacementEndToEndTests {
 
             let pushed = try await harness.relay(store).run()
             #expect(pushed.statusChangesApplied == 3)
+
+            // Recall: refused while a payment plan is active unless forced.
+            _ = try await harness.sync(store: store).run(mode: .resume)
+            await harness.server.miles.setStatusCode(contractNumber: result.placed[1], to: "PPL")
+            _ = try await harness.sync(store: store).run(mode: .resume)
+            let recall = try desk.recall(agent: "acme-dca", contractNumbers: [result.placed[1], result.placed[2]], force: false, by: bob,
+                                         reasonCode: "RECL", directory: output)
+            #expect(recall.placed == [result.placed[2]])
+            #expect(recall.refused.first?.reason.contains("payment plan") == true)
+            #expect(try store.activePlacement(contractNumber: result.placed[2]) == nil)
+            #expect(try String(contentsOfFile: try #require(recall.file), encoding: .utf8).contains("\(result.placed[2]),RECALL"))
+            let forced = try desk.recall(agent: "acme-dca", contractNumbers: [result.placed[1]], force: true, by: bob, reasonCode: "RECL",
+                                         directory: output)
+            #expect(forced.placed == [result.placed[1]])
+            #expect(try store.auditEntries().contains { $0.action == "placement.recalled-forced" })
         }
     }
 }

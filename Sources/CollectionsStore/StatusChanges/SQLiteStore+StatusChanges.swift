@@ -177,4 +177,15 @@ extension SQLiteStore {
             }
         }
     }
+
+    public func recordRecall(agent: String, contractNumbers: [String], forced: Bool, by actor: String, at: Timestamp) throws {
+        try database.write { db in
+            for number in contractNumbers {
+                try db.execute(sql: "UPDATE placements SET recalled_at = ? WHERE agent = ? AND contract_number = ? AND recalled_at IS NULL",
+                               arguments: [at.millisecondsSinceEpoch, agent, number])
+            }
+            try audit(db, at: at, actor: actor, action: forced ? "placement.recalled-forced" : "placement.recalled", subject: "agent:\(agent)",
+                      details: contractNumbers.joined(separator: ","))
+        }
+    }
 }

@@ -38,7 +38,12 @@ struct ContractCommand: AsyncParsableCommand {
                     "  \(contract.agreementType.rawValue), \(contract.paidToDate) paid of \(contract.totalPrice); open \(contract.openBalance); "
                         + "arrears \(contract.arrears.amount), \(contract.arrears.missedPayments) missed",
                     "  customer \(contract.customer.partnerId)" + (contract.customer.vulnerable ? ", flagged vulnerable in MILES" : ""),
+                    "  last payment " + (contract.lastPaymentDate.map {
+                        "\($0); statute-barred from \(CollectionsGuards.statuteBarredDate(lastPaymentOrAcknowledgement: $0, address: contract.customer.address))"
+                            + (CollectionsGuards.isScottish(contract.customer.address) ? " (Scottish address: 5 years)" : " (6 years)")
+                    } ?? "not known to MILES"),
                 ]
+                if let agent = try session.store.activePlacement(contractNumber: number) { lines.append("  placed with \(agent)") }
                 for hold in holds {
                     lines.append("  hold: \(hold.kind.rawValue) since \(hold.setOn) by \(hold.setBy): \(hold.reason)"
                                  + (hold.liftedOn.map { " (lifted \($0))" } ?? ""))

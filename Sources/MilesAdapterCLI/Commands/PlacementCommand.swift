@@ -8,7 +8,7 @@ import MilesSync
 /// `miles-adapter placement …`: hand accounts to an external agent.
 struct PlacementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "placement", abstract: "Place accounts with an external agent.", subcommands: [Create.self, Instructions.self])
+        commandName: "placement", abstract: "Place accounts with an external agent.", subcommands: [Create.self, Recall.self, Instructions.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -59,6 +59,33 @@ struct PlacementCommand: AsyncParsableCommand {
                 } else {
                     print("nothing new to place (\(result.alreadyPlaced.count) already placed with \(agent), \(result.refused.count) refused)")
                 }
+            }
+        }
+    }
+
+    struct Recall: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recall accounts from an agent: a recall file for the agent and a status change back to defaulted.",
+            discussion: "Refused while a payment plan is active, unless --force (audited as forced).")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The agent.") var agent: String
+        @Option(help: "A file of contract numbers, one per line.") var contracts: String
+        @Flag(help: "Recall even while a payment plan is active.") var force = false
+        @Option(help: "MILES's reason code for the status change.") var reason = "RECL"
+        @Option(help: "Where the recall file goes.") var output = "placements"
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                guard let text = try? String(contentsOfFile: contracts, encoding: .utf8) else {
+                    throw CommandFailure(message: "cannot read \(contracts)", exitCode: .failed)
+                }
+                let numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let result = try PlacementDesk(store: session.store, mappings: session.mappings)
+                    .recall(agent: agent, contractNumbers: numbers, force: force, by: try session.user(), reasonCode: reason, directory: output)
+                for (number, reason) in result.refused { printError("\(number): not recalled: \(reason)") }
+                if let file = result.file { print("\(file): \(result.placed.count) accounts recalled; run 'miles-adapter push'") }
+                if !result.refused.isEmpty { throw ExitCode(1) }
             }
         }
     }

@@ -89,6 +89,44 @@ public struct PlacementDesk: Sendable {
         return result
     }
 
+    /// Takes accounts back from the agent: refused while a payment plan is active unless `force`; each
+    /// recalled account gets a status change back to defaulted, and the agent a recall file.
+    public func recall(agent name: String, contractNumbers: [String], force: Bool, by user: CollectionsUser, reasonCode: String,
+                       directory: String) throws -> Result {
+        guard mappings.agents[name] != nil else { throw PlacementError("no agent '\(name)' in mappings/third-party") }
+        var result = Result()
+        var recalled: [String] = []
+        let desk = ContractDesk(store: store, mappings: mappings, now: now)
+        for number in contractNumbers {
+            guard try store.activePlacement(contractNumber: number) == name, let contract = try store.contract(number: number) else {
+                result.refused.append((number, "not placed with \(name)"))
+                continue
+            }
+            if !force, mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == .paymentPlan {
+                result.refused.append((number, "a payment plan is active: recalling would disrupt it (use --force to recall anyway)"))
+                continue
+            }
+            do {
+                _ = try desk.requestStatusChange(contractNumber: number, to: .defaulted, reasonCode: reasonCode, effectiveDate: now().date,
+                                                 courtOrderReference: nil, by: user, overrides: [:])
+                recalled.append(number)
+            } catch {
+                result.refused.append((number, "\(error)"))
+            }
+        }
+        guard !recalled.isEmpty else { return result }
+        let text = try Self.csv(header: ["AccountRef", "Instruction"], rows: recalled.map { [$0, "RECALL"] })
+        let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let fileName = "\(name)-recall-\(now().date)-\(sha.prefix(12)).csv"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.writeAtomically(Data(text.utf8), to: directory + "/" + fileName)
+        try store.recordRecall(agent: name, contractNumbers: recalled, forced: force, by: user.name, at: now())
+        result.file = directory + "/" + fileName
+        result.placed = recalled
+        result.sha256 = sha
+        return result
+    }
+
     struct Manifest: Codable {
         var agent: String
         var file: String

@@ -8,6 +8,7 @@ enum MockAdminRoutes {
     struct AdvanceDay: Codable { var changes: Int }
     struct AdvanceDayResult: Codable { var businessClock: String; var changedContracts: [String] }
     struct State: Codable { var contracts: Int; var businessClock: String }
+    struct Touch: Codable { var customerVulnerable: Bool? }
 
     static func add(to router: Router<MockRequestContext>, miles: MockMiles) {
         let admin = router.group("admin").add(middleware: LoopbackOnlyMiddleware())
@@ -29,6 +30,15 @@ enum MockAdminRoutes {
         admin.delete("faults") { _, _ -> Response in
             await miles.clearFaults()
             return try json(["cleared": true])
+        }
+        admin.post("contracts/:number/touch") { request, context -> Response in
+            // Another MILES user changes the contract: a new version, optionally with the customer now vulnerable.
+            let number = try context.parameters.require("number")
+            let body = try? await request.decode(as: Touch.self, context: context)
+            guard let version = await miles.changeBehindTheAdaptersBack(contractNumber: number, customerVulnerable: body?.customerVulnerable) else {
+                throw HTTPError(.notFound, message: "no contract \(number)")
+            }
+            return try json(["version": version])
         }
         admin.get("journal") { _, _ -> Response in try json(await miles.journalEntries()) }
         admin.delete("journal") { _, _ -> Response in
