@@ -123,11 +123,13 @@ struct StatusChangeEndToEndTests {
                 "C99999999,legal,LEGL,,",                                              // line 4: unknown contract
                 "\(defaulted[2].contractNumber),active,ACTV,,",                        // line 5: not a transition from defaulted
                 "\(defaulted[3].contractNumber),legal,LEGL,29/11/2026,",               // line 6: bad date
+                "\(defaulted[4].contractNumber),legal,NOPE,,",                         // line 7: unknown reason code
             ].joined(separator: "\n")).write(toFile: path, atomically: true, encoding: .utf8)
             let report = ContractDesk(store: store, mappings: harness.mappings)
                 .requestStatusChanges(try StatusChangeFile(path: path), by: try user("bob", harness, store), today: LocalDate.parse("2026-11-29")!)
             #expect(report.queued.map(\.line) == [2])
-            #expect(report.refused.map(\.line) == [3, 4, 5, 6])
+            #expect(report.refused.map(\.line) == [3, 4, 5, 6, 7])
+            #expect(report.refused[4].reason.contains("statusChangeReasons"))
             #expect(report.refused[2].reason.contains("status-transition"))
         }
     }

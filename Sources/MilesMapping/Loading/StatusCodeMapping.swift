@@ -12,6 +12,8 @@ public struct StatusCodeMapping: Sendable {
     public let agreementTypes: [String: AgreementType]
     public let customerKinds: [String: Customer.Kind]
     public let writeOffReasons: [String: WriteOffReason]
+    /// MILES's reason codes for status changes, with what each means.
+    public let statusChangeReasons: [String: String]
     private let milesCodeByStatus: [ContractStatus: String]
     private let milesCodeByReason: [WriteOffReason: String]
 
@@ -34,7 +36,20 @@ public struct StatusCodeMapping: Sendable {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons"], file, &problems)
+        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons"],
+                  file, &problems)
+        var statusChangeReasons: [String: String] = [:]
+        if let pairs = root[key: "statusChangeReasons"]?.orderedPairs {
+            for (key, value) in pairs {
+                guard let code = key.string, !code.isEmpty, let meaning = value.string, !meaning.isEmpty else {
+                    problems.append(file.problem(key, .unknownInternalValue, "status change reason '\(key.string ?? "")' needs a description"))
+                    continue
+                }
+                statusChangeReasons[code] = meaning
+            }
+        } else {
+            problems.append(file.problem(root, .missingField, "section 'statusChangeReasons' is missing or not a mapping"))
+        }
         let version = root[key: "version"]?.int
         if version == nil {
             problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number"))
@@ -54,6 +69,7 @@ public struct StatusCodeMapping: Sendable {
             agreementTypes: Dictionary(agreements, uniquingKeysWith: { first, _ in first }),
             customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
             writeOffReasons: Dictionary(reasons, uniquingKeysWith: { first, _ in first }),
+            statusChangeReasons: statusChangeReasons,
             milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
     }
 

@@ -25,6 +25,10 @@ public struct ContractDesk: Sendable {
     public func requestStatusChange(contractNumber: String, to target: ContractStatus, reasonCode: String, effectiveDate: LocalDate,
                                     courtOrderReference: String?, by user: CollectionsUser,
                                     overrides: [String: String]) throws -> Int64 {
+        guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
+            throw ContractDeskError(["reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons ("
+                + mappings.statusCodes.statusChangeReasons.keys.sorted().joined(separator: ", ") + ")"])
+        }
         guard let contract = try store.contract(number: contractNumber) else {
             throw ContractDeskError(["contract \(contractNumber) is not in the store (run sync contracts first, or check the number)"])
         }
