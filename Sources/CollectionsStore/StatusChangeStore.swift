@@ -38,9 +38,9 @@ public protocol StatusChangeStore: Sendable {
     /// The agent the contract is placed with now, if any.
     func activePlacement(contractNumber: String) throws -> String?
 
-    /// Records the contracts of a placement file, each with the status change that tells MILES, audited.
-    func recordPlacement(agent: String, fileName: String, contracts: [(contractNumber: String, statusChangeId: Int64)], by actor: String,
-                         at: Timestamp) throws
+    /// Records the contracts of a placement file and queues, for each, the status change that tells
+    /// MILES: all in one transaction, so a crash can never leave a change without its placement.
+    func queuePlacement(agent: String, fileName: String, changes: [StatusChange], by actor: String, at: Timestamp) throws
 
     /// Marks the placements of these contracts with the agent as recalled, audited.
     func recordRecall(agent: String, contractNumbers: [String], forced: Bool, by actor: String, at: Timestamp) throws

@@ -48,6 +48,22 @@ struct StatusChangeEndToEndTests {
         }
     }
 
+    @Test("INVALID_TRANSITION from MILES is a business rejection: dead-lettered with MILES's code, nothing retried")
+    func invalidTransitionFromMiles() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, defaulted) = try await defaultedContracts(harness)
+            let contract = try #require(defaulted.first)
+            let id = try ContractDesk(store: store, mappings: harness.mappings).requestStatusChange(
+                contractNumber: contract.contractNumber, to: .legal, reasonCode: "LEGL", effectiveDate: LocalDate.parse("2026-11-29")!,
+                courtOrderReference: nil, by: try user("bob", harness, store), overrides: [:])
+            await harness.server.miles.injectFault(FaultRule(operation: "UpdateContractStatus", count: 1, faultCode: "INVALID_TRANSITION"))
+            let summary = try await harness.relay(store).run()
+            #expect(summary.deadLettered == 1 && summary.retriesScheduled == 0)
+            #expect(try store.statusChange(id: id)?.failureReason?.contains("INVALID_TRANSITION") == true)
+            #expect(await harness.server.miles.journalEntries().filter { $0.operation == "UpdateContractStatus" }.count == 1)
+        }
+    }
+
     @Test("after a version conflict the fresh data fails a guard (the customer became vulnerable): dead-lettered with the rule")
     func versionConflictNowRefused() async throws {
         try await withHarness(contracts: 400) { harness in

@@ -3,7 +3,10 @@ import GRDB
 
 extension SQLiteStore {
     public func queueStatusChange(_ change: StatusChange) throws -> Int64 {
-        try database.write { db in
+        try database.write { db in try queueStatusChange(change, db) }
+    }
+
+    private func queueStatusChange(_ change: StatusChange, _ db: Database) throws -> Int64 {
             let overrides = change.overrides.map { "\($0.rule)|\($0.by)|\($0.role)|\($0.reason)" }.joined(separator: "\n")
             try db.execute(sql: """
                 INSERT INTO status_changes (contract_number, to_status, reason_code, effective_date, court_order_reference,
@@ -30,7 +33,6 @@ extension SQLiteStore {
             try audit(db, at: at, actor: change.requestedBy, action: "outbox.queued", subject: "outbox:\(db.lastInsertedRowID)",
                       details: "UpdateContractStatus SC-\(id)")
             return id
-        }
     }
 
     public func statusChange(id: Int64) throws -> StatusChange? {
@@ -157,16 +159,16 @@ extension SQLiteStore {
         }
     }
 
-    public func recordPlacement(agent: String, fileName: String, contracts: [(contractNumber: String, statusChangeId: Int64)],
-                                by actor: String, at: Timestamp) throws {
+    public func queuePlacement(agent: String, fileName: String, changes: [StatusChange], by actor: String, at: Timestamp) throws {
         try database.write { db in
-            for (contractNumber, changeId) in contracts {
+            for change in changes {
+                let changeId = try queueStatusChange(change, db)
                 try db.execute(sql: """
                     INSERT INTO placements (agent, contract_number, file_name, status_change_id, placed_at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [agent, contractNumber, fileName, changeId, at.millisecondsSinceEpoch])
+                    """, arguments: [agent, change.contractNumber, fileName, changeId, at.millisecondsSinceEpoch])
             }
             try audit(db, at: at, actor: actor, action: "placement.created", subject: "agent:\(agent)",
-                      details: "\(contracts.count) accounts in \(fileName)")
+                      details: "\(changes.count) accounts in \(fileName)")
         }
     }
 

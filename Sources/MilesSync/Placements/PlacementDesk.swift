@@ -74,17 +74,19 @@ public struct PlacementDesk: Sendable {
         try Self.writeAtomically(Data(text.utf8), to: directory + "/" + fileName)
         try Self.writeAtomically(try encoder.encode(manifest), to: directory + "/" + fileName + ".manifest.json")
 
-        let desk = ContractDesk(store: store, mappings: mappings, now: now)
-        var placed: [(contractNumber: String, statusChangeId: Int64)] = []
-        for (contract, _) in accepted {
-            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: reasonCode,
-                                                  effectiveDate: today, courtOrderReference: nil, by: user, overrides: [:])
-            placed.append((contract.contractNumber, id))
+        guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
+            throw PlacementError("reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons")
         }
-        try store.recordPlacement(agent: name, fileName: fileName, contracts: placed, by: user.name, at: now())
+        // The guards passed above; the status changes and the placement are stored together.
+        let changes = accepted.map { contract, _ in
+            StatusChange(id: 0, contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: reasonCode, effectiveDate: today,
+                         courtOrderReference: nil, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
+                         state: .queued, overrides: [])
+        }
+        try store.queuePlacement(agent: name, fileName: fileName, changes: changes, by: user.name, at: now())
         result.file = directory + "/" + fileName
         result.manifest = directory + "/" + fileName + ".manifest.json"
-        result.placed = placed.map(\.contractNumber)
+        result.placed = changes.map(\.contractNumber)
         result.sha256 = sha
         return result
     }
