@@ -12,7 +12,7 @@ import MilesSync
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a mock MILES, sync it into a fresh SQLite file, advance a day, sync again, show the aged debt.")
+        abstract: "Start a mock MILES, sync it into a fresh SQLite file, advance a day, sync again, show the aged debt, action a write-off.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -72,6 +72,29 @@ struct DemoCommand: AsyncParsableCommand {
         print(SyncCommand.describe(second) + "\n")
 
         print(try AgedDebtTable.render(store: store, asOf: businessDate))
+
+        print("\n4. A write-off: raised by an agent, approved by a team leader (maker-checker), pushed to MILES")
+        var target: Contract?
+        try store.forEachContract { if target == nil, $0.openBalance.minorUnits >= 5_000 { target = $0 } }
+        guard let contract = target else { return }
+        let file = (database as NSString).deletingLastPathComponent + "/demo-writeoffs.csv"
+        try "contract_number,amount,invoice_numbers,reason_code,comment\n\(contract.contractNumber),50.00,,UNEC,demo: below cost of recovery\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let desk = WriteOffDesk(store: store, mappings: mappings)
+        let roles = ["ann (agent)": "agent", "tom (team leader)": "teamLeader"]
+        let report = try desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "ann (agent)", roles: roles))
+        let ids = report.created.map(\.id)
+        print("  raised request \(ids.map(String.init).joined(separator: ", ")) for 50.00 on \(contract.contractNumber) from \(file)")
+        for (id, result) in desk.approve(ids: ids, by: try desk.user(named: "ann (agent)", roles: roles), comment: nil) {
+            if case let .failure(error) = result { print("  ann approving her own request \(id): refused: \(error)") }
+        }
+        for (id, result) in desk.approve(ids: ids, by: try desk.user(named: "tom (team leader)", roles: roles), comment: "checked") {
+            if case .success = result { print("  tom approved request \(id); queued for MILES") }
+        }
+        let pushed = try await OutboxRelay(gateway: gateway, store: store, logger: logger).run()
+        let posted = try ids.compactMap { try store.writeOffRequest(id: $0)?.milesWriteOffId }
+        print("  pushed: \(pushed.posted) posted in MILES as \(posted.joined(separator: ", "))")
+        print("  \(try store.verifyAudit())")
     }
 
     static func recreate(_ path: String) throws {
