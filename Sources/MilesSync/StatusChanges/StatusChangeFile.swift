@@ -1,5 +1,4 @@
 import CollectionsDomain
-import CSV
 import Foundation
 
 /// A batch of status changes: CSV with a header row
@@ -17,36 +16,14 @@ public struct StatusChangeFile: Sendable {
     public let path: String
     public let rows: [Row]
 
-    public init(path: String) throws(WriteOffFileError) {
+    public init(path: String) throws(CSVFileError) {
         self.path = path
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw WriteOffFileError(path: path, message: "cannot read the file as UTF-8 text")
+        let table = try CSVTable(path: path, requiredColumns: ["contract_number", "to", "reason_code"],
+                                 expected: "contract_number,to,reason_code,effective_date,court_order_reference")
+        rows = table.rows.map { row in
+            Row(line: row.line, contractNumber: row["contract_number"], to: row["to"], reasonCode: row["reason_code"],
+                effectiveDate: row["effective_date"], courtOrderReference: row["court_order_reference"])
         }
-        let reader: CSVReader
-        do { reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true) } catch {
-            throw WriteOffFileError(path: path, message: "not CSV: \(error)")
-        }
-        let header = (reader.headerRow ?? []).map { $0.lowercased() }
-        let missing = ["contract_number", "to", "reason_code"].filter { !header.contains($0) }
-        guard missing.isEmpty else {
-            throw WriteOffFileError(path: path, message: "the header row lacks \(missing.joined(separator: ", ")); "
-                + "expected contract_number,to,reason_code,effective_date,court_order_reference")
-        }
-        func column(_ name: String, _ fields: [String]) -> String {
-            guard let index = header.firstIndex(of: name), index < fields.count else { return "" }
-            return fields[index]
-        }
-        var rows: [Row] = []
-        var line = 1
-        while let fields = reader.next() {
-            line += 1
-            if fields.allSatisfy(\.isEmpty) { continue }
-            rows.append(Row(line: line, contractNumber: column("contract_number", fields), to: column("to", fields),
-                            reasonCode: column("reason_code", fields), effectiveDate: column("effective_date", fields),
-                            courtOrderReference: column("court_order_reference", fields)))
-        }
-        if let error = reader.error { throw WriteOffFileError(path: path, message: "CSV error after line \(line): \(error)") }
-        self.rows = rows
     }
 }
 

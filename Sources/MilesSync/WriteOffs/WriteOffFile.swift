@@ -1,6 +1,3 @@
-import CSV
-import Foundation
-
 /// The bad-debt write-off file the team prepares: CSV with a header row.
 ///
 /// ```
@@ -29,45 +26,15 @@ public struct WriteOffFile: Sendable {
     public let rows: [Row]
 
     /// Reads the whole file; a missing header or an unreadable file fails as a whole, naming the file.
-    public init(path: String) throws(WriteOffFileError) {
+    public init(path: String) throws(CSVFileError) {
         self.path = path
-        guard let data = FileManager.default.contents(atPath: path) else { throw WriteOffFileError(path: path, message: "cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw WriteOffFileError(path: path, message: "the file is not UTF-8 text") }
-        let reader: CSVReader
-        do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
-        } catch {
-            throw WriteOffFileError(path: path, message: "not CSV: \(error)")
+        let table = try CSVTable(path: path, requiredColumns: Self.requiredColumns,
+                                 expected: "contract_number,amount,invoice_numbers,reason_code,comment")
+        rows = table.rows.map { row in
+            let currency = row["currency"]
+            return Row(line: row.line, contractNumber: row["contract_number"], amount: row["amount"],
+                       invoiceNumbers: row["invoice_numbers"].split(whereSeparator: { $0 == ";" || $0 == " " }).map(String.init),
+                       reasonCode: row["reason_code"], comment: row["comment"], currency: currency.isEmpty ? nil : currency)
         }
-        let header = (reader.headerRow ?? []).map { $0.lowercased() }
-        let missing = Self.requiredColumns.filter { !header.contains($0) }
-        guard missing.isEmpty else {
-            throw WriteOffFileError(path: path, message: "the header row lacks \(missing.joined(separator: ", ")); "
-                + "expected contract_number,amount,invoice_numbers,reason_code,comment")
-        }
-        func column(_ name: String, _ fields: [String]) -> String {
-            guard let index = header.firstIndex(of: name), index < fields.count else { return "" }
-            return fields[index]
-        }
-        var rows: [Row] = []
-        var line = 1
-        while let fields = reader.next() {
-            line += 1
-            if fields.allSatisfy(\.isEmpty) { continue }
-            let invoices = column("invoice_numbers", fields).split(whereSeparator: { $0 == ";" || $0 == " " }).map(String.init)
-            let currency = column("currency", fields)
-            rows.append(Row(line: line, contractNumber: column("contract_number", fields), amount: column("amount", fields),
-                            invoiceNumbers: invoices, reasonCode: column("reason_code", fields), comment: column("comment", fields),
-                            currency: currency.isEmpty ? nil : currency))
-        }
-        if let error = reader.error { throw WriteOffFileError(path: path, message: "CSV error after line \(line): \(error)") }
-        self.rows = rows
     }
-}
-
-/// The write-off file as a whole could not be read.
-public struct WriteOffFileError: Error, Sendable, CustomStringConvertible {
-    public let path: String
-    public let message: String
-    public var description: String { "\(path): \(message)" }
 }
