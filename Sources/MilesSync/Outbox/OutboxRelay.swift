@@ -106,8 +106,7 @@ public struct OutboxRelay: Sendable {
 
     private func processWriteOff(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
         guard let request = try store.writeOffRequest(id: entry.subjectId) else {
-            try store.recordDeadLetter(entryId: entry.id, reason: "write-off request \(entry.subjectId) no longer exists", at: now())
-            summary.deadLettered += 1
+            try deadLetter(entry, "write-off request \(entry.subjectId) no longer exists", &summary)
             return
         }
         // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
@@ -120,9 +119,7 @@ public struct OutboxRelay: Sendable {
             }
         }
         guard let reasonCode = gateway.mappings.statusCodes.milesCode(for: request.reason) else {
-            try store.recordDeadLetter(entryId: entry.id, reason: "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml",
-                                       at: now())
-            summary.deadLettered += 1
+            try deadLetter(entry, "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
         try store.markSending(entry.id, at: now())
@@ -138,8 +135,7 @@ public struct OutboxRelay: Sendable {
     /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.
     private func processNote(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
         guard let note = try store.note(id: entry.subjectId) else {
-            try store.recordDeadLetter(entryId: entry.id, reason: "note \(entry.subjectId) no longer exists", at: now())
-            summary.deadLettered += 1
+            try deadLetter(entry, "note \(entry.subjectId) no longer exists", &summary)
             return
         }
         try store.markSending(entry.id, at: now())
@@ -157,13 +153,11 @@ public struct OutboxRelay: Sendable {
     /// against the fresh data: sent again on the new version, or dead-lettered if no longer allowed.
     private func processStatusChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
         guard let change = try store.statusChange(id: entry.subjectId) else {
-            try store.recordDeadLetter(entryId: entry.id, reason: "status change \(entry.subjectId) no longer exists", at: now())
-            summary.deadLettered += 1
+            try deadLetter(entry, "status change \(entry.subjectId) no longer exists", &summary)
             return
         }
         guard let statusCode = gateway.mappings.statusCodes.milesCode(for: change.to) else {
-            try store.recordDeadLetter(entryId: entry.id, reason: "status \(change.to.rawValue) has no MILES code in status-codes.yaml", at: now())
-            summary.deadLettered += 1
+            try deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
         try store.markSending(entry.id, at: now())
@@ -173,9 +167,7 @@ public struct OutboxRelay: Sendable {
             summary.statusChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await gateway.getContract(number: change.contractNumber) else {
-                try store.recordDeadLetter(entryId: entry.id, reason: "after a version conflict MILES no longer has \(change.contractNumber)",
-                                           at: now())
-                summary.deadLettered += 1
+                try deadLetter(entry, "after a version conflict MILES no longer has \(change.contractNumber)", &summary)
                 return
             }
             try store.upsertContract(fresh)
@@ -188,14 +180,15 @@ public struct OutboxRelay: Sendable {
                                       nextAttemptAt: now(), at: now())
                 summary.conflictsResolved += 1
             } else {
-                try store.recordDeadLetter(
-                    entryId: entry.id,
-                    reason: "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
-                        + refusals.map(\.description).joined(separator: "; "),
-                    at: now())
-                summary.deadLettered += 1
+                try deadLetter(entry, "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
+                                   + refusals.map(\.description).joined(separator: "; "), &summary)
             }
         }
+    }
+
+    private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) throws {
+        try store.recordDeadLetter(entryId: entry.id, reason: reason, at: now())
+        summary.deadLettered += 1
     }
 
     private func handle(_ error: SOAPCallError, entry: OutboxEntry, _ summary: inout Summary) throws(OutboxRelayError) {
@@ -208,12 +201,10 @@ public struct OutboxRelay: Sendable {
                                        isAuthenticationFailure: true)
             case .businessRejection:
                 let code = error.faultCode.map { "MILES \($0): " } ?? ""
-                try store.recordDeadLetter(entryId: entry.id, reason: code + error.description, at: now())
-                summary.deadLettered += 1
+                try deadLetter(entry, code + error.description, &summary)
             case .retryable, .conflict, .unknownOutcome:
                 if attempts >= configuration.retry.maxAttempts {
-                    try store.recordDeadLetter(entryId: entry.id, reason: "gave up after \(attempts) attempts: \(error)", at: now())
-                    summary.deadLettered += 1
+                    try deadLetter(entry, "gave up after \(attempts) attempts: \(error)", &summary)
                 } else {
                     let delay = configuration.retry.delay(beforeAttempt: attempts + 1)
                     let next = now().adding(milliseconds: Int64(delay.components.seconds) * 1000
