@@ -131,6 +131,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MilesSyncTests",
+            dependencies: ["MilesSync", "MilesMapping", "CollectionsDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MilesMockTests",
             dependencies: ["MilesMock", "MilesSOAP", "MilesMapping"],
             swiftSettings: swiftSettings

@@ -73,7 +73,7 @@ func storeChecksum(_ store: any Store) throws -> PortfolioChecksum {
     return checksum
 }
 
-@Suite("Contract sync end to end against the mock MILES", .serialized)
+@Suite("Contract sync end to end against the mock MILES", .serialized, .timeLimit(.minutes(2)))
 struct ContractSyncEndToEndTests {
     @Test("5,000 contracts synced equal MILES field by field; after a day only the changed ones are fetched")
     func fullThenIncremental() async throws {

@@ -9,7 +9,7 @@ import Testing
 
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
 
-@Suite("Agency placement files", .serialized)
+@Suite("Agency placement files", .serialized, .timeLimit(.minutes(2)))
 struct PlacementEndToEndTests {
     @Test("a placement file in the agent's format (golden file), held and ineligible accounts left out, manifest totals, no repeat")
     func placementFile() async throws {

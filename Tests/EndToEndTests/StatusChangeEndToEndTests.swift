@@ -6,7 +6,7 @@ import MilesMock
 import MilesSync
 import Testing
 
-@Suite("Status changes: guards, version-safe pushes", .serialized)
+@Suite("Status changes: guards, version-safe pushes", .serialized, .timeLimit(.minutes(2)))
 struct StatusChangeEndToEndTests {
     /// Defaulted contracts (MILES status DEF) in a synced store, each with a default notice whose remedy date has passed.
     func defaultedContracts(_ harness: SyncHarness) async throws -> (SQLiteStore, [Contract]) {

@@ -54,7 +54,7 @@ extension SyncHarness {
     }
 }
 
-@Suite("Write-offs end to end: file, approvals, outbox, MILES, audit", .serialized)
+@Suite("Write-offs end to end: file, approvals, outbox, MILES, audit", .serialized, .timeLimit(.minutes(2)))
 struct WriteOffEndToEndTests {
     @Test("bad rows are reported with their line numbers while good rows go through; the same file twice creates nothing new")
     func prepareFile() async throws {
@@ -242,7 +242,7 @@ func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async thro
     return try await condition()
 }
 
-@Suite("Write-offs survive a killed relay", .serialized)
+@Suite("Write-offs survive a killed relay", .serialized, .timeLimit(.minutes(2)))
 struct WriteOffCrashTests {
     @Test("the relay killed with SIGKILL between sending and recording, then restarted: one posting per request, each recorded")
     func killedBetweenSendingAndRecording() async throws {

@@ -23,7 +23,7 @@ func faultCode(_ body: [UInt8]) -> String? {
     return String(text[start.upperBound..<end.lowerBound])
 }
 
-@Suite("The mock MILES: its contract and its security")
+@Suite("The mock MILES: its contract and its security", .timeLimit(.minutes(2)))
 struct MockContractTests {
     let miles = MockMiles(configuration: MockMilesConfiguration(contractCount: 300, seed: 7, contractDirectory: wsdlDirectory))
 

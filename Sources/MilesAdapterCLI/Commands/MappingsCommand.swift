@@ -27,7 +27,7 @@ struct MappingsCommand: AsyncParsableCommand {
                 print("\(directory): contract.yaml, status-codes.yaml and authority-matrix.yaml are valid against "
                       + "\(set.contract.schemaFile) (\(set.contract.contractFields.count) contract fields, "
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
-                      + "with \(set.authorityMatrix.tiers.count) roles)")
+                      + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.keys.sorted().joined(separator: ", ")))")
                 guard againstStore else { return }
                 let configuration = try global.loadConfiguration()
                 let unknown = try SyncCommand.openStore(configuration.database).statusCodeCounts()

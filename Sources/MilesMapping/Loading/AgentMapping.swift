@@ -1,3 +1,4 @@
+import CollectionsDomain
 import Foundation
 import Yams
 
@@ -16,10 +17,61 @@ public struct AgentMapping: Sendable {
         public var field: PlacementField
     }
 
+    /// What an agent's update can say; each agent code maps onto one of these.
+    public enum UpdateKind: Sendable, Equatable {
+        case paymentCollected
+        case status(AgentStatus)
+        case traceResult
+        case vehicleRecovered
+        case soldAtAuction
+        case note
+
+        init?(name: String) {
+            switch name {
+            case "paymentCollected": self = .paymentCollected
+            case "traceResult": self = .traceResult
+            case "vehicleRecovered": self = .vehicleRecovered
+            case "soldAtAuction": self = .soldAtAuction
+            case "note": self = .note
+            default:
+                guard let status = AgentStatus(rawValue: name) else { return nil }
+                self = .status(status)
+            }
+        }
+
+        static let names = ["paymentCollected", "traceResult", "vehicleRecovered", "soldAtAuction", "note"]
+            + AgentStatus.allCases.map(\.rawValue)
+    }
+
+    /// The values an update row can carry, by where the agent puts them.
+    public enum UpdateField: String, CaseIterable, Sendable {
+        case contractNumber, code, date, amount, reference, note, addressLine1, addressLine2, town, postcode, phone, email
+        case location, proceeds
+    }
+
+    /// How the agent sends updates: CSV with a header (columns by name) or XML (elements inside each record).
+    public struct UpdateFormat: Sendable {
+        public enum Syntax: Sendable, Equatable {
+            case csv(delimiter: UnicodeScalar)
+            case xml(recordElement: String)
+        }
+
+        public var syntax: Syntax
+        /// `yyyy-MM-dd` or `dd/MM/yyyy`.
+        public var dateFormat: String
+        /// Update field to CSV column header or XML element name.
+        public var fields: [UpdateField: String]
+        /// Agent code to what it means.
+        public var codes: [String: UpdateKind]
+        /// The currency of the amounts in the file.
+        public var currency: CurrencyCode
+    }
+
     public var agent: String
     public var name: String
     public var kind: String
     public var placementColumns: [Column]
+    public var updates: UpdateFormat?
 
     static func load(_ file: YAMLFile, problems: inout [MappingProblem]) -> AgentMapping? {
         guard let root = file.root, root.orderedPairs != nil else {
@@ -27,15 +79,20 @@ public struct AgentMapping: Sendable {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["agent", "name", "kind", "placementFile"], file, &problems)
+        checkKeys(root, allowed: ["agent", "name", "kind", "placementFile", "updates"], file, &problems)
         let agent = requiredString(root, "agent", file, &problems)
         let name = requiredString(root, "name", file, &problems)
         let kind = requiredString(root, "kind", file, &problems)
         checkKeys(root[key: "placementFile"], allowed: ["columns"], file, &problems)
         var columns: [Column] = []
-        guard case let .sequence(nodes)? = root[key: "placementFile"]?[key: "columns"] else {
-            problems.append(file.problem(root[key: "placementFile"] ?? root, .missingField, "placementFile.columns must be a list of columns"))
-            return nil
+        let nodes: [Node]
+        if case let .sequence(list)? = root[key: "placementFile"]?[key: "columns"] {
+            nodes = Array(list)
+        } else if root[key: "placementFile"] != nil {
+            problems.append(file.problem(root[key: "placementFile"], .missingField, "placementFile.columns must be a list of columns"))
+            nodes = []
+        } else {
+            nodes = []
         }
         for node in nodes {
             checkKeys(node, allowed: ["header", "field"], file, &problems)
@@ -52,11 +109,69 @@ public struct AgentMapping: Sendable {
             }
             columns.append(Column(header: header, field: field))
         }
-        if !columns.contains(where: { $0.field == .contractNumber }) {
+        if root[key: "placementFile"] != nil, !columns.contains(where: { $0.field == .contractNumber }) {
             problems.append(file.problem(root[key: "placementFile"], .missingField, "the placement file needs a contractNumber column"))
         }
+        let updates = root[key: "updates"].flatMap { loadUpdates($0, file, &problems) }
         guard problems.count == before, let agent, let name, let kind else { return nil }
-        return AgentMapping(agent: agent, name: name, kind: kind, placementColumns: columns)
+        return AgentMapping(agent: agent, name: name, kind: kind, placementColumns: columns, updates: updates)
+    }
+
+    private static func loadUpdates(_ node: Node, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> UpdateFormat? {
+        checkKeys(node, allowed: ["format", "delimiter", "record", "dateFormat", "fields", "codes", "currency"], file, &problems)
+        let currency: CurrencyCode
+        do { currency = try CurrencyCode(node[key: "currency"]?.string ?? "GBP") } catch {
+            problems.append(file.problem(node[key: "currency"], .invalidValue, "currency must be an ISO 4217 code such as GBP"))
+            return nil
+        }
+        let syntax: UpdateFormat.Syntax
+        switch node[key: "format"]?.string {
+        case "csv":
+            let delimiter = node[key: "delimiter"]?.string ?? ","
+            guard delimiter.unicodeScalars.count == 1, let scalar = delimiter.unicodeScalars.first else {
+                problems.append(file.problem(node[key: "delimiter"], .invalidValue, "delimiter must be one character"))
+                return nil
+            }
+            syntax = .csv(delimiter: scalar)
+        case "xml":
+            guard let record = requiredString(node, "record", file, &problems) else { return nil }
+            syntax = .xml(recordElement: record)
+        default:
+            problems.append(file.problem(node[key: "format"] ?? node, .invalidValue, "updates.format must be csv or xml"))
+            return nil
+        }
+        let dateFormat = node[key: "dateFormat"]?.string ?? "yyyy-MM-dd"
+        guard ["yyyy-MM-dd", "dd/MM/yyyy"].contains(dateFormat) else {
+            problems.append(file.problem(node[key: "dateFormat"], .invalidValue, "dateFormat must be yyyy-MM-dd or dd/MM/yyyy"))
+            return nil
+        }
+        var fields: [UpdateField: String] = [:]
+        for (key, value) in node[key: "fields"]?.orderedPairs ?? [] {
+            guard let name = key.string, let field = UpdateField(rawValue: name) else {
+                problems.append(file.problem(key, .unknownModelField,
+                    "unknown update field '\(key.string ?? "")'; expected one of \(UpdateField.allCases.map(\.rawValue).joined(separator: ", "))"))
+                continue
+            }
+            guard let source = value.string, !source.isEmpty else {
+                problems.append(file.problem(value, .invalidValue, "update field '\(name)' needs a column or element name"))
+                continue
+            }
+            fields[field] = source
+        }
+        for required in [UpdateField.contractNumber, .code] where fields[required] == nil {
+            problems.append(file.problem(node[key: "fields"] ?? node, .missingField, "update field '\(required.rawValue)' is not mapped"))
+        }
+        var codes: [String: UpdateKind] = [:]
+        for (key, value) in node[key: "codes"]?.orderedPairs ?? [] {
+            guard let code = key.string, !code.isEmpty, let meaning = value.string, let kind = UpdateKind(name: meaning) else {
+                problems.append(file.problem(value, .unknownInternalValue,
+                    "code '\(key.string ?? "")' maps to '\(value.string ?? "")', which is not one of \(UpdateKind.names.joined(separator: ", "))"))
+                continue
+            }
+            codes[code] = kind
+        }
+        if codes.isEmpty { problems.append(file.problem(node, .missingField, "updates.codes lists no codes")) }
+        return UpdateFormat(syntax: syntax, dateFormat: dateFormat, fields: fields, codes: codes, currency: currency)
     }
 
     /// Every `*.yaml` in `directory/third-party`, by agent name.

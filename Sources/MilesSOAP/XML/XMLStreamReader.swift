@@ -98,7 +98,8 @@ public final class XMLStreamReader {
         if let failure { throw failure }
     }
 
-    private var currentLine: Int { Int(context.pointee.input?.pointee.line ?? 0) }
+    /// The line the parser is on: during a `startElement`, the line of that start tag.
+    public var currentLine: Int { Int(context.pointee.input?.pointee.line ?? 0) }
 
     private func check(_ result: Int32, atEnd: Bool) throws(XMLReaderError) {
         if let error = state.error { throw error }

@@ -40,7 +40,11 @@ public final class MockMilesServer: Sendable {
             portContinuation.finish()
         }
         let serviceGroup = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
-        let task = Task { try await serviceGroup.run() }
+        let task = Task {
+            // If the server cannot start (the port is taken), end the wait below instead of leaving it hanging.
+            defer { portContinuation.finish() }
+            try await serviceGroup.run()
+        }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else {
             task.cancel()

@@ -1,0 +1,193 @@
+import CollectionsDomain
+import CSV
+import Foundation
+import MilesMapping
+import MilesSOAP
+
+/// Reads an agent's update file with its mapping: each good row becomes a `ThirdPartyUpdate`; each
+/// bad row a `RowError` with its line, column and value, never blocking the good ones. A file that
+/// cannot be read as a whole (not UTF-8, no header, truncated XML) is refused as a whole.
+public struct AgentFileParser: Sendable {
+    /// A row that could not be turned into an update.
+    public struct RowError: Sendable, Equatable, CustomStringConvertible {
+        public var line: Int
+        public var column: String
+        public var value: String
+        public var reason: String
+
+        public var description: String { "line \(line), \(column) '\(value)': \(reason)" }
+    }
+
+    public struct Result: Sendable {
+        public var updates: [ThirdPartyUpdate] = []
+        public var errors: [RowError] = []
+    }
+
+    public let agent: AgentMapping
+    let format: AgentMapping.UpdateFormat
+
+    public init(agent: AgentMapping) throws(CSVFileError) {
+        guard let format = agent.updates else {
+            throw CSVFileError(path: agent.agent, message: "agent \(agent.agent) has no 'updates' section in mappings/third-party")
+        }
+        self.agent = agent
+        self.format = format
+    }
+
+    /// Parses `bytes`, naming them `sourceName` in every update's source and every error.
+    public func parse(_ bytes: [UInt8], sourceName: String) throws(CSVFileError) -> Result {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CSVFileError(path: sourceName, message: "the file is not UTF-8 text")
+        }
+        var result = Result()
+        switch format.syntax {
+        case let .csv(delimiter):
+            for (line, fields) in try csvRecords(text, delimiter: delimiter, sourceName: sourceName) {
+                build(line: line, fields: fields, sourceName: sourceName, into: &result)
+            }
+        case let .xml(recordElement):
+            for (line, fields) in try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName) {
+                build(line: line, fields: fields, sourceName: sourceName, into: &result)
+            }
+        }
+        return result
+    }
+
+    private func csvRecords(_ text: String, delimiter: UnicodeScalar, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
+        let reader: CSVReader
+        do { reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true, delimiter: delimiter) } catch {
+            throw CSVFileError(path: sourceName, message: "not CSV: \(error)")
+        }
+        let header = reader.headerRow ?? []
+        let missing = [AgentMapping.UpdateField.contractNumber, .code].compactMap { format.fields[$0] }.filter { !header.contains($0) }
+        guard missing.isEmpty else {
+            throw CSVFileError(path: sourceName, message: "the header row lacks \(missing.joined(separator: ", ")) ("
+                + "\(agent.agent)'s files start with \(format.fields.values.sorted().joined(separator: String(Character(delimiter)))))")
+        }
+        var records: [(Int, [String: String])] = []
+        var line = 1
+        while let fields = reader.next() {
+            line += 1
+            if fields.allSatisfy(\.isEmpty) { continue }
+            var byColumn: [String: String] = [:]
+            for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
+            records.append((line, byColumn))
+        }
+        if let error = reader.error { throw CSVFileError(path: sourceName, message: "CSV error after line \(line): \(error)") }
+        return records
+    }
+
+    private func xmlRecords(_ bytes: [UInt8], recordElement: String, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
+        let reader = XMLStreamReader(limits: XMLLimits(maxDepth: 16, maxTextBytes: 64 * 1024, maxDocumentBytes: 256 << 20))
+        let collector = RecordCollector(reader: reader, recordElement: recordElement)
+        do {
+            try reader.parse(bytes, handler: collector)
+        } catch {
+            throw CSVFileError(path: sourceName, message: "the XML cannot be read as a whole: \(error)")
+        }
+        return collector.records
+    }
+
+    private func build(line: Int, fields: [String: String], sourceName: String, into result: inout Result) {
+        func value(_ field: AgentMapping.UpdateField) -> String { format.fields[field].flatMap { fields[$0] } ?? "" }
+        func fail(_ field: AgentMapping.UpdateField, _ reason: String) {
+            result.errors.append(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: value(field), reason: reason))
+        }
+        let contractNumber = value(.contractNumber)
+        guard !contractNumber.isEmpty else { return fail(.contractNumber, "no contract number") }
+        let code = value(.code)
+        guard let kind = format.codes[code] else {
+            return fail(.code, "not a code of \(agent.agent) (\(format.codes.keys.sorted().joined(separator: ", ")))")
+        }
+        func date() -> LocalDate? {
+            let text = value(.date)
+            if format.dateFormat == "dd/MM/yyyy" {
+                let parts = text.split(separator: "/")
+                guard parts.count == 3, let day = Int(parts[0]), let month = Int(parts[1]), let year = Int(parts[2]), parts[2].count == 4 else {
+                    return nil
+                }
+                return LocalDate(year: year, month: month, day: day)
+            }
+            return LocalDate.parse(text)
+        }
+        func money(_ field: AgentMapping.UpdateField) -> Money? { DecimalAmount.parse(value(field))?.money(in: format.currency) }
+        let source = "\(sourceName):\(line)"
+        let update: ThirdPartyUpdate.Kind
+        switch kind {
+        case .note:
+            let text = value(.note).isEmpty ? code : value(.note)
+            update = .note(text)
+        default:
+            guard let on = date() else { return fail(.date, "not a date (\(format.dateFormat))") }
+            switch kind {
+            case .paymentCollected:
+                guard let amount = money(.amount), amount.minorUnits > 0 else { return fail(.amount, "not a positive amount") }
+                update = .paymentCollected(amount: amount, on: on, agentReference: value(.reference))
+            case let .status(status):
+                update = .status(status, on: on)
+            case .traceResult:
+                var address: PostalAddress?
+                if !value(.addressLine1).isEmpty {
+                    guard !value(.town).isEmpty, !value(.postcode).isEmpty else {
+                        return fail(.postcode, "a new address needs a town and a postcode")
+                    }
+                    address = PostalAddress(line1: value(.addressLine1), line2: value(.addressLine2).isEmpty ? nil : value(.addressLine2),
+                                            town: value(.town), postcode: value(.postcode), country: "GB")
+                }
+                let phone = value(.phone).isEmpty ? nil : value(.phone)
+                let email = value(.email).isEmpty ? nil : value(.email)
+                guard address != nil || phone != nil || email != nil else {
+                    return fail(.addressLine1, "a trace result needs a new address, phone or email")
+                }
+                update = .traceResult(address: address, phone: phone, email: email, on: on)
+            case .vehicleRecovered:
+                update = .vehicleRecovered(on: on, location: value(.location))
+            case .soldAtAuction:
+                guard let proceeds = money(.proceeds), proceeds.minorUnits >= 0 else { return fail(.proceeds, "not an amount") }
+                update = .soldAtAuction(on: on, proceeds: proceeds)
+            case .note:
+                return
+            }
+        }
+        result.updates.append(ThirdPartyUpdate(agent: agent.agent, source: source, contractNumber: contractNumber, kind: update))
+    }
+}
+
+/// Collects the text of each element directly inside every record element, with the record's line.
+private final class RecordCollector: XMLEventHandler {
+    let reader: XMLStreamReader
+    let recordName: String
+    var records: [(Int, [String: String])] = []
+    private var current: [String: String]?
+    private var currentLine = 0
+    private var path: [String] = []
+    private var text: [UInt8] = []
+
+    init(reader: XMLStreamReader, recordElement: String) {
+        self.reader = reader
+        recordName = recordElement
+    }
+
+    func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
+        let local = name.string
+        path.append(local)
+        text.removeAll(keepingCapacity: true)
+        if local == recordName, current == nil {
+            current = [:]
+            currentLine = reader.currentLine
+        }
+    }
+
+    func characters(_ bytes: UnsafeBufferPointer<UInt8>) throws { text.append(contentsOf: bytes) }
+
+    func endElement(_ name: XMLName) throws {
+        let local = path.removeLast()
+        if local == recordName, let record = current {
+            records.append((currentLine, record))
+            current = nil
+        } else if current != nil, path.last == recordName {
+            current?[local] = String(decoding: text, as: UTF8.self).trimmingXMLWhitespace
+        }
+        text.removeAll(keepingCapacity: true)
+    }
+}
