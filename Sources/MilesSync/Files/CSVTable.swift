@@ -6,7 +6,7 @@ import Foundation
 struct CSVTable {
     struct Row {
         let line: Int
-        private let fields: [String: String]
+        let fields: [String: String]
 
         init(line: Int, fields: [String: String]) {
             self.line = line
@@ -19,17 +19,25 @@ struct CSVTable {
 
     let rows: [Row]
 
-    /// `expected` is the header line to suggest when a required column is missing.
+    /// Reads the file at `path`, with column names lower-cased; `expected` is the header line to
+    /// suggest when a required column is missing.
     init(path: String, requiredColumns: [String], expected: String) throws(CSVFileError) {
         guard let data = FileManager.default.contents(atPath: path) else { throw CSVFileError(path: path, message: "cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CSVFileError(path: path, message: "the file is not UTF-8 text") }
+        try self.init(bytes: [UInt8](data), sourceName: path, delimiter: ",", caseSensitive: false, requiredColumns: requiredColumns,
+                      expected: expected)
+    }
+
+    /// Reads CSV held in memory; `sourceName` names it in errors.
+    init(bytes: [UInt8], sourceName path: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
+         expected: String) throws(CSVFileError) {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw CSVFileError(path: path, message: "the file is not UTF-8 text") }
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true)
+            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true, delimiter: delimiter)
         } catch {
             throw CSVFileError(path: path, message: "not CSV: \(error)")
         }
-        let header = (reader.headerRow ?? []).map { $0.lowercased() }
+        let header = (reader.headerRow ?? []).map { caseSensitive ? $0 : $0.lowercased() }
         let missing = requiredColumns.filter { !header.contains($0) }
         guard missing.isEmpty else {
             throw CSVFileError(path: path, message: "the header row lacks \(missing.joined(separator: ", ")); expected \(expected)")

@@ -1,5 +1,4 @@
 import CollectionsDomain
-import CSV
 import Foundation
 import MilesMapping
 import MilesSOAP
@@ -36,13 +35,10 @@ public struct AgentFileParser: Sendable {
 
     /// Parses `bytes`, naming them `sourceName` in every update's source and every error.
     public func parse(_ bytes: [UInt8], sourceName: String) throws(CSVFileError) -> Result {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw CSVFileError(path: sourceName, message: "the file is not UTF-8 text")
-        }
         var result = Result()
         switch format.syntax {
         case let .csv(delimiter):
-            for (line, fields) in try csvRecords(text, delimiter: delimiter, sourceName: sourceName) {
+            for (line, fields) in try csvRecords(bytes, delimiter: delimiter, sourceName: sourceName) {
                 build(line: line, fields: fields, sourceName: sourceName, into: &result)
             }
         case let .xml(recordElement):
@@ -53,28 +49,11 @@ public struct AgentFileParser: Sendable {
         return result
     }
 
-    private func csvRecords(_ text: String, delimiter: UnicodeScalar, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
-        let reader: CSVReader
-        do { reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true, delimiter: delimiter) } catch {
-            throw CSVFileError(path: sourceName, message: "not CSV: \(error)")
-        }
-        let header = reader.headerRow ?? []
-        let missing = [AgentMapping.UpdateField.contractNumber, .code].compactMap { format.fields[$0] }.filter { !header.contains($0) }
-        guard missing.isEmpty else {
-            throw CSVFileError(path: sourceName, message: "the header row lacks \(missing.joined(separator: ", ")) ("
-                + "\(agent.agent)'s files start with \(format.fields.values.sorted().joined(separator: String(Character(delimiter)))))")
-        }
-        var records: [(Int, [String: String])] = []
-        var line = 1
-        while let fields = reader.next() {
-            line += 1
-            if fields.allSatisfy(\.isEmpty) { continue }
-            var byColumn: [String: String] = [:]
-            for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
-            records.append((line, byColumn))
-        }
-        if let error = reader.error { throw CSVFileError(path: sourceName, message: "CSV error after line \(line): \(error)") }
-        return records
+    private func csvRecords(_ bytes: [UInt8], delimiter: UnicodeScalar, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
+        let required = [AgentMapping.UpdateField.contractNumber, .code].compactMap { format.fields[$0] }
+        let table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, caseSensitive: true, requiredColumns: required,
+                                 expected: format.fields.values.sorted().joined(separator: String(Character(delimiter))))
+        return table.rows.map { row in (row.line, row.fields) }
     }
 
     private func xmlRecords(_ bytes: [UInt8], recordElement: String, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
