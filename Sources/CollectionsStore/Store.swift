@@ -5,7 +5,7 @@ import CollectionsDomain
 ///
 /// Every method is one transaction: a page of contracts and the checkpoint that follows it are
 /// committed together or not at all.
-public protocol Store: WriteOffStore, StatusChangeStore, OutboxStore, AuditStore {
+public protocol Store: WriteOffStore, StatusChangeStore, OutboxStore, IngestStore, AuditStore {
     /// Where a job stands; an empty checkpoint if it never ran.
     func checkpoint(job: String) throws -> SyncCheckpoint
 

@@ -204,7 +204,7 @@ struct AdapterProcess {
             .appendingPathComponent(".build/debug/miles-adapter")
     }
 
-    init(_ arguments: [String], harness: SyncHarness) throws {
+    init(_ arguments: [String], harness: SyncHarness, environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
@@ -212,7 +212,7 @@ struct AdapterProcess {
             "MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
             "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
             "MILES_ADAPTER_MAPPINGS": repositoryMappings, "MILES_ADAPTER_USER": "bob",
-        ]) { $1 }
+        ].merging(environment) { $1 }) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)

@@ -6,6 +6,8 @@ public struct Customer: Hashable, Sendable {
     }
 
     public var partnerId: String
+    /// MILES's version of the partner record: a contact-details update names the version it was decided on.
+    public var version: Int64
     public var name: String
     public var kind: Kind
     public var address: PostalAddress
@@ -16,9 +18,10 @@ public struct Customer: Hashable, Sendable {
 
     public init(
         partnerId: String, name: String, kind: Kind, address: PostalAddress,
-        phones: [String], email: String?, vulnerable: Bool
+        phones: [String], email: String?, vulnerable: Bool, version: Int64 = 1
     ) {
         self.partnerId = partnerId
+        self.version = version
         self.name = name
         self.kind = kind
         self.address = address

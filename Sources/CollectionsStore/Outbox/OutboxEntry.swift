@@ -19,6 +19,7 @@ public struct OutboxEntry: Sendable, Equatable {
         case postWriteOff = "PostWriteOff"
         case updateContractStatus = "UpdateContractStatus"
         case addContractNote = "AddContractNote"
+        case updateContactDetails = "UpdateContactDetails"
     }
 
     public var id: Int64

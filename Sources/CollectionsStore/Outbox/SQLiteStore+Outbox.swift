@@ -106,6 +106,7 @@ extension SQLiteStore {
         case .postWriteOff?: return "writeoff_requests"
         case .updateContractStatus?: return "status_changes"
         case .addContractNote?: return "contract_notes"
+        case .updateContactDetails?: return "contact_changes"
         case nil: throw StoreRefusal("there is no outbox entry \(entryId)")
         }
     }

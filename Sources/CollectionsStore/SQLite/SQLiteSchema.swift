@@ -113,10 +113,45 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v6: agents' updates: inbox, updates, payments, contact changes") { db in
+            try db.execute(sql: """
+                ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+                CREATE TABLE inbox_files (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, sha256 TEXT NOT NULL, original_name TEXT NOT NULL,
+                    stored_path TEXT NOT NULL, size INTEGER NOT NULL, channel TEXT NOT NULL, received_at INTEGER NOT NULL,
+                    state TEXT NOT NULL, lines_done INTEGER NOT NULL DEFAULT 0, applied INTEGER NOT NULL DEFAULT 0,
+                    refused INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, failure_reason TEXT, finished_at INTEGER,
+                    UNIQUE (agent, sha256)
+                );
+                CREATE TABLE third_party_updates (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, inbox_file_id INTEGER NOT NULL REFERENCES inbox_files(id), line INTEGER NOT NULL,
+                    agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL, details TEXT NOT NULL,
+                    outcome TEXT NOT NULL, refusal TEXT, received_at INTEGER NOT NULL,
+                    UNIQUE (inbox_file_id, line)
+                );
+                CREATE INDEX third_party_updates_contract ON third_party_updates(contract_number);
+                CREATE TABLE ingest_row_errors (
+                    inbox_file_id INTEGER NOT NULL REFERENCES inbox_files(id), line INTEGER NOT NULL, column_name TEXT NOT NULL,
+                    value TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (inbox_file_id, line)
+                );
+                CREATE TABLE payment_notifications (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, update_id INTEGER NOT NULL REFERENCES third_party_updates(id),
+                    contract_number TEXT NOT NULL, agent TEXT NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL,
+                    paid_on INTEGER NOT NULL, agent_reference TEXT NOT NULL
+                );
+                CREATE INDEX payment_notifications_contract ON payment_notifications(contract_number);
+                CREATE TABLE contact_changes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, partner_id TEXT NOT NULL,
+                    expected_version INTEGER NOT NULL, line1 TEXT, line2 TEXT, town TEXT, postcode TEXT, country TEXT, phone TEXT,
+                    email TEXT, source TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL,
+                    miles_version INTEGER, failure_reason TEXT
+                );
+                """)
+        }
         return migrator
     }
 
-    static let contractSelect = "SELECT c.*, p.name, p.kind, p.line1, p.line2, p.town, p.postcode, p.country, p.phones, p.email, p.vulnerable FROM contracts c JOIN customers p ON p.partner_id = c.partner_id"
+    static let contractSelect = "SELECT c.*, p.name, p.kind, p.line1, p.line2, p.town, p.postcode, p.country, p.phones, p.email, p.vulnerable, p.version AS partner_version FROM contracts c JOIN customers p ON p.partner_id = c.partner_id"
 
     /// Phone numbers in one column, separated by a character no phone number holds.
     static func joinPhones(_ phones: [String]) -> String { phones.joined(separator: "\u{1F}") }
@@ -145,7 +180,7 @@ enum SQLiteSchema {
                 address: PostalAddress(line1: row["line1"], line2: row["line2"], town: row["town"], postcode: row["postcode"],
                                        country: row["country"]),
                 phones: phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
-                email: row["email"], vulnerable: row["vulnerable"]),
+                email: row["email"], vulnerable: row["vulnerable"], version: row["partner_version"]),
             vehicle: Vehicle(registration: row["vehicle_registration"], vin: row["vehicle_vin"], make: row["vehicle_make"],
                              model: row["vehicle_model"]),
             openInvoices: invoices,

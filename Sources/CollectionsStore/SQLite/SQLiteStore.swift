@@ -86,18 +86,18 @@ public final class SQLiteStore: Store {
     func upsert(_ contract: Contract, _ db: Database) throws -> Bool {
         let customer = contract.customer
         try db.cachedStatement(sql: """
-            INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(partner_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, line1 = excluded.line1,
                 line2 = excluded.line2, town = excluded.town, postcode = excluded.postcode, country = excluded.country,
-                phones = excluded.phones, email = excluded.email, vulnerable = excluded.vulnerable
-            WHERE (name, kind, line1, line2, town, postcode, country, phones, email, vulnerable)
+                phones = excluded.phones, email = excluded.email, vulnerable = excluded.vulnerable, version = excluded.version
+            WHERE (name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
                 IS NOT (excluded.name, excluded.kind, excluded.line1, excluded.line2, excluded.town, excluded.postcode,
-                        excluded.country, excluded.phones, excluded.email, excluded.vulnerable)
+                        excluded.country, excluded.phones, excluded.email, excluded.vulnerable, excluded.version)
             """).execute(arguments: [
                 customer.partnerId, customer.name, customer.kind.rawValue, customer.address.line1, customer.address.line2,
                 customer.address.town, customer.address.postcode, customer.address.country,
-                SQLiteSchema.joinPhones(customer.phones), customer.email, customer.vulnerable,
+                SQLiteSchema.joinPhones(customer.phones), customer.email, customer.vulnerable, customer.version,
             ])
         try db.cachedStatement(sql: """
             INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency,

@@ -4,21 +4,27 @@ import GRDB
 extension SQLiteStore {
     public func queueNote(_ note: ContractNote) throws -> Int64 {
         try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
-                VALUES (?, ?, ?, ?, ?, ?, 'queued')
-                """, arguments: [note.contractNumber, note.category, note.text, note.source, note.requestedBy,
-                                 note.requestedAt.millisecondsSinceEpoch])
-            let id = db.lastInsertedRowID
-            let at = note.requestedAt.millisecondsSinceEpoch
-            try db.execute(sql: """
-                INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
-                VALUES ('AddContractNote', ?, ?, 'pending', ?, ?, ?)
-                """, arguments: ["NOTE-\(id)", id, at, at, at])
+            let id = try queueNote(note, db)
             try audit(db, at: note.requestedAt, actor: note.requestedBy, action: "note.queued", subject: "contract:\(note.contractNumber)",
                       details: "\(note.category) from \(note.source): \(note.text)")
             return id
         }
+    }
+
+    /// Stores the note and its outbox entry inside the caller's transaction.
+    func queueNote(_ note: ContractNote, _ db: Database) throws -> Int64 {
+        try db.cachedStatement(sql: """
+            INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, 'queued')
+            """).execute(arguments: [note.contractNumber, note.category, note.text, note.source, note.requestedBy,
+                                     note.requestedAt.millisecondsSinceEpoch])
+        let id = db.lastInsertedRowID
+        let at = note.requestedAt.millisecondsSinceEpoch
+        try db.cachedStatement(sql: """
+            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+            VALUES ('AddContractNote', ?, ?, 'pending', ?, ?, ?)
+            """).execute(arguments: ["NOTE-\(id)", id, at, at, at])
+        return id
     }
 
     public func note(id: Int64) throws -> ContractNote? {

@@ -6,33 +6,33 @@ extension SQLiteStore {
         try database.write { db in try queueStatusChange(change, db) }
     }
 
-    private func queueStatusChange(_ change: StatusChange, _ db: Database) throws -> Int64 {
-            let overrides = change.overrides.map { "\($0.rule)|\($0.by)|\($0.role)|\($0.reason)" }.joined(separator: "\n")
-            try db.execute(sql: """
-                INSERT INTO status_changes (contract_number, to_status, reason_code, effective_date, court_order_reference,
-                    expected_version, requested_by, requested_at, state, overrides)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
-                """, arguments: [
-                    change.contractNumber, change.to.rawValue, change.reasonCode, change.effectiveDate.daysSinceEpoch,
-                    change.courtOrderReference, change.expectedVersion, change.requestedBy, change.requestedAt.millisecondsSinceEpoch,
-                    overrides,
-                ])
-            let id = db.lastInsertedRowID
-            let at = change.requestedAt
-            try audit(db, at: at, actor: change.requestedBy, action: "status.requested", subject: "contract:\(change.contractNumber)",
-                      details: "to \(change.to.rawValue), reason \(change.reasonCode), effective \(change.effectiveDate), "
-                        + "on version \(change.expectedVersion)" + (change.courtOrderReference.map { ", court order \($0)" } ?? ""))
-            for override in change.overrides {
-                try audit(db, at: at, actor: override.by, action: "guard.overridden", subject: "contract:\(change.contractNumber)",
-                          details: "rule \(override.rule) set aside by \(override.by) (\(override.role)): \(override.reason)")
-            }
-            try db.execute(sql: """
-                INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
-                VALUES ('UpdateContractStatus', ?, ?, 'pending', ?, ?, ?)
-                """, arguments: ["SC-\(id)", id, at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, at.millisecondsSinceEpoch])
-            try audit(db, at: at, actor: change.requestedBy, action: "outbox.queued", subject: "outbox:\(db.lastInsertedRowID)",
-                      details: "UpdateContractStatus SC-\(id)")
-            return id
+    func queueStatusChange(_ change: StatusChange, _ db: Database) throws -> Int64 {
+        let overrides = change.overrides.map { "\($0.rule)|\($0.by)|\($0.role)|\($0.reason)" }.joined(separator: "\n")
+        try db.execute(sql: """
+            INSERT INTO status_changes (contract_number, to_status, reason_code, effective_date, court_order_reference,
+                expected_version, requested_by, requested_at, state, overrides)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+            """, arguments: [
+                change.contractNumber, change.to.rawValue, change.reasonCode, change.effectiveDate.daysSinceEpoch,
+                change.courtOrderReference, change.expectedVersion, change.requestedBy, change.requestedAt.millisecondsSinceEpoch,
+                overrides,
+            ])
+        let id = db.lastInsertedRowID
+        let at = change.requestedAt
+        try audit(db, at: at, actor: change.requestedBy, action: "status.requested", subject: "contract:\(change.contractNumber)",
+                  details: "to \(change.to.rawValue), reason \(change.reasonCode), effective \(change.effectiveDate), "
+                    + "on version \(change.expectedVersion)" + (change.courtOrderReference.map { ", court order \($0)" } ?? ""))
+        for override in change.overrides {
+            try audit(db, at: at, actor: override.by, action: "guard.overridden", subject: "contract:\(change.contractNumber)",
+                      details: "rule \(override.rule) set aside by \(override.by) (\(override.role)): \(override.reason)")
+        }
+        try db.execute(sql: """
+            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+            VALUES ('UpdateContractStatus', ?, ?, 'pending', ?, ?, ?)
+            """, arguments: ["SC-\(id)", id, at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, at.millisecondsSinceEpoch])
+        try audit(db, at: at, actor: change.requestedBy, action: "outbox.queued", subject: "outbox:\(db.lastInsertedRowID)",
+                  details: "UpdateContractStatus SC-\(id)")
+        return id
     }
 
     public func statusChange(id: Int64) throws -> StatusChange? {
@@ -92,20 +92,22 @@ extension SQLiteStore {
     }
 
     public func setHold(contractNumber: String, hold: ContractHold, at: Timestamp) throws {
-        try database.write { db in
-            try db.execute(sql: "INSERT INTO holds (contract_number, kind, reason, set_by, set_on) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [contractNumber, hold.kind.rawValue, hold.reason, hold.setBy, hold.setOn.daysSinceEpoch])
-            try audit(db, at: at, actor: hold.setBy, action: "hold.set", subject: "contract:\(contractNumber)",
-                      details: "\(hold.kind.rawValue) from \(hold.setOn): \(hold.reason)")
-            // A placed account must stop being pursued at once: the agent is told to pause it.
-            if let agent = try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
-                                               arguments: [contractNumber]) {
-                try db.execute(sql: """
-                    INSERT INTO agent_instructions (agent, contract_number, kind, reason, created_at) VALUES (?, ?, 'pause', ?, ?)
-                    """, arguments: [agent, contractNumber, "\(hold.kind.rawValue) hold: \(hold.reason)", at.millisecondsSinceEpoch])
-                try audit(db, at: at, actor: hold.setBy, action: "placement.paused", subject: "contract:\(contractNumber)",
-                          details: "pause instruction for \(agent): \(hold.kind.rawValue) hold")
-            }
+        try database.write { db in try setHold(contractNumber: contractNumber, hold: hold, at: at, db) }
+    }
+
+    func setHold(contractNumber: String, hold: ContractHold, at: Timestamp, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO holds (contract_number, kind, reason, set_by, set_on) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [contractNumber, hold.kind.rawValue, hold.reason, hold.setBy, hold.setOn.daysSinceEpoch])
+        try audit(db, at: at, actor: hold.setBy, action: "hold.set", subject: "contract:\(contractNumber)",
+                  details: "\(hold.kind.rawValue) from \(hold.setOn): \(hold.reason)")
+        // A placed account must stop being pursued at once: the agent is told to pause it.
+        if let agent = try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
+                                           arguments: [contractNumber]) {
+            try db.execute(sql: """
+                INSERT INTO agent_instructions (agent, contract_number, kind, reason, created_at) VALUES (?, ?, 'pause', ?, ?)
+                """, arguments: [agent, contractNumber, "\(hold.kind.rawValue) hold: \(hold.reason)", at.millisecondsSinceEpoch])
+            try audit(db, at: at, actor: hold.setBy, action: "placement.paused", subject: "contract:\(contractNumber)",
+                      details: "pause instruction for \(agent): \(hold.kind.rawValue) hold")
         }
     }
 

@@ -29,6 +29,7 @@ struct PushCommand: AsyncParsableCommand {
             }
             print("write-offs posted \(summary.posted) (found already posted \(summary.reconciled)), "
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
+                  + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), "
                   + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
             if summary.deadLettered > 0 { throw ExitCode(1) }
         }

@@ -66,11 +66,11 @@ struct PlacementCommand: AsyncParsableCommand {
     struct Recall: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recall accounts from an agent: a recall file for the agent and a status change back to defaulted.",
-            discussion: "Refused while a payment plan is active, unless --force (audited as forced).")
+            discussion: "Refused while a payment plan is active or a payment the agent reported has not reached MILES yet, unless --force (audited as forced).")
         @OptionGroup var global: GlobalOptions
         @Option(help: "The agent.") var agent: String
         @Option(help: "A file of contract numbers, one per line.") var contracts: String
-        @Flag(help: "Recall even while a payment plan is active.") var force = false
+        @Flag(help: "Recall even while a payment plan is active or a payment is in transit.") var force = false
         @Option(help: "MILES's reason code for the status change.") var reason = "RECL"
         @Option(help: "Where the recall file goes.") var output = "placements"
 

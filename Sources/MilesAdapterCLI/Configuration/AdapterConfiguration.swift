@@ -34,6 +34,8 @@ struct AdapterConfiguration {
         var users: [String: String]?
         var database: String?
         var mappings: String?
+        /// Where agents' deliveries are kept whole.
+        var inbox: String?
     }
 
     var endpoint: String?
@@ -50,6 +52,7 @@ struct AdapterConfiguration {
     var maxAttempts = 5
     var database = "collections.sqlite"
     var mappings = "mappings"
+    var inbox = "inbox"
     var user: String?
     var users: [String: String] = [:]
     /// Set only from the environment.
@@ -92,6 +95,7 @@ struct AdapterConfiguration {
         maxAttempts = file.sync?.maxAttempts ?? maxAttempts
         database = file.database ?? database
         mappings = file.mappings ?? mappings
+        inbox = file.inbox ?? inbox
         user = file.user ?? user
         users = file.users ?? users
     }
@@ -115,6 +119,7 @@ struct AdapterConfiguration {
         if let seconds = try integer("MILES_ADAPTER_REQUEST_TIMEOUT") { requestTimeout = .seconds(seconds) }
         database = environment["MILES_ADAPTER_DATABASE"] ?? database
         mappings = environment["MILES_ADAPTER_MAPPINGS"] ?? mappings
+        inbox = environment["MILES_ADAPTER_INBOX"] ?? inbox
         user = environment["MILES_ADAPTER_USER"] ?? user
     }
 

@@ -27,6 +27,7 @@ struct ContractDraft {
     var oldestUnpaidDueDate: LocalDate?
     var missedPayments: Int?
     var partnerId: String?
+    var partnerVersion: Int64?
     var name: String?
     var kind: Customer.Kind?
     var line1: String?
@@ -95,7 +96,8 @@ struct ContractDraft {
                     postcode: try require(postcode.take(), .customerAddressPostcode),
                     country: try require(country.take(), .customerAddressCountry)),
                 phones: phones, email: email.take(),
-                vulnerable: try require(vulnerable.take(), .customerVulnerable)),
+                vulnerable: try require(vulnerable.take(), .customerVulnerable),
+                version: try require(partnerVersion.take(), .customerVersion)),
             vehicle: Vehicle(
                 registration: try require(registration.take(), .vehicleRegistration), vin: try require(vin.take(), .vehicleVIN),
                 make: try require(make.take(), .vehicleMake), model: try require(model.take(), .vehicleModel)),

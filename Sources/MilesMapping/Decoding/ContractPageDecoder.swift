@@ -220,6 +220,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .arrearsOldestUnpaidDueDate: draft.oldestUnpaidDueDate = try date(field, bytes)
         case .arrearsMissedPayments: draft.missedPayments = Int(try integer(field, bytes))
         case .customerPartnerId: draft.partnerId = string(bytes)
+        case .customerVersion: draft.partnerVersion = try integer(field, bytes)
         case .customerName: draft.name = string(bytes)
         case .customerKind:
             guard let kind = CodeTable.lookup(customerKinds, bytes) else {

@@ -35,4 +35,5 @@ public final class ResponseValuesDecoder: SOAPPayloadDecoder {
 extension MappingSet {
     public func updateContractStatusDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContractStatus) }
     public func addContractNoteDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.addContractNote) }
+    public func updateContactDetailsDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContactDetails) }
 }

@@ -69,3 +69,45 @@ extension ContractMapping {
         writer.close("m:" + addContractNote.requestElement)
     }
 }
+
+extension ContractMapping {
+    public func writeUpdateContactDetails(_ change: ContactChange, into writer: inout XMLWriter) throws {
+        let fields = updateContactDetails.requestFields
+        writer.open("m:" + updateContactDetails.requestElement)
+        try writer.elements(grouped: [
+            (fields["partnerId"], change.partnerId),
+            (fields["expectedVersion"], String(change.expectedVersion)),
+            (fields["addressLine1"], change.address?.line1),
+            (fields["addressLine2"], change.address?.line2),
+            (fields["town"], change.address?.town),
+            (fields["postcode"], change.address?.postcode),
+            (fields["country"], change.address?.country),
+            (fields["phone"], change.phone),
+            (fields["email"], change.email),
+            (fields["source"], change.source),
+            (fields["clientReference"], change.clientReference),
+        ])
+        writer.close("m:" + updateContactDetails.requestElement)
+    }
+}
+
+extension XMLWriter {
+    /// Writes values at mapped paths in order, sharing containers between neighbours: `Address/Line1`
+    /// then `Address/Town` become one `<m:Address>` holding both. Absent values and paths are skipped.
+    mutating func elements(grouped values: [([String]?, String?)]) throws {
+        var open: [String] = []
+        for case let (path?, value?) in values {
+            let containers = Array(path.dropLast())
+            var shared = 0
+            while shared < open.count, shared < containers.count, open[shared] == containers[shared] { shared += 1 }
+            for name in open[shared...].reversed() { close("m:" + name) }
+            open.removeLast(open.count - shared)
+            for name in containers[shared...] {
+                self.open("m:" + name)
+                open.append(name)
+            }
+            try element("m:" + path[path.count - 1], value)
+        }
+        for name in open.reversed() { close("m:" + name) }
+    }
+}

@@ -27,6 +27,7 @@ public struct ContractMapping: Sendable {
     public var getContract: OperationMapping
     public var updateContractStatus: OperationMapping
     public var addContractNote: OperationMapping
+    public var updateContactDetails: OperationMapping
     public var postWriteOff: OperationMapping
     public var findWriteOffs: OperationMapping
     /// Write-off value name to element path below a write-off record.
@@ -52,6 +53,10 @@ public struct ContractMapping: Sendable {
             response: ["version", "status"], hasRecords: false),
         "addContractNote": OperationShape(request: ["contractNumber", "category", "text", "source", "clientReference"],
                                           response: ["noteId"], hasRecords: false),
+        "updateContactDetails": OperationShape(
+            request: ["partnerId", "expectedVersion", "addressLine1", "addressLine2", "town", "postcode", "country", "phone", "email",
+                      "source", "clientReference"],
+            response: ["partnerVersion"], hasRecords: false),
         "postWriteOff": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
                                                  "approvedBy", "clientReference"], response: []),
         "findWriteOffs": OperationShape(request: ["clientReference", "contractNumber"], response: []),
@@ -168,11 +173,12 @@ extension ContractMapping {
         guard problems.count == before, let namespace, let schemaFile,
               let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0,
               let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0,
-              let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0 else { return nil }
+              let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0,
+              let updateContact = operations["updateContactDetails"]?.0 else { return nil }
         return ContractMapping(
             namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
             faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
-            updateContractStatus: updateStatus, addContractNote: addNote, postWriteOff: post, findWriteOffs: findWriteOffs, writeOffFields: writeOffFields,
+            updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact, postWriteOff: post, findWriteOffs: findWriteOffs, writeOffFields: writeOffFields,
             contractFields: contractFields, invoiceFields: invoiceFields)
     }
 

@@ -7,6 +7,7 @@ public enum ModelField: String, CaseIterable, Sendable {
     case arrearsOldestUnpaidDueDate = "arrears.oldestUnpaidDueDate"
     case arrearsMissedPayments = "arrears.missedPayments"
     case customerPartnerId = "customer.partnerId"
+    case customerVersion = "customer.version"
     case customerName = "customer.name"
     case customerKind = "customer.kind"
     case customerAddressLine1 = "customer.address.line1"

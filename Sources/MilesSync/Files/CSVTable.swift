@@ -1,4 +1,3 @@
-import CSV
 import Foundation
 
 /// A CSV file with a header row, read whole: each row's fields by lower-cased column name, with the
@@ -30,29 +29,42 @@ struct CSVTable {
     /// Reads CSV held in memory; `sourceName` names it in errors.
     init(bytes: [UInt8], sourceName path: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
          expected: String) throws(CSVFileError) {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw CSVFileError(path: path, message: "the file is not UTF-8 text") }
-        let reader: CSVReader
+        var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value))
+        var rows: [Row] = []
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true, trimFields: true, delimiter: delimiter)
+            try Self.forEachRow(of: &reader, sourceName: path, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
+                                expected: expected) { rows.append($0) }
+        } catch let error as CSVFileError {
+            throw error
         } catch {
-            throw CSVFileError(path: path, message: "not CSV: \(error)")
+            throw CSVFileError(path: path, message: "\(error)")
         }
-        let header = (reader.headerRow ?? []).map { caseSensitive ? $0 : $0.lowercased() }
+        self.rows = rows
+    }
+
+    /// Reads a file of any size one row at a time, handing each to `body`. A problem with the file as
+    /// a whole (not UTF-8, a required column missing, an unclosed quote) throws `CSVFileError`, possibly
+    /// after earlier rows were handed over: read it once without acting to know it is whole.
+    static func forEachRow(path: String, sourceName: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
+                           expected: String, _ body: (Row) throws -> Void) throws {
+        var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value))
+        try forEachRow(of: &reader, sourceName: sourceName, caseSensitive: caseSensitive, requiredColumns: requiredColumns, expected: expected,
+                       body)
+    }
+
+    private static func forEachRow(of reader: inout CSVRecordReader, sourceName path: String, caseSensitive: Bool, requiredColumns: [String],
+                                   expected: String, _ body: (Row) throws -> Void) throws {
+        let header = (try reader.next()?.fields ?? []).map { caseSensitive ? $0 : $0.lowercased() }
         let missing = requiredColumns.filter { !header.contains($0) }
         guard missing.isEmpty else {
             throw CSVFileError(path: path, message: "the header row lacks \(missing.joined(separator: ", ")); expected \(expected)")
         }
-        var rows: [Row] = []
-        var line = 1
-        while let fields = reader.next() {
-            line += 1
+        while let (line, fields) = try reader.next() {
             if fields.allSatisfy(\.isEmpty) { continue }
             var byColumn: [String: String] = [:]
             for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
-            rows.append(Row(line: line, fields: byColumn))
+            try body(Row(line: line, fields: byColumn))
         }
-        if let error = reader.error { throw CSVFileError(path: path, message: "CSV error after line \(line): \(error)") }
-        self.rows = rows
     }
 }
 

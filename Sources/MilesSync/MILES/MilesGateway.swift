@@ -59,6 +59,18 @@ public struct MilesGateway: Sendable {
             decoder: { _ in mappings.addContractNoteDecoder() })["noteId"]
     }
 
+    /// Changes a customer's contact details; returns the new partner version. MILES answers a
+    /// repeated reference with its first result and a stale partner version with VERSION_CONFLICT.
+    public func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await client.call(
+            service: mapping.updateContactDetails.service, operation: "UpdateContactDetails",
+            soapAction: mapping.updateContactDetails.soapAction,
+            payload: { writer in try mapping.writeUpdateContactDetails(change, into: &writer) },
+            decoder: { _ in mappings.updateContactDetailsDecoder() })["partnerVersion"].flatMap { Int64($0) }
+    }
+
     /// Posts a write-off with its stable client reference; MILES returns the first result for a repeated reference.
     public func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
         let mapping = mappings.contract

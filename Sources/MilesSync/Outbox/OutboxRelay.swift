@@ -37,6 +37,7 @@ public struct OutboxRelay: Sendable {
         public var statusChangesApplied = 0
         /// Notes MILES filed.
         public var notesAdded = 0
+        public var contactChangesApplied = 0
         /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
         public var conflictsResolved = 0
         /// Settled by asking MILES: the write-off had been posted on an earlier attempt.
@@ -94,6 +95,7 @@ public struct OutboxRelay: Sendable {
             case .postWriteOff: try await processWriteOff(entry, &summary)
             case .updateContractStatus: try await processStatusChange(entry, &summary)
             case .addContractNote: try await processNote(entry, &summary)
+            case .updateContactDetails: try await processContactChange(entry, &summary)
             }
         } catch let error as SOAPCallError {
             try handle(error, entry: entry, &summary)
@@ -183,6 +185,36 @@ public struct OutboxRelay: Sendable {
                 try deadLetter(entry, "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
                                    + refusals.map(\.description).joined(separator: "; "), &summary)
             }
+        }
+    }
+
+    /// UpdateContactDetails is idempotent on its client reference. On VERSION_CONFLICT (someone changed
+    /// the customer in MILES) the partner version is re-read and the change sent again on it: an agent's
+    /// trace result is news whatever else changed.
+    private func processContactChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
+        guard let change = try store.contactChange(id: entry.subjectId) else {
+            try deadLetter(entry, "contact details change \(entry.subjectId) no longer exists", &summary)
+            return
+        }
+        try store.markSending(entry.id, at: now())
+        do {
+            guard let version = try await gateway.updateContactDetails(change) else {
+                throw SOAPCallError(kind: .invalidResponse(.rejected("UpdateContactDetails answered without a partner version")),
+                                    operation: "UpdateContactDetails", endpoint: gateway.client.configuration.endpoint,
+                                    classifier: gateway.mappings.contract.faultClassifier)
+            }
+            try store.recordContactChangeApplied(entryId: entry.id, milesVersion: version, at: now())
+            summary.contactChangesApplied += 1
+        } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
+            guard let fresh = try await gateway.getContract(number: change.contractNumber) else {
+                try deadLetter(entry, "after a version conflict MILES no longer has \(change.contractNumber)", &summary)
+                return
+            }
+            try store.upsertContract(fresh)
+            try store.updateContactChangeVersion(id: change.id, to: fresh.customer.version)
+            try store.recordRetry(entryId: entry.id, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
+                                  nextAttemptAt: now(), at: now())
+            summary.conflictsResolved += 1
         }
     }
 

@@ -91,7 +91,8 @@ public struct PlacementDesk: Sendable {
         return result
     }
 
-    /// Takes accounts back from the agent: refused while a payment plan is active unless `force`; each
+    /// Takes accounts back from the agent: refused while a payment plan is active or a payment the agent
+    /// collected has not reached MILES yet, unless `force`; each
     /// recalled account gets a status change back to defaulted, and the agent a recall file.
     public func recall(agent name: String, contractNumbers: [String], force: Bool, by user: CollectionsUser, reasonCode: String,
                        directory: String) throws -> Result {
@@ -106,6 +107,11 @@ public struct PlacementDesk: Sendable {
             }
             if !force, mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == .paymentPlan {
                 result.refused.append((number, "a payment plan is active: recalling would disrupt it (use --force to recall anyway)"))
+                continue
+            }
+            if !force, let payment = try store.paymentsInTransit(contractNumber: number).first {
+                result.refused.append((number, "a payment is in transit: \(payment.agent) collected \(payment.amount) on \(payment.paidOn) "
+                    + "(\(payment.agentReference)) and MILES does not show it yet (use --force to recall anyway)"))
                 continue
             }
             do {

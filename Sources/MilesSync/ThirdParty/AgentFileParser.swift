@@ -22,6 +22,19 @@ public struct AgentFileParser: Sendable {
         public var errors: [RowError] = []
     }
 
+    /// One row or record, read.
+    public enum Record: Sendable {
+        case update(ThirdPartyUpdate, line: Int)
+        case error(RowError)
+
+        public var line: Int {
+            switch self {
+            case let .update(_, line): return line
+            case let .error(error): return error.line
+            }
+        }
+    }
+
     public let agent: AgentMapping
     let format: AgentMapping.UpdateFormat
 
@@ -33,27 +46,75 @@ public struct AgentFileParser: Sendable {
         self.format = format
     }
 
-    /// Parses `bytes`, naming them `sourceName` in every update's source and every error.
+    /// Parses `bytes` held in memory, naming them `sourceName` in every update's source and every error.
     public func parse(_ bytes: [UInt8], sourceName: String) throws(CSVFileError) -> Result {
         var result = Result()
+        let records: [(Int, [String: String])]
         switch format.syntax {
         case let .csv(delimiter):
-            for (line, fields) in try csvRecords(bytes, delimiter: delimiter, sourceName: sourceName) {
-                build(line: line, fields: fields, sourceName: sourceName, into: &result)
-            }
+            let table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+                                     requiredColumns: requiredColumns, expected: expectedHeader(delimiter))
+            records = table.rows.map { ($0.line, $0.fields) }
         case let .xml(recordElement):
-            for (line, fields) in try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName) {
-                build(line: line, fields: fields, sourceName: sourceName, into: &result)
+            records = try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName)
+        }
+        for (line, fields) in records {
+            switch record(line: line, fields: fields, sourceName: sourceName) {
+            case let .update(update, _): result.updates.append(update)
+            case let .error(error): result.errors.append(error)
             }
         }
         return result
     }
 
-    private func csvRecords(_ bytes: [UInt8], delimiter: UnicodeScalar, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
-        let required = [AgentMapping.UpdateField.contractNumber, .code].compactMap { format.fields[$0] }
-        let table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, caseSensitive: true, requiredColumns: required,
-                                 expected: format.fields.values.sorted().joined(separator: String(Character(delimiter))))
-        return table.rows.map { row in (row.line, row.fields) }
+    /// Reads the agent's file at `path` one record at a time (CSV streams; XML is read whole), handing
+    /// each to `body` in file order. A problem with the file as a whole throws `CSVFileError`,
+    /// possibly after earlier records were handed over.
+    public func forEachRecord(fileAt path: String, sourceName: String, _ body: (Record) throws -> Void) throws {
+        switch format.syntax {
+        case let .csv(delimiter):
+            try CSVTable.forEachRow(path: path, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+                                    requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { row in
+                try body(record(line: row.line, fields: row.fields, sourceName: sourceName))
+            }
+        case let .xml(recordElement):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CSVFileError(path: sourceName, message: "cannot read the file")
+            }
+            for (line, fields) in try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName) {
+                try body(record(line: line, fields: fields, sourceName: sourceName))
+            }
+        }
+    }
+
+    /// Reads updates posted as JSON: `{"updates": [{"contractNumber": …, "code": …, "date": …}, …]}`, with
+    /// the update field names of the mapping as keys, the agent's own codes, and dates in its date format.
+    /// Record N of the list is "line" N.
+    public func forEachJSONRecord(_ bytes: [UInt8], sourceName: String, _ body: (Record) throws -> Void) throws {
+        struct Body: Decodable { var updates: [[String: String]] }
+        let posted: Body
+        do {
+            posted = try JSONDecoder().decode(Body.self, from: Data(bytes))
+        } catch {
+            throw CSVFileError(path: sourceName, message: "not an updates document ({\"updates\": [{…}]} with text values): \(error)")
+        }
+        for (index, update) in posted.updates.enumerated() {
+            var fields: [String: String] = [:]
+            for (key, value) in update {
+                guard let field = AgentMapping.UpdateField(rawValue: key) else {
+                    throw CSVFileError(path: sourceName, message: "update \(index + 1) has an unknown field '\(key)'; fields are "
+                        + AgentMapping.UpdateField.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                fields[format.fields[field] ?? key] = value.trimmingCharacters(in: .whitespaces)
+            }
+            try body(record(line: index + 1, fields: fields, sourceName: sourceName))
+        }
+    }
+
+    private var requiredColumns: [String] { [AgentMapping.UpdateField.contractNumber, .code].compactMap { format.fields[$0] } }
+
+    private func expectedHeader(_ delimiter: UnicodeScalar) -> String {
+        format.fields.values.sorted().joined(separator: String(Character(delimiter)))
     }
 
     private func xmlRecords(_ bytes: [UInt8], recordElement: String, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
@@ -67,10 +128,10 @@ public struct AgentFileParser: Sendable {
         return collector.records
     }
 
-    private func build(line: Int, fields: [String: String], sourceName: String, into result: inout Result) {
+    func record(line: Int, fields: [String: String], sourceName: String) -> Record {
         func value(_ field: AgentMapping.UpdateField) -> String { format.fields[field].flatMap { fields[$0] } ?? "" }
-        func fail(_ field: AgentMapping.UpdateField, _ reason: String) {
-            result.errors.append(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: value(field), reason: reason))
+        func fail(_ field: AgentMapping.UpdateField, _ reason: String) -> Record {
+            .error(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: value(field), reason: reason))
         }
         let contractNumber = value(.contractNumber)
         guard !contractNumber.isEmpty else { return fail(.contractNumber, "no contract number") }
@@ -125,10 +186,10 @@ public struct AgentFileParser: Sendable {
                 guard let proceeds = money(.proceeds), proceeds.minorUnits >= 0 else { return fail(.proceeds, "not an amount") }
                 update = .soldAtAuction(on: on, proceeds: proceeds)
             case .note:
-                return
+                preconditionFailure("notes are read above")
             }
         }
-        result.updates.append(ThirdPartyUpdate(agent: agent.agent, source: source, contractNumber: contractNumber, kind: update))
+        return .update(ThirdPartyUpdate(agent: agent.agent, source: source, contractNumber: contractNumber, kind: update), line: line)
     }
 }
 

@@ -59,6 +59,59 @@ extension MockMiles {
         }
     }
 
+    func updateContactDetails(_ request: MockSOAPRequest) throws -> [UInt8] {
+        guard let reference = request.value("ClientReference"), let partnerId = request.value("PartnerId"),
+              let expected = request.value("ExpectedPartnerVersion").flatMap({ Int64($0) }), request.value("Source") != nil else {
+            throw MockFault(code: "INVALID_REQUEST", message: "UpdateContactDetails needs PartnerId, ExpectedPartnerVersion, Source and ClientReference")
+        }
+        if let earlier = contactUpdates[reference] { return try Self.contactResponse(earlier) }
+        let contracts = contractIndices(ofPartner: partnerId)
+        guard let first = contracts.first else { throw MockFault(code: "UNKNOWN_PARTNER", message: "no partner \(partnerId)") }
+        let current = portfolio.contract(first).customer
+        guard current.version == expected else {
+            throw MockFault(code: "VERSION_CONFLICT", message: "partner \(partnerId) is at version \(current.version), not \(expected)")
+        }
+        var customer = current
+        if let line1 = request.value("Address/Line1") {
+            guard let town = request.value("Address/Town"), let postcode = request.value("Address/Postcode") else {
+                throw MockFault(code: "INVALID_REQUEST", message: "an address needs Line1, Town and Postcode")
+            }
+            customer.address = PostalAddress(line1: line1, line2: request.value("Address/Line2"), town: town, postcode: postcode,
+                                             country: request.value("Address/Country") ?? "GB")
+        }
+        if let phone = request.value("Phone") { customer.phones = [phone] + customer.phones.filter { $0 != phone } }
+        if let email = request.value("Email") { customer.email = email }
+        customer.version += 1
+        for index in contracts {
+            var contract = portfolio.contract(index)
+            contract.customer = customer
+            portfolio.record(index, contract)
+        }
+        contactUpdates[reference] = (partnerId, customer.version)
+        return try Self.contactResponse((partnerId, customer.version))
+    }
+
+    /// The contracts a partner holds: its own, and the next one when that belongs to the same customer.
+    private func contractIndices(ofPartner partnerId: String) -> [Int] {
+        guard partnerId.hasPrefix("BP"), let number = Int(partnerId.dropFirst(2)), number >= 1, number - 1 < portfolio.contractCount,
+              PortfolioGenerator.partnerIndex(ofContract: number - 1) == number - 1 else { return [] }
+        let index = number - 1
+        let next = index + 1
+        return next < portfolio.contractCount && PortfolioGenerator.partnerIndex(ofContract: next) == index ? [index, next] : [index]
+    }
+
+    /// The customer as the mock holds it now, by partner id.
+    public func customer(partnerId: String) -> Customer? { contractIndices(ofPartner: partnerId).first.map { portfolio.contract($0).customer } }
+
+    private static func contactResponse(_ result: (String, Int64)) throws -> [UInt8] {
+        try SOAPEnvelope.response(messageNamespace: MockMilesServer.namespace) { writer in
+            writer.open("m:UpdateContactDetailsResponse")
+            try writer.element("m:PartnerId", result.0)
+            try writer.element("m:PartnerVersion", String(result.1))
+            writer.close("m:UpdateContactDetailsResponse")
+        }
+    }
+
     private static func statusResponse(_ result: (String, Int64, String)) throws -> [UInt8] {
         try SOAPEnvelope.response(messageNamespace: MockMilesServer.namespace) { writer in
             writer.open("m:UpdateContractStatusResponse")
@@ -70,11 +123,21 @@ extension MockMiles {
     }
 
     /// Changes a contract behind the adapter's back, as another MILES user would: a new version,
-    /// optionally with the customer now flagged vulnerable.
+    /// optionally with the customer (re)flagged vulnerable, which is a new partner version too.
     public func changeBehindTheAdaptersBack(contractNumber: String, customerVulnerable: Bool? = nil) -> Int64? {
         guard let index = PortfolioGenerator.index(ofContractNumber: contractNumber), index < portfolio.contractCount else { return nil }
         var contract = portfolio.contract(index)
-        if let customerVulnerable { contract.customer.vulnerable = customerVulnerable }
+        if let customerVulnerable {
+            var customer = contract.customer
+            customer.vulnerable = customerVulnerable
+            customer.version += 1
+            for other in contractIndices(ofPartner: customer.partnerId) where other != index {
+                var shared = portfolio.contract(other)
+                shared.customer = customer
+                portfolio.record(other, shared)
+            }
+            contract.customer = customer
+        }
         portfolio.record(index, contract)
         return portfolio.contract(index).version
     }

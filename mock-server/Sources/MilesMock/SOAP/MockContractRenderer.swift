@@ -30,6 +30,7 @@ enum MockContractRenderer {
         let customer = contract.customer
         writer.open("m:Customer")
         try writer.element("m:PartnerId", customer.partnerId)
+        try writer.element("m:PartnerVersion", String(customer.version))
         try writer.element("m:Name", customer.name)
         try writer.element("m:CustomerType", customer.kind == .business ? "BUS" : "CON")
         writer.open("m:Address")

@@ -12,6 +12,8 @@ public actor MockMiles {
     var statusUpdates: [String: (String, Int64, String)] = [:]
     /// Notes filed, by client reference.
     var notes: [String: MockNote] = [:]
+    /// UpdateContactDetails answers by client reference: partner id and the version it made.
+    var contactUpdates: [String: (String, Int64)] = [:]
     private var security: MockSecurity
     private var faults = FaultPlan()
     private var journal = RequestJournal()
@@ -66,6 +68,7 @@ public actor MockMiles {
             case ("ContractService", "GetContract"): bytes = try getContract(request)
             case ("ContractService", "UpdateContractStatus"): bytes = try updateContractStatus(request)
             case ("ContractService", "AddContractNote"): bytes = try addContractNote(request)
+            case ("ContractService", "UpdateContactDetails"): bytes = try updateContactDetails(request)
             case ("FinanceService", "PostWriteOff"): bytes = try postWriteOff(request)
             case ("FinanceService", "FindWriteOffs"): bytes = try findWriteOffs(request)
             default:
@@ -137,6 +140,7 @@ public actor MockMiles {
         ledger = WriteOffLedger()
         statusUpdates = [:]
         notes = [:]
+        contactUpdates = [:]
     }
 
     /// A day of business: the clock moves a day on and `changes` contracts change. Returns their numbers.

@@ -1,0 +1,235 @@
+import CollectionsDomain
+import GRDB
+
+extension SQLiteStore {
+    public func receiveInboxFile(_ file: NewInboxFile) throws -> (file: InboxFile, isNew: Bool) {
+        try database.write { db in
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM inbox_files WHERE agent = ? AND sha256 = ?",
+                                               arguments: [file.agent, file.sha256]) {
+                try audit(db, at: file.receivedAt, actor: file.agent, action: "inbox.duplicate", subject: "inbox:\(existing["id"] as Int64)",
+                          details: "\(file.originalName) via \(file.channel) has the content of delivery \(existing["id"] as Int64)")
+                return (try Self.inboxFile(existing), false)
+            }
+            try db.execute(sql: """
+                INSERT INTO inbox_files (agent, sha256, original_name, stored_path, size, channel, received_at, state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'received')
+                """, arguments: [file.agent, file.sha256, file.originalName, file.storedPath, file.size, file.channel,
+                                 file.receivedAt.millisecondsSinceEpoch])
+            let id = db.lastInsertedRowID
+            try audit(db, at: file.receivedAt, actor: file.agent, action: "inbox.received", subject: "inbox:\(id)",
+                      details: "\(file.originalName) via \(file.channel), \(file.size) bytes, sha256 \(file.sha256)")
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM inbox_files WHERE id = ?", arguments: [id])!
+            return (try Self.inboxFile(row), true)
+        }
+    }
+
+    public func inboxFile(id: Int64) throws -> InboxFile? {
+        try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM inbox_files WHERE id = ?", arguments: [id]).map(Self.inboxFile) }
+    }
+
+    public func inboxFiles(agent: String?, state: InboxFile.State?, limit: Int) throws -> [InboxFile] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM inbox_files WHERE (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3
+                """, arguments: [agent, state?.rawValue, limit]).map(Self.inboxFile)
+        }
+    }
+
+    public func applyIngestBatch(fileId: Int64, throughLine: Int, rows: [IngestRow], by actor: String, at: Timestamp) throws {
+        try database.write { db in
+            guard let done = try Int.fetchOne(db, sql: "SELECT lines_done FROM inbox_files WHERE id = ? AND state = 'received'",
+                                              arguments: [fileId]) else {
+                throw StoreRefusal("inbox delivery \(fileId) is not waiting to be processed")
+            }
+            var applied = 0, refused = 0, rejected = 0
+            for row in rows {
+                switch row {
+                case let .rejected(line, column, value, reason):
+                    guard line > done else { continue }
+                    try db.cachedStatement(sql: """
+                        INSERT INTO ingest_row_errors (inbox_file_id, line, column_name, value, reason) VALUES (?, ?, ?, ?, ?)
+                        """).execute(arguments: [fileId, line, column, value, reason])
+                    rejected += 1
+                case let .update(update, line, effects):
+                    guard line > done else { continue }
+                    try db.cachedStatement(sql: """
+                        INSERT INTO third_party_updates (inbox_file_id, line, agent, contract_number, kind, details, outcome, refusal, received_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """).execute(arguments: [fileId, line, update.agent, update.contractNumber, update.kind.name, update.kind.summary,
+                                                 effects.refusal == nil ? "applied" : "refused", effects.refusal, at.millisecondsSinceEpoch])
+                    let updateId = db.lastInsertedRowID
+                    if effects.refusal != nil {
+                        refused += 1
+                        continue
+                    }
+                    applied += 1
+                    try apply(effects, of: update, updateId: updateId, at: at, db)
+                }
+            }
+            try db.execute(sql: """
+                UPDATE inbox_files SET lines_done = ?, applied = applied + ?, refused = refused + ?, rejected = rejected + ? WHERE id = ?
+                """, arguments: [throughLine, applied, refused, rejected, fileId])
+            try audit(db, at: at, actor: actor, action: "inbox.batch", subject: "inbox:\(fileId)",
+                      details: "lines \(done + 1)–\(throughLine): \(applied) applied, \(refused) refused by a guard, \(rejected) rejected")
+        }
+    }
+
+    private func apply(_ effects: IngestEffects, of update: ThirdPartyUpdate, updateId: Int64, at: Timestamp, _ db: Database) throws {
+        if case let .paymentCollected(amount, on, reference) = update.kind {
+            try db.cachedStatement(sql: """
+                INSERT INTO payment_notifications (update_id, contract_number, agent, amount, currency, paid_on, agent_reference)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [updateId, update.contractNumber, update.agent, amount.minorUnits, amount.currency.code,
+                                         on.daysSinceEpoch, reference])
+        }
+        if let change = effects.statusChange { _ = try queueStatusChange(change, db) }
+        if let hold = effects.hold { try setHold(contractNumber: update.contractNumber, hold: hold, at: at, db) }
+        if let change = effects.contactChange { try queueContactChange(change, db) }
+        if let note = effects.note { _ = try queueNote(note, db) }
+    }
+
+    private func queueContactChange(_ change: ContactChange, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO contact_changes (contract_number, partner_id, expected_version, line1, line2, town, postcode, country, phone, email,
+                source, requested_by, requested_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')
+            """, arguments: [change.contractNumber, change.partnerId, change.expectedVersion, change.address?.line1, change.address?.line2,
+                             change.address?.town, change.address?.postcode, change.address?.country, change.phone, change.email,
+                             change.source, change.requestedBy, change.requestedAt.millisecondsSinceEpoch])
+        let id = db.lastInsertedRowID
+        let at = change.requestedAt.millisecondsSinceEpoch
+        try db.execute(sql: """
+            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+            VALUES ('UpdateContactDetails', ?, ?, 'pending', ?, ?, ?)
+            """, arguments: ["CD-\(id)", id, at, at, at])
+        try audit(db, at: change.requestedAt, actor: change.requestedBy, action: "contact.requested", subject: "partner:\(change.partnerId)",
+                  details: "contact details change \(id) from \(change.source) on partner version \(change.expectedVersion)")
+    }
+
+    public func finishInboxFile(id: Int64, failure: String?, at: Timestamp) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE inbox_files SET state = ?, failure_reason = ?, finished_at = ? WHERE id = ? AND state = 'received'",
+                           arguments: [failure == nil ? "processed" : "failed", failure, at.millisecondsSinceEpoch, id])
+            guard db.changesCount == 1 else { throw StoreRefusal("inbox delivery \(id) is not waiting to be processed") }
+            try audit(db, at: at, actor: "ingest", action: failure == nil ? "inbox.processed" : "inbox.failed", subject: "inbox:\(id)",
+                      details: failure ?? "processed")
+        }
+    }
+
+    public func ingestRowErrors(fileId: Int64) throws -> [IngestRowError] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ingest_row_errors WHERE inbox_file_id = ? ORDER BY line", arguments: [fileId]).map { row in
+                IngestRowError(line: row["line"], column: row["column_name"], value: row["value"], reason: row["reason"])
+            }
+        }
+    }
+
+    public func thirdPartyUpdates(fileId: Int64) throws -> [StoredThirdPartyUpdate] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM third_party_updates WHERE inbox_file_id = ? ORDER BY line", arguments: [fileId])
+                .map(Self.storedUpdate)
+        }
+    }
+
+    public func refusedUpdates(limit: Int) throws -> [StoredThirdPartyUpdate] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM third_party_updates WHERE outcome = 'refused' ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .map(Self.storedUpdate)
+        }
+    }
+
+    public func placedContracts(agent: String) throws -> Set<String> {
+        try database.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT contract_number FROM placements WHERE agent = ? AND recalled_at IS NULL", arguments: [agent]))
+        }
+    }
+
+    public func contactChange(id: Int64) throws -> ContactChange? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM contact_changes WHERE id = ?", arguments: [id]).map { row in
+                let line1: String? = row["line1"]
+                let address = line1.map { PostalAddress(line1: $0, line2: row["line2"], town: row["town"] ?? "", postcode: row["postcode"] ?? "",
+                                                        country: row["country"] ?? "GB") }
+                return ContactChange(
+                    id: id, contractNumber: row["contract_number"], partnerId: row["partner_id"], expectedVersion: row["expected_version"],
+                    address: address, phone: row["phone"], email: row["email"], source: row["source"], requestedBy: row["requested_by"],
+                    requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]),
+                    state: ContactChange.State(rawValue: row["state"]) ?? .failed, milesVersion: row["miles_version"])
+            }
+        }
+    }
+
+    public func updateContactChangeVersion(id: Int64, to version: Int64) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE contact_changes SET expected_version = ? WHERE id = ?", arguments: [version, id])
+        }
+    }
+
+    public func recordContactChangeApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) throws {
+        guard let changeId = try outboxEntry(id: entryId)?.subjectId, let change = try contactChange(id: changeId) else {
+            throw StoreRefusal("there is no contact-details outbox entry \(entryId)")
+        }
+        try database.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: ["partner version \(milesVersion)", at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE contact_changes SET state = 'applied', miles_version = ?, failure_reason = NULL WHERE id = ?",
+                           arguments: [milesVersion, changeId])
+            // The store shows what MILES now holds, before the next sync brings it.
+            if let address = change.address {
+                try db.execute(sql: "UPDATE customers SET line1 = ?, line2 = ?, town = ?, postcode = ?, country = ? WHERE partner_id = ?",
+                               arguments: [address.line1, address.line2, address.town, address.postcode, address.country, change.partnerId])
+            }
+            if let phone = change.phone,
+               let phones = try String.fetchOne(db, sql: "SELECT phones FROM customers WHERE partner_id = ?", arguments: [change.partnerId]) {
+                let others = phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+                try db.execute(sql: "UPDATE customers SET phones = ? WHERE partner_id = ?",
+                               arguments: [SQLiteSchema.joinPhones([phone] + others.filter { $0 != phone }), change.partnerId])
+            }
+            if let email = change.email {
+                try db.execute(sql: "UPDATE customers SET email = ? WHERE partner_id = ?", arguments: [email, change.partnerId])
+            }
+            try db.execute(sql: "UPDATE customers SET version = max(version, ?) WHERE partner_id = ?", arguments: [milesVersion, change.partnerId])
+            try audit(db, at: at, actor: "outbox-relay", action: "contact.applied", subject: "partner:\(change.partnerId)",
+                      details: "contact details change \(changeId) applied in MILES as partner version \(milesVersion)")
+        }
+    }
+
+    public func paymentsInTransit(contractNumber: String) throws -> [PaymentNotification] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT p.* FROM payment_notifications p JOIN contracts c ON c.contract_number = p.contract_number
+                WHERE p.contract_number = ? AND (c.last_payment_date IS NULL OR c.last_payment_date < p.paid_on) ORDER BY p.id
+                """, arguments: [contractNumber]).map { row in
+                PaymentNotification(contractNumber: row["contract_number"], agent: row["agent"],
+                                    amount: Money(minorUnits: row["amount"], currency: try CurrencyCode(row["currency"])),
+                                    paidOn: LocalDate(daysSinceEpoch: row["paid_on"]), agentReference: row["agent_reference"])
+            }
+        }
+    }
+
+    public func ingestTotals() throws -> (received: Int, rejected: Int, refused: Int) {
+        try database.read { db in
+            let received = try Int.fetchOne(db, sql: "SELECT count(*) FROM third_party_updates") ?? 0
+            let rejected = try Int.fetchOne(db, sql: "SELECT count(*) FROM ingest_row_errors") ?? 0
+            let refused = try Int.fetchOne(db, sql: "SELECT count(*) FROM third_party_updates WHERE outcome = 'refused'") ?? 0
+            return (received, rejected, refused)
+        }
+    }
+
+    static func inboxFile(_ row: Row) throws -> InboxFile {
+        guard let state = InboxFile.State(rawValue: row["state"]) else {
+            throw DatabaseError(message: "inbox delivery \(row["id"] as Int64) has an unknown state in the store")
+        }
+        return InboxFile(
+            id: row["id"], agent: row["agent"], sha256: row["sha256"], originalName: row["original_name"], storedPath: row["stored_path"],
+            size: row["size"], channel: row["channel"], receivedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]), state: state,
+            linesDone: row["lines_done"], applied: row["applied"], refused: row["refused"], rejected: row["rejected"],
+            failureReason: row["failure_reason"], finishedAt: (row["finished_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+    }
+
+    static func storedUpdate(_ row: Row) -> StoredThirdPartyUpdate {
+        StoredThirdPartyUpdate(id: row["id"], inboxFileId: row["inbox_file_id"], line: row["line"], agent: row["agent"],
+                               contractNumber: row["contract_number"], kind: row["kind"], details: row["details"], outcome: row["outcome"],
+                               refusal: row["refusal"])
+    }
+}

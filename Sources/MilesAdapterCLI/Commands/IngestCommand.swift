@@ -1,0 +1,158 @@
+import ArgumentParser
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesSync
+
+/// `miles-adapter ingest …`: take in agents' update files.
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "Take in agents' update files: one file, or a watched drop folder.",
+        discussion: """
+            Every delivery is first stored whole in the inbox (configuration 'inbox', default ./inbox), named by its SHA-256:
+            the same file delivered twice changes nothing the second time. Rows are applied in batches, each committed with
+            the file's progress, so an interrupted ingest resumes where it stopped. The MILES calls the updates need
+            (UpdateContractStatus, UpdateContactDetails, AddContractNote) are queued for 'miles-adapter push'.
+            """,
+        subcommands: [File.self, Watch.self, List.self, Show.self, Refused.self], defaultSubcommand: File.self)
+
+    static func desk(_ session: CommandSession, batchSize: Int) -> IngestDesk {
+        IngestDesk(store: session.store, mappings: session.mappings, inboxDirectory: session.configuration.inbox, batchSize: batchSize)
+    }
+
+    static func summary(_ file: InboxFile) -> String {
+        "delivery \(file.id) (\(file.agent)/\(file.originalName)): \(file.state.rawValue); \(file.applied) applied, "
+            + "\(file.refused) refused by a guard, \(file.rejected) rejected rows"
+            + (file.failureReason.map { "; failed: \($0)" } ?? "")
+    }
+
+    struct File: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "file", abstract: "Ingest one agent's file (the default: 'miles-adapter ingest FILE --agent NAME').")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The agent's update file.") var path: String
+        @Option(help: "The agent, as named in mappings/third-party.") var agent: String
+        @Option(help: "Rows committed per transaction.") var batchSize = 2_000
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let desk = IngestCommand.desk(session, batchSize: batchSize)
+                let outcome: IngestDesk.Outcome
+                do {
+                    outcome = try desk.ingest(path: path, agent: agent, channel: "file")
+                } catch let error as IngestError {
+                    throw CommandFailure(message: error.description, exitCode: .failed)
+                }
+                if outcome.duplicate, outcome.file.state != .received {
+                    print("\(path) has the content of delivery \(outcome.file.id), already \(outcome.file.state.rawValue): nothing changed")
+                    return
+                }
+                print(IngestCommand.summary(outcome.file))
+                for error in try session.store.ingestRowErrors(fileId: outcome.file.id) { printError("\(path): \(error)") }
+                if outcome.file.state == .failed { throw ExitCode(1) }
+                if outcome.file.applied > 0 { print("MILES calls queued; run 'miles-adapter push'") }
+            }
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Watch a drop folder with one sub-folder per agent (DIR/acme-dca/…), taking each file once it is complete.",
+            discussion: """
+                A file is complete when NAME.done is beside it, or when its size has not changed between two looks and it was
+                last written at least --stable-for seconds ago. Processed files move to DIR/AGENT/processed/ (with
+                NAME.errors.csv when rows were rejected); files refused as a whole move to DIR/AGENT/failed/ with NAME.report.txt.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The drop folder.") var directory: String
+        @Option(help: "Seconds between looks.") var interval = 5
+        @Option(help: "Seconds a file must be unwritten before it is taken without a done-file.") var stableFor = 10
+        @Flag(help: "Look once and stop (for a scheduler).") var once = false
+        @Option(help: "Rows committed per transaction.") var batchSize = 2_000
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let desk = IngestCommand.desk(session, batchSize: batchSize)
+                for file in try desk.unfinished() {
+                    print("resuming " + IngestCommand.summary(try desk.process(file)))
+                }
+                let watcher = DropFolderWatcher(desk: desk, directory: directory, stableFor: .seconds(stableFor))
+                repeat {
+                    for taken in try watcher.scan() {
+                        if let outcome = taken.outcome, taken.failure == nil {
+                            print("\(taken.path) -> \(taken.movedTo): "
+                                  + (outcome.duplicate ? "already delivered as \(outcome.file.id), nothing changed" : IngestCommand.summary(outcome.file)))
+                        } else {
+                            printError("\(taken.path) -> \(taken.movedTo): \(taken.failure ?? "failed")")
+                        }
+                    }
+                    if !once { try await Task.sleep(for: .seconds(interval)) }
+                } while !once
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deliveries in the inbox, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this agent's.") var agent: String?
+        @Option(help: "received, processed or failed.") var state: String?
+        @Option(help: "At most this many.") var limit = 50
+
+        func validate() throws {
+            if let state, InboxFile.State(rawValue: state) == nil {
+                throw ValidationError("--state '\(state)' is not received, processed or failed")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                for file in try session.store.inboxFiles(agent: agent, state: state.flatMap(InboxFile.State.init(rawValue:)), limit: limit) {
+                    print("\(file.receivedAt)  \(file.channel)  sha256 \(file.sha256.prefix(12))  " + IngestCommand.summary(file))
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one delivery: its updates, what each did, and its rejected rows.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The delivery's id.") var id: Int64
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                guard let file = try session.store.inboxFile(id: id) else {
+                    throw CommandFailure(message: "there is no delivery \(id) in the inbox", exitCode: .failed)
+                }
+                print(IngestCommand.summary(file))
+                print("stored as \(file.storedPath), \(file.size) bytes, sha256 \(file.sha256)")
+                for update in try session.store.thirdPartyUpdates(fileId: id) {
+                    print("line \(update.line)  \(update.contractNumber)  \(update.kind)  \(update.outcome)  \(update.details)"
+                          + (update.refusal.map { "  — \($0)" } ?? ""))
+                }
+                for error in try session.store.ingestRowErrors(fileId: id) { print("rejected \(error)") }
+            }
+        }
+    }
+
+    struct Refused: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Agents' updates a guard refused: kept for the team to act on, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "At most this many.") var limit = 100
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                for update in try session.store.refusedUpdates(limit: limit) {
+                    print("delivery \(update.inboxFileId) line \(update.line)  \(update.agent)  \(update.contractNumber)  \(update.details)  — "
+                          + (update.refusal ?? ""))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSync
+import Testing
+
+extension SyncHarness {
+    /// A synced store in which `contracts` are placed with `agent` (defaulted in MILES, placement pushed and
+    /// synced back), with the mock's journal cleared so a test sees only what its ingest causes.
+    func placedStore(agent: String, contracts: [String]) async throws -> SQLiteStore {
+        for number in contracts { await server.miles.setStatusCode(contractNumber: number, to: "DEF") }
+        let store = try SQLiteStore(path: storePath)
+        _ = try await sync(store: store).run(mode: .resume)
+        let now = WriteOffDesk.wallClock()
+        let changes = try contracts.map { number in
+            let contract = try #require(try store.contract(number: number))
+            return StatusChange(id: 0, contractNumber: number, to: .placedWithAgent, reasonCode: "DCAP", effectiveDate: now.date,
+                                courtOrderReference: nil, expectedVersion: contract.version, requestedBy: "bob", requestedAt: now,
+                                state: .queued, overrides: [])
+        }
+        try store.queuePlacement(agent: agent, fileName: "\(agent)-test.csv", changes: changes, by: "bob", at: now)
+        let pushed = try await relay(store).run()
+        #expect(pushed.statusChangesApplied == contracts.count)
+        _ = try await sync(store: store).run(mode: .resume)
+        await server.miles.clearJournal()
+        return store
+    }
+
+    func ingestDesk(_ store: SQLiteStore, inbox: String, batchSize: Int = 2_000) -> IngestDesk {
+        IngestDesk(store: store, mappings: mappings, inboxDirectory: inbox, batchSize: batchSize)
+    }
+
+    /// The MILES writes in the journal, one line each with sorted parameters, in the order MILES received them.
+    func milesWrites() async -> String {
+        await server.miles.journalEntries().filter { $0.operation != "GetContract" && $0.operation != "FindContracts" }.map { entry in
+            "\(entry.operation) \(entry.outcome) " + entry.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " | ")
+        }.joined(separator: "\n") + "\n"
+    }
+}
+
+func temporaryDirectory(_ name: String) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Compares `text` with a golden file, or records it with RECORD_GOLDEN=1.
+func expectGolden(_ text: String, _ name: String) throws {
+    let path = goldenDirectory + "/agents/" + name
+    if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] == "1" { try text.write(toFile: path, atomically: true, encoding: .utf8) }
+    #expect(text == (try String(contentsOfFile: path, encoding: .utf8)), "differs from \(name)")
+}
+
+@Suite("Agents' updates ingested: effects, MILES calls, nothing lost or repeated", .serialized, .timeLimit(.minutes(2)))
+struct IngestEndToEndTests {
+    @Test("a DCA's return file: payments, a plan, a dispute and a note reach MILES (golden calls); the same file again changes nothing")
+    func dcaReturn() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
+            let inbox = temporaryDirectory("inbox")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            let desk = harness.ingestDesk(store, inbox: inbox)
+            let outcome = try desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
+            #expect(outcome.file.state == .processed)
+            #expect(!outcome.duplicate)
+            #expect((outcome.file.applied, outcome.file.refused, outcome.file.rejected) == (4, 0, 0))
+            let updates = try store.thirdPartyUpdates(fileId: outcome.file.id)
+            #expect(updates.map(\.kind) == ["paymentCollected", "activePlan", "disputed", "note"])
+            #expect(updates.map(\.line) == [2, 3, 4, 5])
+            #expect(try store.holds(contractNumber: "C00000013").map(\.kind) == [.dispute])
+            #expect(try store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])
+            let queued = try store.outboxEntries(state: .pending).count
+
+            let again = try desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
+            #expect(again.duplicate)
+            #expect(again.file.id == outcome.file.id)
+            #expect(try store.outboxEntries(state: .pending).count == queued)
+            #expect(try store.thirdPartyUpdates(fileId: outcome.file.id).count == 4)
+
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.deadLettered == 0)
+            try expectGolden(await harness.milesWrites(), "acme-dca-return.miles-calls.txt")
+            #expect(await harness.server.miles.contract(number: "C00000008")?.statusCode == "PPL")
+        }
+    }
+
+    @Test("a trace result updates the customer's address and phone in MILES (partner version) and in the store")
+    func traceResult() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "tracewise", contracts: ["C00000013", "C00000026"])
+            let before = try #require(try store.contract(number: "C00000013")).customer
+            let inbox = temporaryDirectory("inbox")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            let outcome = try harness.ingestDesk(store, inbox: inbox)
+                .ingest(path: goldenDirectory + "/agents/tracewise-results.csv", agent: "tracewise", channel: "file")
+            #expect(try store.thirdPartyUpdates(fileId: outcome.file.id).map(\.kind) == ["traceResult", "note"])
+            // Someone else changes the customer in MILES first: the relay re-reads the partner version and still applies it.
+            _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: "C00000013", customerVulnerable: before.vulnerable)
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.contactChangesApplied == 1)
+            #expect(pushed.deadLettered == 0)
+            let inMiles = try #require(await harness.server.miles.customer(partnerId: before.partnerId))
+            let newAddress = PostalAddress(line1: "4 Rose Lane", line2: nil, town: "Leith", postcode: "EH6 7AA", country: "GB")
+            #expect(inMiles.address == newAddress)
+            #expect(inMiles.phones.first == "07700 900555")
+            #expect(inMiles.version == before.version + 2, "one version by the other user, one by the trace result")
+            let stored = try #require(try store.contract(number: "C00000013")).customer
+            #expect(stored.address == newAddress)
+            #expect(stored.phones.first == "07700 900555")
+            #expect(stored.version == inMiles.version)
+            try expectGolden(await harness.milesWrites(), "tracewise-results.miles-calls.txt")
+        }
+    }
+
+    @Test("a repossession agent's XML report: the recovery and the sale reach the contract file (golden calls)")
+    func repossessionReport() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "northern-recoveries", contracts: ["C00000008"])
+            let inbox = temporaryDirectory("inbox")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            let outcome = try harness.ingestDesk(store, inbox: inbox)
+                .ingest(path: goldenDirectory + "/agents/northern-recoveries-report.xml", agent: "northern-recoveries", channel: "file")
+            #expect(try store.thirdPartyUpdates(fileId: outcome.file.id).map(\.kind) == ["vehicleRecovered", "soldAtAuction"])
+            _ = try await harness.relay(store).run()
+            try expectGolden(await harness.milesWrites(), "northern-recoveries-report.miles-calls.txt")
+        }
+    }
+
+    @Test("'deceased' sets the hold and pauses the placement; a status a guard refuses is kept for the team; recall waits for a payment in transit")
+    func deceasedAndRefused() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
+            let inbox = temporaryDirectory("inbox")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            let today = WriteOffDesk.wallClock().date
+            let (year, month, day) = today.components
+            let uk = String(format: "%02d/%02d/%04d", day, month, year)
+            // Legal action needs no open ombudsman complaint: C00000026 has one.
+            try store.setHold(contractNumber: "C00000026", hold: ContractHold(kind: .ombudsmanComplaint, reason: "FOS case 123", setBy: "bob",
+                                                                             setOn: today), at: WriteOffDesk.wallClock())
+            let file = inbox + "-return.csv"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try """
+                AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes
+                C00000013,DEC,\(uk),,,informed by the family
+                C00000026,LEG,\(uk),,,claim issued
+                C00000008,PAY,\(uk),20.00,ACME-1,
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let outcome = try harness.ingestDesk(store, inbox: inbox).ingest(path: file, agent: "acme-dca", channel: "file")
+            #expect((outcome.file.applied, outcome.file.refused) == (2, 1))
+            #expect(try store.holds(contractNumber: "C00000013").map(\.kind) == [.deceased])
+            #expect(try store.agentInstructions(agent: "acme-dca").map { "\($0.contractNumber) \($0.kind)" } == ["C00000026 pause", "C00000013 pause"])
+            let refused = try store.refusedUpdates(limit: 10)
+            #expect(refused.map(\.contractNumber) == ["C00000026"])
+            #expect(refused.first?.refusal?.contains(CollectionsGuards.ombudsmanRule) == true)
+
+            let bob = try WriteOffDesk(store: store, mappings: harness.mappings).user(named: "bob", roles: teamRoles)
+            let placements = PlacementDesk(store: store, mappings: harness.mappings)
+            let output = temporaryDirectory("recalls")
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let recall = try placements.recall(agent: "acme-dca", contractNumbers: ["C00000008"], force: false, by: bob, reasonCode: "RECL",
+                                               directory: output)
+            #expect(recall.placed.isEmpty)
+            #expect(recall.refused.first?.reason.contains("payment is in transit") == true)
+            // Once MILES shows a payment on or after that date, the payment is no longer in transit.
+            var contract = try #require(try store.contract(number: "C00000008"))
+            contract.lastPaymentDate = today
+            contract.version += 1
+            try store.upsertContract(contract)
+            #expect(try store.paymentsInTransit(contractNumber: "C00000008").isEmpty)
+        }
+    }
+
+    @Test("1,000 rows with 17 bad ones (bad code, date, amount, unknown contract, not placed): 983 applied, 17 reported by line")
+    func thousandRows() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let placed = (1...20).map { "C\(String(format: "%08d", $0))" }
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: placed)
+            let inbox = temporaryDirectory("inbox")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            var lines = ["AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes"]
+            var badLines: [Int] = []
+            let bad = ["C00000001,ZZZ,01/11/2026,,,unknown code", "C00000001,PAY,31/02/2026,10.00,R,bad date",
+                       "C00000001,PAY,01/11/2026,ten,R,amount not a number", "C99999999,PAY,01/11/2026,1.00,R,unknown contract",
+                       "C00000040,PAY,01/11/2026,1.00,R,not placed with this agent"]
+            for row in 1...1000 {
+                if row % 58 == 0, badLines.count < 17 {
+                    lines.append(bad[badLines.count % bad.count])
+                    badLines.append(row + 1)
+                } else {
+                    lines.append("\(placed[row % placed.count]),NOTE,01/11/2026,,,call \(row)")
+                }
+            }
+            let file = inbox + "-big.csv"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let outcome = try harness.ingestDesk(store, inbox: inbox, batchSize: 100).ingest(path: file, agent: "acme-dca", channel: "file")
+            #expect((outcome.file.applied, outcome.file.rejected) == (983, 17))
+            let errors = try store.ingestRowErrors(fileId: outcome.file.id)
+            #expect(errors.map(\.line) == badLines)
+            #expect(errors.contains { $0.reason.contains("not placed with acme-dca") && $0.value == "C00000040" })
+            #expect(errors.contains { $0.reason.contains("no contract C99999999") })
+            #expect(try store.outboxEntries(state: .pending).count == 983)
+        }
+    }
+}
+
+@Suite("The drop folder", .serialized, .timeLimit(.minutes(2)))
+struct DropFolderTests {
+    @Test("a half-written file is not taken until complete; a done-file is taken at once; a broken file goes to failed/ with a report")
+    func completeFilesOnly() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013"])
+            let inbox = temporaryDirectory("inbox")
+            let drop = temporaryDirectory("drop")
+            defer {
+                try? FileManager.default.removeItem(atPath: inbox)
+                try? FileManager.default.removeItem(atPath: drop)
+            }
+            let folder = drop + "/acme-dca"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let clock = FakeClock()
+            let watcher = DropFolderWatcher(desk: harness.ingestDesk(store, inbox: inbox), directory: drop, stableFor: .seconds(10),
+                                            clock: { clock.now })
+            let path = folder + "/return.csv"
+            let handle = try #require({ () -> FileHandle? in
+                FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            }())
+            try handle.write(contentsOf: Data("AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,NOTE,01/11/2026,,,fir".utf8))
+            clock.now = Date().addingTimeInterval(1)
+            #expect(try watcher.scan().isEmpty)
+            clock.now = Date().addingTimeInterval(60)
+            try handle.write(contentsOf: Data("st call\nC00000013,NOTE,01/11/2026,,,second call\n".utf8))
+            try handle.close()
+            // Grown since the last look: still being written.
+            #expect(try watcher.scan().isEmpty)
+            let taken = try watcher.scan()
+            #expect(taken.map(\.movedTo) == [folder + "/processed/return.csv"])
+            let file = try #require(taken.first?.outcome?.file)
+            #expect(try store.thirdPartyUpdates(fileId: file.id).map(\.details) == ["first call", "second call"])
+            #expect(!FileManager.default.fileExists(atPath: path))
+
+            // A done-file says the file is complete, however recently written.
+            clock.now = Date()
+            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,NOTE,02/11/2026,,,third call\n"
+                .write(toFile: folder + "/next.csv", atomically: true, encoding: .utf8)
+            FileManager.default.createFile(atPath: folder + "/next.csv.done", contents: nil)
+            #expect(try watcher.scan().map(\.movedTo) == [folder + "/processed/next.csv"])
+            #expect(FileManager.default.fileExists(atPath: folder + "/processed/next.csv.done"))
+
+            // Not UTF-8: refused as a whole, kept in failed/ with the reason beside it.
+            FileManager.default.createFile(atPath: folder + "/broken.csv", contents: Data([0x41, 0x2C, 0xFF, 0xFE, 0x0A]))
+            FileManager.default.createFile(atPath: folder + "/broken.csv.done", contents: nil)
+            let failed = try watcher.scan()
+            #expect(failed.map(\.movedTo) == [folder + "/failed/broken.csv"])
+            let report = try String(contentsOfFile: folder + "/failed/broken.csv.report.txt", encoding: .utf8)
+            #expect(report.contains("refused as a whole"))
+            #expect(try store.inboxFiles(agent: "acme-dca", state: .failed, limit: 5).count == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["failed", "processed"])
+        }
+    }
+}
+
+/// A clock the test moves by hand, so "stable for ten seconds" needs no waiting.
+final class FakeClock: @unchecked Sendable {
+    var now = Date()
+}
+
+@Suite("Ingest survives a kill", .serialized, .timeLimit(.minutes(3)))
+struct IngestCrashTests {
+    @Test("'ingest' killed with SIGKILL in the middle of a file, then run again: every row applied exactly once")
+    func killedMidFile() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let placed = (1...10).map { "C\(String(format: "%08d", $0))" }
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: placed)
+            let rows = 20_000
+            var lines = ["AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes"]
+            for row in 1...rows { lines.append("\(placed[row % placed.count]),PAY,01/11/2026,\(row % 90 + 1).00,R\(row),") }
+            let file = temporaryDirectory("drop") + "/big.csv"
+            let inbox = temporaryDirectory("inbox")
+            defer {
+                try? FileManager.default.removeItem(atPath: (file as NSString).deletingLastPathComponent)
+                try? FileManager.default.removeItem(atPath: inbox)
+            }
+            try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let arguments = ["ingest", file, "--agent", "acme-dca", "--batch-size", "20"]
+            let first = try AdapterProcess(arguments, harness: harness, environment: ["MILES_ADAPTER_INBOX": inbox])
+            let midway = try await waitUntil(seconds: 60) {
+                try store.inboxFiles(agent: "acme-dca", state: .received, limit: 1).first.map { $0.linesDone > 2_000 } ?? false
+            }
+            #expect(midway)
+            kill(first.process.processIdentifier, SIGKILL)
+            #expect(await first.exitStatus() == SIGKILL)
+            let interrupted = try #require(try store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first)
+            #expect(interrupted.state == .received)
+            #expect(interrupted.linesDone < rows + 1)
+
+            let second = try AdapterProcess(arguments, harness: harness, environment: ["MILES_ADAPTER_INBOX": inbox])
+            #expect(await second.exitStatus() == 0)
+            let done = try #require(try store.inboxFile(id: interrupted.id))
+            #expect(done.state == .processed)
+            #expect(done.applied == rows)
+            let updates = try store.thirdPartyUpdates(fileId: done.id)
+            #expect(updates.count == rows)
+            #expect(updates.map(\.line) == Array(2...(rows + 1)))
+            #expect(try store.outboxEntries(state: .pending).count == rows)
+            #expect(try store.inboxFiles(agent: nil, state: nil, limit: 10).count == 1)
+            let verify = try AdapterProcess(["audit", "verify"], harness: harness)
+            #expect(await verify.exitStatus() == 0)
+        }
+    }
+}
