@@ -80,10 +80,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Agents' HTTP endpoint (`miles-adapter serve`).
+        .target(
+            name: "AgentAPI",
+            dependencies: [
+                "MilesSync", "CollectionsStore", "CollectionsDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "MilesAdapterCLI",
             dependencies: [
-                "MilesSync", "MilesMock", "CollectionsDomain", "CollectionsStore", "MilesMapping", "MilesSOAP",
+                "MilesSync", "MilesMock", "AgentAPI", "CollectionsDomain", "CollectionsStore", "MilesMapping", "MilesSOAP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -143,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP",
+                "MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP", "AgentAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -29,6 +29,9 @@ public protocol OutboxStore: Sendable {
 
     func outboxEntries(state: OutboxEntry.State?) throws -> [OutboxEntry]
 
+    /// How many entries are in each state, for monitoring.
+    func outboxCounts() throws -> [OutboxEntry.State: Int]
+
     func outboxEntry(id: Int64) throws -> OutboxEntry?
 
     /// Marks an entry as being sent, committed before the request leaves.

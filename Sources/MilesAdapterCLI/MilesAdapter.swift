@@ -15,7 +15,7 @@ struct MilesAdapter: AsyncParsableCommand {
             Exit codes: 0 success; 1 the job failed; 2 bad command line; 3 MILES refused the credentials;
             4 the mapping files have problems; 5 the configuration is unusable.
             """,
-        subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
+        subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
                       MappingsCommand.self, ReportCommand.self, DemoCommand.self])
 }
 

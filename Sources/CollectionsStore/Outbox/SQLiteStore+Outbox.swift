@@ -17,6 +17,16 @@ extension SQLiteStore {
         }
     }
 
+    public func outboxCounts() throws -> [OutboxEntry.State: Int] {
+        try database.read { db in
+            var counts: [OutboxEntry.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM outbox GROUP BY state") {
+                if let state = OutboxEntry.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     public func outboxEntry(id: Int64) throws -> OutboxEntry? {
         try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry) }
     }

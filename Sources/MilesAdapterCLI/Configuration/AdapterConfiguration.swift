@@ -1,3 +1,4 @@
+import AgentAPI
 import Foundation
 import MilesSOAP
 import MilesSync
@@ -36,6 +37,17 @@ struct AdapterConfiguration {
         var mappings: String?
         /// Where agents' deliveries are kept whole.
         var inbox: String?
+        var agentAPI: AgentAPI?
+
+        /// `miles-adapter serve`: where it listens and each agent's token hash.
+        struct AgentAPI: Decodable {
+            var host: String?
+            var port: Int?
+            var maxBodyBytes: Int?
+            var requestsPerMinute: Int?
+            /// Agent name to the hex SHA-256 of its bearer token (`miles-adapter serve new-token` makes one).
+            var tokenHashes: [String: String]?
+        }
     }
 
     var endpoint: String?
@@ -53,6 +65,7 @@ struct AdapterConfiguration {
     var database = "collections.sqlite"
     var mappings = "mappings"
     var inbox = "inbox"
+    var agentAPI = AgentAPIConfiguration(tokenHashes: [:])
     var user: String?
     var users: [String: String] = [:]
     /// Set only from the environment.
@@ -96,6 +109,16 @@ struct AdapterConfiguration {
         database = file.database ?? database
         mappings = file.mappings ?? mappings
         inbox = file.inbox ?? inbox
+        if let api = file.agentAPI {
+            agentAPI.host = api.host ?? agentAPI.host
+            agentAPI.port = api.port ?? agentAPI.port
+            agentAPI.maxBodyBytes = api.maxBodyBytes ?? agentAPI.maxBodyBytes
+            agentAPI.requestsPerMinute = api.requestsPerMinute ?? agentAPI.requestsPerMinute
+            agentAPI.tokenHashes = api.tokenHashes ?? agentAPI.tokenHashes
+            guard agentAPI.maxBodyBytes > 0, agentAPI.requestsPerMinute > 0, (0...65_535).contains(agentAPI.port) else {
+                throw ConfigurationError("\(source): agentAPI.maxBodyBytes and requestsPerMinute must be above 0, and port 0–65535")
+            }
+        }
         user = file.user ?? user
         users = file.users ?? users
     }
@@ -120,6 +143,7 @@ struct AdapterConfiguration {
         database = environment["MILES_ADAPTER_DATABASE"] ?? database
         mappings = environment["MILES_ADAPTER_MAPPINGS"] ?? mappings
         inbox = environment["MILES_ADAPTER_INBOX"] ?? inbox
+        agentAPI.port = try integer("MILES_ADAPTER_API_PORT") ?? agentAPI.port
         user = environment["MILES_ADAPTER_USER"] ?? user
     }
 
