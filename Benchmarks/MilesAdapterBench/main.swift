@@ -20,6 +20,7 @@ let decodeMegabytes = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_MB"]
 /// Timed decodes (the best counts); raise it to profile the decoder.
 let decodeRounds = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_ROUNDS"] ?? "") ?? 3
 let writeOffCount = Int(ProcessInfo.processInfo.environment["BENCH_WRITEOFFS"] ?? "") ?? 10_000
+let ingestRows = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_ROWS"] ?? "") ?? 1_000_000
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -183,6 +184,86 @@ func pushBenchmark() async throws {
     print("  MILES ledger:         \(ledger) postings, one per request")
 }
 
-try await decodeBenchmark()
-try syncBenchmark()
-try await pushBenchmark()
+/// Ingests a `ingestRows`-row DCA return file with a `miles-adapter ingest` subprocess (rows per second,
+/// peak memory), against the parse alone of the same file in this process as the baseline.
+func ingestBenchmark() async throws {
+    let placedCount = 10_000
+    let server = try await MockMilesServer.start(
+        configuration: MockMilesConfiguration(contractCount: placedCount, seed: 42, contractDirectory: mappingsDirectory + "/wsdl"),
+        logger: Logger(label: "miles-mock", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ingest-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let database = work + "/store.sqlite"
+    let mappings = try MappingSet.load(directory: mappingsDirectory)
+    let store = try SQLiteStore(path: database)
+    let gateway = MilesGateway(connection: MilesConnection(endpoint: server.endpoint, credentials: MilesCredentials(
+        username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)), mappings: mappings)
+    _ = try await ContractSync(gateway: gateway, store: store, configuration: ContractSync.Configuration(pageSize: 1000)).run(mode: .full)
+    await server.stop()
+    // Every contract placed with the DCA (set up directly: the placement guards are not what is measured).
+    var changes: [StatusChange] = []
+    let now = WriteOffDesk.wallClock()
+    try store.forEachContract { contract in
+        changes.append(StatusChange(id: 0, contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                                    effectiveDate: now.date, courtOrderReference: nil, expectedVersion: contract.version,
+                                    requestedBy: "bench", requestedAt: now, state: .queued, overrides: []))
+    }
+    try store.queuePlacement(agent: "acme-dca", fileName: "bench.csv", changes: changes, by: "bench", at: now)
+    let placed = changes.map(\.contractNumber)
+
+    // The DCA's daily return: mostly payments, some notes, written in 1 MB pieces.
+    let file = work + "/acme-return.csv"
+    FileManager.default.createFile(atPath: file, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+    var chunk = "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\n"
+    for row in 1...ingestRows {
+        let contract = placed[row % placed.count]
+        if row % 10 == 0 {
+            chunk += "\(contract),NOTE,27/11/2026,,,\"left voicemail, call \(row)\"\n"
+        } else {
+            chunk += "\(contract),PAY,27/11/2026,\(row % 400 + 5).\(row % 90 + 10),ACME-\(row),card payment\n"
+        }
+        if chunk.utf8.count > 1 << 20 {
+            try handle.write(contentsOf: Data(chunk.utf8))
+            chunk = ""
+        }
+    }
+    try handle.write(contentsOf: Data(chunk.utf8))
+    try handle.close()
+    let size = Double((try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0) / 1_048_576
+
+    let parser = try AgentFileParser(agent: mappings.agents["acme-dca"]!)
+    var parsed = 0
+    let parseSeconds = try best(1) { try parser.forEachRecord(fileAt: file, sourceName: "bench") { _ in parsed += 1 } }
+    precondition(parsed == ingestRows, "parsed \(parsed) of \(ingestRows) rows")
+
+    let start = ContinuousClock.now
+    let output = Pipe()
+    let ingest = try launch("miles-adapter", ["ingest", file, "--agent", "acme-dca", "--log-level", "warning"], environment: [
+        "MILES_ADAPTER_DATABASE": database, "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "MILES_ADAPTER_INBOX": work + "/inbox",
+    ], output: output)
+    let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    ingest.waitUntilExit()
+    let elapsed = seconds(ContinuousClock.now - start)
+    precondition(ingest.terminationStatus == 0, "the ingest failed with exit code \(ingest.terminationStatus):\n\(report)")
+    guard let delivery = try store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first else { fatalError("no delivery in the inbox") }
+    precondition(delivery.applied == ingestRows, "applied \(delivery.applied) of \(ingestRows) rows")
+    guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
+          let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
+        fatalError("the ingest did not report its peak memory:\n\(report)")
+    }
+    print(String(format: "ingest: a DCA return of %d rows (%.0f MB) by a miles-adapter ingest subprocess, %d placed contracts",
+                 ingestRows, size, placedCount))
+    print(String(format: "  parse only (baseline): %9.0f rows/s (%.2f s)", Double(ingestRows) / parseSeconds, parseSeconds))
+    print(String(format: "  ingest, stored whole, every row applied with its outbox entry: %.0f rows/s (%.2f s; target: at least 50,000/s)",
+                 Double(ingestRows) / elapsed, elapsed))
+    print(String(format: "  ratio ingest / parse:  %9.1f %%", 100 * parseSeconds / elapsed))
+    print(String(format: "  peak memory of ingest: %9.0f MB (VmHWM of the ingest process; target: under 64 MB)", peakMegabytes))
+}
+
+let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "decode,sync,push,ingest").split(separator: ",").map(String.init))
+if benchmarks.contains("decode") { try await decodeBenchmark() }
+if benchmarks.contains("sync") { try syncBenchmark() }
+if benchmarks.contains("push") { try await pushBenchmark() }
+if benchmarks.contains("ingest") { try await ingestBenchmark() }

@@ -41,29 +41,41 @@ extension SQLiteStore {
                                               arguments: [fileId]) else {
                 throw StoreRefusal("inbox delivery \(fileId) is not waiting to be processed")
             }
+            // Prepared once for the batch: a million-row file runs these a million times each.
+            let insertError = try db.makeStatement(sql: """
+                INSERT INTO ingest_row_errors (inbox_file_id, line, column_name, value, reason) VALUES (?, ?, ?, ?, ?)
+                """)
+            let insertUpdate = try db.makeStatement(sql: """
+                INSERT INTO third_party_updates (inbox_file_id, line, agent, contract_number, kind, details, outcome, refusal, received_at,
+                    amount, currency, paid_on, agent_reference)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let notes = try NoteStatements(db)
             var applied = 0, refused = 0, rejected = 0
             for row in rows {
                 switch row {
                 case let .rejected(line, column, value, reason):
                     guard line > done else { continue }
-                    try db.cachedStatement(sql: """
-                        INSERT INTO ingest_row_errors (inbox_file_id, line, column_name, value, reason) VALUES (?, ?, ?, ?, ?)
-                        """).execute(arguments: [fileId, line, column, value, reason])
+                    try insertError.execute(arguments: [fileId, line, column, value, reason])
                     rejected += 1
                 case let .update(update, line, effects):
                     guard line > done else { continue }
-                    try db.cachedStatement(sql: """
-                        INSERT INTO third_party_updates (inbox_file_id, line, agent, contract_number, kind, details, outcome, refusal, received_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """).execute(arguments: [fileId, line, update.agent, update.contractNumber, update.kind.name, update.kind.summary,
-                                                 effects.refusal == nil ? "applied" : "refused", effects.refusal, at.millisecondsSinceEpoch])
-                    let updateId = db.lastInsertedRowID
+                    var payment: (amount: Money, on: LocalDate, reference: String)?
+                    if case let .paymentCollected(amount, on, reference) = update.kind { payment = (amount, on, reference) }
+                    try insertUpdate.execute(arguments: [
+                        fileId, line, update.agent, update.contractNumber, update.kind.name, update.kind.summary,
+                        effects.refusal == nil ? "applied" : "refused", effects.refusal, at.millisecondsSinceEpoch,
+                        payment?.amount.minorUnits, payment?.amount.currency.code, payment?.on.daysSinceEpoch, payment?.reference,
+                    ])
                     if effects.refusal != nil {
                         refused += 1
                         continue
                     }
                     applied += 1
-                    try apply(effects, of: update, updateId: updateId, at: at, db)
+                    if let change = effects.statusChange { _ = try queueStatusChange(change, db) }
+                    if let hold = effects.hold { try setHold(contractNumber: update.contractNumber, hold: hold, at: at, db) }
+                    if let change = effects.contactChange { try queueContactChange(change, db) }
+                    if let note = effects.note { _ = try notes.queue(note, db) }
                 }
             }
             try db.execute(sql: """
@@ -72,20 +84,6 @@ extension SQLiteStore {
             try audit(db, at: at, actor: actor, action: "inbox.batch", subject: "inbox:\(fileId)",
                       details: "lines \(done + 1)–\(throughLine): \(applied) applied, \(refused) refused by a guard, \(rejected) rejected")
         }
-    }
-
-    private func apply(_ effects: IngestEffects, of update: ThirdPartyUpdate, updateId: Int64, at: Timestamp, _ db: Database) throws {
-        if case let .paymentCollected(amount, on, reference) = update.kind {
-            try db.cachedStatement(sql: """
-                INSERT INTO payment_notifications (update_id, contract_number, agent, amount, currency, paid_on, agent_reference)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [updateId, update.contractNumber, update.agent, amount.minorUnits, amount.currency.code,
-                                         on.daysSinceEpoch, reference])
-        }
-        if let change = effects.statusChange { _ = try queueStatusChange(change, db) }
-        if let hold = effects.hold { try setHold(contractNumber: update.contractNumber, hold: hold, at: at, db) }
-        if let change = effects.contactChange { try queueContactChange(change, db) }
-        if let note = effects.note { _ = try queueNote(note, db) }
     }
 
     private func queueContactChange(_ change: ContactChange, _ db: Database) throws {
@@ -197,8 +195,10 @@ extension SQLiteStore {
     public func paymentsInTransit(contractNumber: String) throws -> [PaymentNotification] {
         try database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT p.* FROM payment_notifications p JOIN contracts c ON c.contract_number = p.contract_number
-                WHERE p.contract_number = ? AND (c.last_payment_date IS NULL OR c.last_payment_date < p.paid_on) ORDER BY p.id
+                SELECT u.* FROM third_party_updates u JOIN contracts c ON c.contract_number = u.contract_number
+                WHERE u.contract_number = ? AND u.kind = 'paymentCollected' AND u.outcome = 'applied'
+                    AND (c.last_payment_date IS NULL OR c.last_payment_date < u.paid_on)
+                ORDER BY u.id
                 """, arguments: [contractNumber]).map { row in
                 PaymentNotification(contractNumber: row["contract_number"], agent: row["agent"],
                                     amount: Money(minorUnits: row["amount"], currency: try CurrencyCode(row["currency"])),

@@ -113,7 +113,7 @@ enum SQLiteSchema {
                 );
                 """)
         }
-        migrator.registerMigration("v6: agents' updates: inbox, updates, payments, contact changes") { db in
+        migrator.registerMigration("v6: agents' updates: inbox, updates (payments among them), contact changes") { db in
             try db.execute(sql: """
                 ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
                 CREATE TABLE inbox_files (
@@ -127,6 +127,7 @@ enum SQLiteSchema {
                     id INTEGER PRIMARY KEY AUTOINCREMENT, inbox_file_id INTEGER NOT NULL REFERENCES inbox_files(id), line INTEGER NOT NULL,
                     agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL, details TEXT NOT NULL,
                     outcome TEXT NOT NULL, refusal TEXT, received_at INTEGER NOT NULL,
+                    amount INTEGER, currency TEXT, paid_on INTEGER, agent_reference TEXT,
                     UNIQUE (inbox_file_id, line)
                 );
                 CREATE INDEX third_party_updates_contract ON third_party_updates(contract_number);
@@ -134,12 +135,6 @@ enum SQLiteSchema {
                     inbox_file_id INTEGER NOT NULL REFERENCES inbox_files(id), line INTEGER NOT NULL, column_name TEXT NOT NULL,
                     value TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (inbox_file_id, line)
                 );
-                CREATE TABLE payment_notifications (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, update_id INTEGER NOT NULL REFERENCES third_party_updates(id),
-                    contract_number TEXT NOT NULL, agent TEXT NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL,
-                    paid_on INTEGER NOT NULL, agent_reference TEXT NOT NULL
-                );
-                CREATE INDEX payment_notifications_contract ON payment_notifications(contract_number);
                 CREATE TABLE contact_changes (
                     id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, partner_id TEXT NOT NULL,
                     expected_version INTEGER NOT NULL, line1 TEXT, line2 TEXT, town TEXT, postcode TEXT, country TEXT, phone TEXT,

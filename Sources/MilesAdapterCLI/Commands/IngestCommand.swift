@@ -49,6 +49,7 @@ struct IngestCommand: AsyncParsableCommand {
                     return
                 }
                 print(IngestCommand.summary(outcome.file))
+                if let peak = SyncCommand.peakResidentMemoryKilobytes() { print("peak memory: \(peak / 1024) MB") }
                 for error in try session.store.ingestRowErrors(fileId: outcome.file.id) { printError("\(path): \(error)") }
                 if outcome.file.state == .failed { throw ExitCode(1) }
                 if outcome.file.applied > 0 { print("MILES calls queued; run 'miles-adapter push'") }

@@ -32,8 +32,12 @@ struct CSVTable {
         var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value))
         var rows: [Row] = []
         do {
-            try Self.forEachRow(of: &reader, sourceName: path, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
-                                expected: expected) { rows.append($0) }
+            try Self.forEachRecord(of: &reader, sourceName: path, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
+                                   expected: expected) { header, line, fields in
+                var byColumn: [String: String] = [:]
+                for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
+                rows.append(Row(line: line, fields: byColumn))
+            }
         } catch let error as CSVFileError {
             throw error
         } catch {
@@ -42,18 +46,20 @@ struct CSVTable {
         self.rows = rows
     }
 
-    /// Reads a file of any size one row at a time, handing each to `body`. A problem with the file as
-    /// a whole (not UTF-8, a required column missing, an unclosed quote) throws `CSVFileError`, possibly
-    /// after earlier rows were handed over: read it once without acting to know it is whole.
-    static func forEachRow(path: String, sourceName: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
-                           expected: String, _ body: (Row) throws -> Void) throws {
+    /// Reads a file of any size one record at a time, handing `body` the header, the record's line and
+    /// its fields by position. Blank lines are skipped. A problem with the file as a whole (not UTF-8, a
+    /// required column missing, an unclosed quote) throws `CSVFileError`, possibly after earlier records
+    /// were handed over: read it once without acting to know it is whole.
+    static func forEachRecord(path: String, sourceName: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
+                              expected: String, _ body: (_ header: [String], _ line: Int, _ fields: [String]) throws -> Void) throws {
         var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value))
-        try forEachRow(of: &reader, sourceName: sourceName, caseSensitive: caseSensitive, requiredColumns: requiredColumns, expected: expected,
-                       body)
+        try forEachRecord(of: &reader, sourceName: sourceName, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
+                          expected: expected, body)
     }
 
-    private static func forEachRow(of reader: inout CSVRecordReader, sourceName path: String, caseSensitive: Bool, requiredColumns: [String],
-                                   expected: String, _ body: (Row) throws -> Void) throws {
+    private static func forEachRecord(of reader: inout CSVRecordReader, sourceName path: String, caseSensitive: Bool,
+                                      requiredColumns: [String], expected: String,
+                                      _ body: (_ header: [String], _ line: Int, _ fields: [String]) throws -> Void) throws {
         let header = (try reader.next()?.fields ?? []).map { caseSensitive ? $0 : $0.lowercased() }
         let missing = requiredColumns.filter { !header.contains($0) }
         guard missing.isEmpty else {
@@ -61,9 +67,7 @@ struct CSVTable {
         }
         while let (line, fields) = try reader.next() {
             if fields.allSatisfy(\.isEmpty) { continue }
-            var byColumn: [String: String] = [:]
-            for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
-            try body(Row(line: line, fields: byColumn))
+            try body(header, line, fields)
         }
     }
 }

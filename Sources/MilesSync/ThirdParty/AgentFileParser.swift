@@ -73,9 +73,14 @@ public struct AgentFileParser: Sendable {
     public func forEachRecord(fileAt path: String, sourceName: String, _ body: (Record) throws -> Void) throws {
         switch format.syntax {
         case let .csv(delimiter):
-            try CSVTable.forEachRow(path: path, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
-                                    requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { row in
-                try body(record(line: row.line, fields: row.fields, sourceName: sourceName))
+            var columns: [AgentMapping.UpdateField: Int]?
+            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+                                       requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { header, line, fields in
+                let index = columns ?? format.fields.compactMapValues { header.firstIndex(of: $0) }
+                columns = index
+                try body(record(line: line, sourceName: sourceName) { field in
+                    index[field].flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
+                })
             }
         case let .xml(recordElement):
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -84,6 +89,21 @@ public struct AgentFileParser: Sendable {
             for (line, fields) in try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName) {
                 try body(record(line: line, fields: fields, sourceName: sourceName))
             }
+        }
+    }
+
+    /// Reads the file through without building updates: throws `CSVFileError` if it cannot be read as
+    /// a whole (encoding, header, quoting, truncated XML), so nothing from a broken file is applied.
+    public func checkWhole(fileAt path: String, sourceName: String) throws {
+        switch format.syntax {
+        case let .csv(delimiter):
+            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+                                       requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { _, _, _ in }
+        case let .xml(recordElement):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CSVFileError(path: sourceName, message: "cannot read the file")
+            }
+            _ = try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName)
         }
     }
 
@@ -129,7 +149,11 @@ public struct AgentFileParser: Sendable {
     }
 
     func record(line: Int, fields: [String: String], sourceName: String) -> Record {
-        func value(_ field: AgentMapping.UpdateField) -> String { format.fields[field].flatMap { fields[$0] } ?? "" }
+        record(line: line, sourceName: sourceName) { field in format.fields[field].flatMap { fields[$0] } ?? "" }
+    }
+
+    /// Builds the update (or the row's error) from its values, looked up by update field.
+    func record(line: Int, sourceName: String, value: (AgentMapping.UpdateField) -> String) -> Record {
         func fail(_ field: AgentMapping.UpdateField, _ reason: String) -> Record {
             .error(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: value(field), reason: reason))
         }

@@ -115,8 +115,9 @@ public struct IngestDesk: Sendable {
         guard let mapping = mappings.agents[file.agent] else { throw IngestError("no agent '\(file.agent)' in mappings/third-party") }
         let parser = try AgentFileParser(agent: mapping)
         let sourceName = "\(file.agent)/\(file.originalName)#\(file.id)"
+        let isJSON = (file.originalName as NSString).pathExtension.lowercased() == "json"
         let reader: ((AgentFileParser.Record) throws -> Void) throws -> Void = { body in
-            if (file.originalName as NSString).pathExtension.lowercased() == "json" {
+            if isJSON {
                 guard let data = FileManager.default.contents(atPath: file.storedPath) else {
                     throw IngestError("the inbox has lost \(file.storedPath)")
                 }
@@ -126,31 +127,75 @@ public struct IngestDesk: Sendable {
             }
         }
         do {
-            try reader { _ in }
+            if isJSON { try reader { _ in } } else { try parser.checkWhole(fileAt: file.storedPath, sourceName: sourceName) }
         } catch let error as CSVFileError {
             try store.finishInboxFile(id: file.id, failure: error.description, at: now())
             return try store.inboxFile(id: file.id) ?? file
         }
         let planner = UpdatePlanner(store: store, mappings: mappings, agent: file.agent, placed: try store.placedContracts(agent: file.agent),
                                     today: now().date, now: now)
+        // Rows are read and decided here while the previous batch is written on the writer's queue:
+        // the two cores share the work. Batches are committed in file order, each with the cursor.
+        let writer = BatchWriter()
+        // Also when reading fails part-way: no batch is left being written after this returns.
+        defer { writer.wait() }
         var pending: [IngestRow] = []
         var lastLine = file.linesDone
+        var submittedLine = file.linesDone
+        let (store, now, actor) = (store, now, "ingest:\(file.agent)")
         func flush() throws {
-            guard lastLine > file.linesDone || !pending.isEmpty else { return }
-            try store.applyIngestBatch(fileId: file.id, throughLine: lastLine, rows: pending, by: "ingest:\(file.agent)", at: now())
+            guard lastLine > submittedLine else { return }
+            let (rows, line) = (pending, lastLine)
+            try writer.submit { try store.applyIngestBatch(fileId: file.id, throughLine: line, rows: rows, by: actor, at: now()) }
+            submittedLine = lastLine
             pending.removeAll(keepingCapacity: true)
         }
         try reader { record in
             guard record.line > file.linesDone else { return }
             // A row whose effect depends on the contract's state sees every earlier row committed.
-            if planner.readsState(record), !pending.isEmpty { try flush() }
+            if planner.readsState(record) {
+                try flush()
+                try writer.drain()
+            }
             pending.append(try planner.plan(record))
             lastLine = record.line
             if pending.count >= batchSize { try flush() }
         }
         try flush()
+        try writer.drain()
         try store.finishInboxFile(id: file.id, failure: nil, at: now())
         return try store.inboxFile(id: file.id) ?? file
+    }
+}
+
+/// Writes batches one after another on its own queue, at most two waiting, so memory stays flat; the
+/// first failure stops the batches after it and is thrown to the reader.
+final class BatchWriter: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "miles-adapter.ingest-writer")
+    private let slots = DispatchSemaphore(value: 2)
+    private let lock = NSLock()
+    private var failure: (any Error)?
+
+    func submit(_ work: @escaping @Sendable () throws -> Void) throws {
+        try check()
+        slots.wait()
+        queue.async {
+            defer { self.slots.signal() }
+            guard self.lock.withLock({ self.failure == nil }) else { return }
+            do { try work() } catch { self.lock.withLock { self.failure = error } }
+        }
+    }
+
+    /// Waits until every submitted batch is written; throws the first failure.
+    func drain() throws {
+        wait()
+        try check()
+    }
+
+    func wait() { queue.sync {} }
+
+    private func check() throws {
+        if let failure = lock.withLock({ failure }) { throw failure }
     }
 }
 
