@@ -68,10 +68,11 @@ public struct IngestEffects: Sendable {
     }
 }
 
-/// One row of a delivery, decided: a row-level error, or an update with its effects.
+/// One row of a delivery, decided: a row-level error, or an update (with `details`, its summary
+/// in words, worked out once by whoever decided it) and its effects.
 public enum IngestRow: Sendable {
     case rejected(line: Int, column: String, value: String, reason: String)
-    case update(ThirdPartyUpdate, line: Int, effects: IngestEffects)
+    case update(ThirdPartyUpdate, line: Int, details: String, effects: IngestEffects)
 }
 
 /// An update as the store keeps it.

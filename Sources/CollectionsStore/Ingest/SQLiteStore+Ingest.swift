@@ -42,31 +42,49 @@ extension SQLiteStore {
                 throw StoreRefusal("inbox delivery \(fileId) is not waiting to be processed")
             }
             // Prepared once for the batch: a million-row file runs these a million times each.
-            let insertError = try db.makeStatement(sql: """
+            let insertError = try BulkInsert(db, sql: """
                 INSERT INTO ingest_row_errors (inbox_file_id, line, column_name, value, reason) VALUES (?, ?, ?, ?, ?)
                 """)
-            let insertUpdate = try db.makeStatement(sql: """
+            let insertUpdate = try BulkInsert(db, sql: """
                 INSERT INTO third_party_updates (inbox_file_id, line, agent, contract_number, kind, details, outcome, refusal, received_at,
                     amount, currency, paid_on, agent_reference)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            let notes = try NoteStatements(db)
+            let insertNote = try BulkInsert(db, sql: """
+                INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
+                VALUES (?, ?, ?, ?, ?, ?, 'queued')
+                """)
+            let notesBefore = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM contract_notes") ?? 0
             var applied = 0, refused = 0, rejected = 0
             for row in rows {
                 switch row {
                 case let .rejected(line, column, value, reason):
                     guard line > done else { continue }
-                    try insertError.execute(arguments: [fileId, line, column, value, reason])
+                    insertError.bind(1, fileId)
+                    insertError.bind(2, line)
+                    insertError.bind(3, column)
+                    insertError.bind(4, value)
+                    insertError.bind(5, reason)
+                    try insertError.run()
                     rejected += 1
-                case let .update(update, line, effects):
+                case let .update(update, line, details, effects):
                     guard line > done else { continue }
                     var payment: (amount: Money, on: LocalDate, reference: String)?
                     if case let .paymentCollected(amount, on, reference) = update.kind { payment = (amount, on, reference) }
-                    try insertUpdate.execute(arguments: [
-                        fileId, line, update.agent, update.contractNumber, update.kind.name, update.kind.summary,
-                        effects.refusal == nil ? "applied" : "refused", effects.refusal, at.millisecondsSinceEpoch,
-                        payment?.amount.minorUnits, payment?.amount.currency.code, payment?.on.daysSinceEpoch, payment?.reference,
-                    ])
+                    insertUpdate.bind(1, fileId)
+                    insertUpdate.bind(2, line)
+                    insertUpdate.bind(3, update.agent)
+                    insertUpdate.bind(4, update.contractNumber)
+                    insertUpdate.bind(5, update.kind.name)
+                    insertUpdate.bind(6, details)
+                    insertUpdate.bind(7, effects.refusal == nil ? "applied" : "refused")
+                    insertUpdate.bind(8, effects.refusal)
+                    insertUpdate.bind(9, at.millisecondsSinceEpoch)
+                    insertUpdate.bind(10, payment?.amount.minorUnits)
+                    insertUpdate.bind(11, payment?.amount.currency.code)
+                    insertUpdate.bind(12, (payment?.on.daysSinceEpoch).map(Int64.init))
+                    insertUpdate.bind(13, payment?.reference)
+                    try insertUpdate.run()
                     if effects.refusal != nil {
                         refused += 1
                         continue
@@ -75,9 +93,23 @@ extension SQLiteStore {
                     if let change = effects.statusChange { _ = try queueStatusChange(change, db) }
                     if let hold = effects.hold { try setHold(contractNumber: update.contractNumber, hold: hold, at: at, db) }
                     if let change = effects.contactChange { try queueContactChange(change, db) }
-                    if let note = effects.note { _ = try notes.queue(note, db) }
+                    if let note = effects.note {
+                        insertNote.bind(1, note.contractNumber)
+                        insertNote.bind(2, note.category)
+                        insertNote.bind(3, note.text)
+                        insertNote.bind(4, note.source)
+                        insertNote.bind(5, note.requestedBy)
+                        insertNote.bind(6, note.requestedAt.millisecondsSinceEpoch)
+                        try insertNote.run()
+                    }
                 }
             }
+            // The batch's notes reach the outbox in one statement rather than one per row.
+            try db.execute(sql: """
+                INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+                SELECT 'AddContractNote', 'NOTE-' || id, id, 'pending', requested_at, requested_at, requested_at
+                FROM contract_notes WHERE id > ? ORDER BY id
+                """, arguments: [notesBefore])
             try db.execute(sql: """
                 UPDATE inbox_files SET lines_done = ?, applied = applied + ?, refused = refused + ?, rejected = rejected + ? WHERE id = ?
                 """, arguments: [throughLine, applied, refused, rejected, fileId])

@@ -13,7 +13,18 @@ extension SQLiteStore {
 
     /// Stores the note and its outbox entry inside the caller's transaction.
     func queueNote(_ note: ContractNote, _ db: Database) throws -> Int64 {
-        try NoteStatements(db).queue(note, db)
+        try db.cachedStatement(sql: """
+            INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, 'queued')
+            """).execute(arguments: [note.contractNumber, note.category, note.text, note.source, note.requestedBy,
+                                     note.requestedAt.millisecondsSinceEpoch])
+        let id = db.lastInsertedRowID
+        let at = note.requestedAt.millisecondsSinceEpoch
+        try db.cachedStatement(sql: """
+            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+            VALUES ('AddContractNote', ?, ?, 'pending', ?, ?, ?)
+            """).execute(arguments: ["NOTE-\(id)", id, at, at, at])
+        return id
     }
 
     public func note(id: Int64) throws -> ContractNote? {
@@ -37,31 +48,5 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE contract_notes SET state = 'added', miles_note_id = ? WHERE id = ?", arguments: [milesNoteId, noteId])
             try audit(db, at: at, actor: "outbox-relay", action: "note.added", subject: "note:\(noteId)", details: "MILES note \(milesNoteId)")
         }
-    }
-}
-
-/// The two inserts that queue a note, prepared once and run for many notes in one transaction.
-struct NoteStatements {
-    let note: Statement
-    let outbox: Statement
-
-    init(_ db: Database) throws {
-        note = try db.cachedStatement(sql: """
-            INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
-            VALUES (?, ?, ?, ?, ?, ?, 'queued')
-            """)
-        outbox = try db.cachedStatement(sql: """
-            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
-            VALUES ('AddContractNote', ?, ?, 'pending', ?, ?, ?)
-            """)
-    }
-
-    func queue(_ contractNote: ContractNote, _ db: Database) throws -> Int64 {
-        try note.execute(arguments: [contractNote.contractNumber, contractNote.category, contractNote.text, contractNote.source,
-                                     contractNote.requestedBy, contractNote.requestedAt.millisecondsSinceEpoch])
-        let id = db.lastInsertedRowID
-        let at = contractNote.requestedAt.millisecondsSinceEpoch
-        try outbox.execute(arguments: ["NOTE-\(id)", id, at, at, at])
-        return id
     }
 }

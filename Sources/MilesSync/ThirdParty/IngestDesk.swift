@@ -237,21 +237,22 @@ struct UpdatePlanner {
                     ? "no contract \(update.contractNumber) in the store" : "contract \(update.contractNumber) is not placed with \(agent)"
                 return .rejected(line: line, column: column, value: update.contractNumber, reason: reason)
             }
-            return .update(update, line: line, effects: try effects(of: update))
+            let details = update.kind.summary
+            return .update(update, line: line, details: details, effects: try effects(of: update, details: details))
         }
     }
 
-    private func note(_ update: ThirdPartyUpdate, category: String) -> ContractNote {
-        ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: "\(agent): \(update.kind.summary)",
+    private func note(_ update: ThirdPartyUpdate, _ details: String, category: String) -> ContractNote {
+        ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: "\(agent): \(details)",
                      source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now(), state: .queued)
     }
 
-    private func effects(of update: ThirdPartyUpdate) throws -> IngestEffects {
+    private func effects(of update: ThirdPartyUpdate, details: String) throws -> IngestEffects {
         switch update.kind {
         case .paymentCollected:
-            return IngestEffects(note: note(update, category: "PAYMENT"))
+            return IngestEffects(note: note(update, details, category: "PAYMENT"))
         case .note, .vehicleRecovered, .soldAtAuction:
-            return IngestEffects(note: note(update, category: "AGENT"))
+            return IngestEffects(note: note(update, details, category: "AGENT"))
         case let .traceResult(address, phone, email, _):
             guard let contract = try store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
             let change = ContactChange(id: 0, contractNumber: update.contractNumber, partnerId: contract.customer.partnerId,
@@ -260,29 +261,29 @@ struct UpdatePlanner {
             return IngestEffects(contactChange: change)
         case let .status(status, on):
             switch status {
-            case .deceased: return hold(.deceased, update)
-            case .bankrupt: return hold(.insolvency, update)
-            case .disputed: return hold(.dispute, update)
-            case .activePlan: return try statusChange(update, to: .paymentPlan, reasonCode: "PPLN", on: on)
-            case .legalProcess: return try statusChange(update, to: .legal, reasonCode: "LEGL", on: on)
+            case .deceased: return hold(.deceased, update, details)
+            case .bankrupt: return hold(.insolvency, update, details)
+            case .disputed: return hold(.dispute, update, details)
+            case .activePlan: return try statusChange(update, details, to: .paymentPlan, reasonCode: "PPLN", on: on)
+            case .legalProcess: return try statusChange(update, details, to: .legal, reasonCode: "LEGL", on: on)
             case .paidInFull, .settledInFull, .hold, .enforcement, .recalled, .writtenOff:
-                return IngestEffects(note: note(update, category: "AGENT"))
+                return IngestEffects(note: note(update, details, category: "AGENT"))
             }
         }
     }
 
     /// A hold the agent's news requires (which also pauses the placement), and a note for the contract file.
-    private func hold(_ kind: ContractHold.Kind, _ update: ThirdPartyUpdate) -> IngestEffects {
-        IngestEffects(hold: ContractHold(kind: kind, reason: "\(agent) reports: \(update.kind.summary) (\(update.source))",
+    private func hold(_ kind: ContractHold.Kind, _ update: ThirdPartyUpdate, _ details: String) -> IngestEffects {
+        IngestEffects(hold: ContractHold(kind: kind, reason: "\(agent) reports: \(details) (\(update.source))",
                                          setBy: "agent:\(agent)", setOn: today),
-                      note: note(update, category: "AGENT"))
+                      note: note(update, details, category: "AGENT"))
     }
 
     /// A status change through the transition table and the guards; a refusal keeps the update for the team.
-    private func statusChange(_ update: ThirdPartyUpdate, to target: ContractStatus, reasonCode: String, on: LocalDate) throws -> IngestEffects {
+    private func statusChange(_ update: ThirdPartyUpdate, _ details: String, to target: ContractStatus, reasonCode: String, on: LocalDate) throws -> IngestEffects {
         guard let contract = try store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
-            return IngestEffects(note: note(update, category: "AGENT"))
+            return IngestEffects(note: note(update, details, category: "AGENT"))
         }
         let refusals = try StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: nil, overridden: [], store: store,
                                                       mappings: mappings, on: today)
@@ -290,7 +291,7 @@ struct UpdatePlanner {
         let change = StatusChange(id: 0, contractNumber: update.contractNumber, to: target, reasonCode: reasonCode, effectiveDate: on,
                                   courtOrderReference: nil, expectedVersion: contract.version, requestedBy: "agent:\(agent)",
                                   requestedAt: now(), state: .queued, overrides: [])
-        return IngestEffects(statusChange: change, note: note(update, category: "AGENT"))
+        return IngestEffects(statusChange: change, note: note(update, details, category: "AGENT"))
     }
 }
 
