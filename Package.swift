@@ -160,6 +160,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
     ]
