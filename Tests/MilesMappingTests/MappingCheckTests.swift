@@ -106,6 +106,19 @@ struct MappingCheckTests {
         #expect(problems(in: duplicateDirectory).contains { $0.kind == .duplicateCode && $0.line == duplicateLine })
     }
 
+    @Test("agents: an unknown encoding, an unknown update kind and an unmapped column name are reported at their lines")
+    func agentMappingProblems() throws {
+        let (encodingDirectory, encodingLine) = try mutatedCopy(file: "third-party/tracewise.yaml", replacing: "  encoding: windows-1252",
+                                                                with: "  encoding: ebcdic")
+        #expect(problems(in: encodingDirectory).contains { $0.kind == .invalidValue && $0.line == encodingLine && $0.message.contains("encoding") })
+        let (kindDirectory, kindLine) = try mutatedCopy(file: "third-party/acme-dca.yaml", replacing: "    DEC: deceased",
+                                                        with: "    DEC: passedAway")
+        #expect(problems(in: kindDirectory).contains { $0.kind == .unknownInternalValue && $0.line == kindLine && $0.message.contains("passedAway") })
+        let (fieldDirectory, fieldLine) = try mutatedCopy(file: "third-party/acme-dca.yaml", replacing: "    amount: Amount",
+                                                          with: "    amount:")
+        #expect(problems(in: fieldDirectory).contains { $0.kind == .invalidValue && $0.line == fieldLine })
+    }
+
     @Test("the problem prints as file:line: message")
     func problemFormat() {
         let problem = MappingProblem(file: "mappings/contract.yaml", line: 12, kind: .unknownModelField, message: "unknown model field 'x'")

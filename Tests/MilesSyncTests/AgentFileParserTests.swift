@@ -88,6 +88,19 @@ struct AgentFileParserTests {
         #expect(result.errors.allSatisfy { !$0.reason.isEmpty && !$0.column.isEmpty })
     }
 
+    @Test("an agent whose mapping says windows-1252 has its accents, pound signs and curly quotes read as such")
+    func windows1252() throws {
+        let header = "ClientRef;Result;TracedOn;NewAddress1;NewAddress2;NewTown;NewPostcode;NewPhone;NewEmail;Comment\n"
+        // "Zoë O’Brien owes £5" with ë = 0xEB, ’ = 0x92, £ = 0xA3, as Excel writes it on Windows.
+        let row: [UInt8] = Array("C00000013;NOTRACE;2026-11-26;;;;;;;Zo".utf8) + [0xEB] + Array(" O".utf8) + [0x92]
+            + Array("Brien owes ".utf8) + [0xA3] + Array("5\n".utf8)
+        let trace = try AgentFileParser(agent: try #require(mappings.agents["tracewise"]))
+        let result = try trace.parse(Array(header.utf8) + row, sourceName: "cp1252.csv")
+        #expect(result.updates.map(\.kind) == [.note("Zoë O’Brien owes £5")])
+        let dca = try AgentFileParser(agent: try #require(mappings.agents["acme-dca"]))
+        #expect(throws: CSVFileError.self) { try dca.parse(Array("AccountRef,ActionCode\n".utf8) + row, sourceName: "cp1252.csv") }
+    }
+
     @Test("a file that is not UTF-8, lacks its header, or is truncated XML fails as a whole")
     func wholeFileFailures() throws {
         let dca = try AgentFileParser(agent: try #require(mappings.agents["acme-dca"]))

@@ -49,6 +49,14 @@ public struct AgentMapping: Sendable {
         case location, proceeds
     }
 
+    /// The character encodings an agent's CSV may come in (XML declares its own).
+    public enum TextEncoding: String, CaseIterable, Sendable {
+        case utf8 = "utf-8"
+        case latin1 = "iso-8859-1"
+        /// What spreadsheet exports on Windows produce.
+        case windows1252 = "windows-1252"
+    }
+
     /// How the agent sends updates: CSV with a header (columns by name) or XML (elements inside each record).
     public struct UpdateFormat: Sendable {
         public enum Syntax: Sendable, Equatable {
@@ -57,6 +65,7 @@ public struct AgentMapping: Sendable {
         }
 
         public var syntax: Syntax
+        public var encoding: TextEncoding
         /// `yyyy-MM-dd` or `dd/MM/yyyy`.
         public var dateFormat: String
         /// Update field to CSV column header or XML element name.
@@ -118,7 +127,12 @@ public struct AgentMapping: Sendable {
     }
 
     private static func loadUpdates(_ node: Node, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> UpdateFormat? {
-        checkKeys(node, allowed: ["format", "delimiter", "record", "dateFormat", "fields", "codes", "currency"], file, &problems)
+        checkKeys(node, allowed: ["format", "delimiter", "encoding", "record", "dateFormat", "fields", "codes", "currency"], file, &problems)
+        guard let encoding = TextEncoding(rawValue: node[key: "encoding"]?.string?.lowercased() ?? "utf-8") else {
+            problems.append(file.problem(node[key: "encoding"], .invalidValue,
+                                         "encoding must be one of \(TextEncoding.allCases.map(\.rawValue).joined(separator: ", "))"))
+            return nil
+        }
         let currency: CurrencyCode
         do { currency = try CurrencyCode(node[key: "currency"]?.string ?? "GBP") } catch {
             problems.append(file.problem(node[key: "currency"], .invalidValue, "currency must be an ISO 4217 code such as GBP"))
@@ -134,6 +148,10 @@ public struct AgentMapping: Sendable {
             }
             syntax = .csv(delimiter: scalar)
         case "xml":
+            if node[key: "encoding"] != nil {
+                problems.append(file.problem(node[key: "encoding"], .invalidValue, "an XML file declares its own encoding in its prolog"))
+                return nil
+            }
             guard let record = requiredString(node, "record", file, &problems) else { return nil }
             syntax = .xml(recordElement: record)
         default:
@@ -171,7 +189,7 @@ public struct AgentMapping: Sendable {
             codes[code] = kind
         }
         if codes.isEmpty { problems.append(file.problem(node, .missingField, "updates.codes lists no codes")) }
-        return UpdateFormat(syntax: syntax, dateFormat: dateFormat, fields: fields, codes: codes, currency: currency)
+        return UpdateFormat(syntax: syntax, encoding: encoding, dateFormat: dateFormat, fields: fields, codes: codes, currency: currency)
     }
 
     /// Every `*.yaml` in `directory/third-party`, by agent name.

@@ -1,8 +1,10 @@
 import Foundation
+import MilesMapping
 
 /// Reads CSV records (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes, LF or CR LF)
 /// from a file in fixed-size chunks, or from bytes in memory, so a file of any size is read in
-/// constant memory. Each record comes with the line it starts on; every field must be UTF-8.
+/// constant memory. Each record comes with the line it starts on; every field must be valid text in
+/// the file's encoding (UTF-8 unless the agent's mapping says otherwise).
 /// Spaces and tabs around an unquoted field are dropped.
 ///
 /// Written here rather than taken from CSV.swift, which on Linux reports a read error at the end
@@ -11,6 +13,7 @@ struct CSVRecordReader {
     private let handle: FileHandle?
     private let sourceName: String
     private let delimiter: UInt8
+    private let encoding: AgentMapping.TextEncoding
     private var buffer: [UInt8]
     private var position = 0
     private var atEnd: Bool
@@ -19,19 +22,21 @@ struct CSVRecordReader {
     private static let chunkSize = 1 << 20
     private static let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
 
-    init(path: String, sourceName: String, delimiter: UInt8) throws(CSVFileError) {
+    init(path: String, sourceName: String, delimiter: UInt8, encoding: AgentMapping.TextEncoding = .utf8) throws(CSVFileError) {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw CSVFileError(path: sourceName, message: "cannot read the file") }
         self.handle = handle
         self.sourceName = sourceName
         self.delimiter = delimiter
+        self.encoding = encoding
         buffer = []
         atEnd = false
     }
 
-    init(bytes: [UInt8], sourceName: String, delimiter: UInt8) {
+    init(bytes: [UInt8], sourceName: String, delimiter: UInt8, encoding: AgentMapping.TextEncoding = .utf8) {
         handle = nil
         self.sourceName = sourceName
         self.delimiter = delimiter
+        self.encoding = encoding
         buffer = bytes
         atEnd = true
     }
@@ -129,9 +134,13 @@ struct CSVRecordReader {
             while start < end, Self.isBlank(field[start]) { start += 1 }
             while end > start, Self.isBlank(field[end - 1]) { end -= 1 }
         }
-        guard let text = field.withUnsafeBufferPointer({ String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }) else {
-            throw CSVFileError(path: sourceName, message: "the file is not UTF-8 text (line \(line))")
+        let text: String?
+        switch encoding {
+        case .utf8: text = field.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+        case .latin1: text = String(String.UnicodeScalarView(field[start..<end].map { Unicode.Scalar($0) }))
+        case .windows1252: text = String(bytes: field[start..<end], encoding: .windowsCP1252)
         }
+        guard let text else { throw CSVFileError(path: sourceName, message: "the file is not \(encoding.rawValue) text (line \(line))") }
         return text
     }
 

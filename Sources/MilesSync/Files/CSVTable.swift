@@ -1,4 +1,5 @@
 import Foundation
+import MilesMapping
 
 /// A CSV file with a header row, read whole: each row's fields by lower-cased column name, with the
 /// line it came from. Files that cannot be read, are not UTF-8, or lack a required column fail as a whole.
@@ -27,9 +28,9 @@ struct CSVTable {
     }
 
     /// Reads CSV held in memory; `sourceName` names it in errors.
-    init(bytes: [UInt8], sourceName path: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
-         expected: String) throws(CSVFileError) {
-        var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value))
+    init(bytes: [UInt8], sourceName path: String, delimiter: UnicodeScalar, encoding: AgentMapping.TextEncoding = .utf8, caseSensitive: Bool,
+         requiredColumns: [String], expected: String) throws(CSVFileError) {
+        var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value), encoding: encoding)
         var rows: [Row] = []
         do {
             try Self.forEachRecord(of: &reader, sourceName: path, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
@@ -50,9 +51,10 @@ struct CSVTable {
     /// its fields by position. Blank lines are skipped. A problem with the file as a whole (not UTF-8, a
     /// required column missing, an unclosed quote) throws `CSVFileError`, possibly after earlier records
     /// were handed over: read it once without acting to know it is whole.
-    static func forEachRecord(path: String, sourceName: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
-                              expected: String, _ body: (_ header: [String], _ line: Int, _ fields: [String]) throws -> Void) throws {
-        var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value))
+    static func forEachRecord(path: String, sourceName: String, delimiter: UnicodeScalar, encoding: AgentMapping.TextEncoding,
+                              caseSensitive: Bool, requiredColumns: [String], expected: String,
+                              _ body: (_ header: [String], _ line: Int, _ fields: [String]) throws -> Void) throws {
+        var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: encoding)
         try forEachRecord(of: &reader, sourceName: sourceName, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
                           expected: expected, body)
     }

@@ -52,7 +52,7 @@ public struct AgentFileParser: Sendable {
         let records: [(Int, [String: String])]
         switch format.syntax {
         case let .csv(delimiter):
-            let table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+            let table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
                                      requiredColumns: requiredColumns, expected: expectedHeader(delimiter))
             records = table.rows.map { ($0.line, $0.fields) }
         case let .xml(recordElement):
@@ -74,7 +74,7 @@ public struct AgentFileParser: Sendable {
         switch format.syntax {
         case let .csv(delimiter):
             var columns: [AgentMapping.UpdateField: Int]?
-            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
                                        requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { header, line, fields in
                 let index = columns ?? format.fields.compactMapValues { header.firstIndex(of: $0) }
                 columns = index
@@ -97,7 +97,7 @@ public struct AgentFileParser: Sendable {
     public func checkWhole(fileAt path: String, sourceName: String) throws {
         switch format.syntax {
         case let .csv(delimiter):
-            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, caseSensitive: true,
+            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
                                        requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { _, _, _ in }
         case let .xml(recordElement):
             guard let data = FileManager.default.contents(atPath: path) else {
