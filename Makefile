@@ -1,9 +1,10 @@
 # The README's commands. `make demo` and `make test` install what is missing first.
+SHELL := /bin/bash
 SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev
 SECONDS ?= 60
 
-.PHONY: deps build demo test bench mock clean-demo
+.PHONY: deps build demo test bench mock fuzz clean-demo
 
 # Installs the system packages the build needs, only when one is missing.
 deps:
@@ -26,11 +27,25 @@ test: deps
 	$(SWIFT) build --build-tests
 	# A hung test fails the run after 20 minutes instead of holding CI to its limit.
 	timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2
+	# The fuzzer's short form: a minute over the reader and the contract decoder.
+	$(MAKE) fuzz SECONDS=60
 
 # Throughput and memory benchmarks, in release mode; figures go to BENCHMARKS.md by hand.
 bench: deps
 	for p in miles-adapter miles-mock miles-adapter-bench; do $(SWIFT) build -c release --product $$p || exit 1; done
 	$$($(SWIFT) build -c release --show-bin-path)/miles-adapter-bench
+
+# libFuzzer over the hardened XML reader, the SOAP envelope and the contract decoder, for SECONDS
+# seconds, from a seed corpus of the mock's own answers. Findings go to .build-fuzz/findings/.
+FUZZ_FLAGS := -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld -Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver
+fuzz: deps
+	$(SWIFT) build --product miles-mock
+	$(SWIFT) build -c release --product miles-fuzz --scratch-path .build-fuzz $(FUZZ_FLAGS)
+	mkdir -p .build-fuzz/corpus .build-fuzz/findings
+	$$($(SWIFT) build --show-bin-path)/miles-mock --write-samples .build-fuzz/corpus --contracts 50
+	.build-fuzz/release/miles-fuzz .build-fuzz/corpus -max_total_time=$(SECONDS) -max_len=65536 -rss_limit_mb=1024 \
+		-timeout=10 -artifact_prefix=.build-fuzz/findings/ -print_final_stats=1 2>&1 | grep -v '^#[0-9]' | tail -20; \
+		exit $${PIPESTATUS[0]}
 
 # A standalone mock MILES on port 8080.
 mock: deps

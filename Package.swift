@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "miles-adapter", targets: ["MilesAdapterCLI"]),
         .executable(name: "miles-mock", targets: ["miles-mock"]),
         .executable(name: "miles-adapter-bench", targets: ["MilesAdapterBench"]),
+        .executable(name: "miles-fuzz", targets: ["MilesFuzz"]),
         .library(name: "MilesSync", targets: ["MilesSync"]),
         .library(name: "MilesMock", targets: ["MilesMock"]),
     ],
@@ -133,6 +134,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/MilesAdapterBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // libFuzzer harness over the streaming reader and the contract decoder (`make fuzz`).
+        .executableTarget(
+            name: "MilesFuzz",
+            dependencies: ["MilesSOAP", "MilesMapping"],
+            path: "Fuzz/MilesFuzz",
             swiftSettings: swiftSettings
         ),
 

@@ -34,7 +34,20 @@ struct MilesMockCommand: AsyncParsableCommand {
     @Option(help: "Folder with the WSDL and XSD to serve.")
     var wsdl = "mappings/wsdl"
 
+    @Option(help: "Write sample answers (the fuzzer's seed corpus) into this folder and stop, instead of serving.")
+    var writeSamples: String?
+
     func run() async throws {
+        if let folder = writeSamples {
+            let miles = MockMiles(configuration: MockMilesConfiguration(contractCount: contracts, seed: seed, contractDirectory: wsdl))
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (name, bytes) in try await miles.sampleResponses() {
+                guard FileManager.default.createFile(atPath: folder + "/" + name, contents: Data(bytes)) else {
+                    throw ValidationError("cannot write \(folder)/\(name)")
+                }
+            }
+            return
+        }
         let password = ProcessInfo.processInfo.environment["MILES_MOCK_PASSWORD"] ?? MockMilesConfiguration.defaultPassword
         let configuration = MockMilesConfiguration(
             contractCount: contracts, seed: seed, users: [username: password], contractDirectory: wsdl, host: host, port: port)

@@ -171,6 +171,20 @@ public actor MockMiles {
     public func writeOffLedger() -> [MockWriteOff] { ledger.entries }
 
     /// A FindContracts answer holding contracts `range`, exactly as the server would send it (for benchmarks).
+    /// Sample answers, one per file name: pages of contracts (with and without invoices, a last page),
+    /// a single contract and a fault. The fuzzer's seed corpus.
+    public func sampleResponses() throws -> [String: [UInt8]] {
+        var samples: [String: [UInt8]] = [:]
+        let count = min(portfolio.contractCount, 6)
+        samples["find-contracts-page.xml"] = try MockContractRenderer.findContractsResponse(
+            asOf: portfolio.clock, totalCount: portfolio.contractCount, nextCursor: "c2VlZA", contracts: (0..<count).map { portfolio.contract($0) })
+        samples["find-contracts-last-page.xml"] = try renderedPage(0..<min(count, 1))
+        samples["find-contracts-empty.xml"] = try renderedPage(0..<0)
+        if count > 0 { samples["get-contract.xml"] = try MockContractRenderer.getContractResponse(portfolio.contract(count - 1)) }
+        samples["fault.xml"] = fault(MockFault(code: "SERVER_BUSY", message: "try again later", isServerFault: true)).body
+        return samples
+    }
+
     public func renderedPage(_ range: Range<Int>) throws -> [UInt8] {
         try MockContractRenderer.findContractsResponse(
             asOf: portfolio.clock, totalCount: range.count, nextCursor: nil,
