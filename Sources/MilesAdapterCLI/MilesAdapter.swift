@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MilesSync
 
 /// `miles-adapter`: the MILES collections adapter's command line.
 @main
@@ -27,9 +28,18 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
-    func makeLogger(_ label: String) -> Logger {
-        var logger = Logger(label: label)
+    @Flag(name: .long, help: "Show customers' personal data in the log, for a debugging session (the switch itself is logged). Secrets stay hidden.")
+    var logPersonalData = false
+
+    /// A logger whose output never holds `secrets`, and masks personal data unless --log-personal-data.
+    func makeLogger(_ label: String, secrets: [String]) -> Logger {
+        let policy = RedactionPolicy(logPersonalData: logPersonalData, secrets: secrets)
+        var logger = Logger(label: label) { RedactingLogHandler(inner: StreamLogHandler.standardError(label: $0), policy: policy) }
         logger.logLevel = logLevel
+        if logPersonalData {
+            logger.notice("personal data logging is ON for this session (--log-personal-data)", metadata: [
+                "user": "\(ProcessInfo.processInfo.environment["MILES_ADAPTER_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown")"])
+        }
         return logger
     }
 

@@ -33,7 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let logger = global.makeLogger("miles-adapter.demo")
+            let logger = global.makeLogger("miles-adapter.demo", secrets: [MockMilesConfiguration.defaultPassword])
             let mappingSet = try MappingsCommand.loadMappings(directory: mappings)
             try DemoCommand.recreate(database)
             let store = try SyncCommand.openStore(database)

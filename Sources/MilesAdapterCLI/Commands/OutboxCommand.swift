@@ -18,8 +18,8 @@ struct PushCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let logger = global.makeLogger("miles-adapter.push")
             let session = try CommandSession(global)
+            let logger = global.makeLogger("miles-adapter.push", secrets: session.configuration.secrets)
             let relay = OutboxRelay(
                 gateway: try session.gateway(), store: session.store,
                 configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts)), logger: logger)

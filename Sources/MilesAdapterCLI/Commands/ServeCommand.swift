@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                let logger = global.makeLogger("miles-adapter.api")
+                let logger = global.makeLogger("miles-adapter.api", secrets: session.configuration.secrets)
                 var configuration = session.configuration.agentAPI
                 for agent in configuration.tokenHashes.keys.sorted() where session.mappings.agents[agent] == nil {
                     printError("warning: agentAPI.tokenHashes names '\(agent)', which has no mapping in mappings/third-party: ignored")

@@ -36,8 +36,8 @@ struct SyncCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let logger = global.makeLogger("miles-adapter.sync")
                 let session = try CommandSession(global)
+                let logger = global.makeLogger("miles-adapter.sync", secrets: session.configuration.secrets)
                 let configuration = session.configuration
                 let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume
                 let summary = try await SyncCommand.runSync(

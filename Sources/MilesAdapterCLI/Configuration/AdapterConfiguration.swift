@@ -147,6 +147,16 @@ struct AdapterConfiguration {
         user = environment["MILES_ADAPTER_USER"] ?? user
     }
 
+    /// Values no log line may show: the MILES password, from wherever it comes.
+    var secrets: [String] {
+        var values = [password].compactMap { $0 }
+        if let passwordFile, let data = FileManager.default.contents(atPath: passwordFile),
+           let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines) {
+            values.append(text)
+        }
+        return values
+    }
+
     /// The name of the person acting; fails with what to set.
     func actingUser() throws -> String {
         guard let user, !user.isEmpty else {

@@ -136,6 +136,16 @@ public struct ContractSync: Sendable {
                 let written: Int
                 do {
                     written = try store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId)
+                    if logger.logLevel <= .trace {
+                        for contract in page.contracts {
+                            // Personal data only under customer.* keys, which the log masks unless told otherwise.
+                            logger.trace("contract from MILES", metadata: [
+                                "contract": "\(contract.contractNumber)", "version": "\(contract.version)", "status": "\(contract.statusCode)",
+                                "customer.name": "\(contract.customer.name)", "customer.phone": "\(contract.customer.phones.first ?? "")",
+                                "customer.email": "\(contract.customer.email ?? "")", "customer.postcode": "\(contract.customer.address.postcode)",
+                            ])
+                        }
+                    }
                 } catch {
                     throw ContractSyncError(message: "cannot write page \(query.pagesDone) to the store: \(error)", underlying: nil)
                 }

@@ -1,0 +1,97 @@
+import Logging
+
+/// Wraps a log handler so that secrets never reach the log at any level, and customers' personal
+/// data (names, addresses, phones, emails, bank details) is masked unless a debugging session asked
+/// for it with `--log-personal-data`.
+///
+/// Code logs personal data only as metadata under `customer.*` (or `name`, `address`, `phone`,
+/// `email`, `bankAccount`, `sortCode`, `iban`) keys, which are masked whole. Free text (messages and
+/// other metadata values) is scrubbed of email addresses, UK phone numbers and the known secret
+/// values, in case an error message carries one.
+///
+/// ```swift
+/// let policy = RedactionPolicy(logPersonalData: false, secrets: [password])
+/// let logger = Logger(label: "miles-adapter.sync") { RedactingLogHandler(inner: StreamLogHandler.standardError(label: $0), policy: policy) }
+/// ```
+public struct RedactingLogHandler: LogHandler {
+    private var inner: any LogHandler
+    public let policy: RedactionPolicy
+
+    public init(inner: any LogHandler, policy: RedactionPolicy) {
+        self.inner = inner
+        self.policy = policy
+    }
+
+    public func log(event: LogEvent) {
+        var event = event
+        event.message = Logger.Message(stringLiteral: policy.scrub(event.message.description))
+        event.metadata = event.metadata.map(policy.redact)
+        if let error = event.error {
+            event.error = nil
+            event.metadata = (event.metadata ?? [:]).merging(["error": .string(policy.scrub("\(error)"))]) { $1 }
+        }
+        inner.log(event: event)
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue.map { policy.redact(key: key, $0) } }
+    }
+
+    public var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = policy.redact(newValue) }
+    }
+
+    public var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+
+    public var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+}
+
+/// What the log may show.
+public struct RedactionPolicy: Sendable {
+    /// Show personal data (a debugging session's explicit choice); secrets stay hidden regardless.
+    public var logPersonalData: Bool
+    /// Values that must never appear: the MILES password, agents' tokens.
+    public var secrets: [String]
+
+    public init(logPersonalData: Bool, secrets: [String]) {
+        self.logPersonalData = logPersonalData
+        // A very short "secret" would blank out ordinary text; such a value is no secret anyway.
+        self.secrets = secrets.filter { $0.count >= 4 }
+    }
+
+    static let personalKeys: Set<String> = ["name", "address", "phone", "phones", "email", "bankaccount", "sortcode", "iban"]
+    static let secretFragments = ["password", "token", "secret", "authorization", "nonce"]
+
+    public func redact(_ metadata: Logger.Metadata) -> Logger.Metadata {
+        metadata.reduce(into: [:]) { result, item in result[item.key] = redact(key: item.key, item.value) }
+    }
+
+    func redact(key: String, _ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+        let lowered = key.lowercased()
+        if Self.secretFragments.contains(where: lowered.contains) { return "‹redacted›" }
+        if !logPersonalData, lowered.hasPrefix("customer.") || Self.personalKeys.contains(lowered) { return "‹personal›" }
+        switch value {
+        case let .string(text): return .string(scrub(text))
+        case let .stringConvertible(convertible): return .string(scrub(convertible.description))
+        case let .array(values): return .array(values.map { redact(key: key, $0) })
+        case let .dictionary(values): return .dictionary(values.reduce(into: [:]) { $0[$1.key] = redact(key: $1.key, $1.value) })
+        }
+    }
+
+    /// Free text with the secrets, and unless allowed email addresses and phone numbers, masked.
+    public func scrub(_ text: String) -> String {
+        var text = text
+        for secret in secrets where text.contains(secret) { text = text.replacing(secret, with: "‹redacted›") }
+        guard !logPersonalData else { return text }
+        if text.contains("@") { text = text.replacing(/[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/, with: "‹email›") }
+        return text.replacing(/(?:\+44 ?|\b0)\d{2,4}[ \-]?\d{3,4}[ \-]?\d{3,6}\b/, with: "‹phone›")
+    }
+}
