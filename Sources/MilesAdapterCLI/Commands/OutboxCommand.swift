@@ -16,13 +16,17 @@ struct PushCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(help: "Stop between entries (the rest stays pending) if the run takes longer than this many minutes.")
+    var deadlineMinutes: Int?
+
     func run() async throws {
         try await reportingFailures {
             let session = try CommandSession(global)
             let logger = global.makeLogger("miles-adapter.push", secrets: session.configuration.secrets)
             let relay = OutboxRelay(
                 gateway: try session.gateway(), store: session.store,
-                configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts)), logger: logger)
+                configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts),
+                                                         deadline: deadlineMinutes.map { .seconds($0 * 60) }), logger: logger)
             let summary: OutboxRelay.Summary
             do { summary = try await relay.run() } catch let error as OutboxRelayError {
                 throw CommandFailure(message: "push stopped: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)

@@ -24,6 +24,9 @@ struct SyncCommand: AsyncParsableCommand {
         @Flag(help: "Fetch every contract, discarding any interrupted query.")
         var full = false
 
+        @Option(help: "Stop (resumably, between pages) if the run takes longer than this many minutes.")
+        var deadlineMinutes: Int?
+
         @Option(help: "Fetch contracts changed after this date (YYYY-MM-DD, midnight UTC) or time (ISO 8601 with zone).")
         var since: String?
 
@@ -43,7 +46,8 @@ struct SyncCommand: AsyncParsableCommand {
                 let summary = try await SyncCommand.runSync(
                     gateway: try session.gateway(), store: session.store,
                     configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
-                                                              retry: RetryPolicy(maxAttempts: configuration.maxAttempts)),
+                                                              retry: RetryPolicy(maxAttempts: configuration.maxAttempts),
+                                                              deadline: deadlineMinutes.map { .seconds($0 * 60) }),
                     mode: mode, logger: logger)
                 print(SyncCommand.describe(summary))
             }

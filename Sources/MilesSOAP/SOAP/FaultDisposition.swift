@@ -10,6 +10,8 @@ public enum FaultDisposition: String, Sendable, CaseIterable {
     case authentication
     /// The request may or may not have been applied: ask MILES before sending a write again.
     case unknownOutcome
+    /// The service keeps failing (circuit breaker open): stop the job, keep its state, resume next run.
+    case unavailable
 }
 
 /// Sorts MILES fault codes into dispositions. The table comes from `mappings/contract.yaml`

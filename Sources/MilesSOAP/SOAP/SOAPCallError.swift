@@ -11,17 +11,22 @@ public struct SOAPCallError: Error, Sendable, CustomStringConvertible {
         case invalidResponse(XMLReaderError)
         /// The request could not be built (a value XML cannot carry).
         case invalidRequest(String)
+        /// Not sent: the service's calls have failed `failures` times in a row (the circuit breaker is open).
+        case circuitOpen(service: String, failures: Int)
     }
 
     public let kind: Kind
     public let operation: String
     public let endpoint: String
     public let disposition: FaultDisposition
+    /// How long MILES asked the caller to wait (`Retry-After`), if it did.
+    public let retryAfter: Duration?
 
-    public init(kind: Kind, operation: String, endpoint: String, classifier: FaultClassifier) {
+    public init(kind: Kind, operation: String, endpoint: String, classifier: FaultClassifier, retryAfter: Duration? = nil) {
         self.kind = kind
         self.operation = operation
         self.endpoint = endpoint
+        self.retryAfter = retryAfter
         switch kind {
         case let .fault(fault):
             disposition = classifier.disposition(of: fault)
@@ -38,6 +43,8 @@ public struct SOAPCallError: Error, Sendable, CustomStringConvertible {
             disposition = .unknownOutcome
         case .invalidRequest:
             disposition = .businessRejection
+        case .circuitOpen:
+            disposition = .unavailable
         }
     }
 
@@ -56,7 +63,10 @@ public struct SOAPCallError: Error, Sendable, CustomStringConvertible {
         case let .httpStatus(status, body): what = "HTTP \(status)" + (body.isEmpty ? "" : ": \(body)")
         case let .invalidResponse(error): what = "invalid answer: \(error)"
         case let .invalidRequest(message): what = "request not sent: \(message)"
+        case let .circuitOpen(service, failures):
+            what = "not sent: \(service) failed \(failures) times in a row, so the adapter stopped calling it for now"
         }
-        return "\(operation) at \(endpoint) failed: \(what) [\(disposition.rawValue)]"
+        return "\(operation) at \(endpoint) failed: \(what)" + (retryAfter.map { " (MILES asked to wait \($0))" } ?? "")
+            + " [\(disposition.rawValue)]"
     }
 }

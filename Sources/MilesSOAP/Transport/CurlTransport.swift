@@ -18,6 +18,8 @@ public final class CurlTransport: Sendable {
     public struct Answer: Sendable {
         public let status: Int
         public let unconsumedBodyPrefix: String
+        /// The server's `Retry-After`, in seconds, when it sent one.
+        public let retryAfterSeconds: Int?
     }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -96,7 +98,10 @@ public final class CurlTransport: Sendable {
             ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
             sink.status = status
         }
-        return Answer(status: sink.status, unconsumedBodyPrefix: String(decoding: sink.unconsumed, as: UTF8.self))
+        var retryAfter: curl_off_t = 0
+        ccurl_getinfo_off_t(handle, CURLINFO_RETRY_AFTER, &retryAfter)
+        return Answer(status: sink.status, unconsumedBodyPrefix: String(decoding: sink.unconsumed, as: UTF8.self),
+                      retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil)
     }
 }
 

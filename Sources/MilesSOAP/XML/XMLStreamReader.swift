@@ -32,6 +32,7 @@ public final class XMLStreamReader {
         sax.getEntity = getEntityCallback
         sax.reference = referenceCallback
         sax.serror = structuredErrorCallback
+        clibxml2_silence_generic_errors()
         let userData = Unmanaged.passUnretained(state).toOpaque()
         context = xmlCreatePushParserCtxt(&sax, userData, nil, 0, nil)
         // NONET: no network even if something slipped through; no NOENT, DTDLOAD or DTDATTR: entities are
@@ -58,6 +59,7 @@ public final class XMLStreamReader {
 
     /// Hands the next piece of the document to the parser.
     public func feed(_ bytes: UnsafeRawBufferPointer, handler: any XMLEventHandler) throws(XMLReaderError) {
+        clibxml2_silence_generic_errors()
         state.use(handler)
         if let error = state.error { throw error }
         state.documentBytes += bytes.count

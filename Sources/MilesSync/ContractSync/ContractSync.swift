@@ -19,11 +19,15 @@ public struct ContractSync: Sendable {
         public var retry: RetryPolicy
         /// The checkpoint and ledger name of this job.
         public var job: String
+        /// How long the whole run may take: past it the sync stops between pages (resumable), and no
+        /// retry waits beyond it.
+        public var deadline: Duration?
 
-        public init(pageSize: Int = 500, retry: RetryPolicy = RetryPolicy(), job: String = "contracts") {
+        public init(pageSize: Int = 500, retry: RetryPolicy = RetryPolicy(), job: String = "contracts", deadline: Duration? = nil) {
             self.pageSize = pageSize
             self.retry = retry
             self.job = job
+            self.deadline = deadline
         }
     }
 
@@ -114,9 +118,19 @@ public struct ContractSync: Sendable {
                 "pagesDone": "\(query.pagesDone)", "received": "\(query.received)", "since": "\(query.since?.description ?? "-")"])
         }
 
+        let deadline = configuration.deadline.map { clock.now + $0 }
         do throws(ContractSyncError) {
             while true {
-                let page = try await fetchWithRetry(since: since, cursor: cursor)
+                if let deadline, clock.now >= deadline {
+                    throw ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed after \(pagesThisRun) pages; "
+                                            + "every page committed is kept and the next run resumes", underlying: nil)
+                }
+                let page = try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline)
+                if let cursor, page.nextCursor == cursor {
+                    throw ContractSyncError(message: "MILES answered with the cursor it was given, so the query would never advance; "
+                                            + "stopped before storing that page (the next run resumes from the last committed one)",
+                                            underlying: nil)
+                }
                 var query = checkpoint.inProgress ?? SyncCheckpoint.QueryInProgress(
                     since: since, asOf: page.asOf, cursor: "", pagesDone: 0, received: 0, milesTotal: page.totalCount)
                 query.pagesDone += 1
@@ -167,7 +181,7 @@ public struct ContractSync: Sendable {
                 cursor = nextCursor
             }
         } catch {
-            try? store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
+            _ = try? store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
                                  endedAt: Self.now())
             throw error
         }
@@ -175,7 +189,8 @@ public struct ContractSync: Sendable {
 
     /// One page, retried while the failure is one a retry can cure; reads are safe to repeat, so an
     /// unknown outcome is retried too. Authentication and business refusals stop at once.
-    private func fetchWithRetry(since: Timestamp?, cursor: String?) async throws(ContractSyncError) -> ContractPage {
+    private func fetchWithRetry(since: Timestamp?, cursor: String?,
+                                deadline: ContinuousClock.Instant?) async throws(ContractSyncError) -> ContractPage {
         var attempt = 1
         while true {
             do {
@@ -185,11 +200,17 @@ public struct ContractSync: Sendable {
                 guard retryable, attempt < configuration.retry.maxAttempts else {
                     let reason = error.disposition == .authentication
                         ? "MILES refused the adapter's credentials; check the username and password (no checkpoint was moved)"
+                        : error.disposition == .unavailable
+                        ? "MILES keeps failing, so the sync stopped calling it; every page committed is kept and the next run resumes"
                         : retryable ? "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")" : "MILES refused the request"
                     throw ContractSyncError(message: "\(reason): \(error)", underlying: error)
                 }
                 attempt += 1
-                let wait = configuration.retry.delay(beforeAttempt: attempt)
+                let wait = configuration.retry.delay(beforeAttempt: attempt, retryAfter: error.retryAfter)
+                if let deadline, ContinuousClock.now + wait > deadline {
+                    throw ContractSyncError(message: "the run's deadline comes before the next retry (in \(wait)); stopped, every page "
+                                            + "committed is kept and the next run resumes: \(error)", underlying: error)
+                }
                 logger.warning("FindContracts failed; retrying", metadata: [
                     "attempt": "\(attempt)", "wait": "\(wait)", "error": "\(error)"])
                 do {

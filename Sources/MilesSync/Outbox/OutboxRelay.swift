@@ -22,11 +22,14 @@ public struct OutboxRelay: Sendable {
         public var batchSize: Int
         /// The longest the relay waits for a scheduled retry before it stops and leaves it for the next run.
         public var longestWait: Duration
+        /// How long the whole run may take: past it the relay stops between entries, leaving the rest pending.
+        public var deadline: Duration?
 
-        public init(retry: RetryPolicy = RetryPolicy(), batchSize: Int = 200, longestWait: Duration = .seconds(60)) {
+        public init(retry: RetryPolicy = RetryPolicy(), batchSize: Int = 200, longestWait: Duration = .seconds(60), deadline: Duration? = nil) {
             self.retry = retry
             self.batchSize = batchSize
             self.longestWait = longestWait
+            self.deadline = deadline
         }
     }
 
@@ -68,6 +71,8 @@ public struct OutboxRelay: Sendable {
     /// left to send now. Refused credentials stop it at once.
     public func run() async throws(OutboxRelayError) -> Summary {
         var summary = Summary()
+        let deadline = configuration.deadline.map { ContinuousClock.now + $0 }
+        func pastDeadline(after wait: Duration = .zero) -> Bool { deadline.map { ContinuousClock.now + wait > $0 } ?? false }
         while true {
             let due: [OutboxEntry]
             do { due = try store.dueOutboxEntries(now: now(), limit: configuration.batchSize) } catch {
@@ -78,14 +83,22 @@ public struct OutboxRelay: Sendable {
                 do { pending = try store.outboxEntries(state: .pending) } catch { throw OutboxRelayError("cannot read the outbox: \(error)") }
                 guard let next = pending.map(\.nextAttemptAt).min() else { return summary }
                 let wait = Duration.milliseconds(max(0, next.millisecondsSinceEpoch - now().millisecondsSinceEpoch))
-                guard wait <= configuration.longestWait else {
+                guard wait <= configuration.longestWait, !pastDeadline(after: wait) else {
                     summary.leftPending = pending.count
                     return summary
                 }
                 do { try await Task.sleep(for: wait) } catch { throw OutboxRelayError("cancelled while waiting for a retry") }
                 continue
             }
-            for entry in due { try await process(entry, &summary) }
+            for entry in due {
+                if pastDeadline() {
+                    summary.leftPending = (try? store.outboxEntries(state: .pending).count) ?? 0
+                    logger.warning("the run's deadline passed; the rest of the outbox is left for the next push",
+                                   metadata: ["leftPending": "\(summary.leftPending)"])
+                    return summary
+                }
+                try await process(entry, &summary)
+            }
         }
     }
 
@@ -231,6 +244,11 @@ public struct OutboxRelay: Sendable {
                 try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
                 throw OutboxRelayError("MILES refused the adapter's credentials; the outbox is left as it was: \(error)",
                                        isAuthenticationFailure: true)
+            case .unavailable:
+                // Not sent: the entry goes back to waiting, with no attempt counted against it.
+                try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
+                throw OutboxRelayError("MILES keeps failing, so the push stopped calling it; every entry is kept and the next "
+                                       + "push resumes: \(error)")
             case .businessRejection:
                 let code = error.faultCode.map { "MILES \($0): " } ?? ""
                 try deadLetter(entry, code + error.description, &summary)
@@ -238,7 +256,7 @@ public struct OutboxRelay: Sendable {
                 if attempts >= configuration.retry.maxAttempts {
                     try deadLetter(entry, "gave up after \(attempts) attempts: \(error)", &summary)
                 } else {
-                    let delay = configuration.retry.delay(beforeAttempt: attempts + 1)
+                    let delay = configuration.retry.delay(beforeAttempt: attempts + 1, retryAfter: error.retryAfter)
                     let next = now().adding(milliseconds: Int64(delay.components.seconds) * 1000
                                             + delay.components.attoseconds / 1_000_000_000_000_000)
                     try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: next, at: now())

@@ -10,11 +10,23 @@ public struct RetryPolicy: Sendable {
     public var maxAttempts: Int
     public var baseDelay: Duration
     public var maxDelay: Duration
+    /// The longest `Retry-After` honoured: MILES asking for more still gets no longer a wait.
+    public var maxRetryAfter: Duration
 
-    public init(maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30)) {
+    public init(maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),
+                maxRetryAfter: Duration = .seconds(120)) {
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.maxRetryAfter = maxRetryAfter
+    }
+
+    /// The wait before attempt `attempt` after a failure that may carry MILES's `Retry-After`: at least
+    /// what MILES asked for (up to `maxRetryAfter`), never less than the backoff.
+    public func delay(beforeAttempt attempt: Int, retryAfter: Duration?) -> Duration {
+        let backoff = delay(beforeAttempt: attempt)
+        guard let retryAfter else { return backoff }
+        return max(backoff, min(retryAfter, maxRetryAfter))
     }
 
     /// The wait before attempt `attempt` (2 for the first retry): a random share of

@@ -34,6 +34,13 @@ struct MilesMockCommand: AsyncParsableCommand {
     @Option(help: "Folder with the WSDL and XSD to serve.")
     var wsdl = "mappings/wsdl"
 
+    @Option(help: ArgumentHelp("A fault to inject from the start, as the admin API's JSON (repeatable).",
+                               discussion: #"e.g. --fault '{"operation": "FindContracts", "kind": "http", "httpStatus": 503, "retryAfterSeconds": 2, "percent": 20, "count": 0, "skip": 0}'"#))
+    var fault: [String] = []
+
+    @Option(help: "Seed of the random faults (percent, random delays, garbage): the same seed replays the same run.")
+    var faultSeed: UInt64 = 1
+
     @Option(help: "Write sample answers (the fuzzer's seed corpus) into this folder and stop, instead of serving.")
     var writeSamples: String?
 
@@ -50,10 +57,18 @@ struct MilesMockCommand: AsyncParsableCommand {
         }
         let password = ProcessInfo.processInfo.environment["MILES_MOCK_PASSWORD"] ?? MockMilesConfiguration.defaultPassword
         let configuration = MockMilesConfiguration(
-            contractCount: contracts, seed: seed, users: [username: password], contractDirectory: wsdl, host: host, port: port)
+            contractCount: contracts, seed: seed, users: [username: password], contractDirectory: wsdl, host: host, port: port,
+            faultSeed: faultSeed)
+        let rules = try fault.map { text in
+            do {
+                return try JSONDecoder().decode(FaultRule.self, from: Data(text.utf8))
+            } catch {
+                throw ValidationError("--fault '\(text)' is not a fault rule: \(error)")
+            }
+        }
         var logger = Logger(label: "miles-mock")
         logger.logLevel = .warning
-        try await MockMilesServer.run(configuration: configuration, logger: logger) { port in
+        try await MockMilesServer.run(configuration: configuration, faults: rules, logger: logger) { port in
             // Written straight to the descriptor so a parent process sees it at once, unbuffered.
             FileHandle.standardOutput.write(Data("miles-mock listening on http://\(host):\(port)/miles (\(contracts) contracts, seed \(seed))\n".utf8))
         }

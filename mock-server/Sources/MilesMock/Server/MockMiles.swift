@@ -15,7 +15,7 @@ public actor MockMiles {
     /// UpdateContactDetails answers by client reference: partner id and the version it made.
     var contactUpdates: [String: (String, Int64)] = [:]
     private var security: MockSecurity
-    private var faults = FaultPlan()
+    private var faults: FaultPlan
     private var journal = RequestJournal()
     /// The wall clock used for WS-Security's Created check; tests can move it.
     private var wallClock: @Sendable () -> Date = { Date() }
@@ -24,6 +24,7 @@ public actor MockMiles {
         self.configuration = configuration
         portfolio = MockPortfolio(seed: configuration.seed, contractCount: configuration.contractCount, baseTime: configuration.baseTime)
         security = MockSecurity(users: configuration.users)
+        faults = FaultPlan(seed: configuration.faultSeed)
     }
 
     // MARK: SOAP
@@ -41,30 +42,47 @@ public actor MockMiles {
             request = try MockSOAPRequest.parse(body)
         } catch {
             let answer = fault(MockFault(code: "INVALID_REQUEST", message: "the request is not acceptable XML: \(error)"))
-            return MockAnswer(status: answer.status, body: answer.body, dropConnection: false, delayMilliseconds: nil)
+            return MockAnswer(status: answer.status, body: answer.body)
         }
         let operation = request.operation ?? "?"
         var parameters: [String: String] = [:]
         for (key, values) in request.parameters { parameters[key] = values.joined(separator: ",") }
         func answer(_ result: (status: Int, body: [UInt8]), _ outcome: String, drop: Bool = false) -> MockAnswer {
             journal.record(service: service, operation: operation, parameters: parameters, outcome: drop ? outcome + ",dropped" : outcome)
-            return MockAnswer(status: result.status, body: result.body, dropConnection: drop, delayMilliseconds: nil)
+            return MockAnswer(status: result.status, body: result.body, dropConnection: drop)
         }
         if let failure = security.verify(request.token, now: wallClock()) {
             return answer(fault(failure), "fault:\(failure.code)")
         }
         let rule = faults.next(for: operation)
+        // Faults that answer instead of the operation: nothing is applied.
         if let rule, rule.afterProcessing != true {
-            if let status = rule.httpStatus {
-                return answer((status, Array("<html><body>injected \(status)</body></html>".utf8)), "http:\(status)")
+            let kind = rule.effectiveKind
+            switch kind {
+            case .soapFault:
+                let code = rule.faultCode ?? "SERVER_BUSY"
+                return answer(fault(MockFault(code: code, message: "injected fault \(code)", isServerFault: true)), "fault:\(code)")
+            case .http:
+                let status = rule.httpStatus ?? 503
+                var result = answer((status, Array("<html><body>injected \(status)</body></html>".utf8)), "http:\(status)")
+                result.retryAfterSeconds = rule.retryAfterSeconds
+                return result
+            case .connectionReset:
+                return answer((200, []), "injected:connectionReset", drop: true)
+            case .emptyResponse:
+                return answer((200, []), "injected:emptyResponse")
+            case .garbage:
+                return answer((200, faults.randomBytes(2_048)), "injected:garbage")
+            case .billionLaughs, .externalEntityFile, .externalEntityURL, .deepNesting, .hugeTextNode:
+                return answer((200, HostileXML.body(kind, operation: operation, url: rule.url, sizeBytes: rule.sizeBytes)), "injected:\(kind.rawValue)")
+            case .delay, .truncatedBody, .xsdMissingElement, .xsdWrongOrder, .xsdExtraElement, .cursorRepeat, .cursorSkip:
+                break
             }
-            let code = rule.faultCode ?? "SERVER_BUSY"
-            return answer(fault(MockFault(code: code, message: "injected fault \(code)", isServerFault: true)), "fault:\(code)")
         }
         do {
-            let bytes: [UInt8]
+            var bytes: [UInt8]
             switch (service, operation) {
-            case ("ContractService", "FindContracts"): bytes = try findContracts(request)
+            case ("ContractService", "FindContracts"): bytes = try findContracts(request, skipAPage: rule?.kind == .cursorSkip)
             case ("ContractService", "GetContract"): bytes = try getContract(request)
             case ("ContractService", "UpdateContractStatus"): bytes = try updateContractStatus(request)
             case ("ContractService", "AddContractNote"): bytes = try addContractNote(request)
@@ -74,9 +92,30 @@ public actor MockMiles {
             default:
                 throw MockFault(code: "INVALID_REQUEST", message: "\(service) has no operation \(operation)")
             }
-            var result = answer((200, bytes), "ok", drop: rule?.afterProcessing == true && rule?.delayMilliseconds == nil)
-            result.delayMilliseconds = rule?.afterProcessing == true ? rule?.delayMilliseconds : nil
-            return result
+            guard let rule else { return answer((200, bytes), "ok") }
+            if rule.afterProcessing == true {
+                var result = answer((200, bytes), "ok", drop: rule.delayMilliseconds == nil)
+                result.delayMilliseconds = rule.delayMilliseconds
+                return result
+            }
+            // Faults that spoil the operation's real answer (it was applied).
+            let kind = rule.effectiveKind
+            switch kind {
+            case .delay:
+                var result = answer((200, bytes), "injected:delay")
+                let limit = rule.delayMilliseconds ?? 5_000
+                result.delayMilliseconds = rule.randomDelay == true ? faults.randomMilliseconds(upTo: limit) : limit
+                return result
+            case .truncatedBody:
+                bytes = SpoiledAnswer.truncated(bytes)
+            case .xsdMissingElement, .xsdWrongOrder, .xsdExtraElement:
+                bytes = SpoiledAnswer.breakingSchema(bytes, kind)
+            case .cursorRepeat:
+                bytes = SpoiledAnswer.withNextCursor(bytes, request.value("Cursor"))
+            default:
+                break
+            }
+            return answer((200, bytes), "injected:\(kind.rawValue)")
         } catch let failure as MockFault {
             return answer(fault(failure), "fault:\(failure.code)")
         } catch {
@@ -91,7 +130,8 @@ public actor MockMiles {
                                         codeElement: "Code", messageElement: "Message"))
     }
 
-    private func findContracts(_ request: MockSOAPRequest) throws -> [UInt8] {
+    /// One page of a query; `skipAPage` (an injected fault) hands out the cursor after the next page's.
+    private func findContracts(_ request: MockSOAPRequest, skipAPage: Bool) throws -> [UInt8] {
         guard let pageSizeText = request.value("PageSize"), let requested = Int(pageSizeText), requested >= 1 else {
             throw MockFault(code: "INVALID_REQUEST", message: "PageSize must be a whole number of at least 1")
         }
@@ -115,7 +155,11 @@ public actor MockMiles {
         }
         let (indexes, more) = portfolio.changed(since: query.since, after: query.lastIndex, limit: pageSize, asOf: query.asOf)
         var next: String?
-        if more, let last = indexes.last {
+        if more, var last = indexes.last {
+            if skipAPage {
+                let (skipped, _) = portfolio.changed(since: query.since, after: last, limit: pageSize, asOf: query.asOf)
+                last = skipped.last ?? last
+            }
             next = MockCursor(asOf: query.asOf, since: query.since, lastIndex: last, total: query.total).encoded
         }
         return try MockContractRenderer.findContractsResponse(
@@ -230,7 +274,9 @@ struct MockAnswer {
     var status: Int
     var body: [UInt8]
     /// Close the connection without answering: the caller cannot know whether the call was applied.
-    var dropConnection: Bool
+    var dropConnection = false
     /// Answer only after this long.
     var delayMilliseconds: Int?
+    /// Sent as `Retry-After` with an HTTP status.
+    var retryAfterSeconds: Int?
 }

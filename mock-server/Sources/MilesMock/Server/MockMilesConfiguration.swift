@@ -15,6 +15,8 @@ public struct MockMilesConfiguration: Sendable {
     /// The folder holding the WSDL and XSD the mock serves (`mappings/wsdl`).
     public var contractDirectory: String
     public var host: String
+    /// Seeds the random faults (`percent`, random delays, garbage): the same seed replays the same run.
+    public var faultSeed: UInt64
     /// 0 picks a free port.
     public var port: Int
 
@@ -25,8 +27,9 @@ public struct MockMilesConfiguration: Sendable {
         contractCount: Int = 10_000, seed: UInt64 = 42,
         users: [String: String] = [MockMilesConfiguration.defaultUsername: MockMilesConfiguration.defaultPassword],
         maximumPageSize: Int = 1000, baseTime: Timestamp = Timestamp.parse("2026-11-28T22:00:00Z")!,
-        contractDirectory: String, host: String = "127.0.0.1", port: Int = 0
+        contractDirectory: String, host: String = "127.0.0.1", port: Int = 0, faultSeed: UInt64 = 1
     ) {
+        self.faultSeed = faultSeed
         self.contractCount = contractCount
         self.seed = seed
         self.users = users

@@ -60,9 +60,11 @@ public final class MockMilesServer: Sendable {
     }
 
     /// Runs the server until SIGTERM or SIGINT; for the `miles-mock` executable.
-    public static func run(configuration: MockMilesConfiguration, logger: Logger, onListening: @escaping @Sendable (Int) -> Void) async throws {
-        let application = makeApplication(miles: MockMiles(configuration: configuration), configuration: configuration, logger: logger,
-                                          onListening: onListening)
+    public static func run(configuration: MockMilesConfiguration, faults: [FaultRule] = [], logger: Logger,
+                           onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let miles = MockMiles(configuration: configuration)
+        for rule in faults { await miles.injectFault(rule) }
+        let application = makeApplication(miles: miles, configuration: configuration, logger: logger, onListening: onListening)
         try await application.runService()
     }
 
@@ -85,9 +87,9 @@ public final class MockMilesServer: Sendable {
                 throw HTTPError(.internalServerError)
             }
             let (status, bytes) = (answer.status, answer.body)
-            return Response(status: .init(code: status), headers: [.contentType: status == 200 || status == 500
-                                ? "text/xml; charset=utf-8" : "text/html"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            var headers: HTTPFields = [.contentType: status == 200 || status == 500 ? "text/xml; charset=utf-8" : "text/html"]
+            if let seconds = answer.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.get("miles/:service") { request, context -> Response in
             let name = try context.parameters.require("service")

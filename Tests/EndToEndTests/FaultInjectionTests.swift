@@ -1,0 +1,210 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSOAP
+import MilesSync
+import Synchronization
+import Testing
+
+/// A fault injected on FindContracts, and what the sync must make of it.
+struct FaultCase: Sendable, CustomTestStringConvertible {
+    enum Expected: Sendable {
+        /// Retried and completed.
+        case recovers
+        /// Stopped with an error containing this text; nothing stored, no checkpoint moved.
+        case stops(String)
+    }
+
+    let rule: FaultRule
+    let expected: Expected
+    var testDescription: String { "\(rule.kind?.rawValue ?? "fault") ×\(rule.count)" }
+
+    static func once(_ kind: FaultKind, httpStatus: Int? = nil) -> FaultCase {
+        FaultCase(rule: FaultRule(operation: "FindContracts", skip: 1, count: 1, kind: kind, httpStatus: httpStatus,
+                                  delayMilliseconds: kind == .delay ? 2_500 : nil), expected: .recovers)
+    }
+
+    static func always(_ kind: FaultKind, _ error: String, sizeBytes: Int? = nil) -> FaultCase {
+        FaultCase(rule: FaultRule(operation: "FindContracts", count: 1_000, kind: kind, sizeBytes: sizeBytes), expected: .stops(error))
+    }
+}
+
+/// Waits recorded instead of slept, so a test can check what the sync would have waited.
+final class RecordedWaits: Sendable {
+    private let waits = Mutex<[Duration]>([])
+    var all: [Duration] { waits.withLock { $0 } }
+    func record(_ wait: Duration) { waits.withLock { $0.append(wait) } }
+}
+
+extension SyncHarness {
+    func faultySync(store: any Store, attempts: Int = 3, requestTimeout: Duration = .seconds(30), deadline: Duration? = nil,
+                    waits: RecordedWaits = RecordedWaits()) -> ContractSync {
+        let connection = MilesConnection(
+            endpoint: server.endpoint,
+            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword),
+            transport: HTTPTransportConfiguration(connectTimeout: .seconds(2), requestTimeout: requestTimeout))
+        return ContractSync(
+            gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
+            configuration: ContractSync.Configuration(pageSize: 100, retry: RetryPolicy(maxAttempts: attempts), deadline: deadline),
+            sleep: { waits.record($0) })
+    }
+}
+
+@Suite("Injected faults: the sync retries what a retry can cure and stops cleanly on the rest", .serialized, .timeLimit(.minutes(3)))
+struct FaultInjectionTests {
+    static let cases: [FaultCase] = [
+        .once(.soapFault), .once(.http, httpStatus: 503), .once(.http, httpStatus: 500), .once(.delay), .once(.connectionReset),
+        .once(.emptyResponse), .once(.truncatedBody), .once(.garbage),
+        .always(.soapFault, "gave up after 3 attempts"),
+        .always(.xsdMissingElement, "AsOf"),
+        .always(.billionLaughs, "DOCTYPE is not accepted"),
+        .always(.externalEntityFile, "DOCTYPE is not accepted"),
+        .always(.deepNesting, "nested deeper than"),
+        .always(.hugeTextNode, "text longer than", sizeBytes: 4 << 20),
+    ]
+
+    @Test("each fault: retried and completed, or stopped with the right error and nothing stored", arguments: cases)
+    func fault(_ fault: FaultCase) async throws {
+        try await withHarness(contracts: 300) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(fault.rule)
+            switch fault.expected {
+            case .recovers:
+                // A one-second timeout, so the injected delay outlasts it.
+                let summary = try await harness.faultySync(store: store, requestTimeout: .seconds(1)).run(mode: .resume)
+                #expect(summary.outcome == .completed)
+                #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+                #expect(await harness.server.miles.journalEntries().contains { $0.outcome != "ok" }, "the fault was injected")
+            case let .stops(text):
+                await #expect {
+                    _ = try await harness.faultySync(store: store).run(mode: .resume)
+                } throws: { error in
+                    "\(error)".contains(text) && !"\(error)".contains("root:")
+                }
+                #expect(try store.contractCount() == 0)
+                #expect(try store.checkpoint(job: "contracts") == SyncCheckpoint())
+                // The next run, with MILES healthy again, resumes and completes.
+                await harness.server.miles.clearFaults()
+                #expect(try await harness.faultySync(store: store).run(mode: .resume).outcome == .completed)
+            }
+        }
+    }
+
+    @Test("503 with Retry-After: the retry waits at least what MILES asked, and never longer than the bound")
+    func retryAfter() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 2, kind: .http, httpStatus: 503,
+                                                             retryAfterSeconds: 7))
+            let waits = RecordedWaits()
+            #expect(try await harness.faultySync(store: store, waits: waits).run(mode: .resume).outcome == .completed)
+            #expect(waits.all.count == 2)
+            #expect(waits.all.allSatisfy { $0 >= .seconds(7) && $0 <= .seconds(120) })
+
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .http, httpStatus: 503,
+                                                             retryAfterSeconds: 86_400))
+            let bounded = RecordedWaits()
+            _ = try await harness.faultySync(store: store, waits: bounded).run(mode: .full)
+            #expect(bounded.all == [.seconds(120)], "a day's Retry-After is cut to the two-minute bound")
+        }
+    }
+
+    @Test("a deadline shorter than MILES's Retry-After stops the run cleanly; the next run resumes")
+    func deadline() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 1, kind: .http, httpStatus: 503,
+                                                             retryAfterSeconds: 60))
+            await #expect {
+                _ = try await harness.faultySync(store: store, deadline: .seconds(10)).run(mode: .resume)
+            } throws: { "\($0)".contains("deadline") }
+            #expect(try store.contractCount() == 100, "the first page was committed before the fault")
+            #expect(try await harness.faultySync(store: store).run(mode: .resume).outcome == .completed)
+            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+        }
+    }
+
+    @Test("after repeated failures the circuit opens: the sync stops calling MILES and says so; the next run resumes")
+    func circuitBreaker() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 1_000, kind: .http, httpStatus: 503))
+            await #expect {
+                _ = try await harness.faultySync(store: store, attempts: 20).run(mode: .resume)
+            } throws: { "\($0)".contains("keeps failing") }
+            let calls = await harness.server.miles.journalEntries().filter { $0.operation == "FindContracts" }
+            #expect(calls.count == 1 + 5, "one good page, then five failures open the circuit")
+            #expect(try store.contractCount() == 100)
+            await harness.server.miles.clearFaults()
+            #expect(try await harness.faultySync(store: store).run(mode: .resume).outcome == .completed)
+        }
+    }
+
+    @Test("a page that repeats its cursor stops the sync before it loops; a skipped page shows as a discrepancy")
+    func cursors() async throws {
+        try await withHarness(contracts: 300) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 1, kind: .cursorRepeat))
+            await #expect {
+                _ = try await harness.faultySync(store: store).run(mode: .resume)
+            } throws: { "\($0)".contains("cursor it was given") }
+            #expect(try store.contractCount() == 100)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .cursorSkip))
+            let skipped = try await harness.faultySync(store: store).run(mode: .full)
+            #expect(skipped.outcome == .completedWithDiscrepancy)
+            #expect(skipped.received < skipped.milesTotal)
+        }
+    }
+
+    @Test("an external entity pointing at a URL on loopback is never fetched")
+    func externalEntityURL() async throws {
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        try await withHarness(contracts: 300) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: .externalEntityURL,
+                                                             url: "http://127.0.0.1:\(listener.port)/xxe"))
+            await #expect {
+                _ = try await harness.faultySync(store: store).run(mode: .resume)
+            } throws: { "\($0)".contains("DOCTYPE is not accepted") }
+            #expect(!listener.wasConnectedTo, "the adapter connected to the entity's URL")
+            #expect(try store.contractCount() == 0)
+        }
+    }
+}
+
+/// A TCP socket listening on loopback that never accepts: a connection attempt, had there been one,
+/// waits in its backlog, where a non-blocking accept finds it.
+final class LoopbackListener {
+    private let socketDescriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 8) == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        socketDescriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    var wasConnectedTo: Bool {
+        let connection = accept(socketDescriptor, nil, nil)
+        if connection >= 0 { Glibc.close(connection) }
+        return connection >= 0
+    }
+
+    func close() { Glibc.close(socketDescriptor) }
+}
