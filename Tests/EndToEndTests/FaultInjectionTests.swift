@@ -61,7 +61,9 @@ struct FaultInjectionTests {
         .always(.xsdMissingElement, "AsOf"),
         .always(.billionLaughs, "DOCTYPE is not accepted"),
         .always(.externalEntityFile, "DOCTYPE is not accepted"),
-        .always(.deepNesting, "nested deeper than"),
+        .always(.deepNesting, "FindContractsResponse/x: is not an element the MILES schema allows here"),
+        .always(.xsdExtraElement, "FindContractsResponse/Unexpected: is not an element the MILES schema allows here"),
+        .always(.xsdWrongOrder, "comes after an element the MILES schema puts after it"),
         .always(.hugeTextNode, "text longer than", sizeBytes: 4 << 20),
     ]
 
@@ -158,6 +160,28 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test("read leniently (validation: lenient in contract.yaml), extra and reordered elements are counted and the sync completes; depth is still bounded")
+    func lenient() async throws {
+        let (directory, _) = try mappingsCopy(replacing: "    response: FindContractsResponse",
+                                              with: "    response: FindContractsResponse\n    validation: lenient")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lenientMappings = try MappingSet.load(directory: directory)
+        try await withHarness(contracts: 300) { base in
+            let harness = SyncHarness(server: base.server, mappings: lenientMappings, storePath: base.storePath)
+            let store = try SQLiteStore(path: harness.storePath)
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .xsdExtraElement))
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .xsdWrongOrder))
+            let summary = try await harness.faultySync(store: store).run(mode: .resume)
+            #expect(summary.outcome == .completed)
+            #expect(summary.schemaDeviations == 2)
+            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: .deepNesting))
+            await #expect {
+                _ = try await harness.faultySync(store: store).run(mode: .full)
+            } throws: { "\($0)".contains("nested deeper than") }
+        }
+    }
+
     @Test("an external entity pointing at a URL on loopback is never fetched")
     func externalEntityURL() async throws {
         let listener = try LoopbackListener()
@@ -207,4 +231,17 @@ final class LoopbackListener {
     }
 
     func close() { Glibc.close(socketDescriptor) }
+}
+
+/// A copy of the shipped mappings with one line replaced; returns the folder and the line's number.
+func mappingsCopy(replacing original: String, with replacement: String, file: String = "contract.yaml") throws -> (String, Int) {
+    let directory = temporaryDirectory("mappings")
+    try FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.copyItem(atPath: repositoryMappings, toPath: directory)
+    let path = directory + "/" + file
+    var lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+    let index = try #require(lines.firstIndex(of: original), "line '\(original)' not in \(file)")
+    lines[index] = replacement
+    try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return (directory, index + 1)
 }

@@ -8,11 +8,14 @@ public struct ContractPage: Sendable {
     /// The cursor for the next page; `nil` on the last page.
     public var nextCursor: String?
     public var contracts: [Contract]
+    /// Read leniently: each way the answer broke the schema (element path and what), with how often.
+    public var schemaDeviations: [String: Int]
 
-    public init(asOf: Timestamp, totalCount: Int, nextCursor: String?, contracts: [Contract]) {
+    public init(asOf: Timestamp, totalCount: Int, nextCursor: String?, contracts: [Contract], schemaDeviations: [String: Int] = [:]) {
         self.asOf = asOf
         self.totalCount = totalCount
         self.nextCursor = nextCursor
         self.contracts = contracts
+        self.schemaDeviations = schemaDeviations
     }
 }

@@ -17,12 +17,18 @@ public struct CompiledContractDecoder: Sendable {
         var name: String
         var role: Role
         var children: [Int]
+        /// From the response element, e.g. `Contracts/Contract/Customer`.
+        var path: String
+        /// The element's children in schema order; nil where the schema says nothing (no check).
+        var schemaChildren: [String]?
     }
 
     /// Node 0 is the response element.
     let findContractsTree: [TreeNode]
     let getContractTree: [TreeNode]
     let statusCodes: StatusCodeMapping
+    let findContractsValidation: SchemaValidation
+    let getContractValidation: SchemaValidation
     /// Model field to the path MILES uses, for error messages.
     let paths: [ModelField: String]
 
@@ -33,11 +39,14 @@ public struct CompiledContractDecoder: Sendable {
         for (field, path) in contract.invoiceFields { paths[field] = path.joined(separator: "/") }
         self.paths = paths
         findContractsTree = Self.tree(for: contract.findContracts, contract: contract)
+        findContractsValidation = contract.findContracts.validation
+        getContractValidation = contract.getContract.validation
         getContractTree = Self.tree(for: contract.getContract, contract: contract)
     }
 
     private static func tree(for operation: OperationMapping, contract: ContractMapping) -> [TreeNode] {
-        var nodes = [TreeNode(name: operation.responseElement, role: .container, children: [])]
+        var nodes = [TreeNode(name: operation.responseElement, role: .container, children: [], path: "",
+                              schemaChildren: operation.schemaChildOrder[""])]
         func insert(_ path: [String], role: Role, below start: Int) -> Int {
             var current = start
             for (offset, name) in path.enumerated() {
@@ -46,7 +55,9 @@ public struct CompiledContractDecoder: Sendable {
                     if isLast { nodes[existing].role = role }
                     current = existing
                 } else {
-                    nodes.append(TreeNode(name: name, role: isLast ? role : .container, children: []))
+                    let path = nodes[current].path.isEmpty ? name : nodes[current].path + "/" + name
+                    nodes.append(TreeNode(name: name, role: isLast ? role : .container, children: [], path: path,
+                                          schemaChildren: operation.schemaChildOrder[path]))
                     nodes[current].children.append(nodes.count - 1)
                     current = nodes.count - 1
                 }
@@ -72,11 +83,11 @@ public struct CompiledContractDecoder: Sendable {
 
     /// A decoder for one FindContracts answer, bound to `reader`'s names.
     public func findContractsDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
-        ContractPageDecoder(tree: findContractsTree, reader: reader, compiled: self, isPaged: true)
+        ContractPageDecoder(tree: findContractsTree, reader: reader, compiled: self, isPaged: true, validation: findContractsValidation)
     }
 
     /// A decoder for one GetContract answer, bound to `reader`'s names.
     public func getContractDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
-        ContractPageDecoder(tree: getContractTree, reader: reader, compiled: self, isPaged: false)
+        ContractPageDecoder(tree: getContractTree, reader: reader, compiled: self, isPaged: false, validation: getContractValidation)
     }
 }

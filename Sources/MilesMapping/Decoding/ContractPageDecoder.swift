@@ -14,11 +14,22 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         let role: CompiledContractDecoder.Role
         let firstChild: Int
         let childCount: Int
+        /// Where the node's schema children start in `schemaNames`; `schemaCount` -1 when the schema says nothing.
+        let firstSchemaName: Int
+        let schemaCount: Int
     }
 
     private let nodes: UnsafeMutableBufferPointer<BoundNode>
     private let childNames: UnsafeMutableBufferPointer<XMLName>
     private let childIndexes: UnsafeMutableBufferPointer<Int>
+    /// Per mapped child, its position among its parent's children in the schema.
+    private let childSchemaPositions: UnsafeMutableBufferPointer<Int>
+    private let schemaNames: UnsafeMutableBufferPointer<XMLName>
+    /// Per node, the schema position of the last child seen under the element being read.
+    private let lastSchemaPosition: UnsafeMutableBufferPointer<Int>
+    private let paths: [String]
+    private let validation: SchemaValidation
+    private var deviations: [String: Int] = [:]
     /// Per node, the offset of the child expected next.
     private let expectedChild: UnsafeMutableBufferPointer<Int>
     private let rootName: XMLName
@@ -41,17 +52,31 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     private var totalCount: Int?
     private var nextCursor: String?
 
-    init(tree: [CompiledContractDecoder.TreeNode], reader: XMLStreamReader, compiled: CompiledContractDecoder, isPaged: Bool) {
+    init(tree: [CompiledContractDecoder.TreeNode], reader: XMLStreamReader, compiled: CompiledContractDecoder, isPaged: Bool,
+         validation: SchemaValidation) {
         var nodes: [BoundNode] = []
         var childNames: [XMLName] = []
         var childIndexes: [Int] = []
+        var childSchemaPositions: [Int] = []
+        var schemaNames: [XMLName] = []
         for node in tree {
-            nodes.append(BoundNode(role: node.role, firstChild: childNames.count, childCount: node.children.count))
+            nodes.append(BoundNode(role: node.role, firstChild: childNames.count, childCount: node.children.count,
+                                   firstSchemaName: schemaNames.count, schemaCount: node.schemaChildren?.count ?? -1))
+            schemaNames.append(contentsOf: (node.schemaChildren ?? []).map(reader.intern))
             for child in node.children {
                 childNames.append(reader.intern(tree[child].name))
                 childIndexes.append(child)
+                childSchemaPositions.append(node.schemaChildren?.firstIndex(of: tree[child].name) ?? -1)
             }
         }
+        self.childSchemaPositions = .allocate(capacity: childSchemaPositions.count)
+        _ = self.childSchemaPositions.initialize(from: childSchemaPositions)
+        self.schemaNames = .allocate(capacity: max(1, schemaNames.count))
+        _ = self.schemaNames.initialize(from: schemaNames)
+        lastSchemaPosition = .allocate(capacity: nodes.count)
+        lastSchemaPosition.initialize(repeating: -1)
+        paths = tree.map { $0.path.isEmpty ? $0.name : tree[0].name + "/" + $0.path }
+        self.validation = validation
         self.nodes = .allocate(capacity: nodes.count)
         _ = self.nodes.initialize(from: nodes)
         self.childNames = .allocate(capacity: childNames.count)
@@ -72,6 +97,9 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         childNames.deallocate()
         childIndexes.deallocate()
         expectedChild.deallocate()
+        childSchemaPositions.deallocate()
+        schemaNames.deallocate()
+        lastSchemaPosition.deallocate()
         stack.deallocate()
         text.deallocate()
     }
@@ -82,6 +110,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
                 throw XMLReaderError.rejected("expected \(rootName.string) in the SOAP body, found \(name.string)")
             }
             stack.append(0)
+            lastSchemaPosition[0] = -1
             return
         }
         var found = -1
@@ -90,18 +119,37 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
             // time under this parent, which is usually the next one.
             let node = nodes[parent]
             var offset = expectedChild[parent]
+            var schemaPosition = -1
             for _ in 0..<node.childCount {
                 if offset >= node.childCount { offset = 0 }
                 if childNames[node.firstChild + offset] == name {
                     found = childIndexes[node.firstChild + offset]
+                    schemaPosition = childSchemaPositions[node.firstChild + offset]
                     expectedChild[parent] = offset + 1
                     break
                 }
                 offset += 1
             }
+            if node.schemaCount >= 0 {
+                if found < 0 {
+                    // Not mapped: skipped, but it must still be an element the schema allows here.
+                    for position in 0..<node.schemaCount where schemaNames[node.firstSchemaName + position] == name {
+                        schemaPosition = position
+                        break
+                    }
+                }
+                if schemaPosition < 0 {
+                    try deviation(parent, name, "is not an element the MILES schema allows here")
+                } else if schemaPosition < lastSchemaPosition[parent] {
+                    try deviation(parent, name, "comes after an element the MILES schema puts after it")
+                } else {
+                    lastSchemaPosition[parent] = schemaPosition
+                }
+            }
         }
         stack.append(found)
         guard found >= 0 else { return }
+        lastSchemaPosition[found] = -1
         switch nodes[found].role {
         case .contractRecord, .invoiceRecord, .container:
             // Records start from fresh drafts: each finished one is swapped out at its end.
@@ -158,7 +206,19 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
             throw XMLReaderError.rejected("the FindContracts answer has no \(asOf == nil ? "AsOf" : "TotalCount")")
         }
         return ContractPage(asOf: asOf ?? Timestamp(millisecondsSinceEpoch: 0), totalCount: totalCount ?? contracts.count,
-                            nextCursor: nextCursor, contracts: contracts)
+                            nextCursor: nextCursor, contracts: contracts, schemaDeviations: deviations)
+    }
+
+    /// An answer that breaks the schema: an error when reading strictly; counted when leniently.
+    private func deviation(_ parent: Int, _ name: XMLName, _ problem: String) throws {
+        let path = paths[parent] + "/" + name.string
+        switch validation {
+        case .strict:
+            throw ContractDecodingError(contractNumber: draft.contractNumber, elementPath: path, value: nil,
+                                        problem: problem + " (read strictly; 'validation: lenient' on the operation in contract.yaml accepts and counts it)")
+        case .lenient:
+            deviations[path + " " + problem, default: 0] += 1
+        }
     }
 
     private func pageError(_ element: String, _ problem: String) -> ContractDecodingError {

@@ -14,6 +14,18 @@ public struct OperationMapping: Sendable {
     public var responseFields: [String: [String]]
     /// Path from the response element to each contract record.
     public var recordsPath: [String]
+    /// Each element of the answer that has element children (the response element as ""), with its
+    /// children in schema order, by path: what strict reading checks answers against.
+    public var schemaChildOrder: [String: [String]]
+    public var validation: SchemaValidation
+}
+
+/// How an answer that breaks the schema (an unknown element, elements out of order) is read.
+public enum SchemaValidation: String, Sendable, CaseIterable {
+    /// The default: the answer is an error naming the element's path.
+    case strict
+    /// Accepted; each deviation is counted and logged.
+    case lenient
 }
 
 /// `mappings/contract.yaml`: where every field of a contract, its customer and its invoices
@@ -186,8 +198,14 @@ extension ContractMapping {
         _ name: String, _ node: Node, shape: OperationShape, outline: SchemaOutline?,
         _ file: YAMLFile, _ problems: inout [MappingProblem]
     ) -> (OperationMapping, SchemaOutline.TypeReference?)? {
-        checkKeys(node, allowed: ["service", "soapAction", "request", "requestFields", "response", "responseFields", "records"],
+        checkKeys(node, allowed: ["service", "soapAction", "request", "requestFields", "response", "responseFields", "records", "validation"],
                   file, &problems)
+        let validationText = node[key: "validation"]?.string ?? SchemaValidation.strict.rawValue
+        let validation = SchemaValidation(rawValue: validationText)
+        if validation == nil {
+            problems.append(file.problem(node[key: "validation"], .invalidValue,
+                                         "validation must be \(SchemaValidation.allCases.map(\.rawValue).joined(separator: " or "))"))
+        }
         let service = requiredString(node, "service", file, &problems)
         let action = requiredString(node, "soapAction", file, &problems)
         let request = requiredString(node, "request", file, &problems)
@@ -232,9 +250,11 @@ extension ContractMapping {
         let recordPath = shape.hasRecords
             ? checkedPath(node[key: "records"], from: responseType, outline: outline, what: response ?? "", file, &problems) : []
         let recordType = recordPath.flatMap { path in responseType.flatMap { outline?.resolve(path: path, fromType: $0) } }
-        guard let service, let action, let request, let response, records != nil, let recordPath else { return nil }
+        guard let service, let action, let request, let response, records != nil, let recordPath, let validation else { return nil }
+        let childOrder = responseType.flatMap { type in outline?.childOrders(below: type) } ?? [:]
         return (OperationMapping(service: service, soapAction: action, requestElement: request, requestFields: requestFields,
-                                 responseElement: response, responseFields: responseFields, recordsPath: recordPath), recordType)
+                                 responseElement: response, responseFields: responseFields, recordsPath: recordPath,
+                                 schemaChildOrder: childOrder, validation: validation), recordType)
     }
 
     private static func loadFields(

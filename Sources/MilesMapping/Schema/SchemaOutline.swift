@@ -7,6 +7,13 @@ public final class SchemaOutline {
     /// A named or anonymous complex type: child element name to the child's type.
     final class ComplexType {
         var children: [String: TypeReference] = [:]
+        /// Child element names in schema (sequence) order.
+        var order: [String] = []
+
+        func add(_ name: String, _ type: TypeReference) {
+            if children[name] == nil { order.append(name) }
+            children[name] = type
+        }
     }
 
     enum TypeReference {
@@ -39,6 +46,21 @@ public final class SchemaOutline {
     }
 
     func globalElement(_ name: String) -> TypeReference? { globalElements[name] }
+
+    /// For every element with element children below `type` (itself as ""), its children in schema order,
+    /// by path (`Contracts/Contract/Customer`).
+    func childOrders(below type: TypeReference) -> [String: [String]] {
+        var orders: [String: [String]] = [:]
+        func walk(_ reference: TypeReference, path: String, depth: Int) {
+            guard depth < 32, let complex = complexType(of: reference) else { return }
+            orders[path] = complex.order
+            for name in complex.order {
+                if let child = complex.children[name] { walk(child, path: path.isEmpty ? name : path + "/" + name, depth: depth + 1) }
+            }
+        }
+        walk(type, path: "", depth: 0)
+        return orders
+    }
 
     private func complexType(of reference: TypeReference) -> ComplexType? {
         switch reference {
@@ -85,7 +107,7 @@ public final class SchemaOutline {
                 }
                 let parent = enclosingType
                 if let parent {
-                    parent.children[elementName] = type
+                    parent.add(elementName, type)
                 } else {
                     outline.globalElements[elementName] = type
                 }
@@ -96,7 +118,7 @@ public final class SchemaOutline {
                     outline.complexTypes[typeName] = type
                 } else if case let .element(elementName, parent)? = stack.last {
                     if let parent {
-                        parent.children[elementName] = .anonymous(type)
+                        parent.add(elementName, .anonymous(type))
                     } else {
                         outline.globalElements[elementName] = .anonymous(type)
                     }

@@ -68,6 +68,8 @@ public struct ContractSync: Sendable {
         public var storedTotal: Int
         public var outcome: SyncRunOutcome
         public var duration: Duration
+        /// Answers read leniently: how many times they broke the schema (each logged as a warning).
+        public var schemaDeviations = 0
     }
 
     public let gateway: MilesGateway
@@ -113,6 +115,7 @@ public struct ContractSync: Sendable {
         var pagesThisRun = 0
         var receivedThisRun = 0
         var writtenThisRun = 0
+        var deviationsThisRun = 0
         if let query = checkpoint.inProgress {
             logger.info("resuming an interrupted query", metadata: [
                 "pagesDone": "\(query.pagesDone)", "received": "\(query.received)", "since": "\(query.since?.description ?? "-")"])
@@ -126,6 +129,10 @@ public struct ContractSync: Sendable {
                                             + "every page committed is kept and the next run resumes", underlying: nil)
                 }
                 let page = try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline)
+                for (deviation, count) in page.schemaDeviations.sorted(by: { $0.key < $1.key }) {
+                    logger.warning("MILES's answer breaks the schema; read leniently", metadata: ["element": "\(deviation)", "times": "\(count)"])
+                    deviationsThisRun += count
+                }
                 if let cursor, page.nextCursor == cursor {
                     throw ContractSyncError(message: "MILES answered with the cursor it was given, so the query would never advance; "
                                             + "stopped before storing that page (the next run resumes from the last committed one)",
@@ -176,7 +183,8 @@ public struct ContractSync: Sendable {
                                                        endedAt: Self.now())) ?? 0
                     return Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
                                    received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
-                                   storedTotal: stored, outcome: outcome, duration: clock.now - started)
+                                   storedTotal: stored, outcome: outcome, duration: clock.now - started,
+                                   schemaDeviations: deviationsThisRun)
                 }
                 cursor = nextCursor
             }
