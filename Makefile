@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev
 SECONDS ?= 60
 
-.PHONY: deps build demo test bench mock fuzz clean-demo
+.PHONY: deps build demo test bench mock fuzz chaos clean-demo
 
 # Installs the system packages the build needs, only when one is missing.
 deps:
@@ -29,6 +29,8 @@ test: deps
 	timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2
 	# The fuzzer's short form: a minute over the reader and the contract decoder.
 	$(MAKE) fuzz SECONDS=60
+	# The chaos run's short form: 3,000 contracts, random faults and kills, every check.
+	$(MAKE) chaos CHAOS_ARGS=--short
 
 # Throughput and memory benchmarks, in release mode; figures go to BENCHMARKS.md by hand.
 bench: deps
@@ -46,6 +48,16 @@ fuzz: deps
 	.build-fuzz/release/miles-fuzz .build-fuzz/corpus -max_total_time=$(SECONDS) -max_len=65536 -rss_limit_mb=1024 \
 		-timeout=10 -artifact_prefix=.build-fuzz/findings/ -print_final_stats=1 2>&1 | grep -v '^#[0-9]' | tail -20; \
 		exit $${PIPESTATUS[0]}
+
+# The chaos run: a mock MILES failing 20 % of calls at random (every kind of fault, from a seed), and
+# sync, ingest and push killed with SIGKILL at random moments and restarted until they complete; then
+# the store, MILES's ledger, the ingested rows, the audit log and the drop folder are checked.
+# CHAOS_ARGS=--short is the CI form; --seed N replays a run's faults.
+CHAOS_ARGS ?=
+chaos: deps
+	$(SWIFT) build --product miles-adapter
+	$(SWIFT) build --product miles-chaos
+	$$($(SWIFT) build --show-bin-path)/miles-chaos $(CHAOS_ARGS)
 
 # A standalone mock MILES on port 8080.
 mock: deps

@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "miles-mock", targets: ["miles-mock"]),
         .executable(name: "miles-adapter-bench", targets: ["MilesAdapterBench"]),
         .executable(name: "miles-fuzz", targets: ["MilesFuzz"]),
+        .executable(name: "miles-chaos", targets: ["MilesChaos"]),
         .library(name: "MilesSync", targets: ["MilesSync"]),
         .library(name: "MilesMock", targets: ["MilesMock"]),
     ],
@@ -134,6 +135,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/MilesAdapterBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // The chaos run (`make chaos`): random faults and SIGKILLs, then every check.
+        .executableTarget(
+            name: "MilesChaos",
+            dependencies: [
+                "MilesSync", "MilesMock", "MilesMapping", "CollectionsStore", "CollectionsDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Chaos/MilesChaos",
             swiftSettings: swiftSettings
         ),
 

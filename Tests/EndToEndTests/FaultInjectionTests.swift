@@ -245,3 +245,61 @@ func mappingsCopy(replacing original: String, with replacement: String, file: St
     try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
     return (directory, index + 1)
 }
+
+@Suite("Injected faults on writes: the push posts each write-off exactly once", .serialized, .timeLimit(.minutes(3)))
+struct WriteFaultInjectionTests {
+    static let kinds: [FaultKind] = [.soapFault, .http, .connectionReset, .emptyResponse, .garbage, .billionLaughs,
+                                     .delay, .truncatedBody, .xsdExtraElement]
+
+    /// Some faults answer instead of MILES (nothing applied: the push sends again); the others spoil the
+    /// answer of a posting MILES made (the push asks FindWriteOffs before sending again).
+    @Test("each fault on PostWriteOff: one posting per request, every request recorded", arguments: kinds)
+    func writeFault(_ kind: FaultKind) async throws {
+        try await withHarness(contracts: 200) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
+            await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, kind: kind,
+                                                             delayMilliseconds: kind == .delay ? 2_500 : nil))
+            let connection = MilesConnection(
+                endpoint: harness.server.endpoint,
+                credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword),
+                transport: HTTPTransportConfiguration(connectTimeout: .seconds(2), requestTimeout: .seconds(1)))
+            let relay = OutboxRelay(gateway: MilesGateway(connection: connection, mappings: harness.mappings), store: store,
+                                    configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(10))))
+            let summary = try await relay.run()
+            #expect(summary.deadLettered == 0)
+            let ledger = await harness.server.miles.writeOffLedger()
+            #expect(ledger.map(\.clientReference).sorted() == ids.map { "WO-\($0)" }.sorted())
+            for id in ids { #expect(try store.writeOffRequest(id: id)?.state == .posted) }
+        }
+    }
+}
+
+@Suite("Hostile answers cost the adapter no memory", .serialized, .timeLimit(.minutes(3)))
+struct HostileMemoryTests {
+    @Test("a 100 MB text node and billion laughs are refused by a sync subprocess whose peak memory stays under 64 MB",
+          arguments: [FaultKind.hugeTextNode, .billionLaughs])
+    func boundedMemory(_ kind: FaultKind) async throws {
+        try await withHarness(contracts: 300) { harness in
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: kind, sizeBytes: 100 << 20))
+            let process = Process()
+            process.executableURL = AdapterProcess.executable
+            process.arguments = ["sync", "contracts"]
+            process.environment = ProcessInfo.processInfo.environment.merging([
+                "MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+                "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
+                "MILES_ADAPTER_MAPPINGS": repositoryMappings, "MILES_ADAPTER_MAX_ATTEMPTS": "1",
+            ]) { $1 }
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 1)
+            #expect(text.contains(kind == .hugeTextNode ? "text longer than" : "DOCTYPE is not accepted"))
+            let peak = try #require(text.firstMatch(of: /peak memory (\d+) MB/).flatMap { Int($0.1) }, "no peak memory in: \(text)")
+            #expect(peak < 64, "peak memory \(peak) MB")
+        }
+    }
+}

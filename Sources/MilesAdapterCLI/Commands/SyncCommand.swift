@@ -85,7 +85,9 @@ struct SyncCommand: AsyncParsableCommand {
             return summary
         } catch {
             reporter.finish()
-            throw CommandFailure(message: "contract sync failed: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
+            // The peak tells an operator whether a hostile or huge answer cost memory before it was refused.
+            let peak = peakResidentMemoryKilobytes().map { " (peak memory \($0 / 1024) MB)" } ?? ""
+            throw CommandFailure(message: "contract sync failed: \(error)\(peak)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
         }
     }
 

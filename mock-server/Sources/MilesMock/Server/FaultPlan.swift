@@ -33,6 +33,8 @@ public struct FaultRule: Codable, Sendable, Equatable {
     public var count: Int
     /// What the fault does; without it, `httpStatus` or else `faultCode` decide (the original rule form).
     public var kind: FaultKind?
+    /// Instead of one `kind`: each time the rule fires, one of these at random (a chaos run's "every kind").
+    public var kinds: [FaultKind]?
     /// A MILES fault code to answer with, e.g. `SERVER_BUSY`.
     public var faultCode: String?
     /// An HTTP status to answer with instead, with no SOAP body, e.g. 503.
@@ -71,7 +73,7 @@ public struct FaultRule: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case operation, skip, count, kind, faultCode, httpStatus, retryAfterSeconds, percent, afterProcessing, delayMilliseconds, randomDelay, url
+        case operation, skip, count, kind, kinds, faultCode, httpStatus, retryAfterSeconds, percent, afterProcessing, delayMilliseconds, randomDelay, url
         case sizeBytes
     }
 
@@ -87,6 +89,7 @@ public struct FaultRule: Codable, Sendable, Equatable {
             delayMilliseconds: try values.decodeIfPresent(Int.self, forKey: .delayMilliseconds),
             randomDelay: try values.decodeIfPresent(Bool.self, forKey: .randomDelay), url: try values.decodeIfPresent(String.self, forKey: .url),
             sizeBytes: try values.decodeIfPresent(Int.self, forKey: .sizeBytes))
+        kinds = try values.decodeIfPresent([FaultKind].self, forKey: .kinds)
     }
 
     /// What the rule does, the original form (`httpStatus` / `faultCode` only) included.
@@ -111,7 +114,8 @@ struct FaultPlan: Sendable {
             rules[position].skip -= 1
             return nil
         }
-        let rule = rules[position]
+        var rule = rules[position]
+        if let kinds = rule.kinds, !kinds.isEmpty { rule.kind = kinds[random.int(0...kinds.count - 1)] }
         if let percent = rule.percent { return random.int(0...99) < percent ? rule : nil }
         rules[position].count -= 1
         if rules[position].count <= 0 { rules.remove(at: position) }

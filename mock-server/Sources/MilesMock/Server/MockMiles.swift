@@ -16,6 +16,8 @@ public actor MockMiles {
     var contactUpdates: [String: (String, Int64)] = [:]
     private var security: MockSecurity
     private var faults: FaultPlan
+    /// How many calls an injected fault has failed or spoiled.
+    public private(set) var injectedFaults = 0
     private var journal = RequestJournal()
     /// The wall clock used for WS-Security's Created check; tests can move it.
     private var wallClock: @Sendable () -> Date = { Date() }
@@ -55,6 +57,7 @@ public actor MockMiles {
             return answer(fault(failure), "fault:\(failure.code)")
         }
         let rule = faults.next(for: operation)
+        if rule != nil { injectedFaults += 1 }
         // Faults that answer instead of the operation: nothing is applied.
         if let rule, rule.afterProcessing != true {
             let kind = rule.effectiveKind
@@ -210,6 +213,9 @@ public actor MockMiles {
 
     /// Every note filed, in filing order.
     public func contractNotes() -> [MockNote] { notes.values.sorted { $0.noteId < $1.noteId } }
+
+    /// The client reference of every status change applied, once each.
+    public func appliedStatusChangeReferences() -> [String] { statusUpdates.keys.sorted() }
 
     /// Every write-off posted, in posting order.
     public func writeOffLedger() -> [MockWriteOff] { ledger.entries }

@@ -1,0 +1,291 @@
+import CollectionsDomain
+import CollectionsStore
+import Crypto
+import Foundation
+import Logging
+import MilesMapping
+import MilesMock
+import MilesSync
+
+// miles-chaos: the nightly jobs against a MILES that fails at random, killed at random moments.
+//
+// A mock MILES in this process fails a share of every call (every kind of fault, from a seed), and the
+// adapter's jobs run as `miles-adapter` subprocesses: sync, then ingest of agents' files from a drop
+// folder, then push of write-offs, placements and the ingest's notes. Each is killed with SIGKILL at a
+// random moment until enough kills have happened, then restarted until it completes. Finally the faults
+// stop, one clean sync runs, and everything is checked: the store against MILES field by field, MILES's
+// ledger of write-offs and status changes, the notes and updates of every ingested row, the audit log,
+// and the drop folder. `make chaos` runs the long form; `make chaos CHAOS_ARGS=--short` the CI form.
+
+struct Settings {
+    var contracts = 100_000
+    var writeOffs = 300
+    var placements = 60
+    var files = 4
+    var rowsPerFile = 1_500
+    var faultPercent = 20
+    var killsPerJob = 8
+    var seed: UInt64 = 2026
+
+    init(arguments: [String]) {
+        if arguments.contains("--short") {
+            contracts = 3_000
+            writeOffs = 40
+            placements = 15
+            files = 3
+            rowsPerFile = 400
+            killsPerJob = 2
+        }
+        if let index = arguments.firstIndex(of: "--seed"), index + 1 < arguments.count, let seed = UInt64(arguments[index + 1]) {
+            self.seed = seed
+        }
+    }
+}
+
+let settings = Settings(arguments: CommandLine.arguments)
+let repository = FileManager.default.currentDirectoryPath
+let mappingsDirectory = ProcessInfo.processInfo.environment["MILES_ADAPTER_MAPPINGS"] ?? repository + "/mappings"
+let adapter = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("miles-adapter").path
+let work = FileManager.default.temporaryDirectory.appendingPathComponent("miles-chaos-\(UUID().uuidString)").path
+let database = work + "/store.sqlite"
+let drop = work + "/drop"
+let agent = "acme-dca"
+var kills = 0
+var restarts = 0
+var problems: [String] = []
+
+func say(_ text: String) { print(text) }
+
+@MainActor func check(_ condition: Bool, _ problem: @autoclosure () -> String) {
+    if !condition { problems.append(problem()) }
+}
+
+/// Runs `arguments` until it exits 0 and `done` holds: killed at a random moment while this job
+/// still owes kills, restarted after a kill or a failure.
+@MainActor func runUntilDone(_ arguments: [String], endpoint: String, killsWanted: Int, killWithin: ClosedRange<Int> = 100...1_200,
+                             done: () throws -> Bool) async throws {
+    var killed = 0
+    for run in 1...400 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: adapter)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "MILES_ADAPTER_ENDPOINT": endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+            "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": database,
+            "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "MILES_ADAPTER_INBOX": work + "/inbox", "MILES_ADAPTER_USER": "bob",
+            "MILES_ADAPTER_REQUEST_TIMEOUT": "2", "MILES_ADAPTER_PAGE_SIZE": "500",
+        ]) { $1 }
+        let log = FileHandle(forWritingAtPath: work + "/jobs.log")!
+        log.seekToEndOfFile()
+        log.write(Data("\n== \(arguments.joined(separator: " ")) (run \(run))\n".utf8))
+        process.standardOutput = log
+        process.standardError = log
+        let exited = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in exited.continuation.yield(); exited.continuation.finish() }
+        try process.run()
+        if killed < killsWanted {
+            let pid = process.processIdentifier
+            // Early enough to land before most runs end, so the kills come; each run still gets some way.
+            let delay = Int.random(in: killWithin)
+            Task {
+                try? await Task.sleep(for: .milliseconds(delay))
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
+        }
+        for await _ in exited.stream {}
+        try? log.close()
+        if process.terminationReason == .uncaughtSignal, process.terminationStatus == SIGKILL {
+            killed += 1
+            kills += 1
+            continue
+        }
+        // Checked after a failure too: a check may also repair, as the team would (a dead letter retried).
+        let finished = try done()
+        if process.terminationStatus == 0, finished { return }
+        restarts += 1
+    }
+    throw ChaosFailure("\(arguments.joined(separator: " ")) did not complete in 400 runs; see \(work)/jobs.log")
+}
+
+struct ChaosFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func sha256(_ path: String) -> String? {
+    FileManager.default.contents(atPath: path).map { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() }
+}
+
+try FileManager.default.createDirectory(atPath: drop + "/" + agent, withIntermediateDirectories: true)
+FileManager.default.createFile(atPath: work + "/jobs.log", contents: nil)
+let server = try await MockMilesServer.start(
+    configuration: MockMilesConfiguration(contractCount: settings.contracts, seed: 42, contractDirectory: mappingsDirectory + "/wsdl",
+                                          faultSeed: settings.seed),
+    logger: Logger(label: "miles-mock", factory: { _ in SwiftLogNoOpLogHandler() }))
+let miles = server.miles
+let mappings = try MappingSet.load(directory: mappingsDirectory)
+say("chaos: \(settings.contracts) contracts, \(settings.faultPercent) % of calls failed at random (fault seed \(settings.seed)), work in \(work)")
+
+// Every kind of fault a retry can cure, on every operation; a skipped cursor is left out because only a
+// full sync repairs it (the sync reports it as a discrepancy).
+var everyKind = FaultRule(operation: nil, count: 0, percent: settings.faultPercent, delayMilliseconds: 2_500, sizeBytes: 2 << 20)
+everyKind.kinds = FaultKind.allCases.filter { $0 != .cursorSkip }
+await miles.injectFault(everyKind)
+
+// 1. The nightly sync.
+try await runUntilDone(["sync", "contracts"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
+    try SQLiteStore(path: database).runs(job: "contracts", limit: 1).first?.outcome == .completed
+}
+say("sync done: \(kills) kills so far, \(restarts) restarts after a failure")
+
+// 2. The team's work, in the store: write-offs raised and approved, accounts placed with the agency.
+var approvedWriteOffs: [Int64] = []
+var queuedStatusChanges: [Int64] = []
+var placed: [String] = []
+do {
+    let store = try SQLiteStore(path: database)
+    let roles = ["alice": "agent", "bob": "teamLeader"]
+    let desk = WriteOffDesk(store: store, mappings: mappings)
+    var lines = ["contract_number,amount,invoice_numbers,reason_code,comment"]
+    var defaulted: [Contract] = []
+    try store.forEachContract { contract in
+        if contract.openBalance.minorUnits > 100, lines.count <= settings.writeOffs, contract.statusCode != "DEF" {
+            lines.append("\(contract.contractNumber),0.01,,UNEC,chaos")
+        }
+        if contract.statusCode == "DEF", !contract.customer.vulnerable, defaulted.count < settings.placements { defaulted.append(contract) }
+    }
+    let file = work + "/writeoffs.csv"
+    try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    let report = try desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
+    for (id, result) in desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil) {
+        if case .success = result { approvedWriteOffs.append(id) }
+    }
+    for contract in defaulted {
+        try store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+                               defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
+                               by: "bob", at: WriteOffDesk.wallClock())
+    }
+    let placement = try PlacementDesk(store: store, mappings: mappings)
+        .create(agent: agent, contractNumbers: defaulted.map(\.contractNumber), by: try desk.user(named: "bob", roles: roles),
+                reasonCode: "DCAP", directory: work + "/placements")
+    placed = placement.placed
+    queuedStatusChanges = try store.outboxEntries(state: .pending).filter { $0.kind == .updateContractStatus }.map(\.subjectId)
+}
+say("team: \(approvedWriteOffs.count) write-offs approved, \(placed.count) accounts placed with \(agent)")
+
+// 3. The agency's return files in the drop folder, with their done-files.
+var delivered: [String: String] = [:]
+var rowsDelivered = 0
+for file in 1...settings.files {
+    var lines = ["AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes"]
+    for row in 1...settings.rowsPerFile {
+        let contract = placed[(file * 7 + row) % placed.count]
+        lines.append(row % 3 == 0 ? "\(contract),PAY,27/11/2026,\(row % 50 + 1).00,F\(file)R\(row)," : "\(contract),NOTE,27/11/2026,,,file \(file) row \(row)")
+    }
+    let name = "return-\(file).csv"
+    let path = drop + "/" + agent + "/" + name
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    FileManager.default.createFile(atPath: path + ".done", contents: nil)
+    delivered[name] = sha256(path)
+    rowsDelivered += settings.rowsPerFile
+}
+
+// 4. Ingest the drop folder.
+// Ingest is quick: it is killed sooner, often while loading, sometimes in the middle of a file.
+try await runUntilDone(["ingest", "watch", drop, "--once", "--batch-size", "10"], endpoint: server.endpoint,
+                       killsWanted: settings.killsPerJob, killWithin: 20...400) {
+    try FileManager.default.contentsOfDirectory(atPath: drop + "/" + agent).filter { $0.hasSuffix(".csv") }.isEmpty
+}
+say("ingest done: \(kills) kills so far")
+
+// 5. Push everything to MILES; a dead letter (too many failed attempts in a row) is retried by hand, as the team would.
+try await runUntilDone(["push"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
+    let store = try SQLiteStore(path: database)
+    for entry in try store.outboxEntries(state: .deadLetter) {
+        try store.retryOutboxEntry(id: entry.id, by: "chaos", at: WriteOffDesk.wallClock())
+    }
+    let counts = try store.outboxCounts()
+    return (counts[.pending] ?? 0) + (counts[.sending] ?? 0) + (counts[.deadLetter] ?? 0) == 0
+}
+say("push done: \(kills) kills in all, \(restarts) restarts after a failure")
+
+// 6. MILES healthy again: one clean sync, then every check.
+let injected = await miles.injectedFaults
+await miles.clearFaults()
+try await runUntilDone(["sync", "contracts"], endpoint: server.endpoint, killsWanted: 0) { true }
+let store = try SQLiteStore(path: database)
+var compared = 0
+var differing = 0
+var lost = 0
+var storedNumbers = Set<String>()
+try store.forEachContract { contract in storedNumbers.insert(contract.contractNumber) }
+for index in 0..<settings.contracts {
+    let number = "C" + String(format: "%08d", index + 1)
+    guard let inMiles = await miles.contract(number: number) else { continue }
+    compared += 1
+    guard storedNumbers.contains(number), let stored = try store.contract(number: number) else {
+        lost += 1
+        continue
+    }
+    if stored != inMiles { differing += 1 }
+}
+check(lost == 0, "\(lost) contracts of MILES are not in the store")
+check(differing == 0, "\(differing) contracts differ between the store and MILES")
+
+let ledger = await miles.writeOffLedger()
+let postedReferences = ledger.map(\.clientReference)
+let duplicatePostings = postedReferences.count - Set(postedReferences).count
+check(duplicatePostings == 0, "\(duplicatePostings) write-offs posted twice")
+check(Set(postedReferences) == Set(approvedWriteOffs.map { "WO-\($0)" }), "MILES's ledger does not hold exactly the approved write-offs")
+
+let statusReferences = await miles.appliedStatusChangeReferences()
+check(Set(statusReferences) == Set(queuedStatusChanges.map { "SC-\($0)" }), "MILES did not apply exactly the requested status changes")
+
+var rowsApplied = 0
+var rowsDuplicated = 0
+for file in try store.inboxFiles(agent: agent, state: nil, limit: 1_000) {
+    let updates = try store.thirdPartyUpdates(fileId: file.id)
+    rowsApplied += updates.count
+    rowsDuplicated += updates.count - Set(updates.map(\.line)).count
+}
+check(rowsApplied == rowsDelivered, "\(rowsApplied) ingested rows applied for \(rowsDelivered) delivered")
+let notes = await miles.contractNotes()
+let noteSources = notes.map(\.source)
+let duplicateNotes = noteSources.count - Set(noteSources).count
+check(notes.count == rowsDelivered, "MILES holds \(notes.count) notes for \(rowsDelivered) ingested rows")
+check(duplicateNotes == 0, "\(duplicateNotes) rows noted in MILES twice")
+
+var filesLost = 0
+for (name, hash) in delivered where sha256(drop + "/" + agent + "/processed/" + name) != hash { filesLost += 1 }
+check(filesLost == 0, "\(filesLost) delivered files are not in processed/ as delivered")
+
+let verify = Process()
+verify.executableURL = URL(fileURLWithPath: adapter)
+verify.arguments = ["audit", "verify"]
+verify.environment = ["MILES_ADAPTER_DATABASE": database, "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "PATH": "/usr/bin:/bin"]
+verify.standardOutput = FileHandle.nullDevice
+try verify.run()
+verify.waitUntilExit()
+check(verify.terminationStatus == 0, "audit verify failed")
+await server.stop()
+
+let records = compared + ledger.count + statusReferences.count + rowsApplied + notes.count + delivered.count
+print("""
+
+    chaos run (\(CommandLine.arguments.contains("--short") ? "short" : "long") form), fault seed \(settings.seed):
+      faults injected:   \(injected) (\(settings.faultPercent) % of calls, every kind but a skipped cursor)
+      kills (SIGKILL):   \(kills) (sync, ingest, push); restarts after a failure: \(restarts)
+      records checked:   \(records) (\(compared) contracts field by field, \(ledger.count) write-offs, \(statusReferences.count) status changes, \
+    \(rowsApplied) ingested rows, \(notes.count) notes, \(delivered.count) files)
+      duplicates found:  \(duplicatePostings + rowsDuplicated + duplicateNotes)
+      records lost:      \(lost + max(0, approvedWriteOffs.count - Set(postedReferences).count) + max(0, rowsDelivered - rowsApplied) + filesLost)
+      audit log:         \(verify.terminationStatus == 0 ? "intact" : "BROKEN")
+    """)
+if problems.isEmpty {
+    try? FileManager.default.removeItem(atPath: work)
+    print("chaos: every check passed")
+} else {
+    for problem in problems { print("chaos: FAILED: \(problem)") }
+    print("chaos: the work folder is kept: \(work)")
+    exit(1)
+}
