@@ -24,7 +24,7 @@ struct Settings {
     var files = 4
     var rowsPerFile = 1_500
     var faultPercent = 20
-    var killsPerJob = 8
+    var killsPerJob = 10
     var seed: UInt64 = 2026
 
     init(arguments: [String]) {

@@ -181,11 +181,7 @@ public struct OutboxRelay: Sendable {
             try store.recordStatusApplied(entryId: entry.id, milesVersion: version ?? change.expectedVersion + 1, at: now())
             summary.statusChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
-            guard let fresh = try await gateway.getContract(number: change.contractNumber) else {
-                try deadLetter(entry, "after a version conflict MILES no longer has \(change.contractNumber)", &summary)
-                return
-            }
-            try store.upsertContract(fresh)
+            guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
             let refusals = try StatusChangeRules.refusals(
                 moving: fresh, to: change.to, courtOrderReference: change.courtOrderReference,
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
@@ -219,16 +215,23 @@ public struct OutboxRelay: Sendable {
             try store.recordContactChangeApplied(entryId: entry.id, milesVersion: version, at: now())
             summary.contactChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
-            guard let fresh = try await gateway.getContract(number: change.contractNumber) else {
-                try deadLetter(entry, "after a version conflict MILES no longer has \(change.contractNumber)", &summary)
-                return
-            }
-            try store.upsertContract(fresh)
+            guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
             try store.updateContactChangeVersion(id: change.id, to: fresh.customer.version)
             try store.recordRetry(entryId: entry.id, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
                                   nextAttemptAt: now(), at: now())
             summary.conflictsResolved += 1
         }
+    }
+
+    /// After a version conflict: the contract as MILES holds it now, stored; nil, with the entry
+    /// dead-lettered, if MILES no longer has it.
+    private func freshContract(_ number: String, after entry: OutboxEntry, _ summary: inout Summary) async throws -> Contract? {
+        guard let fresh = try await gateway.getContract(number: number) else {
+            try deadLetter(entry, "after a version conflict MILES no longer has \(number)", &summary)
+            return nil
+        }
+        try store.upsertContract(fresh)
+        return fresh
     }
 
     private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) throws {
