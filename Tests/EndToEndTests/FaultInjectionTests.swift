@@ -273,6 +273,26 @@ struct WriteFaultInjectionTests {
             for id in ids { #expect(try store.writeOffRequest(id: id)?.state == .posted) }
         }
     }
+
+    @Test("MILES failing every call: the circuit opens after five, the push stops saying so with every entry kept, and the next push posts them")
+    func circuitBreaker() async throws {
+        try await withHarness(contracts: 200) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(8)), store: store)
+            await harness.server.miles.clearJournal()
+            await harness.server.miles.injectFault(FaultRule(operation: nil, count: 1_000, kind: .http, httpStatus: 503))
+            let relay = harness.relay(store, attempts: 20)
+            await #expect {
+                _ = try await relay.run()
+            } throws: { "\($0)".contains("keeps failing") }
+            #expect(await harness.server.miles.journalEntries().count == 5, "five calls, then the circuit is open")
+            #expect(try store.outboxEntries(state: .deadLetter).isEmpty)
+            #expect(await harness.server.miles.writeOffLedger().isEmpty)
+            await harness.server.miles.clearFaults()
+            _ = try await harness.relay(store).run()
+            #expect(await harness.server.miles.writeOffLedger().count == ids.count)
+        }
+    }
 }
 
 @Suite("Hostile answers cost the adapter no memory", .serialized, .timeLimit(.minutes(3)))
