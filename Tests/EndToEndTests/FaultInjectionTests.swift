@@ -19,11 +19,15 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
 
     let rule: FaultRule
     let expected: Expected
+
+    /// An injected delay, and a client timeout well under it but well over a normal answer on a loaded machine.
+    static let delay = 8_000
+    static let timeoutUnderDelay = Duration.seconds(3)
     var testDescription: String { "\(rule.kind?.rawValue ?? "fault") ×\(rule.count)" }
 
     static func once(_ kind: FaultKind, httpStatus: Int? = nil) -> FaultCase {
         FaultCase(rule: FaultRule(operation: "FindContracts", skip: 1, count: 1, kind: kind, httpStatus: httpStatus,
-                                  delayMilliseconds: kind == .delay ? 2_500 : nil), expected: .recovers)
+                                  delayMilliseconds: kind == .delay ? FaultCase.delay : nil), expected: .recovers)
     }
 
     static func always(_ kind: FaultKind, _ error: String, sizeBytes: Int? = nil) -> FaultCase {
@@ -74,8 +78,9 @@ struct FaultInjectionTests {
             await harness.server.miles.injectFault(fault.rule)
             switch fault.expected {
             case .recovers:
-                // A one-second timeout, so the injected delay outlasts it.
-                let summary = try await harness.faultySync(store: store, requestTimeout: .seconds(1)).run(mode: .resume)
+                // A short timeout only where a delay is injected, so the delay outlasts it.
+                let timeout = fault.rule.kind == .delay ? FaultCase.timeoutUnderDelay : .seconds(30)
+                let summary = try await harness.faultySync(store: store, requestTimeout: timeout).run(mode: .resume)
                 #expect(summary.outcome == .completed)
                 #expect(try storeChecksum(store) == (await harness.milesChecksum()))
                 #expect(await harness.server.miles.journalEntries().contains { $0.outcome != "ok" }, "the fault was injected")
@@ -259,11 +264,12 @@ struct WriteFaultInjectionTests {
             let (store, candidates) = try await harness.syncedStore()
             let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, kind: kind,
-                                                             delayMilliseconds: kind == .delay ? 2_500 : nil))
+                                                             delayMilliseconds: kind == .delay ? FaultCase.delay : nil))
             let connection = MilesConnection(
                 endpoint: harness.server.endpoint,
                 credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword),
-                transport: HTTPTransportConfiguration(connectTimeout: .seconds(2), requestTimeout: .seconds(1)))
+                transport: HTTPTransportConfiguration(connectTimeout: .seconds(2),
+                                                      requestTimeout: kind == .delay ? FaultCase.timeoutUnderDelay : .seconds(30)))
             let relay = OutboxRelay(gateway: MilesGateway(connection: connection, mappings: harness.mappings), store: store,
                                     configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(10))))
             let summary = try await relay.run()
