@@ -308,21 +308,12 @@ struct HostileMemoryTests {
     func boundedMemory(_ kind: FaultKind) async throws {
         try await withHarness(contracts: 300) { harness in
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: kind, sizeBytes: 100 << 20))
-            let process = Process()
-            process.executableURL = AdapterProcess.executable
-            process.arguments = ["sync", "contracts"]
-            process.environment = ProcessInfo.processInfo.environment.merging([
+            let (status, text) = try await runAdapter(["sync", "contracts"], environment: [
                 "MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
                 "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
                 "MILES_ADAPTER_MAPPINGS": repositoryMappings, "MILES_ADAPTER_MAX_ATTEMPTS": "1",
-            ]) { $1 }
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 1)
+            ])
+            #expect(status == 1)
             #expect(text.contains(kind == .hugeTextNode ? "text longer than" : "DOCTYPE is not accepted"))
             let peak = try #require(text.firstMatch(of: /peak memory (\d+) MB/).flatMap { Int($0.1) }, "no peak memory in: \(text)")
             #expect(peak < 64, "peak memory \(peak) MB")

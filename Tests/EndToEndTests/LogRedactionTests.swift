@@ -9,18 +9,11 @@ struct LogRedactionTests {
     func demoOutput(_ extra: [String]) async throws -> String {
         let folder = temporaryDirectory("demo")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let process = Process()
-        process.executableURL = AdapterProcess.executable
-        process.arguments = ["demo", "--contracts", "300", "--changes", "40", "--seed", "7", "--database", folder + "/demo.sqlite",
-                             "--mappings", repositoryMappings, "--log-level", "trace"] + extra
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
+        let (status, output) = try await runAdapter(
+            ["demo", "--contracts", "300", "--changes", "40", "--seed", "7", "--database", folder + "/demo.sqlite",
+             "--mappings", repositoryMappings, "--log-level", "trace"] + extra, environment: [:])
+        #expect(status == 0)
+        return output
     }
 
     /// Every customer's name, phone number and email in the demo's portfolio.
@@ -50,5 +43,63 @@ struct LogRedactionTests {
         #expect(output.contains("personal data logging is ON"))
         #expect(!output.contains(MockMilesConfiguration.defaultPassword))
         #expect(!(await personalData().filter { output.contains($0) }).isEmpty)
+    }
+}
+
+@Suite("Configuration reaches the jobs", .serialized, .timeLimit(.minutes(2)))
+struct ConfigurationTests {
+    /// Runs `arguments` with a configuration file holding `yaml`; the exit status and what it wrote.
+    func run(_ arguments: [String], yaml: String, harness: SyncHarness) async throws -> (Int32, String) {
+        let folder = temporaryDirectory("config")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try yaml.write(toFile: folder + "/miles-adapter.yaml", atomically: true, encoding: .utf8)
+        return try await runAdapter(arguments + ["--config", folder + "/miles-adapter.yaml"], environment: [
+            "MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+            "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
+            "MILES_ADAPTER_MAPPINGS": repositoryMappings,
+        ])
+    }
+
+    @Test("the circuit breaker's threshold comes from the configuration; a threshold of 0 is refused with exit code 5")
+    func circuitBreakerSettings() async throws {
+        try await withHarness(contracts: 100) { harness in
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: .http, httpStatus: 503))
+            let (status, output) = try await run(["sync", "contracts"], yaml: """
+                miles:
+                  circuitBreakerFailures: 2
+                sync:
+                  maxAttempts: 10
+                """, harness: harness)
+            #expect(status == 1)
+            #expect(output.contains("keeps failing"))
+            #expect(await harness.server.miles.journalEntries().count == 2)
+            let (refused, message) = try await run(["sync", "contracts"], yaml: "miles:\n  circuitBreakerFailures: 0\n", harness: harness)
+            #expect(refused == 5)
+            #expect(message.contains("circuitBreakerFailures must be above 0"))
+        }
+    }
+}
+
+@Suite("Terminal output masks agents' personal values", .serialized)
+struct IngestTerminalRedactionTests {
+    func ingest(_ extra: [String]) async throws -> String {
+        let folder = temporaryDirectory("ingest-terminal")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "ClientRef;Result;TracedOn;NewAddress1;NewAddress2;NewTown;NewPostcode;NewPhone;NewEmail;Comment\nC00000013;TRACED;2026-11-26;4 Rose Lane;;;EH6 7AA;;;\n"
+            .write(toFile: folder + "/trace.csv", atomically: true, encoding: .utf8)
+        return try await runAdapter(["ingest", folder + "/trace.csv", "--agent", "tracewise"] + extra, environment: [
+            "MILES_ADAPTER_DATABASE": folder + "/store.sqlite", "MILES_ADAPTER_MAPPINGS": repositoryMappings,
+            "MILES_ADAPTER_INBOX": folder + "/inbox",
+        ]).output
+    }
+
+    @Test("a rejected row's postcode is masked unless --log-personal-data")
+    func masked() async throws {
+        let masked = try await ingest([])
+        #expect(masked.contains("NewPostcode '‹personal›': a new address needs a town and a postcode"))
+        #expect(!masked.contains("EH6 7AA"))
+        let shown = try await ingest(["--log-personal-data"])
+        #expect(shown.contains("NewPostcode 'EH6 7AA'"))
+        #expect(shown.contains("personal data logging is ON"))
     }
 }

@@ -275,3 +275,28 @@ struct WriteOffCrashTests {
         }
     }
 }
+
+/// Runs `miles-adapter` to the end without holding a thread of the cooperative pool, which the
+/// in-process mock needs to answer it: output goes to a file, the exit comes through the handler.
+func runAdapter(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
+    let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString).out").path
+    FileManager.default.createFile(atPath: outputPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    let process = Process()
+    process.executableURL = AdapterProcess.executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardOutput = handle
+    process.standardError = handle
+    let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+    process.terminationHandler = { process in
+        continuation.yield(process.terminationStatus)
+        continuation.finish()
+    }
+    try process.run()
+    var iterator = stream.makeAsyncIterator()
+    let status = await iterator.next() ?? -1
+    try handle.close()
+    return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+}

@@ -2,6 +2,8 @@ import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
 import Foundation
+import Logging
+import MilesMapping
 import MilesSync
 
 /// `miles-adapter ingest …`: take in agents' update files.
@@ -18,6 +20,14 @@ struct IngestCommand: AsyncParsableCommand {
 
     static func desk(_ session: CommandSession, batchSize: Int) -> IngestDesk {
         IngestDesk(store: session.store, mappings: session.mappings, inboxDirectory: session.configuration.inbox, batchSize: batchSize)
+    }
+
+    /// The agent's columns that carry customers' contact details: their values are masked on the
+    /// terminal, as in the log, unless --log-personal-data.
+    static func personalColumns(of agent: String, in session: CommandSession, unless shown: Bool) -> Set<String> {
+        guard !shown, let fields = session.mappings.agents[agent]?.updates?.fields else { return [] }
+        let personal: [AgentMapping.UpdateField] = [.addressLine1, .addressLine2, .town, .postcode, .phone, .email]
+        return Set(personal.compactMap { fields[$0] })
     }
 
     static func summary(_ file: InboxFile) -> String {
@@ -37,6 +47,7 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                let logger = global.makeLogger("miles-adapter.ingest", secrets: session.configuration.secrets)
                 let desk = IngestCommand.desk(session, batchSize: batchSize)
                 let outcome: IngestDesk.Outcome
                 do {
@@ -44,13 +55,21 @@ struct IngestCommand: AsyncParsableCommand {
                 } catch let error as IngestError {
                     throw CommandFailure(message: error.description, exitCode: .failed)
                 }
+                logger.info("delivery ingested", metadata: [
+                    "agent": "\(agent)", "delivery": "\(outcome.file.id)", "state": "\(outcome.file.state.rawValue)",
+                    "applied": "\(outcome.file.applied)", "refused": "\(outcome.file.refused)", "rejected": "\(outcome.file.rejected)",
+                    "duplicate": "\(outcome.duplicate)"])
                 if outcome.duplicate, outcome.file.state != .received {
                     print("\(path) has the content of delivery \(outcome.file.id), already \(outcome.file.state.rawValue): nothing changed")
                     return
                 }
                 print(IngestCommand.summary(outcome.file))
                 if let peak = SyncCommand.peakResidentMemoryKilobytes() { print("peak memory: \(peak / 1024) MB") }
-                for error in try session.store.ingestRowErrors(fileId: outcome.file.id) { printError("\(path): \(error)") }
+                let personal = IngestCommand.personalColumns(of: agent, in: session, unless: global.logPersonalData)
+                for error in try session.store.ingestRowErrors(fileId: outcome.file.id) {
+                    let value = personal.contains(error.column) ? "‹personal›" : error.value
+                    printError("\(path): line \(error.line), \(error.column) '\(value)': \(error.reason)")
+                }
                 if outcome.file.state == .failed { throw ExitCode(1) }
                 if outcome.file.applied > 0 { print("MILES calls queued; run 'miles-adapter push'") }
             }
@@ -135,7 +154,10 @@ struct IngestCommand: AsyncParsableCommand {
                     print("line \(update.line)  \(update.contractNumber)  \(update.kind)  \(update.outcome)  \(update.details)"
                           + (update.refusal.map { "  — \($0)" } ?? ""))
                 }
-                for error in try session.store.ingestRowErrors(fileId: id) { print("rejected \(error)") }
+                let personal = IngestCommand.personalColumns(of: file.agent, in: session, unless: global.logPersonalData)
+                for error in try session.store.ingestRowErrors(fileId: id) {
+                    print("rejected line \(error.line), \(error.column) '\(personal.contains(error.column) ? "‹personal›" : error.value)': \(error.reason)")
+                }
             }
         }
     }

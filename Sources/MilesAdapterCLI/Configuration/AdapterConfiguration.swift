@@ -20,6 +20,9 @@ struct AdapterConfiguration {
             var caBundle: String?
             var clientCertificate: String?
             var clientKey: String?
+            /// Retryable failures in a row that stop the calls to a MILES service, and for how long.
+            var circuitBreakerFailures: Int?
+            var circuitBreakerOpenSeconds: Int?
         }
 
         struct Sync: Decodable {
@@ -60,6 +63,7 @@ struct AdapterConfiguration {
     var caBundle: String?
     var clientCertificate: String?
     var clientKey: String?
+    var circuitBreaker = CircuitBreaker.Configuration()
     var pageSize = 500
     var maxAttempts = 5
     var database = "collections.sqlite"
@@ -104,6 +108,14 @@ struct AdapterConfiguration {
         caBundle = file.miles?.caBundle ?? caBundle
         clientCertificate = file.miles?.clientCertificate ?? clientCertificate
         clientKey = file.miles?.clientKey ?? clientKey
+        if let failures = file.miles?.circuitBreakerFailures {
+            guard failures > 0 else { throw ConfigurationError("\(source): miles.circuitBreakerFailures must be above 0") }
+            circuitBreaker.threshold = failures
+        }
+        if let seconds = file.miles?.circuitBreakerOpenSeconds {
+            guard seconds > 0 else { throw ConfigurationError("\(source): miles.circuitBreakerOpenSeconds must be above 0") }
+            circuitBreaker.openFor = .seconds(seconds)
+        }
         pageSize = file.sync?.pageSize ?? pageSize
         maxAttempts = file.sync?.maxAttempts ?? maxAttempts
         database = file.database ?? database
@@ -196,7 +208,8 @@ struct AdapterConfiguration {
             endpoint: endpoint, credentials: MilesCredentials(username: username, password: secret, passwordType: passwordType),
             transport: HTTPTransportConfiguration(
                 connectTimeout: connectTimeout, requestTimeout: requestTimeout, verifyTLS: verifyTLS,
-                caBundlePath: caBundle, clientCertificatePath: clientCertificate, clientKeyPath: clientKey))
+                caBundlePath: caBundle, clientCertificatePath: clientCertificate, clientKeyPath: clientKey),
+            circuitBreaker: circuitBreaker)
     }
 }
 

@@ -13,7 +13,7 @@ public struct MilesGateway: Sendable {
         client = SOAPClient(configuration: SOAPClient.Configuration(
             endpoint: connection.endpoint, credentials: connection.credentials,
             messageNamespace: mappings.contract.namespace, faultNames: mappings.contract.faultNames,
-            classifier: mappings.contract.faultClassifier, transport: connection.transport))
+            classifier: mappings.contract.faultClassifier, transport: connection.transport, circuitBreaker: connection.circuitBreaker))
     }
 
     public func findContracts(changedSince: Timestamp?, cursor: String?, pageSize: Int) async throws(SOAPCallError) -> ContractPage {
@@ -98,10 +98,13 @@ public struct MilesConnection: Sendable {
     public var endpoint: String
     public var credentials: MilesCredentials
     public var transport: HTTPTransportConfiguration
+    public var circuitBreaker: CircuitBreaker.Configuration
 
-    public init(endpoint: String, credentials: MilesCredentials, transport: HTTPTransportConfiguration = HTTPTransportConfiguration()) {
+    public init(endpoint: String, credentials: MilesCredentials, transport: HTTPTransportConfiguration = HTTPTransportConfiguration(),
+                circuitBreaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration()) {
         self.endpoint = endpoint
         self.credentials = credentials
         self.transport = transport
+        self.circuitBreaker = circuitBreaker
     }
 }

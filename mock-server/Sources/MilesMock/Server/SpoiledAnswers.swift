@@ -19,10 +19,9 @@ enum HostileXML {
             return Array((envelopeStart + "<\(response)>" + String(repeating: "<m:x>", count: 10_000) + String(repeating: "</m:x>", count: 10_000)
                           + "</\(response)>" + envelopeEnd).utf8)
         case .hugeTextNode:
-            var bytes = Array((envelopeStart + "<\(response)><m:AsOf>").utf8)
-            bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: sizeBytes ?? 100 << 20))
-            bytes.append(contentsOf: Array(("</m:AsOf></\(response)>" + envelopeEnd).utf8))
-            return bytes
+            // Whole arrays appended, so even a debug build fills 100 MB at memory speed.
+            return Array((envelopeStart + "<\(response)><m:AsOf>").utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: sizeBytes ?? 100 << 20)
+                + Array(("</m:AsOf></\(response)>" + envelopeEnd).utf8)
         default:
             return []
         }
