@@ -19,15 +19,12 @@ public struct SOAPClient: Sendable {
         public var classifier: FaultClassifier
         public var limits: XMLLimits
         public var transport: HTTPTransportConfiguration
-        public var circuitBreaker: CircuitBreaker.Configuration
 
         public init(
             endpoint: String, credentials: MilesCredentials, messageNamespace: String,
             faultNames: FaultDetailNames, classifier: FaultClassifier,
-            limits: XMLLimits = .default, transport: HTTPTransportConfiguration = HTTPTransportConfiguration(),
-            circuitBreaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration()
+            limits: XMLLimits = .default, transport: HTTPTransportConfiguration = HTTPTransportConfiguration()
         ) {
-            self.circuitBreaker = circuitBreaker
             self.endpoint = endpoint
             self.credentials = credentials
             self.messageNamespace = messageNamespace
@@ -40,13 +37,10 @@ public struct SOAPClient: Sendable {
 
     public let configuration: Configuration
     private let transport: CurlTransport
-    /// Shared by every call of this client, so a job sees one circuit per MILES service.
-    public let circuitBreaker: CircuitBreaker
 
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.transport = CurlTransport(configuration: configuration.transport)
-        circuitBreaker = CircuitBreaker(configuration: configuration.circuitBreaker)
     }
 
     public func call<Decoder: SOAPPayloadDecoder>(
@@ -67,33 +61,18 @@ public struct SOAPClient: Sendable {
         return try result.get()
     }
 
+    /// Where `service` is called.
+    public func serviceURL(_ service: String) -> String {
+        configuration.endpoint.hasSuffix("/") ? configuration.endpoint + service : configuration.endpoint + "/" + service
+    }
+
     /// The same call, on the caller's thread.
     public func callBlocking<Decoder: SOAPPayloadDecoder>(
         service: String, operation: String, soapAction: String,
         payload: (inout XMLWriter) throws -> Void,
         decoder makeDecoder: (XMLStreamReader) -> Decoder
     ) throws(SOAPCallError) -> Decoder.Output {
-        let url = configuration.endpoint.hasSuffix("/") ? configuration.endpoint + service : configuration.endpoint + "/" + service
-        if let failures = circuitBreaker.refusal(for: service) {
-            throw SOAPCallError(kind: .circuitOpen(service: service, failures: failures), operation: operation, endpoint: url,
-                                classifier: configuration.classifier)
-        }
-        do {
-            let output = try exchange(url: url, operation: operation, soapAction: soapAction, payload: payload, decoder: makeDecoder)
-            circuitBreaker.record(success: true, for: service)
-            return output
-        } catch {
-            // A business refusal is an answer: only failures a retry could cure count towards opening the circuit.
-            circuitBreaker.record(success: !(error.disposition == .retryable || error.disposition == .unknownOutcome), for: service)
-            throw error
-        }
-    }
-
-    private func exchange<Decoder: SOAPPayloadDecoder>(
-        url: String, operation: String, soapAction: String,
-        payload: (inout XMLWriter) throws -> Void,
-        decoder makeDecoder: (XMLStreamReader) -> Decoder
-    ) throws(SOAPCallError) -> Decoder.Output {
+        let url = serviceURL(service)
         func failure(_ kind: SOAPCallError.Kind, retryAfter: Int? = nil) -> SOAPCallError {
             SOAPCallError(kind: kind, operation: operation, endpoint: url, classifier: configuration.classifier,
                           retryAfter: retryAfter.map { .seconds($0) })

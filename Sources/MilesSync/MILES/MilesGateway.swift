@@ -7,19 +7,44 @@ import MilesSOAP
 public struct MilesGateway: Sendable {
     public let client: SOAPClient
     public let mappings: MappingSet
+    /// Shared by every call through this gateway, so a job sees one circuit per MILES service.
+    public let circuitBreaker: CircuitBreaker
 
     public init(connection: MilesConnection, mappings: MappingSet) {
         self.mappings = mappings
         client = SOAPClient(configuration: SOAPClient.Configuration(
             endpoint: connection.endpoint, credentials: connection.credentials,
             messageNamespace: mappings.contract.namespace, faultNames: mappings.contract.faultNames,
-            classifier: mappings.contract.faultClassifier, transport: connection.transport, circuitBreaker: connection.circuitBreaker))
+            classifier: mappings.contract.faultClassifier, transport: connection.transport))
+        circuitBreaker = CircuitBreaker(configuration: connection.circuitBreaker)
+    }
+
+    /// Every MILES call: refused at once while the service's circuit is open; otherwise made, and its
+    /// outcome counted. A business refusal is an answer: only failures a retry could cure count.
+    private func call<Decoder: SOAPPayloadDecoder>(
+        service: String, operation: String, soapAction: String,
+        payload: @escaping @Sendable (inout XMLWriter) throws -> Void,
+        decoder: @escaping @Sendable (XMLStreamReader) -> Decoder
+    ) async throws(SOAPCallError) -> Decoder.Output {
+        if let failures = circuitBreaker.refusal(for: service) {
+            throw SOAPCallError(kind: .circuitOpen(service: service, failures: failures), operation: operation,
+                                endpoint: client.serviceURL(service), classifier: mappings.contract.faultClassifier)
+        }
+        do {
+            let output = try await client.call(service: service, operation: operation, soapAction: soapAction, payload: payload,
+                                               decoder: decoder)
+            circuitBreaker.record(success: true, for: service)
+            return output
+        } catch {
+            circuitBreaker.record(success: !(error.disposition == .retryable || error.disposition == .unknownOutcome), for: service)
+            throw error
+        }
     }
 
     public func findContracts(changedSince: Timestamp?, cursor: String?, pageSize: Int) async throws(SOAPCallError) -> ContractPage {
         let mapping = mappings.contract
         let decoder = mappings.contractDecoder
-        return try await client.call(
+        return try await call(
             service: mapping.findContracts.service, operation: "FindContracts", soapAction: mapping.findContracts.soapAction,
             payload: { writer in
                 try mapping.writeFindContracts(changedSince: changedSince, cursor: cursor, pageSize: pageSize, into: &writer)
@@ -30,7 +55,7 @@ public struct MilesGateway: Sendable {
     public func getContract(number: String) async throws(SOAPCallError) -> Contract? {
         let mapping = mappings.contract
         let decoder = mappings.contractDecoder
-        let page = try await client.call(
+        let page = try await call(
             service: mapping.getContract.service, operation: "GetContract", soapAction: mapping.getContract.soapAction,
             payload: { writer in try mapping.writeGetContract(contractNumber: number, into: &writer) },
             decoder: { reader in decoder.getContractDecoder(reader: reader) })
@@ -41,7 +66,7 @@ public struct MilesGateway: Sendable {
     public func updateContractStatus(_ change: StatusChange, statusCode: String) async throws(SOAPCallError) -> Int64? {
         let mapping = mappings.contract
         let mappings = self.mappings
-        let values = try await client.call(
+        let values = try await call(
             service: mapping.updateContractStatus.service, operation: "UpdateContractStatus",
             soapAction: mapping.updateContractStatus.soapAction,
             payload: { writer in try mapping.writeUpdateContractStatus(change, statusCode: statusCode, into: &writer) },
@@ -53,7 +78,7 @@ public struct MilesGateway: Sendable {
     public func addContractNote(_ note: ContractNote) async throws(SOAPCallError) -> String? {
         let mapping = mappings.contract
         let mappings = self.mappings
-        return try await client.call(
+        return try await call(
             service: mapping.addContractNote.service, operation: "AddContractNote", soapAction: mapping.addContractNote.soapAction,
             payload: { writer in try mapping.writeAddContractNote(note, into: &writer) },
             decoder: { _ in mappings.addContractNoteDecoder() })["noteId"]
@@ -64,7 +89,7 @@ public struct MilesGateway: Sendable {
     public func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? {
         let mapping = mappings.contract
         let mappings = self.mappings
-        return try await client.call(
+        return try await call(
             service: mapping.updateContactDetails.service, operation: "UpdateContactDetails",
             soapAction: mapping.updateContactDetails.soapAction,
             payload: { writer in try mapping.writeUpdateContactDetails(change, into: &writer) },
@@ -75,7 +100,7 @@ public struct MilesGateway: Sendable {
     public func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
         let mapping = mappings.contract
         let mappings = self.mappings
-        return try await client.call(
+        return try await call(
             service: mapping.postWriteOff.service, operation: "PostWriteOff", soapAction: mapping.postWriteOff.soapAction,
             payload: { writer in try mapping.writePostWriteOff(request, reasonCode: reasonCode, into: &writer) },
             decoder: { _ in mappings.postWriteOffDecoder() }).first
@@ -85,7 +110,7 @@ public struct MilesGateway: Sendable {
     public func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff] {
         let mapping = mappings.contract
         let mappings = self.mappings
-        return try await client.call(
+        return try await call(
             service: mapping.findWriteOffs.service, operation: "FindWriteOffs", soapAction: mapping.findWriteOffs.soapAction,
             payload: { writer in try mapping.writeFindWriteOffs(clientReference: clientReference, into: &writer) },
             decoder: { _ in mappings.findWriteOffsDecoder() })

@@ -139,9 +139,7 @@ public struct OutboxRelay: Sendable {
         }
         try store.markSending(entry.id, at: now())
         guard let posted = try await gateway.postWriteOff(request, reasonCode: reasonCode) else {
-            throw SOAPCallError(kind: .invalidResponse(.rejected("PostWriteOff answered without a write-off")),
-                                operation: "PostWriteOff", endpoint: gateway.client.configuration.endpoint,
-                                classifier: gateway.mappings.contract.faultClassifier)
+            throw incompleteAnswer("PostWriteOff", without: "a write-off")
         }
         try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
         summary.posted += 1
@@ -155,9 +153,7 @@ public struct OutboxRelay: Sendable {
         }
         try store.markSending(entry.id, at: now())
         guard let noteId = try await gateway.addContractNote(note) else {
-            throw SOAPCallError(kind: .invalidResponse(.rejected("AddContractNote answered without a note id")),
-                                operation: "AddContractNote", endpoint: gateway.client.configuration.endpoint,
-                                classifier: gateway.mappings.contract.faultClassifier)
+            throw incompleteAnswer("AddContractNote", without: "a note id")
         }
         try store.recordNoteAdded(entryId: entry.id, milesNoteId: noteId, at: now())
         summary.notesAdded += 1
@@ -208,9 +204,7 @@ public struct OutboxRelay: Sendable {
         try store.markSending(entry.id, at: now())
         do {
             guard let version = try await gateway.updateContactDetails(change) else {
-                throw SOAPCallError(kind: .invalidResponse(.rejected("UpdateContactDetails answered without a partner version")),
-                                    operation: "UpdateContactDetails", endpoint: gateway.client.configuration.endpoint,
-                                    classifier: gateway.mappings.contract.faultClassifier)
+                throw incompleteAnswer("UpdateContactDetails", without: "a partner version")
             }
             try store.recordContactChangeApplied(entryId: entry.id, milesVersion: version, at: now())
             summary.contactChangesApplied += 1
@@ -221,6 +215,12 @@ public struct OutboxRelay: Sendable {
                                   nextAttemptAt: now(), at: now())
             summary.conflictsResolved += 1
         }
+    }
+
+    /// MILES answered without what the call exists for: as unsure as a lost answer.
+    private func incompleteAnswer(_ operation: String, without what: String) -> SOAPCallError {
+        SOAPCallError(kind: .invalidResponse(.rejected("\(operation) answered without \(what)")), operation: operation,
+                      endpoint: gateway.client.configuration.endpoint, classifier: gateway.mappings.contract.faultClassifier)
     }
 
     /// After a version conflict: the contract as MILES holds it now, stored; nil, with the entry

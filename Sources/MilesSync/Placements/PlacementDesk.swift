@@ -1,7 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
 import Crypto
-import CSV
 import Foundation
 import MilesMapping
 
@@ -61,7 +60,7 @@ public struct PlacementDesk: Sendable {
         guard !accepted.isEmpty else { return result }
 
         let rows = try accepted.map { contract, notices in try row(contract, notices: notices, agent: agent) }
-        let text = try Self.csv(header: agent.placementColumns.map(\.header), rows: rows)
+        let text = CSVText.render(header: agent.placementColumns.map(\.header), rows: rows)
         let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
         for (contract, _) in accepted { result.totals[contract.currency.code, default: 0] += contract.openBalance.minorUnits }
         // Named by content: re-writing the same placement after a crash lands on the same file.
@@ -123,7 +122,7 @@ public struct PlacementDesk: Sendable {
             }
         }
         guard !recalled.isEmpty else { return result }
-        let text = try Self.csv(header: ["AccountRef", "Instruction"], rows: recalled.map { [$0, "RECALL"] })
+        let text = CSVText.render(header: ["AccountRef", "Instruction"], rows: recalled.map { [$0, "RECALL"] })
         let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
         let fileName = "\(name)-recall-\(now().date)-\(sha.prefix(12)).csv"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -176,29 +175,9 @@ public struct PlacementDesk: Sendable {
         }
     }
 
-    static func csv(header: [String], rows: [[String]]) throws -> String {
-        let stream = OutputStream(toMemory: ())
-        let writer = try CSVWriter(stream: stream)
-        try writer.write(row: header)
-        for row in rows { try writer.write(row: row) }
-        writer.stream.close()
-        let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-
-    /// Written beside the target, flushed, then renamed over it: a reader sees the whole file or none.
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".partial-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw PlacementError("cannot write \(temporary)")
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw PlacementError("cannot move the placement file into \(path): errno \(errno)")
-        }
+    /// The file written whole or not at all; a failure is a placement error naming the file.
+    private static func writeAtomically(_ data: Data, to path: String) throws(PlacementError) {
+        do { try AtomicFile.write(data, to: path) } catch { throw PlacementError(error.description) }
     }
 }
 

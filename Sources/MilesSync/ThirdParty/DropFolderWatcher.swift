@@ -70,10 +70,9 @@ public final class DropFolderWatcher {
             let moved = try move(path, name: name, into: folder + "/processed")
             let errors = try desk.store.ingestRowErrors(fileId: outcome.file.id)
             if !outcome.duplicate, !errors.isEmpty {
-                let lines = ["line,column,value,reason"] + errors.map { error in
-                    [String(error.line), error.column, error.value, error.reason].map(Self.csvField).joined(separator: ",")
-                }
-                try PlacementDesk.writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: moved + ".errors.csv")
+                let report = CSVText.render(header: ["line", "column", "value", "reason"],
+                                            rows: errors.map { [String($0.line), $0.column, $0.value, $0.reason] })
+                try write(report, to: moved + ".errors.csv")
             }
             return Taken(agent: agent, path: path, movedTo: moved, outcome: outcome, failure: nil)
         } catch let error as IngestError {
@@ -98,10 +97,11 @@ public final class DropFolderWatcher {
     }
 
     private func write(report: String, beside path: String) throws {
-        try PlacementDesk.writeAtomically(Data(report.utf8), to: path + ".report.txt")
+        try write(report, to: path + ".report.txt")
     }
 
-    static func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    /// A failure here is not the delivery's fault, so it is not an `IngestError`: it stops the scan.
+    private func write(_ text: String, to path: String) throws {
+        try AtomicFile.write(Data(text.utf8), to: path)
     }
 }

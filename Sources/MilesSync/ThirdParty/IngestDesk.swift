@@ -80,7 +80,7 @@ public struct IngestDesk: Sendable {
         let folder = inboxDirectory + "/" + agent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let temporary = folder + "/.receiving-\(UUID().uuidString)"
-        try PlacementDesk.writeAtomically(Data(bytes), to: temporary)
+        do { try AtomicFile.write(Data(bytes), to: temporary) } catch { throw IngestError(error.description) }
         let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         return try record(temporary: temporary, sha: sha, size: Int64(bytes.count), originalName: name, agent: agent, channel: channel)
     }

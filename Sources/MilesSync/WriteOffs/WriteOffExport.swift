@@ -1,6 +1,4 @@
 import CollectionsDomain
-import CSV
-import Foundation
 
 /// The finance audit export of write-off requests.
 public enum WriteOffExport {
@@ -12,12 +10,8 @@ public enum WriteOffExport {
 
     /// CSV with a header row, one line per request, fields quoted where they need it.
     public static func csv(_ requests: [WriteOffRequest]) -> String {
-        let stream = OutputStream(toMemory: ())
-        // Writing to memory cannot fail.
-        let writer = try! CSVWriter(stream: stream)
-        try! writer.write(row: header)
-        for request in requests {
-            try! writer.write(row: [
+        CSVText.render(header: header, rows: requests.map { request in
+            [
                 String(request.id), request.state.rawValue, request.contractNumber, request.invoiceNumbers.joined(separator: ";"),
                 request.amount.decimalString, request.amount.currency.code, request.reason.rawValue, request.comment,
                 request.requestedBy, request.requestedAt.description, request.requiredRole, String(request.approvalsNeeded),
@@ -26,10 +20,7 @@ public enum WriteOffExport {
                 request.approvals.map(\.at.description).joined(separator: ";"), request.milesWriteOffId ?? "",
                 request.customerMustBeTold ? "yes: tell the customer the debt still exists (CONC 7.4)" : "no",
                 request.failureReason ?? "", request.rejection ?? "",
-            ])
-        }
-        writer.stream.close()
-        let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+            ]
+        })
     }
 }

@@ -1,3 +1,4 @@
+import MilesSOAP
 import Synchronization
 
 /// Counts consecutive failures per MILES service. After `threshold` of them the service's circuit
