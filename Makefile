@@ -18,10 +18,11 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The nightly job end to end against an in-process mock MILES.
+# The nightly job end to end: miles-demo starts a mock MILES and runs each step with miles-adapter.
 demo: deps
 	$(SWIFT) build --product miles-adapter
-	$$($(SWIFT) build --show-bin-path)/miles-adapter demo
+	$(SWIFT) build --product miles-demo
+	$$($(SWIFT) build --show-bin-path)/miles-demo
 
 test: deps
 	$(SWIFT) build --build-tests

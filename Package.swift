@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "miles-adapter", targets: ["MilesAdapterCLI"]),
         .executable(name: "miles-mock", targets: ["miles-mock"]),
+        .executable(name: "miles-demo", targets: ["MilesDemo"]),
         .executable(name: "miles-adapter-bench", targets: ["MilesAdapterBench"]),
         .executable(name: "miles-fuzz", targets: ["MilesFuzz"]),
         .executable(name: "miles-chaos", targets: ["MilesChaos"]),
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -57,21 +60,36 @@ let package = Package(
         // mappings/*.yaml -> checked, compiled decoders and encoders.
         .target(
             name: "MilesMapping",
-            dependencies: ["MilesSOAP", "CollectionsDomain", "CLibXML2", .product(name: "Yams", package: "Yams")],
+            dependencies: ["MilesSOAP", "CollectionsDomain", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
 
-        // Persistence behind the `Store` protocol; SQLite through GRDB.
+        // The narrow, async store protocols, one per feature, with their models: no implementation.
+        .target(name: "CollectionsStore", dependencies: ["CollectionsDomain"], swiftSettings: swiftSettings),
+
+        // The embedded default store: SQLite through GRDB (raw sqlite3 only on measured hot paths).
         .target(
-            name: "CollectionsStore",
+            name: "CollectionsStoreSQLite",
             dependencies: [
-                "CollectionsDomain", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CollectionsStore", "CollectionsDomain",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // The jobs: contract sync (and later the outbox relay and ingestion).
+        // The one in-process Hummingbird start-up, shared by the agents' endpoint, the mock and tests.
+        .target(
+            name: "HTTPServing",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The desks (decisions) and the jobs: contract sync, the outbox relay, placements, ingestion.
         .target(
             name: "MilesSync",
             dependencies: [
@@ -87,8 +105,9 @@ let package = Package(
         .target(
             name: "AgentAPI",
             dependencies: [
-                "MilesSync", "CollectionsStore", "CollectionsDomain",
+                "MilesSync", "HTTPServing", "CollectionsStore", "CollectionsDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "MilesAdapterCLI",
             dependencies: [
-                "MilesSync", "MilesMock", "AgentAPI", "CollectionsDomain", "CollectionsStore", "MilesMapping", "MilesSOAP",
+                "MilesSync", "AgentAPI", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -110,8 +129,9 @@ let package = Package(
         .target(
             name: "MilesMock",
             dependencies: [
-                "MilesSOAP", "CollectionsDomain",
+                "MilesSOAP", "CollectionsDomain", "HTTPServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -128,10 +148,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `make demo`: starts a mock MILES in this process and runs the nightly story with `miles-adapter`.
+        .executableTarget(
+            name: "MilesDemo",
+            dependencies: [
+                "MilesMock", "CollectionsDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Demo/MilesDemo",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "MilesAdapterBench",
             dependencies: [
-                "MilesSync", "MilesMock", "MilesMapping", "MilesSOAP", "CLibXML2", "CollectionsDomain", "CollectionsStore",
+                "MilesSync", "MilesMock", "MilesMapping", "MilesSOAP", "CLibXML2", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/MilesAdapterBench",
@@ -142,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "MilesChaos",
             dependencies: [
-                "MilesSync", "MilesMock", "MilesMapping", "CollectionsStore", "CollectionsDomain",
+                "MilesSync", "MilesMock", "MilesMapping", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -167,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MilesSyncTests",
-            dependencies: ["MilesSync", "MilesMapping", "CollectionsDomain"],
+            dependencies: ["MilesSync", "MilesMapping", "CollectionsStore", "CollectionsDomain"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -178,7 +210,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "MilesSync", "MilesMock", "CollectionsStore", "MilesMapping", "CollectionsDomain", "MilesSOAP", "AgentAPI",
+                "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "CollectionsDomain", "MilesSOAP",
+                "AgentAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,6 +1,7 @@
 import CLibXML2
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import Logging
 import MilesMapping
@@ -162,7 +163,7 @@ func pushBenchmark() async throws {
     _ = try await ContractSync(gateway: gateway, store: store, configuration: ContractSync.Configuration(pageSize: 1000)).run(mode: .full)
     // One £0.01 write-off per contract with anything open, raised by an agent and approved by a team leader.
     var lines = ["contract_number,amount,invoice_numbers,reason_code,comment"]
-    try store.forEachContract { contract in
+    try await store.forEachContract { contract in
         if contract.openBalance.minorUnits > 0, lines.count <= writeOffCount { lines.append("\(contract.contractNumber),0.01,,UNEC,bench") }
     }
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("bench-writeoffs-\(UUID().uuidString).csv").path
@@ -170,9 +171,9 @@ func pushBenchmark() async throws {
     try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
     let roles = ["alice": "agent", "bob": "teamLeader"]
     let desk = WriteOffDesk(store: store, mappings: mappings)
-    let report = try desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
-    _ = desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil)
-    let queued = try store.outboxEntries(state: .pending).count
+    let report = try await desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
+    _ = await desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil)
+    let queued = try await store.outboxEntries(state: .pending).count
     let start = ContinuousClock.now
     let summary = try await OutboxRelay(gateway: gateway, store: store).run()
     let elapsed = seconds(ContinuousClock.now - start)
@@ -203,13 +204,13 @@ func ingestBenchmark() async throws {
     await server.stop()
     // Every contract placed with the DCA (set up directly: the placement guards are not what is measured).
     var changes: [StatusChange] = []
-    let now = WriteOffDesk.wallClock()
-    try store.forEachContract { contract in
+    let now = CollectionsClock.system()
+    try await store.forEachContract { contract in
         changes.append(StatusChange(id: 0, contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
                                     effectiveDate: now.date, courtOrderReference: nil, expectedVersion: contract.version,
                                     requestedBy: "bench", requestedAt: now, state: .queued, overrides: []))
     }
-    try store.queuePlacement(agent: "acme-dca", fileName: "bench.csv", changes: changes, by: "bench", at: now)
+    try await store.queuePlacement(agent: "acme-dca", fileName: "bench.csv", changes: changes, by: "bench", at: now)
     let placed = changes.map(\.contractNumber)
 
     // The DCA's daily return: mostly payments, some notes, written in 1 MB pieces.
@@ -247,7 +248,7 @@ func ingestBenchmark() async throws {
     ingest.waitUntilExit()
     let elapsed = seconds(ContinuousClock.now - start)
     precondition(ingest.terminationStatus == 0, "the ingest failed with exit code \(ingest.terminationStatus):\n\(report)")
-    guard let delivery = try store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first else { fatalError("no delivery in the inbox") }
+    guard let delivery = try await store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first else { fatalError("no delivery in the inbox") }
     precondition(delivery.applied == ingestRows, "applied \(delivery.applied) of \(ingestRows) rows")
     guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
           let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {

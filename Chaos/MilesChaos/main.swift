@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Crypto
 import Foundation
 import Logging
@@ -63,7 +64,7 @@ func say(_ text: String) { print(text) }
 /// Runs `arguments` until it exits 0 and `done` holds: killed at a random moment while this job
 /// still owes kills, restarted after a kill or a failure.
 @MainActor func runUntilDone(_ arguments: [String], endpoint: String, killsWanted: Int, killWithin: ClosedRange<Int> = 100...1_200,
-                             done: () throws -> Bool) async throws {
+                             done: () async throws -> Bool) async throws {
     var killed = 0
     for run in 1...400 {
         let process = Process()
@@ -100,7 +101,7 @@ func say(_ text: String) { print(text) }
             continue
         }
         // Checked after a failure too: a check may also repair, as the team would (a dead letter retried).
-        let finished = try done()
+        let finished = try await done()
         if process.terminationStatus == 0, finished { return }
         restarts += 1
     }
@@ -134,7 +135,7 @@ await miles.injectFault(everyKind)
 
 // 1. The nightly sync.
 try await runUntilDone(["sync", "contracts"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
-    try SQLiteStore(path: database).runs(job: "contracts", limit: 1).first?.outcome == .completed
+    try await SQLiteStore(path: database).runs(job: "contracts", limit: 1).first?.outcome == .completed
 }
 say("sync done: \(kills) kills so far, \(restarts) restarts after a failure")
 
@@ -148,7 +149,7 @@ do {
     let desk = WriteOffDesk(store: store, mappings: mappings)
     var lines = ["contract_number,amount,invoice_numbers,reason_code,comment"]
     var defaulted: [Contract] = []
-    try store.forEachContract { contract in
+    try await store.forEachContract { contract in
         if contract.openBalance.minorUnits > 100, lines.count <= settings.writeOffs, contract.statusCode != "DEF" {
             lines.append("\(contract.contractNumber),0.01,,UNEC,chaos")
         }
@@ -156,20 +157,20 @@ do {
     }
     let file = work + "/writeoffs.csv"
     try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-    let report = try desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
-    for (id, result) in desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil) {
+    let report = try await desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
+    for (id, result) in await desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil) {
         if case .success = result { approvedWriteOffs.append(id) }
     }
     for contract in defaulted {
-        try store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+        try await store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
                                defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
-                               by: "bob", at: WriteOffDesk.wallClock())
+                               by: "bob", at: CollectionsClock.system())
     }
-    let placement = try PlacementDesk(store: store, mappings: mappings)
+    let placement = try await PlacementDesk(store: store, mappings: mappings)
         .create(agent: agent, contractNumbers: defaulted.map(\.contractNumber), by: try desk.user(named: "bob", roles: roles),
                 reasonCode: "DCAP", directory: work + "/placements")
     placed = placement.placed
-    queuedStatusChanges = try store.outboxEntries(state: .pending).filter { $0.kind == .updateContractStatus }.map(\.subjectId)
+    queuedStatusChanges = try await store.outboxEntries(state: .pending).filter { $0.kind == .updateContractStatus }.map(\.subjectId)
 }
 say("team: \(approvedWriteOffs.count) write-offs approved, \(placed.count) accounts placed with \(agent)")
 
@@ -201,10 +202,10 @@ say("ingest done: \(kills) kills so far")
 // 5. Push everything to MILES; a dead letter (too many failed attempts in a row) is retried by hand, as the team would.
 try await runUntilDone(["push"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
     let store = try SQLiteStore(path: database)
-    for entry in try store.outboxEntries(state: .deadLetter) {
-        try store.retryOutboxEntry(id: entry.id, by: "chaos", at: WriteOffDesk.wallClock())
+    for entry in try await store.outboxEntries(state: .deadLetter) {
+        try await store.retryOutboxEntry(id: entry.id, by: "chaos", at: CollectionsClock.system())
     }
-    let counts = try store.outboxCounts()
+    let counts = try await store.outboxCounts()
     return (counts[.pending] ?? 0) + (counts[.sending] ?? 0) + (counts[.deadLetter] ?? 0) == 0
 }
 say("push done: \(kills) kills in all, \(restarts) restarts after a failure")
@@ -218,12 +219,12 @@ var compared = 0
 var differing = 0
 var lost = 0
 var storedNumbers = Set<String>()
-try store.forEachContract { contract in storedNumbers.insert(contract.contractNumber) }
+try await store.forEachContract { contract in storedNumbers.insert(contract.contractNumber) }
 for index in 0..<settings.contracts {
     let number = "C" + String(format: "%08d", index + 1)
     guard let inMiles = await miles.contract(number: number) else { continue }
     compared += 1
-    guard storedNumbers.contains(number), let stored = try store.contract(number: number) else {
+    guard storedNumbers.contains(number), let stored = try await store.contract(number: number) else {
         lost += 1
         continue
     }
@@ -243,8 +244,8 @@ check(Set(statusReferences) == Set(queuedStatusChanges.map { "SC-\($0)" }), "MIL
 
 var rowsApplied = 0
 var rowsDuplicated = 0
-for file in try store.inboxFiles(agent: agent, state: nil, limit: 1_000) {
-    let updates = try store.thirdPartyUpdates(fileId: file.id)
+for file in try await store.inboxFiles(agent: agent, state: nil, limit: 1_000) {
+    let updates = try await store.thirdPartyUpdates(fileId: file.id)
     rowsApplied += updates.count
     rowsDuplicated += updates.count - Set(updates.map(\.line)).count
 }

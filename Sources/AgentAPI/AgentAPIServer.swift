@@ -5,7 +5,7 @@ import Hummingbird
 import Logging
 import MilesSync
 import NIOCore
-import ServiceLifecycle
+import HTTPServing
 
 /// Agents post their updates over HTTP (`miles-adapter serve`):
 ///
@@ -18,52 +18,41 @@ import ServiceLifecycle
 /// A missing or unknown bearer token is 401, another agent's path 403, a body over the limit 413, a
 /// flood 429: each with a JSON error, checked before anything is read or stored.
 public final class AgentAPIServer: Sendable {
-    public let port: Int
-    private let serviceGroup: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let server: InProcessServer
 
-    private init(port: Int, serviceGroup: ServiceGroup, task: Task<Void, any Error>) {
-        self.port = port
-        self.serviceGroup = serviceGroup
-        self.task = task
+    public var port: Int { server.port }
+
+    private init(server: InProcessServer) {
+        self.server = server
     }
 
     /// Starts listening in this process and returns once it is.
-    public static func start(configuration: AgentAPIConfiguration, desk: IngestDesk, logger: Logger) async throws -> AgentAPIServer {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = try makeApplication(configuration: configuration, desk: desk, logger: logger) { port in
-            portContinuation.yield(port)
-            portContinuation.finish()
+    /// What `/healthz` and `/metrics` read.
+    public typealias MonitoredStores = ContractStore & SyncStore & IngestStore & OutboxStore
+
+    public static func start(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores,
+                             logger: Logger) async throws -> AgentAPIServer {
+        let server = try await InProcessServer.start(name: "the agents' API on \(configuration.host):\(configuration.port)", logger: logger) {
+            try makeApplication(configuration: configuration, desk: desk, monitored: monitored, logger: logger, onListening: $0)
         }
-        let serviceGroup = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
-        let task = Task {
-            defer { portContinuation.finish() }
-            try await serviceGroup.run()
-        }
-        var iterator = portStream.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            task.cancel()
-            _ = try await task.value
-            throw AgentTokenError(description: "the agents' API did not start listening on \(configuration.host):\(configuration.port)")
-        }
-        return AgentAPIServer(port: port, serviceGroup: serviceGroup, task: task)
+        return AgentAPIServer(server: server)
     }
 
     public func stop() async {
-        await serviceGroup.triggerGracefulShutdown()
-        _ = try? await task.value
+        await server.stop()
     }
 
     /// Serves until SIGTERM or SIGINT.
-    public static func run(configuration: AgentAPIConfiguration, desk: IngestDesk, logger: Logger,
+    public static func run(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void) async throws {
-        try await makeApplication(configuration: configuration, desk: desk, logger: logger, onListening: onListening).runService()
+        try await makeApplication(configuration: configuration, desk: desk, monitored: monitored, logger: logger, onListening: onListening)
+            .runService()
     }
 
-    private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, logger: Logger,
+    private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores, logger: Logger,
                                         onListening: @escaping @Sendable (Int) -> Void) throws -> some ApplicationProtocol {
         let handler = AgentAPIHandler(configuration: configuration, tokens: try AgentTokens(hexHashes: configuration.tokenHashes),
-                                      desk: desk, logger: logger)
+                                      desk: desk, monitored: monitored, logger: logger)
         let router = Router()
         router.post("v1/agents/:agent/updates") { request, context in
             await handler.post(request, agent: try context.parameters.require("agent"))
@@ -71,7 +60,7 @@ public final class AgentAPIServer: Sendable {
         router.get("v1/agents/:agent/updates/:id") { request, context in
             await handler.get(request, agent: try context.parameters.require("agent"), id: try context.parameters.require("id"))
         }
-        router.get("healthz") { _, _ in handler.health() }
+        router.get("healthz") { _, _ in await handler.health() }
         router.get("metrics") { _, _ in await handler.metrics() }
         return Application(
             router: router,
@@ -86,14 +75,16 @@ struct AgentAPIHandler: Sendable {
     let configuration: AgentAPIConfiguration
     let tokens: AgentTokens
     let desk: IngestDesk
+    let monitored: any AgentAPIServer.MonitoredStores
     let logger: Logger
     let limiter: RateLimiter
     let counters = RejectionCounters()
 
-    init(configuration: AgentAPIConfiguration, tokens: AgentTokens, desk: IngestDesk, logger: Logger) {
+    init(configuration: AgentAPIConfiguration, tokens: AgentTokens, desk: IngestDesk, monitored: any AgentAPIServer.MonitoredStores, logger: Logger) {
         self.configuration = configuration
         self.tokens = tokens
         self.desk = desk
+        self.monitored = monitored
         self.logger = logger
         limiter = RateLimiter(perMinute: configuration.requestsPerMinute)
     }
@@ -143,9 +134,9 @@ struct AgentAPIHandler: Sendable {
             return await reject(ErrorAnswer(.badRequest, "bad_request", "the body could not be read: \(error)"))
         }
         do {
-            let (file, isNew) = try desk.receive(bytes: Array(buffer: body), name: name, agent: caller, channel: "http")
-            let processed = isNew || file.state == .received ? try desk.process(file) : file
-            let result = try DeliveryResult(processed, store: desk.store, duplicate: !isNew)
+            let (file, isNew) = try await desk.receive(bytes: Array(buffer: body), name: name, agent: caller, channel: "http")
+            let processed = isNew || file.state == .received ? try await desk.process(file) : file
+            let result = try await DeliveryResult(processed, store: desk.store, duplicate: !isNew)
             let status: HTTPResponse.Status = processed.state == .failed || (processed.applied + processed.refused == 0 && processed.rejected > 0)
                 ? .unprocessableContent : (isNew ? .created : .ok)
             logger.info("agent delivery over HTTP", metadata: ["agent": "\(caller)", "delivery": "\(processed.id)", "state": "\(processed.state)"])
@@ -163,18 +154,18 @@ struct AgentAPIHandler: Sendable {
         case let .failure(answer): return await reject(answer)
         }
         do {
-            guard let id = Int64(id), let file = try desk.store.inboxFile(id: id), file.agent == caller else {
+            guard let id = Int64(id), let file = try await desk.store.inboxFile(id: id), file.agent == caller else {
                 return Self.json(.notFound, ErrorBody(error: "not_found", message: "agent '\(caller)' has no delivery \(id)"))
             }
-            return Self.json(.ok, try DeliveryResult(file, store: desk.store, duplicate: false))
+            return Self.json(.ok, try await DeliveryResult(file, store: desk.store, duplicate: false))
         } catch {
             return Self.json(.internalServerError, ErrorBody(error: "internal", message: "\(error)"))
         }
     }
 
-    func health() -> Response {
+    func health() async -> Response {
         do {
-            _ = try desk.store.contractCount()
+            _ = try await monitored.contractCount()
             return Self.json(.ok, ["status": "ok"])
         } catch {
             return Self.json(.serviceUnavailable, ["status": "the store cannot be read: \(error)"])
@@ -183,7 +174,7 @@ struct AgentAPIHandler: Sendable {
 
     func metrics() async -> Response {
         do {
-            let text = try PrometheusText.render(store: desk.store, rejectedRequests: await counters.snapshot())
+            let text = try await PrometheusText.render(store: monitored, rejectedRequests: await counters.snapshot())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         } catch {
@@ -258,7 +249,7 @@ struct DeliveryResult: Encodable {
     let updates: [Update]
     let errors: [RowError]
 
-    init(_ file: InboxFile, store: any Store, duplicate: Bool) throws {
+    init(_ file: InboxFile, store: any IngestStore, duplicate: Bool) async throws {
         id = file.id
         agent = file.agent
         state = file.state.rawValue
@@ -268,10 +259,10 @@ struct DeliveryResult: Encodable {
         refused = file.refused
         rejected = file.rejected
         failure = file.failureReason
-        updates = try store.thirdPartyUpdates(fileId: file.id).map {
+        updates = try await store.thirdPartyUpdates(fileId: file.id).map {
             Update(line: $0.line, contractNumber: $0.contractNumber, kind: $0.kind, outcome: $0.outcome, refusal: $0.refusal)
         }
-        errors = try store.ingestRowErrors(fileId: file.id).map { RowError(line: $0.line, column: $0.column, value: $0.value, reason: $0.reason) }
+        errors = try await store.ingestRowErrors(fileId: file.id).map { RowError(line: $0.line, column: $0.column, value: $0.value, reason: $0.reason) }
     }
 }
 

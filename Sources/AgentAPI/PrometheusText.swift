@@ -3,10 +3,10 @@ import CollectionsStore
 
 /// The `/metrics` page in the Prometheus text format (version 0.0.4).
 enum PrometheusText {
-    static func render(store: any Store, rejectedRequests: [Int: Int]) throws -> String {
-        let totals = try store.ingestTotals()
-        let outbox = try store.outboxCounts()
-        let lastSync = try store.runs(job: "contracts", limit: 20).first { $0.outcome == .completed || $0.outcome == .completedWithDiscrepancy }
+    static func render(store: any AgentAPIServer.MonitoredStores, rejectedRequests: [Int: Int]) async throws -> String {
+        let totals = try await store.ingestTotals()
+        let outbox = try await store.outboxCounts()
+        let lastSync = try await store.runs(job: "contracts", limit: 20).first { $0.outcome == .completed || $0.outcome == .completedWithDiscrepancy }
         var lines: [String] = []
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             lines.append("# HELP \(name) \(help)")

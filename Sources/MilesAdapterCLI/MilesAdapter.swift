@@ -17,7 +17,7 @@ struct MilesAdapter: AsyncParsableCommand {
             4 the mapping files have problems; 5 the configuration is unusable.
             """,
         subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
-                      MappingsCommand.self, ReportCommand.self, DemoCommand.self])
+                      MappingsCommand.self, ReportCommand.self])
 }
 
 /// Options every command takes.

@@ -1,6 +1,7 @@
 import AgentAPI
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -49,7 +50,7 @@ struct AgentAPIEndToEndTests {
                 port: 0, maxBodyBytes: maxBodyBytes, requestsPerMinute: requestsPerMinute,
                 tokenHashes: ["acme-dca": AgentTokens.hash(of: acmeToken), "tracewise": AgentTokens.hash(of: traceToken)])
             let server = try await AgentAPIServer.start(configuration: configuration, desk: harness.ingestDesk(store, inbox: inbox),
-                                                        logger: Logger(label: "test"))
+                                                        monitored: store, logger: Logger(label: "test"))
             do {
                 try await body(harness, store, APIClient(base: "http://127.0.0.1:\(server.port)"))
             } catch {
@@ -80,8 +81,8 @@ struct AgentAPIEndToEndTests {
                                          body: note("C00000008", String(repeating: "x", count: 5_000)))
             #expect(big.status == 413)
             #expect(big.json["error"] as? String == "payload_too_large")
-            #expect(try store.inboxFiles(agent: nil, state: nil, limit: 10).isEmpty)
-            #expect(try store.ingestTotals().received == 0)
+            #expect(try await store.inboxFiles(agent: nil, state: nil, limit: 10).isEmpty)
+            #expect(try await store.ingestTotals().received == 0)
         }
     }
 
@@ -97,7 +98,7 @@ struct AgentAPIEndToEndTests {
             #expect(flooded.json["error"] as? String == "rate_limited")
             #expect(flooded.headers["Retry-After"] != nil)
             #expect(try await api.send("GET", "/v1/agents/acme-dca/updates/99", token: acmeToken).status == 404)
-            #expect(try store.inboxFiles(agent: nil, state: nil, limit: 10).isEmpty)
+            #expect(try await store.inboxFiles(agent: nil, state: nil, limit: 10).isEmpty)
             let metrics = try await api.send("GET", "/metrics")
             #expect(metrics.text.contains("miles_adapter_http_requests_rejected_total{status=\"429\"} 1"))
         }

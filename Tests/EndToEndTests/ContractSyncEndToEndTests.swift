@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -27,7 +28,7 @@ struct SyncHarness {
         FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString).sqlite").path
     }
 
-    func sync(store: any Store, pageSize: Int = 500, attempts: Int = 3,
+    func sync(store: any SyncStore, pageSize: Int = 500, attempts: Int = 3,
               password: String = MockMilesConfiguration.defaultPassword) -> ContractSync {
         let connection = MilesConnection(
             endpoint: server.endpoint,
@@ -67,9 +68,9 @@ func withHarness(contracts: Int, _ body: (SyncHarness) async throws -> Void) asy
     await harness.stop()
 }
 
-func storeChecksum(_ store: any Store) throws -> PortfolioChecksum {
+func storeChecksum(_ store: any ContractStore) async throws -> PortfolioChecksum {
     var checksum = PortfolioChecksum()
-    try store.forEachContract { checksum.add($0) }
+    try await store.forEachContract { checksum.add($0) }
     return checksum
 }
 
@@ -82,13 +83,13 @@ struct ContractSyncEndToEndTests {
             let first = try await harness.sync(store: store).run(mode: .resume)
             #expect(first.outcome == .completed)
             #expect(first.received == 5_000 && first.milesTotal == 5_000 && first.pages == 10)
-            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
             // Field-by-field spot check of one contract with special characters, beyond the checksum.
-            let sample = try #require(try store.contract(number: "C00000004"))
+            let sample = try #require(try await store.contract(number: "C00000004"))
             #expect(sample == (await harness.server.miles.contract(number: "C00000004")))
 
             let changed = await harness.server.miles.advanceDay(changes: 300)
-            #expect(try storeChecksum(store) != (await harness.milesChecksum()))
+            #expect(try await storeChecksum(store) != (await harness.milesChecksum()))
             await harness.server.miles.clearJournal()
             let second = try await harness.sync(store: store).run(mode: .resume)
             #expect(second.received == changed.count)
@@ -97,8 +98,8 @@ struct ContractSyncEndToEndTests {
             let calls = await harness.findContractsCalls()
             #expect(calls.count == 1)
             #expect(calls.first?.parameters["ChangedSince"] == "2026-11-28T22:00:00Z")
-            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
-            #expect(try store.runs(job: "contracts", limit: 5).map(\.outcome) == [.completed, .completed])
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try await store.runs(job: "contracts", limit: 5).map(\.outcome) == [.completed, .completed])
         }
     }
 
@@ -108,11 +109,11 @@ struct ContractSyncEndToEndTests {
             let store = try SQLiteStore(path: harness.storePath)
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 4, count: 100, faultCode: "SERVER_BUSY"))
             await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: store, attempts: 3).run(mode: .resume) }
-            let checkpoint = try store.checkpoint(job: "contracts")
+            let checkpoint = try await store.checkpoint(job: "contracts")
             let query = try #require(checkpoint.inProgress)
             #expect(query.pagesDone == 4 && query.received == 2_000)
-            #expect(try store.contractCount() == 2_000)
-            #expect(try store.runs(job: "contracts", limit: 1).first?.outcome == .failed)
+            #expect(try await store.contractCount() == 2_000)
+            #expect(try await store.runs(job: "contracts", limit: 1).first?.outcome == .failed)
 
             await harness.server.miles.clearFaults()
             await harness.server.miles.clearJournal()
@@ -128,8 +129,8 @@ struct ContractSyncEndToEndTests {
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: uninterruptedPath + suffix) } }
             let uninterrupted = try SQLiteStore(path: uninterruptedPath)
             _ = try await harness.sync(store: uninterrupted).run(mode: .resume)
-            #expect(try storeChecksum(store) == (try storeChecksum(uninterrupted)))
-            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try await storeChecksum(store) == (try await storeChecksum(uninterrupted)))
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
         }
     }
 
@@ -138,7 +139,7 @@ struct ContractSyncEndToEndTests {
         try await withHarness(contracts: 1_000) { harness in
             let store = try SQLiteStore(path: harness.storePath)
             _ = try await harness.sync(store: store).run(mode: .resume)
-            let before = try store.checkpoint(job: "contracts")
+            let before = try await store.checkpoint(job: "contracts")
             await harness.server.miles.advanceDay(changes: 10)
             await harness.server.miles.clearJournal()
             do {
@@ -148,7 +149,7 @@ struct ContractSyncEndToEndTests {
                 #expect(error.isAuthenticationFailure)
                 #expect(!error.description.contains("not-the-password"))
             }
-            #expect(try store.checkpoint(job: "contracts") == before)
+            #expect(try await store.checkpoint(job: "contracts") == before)
             #expect(await harness.findContractsCalls().count == 1)
             #expect(await harness.findContractsCalls().first?.outcome == "fault:AUTHENTICATION_FAILED")
         }

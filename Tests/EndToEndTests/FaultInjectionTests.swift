@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -43,7 +44,7 @@ final class RecordedWaits: Sendable {
 }
 
 extension SyncHarness {
-    func faultySync(store: any Store, attempts: Int = 3, requestTimeout: Duration = .seconds(30), deadline: Duration? = nil,
+    func faultySync(store: any SyncStore, attempts: Int = 3, requestTimeout: Duration = .seconds(30), deadline: Duration? = nil,
                     waits: RecordedWaits = RecordedWaits()) -> ContractSync {
         let connection = MilesConnection(
             endpoint: server.endpoint,
@@ -82,7 +83,7 @@ struct FaultInjectionTests {
                 let timeout = fault.rule.kind == .delay ? FaultCase.timeoutUnderDelay : .seconds(30)
                 let summary = try await harness.faultySync(store: store, requestTimeout: timeout).run(mode: .resume)
                 #expect(summary.outcome == .completed)
-                #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+                #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
                 #expect(await harness.server.miles.journalEntries().contains { $0.outcome != "ok" }, "the fault was injected")
             case let .stops(text):
                 await #expect {
@@ -90,8 +91,8 @@ struct FaultInjectionTests {
                 } throws: { error in
                     "\(error)".contains(text) && !"\(error)".contains("root:")
                 }
-                #expect(try store.contractCount() == 0)
-                #expect(try store.checkpoint(job: "contracts") == SyncCheckpoint())
+                #expect(try await store.contractCount() == 0)
+                #expect(try await store.checkpoint(job: "contracts") == SyncCheckpoint())
                 // The next run, with MILES healthy again, resumes and completes.
                 await harness.server.miles.clearFaults()
                 #expect(try await harness.faultySync(store: store).run(mode: .resume).outcome == .completed)
@@ -127,9 +128,9 @@ struct FaultInjectionTests {
             await #expect {
                 _ = try await harness.faultySync(store: store, deadline: .seconds(10)).run(mode: .resume)
             } throws: { "\($0)".contains("deadline") }
-            #expect(try store.contractCount() == 100, "the first page was committed before the fault")
+            #expect(try await store.contractCount() == 100, "the first page was committed before the fault")
             #expect(try await harness.faultySync(store: store).run(mode: .resume).outcome == .completed)
-            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
         }
     }
 
@@ -143,7 +144,7 @@ struct FaultInjectionTests {
             } throws: { "\($0)".contains("keeps failing") }
             let calls = await harness.server.miles.journalEntries().filter { $0.operation == "FindContracts" }
             #expect(calls.count == 1 + 5, "one good page, then five failures open the circuit")
-            #expect(try store.contractCount() == 100)
+            #expect(try await store.contractCount() == 100)
             await harness.server.miles.clearFaults()
             #expect(try await harness.faultySync(store: store).run(mode: .resume).outcome == .completed)
         }
@@ -157,7 +158,7 @@ struct FaultInjectionTests {
             await #expect {
                 _ = try await harness.faultySync(store: store).run(mode: .resume)
             } throws: { "\($0)".contains("cursor it was given") }
-            #expect(try store.contractCount() == 100)
+            #expect(try await store.contractCount() == 100)
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .cursorSkip))
             let skipped = try await harness.faultySync(store: store).run(mode: .full)
             #expect(skipped.outcome == .completedWithDiscrepancy)
@@ -179,7 +180,7 @@ struct FaultInjectionTests {
             let summary = try await harness.faultySync(store: store).run(mode: .resume)
             #expect(summary.outcome == .completed)
             #expect(summary.schemaDeviations == 2)
-            #expect(try storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: .deepNesting))
             await #expect {
                 _ = try await harness.faultySync(store: store).run(mode: .full)
@@ -199,7 +200,7 @@ struct FaultInjectionTests {
                 _ = try await harness.faultySync(store: store).run(mode: .resume)
             } throws: { "\($0)".contains("DOCTYPE is not accepted") }
             #expect(!listener.wasConnectedTo, "the adapter connected to the entity's URL")
-            #expect(try store.contractCount() == 0)
+            #expect(try await store.contractCount() == 0)
         }
     }
 }
@@ -262,7 +263,7 @@ struct WriteFaultInjectionTests {
     func writeFault(_ kind: FaultKind) async throws {
         try await withHarness(contracts: 200) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
+            let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, kind: kind,
                                                              delayMilliseconds: kind == .delay ? FaultCase.delay : nil))
             let connection = MilesConnection(
@@ -276,7 +277,7 @@ struct WriteFaultInjectionTests {
             #expect(summary.deadLettered == 0)
             let ledger = await harness.server.miles.writeOffLedger()
             #expect(ledger.map(\.clientReference).sorted() == ids.map { "WO-\($0)" }.sorted())
-            for id in ids { #expect(try store.writeOffRequest(id: id)?.state == .posted) }
+            for id in ids { #expect(try await store.writeOffRequest(id: id)?.state == .posted) }
         }
     }
 
@@ -284,7 +285,7 @@ struct WriteFaultInjectionTests {
     func circuitBreaker() async throws {
         try await withHarness(contracts: 200) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(8)), store: store)
+            let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(8)), store: store)
             await harness.server.miles.clearJournal()
             await harness.server.miles.injectFault(FaultRule(operation: nil, count: 1_000, kind: .http, httpStatus: 503))
             let relay = harness.relay(store, attempts: 20)
@@ -292,7 +293,7 @@ struct WriteFaultInjectionTests {
                 _ = try await relay.run()
             } throws: { "\($0)".contains("keeps failing") }
             #expect(await harness.server.miles.journalEntries().count == 5, "five calls, then the circuit is open")
-            #expect(try store.outboxEntries(state: .deadLetter).isEmpty)
+            #expect(try await store.outboxEntries(state: .deadLetter).isEmpty)
             #expect(await harness.server.miles.writeOffLedger().isEmpty)
             await harness.server.miles.clearFaults()
             _ = try await harness.relay(store).run()

@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -13,14 +14,15 @@ extension SyncHarness {
         for number in contracts { await server.miles.setStatusCode(contractNumber: number, to: "DEF") }
         let store = try SQLiteStore(path: storePath)
         _ = try await sync(store: store).run(mode: .resume)
-        let now = WriteOffDesk.wallClock()
-        let changes = try contracts.map { number in
-            let contract = try #require(try store.contract(number: number))
-            return StatusChange(id: 0, contractNumber: number, to: .placedWithAgent, reasonCode: "DCAP", effectiveDate: now.date,
+        let now = CollectionsClock.system()
+        var changes: [StatusChange] = []
+        for number in contracts {
+            let contract = try #require(try await store.contract(number: number))
+            changes.append(StatusChange(id: 0, contractNumber: number, to: .placedWithAgent, reasonCode: "DCAP", effectiveDate: now.date,
                                 courtOrderReference: nil, expectedVersion: contract.version, requestedBy: "bob", requestedAt: now,
-                                state: .queued, overrides: [])
+                                state: .queued, overrides: []))
         }
-        try store.queuePlacement(agent: agent, fileName: "\(agent)-test.csv", changes: changes, by: "bob", at: now)
+        try await store.queuePlacement(agent: agent, fileName: "\(agent)-test.csv", changes: changes, by: "bob", at: now)
         let pushed = try await relay(store).run()
         #expect(pushed.statusChangesApplied == contracts.count)
         _ = try await sync(store: store).run(mode: .resume)
@@ -62,22 +64,22 @@ struct IngestEndToEndTests {
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
             let desk = harness.ingestDesk(store, inbox: inbox)
-            let outcome = try desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
+            let outcome = try await desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
             #expect(outcome.file.state == .processed)
             #expect(!outcome.duplicate)
             #expect((outcome.file.applied, outcome.file.refused, outcome.file.rejected) == (4, 0, 0))
-            let updates = try store.thirdPartyUpdates(fileId: outcome.file.id)
+            let updates = try await store.thirdPartyUpdates(fileId: outcome.file.id)
             #expect(updates.map(\.kind) == ["paymentCollected", "activePlan", "disputed", "note"])
             #expect(updates.map(\.line) == [2, 3, 4, 5])
-            #expect(try store.holds(contractNumber: "C00000013").map(\.kind) == [.dispute])
-            #expect(try store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])
-            let queued = try store.outboxEntries(state: .pending).count
+            #expect(try await store.holds(contractNumber: "C00000013").map(\.kind) == [.dispute])
+            #expect(try await store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])
+            let queued = try await store.outboxEntries(state: .pending).count
 
-            let again = try desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
+            let again = try await desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
             #expect(again.duplicate)
             #expect(again.file.id == outcome.file.id)
-            #expect(try store.outboxEntries(state: .pending).count == queued)
-            #expect(try store.thirdPartyUpdates(fileId: outcome.file.id).count == 4)
+            #expect(try await store.outboxEntries(state: .pending).count == queued)
+            #expect(try await store.thirdPartyUpdates(fileId: outcome.file.id).count == 4)
 
             let pushed = try await harness.relay(store).run()
             #expect(pushed.deadLettered == 0)
@@ -90,12 +92,12 @@ struct IngestEndToEndTests {
     func traceResult() async throws {
         try await withHarness(contracts: 60) { harness in
             let store = try await harness.placedStore(agent: "tracewise", contracts: ["C00000013", "C00000026"])
-            let before = try #require(try store.contract(number: "C00000013")).customer
+            let before = try #require(try await store.contract(number: "C00000013")).customer
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
-            let outcome = try harness.ingestDesk(store, inbox: inbox)
+            let outcome = try await harness.ingestDesk(store, inbox: inbox)
                 .ingest(path: goldenDirectory + "/agents/tracewise-results.csv", agent: "tracewise", channel: "file")
-            #expect(try store.thirdPartyUpdates(fileId: outcome.file.id).map(\.kind) == ["traceResult", "note"])
+            #expect(try await store.thirdPartyUpdates(fileId: outcome.file.id).map(\.kind) == ["traceResult", "note"])
             // Someone else changes the customer in MILES first: the relay re-reads the partner version and still applies it.
             _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: "C00000013", customerVulnerable: before.vulnerable)
             let pushed = try await harness.relay(store).run()
@@ -106,7 +108,7 @@ struct IngestEndToEndTests {
             #expect(inMiles.address == newAddress)
             #expect(inMiles.phones.first == "07700 900555")
             #expect(inMiles.version == before.version + 2, "one version by the other user, one by the trace result")
-            let stored = try #require(try store.contract(number: "C00000013")).customer
+            let stored = try #require(try await store.contract(number: "C00000013")).customer
             #expect(stored.address == newAddress)
             #expect(stored.phones.first == "07700 900555")
             #expect(stored.version == inMiles.version)
@@ -120,9 +122,9 @@ struct IngestEndToEndTests {
             let store = try await harness.placedStore(agent: "northern-recoveries", contracts: ["C00000008"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
-            let outcome = try harness.ingestDesk(store, inbox: inbox)
+            let outcome = try await harness.ingestDesk(store, inbox: inbox)
                 .ingest(path: goldenDirectory + "/agents/northern-recoveries-report.xml", agent: "northern-recoveries", channel: "file")
-            #expect(try store.thirdPartyUpdates(fileId: outcome.file.id).map(\.kind) == ["vehicleRecovered", "soldAtAuction"])
+            #expect(try await store.thirdPartyUpdates(fileId: outcome.file.id).map(\.kind) == ["vehicleRecovered", "soldAtAuction"])
             _ = try await harness.relay(store).run()
             try expectGolden(await harness.milesWrites(), "northern-recoveries-report.miles-calls.txt")
         }
@@ -134,12 +136,12 @@ struct IngestEndToEndTests {
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
-            let today = WriteOffDesk.wallClock().date
+            let today = CollectionsClock.system().date
             let (year, month, day) = today.components
             let uk = String(format: "%02d/%02d/%04d", day, month, year)
             // Legal action needs no open ombudsman complaint: C00000026 has one.
-            try store.setHold(contractNumber: "C00000026", hold: ContractHold(kind: .ombudsmanComplaint, reason: "FOS case 123", setBy: "bob",
-                                                                             setOn: today), at: WriteOffDesk.wallClock())
+            try await ContractDesk(store: store, mappings: harness.mappings)
+                .setHold(contractNumber: "C00000026", kind: .ombudsmanComplaint, reason: "FOS case 123", by: "bob")
             let file = inbox + "-return.csv"
             defer { try? FileManager.default.removeItem(atPath: file) }
             try """
@@ -148,11 +150,11 @@ struct IngestEndToEndTests {
                 C00000026,LEG,\(uk),,,claim issued
                 C00000008,PAY,\(uk),20.00,ACME-1,
                 """.write(toFile: file, atomically: true, encoding: .utf8)
-            let outcome = try harness.ingestDesk(store, inbox: inbox).ingest(path: file, agent: "acme-dca", channel: "file")
+            let outcome = try await harness.ingestDesk(store, inbox: inbox).ingest(path: file, agent: "acme-dca", channel: "file")
             #expect((outcome.file.applied, outcome.file.refused) == (2, 1))
-            #expect(try store.holds(contractNumber: "C00000013").map(\.kind) == [.deceased])
-            #expect(try store.agentInstructions(agent: "acme-dca").map { "\($0.contractNumber) \($0.kind)" } == ["C00000026 pause", "C00000013 pause"])
-            let refused = try store.refusedUpdates(limit: 10)
+            #expect(try await store.holds(contractNumber: "C00000013").map(\.kind) == [.deceased])
+            #expect(try await store.agentInstructions(agent: "acme-dca").map { "\($0.contractNumber) \($0.kind)" } == ["C00000026 pause", "C00000013 pause"])
+            let refused = try await store.refusedUpdates(limit: 10)
             #expect(refused.map(\.contractNumber) == ["C00000026"])
             #expect(refused.first?.refusal?.contains(CollectionsGuards.ombudsmanRule) == true)
 
@@ -160,16 +162,16 @@ struct IngestEndToEndTests {
             let placements = PlacementDesk(store: store, mappings: harness.mappings)
             let output = temporaryDirectory("recalls")
             defer { try? FileManager.default.removeItem(atPath: output) }
-            let recall = try placements.recall(agent: "acme-dca", contractNumbers: ["C00000008"], force: false, by: bob, reasonCode: "RECL",
+            let recall = try await placements.recall(agent: "acme-dca", contractNumbers: ["C00000008"], force: false, by: bob, reasonCode: "RECL",
                                                directory: output)
             #expect(recall.placed.isEmpty)
             #expect(recall.refused.first?.reason.contains("payment is in transit") == true)
             // Once MILES shows a payment on or after that date, the payment is no longer in transit.
-            var contract = try #require(try store.contract(number: "C00000008"))
+            var contract = try #require(try await store.contract(number: "C00000008"))
             contract.lastPaymentDate = today
             contract.version += 1
-            try store.upsertContract(contract)
-            #expect(try store.paymentsInTransit(contractNumber: "C00000008").isEmpty)
+            try await store.upsertContract(contract)
+            #expect(try await store.paymentsInTransit(contractNumber: "C00000008").isEmpty)
         }
     }
 
@@ -196,13 +198,13 @@ struct IngestEndToEndTests {
             let file = inbox + "-big.csv"
             defer { try? FileManager.default.removeItem(atPath: file) }
             try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            let outcome = try harness.ingestDesk(store, inbox: inbox, batchSize: 100).ingest(path: file, agent: "acme-dca", channel: "file")
+            let outcome = try await harness.ingestDesk(store, inbox: inbox, batchSize: 100).ingest(path: file, agent: "acme-dca", channel: "file")
             #expect((outcome.file.applied, outcome.file.rejected) == (983, 17))
-            let errors = try store.ingestRowErrors(fileId: outcome.file.id)
+            let errors = try await store.ingestRowErrors(fileId: outcome.file.id)
             #expect(errors.map(\.line) == badLines)
             #expect(errors.contains { $0.reason.contains("not placed with acme-dca") && $0.value == "C00000040" })
             #expect(errors.contains { $0.reason.contains("no contract C99999999") })
-            #expect(try store.outboxEntries(state: .pending).count == 983)
+            #expect(try await store.outboxEntries(state: .pending).count == 983)
         }
     }
 }
@@ -231,16 +233,16 @@ struct DropFolderTests {
             }())
             try handle.write(contentsOf: Data("AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,NOTE,01/11/2026,,,fir".utf8))
             clock.now = Date().addingTimeInterval(1)
-            #expect(try watcher.scan().isEmpty)
+            #expect(try await watcher.scan().isEmpty)
             clock.now = Date().addingTimeInterval(60)
             try handle.write(contentsOf: Data("st call\nC00000013,NOTE,01/11/2026,,,second call\n".utf8))
             try handle.close()
             // Grown since the last look: still being written.
-            #expect(try watcher.scan().isEmpty)
-            let taken = try watcher.scan()
+            #expect(try await watcher.scan().isEmpty)
+            let taken = try await watcher.scan()
             #expect(taken.map(\.movedTo) == [folder + "/processed/return.csv"])
             let file = try #require(taken.first?.outcome?.file)
-            #expect(try store.thirdPartyUpdates(fileId: file.id).map(\.details) == ["first call", "second call"])
+            #expect(try await store.thirdPartyUpdates(fileId: file.id).map(\.details) == ["first call", "second call"])
             #expect(!FileManager.default.fileExists(atPath: path))
 
             // A done-file says the file is complete, however recently written.
@@ -248,17 +250,17 @@ struct DropFolderTests {
             try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,NOTE,02/11/2026,,,third call\n"
                 .write(toFile: folder + "/next.csv", atomically: true, encoding: .utf8)
             FileManager.default.createFile(atPath: folder + "/next.csv.done", contents: nil)
-            #expect(try watcher.scan().map(\.movedTo) == [folder + "/processed/next.csv"])
+            #expect(try await watcher.scan().map(\.movedTo) == [folder + "/processed/next.csv"])
             #expect(FileManager.default.fileExists(atPath: folder + "/processed/next.csv.done"))
 
             // Not UTF-8: refused as a whole, kept in failed/ with the reason beside it.
             FileManager.default.createFile(atPath: folder + "/broken.csv", contents: Data([0x41, 0x2C, 0xFF, 0xFE, 0x0A]))
             FileManager.default.createFile(atPath: folder + "/broken.csv.done", contents: nil)
-            let failed = try watcher.scan()
+            let failed = try await watcher.scan()
             #expect(failed.map(\.movedTo) == [folder + "/failed/broken.csv"])
             let report = try String(contentsOfFile: folder + "/failed/broken.csv.report.txt", encoding: .utf8)
             #expect(report.contains("refused as a whole"))
-            #expect(try store.inboxFiles(agent: "acme-dca", state: .failed, limit: 5).count == 1)
+            #expect(try await store.inboxFiles(agent: "acme-dca", state: .failed, limit: 5).count == 1)
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["failed", "processed"])
         }
     }
@@ -289,25 +291,25 @@ struct IngestCrashTests {
             let arguments = ["ingest", file, "--agent", "acme-dca", "--batch-size", "20"]
             let first = try AdapterProcess(arguments, harness: harness, environment: ["MILES_ADAPTER_INBOX": inbox])
             let midway = try await waitUntil(seconds: 60) {
-                try store.inboxFiles(agent: "acme-dca", state: .received, limit: 1).first.map { $0.linesDone > 2_000 } ?? false
+                try await store.inboxFiles(agent: "acme-dca", state: .received, limit: 1).first.map { $0.linesDone > 2_000 } ?? false
             }
             #expect(midway)
             kill(first.process.processIdentifier, SIGKILL)
             #expect(await first.exitStatus() == SIGKILL)
-            let interrupted = try #require(try store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first)
+            let interrupted = try #require(try await store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first)
             #expect(interrupted.state == .received)
             #expect(interrupted.linesDone < rows + 1)
 
             let second = try AdapterProcess(arguments, harness: harness, environment: ["MILES_ADAPTER_INBOX": inbox])
             #expect(await second.exitStatus() == 0)
-            let done = try #require(try store.inboxFile(id: interrupted.id))
+            let done = try #require(try await store.inboxFile(id: interrupted.id))
             #expect(done.state == .processed)
             #expect(done.applied == rows)
-            let updates = try store.thirdPartyUpdates(fileId: done.id)
+            let updates = try await store.thirdPartyUpdates(fileId: done.id)
             #expect(updates.count == rows)
             #expect(updates.map(\.line) == Array(2...(rows + 1)))
-            #expect(try store.outboxEntries(state: .pending).count == rows)
-            #expect(try store.inboxFiles(agent: nil, state: nil, limit: 10).count == 1)
+            #expect(try await store.outboxEntries(state: .pending).count == rows)
+            #expect(try await store.inboxFiles(agent: nil, state: nil, limit: 10).count == 1)
             let verify = try AdapterProcess(["audit", "verify"], harness: harness)
             #expect(await verify.exitStatus() == 0)
         }

@@ -5,13 +5,15 @@ import Testing
 
 @Suite("Logs hold no secrets and, unless asked, no personal data", .serialized, .timeLimit(.minutes(2)))
 struct LogRedactionTests {
-    /// Runs the demo at the most verbose level; everything it wrote, standard output and error together.
+    /// Runs the demo (`miles-demo`, which runs each step with `miles-adapter`) at the most verbose
+    /// level; everything it wrote, standard output and error together.
     func demoOutput(_ extra: [String]) async throws -> String {
         let folder = temporaryDirectory("demo")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (status, output) = try await runAdapter(
-            ["demo", "--contracts", "300", "--changes", "40", "--seed", "7", "--database", folder + "/demo.sqlite",
-             "--mappings", repositoryMappings, "--log-level", "trace"] + extra, environment: [:])
+            ["--contracts", "300", "--changes", "40", "--seed", "7", "--output", folder,
+             "--mappings", repositoryMappings, "--log-level", "trace"] + extra, environment: [:],
+            executable: AdapterProcess.executable.deletingLastPathComponent().appendingPathComponent("miles-demo"))
         #expect(status == 0)
         return output
     }

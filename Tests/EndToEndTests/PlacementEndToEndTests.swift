@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Crypto
 import Foundation
 import MilesMapping
@@ -17,25 +18,25 @@ struct PlacementEndToEndTests {
             let (store, _) = try await harness.syncedStore(minimumOpen: 0)
             var defaulted: [Contract] = []
             var active: Contract?
-            try store.forEachContract { contract in
+            try await store.forEachContract { contract in
                 if contract.statusCode == "DEF", !contract.customer.vulnerable { defaulted.append(contract) }
                 if active == nil, contract.statusCode == "ACT" { active = contract }
             }
             let placeable = Array(defaulted.prefix(4))
             for contract in placeable {
-                try store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+                try await store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
                                        defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
-                                       by: "bob", at: WriteOffDesk.wallClock())
+                                       by: "bob", at: CollectionsClock.system())
             }
             let held = placeable[3]
-            try store.setHold(contractNumber: held.contractNumber, hold: ContractHold(
-                kind: .breathingSpace, reason: "Debt Respite Scheme", setBy: "bob", setOn: LocalDate.parse("2026-11-01")!), at: WriteOffDesk.wallClock())
+            try await ContractDesk(store: store, mappings: harness.mappings)
+                .setHold(contractNumber: held.contractNumber, kind: .breathingSpace, reason: "Debt Respite Scheme", by: "bob")
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("placements-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: output) }
             let bob = try WriteOffDesk(store: store, mappings: harness.mappings).user(named: "bob", roles: teamRoles)
             let desk = PlacementDesk(store: store, mappings: harness.mappings)
             let numbers = placeable.map(\.contractNumber) + [try #require(active).contractNumber]
-            let result = try desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
+            let result = try await desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
 
             #expect(result.placed == placeable.prefix(3).map(\.contractNumber))
             #expect(result.refused.map(\.contractNumber) == [held.contractNumber, active!.contractNumber])
@@ -56,22 +57,21 @@ struct PlacementEndToEndTests {
             #expect(manifest?["rows"] as? Int == 3)
             let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
             #expect(manifest?["sha256"] as? String == sha)
-            let queued = try store.outboxEntries(state: .pending).count
+            let queued = try await store.outboxEntries(state: .pending).count
             #expect(queued == 3)
 
-            let again = try desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
+            let again = try await desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
             #expect(again.file == nil)
             #expect(again.alreadyPlaced == result.placed)
-            #expect(try store.outboxEntries(state: .pending).count == queued)
+            #expect(try await store.outboxEntries(state: .pending).count == queued)
             #expect(try FileManager.default.contentsOfDirectory(atPath: output).filter { $0.hasSuffix(".csv") }.count == 1)
 
             // A hold set on a placed account pauses it with the agent.
-            try store.setHold(contractNumber: result.placed[0], hold: ContractHold(
-                kind: .deceased, reason: "death certificate received", setBy: "bob", setOn: LocalDate.parse("2026-11-29")!),
-                at: WriteOffDesk.wallClock())
-            let instructions = try store.agentInstructions(agent: "acme-dca")
+            try await ContractDesk(store: store, mappings: harness.mappings)
+                .setHold(contractNumber: result.placed[0], kind: .deceased, reason: "death certificate received", by: "bob")
+            let instructions = try await store.agentInstructions(agent: "acme-dca")
             #expect(instructions.map(\.contractNumber) == [result.placed[0]])
-            #expect(instructions.first?.kind == "pause")
+            #expect(instructions.first?.kind.rawValue == "pause")
 
             let pushed = try await harness.relay(store).run()
             #expect(pushed.statusChangesApplied == 3)
@@ -80,16 +80,16 @@ struct PlacementEndToEndTests {
             _ = try await harness.sync(store: store).run(mode: .resume)
             await harness.server.miles.setStatusCode(contractNumber: result.placed[1], to: "PPL")
             _ = try await harness.sync(store: store).run(mode: .resume)
-            let recall = try desk.recall(agent: "acme-dca", contractNumbers: [result.placed[1], result.placed[2]], force: false, by: bob,
+            let recall = try await desk.recall(agent: "acme-dca", contractNumbers: [result.placed[1], result.placed[2]], force: false, by: bob,
                                          reasonCode: "RECL", directory: output)
             #expect(recall.placed == [result.placed[2]])
             #expect(recall.refused.first?.reason.contains("payment plan") == true)
-            #expect(try store.activePlacement(contractNumber: result.placed[2]) == nil)
+            #expect(try await store.activePlacement(contractNumber: result.placed[2]) == nil)
             #expect(try String(contentsOfFile: try #require(recall.file), encoding: .utf8).contains("\(result.placed[2]),RECALL"))
-            let forced = try desk.recall(agent: "acme-dca", contractNumbers: [result.placed[1]], force: true, by: bob, reasonCode: "RECL",
+            let forced = try await desk.recall(agent: "acme-dca", contractNumbers: [result.placed[1]], force: true, by: bob, reasonCode: "RECL",
                                          directory: output)
             #expect(forced.placed == [result.placed[1]])
-            #expect(try store.auditEntries().contains { $0.action == "placement.recalled-forced" })
+            #expect(try await store.auditEntries().contains { $0.action == "placement.recalled-forced" })
         }
     }
 }

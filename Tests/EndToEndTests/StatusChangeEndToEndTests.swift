@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -12,11 +13,11 @@ struct StatusChangeEndToEndTests {
     func defaultedContracts(_ harness: SyncHarness) async throws -> (SQLiteStore, [Contract]) {
         let (store, _) = try await harness.syncedStore()
         var defaulted: [Contract] = []
-        try store.forEachContract { if $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted.append($0) } }
+        try await store.forEachContract { if $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted.append($0) } }
         for contract in defaulted {
-            try store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+            try await store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
                                    defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
-                                   by: "bob", at: WriteOffDesk.wallClock())
+                                   by: "bob", at: CollectionsClock.system())
         }
         return (store, defaulted)
     }
@@ -31,13 +32,13 @@ struct StatusChangeEndToEndTests {
             let (store, defaulted) = try await defaultedContracts(harness)
             let contract = try #require(defaulted.first)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
-            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+            let id = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
                                                   effectiveDate: LocalDate.parse("2026-11-29")!, courtOrderReference: nil,
                                                   by: try user("bob", harness, store), overrides: [:])
             let newVersion = try #require(await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: contract.contractNumber))
             let summary = try await harness.relay(store).run()
             #expect(summary.conflictsResolved == 1 && summary.statusChangesApplied == 1)
-            let change = try #require(try store.statusChange(id: id))
+            let change = try #require(try await store.statusChange(id: id))
             #expect(change.state == .applied)
             #expect(change.expectedVersion == newVersion)
             let inMiles = try #require(await harness.server.miles.contract(number: contract.contractNumber))
@@ -53,13 +54,13 @@ struct StatusChangeEndToEndTests {
         try await withHarness(contracts: 400) { harness in
             let (store, defaulted) = try await defaultedContracts(harness)
             let contract = try #require(defaulted.first)
-            let id = try ContractDesk(store: store, mappings: harness.mappings).requestStatusChange(
+            let id = try await ContractDesk(store: store, mappings: harness.mappings).requestStatusChange(
                 contractNumber: contract.contractNumber, to: .legal, reasonCode: "LEGL", effectiveDate: LocalDate.parse("2026-11-29")!,
                 courtOrderReference: nil, by: try user("bob", harness, store), overrides: [:])
             await harness.server.miles.injectFault(FaultRule(operation: "UpdateContractStatus", count: 1, faultCode: "INVALID_TRANSITION"))
             let summary = try await harness.relay(store).run()
             #expect(summary.deadLettered == 1 && summary.retriesScheduled == 0)
-            #expect(try store.statusChange(id: id)?.failureReason?.contains("INVALID_TRANSITION") == true)
+            #expect(try await store.statusChange(id: id)?.failureReason?.contains("INVALID_TRANSITION") == true)
             #expect(await harness.server.miles.journalEntries().filter { $0.operation == "UpdateContractStatus" }.count == 1)
         }
     }
@@ -70,17 +71,17 @@ struct StatusChangeEndToEndTests {
             let (store, defaulted) = try await defaultedContracts(harness)
             let contract = try #require(defaulted.first)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
-            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+            let id = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
                                                   effectiveDate: LocalDate.parse("2026-11-29")!, courtOrderReference: nil,
                                                   by: try user("bob", harness, store), overrides: [:])
             _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: contract.contractNumber, customerVulnerable: true)
             let summary = try await harness.relay(store).run()
             #expect(summary.deadLettered == 1 && summary.statusChangesApplied == 0)
-            let change = try #require(try store.statusChange(id: id))
+            let change = try #require(try await store.statusChange(id: id))
             #expect(change.state == .failed)
             #expect(change.failureReason?.contains(CollectionsGuards.holdRule) == true)
             #expect(await harness.server.miles.contract(number: contract.contractNumber)?.statusCode == "DEF")
-            #expect(try store.contract(number: contract.contractNumber)?.customer.vulnerable == true)
+            #expect(try await store.contract(number: contract.contractNumber)?.customer.vulnerable == true)
         }
     }
 
@@ -89,34 +90,34 @@ struct StatusChangeEndToEndTests {
         try await withHarness(contracts: 400) { harness in
             let (store, _) = try await harness.syncedStore()
             var defaulted: Contract?
-            try store.forEachContract { if defaulted == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted = $0 } }
+            try await store.forEachContract { if defaulted == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted = $0 } }
             let contract = try #require(defaulted)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
             let today = LocalDate.parse("2026-11-29")!
             do {
-                _ = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+                _ = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
                                                  effectiveDate: today, courtOrderReference: nil, by: try user("bob", harness, store), overrides: [:])
                 Issue.record("a placement without a default notice was queued")
             } catch let error as ContractDeskError {
                 #expect(error.description.contains(CollectionsGuards.defaultNoticeRule))
             }
-            #expect(try store.outboxEntries(state: nil).isEmpty)
+            #expect(try await store.outboxEntries(state: nil).isEmpty)
             // A team leader may not override it; a head of credit may, with a reason.
-            #expect(throws: ContractDeskError.self) {
-                try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+            await #expect(throws: ContractDeskError.self) {
+                try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
                                              effectiveDate: today, courtOrderReference: nil, by: try user("bob", harness, store),
                                              overrides: [CollectionsGuards.defaultNoticeRule: "customer asked for it"])
             }
-            let id = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
+            let id = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
                                                   effectiveDate: today, courtOrderReference: nil, by: try user("carol", harness, store),
                                                   overrides: [CollectionsGuards.defaultNoticeRule: "voluntary placement agreed with the customer"])
-            #expect(try store.statusChange(id: id)?.overrides.first?.by == "carol")
-            #expect(try store.auditEntries().contains { $0.action == "guard.overridden" && $0.details.contains("voluntary placement") })
+            #expect(try await store.statusChange(id: id)?.overrides.first?.by == "carol")
+            #expect(try await store.auditEntries().contains { $0.action == "guard.overridden" && $0.details.contains("voluntary placement") })
             // A hold blocks repossession for anyone below the matrix's override role for holds (finance director).
-            try store.setHold(contractNumber: contract.contractNumber, hold: ContractHold(
-                kind: .dispute, reason: "customer disputes the arrears", setBy: "bob", setOn: today.adding(days: -1)), at: WriteOffDesk.wallClock())
+            try await ContractDesk(store: store, mappings: harness.mappings)
+                .setHold(contractNumber: contract.contractNumber, kind: .dispute, reason: "customer disputes the arrears", by: "bob")
             do {
-                _ = try desk.requestStatusChange(contractNumber: contract.contractNumber, to: .repossession, reasonCode: "REPO",
+                _ = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .repossession, reasonCode: "REPO",
                                                  effectiveDate: today, courtOrderReference: "CO-1", by: try user("carol", harness, store),
                                                  overrides: [CollectionsGuards.defaultNoticeRule: "x", CollectionsGuards.holdRule: "y"])
                 Issue.record("a repossession on a held account was queued")
@@ -141,7 +142,7 @@ struct StatusChangeEndToEndTests {
                 "\(defaulted[3].contractNumber),legal,LEGL,29/11/2026,",               // line 6: bad date
                 "\(defaulted[4].contractNumber),legal,NOPE,,",                         // line 7: unknown reason code
             ].joined(separator: "\n")).write(toFile: path, atomically: true, encoding: .utf8)
-            let report = ContractDesk(store: store, mappings: harness.mappings)
+            let report = await ContractDesk(store: store, mappings: harness.mappings)
                 .requestStatusChanges(try StatusChangeFile(path: path), by: try user("bob", harness, store), today: LocalDate.parse("2026-11-29")!)
             #expect(report.queued.map(\.line) == [2])
             #expect(report.refused.map(\.line) == [3, 4, 5, 6, 7])
@@ -155,9 +156,9 @@ struct StatusChangeEndToEndTests {
         try await withHarness(contracts: 100) { harness in
             let (store, candidates) = try await harness.syncedStore(minimumOpen: 0)
             let contract = try #require(candidates.first)
-            let id = try store.queueNote(ContractNote(id: 0, contractNumber: contract.contractNumber, category: "COLL",
+            let id = try await store.queueNote(ContractNote(id: 0, contractNumber: contract.contractNumber, category: "COLL",
                                                       text: "Called the customer; promise to pay £50 on Friday & then monthly",
-                                                      source: "miles-adapter:bob", requestedBy: "bob", requestedAt: WriteOffDesk.wallClock(),
+                                                      source: "miles-adapter:bob", requestedBy: "bob", requestedAt: CollectionsClock.system(),
                                                       state: .queued))
             await harness.server.miles.injectFault(FaultRule(operation: "AddContractNote", count: 1, afterProcessing: true))
             let summary = try await harness.relay(store).run()
@@ -165,7 +166,7 @@ struct StatusChangeEndToEndTests {
             let filed = await harness.server.miles.contractNotes()
             #expect(filed.count == 1)
             #expect(filed.first?.text == "Called the customer; promise to pay £50 on Friday & then monthly")
-            #expect(try store.note(id: id)?.milesNoteId == filed.first?.noteId)
+            #expect(try await store.note(id: id)?.milesNoteId == filed.first?.noteId)
         }
     }
 
@@ -176,7 +177,7 @@ struct StatusChangeEndToEndTests {
             await harness.server.miles.setStatusCode(contractNumber: "C00000007", to: "XQZ")
             let summary = try await harness.sync(store: store).run(mode: .resume)
             #expect(summary.outcome == .completed && summary.received == 1)
-            #expect(try store.contract(number: "C00000007")?.statusCode == "XQZ")
+            #expect(try await store.contract(number: "C00000007")?.statusCode == "XQZ")
             #expect(harness.mappings.statusCodes.internalStatus(forMilesCode: "XQZ") == nil)
             let check = try AdapterProcess(["mappings", "check", "--against-store"], harness: harness)
             #expect(await check.exitStatus() == 4)

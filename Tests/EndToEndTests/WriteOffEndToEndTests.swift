@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import GRDB
 import MilesMapping
@@ -17,7 +18,7 @@ extension SyncHarness {
         let store = try SQLiteStore(path: storePath)
         _ = try await sync(store: store).run(mode: .resume)
         var candidates: [Contract] = []
-        try store.forEachContract { if $0.openBalance.minorUnits >= minimumOpen, $0.statusCode != "WOF" { candidates.append($0) } }
+        try await store.forEachContract { if $0.openBalance.minorUnits >= minimumOpen, $0.statusCode != "WOF" { candidates.append($0) } }
         return (store, candidates)
     }
 
@@ -41,13 +42,13 @@ extension SyncHarness {
     }
 
     /// Raises and fully approves one £1.00 write-off per contract; returns the request ids.
-    func approvedWriteOffs(_ contracts: [Contract], store: SQLiteStore) throws -> [Int64] {
+    func approvedWriteOffs(_ contracts: [Contract], store: SQLiteStore) async throws -> [Int64] {
         let desk = desk(store)
         let file = try WriteOffFile(path: try writeOffFile(contracts.map { "\($0.contractNumber),1.00,,UNEC,test \($0.contractNumber)" }))
-        let report = try desk.prepare(file: file, by: try desk.user(named: "alice", roles: teamRoles))
+        let report = try await desk.prepare(file: file, by: try await desk.user(named: "alice", roles: teamRoles))
         #expect(report.refused.isEmpty, "\(report.refused)")
         let ids = report.created.map(\.id)
-        for (_, result) in desk.approve(ids: ids, by: try desk.user(named: "bob", roles: teamRoles), comment: nil) {
+        for (_, result) in await desk.approve(ids: ids, by: try await desk.user(named: "bob", roles: teamRoles), comment: nil) {
             #expect((try? result.get()) == true)
         }
         return ids
@@ -72,27 +73,27 @@ struct WriteOffEndToEndTests {
                 "\(candidates[5].contractNumber),1.00,INV-NOPE,UNEC,invoice not open",     // line 8
             ])
             let desk = harness.desk(store)
-            let alice = try desk.user(named: "alice", roles: teamRoles)
-            let report = try desk.prepare(file: try WriteOffFile(path: path), by: alice)
+            let alice = try await desk.user(named: "alice", roles: teamRoles)
+            let report = try await desk.prepare(file: try WriteOffFile(path: path), by: alice)
             #expect(report.created.map(\.line) == [2, 3])
             #expect(report.refused.map(\.line) == [4, 5, 6, 7, 8])
             #expect(report.refused[0].reason.contains("C99999999"))
             #expect(report.refused[1].reason.contains("NOPE"))
             #expect(report.refused[2].reason.contains("open balance"))
-            let fullRequest = try #require(try store.writeOffRequest(id: report.created[0].id))
+            let fullRequest = try #require(try await store.writeOffRequest(id: report.created[0].id))
             #expect(fullRequest.amount == full.openBalance)
             #expect(!fullRequest.customerMustBeTold)
-            let partialRequest = try #require(try store.writeOffRequest(id: report.created[1].id))
+            let partialRequest = try #require(try await store.writeOffRequest(id: report.created[1].id))
             #expect(partialRequest.customerMustBeTold)
             #expect(partialRequest.reason == .deceasedNoEstate)
             #expect(partialRequest.comment == "estate, insolvent")
             #expect(partialRequest.requiredRole == "teamLeader")
 
-            let again = try desk.prepare(file: try WriteOffFile(path: path), by: alice)
+            let again = try await desk.prepare(file: try WriteOffFile(path: path), by: alice)
             #expect(again.created.isEmpty)
             #expect(again.alreadyRequested.map(\.id) == report.created.map(\.id))
-            #expect(try store.writeOffRequests(state: nil).count == 2)
-            let export = WriteOffExport.csv(try store.writeOffRequests(state: nil))
+            #expect(try await store.writeOffRequests(state: nil).count == 2)
+            let export = WriteOffExport.csv(try await store.writeOffRequests(state: nil))
             #expect(export.contains("CONC 7.4"))
             #expect(export.split(separator: "\n").count == 3)
         }
@@ -102,7 +103,7 @@ struct WriteOffEndToEndTests {
     func exactlyOnceWithDroppedConnection() async throws {
         try await withHarness(contracts: 300) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
+            let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true))
             let summary = try await harness.relay(store).run()
             #expect(summary.posted + summary.reconciled == 3)
@@ -111,15 +112,15 @@ struct WriteOffEndToEndTests {
             #expect(ledger.count == 3)
             #expect(Set(ledger.map(\.clientReference)) == Set(ids.map { "WO-\($0)" }))
             for id in ids {
-                let request = try #require(try store.writeOffRequest(id: id))
+                let request = try #require(try await store.writeOffRequest(id: id))
                 #expect(request.state == .posted)
                 #expect(request.milesWriteOffId == ledger.first { $0.clientReference == "WO-\(id)" }?.writeOffId)
             }
             // The next sync shows the reduced balance.
             let before = candidates[0].openBalance.minorUnits
             _ = try await harness.sync(store: store).run(mode: .resume)
-            #expect(try store.contract(number: candidates[0].contractNumber)?.openBalance.minorUnits == before - 100)
-            #expect(try store.verifyAudit() == .intact(entries: try store.auditEntries().count))
+            #expect(try await store.contract(number: candidates[0].contractNumber)?.openBalance.minorUnits == before - 100)
+            #expect(try await store.verifyAudit() == .intact(entries: try await store.auditEntries().count))
         }
     }
 
@@ -127,39 +128,39 @@ struct WriteOffEndToEndTests {
     func retryDeadLetterAndManualRetry() async throws {
         try await withHarness(contracts: 300) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            _ = try harness.approvedWriteOffs([candidates[0]], store: store)
+            _ = try await harness.approvedWriteOffs([candidates[0]], store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, faultCode: "SERVER_BUSY"))
             let retried = try await harness.relay(store).run()
             #expect(retried.posted == 1 && retried.retriesScheduled == 2)
             #expect(await harness.server.miles.writeOffLedger().count == 1)
 
             // Attempts are bounded: a fault that never clears ends in a dead letter, not an endless loop.
-            let stuckId = try #require(try harness.approvedWriteOffs([candidates[2]], store: store).first)
+            let stuckId = try #require(try await harness.approvedWriteOffs([candidates[2]], store: store).first)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 100, faultCode: "SERVER_BUSY"))
             let exhausted = try await harness.relay(store, attempts: 3).run()
             #expect(exhausted.deadLettered == 1 && exhausted.retriesScheduled == 2)
-            #expect(try store.writeOffRequest(id: stuckId)?.failureReason?.contains("gave up after 3 attempts") == true)
+            #expect(try await store.writeOffRequest(id: stuckId)?.failureReason?.contains("gave up after 3 attempts") == true)
             await harness.server.miles.clearFaults()
-            let stuckEntry = try #require(try store.outboxEntries(state: .deadLetter).first)
-            try store.skipOutboxEntry(id: stuckEntry.id, by: "carol", reason: "posted by hand in MILES", at: WriteOffDesk.wallClock())
-            #expect(try store.outboxEntry(id: stuckEntry.id)?.state == .skipped)
+            let stuckEntry = try #require(try await store.outboxEntries(state: .deadLetter).first)
+            try await store.skipOutboxEntry(id: stuckEntry.id, by: "carol", reason: "posted by hand in MILES", at: CollectionsClock.system())
+            #expect(try await store.outboxEntry(id: stuckEntry.id)?.state == .skipped)
 
-            let refusedId = try #require(try harness.approvedWriteOffs([candidates[1]], store: store).first)
+            let refusedId = try #require(try await harness.approvedWriteOffs([candidates[1]], store: store).first)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, faultCode: "AMOUNT_EXCEEDS_BALANCE"))
             let refused = try await harness.relay(store).run()
             #expect(refused.deadLettered == 1 && refused.posted == 0)
-            let failed = try #require(try store.writeOffRequest(id: refusedId))
+            let failed = try #require(try await store.writeOffRequest(id: refusedId))
             #expect(failed.state == .failed)
             #expect(failed.failureReason?.contains("AMOUNT_EXCEEDS_BALANCE") == true)
-            let deadLetter = try #require(try store.outboxEntries(state: .deadLetter).first)
+            let deadLetter = try #require(try await store.outboxEntries(state: .deadLetter).first)
             #expect(await harness.server.miles.writeOffLedger().count == 1)
 
-            try store.retryOutboxEntry(id: deadLetter.id, by: "bob", at: WriteOffDesk.wallClock())
+            try await store.retryOutboxEntry(id: deadLetter.id, by: "bob", at: CollectionsClock.system())
             let afterRetry = try await harness.relay(store).run()
             #expect(afterRetry.posted == 1)
             #expect(await harness.server.miles.writeOffLedger().count == 2)
-            #expect(try store.writeOffRequest(id: refusedId)?.state == .posted)
-            #expect(try store.auditEntries().contains { $0.action == "outbox.retried" && $0.actor == "bob" })
+            #expect(try await store.writeOffRequest(id: refusedId)?.state == .posted)
+            #expect(try await store.auditEntries().contains { $0.action == "outbox.retried" && $0.actor == "bob" })
         }
     }
 
@@ -167,15 +168,15 @@ struct WriteOffEndToEndTests {
     func auditVerify() async throws {
         try await withHarness(contracts: 100) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            _ = try harness.approvedWriteOffs(Array(candidates.prefix(2)), store: store)
-            let entries = try store.auditEntries()
+            _ = try await harness.approvedWriteOffs(Array(candidates.prefix(2)), store: store)
+            let entries = try await store.auditEntries()
             #expect(entries.count >= 6)
-            #expect(try store.verifyAudit() == .intact(entries: entries.count))
+            #expect(try await store.verifyAudit() == .intact(entries: entries.count))
             let database = try DatabaseQueue(path: harness.storePath)
             try await database.write { db in
                 try db.execute(sql: "UPDATE audit_log SET details = 'approved nothing' WHERE sequence = 3")
             }
-            guard case let .broken(sequence, _) = try store.verifyAudit() else {
+            guard case let .broken(sequence, _) = try await store.verifyAudit() else {
                 Issue.record("an altered entry was not detected")
                 return
             }
@@ -184,7 +185,7 @@ struct WriteOffEndToEndTests {
                 try db.execute(sql: "UPDATE audit_log SET details = ? WHERE sequence = 3", arguments: [entries[2].details])
                 try db.execute(sql: "DELETE FROM audit_log WHERE sequence = ?", arguments: [entries.count])
             }
-            guard case let .broken(deleted, _) = try store.verifyAudit() else {
+            guard case let .broken(deleted, _) = try await store.verifyAudit() else {
                 Issue.record("a deleted last entry was not detected")
                 return
             }
@@ -248,7 +249,7 @@ struct WriteOffCrashTests {
     func killedBetweenSendingAndRecording() async throws {
         try await withHarness(contracts: 200) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            let ids = try harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
+            let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             // MILES posts the first write-off, then holds its answer back; the relay is killed while it waits.
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true, delayMilliseconds: 3_000))
             let first = try AdapterProcess(["push"], harness: harness)
@@ -256,8 +257,8 @@ struct WriteOffCrashTests {
             #expect(posted)
             kill(first.process.processIdentifier, SIGKILL)
             #expect(await first.exitStatus() == SIGKILL)
-            #expect(try store.outboxEntries(state: .sending).count == 1)
-            #expect(try store.writeOffRequests(state: .posted).isEmpty)
+            #expect(try await store.outboxEntries(state: .sending).count == 1)
+            #expect(try await store.writeOffRequests(state: .posted).isEmpty)
 
             await harness.server.miles.clearFaults()
             let second = try AdapterProcess(["push"], harness: harness)
@@ -266,7 +267,7 @@ struct WriteOffCrashTests {
             #expect(ledger.count == 3)
             #expect(Set(ledger.map(\.clientReference)).count == 3)
             for id in ids {
-                let request = try #require(try store.writeOffRequest(id: id))
+                let request = try #require(try await store.writeOffRequest(id: id))
                 #expect(request.state == .posted)
                 #expect(request.milesWriteOffId == ledger.first { $0.clientReference == "WO-\(id)" }?.writeOffId)
             }
@@ -278,13 +279,14 @@ struct WriteOffCrashTests {
 
 /// Runs `miles-adapter` to the end without holding a thread of the cooperative pool, which the
 /// in-process mock needs to answer it: output goes to a file, the exit comes through the handler.
-func runAdapter(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
+func runAdapter(_ arguments: [String], environment: [String: String], executable: URL = AdapterProcess.executable) async throws
+    -> (status: Int32, output: String) {
     let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString).out").path
     FileManager.default.createFile(atPath: outputPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: outputPath) }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     let process = Process()
-    process.executableURL = AdapterProcess.executable
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardOutput = handle

@@ -39,7 +39,7 @@ public struct ContactChange: Sendable, Equatable {
     }
 
     /// Stable across retries and restarts: MILES answers a repeat with its first result.
-    public var clientReference: String { "CD-\(id)" }
+    public var clientReference: String { OutboxKind.updateContactDetails.clientReference(forSubject: id) }
 
     /// The customer as MILES will hold it once the change is applied.
     public func applied(to customer: Customer, newVersion: Int64) -> Customer {

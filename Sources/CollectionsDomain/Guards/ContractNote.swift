@@ -30,5 +30,5 @@ public struct ContractNote: Sendable, Equatable {
         self.milesNoteId = milesNoteId
     }
 
-    public var clientReference: String { "NOTE-\(id)" }
+    public var clientReference: String { OutboxKind.addContractNote.clientReference(forSubject: id) }
 }

@@ -46,5 +46,5 @@ public struct StatusChange: Sendable, Equatable {
     }
 
     /// The reference MILES sees on every attempt.
-    public var clientReference: String { "SC-\(id)" }
+    public var clientReference: String { OutboxKind.updateContractStatus.clientReference(forSubject: id) }
 }

@@ -60,7 +60,7 @@ public struct WriteOffRequest: Sendable, Equatable {
 
     /// The reference MILES sees on every attempt to post this request: the same on every retry,
     /// so MILES can recognise a repeat and never post twice.
-    public var clientReference: String { "WO-\(id)" }
+    public var clientReference: String { OutboxKind.postWriteOff.clientReference(forSubject: id) }
 }
 
 /// One approval of a write-off: who, in which role, under which matrix version.

@@ -12,18 +12,15 @@ public struct AuditEntry: Sendable, Equatable {
     public var details: String
     public var previousHash: String
     public var hash: String
-}
 
-/// The result of checking the audit chain.
-public enum AuditVerification: Sendable, Equatable, CustomStringConvertible {
-    case intact(entries: Int)
-    /// The first entry whose hash does not match its content or its predecessor.
-    case broken(sequence: Int64, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .intact(entries): return "audit log intact: \(entries) entries, every hash chained"
-        case let .broken(sequence, reason): return "audit log BROKEN at entry \(sequence): \(reason)"
-        }
+    public init(sequence: Int64, at: Timestamp, actor: String, action: String, subject: String, details: String, previousHash: String, hash: String) {
+        self.sequence = sequence
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.details = details
+        self.previousHash = previousHash
+        self.hash = hash
     }
 }

@@ -15,12 +15,8 @@ public struct OutboxEntry: Sendable, Equatable {
         case skipped
     }
 
-    public enum Kind: String, Sendable {
-        case postWriteOff = "PostWriteOff"
-        case updateContractStatus = "UpdateContractStatus"
-        case addContractNote = "AddContractNote"
-        case updateContactDetails = "UpdateContactDetails"
-    }
+    /// What the entry sends; `OutboxKind` is the one definition of each kind and its reference.
+    public typealias Kind = OutboxKind
 
     public var id: Int64
     public var kind: Kind
@@ -36,4 +32,19 @@ public struct OutboxEntry: Sendable, Equatable {
     public var resultReference: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+
+    public init(id: Int64, kind: Kind, clientReference: String, subjectId: Int64, state: State, attempts: Int, nextAttemptAt: Timestamp,
+                lastError: String?, resultReference: String?, createdAt: Timestamp, updatedAt: Timestamp) {
+        self.id = id
+        self.kind = kind
+        self.clientReference = clientReference
+        self.subjectId = subjectId
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.resultReference = resultReference
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }

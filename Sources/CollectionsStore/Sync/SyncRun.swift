@@ -28,4 +28,19 @@ public struct SyncRun: Sendable, Equatable {
     public var milesTotal: Int?
     /// Contracts in the store when the run ended.
     public var storedTotal: Int?
+
+    public init(id: Int64, job: String, mode: String, startedAt: Timestamp, endedAt: Timestamp? = nil, pages: Int, records: Int, written: Int, outcome: SyncRunOutcome, message: String? = nil, milesTotal: Int? = nil, storedTotal: Int? = nil) {
+        self.id = id
+        self.job = job
+        self.mode = mode
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.pages = pages
+        self.records = records
+        self.written = written
+        self.outcome = outcome
+        self.message = message
+        self.milesTotal = milesTotal
+        self.storedTotal = storedTotal
+    }
 }

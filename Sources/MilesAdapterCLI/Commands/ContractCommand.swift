@@ -11,7 +11,7 @@ struct ContractCommand: AsyncParsableCommand {
         commandName: "contract", abstract: "A contract's status, holds and notices, and what the guards allow.",
         subcommands: [Show.self, Status.self, StatusFile.self, Hold.self, Notice.self, Note.self])
 
-    static func today() -> LocalDate { WriteOffDesk.wallClock().date }
+    static func today() -> LocalDate { CommandSession.clock().date }
 
     static func parseDate(_ text: String, option: String) throws -> LocalDate {
         guard let date = LocalDate.parse(text) else { throw ValidationError("\(option) '\(text)' is not a date like 2026-11-28") }
@@ -26,12 +26,10 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                guard let contract = try session.store.contract(number: number) else {
+                guard let view = try await session.contractDesk.view(contractNumber: number) else {
                     throw CommandFailure(message: "contract \(number) is not in the store", exitCode: .failed)
                 }
-                let holds = try session.store.holds(contractNumber: number)
-                let notices = try session.store.notices(contractNumber: number)
-                let today = ContractCommand.today()
+                let contract = view.contract
                 let status = session.mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode)?.rawValue ?? "UNKNOWN to the mapping"
                 var lines = [
                     "contract \(contract.contractNumber), version \(contract.version): MILES status \(contract.statusCode) (\(status))",
@@ -43,18 +41,15 @@ struct ContractCommand: AsyncParsableCommand {
                             + (CollectionsGuards.isScottish(contract.customer.address) ? " (Scottish address: 5 years)" : " (6 years)")
                     } ?? "not known to MILES"),
                 ]
-                if let agent = try session.store.activePlacement(contractNumber: number) { lines.append("  placed with \(agent)") }
-                for hold in holds {
+                if let agent = view.placedWith { lines.append("  placed with \(agent)") }
+                for hold in view.holds {
                     lines.append("  hold: \(hold.kind.rawValue) since \(hold.setOn) by \(hold.setBy): \(hold.reason)"
                                  + (hold.liftedOn.map { " (lifted \($0))" } ?? ""))
                 }
-                for sent in notices.arrearsNoticesSent { lines.append("  arrears notice sent \(sent)") }
-                if let notice = notices.defaultNotice { lines.append("  default notice served \(notice.served), remedy by \(notice.remedyDate)") }
-                if CollectionsGuards.arrearsNoticeDue(contract, notices: notices, on: today) {
-                    lines.append("  s.86B: a notice of sums in arrears is due")
-                }
-                for action in CollectionsAction.allCases {
-                    let refusals = CollectionsGuards.check(action, contract: contract, holds: holds, notices: notices, on: today)
+                for sent in view.notices.arrearsNoticesSent { lines.append("  arrears notice sent \(sent)") }
+                if let notice = view.notices.defaultNotice { lines.append("  default notice served \(notice.served), remedy by \(notice.remedyDate)") }
+                if view.arrearsNoticeDue { lines.append("  s.86B: a notice of sums in arrears is due") }
+                for (action, refusals) in view.refusals {
                     lines.append("  \(action.rawValue): " + (refusals.isEmpty ? "allowed" : refusals.map(\.description).joined(separator: "; ")))
                 }
                 print(lines.joined(separator: "\n"))
@@ -94,7 +89,7 @@ struct ContractCommand: AsyncParsableCommand {
                     overrides[parts[0]] = parts.count > 1 ? parts[1] : ""
                 }
                 do {
-                    let id = try ContractDesk(store: session.store, mappings: session.mappings).requestStatusChange(
+                    let id = try await session.contractDesk.requestStatusChange(
                         contractNumber: number, to: ContractStatus(rawValue: to)!, reasonCode: reason,
                         effectiveDate: try effective.map { try ContractCommand.parseDate($0, option: "--effective") } ?? ContractCommand.today(),
                         courtOrderReference: courtOrder, by: try session.user(), overrides: overrides)
@@ -127,12 +122,10 @@ struct ContractCommand: AsyncParsableCommand {
                 let user = try session.configuration.actingUser()
                 let kind = ContractHold.Kind(rawValue: type)!
                 if lift {
-                    try session.store.liftHold(contractNumber: number, kind: kind, by: user, on: ContractCommand.today(), at: WriteOffDesk.wallClock())
+                    try await session.contractDesk.liftHold(contractNumber: number, kind: kind, by: user)
                     print("\(number): \(type) hold lifted")
                 } else {
-                    try session.store.setHold(contractNumber: number, hold: ContractHold(kind: kind, reason: reason, setBy: user,
-                                                                                        setOn: ContractCommand.today()),
-                                              at: WriteOffDesk.wallClock())
+                    try await session.contractDesk.setHold(contractNumber: number, kind: kind, reason: reason, by: user)
                     print("\(number): \(type) hold set")
                 }
             }
@@ -161,8 +154,8 @@ struct ContractCommand: AsyncParsableCommand {
                     notice = ContractNotices.DefaultNotice(served: try ContractCommand.parseDate(defaultServed, option: "--default-served"),
                                                            remedyDate: try ContractCommand.parseDate(remedy, option: "--remedy"))
                 }
-                try session.store.recordNotice(contractNumber: number, arrearsNoticeSentOn: arrears, defaultNotice: notice,
-                                               by: try session.configuration.actingUser(), at: WriteOffDesk.wallClock())
+                try await session.contractDesk.recordNotice(contractNumber: number, arrearsNoticeSentOn: arrears, defaultNotice: notice,
+                                                            by: try session.configuration.actingUser())
                 print("\(number): notice recorded")
             }
         }
@@ -182,13 +175,13 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                guard try session.store.contract(number: number) != nil else {
-                    throw CommandFailure(message: "contract \(number) is not in the store", exitCode: .failed)
+                let id: Int64
+                do {
+                    id = try await session.contractDesk.queueNote(contractNumber: number, category: category, text: text,
+                                                                  by: try session.configuration.actingUser())
+                } catch let error as ContractDeskError {
+                    throw CommandFailure(message: error.description, exitCode: .failed)
                 }
-                let user = try session.configuration.actingUser()
-                let id = try session.store.queueNote(ContractNote(
-                    id: 0, contractNumber: number, category: category, text: text, source: "miles-adapter:\(user)", requestedBy: user,
-                    requestedAt: WriteOffDesk.wallClock(), state: .queued))
                 print("note \(id) queued for \(number); run 'miles-adapter push'")
             }
         }
@@ -207,8 +200,7 @@ struct ContractCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 let changes: StatusChangeFile
                 do { changes = try StatusChangeFile(path: file) } catch { throw CommandFailure(message: "\(error)", exitCode: .failed) }
-                let report = ContractDesk(store: session.store, mappings: session.mappings)
-                    .requestStatusChanges(changes, by: try session.user(), today: ContractCommand.today())
+                let report = await session.contractDesk.requestStatusChanges(changes, by: try session.user(), today: ContractCommand.today())
                 for (line, id) in report.queued { print("\(file):\(line): status change \(id) queued") }
                 for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
                 print("\(report.queued.count) queued, \(report.refused.count) refused")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import Logging
 import MilesMapping
@@ -51,7 +52,7 @@ struct IngestCommand: AsyncParsableCommand {
                 let desk = IngestCommand.desk(session, batchSize: batchSize)
                 let outcome: IngestDesk.Outcome
                 do {
-                    outcome = try desk.ingest(path: path, agent: agent, channel: "file")
+                    outcome = try await desk.ingest(path: path, agent: agent, channel: "file")
                 } catch let error as IngestError {
                     throw CommandFailure(message: error.description, exitCode: .failed)
                 }
@@ -66,7 +67,7 @@ struct IngestCommand: AsyncParsableCommand {
                 print(IngestCommand.summary(outcome.file))
                 if let peak = SyncCommand.peakResidentMemoryKilobytes() { print("peak memory: \(peak / 1024) MB") }
                 let personal = IngestCommand.personalColumns(of: agent, in: session, unless: global.logPersonalData)
-                for error in try session.store.ingestRowErrors(fileId: outcome.file.id) {
+                for error in try await session.store.ingestRowErrors(fileId: outcome.file.id) {
                     let value = personal.contains(error.column) ? "‹personal›" : error.value
                     printError("\(path): line \(error.line), \(error.column) '\(value)': \(error.reason)")
                 }
@@ -95,12 +96,12 @@ struct IngestCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 let desk = IngestCommand.desk(session, batchSize: batchSize)
-                for file in try desk.unfinished() {
-                    print("resuming " + IngestCommand.summary(try desk.process(file)))
+                for file in try await desk.unfinished() {
+                    print("resuming " + IngestCommand.summary(try await desk.process(file)))
                 }
                 let watcher = DropFolderWatcher(desk: desk, directory: directory, stableFor: .seconds(stableFor))
                 repeat {
-                    for taken in try watcher.scan() {
+                    for taken in try await watcher.scan() {
                         if let outcome = taken.outcome, taken.failure == nil {
                             print("\(taken.path) -> \(taken.movedTo): "
                                   + (outcome.duplicate ? "already delivered as \(outcome.file.id), nothing changed" : IngestCommand.summary(outcome.file)))
@@ -130,7 +131,7 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                for file in try session.store.inboxFiles(agent: agent, state: state.flatMap(InboxFile.State.init(rawValue:)), limit: limit) {
+                for file in try await session.store.inboxFiles(agent: agent, state: state.flatMap(InboxFile.State.init(rawValue:)), limit: limit) {
                     print("\(file.receivedAt)  \(file.channel)  sha256 \(file.sha256.prefix(12))  " + IngestCommand.summary(file))
                 }
             }
@@ -145,17 +146,17 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                guard let file = try session.store.inboxFile(id: id) else {
+                guard let file = try await session.store.inboxFile(id: id) else {
                     throw CommandFailure(message: "there is no delivery \(id) in the inbox", exitCode: .failed)
                 }
                 print(IngestCommand.summary(file))
                 print("stored as \(file.storedPath), \(file.size) bytes, sha256 \(file.sha256)")
-                for update in try session.store.thirdPartyUpdates(fileId: id) {
+                for update in try await session.store.thirdPartyUpdates(fileId: id) {
                     print("line \(update.line)  \(update.contractNumber)  \(update.kind)  \(update.outcome)  \(update.details)"
                           + (update.refusal.map { "  — \($0)" } ?? ""))
                 }
                 let personal = IngestCommand.personalColumns(of: file.agent, in: session, unless: global.logPersonalData)
-                for error in try session.store.ingestRowErrors(fileId: id) {
+                for error in try await session.store.ingestRowErrors(fileId: id) {
                     print("rejected line \(error.line), \(error.column) '\(personal.contains(error.column) ? "‹personal›" : error.value)': \(error.reason)")
                 }
             }
@@ -171,7 +172,7 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                for update in try session.store.refusedUpdates(limit: limit) {
+                for update in try await session.store.refusedUpdates(limit: limit) {
                     print("delivery \(update.inboxFileId) line \(update.line)  \(update.agent)  \(update.contractNumber)  \(update.details)  — "
                           + (update.refusal ?? ""))
                 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import MilesMapping
 
 /// `miles-adapter mappings check`: validates the mapping files against the MILES schema.
@@ -30,7 +31,7 @@ struct MappingsCommand: AsyncParsableCommand {
                       + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.keys.sorted().joined(separator: ", ")))")
                 guard againstStore else { return }
                 let configuration = try global.loadConfiguration()
-                let unknown = try SyncCommand.openStore(configuration.database).statusCodeCounts()
+                let unknown = try await SyncCommand.openStore(configuration.database).statusCodeCounts()
                     .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }
                 for (code, count) in unknown.sorted(by: { $0.key < $1.key }) {
                     printError("\(directory)/status-codes.yaml: MILES status code '\(code)' is on \(count) stored contract"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesSync
 
@@ -60,7 +61,7 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let store = try SyncCommand.openStore(try global.loadConfiguration().database)
-                for entry in try store.outboxEntries(state: state.flatMap(OutboxEntry.State.init)) {
+                for entry in try await store.outboxEntries(state: state.flatMap(OutboxEntry.State.init)) {
                     print("\(entry.id)\t\(entry.state.rawValue)\t\(entry.kind.rawValue)\t\(entry.clientReference)\tattempts \(entry.attempts)"
                           + (entry.resultReference.map { "\tMILES \($0)" } ?? "") + (entry.lastError.map { "\t\($0)" } ?? ""))
                 }
@@ -77,7 +78,7 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let store = try SyncCommand.openStore(configuration.database)
-                try store.retryOutboxEntry(id: id, by: try configuration.actingUser(), at: WriteOffDesk.wallClock())
+                try await store.retryOutboxEntry(id: id, by: try configuration.actingUser(), at: CollectionsClock.system())
                 print("\(id): re-queued; run 'miles-adapter push'")
             }
         }
@@ -93,7 +94,7 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let store = try SyncCommand.openStore(configuration.database)
-                try store.skipOutboxEntry(id: id, by: try configuration.actingUser(), reason: reason, at: WriteOffDesk.wallClock())
+                try await store.skipOutboxEntry(id: id, by: try configuration.actingUser(), reason: reason, at: CollectionsClock.system())
                 print("\(id): skipped")
             }
         }
@@ -111,7 +112,7 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let store = try SyncCommand.openStore(try global.loadConfiguration().database)
-                let verification = try store.verifyAudit()
+                let verification = try await store.verifyAudit()
                 print(verification)
                 if case .broken = verification { throw ExitCode(1) }
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesSync
@@ -38,7 +39,7 @@ struct PlacementCommand: AsyncParsableCommand {
                     }
                     numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 } else if let status, let wanted = ContractStatus(rawValue: status) {
-                    try session.store.forEachContract { contract in
+                    try await session.store.forEachContract { contract in
                         if session.mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == wanted {
                             numbers.append(contract.contractNumber)
                         }
@@ -46,7 +47,7 @@ struct PlacementCommand: AsyncParsableCommand {
                 }
                 let result: PlacementDesk.Result
                 do {
-                    result = try PlacementDesk(store: session.store, mappings: session.mappings)
+                    result = try await PlacementDesk(store: session.store, mappings: session.mappings, now: CommandSession.clock)
                         .create(agent: agent, contractNumbers: numbers, by: try session.user(), reasonCode: reason, directory: output)
                 } catch let error as PlacementError {
                     throw CommandFailure(message: error.description, exitCode: .failed)
@@ -81,7 +82,7 @@ struct PlacementCommand: AsyncParsableCommand {
                     throw CommandFailure(message: "cannot read \(contracts)", exitCode: .failed)
                 }
                 let numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                let result = try PlacementDesk(store: session.store, mappings: session.mappings)
+                let result = try await PlacementDesk(store: session.store, mappings: session.mappings, now: CommandSession.clock)
                     .recall(agent: agent, contractNumbers: numbers, force: force, by: try session.user(), reasonCode: reason, directory: output)
                 for (number, reason) in result.refused { printError("\(number): not recalled: \(reason)") }
                 if let file = result.file { print("\(file): \(result.placed.count) accounts recalled; run 'miles-adapter push'") }
@@ -98,7 +99,7 @@ struct PlacementCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                for instruction in try session.store.agentInstructions(agent: agent) {
+                for instruction in try await session.store.agentInstructions(agent: agent) {
                     print("\(instruction.contractNumber)\t\(instruction.kind)\t\(instruction.reason)")
                 }
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesSync
 
@@ -27,7 +28,7 @@ struct ReportCommand: AsyncParsableCommand {
                 let configuration = try global.loadConfiguration()
                 let store = try SyncCommand.openStore(configuration.database)
                 let today = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).date
-                print(try AgedDebtTable.render(store: store, asOf: asOf.flatMap(LocalDate.parse) ?? today))
+                print(try await AgedDebtTable.render(store: store, asOf: asOf.flatMap(LocalDate.parse) ?? today))
             }
         }
     }
@@ -49,13 +50,13 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let store = try SyncCommand.openStore(try global.loadConfiguration().database)
-                let today = asOf.flatMap(LocalDate.parse) ?? WriteOffDesk.wallClock().date
+                let today = asOf.flatMap(LocalDate.parse) ?? CollectionsClock.system().date
                 var due: [Contract] = []
-                try store.forEachContract { contract in
+                try await store.forEachContract { contract in
                     if contract.arrears.missedPayments >= 2 { due.append(contract) }
                 }
                 var count = 0
-                for contract in due where CollectionsGuards.arrearsNoticeDue(contract, notices: try store.notices(contractNumber: contract.contractNumber),
+                for contract in due where CollectionsGuards.arrearsNoticeDue(contract, notices: try await store.notices(contractNumber: contract.contractNumber),
                                                                             on: today) {
                     count += 1
                     print("\(contract.contractNumber)\t\(contract.arrears.missedPayments) missed\tarrears \(contract.arrears.amount)"

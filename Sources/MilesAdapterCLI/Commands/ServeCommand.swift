@@ -1,6 +1,7 @@
 import AgentAPI
 import ArgumentParser
 import Foundation
+import CollectionsStoreSQLite
 import Logging
 import MilesMapping
 import MilesSync
@@ -35,10 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
                                          + "('miles-adapter serve new-token --agent NAME' makes a token and its hash)", exitCode: .configuration)
                 }
                 let desk = IngestDesk(store: session.store, mappings: session.mappings, inboxDirectory: session.configuration.inbox)
-                for file in try desk.unfinished() { _ = try desk.process(file) }
+                for file in try await desk.unfinished() { _ = try await desk.process(file) }
                 let host = configuration.host
                 do {
-                    try await AgentAPIServer.run(configuration: configuration, desk: desk, logger: logger) { port in
+                    try await AgentAPIServer.run(configuration: configuration, desk: desk, monitored: session.store, logger: logger) { port in
                         logger.notice("agents' API listening", metadata: ["host": "\(host)", "port": "\(port)"])
                     }
                 } catch let error as AgentTokenError {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import Logging
 import MilesMapping
@@ -75,7 +76,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     /// Runs the contract sync with progress output, turning its failures into CLI failures.
-    static func runSync(gateway: MilesGateway, store: any Store, configuration: ContractSync.Configuration,
+    static func runSync(gateway: MilesGateway, store: any SyncStore, configuration: ContractSync.Configuration,
                         mode: ContractSync.Mode, logger: Logger) async throws -> ContractSync.Summary {
         let reporter = SyncProgressReporter(logger: logger)
         let sync = ContractSync(gateway: gateway, store: store, configuration: configuration, logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesSync
@@ -28,7 +29,7 @@ struct WriteOffCommand: AsyncParsableCommand {
                 do { writeOffFile = try WriteOffFile(path: file) } catch {
                     throw CommandFailure(message: "\(error)", exitCode: .failed)
                 }
-                let report = try session.desk.prepare(file: writeOffFile, by: user)
+                let report = try await session.desk.prepare(file: writeOffFile, by: user)
                 for (line, id) in report.created { print("\(file):\(line): request \(id) raised") }
                 for (line, id) in report.alreadyRequested { print("\(file):\(line): already requested as \(id); nothing new") }
                 for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
@@ -53,7 +54,7 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                for request in try session.store.writeOffRequests(state: state.flatMap(WriteOffRequest.State.init)) {
+                for request in try await session.store.writeOffRequests(state: state.flatMap(WriteOffRequest.State.init)) {
                     print("\(request.id)\t\(request.state.rawValue)\t\(request.contractNumber)\t\(request.amount)\t\(request.reason.rawValue)"
                           + "\tby \(request.requestedBy)\tneeds \(request.requiredRole) x\(request.approvalsNeeded)"
                           + "\tapproved by \(request.approvals.map(\.approver).joined(separator: "+"))")
@@ -70,7 +71,7 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                guard let request = try session.store.writeOffRequest(id: id) else {
+                guard let request = try await session.store.writeOffRequest(id: id) else {
                     throw CommandFailure(message: "no write-off request \(id)", exitCode: .failed)
                 }
                 print(WriteOffCommand.describe(request))
@@ -89,7 +90,7 @@ struct WriteOffCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 var failed = false
-                for (id, result) in session.desk.approve(ids: ids, by: try session.user(), comment: comment) {
+                for (id, result) in await session.desk.approve(ids: ids, by: try session.user(), comment: comment) {
                     switch result {
                     case .success(true): print("\(id): approved; queued for MILES")
                     case .success(false): print("\(id): approved; waits for a second approver")
@@ -113,7 +114,7 @@ struct WriteOffCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 var failed = false
-                for (id, result) in session.desk.reject(ids: ids, by: try session.user(), reason: reason) {
+                for (id, result) in await session.desk.reject(ids: ids, by: try session.user(), reason: reason) {
                     switch result {
                     case .success: print("\(id): rejected")
                     case let .failure(error):
@@ -139,7 +140,7 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                print(WriteOffExport.csv(try session.store.writeOffRequests(state: nil)), terminator: "")
+                print(WriteOffExport.csv(try await session.store.writeOffRequests(state: nil)), terminator: "")
             }
         }
     }

@@ -1,5 +1,6 @@
 import AgentAPI
 import Foundation
+import CollectionsStoreSQLite
 import MilesSOAP
 import MilesSync
 import Yams

@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import MilesMapping
 import MilesSync
 
@@ -9,6 +10,8 @@ struct CommandSession {
     let configuration: AdapterConfiguration
     let mappings: MappingSet
     let store: SQLiteStore
+    /// Where every command reads "now".
+    static let clock = CollectionsClock.system
 
     init(_ global: GlobalOptions) throws {
         configuration = try global.loadConfiguration()
@@ -25,7 +28,9 @@ struct CommandSession {
         }
     }
 
-    var desk: WriteOffDesk { WriteOffDesk(store: store, mappings: mappings) }
+    var desk: WriteOffDesk { WriteOffDesk(store: store, mappings: mappings, now: Self.clock) }
+
+    var contractDesk: ContractDesk { ContractDesk(store: store, mappings: mappings, now: Self.clock) }
 
     /// The person acting, with their role from the configuration.
     func user() throws -> CollectionsUser {

@@ -3,9 +3,11 @@ import CollectionsStore
 
 /// The aged-debt table the collections team reads: open amounts per bucket, per currency.
 enum AgedDebtTable {
-    static func render(store: any Store, asOf: LocalDate, buckets: AgedDebtBuckets = .standard) throws -> String {
+    static func render(store: any ContractStore, asOf: LocalDate, buckets: AgedDebtBuckets = .standard) async throws -> String {
         var report = AgedDebtReport(asOf: asOf, buckets: buckets)
-        try store.forEachOpenInvoice { report.add($0) }
+        try await store.forEachContract { contract in
+            for invoice in contract.openInvoices { report.add(invoice) }
+        }
         let labels = buckets.labels
         let width = 14
         func cell(_ text: String) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }

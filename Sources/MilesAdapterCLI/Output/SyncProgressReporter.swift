@@ -1,4 +1,5 @@
 import Foundation
+import CollectionsStoreSQLite
 import Logging
 import MilesSync
 import Synchronization

@@ -14,6 +14,9 @@ public struct StatusCodeMapping: Sendable {
     public let writeOffReasons: [String: WriteOffReason]
     /// MILES's reason codes for status changes, with what each means.
     public let statusChangeReasons: [String: String]
+    /// The reason code a status change gets when an agent's update asks for it (an active payment
+    /// plan, legal action started), by the status it moves to; each is one of `statusChangeReasons`.
+    public let agentUpdateReasons: [ContractStatus: String]
     private let milesCodeByStatus: [ContractStatus: String]
     private let milesCodeByReason: [WriteOffReason: String]
 
@@ -36,7 +39,8 @@ public struct StatusCodeMapping: Sendable {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons"],
+        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
+                            "agentUpdateReasons"],
                   file, &problems)
         var statusChangeReasons: [String: String] = [:]
         if let pairs = root[key: "statusChangeReasons"]?.orderedPairs {
@@ -49,6 +53,20 @@ public struct StatusCodeMapping: Sendable {
             }
         } else {
             problems.append(file.problem(root, .missingField, "section 'statusChangeReasons' is missing or not a mapping"))
+        }
+        var agentUpdateReasons: [ContractStatus: String] = [:]
+        for (key, value) in root[key: "agentUpdateReasons"]?.orderedPairs ?? [] {
+            guard let status = key.string.flatMap(ContractStatus.init(rawValue:)) else {
+                problems.append(file.problem(key, .unknownInternalValue, "agentUpdateReasons: '\(key.string ?? "")' is not a status; one of "
+                    + ContractStatus.allCases.map(\.rawValue).joined(separator: ", ")))
+                continue
+            }
+            guard let code = value.string, statusChangeReasons[code] != nil else {
+                problems.append(file.problem(value, .invalidValue, "agentUpdateReasons: '\(value.string ?? "")' for \(status.rawValue) is not "
+                    + "one of statusChangeReasons (" + statusChangeReasons.keys.sorted().joined(separator: ", ") + ")"))
+                continue
+            }
+            agentUpdateReasons[status] = code
         }
         let version = root[key: "version"]?.int
         if version == nil {
@@ -69,7 +87,7 @@ public struct StatusCodeMapping: Sendable {
             agreementTypes: Dictionary(agreements, uniquingKeysWith: { first, _ in first }),
             customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
             writeOffReasons: Dictionary(reasons, uniquingKeysWith: { first, _ in first }),
-            statusChangeReasons: statusChangeReasons,
+            statusChangeReasons: statusChangeReasons, agentUpdateReasons: agentUpdateReasons,
             milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
     }
 

@@ -73,13 +73,13 @@ public struct ContractSync: Sendable {
     }
 
     public let gateway: MilesGateway
-    public let store: any Store
+    public let store: any SyncStore
     public let configuration: Configuration
     public let logger: Logger
     /// How to wait between retries; tests replace it to run without waiting.
     let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(gateway: MilesGateway, store: any Store, configuration: Configuration = Configuration(),
+    public init(gateway: MilesGateway, store: any SyncStore, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "miles-adapter.sync"),
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.gateway = gateway
@@ -97,7 +97,7 @@ public struct ContractSync: Sendable {
         let runId: Int64
         let runName: String
         do {
-            checkpoint = try store.checkpoint(job: job)
+            checkpoint = try await store.checkpoint(job: job)
             if mode != .resume {
                 checkpoint.inProgress = nil
                 if case let .since(time) = mode { checkpoint.nextChangedSince = time }
@@ -105,7 +105,7 @@ public struct ContractSync: Sendable {
             }
             runName = mode == .resume && checkpoint.inProgress == nil && checkpoint.nextChangedSince == nil
                 ? "full (first run)" : mode.name
-            runId = try store.startRun(job: job, mode: runName, startedAt: Self.now())
+            runId = try await store.startRun(job: job, mode: runName, startedAt: CollectionsClock.system())
         } catch {
             throw ContractSyncError(message: "cannot read or write the store: \(error)", underlying: nil)
         }
@@ -156,7 +156,7 @@ public struct ContractSync: Sendable {
                 }
                 let written: Int
                 do {
-                    written = try store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId)
+                    written = try await store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId)
                     if logger.logLevel <= .trace {
                         for contract in page.contracts {
                             // Personal data only under customer.* keys, which the log masks unless told otherwise.
@@ -179,8 +179,8 @@ public struct ContractSync: Sendable {
                     let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
                     let message = outcome == .completed ? nil
                         : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
-                    let stored = (try? store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
-                                                       endedAt: Self.now())) ?? 0
+                    let stored = (try? await store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
+                                                       endedAt: CollectionsClock.system())) ?? 0
                     return Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
                                    received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
                                    storedTotal: stored, outcome: outcome, duration: clock.now - started,
@@ -189,8 +189,8 @@ public struct ContractSync: Sendable {
                 cursor = nextCursor
             }
         } catch {
-            _ = try? store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
-                                 endedAt: Self.now())
+            _ = try? await store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
+                                 endedAt: CollectionsClock.system())
             throw error
         }
     }
@@ -228,10 +228,6 @@ public struct ContractSync: Sendable {
                 }
             }
         }
-    }
-
-    static func now() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
     }
 }
 

@@ -51,15 +51,18 @@ public struct OutboxRelay: Sendable {
         public var leftPending = 0
     }
 
-    public let gateway: MilesGateway
-    public let store: any Store
+    public let gateway: any MilesWriteService
+    /// What the relay reads and settles: the outbox, and the records its entries carry.
+    public typealias Stores = OutboxStore & WriteOffStore & ContractActionStore & ContractStore
+
+    public let store: any Stores
     public let configuration: Configuration
     public let logger: Logger
-    let now: @Sendable () -> Timestamp
+    let now: CollectionsClock
 
-    public init(gateway: MilesGateway, store: any Store, configuration: Configuration = Configuration(),
+    public init(gateway: any MilesWriteService, store: any Stores, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "miles-adapter.outbox"),
-                now: @escaping @Sendable () -> Timestamp = { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) }) {
+                now: CollectionsClock = .system) {
         self.gateway = gateway
         self.store = store
         self.configuration = configuration
@@ -75,24 +78,28 @@ public struct OutboxRelay: Sendable {
         func pastDeadline(after wait: Duration = .zero) -> Bool { deadline.map { ContinuousClock.now + wait > $0 } ?? false }
         while true {
             let due: [OutboxEntry]
-            do { due = try store.dueOutboxEntries(now: now(), limit: configuration.batchSize) } catch {
-                throw OutboxRelayError("cannot read the outbox: \(error)")
+            do { due = try await store.dueOutboxEntries(now: now(), limit: configuration.batchSize) } catch {
+                throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox: \(error)")
             }
             if due.isEmpty {
                 let pending: [OutboxEntry]
-                do { pending = try store.outboxEntries(state: .pending) } catch { throw OutboxRelayError("cannot read the outbox: \(error)") }
+                do { pending = try await store.outboxEntries(state: .pending) } catch {
+                    throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox: \(error)")
+                }
                 guard let next = pending.map(\.nextAttemptAt).min() else { return summary }
                 let wait = Duration.milliseconds(max(0, next.millisecondsSinceEpoch - now().millisecondsSinceEpoch))
                 guard wait <= configuration.longestWait, !pastDeadline(after: wait) else {
                     summary.leftPending = pending.count
                     return summary
                 }
-                do { try await Task.sleep(for: wait) } catch { throw OutboxRelayError("cancelled while waiting for a retry") }
+                do { try await Task.sleep(for: wait) } catch {
+                    throw OutboxRelayError(.cancelled, reference: nil, "cancelled while waiting for a retry")
+                }
                 continue
             }
             for entry in due {
                 if pastDeadline() {
-                    summary.leftPending = (try? store.outboxEntries(state: .pending).count) ?? 0
+                    summary.leftPending = (try? await store.outboxEntries(state: .pending).count) ?? 0
                     logger.warning("the run's deadline passed; the rest of the outbox is left for the next push",
                                    metadata: ["leftPending": "\(summary.leftPending)"])
                     return summary
@@ -111,51 +118,51 @@ public struct OutboxRelay: Sendable {
             case .updateContactDetails: try await processContactChange(entry, &summary)
             }
         } catch let error as SOAPCallError {
-            try handle(error, entry: entry, &summary)
+            try await handle(error, entry: entry, &summary)
         } catch let error as OutboxRelayError {
             throw error
         } catch {
-            throw OutboxRelayError("outbox entry \(entry.id) (\(entry.clientReference)): \(error)")
+            throw OutboxRelayError(.storeFailed, reference: entry.clientReference, "outbox entry \(entry.id) (\(entry.clientReference)): \(error)")
         }
     }
 
     private func processWriteOff(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let request = try store.writeOffRequest(id: entry.subjectId) else {
-            try deadLetter(entry, "write-off request \(entry.subjectId) no longer exists", &summary)
+        guard let request = try await store.writeOffRequest(id: entry.subjectId) else {
+            try await deadLetter(entry, "write-off request \(entry.subjectId) no longer exists", &summary)
             return
         }
         // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
         if entry.state == .sending || entry.attempts > 0 {
             if let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first {
-                try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+                try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
                 summary.reconciled += 1
                 logger.info("write-off found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
                 return
             }
         }
         guard let reasonCode = gateway.mappings.statusCodes.milesCode(for: request.reason) else {
-            try deadLetter(entry, "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml", &summary)
+            try await deadLetter(entry, "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
-        try store.markSending(entry.id, at: now())
+        try await store.markSending(entry.id, at: now())
         guard let posted = try await gateway.postWriteOff(request, reasonCode: reasonCode) else {
             throw incompleteAnswer("PostWriteOff", without: "a write-off")
         }
-        try store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+        try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
         summary.posted += 1
     }
 
     /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.
     private func processNote(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let note = try store.note(id: entry.subjectId) else {
-            try deadLetter(entry, "note \(entry.subjectId) no longer exists", &summary)
+        guard let note = try await store.note(id: entry.subjectId) else {
+            try await deadLetter(entry, "note \(entry.subjectId) no longer exists", &summary)
             return
         }
-        try store.markSending(entry.id, at: now())
+        try await store.markSending(entry.id, at: now())
         guard let noteId = try await gateway.addContractNote(note) else {
             throw incompleteAnswer("AddContractNote", without: "a note id")
         }
-        try store.recordNoteAdded(entryId: entry.id, milesNoteId: noteId, at: now())
+        try await store.recordNoteAdded(entryId: entry.id, milesNoteId: noteId, at: now())
         summary.notesAdded += 1
     }
 
@@ -163,31 +170,31 @@ public struct OutboxRelay: Sendable {
     /// answer is safe. On VERSION_CONFLICT the contract is re-read from MILES and the change re-checked
     /// against the fresh data: sent again on the new version, or dead-lettered if no longer allowed.
     private func processStatusChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let change = try store.statusChange(id: entry.subjectId) else {
-            try deadLetter(entry, "status change \(entry.subjectId) no longer exists", &summary)
+        guard let change = try await store.statusChange(id: entry.subjectId) else {
+            try await deadLetter(entry, "status change \(entry.subjectId) no longer exists", &summary)
             return
         }
         guard let statusCode = gateway.mappings.statusCodes.milesCode(for: change.to) else {
-            try deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
+            try await deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
-        try store.markSending(entry.id, at: now())
+        try await store.markSending(entry.id, at: now())
         do {
             let version = try await gateway.updateContractStatus(change, statusCode: statusCode)
-            try store.recordStatusApplied(entryId: entry.id, milesVersion: version ?? change.expectedVersion + 1, at: now())
+            try await store.recordStatusApplied(entryId: entry.id, milesVersion: version ?? change.expectedVersion + 1, at: now())
             summary.statusChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
-            let refusals = try StatusChangeRules.refusals(
+            let refusals = try await StatusChangeRules.refusals(
                 moving: fresh, to: change.to, courtOrderReference: change.courtOrderReference,
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
             if refusals.isEmpty {
-                try store.updateExpectedVersion(statusChangeId: change.id, to: fresh.version)
-                try store.recordRetry(entryId: entry.id, error: "version conflict: re-checked and re-sending on version \(fresh.version)",
+                try await store.updateExpectedVersion(statusChangeId: change.id, to: fresh.version)
+                try await store.recordRetry(entryId: entry.id, error: "version conflict: re-checked and re-sending on version \(fresh.version)",
                                       nextAttemptAt: now(), at: now())
                 summary.conflictsResolved += 1
             } else {
-                try deadLetter(entry, "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
+                try await deadLetter(entry, "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
                                    + refusals.map(\.description).joined(separator: "; "), &summary)
             }
         }
@@ -197,21 +204,21 @@ public struct OutboxRelay: Sendable {
     /// the customer in MILES) the partner version is re-read and the change sent again on it: an agent's
     /// trace result is news whatever else changed.
     private func processContactChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let change = try store.contactChange(id: entry.subjectId) else {
-            try deadLetter(entry, "contact details change \(entry.subjectId) no longer exists", &summary)
+        guard let change = try await store.contactChange(id: entry.subjectId) else {
+            try await deadLetter(entry, "contact details change \(entry.subjectId) no longer exists", &summary)
             return
         }
-        try store.markSending(entry.id, at: now())
+        try await store.markSending(entry.id, at: now())
         do {
             guard let version = try await gateway.updateContactDetails(change) else {
                 throw incompleteAnswer("UpdateContactDetails", without: "a partner version")
             }
-            try store.recordContactChangeApplied(entryId: entry.id, milesVersion: version, at: now())
+            try await store.recordContactChangeApplied(entryId: entry.id, milesVersion: version, at: now())
             summary.contactChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
-            try store.updateContactChangeVersion(id: change.id, to: fresh.customer.version)
-            try store.recordRetry(entryId: entry.id, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
+            try await store.updateContactChangeVersion(id: change.id, to: fresh.customer.version)
+            try await store.recordRetry(entryId: entry.id, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
                                   nextAttemptAt: now(), at: now())
             summary.conflictsResolved += 1
         }
@@ -220,49 +227,49 @@ public struct OutboxRelay: Sendable {
     /// MILES answered without what the call exists for: as unsure as a lost answer.
     private func incompleteAnswer(_ operation: String, without what: String) -> SOAPCallError {
         SOAPCallError(kind: .invalidResponse(.rejected("\(operation) answered without \(what)")), operation: operation,
-                      endpoint: gateway.client.configuration.endpoint, classifier: gateway.mappings.contract.faultClassifier)
+                      endpoint: gateway.endpoint, classifier: gateway.mappings.contract.faultClassifier)
     }
 
     /// After a version conflict: the contract as MILES holds it now, stored; nil, with the entry
     /// dead-lettered, if MILES no longer has it.
     private func freshContract(_ number: String, after entry: OutboxEntry, _ summary: inout Summary) async throws -> Contract? {
         guard let fresh = try await gateway.getContract(number: number) else {
-            try deadLetter(entry, "after a version conflict MILES no longer has \(number)", &summary)
+            try await deadLetter(entry, "after a version conflict MILES no longer has \(number)", &summary)
             return nil
         }
-        try store.upsertContract(fresh)
+        try await store.upsertContract(fresh)
         return fresh
     }
 
-    private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) throws {
-        try store.recordDeadLetter(entryId: entry.id, reason: reason, at: now())
+    private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) async throws {
+        try await store.recordDeadLetter(entryId: entry.id, reason: reason, at: now())
         summary.deadLettered += 1
     }
 
-    private func handle(_ error: SOAPCallError, entry: OutboxEntry, _ summary: inout Summary) throws(OutboxRelayError) {
+    private func handle(_ error: SOAPCallError, entry: OutboxEntry, _ summary: inout Summary) async throws(OutboxRelayError) {
         let attempts = entry.attempts + 1
         do {
             switch error.disposition {
             case .authentication:
-                try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
-                throw OutboxRelayError("MILES refused the adapter's credentials; the outbox is left as it was: \(error)",
-                                       isAuthenticationFailure: true)
+                try await store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
+                throw OutboxRelayError(.authenticationFailed, reference: entry.clientReference,
+                                       "MILES refused the adapter's credentials; the outbox is left as it was: \(error)")
             case .unavailable:
                 // Not sent: the entry goes back to waiting, with no attempt counted against it.
-                try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
-                throw OutboxRelayError("MILES keeps failing, so the push stopped calling it; every entry is kept and the next "
-                                       + "push resumes: \(error)")
+                try await store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
+                throw OutboxRelayError(.milesUnavailable, reference: entry.clientReference,
+                                       "MILES keeps failing, so the push stopped calling it; every entry is kept and the next push resumes: \(error)")
             case .businessRejection:
                 let code = error.faultCode.map { "MILES \($0): " } ?? ""
-                try deadLetter(entry, code + error.description, &summary)
+                try await deadLetter(entry, code + error.description, &summary)
             case .retryable, .conflict, .unknownOutcome:
                 if attempts >= configuration.retry.maxAttempts {
-                    try deadLetter(entry, "gave up after \(attempts) attempts: \(error)", &summary)
+                    try await deadLetter(entry, "gave up after \(attempts) attempts: \(error)", &summary)
                 } else {
                     let delay = configuration.retry.delay(beforeAttempt: attempts + 1, retryAfter: error.retryAfter)
                     let next = now().adding(milliseconds: Int64(delay.components.seconds) * 1000
                                             + delay.components.attoseconds / 1_000_000_000_000_000)
-                    try store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: next, at: now())
+                    try await store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: next, at: now())
                     summary.retriesScheduled += 1
                     logger.warning("push failed; retry scheduled", metadata: [
                         "reference": "\(entry.clientReference)", "attempt": "\(attempts)", "error": "\(error)"])
@@ -271,19 +278,43 @@ public struct OutboxRelay: Sendable {
         } catch let relayError as OutboxRelayError {
             throw relayError
         } catch {
-            throw OutboxRelayError("cannot record the outcome of outbox entry \(entry.id): \(error)")
+            throw OutboxRelayError(.storeFailed, reference: entry.clientReference, "cannot record the outcome of outbox entry \(entry.id): \(error)")
         }
     }
 }
 
-/// The relay stopped; every entry keeps the state it had.
+/// The relay stopped; every entry keeps the state it had. Callers match on `code`; `reference` is
+/// the client reference of the entry it stopped on, when it stopped on one.
 public struct OutboxRelayError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    /// MILES refused the credentials: retrying cannot help until they are fixed.
-    public let isAuthenticationFailure: Bool
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case authenticationFailed, milesUnavailable, storeFailed, cancelled
+        }
 
-    public init(_ description: String, isAuthenticationFailure: Bool = false) {
-        self.description = description
-        self.isAuthenticationFailure = isAuthenticationFailure
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// MILES refused the credentials: retrying cannot help until they are fixed.
+        public static let authenticationFailed = Code(.authenticationFailed)
+        /// MILES kept failing and the circuit breaker opened.
+        public static let milesUnavailable = Code(.milesUnavailable)
+        /// The store could not be read or written.
+        public static let storeFailed = Code(.storeFailed)
+        public static let cancelled = Code(.cancelled)
+
+        public var description: String { base.rawValue }
     }
+
+    public let code: Code
+    public let reference: String?
+    public let description: String
+
+    public init(_ code: Code, reference: String?, _ description: String) {
+        self.code = code
+        self.reference = reference
+        self.description = description
+    }
+
+    /// MILES refused the credentials: retrying cannot help until they are fixed.
+    public var isAuthenticationFailure: Bool { code == .authenticationFailed }
 }

@@ -20,18 +20,21 @@ public struct PlacementDesk: Sendable {
         public var sha256: String?
     }
 
-    public let store: any Store
-    public let mappings: MappingSet
-    let now: @Sendable () -> Timestamp
+    /// What the desk reads and writes.
+    public typealias Stores = ContractStore & ContractActionStore & PlacementStore & IngestStore
 
-    public init(store: any Store, mappings: MappingSet, now: @escaping @Sendable () -> Timestamp = WriteOffDesk.wallClock) {
+    public let store: any Stores
+    public let mappings: MappingSet
+    let now: CollectionsClock
+
+    public init(store: any Stores, mappings: MappingSet, now: CollectionsClock = .system) {
         self.store = store
         self.mappings = mappings
         self.now = now
     }
 
     public func create(agent name: String, contractNumbers: [String], by user: CollectionsUser, reasonCode: String,
-                       directory: String) throws -> Result {
+                       directory: String) async throws -> Result {
         guard let agent = mappings.agents[name] else {
             throw PlacementError("no agent '\(name)' in mappings/third-party; agents are \(mappings.agents.keys.sorted().joined(separator: ", "))")
         }
@@ -39,27 +42,28 @@ public struct PlacementDesk: Sendable {
         var result = Result()
         var accepted: [(Contract, ContractNotices)] = []
         for number in contractNumbers {
-            guard let contract = try store.contract(number: number) else {
+            guard let contract = try await store.contract(number: number) else {
                 result.refused.append((number, "not in the store"))
                 continue
             }
-            if let placedWith = try store.activePlacement(contractNumber: number) {
+            if let placedWith = try await store.activePlacement(contractNumber: number) {
                 if placedWith == name { result.alreadyPlaced.append(number) } else {
                     result.refused.append((number, "already placed with \(placedWith)"))
                 }
                 continue
             }
-            let refusals = try StatusChangeRules.refusals(moving: contract, to: .placedWithAgent, courtOrderReference: nil, overridden: [],
+            let refusals = try await StatusChangeRules.refusals(moving: contract, to: .placedWithAgent, courtOrderReference: nil, overridden: [],
                                                           store: store, mappings: mappings, on: today)
             guard refusals.isEmpty else {
                 result.refused.append((number, refusals.map(\.description).joined(separator: "; ")))
                 continue
             }
-            accepted.append((contract, try store.notices(contractNumber: number)))
+            accepted.append((contract, try await store.notices(contractNumber: number)))
         }
         guard !accepted.isEmpty else { return result }
 
-        let rows = try accepted.map { contract, notices in try row(contract, notices: notices, agent: agent) }
+        var rows: [[String]] = []
+        for (contract, notices) in accepted { rows.append(try await row(contract, notices: notices, agent: agent)) }
         let text = CSVText.render(header: agent.placementColumns.map(\.header), rows: rows)
         let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
         for (contract, _) in accepted { result.totals[contract.currency.code, default: 0] += contract.openBalance.minorUnits }
@@ -82,7 +86,7 @@ public struct PlacementDesk: Sendable {
                          courtOrderReference: nil, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
                          state: .queued, overrides: [])
         }
-        try store.queuePlacement(agent: name, fileName: fileName, changes: changes, by: user.name, at: now())
+        try await store.queuePlacement(agent: name, fileName: fileName, changes: changes, by: user.name, at: now())
         result.file = directory + "/" + fileName
         result.manifest = directory + "/" + fileName + ".manifest.json"
         result.placed = changes.map(\.contractNumber)
@@ -94,13 +98,13 @@ public struct PlacementDesk: Sendable {
     /// collected has not reached MILES yet, unless `force`; each
     /// recalled account gets a status change back to defaulted, and the agent a recall file.
     public func recall(agent name: String, contractNumbers: [String], force: Bool, by user: CollectionsUser, reasonCode: String,
-                       directory: String) throws -> Result {
+                       directory: String) async throws -> Result {
         guard mappings.agents[name] != nil else { throw PlacementError("no agent '\(name)' in mappings/third-party") }
         var result = Result()
         var recalled: [String] = []
         let desk = ContractDesk(store: store, mappings: mappings, now: now)
         for number in contractNumbers {
-            guard try store.activePlacement(contractNumber: number) == name, let contract = try store.contract(number: number) else {
+            guard try await store.activePlacement(contractNumber: number) == name, let contract = try await store.contract(number: number) else {
                 result.refused.append((number, "not placed with \(name)"))
                 continue
             }
@@ -108,13 +112,13 @@ public struct PlacementDesk: Sendable {
                 result.refused.append((number, "a payment plan is active: recalling would disrupt it (use --force to recall anyway)"))
                 continue
             }
-            if !force, let payment = try store.paymentsInTransit(contractNumber: number).first {
+            if !force, let payment = try await store.paymentsInTransit(contractNumber: number).first {
                 result.refused.append((number, "a payment is in transit: \(payment.agent) collected \(payment.amount) on \(payment.paidOn) "
                     + "(\(payment.agentReference)) and MILES does not show it yet (use --force to recall anyway)"))
                 continue
             }
             do {
-                _ = try desk.requestStatusChange(contractNumber: number, to: .defaulted, reasonCode: reasonCode, effectiveDate: now().date,
+                _ = try await desk.requestStatusChange(contractNumber: number, to: .defaulted, reasonCode: reasonCode, effectiveDate: now().date,
                                                  courtOrderReference: nil, by: user, overrides: [:])
                 recalled.append(number)
             } catch {
@@ -127,7 +131,7 @@ public struct PlacementDesk: Sendable {
         let fileName = "\(name)-recall-\(now().date)-\(sha.prefix(12)).csv"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.writeAtomically(Data(text.utf8), to: directory + "/" + fileName)
-        try store.recordRecall(agent: name, contractNumbers: recalled, forced: force, by: user.name, at: now())
+        try await store.recordRecall(agent: name, contractNumbers: recalled, forced: force, by: user.name, at: now())
         result.file = directory + "/" + fileName
         result.placed = recalled
         result.sha256 = sha
@@ -144,9 +148,9 @@ public struct PlacementDesk: Sendable {
         var createdBy: String
     }
 
-    private func row(_ contract: Contract, notices: ContractNotices, agent: AgentMapping) throws -> [String] {
+    private func row(_ contract: Contract, notices: ContractNotices, agent: AgentMapping) async throws -> [String] {
         let customer = contract.customer
-        let holds = try store.holds(contractNumber: contract.contractNumber).filter { $0.isActive(on: now().date) }
+        let holds = try await store.holds(contractNumber: contract.contractNumber).filter { $0.isActive(on: now().date) }
         return agent.placementColumns.map { column in
             switch column.field {
             case .contractNumber: return contract.contractNumber

@@ -2,19 +2,24 @@ import CollectionsDomain
 import CollectionsStore
 import MilesMapping
 
-/// Where status changes are asked for: checked against the transition table and the regulatory
-/// guards on the stored contract, then queued for MILES with the version they were decided on.
+/// Where a contract's collections actions are decided: status changes (checked against the
+/// transition table and the regulatory guards on the stored contract, then queued for MILES with
+/// the version they were decided on), holds (a hold on a placed account pauses the agent), notices
+/// and notes, and what the guards allow on a contract now.
 ///
 /// ```swift
-/// let id = try desk.requestStatusChange(contractNumber: "C00000042", to: .placedWithAgent, reasonCode: "DCAP",
+/// let id = try await desk.requestStatusChange(contractNumber: "C00000042", to: .placedWithAgent, reasonCode: "DCAP",
 ///                                       effectiveDate: today, courtOrderReference: nil, by: bob, overrides: [])
 /// ```
 public struct ContractDesk: Sendable {
-    public let store: any Store
-    public let mappings: MappingSet
-    let now: @Sendable () -> Timestamp
+    /// What the desk reads and writes.
+    public typealias Stores = ContractStore & ContractActionStore & PlacementStore
 
-    public init(store: any Store, mappings: MappingSet, now: @escaping @Sendable () -> Timestamp = WriteOffDesk.wallClock) {
+    public let store: any Stores
+    public let mappings: MappingSet
+    let now: CollectionsClock
+
+    public init(store: any Stores, mappings: MappingSet, now: CollectionsClock = .system) {
         self.store = store
         self.mappings = mappings
         self.now = now
@@ -24,15 +29,15 @@ public struct ContractDesk: Sendable {
     /// to the reason for setting it aside; each must be allowed to `user` by the authority matrix.
     public func requestStatusChange(contractNumber: String, to target: ContractStatus, reasonCode: String, effectiveDate: LocalDate,
                                     courtOrderReference: String?, by user: CollectionsUser,
-                                    overrides: [String: String]) throws -> Int64 {
+                                    overrides: [String: String]) async throws -> Int64 {
         guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
             throw ContractDeskError(["reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons ("
                 + mappings.statusCodes.statusChangeReasons.keys.sorted().joined(separator: ", ") + ")"])
         }
-        guard let contract = try store.contract(number: contractNumber) else {
+        guard let contract = try await store.contract(number: contractNumber) else {
             throw ContractDeskError(["contract \(contractNumber) is not in the store (run sync contracts first, or check the number)"])
         }
-        let refusals = try StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: courtOrderReference,
+        let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: courtOrderReference,
                                                       overridden: [], store: store, mappings: mappings, on: now().date)
         var granted: [GuardOverride] = []
         var remaining: [String] = []
@@ -49,11 +54,72 @@ public struct ContractDesk: Sendable {
             }
         }
         guard remaining.isEmpty else { throw ContractDeskError(remaining) }
-        return try store.queueStatusChange(StatusChange(
+        return try await store.queueStatusChange(StatusChange(
             id: 0, contractNumber: contractNumber, to: target, reasonCode: reasonCode, effectiveDate: effectiveDate,
             courtOrderReference: courtOrderReference, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
             state: .queued, overrides: granted))
     }
+
+    /// Sets a hold that stops recovery. A placed account must stop being pursued at once, so the
+    /// agent it is placed with is told to pause it, in the same transaction as the hold.
+    public func setHold(contractNumber: String, kind: ContractHold.Kind, reason: String, by actor: String) async throws {
+        let hold = ContractHold(kind: kind, reason: reason, setBy: actor, setOn: now().date)
+        let placedWith = try await store.activePlacement(contractNumber: contractNumber)
+        try await store.recordHold(hold, contractNumber: contractNumber,
+                                   instruction: AgentInstruction.pause(placedWith: placedWith, contractNumber: contractNumber, for: hold),
+                                   at: now())
+    }
+
+    /// Lifts the active hold of `kind`; throws `StoreError.notFound` when there is none.
+    public func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String) async throws {
+        try await store.liftHold(contractNumber: contractNumber, kind: kind, by: actor, on: now().date, at: now())
+    }
+
+    /// Records a notice of sums in arrears (s.86B) sent, or a default notice (s.87) served.
+    public func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
+                             by actor: String) async throws {
+        try await store.recordNotice(contractNumber: contractNumber, arrearsNoticeSentOn: arrearsNoticeSentOn, defaultNotice: defaultNotice,
+                                     by: actor, at: now())
+    }
+
+    /// Queues a note for the contract file in MILES; the contract must be in the store.
+    public func queueNote(contractNumber: String, category: String, text: String, by actor: String) async throws -> Int64 {
+        guard try await store.contract(number: contractNumber) != nil else {
+            throw ContractDeskError(["contract \(contractNumber) is not in the store"])
+        }
+        return try await store.queueNote(ContractNote(
+            id: 0, contractNumber: contractNumber, category: category, text: text, source: "miles-adapter:\(actor)", requestedBy: actor,
+            requestedAt: now(), state: .queued))
+    }
+
+    /// A contract's collections state and, for each action, the guards that block it today; nil
+    /// when the contract is not in the store.
+    public func view(contractNumber: String) async throws -> ContractView? {
+        guard let contract = try await store.contract(number: contractNumber) else { return nil }
+        let holds = try await store.holds(contractNumber: contractNumber)
+        let notices = try await store.notices(contractNumber: contractNumber)
+        let today = now().date
+        return ContractView(
+            contract: contract, holds: holds, notices: notices,
+            placedWith: try await store.activePlacement(contractNumber: contractNumber),
+            arrearsNoticeDue: CollectionsGuards.arrearsNoticeDue(contract, notices: notices, on: today),
+            refusals: CollectionsAction.allCases.map { action in
+                (action, CollectionsGuards.check(action, contract: contract, holds: holds, notices: notices, on: today))
+            })
+    }
+}
+
+/// A contract as `contract show` presents it: the stored contract, its holds, notices and
+/// placement, and what the guards say about each action today.
+public struct ContractView: Sendable {
+    public var contract: Contract
+    public var holds: [ContractHold]
+    public var notices: ContractNotices
+    public var placedWith: String?
+    /// s.86B: a notice of sums in arrears is due.
+    public var arrearsNoticeDue: Bool
+    /// Every action, with the guards that block it (none: allowed).
+    public var refusals: [(action: CollectionsAction, refusals: [GuardRefusal])]
 }
 
 /// A status change was refused; each line names a rule and what would satisfy it.

@@ -30,7 +30,7 @@ public struct StatusChangeFile: Sendable {
 extension ContractDesk {
     /// Asks for every change in the file; a refused row is reported with its line and never blocks the others.
     public func requestStatusChanges(_ file: StatusChangeFile, by user: CollectionsUser, today: LocalDate)
-        -> (queued: [(line: Int, id: Int64)], refused: [(line: Int, reason: String)]) {
+        async -> (queued: [(line: Int, id: Int64)], refused: [(line: Int, reason: String)]) {
         var queued: [(line: Int, id: Int64)] = []
         var refused: [(line: Int, reason: String)] = []
         for row in file.rows {
@@ -47,7 +47,7 @@ extension ContractDesk {
                 continue
             }
             do {
-                let id = try requestStatusChange(
+                let id = try await requestStatusChange(
                     contractNumber: row.contractNumber, to: target, reasonCode: row.reasonCode,
                     effectiveDate: LocalDate.parse(row.effectiveDate) ?? today,
                     courtOrderReference: row.courtOrderReference.isEmpty ? nil : row.courtOrderReference, by: user, overrides: [:])

@@ -7,7 +7,7 @@ import MilesMapping
 /// been overridden). Used when the change is asked for, and again on fresh data after a version conflict.
 public enum StatusChangeRules {
     public static func refusals(moving contract: Contract, to target: ContractStatus, courtOrderReference: String?,
-                                overridden: Set<String>, store: any Store, mappings: MappingSet, on today: LocalDate) throws -> [GuardRefusal] {
+                                overridden: Set<String>, store: any ContractActionStore, mappings: MappingSet, on today: LocalDate) async throws -> [GuardRefusal] {
         guard let current = mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) else {
             return [GuardRefusal(rule: "status-mapping", reason: "MILES status '\(contract.statusCode)' is not in status-codes.yaml",
                                  toSatisfy: "map the code in status-codes.yaml, then try again")]
@@ -18,8 +18,8 @@ public enum StatusChangeRules {
         }
         guard let action = CollectionsAction(movingTo: target) else { return [] }
         return CollectionsGuards.check(
-            action, contract: contract, holds: try store.holds(contractNumber: contract.contractNumber),
-            notices: try store.notices(contractNumber: contract.contractNumber),
+            action, contract: contract, holds: try await store.holds(contractNumber: contract.contractNumber),
+            notices: try await store.notices(contractNumber: contract.contractNumber),
             evidence: CollectionsGuards.Evidence(courtOrderReference: courtOrderReference), on: today)
             .filter { !overridden.contains($0.rule) }
     }

@@ -8,8 +8,8 @@ import MilesMapping
 ///
 /// ```swift
 /// let desk = WriteOffDesk(store: store, mappings: mappings)
-/// let report = try desk.prepare(file: WriteOffFile(path: "writeoffs.csv"), by: alice)
-/// let results = desk.approve(ids: [1, 2], by: bob, comment: "checked the file")
+/// let report = try await desk.prepare(file: WriteOffFile(path: "writeoffs.csv"), by: alice)
+/// let results = await desk.approve(ids: [1, 2], by: bob, comment: "checked the file")
 /// ```
 public struct WriteOffDesk: Sendable {
     /// What preparing a file did, row by row.
@@ -19,27 +19,26 @@ public struct WriteOffDesk: Sendable {
         public var refused: [(line: Int, reason: String)] = []
     }
 
-    public let store: any Store
-    public let mappings: MappingSet
-    let now: @Sendable () -> Timestamp
+    /// What the desk reads and writes.
+    public typealias Stores = ContractStore & WriteOffStore
 
-    public init(store: any Store, mappings: MappingSet, now: @escaping @Sendable () -> Timestamp = WriteOffDesk.wallClock) {
+    public let store: any Stores
+    public let mappings: MappingSet
+    let now: CollectionsClock
+
+    public init(store: any Stores, mappings: MappingSet, now: CollectionsClock = .system) {
         self.store = store
         self.mappings = mappings
         self.now = now
     }
 
-    public static let wallClock: @Sendable () -> Timestamp = {
-        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
-    }
-
     /// The user named `name`, in the role the configuration gives them.
     public func user(named name: String, roles: [String: String]) throws(WriteOffDeskError) -> CollectionsUser {
         guard let roleName = roles[name] else {
-            throw WriteOffDeskError("user '\(name)' has no role in the configuration (users: \(name): ROLE)")
+            throw WriteOffDeskError(.unknownUser, input: name, "user '\(name)' has no role in the configuration (users: \(name): ROLE)")
         }
         guard let role = mappings.authorityMatrix.role(named: roleName) else {
-            throw WriteOffDeskError("user '\(name)' has role '\(roleName)', which is not in authority-matrix.yaml; roles are "
+            throw WriteOffDeskError(.unknownRole, input: roleName, "user '\(name)' has role '\(roleName)', which is not in authority-matrix.yaml; roles are "
                 + mappings.authorityMatrix.tiers.map(\.role.name).joined(separator: ", "))
         }
         return CollectionsUser(name: name, role: role)
@@ -48,15 +47,15 @@ public struct WriteOffDesk: Sendable {
     /// Checks every row against the synced store and stores the good ones as requests with `user` as
     /// maker. A bad row is reported with its line and never blocks the good ones; a row already requested
     /// creates nothing new.
-    public func prepare(file: WriteOffFile, by user: CollectionsUser) throws -> PreparationReport {
+    public func prepare(file: WriteOffFile, by user: CollectionsUser) async throws -> PreparationReport {
         var report = PreparationReport()
         let fileName = (file.path as NSString).lastPathComponent
         for row in file.rows {
-            switch try check(row, source: "\(fileName):\(row.line)") {
+            switch try await check(row, source: "\(fileName):\(row.line)") {
             case let .failure(refusal):
                 report.refused.append((row.line, refusal.description))
             case let .success(request):
-                switch try store.createWriteOffRequest(request, requestedBy: user.name, at: now()) {
+                switch try await store.createWriteOffRequest(request, requestedBy: user.name, at: now()) {
                 case let .created(id): report.created.append((row.line, id))
                 case let .alreadyRequested(id): report.alreadyRequested.append((row.line, id))
                 }
@@ -65,10 +64,12 @@ public struct WriteOffDesk: Sendable {
         return report
     }
 
-    private func check(_ row: WriteOffFile.Row, source: String) throws -> Result<NewWriteOffRequest, WriteOffDeskError> {
-        func refuse(_ reason: String) -> Result<NewWriteOffRequest, WriteOffDeskError> { .failure(WriteOffDeskError(reason)) }
+    private func check(_ row: WriteOffFile.Row, source: String) async throws -> Result<NewWriteOffRequest, WriteOffDeskError> {
+        func refuse(_ reason: String) -> Result<NewWriteOffRequest, WriteOffDeskError> {
+            .failure(WriteOffDeskError(.rowRefused, input: source, reason))
+        }
         guard !row.contractNumber.isEmpty else { return refuse("contract_number is empty") }
-        guard let contract = try store.contract(number: row.contractNumber) else {
+        guard let contract = try await store.contract(number: row.contractNumber) else {
             return refuse("contract \(row.contractNumber) is not in the store (run sync contracts first, or check the number)")
         }
         guard let reason = mappings.statusCodes.writeOffReason(forCode: row.reasonCode) else {
@@ -107,7 +108,7 @@ public struct WriteOffDesk: Sendable {
             comment: row.comment, requiredRole: matrix.requiredRole(for: amount, reason: reason).name,
             approvalsNeeded: matrix.approvalsNeeded(for: amount), matrixVersion: matrix.version,
             customerMustBeTold: amount.minorUnits < contract.openBalance.minorUnits, source: source)
-        if let open = try store.openWriteOffRequest(contractNumber: contract.contractNumber), !isSame(open, request) {
+        if let open = try await store.openWriteOffRequest(contractNumber: contract.contractNumber), !isSame(open, request) {
             return refuse("contract \(contract.contractNumber) already has write-off request \(open.id) \(open.state.rawValue)")
         }
         return .success(request)
@@ -118,40 +119,41 @@ public struct WriteOffDesk: Sendable {
     }
 
     /// Approves each request as `user`; each result says approved, approved-and-queued, or why not.
-    public func approve(ids: [Int64], by user: CollectionsUser, comment: String?) -> [(id: Int64, result: Result<Bool, WriteOffDeskError>)] {
-        ids.map { id in
+    public func approve(ids: [Int64], by user: CollectionsUser, comment: String?) async -> [(id: Int64, result: Result<Bool, WriteOffDeskError>)] {
+        var results: [(id: Int64, result: Result<Bool, WriteOffDeskError>)] = []
+        for id in ids {
             do {
-                guard let request = try store.writeOffRequest(id: id) else { return (id, .failure(WriteOffDeskError("no write-off request \(id)"))) }
+                guard let request = try await store.writeOffRequest(id: id) else {
+                    results.append((id, .failure(WriteOffDeskError(.noSuchRequest, input: "\(id)", "no write-off request \(id)"))))
+                    continue
+                }
                 let outcome = try WriteOffApprovalPolicy.approve(request, by: user, under: mappings.authorityMatrix, at: now(), comment: comment)
-                try store.recordApproval(requestId: id, approval: outcome.approval, expectedApprovals: request.approvals.count,
-                                         isFinal: outcome.isFinal)
-                return (id, .success(outcome.isFinal))
+                try await store.recordApproval(requestId: id, approval: outcome.approval, expectedApprovals: request.approvals.count,
+                                               isFinal: outcome.isFinal)
+                results.append((id, .success(outcome.isFinal)))
             } catch let refusal as WriteOffApprovalPolicy.Refusal {
-                return (id, .failure(WriteOffDeskError(refusal.description)))
+                results.append((id, .failure(WriteOffDeskError(.approvalRefused, input: "\(id)", refusal.description))))
             } catch {
-                return (id, .failure(WriteOffDeskError("\(error)")))
+                results.append((id, .failure(WriteOffDeskError(storeFailure: error, input: "\(id)"))))
             }
         }
+        return results
     }
 
-    public func reject(ids: [Int64], by user: CollectionsUser, reason: String) -> [(id: Int64, result: Result<Void, WriteOffDeskError>)] {
-        ids.map { id in
+    public func reject(ids: [Int64], by user: CollectionsUser, reason: String) async -> [(id: Int64, result: Result<Void, WriteOffDeskError>)] {
+        var results: [(id: Int64, result: Result<Void, WriteOffDeskError>)] = []
+        for id in ids {
             do {
-                guard try store.writeOffRequest(id: id) != nil else { return (id, .failure(WriteOffDeskError("no write-off request \(id)"))) }
-                try store.rejectWriteOffRequest(id: id, by: user.name, reason: reason, at: now())
-                return (id, .success(()))
+                guard try await store.writeOffRequest(id: id) != nil else {
+                    results.append((id, .failure(WriteOffDeskError(.noSuchRequest, input: "\(id)", "no write-off request \(id)"))))
+                    continue
+                }
+                try await store.rejectWriteOffRequest(id: id, by: user.name, reason: reason, at: now())
+                results.append((id, .success(())))
             } catch {
-                return (id, .failure(WriteOffDeskError("\(error)")))
+                results.append((id, .failure(WriteOffDeskError(storeFailure: error, input: "\(id)"))))
             }
         }
-    }
-}
-
-/// A write-off could not be prepared, approved or rejected; the message says why and what would do.
-public struct WriteOffDeskError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
-
-    public init(_ description: String) {
-        self.description = description
+        return results
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
+import HTTPServing
 
 /// The mock MILES on HTTP (Hummingbird): SOAP services under `/miles/<Service>`, the WSDL at
 /// `/miles/<Service>?wsdl`, the XSD at `/miles/miles-collections.xsd`, and an admin API under
@@ -17,46 +17,29 @@ public final class MockMilesServer: Sendable {
     public static let namespace = "http://miles.example.com/collections/2026/01"
 
     public let miles: MockMiles
-    public let port: Int
-    private let serviceGroup: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let server: InProcessServer
 
+    public var port: Int { server.port }
     public var endpoint: String { "http://127.0.0.1:\(port)/miles" }
 
-    private init(miles: MockMiles, port: Int, serviceGroup: ServiceGroup, task: Task<Void, any Error>) {
+    private init(miles: MockMiles, server: InProcessServer) {
         self.miles = miles
-        self.port = port
-        self.serviceGroup = serviceGroup
-        self.task = task
+        self.server = server
     }
 
     /// Starts the server in this process and returns once it is listening.
     public static func start(configuration: MockMilesConfiguration, logger: Logger = Logger(label: "miles-mock")) async throws
         -> MockMilesServer {
         let miles = MockMiles(configuration: configuration)
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = makeApplication(miles: miles, configuration: configuration, logger: logger) { port in
-            portContinuation.yield(port)
-            portContinuation.finish()
+        let server = try await InProcessServer.start(name: "the mock MILES on \(configuration.host):\(configuration.port)", logger: logger) {
+            makeApplication(miles: miles, configuration: configuration, logger: logger, onListening: $0)
         }
-        let serviceGroup = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
-        let task = Task {
-            // If the server cannot start (the port is taken), end the wait below instead of leaving it hanging.
-            defer { portContinuation.finish() }
-            try await serviceGroup.run()
-        }
-        var iterator = portStream.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            task.cancel()
-            throw MockServerError(message: "the mock MILES did not start listening on \(configuration.host):\(configuration.port)")
-        }
-        return MockMilesServer(miles: miles, port: port, serviceGroup: serviceGroup, task: task)
+        return MockMilesServer(miles: miles, server: server)
     }
 
     /// Stops listening and waits until the server has shut down.
     public func stop() async {
-        await serviceGroup.triggerGracefulShutdown()
-        _ = try? await task.value
+        await server.stop()
     }
 
     /// Runs the server until SIGTERM or SIGINT; for the `miles-mock` executable.
@@ -122,11 +105,6 @@ public final class MockMilesServer: Sendable {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
-}
-
-struct MockServerError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }
 
 /// The request context: Hummingbird's basics plus the peer's address, for the loopback-only admin API.

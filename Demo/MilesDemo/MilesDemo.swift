@@ -1,0 +1,120 @@
+import ArgumentParser
+import CollectionsDomain
+import Foundation
+import Logging
+import MilesMock
+
+/// `make demo`: the nightly job end to end. A mock MILES runs in this process; every step is the
+/// `miles-adapter` command an operator would type, run as its own process against the mock, so
+/// the production binary never carries the mock.
+@main
+struct MilesDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "miles-demo",
+        abstract: "Start a mock MILES, sync it into a fresh SQLite file, advance a day, sync again, show the aged debt, action a write-off.",
+        discussion: "Runs the miles-adapter built beside this executable; its output goes to demo-output/.")
+
+    @Option(help: "Contracts in the mock's portfolio.")
+    var contracts = 5_000
+
+    @Option(help: "The mock portfolio's seed.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Contracts the mock changes when it advances a day.")
+    var changes = 250
+
+    @Option(help: "The folder for the demo's store, configuration and files; recreated on every run.")
+    var output = "demo-output"
+
+    @Option(help: "The mappings folder; the mock serves the WSDL in its wsdl/ folder.")
+    var mappings = "mappings"
+
+    @Option(help: "miles-adapter's log level for every step (trace, debug, info, notice, warning, error).")
+    var logLevel: String?
+
+    @Flag(help: "Let miles-adapter log customers' personal data (for a debugging session only).")
+    var logPersonalData = false
+
+    func run() async throws {
+        let adapter = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("miles-adapter").path
+        guard FileManager.default.isExecutableFile(atPath: adapter) else {
+            throw ValidationError("miles-adapter is not built beside miles-demo (\(adapter)); run 'swift build --product miles-adapter'")
+        }
+        try recreate(output)
+        let server = try await MockMilesServer.start(
+            configuration: MockMilesConfiguration(contractCount: contracts, seed: seed, contractDirectory: mappings + "/wsdl"),
+            logger: Logger(label: "miles-mock", factory: { _ in SwiftLogNoOpLogHandler() }))
+        do {
+            try await tell(server: server, adapter: adapter)
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    private func tell(server: MockMilesServer, adapter: String) async throws {
+        print("Mock MILES listening at \(server.endpoint) with \(contracts) contracts (seed \(seed)); WSDL at \(server.endpoint)/ContractService?wsdl")
+        let configuration = output + "/miles-adapter.yaml"
+        try """
+            # Written by miles-demo: the adapter pointed at the demo's mock MILES.
+            miles:
+              endpoint: \(server.endpoint)
+              username: \(MockMilesConfiguration.defaultUsername)
+            sync:
+              pageSize: 500
+            database: \(output)/demo.sqlite
+            mappings: \(mappings)
+            users:
+              ann: agent
+              tom: teamLeader
+
+            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        print("Store: \(output)/demo.sqlite; configuration: \(configuration)\n")
+        let logging = (logLevel.map { ["--log-level", $0] } ?? []) + (logPersonalData ? ["--log-personal-data"] : [])
+        let run = AdapterRunner(executable: adapter, configuration: configuration, options: logging,
+                                password: MockMilesConfiguration.defaultPassword)
+
+        print("1. First night: full sync\n$ miles-adapter sync contracts")
+        try run(["sync", "contracts"])
+
+        let changed = await server.miles.advanceDay(changes: changes)
+        let businessDate = await server.miles.businessClock.date
+        print("\n2. A day of business in MILES: \(changed.count) contracts changed (payments, new invoices, status changes); MILES date \(businessDate)")
+
+        print("\n3. Second night: incremental sync\n$ miles-adapter sync contracts")
+        try run(["sync", "contracts"])
+        print("\n$ miles-adapter report aged-debt --as-of \(businessDate)")
+        try run(["report", "aged-debt", "--as-of", businessDate.description])
+
+        print("\n4. A write-off: raised by an agent, approved by a team leader (maker-checker), pushed to MILES")
+        var target: Contract?
+        await server.miles.forEachContract { contract in
+            if target == nil, contract.openBalance.minorUnits >= 5_000, contract.statusCode != "WOF" { target = contract }
+        }
+        guard let contract = target else { return }
+        let file = output + "/demo-writeoffs.csv"
+        try "contract_number,amount,invoice_numbers,reason_code,comment\n\(contract.contractNumber),50.00,,UNEC,demo: below cost of recovery\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        print("$ MILES_ADAPTER_USER=ann miles-adapter writeoff prepare \(file)")
+        let prepared = try run(["writeoff", "prepare", file], as: "ann")
+        guard let id = prepared.split(separator: " ").drop(while: { $0 != "request" }).dropFirst().first.map(String.init) else { return }
+        print("$ MILES_ADAPTER_USER=ann miles-adapter writeoff approve \(id)   # her own request: maker-checker refuses it")
+        try run(["writeoff", "approve", id], as: "ann", allowFailure: true)
+        print("$ MILES_ADAPTER_USER=tom miles-adapter writeoff approve \(id) --comment checked")
+        try run(["writeoff", "approve", id, "--comment", "checked"], as: "tom")
+        print("$ miles-adapter push")
+        try run(["push"])
+        print("$ miles-adapter writeoff show \(id)")
+        try run(["writeoff", "show", id])
+        print("$ miles-adapter audit verify")
+        try run(["audit", "verify"])
+    }
+
+    private func recreate(_ directory: String) throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: directory) { try manager.removeItem(atPath: directory) }
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+}

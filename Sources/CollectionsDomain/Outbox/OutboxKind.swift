@@ -1,0 +1,32 @@
+/// The kinds of write the adapter sends to MILES through the outbox, each with the MILES operation
+/// it calls and the prefix of its client reference. This is the one definition: the store writes
+/// entries with it, the domain types name their references with it, and the relay reconciles on it,
+/// so exactly-once delivery never depends on two copies staying equal.
+///
+/// ```swift
+/// OutboxKind.postWriteOff.clientReference(forSubject: 12)   // "WO-12"
+/// ```
+public enum OutboxKind: String, Sendable, CaseIterable {
+    case postWriteOff = "PostWriteOff"
+    case updateContractStatus = "UpdateContractStatus"
+    case addContractNote = "AddContractNote"
+    case updateContactDetails = "UpdateContactDetails"
+
+    /// The MILES operation the entry calls.
+    public var operation: String { rawValue }
+
+    /// What MILES sees before the business record's id in every attempt's client reference.
+    public var referencePrefix: String {
+        switch self {
+        case .postWriteOff: "WO-"
+        case .updateContractStatus: "SC-"
+        case .addContractNote: "NOTE-"
+        case .updateContactDetails: "CD-"
+        }
+    }
+
+    /// The reference MILES recognises repeats by: the same on every attempt for the same record.
+    public func clientReference(forSubject id: Int64) -> String {
+        referencePrefix + String(id)
+    }
+}

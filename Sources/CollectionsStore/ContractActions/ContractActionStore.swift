@@ -1,0 +1,34 @@
+import CollectionsDomain
+
+/// What agents and team leaders do to a contract: holds, notices, status changes, notes, and
+/// contact-detail changes. Each method is one transaction with its audit entries; a status change,
+/// note or contact change is queued in the outbox in the same transaction.
+public protocol ContractActionStore: Sendable {
+    func holds(contractNumber: String) async throws -> [ContractHold]
+
+    /// Stores the hold and, when the desk decided one is due, the instruction to the agent the
+    /// account is placed with, in one transaction.
+    func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) async throws
+
+    /// Throws `StoreError.notFound` when the contract has no active hold of that kind.
+    func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) async throws
+
+    func notices(contractNumber: String) async throws -> ContractNotices
+
+    /// Records a notice of sums in arrears (s.86B) sent, or a default notice (s.87) served with its remedy date.
+    func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
+                      by actor: String, at: Timestamp) async throws
+
+    /// Stores a status change that passed its guards (or had them overridden) and queues its
+    /// UpdateContractStatus, audited with any overrides.
+    func queueStatusChange(_ change: StatusChange) async throws -> Int64
+
+    func statusChange(id: Int64) async throws -> StatusChange?
+
+    /// Queues a note for the contract file in MILES, audited.
+    func queueNote(_ note: ContractNote) async throws -> Int64
+
+    func note(id: Int64) async throws -> ContractNote?
+
+    func contactChange(id: Int64) async throws -> ContactChange?
+}

@@ -1,0 +1,32 @@
+import CollectionsDomain
+
+/// The contracts, customers and open invoices as the last sync (or a re-read after a version
+/// conflict) brought them from MILES.
+public protocol ContractStore: Sendable {
+    /// One stored contract, with its customer and open invoices.
+    func contract(number: String) async throws -> Contract?
+
+    /// Up to `limit` contracts after `contractNumber` (from the first when nil), in contract-number order.
+    func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract]
+
+    /// Replaces one contract with what MILES sent for it (GetContract after a version conflict).
+    func upsertContract(_ contract: Contract) async throws
+
+    func contractCount() async throws -> Int
+
+    /// Each MILES status code in the store with how many contracts carry it.
+    func statusCodeCounts() async throws -> [String: Int]
+}
+
+extension ContractStore {
+    /// Every stored contract in contract-number order, read a page at a time so memory stays flat.
+    public func forEachContract(pageSize: Int = 1_000, _ body: (Contract) async throws -> Void) async throws {
+        var after: String?
+        while true {
+            let page = try await contracts(after: after, limit: pageSize)
+            for contract in page { try await body(contract) }
+            guard page.count == pageSize, let last = page.last else { return }
+            after = last.contractNumber
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import CollectionsDomain
+
+/// What an accepted update does: at most one of each, or a refusal that keeps it for the team.
+public struct IngestEffects: Sendable {
+    public var statusChange: StatusChange?
+    public var hold: ContractHold?
+    public var contactChange: ContactChange?
+    public var note: ContractNote?
+    /// What the agent the account is placed with must be told (a hold pauses a placement).
+    public var instruction: AgentInstruction?
+    /// Why a guard refused the update; the update is kept and nothing else happens.
+    public var refusal: String?
+
+    public init(statusChange: StatusChange? = nil, hold: ContractHold? = nil, contactChange: ContactChange? = nil, note: ContractNote? = nil,
+                instruction: AgentInstruction? = nil, refusal: String? = nil) {
+        self.statusChange = statusChange
+        self.hold = hold
+        self.contactChange = contactChange
+        self.note = note
+        self.instruction = instruction
+        self.refusal = refusal
+    }
+}

@@ -1,0 +1,34 @@
+import CollectionsDomain
+
+/// The inbox of agents' deliveries and what came of each row.
+public protocol IngestStore: Sendable {
+    /// Records a delivery already copied to `storedPath`. The same content from the same agent is the
+    /// same delivery: the existing record comes back with `isNew` false.
+    func receiveInboxFile(_ file: NewInboxFile) async throws -> (file: InboxFile, isNew: Bool)
+
+    func inboxFile(id: Int64) async throws -> InboxFile?
+
+    /// Newest first; `state` nil for all.
+    func inboxFiles(agent: String?, state: InboxFile.State?, limit: Int) async throws -> [InboxFile]
+
+    /// Stores a batch of a delivery's rows with all their effects (outbox entries, holds and their
+    /// instructions, payments) and moves the delivery's cursor to `throughLine`, in one transaction: a
+    /// crash repeats no row and loses none.
+    func applyIngestBatch(fileId: Int64, throughLine: Int, rows: [IngestRow], by actor: String, at: Timestamp) async throws
+
+    /// Marks the delivery processed, or failed as a whole with the reason.
+    func finishInboxFile(id: Int64, failure: String?, at: Timestamp) async throws
+
+    func ingestRowErrors(fileId: Int64) async throws -> [IngestRowError]
+
+    func thirdPartyUpdates(fileId: Int64) async throws -> [StoredThirdPartyUpdate]
+
+    /// Updates a guard refused, for the team to act on; newest first.
+    func refusedUpdates(limit: Int) async throws -> [StoredThirdPartyUpdate]
+
+    /// Payments agents reported that MILES does not show yet (no MILES payment on or after their date).
+    func paymentsInTransit(contractNumber: String) async throws -> [PaymentNotification]
+
+    /// Totals for monitoring: updates stored, and rows rejected or refused.
+    func ingestTotals() async throws -> IngestTotals
+}

@@ -1,0 +1,22 @@
+import CollectionsDomain
+
+/// The contract sync's checkpoint and run ledger. A page of contracts and the checkpoint that
+/// follows it are committed together or not at all.
+public protocol SyncStore: Sendable {
+    /// Where a job stands; an empty checkpoint if it never ran.
+    func checkpoint(job: String) async throws -> SyncCheckpoint
+
+    /// Opens a run in the ledger and returns its id.
+    func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64
+
+    /// Upserts a page of contracts (with customers and open invoices), moves the checkpoint and
+    /// counts the page in the run, all in one transaction. Returns how many contracts were new or changed.
+    func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64) async throws -> Int
+
+    /// Closes a run in the ledger with its outcome and totals; returns how many contracts the store holds.
+    @discardableResult
+    func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int
+
+    /// The latest runs of a job, newest first.
+    func runs(job: String, limit: Int) async throws -> [SyncRun]
+}

@@ -1,0 +1,193 @@
+import CollectionsDomain
+import CollectionsStore
+import GRDB
+
+/// The SQLite schema, its migrations, and how rows become model values.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: contracts, customers, invoices, checkpoints, run ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE customers (
+                    partner_id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    line1 TEXT NOT NULL, line2 TEXT, town TEXT NOT NULL, postcode TEXT NOT NULL, country TEXT NOT NULL,
+                    phones TEXT NOT NULL, email TEXT, vulnerable INTEGER NOT NULL
+                );
+                CREATE TABLE contracts (
+                    contract_number TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, status_code TEXT NOT NULL,
+                    agreement_type TEXT NOT NULL, start_date INTEGER NOT NULL, end_date INTEGER, currency TEXT NOT NULL,
+                    total_price INTEGER NOT NULL, paid_to_date INTEGER NOT NULL, monthly_payment INTEGER NOT NULL,
+                    arrears_amount INTEGER NOT NULL, arrears_oldest_due INTEGER, missed_payments INTEGER NOT NULL,
+                    partner_id TEXT NOT NULL REFERENCES customers(partner_id),
+                    vehicle_registration TEXT NOT NULL, vehicle_vin TEXT NOT NULL, vehicle_make TEXT NOT NULL,
+                    vehicle_model TEXT NOT NULL, last_modified INTEGER NOT NULL
+                );
+                CREATE INDEX contracts_partner ON contracts(partner_id);
+                CREATE TABLE invoices (
+                    contract_number TEXT NOT NULL REFERENCES contracts(contract_number), position INTEGER NOT NULL,
+                    invoice_number TEXT NOT NULL, issue_date INTEGER NOT NULL, due_date INTEGER NOT NULL,
+                    amount INTEGER NOT NULL, open_amount INTEGER NOT NULL,
+                    PRIMARY KEY (contract_number, position)
+                );
+                CREATE TABLE sync_checkpoints (
+                    job TEXT PRIMARY KEY NOT NULL, next_changed_since INTEGER, high_water_mark INTEGER,
+                    query_since INTEGER, query_as_of INTEGER, query_cursor TEXT,
+                    query_pages INTEGER NOT NULL DEFAULT 0, query_received INTEGER NOT NULL DEFAULT 0,
+                    query_total INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE sync_runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, mode TEXT NOT NULL,
+                    started_at INTEGER NOT NULL, ended_at INTEGER, pages INTEGER NOT NULL DEFAULT 0,
+                    records INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
+                    message TEXT, miles_total INTEGER, stored_total INTEGER
+                );
+                """)
+        }
+        migrator.registerMigration("v2: write-off requests, approvals, outbox, audit log") { db in
+            try db.execute(sql: """
+                CREATE TABLE writeoff_requests (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, invoice_numbers TEXT NOT NULL,
+                    amount INTEGER NOT NULL, currency TEXT NOT NULL, reason TEXT NOT NULL, comment TEXT NOT NULL,
+                    requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL,
+                    required_role TEXT NOT NULL, approvals_needed INTEGER NOT NULL, matrix_version INTEGER NOT NULL,
+                    customer_must_be_told INTEGER NOT NULL, miles_writeoff_id TEXT, failure_reason TEXT,
+                    decided_at INTEGER, rejection TEXT, fingerprint TEXT NOT NULL UNIQUE, source TEXT NOT NULL
+                );
+                CREATE INDEX writeoff_requests_contract ON writeoff_requests(contract_number, state);
+                CREATE TABLE writeoff_approvals (
+                    request_id INTEGER NOT NULL REFERENCES writeoff_requests(id), approver TEXT NOT NULL, role TEXT NOT NULL,
+                    matrix_version INTEGER NOT NULL, at INTEGER NOT NULL, comment TEXT,
+                    PRIMARY KEY (request_id, approver)
+                );
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, client_reference TEXT NOT NULL UNIQUE,
+                    subject_id INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL, last_error TEXT, result_reference TEXT,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+                CREATE TABLE audit_log (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+                    action TEXT NOT NULL, subject TEXT NOT NULL, details TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL, hash TEXT NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v3: status changes and holds") { db in
+            try db.execute(sql: """
+                CREATE TABLE status_changes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, to_status TEXT NOT NULL,
+                    reason_code TEXT NOT NULL, effective_date INTEGER NOT NULL, court_order_reference TEXT,
+                    expected_version INTEGER NOT NULL, requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL,
+                    state TEXT NOT NULL, overrides TEXT NOT NULL, miles_version INTEGER, failure_reason TEXT
+                );
+                CREATE TABLE holds (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+                    set_by TEXT NOT NULL, set_on INTEGER NOT NULL, lifted_on INTEGER, lifted_by TEXT
+                );
+                CREATE INDEX holds_contract ON holds(contract_number);
+                CREATE TABLE notices (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, kind TEXT NOT NULL,
+                    sent_on INTEGER NOT NULL, remedy_date INTEGER, recorded_by TEXT NOT NULL
+                );
+                CREATE INDEX notices_contract ON notices(contract_number);
+                CREATE TABLE contract_notes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, category TEXT NOT NULL, text TEXT NOT NULL,
+                    source TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL,
+                    miles_note_id TEXT, failure_reason TEXT
+                );
+                """)
+        }
+        migrator.registerMigration("v4: last payment date") { db in
+            try db.execute(sql: "ALTER TABLE contracts ADD COLUMN last_payment_date INTEGER")
+        }
+        migrator.registerMigration("v5: placements with agents and instructions to them") { db in
+            try db.execute(sql: """
+                CREATE TABLE placements (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, contract_number TEXT NOT NULL,
+                    file_name TEXT NOT NULL, status_change_id INTEGER NOT NULL, placed_at INTEGER NOT NULL, recalled_at INTEGER
+                );
+                CREATE UNIQUE INDEX placements_open ON placements(contract_number) WHERE recalled_at IS NULL;
+                CREATE TABLE agent_instructions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL,
+                    reason TEXT NOT NULL, created_at INTEGER NOT NULL
+                );
+                """)
+        }
+        migrator.registerMigration("v6: agents' updates: inbox, updates (payments among them), contact changes") { db in
+            try db.execute(sql: """
+                ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+                CREATE TABLE inbox_files (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, sha256 TEXT NOT NULL, original_name TEXT NOT NULL,
+                    stored_path TEXT NOT NULL, size INTEGER NOT NULL, channel TEXT NOT NULL, received_at INTEGER NOT NULL,
+                    state TEXT NOT NULL, lines_done INTEGER NOT NULL DEFAULT 0, applied INTEGER NOT NULL DEFAULT 0,
+                    refused INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, failure_reason TEXT, finished_at INTEGER,
+                    UNIQUE (agent, sha256)
+                );
+                CREATE TABLE third_party_updates (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, inbox_file_id INTEGER NOT NULL REFERENCES inbox_files(id), line INTEGER NOT NULL,
+                    agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL, details TEXT NOT NULL,
+                    outcome TEXT NOT NULL, refusal TEXT, received_at INTEGER NOT NULL,
+                    amount INTEGER, currency TEXT, paid_on INTEGER, agent_reference TEXT,
+                    UNIQUE (inbox_file_id, line)
+                );
+                CREATE INDEX third_party_updates_contract ON third_party_updates(contract_number);
+                CREATE TABLE ingest_row_errors (
+                    inbox_file_id INTEGER NOT NULL REFERENCES inbox_files(id), line INTEGER NOT NULL, column_name TEXT NOT NULL,
+                    value TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (inbox_file_id, line)
+                );
+                CREATE TABLE contact_changes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, partner_id TEXT NOT NULL,
+                    expected_version INTEGER NOT NULL, line1 TEXT, line2 TEXT, town TEXT, postcode TEXT, country TEXT, phone TEXT,
+                    email TEXT, source TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL,
+                    miles_version INTEGER, failure_reason TEXT
+                );
+                """)
+        }
+        return migrator
+    }
+
+    static let contractSelect = "SELECT c.*, p.name, p.kind, p.line1, p.line2, p.town, p.postcode, p.country, p.phones, p.email, p.vulnerable, p.version AS partner_version FROM contracts c JOIN customers p ON p.partner_id = c.partner_id"
+
+    /// Phone numbers in one column, separated by a character no phone number holds.
+    static func joinPhones(_ phones: [String]) -> String { phones.joined(separator: "\u{1F}") }
+
+    static func contract(from row: Row, _ db: Database) throws -> Contract {
+        let currency = try CurrencyCode(row["currency"])
+        func money(_ column: String) -> Money { Money(minorUnits: row[column], currency: currency) }
+        func date(_ column: String) -> LocalDate? { (row[column] as Int32?).map(LocalDate.init(daysSinceEpoch:)) }
+        let number: String = row["contract_number"]
+        let invoices = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM invoices WHERE contract_number = ? ORDER BY position"), arguments: [number]
+        ).map { try invoice(from: $0, currency: currency) }
+        let phones: String = row["phones"]
+        guard let agreementType = AgreementType(rawValue: row["agreement_type"]),
+              let kind = Customer.Kind(rawValue: row["kind"]) else {
+            throw StoreError(.corruptRecord, record: "contract \(number)", "contract \(number): unknown agreement type or customer kind in the store")
+        }
+        return Contract(
+            contractNumber: number, version: row["version"], statusCode: row["status_code"], agreementType: agreementType,
+            startDate: date("start_date")!, endDate: date("end_date"), currency: currency,
+            totalPrice: money("total_price"), paidToDate: money("paid_to_date"), monthlyPayment: money("monthly_payment"),
+            arrears: Arrears(amount: money("arrears_amount"), oldestUnpaidDueDate: date("arrears_oldest_due"),
+                             missedPayments: row["missed_payments"]),
+            customer: Customer(
+                partnerId: row["partner_id"], name: row["name"], kind: kind,
+                address: PostalAddress(line1: row["line1"], line2: row["line2"], town: row["town"], postcode: row["postcode"],
+                                       country: row["country"]),
+                phones: phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
+                email: row["email"], vulnerable: row["vulnerable"], version: row["partner_version"]),
+            vehicle: Vehicle(registration: row["vehicle_registration"], vin: row["vehicle_vin"], make: row["vehicle_make"],
+                             model: row["vehicle_model"]),
+            openInvoices: invoices,
+            lastModified: Timestamp(millisecondsSinceEpoch: row["last_modified"]), lastPaymentDate: date("last_payment_date"))
+    }
+
+    static func invoice(from row: Row, currency: CurrencyCode) throws -> Invoice {
+        Invoice(
+            number: row["invoice_number"], issueDate: LocalDate(daysSinceEpoch: row["issue_date"]),
+            dueDate: LocalDate(daysSinceEpoch: row["due_date"]),
+            amount: Money(minorUnits: row["amount"], currency: currency),
+            openAmount: Money(minorUnits: row["open_amount"], currency: currency))
+    }
+}

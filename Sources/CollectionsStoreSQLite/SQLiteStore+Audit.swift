@@ -1,0 +1,63 @@
+import CollectionsDomain
+import CollectionsStore
+import Crypto
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    static let genesisHash = String(repeating: "0", count: 64)
+
+    /// Appends an audit entry inside the caller's transaction, chained to the last one.
+    func audit(_ db: Database, at: Timestamp, actor: String, action: String, subject: String, details: String) throws {
+        let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit_log ORDER BY sequence DESC LIMIT 1") ?? Self.genesisHash
+        let hash = Self.auditHash(previous: previous, at: at, actor: actor, action: action, subject: subject, details: details)
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_log (at, actor, action, subject, details, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [at.millisecondsSinceEpoch, actor, action, subject, details, previous, hash])
+    }
+
+    static func auditHash(previous: String, at: Timestamp, actor: String, action: String, subject: String, details: String) -> String {
+        // Fields separated by a character none of them holds, so no two entries hash alike by shifting text.
+        let content = [previous, String(at.millisecondsSinceEpoch), actor, action, subject, details].joined(separator: "\u{1F}")
+        return SHA256.hash(data: Data(content.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func auditEntries() async throws -> [AuditEntry] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence").map { row in
+                AuditEntry(sequence: row["sequence"], at: Timestamp(millisecondsSinceEpoch: row["at"]), actor: row["actor"],
+                           action: row["action"], subject: row["subject"], details: row["details"],
+                           previousHash: row["previous_hash"], hash: row["hash"])
+            }
+        }
+    }
+
+    public func verifyAudit() async throws -> AuditVerification {
+        let entries = try await auditEntries()
+        var previous = Self.genesisHash
+        var expectedSequence: Int64 = 1
+        for entry in entries {
+            if entry.sequence != expectedSequence {
+                return .broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (deleted)")
+            }
+            if entry.previousHash != previous {
+                return .broken(sequence: entry.sequence, reason: "it does not chain to the entry before it")
+            }
+            let hash = Self.auditHash(previous: previous, at: entry.at, actor: entry.actor, action: entry.action,
+                                      subject: entry.subject, details: entry.details)
+            if hash != entry.hash {
+                return .broken(sequence: entry.sequence, reason: "its content was changed after it was written")
+            }
+            previous = entry.hash
+            expectedSequence += 1
+        }
+        // AUTOINCREMENT remembers the highest sequence ever used: a deleted last entry shows here.
+        let highest = try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'") ?? 0
+        }
+        if highest >= expectedSequence {
+            return .broken(sequence: expectedSequence, reason: "entries \(expectedSequence)...\(highest) are missing (deleted)")
+        }
+        return .intact(entries: entries.count)
+    }
+}

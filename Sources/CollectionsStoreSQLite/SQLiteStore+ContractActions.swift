@@ -1,0 +1,156 @@
+import CollectionsDomain
+import CollectionsStore
+import GRDB
+
+extension SQLiteStore {
+    public func queueStatusChange(_ change: StatusChange) async throws -> Int64 {
+        try await database.write { db in try self.queueStatusChange(change, db) }
+    }
+
+    func queueStatusChange(_ change: StatusChange, _ db: Database) throws -> Int64 {
+        let overrides = change.overrides.map { "\($0.rule)|\($0.by)|\($0.role)|\($0.reason)" }.joined(separator: "\n")
+        try db.execute(sql: """
+            INSERT INTO status_changes (contract_number, to_status, reason_code, effective_date, court_order_reference,
+                expected_version, requested_by, requested_at, state, overrides)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+            """, arguments: [
+                change.contractNumber, change.to.rawValue, change.reasonCode, change.effectiveDate.daysSinceEpoch,
+                change.courtOrderReference, change.expectedVersion, change.requestedBy, change.requestedAt.millisecondsSinceEpoch,
+                overrides,
+            ])
+        let id = db.lastInsertedRowID
+        let at = change.requestedAt
+        try self.audit(db, at: at, actor: change.requestedBy, action: "status.requested", subject: "contract:\(change.contractNumber)",
+                  details: "to \(change.to.rawValue), reason \(change.reasonCode), effective \(change.effectiveDate), "
+                    + "on version \(change.expectedVersion)" + (change.courtOrderReference.map { ", court order \($0)" } ?? ""))
+        for override in change.overrides {
+            try self.audit(db, at: at, actor: override.by, action: "guard.overridden", subject: "contract:\(change.contractNumber)",
+                      details: "rule \(override.rule) set aside by \(override.by) (\(override.role)): \(override.reason)")
+        }
+        let kind = OutboxKind.updateContractStatus
+        let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: at)
+        try self.audit(db, at: at, actor: change.requestedBy, action: "outbox.queued", subject: "outbox:\(entryId)",
+                  details: "\(kind.operation) \(kind.clientReference(forSubject: id))")
+        return id
+    }
+
+    public func statusChange(id: Int64) async throws -> StatusChange? {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM status_changes WHERE id = ?", arguments: [id]) else { return nil }
+            guard let status = ContractStatus(rawValue: row["to_status"]), let state = StatusChange.State(rawValue: row["state"]) else {
+                throw StoreError(.corruptRecord, record: "status change \(id)", "status change \(id) has an unknown status or state in the store")
+            }
+            let overridesText: String = row["overrides"]
+            var overrides: [GuardOverride] = []
+            for line in overridesText.split(separator: "\n") {
+                let parts = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+                if parts.count == 4 { overrides.append(GuardOverride(rule: parts[0], by: parts[1], role: parts[2], reason: parts[3])) }
+            }
+            return StatusChange(
+                id: id, contractNumber: row["contract_number"], to: status, reasonCode: row["reason_code"],
+                effectiveDate: LocalDate(daysSinceEpoch: row["effective_date"]), courtOrderReference: row["court_order_reference"],
+                expectedVersion: row["expected_version"], requestedBy: row["requested_by"],
+                requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]), state: state, overrides: overrides,
+                milesVersion: row["miles_version"], failureReason: row["failure_reason"])
+        }
+    }
+
+    public func updateExpectedVersion(statusChangeId: Int64, to version: Int64) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE status_changes SET expected_version = ? WHERE id = ?", arguments: [version, statusChangeId])
+        }
+    }
+
+    public func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws {
+        try await database.write { db in
+            guard let changeId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
+                throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+            }
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: ["version \(milesVersion)", at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE status_changes SET state = 'applied', miles_version = ?, failure_reason = NULL WHERE id = ?",
+                           arguments: [milesVersion, changeId])
+            let contract = try String.fetchOne(db, sql: "SELECT contract_number FROM status_changes WHERE id = ?", arguments: [changeId]) ?? "?"
+            try self.audit(db, at: at, actor: "outbox-relay", action: "status.applied", subject: "contract:\(contract)",
+                      details: "status change \(changeId) applied in MILES as version \(milesVersion)")
+        }
+    }
+
+    public func upsertContract(_ contract: Contract) async throws {
+        try await database.write { db in _ = try self.upsert(contract, db) }
+    }
+
+    public func holds(contractNumber: String) async throws -> [ContractHold] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM holds WHERE contract_number = ? ORDER BY id", arguments: [contractNumber]).compactMap { row in
+                guard let kind = ContractHold.Kind(rawValue: row["kind"]) else { return nil }
+                return ContractHold(kind: kind, reason: row["reason"], setBy: row["set_by"], setOn: LocalDate(daysSinceEpoch: row["set_on"]),
+                                    liftedOn: (row["lifted_on"] as Int32?).map(LocalDate.init(daysSinceEpoch:)))
+            }
+        }
+    }
+
+    public func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) async throws {
+        try await database.write { db in try self.recordHold(hold, contractNumber: contractNumber, instruction: instruction, at: at, db) }
+    }
+
+    /// Stores the hold and the instruction the desk decided on, inside the caller's transaction.
+    func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO holds (contract_number, kind, reason, set_by, set_on) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [contractNumber, hold.kind.rawValue, hold.reason, hold.setBy, hold.setOn.daysSinceEpoch])
+        try self.audit(db, at: at, actor: hold.setBy, action: "hold.set", subject: "contract:\(contractNumber)",
+                  details: "\(hold.kind.rawValue) from \(hold.setOn): \(hold.reason)")
+        if let instruction {
+            try db.execute(sql: """
+                INSERT INTO agent_instructions (agent, contract_number, kind, reason, created_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [instruction.agent, instruction.contractNumber, instruction.kind.rawValue, instruction.reason,
+                                 at.millisecondsSinceEpoch])
+            try self.audit(db, at: at, actor: hold.setBy, action: "placement.paused", subject: "contract:\(contractNumber)",
+                      details: "\(instruction.kind.rawValue) instruction for \(instruction.agent): \(hold.kind.rawValue) hold")
+        }
+    }
+
+    public func notices(contractNumber: String) async throws -> ContractNotices {
+        try await database.read { db in
+            var notices = ContractNotices()
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM notices WHERE contract_number = ? ORDER BY id", arguments: [contractNumber]) {
+                let sent = LocalDate(daysSinceEpoch: row["sent_on"])
+                if row["kind"] == "arrears" {
+                    notices.arrearsNoticesSent.append(sent)
+                } else if let remedy = row["remedy_date"] as Int32? {
+                    notices.defaultNotice = ContractNotices.DefaultNotice(served: sent, remedyDate: LocalDate(daysSinceEpoch: remedy))
+                }
+            }
+            return notices
+        }
+    }
+
+    public func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
+                             by actor: String, at: Timestamp) async throws {
+        try await database.write { db in
+            if let sent = arrearsNoticeSentOn {
+                try db.execute(sql: "INSERT INTO notices (contract_number, kind, sent_on, recorded_by) VALUES (?, 'arrears', ?, ?)",
+                               arguments: [contractNumber, sent.daysSinceEpoch, actor])
+                try self.audit(db, at: at, actor: actor, action: "notice.arrears", subject: "contract:\(contractNumber)", details: "sent \(sent)")
+            }
+            if let notice = defaultNotice {
+                try db.execute(sql: """
+                    INSERT INTO notices (contract_number, kind, sent_on, remedy_date, recorded_by) VALUES (?, 'default', ?, ?, ?)
+                    """, arguments: [contractNumber, notice.served.daysSinceEpoch, notice.remedyDate.daysSinceEpoch, actor])
+                try self.audit(db, at: at, actor: actor, action: "notice.default", subject: "contract:\(contractNumber)",
+                          details: "served \(notice.served), remedy by \(notice.remedyDate)")
+            }
+        }
+    }
+
+    public func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                UPDATE holds SET lifted_on = ?, lifted_by = ? WHERE contract_number = ? AND kind = ? AND lifted_on IS NULL
+                """, arguments: [date.daysSinceEpoch, actor, contractNumber, kind.rawValue])
+            guard db.changesCount > 0 else { throw StoreError(.notFound, record: "contract \(contractNumber)", "contract \(contractNumber) has no active \(kind.rawValue) hold") }
+            try self.audit(db, at: at, actor: actor, action: "hold.lifted", subject: "contract:\(contractNumber)", details: "\(kind.rawValue) on \(date)")
+        }
+    }
+
+}

@@ -1,0 +1,137 @@
+import CollectionsDomain
+import CollectionsStore
+import GRDB
+
+extension SQLiteStore {
+    public func dueOutboxEntries(now: Timestamp, limit: Int) async throws -> [OutboxEntry] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) OR state = 'sending' ORDER BY id LIMIT ?
+                """, arguments: [now.millisecondsSinceEpoch, limit]).map(Self.outboxEntry)
+        }
+    }
+
+    public func outboxEntries(state: OutboxEntry.State?) async throws -> [OutboxEntry] {
+        try await database.read { db in
+            try (state.map { try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE state = ? ORDER BY id", arguments: [$0.rawValue]) }
+                ?? Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY id")).map(Self.outboxEntry)
+        }
+    }
+
+    public func outboxCounts() async throws -> [OutboxEntry.State: Int] {
+        try await database.read { db in
+            var counts: [OutboxEntry.State: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM outbox GROUP BY state") {
+                if let state = OutboxEntry.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func outboxEntry(id: Int64) async throws -> OutboxEntry? {
+        try await database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry) }
+    }
+
+    public func markSending(_ entryId: Int64, at: Timestamp) async throws {
+        try await database.write { db in
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?")
+                .execute(arguments: [at.millisecondsSinceEpoch, entryId])
+            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entryId)", details: "push to MILES")
+        }
+    }
+
+    public func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) async throws {
+        try await database.write { db in
+            let requestId = try self.subject(of: entryId, db)
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?
+                """).execute(arguments: [posted.writeOffId, at.millisecondsSinceEpoch, entryId])
+            try db.cachedStatement(sql: "UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = ?, failure_reason = NULL WHERE id = ?")
+                .execute(arguments: [posted.writeOffId, requestId])
+            try self.audit(db, at: at, actor: "outbox-relay", action: "writeoff.posted", subject: "writeoff:\(requestId)",
+                      details: "MILES write-off \(posted.writeOffId) for \(posted.amount) on \(posted.contractNumber), "
+                        + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
+        }
+    }
+
+    public func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
+        try await database.write { db in
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?
+                """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entryId])
+            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entryId)",
+                      details: "next attempt at \(nextAttemptAt): \(error)")
+        }
+    }
+
+    public func recordDeadLetter(entryId: Int64, reason: String, at: Timestamp) async throws {
+        try await database.write { db in
+            let requestId = try self.subject(of: entryId, db)
+            try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ? WHERE id = ?",
+                           arguments: [reason, at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE \(try self.subjectTable(of: entryId, db)) SET state = 'failed', failure_reason = ? WHERE id = ?",
+                           arguments: [reason, requestId])
+            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entryId)", details: reason)
+        }
+    }
+
+    public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                WHERE id = ? AND state IN ('deadLetter', 'skipped')
+                """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.wrongState, record: "outbox entry \(id)",
+                                 "outbox entry \(id) is not dead-lettered or skipped; only those can be retried")
+            }
+            let requestId = try self.subject(of: id, db)
+            let table = try self.subjectTable(of: id, db)
+            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?",
+                           arguments: [table == "writeoff_requests" ? "approved" : "queued", requestId])
+            try self.audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
+        }
+    }
+
+    public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'deadLetter')
+                """, arguments: [reason, at.millisecondsSinceEpoch, id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.wrongState, record: "outbox entry \(id)",
+                                 "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
+            }
+            try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
+        }
+    }
+
+    private func subject(of entryId: Int64, _ db: Database) throws -> Int64 {
+        guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
+            throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+        }
+        return id
+    }
+
+    /// The table of the business record an entry carries.
+    private func subjectTable(of entryId: Int64, _ db: Database) throws -> String {
+        switch try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxEntry.Kind.init) {
+        case .postWriteOff?: return "writeoff_requests"
+        case .updateContractStatus?: return "status_changes"
+        case .addContractNote?: return "contract_notes"
+        case .updateContactDetails?: return "contact_changes"
+        case nil: throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+        }
+    }
+
+    static func outboxEntry(_ row: Row) throws -> OutboxEntry {
+        guard let kind = OutboxEntry.Kind(rawValue: row["kind"]), let state = OutboxEntry.State(rawValue: row["state"]) else {
+            throw StoreError(.corruptRecord, record: "outbox entry \(row["id"] as Int64)", "outbox entry \(row["id"] as Int64) has an unknown kind or state")
+        }
+        return OutboxEntry(
+            id: row["id"], kind: kind, clientReference: row["client_reference"], subjectId: row["subject_id"], state: state,
+            attempts: row["attempts"], nextAttemptAt: Timestamp(millisecondsSinceEpoch: row["next_attempt_at"]),
+            lastError: row["last_error"], resultReference: row["result_reference"],
+            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
+    }
+}

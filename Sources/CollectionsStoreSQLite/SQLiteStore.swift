@@ -1,0 +1,193 @@
+import CollectionsDomain
+import CollectionsStore
+import GRDB
+
+/// The collections store in one SQLite file, through GRDB: WAL journal, synchronous=NORMAL,
+/// cached prepared statements for the bulk upserts.
+///
+/// ```swift
+/// let store = try SQLiteStore(path: "collections.sqlite")
+/// ```
+public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActionStore, PlacementStore, IngestStore, OutboxStore,
+    AuditStore {
+    let database: DatabaseQueue
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(10)
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        try database.writeWithoutTransaction { db in
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        }
+        try SQLiteSchema.migrator.migrate(database)
+    }
+
+    public func checkpoint(job: String) async throws -> SyncCheckpoint {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sync_checkpoints WHERE job = ?", arguments: [job]) else {
+                return SyncCheckpoint()
+            }
+            var checkpoint = SyncCheckpoint(
+                nextChangedSince: (row["next_changed_since"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)),
+                highWaterMark: (row["high_water_mark"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+            if let cursor: String = row["query_cursor"], let asOf: Int64 = row["query_as_of"] {
+                checkpoint.inProgress = SyncCheckpoint.QueryInProgress(
+                    since: (row["query_since"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)),
+                    asOf: Timestamp(millisecondsSinceEpoch: asOf), cursor: cursor,
+                    pagesDone: row["query_pages"], received: row["query_received"], milesTotal: row["query_total"])
+            }
+            return checkpoint
+        }
+    }
+
+    private func write(_ checkpoint: SyncCheckpoint, job: String, _ db: Database) throws {
+        let query = checkpoint.inProgress
+        try db.cachedStatement(sql: """
+            INSERT INTO sync_checkpoints (job, next_changed_since, high_water_mark, query_since, query_as_of, query_cursor,
+                                          query_pages, query_received, query_total)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(job) DO UPDATE SET next_changed_since = excluded.next_changed_since,
+                high_water_mark = excluded.high_water_mark, query_since = excluded.query_since,
+                query_as_of = excluded.query_as_of, query_cursor = excluded.query_cursor, query_pages = excluded.query_pages,
+                query_received = excluded.query_received, query_total = excluded.query_total
+            """).execute(arguments: [
+                job, checkpoint.nextChangedSince?.millisecondsSinceEpoch, checkpoint.highWaterMark?.millisecondsSinceEpoch,
+                query?.since?.millisecondsSinceEpoch, query?.asOf.millisecondsSinceEpoch, query?.cursor,
+                query?.pagesDone ?? 0, query?.received ?? 0, query?.milesTotal ?? 0,
+            ])
+    }
+
+    public func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64 {
+        try await database.write { db in
+            try db.execute(sql: "INSERT INTO sync_runs (job, mode, started_at, outcome) VALUES (?, ?, ?, 'running')",
+                           arguments: [job, mode, startedAt.millisecondsSinceEpoch])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64) async throws -> Int {
+        try await database.write { db in
+            var written = 0
+            for contract in contracts where try self.upsert(contract, db) { written += 1 }
+            try self.write(checkpoint, job: job, db)
+            try db.cachedStatement(sql: "UPDATE sync_runs SET pages = pages + 1, records = records + ?, written = written + ? WHERE id = ?")
+                .execute(arguments: [contracts.count, written, runId])
+            return written
+        }
+    }
+
+    /// Writes one contract, its customer and its invoices; skips the write when MILES's version is unchanged.
+    func upsert(_ contract: Contract, _ db: Database) throws -> Bool {
+        let customer = contract.customer
+        try db.cachedStatement(sql: """
+            INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(partner_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, line1 = excluded.line1,
+                line2 = excluded.line2, town = excluded.town, postcode = excluded.postcode, country = excluded.country,
+                phones = excluded.phones, email = excluded.email, vulnerable = excluded.vulnerable, version = excluded.version
+            WHERE (name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
+                IS NOT (excluded.name, excluded.kind, excluded.line1, excluded.line2, excluded.town, excluded.postcode,
+                        excluded.country, excluded.phones, excluded.email, excluded.vulnerable, excluded.version)
+            """).execute(arguments: [
+                customer.partnerId, customer.name, customer.kind.rawValue, customer.address.line1, customer.address.line2,
+                customer.address.town, customer.address.postcode, customer.address.country,
+                SQLiteSchema.joinPhones(customer.phones), customer.email, customer.vulnerable, customer.version,
+            ])
+        try db.cachedStatement(sql: """
+            INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency,
+                total_price, paid_to_date, monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id,
+                vehicle_registration, vehicle_vin, vehicle_make, vehicle_model, last_modified, last_payment_date)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(contract_number) DO UPDATE SET version = excluded.version, status_code = excluded.status_code,
+                agreement_type = excluded.agreement_type, start_date = excluded.start_date, end_date = excluded.end_date,
+                currency = excluded.currency, total_price = excluded.total_price, paid_to_date = excluded.paid_to_date,
+                monthly_payment = excluded.monthly_payment, arrears_amount = excluded.arrears_amount,
+                arrears_oldest_due = excluded.arrears_oldest_due, missed_payments = excluded.missed_payments,
+                partner_id = excluded.partner_id, vehicle_registration = excluded.vehicle_registration,
+                vehicle_vin = excluded.vehicle_vin, vehicle_make = excluded.vehicle_make, vehicle_model = excluded.vehicle_model,
+                last_modified = excluded.last_modified, last_payment_date = excluded.last_payment_date
+            WHERE excluded.version IS NOT contracts.version OR excluded.last_modified IS NOT contracts.last_modified
+            """).execute(arguments: [
+                contract.contractNumber, contract.version, contract.statusCode, contract.agreementType.rawValue,
+                contract.startDate.daysSinceEpoch, contract.endDate?.daysSinceEpoch, contract.currency.code,
+                contract.totalPrice.minorUnits, contract.paidToDate.minorUnits, contract.monthlyPayment.minorUnits,
+                contract.arrears.amount.minorUnits, contract.arrears.oldestUnpaidDueDate?.daysSinceEpoch,
+                contract.arrears.missedPayments, customer.partnerId, contract.vehicle.registration, contract.vehicle.vin,
+                contract.vehicle.make, contract.vehicle.model, contract.lastModified.millisecondsSinceEpoch,
+                contract.lastPaymentDate?.daysSinceEpoch,
+            ])
+        guard db.changesCount > 0 else { return false }
+        try db.cachedStatement(sql: "DELETE FROM invoices WHERE contract_number = ?").execute(arguments: [contract.contractNumber])
+        let insertInvoice = try db.cachedStatement(sql: """
+            INSERT INTO invoices (contract_number, position, invoice_number, issue_date, due_date, amount, open_amount)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (position, invoice) in contract.openInvoices.enumerated() {
+            try insertInvoice.execute(arguments: [
+                contract.contractNumber, position, invoice.number, invoice.issueDate.daysSinceEpoch,
+                invoice.dueDate.daysSinceEpoch, invoice.amount.minorUnits, invoice.openAmount.minorUnits,
+            ])
+        }
+        return true
+    }
+
+    @discardableResult
+    public func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int {
+        try await database.write { db in
+            let stored = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0
+            try db.execute(sql: """
+                UPDATE sync_runs SET ended_at = ?, outcome = ?, message = ?, miles_total = ?, stored_total = ? WHERE id = ?
+                """, arguments: [endedAt.millisecondsSinceEpoch, outcome.rawValue, message, milesTotal, stored, runId])
+            return stored
+        }
+    }
+
+    public func runs(job: String, limit: Int) async throws -> [SyncRun] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sync_runs WHERE job = ? ORDER BY id DESC LIMIT ?", arguments: [job, limit]).map { row in
+                SyncRun(
+                    id: row["id"], job: row["job"], mode: row["mode"],
+                    startedAt: Timestamp(millisecondsSinceEpoch: row["started_at"]),
+                    endedAt: (row["ended_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)),
+                    pages: row["pages"], records: row["records"], written: row["written"],
+                    outcome: SyncRunOutcome(rawValue: row["outcome"]) ?? .failed, message: row["message"],
+                    milesTotal: row["miles_total"], storedTotal: row["stored_total"])
+            }
+        }
+    }
+
+    public func statusCodeCounts() async throws -> [String: Int] {
+        try await database.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status_code, COUNT(*) AS n FROM contracts GROUP BY status_code") {
+                counts[row["status_code"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    public func contractCount() async throws -> Int {
+        try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0 }
+    }
+
+    public func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract] {
+        try await database.read { db in
+            let rows = try Row.fetchCursor(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number > ? ORDER BY c.contract_number LIMIT ?",
+                                           arguments: [contractNumber ?? "", limit])
+            var page: [Contract] = []
+            while let row = try rows.next() { page.append(try SQLiteSchema.contract(from: row, db)) }
+            return page
+        }
+    }
+
+    public func contract(number: String) async throws -> Contract? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number = ?", arguments: [number])
+                .map { try SQLiteSchema.contract(from: $0, db) }
+        }
+    }
+}

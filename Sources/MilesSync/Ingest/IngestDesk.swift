@@ -1,0 +1,130 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+
+/// Takes agents' deliveries in: each is stored whole in the inbox first (named by its SHA-256, so the
+/// same content twice is one delivery), then read row by row. Good rows become updates with their
+/// effects (status changes through the guards, holds, contact changes, notes, payment notifications,
+/// the MILES calls queued in the outbox); bad rows go to the row-level report. Rows are committed in
+/// batches together with the delivery's cursor, so a crash repeats no row and loses none.
+///
+/// ```swift
+/// let desk = IngestDesk(store: store, mappings: mappings, inboxDirectory: "inbox")
+/// let outcome = try await desk.ingest(path: "returns/acme-20261128.csv", agent: "acme-dca", channel: "file")
+/// ```
+public struct IngestDesk: Sendable {
+    public struct Outcome: Sendable {
+        public var file: InboxFile
+        /// The same content was delivered before: nothing was applied this time.
+        public var duplicate: Bool
+    }
+
+    /// What the desk reads and writes.
+    public typealias Stores = ContractStore & ContractActionStore & PlacementStore & IngestStore
+
+    public let store: any Stores
+    public let mappings: MappingSet
+    /// Where deliveries are kept whole, by agent and content hash.
+    public let inboxDirectory: String
+    let now: CollectionsClock
+    let batchSize: Int
+    private let inbox: Inbox
+
+    public init(store: any Stores, mappings: MappingSet, inboxDirectory: String, batchSize: Int = 2_000,
+                now: CollectionsClock = .system) {
+        self.store = store
+        self.mappings = mappings
+        self.inboxDirectory = inboxDirectory
+        self.batchSize = batchSize
+        self.now = now
+        inbox = Inbox(store: store, directory: inboxDirectory, now: now)
+    }
+
+    /// Receives the file and processes it (or finishes processing it, after a crash).
+    public func ingest(path: String, agent: String, channel: String) async throws -> Outcome {
+        let (file, isNew) = try await receive(path: path, agent: agent, channel: channel)
+        if !isNew, file.state != .received { return Outcome(file: file, duplicate: true) }
+        return Outcome(file: try await process(file), duplicate: !isNew)
+    }
+
+    /// Copies the file into the inbox while hashing it, then records the delivery.
+    public func receive(path: String, agent: String, channel: String) async throws -> (file: InboxFile, isNew: Bool) {
+        try checkAgent(agent)
+        return try await inbox.receive(path: path, agent: agent, channel: channel)
+    }
+
+    /// Stores a body received over HTTP in the inbox and records the delivery.
+    public func receive(bytes: [UInt8], name: String, agent: String, channel: String) async throws -> (file: InboxFile, isNew: Bool) {
+        try checkAgent(agent)
+        return try await inbox.receive(bytes: bytes, name: name, agent: agent, channel: channel)
+    }
+
+    private func checkAgent(_ agent: String) throws(IngestError) {
+        guard let mapping = mappings.agents[agent] else {
+            throw IngestError(.unknownAgent, input: agent,
+                              "no agent '\(agent)' in mappings/third-party; agents are \(mappings.agents.keys.sorted().joined(separator: ", "))")
+        }
+        guard mapping.updates != nil else {
+            throw IngestError(.noUpdatesSection, input: agent, "agent '\(agent)' has no 'updates' section in its mapping: it sends no updates")
+        }
+    }
+
+    /// Deliveries received but not finished (a crash or a stop in the middle): process them first.
+    public func unfinished() async throws -> [InboxFile] {
+        try await store.inboxFiles(agent: nil, state: .received, limit: 1_000).reversed()
+    }
+
+    /// Reads the delivery through once to know it is whole, then applies its rows after the cursor.
+    public func process(_ file: InboxFile) async throws -> InboxFile {
+        guard file.state == .received else { return file }
+        guard let mapping = mappings.agents[file.agent] else {
+            throw IngestError(.unknownAgent, input: file.agent, "no agent '\(file.agent)' in mappings/third-party")
+        }
+        let parser = try AgentFileParser(agent: mapping)
+        let sourceName = "\(file.agent)/\(file.originalName)#\(file.id)"
+        let isJSON = (file.originalName as NSString).pathExtension.lowercased() == "json"
+        let read = try await reader(for: file, isJSON: isJSON, parser: parser, sourceName: sourceName)
+        do {
+            try await BlockingWork.run {
+                if isJSON { try read { _ in } } else { try parser.checkWhole(fileAt: file.storedPath, sourceName: sourceName) }
+            }
+        } catch let error as CSVFileError {
+            try await store.finishInboxFile(id: file.id, failure: error.description, at: now())
+            return try await store.inboxFile(id: file.id) ?? file
+        }
+        let planner = UpdatePlanner(store: store, mappings: mappings, agent: file.agent,
+                                    placed: try await store.placedContracts(agent: file.agent), today: now().date, now: now)
+        var batches = IngestBatches(store: store, fileId: file.id, linesDone: file.linesDone, actor: "ingest:\(file.agent)", now: now)
+        do {
+            for try await chunk in RecordStream(chunkSize: 500, read: read) {
+                for record in chunk where record.line > file.linesDone {
+                    // A row whose effect depends on the contract's state sees every earlier row committed.
+                    if planner.readsState(record) { try await batches.drain() }
+                    try await batches.append(try await planner.plan(record), line: record.line, flushingAt: batchSize)
+                }
+            }
+            try await batches.drain()
+        } catch {
+            // No batch is left being written after this returns.
+            await batches.abandon()
+            throw error
+        }
+        try await store.finishInboxFile(id: file.id, failure: nil, at: now())
+        return try await store.inboxFile(id: file.id) ?? file
+    }
+
+    /// How the delivery's records are read: CSV and XML stream from the stored file, JSON is read whole.
+    private func reader(for file: InboxFile, isJSON: Bool, parser: AgentFileParser, sourceName: String) async throws -> RecordStream.Reader {
+        guard isJSON else {
+            return { body in try parser.forEachRecord(fileAt: file.storedPath, sourceName: sourceName, body) }
+        }
+        let bytes = try await BlockingWork.run { () throws(IngestError) -> [UInt8] in
+            guard let data = FileManager.default.contents(atPath: file.storedPath) else {
+                throw IngestError(.lostDelivery, input: file.storedPath, "the inbox has lost \(file.storedPath)")
+            }
+            return [UInt8](data)
+        }
+        return { body in try parser.forEachJSONRecord(bytes, sourceName: sourceName, body) }
+    }
+}

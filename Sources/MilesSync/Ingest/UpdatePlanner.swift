@@ -1,0 +1,105 @@
+import CollectionsDomain
+import CollectionsStore
+import MilesMapping
+
+/// Decides what each update does, against the stored contract.
+struct UpdatePlanner: Sendable {
+    let store: any ContractStore & ContractActionStore & PlacementStore
+    let mappings: MappingSet
+    let agent: String
+    let placed: Set<String>
+    let today: LocalDate
+    let now: CollectionsClock
+
+    init(store: any ContractStore & ContractActionStore & PlacementStore, mappings: MappingSet, agent: String, placed: Set<String>, today: LocalDate, now: CollectionsClock) {
+        self.store = store
+        self.mappings = mappings
+        self.agent = agent
+        self.placed = placed
+        self.today = today
+        self.now = now
+    }
+
+    /// Whether the row's effect is decided on the contract's stored status, holds or customer.
+    func readsState(_ record: AgentFileParser.Record) -> Bool {
+        guard case let .update(update, _) = record else { return false }
+        switch update.kind {
+        case .status, .traceResult: return true
+        case .paymentCollected, .vehicleRecovered, .soldAtAuction, .note: return false
+        }
+    }
+
+    func plan(_ record: AgentFileParser.Record) async throws -> IngestRow {
+        switch record {
+        case let .error(error):
+            return .rejected(line: error.line, column: error.column, value: error.value, reason: error.reason)
+        case let .update(update, line):
+            let column = mappings.agents[agent]?.updates?.fields[.contractNumber] ?? "contractNumber"
+            guard placed.contains(update.contractNumber) else {
+                let reason = try await store.contract(number: update.contractNumber) == nil
+                    ? "no contract \(update.contractNumber) in the store" : "contract \(update.contractNumber) is not placed with \(agent)"
+                return .rejected(line: line, column: column, value: update.contractNumber, reason: reason)
+            }
+            let details = update.kind.summary
+            return .update(update, line: line, details: details, effects: try await effects(of: update, details: details))
+        }
+    }
+
+    private func note(_ update: ThirdPartyUpdate, _ details: String, category: String) -> ContractNote {
+        ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: "\(agent): \(details)",
+                     source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now(), state: .queued)
+    }
+
+    private func effects(of update: ThirdPartyUpdate, details: String) async throws -> IngestEffects {
+        switch update.kind {
+        case .paymentCollected:
+            return IngestEffects(note: note(update, details, category: "PAYMENT"))
+        case .note, .vehicleRecovered, .soldAtAuction:
+            return IngestEffects(note: note(update, details, category: "AGENT"))
+        case let .traceResult(address, phone, email, _):
+            guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
+            let change = ContactChange(id: 0, contractNumber: update.contractNumber, partnerId: contract.customer.partnerId,
+                                       expectedVersion: contract.customer.version, address: address, phone: phone, email: email,
+                                       source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now())
+            return IngestEffects(contactChange: change)
+        case let .status(status, on):
+            switch status {
+            case .deceased: return try await hold(.deceased, update, details)
+            case .bankrupt: return try await hold(.insolvency, update, details)
+            case .disputed: return try await hold(.dispute, update, details)
+            case .activePlan: return try await statusChange(update, details, to: .paymentPlan, on: on)
+            case .legalProcess: return try await statusChange(update, details, to: .legal, on: on)
+            case .paidInFull, .settledInFull, .hold, .enforcement, .recalled, .writtenOff:
+                return IngestEffects(note: note(update, details, category: "AGENT"))
+            }
+        }
+    }
+
+    /// A hold the agent's news requires, the pause it means for the agent the account is placed
+    /// with, and a note for the contract file.
+    private func hold(_ kind: ContractHold.Kind, _ update: ThirdPartyUpdate, _ details: String) async throws -> IngestEffects {
+        let hold = ContractHold(kind: kind, reason: "\(agent) reports: \(details) (\(update.source))", setBy: "agent:\(agent)", setOn: today)
+        let placedWith = try await store.activePlacement(contractNumber: update.contractNumber)
+        return IngestEffects(hold: hold, note: note(update, details, category: "AGENT"),
+                             instruction: AgentInstruction.pause(placedWith: placedWith, contractNumber: update.contractNumber, for: hold))
+    }
+
+    /// A status change through the transition table and the guards; a refusal keeps the update for the team.
+    /// The reason code comes from status-codes.yaml (`agentUpdateReasons`).
+    private func statusChange(_ update: ThirdPartyUpdate, _ details: String, to target: ContractStatus, on: LocalDate) async throws -> IngestEffects {
+        guard let reasonCode = mappings.statusCodes.agentUpdateReasons[target] else {
+            return IngestEffects(refusal: "status-codes.yaml agentUpdateReasons has no reason code for \(target.rawValue)")
+        }
+        guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
+        if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
+            return IngestEffects(note: note(update, details, category: "AGENT"))
+        }
+        let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: nil, overridden: [], store: store,
+                                                      mappings: mappings, on: today)
+        guard refusals.isEmpty else { return IngestEffects(refusal: refusals.map(\.description).joined(separator: "; ")) }
+        let change = StatusChange(id: 0, contractNumber: update.contractNumber, to: target, reasonCode: reasonCode, effectiveDate: on,
+                                  courtOrderReference: nil, expectedVersion: contract.version, requestedBy: "agent:\(agent)",
+                                  requestedAt: now(), state: .queued, overrides: [])
+        return IngestEffects(statusChange: change, note: note(update, details, category: "AGENT"))
+    }
+}

@@ -1,0 +1,46 @@
+import CollectionsDomain
+import MilesMapping
+import MilesSOAP
+import MilesSync
+
+/// MILES's write calls answered in memory, for testing the relay's decisions without a server:
+/// status changes answer with the queued faults first, then with a new version.
+actor InMemoryMiles: MilesWriteService {
+    nonisolated let mappings: MappingSet
+    nonisolated var endpoint: String { "memory://miles" }
+    /// What GetContract answers, by contract number.
+    var contracts: [String: Contract]
+    /// Fault codes UpdateContractStatus answers with, one per call, before it succeeds.
+    private var statusFaults: [String]
+    private(set) var statusCalls: [(reference: String, expectedVersion: Int64)] = []
+
+    init(mappings: MappingSet, contracts: [Contract], statusFaults: [String] = []) {
+        self.mappings = mappings
+        self.contracts = Dictionary(uniqueKeysWithValues: contracts.map { ($0.contractNumber, $0) })
+        self.statusFaults = statusFaults
+    }
+
+    private func fault(_ code: String, operation: String) -> SOAPCallError {
+        SOAPCallError(kind: .fault(SOAPFault(faultCode: "soap:Client", faultString: code, code: code)), operation: operation,
+                      endpoint: endpoint, classifier: mappings.contract.faultClassifier)
+    }
+
+    func getContract(number: String) async throws(SOAPCallError) -> Contract? { contracts[number] }
+
+    func updateContractStatus(_ change: StatusChange, statusCode: String) async throws(SOAPCallError) -> Int64? {
+        statusCalls.append((change.clientReference, change.expectedVersion))
+        if !statusFaults.isEmpty { throw fault(statusFaults.removeFirst(), operation: "UpdateContractStatus") }
+        return change.expectedVersion + 1
+    }
+
+    func addContractNote(_ note: ContractNote) async throws(SOAPCallError) -> String? { "N-\(note.id)" }
+
+    func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? { change.expectedVersion + 1 }
+
+    func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
+        PostedWriteOff(writeOffId: "W-\(request.id)", clientReference: request.clientReference, contractNumber: request.contractNumber,
+                       amount: request.amount, reasonCode: reasonCode, postedAt: request.requestedAt, contractVersion: 1)
+    }
+
+    func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff] { [] }
+}

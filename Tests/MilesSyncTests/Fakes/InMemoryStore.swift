@@ -1,0 +1,220 @@
+import CollectionsDomain
+import CollectionsStore
+
+/// The narrow store protocols the desks and the relay use, kept in memory: enough behaviour to
+/// test a desk's decisions without SQLite. Each write records what a real store would commit in one
+/// transaction, including its outbox entry through `OutboxKind`, the one definition of each kind.
+actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, PlacementStore, OutboxStore {
+    var contracts: [String: Contract] = [:]
+    var requests: [Int64: WriteOffRequest] = [:]
+    var holdsByContract: [String: [ContractHold]] = [:]
+    var noticesByContract: [String: ContractNotices] = [:]
+    var statusChanges: [Int64: StatusChange] = [:]
+    var notes: [Int64: ContractNote] = [:]
+    var contactChanges: [Int64: ContactChange] = [:]
+    var placements: [String: String] = [:]
+    var instructions: [AgentInstruction] = []
+    var outbox: [Int64: OutboxEntry] = [:]
+    private var nextId: Int64 = 1
+
+    init(contracts: [Contract] = []) {
+        for contract in contracts { self.contracts[contract.contractNumber] = contract }
+    }
+
+    private func newId() -> Int64 {
+        defer { nextId += 1 }
+        return nextId
+    }
+
+    private func enqueue(_ kind: OutboxKind, subjectId: Int64, at: Timestamp) {
+        let id = newId()
+        outbox[id] = OutboxEntry(id: id, kind: kind, clientReference: kind.clientReference(forSubject: subjectId), subjectId: subjectId,
+                                 state: .pending, attempts: 0, nextAttemptAt: at, lastError: nil, resultReference: nil, createdAt: at, updatedAt: at)
+    }
+
+    func place(_ contractNumber: String, with agent: String) { placements[contractNumber] = agent }
+
+    func setOutboxEntry(_ entry: OutboxEntry) { outbox[entry.id] = entry }
+
+    // MARK: ContractStore
+
+    func contract(number: String) -> Contract? { contracts[number] }
+
+    func contracts(after contractNumber: String?, limit: Int) -> [Contract] {
+        Array(contracts.values.filter { $0.contractNumber > (contractNumber ?? "") }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit))
+    }
+
+    func upsertContract(_ contract: Contract) { contracts[contract.contractNumber] = contract }
+
+    func contractCount() -> Int { contracts.count }
+
+    func statusCodeCounts() -> [String: Int] { Dictionary(contracts.values.map { ($0.statusCode, 1) }, uniquingKeysWith: +) }
+
+    // MARK: WriteOffStore
+
+    func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) -> WriteOffCreation {
+        let id = newId()
+        requests[id] = WriteOffRequest(
+            id: id, contractNumber: request.contractNumber, invoiceNumbers: request.invoiceNumbers, amount: request.amount,
+            reason: request.reason, comment: request.comment, requestedBy: requestedBy, requestedAt: at, state: .pendingApproval,
+            requiredRole: request.requiredRole, approvalsNeeded: request.approvalsNeeded, matrixVersion: request.matrixVersion, approvals: [],
+            customerMustBeTold: request.customerMustBeTold)
+        return .created(id: id)
+    }
+
+    func writeOffRequest(id: Int64) -> WriteOffRequest? { requests[id] }
+
+    func writeOffRequests(state: WriteOffRequest.State?) -> [WriteOffRequest] {
+        requests.values.filter { state == nil || $0.state == state }.sorted { $0.id < $1.id }
+    }
+
+    func openWriteOffRequest(contractNumber: String) -> WriteOffRequest? {
+        writeOffRequests(state: nil).first { $0.contractNumber == contractNumber && ($0.state == .pendingApproval || $0.state == .approved) }
+    }
+
+    func recordApproval(requestId: Int64, approval: WriteOffApproval, expectedApprovals: Int, isFinal: Bool) throws {
+        guard var request = requests[requestId], request.state == .pendingApproval, request.approvals.count == expectedApprovals else {
+            throw StoreError(.changedMeanwhile, record: "write-off request \(requestId)", "changed meanwhile")
+        }
+        request.approvals.append(approval)
+        if isFinal {
+            request.state = .approved
+            enqueue(.postWriteOff, subjectId: requestId, at: approval.at)
+        }
+        requests[requestId] = request
+    }
+
+    func rejectWriteOffRequest(id: Int64, by actor: String, reason: String, at: Timestamp) throws {
+        guard requests[id]?.state == .pendingApproval else { throw StoreError(.wrongState, record: "write-off request \(id)", "not waiting") }
+        requests[id]?.state = .rejected
+        requests[id]?.rejection = reason
+    }
+
+    // MARK: ContractActionStore
+
+    func holds(contractNumber: String) -> [ContractHold] { holdsByContract[contractNumber] ?? [] }
+
+    func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) {
+        holdsByContract[contractNumber, default: []].append(hold)
+        if let instruction { instructions.append(instruction) }
+    }
+
+    func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) throws {
+        guard let index = holdsByContract[contractNumber]?.firstIndex(where: { $0.kind == kind && $0.liftedOn == nil }) else {
+            throw StoreError(.notFound, record: "contract \(contractNumber)", "no active \(kind.rawValue) hold")
+        }
+        holdsByContract[contractNumber]?[index].liftedOn = date
+    }
+
+    func notices(contractNumber: String) -> ContractNotices { noticesByContract[contractNumber] ?? ContractNotices() }
+
+    func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
+                      by actor: String, at: Timestamp) {
+        var notices = noticesByContract[contractNumber] ?? ContractNotices()
+        if let arrearsNoticeSentOn { notices.arrearsNoticesSent.append(arrearsNoticeSentOn) }
+        if let defaultNotice { notices.defaultNotice = defaultNotice }
+        noticesByContract[contractNumber] = notices
+    }
+
+    func queueStatusChange(_ change: StatusChange) -> Int64 {
+        let id = newId()
+        var stored = change
+        stored.id = id
+        statusChanges[id] = stored
+        enqueue(.updateContractStatus, subjectId: id, at: change.requestedAt)
+        return id
+    }
+
+    func statusChange(id: Int64) -> StatusChange? { statusChanges[id] }
+
+    func queueNote(_ note: ContractNote) -> Int64 {
+        let id = newId()
+        var stored = note
+        stored.id = id
+        notes[id] = stored
+        enqueue(.addContractNote, subjectId: id, at: note.requestedAt)
+        return id
+    }
+
+    func note(id: Int64) -> ContractNote? { notes[id] }
+
+    func contactChange(id: Int64) -> ContactChange? { contactChanges[id] }
+
+    // MARK: PlacementStore
+
+    func activePlacement(contractNumber: String) -> String? { placements[contractNumber] }
+
+    func placedContracts(agent: String) -> Set<String> { Set(placements.filter { $0.value == agent }.keys) }
+
+    func queuePlacement(agent: String, fileName: String, changes: [StatusChange], by actor: String, at: Timestamp) {
+        for change in changes {
+            _ = queueStatusChange(change)
+            placements[change.contractNumber] = agent
+        }
+    }
+
+    func recordRecall(agent: String, contractNumbers: [String], forced: Bool, by actor: String, at: Timestamp) {
+        for number in contractNumbers where placements[number] == agent { placements[number] = nil }
+    }
+
+    func agentInstructions(agent: String) -> [AgentInstruction] { instructions.filter { $0.agent == agent } }
+
+    // MARK: OutboxStore
+
+    func dueOutboxEntries(now: Timestamp, limit: Int) -> [OutboxEntry] {
+        Array(outbox.values.filter { ($0.state == .pending && $0.nextAttemptAt <= now) || $0.state == .sending }
+            .sorted { $0.id < $1.id }.prefix(limit))
+    }
+
+    func outboxEntries(state: OutboxEntry.State?) -> [OutboxEntry] {
+        outbox.values.filter { state == nil || $0.state == state }.sorted { $0.id < $1.id }
+    }
+
+    func outboxCounts() -> [OutboxEntry.State: Int] { Dictionary(outbox.values.map { ($0.state, 1) }, uniquingKeysWith: +) }
+
+    func outboxEntry(id: Int64) -> OutboxEntry? { outbox[id] }
+
+    func markSending(_ entryId: Int64, at: Timestamp) {
+        outbox[entryId]?.state = .sending
+        outbox[entryId]?.attempts += 1
+    }
+
+    func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) {
+        settle(entryId, result: posted.writeOffId)
+        if let id = outbox[entryId]?.subjectId { requests[id]?.state = .posted }
+    }
+
+    func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) {
+        settle(entryId, result: "version \(milesVersion)")
+        if let id = outbox[entryId]?.subjectId { statusChanges[id]?.state = .applied }
+    }
+
+    func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) { settle(entryId, result: milesNoteId) }
+
+    func recordContactChangeApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) { settle(entryId, result: "partner version \(milesVersion)") }
+
+    func updateExpectedVersion(statusChangeId: Int64, to version: Int64) { statusChanges[statusChangeId]?.expectedVersion = version }
+
+    func updateContactChangeVersion(id: Int64, to version: Int64) { contactChanges[id]?.expectedVersion = version }
+
+    func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) {
+        outbox[entryId]?.state = .pending
+        outbox[entryId]?.lastError = error
+        outbox[entryId]?.nextAttemptAt = nextAttemptAt
+    }
+
+    func recordDeadLetter(entryId: Int64, reason: String, at: Timestamp) {
+        outbox[entryId]?.state = .deadLetter
+        outbox[entryId]?.lastError = reason
+        if let entry = outbox[entryId], entry.kind == .updateContractStatus { statusChanges[entry.subjectId]?.state = .failed }
+    }
+
+    func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) { outbox[id]?.state = .pending }
+
+    func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) { outbox[id]?.state = .skipped }
+
+    private func settle(_ entryId: Int64, result: String) {
+        outbox[entryId]?.state = .sent
+        outbox[entryId]?.resultReference = result
+    }
+}
