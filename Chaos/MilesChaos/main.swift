@@ -237,10 +237,10 @@ let ledger = await miles.writeOffLedger()
 let postedReferences = ledger.map(\.clientReference)
 let duplicatePostings = postedReferences.count - Set(postedReferences).count
 check(duplicatePostings == 0, "\(duplicatePostings) write-offs posted twice")
-check(Set(postedReferences) == Set(approvedWriteOffs.map { "WO-\($0)" }), "MILES's ledger does not hold exactly the approved write-offs")
+check(Set(postedReferences) == Set(approvedWriteOffs.map { OutboxKind.postWriteOff.clientReference(forSubject: $0) }), "MILES's ledger does not hold exactly the approved write-offs")
 
 let statusReferences = await miles.appliedStatusChangeReferences()
-check(Set(statusReferences) == Set(queuedStatusChanges.map { "SC-\($0)" }), "MILES did not apply exactly the requested status changes")
+check(Set(statusReferences) == Set(queuedStatusChanges.map { OutboxKind.updateContractStatus.clientReference(forSubject: $0) }), "MILES did not apply exactly the requested status changes")
 
 var rowsApplied = 0
 var rowsDuplicated = 0

@@ -81,6 +81,18 @@ struct MappingCheckTests {
         #expect(found.contains { $0.kind == .unknownInternalValue && $0.line == unknownLine && $0.message.contains("endOfTheWorld") })
     }
 
+    @Test("defaultReasons: a code not in statusChangeReasons, or a key that is not a status, is reported at its line")
+    func defaultReasons() throws {
+        let (codeDirectory, codeLine) = try mutatedCopy(
+            file: "status-codes.yaml", replacing: "  legal: LEGL                            # an agent reports legal action started",
+            with: "  legal: SUE")
+        #expect(problems(in: codeDirectory).contains { $0.kind == .invalidValue && $0.line == codeLine && $0.message.contains("SUE") })
+        let (keyDirectory, keyLine) = try mutatedCopy(
+            file: "status-codes.yaml", replacing: "  legal: LEGL                            # an agent reports legal action started",
+            with: "  lawsuit: LEGL")
+        #expect(problems(in: keyDirectory).contains { $0.kind == .unknownInternalValue && $0.line == keyLine && $0.message.contains("lawsuit") })
+    }
+
     @Test("authority matrix: limits that do not rise are reported at their line")
     func nonMonotonicLimits() throws {
         let (directory, line) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "    approveUpTo: 5000.00",

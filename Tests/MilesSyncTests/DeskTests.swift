@@ -150,7 +150,7 @@ struct DeskTests {
 
         let plan1 = effects(try await plan("C2", .status(.activePlan, on: today)))
         #expect(plan1?.statusChange?.to == .paymentPlan)
-        #expect(plan1?.statusChange?.reasonCode == mappings.statusCodes.agentUpdateReasons[.paymentPlan])
+        #expect(plan1?.statusChange?.reasonCode == mappings.statusCodes.defaultReasons[.paymentPlan])
         #expect(plan1?.statusChange?.expectedVersion == 7)
 
         let trace = effects(try await plan("C2", .traceResult(address: nil, phone: "07700 900123", email: nil, on: today)))

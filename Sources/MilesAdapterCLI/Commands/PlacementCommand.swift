@@ -11,6 +11,16 @@ struct PlacementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "placement", abstract: "Place accounts with an external agent.", subcommands: [Create.self, Recall.self, Instructions.self])
 
+    /// The reason code given, or the mapping's default for the status the accounts move to.
+    static func reason(_ given: String?, moving status: ContractStatus, _ session: CommandSession) throws -> String {
+        if let given { return given }
+        guard let code = session.mappings.statusCodes.defaultReasons[status] else {
+            throw CommandFailure(message: "no --reason given and status-codes.yaml defaultReasons has none for \(status.rawValue)",
+                                 exitCode: .configuration)
+        }
+        return code
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a placement file in the agent's format (with a manifest) and queue the 'placed with agent' status changes.",
@@ -19,7 +29,8 @@ struct PlacementCommand: AsyncParsableCommand {
         @Option(help: "The agent, as named in mappings/third-party.") var agent: String
         @Option(help: "A file of contract numbers, one per line.") var contracts: String?
         @Option(help: "Instead of --contracts: every stored contract whose collections status is this, e.g. defaulted.") var status: String?
-        @Option(help: "MILES's reason code for the status change.") var reason = "DCAP"
+        @Option(help: "MILES's reason code for the status change (default: status-codes.yaml defaultReasons.placedWithAgent).")
+        var reason: String?
         @Option(help: "Where the placement file and manifest go.") var output = "placements"
 
         func validate() throws {
@@ -48,7 +59,9 @@ struct PlacementCommand: AsyncParsableCommand {
                 let result: PlacementDesk.Result
                 do {
                     result = try await PlacementDesk(store: session.store, mappings: session.mappings, now: CommandSession.clock)
-                        .create(agent: agent, contractNumbers: numbers, by: try session.user(), reasonCode: reason, directory: output)
+                        .create(agent: agent, contractNumbers: numbers, by: try session.user(),
+                                reasonCode: try PlacementCommand.reason(reason, moving: .placedWithAgent, session),
+                                directory: output)
                 } catch let error as PlacementError {
                     throw CommandFailure(message: error.description, exitCode: .failed)
                 }
@@ -72,7 +85,8 @@ struct PlacementCommand: AsyncParsableCommand {
         @Option(help: "The agent.") var agent: String
         @Option(help: "A file of contract numbers, one per line.") var contracts: String
         @Flag(help: "Recall even while a payment plan is active or a payment is in transit.") var force = false
-        @Option(help: "MILES's reason code for the status change.") var reason = "RECL"
+        @Option(help: "MILES's reason code for the status change (default: status-codes.yaml defaultReasons.defaulted).")
+        var reason: String?
         @Option(help: "Where the recall file goes.") var output = "placements"
 
         func run() async throws {
@@ -83,7 +97,8 @@ struct PlacementCommand: AsyncParsableCommand {
                 }
                 let numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 let result = try await PlacementDesk(store: session.store, mappings: session.mappings, now: CommandSession.clock)
-                    .recall(agent: agent, contractNumbers: numbers, force: force, by: try session.user(), reasonCode: reason, directory: output)
+                    .recall(agent: agent, contractNumbers: numbers, force: force, by: try session.user(),
+                             reasonCode: try PlacementCommand.reason(reason, moving: .defaulted, session), directory: output)
                 for (number, reason) in result.refused { printError("\(number): not recalled: \(reason)") }
                 if let file = result.file { print("\(file): \(result.placed.count) accounts recalled; run 'miles-adapter push'") }
                 if !result.refused.isEmpty { throw ExitCode(1) }

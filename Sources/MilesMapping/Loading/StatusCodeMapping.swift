@@ -14,9 +14,10 @@ public struct StatusCodeMapping: Sendable {
     public let writeOffReasons: [String: WriteOffReason]
     /// MILES's reason codes for status changes, with what each means.
     public let statusChangeReasons: [String: String]
-    /// The reason code a status change gets when an agent's update asks for it (an active payment
-    /// plan, legal action started), by the status it moves to; each is one of `statusChangeReasons`.
-    public let agentUpdateReasons: [ContractStatus: String]
+    /// The reason code a status change gets when whoever asks for it names none (an agent reporting
+    /// an active payment plan, a placement, a recall), by the status it moves to; each is one of
+    /// `statusChangeReasons`.
+    public let defaultReasons: [ContractStatus: String]
     private let milesCodeByStatus: [ContractStatus: String]
     private let milesCodeByReason: [WriteOffReason: String]
 
@@ -40,7 +41,7 @@ public struct StatusCodeMapping: Sendable {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
-                            "agentUpdateReasons"],
+                            "defaultReasons"],
                   file, &problems)
         var statusChangeReasons: [String: String] = [:]
         if let pairs = root[key: "statusChangeReasons"]?.orderedPairs {
@@ -54,19 +55,19 @@ public struct StatusCodeMapping: Sendable {
         } else {
             problems.append(file.problem(root, .missingField, "section 'statusChangeReasons' is missing or not a mapping"))
         }
-        var agentUpdateReasons: [ContractStatus: String] = [:]
-        for (key, value) in root[key: "agentUpdateReasons"]?.orderedPairs ?? [] {
+        var defaultReasons: [ContractStatus: String] = [:]
+        for (key, value) in root[key: "defaultReasons"]?.orderedPairs ?? [] {
             guard let status = key.string.flatMap(ContractStatus.init(rawValue:)) else {
-                problems.append(file.problem(key, .unknownInternalValue, "agentUpdateReasons: '\(key.string ?? "")' is not a status; one of "
+                problems.append(file.problem(key, .unknownInternalValue, "defaultReasons: '\(key.string ?? "")' is not a status; one of "
                     + ContractStatus.allCases.map(\.rawValue).joined(separator: ", ")))
                 continue
             }
             guard let code = value.string, statusChangeReasons[code] != nil else {
-                problems.append(file.problem(value, .invalidValue, "agentUpdateReasons: '\(value.string ?? "")' for \(status.rawValue) is not "
+                problems.append(file.problem(value, .invalidValue, "defaultReasons: '\(value.string ?? "")' for \(status.rawValue) is not "
                     + "one of statusChangeReasons (" + statusChangeReasons.keys.sorted().joined(separator: ", ") + ")"))
                 continue
             }
-            agentUpdateReasons[status] = code
+            defaultReasons[status] = code
         }
         let version = root[key: "version"]?.int
         if version == nil {
@@ -87,7 +88,7 @@ public struct StatusCodeMapping: Sendable {
             agreementTypes: Dictionary(agreements, uniquingKeysWith: { first, _ in first }),
             customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
             writeOffReasons: Dictionary(reasons, uniquingKeysWith: { first, _ in first }),
-            statusChangeReasons: statusChangeReasons, agentUpdateReasons: agentUpdateReasons,
+            statusChangeReasons: statusChangeReasons, defaultReasons: defaultReasons,
             milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
     }
 

@@ -85,10 +85,10 @@ struct UpdatePlanner: Sendable {
     }
 
     /// A status change through the transition table and the guards; a refusal keeps the update for the team.
-    /// The reason code comes from status-codes.yaml (`agentUpdateReasons`).
+    /// The reason code comes from status-codes.yaml (`defaultReasons`).
     private func statusChange(_ update: ThirdPartyUpdate, _ details: String, to target: ContractStatus, on: LocalDate) async throws -> IngestEffects {
-        guard let reasonCode = mappings.statusCodes.agentUpdateReasons[target] else {
-            return IngestEffects(refusal: "status-codes.yaml agentUpdateReasons has no reason code for \(target.rawValue)")
+        guard let reasonCode = mappings.statusCodes.defaultReasons[target] else {
+            return IngestEffects(refusal: "status-codes.yaml defaultReasons has no reason code for \(target.rawValue)")
         }
         guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
