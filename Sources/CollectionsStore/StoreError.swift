@@ -5,24 +5,17 @@
 /// catch let error as StoreError where error.code == .changedMeanwhile { … read it again … }
 /// ```
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case notFound, wrongState, changedMeanwhile, corruptRecord
-        }
-
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
+    public enum Code: String, Sendable, CustomStringConvertible {
         /// The record does not exist.
-        public static let notFound = Code(.notFound)
+        case notFound
         /// The record is not in a state that allows the change.
-        public static let wrongState = Code(.wrongState)
+        case wrongState
         /// The record changed since the caller read it; read it again and decide again.
-        public static let changedMeanwhile = Code(.changedMeanwhile)
+        case changedMeanwhile
         /// The stored record holds a value this version of the adapter does not know.
-        public static let corruptRecord = Code(.corruptRecord)
+        case corruptRecord
 
-        public var description: String { base.rawValue }
+        public var description: String { rawValue }
     }
 
     public let code: Code

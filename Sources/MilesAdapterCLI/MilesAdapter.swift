@@ -69,11 +69,16 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension AsyncParsableCommand {
-    /// Runs `body`, printing a `CommandFailure` as `error: …` and exiting with its code.
+    /// Runs `body`, printing a `CommandFailure`, or one of the adapter's typed errors, as `error: …`
+    /// and exiting with its documented code.
     func reportingFailures(_ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch let failure as CommandFailure {
+            printError("error: \(failure.message)")
+            throw ExitCode(failure.exitCode.rawValue)
+        } catch {
+            guard let failure = CommandFailure(error) else { throw error }
             printError("error: \(failure.message)")
             throw ExitCode(failure.exitCode.rawValue)
         }

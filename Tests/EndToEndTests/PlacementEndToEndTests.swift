@@ -36,6 +36,11 @@ struct PlacementEndToEndTests {
             let bob = try WriteOffDesk(store: store, mappings: harness.mappings).user(named: "bob", roles: teamRoles)
             let desk = PlacementDesk(store: store, mappings: harness.mappings)
             let numbers = placeable.map(\.contractNumber) + [try #require(active).contractNumber]
+            // A reason code MILES does not know is refused before any file is written or change queued.
+            await #expect { try await desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "NOPE", directory: output) }
+                throws: { ($0 as? PlacementError)?.code == .unknownReasonCode && ($0 as? PlacementError)?.input == "NOPE" }
+            #expect(!FileManager.default.fileExists(atPath: output))
+            #expect(try await store.outboxEntries(state: nil).isEmpty)
             let result = try await desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
 
             #expect(result.placed == placeable.prefix(3).map(\.contractNumber))

@@ -98,16 +98,16 @@ struct AgentFileParserTests {
         let result = try trace.parse(Array(header.utf8) + row, sourceName: "cp1252.csv")
         #expect(result.updates.map(\.kind) == [.note("Zoë O’Brien owes £5")])
         let dca = try AgentFileParser(agent: try #require(mappings.agents["acme-dca"]))
-        #expect(throws: CSVFileError.self) { try dca.parse(Array("AccountRef,ActionCode\n".utf8) + row, sourceName: "cp1252.csv") }
+        #expect(throws: AgentFileError.self) { try dca.parse(Array("AccountRef,ActionCode\n".utf8) + row, sourceName: "cp1252.csv") }
     }
 
     @Test("a file that is not UTF-8, lacks its header, or is truncated XML fails as a whole")
     func wholeFileFailures() throws {
         let dca = try AgentFileParser(agent: try #require(mappings.agents["acme-dca"]))
-        #expect(throws: CSVFileError.self) { try dca.parse([0x41, 0xFF, 0xFE, 0x0A], sourceName: "latin1.csv") }
-        #expect(throws: CSVFileError.self) { try dca.parse(Array("Account,Code\nC1,PAY\n".utf8), sourceName: "noheader.csv") }
+        #expect(throws: AgentFileError.self) { try dca.parse([0x41, 0xFF, 0xFE, 0x0A], sourceName: "latin1.csv") }
+        #expect(throws: AgentFileError.self) { try dca.parse(Array("Account,Code\nC1,PAY\n".utf8), sourceName: "noheader.csv") }
         let repo = try AgentFileParser(agent: try #require(mappings.agents["northern-recoveries"]))
-        #expect(throws: CSVFileError.self) {
+        #expect(throws: AgentFileError.self) {
             try repo.parse(Array("<RecoveryReport><Recovery><AgreementNumber>C1</Agree".utf8), sourceName: "cut.xml")
         }
     }

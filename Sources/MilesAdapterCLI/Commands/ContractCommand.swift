@@ -119,7 +119,7 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                let user = try session.configuration.actingUser()
+                let user = try session.user().name
                 let kind = ContractHold.Kind(rawValue: type)!
                 if lift {
                     try await session.contractDesk.liftHold(contractNumber: number, kind: kind, by: user)
@@ -175,13 +175,8 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                let id: Int64
-                do {
-                    id = try await session.contractDesk.queueNote(contractNumber: number, category: category, text: text,
+                let id = try await session.contractDesk.queueNote(contractNumber: number, category: category, text: text,
                                                                   by: try session.configuration.actingUser())
-                } catch let error as ContractDeskError {
-                    throw CommandFailure(message: error.description, exitCode: .failed)
-                }
                 print("note \(id) queued for \(number); run 'miles-adapter push'")
             }
         }

@@ -19,16 +19,9 @@ struct IngestCommand: AsyncParsableCommand {
             """,
         subcommands: [File.self, Watch.self, List.self, Show.self, Refused.self], defaultSubcommand: File.self)
 
-    static func desk(_ session: CommandSession, batchSize: Int) -> IngestDesk {
-        IngestDesk(store: session.store, mappings: session.mappings, inboxDirectory: session.configuration.inbox, batchSize: batchSize)
-    }
-
-    /// The agent's columns that carry customers' contact details: their values are masked on the
-    /// terminal, as in the log, unless --log-personal-data.
-    static func personalColumns(of agent: String, in session: CommandSession, unless shown: Bool) -> Set<String> {
-        guard !shown, let fields = session.mappings.agents[agent]?.updates?.fields else { return [] }
-        let personal: [AgentMapping.UpdateField] = [.addressLine1, .addressLine2, .town, .postcode, .phone, .email]
-        return Set(personal.compactMap { fields[$0] })
+    /// The agent's columns whose values are masked on the terminal, as in the log, unless --log-personal-data.
+    static func maskedColumns(of agent: String, in session: CommandSession, unless shown: Bool) -> Set<String> {
+        shown ? [] : session.ingestDesk().personalDataColumns(of: agent)
     }
 
     static func summary(_ file: InboxFile) -> String {
@@ -49,13 +42,8 @@ struct IngestCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 let logger = global.makeLogger("miles-adapter.ingest", secrets: session.configuration.secrets)
-                let desk = IngestCommand.desk(session, batchSize: batchSize)
-                let outcome: IngestDesk.Outcome
-                do {
-                    outcome = try await desk.ingest(path: path, agent: agent, channel: "file")
-                } catch let error as IngestError {
-                    throw CommandFailure(message: error.description, exitCode: .failed)
-                }
+                let desk = session.ingestDesk(batchSize: batchSize)
+                let outcome = try await desk.ingest(path: path, agent: agent, channel: "file")
                 logger.info("delivery ingested", metadata: [
                     "agent": "\(agent)", "delivery": "\(outcome.file.id)", "state": "\(outcome.file.state.rawValue)",
                     "applied": "\(outcome.file.applied)", "refused": "\(outcome.file.refused)", "rejected": "\(outcome.file.rejected)",
@@ -66,7 +54,7 @@ struct IngestCommand: AsyncParsableCommand {
                 }
                 print(IngestCommand.summary(outcome.file))
                 if let peak = SyncCommand.peakResidentMemoryKilobytes() { print("peak memory: \(peak / 1024) MB") }
-                let personal = IngestCommand.personalColumns(of: agent, in: session, unless: global.logPersonalData)
+                let personal = IngestCommand.maskedColumns(of: agent, in: session, unless: global.logPersonalData)
                 for error in try await session.store.ingestRowErrors(fileId: outcome.file.id) {
                     let value = personal.contains(error.column) ? "‹personal›" : error.value
                     printError("\(path): line \(error.line), \(error.column) '\(value)': \(error.reason)")
@@ -95,7 +83,7 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                let desk = IngestCommand.desk(session, batchSize: batchSize)
+                let desk = session.ingestDesk(batchSize: batchSize)
                 for file in try await desk.unfinished() {
                     print("resuming " + IngestCommand.summary(try await desk.process(file)))
                 }
@@ -155,7 +143,7 @@ struct IngestCommand: AsyncParsableCommand {
                     print("line \(update.line)  \(update.contractNumber)  \(update.kind)  \(update.outcome)  \(update.details)"
                           + (update.refusal.map { "  — \($0)" } ?? ""))
                 }
-                let personal = IngestCommand.personalColumns(of: file.agent, in: session, unless: global.logPersonalData)
+                let personal = IngestCommand.maskedColumns(of: file.agent, in: session, unless: global.logPersonalData)
                 for error in try await session.store.ingestRowErrors(fileId: id) {
                     print("rejected line \(error.line), \(error.column) '\(personal.contains(error.column) ? "‹personal›" : error.value)': \(error.reason)")
                 }

@@ -24,14 +24,14 @@ struct MappingsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let directory = try mappings ?? global.loadConfiguration().mappings
-                let set = try MappingsCommand.loadMappings(directory: directory)
+                let set = try CommandSession.loadMappings(directory: directory)
                 print("\(directory): contract.yaml, status-codes.yaml and authority-matrix.yaml are valid against "
                       + "\(set.contract.schemaFile) (\(set.contract.contractFields.count) contract fields, "
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
                       + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.keys.sorted().joined(separator: ", ")))")
                 guard againstStore else { return }
                 let configuration = try global.loadConfiguration()
-                let unknown = try await SyncCommand.openStore(configuration.database).statusCodeCounts()
+                let unknown = try await CommandSession.openStore(configuration.database).statusCodeCounts()
                     .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }
                 for (code, count) in unknown.sorted(by: { $0.key < $1.key }) {
                     printError("\(directory)/status-codes.yaml: MILES status code '\(code)' is on \(count) stored contract"
@@ -40,14 +40,6 @@ struct MappingsCommand: AsyncParsableCommand {
                 if !unknown.isEmpty { throw ExitCode(CommandFailure.Code.mappings.rawValue) }
                 print("every MILES status code in \(configuration.database) is mapped")
             }
-        }
-    }
-
-    static func loadMappings(directory: String) throws -> MappingSet {
-        do {
-            return try MappingSet.load(directory: directory)
-        } catch {
-            throw CommandFailure(message: error.description, exitCode: .mappings)
         }
     }
 }

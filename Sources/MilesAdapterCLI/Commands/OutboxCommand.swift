@@ -28,10 +28,7 @@ struct PushCommand: AsyncParsableCommand {
                 gateway: try session.gateway(), store: session.store,
                 configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts),
                                                          deadline: deadlineMinutes.map { .seconds($0 * 60) }), logger: logger)
-            let summary: OutboxRelay.Summary
-            do { summary = try await relay.run() } catch let error as OutboxRelayError {
-                throw CommandFailure(message: "push stopped: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
-            }
+            let summary = try await relay.run()
             print("write-offs posted \(summary.posted) (found already posted \(summary.reconciled)), "
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
                   + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), "
@@ -60,7 +57,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try SyncCommand.openStore(try global.loadConfiguration().database)
+                let store = try CommandSession.openStore(try global.loadConfiguration().database)
                 for entry in try await store.outboxEntries(state: state.flatMap(OutboxEntry.State.init)) {
                     print("\(entry.id)\t\(entry.state.rawValue)\t\(entry.kind.rawValue)\t\(entry.clientReference)\tattempts \(entry.attempts)"
                           + (entry.resultReference.map { "\tMILES \($0)" } ?? "") + (entry.lastError.map { "\t\($0)" } ?? ""))
@@ -77,8 +74,8 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
-                let store = try SyncCommand.openStore(configuration.database)
-                try await store.retryOutboxEntry(id: id, by: try configuration.actingUser(), at: CollectionsClock.system())
+                let store = try CommandSession.openStore(configuration.database)
+                try await store.retryOutboxEntry(id: id, by: try configuration.actingUser(), at: CommandSession.clock())
                 print("\(id): re-queued; run 'miles-adapter push'")
             }
         }
@@ -93,8 +90,8 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
-                let store = try SyncCommand.openStore(configuration.database)
-                try await store.skipOutboxEntry(id: id, by: try configuration.actingUser(), reason: reason, at: CollectionsClock.system())
+                let store = try CommandSession.openStore(configuration.database)
+                try await store.skipOutboxEntry(id: id, by: try configuration.actingUser(), reason: reason, at: CommandSession.clock())
                 print("\(id): skipped")
             }
         }
@@ -111,7 +108,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try SyncCommand.openStore(try global.loadConfiguration().database)
+                let store = try CommandSession.openStore(try global.loadConfiguration().database)
                 let verification = try await store.verifyAudit()
                 print(verification)
                 if case .broken = verification { throw ExitCode(1) }

@@ -56,15 +56,9 @@ struct PlacementCommand: AsyncParsableCommand {
                         }
                     }
                 }
-                let result: PlacementDesk.Result
-                do {
-                    result = try await PlacementDesk(store: session.store, mappings: session.mappings, now: CommandSession.clock)
-                        .create(agent: agent, contractNumbers: numbers, by: try session.user(),
-                                reasonCode: try PlacementCommand.reason(reason, moving: .placedWithAgent, session),
-                                directory: output)
-                } catch let error as PlacementError {
-                    throw CommandFailure(message: error.description, exitCode: .failed)
-                }
+                let result = try await session.placementDesk
+                    .create(agent: agent, contractNumbers: numbers, by: try session.user(),
+                            reasonCode: try PlacementCommand.reason(reason, moving: .placedWithAgent, session), directory: output)
                 for (number, reason) in result.refused { printError("\(number): not placed: \(reason)") }
                 if let file = result.file {
                     print("\(file): \(result.placed.count) accounts, totals \(result.totals.map { "\($0.value) \($0.key) minor units" }.joined(separator: ", ")), "
@@ -96,7 +90,7 @@ struct PlacementCommand: AsyncParsableCommand {
                     throw CommandFailure(message: "cannot read \(contracts)", exitCode: .failed)
                 }
                 let numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                let result = try await PlacementDesk(store: session.store, mappings: session.mappings, now: CommandSession.clock)
+                let result = try await session.placementDesk
                     .recall(agent: agent, contractNumbers: numbers, force: force, by: try session.user(),
                              reasonCode: try PlacementCommand.reason(reason, moving: .defaulted, session), directory: output)
                 for (number, reason) in result.refused { printError("\(number): not recalled: \(reason)") }

@@ -26,7 +26,7 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
-                let store = try SyncCommand.openStore(configuration.database)
+                let store = try CommandSession.openStore(configuration.database)
                 let today = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).date
                 print(try await AgedDebtTable.render(store: store, asOf: asOf.flatMap(LocalDate.parse) ?? today))
             }
@@ -49,8 +49,8 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try SyncCommand.openStore(try global.loadConfiguration().database)
-                let today = asOf.flatMap(LocalDate.parse) ?? CollectionsClock.system().date
+                let store = try CommandSession.openStore(try global.loadConfiguration().database)
+                let today = asOf.flatMap(LocalDate.parse) ?? CommandSession.clock().date
                 var due: [Contract] = []
                 try await store.forEachContract { contract in
                     if contract.arrears.missedPayments >= 2 { due.append(contract) }

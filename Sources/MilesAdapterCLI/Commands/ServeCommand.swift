@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
                     throw CommandFailure(message: "no agent can post: set agentAPI.tokenHashes in miles-adapter.yaml "
                                          + "('miles-adapter serve new-token --agent NAME' makes a token and its hash)", exitCode: .configuration)
                 }
-                let desk = IngestDesk(store: session.store, mappings: session.mappings, inboxDirectory: session.configuration.inbox)
+                let desk = session.ingestDesk()
                 for file in try await desk.unfinished() { _ = try await desk.process(file) }
                 let host = configuration.host
                 do {

@@ -67,14 +67,6 @@ struct SyncCommand: AsyncParsableCommand {
         return Timestamp.parse(text)
     }
 
-    static func openStore(_ path: String) throws -> SQLiteStore {
-        do {
-            return try SQLiteStore(path: path)
-        } catch {
-            throw CommandFailure(message: "cannot open the store \(path): \(error)", exitCode: .configuration)
-        }
-    }
-
     /// Runs the contract sync with progress output, turning its failures into CLI failures.
     static func runSync(gateway: MilesGateway, store: any SyncStore, configuration: ContractSync.Configuration,
                         mode: ContractSync.Mode, logger: Logger) async throws -> ContractSync.Summary {

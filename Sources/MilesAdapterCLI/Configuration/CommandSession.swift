@@ -15,8 +15,26 @@ struct CommandSession {
 
     init(_ global: GlobalOptions) throws {
         configuration = try global.loadConfiguration()
-        mappings = try MappingsCommand.loadMappings(directory: configuration.mappings)
-        store = try SyncCommand.openStore(configuration.database)
+        mappings = try Self.loadMappings(directory: configuration.mappings)
+        store = try Self.openStore(configuration.database)
+    }
+
+    /// The checked mappings; problems are exit code 4, each with its file and line.
+    static func loadMappings(directory: String) throws -> MappingSet {
+        do {
+            return try MappingSet.load(directory: directory)
+        } catch {
+            throw CommandFailure(message: error.description, exitCode: .mappings)
+        }
+    }
+
+    /// The store at `path`, created and migrated if need be; failure is exit code 5.
+    static func openStore(_ path: String) throws -> SQLiteStore {
+        do {
+            return try SQLiteStore(path: path)
+        } catch {
+            throw CommandFailure(message: "cannot open the store \(path): \(error)", exitCode: .configuration)
+        }
     }
 
     /// MILES, as configured; fails with what to set.
@@ -31,6 +49,12 @@ struct CommandSession {
     var desk: WriteOffDesk { WriteOffDesk(store: store, mappings: mappings, now: Self.clock) }
 
     var contractDesk: ContractDesk { ContractDesk(store: store, mappings: mappings, now: Self.clock) }
+
+    var placementDesk: PlacementDesk { PlacementDesk(store: store, mappings: mappings, now: Self.clock) }
+
+    func ingestDesk(batchSize: Int = 2_000) -> IngestDesk {
+        IngestDesk(store: store, mappings: mappings, inboxDirectory: configuration.inbox, batchSize: batchSize, now: Self.clock)
+    }
 
     /// The person acting, with their role from the configuration.
     func user() throws -> CollectionsUser {

@@ -70,6 +70,14 @@ public struct IngestDesk: Sendable {
         }
     }
 
+    /// The agent's columns that carry customers' contact details (address, phone, email): personal
+    /// data, masked wherever it is shown unless a person has switched personal-data logging on.
+    public func personalDataColumns(of agent: String) -> Set<String> {
+        guard let fields = mappings.agents[agent]?.updates?.fields else { return [] }
+        let personal: [AgentMapping.UpdateField] = [.addressLine1, .addressLine2, .town, .postcode, .phone, .email]
+        return Set(personal.compactMap { fields[$0] })
+    }
+
     /// Deliveries received but not finished (a crash or a stop in the middle): process them first.
     public func unfinished() async throws -> [InboxFile] {
         try await store.inboxFiles(agent: nil, state: .received, limit: 1_000).reversed()
@@ -89,7 +97,7 @@ public struct IngestDesk: Sendable {
             try await BlockingWork.run {
                 if isJSON { try read { _ in } } else { try parser.checkWhole(fileAt: file.storedPath, sourceName: sourceName) }
             }
-        } catch let error as CSVFileError {
+        } catch let error as AgentFileError {
             try await store.finishInboxFile(id: file.id, failure: error.description, at: now())
             return try await store.inboxFile(id: file.id) ?? file
         }

@@ -1,26 +1,19 @@
 /// A delivery could not be taken in. Callers match on `code`; `input` is what caused it (the
 /// agent, the file or the inbox folder) and `description` says why.
 public struct IngestError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case unknownAgent, noUpdatesSection, unreadableDelivery, inboxUnwritable, lostDelivery
-        }
-
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
+    public enum Code: String, Sendable, CustomStringConvertible {
         /// No mapping in mappings/third-party for the agent.
-        public static let unknownAgent = Code(.unknownAgent)
+        case unknownAgent
         /// The agent's mapping has no `updates` section: it sends no updates.
-        public static let noUpdatesSection = Code(.noUpdatesSection)
+        case noUpdatesSection
         /// The delivered file cannot be read.
-        public static let unreadableDelivery = Code(.unreadableDelivery)
+        case unreadableDelivery
         /// The inbox folder cannot be written.
-        public static let inboxUnwritable = Code(.inboxUnwritable)
+        case inboxUnwritable
         /// A delivery the store records is no longer in the inbox.
-        public static let lostDelivery = Code(.lostDelivery)
+        case lostDelivery
 
-        public var description: String { base.rawValue }
+        public var description: String { rawValue }
     }
 
     public let code: Code

@@ -286,23 +286,16 @@ public struct OutboxRelay: Sendable {
 /// The relay stopped; every entry keeps the state it had. Callers match on `code`; `reference` is
 /// the client reference of the entry it stopped on, when it stopped on one.
 public struct OutboxRelayError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case authenticationFailed, milesUnavailable, storeFailed, cancelled
-        }
-
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
+    public enum Code: String, Sendable, CustomStringConvertible {
         /// MILES refused the credentials: retrying cannot help until they are fixed.
-        public static let authenticationFailed = Code(.authenticationFailed)
+        case authenticationFailed
         /// MILES kept failing and the circuit breaker opened.
-        public static let milesUnavailable = Code(.milesUnavailable)
+        case milesUnavailable
         /// The store could not be read or written.
-        public static let storeFailed = Code(.storeFailed)
-        public static let cancelled = Code(.cancelled)
+        case storeFailed
+        case cancelled
 
-        public var description: String { base.rawValue }
+        public var description: String { rawValue }
     }
 
     public let code: Code

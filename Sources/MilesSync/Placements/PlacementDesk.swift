@@ -36,7 +36,11 @@ public struct PlacementDesk: Sendable {
     public func create(agent name: String, contractNumbers: [String], by user: CollectionsUser, reasonCode: String,
                        directory: String) async throws -> Result {
         guard let agent = mappings.agents[name] else {
-            throw PlacementError("no agent '\(name)' in mappings/third-party; agents are \(mappings.agents.keys.sorted().joined(separator: ", "))")
+            throw PlacementError(.unknownAgent, input: name,
+                                 "no agent '\(name)' in mappings/third-party; agents are \(mappings.agents.keys.sorted().joined(separator: ", "))")
+        }
+        guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
+            throw PlacementError(.unknownReasonCode, input: reasonCode, "reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons")
         }
         let today = now().date
         var result = Result()
@@ -77,9 +81,6 @@ public struct PlacementDesk: Sendable {
         try Self.writeAtomically(Data(text.utf8), to: directory + "/" + fileName)
         try Self.writeAtomically(try encoder.encode(manifest), to: directory + "/" + fileName + ".manifest.json")
 
-        guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
-            throw PlacementError("reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons")
-        }
         // The guards passed above; the status changes and the placement are stored together.
         let changes = accepted.map { contract, _ in
             StatusChange(id: 0, contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: reasonCode, effectiveDate: today,
@@ -99,7 +100,7 @@ public struct PlacementDesk: Sendable {
     /// recalled account gets a status change back to defaulted, and the agent a recall file.
     public func recall(agent name: String, contractNumbers: [String], force: Bool, by user: CollectionsUser, reasonCode: String,
                        directory: String) async throws -> Result {
-        guard mappings.agents[name] != nil else { throw PlacementError("no agent '\(name)' in mappings/third-party") }
+        guard mappings.agents[name] != nil else { throw PlacementError(.unknownAgent, input: name, "no agent '\(name)' in mappings/third-party") }
         var result = Result()
         var recalled: [String] = []
         let desk = ContractDesk(store: store, mappings: mappings, now: now)
@@ -181,12 +182,6 @@ public struct PlacementDesk: Sendable {
 
     /// The file written whole or not at all; a failure is a placement error naming the file.
     private static func writeAtomically(_ data: Data, to path: String) throws(PlacementError) {
-        do { try AtomicFile.write(data, to: path) } catch { throw PlacementError(error.description) }
+        do { try AtomicFile.write(data, to: path) } catch { throw PlacementError(.fileNotWritten, input: path, error.description) }
     }
-}
-
-/// A placement could not be made; the message says why.
-public struct PlacementError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -31,11 +31,11 @@ public struct ContractDesk: Sendable {
                                     courtOrderReference: String?, by user: CollectionsUser,
                                     overrides: [String: String]) async throws -> Int64 {
         guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
-            throw ContractDeskError(["reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons ("
+            throw ContractDeskError(.unknownReasonCode, input: reasonCode, ["reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons ("
                 + mappings.statusCodes.statusChangeReasons.keys.sorted().joined(separator: ", ") + ")"])
         }
         guard let contract = try await store.contract(number: contractNumber) else {
-            throw ContractDeskError(["contract \(contractNumber) is not in the store (run sync contracts first, or check the number)"])
+            throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store (run sync contracts first, or check the number)"])
         }
         let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: courtOrderReference,
                                                       overridden: [], store: store, mappings: mappings, on: now().date)
@@ -53,7 +53,7 @@ public struct ContractDesk: Sendable {
                 remaining.append("\(refusal.description) — override refused: \(error)")
             }
         }
-        guard remaining.isEmpty else { throw ContractDeskError(remaining) }
+        guard remaining.isEmpty else { throw ContractDeskError(.refusedByRules, input: contractNumber, remaining) }
         return try await store.queueStatusChange(StatusChange(
             id: 0, contractNumber: contractNumber, to: target, reasonCode: reasonCode, effectiveDate: effectiveDate,
             courtOrderReference: courtOrderReference, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
@@ -85,7 +85,7 @@ public struct ContractDesk: Sendable {
     /// Queues a note for the contract file in MILES; the contract must be in the store.
     public func queueNote(contractNumber: String, category: String, text: String, by actor: String) async throws -> Int64 {
         guard try await store.contract(number: contractNumber) != nil else {
-            throw ContractDeskError(["contract \(contractNumber) is not in the store"])
+            throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store"])
         }
         return try await store.queueNote(ContractNote(
             id: 0, contractNumber: contractNumber, category: category, text: text, source: "miles-adapter:\(actor)", requestedBy: actor,
@@ -120,15 +120,4 @@ public struct ContractView: Sendable {
     public var arrearsNoticeDue: Bool
     /// Every action, with the guards that block it (none: allowed).
     public var refusals: [(action: CollectionsAction, refusals: [GuardRefusal])]
-}
-
-/// A status change was refused; each line names a rule and what would satisfy it.
-public struct ContractDeskError: Error, Sendable, CustomStringConvertible {
-    public let refusals: [String]
-
-    public init(_ refusals: [String]) {
-        self.refusals = refusals
-    }
-
-    public var description: String { refusals.joined(separator: "\n") }
 }

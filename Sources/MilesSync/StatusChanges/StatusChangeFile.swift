@@ -1,5 +1,6 @@
 import CollectionsDomain
 import Foundation
+import MilesMapping
 
 /// A batch of status changes: CSV with a header row
 /// `contract_number,to,reason_code,effective_date,court_order_reference` (the last two optional).

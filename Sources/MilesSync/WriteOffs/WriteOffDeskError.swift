@@ -4,29 +4,22 @@ import CollectionsStore
 /// what caused it (the user name, the role, the request id, or the file and line of a row), and
 /// `description` says why and what would do.
 public struct WriteOffDeskError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case unknownUser, unknownRole, rowRefused, noSuchRequest, approvalRefused, changedMeanwhile, storeFailed
-        }
-
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
+    public enum Code: String, Sendable, CustomStringConvertible {
         /// The acting user has no role in the configuration.
-        public static let unknownUser = Code(.unknownUser)
+        case unknownUser
         /// The user's role is not one of the authority matrix.
-        public static let unknownRole = Code(.unknownRole)
+        case unknownRole
         /// A row of a write-off file broke a rule; nothing was stored for it.
-        public static let rowRefused = Code(.rowRefused)
-        public static let noSuchRequest = Code(.noSuchRequest)
+        case rowRefused
+        case noSuchRequest
         /// The authority matrix or maker-checker refused the approval.
-        public static let approvalRefused = Code(.approvalRefused)
+        case approvalRefused
         /// Another decision on the request came first; look at it again.
-        public static let changedMeanwhile = Code(.changedMeanwhile)
+        case changedMeanwhile
         /// The store refused the change or failed.
-        public static let storeFailed = Code(.storeFailed)
+        case storeFailed
 
-        public var description: String { base.rawValue }
+        public var description: String { rawValue }
     }
 
     public let code: Code

@@ -1,3 +1,5 @@
+import MilesMapping
+
 /// The bad-debt write-off file the team prepares: CSV with a header row.
 ///
 /// ```

@@ -1,11 +1,16 @@
 import CollectionsDomain
 import Foundation
-import MilesMapping
 import MilesSOAP
 
 /// Reads an agent's update file with its mapping: each good row becomes a `ThirdPartyUpdate`; each
 /// bad row a `RowError` with its line, column and value, never blocking the good ones. A file that
-/// cannot be read as a whole (not UTF-8, no header, truncated XML) is refused as a whole.
+/// cannot be read as a whole (not UTF-8, no header, truncated XML) is refused as a whole with an
+/// `AgentFileError`.
+///
+/// ```swift
+/// let parser = try AgentFileParser(agent: mappings.agents["acme-dca"]!)
+/// let result = try parser.parse(bytes, sourceName: "acme-20261128.csv")   // result.updates, result.errors
+/// ```
 public struct AgentFileParser: Sendable {
     /// A row that could not be turned into an update.
     public struct RowError: Sendable, Equatable, CustomStringConvertible {
@@ -38,22 +43,27 @@ public struct AgentFileParser: Sendable {
     public let agent: AgentMapping
     let format: AgentMapping.UpdateFormat
 
-    public init(agent: AgentMapping) throws(CSVFileError) {
+    public init(agent: AgentMapping) throws(AgentFileError) {
         guard let format = agent.updates else {
-            throw CSVFileError(path: agent.agent, message: "agent \(agent.agent) has no 'updates' section in mappings/third-party")
+            throw AgentFileError(.noUpdatesSection, file: agent.agent, "agent \(agent.agent) has no 'updates' section in mappings/third-party")
         }
         self.agent = agent
         self.format = format
     }
 
     /// Parses `bytes` held in memory, naming them `sourceName` in every update's source and every error.
-    public func parse(_ bytes: [UInt8], sourceName: String) throws(CSVFileError) -> Result {
+    public func parse(_ bytes: [UInt8], sourceName: String) throws(AgentFileError) -> Result {
         var result = Result()
         let records: [(Int, [String: String])]
         switch format.syntax {
         case let .csv(delimiter):
-            let table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
+            let table: CSVTable
+            do {
+                table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
                                      requiredColumns: requiredColumns, expected: expectedHeader(delimiter))
+            } catch {
+                throw AgentFileError(unreadable: error)
+            }
             records = table.rows.map { ($0.line, $0.fields) }
         case let .xml(recordElement):
             records = try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName)
@@ -68,23 +78,23 @@ public struct AgentFileParser: Sendable {
     }
 
     /// Reads the agent's file at `path` one record at a time (CSV streams; XML is read whole), handing
-    /// each to `body` in file order. A problem with the file as a whole throws `CSVFileError`,
-    /// possibly after earlier records were handed over.
+    /// each to `body` in file order. A problem with the file as a whole throws `AgentFileError`,
+    /// possibly after earlier records were handed over; what `body` throws comes through as it is.
     public func forEachRecord(fileAt path: String, sourceName: String, _ body: (Record) throws -> Void) throws {
         switch format.syntax {
         case let .csv(delimiter):
             var columns: [AgentMapping.UpdateField: Int]?
-            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
+            try AgentFileError.fromCSV { try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
                                        requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { header, line, fields in
                 let index = columns ?? format.fields.compactMapValues { header.firstIndex(of: $0) }
                 columns = index
                 try body(record(line: line, sourceName: sourceName) { field in
                     index[field].flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
                 })
-            }
+            } }
         case let .xml(recordElement):
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw CSVFileError(path: sourceName, message: "cannot read the file")
+                throw AgentFileError(.unreadable, file: sourceName, "cannot read the file")
             }
             for (line, fields) in try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName) {
                 try body(record(line: line, fields: fields, sourceName: sourceName))
@@ -92,16 +102,22 @@ public struct AgentFileParser: Sendable {
         }
     }
 
-    /// Reads the file through without building updates: throws `CSVFileError` if it cannot be read as
+    /// Reads the file through without building updates: throws `AgentFileError` if it cannot be read as
     /// a whole (encoding, header, quoting, truncated XML), so nothing from a broken file is applied.
-    public func checkWhole(fileAt path: String, sourceName: String) throws {
+    public func checkWhole(fileAt path: String, sourceName: String) throws(AgentFileError) {
         switch format.syntax {
         case let .csv(delimiter):
-            try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
-                                       requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { _, _, _ in }
+            do {
+                try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding,
+                                           caseSensitive: true, requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { _, _, _ in }
+            } catch let error as CSVFileError {
+                throw AgentFileError(unreadable: error)
+            } catch {
+                throw AgentFileError(.unreadable, file: sourceName, "\(error)")
+            }
         case let .xml(recordElement):
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw CSVFileError(path: sourceName, message: "cannot read the file")
+                throw AgentFileError(.unreadable, file: sourceName, "cannot read the file")
             }
             _ = try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName)
         }
@@ -116,13 +132,14 @@ public struct AgentFileParser: Sendable {
         do {
             posted = try JSONDecoder().decode(Body.self, from: Data(bytes))
         } catch {
-            throw CSVFileError(path: sourceName, message: "not an updates document ({\"updates\": [{…}]} with text values): \(error)")
+            throw AgentFileError(.notAnUpdatesDocument, file: sourceName,
+                                 "not an updates document ({\"updates\": [{…}]} with text values): \(error)")
         }
         for (index, update) in posted.updates.enumerated() {
             var fields: [String: String] = [:]
             for (key, value) in update {
                 guard let field = AgentMapping.UpdateField(rawValue: key) else {
-                    throw CSVFileError(path: sourceName, message: "update \(index + 1) has an unknown field '\(key)'; fields are "
+                    throw AgentFileError(.notAnUpdatesDocument, file: sourceName, "update \(index + 1) has an unknown field '\(key)'; fields are "
                         + AgentMapping.UpdateField.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 fields[format.fields[field] ?? key] = value.trimmingCharacters(in: .whitespaces)
@@ -137,13 +154,13 @@ public struct AgentFileParser: Sendable {
         format.fields.values.sorted().joined(separator: String(Character(delimiter)))
     }
 
-    private func xmlRecords(_ bytes: [UInt8], recordElement: String, sourceName: String) throws(CSVFileError) -> [(Int, [String: String])] {
+    private func xmlRecords(_ bytes: [UInt8], recordElement: String, sourceName: String) throws(AgentFileError) -> [(Int, [String: String])] {
         let reader = XMLStreamReader(limits: XMLLimits(maxDepth: 16, maxTextBytes: 64 * 1024, maxDocumentBytes: 256 << 20))
         let collector = RecordCollector(reader: reader, recordElement: recordElement)
         do {
             try reader.parse(bytes, handler: collector)
         } catch {
-            throw CSVFileError(path: sourceName, message: "the XML cannot be read as a whole: \(error)")
+            throw AgentFileError(.unreadable, file: sourceName, "the XML cannot be read as a whole: \(error)")
         }
         return collector.records
     }

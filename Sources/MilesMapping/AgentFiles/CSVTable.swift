@@ -1,12 +1,16 @@
 import Foundation
-import MilesMapping
 
 /// A CSV file with a header row, read whole: each row's fields by lower-cased column name, with the
 /// line it came from. Files that cannot be read, are not UTF-8, or lack a required column fail as a whole.
-struct CSVTable {
-    struct Row {
-        let line: Int
-        let fields: [String: String]
+///
+/// ```swift
+/// let table = try CSVTable(path: "writeoffs.csv", requiredColumns: ["contract_number"], expected: "contract_number,amount")
+/// for row in table.rows { print(row.line, row["contract_number"]) }
+/// ```
+public struct CSVTable: Sendable {
+    public struct Row: Sendable {
+        public let line: Int
+        public let fields: [String: String]
 
         init(line: Int, fields: [String: String]) {
             self.line = line
@@ -14,14 +18,14 @@ struct CSVTable {
         }
 
         /// The field in `column`, or "" when the row has none.
-        subscript(column: String) -> String { fields[column] ?? "" }
+        public subscript(column: String) -> String { fields[column] ?? "" }
     }
 
-    let rows: [Row]
+    public let rows: [Row]
 
     /// Reads the file at `path`, with column names lower-cased; `expected` is the header line to
     /// suggest when a required column is missing.
-    init(path: String, requiredColumns: [String], expected: String) throws(CSVFileError) {
+    public init(path: String, requiredColumns: [String], expected: String) throws(CSVFileError) {
         guard let data = FileManager.default.contents(atPath: path) else { throw CSVFileError(path: path, message: "cannot read the file") }
         try self.init(bytes: [UInt8](data), sourceName: path, delimiter: ",", caseSensitive: false, requiredColumns: requiredColumns,
                       expected: expected)
@@ -72,11 +76,4 @@ struct CSVTable {
             try body(header, line, fields)
         }
     }
-}
-
-/// A CSV file as a whole could not be read; the message names the file and what was wrong.
-public struct CSVFileError: Error, Sendable, CustomStringConvertible {
-    public let path: String
-    public let message: String
-    public var description: String { "\(path): \(message)" }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import MilesMapping
 
 /// Reads CSV records (RFC 4180: quoted fields, doubled quotes, line breaks inside quotes, LF or CR LF)
 /// from a file in fixed-size chunks, or from bytes in memory, so a file of any size is read in

@@ -1,0 +1,26 @@
+/// A contract action was refused. Callers match on `code`; `input` is what caused it (the reason
+/// code or the contract number); each of `refusals` names a rule and what would satisfy it.
+public struct ContractDeskError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, CustomStringConvertible {
+        /// The reason code is not one of status-codes.yaml's statusChangeReasons.
+        case unknownReasonCode
+        /// The contract is not in the store (not synced yet, or a wrong number).
+        case notInStore
+        /// The transition table or a guard stands in the way, and no allowed override set it aside.
+        case refusedByRules
+
+        public var description: String { rawValue }
+    }
+
+    public let code: Code
+    public let input: String
+    public let refusals: [String]
+
+    public init(_ code: Code, input: String, _ refusals: [String]) {
+        self.code = code
+        self.input = input
+        self.refusals = refusals
+    }
+
+    public var description: String { refusals.joined(separator: "\n") }
+}
