@@ -1,10 +1,10 @@
 # The README's commands. `make demo` and `make test` install what is missing first.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev
+APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev time
 SECONDS ?= 60
 
-.PHONY: deps build demo test bench mock fuzz chaos clean-demo
+.PHONY: deps build demo test bench bench-compare mock fuzz chaos clean-demo
 
 # Installs the system packages the build needs, only when one is missing.
 deps:
@@ -37,6 +37,26 @@ test: deps
 bench: deps
 	for p in miles-adapter miles-mock miles-adapter-bench; do $(SWIFT) build -c release --product $$p || exit 1; done
 	$$($(SWIFT) build -c release --show-bin-path)/miles-adapter-bench
+
+# The same benchmarks beside an earlier commit's build, in one run: the earlier bench's in-process
+# figures (decode, push) first, then this tree's, with the earlier miles-adapter measured beside this
+# one for --help, sync and ingest. BASELINE is a commit (built under .build-baseline/src), or
+# BASELINE_BIN an existing release folder of one (its source root two levels up).
+BASELINE ?= c25a154
+BASELINE_BIN ?=
+BENCH_PRODUCTS := miles-adapter miles-mock miles-adapter-bench
+bench-compare: deps
+	for p in $(BENCH_PRODUCTS); do $(SWIFT) build -c release --product $$p || exit 1; done
+	bin="$(BASELINE_BIN)"; \
+	if [ -z "$$bin" ]; then \
+		rm -rf .build-baseline/src && mkdir -p .build-baseline/src && git archive $(BASELINE) | tar -x -C .build-baseline/src && \
+		(cd .build-baseline/src && for p in $(BENCH_PRODUCTS); do $(SWIFT) build -c release --product $$p || exit 1; done) || exit 1; \
+		bin="$$PWD/.build-baseline/src/.build/release"; \
+	fi; \
+	echo "== baseline ($$bin): decode and push, in its own bench process"; \
+	(cd "$$bin/../.." && BENCH_ONLY=decode,push "$$bin/miles-adapter-bench") || exit 1; \
+	echo "== this tree, with the baseline's miles-adapter measured beside it for help, sync and ingest"; \
+	BENCH_BASELINE_BIN="$$bin" $$($(SWIFT) build -c release --show-bin-path)/miles-adapter-bench
 
 # libFuzzer over the hardened XML reader, the SOAP envelope and the contract decoder, for SECONDS
 # seconds, from a seed corpus of the mock's own answers. Findings go to .build-fuzz/findings/.

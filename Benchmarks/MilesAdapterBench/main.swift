@@ -10,8 +10,11 @@ import MilesSOAP
 import MilesSync
 
 // miles-adapter-bench: decode throughput against libxml2's own SAX2 ceiling (same bytes, same run),
-// and a full sync of 100,000 contracts from a mock MILES subprocess into SQLite (time, peak memory).
-// Run in release mode: `make bench`.
+// a full sync of 100,000 contracts from a mock MILES subprocess into SQLite (time, peak memory), a
+// push of 10,000 write-offs, a 1,000,000-row ingest, and the resident memory of `miles-adapter --help`.
+// With BENCH_BASELINE_BIN (the release folder of an earlier build), the subprocess benchmarks (help,
+// sync, ingest) run that build's miles-adapter too, in the same run, and report the ratios.
+// Run in release mode: `make bench`, or `make bench-compare` against an earlier commit.
 
 let repository = FileManager.default.currentDirectoryPath
 let mappingsDirectory = ProcessInfo.processInfo.environment["MILES_ADAPTER_MAPPINGS"] ?? repository + "/mappings"
@@ -23,8 +26,39 @@ let decodeRounds = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_ROUNDS"
 let writeOffCount = Int(ProcessInfo.processInfo.environment["BENCH_WRITEOFFS"] ?? "") ?? 10_000
 let ingestRows = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_ROWS"] ?? "") ?? 1_000_000
 
+/// A `miles-adapter` build to measure: this tree's, and an earlier one's when BENCH_BASELINE_BIN is set
+/// (with its own mappings, which its loader checks against its own schema).
+struct Adapter {
+    let label: String
+    let executable: String
+    let mappings: String
+}
+
+let adapters: [Adapter] = {
+    let current = Adapter(label: "this tree", executable: binDirectory + "/miles-adapter", mappings: mappingsDirectory)
+    guard let baseline = ProcessInfo.processInfo.environment["BENCH_BASELINE_BIN"] else { return [current] }
+    let source = URL(fileURLWithPath: baseline).deletingLastPathComponent().deletingLastPathComponent().path
+    return [Adapter(label: "baseline", executable: baseline + "/miles-adapter",
+                    mappings: ProcessInfo.processInfo.environment["BENCH_BASELINE_MAPPINGS"] ?? source + "/mappings"), current]
+}()
+
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// CPU time (user and system) of this process's children that have exited: the difference across
+/// one child's run is that child's CPU time, which other work on a shared machine does not inflate.
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU time (user and system) this process has used so far: the mock in it included.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// Best of `runs` timings of `body`.
@@ -97,8 +131,12 @@ func decodeBenchmark() async throws {
 
 /// Runs an executable from the build folder; returns its standard output.
 func launch(_ name: String, _ arguments: [String], environment: [String: String] = [:], output: Pipe? = nil) throws -> Process {
+    try launch(path: binDirectory + "/" + name, arguments, environment: environment, output: output)
+}
+
+func launch(path: String, _ arguments: [String], environment: [String: String] = [:], output: Pipe? = nil) throws -> Process {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binDirectory + "/" + name)
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     if let output { process.standardOutput = output }
@@ -124,28 +162,82 @@ func syncBenchmark() throws {
         fatalError("cannot read the mock's address from: \(text)")
     }
     let endpoint = String(text[range.lowerBound..<end])
+    print("sync: \(syncContracts) contracts from a miles-mock subprocess into SQLite, pages of 1,000 (best of 2 each, order alternated)")
+    var times = Array(repeating: Double.infinity, count: adapters.count)
+    var cpu = Array(repeating: Double.infinity, count: adapters.count)
+    var peaks = Array(repeating: Double.infinity, count: adapters.count)
+    for round in 0..<2 {
+        let order = round == 0 ? Array(adapters.indices) : adapters.indices.reversed()
+        for index in order {
+            let run = try sync(with: adapters[index], endpoint: endpoint)
+            times[index] = min(times[index], run.seconds)
+            cpu[index] = min(cpu[index], run.cpuSeconds)
+            peaks[index] = min(peaks[index], run.peakMegabytes)
+        }
+    }
+    for (index, adapter) in adapters.enumerated() {
+        print(String(format: "  %@: wall time %.2f s (%.0f contracts/s, mock included), %.2f s of CPU in the sync process; "
+                     + "peak memory %.0f MB (VmHWM of the sync process; target: under 64 MB)",
+                     adapter.label, times[index], Double(syncContracts) / times[index], cpu[index], peaks[index]))
+    }
+    if adapters.count == 2 {
+        print(String(format: "  this tree / baseline: wall time %.2f, CPU time %.2f, peak memory %.2f",
+                     times[1] / times[0], cpu[1] / cpu[0], peaks[1] / peaks[0]))
+    }
+}
+
+/// One full sync into a fresh store with `adapter`; its wall time and the VmHWM it reports.
+func sync(with adapter: Adapter, endpoint: String) throws -> (seconds: Double, cpuSeconds: Double, peakMegabytes: Double) {
     let database = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).sqlite").path
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
+    let cpuBefore = childrenCPUSeconds()
     let start = ContinuousClock.now
     let syncOutput = Pipe()
-    let sync = try launch("miles-adapter", ["sync", "contracts", "--log-level", "warning"], environment: [
+    let sync = try launch(path: adapter.executable, ["sync", "contracts", "--log-level", "warning"], environment: [
         "MILES_ADAPTER_ENDPOINT": endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
         "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": database,
-        "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "MILES_ADAPTER_PAGE_SIZE": "1000",
+        "MILES_ADAPTER_MAPPINGS": adapter.mappings, "MILES_ADAPTER_PAGE_SIZE": "1000",
     ], output: syncOutput)
     let report = String(decoding: syncOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     sync.waitUntilExit()
     let elapsed = seconds(ContinuousClock.now - start)
-    precondition(sync.terminationStatus == 0, "the sync failed with exit code \(sync.terminationStatus)")
+    let cpuSeconds = childrenCPUSeconds() - cpuBefore
+    precondition(sync.terminationStatus == 0, "the \(adapter.label) sync failed with exit code \(sync.terminationStatus)")
     // The sync reports its own VmHWM: getrusage's figure for a child would include this process's
     // memory from before the exec.
     guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
           let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
         fatalError("the sync did not report its peak memory:\n\(report)")
     }
-    print("sync: \(syncContracts) contracts from a miles-mock subprocess into SQLite, pages of 1,000")
-    print(String(format: "  wall time:            %.2f s (%.0f contracts/s, mock included)", elapsed, Double(syncContracts) / elapsed))
-    print(String(format: "  peak memory of sync:  %.0f MB (VmHWM of the sync process; target: under 64 MB)", peakMegabytes))
+    return (elapsed, cpuSeconds, peakMegabytes)
+}
+
+/// The resident memory `miles-adapter --help` peaks at: what every nightly job pays before it does
+/// anything. Measured by GNU time (its own process is small, so the figure is the adapter's).
+func helpBenchmark() throws {
+    print("help: peak resident memory of miles-adapter --help (GNU time's maximum resident set, best of 3)")
+    var figures: [Double] = []
+    for adapter in adapters {
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let output = Pipe()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+            process.arguments = ["-f", "%M", adapter.executable, "--help"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard let kilobytes = text.split(separator: "\n").last.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) else {
+                fatalError("GNU time did not report a maximum resident set:\n\(text)")
+            }
+            best = min(best, kilobytes / 1024)
+        }
+        figures.append(best)
+        print(String(format: "  %@: %.1f MB", adapter.label, best))
+    }
+    if figures.count == 2 { print(String(format: "  this tree / baseline: %.2f", figures[1] / figures[0])) }
 }
 
 /// Pushes `writeOffCount` approved write-offs to a mock MILES in this process and checks its ledger.
@@ -174,14 +266,17 @@ func pushBenchmark() async throws {
     let report = try await desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
     _ = await desk.approve(ids: report.created.map(\.id), by: try desk.user(named: "bob", roles: roles), comment: nil)
     let queued = try await store.outboxEntries(state: .pending).count
+    let cpuBefore = processCPUSeconds()
     let start = ContinuousClock.now
     let summary = try await OutboxRelay(gateway: gateway, store: store).run()
     let elapsed = seconds(ContinuousClock.now - start)
+    let cpuSeconds = processCPUSeconds() - cpuBefore
     let ledger = await server.miles.writeOffLedger().count
     await server.stop()
     precondition(summary.posted == queued && ledger == queued, "posted \(summary.posted) of \(queued); MILES ledger holds \(ledger)")
     print("push: \(queued) approved write-offs to a mock MILES (in this process), one at a time")
-    print(String(format: "  rate:                 %.0f write-offs/s (%.2f s; target: at least 500/s)", Double(queued) / elapsed, elapsed))
+    print(String(format: "  rate:                 %.0f write-offs/s (%.2f s, %.2f s of CPU with the mock's; target: at least 500/s)",
+                 Double(queued) / elapsed, elapsed, cpuSeconds))
     print("  MILES ledger:         \(ledger) postings, one per request")
 }
 
@@ -239,31 +334,67 @@ func ingestBenchmark() async throws {
     let parseSeconds = try best(1) { try parser.forEachRecord(fileAt: file, sourceName: "bench") { _ in parsed += 1 } }
     precondition(parsed == ingestRows, "parsed \(parsed) of \(ingestRows) rows")
 
+    print(String(format: "ingest: a DCA return of %d rows (%.0f MB) by a miles-adapter ingest subprocess, %d placed contracts",
+                 ingestRows, size, placedCount))
+    print(String(format: "  parse only (baseline of the ratio): %9.0f rows/s (%.2f s)", Double(ingestRows) / parseSeconds, parseSeconds))
+    // Best of two runs each, the order alternated; each run ingests into its own copy of the prepared
+    // store, so no run sees another's delivery.
+    var times = Array(repeating: Double.infinity, count: adapters.count)
+    var cpu = Array(repeating: Double.infinity, count: adapters.count)
+    var peaks = Array(repeating: Double.infinity, count: adapters.count)
+    for round in 0..<2 {
+        for index in round == 0 ? Array(adapters.indices) : adapters.indices.reversed() {
+            let run = try await ingest(file, with: adapters[index], from: database, into: work + "/run-\(round)-\(index)")
+            times[index] = min(times[index], run.seconds)
+            cpu[index] = min(cpu[index], run.cpuSeconds)
+            peaks[index] = min(peaks[index], run.peakMegabytes)
+        }
+    }
+    for (index, adapter) in adapters.enumerated() {
+        print(String(format: "  %@: %.0f rows/s (%.2f s, %.2f s of CPU; target: at least 50,000/s), ratio ingest / parse %.1f %%, "
+                     + "peak memory %.0f MB (VmHWM of the ingest process; target: under 64 MB)",
+                     adapter.label, Double(ingestRows) / times[index], times[index], cpu[index], 100 * parseSeconds / times[index], peaks[index]))
+    }
+    if adapters.count == 2 {
+        print(String(format: "  this tree / baseline: wall time %.2f, CPU time %.2f, peak memory %.2f",
+                     times[1] / times[0], cpu[1] / cpu[0], peaks[1] / peaks[0]))
+    }
+}
+
+/// One ingest of `file` by `adapter` into a copy of the prepared store at `database`; its wall time,
+/// CPU time and the VmHWM it reports.
+func ingest(_ file: String, with adapter: Adapter, from database: String, into folder: String) async throws
+    -> (seconds: Double, cpuSeconds: Double, peakMegabytes: Double) {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let copy = folder + "/store.sqlite"
+    for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: database + suffix) {
+        try FileManager.default.copyItem(atPath: database + suffix, toPath: copy + suffix)
+    }
+    let cpuBefore = childrenCPUSeconds()
     let start = ContinuousClock.now
     let output = Pipe()
-    let ingest = try launch("miles-adapter", ["ingest", file, "--agent", "acme-dca", "--log-level", "warning"], environment: [
-        "MILES_ADAPTER_DATABASE": database, "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "MILES_ADAPTER_INBOX": work + "/inbox",
+    let ingest = try launch(path: adapter.executable, ["ingest", file, "--agent", "acme-dca", "--log-level", "warning"], environment: [
+        "MILES_ADAPTER_DATABASE": copy, "MILES_ADAPTER_MAPPINGS": adapter.mappings, "MILES_ADAPTER_INBOX": folder + "/inbox",
     ], output: output)
     let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     ingest.waitUntilExit()
     let elapsed = seconds(ContinuousClock.now - start)
-    precondition(ingest.terminationStatus == 0, "the ingest failed with exit code \(ingest.terminationStatus):\n\(report)")
-    guard let delivery = try await store.inboxFiles(agent: "acme-dca", state: nil, limit: 1).first else { fatalError("no delivery in the inbox") }
+    let cpuSeconds = childrenCPUSeconds() - cpuBefore
+    precondition(ingest.terminationStatus == 0, "the \(adapter.label) ingest failed with exit code \(ingest.terminationStatus):\n\(report)")
+    guard let delivery = try await SQLiteStore(path: copy).inboxFiles(agent: "acme-dca", state: nil, limit: 1).first else {
+        fatalError("no delivery in the inbox")
+    }
     precondition(delivery.applied == ingestRows, "applied \(delivery.applied) of \(ingestRows) rows")
     guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
           let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
         fatalError("the ingest did not report its peak memory:\n\(report)")
     }
-    print(String(format: "ingest: a DCA return of %d rows (%.0f MB) by a miles-adapter ingest subprocess, %d placed contracts",
-                 ingestRows, size, placedCount))
-    print(String(format: "  parse only (baseline): %9.0f rows/s (%.2f s)", Double(ingestRows) / parseSeconds, parseSeconds))
-    print(String(format: "  ingest, stored whole, every row applied with its outbox entry: %.0f rows/s (%.2f s; target: at least 50,000/s)",
-                 Double(ingestRows) / elapsed, elapsed))
-    print(String(format: "  ratio ingest / parse:  %9.1f %%", 100 * parseSeconds / elapsed))
-    print(String(format: "  peak memory of ingest: %9.0f MB (VmHWM of the ingest process; target: under 64 MB)", peakMegabytes))
+    try? FileManager.default.removeItem(atPath: folder)
+    return (elapsed, cpuSeconds, peakMegabytes)
 }
 
-let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "decode,sync,push,ingest").split(separator: ",").map(String.init))
+let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest").split(separator: ",").map(String.init))
+if benchmarks.contains("help") { try helpBenchmark() }
 if benchmarks.contains("decode") { try await decodeBenchmark() }
 if benchmarks.contains("sync") { try syncBenchmark() }
 if benchmarks.contains("push") { try await pushBenchmark() }

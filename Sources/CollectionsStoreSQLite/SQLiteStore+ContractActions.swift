@@ -35,24 +35,27 @@ extension SQLiteStore {
     }
 
     public func statusChange(id: Int64) async throws -> StatusChange? {
-        try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM status_changes WHERE id = ?", arguments: [id]) else { return nil }
-            guard let status = ContractStatus(rawValue: row["to_status"]), let state = StatusChange.State(rawValue: row["state"]) else {
-                throw StoreError(.corruptRecord, record: "status change \(id)", "status change \(id) has an unknown status or state in the store")
-            }
-            let overridesText: String = row["overrides"]
-            var overrides: [GuardOverride] = []
-            for line in overridesText.split(separator: "\n") {
-                let parts = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
-                if parts.count == 4 { overrides.append(GuardOverride(rule: parts[0], by: parts[1], role: parts[2], reason: parts[3])) }
-            }
-            return StatusChange(
-                id: id, contractNumber: row["contract_number"], to: status, reasonCode: row["reason_code"],
-                effectiveDate: LocalDate(daysSinceEpoch: row["effective_date"]), courtOrderReference: row["court_order_reference"],
-                expectedVersion: row["expected_version"], requestedBy: row["requested_by"],
-                requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]), state: state, overrides: overrides,
-                milesVersion: row["miles_version"], failureReason: row["failure_reason"])
+        try await database.read { db in try self.statusChange(id: id, db) }
+    }
+
+    /// Read inside the caller's transaction.
+    func statusChange(id: Int64, _ db: Database) throws -> StatusChange? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM status_changes WHERE id = ?", arguments: [id]) else { return nil }
+        guard let status = ContractStatus(rawValue: row["to_status"]), let state = StatusChange.State(rawValue: row["state"]) else {
+            throw StoreError(.corruptRecord, record: "status change \(id)", "status change \(id) has an unknown status or state in the store")
         }
+        let overridesText: String = row["overrides"]
+        var overrides: [GuardOverride] = []
+        for line in overridesText.split(separator: "\n") {
+            let parts = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 4 { overrides.append(GuardOverride(rule: parts[0], by: parts[1], role: parts[2], reason: parts[3])) }
+        }
+        return StatusChange(
+            id: id, contractNumber: row["contract_number"], to: status, reasonCode: row["reason_code"],
+            effectiveDate: LocalDate(daysSinceEpoch: row["effective_date"]), courtOrderReference: row["court_order_reference"],
+            expectedVersion: row["expected_version"], requestedBy: row["requested_by"],
+            requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]), state: state, overrides: overrides,
+            milesVersion: row["miles_version"], failureReason: row["failure_reason"])
     }
 
     public func updateExpectedVersion(statusChangeId: Int64, to version: Int64) async throws {

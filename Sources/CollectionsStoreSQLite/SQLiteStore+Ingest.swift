@@ -56,6 +56,7 @@ extension SQLiteStore {
                 VALUES (?, ?, ?, ?, ?, ?, 'queued')
                 """)
             let door = try OutboxDoor(db)
+            let notesBefore = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM contract_notes") ?? 0
             var applied = 0, refused = 0, rejected = 0
             for row in rows {
                 switch row {
@@ -102,10 +103,10 @@ extension SQLiteStore {
                         insertNote.bind(5, note.requestedBy)
                         insertNote.bind(6, note.requestedAt.millisecondsSinceEpoch)
                         try insertNote.run()
-                        try door.enqueue(.addContractNote, subjectId: db.lastInsertedRowID, at: note.requestedAt)
                     }
                 }
             }
+            try door.enqueueRecords(of: .addContractNote, after: notesBefore)
             try db.execute(sql: """
                 UPDATE inbox_files SET lines_done = ?, applied = applied + ?, refused = refused + ?, rejected = rejected + ? WHERE id = ?
                 """, arguments: [throughLine, applied, refused, rejected, fileId])
@@ -161,17 +162,20 @@ extension SQLiteStore {
     }
 
     public func contactChange(id: Int64) async throws -> ContactChange? {
-        try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM contact_changes WHERE id = ?", arguments: [id]).map { row in
-                let line1: String? = row["line1"]
-                let address = line1.map { PostalAddress(line1: $0, line2: row["line2"], town: row["town"] ?? "", postcode: row["postcode"] ?? "",
-                                                        country: row["country"] ?? "GB") }
-                return ContactChange(
-                    id: id, contractNumber: row["contract_number"], partnerId: row["partner_id"], expectedVersion: row["expected_version"],
-                    address: address, phone: row["phone"], email: row["email"], source: row["source"], requestedBy: row["requested_by"],
-                    requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]),
-                    state: ContactChange.State(rawValue: row["state"]) ?? .failed, milesVersion: row["miles_version"])
-            }
+        try await database.read { db in try self.contactChange(id: id, db) }
+    }
+
+    /// Read inside the caller's transaction.
+    func contactChange(id: Int64, _ db: Database) throws -> ContactChange? {
+        try Row.fetchOne(db, sql: "SELECT * FROM contact_changes WHERE id = ?", arguments: [id]).map { row in
+            let line1: String? = row["line1"]
+            let address = line1.map { PostalAddress(line1: $0, line2: row["line2"], town: row["town"] ?? "", postcode: row["postcode"] ?? "",
+                                                    country: row["country"] ?? "GB") }
+            return ContactChange(
+                id: id, contractNumber: row["contract_number"], partnerId: row["partner_id"], expectedVersion: row["expected_version"],
+                address: address, phone: row["phone"], email: row["email"], source: row["source"], requestedBy: row["requested_by"],
+                requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]),
+                state: ContactChange.State(rawValue: row["state"]) ?? .failed, milesVersion: row["miles_version"])
         }
     }
 

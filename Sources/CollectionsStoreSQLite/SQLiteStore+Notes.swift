@@ -25,13 +25,16 @@ extension SQLiteStore {
     }
 
     public func note(id: Int64) async throws -> ContractNote? {
-        try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM contract_notes WHERE id = ?", arguments: [id]).map { row in
-                ContractNote(id: row["id"], contractNumber: row["contract_number"], category: row["category"], text: row["text"],
-                             source: row["source"], requestedBy: row["requested_by"],
-                             requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]),
-                             state: ContractNote.State(rawValue: row["state"]) ?? .failed, milesNoteId: row["miles_note_id"])
-            }
+        try await database.read { db in try self.note(id: id, db) }
+    }
+
+    /// Read inside the caller's transaction.
+    func note(id: Int64, _ db: Database) throws -> ContractNote? {
+        try Row.fetchOne(db, sql: "SELECT * FROM contract_notes WHERE id = ?", arguments: [id]).map { row in
+            ContractNote(id: row["id"], contractNumber: row["contract_number"], category: row["category"], text: row["text"],
+                         source: row["source"], requestedBy: row["requested_by"],
+                         requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]),
+                         state: ContractNote.State(rawValue: row["state"]) ?? .failed, milesNoteId: row["miles_note_id"])
         }
     }
 

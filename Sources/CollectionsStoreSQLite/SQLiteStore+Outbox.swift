@@ -18,6 +18,22 @@ extension SQLiteStore {
         }
     }
 
+    public func subjects(of entries: [OutboxEntry]) async throws -> [Int64: OutboxSubject] {
+        try await database.read { db in
+            var subjects: [Int64: OutboxSubject] = [:]
+            for entry in entries {
+                let id = entry.subjectId
+                switch entry.kind {
+                case .postWriteOff: subjects[entry.id] = try self.writeOffRequest(id: id, db).map(OutboxSubject.writeOff)
+                case .updateContractStatus: subjects[entry.id] = try self.statusChange(id: id, db).map(OutboxSubject.statusChange)
+                case .addContractNote: subjects[entry.id] = try self.note(id: id, db).map(OutboxSubject.note)
+                case .updateContactDetails: subjects[entry.id] = try self.contactChange(id: id, db).map(OutboxSubject.contactChange)
+                }
+            }
+            return subjects
+        }
+    }
+
     public func outboxCounts() async throws -> [OutboxEntry.State: Int] {
         try await database.read { db in
             var counts: [OutboxEntry.State: Int] = [:]
@@ -115,13 +131,10 @@ extension SQLiteStore {
 
     /// The table of the business record an entry carries.
     private func subjectTable(of entryId: Int64, _ db: Database) throws -> String {
-        switch try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxEntry.Kind.init) {
-        case .postWriteOff?: return "writeoff_requests"
-        case .updateContractStatus?: return "status_changes"
-        case .addContractNote?: return "contract_notes"
-        case .updateContactDetails?: return "contact_changes"
-        case nil: throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+        guard let kind = try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxKind.init) else {
+            throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
         }
+        return OutboxDoor.recordTable(of: kind)
     }
 
     static func outboxEntry(_ row: Row) throws -> OutboxEntry {

@@ -28,9 +28,12 @@ extension SQLiteStore {
     }
 
     public func writeOffRequest(id: Int64) async throws -> WriteOffRequest? {
-        try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM writeoff_requests WHERE id = ?", arguments: [id]).map { try self.request(from: $0, db) }
-        }
+        try await database.read { db in try self.writeOffRequest(id: id, db) }
+    }
+
+    /// Read inside the caller's transaction.
+    func writeOffRequest(id: Int64, _ db: Database) throws -> WriteOffRequest? {
+        try Row.fetchOne(db, sql: "SELECT * FROM writeoff_requests WHERE id = ?", arguments: [id]).map { try self.request(from: $0, db) }
     }
 
     public func writeOffRequests(state: WriteOffRequest.State?) async throws -> [WriteOffRequest] {

@@ -15,6 +15,16 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     /// The MILES operation the entry calls.
     public var operation: String { rawValue }
 
+    /// The business record an entry of this kind carries, as a person names it.
+    public var recordName: String {
+        switch self {
+        case .postWriteOff: "write-off request"
+        case .updateContractStatus: "status change"
+        case .addContractNote: "note"
+        case .updateContactDetails: "contact details change"
+        }
+    }
+
     /// What MILES sees before the business record's id in every attempt's client reference.
     public var referencePrefix: String {
         switch self {

@@ -9,6 +9,10 @@ public protocol OutboxStore: Sendable {
 
     func outboxEntries(state: OutboxEntry.State?) async throws -> [OutboxEntry]
 
+    /// The records the entries carry, by entry id, read together: one call for a relay's whole
+    /// round rather than one per entry. An entry whose record is gone has no subject.
+    func subjects(of entries: [OutboxEntry]) async throws -> [Int64: OutboxSubject]
+
     /// How many entries are in each state, for monitoring.
     func outboxCounts() async throws -> [OutboxEntry.State: Int]
 

@@ -2,7 +2,9 @@ import CollectionsDomain
 import CollectionsStore
 
 /// A delivery's decided rows, committed in file order in batches, each with the delivery's cursor.
-/// One batch is written while the next is assembled, so deciding and writing share the two cores.
+/// Up to two batches wait for the writer while the next is assembled, so the writer never waits for
+/// the reader to be scheduled, and memory stays flat. Each batch's write waits for the one before:
+/// the first failure stops every batch after it.
 struct IngestBatches {
     let store: any IngestStore
     let fileId: Int64
@@ -11,7 +13,8 @@ struct IngestBatches {
     private var pending: [IngestRow] = []
     private var lastLine: Int
     private var submittedLine: Int
-    private var writing: Task<Void, any Error>?
+    /// Batches handed to the writer and not yet known to be committed, oldest first.
+    private var writing: [Task<Void, any Error>] = []
 
     init(store: any IngestStore, fileId: Int64, linesDone: Int, actor: String, now: CollectionsClock) {
         self.store = store
@@ -32,22 +35,26 @@ struct IngestBatches {
     /// Hands what is pending to the writer and waits until every batch is committed.
     mutating func drain() async throws {
         try await flush()
-        try await writing?.value
-        writing = nil
+        // Each write waits for the one before it, so the newest settles last.
+        let newest = writing.last
+        writing.removeAll()
+        try await newest?.value
     }
 
-    /// After a failure: waits for the batch being written, whatever its outcome.
+    /// After a failure: waits for the batches being written, whatever their outcome.
     mutating func abandon() async {
-        _ = try? await writing?.value
-        writing = nil
+        for batch in writing { _ = try? await batch.value }
+        writing.removeAll()
     }
 
     private mutating func flush() async throws {
         guard lastLine > submittedLine else { return }
-        // At most one batch in flight: its failure stops the batches after it.
-        try await writing?.value
-        let (store, fileId, actor, now, rows, line) = (store, fileId, actor, now, pending, lastLine)
-        writing = Task { try await store.applyIngestBatch(fileId: fileId, throughLine: line, rows: rows, by: actor, at: now()) }
+        if writing.count == 2 { try await writing.removeFirst().value }
+        let (store, fileId, actor, now, rows, line, previous) = (store, fileId, actor, now, pending, lastLine, writing.last)
+        writing.append(Task {
+            try await previous?.value
+            try await store.applyIngestBatch(fileId: fileId, throughLine: line, rows: rows, by: actor, at: now())
+        })
         submittedLine = lastLine
         pending.removeAll(keepingCapacity: true)
     }

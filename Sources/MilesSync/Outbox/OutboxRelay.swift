@@ -53,7 +53,7 @@ public struct OutboxRelay: Sendable {
 
     public let gateway: any MilesWriteService
     /// What the relay reads and settles: the outbox, and the records its entries carry.
-    public typealias Stores = OutboxStore & WriteOffStore & ContractActionStore & ContractStore
+    public typealias Stores = OutboxStore & ContractActionStore & ContractStore
 
     public let store: any Stores
     public let configuration: Configuration
@@ -97,6 +97,11 @@ public struct OutboxRelay: Sendable {
                 }
                 continue
             }
+            // The records the round's entries carry, read once for the round.
+            let subjects: [Int64: OutboxSubject]
+            do { subjects = try await store.subjects(of: due) } catch {
+                throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox's records: \(error)")
+            }
             for entry in due {
                 if pastDeadline() {
                     summary.leftPending = (try? await store.outboxEntries(state: .pending).count) ?? 0
@@ -104,18 +109,19 @@ public struct OutboxRelay: Sendable {
                                    metadata: ["leftPending": "\(summary.leftPending)"])
                     return summary
                 }
-                try await process(entry, &summary)
+                try await process(entry, subject: subjects[entry.id], &summary)
             }
         }
     }
 
-    private func process(_ entry: OutboxEntry, _ summary: inout Summary) async throws(OutboxRelayError) {
+    private func process(_ entry: OutboxEntry, subject: OutboxSubject?, _ summary: inout Summary) async throws(OutboxRelayError) {
         do {
-            switch entry.kind {
-            case .postWriteOff: try await processWriteOff(entry, &summary)
-            case .updateContractStatus: try await processStatusChange(entry, &summary)
-            case .addContractNote: try await processNote(entry, &summary)
-            case .updateContactDetails: try await processContactChange(entry, &summary)
+            switch subject {
+            case let .writeOff(request)?: try await processWriteOff(entry, request, &summary)
+            case let .statusChange(change)?: try await processStatusChange(entry, change, &summary)
+            case let .note(note)?: try await processNote(entry, note, &summary)
+            case let .contactChange(change)?: try await processContactChange(entry, change, &summary)
+            case nil: try await deadLetter(entry, "\(entry.kind.recordName) \(entry.subjectId) no longer exists", &summary)
             }
         } catch let error as SOAPCallError {
             try await handle(error, entry: entry, &summary)
@@ -126,11 +132,7 @@ public struct OutboxRelay: Sendable {
         }
     }
 
-    private func processWriteOff(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let request = try await store.writeOffRequest(id: entry.subjectId) else {
-            try await deadLetter(entry, "write-off request \(entry.subjectId) no longer exists", &summary)
-            return
-        }
+    private func processWriteOff(_ entry: OutboxEntry, _ request: WriteOffRequest, _ summary: inout Summary) async throws {
         // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
         if entry.state == .sending || entry.attempts > 0 {
             if let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first {
@@ -153,11 +155,7 @@ public struct OutboxRelay: Sendable {
     }
 
     /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.
-    private func processNote(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let note = try await store.note(id: entry.subjectId) else {
-            try await deadLetter(entry, "note \(entry.subjectId) no longer exists", &summary)
-            return
-        }
+    private func processNote(_ entry: OutboxEntry, _ note: ContractNote, _ summary: inout Summary) async throws {
         try await store.markSending(entry.id, at: now())
         guard let noteId = try await gateway.addContractNote(note) else {
             throw incompleteAnswer("AddContractNote", without: "a note id")
@@ -169,11 +167,7 @@ public struct OutboxRelay: Sendable {
     /// UpdateContractStatus is idempotent on its client reference in MILES, so a repeat after a lost
     /// answer is safe. On VERSION_CONFLICT the contract is re-read from MILES and the change re-checked
     /// against the fresh data: sent again on the new version, or dead-lettered if no longer allowed.
-    private func processStatusChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let change = try await store.statusChange(id: entry.subjectId) else {
-            try await deadLetter(entry, "status change \(entry.subjectId) no longer exists", &summary)
-            return
-        }
+    private func processStatusChange(_ entry: OutboxEntry, _ change: StatusChange, _ summary: inout Summary) async throws {
         guard let statusCode = gateway.mappings.statusCodes.milesCode(for: change.to) else {
             try await deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
@@ -203,11 +197,7 @@ public struct OutboxRelay: Sendable {
     /// UpdateContactDetails is idempotent on its client reference. On VERSION_CONFLICT (someone changed
     /// the customer in MILES) the partner version is re-read and the change sent again on it: an agent's
     /// trace result is news whatever else changed.
-    private func processContactChange(_ entry: OutboxEntry, _ summary: inout Summary) async throws {
-        guard let change = try await store.contactChange(id: entry.subjectId) else {
-            try await deadLetter(entry, "contact details change \(entry.subjectId) no longer exists", &summary)
-            return
-        }
+    private func processContactChange(_ entry: OutboxEntry, _ change: ContactChange, _ summary: inout Summary) async throws {
         try await store.markSending(entry.id, at: now())
         do {
             guard let version = try await gateway.updateContactDetails(change) else {

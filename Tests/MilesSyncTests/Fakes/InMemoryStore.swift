@@ -170,6 +170,19 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         outbox.values.filter { state == nil || $0.state == state }.sorted { $0.id < $1.id }
     }
 
+    func subjects(of entries: [OutboxEntry]) -> [Int64: OutboxSubject] {
+        var subjects: [Int64: OutboxSubject] = [:]
+        for entry in entries {
+            switch entry.kind {
+            case .postWriteOff: subjects[entry.id] = requests[entry.subjectId].map(OutboxSubject.writeOff)
+            case .updateContractStatus: subjects[entry.id] = statusChanges[entry.subjectId].map(OutboxSubject.statusChange)
+            case .addContractNote: subjects[entry.id] = notes[entry.subjectId].map(OutboxSubject.note)
+            case .updateContactDetails: subjects[entry.id] = contactChanges[entry.subjectId].map(OutboxSubject.contactChange)
+            }
+        }
+        return subjects
+    }
+
     func outboxCounts() -> [OutboxEntry.State: Int] { Dictionary(outbox.values.map { ($0.state, 1) }, uniquingKeysWith: +) }
 
     func outboxEntry(id: Int64) -> OutboxEntry? { outbox[id] }

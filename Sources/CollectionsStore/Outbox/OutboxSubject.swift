@@ -1,0 +1,9 @@
+import CollectionsDomain
+
+/// The business record an outbox entry carries to MILES, as stored now.
+public enum OutboxSubject: Sendable {
+    case writeOff(WriteOffRequest)
+    case statusChange(StatusChange)
+    case note(ContractNote)
+    case contactChange(ContactChange)
+}
