@@ -162,4 +162,21 @@ struct DeskTests {
         }
         #expect(value == "C3" && reason.contains("not placed with acme-dca"))
     }
+
+    @Test("reports: the aged debt sums every open invoice; a notice of sums in arrears is owed until one is sent")
+    func reports() async throws {
+        // contract(...) has two missed payments, 500.00 in arrears against 250.00 a month, oldest unpaid on 2026-08-01.
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR"), contract("C2", status: "ARR", open: 30_000)])
+        let desk = ReportDesk(store: store)
+        let today = try #require(LocalDate.parse("2026-11-29"))
+
+        let aged = try await desk.agedDebt(asOf: today)
+        #expect(aged.totals[.gbp]?.reduce(0, +) == 80_000)
+        #expect(aged.counts[.gbp]?.reduce(0, +) == 2)
+
+        #expect(try await desk.arrearsNoticesDue(on: today).map(\.contractNumber) == ["C1"])
+        await store.recordNotice(contractNumber: "C1", arrearsNoticeSentOn: LocalDate.parse("2026-11-20"), defaultNotice: nil, by: "bob",
+                                 at: clock())
+        #expect(try await desk.arrearsNoticesDue(on: today).isEmpty)
+    }
 }

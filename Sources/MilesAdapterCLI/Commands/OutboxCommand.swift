@@ -58,7 +58,7 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let store = try CommandSession.openStore(try global.loadConfiguration().database)
-                for entry in try await store.outboxEntries(state: state.flatMap(OutboxEntry.State.init)) {
+                for entry in try await OutboxDesk(store: store).entries(state: state.flatMap(OutboxEntry.State.init)) {
                     print("\(entry.id)\t\(entry.state.rawValue)\t\(entry.kind.rawValue)\t\(entry.clientReference)\tattempts \(entry.attempts)"
                           + (entry.resultReference.map { "\tMILES \($0)" } ?? "") + (entry.lastError.map { "\t\($0)" } ?? ""))
                 }
@@ -75,7 +75,7 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let store = try CommandSession.openStore(configuration.database)
-                try await store.retryOutboxEntry(id: id, by: try configuration.actingUser(), at: CommandSession.clock())
+                try await OutboxDesk(store: store, now: CommandSession.clock).retry(entryId: id, by: try configuration.actingUser())
                 print("\(id): re-queued; run 'miles-adapter push'")
             }
         }
@@ -91,7 +91,7 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let store = try CommandSession.openStore(configuration.database)
-                try await store.skipOutboxEntry(id: id, by: try configuration.actingUser(), reason: reason, at: CommandSession.clock())
+                try await OutboxDesk(store: store, now: CommandSession.clock).skip(entryId: id, by: try configuration.actingUser(), reason: reason)
                 print("\(id): skipped")
             }
         }

@@ -27,8 +27,8 @@ struct ReportCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let store = try CommandSession.openStore(configuration.database)
-                let today = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).date
-                print(try await AgedDebtTable.render(store: store, asOf: asOf.flatMap(LocalDate.parse) ?? today))
+                let report = try await ReportDesk(store: store).agedDebt(asOf: asOf.flatMap(LocalDate.parse) ?? CommandSession.clock().date)
+                print(AgedDebtTable.render(report))
             }
         }
     }
@@ -51,18 +51,12 @@ struct ReportCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let store = try CommandSession.openStore(try global.loadConfiguration().database)
                 let today = asOf.flatMap(LocalDate.parse) ?? CommandSession.clock().date
-                var due: [Contract] = []
-                try await store.forEachContract { contract in
-                    if contract.arrears.missedPayments >= 2 { due.append(contract) }
-                }
-                var count = 0
-                for contract in due where CollectionsGuards.arrearsNoticeDue(contract, notices: try await store.notices(contractNumber: contract.contractNumber),
-                                                                            on: today) {
-                    count += 1
+                let due = try await ReportDesk(store: store).arrearsNoticesDue(on: today)
+                for contract in due {
                     print("\(contract.contractNumber)\t\(contract.arrears.missedPayments) missed\tarrears \(contract.arrears.amount)"
                           + "\toldest unpaid \(contract.arrears.oldestUnpaidDueDate?.description ?? "-")")
                 }
-                print("\(count) contract\(count == 1 ? "" : "s") owed a notice of sums in arrears as of \(today)")
+                print("\(due.count) contract\(due.count == 1 ? "" : "s") owed a notice of sums in arrears as of \(today)")
             }
         }
     }

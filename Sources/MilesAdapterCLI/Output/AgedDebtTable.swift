@@ -3,12 +3,9 @@ import CollectionsStore
 
 /// The aged-debt table the collections team reads: open amounts per bucket, per currency.
 enum AgedDebtTable {
-    static func render(store: any ContractStore, asOf: LocalDate, buckets: AgedDebtBuckets = .standard) async throws -> String {
-        var report = AgedDebtReport(asOf: asOf, buckets: buckets)
-        try await store.forEachContract { contract in
-            for invoice in contract.openInvoices { report.add(invoice) }
-        }
-        let labels = buckets.labels
+    static func render(_ report: AgedDebtReport) -> String {
+        let asOf = report.asOf
+        let labels = report.buckets.labels
         let width = 14
         func cell(_ text: String) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
         var lines = ["Aged debt as of \(asOf) (open invoice amounts by days past due)"]
