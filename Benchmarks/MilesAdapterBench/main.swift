@@ -61,6 +61,37 @@ func processCPUSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
+/// One run of a `miles-adapter` subprocess: wall time, its CPU time, and the VmHWM it reports.
+struct ChildRun {
+    var seconds: Double
+    var cpuSeconds: Double
+    var peakMegabytes: Double
+}
+
+/// The best of two runs with each adapter, the order alternated so that neither always goes first.
+func bestOfTwo(_ run: (_ adapter: Adapter, _ round: Int) async throws -> ChildRun) async throws -> [ChildRun] {
+    var best = Array(repeating: ChildRun(seconds: .infinity, cpuSeconds: .infinity, peakMegabytes: .infinity), count: adapters.count)
+    for round in 0..<2 {
+        for index in round == 0 ? Array(adapters.indices) : adapters.indices.reversed() {
+            let result = try await run(adapters[index], round)
+            best[index].seconds = min(best[index].seconds, result.seconds)
+            best[index].cpuSeconds = min(best[index].cpuSeconds, result.cpuSeconds)
+            best[index].peakMegabytes = min(best[index].peakMegabytes, result.peakMegabytes)
+        }
+    }
+    return best
+}
+
+/// The peak memory line a `miles-adapter` job prints in its summary (its own VmHWM: getrusage's
+/// figure for a child would include this process's memory from before the exec).
+func reportedPeakMegabytes(_ report: String, job: String) -> Double {
+    guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
+          let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
+        fatalError("the \(job) did not report its peak memory:\n\(report)")
+    }
+    return peakMegabytes
+}
+
 /// Best of `runs` timings of `body`.
 func best(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
     var fastest = Double.infinity
@@ -146,7 +177,7 @@ func launch(path: String, _ arguments: [String], environment: [String: String] =
     return process
 }
 
-func syncBenchmark() throws {
+func syncBenchmark() async throws {
     let output = Pipe()
     let mock = try launch("miles-mock", ["--port", "0", "--contracts", String(syncContracts), "--wsdl", mappingsDirectory + "/wsdl"],
                           output: output)
@@ -163,31 +194,24 @@ func syncBenchmark() throws {
     }
     let endpoint = String(text[range.lowerBound..<end])
     print("sync: \(syncContracts) contracts from a miles-mock subprocess into SQLite, pages of 1,000 (best of 2 each, order alternated)")
-    var times = Array(repeating: Double.infinity, count: adapters.count)
-    var cpu = Array(repeating: Double.infinity, count: adapters.count)
-    var peaks = Array(repeating: Double.infinity, count: adapters.count)
-    for round in 0..<2 {
-        let order = round == 0 ? Array(adapters.indices) : adapters.indices.reversed()
-        for index in order {
-            let run = try sync(with: adapters[index], endpoint: endpoint)
-            times[index] = min(times[index], run.seconds)
-            cpu[index] = min(cpu[index], run.cpuSeconds)
-            peaks[index] = min(peaks[index], run.peakMegabytes)
-        }
-    }
-    for (index, adapter) in adapters.enumerated() {
+    let runs = try await bestOfTwo { adapter, _ in try sync(with: adapter, endpoint: endpoint) }
+    for (run, adapter) in zip(runs, adapters) {
         print(String(format: "  %@: wall time %.2f s (%.0f contracts/s, mock included), %.2f s of CPU in the sync process; "
                      + "peak memory %.0f MB (VmHWM of the sync process; target: under 64 MB)",
-                     adapter.label, times[index], Double(syncContracts) / times[index], cpu[index], peaks[index]))
+                     adapter.label, run.seconds, Double(syncContracts) / run.seconds, run.cpuSeconds, run.peakMegabytes))
     }
-    if adapters.count == 2 {
-        print(String(format: "  this tree / baseline: wall time %.2f, CPU time %.2f, peak memory %.2f",
-                     times[1] / times[0], cpu[1] / cpu[0], peaks[1] / peaks[0]))
-    }
+    printRatios(runs)
+}
+
+/// This tree's figures over the baseline's, when there is a baseline.
+func printRatios(_ runs: [ChildRun]) {
+    guard runs.count == 2 else { return }
+    print(String(format: "  this tree / baseline: wall time %.2f, CPU time %.2f, peak memory %.2f",
+                 runs[1].seconds / runs[0].seconds, runs[1].cpuSeconds / runs[0].cpuSeconds, runs[1].peakMegabytes / runs[0].peakMegabytes))
 }
 
 /// One full sync into a fresh store with `adapter`; its wall time and the VmHWM it reports.
-func sync(with adapter: Adapter, endpoint: String) throws -> (seconds: Double, cpuSeconds: Double, peakMegabytes: Double) {
+func sync(with adapter: Adapter, endpoint: String) throws -> ChildRun {
     let database = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).sqlite").path
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
     let cpuBefore = childrenCPUSeconds()
@@ -203,13 +227,7 @@ func sync(with adapter: Adapter, endpoint: String) throws -> (seconds: Double, c
     let elapsed = seconds(ContinuousClock.now - start)
     let cpuSeconds = childrenCPUSeconds() - cpuBefore
     precondition(sync.terminationStatus == 0, "the \(adapter.label) sync failed with exit code \(sync.terminationStatus)")
-    // The sync reports its own VmHWM: getrusage's figure for a child would include this process's
-    // memory from before the exec.
-    guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
-          let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
-        fatalError("the sync did not report its peak memory:\n\(report)")
-    }
-    return (elapsed, cpuSeconds, peakMegabytes)
+    return ChildRun(seconds: elapsed, cpuSeconds: cpuSeconds, peakMegabytes: reportedPeakMegabytes(report, job: "sync"))
 }
 
 /// The resident memory `miles-adapter --help` peaks at: what every nightly job pays before it does
@@ -339,32 +357,21 @@ func ingestBenchmark() async throws {
     print(String(format: "  parse only (baseline of the ratio): %9.0f rows/s (%.2f s)", Double(ingestRows) / parseSeconds, parseSeconds))
     // Best of two runs each, the order alternated; each run ingests into its own copy of the prepared
     // store, so no run sees another's delivery.
-    var times = Array(repeating: Double.infinity, count: adapters.count)
-    var cpu = Array(repeating: Double.infinity, count: adapters.count)
-    var peaks = Array(repeating: Double.infinity, count: adapters.count)
-    for round in 0..<2 {
-        for index in round == 0 ? Array(adapters.indices) : adapters.indices.reversed() {
-            let run = try await ingest(file, with: adapters[index], from: database, into: work + "/run-\(round)-\(index)")
-            times[index] = min(times[index], run.seconds)
-            cpu[index] = min(cpu[index], run.cpuSeconds)
-            peaks[index] = min(peaks[index], run.peakMegabytes)
-        }
+    let runs = try await bestOfTwo { adapter, round in
+        try await ingest(file, with: adapter, from: database, into: work + "/run-\(round)-\(adapter.label.replacingOccurrences(of: " ", with: "-"))")
     }
-    for (index, adapter) in adapters.enumerated() {
+    for (run, adapter) in zip(runs, adapters) {
         print(String(format: "  %@: %.0f rows/s (%.2f s, %.2f s of CPU; target: at least 50,000/s), ratio ingest / parse %.1f %%, "
                      + "peak memory %.0f MB (VmHWM of the ingest process; target: under 64 MB)",
-                     adapter.label, Double(ingestRows) / times[index], times[index], cpu[index], 100 * parseSeconds / times[index], peaks[index]))
+                     adapter.label, Double(ingestRows) / run.seconds, run.seconds, run.cpuSeconds, 100 * parseSeconds / run.seconds,
+                     run.peakMegabytes))
     }
-    if adapters.count == 2 {
-        print(String(format: "  this tree / baseline: wall time %.2f, CPU time %.2f, peak memory %.2f",
-                     times[1] / times[0], cpu[1] / cpu[0], peaks[1] / peaks[0]))
-    }
+    printRatios(runs)
 }
 
 /// One ingest of `file` by `adapter` into a copy of the prepared store at `database`; its wall time,
 /// CPU time and the VmHWM it reports.
-func ingest(_ file: String, with adapter: Adapter, from database: String, into folder: String) async throws
-    -> (seconds: Double, cpuSeconds: Double, peakMegabytes: Double) {
+func ingest(_ file: String, with adapter: Adapter, from database: String, into folder: String) async throws -> ChildRun {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let copy = folder + "/store.sqlite"
     for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: database + suffix) {
@@ -385,17 +392,13 @@ func ingest(_ file: String, with adapter: Adapter, from database: String, into f
         fatalError("no delivery in the inbox")
     }
     precondition(delivery.applied == ingestRows, "applied \(delivery.applied) of \(ingestRows) rows")
-    guard let peakLine = report.split(separator: "\n").first(where: { $0.contains("peak memory:") }),
-          let peakMegabytes = Double(peakLine.split(separator: " ").dropLast().last ?? "") else {
-        fatalError("the ingest did not report its peak memory:\n\(report)")
-    }
     try? FileManager.default.removeItem(atPath: folder)
-    return (elapsed, cpuSeconds, peakMegabytes)
+    return ChildRun(seconds: elapsed, cpuSeconds: cpuSeconds, peakMegabytes: reportedPeakMegabytes(report, job: "ingest"))
 }
 
 let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest").split(separator: ",").map(String.init))
 if benchmarks.contains("help") { try helpBenchmark() }
 if benchmarks.contains("decode") { try await decodeBenchmark() }
-if benchmarks.contains("sync") { try syncBenchmark() }
+if benchmarks.contains("sync") { try await syncBenchmark() }
 if benchmarks.contains("push") { try await pushBenchmark() }
 if benchmarks.contains("ingest") { try await ingestBenchmark() }

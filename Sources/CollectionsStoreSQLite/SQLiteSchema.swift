@@ -163,7 +163,7 @@ enum SQLiteSchema {
         let phones: String = row["phones"]
         guard let agreementType = AgreementType(rawValue: row["agreement_type"]),
               let kind = Customer.Kind(rawValue: row["kind"]) else {
-            throw StoreError(.corruptRecord, record: "contract \(number)", "contract \(number): unknown agreement type or customer kind in the store")
+            throw StoreError(.corruptRecord, input: "contract \(number)", "contract \(number): unknown agreement type or customer kind in the store")
         }
         return Contract(
             contractNumber: number, version: row["version"], statusCode: row["status_code"], agreementType: agreementType,

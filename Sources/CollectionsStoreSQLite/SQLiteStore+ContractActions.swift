@@ -42,7 +42,7 @@ extension SQLiteStore {
     func statusChange(id: Int64, _ db: Database) throws -> StatusChange? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM status_changes WHERE id = ?", arguments: [id]) else { return nil }
         guard let status = ContractStatus(rawValue: row["to_status"]), let state = StatusChange.State(rawValue: row["state"]) else {
-            throw StoreError(.corruptRecord, record: "status change \(id)", "status change \(id) has an unknown status or state in the store")
+            throw StoreError(.corruptRecord, input: "status change \(id)", "status change \(id) has an unknown status or state in the store")
         }
         let overridesText: String = row["overrides"]
         var overrides: [GuardOverride] = []
@@ -67,7 +67,7 @@ extension SQLiteStore {
     public func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws {
         try await database.write { db in
             guard let changeId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-                throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
             }
             try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
                            arguments: ["version \(milesVersion)", at.millisecondsSinceEpoch, entryId])
@@ -151,7 +151,7 @@ extension SQLiteStore {
             try db.execute(sql: """
                 UPDATE holds SET lifted_on = ?, lifted_by = ? WHERE contract_number = ? AND kind = ? AND lifted_on IS NULL
                 """, arguments: [date.daysSinceEpoch, actor, contractNumber, kind.rawValue])
-            guard db.changesCount > 0 else { throw StoreError(.notFound, record: "contract \(contractNumber)", "contract \(contractNumber) has no active \(kind.rawValue) hold") }
+            guard db.changesCount > 0 else { throw StoreError(.notFound, input: "contract \(contractNumber)", "contract \(contractNumber) has no active \(kind.rawValue) hold") }
             try self.audit(db, at: at, actor: actor, action: "hold.lifted", subject: "contract:\(contractNumber)", details: "\(kind.rawValue) on \(date)")
         }
     }

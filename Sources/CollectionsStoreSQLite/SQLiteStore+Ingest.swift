@@ -40,7 +40,7 @@ extension SQLiteStore {
         try await database.write { db in
             guard let done = try Int.fetchOne(db, sql: "SELECT lines_done FROM inbox_files WHERE id = ? AND state = 'received'",
                                               arguments: [fileId]) else {
-                throw StoreError(.wrongState, record: "inbox delivery \(fileId)", "inbox delivery \(fileId) is not waiting to be processed")
+                throw StoreError(.wrongState, input: "inbox delivery \(fileId)", "inbox delivery \(fileId) is not waiting to be processed")
             }
             // Prepared once for the batch: a million-row file runs these a million times each.
             let insertError = try BulkInsert(db, sql: """
@@ -133,7 +133,7 @@ extension SQLiteStore {
         try await database.write { db in
             try db.execute(sql: "UPDATE inbox_files SET state = ?, failure_reason = ?, finished_at = ? WHERE id = ? AND state = 'received'",
                            arguments: [failure == nil ? "processed" : "failed", failure, at.millisecondsSinceEpoch, id])
-            guard db.changesCount == 1 else { throw StoreError(.wrongState, record: "inbox delivery \(id)", "inbox delivery \(id) is not waiting to be processed") }
+            guard db.changesCount == 1 else { throw StoreError(.wrongState, input: "inbox delivery \(id)", "inbox delivery \(id) is not waiting to be processed") }
             try self.audit(db, at: at, actor: "ingest", action: failure == nil ? "inbox.processed" : "inbox.failed", subject: "inbox:\(id)",
                       details: failure ?? "processed")
         }
@@ -187,7 +187,7 @@ extension SQLiteStore {
 
     public func recordContactChangeApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws {
         guard let changeId = try await outboxEntry(id: entryId)?.subjectId, let change = try await contactChange(id: changeId) else {
-            throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no contact-details outbox entry \(entryId)")
+            throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no contact-details outbox entry \(entryId)")
         }
         try await database.write { db in
             try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
@@ -240,7 +240,7 @@ extension SQLiteStore {
 
     static func inboxFile(_ row: Row) throws -> InboxFile {
         guard let state = InboxFile.State(rawValue: row["state"]) else {
-            throw StoreError(.corruptRecord, record: "inbox delivery \(row["id"] as Int64)", "inbox delivery \(row["id"] as Int64) has an unknown state in the store")
+            throw StoreError(.corruptRecord, input: "inbox delivery \(row["id"] as Int64)", "inbox delivery \(row["id"] as Int64) has an unknown state in the store")
         }
         return InboxFile(
             id: row["id"], agent: row["agent"], sha256: row["sha256"], originalName: row["original_name"], storedPath: row["stored_path"],

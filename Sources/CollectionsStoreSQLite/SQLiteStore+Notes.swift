@@ -41,7 +41,7 @@ extension SQLiteStore {
     public func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) async throws {
         try await database.write { db in
             guard let noteId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-                throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
             }
             try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
                            arguments: [milesNoteId, at.millisecondsSinceEpoch, entryId])

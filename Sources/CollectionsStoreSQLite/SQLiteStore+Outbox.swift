@@ -98,7 +98,7 @@ extension SQLiteStore {
                 WHERE id = ? AND state IN ('deadLetter', 'skipped')
                 """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else {
-                throw StoreError(.wrongState, record: "outbox entry \(id)",
+                throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not dead-lettered or skipped; only those can be retried")
             }
             let requestId = try self.subject(of: id, db)
@@ -115,7 +115,7 @@ extension SQLiteStore {
                 UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'deadLetter')
                 """, arguments: [reason, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else {
-                throw StoreError(.wrongState, record: "outbox entry \(id)",
+                throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
@@ -124,7 +124,7 @@ extension SQLiteStore {
 
     private func subject(of entryId: Int64, _ db: Database) throws -> Int64 {
         guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-            throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+            throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
         }
         return id
     }
@@ -132,14 +132,14 @@ extension SQLiteStore {
     /// The table of the business record an entry carries.
     private func subjectTable(of entryId: Int64, _ db: Database) throws -> String {
         guard let kind = try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxKind.init) else {
-            throw StoreError(.notFound, record: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+            throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
         }
         return OutboxDoor.recordTable(of: kind)
     }
 
     static func outboxEntry(_ row: Row) throws -> OutboxEntry {
         guard let kind = OutboxEntry.Kind(rawValue: row["kind"]), let state = OutboxEntry.State(rawValue: row["state"]) else {
-            throw StoreError(.corruptRecord, record: "outbox entry \(row["id"] as Int64)", "outbox entry \(row["id"] as Int64) has an unknown kind or state")
+            throw StoreError(.corruptRecord, input: "outbox entry \(row["id"] as Int64)", "outbox entry \(row["id"] as Int64) has an unknown kind or state")
         }
         return OutboxEntry(
             id: row["id"], kind: kind, clientReference: row["client_reference"], subjectId: row["subject_id"], state: state,

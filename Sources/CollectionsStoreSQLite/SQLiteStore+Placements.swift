@@ -27,7 +27,7 @@ extension SQLiteStore {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM agent_instructions WHERE agent = ? ORDER BY id", arguments: [agent]).map { row in
                 guard let kind = AgentInstruction.Kind(rawValue: row["kind"]) else {
-                    throw StoreError(.corruptRecord, record: "agent instruction \(row["id"] as Int64)",
+                    throw StoreError(.corruptRecord, input: "agent instruction \(row["id"] as Int64)",
                                      "agent instruction \(row["id"] as Int64) has the unknown kind '\(row["kind"] as String)'")
                 }
                 return AgentInstruction(agent: row["agent"], contractNumber: row["contract_number"], kind: kind, reason: row["reason"])

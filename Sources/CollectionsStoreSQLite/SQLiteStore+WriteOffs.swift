@@ -59,7 +59,7 @@ extension SQLiteStore {
             let state = try String.fetchOne(db, sql: "SELECT state FROM writeoff_requests WHERE id = ?", arguments: [requestId])
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM writeoff_approvals WHERE request_id = ?", arguments: [requestId]) ?? 0
             guard state == WriteOffRequest.State.pendingApproval.rawValue, count == expectedApprovals else {
-                throw StoreError(.changedMeanwhile, record: "write-off request \(requestId)",
+                throw StoreError(.changedMeanwhile, input: "write-off request \(requestId)",
                                  "write-off request \(requestId) changed while it was being approved; look at it again")
             }
             try db.execute(sql: """
@@ -85,7 +85,7 @@ extension SQLiteStore {
                 UPDATE writeoff_requests SET state = 'rejected', rejection = ?, decided_at = ? WHERE id = ? AND state = 'pendingApproval'
                 """, arguments: [reason, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else {
-                throw StoreError(.wrongState, record: "write-off request \(id)",
+                throw StoreError(.wrongState, input: "write-off request \(id)",
                                  "write-off request \(id) is not waiting for approval, so it cannot be rejected")
             }
             try self.audit(db, at: at, actor: actor, action: "writeoff.rejected", subject: "writeoff:\(id)", details: reason)
@@ -102,7 +102,7 @@ extension SQLiteStore {
         }
         let invoices: String = row["invoice_numbers"]
         guard let reason = WriteOffReason(rawValue: row["reason"]), let state = WriteOffRequest.State(rawValue: row["state"]) else {
-            throw StoreError(.corruptRecord, record: "write-off request \(id)", "write-off request \(id) has an unknown reason or state in the store")
+            throw StoreError(.corruptRecord, input: "write-off request \(id)", "write-off request \(id) has an unknown reason or state in the store")
         }
         return WriteOffRequest(
             id: id, contractNumber: row["contract_number"],

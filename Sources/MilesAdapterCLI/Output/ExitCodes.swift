@@ -1,3 +1,4 @@
+import CollectionsDomain
 import CollectionsStore
 import MilesMapping
 import MilesSync

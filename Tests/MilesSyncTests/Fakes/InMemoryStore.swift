@@ -74,7 +74,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func recordApproval(requestId: Int64, approval: WriteOffApproval, expectedApprovals: Int, isFinal: Bool) throws {
         guard var request = requests[requestId], request.state == .pendingApproval, request.approvals.count == expectedApprovals else {
-            throw StoreError(.changedMeanwhile, record: "write-off request \(requestId)", "changed meanwhile")
+            throw StoreError(.changedMeanwhile, input: "write-off request \(requestId)", "changed meanwhile")
         }
         request.approvals.append(approval)
         if isFinal {
@@ -85,7 +85,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     }
 
     func rejectWriteOffRequest(id: Int64, by actor: String, reason: String, at: Timestamp) throws {
-        guard requests[id]?.state == .pendingApproval else { throw StoreError(.wrongState, record: "write-off request \(id)", "not waiting") }
+        guard requests[id]?.state == .pendingApproval else { throw StoreError(.wrongState, input: "write-off request \(id)", "not waiting") }
         requests[id]?.state = .rejected
         requests[id]?.rejection = reason
     }
@@ -101,7 +101,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) throws {
         guard let index = holdsByContract[contractNumber]?.firstIndex(where: { $0.kind == kind && $0.liftedOn == nil }) else {
-            throw StoreError(.notFound, record: "contract \(contractNumber)", "no active \(kind.rawValue) hold")
+            throw StoreError(.notFound, input: "contract \(contractNumber)", "no active \(kind.rawValue) hold")
         }
         holdsByContract[contractNumber]?[index].liftedOn = date
     }
