@@ -286,7 +286,8 @@ func pushBenchmark() async throws {
     let queued = try await store.outboxEntries(state: .pending).count
     let cpuBefore = processCPUSeconds()
     let start = ContinuousClock.now
-    let summary = try await OutboxRelay(gateway: gateway, store: store).run()
+    // As `miles-adapter push` runs it: on the store's thread.
+    let summary = try await withTaskExecutorPreference(store.taskExecutor) { try await OutboxRelay(gateway: gateway, store: store).run() }
     let elapsed = seconds(ContinuousClock.now - start)
     let cpuSeconds = processCPUSeconds() - cpuBefore
     let ledger = await server.miles.writeOffLedger().count

@@ -23,7 +23,7 @@ extension SQLiteStore {
     }
 
     public func auditEntries() async throws -> [AuditEntry] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence").map { row in
                 AuditEntry(sequence: row["sequence"], at: Timestamp(millisecondsSinceEpoch: row["at"]), actor: row["actor"],
                            action: row["action"], subject: row["subject"], details: row["details"],
@@ -52,7 +52,7 @@ extension SQLiteStore {
             expectedSequence += 1
         }
         // AUTOINCREMENT remembers the highest sequence ever used: a deleted last entry shows here.
-        let highest = try await database.read { db in
+        let highest = try read { db in
             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'") ?? 0
         }
         if highest >= expectedSequence {

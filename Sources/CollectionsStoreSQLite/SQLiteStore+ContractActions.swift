@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func queueStatusChange(_ change: StatusChange) async throws -> Int64 {
-        try await database.write { db in try self.queueStatusChange(change, db) }
+        try transaction { db in try self.queueStatusChange(change, db) }
     }
 
     func queueStatusChange(_ change: StatusChange, _ db: Database) throws -> Int64 {
@@ -35,7 +35,7 @@ extension SQLiteStore {
     }
 
     public func statusChange(id: Int64) async throws -> StatusChange? {
-        try await database.read { db in try self.statusChange(id: id, db) }
+        try read { db in try self.statusChange(id: id, db) }
     }
 
     /// Read inside the caller's transaction.
@@ -59,13 +59,13 @@ extension SQLiteStore {
     }
 
     public func updateExpectedVersion(statusChangeId: Int64, to version: Int64) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: "UPDATE status_changes SET expected_version = ? WHERE id = ?", arguments: [version, statusChangeId])
         }
     }
 
     public func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             guard let changeId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
                 throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
             }
@@ -80,11 +80,11 @@ extension SQLiteStore {
     }
 
     public func upsertContract(_ contract: Contract) async throws {
-        try await database.write { db in _ = try self.upsert(contract, db) }
+        try transaction { db in _ = try self.upsert(contract, db) }
     }
 
     public func holds(contractNumber: String) async throws -> [ContractHold] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM holds WHERE contract_number = ? ORDER BY id", arguments: [contractNumber]).compactMap { row in
                 guard let kind = ContractHold.Kind(rawValue: row["kind"]) else { return nil }
                 return ContractHold(kind: kind, reason: row["reason"], setBy: row["set_by"], setOn: LocalDate(daysSinceEpoch: row["set_on"]),
@@ -94,7 +94,7 @@ extension SQLiteStore {
     }
 
     public func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) async throws {
-        try await database.write { db in try self.recordHold(hold, contractNumber: contractNumber, instruction: instruction, at: at, db) }
+        try transaction { db in try self.recordHold(hold, contractNumber: contractNumber, instruction: instruction, at: at, db) }
     }
 
     /// Stores the hold and the instruction the desk decided on, inside the caller's transaction.
@@ -114,7 +114,7 @@ extension SQLiteStore {
     }
 
     public func notices(contractNumber: String) async throws -> ContractNotices {
-        try await database.read { db in
+        try read { db in
             var notices = ContractNotices()
             for row in try Row.fetchAll(db, sql: "SELECT * FROM notices WHERE contract_number = ? ORDER BY id", arguments: [contractNumber]) {
                 let sent = LocalDate(daysSinceEpoch: row["sent_on"])
@@ -130,7 +130,7 @@ extension SQLiteStore {
 
     public func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
                              by actor: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             if let sent = arrearsNoticeSentOn {
                 try db.execute(sql: "INSERT INTO notices (contract_number, kind, sent_on, recorded_by) VALUES (?, 'arrears', ?, ?)",
                                arguments: [contractNumber, sent.daysSinceEpoch, actor])
@@ -147,7 +147,7 @@ extension SQLiteStore {
     }
 
     public func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: """
                 UPDATE holds SET lifted_on = ?, lifted_by = ? WHERE contract_number = ? AND kind = ? AND lifted_on IS NULL
                 """, arguments: [date.daysSinceEpoch, actor, contractNumber, kind.rawValue])

@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func receiveInboxFile(_ file: NewInboxFile) async throws -> (file: InboxFile, isNew: Bool) {
-        try await database.write { db in
+        try transaction { db in
             if let existing = try Row.fetchOne(db, sql: "SELECT * FROM inbox_files WHERE agent = ? AND sha256 = ?",
                                                arguments: [file.agent, file.sha256]) {
                 try self.audit(db, at: file.receivedAt, actor: file.agent, action: "inbox.duplicate", subject: "inbox:\(existing["id"] as Int64)",
@@ -25,11 +25,11 @@ extension SQLiteStore {
     }
 
     public func inboxFile(id: Int64) async throws -> InboxFile? {
-        try await database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM inbox_files WHERE id = ?", arguments: [id]).map(Self.inboxFile) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM inbox_files WHERE id = ?", arguments: [id]).map(Self.inboxFile) }
     }
 
     public func inboxFiles(agent: String?, state: InboxFile.State?, limit: Int) async throws -> [InboxFile] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM inbox_files WHERE (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3
                 """, arguments: [agent, state?.rawValue, limit]).map(Self.inboxFile)
@@ -37,7 +37,7 @@ extension SQLiteStore {
     }
 
     public func applyIngestBatch(fileId: Int64, throughLine: Int, rows: [IngestRow], by actor: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             guard let done = try Int.fetchOne(db, sql: "SELECT lines_done FROM inbox_files WHERE id = ? AND state = 'received'",
                                               arguments: [fileId]) else {
                 throw StoreError(.wrongState, input: "inbox delivery \(fileId)", "inbox delivery \(fileId) is not waiting to be processed")
@@ -130,7 +130,7 @@ extension SQLiteStore {
     }
 
     public func finishInboxFile(id: Int64, failure: String?, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: "UPDATE inbox_files SET state = ?, failure_reason = ?, finished_at = ? WHERE id = ? AND state = 'received'",
                            arguments: [failure == nil ? "processed" : "failed", failure, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else { throw StoreError(.wrongState, input: "inbox delivery \(id)", "inbox delivery \(id) is not waiting to be processed") }
@@ -140,7 +140,7 @@ extension SQLiteStore {
     }
 
     public func ingestRowErrors(fileId: Int64) async throws -> [IngestRowError] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM ingest_row_errors WHERE inbox_file_id = ? ORDER BY line", arguments: [fileId]).map { row in
                 IngestRowError(line: row["line"], column: row["column_name"], value: row["value"], reason: row["reason"])
             }
@@ -148,21 +148,21 @@ extension SQLiteStore {
     }
 
     public func thirdPartyUpdates(fileId: Int64) async throws -> [StoredThirdPartyUpdate] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM third_party_updates WHERE inbox_file_id = ? ORDER BY line", arguments: [fileId])
                 .map(Self.storedUpdate)
         }
     }
 
     public func refusedUpdates(limit: Int) async throws -> [StoredThirdPartyUpdate] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM third_party_updates WHERE outcome = 'refused' ORDER BY id DESC LIMIT ?", arguments: [limit])
                 .map(Self.storedUpdate)
         }
     }
 
     public func contactChange(id: Int64) async throws -> ContactChange? {
-        try await database.read { db in try self.contactChange(id: id, db) }
+        try read { db in try self.contactChange(id: id, db) }
     }
 
     /// Read inside the caller's transaction.
@@ -180,7 +180,7 @@ extension SQLiteStore {
     }
 
     public func updateContactChangeVersion(id: Int64, to version: Int64) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: "UPDATE contact_changes SET expected_version = ? WHERE id = ?", arguments: [version, id])
         }
     }
@@ -189,7 +189,7 @@ extension SQLiteStore {
         guard let changeId = try await outboxEntry(id: entryId)?.subjectId, let change = try await contactChange(id: changeId) else {
             throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no contact-details outbox entry \(entryId)")
         }
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
                            arguments: ["partner version \(milesVersion)", at.millisecondsSinceEpoch, entryId])
             try db.execute(sql: "UPDATE contact_changes SET state = 'applied', miles_version = ?, failure_reason = NULL WHERE id = ?",
@@ -215,7 +215,7 @@ extension SQLiteStore {
     }
 
     public func paymentsInTransit(contractNumber: String) async throws -> [PaymentNotification] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT u.* FROM third_party_updates u JOIN contracts c ON c.contract_number = u.contract_number
                 WHERE u.contract_number = ? AND u.kind = 'paymentCollected' AND u.outcome = 'applied'
@@ -230,7 +230,7 @@ extension SQLiteStore {
     }
 
     public func ingestTotals() async throws -> IngestTotals {
-        try await database.read { db in
+        try read { db in
             let received = try Int.fetchOne(db, sql: "SELECT count(*) FROM third_party_updates") ?? 0
             let rejected = try Int.fetchOne(db, sql: "SELECT count(*) FROM ingest_row_errors") ?? 0
             let refused = try Int.fetchOne(db, sql: "SELECT count(*) FROM third_party_updates WHERE outcome = 'refused'") ?? 0

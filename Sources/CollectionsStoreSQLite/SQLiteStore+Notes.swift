@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func queueNote(_ note: ContractNote) async throws -> Int64 {
-        try await database.write { db in
+        try transaction { db in
             let id = try self.queueNote(note, db)
             try self.audit(db, at: note.requestedAt, actor: note.requestedBy, action: "note.queued", subject: "contract:\(note.contractNumber)",
                       details: "\(note.category) from \(note.source): \(note.text)")
@@ -25,7 +25,7 @@ extension SQLiteStore {
     }
 
     public func note(id: Int64) async throws -> ContractNote? {
-        try await database.read { db in try self.note(id: id, db) }
+        try read { db in try self.note(id: id, db) }
     }
 
     /// Read inside the caller's transaction.
@@ -39,7 +39,7 @@ extension SQLiteStore {
     }
 
     public func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             guard let noteId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
                 throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
             }

@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func dueOutboxEntries(now: Timestamp, limit: Int) async throws -> [OutboxEntry] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) OR state = 'sending' ORDER BY id LIMIT ?
                 """, arguments: [now.millisecondsSinceEpoch, limit]).map(Self.outboxEntry)
@@ -12,14 +12,14 @@ extension SQLiteStore {
     }
 
     public func outboxEntries(state: OutboxEntry.State?) async throws -> [OutboxEntry] {
-        try await database.read { db in
+        try read { db in
             try (state.map { try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE state = ? ORDER BY id", arguments: [$0.rawValue]) }
                 ?? Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY id")).map(Self.outboxEntry)
         }
     }
 
     public func subjects(of entries: [OutboxEntry]) async throws -> [Int64: OutboxSubject] {
-        try await database.read { db in
+        try read { db in
             var subjects: [Int64: OutboxSubject] = [:]
             for entry in entries {
                 let id = entry.subjectId
@@ -35,7 +35,7 @@ extension SQLiteStore {
     }
 
     public func outboxCounts() async throws -> [OutboxEntry.State: Int] {
-        try await database.read { db in
+        try read { db in
             var counts: [OutboxEntry.State: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM outbox GROUP BY state") {
                 if let state = OutboxEntry.State(rawValue: row["state"]) { counts[state] = row["n"] }
@@ -45,11 +45,11 @@ extension SQLiteStore {
     }
 
     public func outboxEntry(id: Int64) async throws -> OutboxEntry? {
-        try await database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry) }
     }
 
     public func markSending(_ entryId: Int64, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?")
                 .execute(arguments: [at.millisecondsSinceEpoch, entryId])
             try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entryId)", details: "push to MILES")
@@ -57,7 +57,7 @@ extension SQLiteStore {
     }
 
     public func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             let requestId = try self.subject(of: entryId, db)
             try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?
@@ -71,7 +71,7 @@ extension SQLiteStore {
     }
 
     public func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?
                 """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entryId])
@@ -81,7 +81,7 @@ extension SQLiteStore {
     }
 
     public func recordDeadLetter(entryId: Int64, reason: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             let requestId = try self.subject(of: entryId, db)
             try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ? WHERE id = ?",
                            arguments: [reason, at.millisecondsSinceEpoch, entryId])
@@ -92,7 +92,7 @@ extension SQLiteStore {
     }
 
     public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: """
                 UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
                 WHERE id = ? AND state IN ('deadLetter', 'skipped')
@@ -110,7 +110,7 @@ extension SQLiteStore {
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: """
                 UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'deadLetter')
                 """, arguments: [reason, at.millisecondsSinceEpoch, id])

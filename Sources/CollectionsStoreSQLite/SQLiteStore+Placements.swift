@@ -4,14 +4,14 @@ import GRDB
 
 extension SQLiteStore {
     public func activePlacement(contractNumber: String) async throws -> String? {
-        try await database.read { db in
+        try read { db in
             try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
                                 arguments: [contractNumber])
         }
     }
 
     public func queuePlacement(agent: String, fileName: String, changes: [StatusChange], by actor: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             for change in changes {
                 let changeId = try self.queueStatusChange(change, db)
                 try db.execute(sql: """
@@ -24,7 +24,7 @@ extension SQLiteStore {
     }
 
     public func agentInstructions(agent: String) async throws -> [AgentInstruction] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM agent_instructions WHERE agent = ? ORDER BY id", arguments: [agent]).map { row in
                 guard let kind = AgentInstruction.Kind(rawValue: row["kind"]) else {
                     throw StoreError(.corruptRecord, input: "agent instruction \(row["id"] as Int64)",
@@ -36,7 +36,7 @@ extension SQLiteStore {
     }
 
     public func recordRecall(agent: String, contractNumbers: [String], forced: Bool, by actor: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             for number in contractNumbers {
                 try db.execute(sql: "UPDATE placements SET recalled_at = ? WHERE agent = ? AND contract_number = ? AND recalled_at IS NULL",
                                arguments: [at.millisecondsSinceEpoch, agent, number])
@@ -47,7 +47,7 @@ extension SQLiteStore {
     }
 
     public func placedContracts(agent: String) async throws -> Set<String> {
-        try await database.read { db in
+        try read { db in
             Set(try String.fetchAll(db, sql: "SELECT contract_number FROM placements WHERE agent = ? AND recalled_at IS NULL", arguments: [agent]))
         }
     }

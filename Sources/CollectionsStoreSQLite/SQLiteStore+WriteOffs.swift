@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore {
     public func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) async throws -> WriteOffCreation {
-        try await database.write { db in
+        try transaction { db in
             if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM writeoff_requests WHERE fingerprint = ?",
                                                  arguments: [request.fingerprint]) {
                 return .alreadyRequested(id: existing)
@@ -28,7 +28,7 @@ extension SQLiteStore {
     }
 
     public func writeOffRequest(id: Int64) async throws -> WriteOffRequest? {
-        try await database.read { db in try self.writeOffRequest(id: id, db) }
+        try read { db in try self.writeOffRequest(id: id, db) }
     }
 
     /// Read inside the caller's transaction.
@@ -37,7 +37,7 @@ extension SQLiteStore {
     }
 
     public func writeOffRequests(state: WriteOffRequest.State?) async throws -> [WriteOffRequest] {
-        try await database.read { db in
+        try read { db in
             let rows = try state.map {
                 try Row.fetchAll(db, sql: "SELECT * FROM writeoff_requests WHERE state = ? ORDER BY id", arguments: [$0.rawValue])
             } ?? Row.fetchAll(db, sql: "SELECT * FROM writeoff_requests ORDER BY id")
@@ -46,7 +46,7 @@ extension SQLiteStore {
     }
 
     public func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest? {
-        try await database.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: """
                 SELECT * FROM writeoff_requests WHERE contract_number = ? AND state IN ('pendingApproval', 'approved')
                 ORDER BY id LIMIT 1
@@ -55,7 +55,7 @@ extension SQLiteStore {
     }
 
     public func recordApproval(requestId: Int64, approval: WriteOffApproval, expectedApprovals: Int, isFinal: Bool) async throws {
-        try await database.write { db in
+        try transaction { db in
             let state = try String.fetchOne(db, sql: "SELECT state FROM writeoff_requests WHERE id = ?", arguments: [requestId])
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM writeoff_approvals WHERE request_id = ?", arguments: [requestId]) ?? 0
             guard state == WriteOffRequest.State.pendingApproval.rawValue, count == expectedApprovals else {
@@ -80,7 +80,7 @@ extension SQLiteStore {
     }
 
     public func rejectWriteOffRequest(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: """
                 UPDATE writeoff_requests SET state = 'rejected', rejection = ?, decided_at = ? WHERE id = ? AND state = 'pendingApproval'
                 """, arguments: [reason, at.millisecondsSinceEpoch, id])

@@ -3,14 +3,24 @@ import CollectionsStore
 import GRDB
 
 /// The collections store in one SQLite file, through GRDB: WAL journal, synchronous=NORMAL,
-/// cached prepared statements for the bulk upserts.
+/// cached prepared statements for the bulk upserts. An actor whose work runs on a thread of its own
+/// (`StoreExecutor`), never on the cooperative pool.
 ///
 /// ```swift
 /// let store = try SQLiteStore(path: "collections.sqlite")
+/// // A job that calls the store once or twice per record runs beside it, without hand-offs:
+/// let summary = try await withTaskExecutorPreference(store.taskExecutor) { try await relay.run() }
 /// ```
-public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActionStore, PlacementStore, IngestStore, OutboxStore,
+public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActionStore, PlacementStore, IngestStore, OutboxStore,
     AuditStore {
     let database: DatabaseQueue
+    private nonisolated let executor: StoreExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// The store's own thread, for `withTaskExecutorPreference` around a job that calls the store
+    /// record by record.
+    public nonisolated var taskExecutor: any TaskExecutor { executor }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -24,10 +34,25 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
         }
         try SQLiteSchema.migrator.migrate(database)
+        executor = StoreExecutor(name: "miles-adapter.store")
+    }
+
+    deinit {
+        executor.stop()
+    }
+
+    /// A read transaction, run on the store's thread.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.read(body)
+    }
+
+    /// A write transaction, run on the store's thread.
+    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.write(body)
     }
 
     public func checkpoint(job: String) async throws -> SyncCheckpoint {
-        try await database.read { db in
+        try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sync_checkpoints WHERE job = ?", arguments: [job]) else {
                 return SyncCheckpoint()
             }
@@ -62,7 +87,7 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
     }
 
     public func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64 {
-        try await database.write { db in
+        try transaction { db in
             try db.execute(sql: "INSERT INTO sync_runs (job, mode, started_at, outcome) VALUES (?, ?, ?, 'running')",
                            arguments: [job, mode, startedAt.millisecondsSinceEpoch])
             return db.lastInsertedRowID
@@ -70,7 +95,7 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
     }
 
     public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64) async throws -> Int {
-        try await database.write { db in
+        try transaction { db in
             var written = 0
             for contract in contracts where try self.upsert(contract, db) { written += 1 }
             try self.write(checkpoint, job: job, db)
@@ -137,7 +162,7 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
 
     @discardableResult
     public func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int {
-        try await database.write { db in
+        try transaction { db in
             let stored = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0
             try db.execute(sql: """
                 UPDATE sync_runs SET ended_at = ?, outcome = ?, message = ?, miles_total = ?, stored_total = ? WHERE id = ?
@@ -147,7 +172,7 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
     }
 
     public func runs(job: String, limit: Int) async throws -> [SyncRun] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sync_runs WHERE job = ? ORDER BY id DESC LIMIT ?", arguments: [job, limit]).map { row in
                 SyncRun(
                     id: row["id"], job: row["job"], mode: row["mode"],
@@ -161,7 +186,7 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
     }
 
     public func statusCodeCounts() async throws -> [String: Int] {
-        try await database.read { db in
+        try read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status_code, COUNT(*) AS n FROM contracts GROUP BY status_code") {
                 counts[row["status_code"]] = row["n"]
@@ -171,11 +196,11 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
     }
 
     public func contractCount() async throws -> Int {
-        try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0 }
     }
 
     public func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract] {
-        try await database.read { db in
+        try read { db in
             let rows = try Row.fetchCursor(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number > ? ORDER BY c.contract_number LIMIT ?",
                                            arguments: [contractNumber ?? "", limit])
             var page: [Contract] = []
@@ -185,7 +210,7 @@ public final class SQLiteStore: ContractStore, SyncStore, WriteOffStore, Contrac
     }
 
     public func contract(number: String) async throws -> Contract? {
-        try await database.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number = ?", arguments: [number])
                 .map { try SQLiteSchema.contract(from: $0, db) }
         }

@@ -45,10 +45,10 @@ extension SyncHarness {
     func approvedWriteOffs(_ contracts: [Contract], store: SQLiteStore) async throws -> [Int64] {
         let desk = desk(store)
         let file = try WriteOffFile(path: try writeOffFile(contracts.map { "\($0.contractNumber),1.00,,UNEC,test \($0.contractNumber)" }))
-        let report = try await desk.prepare(file: file, by: try await desk.user(named: "alice", roles: teamRoles))
+        let report = try await desk.prepare(file: file, by: try desk.user(named: "alice", roles: teamRoles))
         #expect(report.refused.isEmpty, "\(report.refused)")
         let ids = report.created.map(\.id)
-        for (_, result) in await desk.approve(ids: ids, by: try await desk.user(named: "bob", roles: teamRoles), comment: nil) {
+        for (_, result) in await desk.approve(ids: ids, by: try desk.user(named: "bob", roles: teamRoles), comment: nil) {
             #expect((try? result.get()) == true)
         }
         return ids
@@ -73,7 +73,7 @@ struct WriteOffEndToEndTests {
                 "\(candidates[5].contractNumber),1.00,INV-NOPE,UNEC,invoice not open",     // line 8
             ])
             let desk = harness.desk(store)
-            let alice = try await desk.user(named: "alice", roles: teamRoles)
+            let alice = try desk.user(named: "alice", roles: teamRoles)
             let report = try await desk.prepare(file: try WriteOffFile(path: path), by: alice)
             #expect(report.created.map(\.line) == [2, 3])
             #expect(report.refused.map(\.line) == [4, 5, 6, 7, 8])

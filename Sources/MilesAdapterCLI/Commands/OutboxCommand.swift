@@ -28,7 +28,8 @@ struct PushCommand: AsyncParsableCommand {
                 gateway: try session.gateway(), store: session.store,
                 configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts),
                                                          deadline: deadlineMinutes.map { .seconds($0 * 60) }), logger: logger)
-            let summary = try await relay.run()
+            // The relay calls the store once or twice per entry: on the store's own thread those calls need no hand-off.
+            let summary = try await withTaskExecutorPreference(session.store.taskExecutor) { try await relay.run() }
             print("write-offs posted \(summary.posted) (found already posted \(summary.reconciled)), "
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
                   + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), "
