@@ -43,6 +43,9 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
 
+        // One glibc malloc setting the CLI makes at start (arenas per process).
+        .target(name: "CMallocTuning"),
+
         // The collections model and its rules: pure Swift, no I/O.
         .target(name: "CollectionsDomain", swiftSettings: swiftSettings),
 
@@ -118,6 +121,7 @@ let package = Package(
             name: "MilesAdapterCLI",
             dependencies: [
                 "MilesSync", "AgentAPI", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP",
+                "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

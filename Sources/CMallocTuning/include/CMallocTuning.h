@@ -1,0 +1,8 @@
+#ifndef C_MALLOC_TUNING_H
+#define C_MALLOC_TUNING_H
+
+/// Caps how many malloc arenas glibc keeps (one per allocating thread by default); returns 1 when
+/// it was set, 0 where the C library has no such setting.
+int miles_limit_malloc_arenas(int arenas);
+
+#endif
