@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMallocTuning
 import Foundation
 import Logging
 import MilesSync
@@ -19,14 +18,6 @@ struct MilesAdapter: AsyncParsableCommand {
             """,
         subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
                       MappingsCommand.self, ReportCommand.self])
-
-    static func main() async {
-        // glibc gives each thread that allocates an arena of its own; the ingest's reader, the
-        // cooperative pool and the store's thread would each keep one (5 MB more at the peak,
-        // measured). CMallocTuning sets the limit when the binary loads; this keeps it linked in.
-        _ = miles_limit_malloc_arenas(2)
-        await main(nil)
-    }
 }
 
 /// Options every command takes.

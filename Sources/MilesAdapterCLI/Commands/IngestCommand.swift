@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocTuning
 import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
@@ -18,6 +19,13 @@ struct IngestCommand: AsyncParsableCommand {
             (UpdateContractStatus, UpdateContactDetails, AddContractNote) are queued for 'miles-adapter push'.
             """,
         subcommands: [File.self, Watch.self, List.self, Show.self, Refused.self], defaultSubcommand: File.self)
+
+    /// The ingest reads on one thread, decides on the cooperative pool and writes on the store's:
+    /// glibc would keep a malloc arena for each (5 MB more at the peak, measured). Capped for the
+    /// ingest only: the sync runs about 4 % slower under the same cap.
+    static func limitMallocArenas() {
+        _ = miles_limit_malloc_arenas(2)
+    }
 
     /// The agent's columns whose values are masked on the terminal, as in the log, unless --log-personal-data.
     static func maskedColumns(of agent: String, in session: CommandSession, unless shown: Bool) -> Set<String> {
@@ -40,6 +48,7 @@ struct IngestCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                IngestCommand.limitMallocArenas()
                 let session = try CommandSession(global)
                 let logger = global.makeLogger("miles-adapter.ingest", secrets: session.configuration.secrets)
                 let desk = session.ingestDesk(batchSize: batchSize)
@@ -82,6 +91,7 @@ struct IngestCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
+                IngestCommand.limitMallocArenas()
                 let session = try CommandSession(global)
                 let desk = session.ingestDesk(batchSize: batchSize)
                 for file in try await desk.unfinished() {
