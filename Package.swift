@@ -43,7 +43,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
 
-        // One glibc malloc setting the CLI makes at start (arenas per process).
+        // glibc's malloc arena cap, which `miles-adapter ingest` sets (C: mallopt is not in Swift's Glibc).
         .target(name: "CMallocTuning"),
 
         // The collections model and its rules: pure Swift, no I/O.

@@ -23,7 +23,7 @@ struct MilesDemo: AsyncParsableCommand {
     @Option(help: "Contracts the mock changes when it advances a day.")
     var changes = 250
 
-    @Option(help: "The folder for the demo's store, configuration and files; recreated on every run.")
+    @Option(help: "The folder for the demo's store, configuration and files; the demo's own files in it are replaced on every run.")
     var output = "demo-output"
 
     @Option(help: "The mappings folder; the mock serves the WSDL in its wsdl/ folder.")
@@ -112,9 +112,14 @@ struct MilesDemo: AsyncParsableCommand {
         try run(["audit", "verify"])
     }
 
+    /// Removes what an earlier demo left in `directory` (its store, configuration and file), and
+    /// nothing else: `--output` may name a folder that holds other files.
     private func recreate(_ directory: String) throws {
         let manager = FileManager.default
-        if manager.fileExists(atPath: directory) { try manager.removeItem(atPath: directory) }
         try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for name in ["demo.sqlite", "demo.sqlite-wal", "demo.sqlite-shm", "miles-adapter.yaml", "demo-writeoffs.csv"]
+        where manager.fileExists(atPath: directory + "/" + name) {
+            try manager.removeItem(atPath: directory + "/" + name)
+        }
     }
 }

@@ -6,8 +6,8 @@ import GRDB
 /// transaction of the business record it carries, with the kind and client reference that
 /// `OutboxKind` defines, the same definition the relay reconciles on.
 ///
-/// Open one door per transaction: its statement is prepared once, so a batch of thousands of
-/// records pays the preparation once.
+/// A door prepares its statement when it is opened: a transaction that queues many records opens
+/// one door for all of them.
 ///
 /// ```swift
 /// let door = try OutboxDoor(db)

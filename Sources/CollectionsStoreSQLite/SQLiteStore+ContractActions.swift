@@ -93,12 +93,23 @@ extension SQLiteStore {
         }
     }
 
-    public func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) async throws {
-        try transaction { db in try self.recordHold(hold, contractNumber: contractNumber, instruction: instruction, at: at, db) }
+    public func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
+                           at: Timestamp) async throws {
+        try transaction { db in
+            try self.recordHold(hold, contractNumber: contractNumber, placedWith: placedWith, instruction: instruction, at: at, db)
+        }
     }
 
     /// Stores the hold and the instruction the desk decided on, inside the caller's transaction.
-    func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp, _ db: Database) throws {
+    func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?, at: Timestamp,
+                    _ db: Database) throws {
+        let placedNow = try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
+                                            arguments: [contractNumber])
+        guard placedNow == placedWith else {
+            throw StoreError(.changedMeanwhile, input: "contract \(contractNumber)",
+                             "contract \(contractNumber) was " + (placedNow.map { "placed with \($0)" } ?? "recalled")
+                                + " while its \(hold.kind.rawValue) hold was being decided; decide it again")
+        }
         try db.execute(sql: "INSERT INTO holds (contract_number, kind, reason, set_by, set_on) VALUES (?, ?, ?, ?, ?)",
                        arguments: [contractNumber, hold.kind.rawValue, hold.reason, hold.setBy, hold.setOn.daysSinceEpoch])
         try self.audit(db, at: at, actor: hold.setBy, action: "hold.set", subject: "contract:\(contractNumber)",

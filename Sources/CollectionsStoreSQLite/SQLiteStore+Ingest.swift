@@ -93,7 +93,10 @@ extension SQLiteStore {
                     }
                     applied += 1
                     if let change = effects.statusChange { _ = try self.queueStatusChange(change, db) }
-                    if let hold = effects.hold { try self.recordHold(hold, contractNumber: update.contractNumber, instruction: effects.instruction, at: at, db) }
+                    if let hold = effects.hold {
+                        try self.recordHold(hold, contractNumber: update.contractNumber, placedWith: effects.placedWith,
+                                            instruction: effects.instruction, at: at, db)
+                    }
                     if let change = effects.contactChange { try self.queueContactChange(change, door: door, db) }
                     if let note = effects.note {
                         insertNote.bind(1, note.contractNumber)

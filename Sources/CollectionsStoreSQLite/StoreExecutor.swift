@@ -5,23 +5,33 @@ import Foundation
 /// so that its store calls run on this thread without a hand-off each way. Blocking SQLite work
 /// (a commit, a checkpoint, a wait for another process's write lock) never holds one of the
 /// cooperative pool's threads.
+///
+/// The thread ends when the store is released and its queue is empty; a job that still arrives
+/// after that (a task that kept preferring this executor) starts it again, so no job is dropped.
 final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
-    // @unchecked: `jobs` and `stopped` are only touched with `condition` locked.
+    // @unchecked: `jobs`, `stopped` and `running` are only touched with `condition` locked.
     private let condition = NSCondition()
+    private let name: String
     private var jobs: [UnownedJob] = []
     private var stopped = false
+    private var running = false
 
     init(name: String) {
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        self.name = name
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
-        condition.signal()
+        if running {
+            condition.signal()
+        } else {
+            running = true
+            let thread = Thread { [self] in run() }
+            thread.name = name
+            thread.start()
+        }
         condition.unlock()
     }
 
@@ -38,6 +48,7 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
             condition.lock()
             while jobs.isEmpty, !stopped { condition.wait() }
             guard !jobs.isEmpty else {
+                running = false
                 condition.unlock()
                 return
             }

@@ -77,6 +77,12 @@ struct PlacementEndToEndTests {
             let instructions = try await store.agentInstructions(agent: "acme-dca")
             #expect(instructions.map(\.contractNumber) == [result.placed[0]])
             #expect(instructions.first?.kind.rawValue == "pause")
+            // A hold decided on a placement that has changed since (here: decided as if not placed) is refused whole.
+            let stale = ContractHold(kind: .dispute, reason: "decided before the placement", setBy: "bob", setOn: LocalDate.parse("2026-11-30")!)
+            await #expect { try await store.recordHold(stale, contractNumber: result.placed[1], placedWith: nil, instruction: nil,
+                                                       at: CollectionsClock.system()) }
+                throws: { ($0 as? StoreError)?.code == .changedMeanwhile }
+            #expect(try await store.holds(contractNumber: result.placed[1]).isEmpty)
 
             let pushed = try await harness.relay(store).run()
             #expect(pushed.statusChangesApplied == 3)

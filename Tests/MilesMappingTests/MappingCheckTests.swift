@@ -91,6 +91,10 @@ struct MappingCheckTests {
             file: "status-codes.yaml", replacing: "  legal: LEGL                            # an agent reports legal action started",
             with: "  lawsuit: LEGL")
         #expect(problems(in: keyDirectory).contains { $0.kind == .unknownInternalValue && $0.line == keyLine && $0.message.contains("lawsuit") })
+        let (missingDirectory, _) = try mutatedCopy(
+            file: "status-codes.yaml", replacing: "  defaulted: RECL                        # placement recall (the account goes back to defaulted)",
+            with: "")
+        #expect(problems(in: missingDirectory).contains { $0.kind == .missingField && $0.message.contains("defaulted") })
     }
 
     @Test("authority matrix: limits that do not rise are reported at their line")

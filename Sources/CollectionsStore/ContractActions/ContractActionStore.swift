@@ -7,8 +7,11 @@ public protocol ContractActionStore: Sendable {
     func holds(contractNumber: String) async throws -> [ContractHold]
 
     /// Stores the hold and, when the desk decided one is due, the instruction to the agent the
-    /// account is placed with, in one transaction.
-    func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) async throws
+    /// account is placed with, in one transaction. `placedWith` is the placement the desk decided
+    /// on: if the contract's active placement is different now (placed or recalled meanwhile), the
+    /// store changes nothing and throws `StoreError` `.changedMeanwhile`.
+    func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
+                    at: Timestamp) async throws
 
     /// Throws `StoreError.notFound` when the contract has no active hold of that kind.
     func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) async throws

@@ -8,16 +8,19 @@ public struct IngestEffects: Sendable {
     public var note: ContractNote?
     /// What the agent the account is placed with must be told (a hold pauses a placement).
     public var instruction: AgentInstruction?
+    /// The placement a hold's instruction was decided on; the store refuses the batch if it changed.
+    public var placedWith: String?
     /// Why a guard refused the update; the update is kept and nothing else happens.
     public var refusal: String?
 
     public init(statusChange: StatusChange? = nil, hold: ContractHold? = nil, contactChange: ContactChange? = nil, note: ContractNote? = nil,
-                instruction: AgentInstruction? = nil, refusal: String? = nil) {
+                instruction: AgentInstruction? = nil, placedWith: String? = nil, refusal: String? = nil) {
         self.statusChange = statusChange
         self.hold = hold
         self.contactChange = contactChange
         self.note = note
         self.instruction = instruction
+        self.placedWith = placedWith
         self.refusal = refusal
     }
 }

@@ -1,6 +1,5 @@
 import AgentAPI
 import Foundation
-import CollectionsStoreSQLite
 import MilesSOAP
 import MilesSync
 import Yams

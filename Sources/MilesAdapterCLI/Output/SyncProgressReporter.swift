@@ -1,5 +1,4 @@
 import Foundation
-import CollectionsStoreSQLite
 import Logging
 import MilesSync
 import Synchronization

@@ -21,6 +21,10 @@ public struct StatusCodeMapping: Sendable {
     private let milesCodeByStatus: [ContractStatus: String]
     private let milesCodeByReason: [WriteOffReason: String]
 
+    /// The statuses whose default reason code the adapter needs: agents' updates (a payment plan,
+    /// legal action), placement and recall.
+    static let requiredDefaultReasons: [ContractStatus] = [.paymentPlan, .legal, .placedWithAgent, .defaulted]
+
     public func internalStatus(forMilesCode code: String) -> ContractStatus? { contractStatuses[code] }
 
     /// The MILES code to send for a status: the first code listed for it.
@@ -56,7 +60,11 @@ public struct StatusCodeMapping: Sendable {
             problems.append(file.problem(root, .missingField, "section 'statusChangeReasons' is missing or not a mapping"))
         }
         var defaultReasons: [ContractStatus: String] = [:]
-        for (key, value) in root[key: "defaultReasons"]?.orderedPairs ?? [] {
+        let defaultsNode = root[key: "defaultReasons"]
+        if defaultsNode?.orderedPairs == nil {
+            problems.append(file.problem(root, .missingField, "section 'defaultReasons' is missing or not a mapping"))
+        }
+        for (key, value) in defaultsNode?.orderedPairs ?? [] {
             guard let status = key.string.flatMap(ContractStatus.init(rawValue:)) else {
                 problems.append(file.problem(key, .unknownInternalValue, "defaultReasons: '\(key.string ?? "")' is not a status; one of "
                     + ContractStatus.allCases.map(\.rawValue).joined(separator: ", ")))
@@ -68,6 +76,11 @@ public struct StatusCodeMapping: Sendable {
                 continue
             }
             defaultReasons[status] = code
+        }
+        let needed = requiredDefaultReasons.filter { defaultReasons[$0] == nil }
+        if let defaultsNode, defaultsNode.orderedPairs != nil, !needed.isEmpty {
+            problems.append(file.problem(defaultsNode, .missingField, "defaultReasons has no reason code for "
+                + needed.map(\.rawValue).joined(separator: ", ") + " (agents' updates, placement and recall use them)"))
         }
         let version = root[key: "version"]?.int
         if version == nil {

@@ -114,7 +114,7 @@ public struct IngestDesk: Sendable {
             }
             try await batches.drain()
         } catch {
-            // No batch is left being written after this returns.
+            // A batch still being written would race the next run's resume from the cursor.
             await batches.abandon()
             throw error
         }

@@ -4,6 +4,9 @@ import MilesMapping
 /// An agent's file read on a thread of its own and handed to the ingest in chunks, at most two
 /// waiting, so reading on one core overlaps deciding and writing on the other and memory stays
 /// flat. The reader is synchronous (CSV streams from disk); it blocks only its own thread.
+///
+/// The stream ends normally only when the reader reached the end of the file: a consumer that is
+/// cancelled gets `CancellationError`, never a short read that looks whole.
 struct RecordStream: AsyncSequence, Sendable {
     typealias Element = [AgentFileParser.Record]
 
@@ -15,24 +18,24 @@ struct RecordStream: AsyncSequence, Sendable {
 
     struct AsyncIterator: AsyncIteratorProtocol {
         fileprivate var base: AsyncThrowingStream<Element, any Error>.Iterator
-        fileprivate let slots: DispatchSemaphore
+        fileprivate let slots: ChunkSlots
 
         mutating func next() async throws -> Element? {
-            let chunk = try await base.next()
-            if chunk != nil { slots.signal() }
+            guard let chunk = try await base.next() else {
+                // A cancelled task's stream ends early without an error: say so.
+                try Task.checkCancellation()
+                return nil
+            }
+            slots.give()
             return chunk
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        let slots = DispatchSemaphore(value: 2)
-        let stopped = StopFlag()
+        let slots = ChunkSlots(2)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Element.self)
-        continuation.onTermination = { _ in
-            // The consumer gave up (an error downstream): let the reader see it and end.
-            stopped.set()
-            slots.signal()
-        }
+        // The consumer gave up (an error downstream, or cancelled): the reader stops at its next chunk.
+        continuation.onTermination = { _ in slots.close() }
         let (chunkSize, read) = (chunkSize, read)
         let thread = Thread {
             var chunk: Element = []
@@ -41,8 +44,7 @@ struct RecordStream: AsyncSequence, Sendable {
                 try read { record in
                     chunk.append(record)
                     guard chunk.count >= chunkSize else { return }
-                    slots.wait()
-                    if stopped.isSet { throw CancellationError() }
+                    guard slots.take() else { throw CancellationError() }
                     continuation.yield(chunk)
                     chunk.removeAll(keepingCapacity: true)
                 }
@@ -58,12 +60,39 @@ struct RecordStream: AsyncSequence, Sendable {
     }
 }
 
-/// Set once, read from another thread.
-private final class StopFlag: Sendable {
-    private let lock = NSLock()
-    // Guarded by `lock`; the class is Sendable because every access takes it.
-    nonisolated(unsafe) private var value = false
+/// How many chunks the reader may hand over before the consumer takes one; closed when the
+/// consumer is gone, which wakes a waiting reader.
+private final class ChunkSlots: @unchecked Sendable {
+    // @unchecked: `free` and `closed` are only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var free: Int
+    private var closed = false
 
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    init(_ count: Int) {
+        free = count
+    }
+
+    /// Waits for a free slot; false once the consumer is gone.
+    func take() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while free == 0, !closed { condition.wait() }
+        guard !closed else { return false }
+        free -= 1
+        return true
+    }
+
+    func give() {
+        condition.lock()
+        free += 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.signal()
+        condition.unlock()
+    }
 }

@@ -81,7 +81,8 @@ struct UpdatePlanner: Sendable {
         let hold = ContractHold(kind: kind, reason: "\(agent) reports: \(details) (\(update.source))", setBy: "agent:\(agent)", setOn: today)
         let placedWith = try await store.activePlacement(contractNumber: update.contractNumber)
         return IngestEffects(hold: hold, note: note(update, details, category: "AGENT"),
-                             instruction: AgentInstruction.pause(placedWith: placedWith, contractNumber: update.contractNumber, for: hold))
+                             instruction: AgentInstruction.pause(placedWith: placedWith, contractNumber: update.contractNumber, for: hold),
+                             placedWith: placedWith)
     }
 
     /// A status change through the transition table and the guards; a refusal keeps the update for the team.

@@ -97,7 +97,7 @@ public struct OutboxRelay: Sendable {
                 }
                 continue
             }
-            // The records the round's entries carry, read once for the round.
+            // One store call for the round's records rather than one per entry: each call is a thread hand-off.
             let subjects: [Int64: OutboxSubject]
             do { subjects = try await store.subjects(of: due) } catch {
                 throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox's records: \(error)")

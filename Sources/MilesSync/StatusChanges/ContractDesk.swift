@@ -8,7 +8,7 @@ import MilesMapping
 /// and notes, and what the guards allow on a contract now.
 ///
 /// ```swift
-/// let id = try await desk.requestStatusChange(contractNumber: "C00000042", to: .placedWithAgent, reasonCode: "DCAP",
+/// let id = try await desk.requestStatusChange(contractNumber: "C00000042", to: .placedWithAgent, reasonCode: reason,
 ///                                       effectiveDate: today, courtOrderReference: nil, by: bob, overrides: [])
 /// ```
 public struct ContractDesk: Sendable {
@@ -65,7 +65,7 @@ public struct ContractDesk: Sendable {
     public func setHold(contractNumber: String, kind: ContractHold.Kind, reason: String, by actor: String) async throws {
         let hold = ContractHold(kind: kind, reason: reason, setBy: actor, setOn: now().date)
         let placedWith = try await store.activePlacement(contractNumber: contractNumber)
-        try await store.recordHold(hold, contractNumber: contractNumber,
+        try await store.recordHold(hold, contractNumber: contractNumber, placedWith: placedWith,
                                    instruction: AgentInstruction.pause(placedWith: placedWith, contractNumber: contractNumber, for: hold),
                                    at: now())
     }

@@ -94,7 +94,10 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func holds(contractNumber: String) -> [ContractHold] { holdsByContract[contractNumber] ?? [] }
 
-    func recordHold(_ hold: ContractHold, contractNumber: String, instruction: AgentInstruction?, at: Timestamp) {
+    func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?, at: Timestamp) throws {
+        guard placements[contractNumber] == placedWith else {
+            throw StoreError(.changedMeanwhile, input: "contract \(contractNumber)", "placement changed meanwhile")
+        }
         holdsByContract[contractNumber, default: []].append(hold)
         if let instruction { instructions.append(instruction) }
     }

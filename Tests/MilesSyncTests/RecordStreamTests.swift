@@ -1,0 +1,51 @@
+import CollectionsDomain
+import MilesMapping
+@testable import MilesSync
+import Testing
+
+@Suite("The ingest's record stream: read on its own thread, handed over in chunks")
+struct RecordStreamTests {
+    /// A reader of `count` agents' notes, lines 1…count.
+    static func notes(_ count: Int) -> RecordStream.Reader {
+        { body in
+            for line in 1...count {
+                try body(.update(ThirdPartyUpdate(agent: "acme-dca", source: "test.csv:\(line)", contractNumber: "C\(line)", kind: .note("n")),
+                                 line: line))
+            }
+        }
+    }
+
+    @Test("every record arrives once, in file order, in chunks of the size asked for")
+    func everyRecordInOrder() async throws {
+        var lines: [Int] = []
+        var sizes: Set<Int> = []
+        for try await chunk in RecordStream(chunkSize: 100, read: Self.notes(1_050)) {
+            lines += chunk.map(\.line)
+            sizes.insert(chunk.count)
+        }
+        #expect(lines == Array(1...1_050))
+        #expect(sizes == [100, 50])
+    }
+
+    @Test("a consumer that stops early (a failed batch) ends the reader cleanly, with chunks still waiting")
+    func consumerStopsEarly() async throws {
+        for _ in 0..<20 {
+            var iterator = RecordStream(chunkSize: 10, read: Self.notes(10_000)).makeAsyncIterator()
+            let first = try await iterator.next()
+            #expect(first?.map(\.line) == Array(1...10))
+        }
+    }
+
+    @Test("a cancelled consumer gets CancellationError, never a short stream that looks whole")
+    func cancelledConsumer() async {
+        let reading = Task {
+            var received = 0
+            for try await chunk in RecordStream(chunkSize: 10, read: Self.notes(1_000_000)) {
+                received += chunk.count
+                if received == 100 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
+            return received
+        }
+        await #expect(throws: CancellationError.self) { try await reading.value }
+    }
+}
