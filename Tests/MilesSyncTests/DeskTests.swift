@@ -141,7 +141,7 @@ struct DeskTests {
         }
 
         let payment = effects(try await plan("C1", .paymentCollected(amount: Money(minorUnits: 5_000, currency: .gbp), on: today, agentReference: "R1")))
-        #expect(payment?.note?.category == "PAYMENT")
+        #expect(payment?.note?.category == mappings.statusCodes.agentPaymentNoteCategory)
         #expect(payment?.statusChange == nil && payment?.hold == nil)
 
         let deceased = effects(try await plan("C1", .status(.deceased, on: today)))

@@ -18,6 +18,9 @@ public struct StatusCodeMapping: Sendable {
     /// an active payment plan, a placement, a recall), by the status it moves to; each is one of
     /// `statusChangeReasons`.
     public let defaultReasons: [ContractStatus: String]
+    /// MILES's note category for an agent's news, and for a payment an agent collected.
+    public let agentNoteCategory: String
+    public let agentPaymentNoteCategory: String
     private let milesCodeByStatus: [ContractStatus: String]
     private let milesCodeByReason: [WriteOffReason: String]
 
@@ -45,7 +48,7 @@ public struct StatusCodeMapping: Sendable {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
-                            "defaultReasons"],
+                            "defaultReasons", "noteCategories"],
                   file, &problems)
         var statusChangeReasons: [String: String] = [:]
         if let pairs = root[key: "statusChangeReasons"]?.orderedPairs {
@@ -82,6 +85,22 @@ public struct StatusCodeMapping: Sendable {
             problems.append(file.problem(defaultsNode, .missingField, "defaultReasons has no reason code for "
                 + needed.map(\.rawValue).joined(separator: ", ") + " (agents' updates, placement and recall use them)"))
         }
+        let categories = root[key: "noteCategories"]
+        var noteCategories: [String: String] = [:]
+        for (key, value) in categories?.orderedPairs ?? [] {
+            guard let name = key.string, ["agentUpdate", "agentPayment"].contains(name) else {
+                problems.append(file.problem(key, .unknownKey, "noteCategories: '\(key.string ?? "")' is not agentUpdate or agentPayment"))
+                continue
+            }
+            guard let category = value.string, !category.isEmpty else {
+                problems.append(file.problem(value, .invalidValue, "noteCategories: \(name) needs MILES's category code"))
+                continue
+            }
+            noteCategories[name] = category
+        }
+        if noteCategories["agentUpdate"] == nil || noteCategories["agentPayment"] == nil {
+            problems.append(file.problem(categories ?? root, .missingField, "noteCategories needs agentUpdate and agentPayment (MILES note categories)"))
+        }
         let version = root[key: "version"]?.int
         if version == nil {
             problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number"))
@@ -102,6 +121,7 @@ public struct StatusCodeMapping: Sendable {
             customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
             writeOffReasons: Dictionary(reasons, uniquingKeysWith: { first, _ in first }),
             statusChangeReasons: statusChangeReasons, defaultReasons: defaultReasons,
+            agentNoteCategory: noteCategories["agentUpdate"] ?? "", agentPaymentNoteCategory: noteCategories["agentPayment"] ?? "",
             milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
     }
 

@@ -53,9 +53,9 @@ struct UpdatePlanner: Sendable {
     private func effects(of update: ThirdPartyUpdate, details: String) async throws -> IngestEffects {
         switch update.kind {
         case .paymentCollected:
-            return IngestEffects(note: note(update, details, category: "PAYMENT"))
+            return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentPaymentNoteCategory))
         case .note, .vehicleRecovered, .soldAtAuction:
-            return IngestEffects(note: note(update, details, category: "AGENT"))
+            return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
         case let .traceResult(address, phone, email, _):
             guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
             let change = ContactChange(id: 0, contractNumber: update.contractNumber, partnerId: contract.customer.partnerId,
@@ -70,7 +70,7 @@ struct UpdatePlanner: Sendable {
             case .activePlan: return try await statusChange(update, details, to: .paymentPlan, on: on)
             case .legalProcess: return try await statusChange(update, details, to: .legal, on: on)
             case .paidInFull, .settledInFull, .hold, .enforcement, .recalled, .writtenOff:
-                return IngestEffects(note: note(update, details, category: "AGENT"))
+                return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
             }
         }
     }
@@ -80,7 +80,7 @@ struct UpdatePlanner: Sendable {
     private func hold(_ kind: ContractHold.Kind, _ update: ThirdPartyUpdate, _ details: String) async throws -> IngestEffects {
         let hold = ContractHold(kind: kind, reason: "\(agent) reports: \(details) (\(update.source))", setBy: "agent:\(agent)", setOn: today)
         let placedWith = try await store.activePlacement(contractNumber: update.contractNumber)
-        return IngestEffects(hold: hold, note: note(update, details, category: "AGENT"),
+        return IngestEffects(hold: hold, note: note(update, details, category: mappings.statusCodes.agentNoteCategory),
                              instruction: AgentInstruction.pause(placedWith: placedWith, contractNumber: update.contractNumber, for: hold),
                              placedWith: placedWith)
     }
@@ -93,7 +93,7 @@ struct UpdatePlanner: Sendable {
         }
         guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
-            return IngestEffects(note: note(update, details, category: "AGENT"))
+            return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
         }
         let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: nil, overridden: [], store: store,
                                                       mappings: mappings, on: today)
@@ -101,6 +101,6 @@ struct UpdatePlanner: Sendable {
         let change = StatusChange(id: 0, contractNumber: update.contractNumber, to: target, reasonCode: reasonCode, effectiveDate: on,
                                   courtOrderReference: nil, expectedVersion: contract.version, requestedBy: "agent:\(agent)",
                                   requestedAt: now(), state: .queued, overrides: [])
-        return IngestEffects(statusChange: change, note: note(update, details, category: "AGENT"))
+        return IngestEffects(statusChange: change, note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
     }
 }
