@@ -111,4 +111,41 @@ struct AgentFileParserTests {
             try repo.parse(Array("<RecoveryReport><Recovery><AgreementNumber>C1</Agree".utf8), sourceName: "cut.xml")
         }
     }
+
+    @Test("a row with more or fewer fields than the header is rejected with its counts, nothing of it applied (issue 11)")
+    func fieldCountMismatch() throws {
+        let dca = try AgentFileParser(agent: try #require(mappings.agents["acme-dca"]))
+        let text = """
+            AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes
+            C00000050,PAY,28/11/2026,12.50,OK-1,card
+            C00000051,PAY,28/11/2026,1,500.00,SHIFT-1,x
+            C00000052,NOTE,28/11/2026,,,
+            C00000053,NOTE,28/11/2026,,
+            "C00000054",NOTE,28/11/2026,,,"a note, with a comma
+            and a line break"
+
+            """
+        func check(_ updates: [ThirdPartyUpdate], _ errors: [AgentFileParser.RowError]) {
+            #expect(updates.map(\.contractNumber) == ["C00000050", "C00000052", "C00000054"])
+            #expect(errors.map(\.line) == [3, 5])
+            #expect(errors.first?.reason.contains("7 fields where the header has 6") == true)
+            #expect(errors.last?.reason.contains("5 fields where the header has 6") == true)
+            #expect(!updates.contains { $0.contractNumber == "C00000051" })
+        }
+        let parsed = try dca.parse(Array(text.utf8), sourceName: "shift.csv")
+        check(parsed.updates, parsed.errors)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shift-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        var updates: [ThirdPartyUpdate] = []
+        var errors: [AgentFileParser.RowError] = []
+        try dca.forEachRecord(fileAt: path, sourceName: "shift.csv") { record in
+            switch record {
+            case let .update(update, _): updates.append(update)
+            case let .error(error): errors.append(error)
+            }
+        }
+        check(updates, errors)
+    }
 }

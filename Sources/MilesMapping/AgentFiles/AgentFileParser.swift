@@ -64,7 +64,13 @@ public struct AgentFileParser: Sendable {
             } catch {
                 throw AgentFileError(unreadable: error)
             }
-            records = table.rows.map { ($0.line, $0.fields) }
+            for row in table.rows where row.fieldCount != table.columns.count {
+                if case let .error(error) = fieldCountError(line: row.line, expected: table.columns.count, found: row.fieldCount,
+                                                            delimiter: delimiter) {
+                    result.errors.append(error)
+                }
+            }
+            records = table.rows.filter { $0.fieldCount == table.columns.count }.map { ($0.line, $0.fields) }
         case let .xml(recordElement):
             records = try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName)
         }
@@ -74,6 +80,7 @@ public struct AgentFileParser: Sendable {
             case let .error(error): result.errors.append(error)
             }
         }
+        result.errors.sort { $0.line < $1.line }
         return result
     }
 
@@ -88,6 +95,10 @@ public struct AgentFileParser: Sendable {
                                        requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { header, line, fields in
                 let index = columns ?? format.fields.compactMapValues { header.firstIndex(of: $0) }
                 columns = index
+                guard fields.count == header.count else {
+                    try body(fieldCountError(line: line, expected: header.count, found: fields.count, delimiter: delimiter))
+                    return
+                }
                 try body(record(line: line, sourceName: sourceName) { field in
                     index[field].flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
                 })
@@ -146,6 +157,14 @@ public struct AgentFileParser: Sendable {
             }
             try body(record(line: index + 1, fields: fields, sourceName: sourceName))
         }
+    }
+
+    /// A row whose field count differs from the header's: every value after the difference would
+    /// be read from the wrong column (an unquoted "1,500.00" makes a payment of 1.00), so none is.
+    private func fieldCountError(line: Int, expected: Int, found: Int, delimiter: UnicodeScalar) -> Record {
+        .error(RowError(line: line, column: "(row)", value: "\(found) fields",
+                        reason: "the row has \(found) fields where the header has \(expected); a value with an unquoted '\(Character(delimiter))' "
+                            + "(such as 1,500.00) shifts every column after it, so nothing from this row was applied"))
     }
 
     private var requiredColumns: [String] { [AgentMapping.UpdateField.contractNumber, .code].compactMap { format.fields[$0] } }

@@ -11,10 +11,13 @@ public struct CSVTable: Sendable {
     public struct Row: Sendable {
         public let line: Int
         public let fields: [String: String]
+        /// How many fields the row had, to compare with the header's.
+        public let fieldCount: Int
 
-        init(line: Int, fields: [String: String]) {
+        init(line: Int, fields: [String: String], fieldCount: Int) {
             self.line = line
             self.fields = fields
+            self.fieldCount = fieldCount
         }
 
         /// The field in `column`, or "" when the row has none.
@@ -22,6 +25,8 @@ public struct CSVTable: Sendable {
     }
 
     public let rows: [Row]
+    /// The header's column names.
+    public let columns: [String]
 
     /// Reads the file at `path`, with column names lower-cased; `expected` is the header line to
     /// suggest when a required column is missing.
@@ -36,12 +41,14 @@ public struct CSVTable: Sendable {
          requiredColumns: [String], expected: String) throws(CSVFileError) {
         var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value), encoding: encoding)
         var rows: [Row] = []
+        var columns: [String] = []
         do {
             try Self.forEachRecord(of: &reader, sourceName: path, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
                                    expected: expected) { header, line, fields in
+                columns = header
                 var byColumn: [String: String] = [:]
                 for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
-                rows.append(Row(line: line, fields: byColumn))
+                rows.append(Row(line: line, fields: byColumn, fieldCount: fields.count))
             }
         } catch let error as CSVFileError {
             throw error
@@ -49,6 +56,7 @@ public struct CSVTable: Sendable {
             throw CSVFileError(path: path, message: "\(error)")
         }
         self.rows = rows
+        self.columns = columns
     }
 
     /// Reads a file of any size one record at a time, handing `body` the header, the record's line and
