@@ -253,6 +253,15 @@ struct DropFolderTests {
             #expect(try await watcher.scan().map(\.movedTo) == [folder + "/processed/next.csv"])
             #expect(FileManager.default.fileExists(atPath: folder + "/processed/next.csv.done"))
 
+            // A rejected value a spreadsheet would run reaches the error report as text (issue 11).
+            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,PAY,02/11/2026,=1+2,REF-F,formula\n"
+                .write(toFile: folder + "/formula.csv", atomically: true, encoding: .utf8)
+            FileManager.default.createFile(atPath: folder + "/formula.csv.done", contents: nil)
+            #expect(try await watcher.scan().map(\.movedTo) == [folder + "/processed/formula.csv"])
+            let errorReport = try String(contentsOfFile: folder + "/processed/formula.csv.errors.csv", encoding: .utf8)
+            #expect(errorReport.contains(",'=1+2,"))
+            #expect(!errorReport.contains(",=1+2,"))
+
             // Not UTF-8: refused as a whole, kept in failed/ with the reason beside it.
             FileManager.default.createFile(atPath: folder + "/broken.csv", contents: Data([0x41, 0x2C, 0xFF, 0xFE, 0x0A]))
             FileManager.default.createFile(atPath: folder + "/broken.csv.done", contents: nil)
