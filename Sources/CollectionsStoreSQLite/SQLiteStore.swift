@@ -209,6 +209,22 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         }
     }
 
+    public func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) async throws -> OpenInvoicePage {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT i.*, c.currency FROM invoices i JOIN contracts c ON c.contract_number = i.contract_number
+                WHERE (i.contract_number, i.position) > (?, ?) ORDER BY i.contract_number, i.position LIMIT ?
+                """, arguments: [cursor?.contractNumber ?? "", cursor?.position ?? -1, limit])
+            var invoices: [Invoice] = []
+            var last: OpenInvoicePage.Cursor?
+            while let row = try rows.next() {
+                invoices.append(try SQLiteSchema.invoice(from: row, currency: try CurrencyCode(row["currency"])))
+                last = OpenInvoicePage.Cursor(contractNumber: row["contract_number"], position: row["position"])
+            }
+            return OpenInvoicePage(invoices: invoices, next: invoices.count == limit ? last : nil)
+        }
+    }
+
     public func contract(number: String) async throws -> Contract? {
         try read { db in
             try Row.fetchOne(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number = ?", arguments: [number])

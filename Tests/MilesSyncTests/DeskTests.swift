@@ -173,6 +173,9 @@ struct DeskTests {
         let aged = try await desk.agedDebt(asOf: today)
         #expect(aged.totals[.gbp]?.reduce(0, +) == 80_000)
         #expect(aged.counts[.gbp]?.reduce(0, +) == 2)
+        var paged: [String] = []
+        try await store.forEachOpenInvoice(pageSize: 1) { paged.append($0.number) }
+        #expect(paged == ["INV-C1", "INV-C2"])
 
         #expect(try await desk.arrearsNoticesDue(on: today).map(\.contractNumber) == ["C1"])
         await store.recordNotice(contractNumber: "C1", arrearsNoticeSentOn: LocalDate.parse("2026-11-20"), defaultNotice: nil, by: "bob",

@@ -9,6 +9,10 @@ public protocol ContractStore: Sendable {
     /// Up to `limit` contracts after `contractNumber` (from the first when nil), in contract-number order.
     func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract]
 
+    /// Up to `limit` open invoices of every stored contract after `cursor` (from the first when nil):
+    /// the aged debt reads these rather than whole contracts.
+    func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) async throws -> OpenInvoicePage
+
     /// Replaces one contract with what MILES sent for it (GetContract after a version conflict).
     func upsertContract(_ contract: Contract) async throws
 
@@ -28,5 +32,15 @@ extension ContractStore {
             guard page.count == pageSize, let last = page.last else { return }
             after = last.contractNumber
         }
+    }
+
+    /// Every open invoice of every stored contract, read a page at a time so memory stays flat.
+    public func forEachOpenInvoice(pageSize: Int = 5_000, _ body: (Invoice) async throws -> Void) async throws {
+        var cursor: OpenInvoicePage.Cursor?
+        repeat {
+            let page = try await openInvoices(after: cursor, limit: pageSize)
+            for invoice in page.invoices { try await body(invoice) }
+            cursor = page.next
+        } while cursor != nil
     }
 }

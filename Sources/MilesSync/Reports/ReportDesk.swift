@@ -20,9 +20,7 @@ public struct ReportDesk: Sendable {
     /// Every open invoice aged to `date` and summed per bucket and currency.
     public func agedDebt(asOf date: LocalDate, buckets: AgedDebtBuckets = .standard) async throws -> AgedDebtReport {
         var report = AgedDebtReport(asOf: date, buckets: buckets)
-        try await store.forEachContract { contract in
-            for invoice in contract.openInvoices { report.add(invoice) }
-        }
+        try await store.forEachOpenInvoice { report.add($0) }
         return report
     }
 

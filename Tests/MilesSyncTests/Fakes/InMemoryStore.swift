@@ -44,6 +44,18 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         Array(contracts.values.filter { $0.contractNumber > (contractNumber ?? "") }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit))
     }
 
+    func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) -> OpenInvoicePage {
+        var page: [(key: OpenInvoicePage.Cursor, invoice: Invoice)] = []
+        for contract in contracts.values.sorted(by: { $0.contractNumber < $1.contractNumber }) {
+            for (position, invoice) in contract.openInvoices.enumerated() {
+                if let cursor, (contract.contractNumber, position) <= (cursor.contractNumber, cursor.position) { continue }
+                guard page.count < limit else { break }
+                page.append((OpenInvoicePage.Cursor(contractNumber: contract.contractNumber, position: position), invoice))
+            }
+        }
+        return OpenInvoicePage(invoices: page.map(\.invoice), next: page.count == limit ? page.last?.key : nil)
+    }
+
     func upsertContract(_ contract: Contract) { contracts[contract.contractNumber] = contract }
 
     func contractCount() -> Int { contracts.count }
