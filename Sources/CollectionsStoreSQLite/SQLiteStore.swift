@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import Foundation
 import GRDB
 
 /// The collections store in one SQLite file, through GRDB: WAL journal, synchronous=NORMAL,
@@ -24,6 +25,12 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
+        // The store holds customers' personal data: a new one is the owner's only, and SQLite gives
+        // its -wal and -shm files the database's own mode.
+        if path != ":memory:", !FileManager.default.fileExists(atPath: path) {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if descriptor >= 0 { close(descriptor) }
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MilesSync
+import Synchronization
 
 /// `miles-adapter`: the MILES collections adapter's command line.
 @main
@@ -85,9 +86,25 @@ extension AsyncParsableCommand {
     }
 }
 
+/// Prints a line on standard error through the same redaction as the log: an agent's value quoted
+/// in a refusal or an error can carry an e-mail address, a phone number or a secret.
 func printError(_ text: String) {
     var standardError = StandardError()
-    print(text, to: &standardError)
+    print(Terminal.scrub(text), to: &standardError)
+}
+
+/// What the terminal may show: personal data masked until a command's options say otherwise
+/// (`CommandSession` sets it from --log-personal-data and the configured secrets).
+enum Terminal {
+    private static let redaction = Mutex(RedactionPolicy(logPersonalData: false, secrets: []))
+
+    static func redact(_ policy: RedactionPolicy) {
+        redaction.withLock { $0 = policy }
+    }
+
+    static func scrub(_ text: String) -> String {
+        redaction.withLock { $0.scrub(text) }
+    }
 }
 
 struct StandardError: TextOutputStream {

@@ -98,7 +98,7 @@ struct IngestTerminalRedactionTests {
     @Test("a rejected row's postcode is masked unless --log-personal-data")
     func masked() async throws {
         let masked = try await ingest([])
-        #expect(masked.contains("NewPostcode '‹personal›': a new address needs a town and a postcode"))
+        #expect(masked.contains("NewPostcode ‹value masked: --log-personal-data shows it›: a new address needs a town and a postcode"))
         #expect(!masked.contains("EH6 7AA"))
         let shown = try await ingest(["--log-personal-data"])
         #expect(shown.contains("NewPostcode 'EH6 7AA'"))

@@ -281,16 +281,24 @@ struct WriteOffCrashTests {
 /// in-process mock needs to answer it: output goes to a file, the exit comes through the handler.
 func runAdapter(_ arguments: [String], environment: [String: String], executable: URL = AdapterProcess.executable) async throws
     -> (status: Int32, output: String) {
-    let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString).out").path
-    FileManager.default.createFile(atPath: outputPath, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: outputPath) }
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    let run = try await runAdapterSeparately(arguments, environment: environment, executable: executable, separately: false)
+    return (run.status, run.output)
+}
+
+/// Runs `miles-adapter` to the end, with standard output and standard error kept apart (unless not `separately`).
+func runAdapterSeparately(_ arguments: [String], environment: [String: String], executable: URL = AdapterProcess.executable,
+                          separately: Bool = true) async throws -> (status: Int32, output: String, errors: String) {
+    let paths = ["out", "err"].map { FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString).\($0)").path }
+    for path in paths { FileManager.default.createFile(atPath: path, contents: nil) }
+    defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[0]))
+    let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[1]))
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    process.standardOutput = handle
-    process.standardError = handle
+    process.standardOutput = output
+    process.standardError = separately ? errors : output
     let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
     process.terminationHandler = { process in
         continuation.yield(process.terminationStatus)
@@ -299,6 +307,8 @@ func runAdapter(_ arguments: [String], environment: [String: String], executable
     try process.run()
     var iterator = stream.makeAsyncIterator()
     let status = await iterator.next() ?? -1
-    try handle.close()
-    return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+    try output.close()
+    try errors.close()
+    let read = paths.map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
+    return (status, read[0], read[1])
 }

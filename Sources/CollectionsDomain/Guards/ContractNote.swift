@@ -17,6 +17,11 @@ public struct ContractNote: Sendable, Equatable {
     public var state: State
     public var milesNoteId: String?
 
+    /// The longest text MILES takes (AddContractNote/Text's maxLength in miles-collections.xsd), in characters.
+    public static let maxTextLength = 4_000
+    /// The longest contact-detail value MILES takes (the schema's NonEmptyText), in characters.
+    public static let maxContactValueLength = 512
+
     public init(id: Int64, contractNumber: String, category: String, text: String, source: String, requestedBy: String,
                 requestedAt: Timestamp, state: State, milesNoteId: String? = nil) {
         self.id = id

@@ -169,7 +169,9 @@ struct ContractCommand: AsyncParsableCommand {
         @Option(help: "The note (up to 4,000 characters).") var text: String
 
         func validate() throws {
-            guard !text.isEmpty, text.count <= 4000 else { throw ValidationError("--text must be 1 to 4,000 characters") }
+            guard !text.isEmpty, text.count <= ContractNote.maxTextLength else {
+                throw ValidationError("--text must be 1 to \(ContractNote.maxTextLength) characters (MILES takes no more)")
+            }
         }
 
         func run() async throws {

@@ -27,10 +27,24 @@ struct IngestCommand: AsyncParsableCommand {
         _ = miles_limit_malloc_arenas(2)
     }
 
-    /// The agent's columns whose values are masked on the terminal, as in the log, unless --log-personal-data.
-    static func maskedColumns(of agent: String, in session: CommandSession, unless shown: Bool) -> Set<String> {
-        shown ? [] : session.ingestDesk().personalDataColumns(of: agent)
+    /// A rejected row as the terminal shows it. Unless --log-personal-data, the value is shown only when
+    /// it reads like a code, a contract number, a date or an amount, outside the agent's personal-data
+    /// columns: a value in the wrong column can be anything (a name, an address) and a terminal is
+    /// often captured into a scheduler's log.
+    static func describe(_ error: IngestRowError, agent: String, in session: CommandSession, showingPersonalData: Bool) -> String {
+        let value: String
+        if error.value.isEmpty {
+            value = ""
+        } else if showingPersonalData
+                    || (!session.ingestDesk().personalDataColumns(of: agent).contains(error.column) && error.value.wholeMatch(of: codeLike) != nil) {
+            value = " '\(error.value)'"
+        } else {
+            value = " ‹value masked: --log-personal-data shows it›"
+        }
+        return "line \(error.line), \(error.column)\(value): \(error.reason)"
     }
+
+    nonisolated(unsafe) private static let codeLike = /[A-Z0-9][A-Z0-9.,\/:_+\-]{0,39}/
 
     static func summary(_ file: InboxFile) -> String {
         "delivery \(file.id) (\(file.agent)/\(file.originalName)): \(file.state.rawValue); \(file.applied) applied, "
@@ -63,10 +77,8 @@ struct IngestCommand: AsyncParsableCommand {
                 }
                 print(IngestCommand.summary(outcome.file))
                 if let peak = SyncCommand.peakResidentMemoryKilobytes() { print("peak memory: \(peak / 1024) MB") }
-                let personal = IngestCommand.maskedColumns(of: agent, in: session, unless: global.logPersonalData)
                 for error in try await session.store.ingestRowErrors(fileId: outcome.file.id) {
-                    let value = personal.contains(error.column) ? "‹personal›" : error.value
-                    printError("\(path): line \(error.line), \(error.column) '\(value)': \(error.reason)")
+                    printError("\(path): " + IngestCommand.describe(error, agent: agent, in: session, showingPersonalData: global.logPersonalData))
                 }
                 if outcome.file.state == .failed { throw ExitCode(1) }
                 if outcome.file.applied > 0 { print("MILES calls queued; run 'miles-adapter push'") }
@@ -153,9 +165,8 @@ struct IngestCommand: AsyncParsableCommand {
                     print("line \(update.line)  \(update.contractNumber)  \(update.kind)  \(update.outcome)  \(update.details)"
                           + (update.refusal.map { "  — \($0)" } ?? ""))
                 }
-                let personal = IngestCommand.maskedColumns(of: file.agent, in: session, unless: global.logPersonalData)
                 for error in try await session.store.ingestRowErrors(fileId: id) {
-                    print("rejected line \(error.line), \(error.column) '\(personal.contains(error.column) ? "‹personal›" : error.value)': \(error.reason)")
+                    print("rejected " + IngestCommand.describe(error, agent: file.agent, in: session, showingPersonalData: global.logPersonalData))
                 }
             }
         }

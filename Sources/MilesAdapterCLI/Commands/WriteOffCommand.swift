@@ -132,6 +132,7 @@ struct WriteOffCommand: AsyncParsableCommand {
             abstract: "Export every request for the finance audit: maker, approvers, matrix version, MILES id, times, CONC 7.4 notice.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Output format (csv).") var format = "csv"
+        @Option(help: "Write the export to this file, readable by you only, instead of standard output.") var output: String?
 
         func validate() throws {
             guard format == "csv" else { throw ValidationError("--format must be csv") }
@@ -140,7 +141,14 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                print(WriteOffExport.csv(try await session.store.writeOffRequests(state: nil)), terminator: "")
+                let requests = try await session.store.writeOffRequests(state: nil)
+                guard let output else { return print(WriteOffExport.csv(requests), terminator: "") }
+                do {
+                    try WriteOffExport.write(requests, to: output)
+                } catch {
+                    throw CommandFailure(message: "cannot write the export to \(output): \(error)", exitCode: .failed)
+                }
+                print("\(requests.count) write-off requests exported to \(output)")
             }
         }
     }

@@ -1,6 +1,7 @@
 import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
+import Foundation
 import MilesMapping
 import MilesSync
 
@@ -15,8 +16,24 @@ struct CommandSession {
 
     init(_ global: GlobalOptions) throws {
         configuration = try global.loadConfiguration()
+        Terminal.redact(RedactionPolicy(logPersonalData: global.logPersonalData, secrets: configuration.secrets))
+        // Everything this process creates (the store and its journal, inbox copies, placement files,
+        // reports) holds personal data or debts: the owner's only, whatever the shell's umask.
+        umask(0o077)
         mappings = try Self.loadMappings(directory: configuration.mappings)
         store = try Self.openStore(configuration.database)
+        Self.warnIfShared(configuration.database, what: "the store")
+        Self.warnIfShared(configuration.inbox, what: "the inbox")
+    }
+
+    /// Warns when a file or folder holding personal data can be read by people other than its owner.
+    static func warnIfShared(_ path: String, what: String) {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & 0o077 != 0 else { return }
+        let mode = String(status.st_mode & 0o777, radix: 8)
+        let isFolder = status.st_mode & S_IFMT == S_IFDIR
+        printError("warning: \(what) \(path) can be read by others (mode \(mode)) and holds customers' personal data: "
+                   + (isFolder ? "chmod -R go-rwx \(path)" : "chmod 600 \(path)*"))
     }
 
     /// The checked mappings; problems are exit code 4, each with its file and line.

@@ -11,6 +11,8 @@ public enum AgentFileErrorCode: String, Sendable {
     /// The file cannot be read as a whole: not in its encoding, a required column missing, an
     /// unclosed quote, XML that is not well-formed or is cut short.
     case unreadable
+    /// The delivery is over one of the agent's limits (`updates.limits`): too many bytes or rows.
+    case overLimit
     /// A JSON post that is not `{"updates": [{…}]}` with the mapping's field names.
     case notAnUpdatesDocument
 }
@@ -26,7 +28,7 @@ extension CodedError where Code == AgentFileErrorCode {
 
     /// Runs `read`, turning the CSV reader's failures into this error; what else `read` throws
     /// (the caller's own errors, handed through the record callback) comes through unchanged.
-    static func fromCSV(_ read: () throws -> Void) throws {
-        do { try read() } catch let error as CSVFileError { throw AgentFileError(unreadable: error) }
+    static func fromCSV<T>(_ read: () throws -> T) throws -> T {
+        do { return try read() } catch let error as CSVFileError { throw AgentFileError(unreadable: error) }
     }
 }

@@ -20,6 +20,11 @@ public struct AgentFileParser: Sendable {
         public var reason: String
 
         public var description: String { "line \(line), \(column) '\(value)': \(reason)" }
+
+        /// A value as a report shows it: the first 100 characters of a long one.
+        static func shown(_ value: String) -> String {
+            value.count <= 100 ? value : value.prefix(100) + "… (\(value.count) characters)"
+        }
     }
 
     public struct Result: Sendable {
@@ -54,33 +59,18 @@ public struct AgentFileParser: Sendable {
     /// Parses `bytes` held in memory, naming them `sourceName` in every update's source and every error.
     public func parse(_ bytes: [UInt8], sourceName: String) throws(AgentFileError) -> Result {
         var result = Result()
-        let records: [(Int, [String: String])]
-        switch format.syntax {
-        case let .csv(delimiter):
-            let table: CSVTable
-            do {
-                table = try CSVTable(bytes: bytes, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
-                                     requiredColumns: requiredColumns, expected: expectedHeader(delimiter))
-            } catch {
-                throw AgentFileError(unreadable: error)
-            }
-            for row in table.rows where row.fieldCount != table.columns.count {
-                if case let .error(error) = fieldCountError(line: row.line, expected: table.columns.count, found: row.fieldCount,
-                                                            delimiter: delimiter) {
-                    result.errors.append(error)
+        do {
+            try forEachRecord(in: .bytes(bytes), sourceName: sourceName) { record in
+                switch record {
+                case let .update(update, _): result.updates.append(update)
+                case let .error(error): result.errors.append(error)
                 }
             }
-            records = table.rows.filter { $0.fieldCount == table.columns.count }.map { ($0.line, $0.fields) }
-        case let .xml(recordElement):
-            records = try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName)
+        } catch let error as AgentFileError {
+            throw error
+        } catch {
+            throw AgentFileError(.unreadable, file: sourceName, "\(error)")
         }
-        for (line, fields) in records {
-            switch record(line: line, fields: fields, sourceName: sourceName) {
-            case let .update(update, _): result.updates.append(update)
-            case let .error(error): result.errors.append(error)
-            }
-        }
-        result.errors.sort { $0.line < $1.line }
         return result
     }
 
@@ -88,49 +78,116 @@ public struct AgentFileParser: Sendable {
     /// each to `body` in file order. A problem with the file as a whole throws `AgentFileError`,
     /// possibly after earlier records were handed over; what `body` throws comes through as it is.
     public func forEachRecord(fileAt path: String, sourceName: String, _ body: (Record) throws -> Void) throws {
+        try forEachRecord(in: .file(path), sourceName: sourceName, body)
+    }
+
+    /// Reads the file through without building updates: throws `AgentFileError` if it cannot be read as
+    /// a whole (encoding, header, quoting, truncated XML) or is over the agent's limits (size, rows), so
+    /// nothing from a broken or oversized file is applied.
+    public func checkWhole(fileAt path: String, sourceName: String) throws(AgentFileError) {
+        do {
+            try forEachRecord(in: .file(path), sourceName: sourceName) { _ in }
+        } catch let error as AgentFileError {
+            throw error
+        } catch {
+            throw AgentFileError(.unreadable, file: sourceName, "\(error)")
+        }
+    }
+
+    /// The agent's limits, as its mapping sets them.
+    public var limits: AgentMapping.Limits { format.limits }
+
+    /// Refuses a delivery of `size` bytes when it is over the agent's file limit.
+    public func checkSize(_ size: Int64, sourceName: String) throws(AgentFileError) {
+        guard size <= Int64(limits.maxFileBytes) else {
+            throw AgentFileError(.overLimit, file: sourceName, "\(size) bytes is over the \(limits.maxFileBytes)-byte limit for \(agent.agent) "
+                                 + "(updates.limits.maxFileBytes in its mapping); nothing of it was stored: ask for it in parts")
+        }
+    }
+
+    private enum Input {
+        case file(String)
+        case bytes([UInt8])
+    }
+
+    private func forEachRecord(in input: Input, sourceName: String, _ body: (Record) throws -> Void) throws {
+        var rows = 0
+        func counted(_ record: Record) throws {
+            rows += 1
+            guard rows <= limits.maxRows else {
+                throw AgentFileError(.overLimit, file: sourceName, "more than \(limits.maxRows) rows, the limit for \(agent.agent) "
+                                     + "(updates.limits.maxRows in its mapping); nothing of it was applied: ask for it in parts")
+            }
+            try body(record)
+        }
         switch format.syntax {
         case let .csv(delimiter):
-            var columns: [AgentMapping.UpdateField: Int]?
-            try AgentFileError.fromCSV { try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding, caseSensitive: true,
-                                       requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { header, line, fields in
-                let index = columns ?? format.fields.compactMapValues { header.firstIndex(of: $0) }
-                columns = index
-                guard fields.count == header.count else {
-                    try body(fieldCountError(line: line, expected: header.count, found: fields.count, delimiter: delimiter))
-                    return
+            var reader: CSVRecordReader
+            switch input {
+            case let .file(path):
+                try checkSize(try fileSize(path, sourceName: sourceName), sourceName: sourceName)
+                reader = try AgentFileError.fromCSV {
+                    try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: format.encoding,
+                                        maxFieldBytes: limits.maxFieldBytes)
                 }
-                try body(record(line: line, sourceName: sourceName) { field in
-                    index[field].flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
-                })
-            } }
-        case let .xml(recordElement):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw AgentFileError(.unreadable, file: sourceName, "cannot read the file")
+            case let .bytes(bytes):
+                try checkSize(Int64(bytes.count), sourceName: sourceName)
+                reader = CSVRecordReader(bytes: bytes, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: format.encoding,
+                                         maxFieldBytes: limits.maxFieldBytes)
             }
-            for (line, fields) in try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName) {
-                try body(record(line: line, fields: fields, sourceName: sourceName))
+            var columns: [AgentMapping.UpdateField: Int]?
+            try AgentFileError.fromCSV {
+                try CSVTable.forEachRecord(of: &reader, sourceName: sourceName, caseSensitive: true, requiredColumns: requiredColumns,
+                                           expected: expectedHeader(delimiter)) { header, row in
+                    let index = columns ?? format.fields.compactMapValues { header.firstIndex(of: $0) }
+                    columns = index
+                    if let problem = row.problem {
+                        return try counted(.error(rowError(line: row.line, problem, header: header)))
+                    }
+                    guard row.fields.count == header.count else {
+                        return try counted(fieldCountError(line: row.line, expected: header.count, found: row.fields.count, delimiter: delimiter))
+                    }
+                    try counted(record(line: row.line, sourceName: sourceName) { field in
+                        index[field].map { row.fields[$0] } ?? ""
+                    })
+                }
+            }
+        case let .xml(recordElement):
+            let bytes: [UInt8]
+            switch input {
+            case let .file(path):
+                try checkSize(try fileSize(path, sourceName: sourceName), sourceName: sourceName)
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw AgentFileError(.unreadable, file: sourceName, "cannot read the file")
+                }
+                bytes = [UInt8](data)
+            case let .bytes(given):
+                try checkSize(Int64(given.count), sourceName: sourceName)
+                bytes = given
+            }
+            for (line, fields) in try xmlRecords(bytes, recordElement: recordElement, sourceName: sourceName) {
+                try counted(record(line: line, fields: fields, sourceName: sourceName))
             }
         }
     }
 
-    /// Reads the file through without building updates: throws `AgentFileError` if it cannot be read as
-    /// a whole (encoding, header, quoting, truncated XML), so nothing from a broken file is applied.
-    public func checkWhole(fileAt path: String, sourceName: String) throws(AgentFileError) {
-        switch format.syntax {
-        case let .csv(delimiter):
-            do {
-                try CSVTable.forEachRecord(path: path, sourceName: sourceName, delimiter: delimiter, encoding: format.encoding,
-                                           caseSensitive: true, requiredColumns: requiredColumns, expected: expectedHeader(delimiter)) { _, _, _ in }
-            } catch let error as CSVFileError {
-                throw AgentFileError(unreadable: error)
-            } catch {
-                throw AgentFileError(.unreadable, file: sourceName, "\(error)")
-            }
-        case let .xml(recordElement):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw AgentFileError(.unreadable, file: sourceName, "cannot read the file")
-            }
-            _ = try xmlRecords([UInt8](data), recordElement: recordElement, sourceName: sourceName)
+    private func fileSize(_ path: String, sourceName: String) throws(AgentFileError) -> Int64 {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else {
+            throw AgentFileError(.unreadable, file: sourceName, "cannot read the file")
+        }
+        return size.int64Value
+    }
+
+    /// A row with a field that was not kept whole: nothing of it is applied.
+    private func rowError(line: Int, _ problem: CSVRecordReader.FieldProblem, header: [String]) -> RowError {
+        switch problem {
+        case let .tooLong(field, limit):
+            return RowError(line: line, column: CSVTable.name(ofField: field, in: header), value: "",
+                            reason: "longer than the \(limit)-byte field limit for \(agent.agent) (updates.limits.maxFieldBytes in its "
+                                + "mapping); nothing from this row was applied")
+        case let .nul(field, character):
+            return RowError(line: line, column: CSVTable.name(ofField: field, in: header), value: "",
+                            reason: "a NUL byte at character \(character), which would cut the value short; nothing from this row was applied")
         }
     }
 
@@ -162,7 +219,7 @@ public struct AgentFileParser: Sendable {
     /// A row whose field count differs from the header's: every value after the difference would
     /// be read from the wrong column (an unquoted "1,500.00" makes a payment of 1.00), so none is.
     private func fieldCountError(line: Int, expected: Int, found: Int, delimiter: UnicodeScalar) -> Record {
-        .error(RowError(line: line, column: "(row)", value: "\(found) fields",
+        .error(RowError(line: line, column: "(row)", value: "",
                         reason: "the row has \(found) fields where the header has \(expected); a value with an unquoted '\(Character(delimiter))' "
                             + "(such as 1,500.00) shifts every column after it, so nothing from this row was applied"))
     }
@@ -174,7 +231,7 @@ public struct AgentFileParser: Sendable {
     }
 
     private func xmlRecords(_ bytes: [UInt8], recordElement: String, sourceName: String) throws(AgentFileError) -> [(Int, [String: String])] {
-        let reader = XMLStreamReader(limits: XMLLimits(maxDepth: 16, maxTextBytes: 64 * 1024, maxDocumentBytes: 256 << 20))
+        let reader = XMLStreamReader(limits: XMLLimits(maxDepth: 16, maxTextBytes: limits.maxFieldBytes, maxDocumentBytes: limits.maxFileBytes))
         let collector = RecordCollector(reader: reader, recordElement: recordElement)
         do {
             try reader.parse(bytes, handler: collector)
@@ -191,7 +248,21 @@ public struct AgentFileParser: Sendable {
     /// Builds the update (or the row's error) from its values, looked up by update field.
     func record(line: Int, sourceName: String, value: (AgentMapping.UpdateField) -> String) -> Record {
         func fail(_ field: AgentMapping.UpdateField, _ reason: String) -> Record {
-            .error(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: value(field), reason: reason))
+            .error(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: RowError.shown(value(field)), reason: reason))
+        }
+        // Values arriving as XML or JSON have not passed the CSV reader's field limit.
+        for field in AgentMapping.UpdateField.allCases where value(field).utf8.count > limits.maxFieldBytes {
+            return .error(RowError(line: line, column: format.fields[field] ?? field.rawValue, value: "",
+                                   reason: "longer than the \(limits.maxFieldBytes)-byte field limit for \(agent.agent) "
+                                       + "(updates.limits.maxFieldBytes in its mapping); nothing from this row was applied"))
+        }
+        for field in [AgentMapping.UpdateField.addressLine1, .addressLine2, .town, .postcode, .phone, .email]
+            where value(field).utf8.count > ContractNote.maxContactValueLength && value(field).count > ContractNote.maxContactValueLength {
+            return fail(field, "\(value(field).count) characters, over the \(ContractNote.maxContactValueLength) MILES takes for a contact detail")
+        }
+        if value(.note).count > limits.maxNoteLength {
+            return fail(.note, "a note of \(value(.note).count) characters, over the \(limits.maxNoteLength) allowed "
+                        + "(MILES takes at most \(ContractNote.maxTextLength)); nothing from this row was applied")
         }
         let contractNumber = value(.contractNumber)
         guard !contractNumber.isEmpty else { return fail(.contractNumber, "no contract number") }

@@ -36,19 +36,23 @@ public struct CSVTable: Sendable {
                       expected: expected)
     }
 
-    /// Reads CSV held in memory; `sourceName` names it in errors.
-    init(bytes: [UInt8], sourceName path: String, delimiter: UnicodeScalar, encoding: AgentMapping.TextEncoding = .utf8, caseSensitive: Bool,
-         requiredColumns: [String], expected: String) throws(CSVFileError) {
-        var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value), encoding: encoding)
+    /// Reads CSV held in memory; `sourceName` names it in errors. A field with a NUL refuses the file.
+    init(bytes: [UInt8], sourceName path: String, delimiter: UnicodeScalar, caseSensitive: Bool, requiredColumns: [String],
+         expected: String) throws(CSVFileError) {
+        var reader = CSVRecordReader(bytes: bytes, sourceName: path, delimiter: UInt8(delimiter.value))
         var rows: [Row] = []
         var columns: [String] = []
         do {
             try Self.forEachRecord(of: &reader, sourceName: path, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
-                                   expected: expected) { header, line, fields in
+                                   expected: expected) { header, record in
                 columns = header
+                if case let .nul(field, character) = record.problem {
+                    throw CSVFileError(path: path, message: "line \(record.line), \(Self.name(ofField: field, in: header)): a NUL byte at "
+                                       + "character \(character); the file is refused as a whole")
+                }
                 var byColumn: [String: String] = [:]
-                for (index, name) in header.enumerated() where index < fields.count { byColumn[name] = fields[index] }
-                rows.append(Row(line: line, fields: byColumn, fieldCount: fields.count))
+                for (index, name) in header.enumerated() where index < record.fields.count { byColumn[name] = record.fields[index] }
+                rows.append(Row(line: record.line, fields: byColumn, fieldCount: record.fields.count))
             }
         } catch let error as CSVFileError {
             throw error
@@ -59,29 +63,43 @@ public struct CSVTable: Sendable {
         self.columns = columns
     }
 
-    /// Reads a file of any size one record at a time, handing `body` the header, the record's line and
-    /// its fields by position. Blank lines are skipped. A problem with the file as a whole (not UTF-8, a
-    /// required column missing, an unclosed quote) throws `CSVFileError`, possibly after earlier records
-    /// were handed over: read it once without acting to know it is whole.
+    /// The column a field is in, as a person reads it: its header, or its position past the header.
+    static func name(ofField index: Int, in header: [String]) -> String {
+        index < header.count ? header[index] : "field \(index + 1)"
+    }
+
+    /// Reads a file of any size one record at a time, handing `body` the header and the record (its line,
+    /// its fields by position, and any field not kept whole). Blank lines are skipped. A problem with the
+    /// file as a whole (not in its encoding, a required column missing, an unclosed quote) throws
+    /// `CSVFileError`, possibly after earlier records were handed over: read it once without acting to
+    /// know it is whole.
     static func forEachRecord(path: String, sourceName: String, delimiter: UnicodeScalar, encoding: AgentMapping.TextEncoding,
-                              caseSensitive: Bool, requiredColumns: [String], expected: String,
-                              _ body: (_ header: [String], _ line: Int, _ fields: [String]) throws -> Void) throws {
-        var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: encoding)
+                              maxFieldBytes: Int, caseSensitive: Bool, requiredColumns: [String], expected: String,
+                              _ body: (_ header: [String], _ record: CSVRecordReader.Record) throws -> Void) throws {
+        var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: encoding,
+                                         maxFieldBytes: maxFieldBytes)
         try forEachRecord(of: &reader, sourceName: sourceName, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
                           expected: expected, body)
     }
 
-    private static func forEachRecord(of reader: inout CSVRecordReader, sourceName path: String, caseSensitive: Bool,
-                                      requiredColumns: [String], expected: String,
-                                      _ body: (_ header: [String], _ line: Int, _ fields: [String]) throws -> Void) throws {
-        let header = (try reader.next()?.fields ?? []).map { caseSensitive ? $0 : $0.lowercased() }
+    static func forEachRecord(of reader: inout CSVRecordReader, sourceName path: String, caseSensitive: Bool,
+                              requiredColumns: [String], expected: String,
+                              _ body: (_ header: [String], _ record: CSVRecordReader.Record) throws -> Void) throws {
+        guard let first = try reader.next() else {
+            throw CSVFileError(path: path, message: "the file is empty; expected a header row: \(expected)")
+        }
+        if first.problem != nil {
+            throw CSVFileError(path: path, message: "the header row cannot be read (a NUL byte, or a column name longer than the limit); "
+                               + "expected \(expected)")
+        }
+        let header = first.fields.map { caseSensitive ? $0 : $0.lowercased() }
         let missing = requiredColumns.filter { !header.contains($0) }
         guard missing.isEmpty else {
             throw CSVFileError(path: path, message: "the header row lacks \(missing.joined(separator: ", ")); expected \(expected)")
         }
-        while let (line, fields) = try reader.next() {
-            if fields.allSatisfy(\.isEmpty) { continue }
-            try body(header, line, fields)
+        while let record = try reader.next() {
+            if record.problem == nil, record.fields.allSatisfy(\.isEmpty) { continue }
+            try body(header, record)
         }
     }
 }

@@ -57,6 +57,44 @@ public struct AgentMapping: Sendable {
         case windows1252 = "windows-1252"
     }
 
+    /// How large an agent's delivery may be (`updates.limits`): over a limit, a delivery (file size,
+    /// rows) is refused before anything of it is stored, and a row (field length, note length) is
+    /// rejected with the limit named. The defaults suit a day's work from one agency.
+    public struct Limits: Sendable, Equatable {
+        /// The largest delivery, in bytes (64 MiB).
+        public var maxFileBytes = 64 << 20
+        /// The longest field, in bytes (16 KiB: a 4,000-character note in any script fits); longer
+        /// values are not kept in memory while the file is read.
+        public var maxFieldBytes = 16 << 10
+        /// The most rows (or XML records) in one delivery (500,000).
+        public var maxRows = 500_000
+        /// The longest note, in characters: MILES's own limit for AddContractNote, and the most it may be set to.
+        public var maxNoteLength = ContractNote.maxTextLength
+
+        public init() {}
+
+        static let keys: Set<String> = ["maxFileBytes", "maxFieldBytes", "maxRows", "maxNoteLength"]
+
+        static func load(_ node: Node?, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> Limits {
+            var limits = Limits()
+            guard let node else { return limits }
+            checkKeys(node, allowed: keys, file, &problems)
+            func read(_ key: String, at most: Int, into value: inout Int) {
+                guard let entry = node[key: key] else { return }
+                guard let number = entry.int, number > 0, number <= most else {
+                    problems.append(file.problem(entry, .invalidValue, "updates.limits.\(key) must be a whole number from 1 to \(most)"))
+                    return
+                }
+                value = number
+            }
+            read("maxFileBytes", at: 1 << 40, into: &limits.maxFileBytes)
+            read("maxFieldBytes", at: 1 << 30, into: &limits.maxFieldBytes)
+            read("maxRows", at: 100_000_000, into: &limits.maxRows)
+            read("maxNoteLength", at: ContractNote.maxTextLength, into: &limits.maxNoteLength)
+            return limits
+        }
+    }
+
     /// How the agent sends updates: CSV with a header (columns by name) or XML (elements inside each record).
     public struct UpdateFormat: Sendable {
         public enum Syntax: Sendable, Equatable {
@@ -74,6 +112,7 @@ public struct AgentMapping: Sendable {
         public var codes: [String: UpdateKind]
         /// The currency of the amounts in the file.
         public var currency: CurrencyCode
+        public var limits: Limits
     }
 
     public var agent: String
@@ -127,7 +166,7 @@ public struct AgentMapping: Sendable {
     }
 
     private static func loadUpdates(_ node: Node, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> UpdateFormat? {
-        checkKeys(node, allowed: ["format", "delimiter", "encoding", "record", "dateFormat", "fields", "codes", "currency"], file, &problems)
+        checkKeys(node, allowed: ["format", "delimiter", "encoding", "record", "dateFormat", "fields", "codes", "currency", "limits"], file, &problems)
         guard let encoding = TextEncoding(rawValue: node[key: "encoding"]?.string?.lowercased() ?? "utf-8") else {
             problems.append(file.problem(node[key: "encoding"], .invalidValue,
                                          "encoding must be one of \(TextEncoding.allCases.map(\.rawValue).joined(separator: ", "))"))
@@ -189,7 +228,9 @@ public struct AgentMapping: Sendable {
             codes[code] = kind
         }
         if codes.isEmpty { problems.append(file.problem(node, .missingField, "updates.codes lists no codes")) }
-        return UpdateFormat(syntax: syntax, encoding: encoding, dateFormat: dateFormat, fields: fields, codes: codes, currency: currency)
+        let limits = Limits.load(node[key: "limits"], file, &problems)
+        return UpdateFormat(syntax: syntax, encoding: encoding, dateFormat: dateFormat, fields: fields, codes: codes, currency: currency,
+                            limits: limits)
     }
 
     /// Every `*.yaml` in `directory/third-party`, by agent name.

@@ -13,13 +13,13 @@ struct Inbox: Sendable {
     let directory: String
     let now: CollectionsClock
 
-    /// Copies the file into the inbox while hashing it, then records the delivery.
-    func receive(path: String, agent: String, channel: String) async throws -> (file: InboxFile, isNew: Bool) {
+    /// Copies the file into the inbox while hashing it, then records the delivery. Only a regular file
+    /// is taken (never through a symbolic link), and only up to `maxBytes`: a larger one is refused
+    /// before anything of it is kept.
+    func receive(path: String, agent: String, channel: String, maxBytes: Int) async throws -> (file: InboxFile, isNew: Bool) {
         let folder = directory + "/" + agent
         let (temporary, sha, size) = try await BlockingWork.run { () throws(IngestError) -> (String, String, Int64) in
-            guard let input = FileHandle(forReadingAtPath: path) else {
-                throw IngestError(.unreadableDelivery, input: path, "cannot read \(path)")
-            }
+            let input = try Self.openRegularFile(path, maxBytes: maxBytes)
             defer { try? input.close() }
             let temporary = try Self.temporaryFile(in: folder)
             guard let output = FileHandle(forWritingAtPath: temporary) else {
@@ -29,13 +29,20 @@ struct Inbox: Sendable {
             var size: Int64 = 0
             do {
                 while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    size += Int64(chunk.count)
+                    // The file grew while it was copied.
+                    guard size <= Int64(maxBytes) else { throw Self.overLimit(path, maxBytes: maxBytes) }
                     hasher.update(data: chunk)
                     try output.write(contentsOf: chunk)
-                    size += Int64(chunk.count)
                 }
                 try output.synchronize()
                 try output.close()
+            } catch let error as IngestError {
+                try? output.close()
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
             } catch {
+                try? output.close()
                 try? FileManager.default.removeItem(atPath: temporary)
                 throw IngestError(.inboxUnwritable, input: path, "cannot copy \(path) into the inbox: \(error)")
             }
@@ -43,6 +50,35 @@ struct Inbox: Sendable {
         }
         return try await record(temporary: temporary, sha: sha, size: size, originalName: (path as NSString).lastPathComponent, agent: agent,
                                 channel: channel)
+    }
+
+    /// Opens `path` for reading if it is a regular file of at most `maxBytes`, without following a
+    /// symbolic link and without blocking on a pipe.
+    private static func openRegularFile(_ path: String, maxBytes: Int) throws(IngestError) -> FileHandle {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ELOOP {
+                throw IngestError(.notARegularFile, input: path, "\(path) is a symbolic link; deliver the file itself")
+            }
+            throw IngestError(.unreadableDelivery, input: path, "cannot read \(path): \(String(cString: strerror(code)))")
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw IngestError(.notARegularFile, input: path, "\(path) is not a regular file (a folder, device or pipe); deliver a file")
+        }
+        guard status.st_size <= maxBytes else {
+            close(descriptor)
+            throw overLimit(path, maxBytes: maxBytes, size: Int64(status.st_size))
+        }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    static func overLimit(_ input: String, maxBytes: Int, size: Int64? = nil) -> IngestError {
+        IngestError(.overLimit, input: input, "\(input) is " + (size.map { "\($0) bytes, " } ?? "")
+                    + "over the agent's limit of \(maxBytes) bytes (updates.limits.maxFileBytes in its mapping); "
+                    + "nothing of it was stored: ask for it in parts")
     }
 
     /// Stores a body received over HTTP in the inbox and records the delivery.
@@ -72,12 +108,19 @@ struct Inbox: Sendable {
                                                              size: size, channel: channel, receivedAt: now()))
     }
 
+    /// A new file in the agent's inbox folder, which holds customers' personal data: the folders are
+    /// the owner's only (0700) and so is the file (0600).
     private static func temporaryFile(in folder: String) throws(IngestError) -> String {
-        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-            throw IngestError(.inboxUnwritable, input: folder, "cannot create the inbox folder \(folder): \(error)")
+        for path in [(folder as NSString).deletingLastPathComponent, folder] {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw IngestError(.inboxUnwritable, input: path, "cannot create the inbox folder \(path): \(error)")
+            }
         }
         let temporary = folder + "/.receiving-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
             throw IngestError(.inboxUnwritable, input: folder, "cannot write into the inbox \(folder)")
         }
         return temporary

@@ -50,8 +50,8 @@ public struct IngestDesk: Sendable {
 
     /// Copies the file into the inbox while hashing it, then records the delivery.
     public func receive(path: String, agent: String, channel: String) async throws -> (file: InboxFile, isNew: Bool) {
-        try checkAgent(agent)
-        return try await inbox.receive(path: path, agent: agent, channel: channel)
+        let limits = try checkAgent(agent)
+        return try await inbox.receive(path: path, agent: agent, channel: channel, maxBytes: limits.maxFileBytes)
     }
 
     /// Stores a body received over HTTP in the inbox and records the delivery.
@@ -60,21 +60,25 @@ public struct IngestDesk: Sendable {
         return try await inbox.receive(bytes: bytes, name: name, agent: agent, channel: channel)
     }
 
-    private func checkAgent(_ agent: String) throws(IngestError) {
+    /// The agent's limits, once it is known to send updates.
+    @discardableResult
+    public func checkAgent(_ agent: String) throws(IngestError) -> AgentMapping.Limits {
         guard let mapping = mappings.agents[agent] else {
             throw IngestError(.unknownAgent, input: agent,
                               "no agent '\(agent)' in mappings/third-party; agents are \(mappings.agents.keys.sorted().joined(separator: ", "))")
         }
-        guard mapping.updates != nil else {
+        guard let updates = mapping.updates else {
             throw IngestError(.noUpdatesSection, input: agent, "agent '\(agent)' has no 'updates' section in its mapping: it sends no updates")
         }
+        return updates.limits
     }
 
-    /// The agent's columns that carry customers' contact details (address, phone, email): personal
-    /// data, masked wherever it is shown unless a person has switched personal-data logging on.
+    /// The agent's columns that carry customers' contact details (address, phone, email) or free text
+    /// that may hold them (notes, a recovery's location): masked wherever a rejected value is shown
+    /// unless a person has switched personal-data logging on.
     public func personalDataColumns(of agent: String) -> Set<String> {
         guard let fields = mappings.agents[agent]?.updates?.fields else { return [] }
-        let personal: [AgentMapping.UpdateField] = [.addressLine1, .addressLine2, .town, .postcode, .phone, .email]
+        let personal: [AgentMapping.UpdateField] = [.addressLine1, .addressLine2, .town, .postcode, .phone, .email, .note, .location]
         return Set(personal.compactMap { fields[$0] })
     }
 

@@ -11,6 +11,11 @@ public enum IngestErrorCode: String, Sendable {
     case noUpdatesSection
     /// The delivered file cannot be read.
     case unreadableDelivery
+    /// The delivery is a symbolic link, a folder, a device or a pipe: only regular files are taken,
+    /// so a link cannot make the adapter copy a file it was never given.
+    case notARegularFile
+    /// The delivery is larger than the agent's `updates.limits.maxFileBytes`: nothing of it was stored.
+    case overLimit
     /// The inbox folder cannot be written.
     case inboxUnwritable
     /// A delivery the store records is no longer in the inbox.

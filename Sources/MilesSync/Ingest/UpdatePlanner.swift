@@ -41,12 +41,21 @@ struct UpdatePlanner: Sendable {
                 return .rejected(line: line, column: column, value: update.contractNumber, reason: reason)
             }
             let details = update.kind.summary
+            let text = noteText(details)
+            guard text.count <= ContractNote.maxTextLength else {
+                return .rejected(line: line, column: mappings.agents[agent]?.updates?.fields[.note] ?? "note", value: "",
+                                 reason: "the contract note this makes is \(text.count) characters, over the \(ContractNote.maxTextLength) MILES "
+                                     + "takes (AddContractNote); nothing from this row was applied")
+            }
             return .update(update, line: line, details: details, effects: try await effects(of: update, details: details))
         }
     }
 
+    /// The text of the contract note an update makes: the agent, then what it said.
+    private func noteText(_ details: String) -> String { "\(agent): \(details)" }
+
     private func note(_ update: ThirdPartyUpdate, _ details: String, category: String) -> ContractNote {
-        ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: "\(agent): \(details)",
+        ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: noteText(details),
                      source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now(), state: .queued)
     }
 

@@ -73,7 +73,7 @@ public struct PlacementDesk: Sendable {
         for (contract, _) in accepted { result.totals[contract.currency.code, default: 0] += contract.openBalance.minorUnits }
         // Named by content: re-writing the same placement after a crash lands on the same file.
         let fileName = "\(name)-\(today)-\(sha.prefix(12)).csv"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let manifest = Manifest(agent: name, file: fileName, rows: rows.count, totalsMinorUnits: result.totals, sha256: sha,
                                 createdAt: now().description, createdBy: user.name)
         let encoder = JSONEncoder()
@@ -130,7 +130,7 @@ public struct PlacementDesk: Sendable {
         let text = CSVText.render(header: ["AccountRef", "Instruction"], rows: recalled.map { [$0, "RECALL"] })
         let sha = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
         let fileName = "\(name)-recall-\(now().date)-\(sha.prefix(12)).csv"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try Self.writeAtomically(Data(text.utf8), to: directory + "/" + fileName)
         try await store.recordRecall(agent: name, contractNumbers: recalled, forced: force, by: user.name, at: now())
         result.file = directory + "/" + fileName

@@ -1,4 +1,5 @@
 import CollectionsDomain
+import Foundation
 
 /// The finance audit export of write-off requests.
 public enum WriteOffExport {
@@ -7,6 +8,11 @@ public enum WriteOffExport {
         "requested_at", "required_role", "approvals_needed", "matrix_version", "approvers", "approval_matrix_versions",
         "approved_at", "miles_writeoff_id", "customer_must_be_told", "failure_reason", "rejection",
     ]
+
+    /// Writes the export to `path` whole or not at all, readable by its owner only.
+    public static func write(_ requests: [WriteOffRequest], to path: String) throws {
+        try AtomicFile.write(Data(csv(requests).utf8), to: path)
+    }
 
     /// CSV with a header row, one line per request, fields quoted where they need it.
     public static func csv(_ requests: [WriteOffRequest]) -> String {

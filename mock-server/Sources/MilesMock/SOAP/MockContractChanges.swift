@@ -123,13 +123,16 @@ extension MockMiles {
     }
 
     /// Changes a contract behind the adapter's back, as another MILES user would: a new version,
-    /// optionally with the customer (re)flagged vulnerable, which is a new partner version too.
-    public func changeBehindTheAdaptersBack(contractNumber: String, customerVulnerable: Bool? = nil) -> Int64? {
+    /// optionally with the customer (re)flagged vulnerable or given a new first address line, which is
+    /// a new partner version too.
+    public func changeBehindTheAdaptersBack(contractNumber: String, customerVulnerable: Bool? = nil,
+                                            customerAddressLine1: String? = nil) -> Int64? {
         guard let index = PortfolioGenerator.index(ofContractNumber: contractNumber), index < portfolio.contractCount else { return nil }
         var contract = portfolio.contract(index)
-        if let customerVulnerable {
+        if customerVulnerable != nil || customerAddressLine1 != nil {
             var customer = contract.customer
-            customer.vulnerable = customerVulnerable
+            customer.vulnerable = customerVulnerable ?? customer.vulnerable
+            customer.address.line1 = customerAddressLine1 ?? customer.address.line1
             customer.version += 1
             for other in contractIndices(ofPartner: customer.partnerId) where other != index {
                 var shared = portfolio.contract(other)
