@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -86,6 +87,9 @@ let package = Package(
             name: "HTTPServing",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -120,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "MilesAdapterCLI",
             dependencies: [
-                "MilesSync", "AgentAPI", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP",
+                "MilesSync", "AgentAPI", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP", "HTTPServing",
                 "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -215,7 +219,10 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "CollectionsDomain", "MilesSOAP",
-                "AgentAPI",
+                "AgentAPI", "HTTPServing",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

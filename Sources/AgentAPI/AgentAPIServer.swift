@@ -1,72 +1,98 @@
 import CollectionsDomain
 import CollectionsStore
 import Foundation
+import HTTPServing
 import Hummingbird
 import Logging
+import MilesMapping
 import MilesSync
 import NIOCore
-import HTTPServing
 
 /// Agents post their updates over HTTP (`miles-adapter serve`):
 ///
 /// - `POST /v1/agents/{agent}/updates` — a JSON body (`{"updates": [{"contractNumber": …, "code": …}]}`) or
-///   the agent's own file (`text/csv`, `application/xml`); stored whole in the inbox, then processed as
-///   a file would be. 201 with the result, or 422 when no row could be applied.
-/// - `GET /v1/agents/{agent}/updates/{id}` — a delivery's processing result.
+///   the agent's own file (`text/csv`, `application/xml`), streamed into the inbox, then processed as a
+///   file would be. 201 with the result (422 when nothing could be applied), or 202 with a Location to
+///   poll when processing takes longer than `answerWithin`.
+/// - `GET /v1/agents/{agent}/updates/{id}` — a delivery's state and result (the first 1,000 updates and
+///   rejected rows, with the totals).
 /// - `GET /healthz`, `GET /metrics` (Prometheus text).
 ///
-/// A missing or unknown bearer token is 401, another agent's path 403, a body over the limit 413, a
-/// flood 429: each with a JSON error, checked before anything is read or stored.
+/// A missing or unknown bearer token is 401 (logged with the source address, never the token, and
+/// throttled per source), another agent's path 403, a body over the limit 413, a flood 429: each with a
+/// JSON error in our words, checked before anything is read or stored. Slow clients are cut off
+/// (`HTTPDeadlines`) and at most `maxConnections` are served at once.
 public final class AgentAPIServer: Sendable {
     private let server: InProcessServer
+    private let work: DeliveryWork
 
     public var port: Int { server.port }
 
-    private init(server: InProcessServer) {
+    private init(server: InProcessServer, work: DeliveryWork) {
         self.server = server
+        self.work = work
     }
 
-    /// Starts listening in this process and returns once it is.
     /// What `/healthz` and `/metrics` read.
     public typealias MonitoredStores = ContractStore & SyncStore & IngestStore & OutboxStore
 
+    /// Starts listening in this process and returns once it is.
     public static func start(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores,
                              logger: Logger) async throws -> AgentAPIServer {
+        let work = DeliveryWork(desk: desk, logger: logger)
         let server = try await InProcessServer.start(name: "the agents' API on \(configuration.host):\(configuration.port)", logger: logger) {
-            try makeApplication(configuration: configuration, desk: desk, monitored: monitored, logger: logger, onListening: $0)
+            try makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, logger: logger, onListening: $0)
         }
-        return AgentAPIServer(server: server)
+        return AgentAPIServer(server: server, work: work)
     }
 
+    /// Stops listening, then waits for deliveries still being processed.
     public func stop() async {
         await server.stop()
+        await work.finishAll()
     }
 
-    /// Serves until SIGTERM or SIGINT.
+    /// Serves until SIGTERM or SIGINT, then lets deliveries being processed finish.
     public static func run(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores, logger: Logger,
                            onListening: @escaping @Sendable (Int) -> Void) async throws {
-        try await makeApplication(configuration: configuration, desk: desk, monitored: monitored, logger: logger, onListening: onListening)
-            .runService()
+        let work = DeliveryWork(desk: desk, logger: logger)
+        try await makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, logger: logger,
+                                  onListening: onListening).runService()
+        await work.finishAll()
     }
 
-    private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores, logger: Logger,
-                                        onListening: @escaping @Sendable (Int) -> Void) throws -> some ApplicationProtocol {
+    private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, work: DeliveryWork, monitored: any MonitoredStores,
+                                        logger: Logger, onListening: @escaping @Sendable (Int) -> Void) throws -> some ApplicationProtocol {
         let handler = AgentAPIHandler(configuration: configuration, tokens: try AgentTokens(hexHashes: configuration.tokenHashes),
-                                      desk: desk, monitored: monitored, logger: logger)
-        let router = Router()
+                                      desk: desk, work: work, monitored: monitored, logger: logger)
+        let router = Router(context: AgentRequestContext.self)
         router.post("v1/agents/:agent/updates") { request, context in
-            await handler.post(request, agent: try context.parameters.require("agent"))
+            await handler.post(request, agent: try context.parameters.require("agent"), from: context.source)
         }
         router.get("v1/agents/:agent/updates/:id") { request, context in
-            await handler.get(request, agent: try context.parameters.require("agent"), id: try context.parameters.require("id"))
+            await handler.get(request, agent: try context.parameters.require("agent"), id: try context.parameters.require("id"), from: context.source)
         }
         router.get("healthz") { _, _ in await handler.health() }
         router.get("metrics") { _, _ in await handler.metrics() }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "miles-adapter"),
+            server: .http1(deadlines: configuration.deadlines),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "miles-adapter",
+                                 availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+}
+
+/// A request with the address it came from, for logging and throttling failed authentications.
+struct AgentRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The client's IP address, without its port.
+    let source: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        self.source = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }
 
@@ -75,28 +101,41 @@ struct AgentAPIHandler: Sendable {
     let configuration: AgentAPIConfiguration
     let tokens: AgentTokens
     let desk: IngestDesk
+    let work: DeliveryWork
     let monitored: any AgentAPIServer.MonitoredStores
     let logger: Logger
     let limiter: RateLimiter
+    let failedAuthentications: RateLimiter
     let counters = RejectionCounters()
 
-    init(configuration: AgentAPIConfiguration, tokens: AgentTokens, desk: IngestDesk, monitored: any AgentAPIServer.MonitoredStores, logger: Logger) {
+    init(configuration: AgentAPIConfiguration, tokens: AgentTokens, desk: IngestDesk, work: DeliveryWork, monitored: any AgentAPIServer.MonitoredStores,
+         logger: Logger) {
         self.configuration = configuration
         self.tokens = tokens
         self.desk = desk
+        self.work = work
         self.monitored = monitored
         self.logger = logger
         limiter = RateLimiter(perMinute: configuration.requestsPerMinute)
+        failedAuthentications = RateLimiter(perMinute: configuration.failedAuthenticationsPerMinute)
     }
 
     /// The agent the request may act for, or the error answer: 401, 403 or 429.
-    private func admit(_ request: Request, agent: String) async -> Result<String, ErrorAnswer> {
+    private func admit(_ request: Request, agent: String, from source: String) async -> Result<String, ErrorAnswer> {
+        if let wait = await failedAuthentications.wait(for: source) {
+            return .failure(ErrorAnswer(.tooManyRequests, "too_many_failed_authentications",
+                                        "too many failed authentications from this address; try again in \(wait) s",
+                                        headers: [.retryAfter: String(wait)]))
+        }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               let caller = tokens.agent(presenting: String(header.dropFirst("Bearer ".count))) else {
+            let presented = request.headers[.authorization] == nil ? "no bearer token" : "a token that is not any agent's"
+            await failed(source: source, agent: agent, presented)
             return .failure(ErrorAnswer(.unauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)",
                                         headers: [.wwwAuthenticate: "Bearer"]))
         }
         guard caller == agent else {
+            await failed(source: source, agent: agent, "the token of agent '\(caller)'")
             return .failure(ErrorAnswer(.forbidden, "forbidden", "this token is for agent '\(caller)', not '\(agent)'"))
         }
         if let wait = await limiter.take(for: caller) {
@@ -107,14 +146,21 @@ struct AgentAPIHandler: Sendable {
         return .success(caller)
     }
 
-    func post(_ request: Request, agent: String) async -> Response {
+    /// Logs a failed authentication (never the token) and counts it against the source.
+    private func failed(source: String, agent: String, _ presented: String) async {
+        _ = await failedAuthentications.take(for: source)
+        logger.warning("failed authentication on the agents' API", metadata: [
+            "source": "\(source)", "agent": "\(agent)", "presented": "\(presented)"])
+    }
+
+    func post(_ request: Request, agent: String, from source: String) async -> Response {
         let caller: String
-        switch await admit(request, agent: agent) {
+        switch await admit(request, agent: agent, from: source) {
         case let .success(admitted): caller = admitted
         case let .failure(answer): return await reject(answer)
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            return await reject(tooLarge())
+            return await reject(tooLarge(configuration.maxBodyBytes))
         }
         let name: String
         switch request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() {
@@ -125,41 +171,68 @@ struct AgentAPIHandler: Sendable {
             return await reject(ErrorAnswer(.unsupportedMediaType, "unsupported_media_type",
                                             "send application/json, or the agent's own file as text/csv or application/xml"))
         }
-        let body: ByteBuffer
+        let file: InboxFile
+        let isNew: Bool
         do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            return await reject(tooLarge())
+            let upload = try desk.upload(name: name, agent: caller, channel: "http", maxBytes: configuration.maxBodyBytes)
+            do {
+                for try await part in request.body { try upload.append(part.readableBytesView) }
+            } catch let error as IngestError where error.code == .overLimit {
+                return await reject(tooLarge(upload.maxBytes))
+            } catch let error as IngestError {
+                throw error
+            } catch {
+                upload.discard()
+                return await reject(ErrorAnswer(.badRequest, "bad_request", "the body did not arrive whole; send it again"))
+            }
+            (file, isNew) = try await upload.finish()
         } catch {
-            return await reject(ErrorAnswer(.badRequest, "bad_request", "the body could not be read: \(error)"))
+            return internalError("the delivery could not be stored", error, agent: caller)
         }
-        do {
-            let (file, isNew) = try await desk.receive(bytes: Array(buffer: body), name: name, agent: caller, channel: "http")
-            let processed = isNew || file.state == .received ? try await desk.process(file) : file
-            let result = try await DeliveryResult(processed, store: desk.store, duplicate: !isNew)
-            let status: HTTPResponse.Status = processed.state == .failed || (processed.applied + processed.refused == 0 && processed.rejected > 0)
-                ? .unprocessableContent : (isNew ? .created : .ok)
+        // The same content again: its result, unless it is still being (or was never) processed.
+        if !isNew, file.state != .received {
+            return await answer(file, duplicate: true, caller: caller)
+        }
+        guard let done = await work.process(file, answeringWithin: configuration.answerWithin) else {
+            logger.info("agent delivery accepted; processing goes on", metadata: ["agent": "\(caller)", "delivery": "\(file.id)"])
+            return await answer(file, duplicate: !isNew, caller: caller, status: .accepted)
+        }
+        switch done {
+        case let .success(processed):
             logger.info("agent delivery over HTTP", metadata: ["agent": "\(caller)", "delivery": "\(processed.id)", "state": "\(processed.state)"])
-            return Self.json(status, result, headers: [.location: "/v1/agents/\(caller)/updates/\(processed.id)"])
-        } catch {
-            logger.error("agent delivery failed", metadata: ["agent": "\(caller)", "error": "\(error)"])
-            return Self.json(.internalServerError, ErrorBody(error: "internal", message: "the delivery could not be stored: \(error)"))
+            return await answer(processed, duplicate: !isNew, caller: caller)
+        case let .failure(error):
+            return internalError("the delivery was stored as \(file.id) but could not be processed; it is resumed when the adapter restarts",
+                                 error, agent: caller)
         }
     }
 
-    func get(_ request: Request, agent: String, id: String) async -> Response {
+    /// The delivery's result with its status: 201 (200 for a repeat), 422 when nothing of it could be
+    /// applied, or the status given (202 while it is processed).
+    private func answer(_ file: InboxFile, duplicate: Bool, caller: String, status given: HTTPResponse.Status? = nil) async -> Response {
+        let status = given ?? (file.state == .failed || (file.applied + file.refused == 0 && file.rejected > 0)
+            ? .unprocessableContent : (duplicate ? .ok : .created))
+        do {
+            return Self.json(status, try await DeliveryResult(file, store: desk.store, duplicate: duplicate),
+                             headers: [.location: "/v1/agents/\(caller)/updates/\(file.id)"])
+        } catch {
+            return internalError("the delivery's result could not be read", error, agent: caller)
+        }
+    }
+
+    func get(_ request: Request, agent: String, id: String, from source: String) async -> Response {
         let caller: String
-        switch await admit(request, agent: agent) {
+        switch await admit(request, agent: agent, from: source) {
         case let .success(admitted): caller = admitted
         case let .failure(answer): return await reject(answer)
         }
         do {
-            guard let id = Int64(id), let file = try await desk.store.inboxFile(id: id), file.agent == caller else {
+            guard let number = Int64(id), let file = try await desk.store.inboxFile(id: number), file.agent == caller else {
                 return Self.json(.notFound, ErrorBody(error: "not_found", message: "agent '\(caller)' has no delivery \(id)"))
             }
             return Self.json(.ok, try await DeliveryResult(file, store: desk.store, duplicate: false))
         } catch {
-            return Self.json(.internalServerError, ErrorBody(error: "internal", message: "\(error)"))
+            return internalError("the delivery could not be read", error, agent: caller)
         }
     }
 
@@ -168,7 +241,8 @@ struct AgentAPIHandler: Sendable {
             _ = try await monitored.contractCount()
             return Self.json(.ok, ["status": "ok"])
         } catch {
-            return Self.json(.serviceUnavailable, ["status": "the store cannot be read: \(error)"])
+            logger.error("health check: the store cannot be read", metadata: ["error": "\(error)"])
+            return Self.json(.serviceUnavailable, ["status": "the store cannot be read"])
         }
     }
 
@@ -178,12 +252,19 @@ struct AgentAPIHandler: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         } catch {
-            return Self.json(.serviceUnavailable, ErrorBody(error: "unavailable", message: "the store cannot be read: \(error)"))
+            return internalError("the store cannot be read", error, agent: nil)
         }
     }
 
-    private func tooLarge() -> ErrorAnswer {
-        ErrorAnswer(.contentTooLarge, "payload_too_large", "the body is over \(configuration.maxBodyBytes) bytes; split the delivery")
+    private func tooLarge(_ limit: Int) -> ErrorAnswer {
+        ErrorAnswer(.contentTooLarge, "payload_too_large", "the body is over \(limit) bytes; split the delivery")
+    }
+
+    /// A 500 in our words, with a reference to the log line that has the cause.
+    private func internalError(_ what: String, _ error: any Error, agent: String?) -> Response {
+        let reference = UUID().uuidString.prefix(8).lowercased()
+        logger.error("agents' API: \(what)", metadata: ["agent": "\(agent ?? "-")", "reference": "\(reference)", "error": "\(error)"])
+        return Self.json(.internalServerError, ErrorBody(error: "internal", message: "\(what); the adapter's log has the cause (reference \(reference))"))
     }
 
     private func reject(_ answer: ErrorAnswer) async -> Response {
@@ -220,8 +301,11 @@ struct ErrorBody: Encodable {
     let message: String
 }
 
-/// A delivery's processing result, as the API returns it.
+/// A delivery's processing result, as the API returns it: the totals, and the first
+/// `DeliveryResult.listed` updates and rejected rows (`more` says when there are others).
 struct DeliveryResult: Encodable {
+    static let listed = 1_000
+
     struct Update: Encodable {
         let line: Int
         let contractNumber: String
@@ -242,12 +326,16 @@ struct DeliveryResult: Encodable {
     let state: String
     let duplicate: Bool
     let sha256: String
+    /// Rows processed so far (while the state is "received").
+    let linesDone: Int
     let applied: Int
     let refused: Int
     let rejected: Int
     let failure: String?
     let updates: [Update]
     let errors: [RowError]
+    /// More updates or rejected rows than are listed: `ingest show` on the adapter lists them all.
+    let more: Bool
 
     init(_ file: InboxFile, store: any IngestStore, duplicate: Bool) async throws {
         id = file.id
@@ -255,14 +343,18 @@ struct DeliveryResult: Encodable {
         state = file.state.rawValue
         self.duplicate = duplicate
         sha256 = file.sha256
+        linesDone = file.linesDone
         applied = file.applied
         refused = file.refused
         rejected = file.rejected
         failure = file.failureReason
-        updates = try await store.thirdPartyUpdates(fileId: file.id).map {
+        let stored = try await store.thirdPartyUpdates(fileId: file.id, limit: Self.listed + 1)
+        let rejectedRows = try await store.ingestRowErrors(fileId: file.id, limit: Self.listed + 1)
+        more = stored.count > Self.listed || rejectedRows.count > Self.listed
+        updates = stored.prefix(Self.listed).map {
             Update(line: $0.line, contractNumber: $0.contractNumber, kind: $0.kind, outcome: $0.outcome, refusal: $0.refusal)
         }
-        errors = try await store.ingestRowErrors(fileId: file.id).map { RowError(line: $0.line, column: $0.column, value: $0.value, reason: $0.reason) }
+        errors = rejectedRows.prefix(Self.listed).map { RowError(line: $0.line, column: $0.column, value: $0.value, reason: $0.reason) }
     }
 }
 

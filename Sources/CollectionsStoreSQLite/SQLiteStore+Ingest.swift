@@ -142,17 +142,18 @@ extension SQLiteStore {
         }
     }
 
-    public func ingestRowErrors(fileId: Int64) async throws -> [IngestRowError] {
+    public func ingestRowErrors(fileId: Int64, limit: Int) async throws -> [IngestRowError] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ingest_row_errors WHERE inbox_file_id = ? ORDER BY line", arguments: [fileId]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM ingest_row_errors WHERE inbox_file_id = ? ORDER BY line LIMIT ?",
+                             arguments: [fileId, limit]).map { row in
                 IngestRowError(line: row["line"], column: row["column_name"], value: row["value"], reason: row["reason"])
             }
         }
     }
 
-    public func thirdPartyUpdates(fileId: Int64) async throws -> [StoredThirdPartyUpdate] {
+    public func thirdPartyUpdates(fileId: Int64, limit: Int) async throws -> [StoredThirdPartyUpdate] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM third_party_updates WHERE inbox_file_id = ? ORDER BY line", arguments: [fileId])
+            try Row.fetchAll(db, sql: "SELECT * FROM third_party_updates WHERE inbox_file_id = ? ORDER BY line LIMIT ?", arguments: [fileId, limit])
                 .map(Self.storedUpdate)
         }
     }

@@ -186,4 +186,16 @@ struct HostileInputEndToEndTests {
         let storeSize = try #require((try FileManager.default.attributesOfItem(atPath: folder + "/store.sqlite"))[.size] as? Int)
         #expect(storeSize < 4 << 20, "the store grew to \(storeSize) bytes")
     }
+
+    @Test("serve new-token makes a token only for an agent whose mapping sends updates")
+    func tokensOnlyForMappedAgents() async throws {
+        let environment = ["MILES_ADAPTER_MAPPINGS": repositoryMappings]
+        let refused = try await runAdapterSeparately(["serve", "new-token", "--agent", "nosuchagent"], environment: environment)
+        #expect(refused.status == 5)
+        #expect(refused.errors.contains("no agent 'nosuchagent' sends updates"), "\(refused.errors)")
+        #expect(!refused.output.contains("token for"))
+        let made = try await runAdapterSeparately(["serve", "new-token", "--agent", "acme-dca"], environment: environment)
+        #expect(made.status == 0)
+        #expect(made.output.contains("tokenHashes:\n    acme-dca: "))
+    }
 }

@@ -19,9 +19,11 @@ public protocol IngestStore: Sendable {
     /// Marks the delivery processed, or failed as a whole with the reason.
     func finishInboxFile(id: Int64, failure: String?, at: Timestamp) async throws
 
-    func ingestRowErrors(fileId: Int64) async throws -> [IngestRowError]
+    /// The delivery's rejected rows in line order, at most `limit`.
+    func ingestRowErrors(fileId: Int64, limit: Int) async throws -> [IngestRowError]
 
-    func thirdPartyUpdates(fileId: Int64) async throws -> [StoredThirdPartyUpdate]
+    /// The delivery's updates in line order, at most `limit`.
+    func thirdPartyUpdates(fileId: Int64, limit: Int) async throws -> [StoredThirdPartyUpdate]
 
     /// Updates a guard refused, for the team to act on; newest first.
     func refusedUpdates(limit: Int) async throws -> [StoredThirdPartyUpdate]
@@ -31,4 +33,16 @@ public protocol IngestStore: Sendable {
 
     /// Totals for monitoring: updates stored, and rows rejected or refused.
     func ingestTotals() async throws -> IngestTotals
+}
+
+extension IngestStore {
+    /// Every rejected row of the delivery.
+    public func ingestRowErrors(fileId: Int64) async throws -> [IngestRowError] {
+        try await ingestRowErrors(fileId: fileId, limit: .max)
+    }
+
+    /// Every update of the delivery.
+    public func thirdPartyUpdates(fileId: Int64) async throws -> [StoredThirdPartyUpdate] {
+        try await thirdPartyUpdates(fileId: fileId, limit: .max)
+    }
 }

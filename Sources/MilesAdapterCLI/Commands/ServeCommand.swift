@@ -17,8 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
             commandName: "run", abstract: "Serve until stopped (the default).",
             discussion: """
                 Configure agentAPI in miles-adapter.yaml: host (default 127.0.0.1), port (8081, or MILES_ADAPTER_API_PORT),
-                maxBodyBytes (10 MiB), requestsPerMinute per agent (60), and tokenHashes: each agent's bearer token as its
-                hex SHA-256 (see 'serve new-token'). Put TLS in front (a reverse proxy): tokens travel in a header.
+                maxBodyBytes (10 MiB), requestsPerMinute per agent (60), failedAuthenticationsPerMinute per source address
+                (10), maxConnections (256), headerTimeoutSeconds (10), bodyTimeoutSeconds (60), idleTimeoutSeconds (30),
+                answerWithinSeconds (2: a delivery still being processed then is answered 202 with where to poll), and
+                tokenHashes: each agent's bearer token as its hex SHA-256 (see 'serve new-token'). Put TLS in front (a
+                reverse proxy): tokens travel in a header.
                 """)
         @OptionGroup var global: GlobalOptions
 
@@ -27,8 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 let logger = global.makeLogger("miles-adapter.api", secrets: session.configuration.secrets)
                 var configuration = session.configuration.agentAPI
-                for agent in configuration.tokenHashes.keys.sorted() where session.mappings.agents[agent] == nil {
-                    printError("warning: agentAPI.tokenHashes names '\(agent)', which has no mapping in mappings/third-party: ignored")
+                for agent in configuration.tokenHashes.keys.sorted() where session.mappings.agents[agent]?.updates == nil {
+                    printError("warning: agentAPI.tokenHashes names '\(agent)', which sends no updates in mappings/third-party: ignored")
                     configuration.tokenHashes[agent] = nil
                 }
                 if configuration.tokenHashes.isEmpty {
@@ -52,12 +55,26 @@ struct ServeCommand: AsyncParsableCommand {
     struct NewToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "new-token", abstract: "Make a bearer token for an agent: give the token to the agent, put the hash in configuration.")
+        @OptionGroup var global: GlobalOptions
         @Option(help: "The agent, as named in mappings/third-party.") var agent: String
 
         func run() async throws {
+            try await reportingFailures {
+                let configuration = try global.loadConfiguration()
+                let mappings = try CommandSession.loadMappings(directory: configuration.mappings)
+                guard mappings.agents[agent]?.updates != nil else {
+                    let senders = mappings.agents.values.filter { $0.updates != nil }.map(\.agent).sorted()
+                    throw CommandFailure(message: "no agent '\(agent)' sends updates in \(configuration.mappings)/third-party; agents that do: "
+                                         + senders.joined(separator: ", "), exitCode: .configuration)
+                }
+                print(Self.issue(for: agent))
+            }
+        }
+
+        static func issue(for agent: String) -> String {
             let token = AgentTokens.generate()
-            print("token for \(agent) (shown once; send it to the agent over a secure channel): \(token)")
-            print("configuration (miles-adapter.yaml):\nagentAPI:\n  tokenHashes:\n    \(agent): \(AgentTokens.hash(of: token))")
+            return "token for \(agent) (shown once; send it to the agent over a secure channel): \(token)\n"
+                + "configuration (miles-adapter.yaml):\nagentAPI:\n  tokenHashes:\n    \(agent): \(AgentTokens.hash(of: token))"
         }
     }
 }

@@ -1,4 +1,5 @@
 import AgentAPI
+import HTTPServing
 import Foundation
 import MilesSOAP
 import MilesSync
@@ -48,6 +49,12 @@ struct AdapterConfiguration {
             var port: Int?
             var maxBodyBytes: Int?
             var requestsPerMinute: Int?
+            var failedAuthenticationsPerMinute: Int?
+            var maxConnections: Int?
+            var headerTimeoutSeconds: Int?
+            var bodyTimeoutSeconds: Int?
+            var idleTimeoutSeconds: Int?
+            var answerWithinSeconds: Int?
             /// Agent name to the hex SHA-256 of its bearer token (`miles-adapter serve new-token` makes one).
             var tokenHashes: [String: String]?
         }
@@ -127,8 +134,16 @@ struct AdapterConfiguration {
             agentAPI.maxBodyBytes = api.maxBodyBytes ?? agentAPI.maxBodyBytes
             agentAPI.requestsPerMinute = api.requestsPerMinute ?? agentAPI.requestsPerMinute
             agentAPI.tokenHashes = api.tokenHashes ?? agentAPI.tokenHashes
-            guard agentAPI.maxBodyBytes > 0, agentAPI.requestsPerMinute > 0, (0...65_535).contains(agentAPI.port) else {
-                throw ConfigurationError("\(source): agentAPI.maxBodyBytes and requestsPerMinute must be above 0, and port 0–65535")
+            agentAPI.failedAuthenticationsPerMinute = api.failedAuthenticationsPerMinute ?? agentAPI.failedAuthenticationsPerMinute
+            agentAPI.maxConnections = api.maxConnections ?? agentAPI.maxConnections
+            agentAPI.deadlines.header = api.headerTimeoutSeconds.map { .seconds($0) } ?? agentAPI.deadlines.header
+            agentAPI.deadlines.body = api.bodyTimeoutSeconds.map { .seconds($0) } ?? agentAPI.deadlines.body
+            agentAPI.deadlines.idle = api.idleTimeoutSeconds.map { .seconds($0) } ?? agentAPI.deadlines.idle
+            agentAPI.answerWithin = api.answerWithinSeconds.map { .seconds($0) } ?? agentAPI.answerWithin
+            let positive = [api.maxBodyBytes, api.requestsPerMinute, api.failedAuthenticationsPerMinute, api.maxConnections, api.headerTimeoutSeconds,
+                            api.bodyTimeoutSeconds, api.idleTimeoutSeconds, api.answerWithinSeconds].allSatisfy { ($0 ?? 1) > 0 }
+            guard positive, (0...65_535).contains(agentAPI.port) else {
+                throw ConfigurationError("\(source): agentAPI's limits and timeouts must be above 0, and port 0–65535")
             }
         }
         user = file.user ?? user

@@ -192,27 +192,33 @@ public struct AgentFileParser: Sendable {
     }
 
     /// Reads updates posted as JSON: `{"updates": [{"contractNumber": …, "code": …, "date": …}, …]}`, with
-    /// the update field names of the mapping as keys, the agent's own codes, and dates in its date format.
+    /// the update field names of the mapping as keys, the agent's own codes, and dates in its date format,
+    /// every value as text. A key twice, an unknown key or a value that is not text refuses the document.
     /// Record N of the list is "line" N.
     public func forEachJSONRecord(_ bytes: [UInt8], sourceName: String, _ body: (Record) throws -> Void) throws {
-        struct Body: Decodable { var updates: [[String: String]] }
-        let posted: Body
+        try checkSize(Int64(bytes.count), sourceName: sourceName)
         do {
-            posted = try JSONDecoder().decode(Body.self, from: Data(bytes))
-        } catch {
-            throw AgentFileError(.notAnUpdatesDocument, file: sourceName,
-                                 "not an updates document ({\"updates\": [{…}]} with text values): \(error)")
-        }
-        for (index, update) in posted.updates.enumerated() {
-            var fields: [String: String] = [:]
-            for (key, value) in update {
-                guard let field = AgentMapping.UpdateField(rawValue: key) else {
-                    throw AgentFileError(.notAnUpdatesDocument, file: sourceName, "update \(index + 1) has an unknown field '\(key)'; fields are "
-                        + AgentMapping.UpdateField.allCases.map(\.rawValue).joined(separator: ", "))
+            try UpdatesDocument.forEachUpdate(in: bytes) { number, update in
+                guard number <= limits.maxRows else {
+                    throw AgentFileError(.overLimit, file: sourceName, "more than \(limits.maxRows) updates, the limit for \(agent.agent) "
+                                         + "(updates.limits.maxRows in its mapping); nothing of it was applied: send it in parts")
                 }
-                fields[format.fields[field] ?? key] = value.trimmingCharacters(in: .whitespaces)
+                var fields: [String: String] = [:]
+                for (key, value) in update {
+                    guard let field = AgentMapping.UpdateField(rawValue: key) else {
+                        throw AgentFileError(.notAnUpdatesDocument, file: sourceName, "update \(number) has an unknown field \"\(key)\"; fields are "
+                            + AgentMapping.UpdateField.allCases.map(\.rawValue).joined(separator: ", "))
+                    }
+                    if value.utf8.contains(0) {
+                        throw AgentFileError(.notAnUpdatesDocument, file: sourceName, "update \(number) has a NUL in \"\(key)\", "
+                                             + "which would cut the value short")
+                    }
+                    fields[format.fields[field] ?? key] = value.trimmingCharacters(in: .whitespaces)
+                }
+                try body(record(line: number, fields: fields, sourceName: sourceName))
             }
-            try body(record(line: index + 1, fields: fields, sourceName: sourceName))
+        } catch let problem as UpdatesDocument.Problem {
+            throw AgentFileError(.notAnUpdatesDocument, file: sourceName, "not an updates document: \(problem.description)")
         }
     }
 

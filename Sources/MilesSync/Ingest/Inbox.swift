@@ -81,21 +81,17 @@ struct Inbox: Sendable {
                     + "nothing of it was stored: ask for it in parts")
     }
 
-    /// Stores a body received over HTTP in the inbox and records the delivery.
-    func receive(bytes: [UInt8], name: String, agent: String, channel: String) async throws -> (file: InboxFile, isNew: Bool) {
-        let folder = directory + "/" + agent
-        let temporary = try await BlockingWork.run { () throws(IngestError) -> String in
-            let temporary = try Self.temporaryFile(in: folder)
-            do { try AtomicFile.write(Data(bytes), to: temporary) } catch {
-                throw IngestError(.inboxUnwritable, input: folder, "\(error)")
-            }
-            return temporary
+    /// Starts receiving a delivery in parts (an HTTP body), at most `maxBytes` of it.
+    func upload(name: String, agent: String, channel: String, maxBytes: Int) throws(IngestError) -> InboxUpload {
+        let temporary = try Self.temporaryFile(in: directory + "/" + agent)
+        guard let output = FileHandle(forWritingAtPath: temporary) else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw IngestError(.inboxUnwritable, input: temporary, "cannot write into the inbox \(temporary)")
         }
-        return try await record(temporary: temporary, sha: Self.hex(SHA256.hash(data: bytes)), size: Int64(bytes.count), originalName: name,
-                                agent: agent, channel: channel)
+        return InboxUpload(inbox: self, temporary: temporary, output: output, name: name, agent: agent, channel: channel, maxBytes: maxBytes)
     }
 
-    private func record(temporary: String, sha: String, size: Int64, originalName: String, agent: String,
+    fileprivate func record(temporary: String, sha: String, size: Int64, originalName: String, agent: String,
                         channel: String) async throws -> (file: InboxFile, isNew: Bool) {
         let extensionPart = (originalName as NSString).pathExtension
         let stored = directory + "/" + agent + "/" + sha + (extensionPart.isEmpty ? "" : "." + extensionPart)
@@ -126,7 +122,78 @@ struct Inbox: Sendable {
         return temporary
     }
 
-    private static func hex(_ digest: SHA256.Digest) -> String {
+    static func hex(_ digest: SHA256.Digest) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A delivery being received in parts, such as an HTTP body: each part is hashed and written to a
+/// temporary file in the inbox as it comes, so memory holds one part however large the delivery.
+/// `finish` records it; `discard` (or a part over the limit) leaves nothing behind.
+public final class InboxUpload {
+    private let inbox: Inbox
+    private let temporary: String
+    private let output: FileHandle
+    private let name: String
+    private let agent: String
+    private let channel: String
+    /// The most bytes the delivery may have.
+    public let maxBytes: Int
+    private var hasher = SHA256()
+    private var size: Int64 = 0
+    private var open = true
+
+    fileprivate init(inbox: Inbox, temporary: String, output: FileHandle, name: String, agent: String, channel: String, maxBytes: Int) {
+        self.inbox = inbox
+        self.temporary = temporary
+        self.output = output
+        self.name = name
+        self.agent = agent
+        self.channel = channel
+        self.maxBytes = maxBytes
+    }
+
+    deinit {
+        if open { discard() }
+    }
+
+    /// Adds the next part; over `maxBytes`, discards the upload and throws `overLimit`.
+    public func append(_ bytes: some Collection<UInt8>) throws(IngestError) {
+        size += Int64(bytes.count)
+        guard size <= Int64(maxBytes) else {
+            discard()
+            throw Inbox.overLimit("the delivery", maxBytes: maxBytes)
+        }
+        let data = Data(bytes)
+        hasher.update(data: data)
+        do { try output.write(contentsOf: data) } catch {
+            discard()
+            throw IngestError(.inboxUnwritable, input: temporary, "cannot write into the inbox: \(error)")
+        }
+    }
+
+    /// Flushes the delivery to disk, moves it into the inbox under its hash and records it.
+    public func finish() async throws -> (file: InboxFile, isNew: Bool) {
+        open = false
+        let (output, temporary) = (output, temporary)
+        try await BlockingWork.run { () throws(IngestError) in
+            do {
+                try output.synchronize()
+                try output.close()
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw IngestError(.inboxUnwritable, input: temporary, "cannot write into the inbox: \(error)")
+            }
+        }
+        return try await inbox.record(temporary: temporary, sha: Inbox.hex(hasher.finalize()), size: size, originalName: name, agent: agent,
+                                      channel: channel)
+    }
+
+    /// Drops what was received.
+    public func discard() {
+        guard open else { return }
+        open = false
+        try? output.close()
+        try? FileManager.default.removeItem(atPath: temporary)
     }
 }

@@ -54,10 +54,11 @@ public struct IngestDesk: Sendable {
         return try await inbox.receive(path: path, agent: agent, channel: channel, maxBytes: limits.maxFileBytes)
     }
 
-    /// Stores a body received over HTTP in the inbox and records the delivery.
-    public func receive(bytes: [UInt8], name: String, agent: String, channel: String) async throws -> (file: InboxFile, isNew: Bool) {
-        try checkAgent(agent)
-        return try await inbox.receive(bytes: bytes, name: name, agent: agent, channel: channel)
+    /// Starts receiving a delivery in parts (an HTTP body) into the inbox, at most the agent's file
+    /// limit or `maxBytes`, whichever is less; `finish` the upload to record it.
+    public func upload(name: String, agent: String, channel: String, maxBytes: Int = .max) throws(IngestError) -> InboxUpload {
+        let limits = try checkAgent(agent)
+        return try inbox.upload(name: name, agent: agent, channel: channel, maxBytes: min(maxBytes, limits.maxFileBytes))
     }
 
     /// The agent's limits, once it is known to send updates.
