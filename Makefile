@@ -58,14 +58,21 @@ bench-compare: deps
 	echo "== this tree, with the baseline's miles-adapter measured beside it for help, sync and ingest"; \
 	BENCH_BASELINE_BIN="$$bin" $$($(SWIFT) build -c release --show-bin-path)/miles-adapter-bench
 
-# libFuzzer over the hardened XML reader, the SOAP envelope and the contract decoder, for SECONDS
-# seconds, from a seed corpus of the mock's own answers. Findings go to .build-fuzz/findings/.
+# libFuzzer over the hardened XML reader, the SOAP envelope and the contract decoder, and the readers
+# of agents' deliveries (CSV, XML, JSON) with each shipped mapping, for SECONDS seconds, from a seed
+# corpus of the mock's own answers and the agents' golden files (each behind the byte that picks its
+# reader, see Fuzz/MilesFuzz/main.swift). Findings go to .build-fuzz/findings/.
+AGENT_SEEDS := 1:Tests/EndToEndTests/Golden/agents/acme-dca-return.csv 2:Tests/EndToEndTests/Golden/agents/tracewise-results.csv \
+	3:Tests/EndToEndTests/Golden/agents/northern-recoveries-report.xml 4:Fuzz/seeds/updates.json
 FUZZ_FLAGS := -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld -Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver
 fuzz: deps
 	$(SWIFT) build --product miles-mock
 	$(SWIFT) build -c release --product miles-fuzz --scratch-path .build-fuzz $(FUZZ_FLAGS)
 	mkdir -p .build-fuzz/corpus .build-fuzz/findings
 	$$($(SWIFT) build --show-bin-path)/miles-mock --write-samples .build-fuzz/corpus --contracts 50
+	for seed in $(AGENT_SEEDS); do \
+		file=$${seed#*:}; { printf "\\x0$${seed%%:*}"; cat "$$file"; } > .build-fuzz/corpus/agent-$$(basename "$$file") || exit 1; \
+	done
 	.build-fuzz/release/miles-fuzz .build-fuzz/corpus -max_total_time=$(SECONDS) -max_len=65536 -rss_limit_mb=1024 \
 		-timeout=10 -artifact_prefix=.build-fuzz/findings/ -print_final_stats=1 2>&1 | grep -v '^#[0-9]' | tail -20; \
 		exit $${PIPESTATUS[0]}

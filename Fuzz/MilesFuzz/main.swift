@@ -3,8 +3,14 @@ import MilesMapping
 import MilesSOAP
 
 // miles-fuzz: the hardened streaming reader, the SOAP envelope and fault handling, and the compiled
-// contract decoder, fed arbitrary bytes. Every input must end in a decoded page or a typed error;
-// a crash, a hang or runaway memory is a finding.
+// contract decoder, fed arbitrary bytes; and the readers of agents' deliveries, with each shipped
+// agent's mapping. Every input must end in a decoded page, updates and rejected rows, or a typed
+// error; a crash, a hang or runaway memory is a finding.
+//
+// An input's first byte picks its reader: 0x01 acme-dca's CSV, 0x02 tracewise's windows-1252 CSV,
+// 0x03 northern-recoveries' XML, 0x04 a posted JSON updates document; anything else (a MILES answer
+// starts with '<') is a MILES answer, whole. `make fuzz` seeds the agents' readers with the golden
+// files behind their byte.
 //
 // Built with libFuzzer (`make fuzz SECONDS=N`: `swift build -c release -Xswiftc -sanitize=fuzzer`),
 // it fuzzes from the seed corpus in Fuzz/corpus. Built without it (as `swift build` does), it replays
@@ -21,8 +27,31 @@ do {
 /// Tighter than production so the fuzzer spends its time on structure, not on size.
 let limits = XMLLimits(maxDepth: 64, maxTextBytes: 64 * 1024, maxDocumentBytes: 1 << 20)
 
-/// One input: decoded as a FindContracts answer, then as a GetContract answer.
+/// The agents' readers, by the first byte of an input.
+let agentParsers: [UInt8: (parser: AgentFileParser, json: Bool)] = {
+    func parser(_ agent: String) -> AgentFileParser {
+        guard let mapping = mappings.agents[agent], let parser = try? AgentFileParser(agent: mapping) else {
+            FileHandle.standardError.write(Data("miles-fuzz: the mappings have no agent \(agent) that sends updates\n".utf8))
+            exit(2)
+        }
+        return parser
+    }
+    return [0x01: (parser("acme-dca"), false), 0x02: (parser("tracewise"), false), 0x03: (parser("northern-recoveries"), false),
+            0x04: (parser("acme-dca"), true)]
+}()
+
+/// One input: an agent's delivery after its selecting byte, or a MILES answer decoded as a
+/// FindContracts answer, then as a GetContract answer.
 func decodeOnce(_ bytes: UnsafeRawBufferPointer) {
+    if let first = bytes.first, let (parser, json) = agentParsers[first] {
+        let delivery = [UInt8](bytes.dropFirst())
+        if json {
+            try? parser.forEachJSONRecord(delivery, sourceName: "fuzz.json") { _ in }
+        } else {
+            _ = try? parser.parse(delivery, sourceName: "fuzz")
+        }
+        return
+    }
     _ = try? SOAPResponseDecoding.decode(bytes, limits: limits, faultNames: mappings.contract.faultNames) {
         mappings.contractDecoder.findContractsDecoder(reader: $0)
     }

@@ -332,7 +332,9 @@ public struct AgentFileParser: Sendable {
 
 /// Collects the text of each element directly inside every record element, with the record's line.
 private final class RecordCollector: XMLEventHandler {
-    let reader: XMLStreamReader
+    /// Unowned: the reader keeps its handler for the parse, and a strong reference back would keep both,
+    /// and every record read, alive after it (the fuzzer found the leak).
+    unowned let reader: XMLStreamReader
     let recordName: String
     var records: [(Int, [String: String])] = []
     private var current: [String: String]?
