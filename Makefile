@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev time
 SECONDS ?= 60
 
-.PHONY: deps build demo test bench bench-compare mock fuzz chaos clean-demo
+.PHONY: deps build install demo test bench bench-compare mock fuzz chaos clean-demo
 
 # Installs the system packages the build needs, only when one is missing.
 deps:
@@ -17,6 +17,17 @@ deps:
 
 build: deps
 	$(SWIFT) build
+
+# Installs miles-adapter and miles-mock (release builds) under PREFIX, with the mappings in
+# PREFIX/share/miles-adapter/mappings, where miles-adapter finds them from any folder.
+PREFIX ?= /usr/local
+install: deps
+	for p in miles-adapter miles-mock; do $(SWIFT) build -c release --product $$p || exit 1; done
+	bin="$$($(SWIFT) build -c release --show-bin-path)"; \
+	mkdir -p "$(PREFIX)/bin" "$(PREFIX)/share/miles-adapter" && \
+	install -m 0755 "$$bin/miles-adapter" "$$bin/miles-mock" "$(PREFIX)/bin/" && \
+	cp -R "$$bin/miles-collections-adapter_miles-mock.resources" "$(PREFIX)/bin/" && \
+	rm -rf "$(PREFIX)/share/miles-adapter/mappings" && cp -R mappings "$(PREFIX)/share/miles-adapter/mappings"
 
 # The nightly job end to end: miles-demo starts a mock MILES and runs each step with miles-adapter.
 demo: deps

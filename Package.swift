@@ -153,6 +153,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "mock-server/Sources/miles-mock",
+            // The MILES contract it serves, so miles-mock answers ?wsdl from any folder: a copy of mappings/wsdl
+            // (resources cannot live outside the target; MockContractTests keeps the two the same).
+            resources: [.copy("contract")],
             swiftSettings: swiftSettings
         ),
 

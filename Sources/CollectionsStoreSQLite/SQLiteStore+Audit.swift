@@ -34,18 +34,34 @@ extension SQLiteStore {
 
     public func verifyAudit() async throws -> AuditVerification {
         let entries = try await auditEntries()
+        let acknowledged = Set(entries.filter { $0.action == auditAcknowledgementAction }
+            .compactMap { Int64($0.subject.dropFirst("audit:".count)) })
+        var breaks: [Int64] = []
+        /// Passes over an acknowledged break; false for one nobody has acknowledged.
+        func passOver(_ sequence: Int64) -> Bool {
+            guard acknowledged.contains(sequence) else { return false }
+            if breaks.last != sequence { breaks.append(sequence) }
+            return true
+        }
         var previous = Self.genesisHash
         var expectedSequence: Int64 = 1
         for entry in entries {
             if entry.sequence != expectedSequence {
-                return .broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (deleted)")
+                guard passOver(expectedSequence) else {
+                    return .broken(sequence: expectedSequence, reason: "entry \(expectedSequence) is missing (deleted)")
+                }
+                previous = entry.previousHash
+                expectedSequence = entry.sequence
             }
             if entry.previousHash != previous {
-                return .broken(sequence: entry.sequence, reason: "it does not chain to the entry before it")
+                guard passOver(entry.sequence) else {
+                    return .broken(sequence: entry.sequence, reason: "it does not chain to the entry before it")
+                }
+                previous = entry.previousHash
             }
             let hash = Self.auditHash(previous: previous, at: entry.at, actor: entry.actor, action: entry.action,
                                       subject: entry.subject, details: entry.details)
-            if hash != entry.hash {
+            if hash != entry.hash, !passOver(entry.sequence) {
                 return .broken(sequence: entry.sequence, reason: "its content was changed after it was written")
             }
             previous = entry.hash
@@ -55,9 +71,15 @@ extension SQLiteStore {
         let highest = try read { db in
             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'") ?? 0
         }
-        if highest >= expectedSequence {
+        if highest >= expectedSequence, !passOver(expectedSequence) {
             return .broken(sequence: expectedSequence, reason: "entries \(expectedSequence)...\(highest) are missing (deleted)")
         }
-        return .intact(entries: entries.count)
+        return breaks.isEmpty ? .intact(entries: entries.count) : .acknowledged(entries: entries.count, breaks: breaks)
+    }
+
+    public func acknowledgeAuditBreak(sequence: Int64, by actor: String, reason: String, at: Timestamp) async throws {
+        try transaction { db in
+            try audit(db, at: at, actor: actor, action: auditAcknowledgementAction, subject: "audit:\(sequence)", details: reason)
+        }
     }
 }

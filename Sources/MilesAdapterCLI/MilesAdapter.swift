@@ -7,6 +7,32 @@ import Synchronization
 /// `miles-adapter`: the MILES collections adapter's command line.
 @main
 struct MilesAdapter: AsyncParsableCommand {
+    /// Runs the command, with command-line mistakes exiting 2 as documented (ArgumentParser's own
+    /// code for them is 64).
+    static func main() async {
+        if CommandLine.arguments.dropFirst() == ["--version"] {
+            print(AdapterVersion.describe())
+            Foundation.exit(0)
+        }
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code.isSuccess {
+                if !message.isEmpty { print(message) }
+                Foundation.exit(code.rawValue)
+            }
+            if !message.isEmpty { printError(message) }
+            Foundation.exit(code == .validationFailure ? CommandFailure.Code.usage.rawValue : code.rawValue)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "miles-adapter",
         abstract: "Sync contracts from MILES, and action write-offs into it, for the collections team.",
@@ -14,8 +40,10 @@ struct MilesAdapter: AsyncParsableCommand {
             Configuration comes from miles-adapter.yaml (or --config) and MILES_ADAPTER_* environment variables.
             The MILES password is read only from MILES_ADAPTER_PASSWORD or MILES_ADAPTER_PASSWORD_FILE.
 
-            Exit codes: 0 success; 1 the job failed; 2 bad command line; 3 MILES refused the credentials;
-            4 the mapping files have problems; 5 the configuration is unusable.
+            'miles-adapter --version' prints the version and the MILES contract the mappings pin.
+
+            Exit codes:
+            \(CommandFailure.Code.table)
             """,
         subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
                       MappingsCommand.self, ReportCommand.self])
@@ -57,11 +85,15 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// A failure the CLI reports as one clear line and a documented exit code.
 struct CommandFailure: Error, CustomStringConvertible {
-    enum Code: Int32 {
+    /// The documented exit codes (`Output/ExitCodes.swift` says what each means).
+    enum Code: Int32, CaseIterable {
+        case success = 0
         case failed = 1
+        case usage = 2
         case authentication = 3
         case mappings = 4
         case configuration = 5
+        case partly = 6
     }
 
     let message: String

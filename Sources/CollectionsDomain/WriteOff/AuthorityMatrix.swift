@@ -31,10 +31,15 @@ public struct AuthorityMatrix: Sendable, Equatable {
     public let reasonMinimumRoles: [WriteOffReason: CollectionsRole]
     /// The least role that may set aside each regulatory guard, by rule id; a rule not listed cannot be overridden.
     public let guardOverrideRoles: [String: CollectionsRole]
+    /// The least role that may acknowledge a broken audit chain after investigating it, which lets
+    /// decisions and pushes go on (the top role unless the matrix names one).
+    public let auditAcknowledgementRole: CollectionsRole
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
-                reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:]) {
+                reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
+                auditAcknowledgementRole: CollectionsRole? = nil) {
         self.guardOverrideRoles = guardOverrideRoles
+        self.auditAcknowledgementRole = auditAcknowledgementRole ?? tiers.last!.role
         self.version = version
         self.currency = currency
         self.tiers = tiers

@@ -41,6 +41,11 @@ struct ContractCommand: AsyncParsableCommand {
                             + (CollectionsGuards.isScottish(contract.customer.address) ? " (Scottish address: 5 years)" : " (6 years)")
                     } ?? "not known to MILES"),
                 ]
+                let open = contract.openInvoices.filter { $0.openAmount.minorUnits > 0 }
+                lines.append("  open invoices: " + (open.isEmpty ? "none" : "\(open.count)"))
+                for invoice in open {
+                    lines.append("    \(invoice.number)  due \(invoice.dueDate)  \(invoice.openAmount) open of \(invoice.amount)")
+                }
                 if let agent = view.placedWith { lines.append("  placed with \(agent)") }
                 for hold in view.holds {
                     lines.append("  hold: \(hold.kind.rawValue) since \(hold.setOn) by \(hold.setBy): \(hold.reason)"
@@ -83,6 +88,7 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 var overrides: [String: String] = [:]
                 for item in override {
                     let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
@@ -119,6 +125,7 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 let user = try session.user().name
                 let kind = ContractHold.Kind(rawValue: type)!
                 if lift {
@@ -148,6 +155,7 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 let arrears = try arrearsSent.map { try ContractCommand.parseDate($0, option: "--arrears-sent") }
                 var notice: ContractNotices.DefaultNotice?
                 if let defaultServed, let remedy {
@@ -177,6 +185,7 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 let id = try await session.contractDesk.queueNote(contractNumber: number, category: category, text: text,
                                                                   by: try session.configuration.actingUser())
                 print("note \(id) queued for \(number); run 'miles-adapter push'")
@@ -195,13 +204,14 @@ struct ContractCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 let changes: StatusChangeFile
                 do { changes = try StatusChangeFile(path: file) } catch { throw CommandFailure(message: "\(error)", exitCode: .failed) }
                 let report = await session.contractDesk.requestStatusChanges(changes, by: try session.user(), today: ContractCommand.today())
                 for (line, id) in report.queued { print("\(file):\(line): status change \(id) queued") }
                 for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
                 print("\(report.queued.count) queued, \(report.refused.count) refused")
-                if !report.refused.isEmpty { throw ExitCode(1) }
+                try CommandFailure.Code.outcome(done: report.queued.count, refused: report.refused.count)
             }
         }
     }

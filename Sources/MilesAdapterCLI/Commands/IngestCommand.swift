@@ -80,8 +80,9 @@ struct IngestCommand: AsyncParsableCommand {
                 for error in try await session.store.ingestRowErrors(fileId: outcome.file.id) {
                     printError("\(path): " + IngestCommand.describe(error, agent: agent, in: session, showingPersonalData: global.logPersonalData))
                 }
-                if outcome.file.state == .failed { throw ExitCode(1) }
+                if outcome.file.state == .failed { throw ExitCode(CommandFailure.Code.failed.rawValue) }
                 if outcome.file.applied > 0 { print("MILES calls queued; run 'miles-adapter push'") }
+                try CommandFailure.Code.outcome(done: outcome.file.applied + outcome.file.refused, refused: outcome.file.rejected)
             }
         }
     }

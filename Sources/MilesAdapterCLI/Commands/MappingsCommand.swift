@@ -15,7 +15,7 @@ struct MappingsCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "The mappings folder (default: from the configuration, else ./mappings).")
+        @Option(help: "The mappings folder (default: as configured, else found beside the configuration file, in the share folder or ./mappings).")
         var mappings: String?
 
         @Flag(help: "Also report MILES status codes in the store that status-codes.yaml does not map (exit 4 if any).")
@@ -23,14 +23,15 @@ struct MappingsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let directory = try mappings ?? global.loadConfiguration().mappings
-                let set = try CommandSession.loadMappings(directory: directory)
+                var configuration = try global.loadConfiguration()
+                if let mappings { configuration.mappings = mappings }
+                let directory = try configuration.mappingsDirectory()
+                let set = try CommandSession.loadMappings(configuration)
                 print("\(directory): contract.yaml, status-codes.yaml and authority-matrix.yaml are valid against "
                       + "\(set.contract.schemaFile) (\(set.contract.contractFields.count) contract fields, "
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
                       + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.keys.sorted().joined(separator: ", ")))")
                 guard againstStore else { return }
-                let configuration = try global.loadConfiguration()
                 let unknown = try await CommandSession.openStore(configuration.database).statusCodeCounts()
                     .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }
                 for (code, count) in unknown.sorted(by: { $0.key < $1.key }) {

@@ -23,6 +23,7 @@ struct PushCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let session = try CommandSession(global)
+            try await session.requireIntactAudit()
             let logger = global.makeLogger("miles-adapter.push", secrets: session.configuration.secrets)
             let relay = OutboxRelay(
                 gateway: try session.gateway(), store: session.store,
@@ -34,7 +35,8 @@ struct PushCommand: AsyncParsableCommand {
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
                   + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), "
                   + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
-            if summary.deadLettered > 0 { throw ExitCode(1) }
+            let sent = summary.posted + summary.reconciled + summary.statusChangesApplied + summary.notesAdded + summary.contactChangesApplied
+            try CommandFailure.Code.outcome(done: sent, refused: summary.deadLettered)
         }
     }
 }
@@ -59,9 +61,12 @@ struct OutboxCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let store = try CommandSession.openStore(try global.loadConfiguration().database)
-                for entry in try await OutboxDesk(store: store).entries(state: state.flatMap(OutboxEntry.State.init)) {
-                    print("\(entry.id)\t\(entry.state.rawValue)\t\(entry.kind.rawValue)\t\(entry.clientReference)\tattempts \(entry.attempts)"
-                          + (entry.resultReference.map { "\tMILES \($0)" } ?? "") + (entry.lastError.map { "\t\($0)" } ?? ""))
+                let entries = try await OutboxDesk(store: store).entries(state: state.flatMap(OutboxEntry.State.init))
+                if entries.isEmpty { print("the outbox has no entries" + (state.map { " in state \($0)" } ?? "")) }
+                for entry in entries {
+                    print("queue \(entry.id)\t\(entry.clientReference)\t\(entry.kind.recordName) (\(entry.kind.operation))\t\(entry.state.rawValue)"
+                          + "\tattempts \(entry.attempts)" + (entry.resultReference.map { "\tMILES \($0)" } ?? "")
+                          + (entry.lastError.map { "\t\($0)" } ?? ""))
                 }
             }
         }
@@ -70,14 +75,15 @@ struct OutboxCommand: AsyncParsableCommand {
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Re-queue a dead-lettered or skipped entry once its cause is fixed.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The outbox entry id.") var id: Int64
+        @Argument(help: "The entry: its queue id, or its reference such as WO-7.") var entry: String
 
         func run() async throws {
             try await reportingFailures {
-                let configuration = try global.loadConfiguration()
-                let store = try CommandSession.openStore(configuration.database)
-                try await OutboxDesk(store: store, now: CommandSession.clock).retry(entryId: id, by: try configuration.actingUser())
-                print("\(id): re-queued; run 'miles-adapter push'")
+                let session = try CommandSession(global)
+                try await session.requireIntactAudit()
+                let desk = OutboxDesk(store: session.store, now: CommandSession.clock)
+                try await desk.retry(entryId: try await desk.entryId(entry), by: try session.configuration.actingUser())
+                print("\(entry): re-queued; run 'miles-adapter push'")
             }
         }
     }
@@ -85,23 +91,31 @@ struct OutboxCommand: AsyncParsableCommand {
     struct Skip: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set an entry aside without sending it (audited).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The outbox entry id.") var id: Int64
+        @Argument(help: "The entry: its queue id, or its reference such as WO-7.") var entry: String
         @Option(help: "Why it is skipped.") var reason: String
 
         func run() async throws {
             try await reportingFailures {
-                let configuration = try global.loadConfiguration()
-                let store = try CommandSession.openStore(configuration.database)
-                try await OutboxDesk(store: store, now: CommandSession.clock).skip(entryId: id, by: try configuration.actingUser(), reason: reason)
-                print("\(id): skipped")
+                let session = try CommandSession(global)
+                try await session.requireIntactAudit()
+                let desk = OutboxDesk(store: session.store, now: CommandSession.clock)
+                try await desk.skip(entryId: try await desk.entryId(entry), by: try session.configuration.actingUser(), reason: reason)
+                print("\(entry): skipped")
             }
         }
     }
 }
 
-/// `miles-adapter audit verify`: checks the audit log's hash chain.
+/// `miles-adapter audit …`: check the audit log's hash chain, and acknowledge a break once investigated.
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The audit log.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "The audit log.",
+        discussion: """
+            While the chain is broken (an entry edited or deleted), no person's decision and no push goes ahead (exit 5).
+            Investigate (who could write the store, what the entry said: backups hold it), then a person with the role
+            authority-matrix.yaml names for auditAcknowledgement records what was found with 'audit acknowledge --reason …'.
+            """,
+        subcommands: [Verify.self, Acknowledge.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check that no audit entry was edited or deleted; exit 1 naming the first broken one.")
@@ -112,7 +126,24 @@ struct AuditCommand: AsyncParsableCommand {
                 let store = try CommandSession.openStore(try global.loadConfiguration().database)
                 let verification = try await store.verifyAudit()
                 print(verification)
-                if case .broken = verification { throw ExitCode(1) }
+                if case .broken = verification {
+                    printError("decisions and pushes are stopped until the break is investigated and acknowledged: 'miles-adapter audit acknowledge --help'")
+                    throw ExitCode(CommandFailure.Code.failed.rawValue)
+                }
+            }
+        }
+    }
+
+    struct Acknowledge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that the first unacknowledged break in the audit log was investigated (audited), letting work go on.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "What the investigation found.") var reason: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                print(try await session.auditDesk.acknowledge(by: try session.user(), reason: reason))
             }
         }
     }

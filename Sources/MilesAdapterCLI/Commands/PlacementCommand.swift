@@ -43,6 +43,7 @@ struct PlacementCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 var numbers: [String] = []
                 if let contracts {
                     guard let text = try? String(contentsOfFile: contracts, encoding: .utf8) else {
@@ -60,13 +61,18 @@ struct PlacementCommand: AsyncParsableCommand {
                     .create(agent: agent, contractNumbers: numbers, by: try session.user(),
                             reasonCode: try PlacementCommand.reason(reason, moving: .placedWithAgent, session), directory: output)
                 for (number, reason) in result.refused { printError("\(number): not placed: \(reason)") }
+                if numbers.isEmpty {
+                    print("nothing to place: " + (status.map { "no stored contract has the collections status \($0)" } ?? "\(contracts ?? "the file") lists no contract"))
+                    return
+                }
                 if let file = result.file {
                     print("\(file): \(result.placed.count) accounts, totals \(result.totals.map { "\($0.value) \($0.key) minor units" }.joined(separator: ", ")), "
                           + "sha256 \(result.sha256 ?? "")")
                     print("status changes queued; run 'miles-adapter push'")
                 } else {
-                    print("nothing new to place (\(result.alreadyPlaced.count) already placed with \(agent), \(result.refused.count) refused)")
+                    print("nothing new placed (\(result.alreadyPlaced.count) already placed with \(agent), \(result.refused.count) refused)")
                 }
+                try CommandFailure.Code.outcome(done: result.placed.count + result.alreadyPlaced.count, refused: result.refused.count)
             }
         }
     }
@@ -86,6 +92,7 @@ struct PlacementCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 guard let text = try? String(contentsOfFile: contracts, encoding: .utf8) else {
                     throw CommandFailure(message: "cannot read \(contracts)", exitCode: .failed)
                 }
@@ -95,7 +102,7 @@ struct PlacementCommand: AsyncParsableCommand {
                              reasonCode: try PlacementCommand.reason(reason, moving: .defaulted, session), directory: output)
                 for (number, reason) in result.refused { printError("\(number): not recalled: \(reason)") }
                 if let file = result.file { print("\(file): \(result.placed.count) accounts recalled; run 'miles-adapter push'") }
-                if !result.refused.isEmpty { throw ExitCode(1) }
+                try CommandFailure.Code.outcome(done: result.placed.count, refused: result.refused.count)
             }
         }
     }

@@ -16,7 +16,7 @@ struct ReportCommand: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "The date to age the debt to (YYYY-MM-DD; default: today, UTC).")
+        @Option(help: "The date to age the debt to (YYYY-MM-DD; default: the date of the last completed contract sync).")
         var asOf: String?
 
         func validate() throws {
@@ -27,8 +27,15 @@ struct ReportCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
                 let store = try CommandSession.openStore(configuration.database)
-                let report = try await ReportDesk(store: store).agedDebt(asOf: asOf.flatMap(LocalDate.parse) ?? CommandSession.clock().date)
-                print(AgedDebtTable.render(report))
+                let desk = ReportDesk(store: store)
+                let (date, source): (LocalDate, String)
+                if let given = asOf.flatMap(LocalDate.parse) {
+                    (date, source) = (given, "--as-of")
+                } else {
+                    (date, source) = try await ReportDesk.businessDate(from: store, today: CommandSession.clock().date)
+                }
+                print("aged to \(date): \(source)")
+                print(AgedDebtTable.render(try await desk.agedDebt(asOf: date)))
             }
         }
     }

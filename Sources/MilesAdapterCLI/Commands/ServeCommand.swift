@@ -61,10 +61,10 @@ struct ServeCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let configuration = try global.loadConfiguration()
-                let mappings = try CommandSession.loadMappings(directory: configuration.mappings)
+                let mappings = try CommandSession.loadMappings(configuration)
                 guard mappings.agents[agent]?.updates != nil else {
                     let senders = mappings.agents.values.filter { $0.updates != nil }.map(\.agent).sorted()
-                    throw CommandFailure(message: "no agent '\(agent)' sends updates in \(configuration.mappings)/third-party; agents that do: "
+                    throw CommandFailure(message: "no agent '\(agent)' sends updates in the mappings' third-party folder; agents that do: "
                                          + senders.joined(separator: ", "), exitCode: .configuration)
                 }
                 print(Self.issue(for: agent))

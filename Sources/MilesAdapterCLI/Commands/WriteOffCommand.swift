@@ -24,6 +24,7 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
+                try await session.requireIntactAudit()
                 let user = try session.user()
                 let writeOffFile: WriteOffFile
                 do { writeOffFile = try WriteOffFile(path: file) } catch {
@@ -34,7 +35,7 @@ struct WriteOffCommand: AsyncParsableCommand {
                 for (line, id) in report.alreadyRequested { print("\(file):\(line): already requested as \(id); nothing new") }
                 for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
                 print("\(report.created.count) raised, \(report.alreadyRequested.count) already requested, \(report.refused.count) refused")
-                if !report.refused.isEmpty { throw ExitCode(1) }
+                try CommandFailure.Code.outcome(done: report.created.count + report.alreadyRequested.count, refused: report.refused.count)
             }
         }
     }
@@ -89,17 +90,18 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                var failed = false
+                try await session.requireIntactAudit()
+                var failed = 0
                 for (id, result) in await session.desk.approve(ids: ids, by: try session.user(), comment: comment) {
                     switch result {
                     case .success(true): print("\(id): approved; queued for MILES")
                     case .success(false): print("\(id): approved; waits for a second approver")
                     case let .failure(error):
-                        failed = true
+                        failed += 1
                         printError("\(id): not approved: \(error)")
                     }
                 }
-                if failed { throw ExitCode(1) }
+                try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
             }
         }
     }
@@ -113,16 +115,17 @@ struct WriteOffCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                var failed = false
+                try await session.requireIntactAudit()
+                var failed = 0
                 for (id, result) in await session.desk.reject(ids: ids, by: try session.user(), reason: reason) {
                     switch result {
                     case .success: print("\(id): rejected")
                     case let .failure(error):
-                        failed = true
+                        failed += 1
                         printError("\(id): not rejected: \(error)")
                     }
                 }
-                if failed { throw ExitCode(1) }
+                try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
             }
         }
     }

@@ -74,7 +74,13 @@ struct AdapterConfiguration {
     var pageSize = 500
     var maxAttempts = 5
     var database = "collections.sqlite"
-    var mappings = "mappings"
+    /// The mappings folder as configured (`mappings:`, relative to the configuration file, or
+    /// MILES_ADAPTER_MAPPINGS, relative to the current folder); nil to search for it (`mappingsDirectory`).
+    var mappings: String?
+    /// Which setting `mappings` came from, for errors.
+    private var mappingsSetting = ""
+    /// The folder of the configuration file read, if any.
+    private var configurationDirectory: String?
     var inbox = "inbox"
     var agentAPI = AgentAPIConfiguration(tokenHashes: [:])
     var user: String?
@@ -98,6 +104,7 @@ struct AdapterConfiguration {
             } catch {
                 throw ConfigurationError("\(filePath): \(error)")
             }
+            configuration.configurationDirectory = ((filePath as NSString).deletingLastPathComponent as NSString).standardizingPath
             try configuration.apply(file, source: filePath)
         }
         try configuration.apply(environment: environment)
@@ -126,7 +133,10 @@ struct AdapterConfiguration {
         pageSize = file.sync?.pageSize ?? pageSize
         maxAttempts = file.sync?.maxAttempts ?? maxAttempts
         database = file.database ?? database
-        mappings = file.mappings ?? mappings
+        if let folder = file.mappings {
+            mappings = folder.hasPrefix("/") ? folder : ((configurationDirectory ?? ".") as NSString).appendingPathComponent(folder)
+            mappingsSetting = "mappings: in \(source)"
+        }
         inbox = file.inbox ?? inbox
         if let api = file.agentAPI {
             agentAPI.host = api.host ?? agentAPI.host
@@ -168,10 +178,36 @@ struct AdapterConfiguration {
         if let seconds = try integer("MILES_ADAPTER_CONNECT_TIMEOUT") { connectTimeout = .seconds(seconds) }
         if let seconds = try integer("MILES_ADAPTER_REQUEST_TIMEOUT") { requestTimeout = .seconds(seconds) }
         database = environment["MILES_ADAPTER_DATABASE"] ?? database
-        mappings = environment["MILES_ADAPTER_MAPPINGS"] ?? mappings
+        if let folder = environment["MILES_ADAPTER_MAPPINGS"] {
+            mappings = folder
+            mappingsSetting = "MILES_ADAPTER_MAPPINGS"
+        }
         inbox = environment["MILES_ADAPTER_INBOX"] ?? inbox
         agentAPI.port = try integer("MILES_ADAPTER_API_PORT") ?? agentAPI.port
         user = environment["MILES_ADAPTER_USER"] ?? user
+    }
+
+    /// The mappings folder: the one configured, or else the first with a contract.yaml of, in order,
+    /// `mappings/` beside the configuration file, the installed share folder
+    /// (`PREFIX/share/miles-adapter/mappings`, beside `PREFIX/bin/miles-adapter`) and `./mappings`.
+    func mappingsDirectory() throws -> String {
+        if let mappings {
+            guard FileManager.default.fileExists(atPath: mappings + "/contract.yaml") else {
+                throw ConfigurationError("\(mappingsSetting) names \(mappings), which has no contract.yaml: point it at the adapter's mappings folder")
+            }
+            return mappings
+        }
+        var candidates: [String] = []
+        if let configurationDirectory { candidates.append((configurationDirectory as NSString).appendingPathComponent("mappings")) }
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/miles-adapter/mappings").path)
+        }
+        candidates.append("mappings")
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/contract.yaml") }) else {
+            throw ConfigurationError("no mappings folder found (looked in \(candidates.joined(separator: ", "))): set mappings: in "
+                                     + "\(Self.defaultFile) or MILES_ADAPTER_MAPPINGS to the adapter's mappings folder")
+        }
+        return found
     }
 
     /// Values no log line may show: the MILES password, from wherever it comes.

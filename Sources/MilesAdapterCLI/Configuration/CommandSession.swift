@@ -20,7 +20,7 @@ struct CommandSession {
         // Everything this process creates (the store and its journal, inbox copies, placement files,
         // reports) holds personal data or debts: the owner's only, whatever the shell's umask.
         umask(0o077)
-        mappings = try Self.loadMappings(directory: configuration.mappings)
+        mappings = try Self.loadMappings(configuration)
         store = try Self.openStore(configuration.database)
         Self.warnIfShared(configuration.database, what: "the store")
         Self.warnIfShared(configuration.inbox, what: "the inbox")
@@ -36,8 +36,13 @@ struct CommandSession {
                    + (isFolder ? "chmod -R go-rwx \(path)" : "chmod 600 \(path)*"))
     }
 
-    /// The checked mappings; problems are exit code 4, each with its file and line.
-    static func loadMappings(directory: String) throws -> MappingSet {
+    /// The checked mappings; a folder that cannot be found is exit code 5 naming the settings, problems
+    /// in it exit code 4, each with its file and line.
+    static func loadMappings(_ configuration: AdapterConfiguration) throws -> MappingSet {
+        let directory: String
+        do { directory = try configuration.mappingsDirectory() } catch {
+            throw CommandFailure(message: "\(error)", exitCode: .configuration)
+        }
         do {
             return try MappingSet.load(directory: directory)
         } catch {
@@ -61,6 +66,13 @@ struct CommandSession {
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .configuration)
         }
+    }
+
+    var auditDesk: AuditDesk { AuditDesk(store: store, mappings: mappings, now: Self.clock) }
+
+    /// Before a person's decision or a push: refuses (exit 5) while the audit log has an unacknowledged break.
+    func requireIntactAudit() async throws {
+        try await auditDesk.requireIntact()
     }
 
     var desk: WriteOffDesk { WriteOffDesk(store: store, mappings: mappings, now: Self.clock) }

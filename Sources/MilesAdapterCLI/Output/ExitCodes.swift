@@ -1,7 +1,33 @@
+import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
 import MilesMapping
 import MilesSync
+
+extension CommandFailure.Code {
+    /// What each code means: the table `--help` prints and the README repeats (a test keeps them equal).
+    var meaning: String {
+        switch self {
+        case .success: "success, or nothing to do (a line says so)"
+        case .failed: "failed, or nothing asked for could be done (refusals listed)"
+        case .usage: "bad command line: unknown command or option, bad value"
+        case .authentication: "MILES refused the credentials (nothing was written)"
+        case .mappings: "the mapping files have problems (file:line: …)"
+        case .configuration: "configuration unusable, or audit log broken (see message)"
+        case .partly: "partly done: some went through, some refused (listed)"
+        }
+    }
+
+    static var table: String {
+        allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n")
+    }
+
+    /// The exit for a command that acted on several items: 0 when none was refused, 1 when all were, 6 when some were.
+    static func outcome(done: Int, refused: Int) throws {
+        guard refused > 0 else { return }
+        throw ExitCode(done == 0 ? Self.failed.rawValue : Self.partly.rawValue)
+    }
+}
 
 extension CommandFailure {
     /// The documented exit code for the adapter's typed errors, matched on their codes; nil for an
@@ -22,6 +48,8 @@ extension CommandFailure {
             self.init(message: error.description, exitCode: .failed)
         case let error as StoreError:
             self.init(message: error.description, exitCode: .failed)
+        case let error as AuditDeskError:
+            self.init(message: error.description, exitCode: error.code == .brokenChain ? .configuration : .failed)
         case let error as AgentFileError:
             self.init(message: error.description, exitCode: .failed)
         default:

@@ -11,7 +11,8 @@ enum AuthorityMatrixLoader {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides"], file, &problems)
+        checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
+                                        "auditAcknowledgement"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -96,6 +97,14 @@ enum AuthorityMatrixLoader {
             }
             overrides[rule] = role
         }
+        var acknowledgement: CollectionsRole?
+        if let node = root[key: "auditAcknowledgement"] {
+            acknowledgement = node.string.flatMap { name in tiers.first { $0.role.name == name }?.role }
+            if acknowledgement == nil {
+                problems.append(file.problem(node, .unknownInternalValue,
+                    "unknown role '\(node.string ?? "")' for auditAcknowledgement; roles are \(tiers.map(\.role.name).joined(separator: ", "))"))
+            }
+        }
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -103,6 +112,6 @@ enum AuthorityMatrixLoader {
             return nil
         }
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
-                               reasonMinimumRoles: reasons, guardOverrideRoles: overrides)
+                               reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement)
     }
 }

@@ -20,6 +20,19 @@ public struct OutboxDesk: Sendable {
         try await store.outboxEntries(state: state)
     }
 
+    /// The queue id of the entry `given` names: a queue id (`12`), or the business reference MILES
+    /// sees (`WO-7`, `SC-3`, `NOTE-40`, `CD-2`). Throws `StoreError.notFound` naming what was given.
+    public func entryId(_ given: String) async throws -> Int64 {
+        if let id = Int64(given) { return id }
+        let reference = given.uppercased()
+        guard OutboxKind.allCases.contains(where: { reference.hasPrefix($0.referencePrefix) }),
+              let entry = try await store.outboxEntries(state: nil).first(where: { $0.clientReference == reference }) else {
+            throw StoreError(.notFound, input: given, "no outbox entry \(given): give a queue id or a reference such as WO-7 "
+                             + "('miles-adapter outbox list' shows both)")
+        }
+        return entry.id
+    }
+
     /// Throws `StoreError.wrongState` unless the entry is dead-lettered or skipped.
     public func retry(entryId: Int64, by actor: String) async throws {
         try await store.retryOutboxEntry(id: entryId, by: actor, at: now())

@@ -17,6 +17,16 @@ public struct ReportDesk: Sendable {
         self.store = store
     }
 
+    /// The date the store's contracts reflect: MILES's state as of the last completed contract sync
+    /// (the day it started), with how it was chosen; `today` when no sync has completed.
+    public static func businessDate(from ledger: any SyncStore, today: LocalDate) async throws -> (date: LocalDate, source: String) {
+        let runs = try await ledger.runs(job: ContractSync.Configuration().job, limit: 50)
+        guard let last = runs.first(where: { $0.outcome == .completed || $0.outcome == .completedWithDiscrepancy }) else {
+            return (today, "today: no contract sync has completed, so the store may not reflect MILES")
+        }
+        return (last.startedAt.date, "MILES's state at the last completed contract sync (run \(last.id), started \(last.startedAt))")
+    }
+
     /// Every open invoice aged to `date` and summed per bucket and currency.
     public func agedDebt(asOf date: LocalDate, buckets: AgedDebtBuckets = .standard) async throws -> AgedDebtReport {
         var report = AgedDebtReport(asOf: date, buckets: buckets)

@@ -78,6 +78,29 @@ public struct ContractDesk: Sendable {
     /// Records a notice of sums in arrears (s.86B) sent, or a default notice (s.87) served.
     public func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
                              by actor: String) async throws {
+        let today = now().date
+        var problems: [String] = []
+        if let defaultNotice {
+            let days = defaultNotice.remedyDate.days(since: defaultNotice.served)
+            if days <= 0 {
+                problems.append("the remedy date \(defaultNotice.remedyDate) is not after the service date \(defaultNotice.served): "
+                                + "are --default-served and --remedy the wrong way round?")
+            } else if days < CollectionsGuards.minimumRemedyDays {
+                problems.append("the remedy date \(defaultNotice.remedyDate) is \(days) days after service on \(defaultNotice.served); a default notice "
+                                + "(CCA s.88) must give at least \(CollectionsGuards.minimumRemedyDays) days, so this one could never allow "
+                                + "termination, repossession or placement: serve a new notice")
+            }
+            if defaultNotice.served > today {
+                problems.append("the default notice's service date \(defaultNotice.served) is in the future; record it once it is served")
+            }
+        }
+        if let arrearsNoticeSentOn, arrearsNoticeSentOn > today {
+            problems.append("the arrears notice's date \(arrearsNoticeSentOn) is in the future; record it once it is sent")
+        }
+        guard problems.isEmpty else { throw ContractDeskError(.invalidNotice, input: contractNumber, problems) }
+        guard try await store.contract(number: contractNumber) != nil else {
+            throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store"])
+        }
         try await store.recordNotice(contractNumber: contractNumber, arrearsNoticeSentOn: arrearsNoticeSentOn, defaultNotice: defaultNotice,
                                      by: actor, at: now())
     }

@@ -8,6 +8,9 @@ public struct ContractDeskError: Error, Sendable, CustomStringConvertible {
         case notInStore
         /// The transition table or a guard stands in the way, and no allowed override set it aside.
         case refusedByRules
+        /// What was to be recorded can never satisfy the rule it is for (a default notice with too short
+        /// a remedy period, or dates in the wrong order): refused when recorded, not later by a guard.
+        case invalidNotice
 
         public var description: String { rawValue }
     }

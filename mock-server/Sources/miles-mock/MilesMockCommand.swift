@@ -31,8 +31,8 @@ struct MilesMockCommand: AsyncParsableCommand {
     @Option(help: "Username the mock accepts.")
     var username = MockMilesConfiguration.defaultUsername
 
-    @Option(help: "Folder with the WSDL and XSD to serve.")
-    var wsdl = "mappings/wsdl"
+    @Option(help: "Folder with the WSDL and XSD to serve (default: the contract shipped with miles-mock).")
+    var wsdl = Bundle.module.path(forResource: "contract", ofType: nil) ?? "mappings/wsdl"
 
     @Option(help: ArgumentHelp("A fault to inject from the start, as the admin API's JSON (repeatable).",
                                discussion: #"e.g. --fault '{"operation": "FindContracts", "kind": "http", "httpStatus": 503, "retryAfterSeconds": 2, "percent": 20, "count": 0, "skip": 0}'"#))

@@ -1,0 +1,223 @@
+import CollectionsDomain
+import CollectionsStore
+import CollectionsStoreSQLite
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GRDB
+import MilesMapping
+import MilesMock
+import MilesSync
+import Testing
+
+/// A scratch folder outside the repository with a configuration file naming the harness's mock and
+/// store and the team; commands run there as a new user would run them.
+struct ScratchSetup {
+    let folder: String
+    let environment: [String: String]
+
+    init(harness: SyncHarness) throws {
+        folder = temporaryDirectory("first-hour")
+        try """
+            miles:
+              endpoint: \(harness.server.endpoint)
+              username: \(MockMilesConfiguration.defaultUsername)
+            database: \(harness.storePath)
+            mappings: \(repositoryMappings)
+            users:
+              alice: agent
+              bob: teamLeader
+              carol: headOfCredit
+            """.write(toFile: folder + "/miles-adapter.yaml", atomically: true, encoding: .utf8)
+        environment = ["MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_USER": "alice"]
+    }
+
+    /// Runs `miles-adapter ARGUMENTS` in the scratch folder, as `user`.
+    func run(_ arguments: [String], as user: String = "alice") async throws -> (status: Int32, output: String, errors: String) {
+        try await runAdapterSeparately(arguments + ["--config", folder + "/miles-adapter.yaml"],
+                                       environment: environment.merging(["MILES_ADAPTER_USER": user]) { $1 })
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        try text.write(toFile: folder + "/" + name, atomically: true, encoding: .utf8)
+        return folder + "/" + name
+    }
+}
+
+@Suite("The first hour: exit codes, paths, validation at entry and the audit gate (issue 12)", .serialized, .timeLimit(.minutes(3)))
+struct FirstHourTests {
+    @Test("command-line mistakes exit 2; --help's exit-code table is the README's; --version names the MILES contract")
+    func usageAndVersion() async throws {
+        for arguments in [["nosuchcommand"], ["contract", "show"], ["report", "aged-debt", "--as-of", "2026-13-45"],
+                          ["contract", "status", "C1", "--to", "termination", "--reason", "X"], ["contract", "hold", "C1", "--type", "nosuch", "--reason", "x"]] {
+            let run = try await runAdapterSeparately(arguments, environment: [:])
+            #expect(run.status == 2, "\(arguments): \(run.errors)")
+        }
+        let help = try await runAdapterSeparately(["--help"], environment: [:])
+        #expect(help.status == 0)
+        let helpRows = help.output.split(separator: "\n").compactMap { $0.wholeMatch(of: /\ \ (\d)\ \ (.+)/).map { "\($0.1) \($0.2)" } }
+        let readme = try String(contentsOfFile: repositoryMappings + "/../README.md", encoding: .utf8)
+        let readmeRows = readme.split(separator: "\n").compactMap { $0.wholeMatch(of: /\| (\d) \| (.+) \|/).map { "\($0.1) \($0.2)" } }
+        #expect(helpRows.count == 7)
+        #expect(helpRows == readmeRows)
+
+        let version = try await runAdapterSeparately(["--version"], environment: ["MILES_ADAPTER_MAPPINGS": repositoryMappings])
+        #expect(version.status == 0)
+        #expect(version.output.contains("MILES contract: http://miles.example.com/collections/2026/01"), "\(version.output)")
+    }
+
+    @Test("mappings are found relative to the configuration file; a missing folder names the setting and the variable")
+    func mappingsPaths() async throws {
+        let folder = temporaryDirectory("paths")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/etc", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repositoryMappings, toPath: folder + "/etc/my-mappings")
+        try "mappings: my-mappings\ndatabase: \(folder)/store.sqlite\n".write(toFile: folder + "/etc/adapter.yaml", atomically: true, encoding: .utf8)
+        let found = try await runAdapterSeparately(["mappings", "check", "--config", folder + "/etc/adapter.yaml"], environment: [:])
+        #expect(found.status == 0, "\(found.errors)")
+        #expect(found.output.contains(folder + "/etc/my-mappings"))
+
+        try "mappings: nowhere\n".write(toFile: folder + "/etc/adapter.yaml", atomically: true, encoding: .utf8)
+        let missing = try await runAdapterSeparately(["ingest", "list", "--config", folder + "/etc/adapter.yaml"], environment: [:])
+        #expect(missing.status == 5)
+        #expect(missing.errors.contains("mappings: in \(folder)/etc/adapter.yaml names \(folder)/etc/nowhere"), "\(missing.errors)")
+        let unset = try await runAdapterSeparately(["ingest", "list"], environment: ["MILES_ADAPTER_DATABASE": folder + "/store.sqlite"], in: folder)
+        #expect(unset.status == 5)
+        #expect(unset.errors.contains("set mappings: in miles-adapter.yaml or MILES_ADAPTER_MAPPINGS"), "\(unset.errors)")
+    }
+
+    @Test("miles-mock started from any folder serves its WSDL, which is the adapter's mappings/wsdl")
+    func mockFromAnywhere() async throws {
+        let shipped = AdapterProcess.executable.deletingLastPathComponent()
+            .appendingPathComponent("miles-collections-adapter_miles-mock.resources/contract").path
+        for name in ["miles-collections.wsdl", "miles-collections.xsd"] {
+            #expect(FileManager.default.contents(atPath: shipped + "/" + name) == FileManager.default.contents(atPath: repositoryMappings + "/wsdl/" + name),
+                    "the mock's \(name) differs from mappings/wsdl/\(name)")
+        }
+        let folder = temporaryDirectory("mock-anywhere")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let process = Process()
+        process.executableURL = AdapterProcess.executable.deletingLastPathComponent().appendingPathComponent("miles-mock")
+        process.arguments = ["--port", "0", "--contracts", "5"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { continuation.finish() } else { continuation.yield(String(decoding: data, as: UTF8.self)) }
+        }
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+            pipe.fileHandleForReading.readabilityHandler = nil
+        }
+        var announced = ""
+        for await text in lines {
+            announced += text
+            if announced.contains("\n") { break }
+        }
+        let endpoint = try #require(announced.firstMatch(of: /listening on (http:\/\/[^ ]+)/)).1
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "\(endpoint)/ContractService?wsdl")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self).contains("wsdl:definitions"))
+    }
+
+    @Test("a default notice that could never satisfy its guard is refused when recorded, and nothing is stored")
+    func noticeValidatedAtEntry() async throws {
+        try await withHarness(contracts: 20) { harness in
+            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+            let desk = ContractDesk(store: store, mappings: harness.mappings)
+            let served = try #require(LocalDate.parse("2026-11-01"))
+            for remedy in [served.adding(days: 4), served.adding(days: -3)] {
+                await #expect { try await desk.recordNotice(contractNumber: "C00000001", arrearsNoticeSentOn: nil,
+                                                            defaultNotice: .init(served: served, remedyDate: remedy), by: "bob") }
+                    throws: { ($0 as? ContractDeskError)?.code == .invalidNotice }
+            }
+            #expect(try await store.notices(contractNumber: "C00000001").defaultNotice == nil)
+            try await desk.recordNotice(contractNumber: "C00000001", arrearsNoticeSentOn: nil,
+                                        defaultNotice: .init(served: served, remedyDate: served.adding(days: 14)), by: "bob")
+            #expect(try await store.notices(contractNumber: "C00000001").defaultNotice?.remedyDate == served.adding(days: 14))
+        }
+    }
+
+    @Test("partly done exits 6, nothing done 1, nothing to do 0 with a line saying so")
+    func partialOutcomes() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (_, candidates) = try await harness.syncedStore()
+            let scratch = try ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
+            let mixed = try scratch.file("mixed.csv", header + "\(candidates[0].contractNumber),1.00,,UNEC,ok\nC99999999,1.00,,UNEC,unknown\n")
+            let partly = try await scratch.run(["writeoff", "prepare", mixed])
+            #expect(partly.status == 6, "\(partly.output)\(partly.errors)")
+            let none = try scratch.file("none.csv", header + "C99999998,1.00,,UNEC,unknown\n")
+            #expect(try await scratch.run(["writeoff", "prepare", none]).status == 1)
+            let nothing = try await scratch.run(["placement", "create", "--agent", "acme-dca", "--status", "terminated", "--output", scratch.folder + "/p"], as: "bob")
+            #expect(nothing.status == 0, "\(nothing.errors)")
+            #expect(nothing.output.contains("nothing to place: no stored contract has the collections status terminated"))
+        }
+    }
+
+    @Test("a broken audit log stops decisions and pushes until an authorised person acknowledges it; the acknowledgement is audited")
+    func auditGate() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let scratch = try ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
+            #expect(try await scratch.run(["writeoff", "prepare", try scratch.file("a.csv", header + "\(candidates[0].contractNumber),1.00,,UNEC,a\n")]).status == 0)
+            let database = try DatabaseQueue(path: harness.storePath)
+            try await database.write { db in try db.execute(sql: "UPDATE audit_log SET details = 'nothing' WHERE sequence = 1") }
+
+            let stopped = try await scratch.run(["writeoff", "prepare", try scratch.file("b.csv", header + "\(candidates[1].contractNumber),1.00,,UNEC,b\n")])
+            #expect(stopped.status == 5)
+            #expect(stopped.errors.contains("the audit log is broken at entry 1"), "\(stopped.errors)")
+            #expect(try await scratch.run(["push"]).status == 5)
+            #expect(try await store.writeOffRequests(state: nil).count == 1)
+
+            let refused = try await scratch.run(["audit", "acknowledge", "--reason", "looked"], as: "alice")
+            #expect(refused.status == 1)
+            #expect(refused.errors.contains("needs headOfCredit"))
+            let acknowledged = try await scratch.run(["audit", "acknowledge", "--reason", "a test edit of entry 1; restored from backup"], as: "carol")
+            #expect(acknowledged.status == 0, "\(acknowledged.errors)")
+            #expect(acknowledged.output.contains("except at entry 1, investigated and acknowledged"))
+            let entry = try #require(try await store.auditEntries().last)
+            #expect((entry.actor, entry.action, entry.subject) == ("carol", auditAcknowledgementAction, "audit:1"))
+
+            #expect(try await scratch.run(["writeoff", "prepare", scratch.folder + "/b.csv"]).status == 0)
+            try await database.write { db in try db.execute(sql: "UPDATE audit_log SET details = 'again' WHERE sequence = 2") }
+            #expect(try await scratch.run(["writeoff", "prepare", scratch.folder + "/b.csv"]).status == 5, "a new break stops work again")
+        }
+    }
+
+    @Test("outbox entries are listed with their business reference and retried or skipped by it; aged debt says its date; contract show lists open invoices")
+    func referencesAndDates() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            _ = try await harness.approvedWriteOffs([candidates[0]], store: store)
+            let scratch = try ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let entry = try #require(try await store.outboxEntries(state: .pending).first)
+            let listed = try await scratch.run(["outbox", "list"])
+            #expect(listed.output.contains("queue \(entry.id)\t\(entry.clientReference)\twrite-off request (PostWriteOff)\tpending"), "\(listed.output)")
+            let skipped = try await scratch.run(["outbox", "skip", entry.clientReference, "--reason", "posted by hand"], as: "bob")
+            #expect(skipped.status == 0, "\(skipped.errors)")
+            #expect(try await store.outboxEntries(state: .skipped).map(\.id) == [entry.id])
+            #expect(try await scratch.run(["outbox", "retry", entry.clientReference], as: "bob").status == 0)
+            #expect(try await scratch.run(["outbox", "retry", "WO-999"], as: "bob").errors.contains("no outbox entry WO-999"))
+
+            let aged = try await scratch.run(["report", "aged-debt"])
+            let lastSync = try #require(try await store.runs(job: "contracts", limit: 1).first)
+            #expect(aged.output.contains("aged to \(lastSync.startedAt.date): MILES's state at the last completed contract sync"), "\(aged.output)")
+
+            let contract = try #require(candidates.first { !$0.openInvoices.isEmpty })
+            let shown = try await scratch.run(["contract", "show", contract.contractNumber])
+            for invoice in contract.openInvoices where invoice.openAmount.minorUnits > 0 {
+                #expect(shown.output.contains("    \(invoice.number)  due \(invoice.dueDate)"), "\(shown.output)")
+            }
+        }
+    }
+}
