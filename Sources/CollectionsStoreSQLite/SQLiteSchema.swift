@@ -144,6 +144,10 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v7: consent and abandonment evidence for a status change (CCA s.90)") { db in
+            try db.execute(sql: "ALTER TABLE status_changes ADD COLUMN customer_consent TEXT")
+            try db.execute(sql: "ALTER TABLE status_changes ADD COLUMN abandonment TEXT")
+        }
         return migrator
     }
 

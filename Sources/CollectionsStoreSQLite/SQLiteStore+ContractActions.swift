@@ -11,18 +11,18 @@ extension SQLiteStore {
         let overrides = change.overrides.map { "\($0.rule)|\($0.by)|\($0.role)|\($0.reason)" }.joined(separator: "\n")
         try db.execute(sql: """
             INSERT INTO status_changes (contract_number, to_status, reason_code, effective_date, court_order_reference,
-                expected_version, requested_by, requested_at, state, overrides)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                expected_version, requested_by, requested_at, state, overrides, customer_consent, abandonment)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
             """, arguments: [
                 change.contractNumber, change.to.rawValue, change.reasonCode, change.effectiveDate.daysSinceEpoch,
                 change.courtOrderReference, change.expectedVersion, change.requestedBy, change.requestedAt.millisecondsSinceEpoch,
-                overrides,
+                overrides, change.customerConsent, change.abandonment,
             ])
         let id = db.lastInsertedRowID
         let at = change.requestedAt
         try self.audit(db, at: at, actor: change.requestedBy, action: "status.requested", subject: "contract:\(change.contractNumber)",
                   details: "to \(change.to.rawValue), reason \(change.reasonCode), effective \(change.effectiveDate), "
-                    + "on version \(change.expectedVersion)" + (change.courtOrderReference.map { ", court order \($0)" } ?? ""))
+                    + "on version \(change.expectedVersion)" + (change.evidence.summary.isEmpty ? "" : "; evidence: \(change.evidence.summary)"))
         for override in change.overrides {
             try self.audit(db, at: at, actor: override.by, action: "guard.overridden", subject: "contract:\(change.contractNumber)",
                       details: "rule \(override.rule) set aside by \(override.by) (\(override.role)): \(override.reason)")
@@ -55,7 +55,8 @@ extension SQLiteStore {
             effectiveDate: LocalDate(daysSinceEpoch: row["effective_date"]), courtOrderReference: row["court_order_reference"],
             expectedVersion: row["expected_version"], requestedBy: row["requested_by"],
             requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]), state: state, overrides: overrides,
-            milesVersion: row["miles_version"], failureReason: row["failure_reason"])
+            milesVersion: row["miles_version"], failureReason: row["failure_reason"], customerConsent: row["customer_consent"],
+            abandonment: row["abandonment"])
     }
 
     public func updateExpectedVersion(statusChangeId: Int64, to version: Int64) async throws {

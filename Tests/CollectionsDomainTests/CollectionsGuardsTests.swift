@@ -34,7 +34,7 @@ struct CollectionsGuardsTests {
         #expect(CollectionsGuards.check(.repossession, contract: contract(total: 300_000, paid: 99_999), holds: [],
                                         notices: expiredDefault, on: today).isEmpty)
         // Court order, consent or abandonment each satisfy it.
-        for evidence in [CollectionsGuards.Evidence(courtOrderReference: "CO-2026-1"), .init(customerConsent: true), .init(abandoned: true)] {
+        for evidence in [CollectionsGuards.Evidence(courtOrderReference: "CO-2026-1"), .init(customerConsent: "signed consent form, 2026-11-02"), .init(abandonment: "police report 4471")] {
             #expect(CollectionsGuards.check(.repossession, contract: third, holds: [], notices: expiredDefault, evidence: evidence, on: today).isEmpty)
         }
         // Conditional sale too; hire agreements never (the lessor owns the vehicle).

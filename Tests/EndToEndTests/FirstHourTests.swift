@@ -220,4 +220,76 @@ struct FirstHourTests {
             }
         }
     }
+
+    @Test("CCA s.90: consent or abandonment evidence, given on the command line, satisfies the guard and is recorded and audited")
+    func protectedGoodsEvidence() async throws {
+        try await withHarness(contracts: 400) { harness in
+            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+            var found: Contract?
+            try await store.forEachContract {
+                if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable, CollectionsGuards.isProtectedGoods($0) { found = $0 }
+            }
+            let contract = try #require(found, "a defaulted hire-purchase contract with a third paid")
+            try await store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
+                                         defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
+                                         by: "bob", at: CollectionsClock.system())
+            let scratch = try ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let asked = ["contract", "status", contract.contractNumber, "--to", "repossession", "--reason", "REPO"]
+            let refused = try await scratch.run(asked, as: "carol")
+            #expect(refused.status == 1)
+            #expect(refused.errors.contains("[\(CollectionsGuards.protectedGoods)]"), "\(refused.errors)")
+            #expect(refused.errors.contains("here: --court-order REFERENCE, --customer-consent 'what shows it' or --abandoned 'what shows it'"))
+
+            let consented = try await scratch.run(asked + ["--customer-consent", "signed consent form, 2026-11-02"], as: "carol")
+            #expect(consented.status == 0, "\(consented.errors)")
+            let change = try #require(try await store.outboxEntries(state: .pending).last)
+            #expect(try await store.statusChange(id: change.subjectId)?.customerConsent == "signed consent form, 2026-11-02")
+            #expect(try await store.auditEntries().contains {
+                $0.action == "status.requested" && $0.details.contains("customer's consent: signed consent form, 2026-11-02")
+            })
+        }
+    }
+
+    @Test("MILES's vulnerability flag: contract show and a lift both say it is cleared in MILES, not here")
+    func vulnerabilityFlag() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+            var found: Contract?
+            try await store.forEachContract { if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { found = $0 } }
+            let number = try #require(found).contractNumber
+            _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: number, customerVulnerable: true)
+            _ = try await harness.sync(store: store).run(mode: .full)
+            #expect(try await store.contract(number: number)?.customer.vulnerable == true)
+            let scratch = try ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let lift = try await scratch.run(["contract", "hold", number, "--type", "vulnerable", "--lift", "--reason", "resolved"], as: "bob")
+            #expect(lift.status == 1)
+            #expect(lift.errors.contains("that flag is MILES's own. It is cleared on the customer's record in MILES"), "\(lift.errors)")
+            let shown = try await scratch.run(["contract", "show", number])
+            #expect(shown.output.contains("the vulnerability flag is MILES's own: it is cleared on the customer's record in MILES"), "\(shown.output)")
+            #expect(!shown.output.contains("lift the recorded hold"))
+        }
+    }
+
+    @Test("contract show and a refused status change come from one evaluation: the transition table shows in both")
+    func showAndRefusalAgree() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+            var found: Contract?
+            try await store.forEachContract { if found == nil, $0.statusCode == "ACT" { found = $0 } }
+            let contract = try #require(found)
+            let scratch = try ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let refused = try await scratch.run(["contract", "status", contract.contractNumber, "--to", "terminated", "--reason", "TERM"], as: "carol")
+            #expect(refused.status == 1)
+            let refusalLines = refused.errors.split(separator: "\n").filter { $0.hasPrefix("  [") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(refusalLines.contains { $0.hasPrefix("[status-transition]") }, "\(refused.errors)")
+            let shown = try await scratch.run(["contract", "show", contract.contractNumber])
+            let section = shown.output.split(separator: "\n").drop { !$0.contains("termination (to terminated): refused") }.dropFirst()
+                .prefix { $0.hasPrefix("    ") }.filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("[") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(Array(section) == refusalLines, "show: \(section)\nstatus: \(refusalLines)")
+        }
+    }
 }

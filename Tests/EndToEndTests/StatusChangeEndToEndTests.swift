@@ -33,7 +33,7 @@ struct StatusChangeEndToEndTests {
             let contract = try #require(defaulted.first)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
             let id = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
-                                                  effectiveDate: LocalDate.parse("2026-11-29")!, courtOrderReference: nil,
+                                                  effectiveDate: LocalDate.parse("2026-11-29")!, 
                                                   by: try user("bob", harness, store), overrides: [:])
             let newVersion = try #require(await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: contract.contractNumber))
             let summary = try await harness.relay(store).run()
@@ -56,7 +56,7 @@ struct StatusChangeEndToEndTests {
             let contract = try #require(defaulted.first)
             let id = try await ContractDesk(store: store, mappings: harness.mappings).requestStatusChange(
                 contractNumber: contract.contractNumber, to: .legal, reasonCode: "LEGL", effectiveDate: LocalDate.parse("2026-11-29")!,
-                courtOrderReference: nil, by: try user("bob", harness, store), overrides: [:])
+                by: try user("bob", harness, store), overrides: [:])
             await harness.server.miles.injectFault(FaultRule(operation: "UpdateContractStatus", count: 1, faultCode: "INVALID_TRANSITION"))
             let summary = try await harness.relay(store).run()
             #expect(summary.deadLettered == 1 && summary.retriesScheduled == 0)
@@ -72,7 +72,7 @@ struct StatusChangeEndToEndTests {
             let contract = try #require(defaulted.first)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
             let id = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
-                                                  effectiveDate: LocalDate.parse("2026-11-29")!, courtOrderReference: nil,
+                                                  effectiveDate: LocalDate.parse("2026-11-29")!, 
                                                   by: try user("bob", harness, store), overrides: [:])
             _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: contract.contractNumber, customerVulnerable: true)
             let summary = try await harness.relay(store).run()
@@ -96,7 +96,7 @@ struct StatusChangeEndToEndTests {
             let today = LocalDate.parse("2026-11-29")!
             do {
                 _ = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
-                                                 effectiveDate: today, courtOrderReference: nil, by: try user("bob", harness, store), overrides: [:])
+                                                 effectiveDate: today, by: try user("bob", harness, store), overrides: [:])
                 Issue.record("a placement without a default notice was queued")
             } catch let error as ContractDeskError {
                 #expect(error.description.contains(CollectionsGuards.defaultNoticeRule))
@@ -105,11 +105,11 @@ struct StatusChangeEndToEndTests {
             // A team leader may not override it; a head of credit may, with a reason.
             await #expect(throws: ContractDeskError.self) {
                 try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
-                                             effectiveDate: today, courtOrderReference: nil, by: try user("bob", harness, store),
+                                             effectiveDate: today, by: try user("bob", harness, store),
                                              overrides: [CollectionsGuards.defaultNoticeRule: "customer asked for it"])
             }
             let id = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .placedWithAgent, reasonCode: "DCAP",
-                                                  effectiveDate: today, courtOrderReference: nil, by: try user("carol", harness, store),
+                                                  effectiveDate: today, by: try user("carol", harness, store),
                                                   overrides: [CollectionsGuards.defaultNoticeRule: "voluntary placement agreed with the customer"])
             #expect(try await store.statusChange(id: id)?.overrides.first?.by == "carol")
             #expect(try await store.auditEntries().contains { $0.action == "guard.overridden" && $0.details.contains("voluntary placement") })
@@ -118,7 +118,7 @@ struct StatusChangeEndToEndTests {
                 .setHold(contractNumber: contract.contractNumber, kind: .dispute, reason: "customer disputes the arrears", by: "bob")
             do {
                 _ = try await desk.requestStatusChange(contractNumber: contract.contractNumber, to: .repossession, reasonCode: "REPO",
-                                                 effectiveDate: today, courtOrderReference: "CO-1", by: try user("carol", harness, store),
+                                                 effectiveDate: today, evidence: .init(courtOrderReference: "CO-1"), by: try user("carol", harness, store),
                                                  overrides: [CollectionsGuards.defaultNoticeRule: "x", CollectionsGuards.holdRule: "y"])
                 Issue.record("a repossession on a held account was queued")
             } catch let error as ContractDeskError {

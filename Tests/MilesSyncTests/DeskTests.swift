@@ -93,7 +93,7 @@ struct DeskTests {
         let store = InMemoryStore(contracts: [stored])
         let miles = InMemoryMiles(mappings: mappings, contracts: [contract("C1", status: "ARR", version: 9)], statusFaults: ["VERSION_CONFLICT"])
         let id = try await ContractDesk(store: store, mappings: mappings, now: clock).requestStatusChange(
-            contractNumber: "C1", to: .paymentPlan, reasonCode: "PPLN", effectiveDate: clock().date, courtOrderReference: nil,
+            contractNumber: "C1", to: .paymentPlan, reasonCode: "PPLN", effectiveDate: clock().date,
             by: CollectionsUser(name: "bob", role: try #require(mappings.authorityMatrix.role(named: "teamLeader"))), overrides: [:])
 
         let summary = try await OutboxRelay(gateway: miles, store: store, now: .system).run()
@@ -113,7 +113,7 @@ struct DeskTests {
         // Meanwhile MILES wrote the contract off: a payment plan can no longer follow.
         let miles = InMemoryMiles(mappings: mappings, contracts: [contract("C1", status: "WOF", version: 8)], statusFaults: ["VERSION_CONFLICT"])
         let id = try await ContractDesk(store: store, mappings: mappings, now: clock).requestStatusChange(
-            contractNumber: "C1", to: .paymentPlan, reasonCode: "PPLN", effectiveDate: clock().date, courtOrderReference: nil,
+            contractNumber: "C1", to: .paymentPlan, reasonCode: "PPLN", effectiveDate: clock().date,
             by: CollectionsUser(name: "bob", role: try #require(mappings.authorityMatrix.role(named: "teamLeader"))), overrides: [:])
 
         let summary = try await OutboxRelay(gateway: miles, store: store, now: .system).run()

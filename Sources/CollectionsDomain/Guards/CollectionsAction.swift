@@ -9,6 +9,16 @@ public enum CollectionsAction: String, CaseIterable, Sendable {
     /// Court action.
     case legalAction
 
+    /// The collections status taking this action moves a contract to.
+    public var targetStatus: ContractStatus {
+        switch self {
+        case .agencyPlacement: .placedWithAgent
+        case .repossession: .repossession
+        case .termination: .terminated
+        case .legalAction: .legal
+        }
+    }
+
     /// The action a move to `status` amounts to, if it is restricted.
     public init?(movingTo status: ContractStatus) {
         switch status {

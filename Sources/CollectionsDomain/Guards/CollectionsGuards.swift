@@ -11,21 +11,30 @@ public enum CollectionsGuards {
     public static let holdRule = "CONC7-hold"
     public static let ombudsmanRule = "DISP-ombudsman-complaint"
 
+    /// Who set the hold MILES's vulnerability flag stands for.
+    public static let milesFlag = "MILES"
+
     /// The least time between serving a default notice and its remedy date.
     public static let minimumRemedyDays = 14
 
-    /// What the person acting can show.
+    /// What the person acting can show, each recorded with the change and audited.
     public struct Evidence: Sendable, Equatable {
         public var courtOrderReference: String?
-        /// The customer consented to the repossession at the time.
-        public var customerConsent: Bool
-        /// The vehicle was abandoned.
-        public var abandoned: Bool
+        /// What shows the customer consented to the repossession at the time (a signed form, a recorded call).
+        public var customerConsent: String?
+        /// What shows the vehicle was abandoned (a report, photographs, the finder's statement).
+        public var abandonment: String?
 
-        public init(courtOrderReference: String? = nil, customerConsent: Bool = false, abandoned: Bool = false) {
+        public init(courtOrderReference: String? = nil, customerConsent: String? = nil, abandonment: String? = nil) {
             self.courtOrderReference = courtOrderReference
             self.customerConsent = customerConsent
-            self.abandoned = abandoned
+            self.abandonment = abandonment
+        }
+
+        /// The evidence given, as the audit log and a person read it.
+        public var summary: String {
+            [courtOrderReference.map { "court order \($0)" }, customerConsent.map { "customer's consent: \($0)" },
+             abandonment.map { "abandoned: \($0)" }].compactMap { $0 }.joined(separator: "; ")
         }
     }
 
@@ -36,16 +45,16 @@ public enum CollectionsGuards {
         var active = holds.filter { $0.isActive(on: today) }
         // MILES's own vulnerability flag counts as a hold, whether or not anyone has recorded one here.
         if contract.customer.vulnerable, !active.contains(where: { $0.kind == .vulnerable }) {
-            active.append(ContractHold(kind: .vulnerable, reason: "flagged vulnerable in MILES", setBy: "MILES", setOn: today))
+            active.append(ContractHold(kind: .vulnerable, reason: "flagged vulnerable in MILES", setBy: milesFlag, setOn: today))
         }
 
         if action == .repossession, isProtectedGoods(contract),
-           evidence.courtOrderReference?.isEmpty ?? true, !evidence.customerConsent, !evidence.abandoned {
+           evidence.courtOrderReference?.isEmpty ?? true, evidence.customerConsent?.isEmpty ?? true, evidence.abandonment?.isEmpty ?? true {
             refusals.append(GuardRefusal(
                 rule: protectedGoods,
                 reason: "\(contract.agreementType.rawValue) contract \(contract.contractNumber) has \(contract.paidToDate) paid of "
                     + "\(contract.totalPrice): at least one third, so the goods are protected",
-                toSatisfy: "a court order reference, or the customer's consent at the time, or evidence the vehicle was abandoned"))
+                toSatisfy: "a court order reference, or evidence of the customer's consent at the time, or evidence the vehicle was abandoned"))
         }
 
         if action == .termination || action == .repossession || action == .agencyPlacement {
@@ -69,10 +78,17 @@ public enum CollectionsGuards {
         }
 
         if action == .agencyPlacement || action == .repossession, !active.isEmpty {
+            let recorded = active.filter { $0.setBy != milesFlag }
+            var ways: [String] = []
+            if !recorded.isEmpty { ways.append("lift the recorded hold once its cause is resolved") }
+            if recorded.count < active.count {
+                ways.append("the vulnerability flag is MILES's own: it is cleared on the customer's record in MILES, not here, and the next "
+                            + "sync brings the change")
+            }
             refusals.append(GuardRefusal(
                 rule: holdRule,
                 reason: "active hold\(active.count == 1 ? "" : "s"): " + active.map { "\($0.kind.rawValue) (\($0.reason))" }.joined(separator: ", "),
-                toSatisfy: "lift the hold once its cause is resolved"))
+                toSatisfy: ways.joined(separator: "; ")))
         }
 
         if action == .legalAction, let complaint = active.first(where: { $0.kind == .ombudsmanComplaint }) {

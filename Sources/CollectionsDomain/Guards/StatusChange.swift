@@ -17,6 +17,10 @@ public struct StatusChange: Sendable, Equatable {
     public var reasonCode: String
     public var effectiveDate: LocalDate
     public var courtOrderReference: String?
+    /// What shows the customer consented (CCA s.90), when that is the ground for a repossession.
+    public var customerConsent: String?
+    /// What shows the vehicle was abandoned (CCA s.90), when that is the ground for a repossession.
+    public var abandonment: String?
     /// The contract version the change was decided on; MILES refuses it if the contract moved on.
     public var expectedVersion: Int64
     public var requestedBy: String
@@ -29,7 +33,10 @@ public struct StatusChange: Sendable, Equatable {
 
     public init(id: Int64, contractNumber: String, to: ContractStatus, reasonCode: String, effectiveDate: LocalDate,
                 courtOrderReference: String?, expectedVersion: Int64, requestedBy: String, requestedAt: Timestamp, state: State,
-                overrides: [GuardOverride], milesVersion: Int64? = nil, failureReason: String? = nil) {
+                overrides: [GuardOverride], milesVersion: Int64? = nil, failureReason: String? = nil, customerConsent: String? = nil,
+                abandonment: String? = nil) {
+        self.customerConsent = customerConsent
+        self.abandonment = abandonment
         self.id = id
         self.contractNumber = contractNumber
         self.to = to
@@ -43,6 +50,11 @@ public struct StatusChange: Sendable, Equatable {
         self.overrides = overrides
         self.milesVersion = milesVersion
         self.failureReason = failureReason
+    }
+
+    /// What the person asking showed, for the guards.
+    public var evidence: CollectionsGuards.Evidence {
+        CollectionsGuards.Evidence(courtOrderReference: courtOrderReference, customerConsent: customerConsent, abandonment: abandonment)
     }
 
     /// The reference MILES sees on every attempt.

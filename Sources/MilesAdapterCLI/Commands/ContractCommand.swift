@@ -55,7 +55,9 @@ struct ContractCommand: AsyncParsableCommand {
                 if let notice = view.notices.defaultNotice { lines.append("  default notice served \(notice.served), remedy by \(notice.remedyDate)") }
                 if view.arrearsNoticeDue { lines.append("  s.86B: a notice of sums in arrears is due") }
                 for (action, refusals) in view.refusals {
-                    lines.append("  \(action.rawValue): " + (refusals.isEmpty ? "allowed" : refusals.map(\.description).joined(separator: "; ")))
+                    lines.append("  \(action.rawValue) (to \(action.targetStatus.rawValue)): " + (refusals.isEmpty ? "allowed" : "refused"))
+                    lines += GuardHints.lines(refusals.map(\.description), contractNumber: contract.contractNumber, mappings: session.mappings)
+                        .map { "  " + $0 }
                 }
                 print(lines.joined(separator: "\n"))
             }
@@ -70,7 +72,10 @@ struct ContractCommand: AsyncParsableCommand {
         @Argument(help: "The contract number.") var number: String
         @Option(help: "The new status.") var to: String
         @Option(help: "MILES's reason code for the change.") var reason: String
-        @Option(help: "A court order reference (repossession of protected goods).") var courtOrder: String?
+        @Option(help: "A court order reference (repossession of protected goods, CCA s.90).") var courtOrder: String?
+        @Option(help: "What shows the customer consented to the repossession at the time (CCA s.90); recorded and audited.")
+        var customerConsent: String?
+        @Option(help: "What shows the vehicle was abandoned (CCA s.90); recorded and audited.") var abandoned: String?
         @Option(help: "Effective date (YYYY-MM-DD; default today).") var effective: String?
         @Option(help: "Set aside a guard: RULE=REASON (needs the role authority-matrix.yaml names for the rule).")
         var override: [String] = []
@@ -98,10 +103,12 @@ struct ContractCommand: AsyncParsableCommand {
                     let id = try await session.contractDesk.requestStatusChange(
                         contractNumber: number, to: ContractStatus(rawValue: to)!, reasonCode: reason,
                         effectiveDate: try effective.map { try ContractCommand.parseDate($0, option: "--effective") } ?? ContractCommand.today(),
-                        courtOrderReference: courtOrder, by: try session.user(), overrides: overrides)
+                        evidence: CollectionsGuards.Evidence(courtOrderReference: courtOrder, customerConsent: customerConsent, abandonment: abandoned),
+                        by: try session.user(), overrides: overrides)
                     print("status change \(id) queued: \(number) to \(to); run 'miles-adapter push'")
-                } catch let error as ContractDeskError {
-                    throw CommandFailure(message: "status change refused:\n" + error.refusals.map { "  \($0)" }.joined(separator: "\n"),
+                } catch let error as ContractDeskError where error.code == .refusedByRules {
+                    throw CommandFailure(message: "status change refused:\n"
+                                         + GuardHints.lines(error.refusals, contractNumber: number, mappings: session.mappings).joined(separator: "\n"),
                                          exitCode: .failed)
                 }
             }

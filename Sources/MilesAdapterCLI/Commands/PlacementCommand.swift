@@ -60,7 +60,10 @@ struct PlacementCommand: AsyncParsableCommand {
                 let result = try await session.placementDesk
                     .create(agent: agent, contractNumbers: numbers, by: try session.user(),
                             reasonCode: try PlacementCommand.reason(reason, moving: .placedWithAgent, session), directory: output)
-                for (number, reason) in result.refused { printError("\(number): not placed: \(reason)") }
+                for (number, reason) in result.refused {
+                    printError("\(number): not placed: \(reason)")
+                    if let hint = GuardHints.hint(for: reason, contractNumber: number, mappings: session.mappings) { printError("    \(hint)") }
+                }
                 if numbers.isEmpty {
                     print("nothing to place: " + (status.map { "no stored contract has the collections status \($0)" } ?? "\(contracts ?? "the file") lists no contract"))
                     return

@@ -104,7 +104,7 @@ struct UpdatePlanner: Sendable {
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
             return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
         }
-        let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: nil, overridden: [], store: store,
+        let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, evidence: .init(), overridden: [], store: store,
                                                       mappings: mappings, on: today)
         guard refusals.isEmpty else { return IngestEffects(refusal: refusals.map(\.description).joined(separator: "; ")) }
         let change = StatusChange(id: 0, contractNumber: update.contractNumber, to: target, reasonCode: reasonCode, effectiveDate: on,

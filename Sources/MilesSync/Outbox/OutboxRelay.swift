@@ -180,7 +180,7 @@ public struct OutboxRelay: Sendable {
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
             let refusals = try await StatusChangeRules.refusals(
-                moving: fresh, to: change.to, courtOrderReference: change.courtOrderReference,
+                moving: fresh, to: change.to, evidence: change.evidence,
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
             if refusals.isEmpty {
                 try await store.updateExpectedVersion(statusChangeId: change.id, to: fresh.version)

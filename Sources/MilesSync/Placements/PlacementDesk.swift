@@ -56,7 +56,7 @@ public struct PlacementDesk: Sendable {
                 }
                 continue
             }
-            let refusals = try await StatusChangeRules.refusals(moving: contract, to: .placedWithAgent, courtOrderReference: nil, overridden: [],
+            let refusals = try await StatusChangeRules.refusals(moving: contract, to: .placedWithAgent, evidence: .init(), overridden: [],
                                                           store: store, mappings: mappings, on: today)
             guard refusals.isEmpty else {
                 result.refused.append((number, refusals.map(\.description).joined(separator: "; ")))
@@ -120,7 +120,7 @@ public struct PlacementDesk: Sendable {
             }
             do {
                 _ = try await desk.requestStatusChange(contractNumber: number, to: .defaulted, reasonCode: reasonCode, effectiveDate: now().date,
-                                                 courtOrderReference: nil, by: user, overrides: [:])
+                                                 by: user, overrides: [:])
                 recalled.append(number)
             } catch {
                 result.refused.append((number, "\(error)"))

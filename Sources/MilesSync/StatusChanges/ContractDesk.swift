@@ -9,7 +9,7 @@ import MilesMapping
 ///
 /// ```swift
 /// let id = try await desk.requestStatusChange(contractNumber: "C00000042", to: .placedWithAgent, reasonCode: reason,
-///                                       effectiveDate: today, courtOrderReference: nil, by: bob, overrides: [])
+///                                       effectiveDate: today, by: bob, overrides: [])
 /// ```
 public struct ContractDesk: Sendable {
     /// What the desk reads and writes.
@@ -28,7 +28,7 @@ public struct ContractDesk: Sendable {
     /// Queues the change, or throws every refusal with what would satisfy it. `overrides` maps a rule id
     /// to the reason for setting it aside; each must be allowed to `user` by the authority matrix.
     public func requestStatusChange(contractNumber: String, to target: ContractStatus, reasonCode: String, effectiveDate: LocalDate,
-                                    courtOrderReference: String?, by user: CollectionsUser,
+                                    evidence: CollectionsGuards.Evidence = .init(), by user: CollectionsUser,
                                     overrides: [String: String]) async throws -> Int64 {
         guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
             throw ContractDeskError(.unknownReasonCode, input: reasonCode, ["reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons ("
@@ -37,7 +37,7 @@ public struct ContractDesk: Sendable {
         guard let contract = try await store.contract(number: contractNumber) else {
             throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store (run sync contracts first, or check the number)"])
         }
-        let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, courtOrderReference: courtOrderReference,
+        let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, evidence: evidence,
                                                       overridden: [], store: store, mappings: mappings, on: now().date)
         var granted: [GuardOverride] = []
         var remaining: [String] = []
@@ -56,8 +56,8 @@ public struct ContractDesk: Sendable {
         guard remaining.isEmpty else { throw ContractDeskError(.refusedByRules, input: contractNumber, remaining) }
         return try await store.queueStatusChange(StatusChange(
             id: 0, contractNumber: contractNumber, to: target, reasonCode: reasonCode, effectiveDate: effectiveDate,
-            courtOrderReference: courtOrderReference, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
-            state: .queued, overrides: granted))
+            courtOrderReference: evidence.courtOrderReference, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
+            state: .queued, overrides: granted, customerConsent: evidence.customerConsent, abandonment: evidence.abandonment))
     }
 
     /// Sets a hold that stops recovery. A placed account must stop being pursued at once, so the
@@ -71,8 +71,17 @@ public struct ContractDesk: Sendable {
     }
 
     /// Lifts the active hold of `kind`; throws `StoreError.notFound` when there is none.
+    /// Lifts a hold recorded here. MILES's own vulnerability flag is not one: it is refused with
+    /// `milesFlag`, saying where it is cleared.
     public func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String) async throws {
-        try await store.liftHold(contractNumber: contractNumber, kind: kind, by: actor, on: now().date, at: now())
+        do {
+            try await store.liftHold(contractNumber: contractNumber, kind: kind, by: actor, on: now().date, at: now())
+        } catch let error as StoreError where error.code == .notFound {
+            guard kind == .vulnerable, try await store.contract(number: contractNumber)?.customer.vulnerable == true else { throw error }
+            throw ContractDeskError(.milesFlag, input: contractNumber, [
+                "\(contractNumber) has no vulnerable hold recorded here: the customer is flagged vulnerable in MILES, and that flag is "
+                    + "MILES's own. It is cleared on the customer's record in MILES once the cause is resolved; the next sync brings the change."])
+        }
     }
 
     /// Records a notice of sums in arrears (s.86B) sent, or a default notice (s.87) served.
@@ -115,6 +124,17 @@ public struct ContractDesk: Sendable {
             requestedAt: now(), state: .queued))
     }
 
+    /// What stands in the way of each action: the same evaluation a status change gets (the status
+    /// mapping, the transition table, then the guards), so the view and a refusal always agree.
+    private func refusalsByAction(_ contract: Contract, today: LocalDate) async throws -> [(action: CollectionsAction, refusals: [GuardRefusal])] {
+        var result: [(action: CollectionsAction, refusals: [GuardRefusal])] = []
+        for action in CollectionsAction.allCases {
+            result.append((action, try await StatusChangeRules.refusals(moving: contract, to: action.targetStatus, evidence: .init(), overridden: [],
+                                                                       store: store, mappings: mappings, on: today)))
+        }
+        return result
+    }
+
     /// A contract's collections state and, for each action, the guards that block it today; nil
     /// when the contract is not in the store.
     public func view(contractNumber: String) async throws -> ContractView? {
@@ -126,9 +146,7 @@ public struct ContractDesk: Sendable {
             contract: contract, holds: holds, notices: notices,
             placedWith: try await store.activePlacement(contractNumber: contractNumber),
             arrearsNoticeDue: CollectionsGuards.arrearsNoticeDue(contract, notices: notices, on: today),
-            refusals: CollectionsAction.allCases.map { action in
-                (action, CollectionsGuards.check(action, contract: contract, holds: holds, notices: notices, on: today))
-            })
+            refusals: try await refusalsByAction(contract, today: today))
     }
 }
 

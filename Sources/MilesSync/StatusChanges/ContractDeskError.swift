@@ -11,6 +11,8 @@ public struct ContractDeskError: Error, Sendable, CustomStringConvertible {
         /// What was to be recorded can never satisfy the rule it is for (a default notice with too short
         /// a remedy period, or dates in the wrong order): refused when recorded, not later by a guard.
         case invalidNotice
+        /// The hold to lift is MILES's own vulnerability flag, which is cleared in MILES.
+        case milesFlag
 
         public var description: String { rawValue }
     }

@@ -51,7 +51,7 @@ extension ContractDesk {
                 let id = try await requestStatusChange(
                     contractNumber: row.contractNumber, to: target, reasonCode: row.reasonCode,
                     effectiveDate: LocalDate.parse(row.effectiveDate) ?? today,
-                    courtOrderReference: row.courtOrderReference.isEmpty ? nil : row.courtOrderReference, by: user, overrides: [:])
+                    evidence: .init(courtOrderReference: row.courtOrderReference.isEmpty ? nil : row.courtOrderReference), by: user, overrides: [:])
                 queued.append((row.line, id))
             } catch {
                 refused.append((row.line, "\(error)".replacingOccurrences(of: "\n", with: "; ")))

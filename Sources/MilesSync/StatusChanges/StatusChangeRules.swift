@@ -6,7 +6,7 @@ import MilesMapping
 /// knows, the move must be in the transition table, and the action's guards must pass (or have
 /// been overridden). Used when the change is asked for, and again on fresh data after a version conflict.
 public enum StatusChangeRules {
-    public static func refusals(moving contract: Contract, to target: ContractStatus, courtOrderReference: String?,
+    public static func refusals(moving contract: Contract, to target: ContractStatus, evidence: CollectionsGuards.Evidence,
                                 overridden: Set<String>, store: any ContractActionStore, mappings: MappingSet, on today: LocalDate) async throws -> [GuardRefusal] {
         guard let current = mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) else {
             return [GuardRefusal(rule: "status-mapping", reason: "MILES status '\(contract.statusCode)' is not in status-codes.yaml",
@@ -20,7 +20,7 @@ public enum StatusChangeRules {
         return CollectionsGuards.check(
             action, contract: contract, holds: try await store.holds(contractNumber: contract.contractNumber),
             notices: try await store.notices(contractNumber: contract.contractNumber),
-            evidence: CollectionsGuards.Evidence(courtOrderReference: courtOrderReference), on: today)
+            evidence: evidence, on: today)
             .filter { !overridden.contains($0.rule) }
     }
 }
