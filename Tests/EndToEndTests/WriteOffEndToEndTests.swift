@@ -287,7 +287,8 @@ func runAdapter(_ arguments: [String], environment: [String: String], executable
 
 /// Runs `miles-adapter` to the end, with standard output and standard error kept apart (unless not `separately`).
 func runAdapterSeparately(_ arguments: [String], environment: [String: String], executable: URL = AdapterProcess.executable,
-                          separately: Bool = true, in directory: String? = nil) async throws -> (status: Int32, output: String, errors: String) {
+                          separately: Bool = true, in directory: String? = nil,
+                          inheritingEnvironment: Bool = true) async throws -> (status: Int32, output: String, errors: String) {
     let paths = ["out", "err"].map { FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString).\($0)").path }
     for path in paths { FileManager.default.createFile(atPath: path, contents: nil) }
     defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
@@ -296,7 +297,7 @@ func runAdapterSeparately(_ arguments: [String], environment: [String: String], 
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.environment = inheritingEnvironment ? ProcessInfo.processInfo.environment.merging(environment) { $1 } : environment
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     process.standardOutput = output
     process.standardError = separately ? errors : output
