@@ -10,23 +10,33 @@ struct AdapterRunner {
     /// The mock's password, handed over in the environment as an operator would (never a flag).
     let password: String
 
-    /// Runs one command and returns its standard output; a failure stops the demo unless `allowFailure`.
+    /// Runs one command, as the person whose personal `token` is given and with `input` on its
+    /// standard input, and returns its standard output; a failure stops the demo unless `allowFailure`.
     @discardableResult
-    func callAsFunction(_ arguments: [String], as user: String? = nil, allowFailure: Bool = false) throws -> String {
+    func callAsFunction(_ arguments: [String], token: String? = nil, input: String? = nil, shown: Bool = true,
+                        allowFailure: Bool = false) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments + ["--config", configuration] + options
         var environment = ProcessInfo.processInfo.environment
         environment["MILES_ADAPTER_PASSWORD"] = password
-        environment["MILES_ADAPTER_USER"] = user
+        environment["MILES_ADAPTER_TOKEN"] = token
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
+        let standardInput = Pipe()
+        if input != nil { process.standardInput = standardInput }
         try process.run()
+        if let input {
+            standardInput.fileHandleForWriting.write(Data(input.utf8))
+            try standardInput.fileHandleForWriting.close()
+        }
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        print(text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n"),
-              terminator: "")
+        if shown {
+            print(text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n"),
+                  terminator: "")
+        }
         if process.terminationStatus != 0, !allowFailure {
             throw ValidationError("miles-adapter \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
         }

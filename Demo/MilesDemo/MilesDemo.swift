@@ -65,10 +65,7 @@ struct MilesDemo: AsyncParsableCommand {
             sync:
               pageSize: 500
             database: \(output)/demo.sqlite
-            mappings: \(mappings)
-            users:
-              ann: agent
-              tom: teamLeader
+            mappings: \(URL(fileURLWithPath: mappings).standardizedFileURL.path)
 
             """.write(toFile: configuration, atomically: true, encoding: .utf8)
         print("Store: \(output)/demo.sqlite; configuration: \(configuration)\n")
@@ -88,7 +85,19 @@ struct MilesDemo: AsyncParsableCommand {
         print("\n$ miles-adapter report aged-debt --as-of \(businessDate)")
         try run(["report", "aged-debt", "--as-of", businessDate.description])
 
-        print("\n4. A write-off: raised by an agent, approved by a team leader (maker-checker), pushed to MILES")
+        print("\n4. The team, in the store: a head of credit first (she manages the others), an agent and a team leader,")
+        print("   each with a personal token for the command line (made with their password)")
+        var tokens: [String: String] = [:]
+        for (name, role) in [("hana", "headOfCredit"), ("ann", "agent"), ("tom", "teamLeader")] {
+            let password = "\(name)-demo-password"
+            print("$ printf '\(password)\\n' | miles-adapter users add \(name) --role \(role) --password-stdin")
+            try run(["users", "add", name, "--role", role, "--password-stdin"], token: tokens["hana"], input: password + "\n")
+            print("$ printf '\(password)\\n' | miles-adapter users token \(name) --password-stdin   # kept as $\(name.uppercased())_TOKEN")
+            tokens[name] = try run(["users", "token", name, "--password-stdin"], input: password + "\n", shown: false)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        print("\n5. A write-off: raised by an agent, approved by a team leader (maker-checker), pushed to MILES")
         var target: Contract?
         await server.miles.forEachContract { contract in
             if target == nil, contract.openBalance.minorUnits >= 5_000, contract.statusCode != "WOF" { target = contract }
@@ -97,13 +106,13 @@ struct MilesDemo: AsyncParsableCommand {
         let file = output + "/demo-writeoffs.csv"
         try "contract_number,amount,invoice_numbers,reason_code,comment\n\(contract.contractNumber),50.00,,UNEC,demo: below cost of recovery\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        print("$ MILES_ADAPTER_USER=ann miles-adapter writeoff prepare \(file)")
-        let prepared = try run(["writeoff", "prepare", file], as: "ann")
+        print("$ MILES_ADAPTER_TOKEN=$ANN_TOKEN miles-adapter writeoff prepare \(file)")
+        let prepared = try run(["writeoff", "prepare", file], token: tokens["ann"])
         guard let id = prepared.split(separator: " ").drop(while: { $0 != "request" }).dropFirst().first.map(String.init) else { return }
-        print("$ MILES_ADAPTER_USER=ann miles-adapter writeoff approve \(id)   # her own request: maker-checker refuses it")
-        try run(["writeoff", "approve", id], as: "ann", allowFailure: true)
-        print("$ MILES_ADAPTER_USER=tom miles-adapter writeoff approve \(id) --comment checked")
-        try run(["writeoff", "approve", id, "--comment", "checked"], as: "tom")
+        print("$ MILES_ADAPTER_TOKEN=$ANN_TOKEN miles-adapter writeoff approve \(id)   # her own request: maker-checker refuses it")
+        try run(["writeoff", "approve", id], token: tokens["ann"], allowFailure: true)
+        print("$ MILES_ADAPTER_TOKEN=$TOM_TOKEN miles-adapter writeoff approve \(id) --comment checked")
+        try run(["writeoff", "approve", id, "--comment", "checked"], token: tokens["tom"])
         print("$ miles-adapter push")
         try run(["push"])
         print("$ miles-adapter writeoff show \(id)")

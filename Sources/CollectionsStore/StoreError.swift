@@ -18,4 +18,6 @@ public enum StoreErrorCode: String, Sendable {
     case changedMeanwhile
     /// The stored record holds a value this version of the adapter does not know.
     case corruptRecord
+    /// A record with the same name or key already exists.
+    case duplicate
 }

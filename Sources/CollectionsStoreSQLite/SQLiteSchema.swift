@@ -148,6 +148,17 @@ enum SQLiteSchema {
             try db.execute(sql: "ALTER TABLE status_changes ADD COLUMN customer_consent TEXT")
             try db.execute(sql: "ALTER TABLE status_changes ADD COLUMN abandonment TEXT")
         }
+        migrator.registerMigration("v8: people who sign in, and their personal tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    name TEXT PRIMARY KEY, display_name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                    enabled INTEGER NOT NULL DEFAULT 1, failed_sign_ins INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE personal_tokens (
+                    token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users(name), created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -46,7 +46,7 @@ struct MilesAdapter: AsyncParsableCommand {
             \(CommandFailure.Code.table)
             """,
         subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
-                      MappingsCommand.self, ReportCommand.self])
+                      MappingsCommand.self, ReportCommand.self, UsersCommand.self])
 }
 
 /// Options every command takes.
@@ -94,6 +94,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         case mappings = 4
         case configuration = 5
         case partly = 6
+        case identity = 7
     }
 
     let message: String

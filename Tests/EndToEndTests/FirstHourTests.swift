@@ -12,12 +12,14 @@ import MilesSync
 import Testing
 
 /// A scratch folder outside the repository with a configuration file naming the harness's mock and
-/// store and the team; commands run there as a new user would run them.
+/// store, and the team in the store (carol, head of credit, added first; alice, an agent; bob, a team
+/// leader), each with a personal token; commands run there as a new user would run them.
 struct ScratchSetup {
     let folder: String
     let environment: [String: String]
+    let tokens: [String: String]
 
-    init(harness: SyncHarness) throws {
+    init(harness: SyncHarness) async throws {
         folder = temporaryDirectory("first-hour")
         try """
             miles:
@@ -25,18 +27,24 @@ struct ScratchSetup {
               username: \(MockMilesConfiguration.defaultUsername)
             database: \(harness.storePath)
             mappings: \(repositoryMappings)
-            users:
-              alice: agent
-              bob: teamLeader
-              carol: headOfCredit
             """.write(toFile: folder + "/miles-adapter.yaml", atomically: true, encoding: .utf8)
-        environment = ["MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_USER": "alice"]
+        environment = ["MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword]
+        let people = PeopleDesk(store: try SQLiteStore(path: harness.storePath), mappings: harness.mappings, cost: 4)
+        var tokens: [String: String] = [:]
+        var admin: CollectionsUser?
+        for (name, role) in [("carol", "headOfCredit"), ("alice", "agent"), ("bob", "teamLeader")] {
+            let password = try await people.addUser(name: name, displayName: nil, role: role, password: nil, by: admin)
+            let person = try await people.authenticate(name: name, password: password)
+            if admin == nil { admin = person }
+            tokens[name] = try await people.issueToken(for: person)
+        }
+        self.tokens = tokens
     }
 
-    /// Runs `miles-adapter ARGUMENTS` in the scratch folder, as `user`.
+    /// Runs `miles-adapter ARGUMENTS` in the scratch folder, authenticated as `user` by their personal token.
     func run(_ arguments: [String], as user: String = "alice") async throws -> (status: Int32, output: String, errors: String) {
         try await runAdapterSeparately(arguments + ["--config", folder + "/miles-adapter.yaml"],
-                                       environment: environment.merging(["MILES_ADAPTER_USER": user]) { $1 })
+                                       environment: environment.merging(["MILES_ADAPTER_TOKEN": tokens[user] ?? ""]) { $1 })
     }
 
     func file(_ name: String, _ text: String) throws -> String {
@@ -59,7 +67,7 @@ struct FirstHourTests {
         let helpRows = help.output.split(separator: "\n").compactMap { $0.wholeMatch(of: /\ \ (\d)\ \ (.+)/).map { "\($0.1) \($0.2)" } }
         let readme = try String(contentsOfFile: repositoryMappings + "/../README.md", encoding: .utf8)
         let readmeRows = readme.split(separator: "\n").compactMap { $0.wholeMatch(of: /\| (\d) \| (.+) \|/).map { "\($0.1) \($0.2)" } }
-        #expect(helpRows.count == 7)
+        #expect(helpRows.count == 8)
         #expect(helpRows == readmeRows)
 
         let version = try await runAdapterSeparately(["--version"], environment: ["MILES_ADAPTER_MAPPINGS": repositoryMappings])
@@ -82,6 +90,17 @@ struct FirstHourTests {
         let missing = try await runAdapterSeparately(["ingest", "list", "--config", folder + "/etc/adapter.yaml"], environment: [:])
         #expect(missing.status == 5)
         #expect(missing.errors.contains("mappings: in \(folder)/etc/adapter.yaml names \(folder)/etc/nowhere"), "\(missing.errors)")
+        // Installed: miles-adapter in PREFIX/bin finds PREFIX/share/miles-adapter/mappings from any folder.
+        try FileManager.default.createDirectory(atPath: folder + "/prefix/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/prefix/share/miles-adapter", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repositoryMappings, toPath: folder + "/prefix/share/miles-adapter/mappings")
+        let installed = folder + "/prefix/bin/miles-adapter"
+        if link(AdapterProcess.executable.path, installed) != 0 { try FileManager.default.copyItem(atPath: AdapterProcess.executable.path, toPath: installed) }
+        let share = try await runAdapterSeparately(["mappings", "check"], environment: ["MILES_ADAPTER_DATABASE": folder + "/store.sqlite"],
+                                                   executable: URL(fileURLWithPath: installed), in: folder + "/etc", inheritingEnvironment: false)
+        #expect(share.status == 0, "\(share.errors)")
+        #expect(share.output.contains(folder + "/prefix/share/miles-adapter/mappings"), "\(share.output)")
+
         let unset = try await runAdapterSeparately(["ingest", "list"], environment: ["MILES_ADAPTER_DATABASE": folder + "/store.sqlite"], in: folder)
         #expect(unset.status == 5)
         #expect(unset.errors.contains("set mappings: in miles-adapter.yaml or MILES_ADAPTER_MAPPINGS"), "\(unset.errors)")
@@ -147,7 +166,7 @@ struct FirstHourTests {
     func partialOutcomes() async throws {
         try await withHarness(contracts: 60) { harness in
             let (_, candidates) = try await harness.syncedStore()
-            let scratch = try ScratchSetup(harness: harness)
+            let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
             let mixed = try scratch.file("mixed.csv", header + "\(candidates[0].contractNumber),1.00,,UNEC,ok\nC99999999,1.00,,UNEC,unknown\n")
@@ -165,7 +184,7 @@ struct FirstHourTests {
     func auditGate() async throws {
         try await withHarness(contracts: 60) { harness in
             let (store, candidates) = try await harness.syncedStore()
-            let scratch = try ScratchSetup(harness: harness)
+            let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
             #expect(try await scratch.run(["writeoff", "prepare", try scratch.file("a.csv", header + "\(candidates[0].contractNumber),1.00,,UNEC,a\n")]).status == 0)
@@ -198,7 +217,7 @@ struct FirstHourTests {
         try await withHarness(contracts: 60) { harness in
             let (store, candidates) = try await harness.syncedStore()
             _ = try await harness.approvedWriteOffs([candidates[0]], store: store)
-            let scratch = try ScratchSetup(harness: harness)
+            let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let entry = try #require(try await store.outboxEntries(state: .pending).first)
             let listed = try await scratch.run(["outbox", "list"])
@@ -233,7 +252,7 @@ struct FirstHourTests {
             try await store.recordNotice(contractNumber: contract.contractNumber, arrearsNoticeSentOn: nil,
                                          defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
                                          by: "bob", at: CollectionsClock.system())
-            let scratch = try ScratchSetup(harness: harness)
+            let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let asked = ["contract", "status", contract.contractNumber, "--to", "repossession", "--reason", "REPO"]
             let refused = try await scratch.run(asked, as: "carol")
@@ -261,7 +280,7 @@ struct FirstHourTests {
             _ = await harness.server.miles.changeBehindTheAdaptersBack(contractNumber: number, customerVulnerable: true)
             _ = try await harness.sync(store: store).run(mode: .full)
             #expect(try await store.contract(number: number)?.customer.vulnerable == true)
-            let scratch = try ScratchSetup(harness: harness)
+            let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let lift = try await scratch.run(["contract", "hold", number, "--type", "vulnerable", "--lift", "--reason", "resolved"], as: "bob")
             #expect(lift.status == 1)
@@ -279,7 +298,7 @@ struct FirstHourTests {
             var found: Contract?
             try await store.forEachContract { if found == nil, $0.statusCode == "ACT" { found = $0 } }
             let contract = try #require(found)
-            let scratch = try ScratchSetup(harness: harness)
+            let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let refused = try await scratch.run(["contract", "status", contract.contractNumber, "--to", "terminated", "--reason", "TERM"], as: "carol")
             #expect(refused.status == 1)

@@ -34,10 +34,13 @@ public struct AuthorityMatrix: Sendable, Equatable {
     /// The least role that may acknowledge a broken audit chain after investigating it, which lets
     /// decisions and pushes go on (the top role unless the matrix names one).
     public let auditAcknowledgementRole: CollectionsRole
+    /// The least role that may add, disable and reset people (the top role unless the matrix names one).
+    public let userAdministrationRole: CollectionsRole
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
                 reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
-                auditAcknowledgementRole: CollectionsRole? = nil) {
+                auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil) {
+        self.userAdministrationRole = userAdministrationRole ?? tiers.last!.role
         self.guardOverrideRoles = guardOverrideRoles
         self.auditAcknowledgementRole = auditAcknowledgementRole ?? tiers.last!.role
         self.version = version

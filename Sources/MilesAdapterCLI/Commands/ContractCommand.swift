@@ -104,7 +104,7 @@ struct ContractCommand: AsyncParsableCommand {
                         contractNumber: number, to: ContractStatus(rawValue: to)!, reasonCode: reason,
                         effectiveDate: try effective.map { try ContractCommand.parseDate($0, option: "--effective") } ?? ContractCommand.today(),
                         evidence: CollectionsGuards.Evidence(courtOrderReference: courtOrder, customerConsent: customerConsent, abandonment: abandoned),
-                        by: try session.user(), overrides: overrides)
+                        by: try await session.person(), overrides: overrides)
                     print("status change \(id) queued: \(number) to \(to); run 'miles-adapter push'")
                 } catch let error as ContractDeskError where error.code == .refusedByRules {
                     throw CommandFailure(message: "status change refused:\n"
@@ -133,7 +133,7 @@ struct ContractCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                let user = try session.user().name
+                let user = try await session.person().name
                 let kind = ContractHold.Kind(rawValue: type)!
                 if lift {
                     try await session.contractDesk.liftHold(contractNumber: number, kind: kind, by: user)
@@ -170,7 +170,7 @@ struct ContractCommand: AsyncParsableCommand {
                                                            remedyDate: try ContractCommand.parseDate(remedy, option: "--remedy"))
                 }
                 try await session.contractDesk.recordNotice(contractNumber: number, arrearsNoticeSentOn: arrears, defaultNotice: notice,
-                                                            by: try session.configuration.actingUser())
+                                                            by: try await session.person().name)
                 print("\(number): notice recorded")
             }
         }
@@ -194,7 +194,7 @@ struct ContractCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
                 let id = try await session.contractDesk.queueNote(contractNumber: number, category: category, text: text,
-                                                                  by: try session.configuration.actingUser())
+                                                                  by: try await session.person().name)
                 print("note \(id) queued for \(number); run 'miles-adapter push'")
             }
         }
@@ -214,7 +214,7 @@ struct ContractCommand: AsyncParsableCommand {
                 try await session.requireIntactAudit()
                 let changes: StatusChangeFile
                 do { changes = try StatusChangeFile(path: file) } catch { throw CommandFailure(message: "\(error)", exitCode: .failed) }
-                let report = await session.contractDesk.requestStatusChanges(changes, by: try session.user(), today: ContractCommand.today())
+                let report = await session.contractDesk.requestStatusChanges(changes, by: try await session.person(), today: ContractCommand.today())
                 for (line, id) in report.queued { print("\(file):\(line): status change \(id) queued") }
                 for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
                 print("\(report.queued.count) queued, \(report.refused.count) refused")

@@ -82,7 +82,7 @@ struct OutboxCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
                 let desk = OutboxDesk(store: session.store, now: CommandSession.clock)
-                try await desk.retry(entryId: try await desk.entryId(entry), by: try session.configuration.actingUser())
+                try await desk.retry(entryId: try await desk.entryId(entry), by: try await session.person().name)
                 print("\(entry): re-queued; run 'miles-adapter push'")
             }
         }
@@ -99,7 +99,7 @@ struct OutboxCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
                 let desk = OutboxDesk(store: session.store, now: CommandSession.clock)
-                try await desk.skip(entryId: try await desk.entryId(entry), by: try session.configuration.actingUser(), reason: reason)
+                try await desk.skip(entryId: try await desk.entryId(entry), by: try await session.person().name, reason: reason)
                 print("\(entry): skipped")
             }
         }
@@ -143,7 +143,7 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                print(try await session.auditDesk.acknowledge(by: try session.user(), reason: reason))
+                print(try await session.auditDesk.acknowledge(by: try await session.person(), reason: reason))
             }
         }
     }

@@ -58,7 +58,7 @@ struct PlacementCommand: AsyncParsableCommand {
                     }
                 }
                 let result = try await session.placementDesk
-                    .create(agent: agent, contractNumbers: numbers, by: try session.user(),
+                    .create(agent: agent, contractNumbers: numbers, by: try await session.person(),
                             reasonCode: try PlacementCommand.reason(reason, moving: .placedWithAgent, session), directory: output)
                 for (number, reason) in result.refused {
                     printError("\(number): not placed: \(reason)")
@@ -101,7 +101,7 @@ struct PlacementCommand: AsyncParsableCommand {
                 }
                 let numbers = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 let result = try await session.placementDesk
-                    .recall(agent: agent, contractNumbers: numbers, force: force, by: try session.user(),
+                    .recall(agent: agent, contractNumbers: numbers, force: force, by: try await session.person(),
                              reasonCode: try PlacementCommand.reason(reason, moving: .defaulted, session), directory: output)
                 for (number, reason) in result.refused { printError("\(number): not recalled: \(reason)") }
                 if let file = result.file { print("\(file): \(result.placed.count) accounts recalled; run 'miles-adapter push'") }

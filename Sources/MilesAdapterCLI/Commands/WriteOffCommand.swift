@@ -25,7 +25,7 @@ struct WriteOffCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                let user = try session.user()
+                let user = try await session.person()
                 let writeOffFile: WriteOffFile
                 do { writeOffFile = try WriteOffFile(path: file) } catch {
                     throw CommandFailure(message: "\(error)", exitCode: .failed)
@@ -92,7 +92,7 @@ struct WriteOffCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
                 var failed = 0
-                for (id, result) in await session.desk.approve(ids: ids, by: try session.user(), comment: comment) {
+                for (id, result) in await session.desk.approve(ids: ids, by: try await session.person(), comment: comment) {
                     switch result {
                     case .success(true): print("\(id): approved; queued for MILES")
                     case .success(false): print("\(id): approved; waits for a second approver")
@@ -117,7 +117,7 @@ struct WriteOffCommand: AsyncParsableCommand {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
                 var failed = 0
-                for (id, result) in await session.desk.reject(ids: ids, by: try session.user(), reason: reason) {
+                for (id, result) in await session.desk.reject(ids: ids, by: try await session.person(), reason: reason) {
                     switch result {
                     case .success: print("\(id): rejected")
                     case let .failure(error):

@@ -87,6 +87,8 @@ struct AdapterConfiguration {
     var users: [String: String] = [:]
     /// Set only from the environment.
     private var password: String?
+    private var personalTokenValue: String?
+    private var personalTokenFile: String?
 
     static let defaultFile = "miles-adapter.yaml"
 
@@ -170,6 +172,8 @@ struct AdapterConfiguration {
         username = environment["MILES_ADAPTER_USERNAME"] ?? username
         passwordFile = environment["MILES_ADAPTER_PASSWORD_FILE"] ?? passwordFile
         password = environment["MILES_ADAPTER_PASSWORD"]
+        personalTokenValue = environment["MILES_ADAPTER_TOKEN"]
+        personalTokenFile = environment["MILES_ADAPTER_TOKEN_FILE"]
         if let type = environment["MILES_ADAPTER_PASSWORD_TYPE"] {
             passwordType = try Self.passwordType(type, source: "MILES_ADAPTER_PASSWORD_TYPE")
         }
@@ -210,9 +214,20 @@ struct AdapterConfiguration {
         return found
     }
 
-    /// Values no log line may show: the MILES password, from wherever it comes.
+    /// A person's token for the command line, from MILES_ADAPTER_TOKEN or the file MILES_ADAPTER_TOKEN_FILE names.
+    func personalToken() throws -> String? {
+        if let token = personalTokenValue, !token.isEmpty { return token }
+        guard let path = personalTokenFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: path),
+              let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            throw ConfigurationError("MILES_ADAPTER_TOKEN_FILE=\(path) cannot be read, or is empty")
+        }
+        return text
+    }
+
+    /// Values no log line may show: the MILES password and a personal token, from wherever they come.
     var secrets: [String] {
-        var values = [password].compactMap { $0 }
+        var values = [password, personalTokenValue].compactMap { $0 }
         if let passwordFile, let data = FileManager.default.contents(atPath: passwordFile),
            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines) {
             values.append(text)

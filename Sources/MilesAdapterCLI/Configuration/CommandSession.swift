@@ -22,6 +22,10 @@ struct CommandSession {
         umask(0o077)
         mappings = try Self.loadMappings(configuration)
         store = try Self.openStore(configuration.database)
+        if !configuration.users.isEmpty {
+            printError("warning: 'users:' in the configuration is no longer read: people live in the store with their roles "
+                       + "('miles-adapter users add NAME --role ROLE'), and prove who they are (README, 'Who acts')")
+        }
         Self.warnIfShared(configuration.database, what: "the store")
         Self.warnIfShared(configuration.inbox, what: "the inbox")
     }
@@ -85,12 +89,21 @@ struct CommandSession {
         IngestDesk(store: store, mappings: mappings, inboxDirectory: configuration.inbox, batchSize: batchSize, now: Self.clock)
     }
 
-    /// The person acting, with their role from the configuration.
-    func user() throws -> CollectionsUser {
-        do {
-            return try desk.user(named: configuration.actingUser(), roles: configuration.users)
-        } catch {
-            throw CommandFailure(message: "\(error)", exitCode: .configuration)
+    var peopleDesk: PeopleDesk { PeopleDesk(store: store, mappings: mappings, now: Self.clock) }
+
+    /// The person acting, authenticated: their personal token (MILES_ADAPTER_TOKEN, or the file
+    /// MILES_ADAPTER_TOKEN_FILE names), or, on a terminal, the password of `user:`/MILES_ADAPTER_USER
+    /// typed at a prompt. A name alone proves nothing and is refused, saying how to authenticate.
+    func person() async throws -> CollectionsUser {
+        if let token = try configuration.personalToken() {
+            return try await peopleDesk.authenticate(token: token)
         }
+        if let name = configuration.user, isatty(STDIN_FILENO) == 1, let typed = getpass("password for \(name): ") {
+            return try await peopleDesk.authenticate(name: name, password: String(cString: typed))
+        }
+        throw IdentityError(.notAuthenticated, input: "MILES_ADAPTER_TOKEN",
+                            "this is a decision a person makes, and a name (user: or MILES_ADAPTER_USER) proves nothing: set "
+                                + "MILES_ADAPTER_TOKEN (or MILES_ADAPTER_TOKEN_FILE) to your personal token ('miles-adapter users token "
+                                + "NAME' makes one), or run the command on a terminal with user: set, to be asked your password")
     }
 }

@@ -15,6 +15,7 @@ extension CommandFailure.Code {
         case .mappings: "the mapping files have problems (file:line: …)"
         case .configuration: "configuration unusable, or audit log broken (see message)"
         case .partly: "partly done: some went through, some refused (listed)"
+        case .identity: "you could not be authenticated, or your role may not do this"
         }
     }
 
@@ -39,7 +40,8 @@ extension CommandFailure {
         case let error as ContractSyncError:
             self.init(message: "contract sync failed: \(error)", exitCode: error.isAuthenticationFailure ? .authentication : .failed)
         case let error as WriteOffDeskError:
-            self.init(message: error.description, exitCode: error.code == .unknownUser || error.code == .unknownRole ? .configuration : .failed)
+            self.init(message: error.description, exitCode: error.code == .unknownUser || error.code == .unknownRole ? .configuration
+                          : .failed)
         case let error as IngestError:
             self.init(message: error.description, exitCode: .failed)
         case let error as PlacementError:
@@ -48,6 +50,8 @@ extension CommandFailure {
             self.init(message: error.description, exitCode: .failed)
         case let error as StoreError:
             self.init(message: error.description, exitCode: .failed)
+        case let error as IdentityError:
+            self.init(message: error.description, exitCode: .identity)
         case let error as AuditDeskError:
             self.init(message: error.description, exitCode: error.code == .brokenChain ? .configuration : .failed)
         case let error as AgentFileError:

@@ -12,7 +12,7 @@ enum AuthorityMatrixLoader {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
-                                        "auditAcknowledgement"], file, &problems)
+                                        "auditAcknowledgement", "userAdministration"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -97,14 +97,17 @@ enum AuthorityMatrixLoader {
             }
             overrides[rule] = role
         }
-        var acknowledgement: CollectionsRole?
-        if let node = root[key: "auditAcknowledgement"] {
-            acknowledgement = node.string.flatMap { name in tiers.first { $0.role.name == name }?.role }
-            if acknowledgement == nil {
+        func namedRole(_ key: String) -> CollectionsRole? {
+            guard let node = root[key: key] else { return nil }
+            guard let role = node.string.flatMap({ name in tiers.first { $0.role.name == name }?.role }) else {
                 problems.append(file.problem(node, .unknownInternalValue,
-                    "unknown role '\(node.string ?? "")' for auditAcknowledgement; roles are \(tiers.map(\.role.name).joined(separator: ", "))"))
+                    "unknown role '\(node.string ?? "")' for \(key); roles are \(tiers.map(\.role.name).joined(separator: ", "))"))
+                return nil
             }
+            return role
         }
+        let acknowledgement = namedRole("auditAcknowledgement")
+        let administration = namedRole("userAdministration")
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -112,6 +115,7 @@ enum AuthorityMatrixLoader {
             return nil
         }
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
-                               reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement)
+                               reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement,
+                               userAdministrationRole: administration)
     }
 }

@@ -1,0 +1,88 @@
+import CollectionsDomain
+import CollectionsStore
+import CollectionsStoreSQLite
+import Foundation
+import GRDB
+import MilesMapping
+import MilesMock
+import MilesSync
+import Testing
+
+@Suite("People prove who they are: users in the store, passwords, tokens and lockout (issue 13, identity)", .serialized, .timeLimit(.minutes(2)))
+struct IdentityTests {
+    @Test("the first user must be able to manage the others; after that only that role adds, disables and resets, all audited")
+    func administration() async throws {
+        let folder = temporaryDirectory("people")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try SQLiteStore(path: folder + "/store.sqlite")
+        let desk = PeopleDesk(store: store, mappings: try MappingSet.load(directory: repositoryMappings), cost: 4)
+        await #expect { try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: nil, by: nil) }
+            throws: { ($0 as? IdentityError)?.code == .notAuthorised }
+        let carolPassword = try await desk.addUser(name: "carol", displayName: "Carol Head", role: "headOfCredit", password: nil, by: nil)
+        let carol = try await desk.authenticate(name: "carol", password: carolPassword)
+        await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: nil, by: nil) }
+            throws: { ($0 as? IdentityError)?.code == .notAuthenticated }
+        _ = try await desk.addUser(name: "bob", displayName: nil, role: "teamLeader", password: "bob-long-password", by: carol)
+        let bob = try await desk.authenticate(name: "bob", password: "bob-long-password")
+        await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: nil, by: bob) }
+            throws: { ($0 as? IdentityError)?.code == .notAuthorised }
+        await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: "short", by: carol) }
+            throws: { ($0 as? IdentityError)?.code == .weakPassword }
+
+        let stored = try #require(try await store.user(named: "bob"))
+        #expect(stored.passwordHash.hasPrefix("$2") && !stored.passwordHash.contains("bob-long-password"))
+        try await desk.disable(name: "bob", reason: "left the team", by: carol)
+        await #expect { try await desk.authenticate(name: "bob", password: "bob-long-password") }
+            throws: { ($0 as? IdentityError)?.code == .disabled }
+        let actions = try await store.auditEntries().map(\.action)
+        #expect(actions.filter { $0 == "user.added" }.count == 2)
+        #expect(actions.contains("user.disabled"))
+    }
+
+    @Test("the fifth wrong password in a row locks the account (audited); a reset unlocks it")
+    func lockout() async throws {
+        let folder = temporaryDirectory("lockout")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try SQLiteStore(path: folder + "/store.sqlite")
+        let desk = PeopleDesk(store: store, mappings: try MappingSet.load(directory: repositoryMappings), cost: 4)
+        let password = try await desk.addUser(name: "carol", displayName: nil, role: "headOfCredit", password: nil, by: nil)
+        let carol = try await desk.authenticate(name: "carol", password: password)
+        _ = try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: "alice-long-password", by: carol)
+        for attempt in 1...5 {
+            await #expect { try await desk.authenticate(name: "alice", password: "guess-\(attempt)") }
+                throws: { ($0 as? IdentityError)?.code == (attempt < 5 ? .wrongPassword : .locked) }
+        }
+        await #expect { try await desk.authenticate(name: "alice", password: "alice-long-password") }
+            throws: { ($0 as? IdentityError)?.code == .locked }
+        #expect(try await store.auditEntries().contains { $0.action == "user.locked" && $0.subject == "user:alice" })
+        let fresh = try await desk.resetPassword(name: "alice", by: carol)
+        #expect(try await desk.authenticate(name: "alice", password: fresh).name == "alice")
+    }
+
+    @Test("the CLI refuses a decision on a claimed name, saying how to authenticate; with a personal token it goes through in that person's name")
+    func commandLineDecisions() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let scratch = try await ScratchSetup(harness: harness)
+            defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
+            let file = try scratch.file("w.csv", "contract_number,amount,invoice_numbers,reason_code,comment\n\(candidates[0].contractNumber),1.00,,UNEC,x\n")
+            #expect(try await scratch.run(["writeoff", "prepare", file], as: "alice").status == 0)
+
+            let claimed = try await runAdapterSeparately(["writeoff", "approve", "1", "--config", scratch.folder + "/miles-adapter.yaml"],
+                                                         environment: scratch.environment.merging(["MILES_ADAPTER_USER": "carol"]) { $1 })
+            #expect(claimed.status == 7)
+            #expect(claimed.errors.contains("a name (user: or MILES_ADAPTER_USER) proves nothing: set MILES_ADAPTER_TOKEN"), "\(claimed.errors)")
+            #expect(try await store.writeOffRequests(state: nil).first?.approvals.isEmpty == true)
+
+            let forged = try await runAdapterSeparately(["writeoff", "approve", "1", "--config", scratch.folder + "/miles-adapter.yaml"],
+                                                        environment: scratch.environment.merging(["MILES_ADAPTER_TOKEN": "mat_not-a-token"]) { $1 })
+            #expect(forged.status == 7)
+            #expect(!forged.errors.contains("mat_not-a-token"))
+
+            let approved = try await scratch.run(["writeoff", "approve", "1", "--comment", "checked"], as: "bob")
+            #expect(approved.status == 0, "\(approved.errors)")
+            #expect(try await store.writeOffRequests(state: nil).first?.approvals.map(\.approver) == ["bob"])
+            #expect(try await store.auditEntries().contains { $0.actor == "bob" && $0.subject == "writeoff:1" })
+        }
+    }
+}
