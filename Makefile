@@ -1,10 +1,10 @@
 # The README's commands. `make demo` and `make test` install what is missing first.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev time
+APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev time chromium chromium-driver
 SECONDS ?= 60
 
-.PHONY: deps build install demo test bench bench-compare mock fuzz chaos clean-demo
+.PHONY: deps build install demo workspace test bench bench-compare mock fuzz chaos clean-demo
 
 # Installs the system packages the build needs, only when one is missing.
 deps:
@@ -34,6 +34,11 @@ demo: deps
 	$(SWIFT) build --product miles-adapter
 	$(SWIFT) build --product miles-demo
 	$$($(SWIFT) build --show-bin-path)/miles-demo
+
+# The demo, then its store served in the workspace (sign in as ann or tom; the demo's passwords are NAME-demo-password).
+workspace: demo
+	@echo "workspace: sign in as ann (agent) or tom (team leader) with the password NAME-demo-password"
+	$$($(SWIFT) build --show-bin-path)/miles-adapter serve --config demo-output/miles-adapter.yaml
 
 test: deps
 	$(SWIFT) build --build-tests

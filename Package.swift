@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -110,6 +112,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The collections workspace: server-rendered pages for signed-in people, served beside the agents' API.
+        .target(
+            name: "Workspace",
+            dependencies: [
+                "MilesSync", "HTTPServing", "CollectionsStore", "CollectionsDomain", "MilesMapping",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Agents' HTTP endpoint (`miles-adapter serve`).
         .target(
             name: "AgentAPI",
@@ -126,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "MilesAdapterCLI",
             dependencies: [
-                "MilesSync", "AgentAPI", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP", "HTTPServing",
+                "MilesSync", "AgentAPI", "Workspace", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP", "HTTPServing",
                 "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,7 +239,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "CollectionsDomain", "MilesSOAP",
-                "AgentAPI", "HTTPServing",
+                "AgentAPI", "HTTPServing", "Workspace",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -119,6 +119,8 @@ struct MilesDemo: AsyncParsableCommand {
         try run(["writeoff", "show", id])
         print("$ miles-adapter audit verify")
         try run(["audit", "verify"])
+        print("\nThe workspace: 'make workspace' serves this store at http://127.0.0.1:8081/workspace; sign in as ann (agent)")
+        print("or tom (team leader) with the password NAME-demo-password.")
     }
 
     /// Removes what an earlier demo left in `directory` (its store, configuration and file), and

@@ -37,11 +37,13 @@ public final class AgentAPIServer: Sendable {
     public typealias MonitoredStores = ContractStore & SyncStore & IngestStore & OutboxStore
 
     /// Starts listening in this process and returns once it is.
+    /// `routes` are served beside the agents' API (the workspace).
     public static func start(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores,
-                             logger: Logger) async throws -> AgentAPIServer {
+                             routes: [any RouteGroup] = [], logger: Logger) async throws -> AgentAPIServer {
         let work = DeliveryWork(desk: desk, logger: logger)
         let server = try await InProcessServer.start(name: "the agents' API on \(configuration.host):\(configuration.port)", logger: logger) {
-            try makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, logger: logger, onListening: $0)
+            try makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, routes: routes, logger: logger,
+                                onListening: $0)
         }
         return AgentAPIServer(server: server, work: work)
     }
@@ -53,19 +55,21 @@ public final class AgentAPIServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then lets deliveries being processed finish.
-    public static func run(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores, logger: Logger,
-                           onListening: @escaping @Sendable (Int) -> Void) async throws {
+    public static func run(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores,
+                           routes: [any RouteGroup] = [], logger: Logger, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let work = DeliveryWork(desk: desk, logger: logger)
-        try await makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, logger: logger,
+        try await makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, routes: routes, logger: logger,
                                   onListening: onListening).runService()
         await work.finishAll()
     }
 
     private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, work: DeliveryWork, monitored: any MonitoredStores,
-                                        logger: Logger, onListening: @escaping @Sendable (Int) -> Void) throws -> some ApplicationProtocol {
+                                        routes: [any RouteGroup], logger: Logger,
+                                        onListening: @escaping @Sendable (Int) -> Void) throws -> some ApplicationProtocol {
         let handler = AgentAPIHandler(configuration: configuration, tokens: try AgentTokens(hexHashes: configuration.tokenHashes),
                                       desk: desk, work: work, monitored: monitored, logger: logger)
-        let router = Router(context: AgentRequestContext.self)
+        let router = Router(context: ClientRequestContext.self)
+        for group in routes { group.register(on: router) }
         router.post("v1/agents/:agent/updates") { request, context in
             await handler.post(request, agent: try context.parameters.require("agent"), from: context.source)
         }
@@ -81,18 +85,6 @@ public final class AgentAPIServer: Sendable {
                                  availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
-    }
-}
-
-/// A request with the address it came from, for logging and throttling failed authentications.
-struct AgentRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    /// The client's IP address, without its port.
-    let source: String
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        self.source = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }
 

@@ -159,6 +159,9 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v9: the workspace's look-ups: audit trail by subject") { db in
+            try db.execute(sql: "CREATE INDEX audit_log_subject ON audit_log(subject)")
+        }
         return migrator
     }
 

@@ -24,11 +24,7 @@ extension SQLiteStore {
 
     public func auditEntries() async throws -> [AuditEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence").map { row in
-                AuditEntry(sequence: row["sequence"], at: Timestamp(millisecondsSinceEpoch: row["at"]), actor: row["actor"],
-                           action: row["action"], subject: row["subject"], details: row["details"],
-                           previousHash: row["previous_hash"], hash: row["hash"])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence").map(Self.auditEntry)
         }
     }
 
@@ -75,6 +71,30 @@ extension SQLiteStore {
             return .broken(sequence: expectedSequence, reason: "entries \(expectedSequence)...\(highest) are missing (deleted)")
         }
         return breaks.isEmpty ? .intact(entries: entries.count) : .acknowledged(entries: entries.count, breaks: breaks)
+    }
+
+    public func recentAuditEntries(limit: Int) async throws -> [AuditEntry] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence DESC LIMIT ?", arguments: [limit]).map(Self.auditEntry) }
+    }
+
+    public func auditEntries(subject: String, limit: Int) async throws -> [AuditEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE subject = ? ORDER BY sequence LIMIT ?", arguments: [subject, limit])
+                .map(Self.auditEntry)
+        }
+    }
+
+    public func recordPersonalDataView(by actor: String, partnerId: String, contractNumber: String, at: Timestamp) async throws {
+        try transaction { db in
+            try audit(db, at: at, actor: actor, action: "personal-data.viewed", subject: "contract:\(contractNumber)",
+                      details: "customer \(partnerId)'s name, address and contact details shown")
+        }
+    }
+
+    static func auditEntry(_ row: Row) -> AuditEntry {
+        AuditEntry(sequence: row["sequence"], at: Timestamp(millisecondsSinceEpoch: row["at"]), actor: row["actor"],
+                   action: row["action"], subject: row["subject"], details: row["details"],
+                   previousHash: row["previous_hash"], hash: row["hash"])
     }
 
     public func acknowledgeAuditBreak(sequence: Int64, by actor: String, reason: String, at: Timestamp) async throws {

@@ -206,6 +206,21 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0 }
     }
 
+    public func searchContracts(matching text: String, limit: Int) async throws -> [Contract] {
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return try read { db in
+            // A number or a postcode matches from its start, a name anywhere in it.
+            let rows = try Row.fetchCursor(db, sql: """
+                \(SQLiteSchema.contractSelect) WHERE c.contract_number LIKE ? ESCAPE '\\' OR p.postcode LIKE ? ESCAPE '\\'
+                    OR p.name LIKE ? ESCAPE '\\' ORDER BY c.contract_number LIMIT ?
+                """, arguments: [escaped + "%", escaped + "%", "%" + escaped + "%", limit])
+            var found: [Contract] = []
+            while let row = try rows.next() { found.append(try SQLiteSchema.contract(from: row, db)) }
+            return found
+        }
+    }
+
     public func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract] {
         try read { db in
             let rows = try Row.fetchCursor(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number > ? ORDER BY c.contract_number LIMIT ?",

@@ -36,10 +36,14 @@ public struct AuthorityMatrix: Sendable, Equatable {
     public let auditAcknowledgementRole: CollectionsRole
     /// The least role that may add, disable and reset people (the top role unless the matrix names one).
     public let userAdministrationRole: CollectionsRole
+    /// The least role that may retry or skip an outbox entry (the top role unless the matrix names one).
+    public let outboxDecisionRole: CollectionsRole
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
                 reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
-                auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil) {
+                auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil,
+                outboxDecisionRole: CollectionsRole? = nil) {
+        self.outboxDecisionRole = outboxDecisionRole ?? tiers.last!.role
         self.userAdministrationRole = userAdministrationRole ?? tiers.last!.role
         self.guardOverrideRoles = guardOverrideRoles
         self.auditAcknowledgementRole = auditAcknowledgementRole ?? tiers.last!.role

@@ -9,6 +9,15 @@ public protocol AuditStore: Sendable {
     /// acknowledgement names is passed over.
     func verifyAudit() async throws -> AuditVerification
 
+    /// The newest `limit` entries, newest first.
+    func recentAuditEntries(limit: Int) async throws -> [AuditEntry]
+
+    /// The entries about `subject` (`contract:C00000042`), oldest first, at most `limit`.
+    func auditEntries(subject: String, limit: Int) async throws -> [AuditEntry]
+
+    /// Records that `actor` was shown a customer's personal data (confidentiality: who saw whom, when).
+    func recordPersonalDataView(by actor: String, partnerId: String, contractNumber: String, at: Timestamp) async throws
+
     /// Records, as an audit entry, that the break at `sequence` was investigated: `reason` says what
     /// was found.
     func acknowledgeAuditBreak(sequence: Int64, by actor: String, reason: String, at: Timestamp) async throws

@@ -18,6 +18,10 @@ public protocol ContractStore: Sendable {
 
     func contractCount() async throws -> Int
 
+    /// Contracts whose number starts with `text`, or whose customer's name contains it, or whose
+    /// postcode starts with it (case-insensitive), in contract-number order, at most `limit`.
+    func searchContracts(matching text: String, limit: Int) async throws -> [Contract]
+
     /// Each MILES status code in the store with how many contracts carry it.
     func statusCodeCounts() async throws -> [String: Int]
 }

@@ -3,6 +3,7 @@ import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
 import Foundation
+import MilesMapping
 import MilesSync
 
 /// `miles-adapter push`: sends the outbox to MILES.
@@ -81,8 +82,8 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                let desk = OutboxDesk(store: session.store, now: CommandSession.clock)
-                try await desk.retry(entryId: try await desk.entryId(entry), by: try await session.person().name)
+                let desk = OutboxDesk(store: session.store, decisionRole: session.mappings.authorityMatrix.outboxDecisionRole, now: CommandSession.clock)
+                try await desk.retry(entryId: try await desk.entryId(entry), by: try await session.person())
                 print("\(entry): re-queued; run 'miles-adapter push'")
             }
         }
@@ -98,8 +99,8 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                let desk = OutboxDesk(store: session.store, now: CommandSession.clock)
-                try await desk.skip(entryId: try await desk.entryId(entry), by: try await session.person().name, reason: reason)
+                let desk = OutboxDesk(store: session.store, decisionRole: session.mappings.authorityMatrix.outboxDecisionRole, now: CommandSession.clock)
+                try await desk.skip(entryId: try await desk.entryId(entry), by: try await session.person(), reason: reason)
                 print("\(entry): skipped")
             }
         }

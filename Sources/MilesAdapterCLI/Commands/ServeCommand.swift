@@ -5,11 +5,12 @@ import CollectionsStoreSQLite
 import Logging
 import MilesMapping
 import MilesSync
+import Workspace
 
 /// `miles-adapter serve`: the agents' HTTP endpoint.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Serve the agents' HTTP endpoint for updates, with /healthz and /metrics.",
+        commandName: "serve", abstract: "Serve the collections workspace (/workspace) and the agents' HTTP endpoint for updates, with /healthz and /metrics.",
         subcommands: [Run.self, NewToken.self], defaultSubcommand: Run.self)
 
     struct Run: AsyncParsableCommand {
@@ -24,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
                 reverse proxy): tokens travel in a header.
                 """)
         @OptionGroup var global: GlobalOptions
+        @Flag(help: "Mark the workspace's session cookie Secure: set when people reach it over TLS (a proxy in front).") var secureCookies = false
 
         func run() async throws {
             try await reportingFailures {
@@ -35,15 +37,19 @@ struct ServeCommand: AsyncParsableCommand {
                     configuration.tokenHashes[agent] = nil
                 }
                 if configuration.tokenHashes.isEmpty {
-                    throw CommandFailure(message: "no agent can post: set agentAPI.tokenHashes in miles-adapter.yaml "
-                                         + "('miles-adapter serve new-token --agent NAME' makes a token and its hash)", exitCode: .configuration)
+                    printError("warning: no agent can post (agentAPI.tokenHashes is empty; 'miles-adapter serve new-token --agent NAME' "
+                               + "makes a token and its hash): only the workspace is served")
                 }
                 let desk = session.ingestDesk()
                 for file in try await desk.unfinished() { _ = try await desk.process(file) }
                 let host = configuration.host
+                let workspace = try Workspace(store: session.store, mappings: session.mappings, secureCookies: secureCookies, logger: logger,
+                                              now: CommandSession.clock)
                 do {
-                    try await AgentAPIServer.run(configuration: configuration, desk: desk, monitored: session.store, logger: logger) { port in
-                        logger.notice("agents' API listening", metadata: ["host": "\(host)", "port": "\(port)"])
+                    try await AgentAPIServer.run(configuration: configuration, desk: desk, monitored: session.store, routes: [workspace],
+                                                 logger: logger) { port in
+                        logger.notice("agents' API and workspace listening", metadata: ["host": "\(host)", "port": "\(port)"])
+                        FileHandle.standardOutput.write(Data("workspace: http://\(host):\(port)/workspace\n".utf8))
                     }
                 } catch let error as AgentTokenError {
                     throw CommandFailure(message: error.description, exitCode: .configuration)

@@ -12,7 +12,7 @@ enum AuthorityMatrixLoader {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
-                                        "auditAcknowledgement", "userAdministration"], file, &problems)
+                                        "auditAcknowledgement", "userAdministration", "outboxDecisions"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -108,6 +108,7 @@ enum AuthorityMatrixLoader {
         }
         let acknowledgement = namedRole("auditAcknowledgement")
         let administration = namedRole("userAdministration")
+        let outboxDecisions = namedRole("outboxDecisions")
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -116,6 +117,6 @@ enum AuthorityMatrixLoader {
         }
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
                                reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement,
-                               userAdministrationRole: administration)
+                               userAdministrationRole: administration, outboxDecisionRole: outboxDecisions)
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 
 /// CSV written in memory with CSV.swift: a header row, then the rows, fields quoted where they need
 /// it. Every CSV the adapter writes (placement and recall files, drop-folder error reports, write-off
-/// exports) goes through here, so every one neutralises spreadsheet formulas.
-enum CSVText {
-    static func render(header: [String], rows: [[String]]) -> String {
+/// exports, the workspace's downloads) goes through here, so every one neutralises spreadsheet formulas.
+public enum CSVText {
+    public static func render(header: [String], rows: [[String]]) -> String {
         let stream = OutputStream(toMemory: ())
         // Writing to memory cannot fail.
         let writer = try! CSVWriter(stream: stream)

@@ -2,18 +2,28 @@ import CollectionsDomain
 import CollectionsStore
 
 /// What people do with the outbox: look at it, re-queue a dead-lettered or skipped entry once its
-/// cause is fixed, or set an entry aside. Each change is audited with the person.
+/// cause is fixed, or set an entry aside. Both need the matrix's `outboxDecisions` role; each is
+/// audited with the person.
 ///
 /// ```swift
-/// try await OutboxDesk(store: store).retry(entryId: 8, by: "carol")
+/// try await OutboxDesk(store: store, decisionRole: matrix.outboxDecisionRole).retry(entryId: 8, by: carol)
 /// ```
 public struct OutboxDesk: Sendable {
     public let store: any OutboxStore
+    /// The least role that may retry or skip.
+    let decisionRole: CollectionsRole?
     let now: CollectionsClock
 
-    public init(store: any OutboxStore, now: CollectionsClock = .system) {
+    public init(store: any OutboxStore, decisionRole: CollectionsRole? = nil, now: CollectionsClock = .system) {
         self.store = store
+        self.decisionRole = decisionRole
         self.now = now
+    }
+
+    private func requireRole(_ person: CollectionsUser) throws(StoreError) {
+        guard let decisionRole, person.role.rank < decisionRole.rank else { return }
+        throw StoreError(.wrongState, input: person.name, "\(person.name) is \(person.role.name); retrying or skipping a write to MILES needs "
+                         + "\(decisionRole.name) or above (outboxDecisions in authority-matrix.yaml)")
     }
 
     public func entries(state: OutboxEntry.State?) async throws -> [OutboxEntry] {
@@ -34,12 +44,14 @@ public struct OutboxDesk: Sendable {
     }
 
     /// Throws `StoreError.wrongState` unless the entry is dead-lettered or skipped.
-    public func retry(entryId: Int64, by actor: String) async throws {
-        try await store.retryOutboxEntry(id: entryId, by: actor, at: now())
+    public func retry(entryId: Int64, by person: CollectionsUser) async throws {
+        try requireRole(person)
+        try await store.retryOutboxEntry(id: entryId, by: person.name, at: now())
     }
 
     /// Throws `StoreError.wrongState` unless the entry is pending or dead-lettered.
-    public func skip(entryId: Int64, by actor: String, reason: String) async throws {
-        try await store.skipOutboxEntry(id: entryId, by: actor, reason: reason, at: now())
+    public func skip(entryId: Int64, by person: CollectionsUser, reason: String) async throws {
+        try requireRole(person)
+        try await store.skipOutboxEntry(id: entryId, by: person.name, reason: reason, at: now())
     }
 }

@@ -60,6 +60,14 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func contractCount() -> Int { contracts.count }
 
+    func searchContracts(matching text: String, limit: Int) -> [Contract] {
+        let wanted = text.lowercased()
+        return contracts.values.filter {
+            $0.contractNumber.lowercased().hasPrefix(wanted) || $0.customer.name.lowercased().contains(wanted)
+                || $0.customer.address.postcode.lowercased().hasPrefix(wanted)
+        }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit).map { $0 }
+    }
+
     func statusCodeCounts() -> [String: Int] { Dictionary(contracts.values.map { ($0.statusCode, 1) }, uniquingKeysWith: +) }
 
     // MARK: WriteOffStore

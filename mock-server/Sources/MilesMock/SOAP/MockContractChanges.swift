@@ -123,14 +123,15 @@ extension MockMiles {
     }
 
     /// Changes a contract behind the adapter's back, as another MILES user would: a new version,
-    /// optionally with the customer (re)flagged vulnerable or given a new first address line, which is
-    /// a new partner version too.
+    /// optionally with the customer (re)flagged vulnerable, renamed or given a new first address line,
+    /// which is a new partner version too.
     public func changeBehindTheAdaptersBack(contractNumber: String, customerVulnerable: Bool? = nil,
-                                            customerAddressLine1: String? = nil) -> Int64? {
+                                            customerAddressLine1: String? = nil, customerName: String? = nil) -> Int64? {
         guard let index = PortfolioGenerator.index(ofContractNumber: contractNumber), index < portfolio.contractCount else { return nil }
         var contract = portfolio.contract(index)
-        if customerVulnerable != nil || customerAddressLine1 != nil {
+        if customerVulnerable != nil || customerAddressLine1 != nil || customerName != nil {
             var customer = contract.customer
+            customer.name = customerName ?? customer.name
             customer.vulnerable = customerVulnerable ?? customer.vulnerable
             customer.address.line1 = customerAddressLine1 ?? customer.address.line1
             customer.version += 1

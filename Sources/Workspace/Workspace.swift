@@ -1,0 +1,227 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import HTTPServing
+import HTTPTypes
+import Hummingbird
+import Logging
+import MilesMapping
+import MilesSync
+import Mustache
+
+/// The collections workspace, served by `miles-adapter serve` beside the agents' API under
+/// `/workspace`: signed-in agents and team leaders see the aged debt, raise and approve write-offs,
+/// look up contracts and act on them, and watch the outbox and the audit log. Pages are rendered
+/// on the server and work without JavaScript.
+///
+/// Every page needs a session (else a redirect to sign-in); every form carries the session's CSRF
+/// token, checked before anything changes; decisions go through the same desks as the command line,
+/// as the signed-in person, and stop while the audit log is broken. Lists mask customers' names;
+/// a contract's page shows them and records the view.
+public struct Workspace: RouteGroup {
+    /// What the pages read and write.
+    public typealias Stores = WriteOffDesk.Stores & ContractDesk.Stores & ReportDesk.Stores & OutboxStore & AuditStore & PeopleStore & SyncStore
+
+    let store: any Stores
+    let mappings: MappingSet
+    let logger: Logger
+    let secureCookies: Bool
+    let sessions: WorkspaceSessions
+    let library: MustacheLibrary
+    let now: CollectionsClock
+    let people: PeopleDesk
+
+    /// `secureCookies` when the workspace is reached over TLS (a proxy in front); `sessionIdle` signs
+    /// out a session left alone that long.
+    public init(store: any Stores, mappings: MappingSet, secureCookies: Bool = false, sessionIdle: Duration = .seconds(30 * 60),
+                passwordCost: UInt8 = 12, logger: Logger, now: CollectionsClock = .system) throws {
+        self.store = store
+        self.mappings = mappings
+        self.logger = logger
+        self.secureCookies = secureCookies
+        sessions = WorkspaceSessions(idle: sessionIdle)
+        library = try WorkspaceTemplates.library()
+        self.now = now
+        people = PeopleDesk(store: store, mappings: mappings, cost: passwordCost, now: now)
+    }
+
+    static let cookie = "miles_session"
+
+    public func register(on router: Router<ClientRequestContext>) {
+        router.get("workspace/sign-in") { request, _ in await signInForm(request) }
+        router.post("workspace/sign-in") { request, context in await signIn(request, source: context.source) }
+        router.post("workspace/sign-out") { request, _ in await signOut(request) }
+        router.get("workspace") { request, _ in await page(request) { try await dashboard($0) } }
+        router.get("workspace/aged-debt.csv") { request, _ in await page(request) { _ in try await agedDebtCSV() } }
+        router.get("workspace/writeoffs") { request, _ in await page(request) { try await writeOffs(request, $0) } }
+        router.get("workspace/writeoffs.csv") { request, _ in await page(request) { _ in try await writeOffExport() } }
+        router.post("workspace/writeoffs/upload") { request, _ in await action(request) { try await upload($0, $1) } }
+        router.post("workspace/writeoffs/:id/approve") { request, context in
+            await action(request) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
+        }
+        router.post("workspace/writeoffs/:id/reject") { request, context in
+            await action(request) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: false, $0, $1) }
+        }
+        router.get("workspace/contracts") { request, _ in await page(request) { try await contracts(request, $0) } }
+        router.get("workspace/contracts/:number") { request, context in
+            await page(request) { try await contract(context.parameters.get("number") ?? "", $0) }
+        }
+        router.post("workspace/contracts/:number/note") { request, context in
+            await action(request) { try await note(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.get("workspace/outbox") { request, _ in await page(request) { try await outbox($0) } }
+        router.post("workspace/outbox/:id/retry") { request, context in
+            await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: false, $0, $1) }
+        }
+        router.post("workspace/outbox/:id/skip") { request, context in
+            await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: true, $0, $1) }
+        }
+        router.get("workspace/audit") { request, _ in await page(request) { try await audit($0) } }
+    }
+
+    // MARK: Sessions
+
+    private func sessionId(_ request: Request) -> String? {
+        guard let header = request.headers[.cookie] else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0] == Self.cookie { return String(pair[1]) }
+        }
+        return nil
+    }
+
+    private func cookie(_ id: String, expire: Bool = false) -> String {
+        "\(Self.cookie)=\(expire ? "" : id); Path=/workspace; HttpOnly; SameSite=Strict" + (secureCookies ? "; Secure" : "")
+            + (expire ? "; Max-Age=0" : "")
+    }
+
+    private func signInForm(_ request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
+        let existing = await sessions.session(sessionId(request))
+        let session: WorkspaceSessions.Session
+        if let existing { session = existing } else { session = await sessions.start() }
+        if session.person != nil, error == nil { return redirect("/workspace") }
+        var response = render("sign-in", ["title": "Sign in", "error": error as Any], session: session, status: status)
+        response.headers[.setCookie] = cookie(session.id)
+        return response
+    }
+
+    private func signIn(_ request: Request, source: String) async -> Response {
+        guard let session = await sessions.session(sessionId(request)), let form = await readForm(request),
+              Self.same(form["csrf"], session.csrf) else {
+            return await signInForm(request, error: "The sign-in form had expired; please sign in again.", status: .forbidden)
+        }
+        do {
+            let person = try await people.authenticate(name: form["name"], password: form["password"])
+            let stored = try await store.user(named: person.name)
+            let signedIn = await sessions.signIn(replacing: session.id, person: person, displayName: stored?.displayName ?? person.name)
+            logger.info("workspace sign-in", metadata: ["user": "\(person.name)", "source": "\(source)"])
+            var response = redirect("/workspace")
+            response.headers[.setCookie] = cookie(signedIn.id)
+            return response
+        } catch let error as IdentityError {
+            logger.warning("workspace sign-in refused", metadata: ["user": "\(form["name"])", "source": "\(source)", "why": "\(error.code)"])
+            return await signInForm(request, error: error.description, status: .unauthorized)
+        } catch {
+            return failure(error, session: session)
+        }
+    }
+
+    private func signOut(_ request: Request) async -> Response {
+        guard let session = await sessions.session(sessionId(request)), let form = await readForm(request),
+              Self.same(form["csrf"], session.csrf) else {
+            return redirect("/workspace/sign-in")
+        }
+        await sessions.signOut(session.id)
+        var response = redirect("/workspace/sign-in")
+        response.headers[.setCookie] = cookie("", expire: true)
+        return response
+    }
+
+    /// A page for a signed-in person; anyone else is sent to sign in.
+    private func page(_ request: Request, _ body: (WorkspaceSessions.Session) async throws -> Response) async -> Response {
+        guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        do { return try await body(session) } catch { return failure(error, session: session) }
+    }
+
+    /// A form post by a signed-in person with the session's CSRF token; otherwise nothing changes.
+    private func action(_ request: Request, _ body: (WorkspaceSessions.Session, FormData) async throws -> Response) async -> Response {
+        guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        guard let form = await readForm(request), Self.same(form["csrf"], session.csrf) else {
+            return render("audit", ["title": "Refused", "error": "The form was not sent from this session's page (a missing or wrong CSRF token): "
+                                    + "nothing was changed. Reload the page and try again.", "entries": [Any]()], session: session, status: .forbidden)
+        }
+        do {
+            try await AuditDesk(store: store, mappings: mappings, now: now).requireIntact()
+            return try await body(session, form)
+        } catch {
+            return failure(error, session: session)
+        }
+    }
+
+    private func readForm(_ request: Request) async -> FormData? {
+        guard let body = try? await request.body.collect(upTo: 4 << 20) else { return nil }
+        return try? FormData(contentType: request.headers[.contentType], body: Array(buffer: body))
+    }
+
+    /// Compares without an early exit, so timing says nothing of how much of a token matched.
+    private static func same(_ given: String, _ expected: String) -> Bool {
+        let (a, b) = (Array(given.utf8), Array(expected.utf8))
+        guard a.count == b.count, !a.isEmpty else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    // MARK: Rendering
+
+    func render(_ template: String, _ data: [String: Any], session: WorkspaceSessions.Session, status: HTTPResponse.Status = .ok) -> Response {
+        var context = data
+        context["csrf"] = session.csrf
+        if let person = session.person {
+            context["person"] = ["displayName": session.displayName ?? person.name, "role": person.role.name, "csrf": session.csrf]
+        }
+        let html = library.render(context, withTemplate: template) ?? "template \(template) is missing"
+        return Response(status: status, headers: Self.pageHeaders(type: "text/html; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func pageHeaders(type: String) -> HTTPFields {
+        [.contentType: type, .cacheControl: "no-store", .contentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+         HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer", HTTPField.Name("X-Content-Type-Options")!: "nosniff"]
+    }
+
+    func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    /// A refusal or failure in our words on the page; an unexpected one is logged with a reference.
+    private func failure(_ error: any Error, session: WorkspaceSessions.Session) -> Response {
+        let message: String
+        let status: HTTPResponse.Status
+        switch error {
+        case let error as WriteOffDeskError: (message, status) = (error.description, .unprocessableContent)
+        case let error as ContractDeskError: (message, status) = (error.description, .unprocessableContent)
+        case let error as IdentityError: (message, status) = (error.description, .forbidden)
+        case let error as AuditDeskError: (message, status) = (error.description, .conflict)
+        case let error as StoreError: (message, status) = (error.description, .unprocessableContent)
+        case let error as CSVFileError: (message, status) = (error.description, .unprocessableContent)
+        default:
+            let reference = UUID().uuidString.prefix(8).lowercased()
+            logger.error("workspace: unexpected failure", metadata: ["reference": "\(reference)", "error": "\(error)"])
+            (message, status) = ("Something went wrong; the adapter's log has the cause (reference \(reference)).", .internalServerError)
+        }
+        return render("audit", ["title": "Refused", "error": message, "entries": [Any]()], session: session, status: status)
+    }
+
+    func person(_ session: WorkspaceSessions.Session) -> CollectionsUser { session.person! }
+
+    static func masked(_ name: String) -> String {
+        name.split(separator: " ").map { word in word.count <= 1 ? String(word) : String(word.prefix(1)) + "…" }.joined(separator: " ")
+    }
+
+    func flash(_ session: WorkspaceSessions.Session, _ text: String, error: Bool = false) async {
+        await sessions.setFlash(session.id, text, error: error)
+    }
+
+    func takeFlash(_ session: WorkspaceSessions.Session) async -> [String: Any] {
+        guard let (text, isError) = await sessions.takeFlash(session.id) else { return [:] }
+        return [isError ? "error" : "notice": text]
+    }
+}

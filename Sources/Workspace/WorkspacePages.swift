@@ -1,0 +1,236 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import Hummingbird
+import MilesMapping
+import MilesSync
+
+/// The workspace's pages and the decisions taken on them.
+extension Workspace {
+    // MARK: Dashboard
+
+    func dashboard(_ session: WorkspaceSessions.Session) async throws -> Response {
+        let person = person(session)
+        let (asOf, source) = try await ReportDesk.businessDate(from: store, today: now().date)
+        let report = try await ReportDesk(store: store).agedDebt(asOf: asOf)
+        let currencies = report.totals.keys.sorted { $0.code < $1.code }
+        let rows: [[String: Any]] = currencies.map { currency in
+            let totals = report.totals[currency] ?? []
+            return ["currency": currency.code, "amounts": totals.map { Money(minorUnits: $0, currency: currency).decimalString },
+                    "total": Money(minorUnits: totals.reduce(0, +), currency: currency).decimalString]
+        }
+        let charts: [[String: Any]] = currencies.map { currency in
+            ["currency": currency.code, "svg": AgedDebtChart.svg(labels: report.buckets.labels, minorUnits: report.totals[currency] ?? [], currency: currency)]
+        }
+        let lastRun = try await store.runs(job: ContractSync.Configuration().job, limit: 1).first
+        let pending = try await store.outboxEntries(state: .pending).count
+        let dead = try await store.outboxEntries(state: .deadLetter).count
+        let requests = try await store.writeOffRequests(state: nil)
+        let awaiting = requests.filter { $0.state == .pendingApproval && mayApprove($0, person) }
+        let recent: [[String: Any]] = requests.sorted { $0.id > $1.id }.prefix(10).map(Self.requestRow)
+        var data: [String: Any] = [
+            "title": "Dashboard", "asOf": asOf.description, "asOfSource": source, "buckets": report.buckets.labels, "rows": rows, "charts": charts,
+            "lastSync": lastRun.map { $0.startedAt.description } ?? "never", "lastSyncOutcome": lastRun.map { $0.outcome.rawValue } ?? "",
+            "outboxDepth": pending, "deadLetters": dead, "awaitingCount": awaiting.count, "recent": recent,
+        ]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("dashboard", data, session: session)
+    }
+
+    func agedDebtCSV() async throws -> Response {
+        let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
+        let report = try await ReportDesk(store: store).agedDebt(asOf: asOf)
+        let rows = report.totals.keys.sorted { $0.code < $1.code }.map { currency in
+            [currency.code] + (report.totals[currency] ?? []).map { Money(minorUnits: $0, currency: currency).decimalString }
+        }
+        return download(CSVText.render(header: ["currency"] + report.buckets.labels, rows: rows), name: "aged-debt-\(asOf).csv")
+    }
+
+    // MARK: Write-offs
+
+    func writeOffs(_ request: Request, _ session: WorkspaceSessions.Session, lines: [[String: Any]] = []) async throws -> Response {
+        let person = person(session)
+        let wanted = request.uri.queryParameters["state"].flatMap { WriteOffRequest.State(rawValue: String($0)) }
+        let requests = try await store.writeOffRequests(state: wanted).sorted { $0.id > $1.id }
+        var data: [String: Any] = [
+            "title": "Write-offs", "lines": lines, "hasLines": !lines.isEmpty,
+            "states": WriteOffRequest.State.allCases.map { ["value": $0.rawValue, "selected": $0 == wanted] },
+            "requests": requests.map { request -> [String: Any] in
+                var row = Self.requestRow(request)
+                if request.state == .pendingApproval, mayApprove(request, person) { row["pending"] = ["id": request.id, "csrf": session.csrf] }
+                return row
+            },
+        ]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("writeoffs", data, session: session)
+    }
+
+    func writeOffExport() async throws -> Response {
+        download(WriteOffExport.csv(try await store.writeOffRequests(state: nil)), name: "writeoffs-audit.csv")
+    }
+
+    /// Raises a request for each good row of the uploaded file; each row's outcome is listed with its line.
+    func upload(_ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let file = form.files["file"], !file.bytes.isEmpty else {
+            await flash(session, "Choose a write-off file to upload.", error: true)
+            return redirect("/workspace/writeoffs")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("workspace-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent((file.name as NSString).lastPathComponent.isEmpty ? "upload.csv" : (file.name as NSString).lastPathComponent).path
+        guard FileManager.default.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
+            await flash(session, "The file could not be kept for reading; the adapter's temporary folder may be full.", error: true)
+            return redirect("/workspace/writeoffs")
+        }
+        let report = try await WriteOffDesk(store: store, mappings: mappings, now: now).prepare(file: try WriteOffFile(path: path), by: person(session))
+        var lines: [(Int, String)] = report.created.map { ($0.line, "request \($0.id) raised") }
+        lines += report.alreadyRequested.map { ($0.line, "already requested as \($0.id); nothing new") }
+        lines += report.refused.map { ($0.line, "refused: \($0.reason)") }
+        await flash(session, "\(report.created.count) raised, \(report.alreadyRequested.count) already requested, \(report.refused.count) refused",
+                    error: !report.refused.isEmpty && report.created.isEmpty)
+        let request = Request(head: .init(method: .get, scheme: nil, authority: nil, path: "/workspace/writeoffs"), body: .init(buffer: ByteBuffer()))
+        return try await writeOffs(request, session, lines: lines.sorted { $0.0 < $1.0 }.map { ["line": $0.0, "text": $0.1] })
+    }
+
+    func decide(writeOff id: Int64?, approve: Bool, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let id else { return redirect("/workspace/writeoffs") }
+        let desk = WriteOffDesk(store: store, mappings: mappings, now: now)
+        if approve {
+            let comment = form["comment"].isEmpty ? nil : form["comment"]
+            switch await desk.approve(ids: [id], by: person(session), comment: comment).first?.result {
+            case .success(true)?: await flash(session, "Request \(id) approved; queued for MILES.")
+            case .success(false)?: await flash(session, "Request \(id) approved; it waits for a second approver.")
+            case let .failure(error)?: await flash(session, "Request \(id) not approved: \(error)", error: true)
+            case nil: break
+            }
+        } else {
+            switch await desk.reject(ids: [id], by: person(session), reason: form["reason"]).first?.result {
+            case .success?: await flash(session, "Request \(id) rejected.")
+            case let .failure(error)?: await flash(session, "Request \(id) not rejected: \(error)", error: true)
+            case nil: break
+            }
+        }
+        return redirect("/workspace/writeoffs")
+    }
+
+    /// Whether the person may approve the request: not their own, not approved by them already, and
+    /// their role at least the one it needs (the desk checks all of it again).
+    func mayApprove(_ request: WriteOffRequest, _ person: CollectionsUser) -> Bool {
+        guard request.requestedBy != person.name, !request.approvals.contains(where: { $0.approver == person.name }),
+              let needed = mappings.authorityMatrix.role(named: request.requiredRole) else { return false }
+        return person.role.rank >= needed.rank
+    }
+
+    static func requestRow(_ request: WriteOffRequest) -> [String: Any] {
+        ["id": request.id, "contract": request.contractNumber, "amount": request.amount.description, "reason": request.reason.rawValue,
+         "needs": "\(request.requiredRole), \(request.approvalsNeeded) approver(s)", "matrix": request.matrixVersion,
+         "state": request.state.rawValue, "requestedBy": request.requestedBy]
+    }
+
+    // MARK: Contracts
+
+    func contracts(_ request: Request, _ session: WorkspaceSessions.Session) async throws -> Response {
+        let query = request.uri.queryParameters["q"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let found = query.isEmpty ? [] : try await store.searchContracts(matching: query, limit: 50)
+        let results: [[String: Any]] = found.map { contract in
+            ["number": contract.contractNumber, "customer": Self.masked(contract.customer.name),
+             "status": mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode)?.rawValue ?? contract.statusCode,
+             "open": contract.openBalance.description, "arrears": contract.arrears.amount.description]
+        }
+        return render("contracts", ["title": "Contracts", "q": query, "count": found.count, "results": results], session: session)
+    }
+
+    func contract(_ number: String, _ session: WorkspaceSessions.Session) async throws -> Response {
+        guard let view = try await ContractDesk(store: store, mappings: mappings, now: now).view(contractNumber: number) else {
+            return render("contracts", ["title": "Contracts", "q": number, "count": 0, "results": [Any](),
+                                        "error": "There is no contract \(number) in the store."], session: session, status: .notFound)
+        }
+        let contract = view.contract
+        let person = person(session)
+        try await store.recordPersonalDataView(by: person.name, partnerId: contract.customer.partnerId, contractNumber: number, at: now())
+        let address = contract.customer.address
+        var data: [String: Any] = [
+            "title": number, "number": number, "statusCode": contract.statusCode,
+            "status": mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode)?.rawValue ?? "unknown to the mapping",
+            "version": contract.version, "agreement": contract.agreementType.rawValue, "open": contract.openBalance.description,
+            "arrears": contract.arrears.amount.description, "missed": contract.arrears.missedPayments,
+            "partnerId": contract.customer.partnerId, "customerName": contract.customer.name,
+            "address": [address.line1, address.line2, address.town, address.postcode].compactMap { $0 }.joined(separator: ", "),
+            "contact": (contract.customer.phones + [contract.customer.email].compactMap { $0 }).joined(separator: " · "),
+            "vulnerable": contract.customer.vulnerable,
+            "invoices": contract.openInvoices.filter { $0.openAmount.minorUnits > 0 }.map {
+                ["number": $0.number, "due": $0.dueDate.description, "open": $0.openAmount.description, "amount": $0.amount.description]
+            },
+            "holds": view.holds.filter { $0.liftedOn == nil }.map { "hold: \($0.kind.rawValue) since \($0.setOn) by \($0.setBy): \($0.reason)" },
+            "notices": view.notices.arrearsNoticesSent.map { "arrears notice sent \($0)" }
+                + (view.notices.defaultNotice.map { ["default notice served \($0.served), remedy by \($0.remedyDate)"] } ?? []),
+            "placedWith": view.placedWith as Any,
+            "guards": view.refusals.map { item -> [String: Any] in
+                ["action": "\(item.action.rawValue) (to \(item.action.targetStatus.rawValue))", "allowed": item.refusals.isEmpty,
+                 "refusals": item.refusals.map(\.description)]
+            },
+            "trail": try await store.auditEntries(subject: "contract:\(number)", limit: 200).map {
+                ["at": $0.at.description, "actor": $0.actor, "action": $0.action, "details": $0.details]
+            },
+        ]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("contract", data, session: session)
+    }
+
+    func note(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        let text = form["text"].trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, text.count <= ContractNote.maxTextLength else {
+            await flash(session, "A note has 1 to \(ContractNote.maxTextLength) characters.", error: true)
+            return redirect("/workspace/contracts/\(number)")
+        }
+        let id = try await ContractDesk(store: store, mappings: mappings, now: now)
+            .queueNote(contractNumber: number, category: form["category"].isEmpty ? "COLL" : form["category"], text: text, by: person(session).name)
+        await flash(session, "Note \(id) queued for MILES.")
+        return redirect("/workspace/contracts/\(number)")
+    }
+
+    // MARK: Outbox and audit
+
+    func outbox(_ session: WorkspaceSessions.Session) async throws -> Response {
+        let mayDecide = person(session).role.rank >= mappings.authorityMatrix.outboxDecisionRole.rank
+        let entries = try await store.outboxEntries(state: nil).sorted { ($0.state == .deadLetter ? 0 : 1, -$0.id) < ($1.state == .deadLetter ? 0 : 1, -$1.id) }
+        var data: [String: Any] = ["title": "Outbox", "entries": entries.prefix(500).map { entry -> [String: Any] in
+            var row: [String: Any] = ["id": entry.id, "reference": entry.clientReference, "what": "\(entry.kind.recordName) (\(entry.kind.operation))",
+                                      "state": entry.state.rawValue, "attempts": entry.attempts, "result": entry.resultReference ?? "",
+                                      "error": entry.lastError ?? ""]
+            if mayDecide, entry.state == .deadLetter || entry.state == .skipped || entry.state == .pending {
+                row["actionable"] = ["id": entry.id, "csrf": session.csrf]
+            }
+            return row
+        }]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("outbox", data, session: session)
+    }
+
+    func outboxDecision(_ id: Int64?, skip: Bool, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let id else { return redirect("/workspace/outbox") }
+        let desk = OutboxDesk(store: store, decisionRole: mappings.authorityMatrix.outboxDecisionRole, now: now)
+        if skip {
+            try await desk.skip(entryId: id, by: person(session), reason: form["reason"])
+            await flash(session, "Entry \(id) skipped.")
+        } else {
+            try await desk.retry(entryId: id, by: person(session))
+            await flash(session, "Entry \(id) re-queued; the next push sends it.")
+        }
+        return redirect("/workspace/outbox")
+    }
+
+    func audit(_ session: WorkspaceSessions.Session) async throws -> Response {
+        let entries = try await store.recentAuditEntries(limit: 200)
+        return render("audit", ["title": "Audit log", "verification": try await store.verifyAudit().description,
+                                "entries": entries.map { ["sequence": $0.sequence, "at": $0.at.description, "actor": $0.actor, "action": $0.action,
+                                                          "subject": $0.subject, "details": $0.details] }], session: session)
+    }
+
+    func download(_ text: String, name: String) -> Response {
+        var headers = Self.pageHeaders(type: "text/csv; charset=utf-8")
+        headers[.contentDisposition] = "attachment; filename=\"\(name)\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,114 @@
+import Mustache
+
+/// The workspace's pages, as Mustache templates: every `{{value}}` is HTML-escaped, so what MILES
+/// or an agent sent (`O'Brien & Sons <Ltd>`) is shown as text. Kept in the binary, so an installed
+/// `miles-adapter` needs no template folder.
+enum WorkspaceTemplates {
+    static func library() throws -> MustacheLibrary {
+        var library = MustacheLibrary()
+        for (name, text) in templates { try library.register(text, named: name) }
+        return library
+    }
+
+    static let templates: [String: String] = [
+        "header": """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>{{title}} · MILES collections</title>
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <style>
+            body{font-family:system-ui,sans-serif;margin:0;color:#1c2733;background:#f5f7fa}
+            header{background:#1f3a5f;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center}
+            header a{color:#fff;text-decoration:none;font-weight:600} header .who{margin-left:auto;font-size:.9rem}
+            main{padding:1.2rem;max-width:1100px} h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:1.6rem}
+            table{border-collapse:collapse;background:#fff;margin:.4rem 0} td,th{border:1px solid #d5dde6;padding:.3rem .6rem;text-align:left}
+            th{background:#e8eef5} td.n{text-align:right} .error{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem}
+            .note{background:#e8f4e8;border:1px solid #9c9;padding:.6rem} .refusal{color:#8a1c1c} .hint{color:#555;font-size:.9rem}
+            form.inline{display:inline} input,button,select,textarea{font:inherit;padding:.25rem .4rem} button{cursor:pointer}
+            .cards{display:flex;gap:1rem;flex-wrap:wrap} .card{background:#fff;border:1px solid #d5dde6;padding:.8rem 1rem;min-width:12rem}
+            .card b{font-size:1.4rem;display:block}
+            </style></head><body>
+            <header><a href="/workspace">MILES collections</a>
+            {{#person}}<a href="/workspace/writeoffs">Write-offs</a><a href="/workspace/contracts">Contracts</a>
+            <a href="/workspace/outbox">Outbox</a><a href="/workspace/audit">Audit</a>
+            <span class="who" id="who">{{displayName}} ({{role}})</span>
+            <form class="inline" method="post" action="/workspace/sign-out"><input type="hidden" name="csrf" value="{{csrf}}">
+            <button id="sign-out">Sign out</button></form>{{/person}}</header><main>
+            {{#error}}<p class="error" id="error">{{error}}</p>{{/error}}{{#notice}}<p class="note" id="notice">{{notice}}</p>{{/notice}}
+            """,
+        "footer": "</main></body></html>\n",
+        "sign-in": """
+            {{> header}}<h1>Sign in</h1>
+            <form method="post" action="/workspace/sign-in"><input type="hidden" name="csrf" value="{{csrf}}">
+            <p><label>User name<br><input name="name" id="name" autocomplete="username" required></label></p>
+            <p><label>Password<br><input name="password" id="password" type="password" autocomplete="current-password" required></label></p>
+            <p><button id="sign-in">Sign in</button></p></form>{{> footer}}
+            """,
+        "dashboard": """
+            {{> header}}<h1>Dashboard</h1>
+            <div class="cards">
+            <div class="card">Last contract sync<b>{{lastSync}}</b>{{lastSyncOutcome}}</div>
+            <div class="card">Outbox waiting<b id="outbox-depth">{{outboxDepth}}</b>dead letters: <a href="/workspace/outbox" id="dead-letters">{{deadLetters}}</a></div>
+            <div class="card">Awaiting you<b id="awaiting">{{awaitingCount}}</b><a href="/workspace/writeoffs?state=pendingApproval">approval queue</a></div>
+            </div>
+            <h2>Aged debt as of {{asOf}}</h2><p class="hint">{{asOfSource}} · <a href="/workspace/aged-debt.csv">CSV</a></p>
+            {{#charts}}<figure><figcaption>{{currency}}</figcaption>{{{svg}}}</figure>{{/charts}}
+            <table id="aged-debt"><tr><th>currency</th>{{#buckets}}<th>{{.}}</th>{{/buckets}}<th>total</th></tr>
+            {{#rows}}<tr><td>{{currency}}</td>{{#amounts}}<td class="n">{{.}}</td>{{/amounts}}<td class="n">{{total}}</td></tr>{{/rows}}</table>
+            <h2>Write-offs</h2><table id="recent-writeoffs"><tr><th>request</th><th>contract</th><th>amount</th><th>state</th><th>requested by</th></tr>
+            {{#recent}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td class="n">{{amount}}</td>
+            <td class="state">{{state}}</td><td>{{requestedBy}}</td></tr>{{/recent}}</table>{{> footer}}
+            """,
+        "writeoffs": """
+            {{> header}}<h1>Write-offs</h1>
+            <h2>Raise from a file</h2>
+            <form method="post" action="/workspace/writeoffs/upload" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{csrf}}">
+            <p class="hint">CSV: contract_number,amount,invoice_numbers,reason_code,comment</p>
+            <input type="file" name="file" id="file" accept=".csv,text/csv" required> <button id="upload">Raise requests</button></form>
+            {{#hasLines}}<table id="upload-result"><tr><th>line</th><th>result</th></tr>{{#lines}}<tr><td>{{line}}</td><td>{{text}}</td></tr>{{/lines}}</table>{{/hasLines}}
+            <h2>Requests</h2><form method="get"><select name="state" id="state"><option value="">all</option>
+            {{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/states}}</select> <button>Show</button></form>
+            <table id="requests"><tr><th>request</th><th>contract</th><th>amount</th><th>reason</th><th>needs</th><th>matrix</th><th>state</th><th>by</th><th></th></tr>
+            {{#requests}}<tr id="request-{{id}}"><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td class="n">{{amount}}</td>
+            <td>{{reason}}</td><td>{{needs}}</td><td>v{{matrix}}</td><td class="state">{{state}}</td><td>{{requestedBy}}</td><td>{{#pending}}
+            <form class="inline" method="post" action="/workspace/writeoffs/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="comment" placeholder="comment"> <button id="approve-{{id}}">Approve</button></form>
+            <form class="inline" method="post" action="/workspace/writeoffs/{{id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="reason" placeholder="why" required> <button id="reject-{{id}}">Reject</button></form>{{/pending}}</td></tr>{{/requests}}</table>
+            <p><a href="/workspace/writeoffs.csv">Export for the finance audit (CSV)</a></p>{{> footer}}
+            """,
+        "contracts": """
+            {{> header}}<h1>Contracts</h1><form method="get"><input name="q" id="q" value="{{q}}" placeholder="contract number, customer name or postcode">
+            <button id="search">Search</button></form>
+            {{#q}}<p class="hint">{{count}} found; customers' details are masked here and shown on the contract's page (each view is recorded).</p>{{/q}}
+            <table id="results"><tr><th>contract</th><th>customer</th><th>status</th><th>open</th><th>arrears</th></tr>
+            {{#results}}<tr><td><a href="/workspace/contracts/{{number}}">{{number}}</a></td><td>{{customer}}</td><td>{{status}}</td>
+            <td class="n">{{open}}</td><td class="n">{{arrears}}</td></tr>{{/results}}</table>{{> footer}}
+            """,
+        "contract": """
+            {{> header}}<h1>Contract {{number}}</h1>
+            <p>MILES status {{statusCode}} ({{status}}), version {{version}}; {{agreement}}; open {{open}}; arrears {{arrears}} ({{missed}} missed)</p>
+            <h2>Customer {{partnerId}}</h2><p id="customer-name">{{customerName}}</p><p>{{address}}</p><p>{{contact}}</p>
+            {{#vulnerable}}<p class="refusal">Flagged vulnerable in MILES: the flag is cleared on the customer's record in MILES.</p>{{/vulnerable}}
+            <h2>Open invoices</h2><table><tr><th>invoice</th><th>due</th><th>open</th><th>of</th></tr>
+            {{#invoices}}<tr><td>{{number}}</td><td>{{due}}</td><td class="n">{{open}}</td><td class="n">{{amount}}</td></tr>{{/invoices}}</table>
+            <h2>Holds and notices</h2><ul>{{#holds}}<li>{{.}}</li>{{/holds}}{{#notices}}<li>{{.}}</li>{{/notices}}{{#placedWith}}<li>placed with {{placedWith}}</li>{{/placedWith}}</ul>
+            <h2>What each action needs</h2><table id="guards"><tr><th>action</th><th>now</th></tr>
+            {{#guards}}<tr><td>{{action}}</td><td>{{#allowed}}allowed{{/allowed}}{{#refusals}}<div class="refusal">{{.}}</div>{{/refusals}}</td></tr>{{/guards}}</table>
+            <h2>Add a note for MILES</h2><form method="post" action="/workspace/contracts/{{number}}/note"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>
+            <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
+            {{#trail}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{details}}</td></tr>{{/trail}}</table>{{> footer}}
+            """,
+        "outbox": """
+            {{> header}}<h1>Outbox</h1><table id="entries"><tr><th>queue</th><th>reference</th><th>what</th><th>state</th><th>attempts</th><th>MILES</th><th>last error</th><th></th></tr>
+            {{#entries}}<tr><td>{{id}}</td><td>{{reference}}</td><td>{{what}}</td><td>{{state}}</td><td>{{attempts}}</td><td>{{result}}</td><td>{{error}}</td>
+            <td>{{#actionable}}<form class="inline" method="post" action="/workspace/outbox/{{id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><button>Retry</button></form>
+            <form class="inline" method="post" action="/workspace/outbox/{{id}}/skip"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" placeholder="why" required> <button>Skip</button></form>{{/actionable}}</td></tr>{{/entries}}</table>{{> footer}}
+            """,
+        "audit": """
+            {{> header}}<h1>Audit log</h1><p id="verification">{{verification}}</p>
+            <table><tr><th>#</th><th>when</th><th>who</th><th>what</th><th>subject</th><th>details</th></tr>
+            {{#entries}}<tr><td>{{sequence}}</td><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{subject}}</td><td>{{details}}</td></tr>{{/entries}}</table>{{> footer}}
+            """,
+    ]
+}

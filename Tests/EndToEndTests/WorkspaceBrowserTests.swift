@@ -1,0 +1,75 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMock
+import MilesSync
+import Testing
+
+/// Where the browser test leaves its screenshots, for a person to look at (ignored by git).
+let screenshotFolder = URL(fileURLWithPath: repositoryMappings).deletingLastPathComponent().appendingPathComponent(".build/screenshots").path
+
+@Suite("The workspace in a real browser: headless Chromium over WebDriver (issue 13)", .serialized, .timeLimit(.minutes(3)))
+struct WorkspaceBrowserTests {
+    @Test("an agent uploads a write-off file and signs out; a team leader signs in and approves; the push posts it; the dashboard shows it posted")
+    func writeOffThroughTheBrowser() async throws {
+        try await withWorkspace { workspace in
+            var found: Contract?
+            try await workspace.store.forEachContract {
+                if found == nil, $0.openBalance.minorUnits >= 50_000, $0.statusCode != "WOF", $0.currency == .gbp { found = $0 }
+            }
+            let contract = try #require(found)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("browser-writeoffs-\(UUID().uuidString).csv").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            try "contract_number,amount,invoice_numbers,reason_code,comment\n\(contract.contractNumber),300.00,,UNEC,balance after settlement\nC99999999,5.00,,UNEC,typo\n"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+
+            let browser = try await WebDriver.start()
+            do {
+                try await browser.open(workspace.base + "/workspace")
+                #expect(try await browser.currentURL().hasSuffix("/workspace/sign-in"))
+                try await browser.type("alice", into: "#name")
+                try await browser.type(WorkspaceHarness.password("alice"), into: "#password")
+                try await browser.screenshot(to: screenshotFolder + "/01-sign-in.png")
+                try await browser.click("#sign-in")
+                #expect(try await browser.source().contains("Alice (agent)"))
+                try await browser.screenshot(to: screenshotFolder + "/02-dashboard-agent.png")
+
+                try await browser.open(workspace.base + "/workspace/writeoffs")
+                try await browser.type(file, into: "#file")
+                try await browser.click("#upload")
+                let uploaded = try await browser.source()
+                #expect(uploaded.contains("request 1 raised"), "the upload's result")
+                #expect(uploaded.contains("refused: contract C99999999 is not in the store"))
+                try await browser.screenshot(to: screenshotFolder + "/03-upload.png")
+                try await browser.click("#sign-out")
+                #expect(try await browser.currentURL().hasSuffix("/workspace/sign-in"))
+
+                try await browser.type("bob", into: "#name")
+                try await browser.type(WorkspaceHarness.password("bob"), into: "#password")
+                try await browser.click("#sign-in")
+                try await browser.open(workspace.base + "/workspace/writeoffs?state=pendingApproval")
+                try await browser.screenshot(to: screenshotFolder + "/04-approval-queue.png")
+                try await browser.click("#approve-1")
+                #expect(try await browser.source().contains("Request 1 approved; queued for MILES."))
+
+                let pushed = try await workspace.harness.relay(workspace.store).run()
+                #expect(pushed.posted == 1)
+                #expect(await workspace.harness.server.miles.writeOffLedger().count == 1)
+
+                try await browser.open(workspace.base + "/workspace")
+                let dashboard = try await browser.source()
+                #expect(dashboard.contains("<td class=\"state\">posted</td>"), "the dashboard shows the write-off posted")
+                try await browser.screenshot(to: screenshotFolder + "/05-dashboard-posted.png")
+                try await browser.open(workspace.base + "/workspace/contracts/\(contract.contractNumber)")
+                try await browser.screenshot(to: screenshotFolder + "/06-contract.png")
+            } catch {
+                await browser.quit()
+                throw error
+            }
+            await browser.quit()
+            for name in ["01-sign-in", "03-upload", "05-dashboard-posted"] {
+                #expect(FileManager.default.fileExists(atPath: screenshotFolder + "/\(name).png"))
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import AgentAPI
+import CollectionsDomain
+import CollectionsStore
+import CollectionsStoreSQLite
+import Foundation
+import Logging
+import MilesMapping
+import MilesMock
+import MilesSync
+import Testing
+import Workspace
+
+/// A synced store with people in it (carol, head of credit; bob, team leader; alice and ann, agents;
+/// every password "<name>-long-password"), served by the workspace on a free port.
+struct WorkspaceHarness {
+    let harness: SyncHarness
+    let store: SQLiteStore
+    let server: AgentAPIServer
+    var base: String { "http://127.0.0.1:\(server.port)" }
+
+    static func password(_ name: String) -> String { "\(name)-long-password" }
+
+    static func start(_ harness: SyncHarness) async throws -> WorkspaceHarness {
+        let store = try SQLiteStore(path: harness.storePath)
+        _ = try await harness.sync(store: store).run(mode: .resume)
+        let people = PeopleDesk(store: store, mappings: harness.mappings, cost: 4)
+        var carol: CollectionsUser?
+        for (name, role) in [("carol", "headOfCredit"), ("bob", "teamLeader"), ("alice", "agent"), ("ann", "agent")] {
+            _ = try await people.addUser(name: name, displayName: name.capitalized, role: role, password: password(name), by: carol)
+            if carol == nil { carol = try await people.authenticate(name: name, password: password(name)) }
+        }
+        let workspace = try Workspace(store: store, mappings: harness.mappings, passwordCost: 4, logger: Logger(label: "workspace"))
+        let inbox = temporaryDirectory("workspace-inbox")
+        let server = try await AgentAPIServer.start(
+            configuration: AgentAPIConfiguration(port: 0, tokenHashes: [:]), desk: harness.ingestDesk(store, inbox: inbox), monitored: store,
+            routes: [workspace], logger: Logger(label: "workspace"))
+        return WorkspaceHarness(harness: harness, store: store, server: server)
+    }
+
+    /// A write-off request raised by `by` for `amount` on a contract with that much open.
+    func request(amount: String, by name: String) async throws -> Int64 {
+        var found: Contract?
+        try await store.forEachContract {
+            if found == nil, $0.openBalance.minorUnits >= 200_000, $0.statusCode != "WOF", $0.currency == .gbp { found = $0 }
+        }
+        let contract = try #require(found)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("w-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "contract_number,amount,invoice_numbers,reason_code,comment\n\(contract.contractNumber),\(amount),,UNEC,test\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let desk = WriteOffDesk(store: store, mappings: harness.mappings)
+        let person = try await PeopleDesk(store: store, mappings: harness.mappings).authenticate(name: name, password: Self.password(name))
+        return try #require(try await desk.prepare(file: try WriteOffFile(path: path), by: person).created.first?.id)
+    }
+}
+
+func withWorkspace(_ body: (WorkspaceHarness) async throws -> Void) async throws {
+    try await withHarness(contracts: 120) { harness in
+        let workspace = try await WorkspaceHarness.start(harness)
+        do {
+            try await body(workspace)
+        } catch {
+            await workspace.server.stop()
+            throw error
+        }
+        await workspace.server.stop()
+    }
+}
+
+@Suite("The workspace's security, over HTTP (issue 13)", .serialized, .timeLimit(.minutes(2)))
+struct WorkspaceTests {
+    @Test("every page without a session redirects to sign-in; sign-in sets an HttpOnly, SameSite=Strict cookie")
+    func signInRequired() async throws {
+        try await withWorkspace { workspace in
+            let client = WorkspaceClient(base: workspace.base)
+            for path in ["/workspace", "/workspace/writeoffs", "/workspace/contracts?q=C", "/workspace/contracts/C00000001",
+                         "/workspace/outbox", "/workspace/audit", "/workspace/aged-debt.csv", "/workspace/writeoffs.csv"] {
+                let page = try await client.get(path)
+                #expect(page.status == 303 && page.location == "/workspace/sign-in", "\(path): \(page.status)")
+            }
+            let wrong = try await client.signIn("alice", "not-her-password")
+            #expect(wrong.status == 401)
+            #expect(wrong.body.contains("wrong user name or password"))
+            let signedIn = try await client.signIn("alice", WorkspaceHarness.password("alice"))
+            #expect(signedIn.status == 303 && signedIn.location == "/workspace")
+            let cookie = try #require(signedIn.headers["Set-Cookie"])
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+            let dashboard = try await client.get("/workspace")
+            #expect(dashboard.status == 200)
+            #expect(dashboard.body.contains("Alice (agent)") && dashboard.body.contains("<svg"))
+            #expect(dashboard.headers["Content-Security-Policy"]?.contains("default-src 'self'") == true)
+        }
+    }
+
+    @Test("a form without or with a wrong CSRF token is refused and changes nothing")
+    func csrf() async throws {
+        try await withWorkspace { workspace in
+            let id = try await workspace.request(amount: "1000.00", by: "alice")
+            let bob = WorkspaceClient(base: workspace.base)
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let missing = try await bob.post("/workspace/writeoffs/\(id)/approve", ["comment": "x"])
+            #expect(missing.status == 403)
+            let wrong = try await bob.post("/workspace/writeoffs/\(id)/approve", ["comment": "x", "csrf": String(repeating: "0", count: 64)])
+            #expect(wrong.status == 403)
+            #expect(wrong.body.contains("nothing was changed"))
+            #expect(try await workspace.store.writeOffRequests(state: nil).first { $0.id == id }?.approvals.isEmpty == true)
+        }
+    }
+
+    @Test("an agent cannot approve above their limit, the maker cannot approve their own request; a team leader can, audited in their name")
+    func approvals() async throws {
+        try await withWorkspace { workspace in
+            let id = try await workspace.request(amount: "1000.00", by: "alice")
+            for (name, expected) in [("ann", "not approved"), ("alice", "not approved")] {
+                let client = WorkspaceClient(base: workspace.base)
+                try await client.signIn(name, WorkspaceHarness.password(name))
+                let queue = try await client.get("/workspace/writeoffs")
+                #expect(!queue.body.contains("id=\"approve-\(id)\""), "\(name) is offered the approval")
+                let posted = try await client.post("/workspace/writeoffs/\(id)/approve", ["csrf": queue.csrf ?? ""])
+                #expect(posted.status == 303)
+                #expect(try await client.get("/workspace/writeoffs").body.contains(expected))
+            }
+            #expect(try await workspace.store.writeOffRequests(state: nil).first { $0.id == id }?.approvals.isEmpty == true)
+            let bob = WorkspaceClient(base: workspace.base)
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let queue = try await bob.get("/workspace/writeoffs")
+            #expect(queue.body.contains("id=\"approve-\(id)\""))
+            _ = try await bob.post("/workspace/writeoffs/\(id)/approve", ["csrf": queue.csrf ?? "", "comment": "checked"])
+            let request = try #require(try await workspace.store.writeOffRequests(state: nil).first { $0.id == id })
+            #expect(request.approvals.map(\.approver) == ["bob"])
+            #expect(request.state == .approved)
+        }
+    }
+
+    @Test("a disabled user cannot sign in; the fifth wrong password locks; a cookie from before sign-out no longer works")
+    func accounts() async throws {
+        try await withWorkspace { workspace in
+            let people = PeopleDesk(store: workspace.store, mappings: workspace.harness.mappings, cost: 4)
+            let carol = try await people.authenticate(name: "carol", password: WorkspaceHarness.password("carol"))
+            try await people.disable(name: "ann", reason: "left", by: carol)
+            let client = WorkspaceClient(base: workspace.base)
+            let disabled = try await client.signIn("ann", WorkspaceHarness.password("ann"))
+            #expect(disabled.status == 401 && disabled.body.contains("disabled"))
+
+            for attempt in 1...5 { _ = try await client.signIn("alice", "wrong-\(attempt)") }
+            let locked = try await client.signIn("alice", WorkspaceHarness.password("alice"))
+            #expect(locked.status == 401 && locked.body.contains("locked"))
+
+            let bob = WorkspaceClient(base: workspace.base)
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let before = try #require(bob.cookie)
+            let page = try await bob.get("/workspace")
+            #expect(page.status == 200)
+            let out = try await bob.post("/workspace/sign-out", ["csrf": page.csrf ?? ""])
+            #expect(out.status == 303 && out.location == "/workspace/sign-in")
+            bob.cookie = before
+            #expect(try await bob.get("/workspace").location == "/workspace/sign-in")
+        }
+    }
+
+    @Test("a customer's name with <script> comes out escaped; lists mask names; the contract page records who saw the customer")
+    func escapingAndConfidentiality() async throws {
+        try await withWorkspace { workspace in
+            let hostile = "<script>alert('x')</script> O'Brien & Sons <Ltd>"
+            _ = await workspace.harness.server.miles.changeBehindTheAdaptersBack(contractNumber: "C00000003", customerName: hostile)
+            _ = try await workspace.harness.sync(store: workspace.store).run(mode: .full)
+            let client = WorkspaceClient(base: workspace.base)
+            try await client.signIn("alice", WorkspaceHarness.password("alice"))
+            let list = try await client.get("/workspace/contracts?q=C00000003")
+            #expect(list.body.contains("C00000003"))
+            #expect(!list.body.contains("alert") && !list.body.contains("Brien"))
+            let page = try await client.get("/workspace/contracts/C00000003")
+            #expect(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; O&#39;Brien &amp; Sons &lt;Ltd&gt;"))
+            #expect(!page.body.contains("<script>"))
+            let views = try await workspace.store.auditEntries(subject: "contract:C00000003", limit: 10).filter { $0.action == "personal-data.viewed" }
+            #expect(views.map(\.actor) == ["alice"])
+        }
+    }
+}
