@@ -69,6 +69,15 @@ public struct Workspace: RouteGroup {
         router.post("workspace/contracts/:number/note") { request, context in
             await action(request) { try await note(context.parameters.get("number") ?? "", $0, $1) }
         }
+        router.post("workspace/contracts/:number/status") { request, context in
+            await action(request) { try await statusChange(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.post("workspace/contracts/:number/hold") { request, context in
+            await action(request) { try await hold(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.post("workspace/contracts/:number/notice") { request, context in
+            await action(request) { try await notice(context.parameters.get("number") ?? "", $0, $1) }
+        }
         router.get("workspace/outbox") { request, _ in await page(request) { try await outbox($0) } }
         router.post("workspace/outbox/:id/retry") { request, context in
             await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: false, $0, $1) }

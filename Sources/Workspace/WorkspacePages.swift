@@ -170,6 +170,11 @@ extension Workspace {
                 ["action": "\(item.action.rawValue) (to \(item.action.targetStatus.rawValue))", "allowed": item.refusals.isEmpty,
                  "refusals": item.refusals.map(\.description)]
             },
+            "statuses": ContractStatus.allCases.map(\.rawValue),
+            "holdKinds": ContractHold.Kind.allCases.map(\.rawValue),
+            // An override is offered only for the rules this person's role may set aside.
+            "overrides": mappings.authorityMatrix.guardOverrideRoles.filter { person.role.rank >= $0.value.rank }.keys.sorted(),
+            "mayOverride": mappings.authorityMatrix.guardOverrideRoles.contains { person.role.rank >= $0.value.rank },
             "trail": try await store.auditEntries(subject: "contract:\(number)", limit: 200).map {
                 ["at": $0.at.description, "actor": $0.actor, "action": $0.action, "details": $0.details]
             },
@@ -187,6 +192,65 @@ extension Workspace {
         let id = try await ContractDesk(store: store, mappings: mappings, now: now)
             .queueNote(contractNumber: number, category: form["category"].isEmpty ? "COLL" : form["category"], text: text, by: person(session).name)
         await flash(session, "Note \(id) queued for MILES.")
+        return redirect("/workspace/contracts/\(number)")
+    }
+
+    /// A status change through the transition table and the guards, as the command line asks for it;
+    /// a refusal comes back with its rules.
+    func statusChange(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let target = ContractStatus(rawValue: form["to"]) else {
+            await flash(session, "Choose a status to change to.", error: true)
+            return redirect("/workspace/contracts/\(number)")
+        }
+        func given(_ name: String) -> String? { form[name].trimmingCharacters(in: .whitespaces).isEmpty ? nil : form[name] }
+        let overrides = given("overrideRule").map { [$0: form["overrideReason"]] } ?? [:]
+        do {
+            let id = try await ContractDesk(store: store, mappings: mappings, now: now).requestStatusChange(
+                contractNumber: number, to: target, reasonCode: form["reason"], effectiveDate: now().date,
+                evidence: CollectionsGuards.Evidence(courtOrderReference: given("courtOrder"), customerConsent: given("customerConsent"),
+                                                     abandonment: given("abandoned")),
+                by: person(session), overrides: overrides)
+            await flash(session, "Status change \(id) to \(target.rawValue) queued for MILES.")
+        } catch let error as ContractDeskError {
+            await flash(session, "Status change refused: " + error.refusals.joined(separator: " · "), error: true)
+        }
+        return redirect("/workspace/contracts/\(number)")
+    }
+
+    func hold(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let kind = ContractHold.Kind(rawValue: form["kind"]) else {
+            await flash(session, "Choose a kind of hold.", error: true)
+            return redirect("/workspace/contracts/\(number)")
+        }
+        let desk = ContractDesk(store: store, mappings: mappings, now: now)
+        do {
+            if form["lift"] == "yes" {
+                try await desk.liftHold(contractNumber: number, kind: kind, by: person(session).name)
+                await flash(session, "The \(kind.rawValue) hold is lifted.")
+            } else {
+                try await desk.setHold(contractNumber: number, kind: kind, reason: form["reason"], by: person(session).name)
+                await flash(session, "A \(kind.rawValue) hold is set.")
+            }
+        } catch let error as ContractDeskError {
+            await flash(session, error.description, error: true)
+        } catch let error as StoreError {
+            await flash(session, error.description, error: true)
+        }
+        return redirect("/workspace/contracts/\(number)")
+    }
+
+    func notice(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let served = LocalDate.parse(form["served"]), let remedy = LocalDate.parse(form["remedy"]) else {
+            await flash(session, "Dates are written like 2026-10-01.", error: true)
+            return redirect("/workspace/contracts/\(number)")
+        }
+        do {
+            try await ContractDesk(store: store, mappings: mappings, now: now).recordNotice(
+                contractNumber: number, arrearsNoticeSentOn: nil, defaultNotice: .init(served: served, remedyDate: remedy), by: person(session).name)
+            await flash(session, "The default notice is recorded.")
+        } catch let error as ContractDeskError {
+            await flash(session, error.description, error: true)
+        }
         return redirect("/workspace/contracts/\(number)")
     }
 

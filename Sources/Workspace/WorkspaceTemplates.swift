@@ -94,6 +94,21 @@ enum WorkspaceTemplates {
             <h2>Holds and notices</h2><ul>{{#holds}}<li>{{.}}</li>{{/holds}}{{#notices}}<li>{{.}}</li>{{/notices}}{{#placedWith}}<li>placed with {{placedWith}}</li>{{/placedWith}}</ul>
             <h2>What each action needs</h2><table id="guards"><tr><th>action</th><th>now</th></tr>
             {{#guards}}<tr><td>{{action}}</td><td>{{#allowed}}allowed{{/allowed}}{{#refusals}}<div class="refusal">{{.}}</div>{{/refusals}}</td></tr>{{/guards}}</table>
+            <h2>Act</h2>
+            <form method="post" action="/workspace/contracts/{{number}}/status"><input type="hidden" name="csrf" value="{{csrf}}">
+            Status change to <select name="to" id="status-to">{{#statuses}}<option value="{{.}}">{{.}}</option>{{/statuses}}</select>
+            reason code <input name="reason" id="status-reason" size="6" required>
+            {{#mayOverride}}<br>set aside <select name="overrideRule"><option value="">no guard</option>
+            {{#overrides}}<option value="{{.}}">{{.}}</option>{{/overrides}}</select> because <input name="overrideReason" size="30">{{/mayOverride}}
+            <br>CCA s.90 evidence: court order <input name="courtOrder" size="12"> consent <input name="customerConsent" size="20">
+            abandoned <input name="abandoned" size="20"> <button id="status-change">Ask for the change</button></form>
+            <form method="post" action="/workspace/contracts/{{number}}/hold"><input type="hidden" name="csrf" value="{{csrf}}">
+            Hold <select name="kind" id="hold-kind">{{#holdKinds}}<option value="{{.}}">{{.}}</option>{{/holdKinds}}</select>
+            because <input name="reason" id="hold-reason" size="30" required> <label><input type="checkbox" name="lift" value="yes"> lift it instead</label>
+            <button id="hold">Set or lift</button></form>
+            <form method="post" action="/workspace/contracts/{{number}}/notice"><input type="hidden" name="csrf" value="{{csrf}}">
+            Default notice served <input name="served" id="notice-served" placeholder="2026-10-01" size="10" required>
+            remedy by <input name="remedy" id="notice-remedy" placeholder="2026-10-20" size="10" required> <button id="notice">Record the notice</button></form>
             <h2>Add a note for MILES</h2><form method="post" action="/workspace/contracts/{{number}}/note"><input type="hidden" name="csrf" value="{{csrf}}">
             <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>
             <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>

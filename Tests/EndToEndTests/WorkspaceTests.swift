@@ -176,4 +176,36 @@ struct WorkspaceTests {
             #expect(views.map(\.actor) == ["alice"])
         }
     }
+
+    @Test("from a contract's page: a notice (validated), a hold and its lift, a status change through the guards; overrides offered only to roles allowed")
+    func contractActions() async throws {
+        try await withWorkspace { workspace in
+            var found: Contract?
+            try await workspace.store.forEachContract {
+                if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable, !CollectionsGuards.isProtectedGoods($0) { found = $0 }
+            }
+            let number = try #require(found).contractNumber
+            let alice = WorkspaceClient(base: workspace.base)
+            try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+            #expect(!(try await alice.get("/workspace/contracts/\(number)")).body.contains("set aside"))
+            let carol = WorkspaceClient(base: workspace.base)
+            try await carol.signIn("carol", WorkspaceHarness.password("carol"))
+            let page = try await carol.get("/workspace/contracts/\(number)")
+            #expect(page.body.contains("<option value=\"\(CollectionsGuards.defaultNoticeRule)\">"))
+            let csrf = try #require(page.csrf)
+
+            _ = try await carol.post("/workspace/contracts/\(number)/notice", ["csrf": csrf, "served": "2026-01-05", "remedy": "2026-01-09"])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("at least 14 days"))
+            _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes the arrears"])
+            #expect(try await workspace.store.holds(contractNumber: number).contains { $0.kind == .dispute && $0.liftedOn == nil })
+            _ = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
+            let refused = try await carol.get("/workspace/contracts/\(number)")
+            #expect(refused.body.contains("Status change refused") && refused.body.contains(CollectionsGuards.holdRule))
+            _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "resolved", "lift": "yes"])
+            _ = try await carol.post("/workspace/contracts/\(number)/notice", ["csrf": csrf, "served": "2026-01-05", "remedy": "2026-01-25"])
+            _ = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("to placedWithAgent queued for MILES"))
+            #expect(try await workspace.store.outboxEntries(state: .pending).contains { $0.kind == .updateContractStatus })
+        }
+    }
 }
