@@ -20,7 +20,8 @@ import Mustache
 /// a contract's page shows them and records the view.
 public struct Workspace: RouteGroup {
     /// What the pages read and write.
-    public typealias Stores = WriteOffDesk.Stores & ContractDesk.Stores & ReportDesk.Stores & OutboxStore & AuditStore & PeopleStore & SyncStore
+    public typealias Stores = WriteOffDesk.Stores & ContractDesk.Stores & ReportDesk.Stores & PlacementDesk.Stores & OutboxStore & AuditStore
+        & PeopleStore & SyncStore
 
     let store: any Stores
     let mappings: MappingSet
@@ -30,11 +31,14 @@ public struct Workspace: RouteGroup {
     let library: MustacheLibrary
     let now: CollectionsClock
     let people: PeopleDesk
+    /// Where placement and recall files go.
+    let placementsDirectory: String
 
     /// `secureCookies` when the workspace is reached over TLS (a proxy in front); `sessionIdle` signs
     /// out a session left alone that long.
     public init(store: any Stores, mappings: MappingSet, secureCookies: Bool = false, sessionIdle: Duration = .seconds(30 * 60),
-                passwordCost: UInt8 = 12, logger: Logger, now: CollectionsClock = .system) throws {
+                passwordCost: UInt8 = 12, placementsDirectory: String = "placements", logger: Logger, now: CollectionsClock = .system) throws {
+        self.placementsDirectory = placementsDirectory
         self.store = store
         self.mappings = mappings
         self.logger = logger
@@ -78,6 +82,8 @@ public struct Workspace: RouteGroup {
         router.post("workspace/contracts/:number/notice") { request, context in
             await action(request) { try await notice(context.parameters.get("number") ?? "", $0, $1) }
         }
+        router.get("workspace/agents") { request, _ in await page(request) { try await agents($0) } }
+        router.post("workspace/agents/place") { request, _ in await action(request) { try await place($0, $1) } }
         router.get("workspace/outbox") { request, _ in await page(request) { try await outbox($0) } }
         router.post("workspace/outbox/:id/retry") { request, context in
             await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: false, $0, $1) }
@@ -210,6 +216,7 @@ public struct Workspace: RouteGroup {
         case let error as IdentityError: (message, status) = (error.description, .forbidden)
         case let error as AuditDeskError: (message, status) = (error.description, .conflict)
         case let error as StoreError: (message, status) = (error.description, .unprocessableContent)
+        case let error as PlacementError: (message, status) = (error.description, .unprocessableContent)
         case let error as CSVFileError: (message, status) = (error.description, .unprocessableContent)
         default:
             let reference = UUID().uuidString.prefix(8).lowercased()

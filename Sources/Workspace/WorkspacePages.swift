@@ -254,6 +254,49 @@ extension Workspace {
         return redirect("/workspace/contracts/\(number)")
     }
 
+    // MARK: Agents
+
+    func agents(_ session: WorkspaceSessions.Session, result: [[String: Any]] = []) async throws -> Response {
+        var rows: [[String: Any]] = []
+        for agent in mappings.agents.values.sorted(by: { $0.agent < $1.agent }) {
+            rows.append(["agent": agent.agent, "name": agent.name, "placed": try await store.placedContracts(agent: agent.agent).count])
+        }
+        var data: [String: Any] = [
+            "title": "Agents", "agents": rows, "result": result, "hasResult": !result.isEmpty,
+            "deliveries": try await store.inboxFiles(agent: nil, state: nil, limit: 50).map {
+                ["id": $0.id, "agent": $0.agent, "name": $0.originalName, "channel": $0.channel, "state": $0.state.rawValue, "applied": $0.applied,
+                 "refused": $0.refused, "rejected": $0.rejected]
+            },
+            "refusedUpdates": try await store.refusedUpdates(limit: 50).map {
+                ["delivery": $0.inboxFileId, "line": $0.line, "agent": $0.agent, "contract": $0.contractNumber, "details": $0.details, "refusal": $0.refusal ?? ""]
+            },
+        ]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("agents", data, session: session)
+    }
+
+    /// Places accounts with an agent (a placement file and the status changes) or recalls them,
+    /// through the same desk as the command line; each account's outcome is listed.
+    func place(_ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        let numbers = form["contracts"].split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let recall = form["what"] == "recall"
+        guard let reason = mappings.statusCodes.defaultReasons[recall ? .defaulted : .placedWithAgent] else {
+            await flash(session, "status-codes.yaml defaultReasons has no reason code for this move.", error: true)
+            return redirect("/workspace/agents")
+        }
+        let desk = PlacementDesk(store: store, mappings: mappings, now: now)
+        let result = recall
+            ? try await desk.recall(agent: form["agent"], contractNumbers: numbers, force: form["force"] == "yes", by: person(session), reasonCode: reason,
+                                    directory: placementsDirectory)
+            : try await desk.create(agent: form["agent"], contractNumbers: numbers, by: person(session), reasonCode: reason, directory: placementsDirectory)
+        let rows: [[String: Any]] = result.placed.map { ["contract": $0, "text": recall ? "recalled" : "placed"] }
+            + result.alreadyPlaced.map { ["contract": $0, "text": "already placed with \(form["agent"])"] }
+            + result.refused.map { ["contract": $0.contractNumber, "text": "refused: \($0.reason)"] }
+        await flash(session, (result.file.map { "\($0): " } ?? "") + "\(result.placed.count) \(recall ? "recalled" : "placed"), \(result.refused.count) refused",
+                    error: result.placed.isEmpty && !result.refused.isEmpty)
+        return try await agents(session, result: rows)
+    }
+
     // MARK: Outbox and audit
 
     func outbox(_ session: WorkspaceSessions.Session) async throws -> Response {

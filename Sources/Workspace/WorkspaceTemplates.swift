@@ -29,7 +29,7 @@ enum WorkspaceTemplates {
             </style></head><body>
             <header><a href="/workspace">MILES collections</a>
             {{#person}}<a href="/workspace/writeoffs">Write-offs</a><a href="/workspace/contracts">Contracts</a>
-            <a href="/workspace/outbox">Outbox</a><a href="/workspace/audit">Audit</a>
+            <a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/audit">Audit</a>
             <span class="who" id="who">{{displayName}} ({{role}})</span>
             <form class="inline" method="post" action="/workspace/sign-out"><input type="hidden" name="csrf" value="{{csrf}}">
             <button id="sign-out">Sign out</button></form>{{/person}}</header><main>
@@ -113,6 +113,24 @@ enum WorkspaceTemplates {
             <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>
             <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
             {{#trail}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{details}}</td></tr>{{/trail}}</table>{{> footer}}
+            """,
+        "agents": """
+            {{> header}}<h1>Agents</h1>
+            <table id="agents"><tr><th>agent</th><th>name</th><th>accounts placed</th></tr>
+            {{#agents}}<tr><td>{{agent}}</td><td>{{name}}</td><td class="n">{{placed}}</td></tr>{{/agents}}</table>
+            <h2>Place or recall accounts</h2>
+            <form method="post" action="/workspace/agents/place"><input type="hidden" name="csrf" value="{{csrf}}">
+            <select name="agent" id="place-agent">{{#agents}}<option value="{{agent}}">{{agent}}</option>{{/agents}}</select>
+            <select name="what" id="place-what"><option value="place">place</option><option value="recall">recall</option></select><br>
+            <textarea name="contracts" id="place-contracts" rows="4" cols="40" placeholder="one contract number a line" required></textarea><br>
+            <label><input type="checkbox" name="force" value="yes"> recall even with a plan or a payment in transit (audited)</label>
+            <button id="place">Go</button></form>
+            {{#hasResult}}<table id="place-result"><tr><th>contract</th><th>result</th></tr>{{#result}}<tr><td>{{contract}}</td><td>{{text}}</td></tr>{{/result}}</table>{{/hasResult}}
+            <h2>Deliveries</h2><table id="deliveries"><tr><th>id</th><th>agent</th><th>file</th><th>channel</th><th>state</th><th>applied</th><th>refused</th><th>rejected</th></tr>
+            {{#deliveries}}<tr><td>{{id}}</td><td>{{agent}}</td><td>{{name}}</td><td>{{channel}}</td><td>{{state}}</td><td class="n">{{applied}}</td>
+            <td class="n">{{refused}}</td><td class="n">{{rejected}}</td></tr>{{/deliveries}}</table>
+            <h2>Updates a guard refused</h2><table id="refused"><tr><th>delivery</th><th>line</th><th>agent</th><th>contract</th><th>update</th><th>why</th></tr>
+            {{#refusedUpdates}}<tr><td>{{delivery}}</td><td>{{line}}</td><td>{{agent}}</td><td>{{contract}}</td><td>{{details}}</td><td>{{refusal}}</td></tr>{{/refusedUpdates}}</table>{{> footer}}
             """,
         "outbox": """
             {{> header}}<h1>Outbox</h1><table id="entries"><tr><th>queue</th><th>reference</th><th>what</th><th>state</th><th>attempts</th><th>MILES</th><th>last error</th><th></th></tr>

@@ -29,7 +29,8 @@ struct WorkspaceHarness {
             _ = try await people.addUser(name: name, displayName: name.capitalized, role: role, password: password(name), by: carol)
             if carol == nil { carol = try await people.authenticate(name: name, password: password(name)) }
         }
-        let workspace = try Workspace(store: store, mappings: harness.mappings, passwordCost: 4, logger: Logger(label: "workspace"))
+        let workspace = try Workspace(store: store, mappings: harness.mappings, passwordCost: 4,
+                                      placementsDirectory: temporaryDirectory("workspace-placements"), logger: Logger(label: "workspace"))
         let inbox = temporaryDirectory("workspace-inbox")
         let server = try await AgentAPIServer.start(
             configuration: AgentAPIConfiguration(port: 0, tokenHashes: [:]), desk: harness.ingestDesk(store, inbox: inbox), monitored: store,
@@ -206,6 +207,28 @@ struct WorkspaceTests {
             _ = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
             #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("to placedWithAgent queued for MILES"))
             #expect(try await workspace.store.outboxEntries(state: .pending).contains { $0.kind == .updateContractStatus })
+        }
+    }
+
+    @Test("the agents page places an eligible account and lists the ineligible one with the rule that stops it")
+    func placementFromTheAgentsPage() async throws {
+        try await withWorkspace { workspace in
+            var defaulted: [Contract] = []
+            try await workspace.store.forEachContract { if $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted.append($0) } }
+            let (ready, notReady) = (defaulted[0].contractNumber, defaulted[1].contractNumber)
+            try await workspace.store.recordNotice(contractNumber: ready, arrearsNoticeSentOn: nil,
+                                                   defaultNotice: .init(served: LocalDate.parse("2026-01-05")!, remedyDate: LocalDate.parse("2026-01-25")!),
+                                                   by: "bob", at: CollectionsClock.system())
+            let bob = WorkspaceClient(base: workspace.base)
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let page = try await bob.get("/workspace/agents")
+            #expect(page.body.contains("acme-dca"))
+            let placed = try await bob.post("/workspace/agents/place", ["csrf": page.csrf ?? "", "agent": "acme-dca", "what": "place",
+                                                                        "contracts": "\(ready)\n\(notReady)\n"])
+            #expect(placed.status == 200)
+            #expect(placed.body.contains("<td>\(ready)</td><td>placed</td>"))
+            #expect(placed.body.contains(CollectionsGuards.defaultNoticeRule))
+            #expect(try await workspace.store.placedContracts(agent: "acme-dca") == [ready])
         }
     }
 }
