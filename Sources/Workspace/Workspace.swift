@@ -57,6 +57,9 @@ public struct Workspace: RouteGroup {
         router.post("workspace/sign-out") { request, _ in await signOut(request) }
         router.get("workspace") { request, _ in await page(request) { try await dashboard($0) } }
         router.get("workspace/aged-debt.csv") { request, _ in await page(request) { _ in try await agedDebtCSV() } }
+        router.get("workspace/aged-debt/:group") { request, context in
+            await page(request) { try await agedDebtBy(customer: context.parameters.get("group") == "customers", $0) }
+        }
         router.get("workspace/writeoffs") { request, _ in await page(request) { try await writeOffs(request, $0) } }
         router.get("workspace/writeoffs.csv") { request, _ in await page(request) { _ in try await writeOffExport() } }
         router.post("workspace/writeoffs/upload") { request, _ in await action(request) { try await upload($0, $1) } }

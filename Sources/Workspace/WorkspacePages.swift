@@ -46,6 +46,34 @@ extension Workspace {
         return download(CSVText.render(header: ["currency"] + report.buckets.labels, rows: rows), name: "aged-debt-\(asOf).csv")
     }
 
+    /// The aged debt summed per customer or per contract, largest open balance first.
+    func agedDebtBy(customer: Bool, _ session: WorkspaceSessions.Session) async throws -> Response {
+        let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
+        var groups: [String: (name: String, link: String?, report: AgedDebtReport)] = [:]
+        try await store.forEachContract { contract in
+            guard contract.openBalance.minorUnits > 0 else { return }
+            let key = customer ? contract.customer.partnerId : contract.contractNumber
+            var group = groups[key] ?? (customer ? "\(contract.customer.partnerId) \(Self.masked(contract.customer.name))" : contract.contractNumber,
+                                        customer ? nil : contract.contractNumber, AgedDebtReport(asOf: asOf))
+            for invoice in contract.openInvoices { group.report.add(invoice) }
+            groups[key] = group
+        }
+        let limit = 200
+        var rows: [(total: Int64, row: [String: Any])] = []
+        for group in groups.values {
+            for (currency, totals) in group.report.totals {
+                let total = totals.reduce(0, +)
+                rows.append((total, ["name": group.name, "link": group.link as Any, "currency": currency.code,
+                                     "amounts": totals.map { Money(minorUnits: $0, currency: currency).decimalString },
+                                     "total": Money(minorUnits: total, currency: currency).decimalString]))
+            }
+        }
+        let largest = rows.sorted { $0.total > $1.total }.prefix(limit).map(\.row)
+        return render("aged-debt-by", ["title": "Aged debt by \(customer ? "customer" : "contract")", "group": customer ? "customer" : "contract",
+                                       "asOf": asOf.description, "limit": limit, "buckets": AgedDebtBuckets.standard.labels, "rows": largest],
+                      session: session)
+    }
+
     // MARK: Write-offs
 
     func writeOffs(_ request: Request, _ session: WorkspaceSessions.Session, lines: [[String: Any]] = []) async throws -> Response {

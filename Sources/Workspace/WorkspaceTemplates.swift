@@ -50,7 +50,8 @@ enum WorkspaceTemplates {
             <div class="card">Outbox waiting<b id="outbox-depth">{{outboxDepth}}</b>dead letters: <a href="/workspace/outbox" id="dead-letters">{{deadLetters}}</a></div>
             <div class="card">Awaiting you<b id="awaiting">{{awaitingCount}}</b><a href="/workspace/writeoffs?state=pendingApproval">approval queue</a></div>
             </div>
-            <h2>Aged debt as of {{asOf}}</h2><p class="hint">{{asOfSource}} · <a href="/workspace/aged-debt.csv">CSV</a></p>
+            <h2>Aged debt as of {{asOf}}</h2><p class="hint">{{asOfSource}} · <a href="/workspace/aged-debt.csv">CSV</a> ·
+            totals <a href="/workspace/aged-debt/customers" id="by-customer">by customer</a> or <a href="/workspace/aged-debt/contracts" id="by-contract">by contract</a></p>
             {{#charts}}<figure><figcaption>{{currency}}</figcaption>{{{svg}}}</figure>{{/charts}}
             <table id="aged-debt"><tr><th>currency</th>{{#buckets}}<th>{{.}}</th>{{/buckets}}<th>total</th></tr>
             {{#rows}}<tr><td>{{currency}}</td>{{#amounts}}<td class="n">{{.}}</td>{{/amounts}}<td class="n">{{total}}</td></tr>{{/rows}}</table>
@@ -113,6 +114,12 @@ enum WorkspaceTemplates {
             <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>
             <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
             {{#trail}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{details}}</td></tr>{{/trail}}</table>{{> footer}}
+            """,
+        "aged-debt-by": """
+            {{> header}}<h1>Aged debt by {{group}}</h1><p class="hint">As of {{asOf}}; the {{limit}} largest open balances; customers' names masked.</p>
+            <table id="aged-debt-by"><tr><th>{{group}}</th><th>currency</th>{{#buckets}}<th>{{.}}</th>{{/buckets}}<th>total</th></tr>
+            {{#rows}}<tr><td>{{#link}}<a href="/workspace/contracts/{{link}}">{{name}}</a>{{/link}}{{^link}}{{name}}{{/link}}</td><td>{{currency}}</td>
+            {{#amounts}}<td class="n">{{.}}</td>{{/amounts}}<td class="n">{{total}}</td></tr>{{/rows}}</table>{{> footer}}
             """,
         "agents": """
             {{> header}}<h1>Agents</h1>

@@ -231,4 +231,34 @@ struct WorkspaceTests {
             #expect(try await workspace.store.placedContracts(agent: "acme-dca") == [ready])
         }
     }
+
+    @Test("the aged debt one click away by contract and by customer: the largest open balance first, customers masked")
+    func agedDebtByGroup() async throws {
+        try await withWorkspace { workspace in
+            var largest: Contract?
+            try await workspace.store.forEachContract {
+                if $0.currency == .gbp, $0.openBalance.minorUnits > (largest?.openBalance.minorUnits ?? 0) { largest = $0 }
+            }
+            let top = try #require(largest)
+            let client = WorkspaceClient(base: workspace.base)
+            try await client.signIn("alice", WorkspaceHarness.password("alice"))
+            #expect(try await client.get("/workspace").body.contains("href=\"/workspace/aged-debt/customers\""))
+            let byContract = try await client.get("/workspace/aged-debt/contracts")
+            #expect(byContract.status == 200)
+            let firstRow = try #require(byContract.body.range(of: "<td><a href=\"/workspace/contracts/"))
+            #expect(byContract.body[firstRow.upperBound...].hasPrefix(top.contractNumber), "the largest balance comes first")
+            #expect(byContract.body.contains(top.openBalance.decimalString))
+            let byCustomer = try await client.get("/workspace/aged-debt/customers")
+            #expect(byCustomer.body.contains(top.customer.partnerId))
+            #expect(!byCustomer.body.contains(top.customer.name.htmlEscapedForTest), "names are masked")
+        }
+    }
+}
+
+extension String {
+    /// The text as the pages write it.
+    var htmlEscapedForTest: String {
+        replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
+    }
 }
