@@ -162,6 +162,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v9: the workspace's look-ups: audit trail by subject") { db in
             try db.execute(sql: "CREATE INDEX audit_log_subject ON audit_log(subject)")
         }
+        migrator.registerMigration("v10: a one-time password must be changed") { db in
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

@@ -16,18 +16,21 @@ extension SQLiteStore: PeopleStore {
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [user.name]) == nil else {
                 throw StoreError(.duplicate, input: "user \(user.name)", "there is already a user \(user.name)")
             }
-            try db.execute(sql: "INSERT INTO users (name, display_name, role, password_hash, enabled) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [user.name, user.displayName, user.role, user.passwordHash, user.enabled])
+            try db.execute(sql: """
+                INSERT INTO users (name, display_name, role, password_hash, enabled, must_change_password) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [user.name, user.displayName, user.role, user.passwordHash, user.enabled, user.mustChangePassword])
             try audit(db, at: at, actor: actor, action: "user.added", subject: "user:\(user.name)",
                       details: "\(user.displayName), role \(user.role)")
         }
     }
 
-    public func setPassword(name: String, hash: String, by actor: String, at: Timestamp) async throws {
+    public func setPassword(name: String, hash: String, mustChange: Bool, by actor: String, at: Timestamp) async throws {
         try transaction { db in
-            try db.execute(sql: "UPDATE users SET password_hash = ?, failed_sign_ins = 0, locked = 0 WHERE name = ?", arguments: [hash, name])
+            try db.execute(sql: "UPDATE users SET password_hash = ?, failed_sign_ins = 0, locked = 0, must_change_password = ? WHERE name = ?",
+                           arguments: [hash, mustChange, name])
             guard db.changesCount > 0 else { throw StoreError(.notFound, input: "user \(name)", "there is no user \(name)") }
-            try audit(db, at: at, actor: actor, action: "user.password-set", subject: "user:\(name)", details: "password set; unlocked")
+            try audit(db, at: at, actor: actor, action: "user.password-set", subject: "user:\(name)",
+                      details: mustChange ? "a one-time password set; unlocked" : "password changed")
         }
     }
 
@@ -76,6 +79,7 @@ extension SQLiteStore: PeopleStore {
 
     static func storedUser(_ row: Row) -> StoredUser {
         StoredUser(name: row["name"], displayName: row["display_name"], role: row["role"], passwordHash: row["password_hash"],
-                   enabled: row["enabled"], failedSignIns: row["failed_sign_ins"], locked: row["locked"])
+                   enabled: row["enabled"], failedSignIns: row["failed_sign_ins"], locked: row["locked"],
+                   mustChangePassword: row["must_change_password"])
     }
 }

@@ -55,6 +55,8 @@ public struct Workspace: RouteGroup {
         router.get("workspace/sign-in") { request, _ in await signInForm(request) }
         router.post("workspace/sign-in") { request, context in await signIn(request, source: context.source) }
         router.post("workspace/sign-out") { request, _ in await signOut(request) }
+        router.get("workspace/password") { request, _ in await passwordForm(request) }
+        router.post("workspace/password") { request, _ in await changePassword(request) }
         router.get("workspace") { request, _ in await page(request) { try await dashboard($0) } }
         router.get("workspace/aged-debt.csv") { request, _ in await page(request) { _ in try await agedDebtCSV() } }
         router.get("workspace/aged-debt/:group") { request, context in
@@ -131,9 +133,11 @@ public struct Workspace: RouteGroup {
         do {
             let person = try await people.authenticate(name: form["name"], password: form["password"])
             let stored = try await store.user(named: person.name)
-            let signedIn = await sessions.signIn(replacing: session.id, person: person, displayName: stored?.displayName ?? person.name)
+            let mustChange = stored?.mustChangePassword ?? false
+            let signedIn = await sessions.signIn(replacing: session.id, person: person, displayName: stored?.displayName ?? person.name,
+                                                 mustChangePassword: mustChange)
             logger.info("workspace sign-in", metadata: ["user": "\(person.name)", "source": "\(source)"])
-            var response = redirect("/workspace")
+            var response = redirect(mustChange ? "/workspace/password" : "/workspace")
             response.headers[.setCookie] = cookie(signedIn.id)
             return response
         } catch let error as IdentityError {
@@ -155,15 +159,40 @@ public struct Workspace: RouteGroup {
         return response
     }
 
-    /// A page for a signed-in person; anyone else is sent to sign in.
+    private func passwordForm(_ request: Request, error: String? = nil) async -> Response {
+        guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        return render("password", ["title": "Change your password", "error": error as Any,
+                                   "oneTime": session.mustChangePassword], session: session, status: error == nil ? .ok : .unprocessableContent)
+    }
+
+    private func changePassword(_ request: Request) async -> Response {
+        guard let session = await sessions.session(sessionId(request)), let person = session.person else { return redirect("/workspace/sign-in") }
+        guard let form = await readForm(request), Self.same(form["csrf"], session.csrf) else { return await passwordForm(request, error: "The form had expired.") }
+        guard form["new"] == form["repeat"] else { return await passwordForm(request, error: "The two new passwords differ.") }
+        do {
+            try await people.changePassword(name: person.name, current: form["current"], new: form["new"])
+        } catch let error as IdentityError {
+            return await passwordForm(request, error: error.description)
+        } catch {
+            return failure(error, session: session)
+        }
+        await sessions.passwordChanged(session.id)
+        await flash(session, "Your password is changed.")
+        return redirect("/workspace")
+    }
+
+    /// A page for a signed-in person; anyone else is sent to sign in, and someone with a one-time
+    /// password to change it.
     private func page(_ request: Request, _ body: (WorkspaceSessions.Session) async throws -> Response) async -> Response {
         guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        if session.mustChangePassword { return redirect("/workspace/password") }
         do { return try await body(session) } catch { return failure(error, session: session) }
     }
 
     /// A form post by a signed-in person with the session's CSRF token; otherwise nothing changes.
     private func action(_ request: Request, _ body: (WorkspaceSessions.Session, FormData) async throws -> Response) async -> Response {
         guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        if session.mustChangePassword { return redirect("/workspace/password") }
         guard let form = await readForm(request), Self.same(form["csrf"], session.csrf) else {
             return render("audit", ["title": "Refused", "error": "The form was not sent from this session's page (a missing or wrong CSRF token): "
                                     + "nothing was changed. Reload the page and try again.", "entries": [Any]()], session: session, status: .forbidden)

@@ -14,6 +14,8 @@ actor WorkspaceSessions {
         var lastSeen: ContinuousClock.Instant
         /// A message for the next page (after a redirect), and whether it is an error.
         var flash: (text: String, isError: Bool)?
+        /// Signed in with a one-time password: nothing but changing it until it is changed.
+        var mustChangePassword = false
     }
 
     private var sessions: [String: Session] = [:]
@@ -45,11 +47,16 @@ actor WorkspaceSessions {
     }
 
     /// Replaces the anonymous session `id` with a signed-in one under a new id.
-    func signIn(replacing id: String, person: CollectionsUser, displayName: String) -> Session {
+    func signIn(replacing id: String, person: CollectionsUser, displayName: String, mustChangePassword: Bool) -> Session {
         sessions[id] = nil
-        let session = Session(id: Self.random(), csrf: Self.random(), person: person, displayName: displayName, lastSeen: clock.now, flash: nil)
+        let session = Session(id: Self.random(), csrf: Self.random(), person: person, displayName: displayName, lastSeen: clock.now, flash: nil,
+                              mustChangePassword: mustChangePassword)
         sessions[session.id] = session
         return session
+    }
+
+    func passwordChanged(_ id: String) {
+        sessions[id]?.mustChangePassword = false
     }
 
     func setFlash(_ id: String, _ text: String, error: Bool) {

@@ -29,7 +29,7 @@ enum WorkspaceTemplates {
             </style></head><body>
             <header><a href="/workspace">MILES collections</a>
             {{#person}}<a href="/workspace/writeoffs">Write-offs</a><a href="/workspace/contracts">Contracts</a>
-            <a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/audit">Audit</a>
+            <a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
             <span class="who" id="who">{{displayName}} ({{role}})</span>
             <form class="inline" method="post" action="/workspace/sign-out"><input type="hidden" name="csrf" value="{{csrf}}">
             <button id="sign-out">Sign out</button></form>{{/person}}</header><main>
@@ -42,6 +42,14 @@ enum WorkspaceTemplates {
             <p><label>User name<br><input name="name" id="name" autocomplete="username" required></label></p>
             <p><label>Password<br><input name="password" id="password" type="password" autocomplete="current-password" required></label></p>
             <p><button id="sign-in">Sign in</button></p></form>{{> footer}}
+            """,
+        "password": """
+            {{> header}}<h1>Change your password</h1>{{#oneTime}}<p class="note">You signed in with a one-time password: choose your own before anything else.</p>{{/oneTime}}
+            <form method="post" action="/workspace/password"><input type="hidden" name="csrf" value="{{csrf}}">
+            <p><label>Current password<br><input name="current" id="current" type="password" autocomplete="current-password" required></label></p>
+            <p><label>New password (12 characters or more)<br><input name="new" id="new" type="password" autocomplete="new-password" required></label></p>
+            <p><label>New password again<br><input name="repeat" id="repeat" type="password" autocomplete="new-password" required></label></p>
+            <p><button id="change-password">Change it</button></p></form>{{> footer}}
             """,
         "dashboard": """
             {{> header}}<h1>Dashboard</h1>

@@ -253,6 +253,27 @@ struct WorkspaceTests {
             #expect(!byCustomer.body.contains(top.customer.name.htmlEscapedForTest), "names are masked")
         }
     }
+
+    @Test("a one-time password opens only the password page until it is changed")
+    func oneTimePassword() async throws {
+        try await withWorkspace { workspace in
+            let people = PeopleDesk(store: workspace.store, mappings: workspace.harness.mappings, cost: 4)
+            let carol = try await people.authenticate(name: "carol", password: WorkspaceHarness.password("carol"))
+            let oneTime = try await people.resetPassword(name: "alice", by: carol)
+            let alice = WorkspaceClient(base: workspace.base)
+            #expect(try await alice.signIn("alice", oneTime).location == "/workspace/password")
+            #expect(try await alice.get("/workspace").location == "/workspace/password")
+            let form = try await alice.get("/workspace/password")
+            #expect(form.body.contains("one-time password"))
+            let short = try await alice.post("/workspace/password", ["csrf": form.csrf ?? "", "current": oneTime, "new": "short", "repeat": "short"])
+            #expect(short.status == 422 && short.body.contains("at least 12 characters"))
+            let changed = try await alice.post("/workspace/password", ["csrf": form.csrf ?? "", "current": oneTime,
+                                                                       "new": "alice-new-long-password", "repeat": "alice-new-long-password"])
+            #expect(changed.location == "/workspace")
+            #expect(try await alice.get("/workspace").status == 200)
+            #expect(try await workspace.store.user(named: "alice")?.mustChangePassword == false)
+        }
+    }
 }
 
 extension String {

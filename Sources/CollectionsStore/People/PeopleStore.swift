@@ -11,8 +11,8 @@ public protocol PeopleStore: Sendable {
     /// Adds a person; `StoreError.duplicate` if the name is taken.
     func addUser(_ user: StoredUser, by actor: String, at: Timestamp) async throws
 
-    /// Sets a new password hash, clears the failed sign-ins and unlocks.
-    func setPassword(name: String, hash: String, by actor: String, at: Timestamp) async throws
+    /// Sets a new password hash, clears the failed sign-ins and unlocks; `mustChange` for a one-time password.
+    func setPassword(name: String, hash: String, mustChange: Bool, by actor: String, at: Timestamp) async throws
 
     func setEnabled(name: String, enabled: Bool, by actor: String, reason: String, at: Timestamp) async throws
 

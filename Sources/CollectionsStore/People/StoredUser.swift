@@ -12,9 +12,12 @@ public struct StoredUser: Sendable, Equatable {
     public var failedSignIns: Int
     /// Locked after too many wrong passwords; a password reset unlocks.
     public var locked: Bool
+    /// The password is a one-time password someone else saw: it must be changed before anything else.
+    public var mustChangePassword: Bool
 
     public init(name: String, displayName: String, role: String, passwordHash: String, enabled: Bool = true, failedSignIns: Int = 0,
-                locked: Bool = false) {
+                locked: Bool = false, mustChangePassword: Bool = false) {
+        self.mustChangePassword = mustChangePassword
         self.name = name
         self.displayName = displayName
         self.role = role

@@ -16,7 +16,7 @@ struct UsersCommand: AsyncParsableCommand {
             typed at a prompt on a terminal. Managing people needs the role userAdministration names in authority-matrix.yaml;
             the first person added must hold it. Every change is audited.
             """,
-        subcommands: [Add.self, List.self, Disable.self, Enable.self, ResetPassword.self, Token.self])
+        subcommands: [Add.self, List.self, Disable.self, Enable.self, ResetPassword.self, Password.self, Token.self])
 
     /// A password from the first line of standard input, for scripts.
     static func passwordFromStandardInput() throws -> String {
@@ -107,6 +107,32 @@ struct UsersCommand: AsyncParsableCommand {
         }
     }
 
+    struct Password: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change your password (a one-time password must be changed before it makes a token or signs in).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Your user name.") var name: String
+        @Flag(help: "Read the current password, then the new one, from the first two lines of standard input.") var passwordStdin = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let (current, new): (String, String)
+                if passwordStdin {
+                    (current, new) = (try UsersCommand.passwordFromStandardInput(), try UsersCommand.passwordFromStandardInput())
+                } else if isatty(STDIN_FILENO) == 1, let typed = getpass("current password for \(name): ") {
+                    current = String(cString: typed)
+                    guard let typedNew = getpass("new password: ") else { throw CommandFailure(message: "no new password", exitCode: .usage) }
+                    new = String(cString: typedNew)
+                } else {
+                    throw CommandFailure(message: "give the passwords at the prompts on a terminal, or with --password-stdin", exitCode: .usage)
+                }
+                try await session.peopleDesk.changePassword(name: name, current: current, new: new)
+                print("\(name)'s password changed")
+            }
+        }
+    }
+
     struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a personal token for the command line, after your password; shown once, kept only as its hash.",
@@ -127,6 +153,10 @@ struct UsersCommand: AsyncParsableCommand {
                     throw CommandFailure(message: "give your password at the prompt on a terminal, or with --password-stdin", exitCode: .usage)
                 }
                 let person = try await session.peopleDesk.authenticate(name: name, password: password)
+                guard try await !session.peopleDesk.mustChangePassword(person) else {
+                    throw CommandFailure(message: "\(name) still has a one-time password: change it first ('miles-adapter users password \(name)')",
+                                         exitCode: .identity)
+                }
                 print(try await session.peopleDesk.issueToken(for: person))
             }
         }

@@ -99,7 +99,12 @@ struct CommandSession {
             return try await peopleDesk.authenticate(token: token)
         }
         if let name = configuration.user, isatty(STDIN_FILENO) == 1, let typed = getpass("password for \(name): ") {
-            return try await peopleDesk.authenticate(name: name, password: String(cString: typed))
+            let person = try await peopleDesk.authenticate(name: name, password: String(cString: typed))
+            guard try await !peopleDesk.mustChangePassword(person) else {
+                throw IdentityError(.notAuthenticated, input: name, "\(name) still has a one-time password: change it first "
+                                    + "('miles-adapter users password \(name)')")
+            }
+            return person
         }
         throw IdentityError(.notAuthenticated, input: "MILES_ADAPTER_TOKEN",
                             "this is a decision a person makes, and a name (user: or MILES_ADAPTER_USER) proves nothing: set "

@@ -57,7 +57,7 @@ public struct PeopleDesk: Sendable {
         let chosen = password ?? Self.oneTimePassword()
         try Self.checkStrength(chosen)
         try await store.addUser(StoredUser(name: name, displayName: displayName ?? name, role: roleValue.name,
-                                           passwordHash: Bcrypt.hash(chosen, cost: cost)),
+                                           passwordHash: Bcrypt.hash(chosen, cost: cost), mustChangePassword: password == nil),
                                 by: admin?.name ?? "first user (\(name))", at: now())
         return chosen
     }
@@ -114,14 +114,21 @@ public struct PeopleDesk: Sendable {
     public func resetPassword(name: String, by admin: CollectionsUser) async throws -> String {
         try requireAdministration(admin)
         let password = Self.oneTimePassword()
-        try await store.setPassword(name: name, hash: Bcrypt.hash(password, cost: cost), by: admin.name, at: now())
+        try await store.setPassword(name: name, hash: Bcrypt.hash(password, cost: cost), mustChange: true, by: admin.name, at: now())
         return password
     }
 
-    /// The person changes their own password.
-    public func changePassword(of person: CollectionsUser, to password: String) async throws {
+    /// The person changes their own password, proving they know the current one.
+    public func changePassword(name: String, current: String, new password: String) async throws {
+        let person = try await authenticate(name: name, password: current)
         try Self.checkStrength(password)
-        try await store.setPassword(name: person.name, hash: Bcrypt.hash(password, cost: cost), by: person.name, at: now())
+        guard password != current else { throw IdentityError(.weakPassword, input: "password", "the new password is the old one") }
+        try await store.setPassword(name: person.name, hash: Bcrypt.hash(password, cost: cost), mustChange: false, by: person.name, at: now())
+    }
+
+    /// Whether the person still has a one-time password, which must be changed before they act.
+    public func mustChangePassword(_ person: CollectionsUser) async throws -> Bool {
+        try await store.user(named: person.name)?.mustChangePassword ?? false
     }
 
     private var adminName: String { mappings.authorityMatrix.userAdministrationRole.name }
