@@ -176,16 +176,18 @@ extension Workspace {
         }
         let contract = view.contract
         let person = person(session)
-        try await store.recordPersonalDataView(by: person.name, partnerId: contract.customer.partnerId, contractNumber: number, at: now())
+        let shown = person.role.rank >= mappings.authorityMatrix.personalDataRole.rank
+        if shown { try await store.recordPersonalDataView(by: person.name, partnerId: contract.customer.partnerId, contractNumber: number, at: now()) }
         let address = contract.customer.address
+        let masked = "‹shown to \(mappings.authorityMatrix.personalDataRole.name) and above›"
         var data: [String: Any] = [
             "title": number, "number": number, "statusCode": contract.statusCode,
             "status": mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode)?.rawValue ?? "unknown to the mapping",
             "version": contract.version, "agreement": contract.agreementType.rawValue, "open": contract.openBalance.description,
             "arrears": contract.arrears.amount.description, "missed": contract.arrears.missedPayments,
-            "partnerId": contract.customer.partnerId, "customerName": contract.customer.name,
-            "address": [address.line1, address.line2, address.town, address.postcode].compactMap { $0 }.joined(separator: ", "),
-            "contact": (contract.customer.phones + [contract.customer.email].compactMap { $0 }).joined(separator: " · "),
+            "partnerId": contract.customer.partnerId, "customerName": shown ? contract.customer.name : Self.masked(contract.customer.name),
+            "address": shown ? [address.line1, address.line2, address.town, address.postcode].compactMap { $0 }.joined(separator: ", ") : masked,
+            "contact": shown ? (contract.customer.phones + [contract.customer.email].compactMap { $0 }).joined(separator: " · ") : masked,
             "vulnerable": contract.customer.vulnerable,
             "invoices": contract.openInvoices.filter { $0.openAmount.minorUnits > 0 }.map {
                 ["number": $0.number, "due": $0.dueDate.description, "open": $0.openAmount.description, "amount": $0.amount.description]

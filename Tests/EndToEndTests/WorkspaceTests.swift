@@ -274,6 +274,36 @@ struct WorkspaceTests {
             #expect(try await workspace.store.user(named: "alice")?.mustChangePassword == false)
         }
     }
+
+    @Test("with personalData set to teamLeader, an agent sees the contract's customer masked and no view is recorded")
+    func personalDataByRole() async throws {
+        try await withWorkspace { workspace in
+            let folder = temporaryDirectory("mappings-personal")
+            try FileManager.default.removeItem(atPath: folder)
+            try FileManager.default.copyItem(atPath: repositoryMappings, toPath: folder)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let matrix = folder + "/authority-matrix.yaml"
+            try (try String(contentsOfFile: matrix, encoding: .utf8)).replacingOccurrences(of: "personalData: agent", with: "personalData: teamLeader")
+                .write(toFile: matrix, atomically: true, encoding: .utf8)
+            let mappings = try MappingSet.load(directory: folder)
+            let server = try await AgentAPIServer.start(
+                configuration: AgentAPIConfiguration(port: 0, tokenHashes: [:]), desk: workspace.harness.ingestDesk(workspace.store, inbox: folder + "/inbox"),
+                monitored: workspace.store, routes: [try Workspace(store: workspace.store, mappings: mappings, passwordCost: 4, logger: Logger(label: "w"))],
+                logger: Logger(label: "w"))
+            let contract = try #require(try await workspace.store.contract(number: "C00000001"))
+            let alice = WorkspaceClient(base: "http://127.0.0.1:\(server.port)")
+            try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+            let page = try await alice.get("/workspace/contracts/C00000001")
+            let bob = WorkspaceClient(base: "http://127.0.0.1:\(server.port)")
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let shown = try await bob.get("/workspace/contracts/C00000001")
+            await server.stop()
+            #expect(!page.body.contains(contract.customer.address.postcode) && page.body.contains("shown to teamLeader and above"))
+            #expect(shown.body.contains(contract.customer.address.postcode))
+            let views = try await workspace.store.auditEntries(subject: "contract:C00000001", limit: 20).filter { $0.action == "personal-data.viewed" }
+            #expect(views.map(\.actor) == ["bob"])
+        }
+    }
 }
 
 extension String {

@@ -38,11 +38,14 @@ public struct AuthorityMatrix: Sendable, Equatable {
     public let userAdministrationRole: CollectionsRole
     /// The least role that may retry or skip an outbox entry (the top role unless the matrix names one).
     public let outboxDecisionRole: CollectionsRole
+    /// The least role shown customers' personal data in the workspace (every role unless the matrix names one).
+    public let personalDataRole: CollectionsRole
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
                 reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
                 auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil,
-                outboxDecisionRole: CollectionsRole? = nil) {
+                outboxDecisionRole: CollectionsRole? = nil, personalDataRole: CollectionsRole? = nil) {
+        self.personalDataRole = personalDataRole ?? tiers.first!.role
         self.outboxDecisionRole = outboxDecisionRole ?? tiers.last!.role
         self.userAdministrationRole = userAdministrationRole ?? tiers.last!.role
         self.guardOverrideRoles = guardOverrideRoles

@@ -12,7 +12,8 @@ enum AuthorityMatrixLoader {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
-                                        "auditAcknowledgement", "userAdministration", "outboxDecisions"], file, &problems)
+                                        "auditAcknowledgement", "userAdministration", "outboxDecisions",
+                                        "personalData"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -109,6 +110,7 @@ enum AuthorityMatrixLoader {
         let acknowledgement = namedRole("auditAcknowledgement")
         let administration = namedRole("userAdministration")
         let outboxDecisions = namedRole("outboxDecisions")
+        let personalData = namedRole("personalData")
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -117,6 +119,7 @@ enum AuthorityMatrixLoader {
         }
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
                                reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement,
-                               userAdministrationRole: administration, outboxDecisionRole: outboxDecisions)
+                               userAdministrationRole: administration, outboxDecisionRole: outboxDecisions,
+                               personalDataRole: personalData)
     }
 }
