@@ -28,6 +28,8 @@ struct IdentityTests {
             throws: { ($0 as? IdentityError)?.code == .notAuthorised }
         await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: "short", by: carol) }
             throws: { ($0 as? IdentityError)?.code == .weakPassword }
+        await #expect { try await desk.addUser(name: "outbox-relay", displayName: nil, role: "agent", password: nil, by: carol) }
+            throws: { ($0 as? IdentityError)?.code == .invalidName }
 
         let stored = try #require(try await store.user(named: "bob"))
         #expect(stored.passwordHash.hasPrefix("$2") && !stored.passwordHash.contains("bob-long-password"))

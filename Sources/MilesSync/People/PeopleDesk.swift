@@ -21,6 +21,9 @@ public struct PeopleDesk: Sendable {
     /// bcrypt's cost: 12 (about a quarter of a second a hash) unless a test asks for less.
     let cost: UInt8
     let now: CollectionsClock
+    /// The names the adapter's unattended jobs act under in the audit log: no person may take one.
+    static let reservedNames: Set<String> = ["outbox-relay", "ingest", "sync", "miles", "system", "push", "serve"]
+
     /// Wrong passwords in a row that lock an account.
     public static let lockAfter = 5
 
@@ -36,6 +39,9 @@ public struct PeopleDesk: Sendable {
     public func addUser(name: String, displayName: String?, role: String, password: String?, by admin: CollectionsUser?) async throws -> String {
         guard name.wholeMatch(of: /[a-z][a-z0-9._-]{0,63}/) != nil else {
             throw IdentityError(.invalidName, input: name, "a user name is lower-case letters, digits, '.', '_' or '-', starting with a letter")
+        }
+        guard !Self.reservedNames.contains(name) else {
+            throw IdentityError(.invalidName, input: name, "'\(name)' names one of the adapter's own jobs in the audit log; choose another name")
         }
         guard let roleValue = mappings.authorityMatrix.role(named: role) else {
             throw IdentityError(.unknownRole, input: role, "no role '\(role)' in authority-matrix.yaml; roles are "
