@@ -20,11 +20,17 @@ actor WorkspaceSessions {
 
     private var sessions: [String: Session] = [:]
     private let idle: Duration
+    /// The most sessions nobody has signed in to: anyone can start one by opening the sign-in page,
+    /// so past this the oldest are dropped (their forms then ask to sign in again).
+    private let maxAnonymous: Int
     private let clock = ContinuousClock()
 
-    init(idle: Duration) {
+    init(idle: Duration, maxAnonymous: Int = 10_000) {
         self.idle = idle
+        self.maxAnonymous = maxAnonymous
     }
+
+    var count: Int { sessions.count }
 
     /// The live session with this id, touched; nil when unknown or idle too long.
     func session(_ id: String?) -> Session? {
@@ -39,8 +45,15 @@ actor WorkspaceSessions {
         return session
     }
 
-    /// A new anonymous session, for the sign-in form.
+    /// A new anonymous session, for the sign-in form. Sessions left idle too long are swept out first,
+    /// and the oldest anonymous ones beyond the cap.
     func start() -> Session {
+        let now = clock.now
+        sessions = sessions.filter { $0.value.lastSeen.duration(to: now) <= idle }
+        let anonymous = sessions.values.filter { $0.person == nil }
+        if anonymous.count >= maxAnonymous {
+            for old in anonymous.sorted(by: { $0.lastSeen < $1.lastSeen }).prefix(anonymous.count - maxAnonymous + 1) { sessions[old.id] = nil }
+        }
         let session = Session(id: Self.random(), csrf: Self.random(), person: nil, displayName: nil, lastSeen: clock.now, flash: nil)
         sessions[session.id] = session
         return session

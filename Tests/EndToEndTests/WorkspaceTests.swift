@@ -8,7 +8,7 @@ import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
-import Workspace
+@testable import Workspace
 
 /// A synced store with people in it (carol, head of credit; bob, team leader; alice and ann, agents;
 /// every password "<name>-long-password"), served by the workspace on a free port.
@@ -311,5 +311,20 @@ extension String {
     var htmlEscapedForTest: String {
         replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
             .replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
+    }
+}
+
+@Suite("The workspace's sessions (issue 13)")
+struct WorkspaceSessionTests {
+    @Test("anonymous sessions, which anyone can start, are capped: the oldest go first; signed-in ones stay")
+    func anonymousCap() async throws {
+        let sessions = WorkspaceSessions(idle: .seconds(60), maxAnonymous: 3)
+        let first = await sessions.start()
+        let signedIn = await sessions.signIn(replacing: await sessions.start().id, person: CollectionsUser(name: "bob", role: CollectionsRole(name: "teamLeader", rank: 1)),
+                                             displayName: "Bob", mustChangePassword: false)
+        for _ in 0..<10 { _ = await sessions.start() }
+        #expect(await sessions.count == 4, "three anonymous and one signed in")
+        #expect(await sessions.session(first.id) == nil)
+        #expect(await sessions.session(signedIn.id)?.person?.name == "bob")
     }
 }
