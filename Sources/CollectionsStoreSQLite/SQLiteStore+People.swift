@@ -48,7 +48,8 @@ extension SQLiteStore: PeopleStore {
                 throw StoreError(.notFound, input: "user \(name)", "there is no user \(name)")
             }
             if succeeded {
-                user.failedSignIns = 0
+                // A lock (from guesses made meanwhile) stays until a password reset.
+                if !user.locked { user.failedSignIns = 0 }
             } else {
                 user.failedSignIns += 1
                 if !user.locked, user.failedSignIns >= lockAfter {

@@ -13,7 +13,7 @@ struct FormData {
         switch type {
         case "application/x-www-form-urlencoded":
             for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map { Self.decode(String($0)) }
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { Self.decode(String($0)) }
                 fields[parts[0]] = parts.count > 1 ? parts[1] : ""
             }
         case "multipart/form-data":
@@ -21,6 +21,8 @@ struct FormData {
                 .first(where: { $0.hasPrefix("boundary=") })?.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) else {
                 throw FormError(description: "a multipart form without a boundary")
             }
+            // RFC 2046 allows 70 characters; a longer one would only make the search slow.
+            guard (1...70).contains(boundary.count) else { throw FormError(description: "a multipart boundary over 70 characters") }
             try parseMultipart(body, boundary: Array(("--" + boundary).utf8))
         default:
             throw FormError(description: "not a form (\(contentType ?? "no content type"))")

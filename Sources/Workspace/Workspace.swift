@@ -184,14 +184,14 @@ public struct Workspace: RouteGroup {
     /// A page for a signed-in person; anyone else is sent to sign in, and someone with a one-time
     /// password to change it.
     private func page(_ request: Request, _ body: (WorkspaceSessions.Session) async throws -> Response) async -> Response {
-        guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        guard let session = await live(sessions.session(sessionId(request))) else { return redirect("/workspace/sign-in") }
         if session.mustChangePassword { return redirect("/workspace/password") }
         do { return try await body(session) } catch { return failure(error, session: session) }
     }
 
     /// A form post by a signed-in person with the session's CSRF token; otherwise nothing changes.
     private func action(_ request: Request, _ body: (WorkspaceSessions.Session, FormData) async throws -> Response) async -> Response {
-        guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
+        guard let session = await live(sessions.session(sessionId(request))) else { return redirect("/workspace/sign-in") }
         if session.mustChangePassword { return redirect("/workspace/password") }
         guard let form = await readForm(request), Self.same(form["csrf"], session.csrf) else {
             return render("audit", ["title": "Refused", "error": "The form was not sent from this session's page (a missing or wrong CSRF token): "
@@ -203,6 +203,21 @@ public struct Workspace: RouteGroup {
         } catch {
             return failure(error, session: session)
         }
+    }
+
+    /// The session's person as the store has them now, with their current role: someone disabled,
+    /// locked or removed since signing in is signed out, and a reset password must be changed.
+    private func live(_ session: WorkspaceSessions.Session?) async -> WorkspaceSessions.Session? {
+        guard let session, let person = session.person else { return nil }
+        guard let stored = try? await store.user(named: person.name), stored.enabled, !stored.locked,
+              let role = mappings.authorityMatrix.role(named: stored.role) else {
+            await sessions.signOut(session.id)
+            return nil
+        }
+        var current = session
+        current.person = CollectionsUser(name: stored.name, role: role)
+        current.mustChangePassword = current.mustChangePassword || stored.mustChangePassword
+        return current
     }
 
     private func readForm(_ request: Request) async -> FormData? {

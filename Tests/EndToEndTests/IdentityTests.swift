@@ -41,7 +41,7 @@ struct IdentityTests {
         #expect(actions.contains("user.disabled"))
     }
 
-    @Test("the fifth wrong password in a row locks the account (audited); a reset unlocks it")
+    @Test("the fifth wrong password in a row locks the account (audited), told only to the right password; a reset unlocks it")
     func lockout() async throws {
         let folder = temporaryDirectory("lockout")
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -52,11 +52,17 @@ struct IdentityTests {
         _ = try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: "alice-long-password", by: carol)
         for attempt in 1...5 {
             await #expect { try await desk.authenticate(name: "alice", password: "guess-\(attempt)") }
-                throws: { ($0 as? IdentityError)?.code == (attempt < 5 ? .wrongPassword : .locked) }
+                throws: { ($0 as? IdentityError)?.code == .wrongPassword }
         }
         await #expect { try await desk.authenticate(name: "alice", password: "alice-long-password") }
             throws: { ($0 as? IdentityError)?.code == .locked }
         #expect(try await store.auditEntries().contains { $0.action == "user.locked" && $0.subject == "user:alice" })
+        await #expect { try await desk.authenticate(name: "nobody", password: "anything-at-all") }
+            throws: { ($0 as? IdentityError)?.code == .wrongPassword }
+        let token = try await desk.issueToken(for: carol)
+        for attempt in 1...5 { _ = try? await desk.authenticate(name: "carol", password: "guess-\(attempt)") }
+        #expect(try await store.user(named: "carol")?.locked == true)
+        #expect(try await desk.authenticate(token: token).name == "carol", "a token still works for someone whose password is under attack")
         let fresh = try await desk.resetPassword(name: "alice", by: carol)
         #expect(try await desk.authenticate(name: "alice", password: fresh).name == "alice")
     }

@@ -3,6 +3,9 @@ import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import MilesMapping
 import MilesMock
@@ -93,6 +96,22 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("a form body of a bare '=' or a multipart boundary over 70 characters is refused without harm")
+    func malformedForms() async throws {
+        try await withWorkspace { workspace in
+            let client = WorkspaceClient(base: workspace.base)
+            _ = try await client.get("/workspace/sign-in")
+            #expect(try await client.post("/workspace/sign-in", ["": ""]).status == 403)
+            var request = URLRequest(url: URL(string: workspace.base + "/workspace/sign-in")!)
+            request.httpMethod = "POST"
+            request.setValue("multipart/form-data; boundary=" + String(repeating: "-", count: 200), forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(repeating: UInt8(ascii: "-"), count: 100_000)
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 403)
+            #expect(try await client.get("/workspace/sign-in").status == 200, "the server still answers")
+        }
+    }
+
     @Test("a form without or with a wrong CSRF token is refused and changes nothing")
     func csrf() async throws {
         try await withWorkspace { workspace in
@@ -140,6 +159,12 @@ struct WorkspaceTests {
             let carol = try await people.authenticate(name: "carol", password: WorkspaceHarness.password("carol"))
             try await people.disable(name: "ann", reason: "left", by: carol)
             let client = WorkspaceClient(base: workspace.base)
+            let alice = WorkspaceClient(base: workspace.base)
+            try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+            #expect(try await alice.get("/workspace").status == 200)
+            try await people.disable(name: "alice", reason: "left", by: carol)
+            #expect(try await alice.get("/workspace").location == "/workspace/sign-in", "disabling ends a session already open")
+            try await people.enable(name: "alice", reason: "back", by: carol)
             let disabled = try await client.signIn("ann", WorkspaceHarness.password("ann"))
             #expect(disabled.status == 401 && disabled.body.contains("disabled"))
 

@@ -40,7 +40,7 @@ public struct PeopleDesk: Sendable {
         guard name.wholeMatch(of: /[a-z][a-z0-9._-]{0,63}/) != nil else {
             throw IdentityError(.invalidName, input: name, "a user name is lower-case letters, digits, '.', '_' or '-', starting with a letter")
         }
-        guard !Self.reservedNames.contains(name) else {
+        guard !Self.reservedNames.contains(name), mappings.agents[name] == nil else {
             throw IdentityError(.invalidName, input: name, "'\(name)' names one of the adapter's own jobs in the audit log; choose another name")
         }
         guard let roleValue = mappings.authorityMatrix.role(named: role) else {
@@ -69,32 +69,35 @@ public struct PeopleDesk: Sendable {
     }
 
     /// The person, if `password` is theirs and they may sign in; the fifth wrong password in a row locks them.
+    /// Who exists, is disabled or is locked is told only to someone who gave the right password: an
+    /// unknown name costs the same bcrypt check, and every wrong password gets the same answer.
     public func authenticate(name: String, password: String) async throws -> CollectionsUser {
         guard let user = try await store.user(named: name) else {
-            // The same answer as a wrong password: a sign-in form must not tell who exists.
+            _ = Bcrypt.verify(password, hash: Self.unknownUserHash)
             throw IdentityError(.wrongPassword, input: name, "wrong user name or password")
         }
-        guard user.enabled else { throw IdentityError(.disabled, input: name, "\(name) is disabled; a \(adminName) can enable them again") }
-        guard !user.locked else {
-            throw IdentityError(.locked, input: name, "\(name) is locked after \(Self.lockAfter) wrong passwords; a \(adminName) resets the password")
-        }
         let right = Bcrypt.verify(password, hash: user.passwordHash)
+        // Recorded in one transaction that refuses to reset a lock, so guesses in parallel cannot outrun it.
         let after = try await store.recordSignIn(name: name, succeeded: right, lockAfter: Self.lockAfter, at: now())
-        guard right else {
-            throw IdentityError(after.locked ? .locked : .wrongPassword, input: name,
-                                after.locked ? "\(name) is now locked after \(Self.lockAfter) wrong passwords; a \(adminName) resets the password"
-                                    : "wrong user name or password")
+        guard right else { throw IdentityError(.wrongPassword, input: name, "wrong user name or password") }
+        guard after.enabled else { throw IdentityError(.disabled, input: name, "\(name) is disabled; a \(adminName) can enable them again") }
+        guard !after.locked else {
+            throw IdentityError(.locked, input: name, "\(name) is locked after \(Self.lockAfter) wrong passwords; a \(adminName) resets the password")
         }
         return try person(user)
     }
+
+    /// A bcrypt hash no password matches, checked for an unknown name so it takes as long as a known one.
+    private static let unknownUserHash = Bcrypt.hash(UUID().uuidString, cost: 12)
 
     /// The person whose personal token this is, if they may still act.
     public func authenticate(token: String) async throws -> CollectionsUser {
         guard let user = try await store.user(withTokenHash: Self.hash(token)) else {
             throw IdentityError(.invalidToken, input: "MILES_ADAPTER_TOKEN", "the token is not any user's; 'miles-adapter users token NAME' makes one")
         }
+        // A lock stops password guessing; a token is not a guess, so it still works (an attacker who
+        // locked an administrator out of the sign-in form must not lock them out of resetting it).
         guard user.enabled else { throw IdentityError(.disabled, input: user.name, "\(user.name) is disabled") }
-        guard !user.locked else { throw IdentityError(.locked, input: user.name, "\(user.name) is locked") }
         return try person(user)
     }
 
