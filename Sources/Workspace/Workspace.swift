@@ -120,7 +120,7 @@ public struct Workspace: RouteGroup {
         let session: WorkspaceSessions.Session
         if let existing { session = existing } else { session = await sessions.start() }
         if session.person != nil, error == nil { return redirect("/workspace") }
-        var response = render("sign-in", ["title": "Sign in", "error": error as Any], session: session, status: status)
+        var response = render("sign-in", Self.present(["title": "Sign in", "error": error]), session: session, status: status)
         response.headers[.setCookie] = cookie(session.id)
         return response
     }
@@ -161,8 +161,8 @@ public struct Workspace: RouteGroup {
 
     private func passwordForm(_ request: Request, error: String? = nil) async -> Response {
         guard let session = await sessions.session(sessionId(request)), session.person != nil else { return redirect("/workspace/sign-in") }
-        return render("password", ["title": "Change your password", "error": error as Any,
-                                   "oneTime": session.mustChangePassword], session: session, status: error == nil ? .ok : .unprocessableContent)
+        return render("password", Self.present(["title": "Change your password", "error": error, "oneTime": session.mustChangePassword]),
+                      session: session, status: error == nil ? .ok : .unprocessableContent)
     }
 
     private func changePassword(_ request: Request) async -> Response {
@@ -242,6 +242,11 @@ public struct Workspace: RouteGroup {
         }
         let html = library.render(context, withTemplate: template) ?? "template \(template) is missing"
         return Response(status: status, headers: Self.pageHeaders(type: "text/html; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The values that are there: a missing one (nil) must leave its section out, not print "nil".
+    static func present(_ values: [String: Any?]) -> [String: Any] {
+        values.compactMapValues { $0 }
     }
 
     static func pageHeaders(type: String) -> HTTPFields {

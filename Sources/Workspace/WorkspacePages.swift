@@ -63,9 +63,9 @@ extension Workspace {
         for group in groups.values {
             for (currency, totals) in group.report.totals {
                 let total = totals.reduce(0, +)
-                rows.append((total, ["name": group.name, "link": group.link as Any, "currency": currency.code,
-                                     "amounts": totals.map { Money(minorUnits: $0, currency: currency).decimalString },
-                                     "total": Money(minorUnits: total, currency: currency).decimalString]))
+                rows.append((total, Self.present(["name": group.name, "link": group.link, "currency": currency.code,
+                                                  "amounts": totals.map { Money(minorUnits: $0, currency: currency).decimalString },
+                                                  "total": Money(minorUnits: total, currency: currency).decimalString])))
             }
         }
         let largest = rows.sorted { $0.total > $1.total }.prefix(limit).map(\.row)
@@ -195,7 +195,6 @@ extension Workspace {
             "holds": view.holds.filter { $0.liftedOn == nil }.map { "hold: \($0.kind.rawValue) since \($0.setOn) by \($0.setBy): \($0.reason)" },
             "notices": view.notices.arrearsNoticesSent.map { "arrears notice sent \($0)" }
                 + (view.notices.defaultNotice.map { ["default notice served \($0.served), remedy by \($0.remedyDate)"] } ?? []),
-            "placedWith": view.placedWith as Any,
             "guards": view.refusals.map { item -> [String: Any] in
                 ["action": "\(item.action.rawValue) (to \(item.action.targetStatus.rawValue))", "allowed": item.refusals.isEmpty,
                  "refusals": item.refusals.map(\.description)]
@@ -209,6 +208,7 @@ extension Workspace {
                 ["at": $0.at.description, "actor": $0.actor, "action": $0.action, "details": $0.details]
             },
         ]
+        if let placedWith = view.placedWith { data["placedWith"] = placedWith }
         data.merge(await takeFlash(session)) { $1 }
         return render("contract", data, session: session)
     }
