@@ -62,7 +62,9 @@ public struct Workspace: RouteGroup {
         router.get("workspace/aged-debt/:group") { request, context in
             await page(request) { try await agedDebtBy(customer: context.parameters.get("group") == "customers", $0) }
         }
-        router.get("workspace/writeoffs") { request, _ in await page(request) { try await writeOffs(request, $0) } }
+        router.get("workspace/writeoffs") { request, _ in
+            await page(request) { try await writeOffs(state: request.uri.queryParameters["state"].map(String.init), $0) }
+        }
         router.get("workspace/writeoffs.csv") { request, _ in await page(request) { _ in try await writeOffExport() } }
         router.post("workspace/writeoffs/upload") { request, _ in await action(request) { try await upload($0, $1) } }
         router.post("workspace/writeoffs/:id/approve") { request, context in
@@ -194,8 +196,8 @@ public struct Workspace: RouteGroup {
         guard let session = await live(sessions.session(sessionId(request))) else { return redirect("/workspace/sign-in") }
         if session.mustChangePassword { return redirect("/workspace/password") }
         guard let form = await readForm(request), Self.same(form["csrf"], session.csrf) else {
-            return render("audit", ["title": "Refused", "error": "The form was not sent from this session's page (a missing or wrong CSRF token): "
-                                    + "nothing was changed. Reload the page and try again.", "entries": [Any]()], session: session, status: .forbidden)
+            return render("message", ["title": "Refused", "error": "The form was not sent from this session's page (a missing or wrong CSRF token): "
+                                      + "nothing was changed. Reload the page and try again."], session: session, status: .forbidden)
         }
         do {
             try await AuditDesk(store: store, mappings: mappings, now: now).requireIntact()
@@ -275,7 +277,7 @@ public struct Workspace: RouteGroup {
             logger.error("workspace: unexpected failure", metadata: ["reference": "\(reference)", "error": "\(error)"])
             (message, status) = ("Something went wrong; the adapter's log has the cause (reference \(reference)).", .internalServerError)
         }
-        return render("audit", ["title": "Refused", "error": message, "entries": [Any]()], session: session, status: status)
+        return render("message", ["title": "Refused", "error": message], session: session, status: status)
     }
 
     func person(_ session: WorkspaceSessions.Session) -> CollectionsUser { session.person! }

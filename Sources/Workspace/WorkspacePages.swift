@@ -76,9 +76,10 @@ extension Workspace {
 
     // MARK: Write-offs
 
-    func writeOffs(_ request: Request, _ session: WorkspaceSessions.Session, lines: [[String: Any]] = []) async throws -> Response {
+    /// The write-off page: the requests in `state` (all when nil), and the lines of a file just uploaded.
+    func writeOffs(state: String?, _ session: WorkspaceSessions.Session, lines: [[String: Any]] = []) async throws -> Response {
         let person = person(session)
-        let wanted = request.uri.queryParameters["state"].flatMap { WriteOffRequest.State(rawValue: String($0)) }
+        let wanted = state.flatMap(WriteOffRequest.State.init(rawValue:))
         let requests = try await store.writeOffRequests(state: wanted).sorted { $0.id > $1.id }
         var data: [String: Any] = [
             "title": "Write-offs", "lines": lines, "hasLines": !lines.isEmpty,
@@ -117,8 +118,7 @@ extension Workspace {
         lines += report.refused.map { ($0.line, "refused: \($0.reason)") }
         await flash(session, "\(report.created.count) raised, \(report.alreadyRequested.count) already requested, \(report.refused.count) refused",
                     error: !report.refused.isEmpty && report.created.isEmpty)
-        let request = Request(head: .init(method: .get, scheme: nil, authority: nil, path: "/workspace/writeoffs"), body: .init(buffer: ByteBuffer()))
-        return try await writeOffs(request, session, lines: lines.sorted { $0.0 < $1.0 }.map { ["line": $0.0, "text": $0.1] })
+        return try await writeOffs(state: nil, session, lines: lines.sorted { $0.0 < $1.0 }.map { ["line": $0.0, "text": $0.1] })
     }
 
     func decide(writeOff id: Int64?, approve: Bool, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {

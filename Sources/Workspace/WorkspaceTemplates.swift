@@ -153,6 +153,9 @@ enum WorkspaceTemplates {
             <td>{{#actionable}}<form class="inline" method="post" action="/workspace/outbox/{{id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><button>Retry</button></form>
             <form class="inline" method="post" action="/workspace/outbox/{{id}}/skip"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" placeholder="why" required> <button>Skip</button></form>{{/actionable}}</td></tr>{{/entries}}</table>{{> footer}}
             """,
+        "message": """
+            {{> header}}<h1>{{title}}</h1><p><a href="/workspace">Back to the dashboard</a></p>{{> footer}}
+            """,
         "audit": """
             {{> header}}<h1>Audit log</h1><p id="verification">{{verification}}</p>
             <table><tr><th>#</th><th>when</th><th>who</th><th>what</th><th>subject</th><th>details</th></tr>

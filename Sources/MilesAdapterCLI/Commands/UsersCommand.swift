@@ -18,12 +18,18 @@ struct UsersCommand: AsyncParsableCommand {
             """,
         subcommands: [Add.self, List.self, Disable.self, Enable.self, ResetPassword.self, Password.self, Token.self])
 
-    /// A password from the first line of standard input, for scripts.
-    static func passwordFromStandardInput() throws -> String {
-        guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-            throw CommandFailure(message: "no password on standard input", exitCode: .usage)
+    /// A password from the next line of standard input (for scripts), or typed at `prompt` on a terminal.
+    static func password(fromStandardInput: Bool, prompt: String) throws -> String {
+        if fromStandardInput {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                throw CommandFailure(message: "no password on standard input", exitCode: .usage)
+            }
+            return line
         }
-        return line
+        guard isatty(STDIN_FILENO) == 1, let typed = getpass(prompt) else {
+            throw CommandFailure(message: "give the password at the prompt on a terminal, or with --password-stdin", exitCode: .usage)
+        }
+        return String(cString: typed)
     }
 
     struct Add: AsyncParsableCommand {
@@ -38,7 +44,7 @@ struct UsersCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 let admin = try await session.store.users().isEmpty ? nil : try await session.person()
-                let given = passwordStdin ? try UsersCommand.passwordFromStandardInput() : nil
+                let given = passwordStdin ? try UsersCommand.password(fromStandardInput: true, prompt: "") : nil
                 let password = try await session.peopleDesk.addUser(name: name, displayName: displayName, role: role, password: given, by: admin)
                 print("\(name) added as \(role)")
                 if given == nil { print("one-time password for \(name) (shown once; give it to them in person): \(password)") }
@@ -117,16 +123,8 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                let (current, new): (String, String)
-                if passwordStdin {
-                    (current, new) = (try UsersCommand.passwordFromStandardInput(), try UsersCommand.passwordFromStandardInput())
-                } else if isatty(STDIN_FILENO) == 1, let typed = getpass("current password for \(name): ") {
-                    current = String(cString: typed)
-                    guard let typedNew = getpass("new password: ") else { throw CommandFailure(message: "no new password", exitCode: .usage) }
-                    new = String(cString: typedNew)
-                } else {
-                    throw CommandFailure(message: "give the passwords at the prompts on a terminal, or with --password-stdin", exitCode: .usage)
-                }
+                let current = try UsersCommand.password(fromStandardInput: passwordStdin, prompt: "current password for \(name): ")
+                let new = try UsersCommand.password(fromStandardInput: passwordStdin, prompt: "new password: ")
                 try await session.peopleDesk.changePassword(name: name, current: current, new: new)
                 print("\(name)'s password changed")
             }
@@ -144,14 +142,7 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let session = try CommandSession(global)
-                let password: String
-                if passwordStdin {
-                    password = try UsersCommand.passwordFromStandardInput()
-                } else if isatty(STDIN_FILENO) == 1, let typed = getpass("password for \(name): ") {
-                    password = String(cString: typed)
-                } else {
-                    throw CommandFailure(message: "give your password at the prompt on a terminal, or with --password-stdin", exitCode: .usage)
-                }
+                let password = try UsersCommand.password(fromStandardInput: passwordStdin, prompt: "password for \(name): ")
                 let person = try await session.peopleDesk.authenticate(name: name, password: password)
                 guard try await !session.peopleDesk.mustChangePassword(person) else {
                     throw CommandFailure(message: "\(name) still has a one-time password: change it first ('miles-adapter users password \(name)')",

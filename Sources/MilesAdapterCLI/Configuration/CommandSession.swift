@@ -98,8 +98,9 @@ struct CommandSession {
         if let token = try configuration.personalToken() {
             return try await peopleDesk.authenticate(token: token)
         }
-        if let name = configuration.user, isatty(STDIN_FILENO) == 1, let typed = getpass("password for \(name): ") {
-            let person = try await peopleDesk.authenticate(name: name, password: String(cString: typed))
+        if let name = configuration.user, isatty(STDIN_FILENO) == 1 {
+            let typed = try UsersCommand.password(fromStandardInput: false, prompt: "password for \(name): ")
+            let person = try await peopleDesk.authenticate(name: name, password: typed)
             guard try await !peopleDesk.mustChangePassword(person) else {
                 throw IdentityError(.notAuthenticated, input: name, "\(name) still has a one-time password: change it first "
                                     + "('miles-adapter users password \(name)')")
