@@ -11,7 +11,8 @@ import MilesSync
 
 // miles-adapter-bench: decode throughput against libxml2's own SAX2 ceiling (same bytes, same run),
 // a full sync of 100,000 contracts from a mock MILES subprocess into SQLite (time, peak memory), a
-// push of 10,000 write-offs, a 1,000,000-row ingest, and the resident memory of `miles-adapter --help`.
+// push of 10,000 write-offs, a 1,000,000-row ingest, the resident memory of `miles-adapter --help`, and the
+// workspace's dashboard and contract search over 1,000,000 synced contracts under 20 concurrent users.
 // With BENCH_BASELINE_BIN (the release folder of an earlier build), the subprocess benchmarks (help,
 // sync, ingest) run that build's miles-adapter too, in the same run, and report the ratios.
 // Run in release mode: `make bench`, or `make bench-compare` against an earlier commit.
@@ -177,22 +178,31 @@ func launch(path: String, _ arguments: [String], environment: [String: String] =
     return process
 }
 
-func syncBenchmark() async throws {
-    let output = Pipe()
-    let mock = try launch("miles-mock", ["--port", "0", "--contracts", String(syncContracts), "--wsdl", mappingsDirectory + "/wsdl"],
-                          output: output)
-    defer { mock.terminate(); mock.waitUntilExit() }
+/// The first line `process` writes to `output`, which names the address it listens on.
+func listeningAddress(of process: Process, _ output: Pipe) -> String {
     var line = Data()
     while !line.contains(UInt8(ascii: "\n")) {
         let chunk = output.fileHandleForReading.availableData
-        guard !chunk.isEmpty else { fatalError("miles-mock exited before listening") }
+        guard !chunk.isEmpty else { fatalError("\(process.executableURL?.lastPathComponent ?? "a subprocess") exited before listening") }
         line.append(chunk)
     }
     let text = String(decoding: line, as: UTF8.self)
-    guard let range = text.range(of: "http://"), let end = text[range.lowerBound...].firstIndex(of: " ") else {
-        fatalError("cannot read the mock's address from: \(text)")
+    guard let range = text.range(of: "http://"), let end = text[range.lowerBound...].firstIndex(where: { $0 == " " || $0 == "\n" }) else {
+        fatalError("cannot read an address from: \(text)")
     }
-    let endpoint = String(text[range.lowerBound..<end])
+    return String(text[range.lowerBound..<end])
+}
+
+/// A miles-mock subprocess holding `contracts` contracts, and its endpoint.
+func startMock(contracts: Int) throws -> (process: Process, endpoint: String) {
+    let output = Pipe()
+    let mock = try launch("miles-mock", ["--port", "0", "--contracts", String(contracts), "--wsdl", mappingsDirectory + "/wsdl"], output: output)
+    return (mock, listeningAddress(of: mock, output))
+}
+
+func syncBenchmark() async throws {
+    let (mock, endpoint) = try startMock(contracts: syncContracts)
+    defer { mock.terminate(); mock.waitUntilExit() }
     print("sync: \(syncContracts) contracts from a miles-mock subprocess into SQLite, pages of 1,000 (best of 2 each, order alternated)")
     let runs = try await bestOfTwo { adapter, _ in try sync(with: adapter, endpoint: endpoint) }
     for (run, adapter) in zip(runs, adapters) {
@@ -214,6 +224,11 @@ func printRatios(_ runs: [ChildRun]) {
 func sync(with adapter: Adapter, endpoint: String) throws -> ChildRun {
     let database = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).sqlite").path
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
+    return try sync(with: adapter, endpoint: endpoint, into: database)
+}
+
+/// One full sync into the store at `database` with `adapter`.
+func sync(with adapter: Adapter, endpoint: String, into database: String) throws -> ChildRun {
     let cpuBefore = childrenCPUSeconds()
     let start = ContinuousClock.now
     let syncOutput = Pipe()
@@ -397,9 +412,10 @@ func ingest(_ file: String, with adapter: Adapter, from database: String, into f
     return ChildRun(seconds: elapsed, cpuSeconds: cpuSeconds, peakMegabytes: reportedPeakMegabytes(report, job: "ingest"))
 }
 
-let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest").split(separator: ",").map(String.init))
+let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest,workspace").split(separator: ",").map(String.init))
 if benchmarks.contains("help") { try helpBenchmark() }
 if benchmarks.contains("decode") { try await decodeBenchmark() }
 if benchmarks.contains("sync") { try await syncBenchmark() }
 if benchmarks.contains("push") { try await pushBenchmark() }
 if benchmarks.contains("ingest") { try await ingestBenchmark() }
+if benchmarks.contains("workspace") { try await workspaceBenchmark() }

@@ -81,7 +81,10 @@ extension SQLiteStore {
     }
 
     public func upsertContract(_ contract: Contract) async throws {
-        try transaction { db in _ = try self.upsert(contract, db) }
+        try transaction { db in
+            if try self.upsert(contract, db) { try self.advanceContractsRevision(db) }
+            try self.indexCustomerNames(db)
+        }
     }
 
     public func holds(contractNumber: String) async throws -> [ContractHold] {

@@ -37,7 +37,7 @@ extension SQLiteStore {
     public func outboxCounts() async throws -> [OutboxEntry.State: Int] {
         try read { db in
             var counts: [OutboxEntry.State: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM outbox GROUP BY state") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT state, count(*) AS n FROM outbox GROUP BY state")) {
                 if let state = OutboxEntry.State(rawValue: row["state"]) { counts[state] = row["n"] }
             }
             return counts

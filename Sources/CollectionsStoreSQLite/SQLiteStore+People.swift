@@ -4,7 +4,7 @@ import GRDB
 
 extension SQLiteStore: PeopleStore {
     public func user(named name: String) async throws -> StoredUser? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [name]).map(Self.storedUser) }
+        try read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE name = ?"), arguments: [name]).map(Self.storedUser) }
     }
 
     public func users() async throws -> [StoredUser] {

@@ -39,9 +39,16 @@ extension SQLiteStore {
     public func writeOffRequests(state: WriteOffRequest.State?) async throws -> [WriteOffRequest] {
         try read { db in
             let rows = try state.map {
-                try Row.fetchAll(db, sql: "SELECT * FROM writeoff_requests WHERE state = ? ORDER BY id", arguments: [$0.rawValue])
+                try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM writeoff_requests WHERE state = ? ORDER BY id"), arguments: [$0.rawValue])
             } ?? Row.fetchAll(db, sql: "SELECT * FROM writeoff_requests ORDER BY id")
             return try rows.map { try self.request(from: $0, db) }
+        }
+    }
+
+    public func latestWriteOffRequests(limit: Int) async throws -> [WriteOffRequest] {
+        try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM writeoff_requests ORDER BY id DESC LIMIT ?"), arguments: [limit])
+                .map { try self.request(from: $0, db) }
         }
     }
 
@@ -95,7 +102,7 @@ extension SQLiteStore {
     func request(from row: Row, _ db: Database) throws -> WriteOffRequest {
         let id: Int64 = row["id"]
         let currency = try CurrencyCode(row["currency"])
-        let approvals = try Row.fetchAll(db, sql: "SELECT * FROM writeoff_approvals WHERE request_id = ? ORDER BY at, approver",
+        let approvals = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM writeoff_approvals WHERE request_id = ? ORDER BY at, approver"),
                                          arguments: [id]).map { approval in
             WriteOffApproval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
                              at: Timestamp(millisecondsSinceEpoch: approval["at"]), comment: approval["comment"])

@@ -105,6 +105,8 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         try transaction { db in
             var written = 0
             for contract in contracts where try self.upsert(contract, db) { written += 1 }
+            if written > 0 { try self.advanceContractsRevision(db) }
+            try self.indexCustomerNames(db)
             try self.write(checkpoint, job: job, db)
             try db.cachedStatement(sql: "UPDATE sync_runs SET pages = pages + 1, records = records + ?, written = written + ? WHERE id = ?")
                 .execute(arguments: [contracts.count, written, runId])
@@ -112,7 +114,8 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         }
     }
 
-    /// Writes one contract, its customer and its invoices; skips the write when MILES's version is unchanged.
+    /// Writes one contract, its customer and its invoices; skips the write when MILES's version is
+    /// unchanged. A transaction that writes one advances the contracts' revision once, at its end.
     func upsert(_ contract: Contract, _ db: Database) throws -> Bool {
         let customer = contract.customer
         try db.cachedStatement(sql: """
@@ -180,7 +183,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
 
     public func runs(job: String, limit: Int) async throws -> [SyncRun] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sync_runs WHERE job = ? ORDER BY id DESC LIMIT ?", arguments: [job, limit]).map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM sync_runs WHERE job = ? ORDER BY id DESC LIMIT ?"), arguments: [job, limit]).map { row in
                 SyncRun(
                     id: row["id"], job: row["job"], mode: row["mode"],
                     startedAt: Timestamp(millisecondsSinceEpoch: row["started_at"]),
@@ -202,23 +205,70 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         }
     }
 
+    func advanceContractsRevision(_ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE contracts_revision SET revision = revision + 1").execute()
+    }
+
+    /// Brings the customer-name index up to date with the names the triggers noted as changed:
+    /// the name each customer had when first noted is the one indexed, so it is removed, and the
+    /// current name of each customer still there is added.
+    func indexCustomerNames(_ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO customer_names (customer_names, rowid, name)
+            SELECT 'delete', customer_id, old_name FROM customer_name_changes
+            WHERE rowid IN (SELECT min(rowid) FROM customer_name_changes GROUP BY customer_id) AND old_name IS NOT NULL
+            """).execute()
+        try db.cachedStatement(sql: """
+            INSERT INTO customer_names (rowid, name)
+            SELECT id, name FROM customers WHERE id IN (SELECT customer_id FROM customer_name_changes)
+            """).execute()
+        try db.cachedStatement(sql: "DELETE FROM customer_name_changes").execute()
+    }
+
+    public func contractsRevision() async throws -> Int64 {
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT revision FROM contracts_revision")) ?? 0 }
+    }
+
     public func contractCount() async throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contracts") ?? 0 }
     }
 
     public func searchContracts(matching text: String, limit: Int) async throws -> [Contract] {
-        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+        let query = text.trimmingCharacters(in: .whitespaces)
+        guard !query.isEmpty, limit > 0 else { return [] }
+        let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")
+        let postcode = escaped.replacingOccurrences(of: " ", with: "")
+        let nameQuery = Self.customerNameQuery(query)
         return try read { db in
-            // A number or a postcode matches from its start, a name anywhere in it.
-            let rows = try Row.fetchCursor(db, sql: """
-                \(SQLiteSchema.contractSelect) WHERE c.contract_number LIKE ? ESCAPE '\\' OR p.postcode LIKE ? ESCAPE '\\'
-                    OR p.name LIKE ? ESCAPE '\\' ORDER BY c.contract_number LIMIT ?
-                """, arguments: [escaped + "%", escaped + "%", "%" + escaped + "%", limit])
-            var found: [Contract] = []
-            while let row = try rows.next() { found.append(try SQLiteSchema.contract(from: row, db)) }
-            return found
+            // Each look-up reads an index and stops at `limit`: a number or a postcode from its
+            // start (case-insensitive, spaces in a postcode ignored), a name by the starts of its words.
+            var numbers = Set(try String.fetchAll(db.cachedStatement(sql: """
+                SELECT contract_number FROM contracts WHERE contract_number LIKE ? ESCAPE '\\'
+                ORDER BY contract_number COLLATE NOCASE LIMIT ?
+                """), arguments: [escaped + "%", limit]))
+            if !postcode.isEmpty {
+                numbers.formUnion(try String.fetchAll(db.cachedStatement(sql: """
+                    SELECT c.contract_number FROM customers p JOIN contracts c ON c.partner_id = p.partner_id
+                    WHERE replace(p.postcode, ' ', '') LIKE ? ESCAPE '\\' LIMIT ?
+                    """), arguments: [postcode + "%", limit]))
+            }
+            if let nameQuery {
+                numbers.formUnion(try String.fetchAll(db.cachedStatement(sql: """
+                    SELECT c.contract_number FROM customer_names n JOIN customers p ON p.id = n.rowid
+                    JOIN contracts c ON c.partner_id = p.partner_id WHERE customer_names MATCH ? LIMIT ?
+                    """), arguments: [nameQuery, limit]))
+            }
+            return try numbers.sorted().prefix(limit).compactMap { try SQLiteSchema.contract(number: $0, db) }
         }
+    }
+
+    /// The full-text query for a customer's name: every word of `text` must start a word of the
+    /// name. Words are quoted, so nothing in `text` is read as FTS5 syntax.
+    static func customerNameQuery(_ text: String) -> String? {
+        let words = text.split { !$0.isLetter && !$0.isNumber }
+        guard !words.isEmpty else { return nil }
+        return words.map { "\"\($0)\"*" }.joined(separator: " ")
     }
 
     public func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract] {
@@ -249,8 +299,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
 
     public func contract(number: String) async throws -> Contract? {
         try read { db in
-            try Row.fetchOne(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number = ?", arguments: [number])
-                .map { try SQLiteSchema.contract(from: $0, db) }
+            try SQLiteSchema.contract(number: number, db)
         }
     }
 }

@@ -31,6 +31,8 @@ public struct Workspace: RouteGroup {
     let library: MustacheLibrary
     let now: CollectionsClock
     let people: PeopleDesk
+    /// The dashboard's aged debt, kept until a sync changes a contract or the date moves.
+    let agedDebt: AgedDebtCache
     /// Where placement and recall files go.
     let placementsDirectory: String
 
@@ -47,9 +49,25 @@ public struct Workspace: RouteGroup {
         library = try WorkspaceTemplates.library()
         self.now = now
         people = PeopleDesk(store: store, mappings: mappings, cost: passwordCost, now: now)
+        agedDebt = AgedDebtCache(store: store)
     }
 
     static let cookie = "miles_session"
+
+    /// Keeps the dashboard's aged debt ready: computes it now, and again whenever a sync has written
+    /// contracts since, looking every `interval` until cancelled; so the first person in after the
+    /// night's sync does not wait seconds for it.
+    public func keepFiguresCurrent(every interval: Duration = .seconds(60)) async {
+        while !Task.isCancelled {
+            do {
+                let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
+                _ = try await agedDebt.report(asOf: asOf)
+            } catch {
+                logger.warning("the aged debt could not be computed ahead of the dashboard", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
 
     public func register(on router: Router<ClientRequestContext>) {
         router.get("workspace/sign-in") { request, _ in await signInForm(request) }

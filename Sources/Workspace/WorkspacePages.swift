@@ -12,7 +12,7 @@ extension Workspace {
     func dashboard(_ session: WorkspaceSessions.Session) async throws -> Response {
         let person = person(session)
         let (asOf, source) = try await ReportDesk.businessDate(from: store, today: now().date)
-        let report = try await ReportDesk(store: store).agedDebt(asOf: asOf)
+        let report = try await agedDebt.report(asOf: asOf)
         let currencies = report.totals.keys.sorted { $0.code < $1.code }
         let rows: [[String: Any]] = currencies.map { currency in
             let totals = report.totals[currency] ?? []
@@ -23,11 +23,11 @@ extension Workspace {
             ["currency": currency.code, "svg": AgedDebtChart.svg(labels: report.buckets.labels, minorUnits: report.totals[currency] ?? [], currency: currency)]
         }
         let lastRun = try await store.runs(job: ContractSync.Configuration().job, limit: 1).first
-        let pending = try await store.outboxEntries(state: .pending).count
-        let dead = try await store.outboxEntries(state: .deadLetter).count
-        let requests = try await store.writeOffRequests(state: nil)
-        let awaiting = requests.filter { $0.state == .pendingApproval && mayApprove($0, person) }
-        let recent: [[String: Any]] = requests.sorted { $0.id > $1.id }.prefix(10).map(Self.requestRow)
+        let outbox = try await store.outboxCounts()
+        let pending = outbox[.pending, default: 0]
+        let dead = outbox[.deadLetter, default: 0]
+        let awaiting = try await store.writeOffRequests(state: .pendingApproval).filter { mayApprove($0, person) }
+        let recent: [[String: Any]] = try await store.latestWriteOffRequests(limit: 10).map(Self.requestRow)
         var data: [String: Any] = [
             "title": "Dashboard", "asOf": asOf.description, "asOfSource": source, "buckets": report.buckets.labels, "rows": rows, "charts": charts,
             "lastSync": lastRun.map { $0.startedAt.description } ?? "never", "lastSyncOutcome": lastRun.map { $0.outcome.rawValue } ?? "",
@@ -39,7 +39,7 @@ extension Workspace {
 
     func agedDebtCSV() async throws -> Response {
         let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
-        let report = try await ReportDesk(store: store).agedDebt(asOf: asOf)
+        let report = try await agedDebt.report(asOf: asOf)
         let rows = report.totals.keys.sorted { $0.code < $1.code }.map { currency in
             [currency.code] + (report.totals[currency] ?? []).map { Money(minorUnits: $0, currency: currency).decimalString }
         }
@@ -160,13 +160,17 @@ extension Workspace {
 
     func contracts(_ request: Request, _ session: WorkspaceSessions.Session) async throws -> Response {
         let query = request.uri.queryParameters["q"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-        let found = query.isEmpty ? [] : try await store.searchContracts(matching: query, limit: 50)
+        let shown = 50
+        let matches = query.isEmpty ? [] : try await store.searchContracts(matching: query, limit: shown + 1)
+        let found = matches.prefix(shown)
         let results: [[String: Any]] = found.map { contract in
             ["number": contract.contractNumber, "customer": Self.masked(contract.customer.name),
              "status": mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode)?.rawValue ?? contract.statusCode,
              "open": contract.openBalance.description, "arrears": contract.arrears.amount.description]
         }
-        return render("contracts", ["title": "Contracts", "q": query, "count": found.count, "results": results], session: session)
+        let count = matches.count > shown ? "More than \(shown)" : "\(found.count)"
+        return render("contracts", ["title": "Contracts", "q": query, "count": count, "more": matches.count > shown, "results": results],
+                      session: session)
     }
 
     func contract(_ number: String, _ session: WorkspaceSessions.Session) async throws -> Response {

@@ -282,6 +282,33 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("the dashboard's aged debt follows a sync that changed balances; a search matching more than 50 says so and shows 50")
+    func dashboardFollowsTheStore() async throws {
+        try await withWorkspace { workspace in
+            let client = WorkspaceClient(base: workspace.base)
+            try await client.signIn("alice", WorkspaceHarness.password("alice"))
+            func expectedRow() async throws -> String {
+                let (asOf, _) = try await ReportDesk.businessDate(from: workspace.store, today: CollectionsClock.system().date)
+                let totals = try await ReportDesk(store: workspace.store).agedDebt(asOf: asOf).totals[.gbp] ?? []
+                return "<td>GBP</td>" + totals.map { "<td class=\"n\">\(Money(minorUnits: $0, currency: .gbp).decimalString)</td>" }.joined()
+                    + "<td class=\"n\">\(Money(minorUnits: totals.reduce(0, +), currency: .gbp).decimalString)</td>"
+            }
+            let before = try await expectedRow()
+            #expect(try await client.get("/workspace").body.contains(before))
+            _ = await workspace.harness.server.miles.advanceDay(changes: 60)
+            _ = try await workspace.harness.sync(store: workspace.store).run(mode: .resume)
+            let after = try await expectedRow()
+            try #require(after != before, "the day's changes moved the aged debt")
+            #expect(try await client.get("/workspace").body.contains(after), "the kept aged debt was dropped when the sync wrote contracts")
+
+            let many = try await client.get("/workspace/contracts?q=C")
+            #expect(many.body.contains("More than 50 found"))
+            #expect(many.body.components(separatedBy: "<tr><td><a href=\"/workspace/contracts/").count - 1 == 50)
+            let one = try await client.get("/workspace/contracts?q=C00000003")
+            #expect(one.body.contains("1 found"))
+        }
+    }
+
     @Test("a one-time password opens only the password page until it is changed")
     func oneTimePassword() async throws {
         try await withWorkspace { workspace in

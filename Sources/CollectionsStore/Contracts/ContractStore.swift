@@ -18,9 +18,15 @@ public protocol ContractStore: Sendable {
 
     func contractCount() async throws -> Int
 
-    /// Contracts whose number starts with `text`, or whose customer's name contains it, or whose
-    /// postcode starts with it (case-insensitive), in contract-number order, at most `limit`.
+    /// Contracts whose number starts with `text`, or whose customer's postcode starts with it (spaces
+    /// ignored), or whose customer's name has a word starting with each word of `text`; all
+    /// case-insensitive, in contract-number order, at most `limit`. When more match, which of them
+    /// come back is the store's choice: ask for one more than you show to know there are more.
     func searchContracts(matching text: String, limit: Int) async throws -> [Contract]
+
+    /// A number that changes whenever a stored contract or its invoices change: what a figure
+    /// computed over every contract (the aged debt) is kept against.
+    func contractsRevision() async throws -> Int64
 
     /// Each MILES status code in the store with how many contracts carry it.
     func statusCodeCounts() async throws -> [String: Int]

@@ -11,6 +11,9 @@ public protocol WriteOffStore: Sendable {
     /// Requests in id order, optionally only those in one state.
     func writeOffRequests(state: WriteOffRequest.State?) async throws -> [WriteOffRequest]
 
+    /// The `limit` most recent requests, newest first.
+    func latestWriteOffRequests(limit: Int) async throws -> [WriteOffRequest]
+
     /// The request still waiting or queued for this contract, if any.
     func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest?
 

@@ -45,6 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let host = configuration.host
                 let workspace = try Workspace(store: session.store, mappings: session.mappings, secureCookies: secureCookies, logger: logger,
                                               now: CommandSession.clock)
+                let figures = Task { await workspace.keepFiguresCurrent() }
+                defer { figures.cancel() }
                 do {
                     try await AgentAPIServer.run(configuration: configuration, desk: desk, monitored: session.store, routes: [workspace],
                                                  logger: logger) { port in

@@ -16,6 +16,9 @@ import Logging
 public struct RedactingLogHandler: LogHandler {
     private var inner: any LogHandler
     public let policy: RedactionPolicy
+    /// The logger's own metadata as set, redacted only when an event is written: a server sets
+    /// some on every request (its id) and writes few of them at the levels people run.
+    private var ownMetadata: Logger.Metadata = [:]
 
     public init(inner: any LogHandler, policy: RedactionPolicy) {
         self.inner = inner
@@ -25,7 +28,8 @@ public struct RedactingLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var event = event
         event.message = Logger.Message(stringLiteral: policy.scrub(event.message.description))
-        event.metadata = event.metadata.map(policy.redact)
+        let metadata = ownMetadata.merging(event.metadata ?? [:]) { $1 }
+        event.metadata = metadata.isEmpty ? nil : policy.redact(metadata)
         if let error = event.error {
             event.error = nil
             event.metadata = (event.metadata ?? [:]).merging(["error": .string(policy.scrub("\(error)"))]) { $1 }
@@ -34,13 +38,13 @@ public struct RedactingLogHandler: LogHandler {
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue.map { policy.redact(key: key, $0) } }
+        get { ownMetadata[key] }
+        set { ownMetadata[key] = newValue }
     }
 
     public var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = policy.redact(newValue) }
+        get { ownMetadata }
+        set { ownMetadata = newValue }
     }
 
     public var logLevel: Logger.Level {
@@ -86,12 +90,17 @@ public struct RedactionPolicy: Sendable {
         }
     }
 
+    // Built once: a regex literal is parsed again each time it is evaluated.
+    nonisolated(unsafe) private static let email = /[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/
+    nonisolated(unsafe) private static let phone = /(?:\+44 ?|\b0)\d{2,4}[ \-]?\d{3,4}[ \-]?\d{3,6}\b/
+
     /// Free text with the secrets, and unless allowed email addresses and phone numbers, masked.
     public func scrub(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) { text = text.replacing(secret, with: "‹redacted›") }
         guard !logPersonalData else { return text }
-        if text.contains("@") { text = text.replacing(/[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/, with: "‹email›") }
-        return text.replacing(/(?:\+44 ?|\b0)\d{2,4}[ \-]?\d{3,4}[ \-]?\d{3,6}\b/, with: "‹phone›")
+        if text.contains("@") { text = text.replacing(Self.email, with: "‹email›") }
+        guard text.contains(where: \.isNumber) else { return text }
+        return text.replacing(Self.phone, with: "‹phone›")
     }
 }

@@ -1,11 +1,15 @@
 import CollectionsDomain
 import CollectionsStore
+import Foundation
 
 /// The narrow store protocols the desks and the relay use, kept in memory: enough behaviour to
 /// test a desk's decisions without SQLite. Each write records what a real store would commit in one
 /// transaction, including its outbox entry through `OutboxKind`, the one definition of each kind.
 actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, PlacementStore, OutboxStore {
-    var contracts: [String: Contract] = [:]
+    var contracts: [String: Contract] = [:] {
+        didSet { revision += 1 }
+    }
+    private var revision: Int64 = 0
     var requests: [Int64: WriteOffRequest] = [:]
     var holdsByContract: [String: [ContractHold]] = [:]
     var noticesByContract: [String: ContractNotices] = [:]
@@ -44,7 +48,16 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         Array(contracts.values.filter { $0.contractNumber > (contractNumber ?? "") }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit))
     }
 
-    func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) -> OpenInvoicePage {
+    /// Counts the revision reads, and holds every read of open invoices until `readersBeforeInvoices`
+    /// revision reads have happened: a test's way to have concurrent readers all arrive first.
+    private var revisionReads = 0
+    private var readersBeforeInvoices = 0
+    private var heldInvoiceReads: [CheckedContinuation<Void, Never>] = []
+
+    func holdInvoiceReads(untilRevisionReads count: Int) { readersBeforeInvoices = count }
+
+    func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) async -> OpenInvoicePage {
+        if revisionReads < readersBeforeInvoices { await withCheckedContinuation { heldInvoiceReads.append($0) } }
         var page: [(key: OpenInvoicePage.Cursor, invoice: Invoice)] = []
         for contract in contracts.values.sorted(by: { $0.contractNumber < $1.contractNumber }) {
             for (position, invoice) in contract.openInvoices.enumerated() {
@@ -61,11 +74,25 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     func contractCount() -> Int { contracts.count }
 
     func searchContracts(matching text: String, limit: Int) -> [Contract] {
-        let wanted = text.lowercased()
-        return contracts.values.filter {
-            $0.contractNumber.lowercased().hasPrefix(wanted) || $0.customer.name.lowercased().contains(wanted)
-                || $0.customer.address.postcode.lowercased().hasPrefix(wanted)
+        let wanted = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !wanted.isEmpty else { return [] }
+        func words(_ text: String) -> [Substring] { text.lowercased().split { !$0.isLetter && !$0.isNumber } }
+        return contracts.values.filter { contract in
+            let nameWords = words(contract.customer.name)
+            return contract.contractNumber.lowercased().hasPrefix(wanted)
+                || contract.customer.address.postcode.lowercased().replacingOccurrences(of: " ", with: "")
+                    .hasPrefix(wanted.replacingOccurrences(of: " ", with: ""))
+                || words(wanted).allSatisfy { word in nameWords.contains { $0.hasPrefix(word) } }
         }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit).map { $0 }
+    }
+
+    func contractsRevision() -> Int64 {
+        revisionReads += 1
+        if revisionReads >= readersBeforeInvoices {
+            heldInvoiceReads.forEach { $0.resume() }
+            heldInvoiceReads = []
+        }
+        return revision
     }
 
     func statusCodeCounts() -> [String: Int] { Dictionary(contracts.values.map { ($0.statusCode, 1) }, uniquingKeysWith: +) }
@@ -86,6 +113,10 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func writeOffRequests(state: WriteOffRequest.State?) -> [WriteOffRequest] {
         requests.values.filter { state == nil || $0.state == state }.sorted { $0.id < $1.id }
+    }
+
+    func latestWriteOffRequests(limit: Int) -> [WriteOffRequest] {
+        Array(requests.values.sorted { $0.id > $1.id }.prefix(limit))
     }
 
     func openWriteOffRequest(contractNumber: String) -> WriteOffRequest? {

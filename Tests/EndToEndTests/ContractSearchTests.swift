@@ -1,0 +1,146 @@
+import CollectionsDomain
+import CollectionsStore
+@testable import CollectionsStoreSQLite
+import Foundation
+import GRDB
+import Testing
+
+/// A contract of `number` for a customer `name` at `postcode`, one open invoice of `open` pence.
+private func customerContract(_ number: String, name: String, postcode: String = "LS1 1AA", partnerId: String? = nil,
+                              version: Int64 = 1, open: Int64 = 10_000) -> Contract {
+    let gbp = CurrencyCode.gbp
+    let due = LocalDate.parse("2026-08-01")!
+    return Contract(
+        contractNumber: number, version: version, statusCode: "DEF", agreementType: .hirePurchase, startDate: LocalDate.parse("2024-01-15")!,
+        endDate: nil, currency: gbp, totalPrice: Money(minorUnits: 1_200_000, currency: gbp), paidToDate: Money(minorUnits: 0, currency: gbp),
+        monthlyPayment: Money(minorUnits: 25_000, currency: gbp),
+        arrears: Arrears(amount: Money(minorUnits: open, currency: gbp), oldestUnpaidDueDate: due, missedPayments: 1),
+        customer: Customer(partnerId: partnerId ?? "P-\(number)", name: name, kind: .business,
+                           address: PostalAddress(line1: "1 High Street", line2: nil, town: "Leeds", postcode: postcode, country: "GB"),
+                           phones: [], email: nil, vulnerable: false),
+        vehicle: Vehicle(registration: "AB12 CDE", vin: "VIN\(number)", make: "Ford", model: "Focus"),
+        openInvoices: [Invoice(number: "INV-\(number)", issueDate: due, dueDate: due, amount: Money(minorUnits: open, currency: gbp),
+                               openAmount: Money(minorUnits: open, currency: gbp))],
+        lastModified: Timestamp(secondsSinceEpoch: 1_790_000_000 + version), lastPaymentDate: nil)
+}
+
+private func withStore(_ body: (SQLiteStore, String) async throws -> Void) async throws {
+    let folder = temporaryDirectory("search")
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try await body(try SQLiteStore(path: folder + "/store.sqlite"), folder + "/store.sqlite")
+}
+
+private func commit(_ contracts: [Contract], to store: SQLiteStore) async throws -> Int {
+    let run = try await store.startRun(job: "contracts", mode: "test", startedAt: Timestamp(secondsSinceEpoch: 1_790_000_000))
+    return try await store.commitPage(contracts, checkpoint: SyncCheckpoint(), job: "contracts", runId: run)
+}
+
+@Suite("Contract search reads indexes: number and postcode from their start, names by the starts of their words (issue 13, figures)")
+struct ContractSearchTests {
+    @Test("a name is found by the start of any of its words, whatever the case, accents or punctuation typed")
+    func names() async throws {
+        try await withStore { store, _ in
+            _ = try await commit([
+                customerContract("C001", name: "O'Brien & Sons <Ltd>"), customerContract("C002", name: "Zoë Brien-Hughes"),
+                customerContract("C003", name: "Smith Haulage Ltd"), customerContract("C004", name: "Jane Patel"),
+            ], to: store)
+            func numbers(_ text: String) async throws -> [String] { try await store.searchContracts(matching: text, limit: 10).map(\.contractNumber) }
+            #expect(try await numbers("brien") == ["C001", "C002"])
+            #expect(try await numbers("O'Brien") == ["C001"])
+            #expect(try await numbers("sons ltd") == ["C001"], "every word must start a word of the name")
+            #expect(try await numbers("zoe") == ["C002"], "accents are not needed")
+            #expect(try await numbers("HUGH") == ["C002"])
+            #expect(try await numbers("pat jan") == ["C004"], "in any order")
+            #expect(try await numbers("rien").isEmpty, "the middle of a word does not match")
+            #expect(try await numbers("ltd smith haulage") == ["C003"])
+        }
+    }
+
+    @Test("numbers from their start and postcodes with or without their space, in any case; nothing typed is read as query syntax")
+    func numbersPostcodesAndSyntax() async throws {
+        try await withStore { store, _ in
+            _ = try await commit([
+                customerContract("C00010", name: "Ann Lee", postcode: "SW1A 1AA"), customerContract("C00011", name: "Bo Lee", postcode: "LS1 4BT"),
+                customerContract("D00012", name: "Cy Lee", postcode: "M1 1AE"),
+            ], to: store)
+            func numbers(_ text: String) async throws -> [String] { try await store.searchContracts(matching: text, limit: 10).map(\.contractNumber) }
+            #expect(try await numbers("c0001") == ["C00010", "C00011"])
+            #expect(try await numbers("d") == ["D00012"])
+            #expect(try await numbers("sw1a1aa") == ["C00010"])
+            #expect(try await numbers("ls1 4") == ["C00011"])
+            #expect(try await numbers("C0001%").isEmpty, "% is a character, not a wildcard")
+            #expect(try await numbers("C_0010").isEmpty, "_ is a character, not a wildcard")
+            for hostile in ["\"", "lee\"", "*", "lee*", "NEAR(lee ann)", "lee AND ann", "-lee", "^lee", "lee:ann", "name:lee", "(", "'", "\\", "  "] {
+                _ = try await numbers(hostile)
+            }
+            #expect(try await numbers("lee OR nobody").isEmpty, "OR is a word to find, not an operator")
+            #expect(try await numbers("   ").isEmpty)
+        }
+    }
+
+    @Test("a renamed customer is found by the new name only; more matches than asked for give exactly the limit")
+    func renamesAndLimits() async throws {
+        try await withStore { store, _ in
+            _ = try await commit((1...120).map { customerContract(String(format: "C%05d", $0), name: "Fleet \($0) Ltd") }, to: store)
+            #expect(try await store.searchContracts(matching: "fleet", limit: 51).count == 51)
+            #expect(try await store.searchContracts(matching: "C000", limit: 51).count == 51)
+            _ = try await commit([customerContract("C00007", name: "Harbour Logistics", version: 2)], to: store)
+            #expect(try await store.searchContracts(matching: "harbour", limit: 10).map(\.contractNumber) == ["C00007"])
+            #expect(try await store.searchContracts(matching: "fleet 7", limit: 200).map(\.contractNumber).contains("C00007") == false)
+            try await store.upsertContract(customerContract("C00007", name: "Harbour & Quay Logistics", version: 3))
+            try await store.upsertContract(customerContract("C00007", name: "Quayside Motors", version: 4))
+            #expect(try await store.searchContracts(matching: "harbour", limit: 10).isEmpty, "renamed twice, the first name is gone")
+            #expect(try await store.searchContracts(matching: "quaysi", limit: 10).map(\.contractNumber) == ["C00007"])
+            _ = try await commit([customerContract("C00200", name: "Alpha Vans", partnerId: "PX"),
+                                  customerContract("C00201", name: "Beta Vans", partnerId: "PX")], to: store)
+            #expect(try await store.searchContracts(matching: "alpha", limit: 10).isEmpty, "renamed within one page")
+            #expect(try await store.searchContracts(matching: "beta van", limit: 10).map(\.contractNumber) == ["C00200", "C00201"])
+            // FTS5's own check that the index holds exactly the customers' names.
+            try await store.transaction { db in
+                try db.execute(sql: "INSERT INTO customer_names (customer_names, rank) VALUES ('integrity-check', 1)")
+            }
+        }
+    }
+
+    @Test("the contracts' revision moves when a page writes a contract or MILES's copy replaces one, not when nothing changed")
+    func revision() async throws {
+        try await withStore { store, _ in
+            let start = try await store.contractsRevision()
+            let page = [customerContract("C1", name: "Ann Lee"), customerContract("C2", name: "Bo Lee")]
+            #expect(try await commit(page, to: store) == 2)
+            let afterSync = try await store.contractsRevision()
+            #expect(afterSync != start)
+            #expect(try await commit(page, to: store) == 0)
+            #expect(try await store.contractsRevision() == afterSync, "an unchanged page leaves it")
+            try await store.upsertContract(customerContract("C2", name: "Bo Lee", version: 2, open: 99))
+            #expect(try await store.contractsRevision() != afterSync)
+        }
+    }
+
+    @Test("a store from before the index is migrated: its customers are searchable, their contracts and links intact")
+    func migrationFromVersion10() async throws {
+        try await withStore { _, path in
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteSchema.migrator.migrate(queue, upTo: "v10: a one-time password must be changed")
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO customers (partner_id, name, kind, line1, town, postcode, country, phones, vulnerable, version)
+                        VALUES ('P1', 'Ámbar Motors', 'business', '1 Road', 'York', 'YO1 7HH', 'GB', '', 0, 3);
+                    INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, currency, total_price,
+                        paid_to_date, monthly_payment, arrears_amount, missed_payments, partner_id, vehicle_registration, vehicle_vin,
+                        vehicle_make, vehicle_model, last_modified) VALUES ('C9', 4, 'DEF', 'hirePurchase', 19000, 'GBP', 100, 0, 10, 0, 0, 'P1',
+                        'AB12 CDE', 'VIN', 'Ford', 'Focus', 0);
+                    """)
+            }
+            try queue.close()
+            let store = try SQLiteStore(path: path)
+            let found = try await store.searchContracts(matching: "ambar", limit: 10)
+            #expect(found.map(\.contractNumber) == ["C9"])
+            #expect(found.first?.customer.version == 3)
+            #expect(try await store.searchContracts(matching: "yo17", limit: 10).map(\.contractNumber) == ["C9"])
+            _ = try await commit([customerContract("C10", name: "Second Customer", partnerId: "P2")], to: store)
+            #expect(try await store.searchContracts(matching: "second", limit: 10).map(\.contractNumber) == ["C10"])
+        }
+    }
+}
