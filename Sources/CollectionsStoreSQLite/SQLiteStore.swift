@@ -271,6 +271,29 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         return words.map { "\"\($0)\"*" }.joined(separator: " ")
     }
 
+    public func largestOpenBalances(by grouping: OpenBalanceGroup.Grouping, limit: Int) async throws -> [OpenBalanceGroup] {
+        let key = grouping == .contract ? "c.contract_number" : "c.partner_id"
+        return try read { db in
+            // One pass over the invoices finds the largest; only their invoices are then read.
+            let largest = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(key) AS key, c.currency, sum(i.open_amount) AS open FROM invoices i
+                JOIN contracts c ON c.contract_number = i.contract_number WHERE i.open_amount > 0
+                GROUP BY \(key), c.currency ORDER BY open DESC, key LIMIT ?
+                """), arguments: [limit])
+            let invoicesOf = try db.cachedStatement(sql: """
+                SELECT i.*, p.name AS customer_name FROM invoices i JOIN contracts c ON c.contract_number = i.contract_number
+                JOIN customers p ON p.partner_id = c.partner_id
+                WHERE \(key) = ? AND c.currency = ? AND i.open_amount > 0 ORDER BY i.contract_number, i.position
+                """)
+            return try largest.map { row in
+                let currency = try CurrencyCode(row["currency"])
+                let invoices = try Row.fetchAll(invoicesOf, arguments: [row["key"], currency.code])
+                return OpenBalanceGroup(key: row["key"], customerName: invoices.first?["customer_name"] ?? "", currency: currency,
+                                        invoices: try invoices.map { try SQLiteSchema.invoice(from: $0, currency: currency) })
+            }
+        }
+    }
+
     public func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract] {
         try read { db in
             let rows = try Row.fetchCursor(db, sql: "\(SQLiteSchema.contractSelect) WHERE c.contract_number > ? ORDER BY c.contract_number LIMIT ?",

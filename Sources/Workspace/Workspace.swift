@@ -31,8 +31,11 @@ public struct Workspace: RouteGroup {
     let library: MustacheLibrary
     let now: CollectionsClock
     let people: PeopleDesk
-    /// The dashboard's aged debt, kept until a sync changes a contract or the date moves.
-    let agedDebt: AgedDebtCache
+    /// The dashboard's aged debt, and its largest balances by contract and by customer, kept until
+    /// a sync changes a contract or the date moves.
+    let agedDebt: KeptFigures<AgedDebtReport>
+    let largestByContract: KeptFigures<[AgedDebtRow]>
+    let largestByCustomer: KeptFigures<[AgedDebtRow]>
     /// Where placement and recall files go.
     let placementsDirectory: String
 
@@ -49,7 +52,9 @@ public struct Workspace: RouteGroup {
         library = try WorkspaceTemplates.library()
         self.now = now
         people = PeopleDesk(store: store, mappings: mappings, cost: passwordCost, now: now)
-        agedDebt = AgedDebtCache(store: store)
+        agedDebt = .agedDebt(store: store)
+        largestByContract = KeptFigures(store: store) { try await AgedDebtRow.largest(by: .contract, in: store, asOf: $0) }
+        largestByCustomer = KeptFigures(store: store) { try await AgedDebtRow.largest(by: .customer, in: store, asOf: $0) }
     }
 
     static let cookie = "miles_session"
@@ -61,7 +66,7 @@ public struct Workspace: RouteGroup {
         while !Task.isCancelled {
             do {
                 let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
-                _ = try await agedDebt.report(asOf: asOf)
+                _ = try await agedDebt.value(asOf: asOf)
             } catch {
                 logger.warning("the aged debt could not be computed ahead of the dashboard", metadata: ["error": "\(error)"])
             }

@@ -12,7 +12,7 @@ extension Workspace {
     func dashboard(_ session: WorkspaceSessions.Session) async throws -> Response {
         let person = person(session)
         let (asOf, source) = try await ReportDesk.businessDate(from: store, today: now().date)
-        let report = try await agedDebt.report(asOf: asOf)
+        let report = try await agedDebt.value(asOf: asOf)
         let currencies = report.totals.keys.sorted { $0.code < $1.code }
         let rows: [[String: Any]] = currencies.map { currency in
             let totals = report.totals[currency] ?? []
@@ -39,7 +39,7 @@ extension Workspace {
 
     func agedDebtCSV() async throws -> Response {
         let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
-        let report = try await agedDebt.report(asOf: asOf)
+        let report = try await agedDebt.value(asOf: asOf)
         let rows = report.totals.keys.sorted { $0.code < $1.code }.map { currency in
             [currency.code] + (report.totals[currency] ?? []).map { Money(minorUnits: $0, currency: currency).decimalString }
         }
@@ -49,29 +49,17 @@ extension Workspace {
     /// The aged debt summed per customer or per contract, largest open balance first.
     func agedDebtBy(customer: Bool, _ session: WorkspaceSessions.Session) async throws -> Response {
         let (asOf, _) = try await ReportDesk.businessDate(from: store, today: now().date)
-        var groups: [String: (name: String, link: String?, report: AgedDebtReport)] = [:]
-        try await store.forEachContract { contract in
-            guard contract.openBalance.minorUnits > 0 else { return }
-            let key = customer ? contract.customer.partnerId : contract.contractNumber
-            var group = groups[key] ?? (customer ? "\(contract.customer.partnerId) \(Self.masked(contract.customer.name))" : contract.contractNumber,
-                                        customer ? nil : contract.contractNumber, AgedDebtReport(asOf: asOf))
-            for invoice in contract.openInvoices { group.report.add(invoice) }
-            groups[key] = group
+        let largest = try await (customer ? largestByCustomer : largestByContract).value(asOf: asOf)
+        let rows: [[String: Any]] = largest.map { row in
+            let totals = row.report.totals[row.currency] ?? []
+            return Self.present(["name": customer ? "\(row.key) \(Self.masked(row.customerName))" : row.key, "link": customer ? nil : row.key,
+                                 "currency": row.currency.code,
+                                 "amounts": totals.map { Money(minorUnits: $0, currency: row.currency).decimalString },
+                                 "total": Money(minorUnits: totals.reduce(0, +), currency: row.currency).decimalString])
         }
-        let limit = 200
-        var rows: [(total: Int64, row: [String: Any])] = []
-        for group in groups.values {
-            for (currency, totals) in group.report.totals {
-                let total = totals.reduce(0, +)
-                rows.append((total, Self.present(["name": group.name, "link": group.link, "currency": currency.code,
-                                                  "amounts": totals.map { Money(minorUnits: $0, currency: currency).decimalString },
-                                                  "total": Money(minorUnits: total, currency: currency).decimalString])))
-            }
-        }
-        let largest = rows.sorted { $0.total > $1.total }.prefix(limit).map(\.row)
         return render("aged-debt-by", ["title": "Aged debt by \(customer ? "customer" : "contract")", "group": customer ? "customer" : "contract",
-                                       "asOf": asOf.description, "limit": limit, "buckets": AgedDebtBuckets.standard.labels, "rows": largest],
-                      session: session)
+                                       "asOf": asOf.description, "limit": AgedDebtRow.shown, "buckets": AgedDebtBuckets.standard.labels,
+                                       "rows": rows], session: session)
     }
 
     // MARK: Write-offs

@@ -102,6 +102,23 @@ struct ContractSearchTests {
         }
     }
 
+    @Test("the largest open balances by contract and by customer: a customer's contracts summed, largest first, nothing open left out")
+    func largestOpenBalances() async throws {
+        try await withStore { store, _ in
+            _ = try await commit([
+                customerContract("C1", name: "Ann Lee", partnerId: "P1", open: 30_000), customerContract("C2", name: "Ann Lee", partnerId: "P1", open: 25_000),
+                customerContract("C3", name: "Bo Lee", partnerId: "P2", open: 40_000), customerContract("C4", name: "Cy Lee", partnerId: "P3", open: 0),
+            ], to: store)
+            let byContract = try await store.largestOpenBalances(by: .contract, limit: 2)
+            #expect(byContract.map(\.key) == ["C3", "C1"])
+            #expect(byContract.first?.invoices.map(\.openAmount.minorUnits) == [40_000])
+            let byCustomer = try await store.largestOpenBalances(by: .customer, limit: 10)
+            #expect(byCustomer.map(\.key) == ["P1", "P2"], "P1's two contracts together owe more than P2; P3 owes nothing")
+            #expect(byCustomer.first?.invoices.count == 2)
+            #expect(byCustomer.first?.customerName == "Ann Lee")
+        }
+    }
+
     @Test("the contracts' revision moves when a page writes a contract or MILES's copy replaces one, not when nothing changed")
     func revision() async throws {
         try await withStore { store, _ in

@@ -24,6 +24,10 @@ public protocol ContractStore: Sendable {
     /// come back is the store's choice: ask for one more than you show to know there are more.
     func searchContracts(matching text: String, limit: Int) async throws -> [Contract]
 
+    /// The `limit` contracts, or customers, with the largest open balance in a currency, largest
+    /// first, each with its open invoices in that currency.
+    func largestOpenBalances(by grouping: OpenBalanceGroup.Grouping, limit: Int) async throws -> [OpenBalanceGroup]
+
     /// A number that changes whenever a stored contract or its invoices change: what a figure
     /// computed over every contract (the aged debt) is kept against.
     func contractsRevision() async throws -> Int64

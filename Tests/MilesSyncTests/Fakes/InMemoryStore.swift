@@ -86,6 +86,18 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit).map { $0 }
     }
 
+    func largestOpenBalances(by grouping: OpenBalanceGroup.Grouping, limit: Int) -> [OpenBalanceGroup] {
+        var groups: [String: OpenBalanceGroup] = [:]
+        for contract in contracts.values {
+            let key = grouping == .contract ? contract.contractNumber : contract.customer.partnerId
+            let open = contract.openInvoices.filter { $0.openAmount.minorUnits > 0 }
+            groups["\(key) \(contract.currency.code)", default: OpenBalanceGroup(key: key, customerName: contract.customer.name,
+                                                                                  currency: contract.currency, invoices: [])].invoices += open
+        }
+        func open(_ group: OpenBalanceGroup) -> Int64 { group.invoices.reduce(0) { $0 + $1.openAmount.minorUnits } }
+        return Array(groups.values.filter { open($0) > 0 }.sorted { (open($0), $1.key) > (open($1), $0.key) }.prefix(limit))
+    }
+
     func contractsRevision() -> Int64 {
         revisionReads += 1
         if revisionReads >= readersBeforeInvoices {
