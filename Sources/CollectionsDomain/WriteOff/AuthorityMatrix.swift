@@ -40,11 +40,23 @@ public struct AuthorityMatrix: Sendable, Equatable {
     public let outboxDecisionRole: CollectionsRole
     /// The least role shown customers' personal data in the workspace (every role unless the matrix names one).
     public let personalDataRole: CollectionsRole
+    /// What each role may agree in a payment arrangement (only the top role, without limits,
+    /// unless the matrix says more).
+    public let arrangementLimits: ArrangementLimits
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
                 reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
                 auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil,
-                outboxDecisionRole: CollectionsRole? = nil, personalDataRole: CollectionsRole? = nil) {
+                outboxDecisionRole: CollectionsRole? = nil, personalDataRole: CollectionsRole? = nil,
+                arrangementLimits: ArrangementLimits? = nil) {
+        let top = tiers.last!.role
+        self.arrangementLimits = arrangementLimits ?? ArrangementLimits(
+            tiers: tiers.map { tier in
+                tier.role == top ? .init(role: top, longestTermMonths: nil, lowestInstalmentPercent: nil, largestReduction: nil)
+                    : .init(role: tier.role, longestTermMonths: 0, lowestInstalmentPercent: 100, largestReduction: 0)
+            },
+            secondApproverAboveReduction: 0, secondApproverAboveTermMonths: 0,
+            tokenPlans: .init(upTo: 0, role: top, longestTermMonths: 0))
         self.personalDataRole = personalDataRole ?? tiers.first!.role
         self.outboxDecisionRole = outboxDecisionRole ?? tiers.last!.role
         self.userAdministrationRole = userAdministrationRole ?? tiers.last!.role

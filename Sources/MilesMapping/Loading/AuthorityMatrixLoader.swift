@@ -13,7 +13,7 @@ enum AuthorityMatrixLoader {
         let before = problems.count
         checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
                                         "auditAcknowledgement", "userAdministration", "outboxDecisions",
-                                        "personalData"], file, &problems)
+                                        "personalData", "arrangements"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -22,18 +22,7 @@ enum AuthorityMatrixLoader {
                 problems.append(file.problem(root[key: "currency"], .invalidValue, "'\(code)' is not an ISO 4217 currency code"))
             }
         }
-        func amount(_ node: Node?, _ what: String) -> Int64?? {
-            guard let node, let text = node.string else {
-                problems.append(file.problem(node ?? root, .missingField, "\(what) is missing"))
-                return nil
-            }
-            if text == "unlimited" { return .some(nil) }
-            guard let currency, let value = DecimalAmount.parse(text)?.money(in: currency), value.minorUnits >= 0 else {
-                problems.append(file.problem(node, .invalidValue, "\(what) '\(text)' is not an amount in \(currency?.code ?? "the currency") or 'unlimited'"))
-                return nil
-            }
-            return .some(value.minorUnits)
-        }
+        func amount(_ node: Node?, _ what: String) -> Int64?? { Self.amount(node, what, in: currency, root, file, &problems) }
 
         var tiers: [AuthorityMatrix.Tier] = []
         guard case let .sequence(roleNodes)? = root[key: "roles"] else {
@@ -111,6 +100,7 @@ enum AuthorityMatrixLoader {
         let administration = namedRole("userAdministration")
         let outboxDecisions = namedRole("outboxDecisions")
         let personalData = namedRole("personalData")
+        let arrangements = root[key: "arrangements"].map { loadArrangements($0, roles: tiers.map(\.role), currency: currency, file, &problems) }
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -120,6 +110,99 @@ enum AuthorityMatrixLoader {
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
                                reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement,
                                userAdministrationRole: administration, outboxDecisionRole: outboxDecisions,
-                               personalDataRole: personalData)
+                               personalDataRole: personalData, arrangementLimits: arrangements ?? nil)
+    }
+
+    /// An amount in the matrix's currency, `.some(nil)` for 'unlimited', nil (with the problem
+    /// reported) when missing or not an amount.
+    static func amount(_ node: Node?, _ what: String, in currency: CurrencyCode?, _ parent: Node, _ file: YAMLFile,
+                       _ problems: inout [MappingProblem]) -> Int64?? {
+        guard let node, let text = node.string else {
+            problems.append(file.problem(node ?? parent, .missingField, "\(what) is missing"))
+            return nil
+        }
+        if text == "unlimited" { return .some(nil) }
+        guard let currency, let value = DecimalAmount.parse(text)?.money(in: currency), value.minorUnits >= 0 else {
+            problems.append(file.problem(node, .invalidValue, "\(what) '\(text)' is not an amount in \(currency?.code ?? "the currency") or 'unlimited'"))
+            return nil
+        }
+        return .some(value.minorUnits)
+    }
+
+    /// The `arrangements` section: a tier per role, in the order of `roles`, the last without limits;
+    /// when a second approver is needed; token plans.
+    static func loadArrangements(_ node: Node, roles: [CollectionsRole], currency: CurrencyCode?, _ file: YAMLFile,
+                                 _ problems: inout [MappingProblem]) -> ArrangementLimits? {
+        let before = problems.count
+        func amount(_ value: Node?, _ what: String) -> Int64?? { Self.amount(value, what, in: currency, node, file, &problems) }
+        checkKeys(node, allowed: ["limits", "secondApproverAbove", "tokenPlans"], file, &problems)
+        func months(_ value: Node?, _ what: String) -> Int?? {
+            guard let value, let text = value.string else {
+                problems.append(file.problem(value ?? node, .missingField, "\(what) is missing"))
+                return nil
+            }
+            if text == "unlimited" { return .some(nil) }
+            guard let number = Int(text), number >= 0 else {
+                problems.append(file.problem(value, .invalidValue, "\(what) '\(text)' is not a whole number of months or 'unlimited'"))
+                return nil
+            }
+            return .some(number)
+        }
+        func role(_ value: Node?, _ what: String) -> CollectionsRole? {
+            guard let name = value?.string, let role = roles.first(where: { $0.name == name }) else {
+                problems.append(file.problem(value ?? node, .unknownInternalValue,
+                    "unknown role '\(value?.string ?? "")' for \(what); roles are \(roles.map(\.name).joined(separator: ", "))"))
+                return nil
+            }
+            return role
+        }
+        var tiers: [ArrangementLimits.Tier] = []
+        guard case let .sequence(tierNodes)? = node[key: "limits"] else {
+            problems.append(file.problem(node[key: "limits"] ?? node, .missingField, "'arrangements.limits' must list every role, in the order of 'roles'"))
+            return nil
+        }
+        for (index, tierNode) in tierNodes.enumerated() {
+            checkKeys(tierNode, allowed: ["role", "longestTermMonths", "lowestInstalmentPercent", "largestReduction"], file, &problems)
+            guard let tierRole = role(tierNode[key: "role"], "arrangements.limits") else { continue }
+            guard index < roles.count, roles[index] == tierRole else {
+                problems.append(file.problem(tierNode[key: "role"], .invalidValue,
+                    "arrangements.limits must list the roles in the order of 'roles': expected '\(index < roles.count ? roles[index].name : "no more roles")' here"))
+                continue
+            }
+            let what = "of '\(tierRole.name)' in arrangements.limits"
+            guard let term = months(tierNode[key: "longestTermMonths"], "longestTermMonths \(what)"),
+                  let percent = months(tierNode[key: "lowestInstalmentPercent"], "lowestInstalmentPercent \(what)"),
+                  let reduction = amount(tierNode[key: "largestReduction"], "largestReduction \(what)") else { continue }
+            if let percent, percent > 100 {
+                problems.append(file.problem(tierNode[key: "lowestInstalmentPercent"], .invalidValue, "lowestInstalmentPercent \(what) is above 100"))
+            }
+            tiers.append(ArrangementLimits.Tier(role: tierRole, longestTermMonths: term, lowestInstalmentPercent: percent, largestReduction: reduction))
+        }
+        if tiers.count == roles.count, let last = tiers.last, last.longestTermMonths != nil || last.largestReduction != nil
+            || (last.lowestInstalmentPercent ?? 0) != 0 {
+            problems.append(file.problem(node[key: "limits"], .invalidValue,
+                "the last role ('\(last.role.name)') in arrangements.limits must have no limits ('unlimited', and lowestInstalmentPercent 0), or some plans could be approved by nobody"))
+        } else if tiers.count != roles.count, problems.count == before {
+            problems.append(file.problem(node[key: "limits"], .missingField, "arrangements.limits must list every role of 'roles'"))
+        }
+        let second = node[key: "secondApproverAbove"]
+        if let second { checkKeys(second, allowed: ["reduction", "termMonths"], file, &problems) }
+        let secondReduction = amount(second?[key: "reduction"], "arrangements.secondApproverAbove.reduction")
+        let secondTerm = months(second?[key: "termMonths"], "arrangements.secondApproverAbove.termMonths")
+        let token = node[key: "tokenPlans"]
+        if let token { checkKeys(token, allowed: ["upTo", "role", "longestTermMonths"], file, &problems) }
+        let tokenUpTo = amount(token?[key: "upTo"], "arrangements.tokenPlans.upTo")
+        let tokenRole = role(token?[key: "role"], "arrangements.tokenPlans")
+        let tokenTerm = months(token?[key: "longestTermMonths"], "arrangements.tokenPlans.longestTermMonths")
+        guard problems.count == before, let reductionLimit = secondReduction ?? nil, let termLimit = secondTerm ?? nil,
+              let upTo = tokenUpTo ?? nil, let tokenRole, let tokenMonths = tokenTerm ?? nil else {
+            if problems.count == before {
+                problems.append(file.problem(node, .invalidValue,
+                    "arrangements.secondApproverAbove and arrangements.tokenPlans need amounts and months, not 'unlimited'"))
+            }
+            return nil
+        }
+        return ArrangementLimits(tiers: tiers, secondApproverAboveReduction: reductionLimit, secondApproverAboveTermMonths: termLimit,
+                                 tokenPlans: ArrangementLimits.TokenPlans(upTo: upTo, role: tokenRole, longestTermMonths: tokenMonths))
     }
 }
