@@ -37,9 +37,9 @@ final class LatencyLog: @unchecked Sendable {
 /// A virtual user's connection, handed to its own thread and used only there.
 final class VirtualUser: @unchecked Sendable {
     let connection: LoopbackHTTP
-    let queries: [String]
+    let queries: [SearchQuery]
 
-    init(connection: LoopbackHTTP, queries: [String]) {
+    init(connection: LoopbackHTTP, queries: [SearchQuery]) {
         self.connection = connection
         self.queries = queries
     }
@@ -100,11 +100,16 @@ final class LockedText: @unchecked Sendable {
 
 /// Times one request and checks it answered what a person would see.
 func timed(_ log: LatencyLog, _ kind: String, _ request: () throws -> LoopbackHTTP.Response, expecting marker: String) throws {
+    try timed(log, kind, request, passes: { $0.contains(marker) }, what: "'\(marker)'")
+}
+
+func timed(_ log: LatencyLog, _ kind: String, _ request: () throws -> LoopbackHTTP.Response, passes check: (String) -> Bool,
+           what: String) throws {
     let start = ContinuousClock.now
     let response = try request()
     log.add(kind, seconds(ContinuousClock.now - start))
-    guard response.status == 200, response.text.contains(marker) else {
-        throw LoopbackHTTP.Failure(description: "\(kind) answered \(response.status) without '\(marker)': \(response.text.prefix(300))")
+    guard response.status == 200, check(response.text) else {
+        throw LoopbackHTTP.Failure(description: "\(kind) answered \(response.status) without \(what): \(response.text.prefix(300))")
     }
 }
 
@@ -124,21 +129,41 @@ func signIn(_ connection: LoopbackHTTP, _ name: String, _ password: String) thro
     }
 }
 
-/// What agents type into the search box, from contracts in the store: a whole contract number,
-/// the first digits of one, a postcode, a surname, a whole name.
-func searchQueries(_ store: SQLiteStore, count: Int) async throws -> [String] {
+/// A search an agent types, and what its page must show for the answer to count.
+struct SearchQuery: Sendable {
+    let text: String
+    /// A contract the results must link to, when the query names one.
+    let mustList: String?
+    /// Whether at least one contract must be found.
+    let mustFind: Bool
+
+    func check(_ page: String) -> Bool {
+        guard page.contains("id=\"found\">") else { return false }
+        if let mustList, !page.contains("/workspace/contracts/\(mustList)\"") { return false }
+        return !mustFind || !page.contains("id=\"found\">0 found")
+    }
+}
+
+/// What agents type into the search box, from contracts in the store: a whole contract number, the
+/// first characters of one, a postcode, a surname, a whole name; and the searches that cost most or
+/// find nothing: the digits of a number without its letter, one letter (names are looked up from
+/// two), a name nobody has.
+func searchQueries(_ store: SQLiteStore, count: Int) async throws -> [SearchQuery] {
     var random = SystemRandomNumberGenerator()
-    var queries: [String] = []
+    var queries: [SearchQuery] = []
     while queries.count < count {
         let number = String(format: "C%08d", Int.random(in: 1...workspaceContracts, using: &random))
         guard let contract = try await store.contract(number: number) else { continue }
         let name = contract.customer.name.split(separator: " ")
-        switch queries.count % 5 {
-        case 0: queries.append(number)
-        case 1: queries.append(String(number.prefix(6)))
-        case 2: queries.append(contract.customer.address.postcode)
-        case 3: queries.append(String(name.last ?? ""))
-        default: queries.append(contract.customer.name)
+        switch queries.count % 8 {
+        case 0: queries.append(SearchQuery(text: number, mustList: number, mustFind: true))
+        case 1: queries.append(SearchQuery(text: String(number.prefix(6)), mustList: nil, mustFind: true))
+        case 2: queries.append(SearchQuery(text: contract.customer.address.postcode, mustList: nil, mustFind: true))
+        case 3: queries.append(SearchQuery(text: String(name.last(where: { $0.contains(where: \.isLetter) }) ?? "Smith"), mustList: nil, mustFind: true))
+        case 4: queries.append(SearchQuery(text: contract.customer.name, mustList: nil, mustFind: true))
+        case 5: queries.append(SearchQuery(text: String(number.dropFirst(3)), mustList: nil, mustFind: false))
+        case 6: queries.append(SearchQuery(text: String(contract.customer.name.first(where: \.isLetter) ?? "S"), mustList: nil, mustFind: false))
+        default: queries.append(SearchQuery(text: "Qwxzv", mustList: nil, mustFind: false))
         }
     }
     return queries
@@ -217,8 +242,10 @@ func workspaceBenchmark() async throws {
                 if kind == "dashboard" {
                     try timed(log, kind, { try user.connection.get("/workspace") }, expecting: "Aged debt as of")
                 } else {
-                    let query = user.queries[round % user.queries.count].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-                    try timed(log, kind, { try user.connection.get("/workspace/contracts?q=" + query) }, expecting: "found")
+                    let query = user.queries[round % user.queries.count]
+                    let text = query.text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                    try timed(log, kind, { try user.connection.get("/workspace/contracts?q=" + text) }, passes: query.check,
+                              what: "the results for '\(query.text)'")
                 }
             }
         }

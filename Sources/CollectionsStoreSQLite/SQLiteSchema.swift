@@ -195,6 +195,7 @@ enum SQLiteSchema {
                 CREATE TRIGGER customer_renamed AFTER UPDATE OF name ON customers WHEN old.name IS NOT new.name BEGIN
                     INSERT INTO customer_name_changes (customer_id, old_name) VALUES (old.id, old.name);
                 END;
+                -- No path deletes a customer today; a future one must not leave its name in the index.
                 CREATE TRIGGER customer_removed AFTER DELETE ON customers BEGIN
                     INSERT INTO customer_name_changes (customer_id, old_name) VALUES (old.id, old.name);
                 END;

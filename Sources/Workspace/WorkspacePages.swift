@@ -157,7 +157,7 @@ extension Workspace {
              "open": contract.openBalance.description, "arrears": contract.arrears.amount.description]
         }
         let count = matches.count > shown ? "More than \(shown)" : "\(found.count)"
-        return render("contracts", ["title": "Contracts", "q": query, "count": count, "more": matches.count > shown, "results": results],
+        return render("contracts", ["title": "Contracts", "q": query, "count": count, "more": matches.count > shown, "shown": shown, "results": results],
                       session: session)
     }
 

@@ -88,7 +88,7 @@ enum WorkspaceTemplates {
         "contracts": """
             {{> header}}<h1>Contracts</h1><form method="get"><input name="q" id="q" value="{{q}}" placeholder="contract number, customer name or postcode">
             <button id="search">Search</button></form>
-            {{#q}}<p class="hint" id="found">{{count}} found{{#more}} (50 shown: add to the search to narrow it){{/more}};
+            {{#q}}<p class="hint" id="found">{{count}} found{{#more}} ({{shown}} shown: add to the search to narrow it){{/more}};
             customers' details are masked here and shown on the contract's page (each view is recorded).</p>{{/q}}
             <table id="results"><tr><th>contract</th><th>customer</th><th>status</th><th>open</th><th>arrears</th></tr>
             {{#results}}<tr><td><a href="/workspace/contracts/{{number}}">{{number}}</a></td><td>{{customer}}</td><td>{{status}}</td>

@@ -1,6 +1,33 @@
+import Foundation
 import Logging
 import MilesSync
 import Testing
+
+/// A log handler that keeps what it is asked to write.
+final class CapturingLogHandler: LogHandler, @unchecked Sendable {
+    // @unchecked: `events` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var events: [(message: String, metadata: Logger.Metadata)] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lock.lock()
+        events.append((event.message.description, metadata.merging(event.metadata ?? [:]) { $1 }))
+        lock.unlock()
+    }
+
+    var written: [(message: String, metadata: Logger.Metadata)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+}
 
 @Suite("Log redaction")
 struct RedactionPolicyTests {
@@ -28,5 +55,23 @@ struct RedactionPolicyTests {
         #expect(masked.scrub("write to zoe.obrien@example.org or call 07700 900555 or +44 131 496 0000 about C00000008 (£120.00)")
                 == "write to ‹email› or call ‹phone› or ‹phone› about C00000008 (£120.00)")
         #expect(open.scrub("call 07700 900555") == "call 07700 900555")
+    }
+
+    @Test("metadata set on the logger, as a server sets a request's, is redacted when an event is written, and kept as set for reading back")
+    func metadataSetOnTheLogger() throws {
+        let inner = CapturingLogHandler()
+        var logger = Logger(label: "test") { _ in RedactingLogHandler(inner: inner, policy: masked) }
+        logger[metadataKey: "customer.name"] = "Zoë O'Brien"
+        logger[metadataKey: "token"] = "abc123"
+        logger[metadataKey: "request"] = "from zoe@example.org"
+        logger[metadataKey: "hb.request.id"] = "42"
+        #expect(logger[metadataKey: "hb.request.id"] == "42")
+        logger.info("served", metadata: ["note": "call 07700 900555"])
+        let event = try #require(inner.written.first)
+        #expect(event.metadata["customer.name"] == "‹personal›")
+        #expect(event.metadata["token"] == "‹redacted›")
+        #expect(event.metadata["request"] == "from ‹email›")
+        #expect(event.metadata["hb.request.id"] == "42")
+        #expect(event.metadata["note"] == "call ‹phone›")
     }
 }

@@ -19,13 +19,14 @@ public protocol ContractStore: Sendable {
     func contractCount() async throws -> Int
 
     /// Contracts whose number starts with `text`, or whose customer's postcode starts with it (spaces
-    /// ignored), or whose customer's name has a word starting with each word of `text`; all
+    /// ignored), or whose customer's name has a word starting with each word of `text` of two
+    /// letters or more; all
     /// case-insensitive, in contract-number order, at most `limit`. When more match, which of them
     /// come back is the store's choice: ask for one more than you show to know there are more.
     func searchContracts(matching text: String, limit: Int) async throws -> [Contract]
 
-    /// The `limit` contracts, or customers, with the largest open balance in a currency, largest
-    /// first, each with its open invoices in that currency.
+    /// The `limit` contracts, or customers, with the largest open balance in a currency (above
+    /// zero), largest first, each with its open invoices in that currency.
     func largestOpenBalances(by grouping: OpenBalanceGroup.Grouping, limit: Int) async throws -> [OpenBalanceGroup]
 
     /// A number that changes whenever a stored contract or its invoices change: what a figure

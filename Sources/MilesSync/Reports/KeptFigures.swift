@@ -1,11 +1,11 @@
 import CollectionsDomain
 import CollectionsStore
 
-/// A figure computed over every stored contract (the aged debt, the largest balances), computed
-/// once for each date and contracts' revision and kept until either changes. The dashboard shows
-/// the aged debt on every request, and over a million contracts one computation reads every open
-/// invoice (seconds); requests that arrive while it runs wait for that one computation instead of
-/// starting their own.
+/// A figure computed over every stored contract (the aged debt, the largest balances), kept for
+/// its date and contracts' revision. Over a million contracts one computation reads every open
+/// invoice (seconds), so at most one runs at a time: while it does, a request for the same date
+/// gets the figure kept before (a computation or so behind, which is what a sync in progress makes
+/// of any figure), and a request with nothing kept for its date waits for it.
 ///
 /// ```swift
 /// let agedDebt = KeptFigures.agedDebt(store: store)
@@ -23,7 +23,7 @@ public actor KeptFigures<Value: Sendable> {
     private var kept: (key: Key, value: Value)?
     private var computing: (key: Key, task: Task<Value, any Error>)?
 
-    /// How many times the figure was computed rather than kept: for tests and the benchmark.
+    /// How many times the figure was computed rather than kept.
     public private(set) var computations = 0
 
     public init(store: any ContractStore, compute: @escaping @Sendable (LocalDate) async throws -> Value) {
@@ -31,19 +31,53 @@ public actor KeptFigures<Value: Sendable> {
         self.compute = compute
     }
 
-    /// The figure as of `asOf`. A contract written while it is computed leaves it kept against the
-    /// revision read before, so the next request computes it again.
+    /// The figure as of `asOf`: the kept one when the store has not changed since it was computed;
+    /// while a newer one is being computed, the one kept for the same date; otherwise computed now.
     public func value(asOf: LocalDate) async throws -> Value {
         let key = Key(asOf: asOf, revision: try await store.contractsRevision())
-        if let kept, kept.key == key { return kept.value }
-        if let computing, computing.key == key { return try await computing.task.value }
-        let task = Task { [compute] in try await compute(asOf) }
-        computing = (key, task)
+        while true {
+            if let kept, kept.key == key { return kept.value }
+            if let computing {
+                if let kept, kept.key.asOf == asOf { return kept.value }
+                _ = try? await computing.task.value
+                continue
+            }
+            let task = start(key)
+            if let kept, kept.key.asOf == asOf { return kept.value }
+            return try await task.value
+        }
+    }
+
+    /// Waits for the computation running now, if any: for tests, and for a caller that wants the
+    /// figures a request just set computing.
+    public func settled() async {
+        if let computing { _ = try? await computing.task.value }
+    }
+
+    /// Starts the computation; the task ends only once its result is kept, so whoever awaits it
+    /// finds the actor's state already moved on.
+    private func start(_ key: Key) -> Task<Value, any Error> {
         computations += 1
-        defer { if computing?.key == key { computing = nil } }
-        let value = try await task.value
-        kept = (key, value)
-        return value
+        let task = Task { [compute] in
+            do {
+                let value = try await compute(key.asOf)
+                finish(key, value)
+                return value
+            } catch {
+                finish(key, nil)
+                throw error
+            }
+        }
+        computing = (key, task)
+        return task
+    }
+
+    private func finish(_ key: Key, _ value: Value?) {
+        computing = nil
+        // A computation is kept unless a later one for the same date already is.
+        if let value, !(kept.map { $0.key.asOf == key.asOf && $0.key.revision > key.revision } ?? false) {
+            kept = (key, value)
+        }
     }
 }
 

@@ -49,12 +49,13 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     }
 
     /// Counts the revision reads, and holds every read of open invoices until `readersBeforeInvoices`
-    /// revision reads have happened: a test's way to have concurrent readers all arrive first.
+    /// revision reads have happened: a test's way to have concurrent readers all arrive while a
+    /// computation is still reading.
     private var revisionReads = 0
     private var readersBeforeInvoices = 0
     private var heldInvoiceReads: [CheckedContinuation<Void, Never>] = []
 
-    func holdInvoiceReads(untilRevisionReads count: Int) { readersBeforeInvoices = count }
+    func holdInvoiceReads(untilMoreRevisionReads count: Int) { readersBeforeInvoices = revisionReads + count }
 
     func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) async -> OpenInvoicePage {
         if revisionReads < readersBeforeInvoices { await withCheckedContinuation { heldInvoiceReads.append($0) } }
@@ -75,14 +76,15 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func searchContracts(matching text: String, limit: Int) -> [Contract] {
         let wanted = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard !wanted.isEmpty else { return [] }
         func words(_ text: String) -> [Substring] { text.lowercased().split { !$0.isLetter && !$0.isNumber } }
+        guard !wanted.isEmpty else { return [] }
         return contracts.values.filter { contract in
             let nameWords = words(contract.customer.name)
             return contract.contractNumber.lowercased().hasPrefix(wanted)
                 || contract.customer.address.postcode.lowercased().replacingOccurrences(of: " ", with: "")
                     .hasPrefix(wanted.replacingOccurrences(of: " ", with: ""))
-                || words(wanted).allSatisfy { word in nameWords.contains { $0.hasPrefix(word) } }
+                || (!words(wanted).filter { $0.count > 1 }.isEmpty
+                    && words(wanted).filter { $0.count > 1 }.allSatisfy { word in nameWords.contains { $0.hasPrefix(word) } })
         }.sorted { $0.contractNumber < $1.contractNumber }.prefix(limit).map { $0 }
     }
 
@@ -90,7 +92,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         var groups: [String: OpenBalanceGroup] = [:]
         for contract in contracts.values {
             let key = grouping == .contract ? contract.contractNumber : contract.customer.partnerId
-            let open = contract.openInvoices.filter { $0.openAmount.minorUnits > 0 }
+            let open = contract.openInvoices
             groups["\(key) \(contract.currency.code)", default: OpenBalanceGroup(key: key, customerName: contract.customer.name,
                                                                                   currency: contract.currency, invoices: [])].invoices += open
         }
