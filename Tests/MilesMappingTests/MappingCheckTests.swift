@@ -122,6 +122,24 @@ struct MappingCheckTests {
         #expect(problems(in: duplicateDirectory).contains { $0.kind == .duplicateCode && $0.line == duplicateLine })
     }
 
+    @Test("risk rules and arrangement limits: the shipped files load; an unknown agent status and limits out of order are reported at their lines")
+    func riskRulesAndArrangementLimits() throws {
+        let shipped = try MappingSet.load(directory: mappingsDirectory)
+        #expect(shipped.riskRules.arrearsGrowingSyncs == 3)
+        #expect(shipped.riskRules.agentStatuses == [.bankrupt, .deceased])
+        #expect(shipped.authorityMatrix.arrangementLimits.tiers.map(\.longestTermMonths) == [12, 24, 60, nil])
+        #expect(shipped.authorityMatrix.arrangementLimits.tokenPlans.role.name == "teamLeader")
+        let (statusDirectory, statusLine) = try mutatedCopy(file: "risk-rules.yaml", replacing: "  agentStatuses: [bankrupt, deceased]",
+                                                            with: "  agentStatuses: [bankrupt, dead]")
+        #expect(problems(in: statusDirectory).contains { $0.kind == .unknownInternalValue && $0.line == statusLine && $0.message.contains("dead") })
+        let (orderDirectory, orderLine) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "      longestTermMonths: 24",
+                                                          with: "      longestTermMonths: lots")
+        #expect(problems(in: orderDirectory).contains { $0.kind == .invalidValue && $0.line == orderLine })
+        let (topDirectory, _) = try mutatedCopy(file: "authority-matrix.yaml", replacing: "      largestReduction: unlimited",
+                                                with: "      largestReduction: 90000.00")
+        #expect(problems(in: topDirectory).contains { $0.message.contains("must have no limits") })
+    }
+
     @Test("agents: an unknown encoding, an unknown update kind and an unmapped column name are reported at their lines")
     func agentMappingProblems() throws {
         let (encodingDirectory, encodingLine) = try mutatedCopy(file: "third-party/tracewise.yaml", replacing: "  encoding: windows-1252",

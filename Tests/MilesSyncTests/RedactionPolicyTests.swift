@@ -10,6 +10,7 @@ final class CapturingLogHandler: LogHandler, @unchecked Sendable {
     private var events: [(message: String, metadata: Logger.Metadata)] = []
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
+    var metadataProvider: Logger.MetadataProvider?
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -18,7 +19,8 @@ final class CapturingLogHandler: LogHandler, @unchecked Sendable {
 
     func log(event: LogEvent) {
         lock.lock()
-        events.append((event.message.description, metadata.merging(event.metadata ?? [:]) { $1 }))
+        events.append((event.message.description,
+                       (metadataProvider?.get() ?? [:]).merging(metadata) { $1 }.merging(event.metadata ?? [:]) { $1 }))
         lock.unlock()
     }
 
@@ -73,5 +75,17 @@ struct RedactionPolicyTests {
         #expect(event.metadata["request"] == "from ‹email›")
         #expect(event.metadata["hb.request.id"] == "42")
         #expect(event.metadata["note"] == "call ‹phone›")
+    }
+
+    @Test("what a metadata provider adds (a task-local request context, say) is redacted like the rest")
+    func metadataFromAProvider() throws {
+        let inner = CapturingLogHandler()
+        inner.metadataProvider = Logger.MetadataProvider { ["customer.email": "zoe@example.org", "nonce": "n-1", "trace": "t-9"] }
+        let logger = Logger(label: "test") { _ in RedactingLogHandler(inner: inner, policy: masked) }
+        logger.warning("slow answer")
+        let event = try #require(inner.written.first)
+        #expect(event.metadata["customer.email"] == "‹personal›")
+        #expect(event.metadata["nonce"] == "‹redacted›")
+        #expect(event.metadata["trace"] == "t-9")
     }
 }

@@ -12,12 +12,14 @@ public struct MappingSet: Sendable {
     public let contract: ContractMapping
     public let statusCodes: StatusCodeMapping
     public let authorityMatrix: AuthorityMatrix
+    /// When a customer is becoming risky, from `risk-rules.yaml`.
+    public let riskRules: RiskRules
     /// External agents by name, from `third-party/*.yaml`.
     public let agents: [String: AgentMapping]
     /// The contract decoder, compiled once from `contract` and `statusCodes`.
     public let contractDecoder: CompiledContractDecoder
 
-    /// Loads and checks `contract.yaml`, `status-codes.yaml` and `authority-matrix.yaml` under `directory`; the schema is
+    /// Loads and checks `contract.yaml`, `status-codes.yaml`, `authority-matrix.yaml` and `risk-rules.yaml` under `directory`; the schema is
     /// `wsdl/` below it. Throws with every problem found, each with file and line.
     public static func load(directory: String) throws(MappingCheckFailure) -> MappingSet {
         var problems: [MappingProblem] = []
@@ -26,14 +28,16 @@ public struct MappingSet: Sendable {
         let matrixFile = YAMLFile.load(path: directory + "/authority-matrix.yaml", displayName: display(directory, "authority-matrix.yaml"),
                                        problems: &problems)
         let authorityMatrix = matrixFile.flatMap { AuthorityMatrixLoader.load($0, problems: &problems) }
+        let riskFile = YAMLFile.load(path: directory + "/risk-rules.yaml", displayName: display(directory, "risk-rules.yaml"), problems: &problems)
+        let riskRules = riskFile.flatMap { RiskRulesLoader.load($0, problems: &problems) }
         let agents = AgentMapping.loadAll(directory: directory, displayDirectory: display(directory, "").dropLastSlash, problems: &problems)
         let contract = contractFile.flatMap { ContractMapping.load($0, schemaDirectory: directory + "/wsdl", problems: &problems) }
         let statusCodes = statusFile.flatMap { StatusCodeMapping.load($0, problems: &problems) }
-        guard problems.isEmpty, let contract, let statusCodes, let authorityMatrix else {
+        guard problems.isEmpty, let contract, let statusCodes, let authorityMatrix, let riskRules else {
             throw MappingCheckFailure(problems: problems.sorted { ($0.file, $0.line) < ($1.file, $1.line) })
         }
         return MappingSet(
-            directory: directory, contract: contract, statusCodes: statusCodes, authorityMatrix: authorityMatrix, agents: agents,
+            directory: directory, contract: contract, statusCodes: statusCodes, authorityMatrix: authorityMatrix, riskRules: riskRules, agents: agents,
             contractDecoder: CompiledContractDecoder(contract: contract, statusCodes: statusCodes))
     }
 

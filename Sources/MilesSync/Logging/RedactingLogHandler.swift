@@ -19,16 +19,20 @@ public struct RedactingLogHandler: LogHandler {
     /// The logger's own metadata as set, redacted only when an event is written: a server sets
     /// some on every request (its id) and writes few of them at the levels people run.
     private var ownMetadata: Logger.Metadata = [:]
+    /// Kept here rather than in the inner handler, which would add what it provides unredacted.
+    private var provider: Logger.MetadataProvider?
 
     public init(inner: any LogHandler, policy: RedactionPolicy) {
         self.inner = inner
         self.policy = policy
+        provider = inner.metadataProvider
+        self.inner.metadataProvider = nil
     }
 
     public func log(event: LogEvent) {
         var event = event
         event.message = Logger.Message(stringLiteral: policy.scrub(event.message.description))
-        let metadata = ownMetadata.merging(event.metadata ?? [:]) { $1 }
+        let metadata = (provider?.get() ?? [:]).merging(ownMetadata) { $1 }.merging(event.metadata ?? [:]) { $1 }
         event.metadata = metadata.isEmpty ? nil : policy.redact(metadata)
         if let error = event.error {
             event.error = nil
@@ -53,8 +57,8 @@ public struct RedactingLogHandler: LogHandler {
     }
 
     public var metadataProvider: Logger.MetadataProvider? {
-        get { inner.metadataProvider }
-        set { inner.metadataProvider = newValue }
+        get { provider }
+        set { provider = newValue }
     }
 }
 

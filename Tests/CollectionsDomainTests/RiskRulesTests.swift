@@ -1,0 +1,73 @@
+import CollectionsDomain
+import Testing
+
+/// The shipped rules: exposure above £25,000, arrears growing three syncs in a row, two arrangements
+/// broken within twelve months, newly vulnerable, an agent reporting bankruptcy or death.
+private let rules = RiskRules(version: 1, exposureAbove: pounds(2_500_000), arrearsGrowingSyncs: 3,
+                              brokenArrangements: .init(count: 2, withinMonths: 12), newlyVulnerable: true,
+                              agentStatuses: [.bankrupt, .deceased])
+private let syncDay = LocalDate.parse("2026-12-01")!
+
+private func facts(open: Int64 = 10_000, arrears: Int64 = 40_000, earlier: [Int64] = [], vulnerable: Bool = false, wasVulnerable: Bool? = false,
+                   broken: [String] = [], reports: [(String, AgentStatus, String)] = []) -> RiskFacts {
+    var subject = contract(arrears: arrears)
+    subject.openInvoices = [Invoice(number: "INV1", issueDate: syncDay, dueDate: syncDay, amount: pounds(open), openAmount: pounds(open))]
+    subject.customer.vulnerable = vulnerable
+    return RiskFacts(contract: subject, earlierArrears: earlier.map(pounds), wasVulnerable: wasVulnerable,
+                     arrangementsBroken: broken.compactMap(LocalDate.parse),
+                     agentReports: reports.map { (agent: $0.0, status: $0.1, on: LocalDate.parse($0.2)!) }, today: syncDay)
+}
+
+private func fired(_ facts: RiskFacts) -> [String] { rules.alerts(for: facts).map(\.rule) }
+
+@Suite("Risky customers: each rule fires on its change and not on the near miss (issue 14)")
+struct RiskRulesTests {
+    @Test("exposure: a penny above £25,000 fires, £25,000 does not; the alert gives the balance")
+    func exposure() {
+        #expect(fired(facts(open: 2_500_001)) == [RiskRules.exposure])
+        #expect(fired(facts(open: 2_500_000)).isEmpty)
+        #expect(rules.alerts(for: facts(open: 2_500_001)).first?.facts.contains("25000.01") == true)
+    }
+
+    @Test("arrears growing: three rises in a row fire; two rises and a standstill do not, nor too short a history")
+    func arrearsGrowing() {
+        #expect(fired(facts(arrears: 40_000, earlier: [10_000, 20_000, 30_000])) == [RiskRules.arrearsGrowing])
+        #expect(fired(facts(arrears: 40_000, earlier: [5_000, 10_000, 20_000, 30_000])) == [RiskRules.arrearsGrowing])
+        #expect(fired(facts(arrears: 30_000, earlier: [10_000, 20_000, 30_000])).isEmpty, "no rise at the last sync")
+        #expect(fired(facts(arrears: 40_000, earlier: [20_000, 20_000, 30_000])).isEmpty, "a standstill in the run")
+        #expect(fired(facts(arrears: 40_000, earlier: [20_000, 30_000])).isEmpty, "only two syncs before this one")
+        #expect(rules.alerts(for: facts(arrears: 40_000, earlier: [10_000, 20_000, 30_000])).first?.facts
+                == "arrears grew at each of the last 3 syncs: 100.00 → 200.00 → 300.00 → 400.00 GBP")
+    }
+
+    @Test("broken arrangements: two within twelve months fire; the second a day outside them does not")
+    func brokenArrangements() {
+        #expect(fired(facts(broken: ["2026-03-01", "2025-12-02"])) == [RiskRules.arrangementsBroken])
+        #expect(fired(facts(broken: ["2026-03-01", "2025-12-01"])).isEmpty, "twelve months before the sync is outside")
+        #expect(fired(facts(broken: ["2026-03-01"])).isEmpty)
+    }
+
+    @Test("newly vulnerable fires once: not for a customer already flagged, nor for one new to the store")
+    func newlyVulnerable() {
+        #expect(fired(facts(vulnerable: true, wasVulnerable: false)) == [RiskRules.vulnerable])
+        #expect(fired(facts(vulnerable: true, wasVulnerable: true)).isEmpty)
+        #expect(fired(facts(vulnerable: true, wasVulnerable: nil)).isEmpty)
+        #expect(fired(facts(vulnerable: false, wasVulnerable: true)).isEmpty)
+    }
+
+    @Test("an agent reporting bankruptcy or death fires, naming the agent and the day; a dispute does not")
+    func agentReports() {
+        let alerts = rules.alerts(for: facts(reports: [("acme-dca", .bankrupt, "2026-11-28"), ("tracewise", .disputed, "2026-11-29")]))
+        #expect(alerts.map(\.rule) == [RiskRules.agentReport])
+        #expect(alerts.first?.facts == "acme-dca reported bankrupt on 2026-11-28")
+        #expect(fired(facts(reports: [("acme-dca", .disputed, "2026-11-28")])).isEmpty)
+    }
+
+    @Test("a rule left out of the file is not applied")
+    func rulesLeftOut() {
+        let none = RiskRules(version: 1, exposureAbove: nil, arrearsGrowingSyncs: nil, brokenArrangements: nil, newlyVulnerable: false,
+                             agentStatuses: [])
+        #expect(none.alerts(for: facts(open: 9_000_000, arrears: 40_000, earlier: [10_000, 20_000, 30_000], vulnerable: true,
+                                       broken: ["2026-03-01", "2026-04-01"], reports: [("acme-dca", .deceased, "2026-11-28")])).isEmpty)
+    }
+}
