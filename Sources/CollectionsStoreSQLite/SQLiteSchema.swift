@@ -203,6 +203,25 @@ enum SQLiteSchema {
                 INSERT INTO contracts_revision (revision) VALUES (0);
                 """)
         }
+        migrator.registerMigration("v12: risky customers: the arrears each change replaced, alerts") { db in
+            // A trigger keeps the arrears a sync replaced, only when they changed: a first sync of a
+            // million contracts writes none, a night's changes a row each.
+            try db.execute(sql: """
+                CREATE TABLE arrears_history (
+                    id INTEGER PRIMARY KEY, contract_number TEXT NOT NULL, amount INTEGER NOT NULL
+                );
+                CREATE INDEX arrears_history_contract ON arrears_history(contract_number, id);
+                CREATE TRIGGER arrears_changed AFTER UPDATE OF arrears_amount ON contracts
+                    WHEN old.arrears_amount IS NOT new.arrears_amount BEGIN
+                    INSERT INTO arrears_history (contract_number, amount) VALUES (old.contract_number, old.arrears_amount);
+                END;
+                CREATE TABLE risk_alerts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, rule TEXT NOT NULL, facts TEXT NOT NULL,
+                    raised_at INTEGER NOT NULL, run_id INTEGER, acknowledged_by TEXT, acknowledged_at INTEGER, comment TEXT
+                );
+                CREATE INDEX risk_alerts_open ON risk_alerts(contract_number, rule) WHERE acknowledged_at IS NULL;
+                """)
+        }
         return migrator
     }
 

@@ -101,12 +101,25 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         }
     }
 
-    public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64) async throws -> Int {
+    public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64, alerts: [RiskAlert],
+                           at: Timestamp) async throws -> Int {
         try transaction { db in
             var written = 0
             for contract in contracts where try self.upsert(contract, db) { written += 1 }
             if written > 0 { try self.advanceContractsRevision(db) }
             try self.indexCustomerNames(db)
+            for alert in alerts {
+                try db.cachedStatement(sql: """
+                    INSERT INTO risk_alerts (contract_number, rule, facts, raised_at, run_id)
+                    SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (
+                        SELECT 1 FROM risk_alerts WHERE contract_number = ? AND rule = ? AND acknowledged_at IS NULL)
+                    """).execute(arguments: [alert.contractNumber, alert.rule, alert.facts, at.millisecondsSinceEpoch, runId,
+                                             alert.contractNumber, alert.rule])
+                if db.changesCount > 0 {
+                    try self.audit(db, at: at, actor: "sync", action: "risk.alert", subject: "contract:\(alert.contractNumber)",
+                                   details: "\(alert.rule): \(alert.facts)")
+                }
+            }
             try self.write(checkpoint, job: job, db)
             try db.cachedStatement(sql: "UPDATE sync_runs SET pages = pages + 1, records = records + ?, written = written + ? WHERE id = ?")
                 .execute(arguments: [contracts.count, written, runId])
@@ -202,6 +215,39 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
                 counts[row["status_code"]] = row["n"]
             }
             return counts
+        }
+    }
+
+    public func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
+        // The page's numbers go in as one JSON array: two statements a page, not two a contract.
+        let numbers = String(decoding: try JSONEncoder().encode(contractNumbers), as: UTF8.self)
+        return try read { db in
+            var snapshots: [String: RiskSnapshot] = [:]
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT c.contract_number, c.currency, c.arrears_amount, p.vulnerable,
+                    (SELECT coalesce(sum(i.open_amount), 0) FROM invoices i WHERE i.contract_number = c.contract_number) AS open
+                FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
+                """), arguments: [numbers]) {
+                let currency = try CurrencyCode(row["currency"])
+                snapshots[row["contract_number"]] = RiskSnapshot(
+                    earlierArrears: [Money(minorUnits: row["arrears_amount"], currency: currency)],
+                    openBalance: Money(minorUnits: row["open"], currency: currency), wasVulnerable: row["vulnerable"])
+            }
+            guard arrearsKept > 1 else { return snapshots }
+            // Before the arrears the store holds, those they replaced, latest last.
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT contract_number, amount FROM (
+                    SELECT h.contract_number, h.amount, h.id,
+                        row_number() OVER (PARTITION BY h.contract_number ORDER BY h.id DESC) AS latest
+                    FROM json_each(?) j JOIN arrears_history h ON h.contract_number = j.value)
+                WHERE latest < ? ORDER BY contract_number, id DESC
+                """), arguments: [numbers, arrearsKept]) {
+                let number: String = row["contract_number"]
+                guard var snapshot = snapshots[number] else { continue }
+                snapshot.earlierArrears.insert(Money(minorUnits: row["amount"], currency: snapshot.openBalance.currency), at: 0)
+                snapshots[number] = snapshot
+            }
+            return snapshots
         }
     }
 

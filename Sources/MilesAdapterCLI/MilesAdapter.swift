@@ -46,7 +46,7 @@ struct MilesAdapter: AsyncParsableCommand {
             \(CommandFailure.Code.table)
             """,
         subcommands: [SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
-                      MappingsCommand.self, ReportCommand.self, UsersCommand.self])
+                      MappingsCommand.self, ReportCommand.self, RiskCommand.self, UsersCommand.self])
 }
 
 /// Options every command takes.

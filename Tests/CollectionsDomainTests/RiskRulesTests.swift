@@ -8,12 +8,12 @@ private let rules = RiskRules(version: 1, exposureAbove: pounds(2_500_000), arre
                               agentStatuses: [.bankrupt, .deceased])
 private let syncDay = LocalDate.parse("2026-12-01")!
 
-private func facts(open: Int64 = 10_000, arrears: Int64 = 40_000, earlier: [Int64] = [], vulnerable: Bool = false, wasVulnerable: Bool? = false,
-                   broken: [String] = [], reports: [(String, AgentStatus, String)] = []) -> RiskFacts {
+private func facts(open: Int64 = 10_000, earlierOpen: Int64? = 10_000, arrears: Int64 = 40_000, earlier: [Int64] = [], vulnerable: Bool = false,
+                   wasVulnerable: Bool? = false, broken: [String] = [], reports: [(String, AgentStatus, String)] = []) -> RiskFacts {
     var subject = contract(arrears: arrears)
     subject.openInvoices = [Invoice(number: "INV1", issueDate: syncDay, dueDate: syncDay, amount: pounds(open), openAmount: pounds(open))]
     subject.customer.vulnerable = vulnerable
-    return RiskFacts(contract: subject, earlierArrears: earlier.map(pounds), wasVulnerable: wasVulnerable,
+    return RiskFacts(contract: subject, earlierArrears: earlier.map(pounds), earlierOpenBalance: earlierOpen.map(pounds), wasVulnerable: wasVulnerable,
                      arrangementsBroken: broken.compactMap(LocalDate.parse),
                      agentReports: reports.map { (agent: $0.0, status: $0.1, on: LocalDate.parse($0.2)!) }, today: syncDay)
 }
@@ -22,11 +22,13 @@ private func fired(_ facts: RiskFacts) -> [String] { rules.alerts(for: facts).ma
 
 @Suite("Risky customers: each rule fires on its change and not on the near miss (issue 14)")
 struct RiskRulesTests {
-    @Test("exposure: a penny above £25,000 fires, £25,000 does not; the alert gives the balance")
+    @Test("exposure: rising a penny above £25,000 fires, to £25,000 does not, nor staying above it; the alert gives the balance")
     func exposure() {
         #expect(fired(facts(open: 2_500_001)) == [RiskRules.exposure])
         #expect(fired(facts(open: 2_500_000)).isEmpty)
-        #expect(rules.alerts(for: facts(open: 2_500_001)).first?.facts.contains("25000.01") == true)
+        #expect(fired(facts(open: 2_600_000, earlierOpen: 2_500_001)).isEmpty, "already above at the last sync")
+        #expect(fired(facts(open: 2_500_001, earlierOpen: nil)) == [RiskRules.exposure], "a contract new to the store")
+        #expect(rules.alerts(for: facts(open: 2_500_001)).first?.facts == "open balance 25000.01 GBP, above 25000.00 (was 100.00)")
     }
 
     @Test("arrears growing: three rises in a row fire; two rises and a standstill do not, nor too short a history")

@@ -32,7 +32,8 @@ private func withStore(_ body: (SQLiteStore, String) async throws -> Void) async
 
 private func commit(_ contracts: [Contract], to store: SQLiteStore) async throws -> Int {
     let run = try await store.startRun(job: "contracts", mode: "test", startedAt: Timestamp(secondsSinceEpoch: 1_790_000_000))
-    return try await store.commitPage(contracts, checkpoint: SyncCheckpoint(), job: "contracts", runId: run)
+    return try await store.commitPage(contracts, checkpoint: SyncCheckpoint(), job: "contracts", runId: run, alerts: [],
+                                      at: Timestamp(secondsSinceEpoch: 1_790_000_000))
 }
 
 @Suite("Contract search reads indexes: number and postcode from their start, names by the starts of their words (issue 13, figures)")

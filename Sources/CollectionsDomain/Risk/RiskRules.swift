@@ -14,7 +14,7 @@ public struct RiskRules: Sendable, Equatable {
     }
 
     public let version: Int
-    /// An open balance above this, in its currency.
+    /// An open balance that rises above this, in its currency.
     public let exposureAbove: Money?
     /// Arrears higher at each of this many syncs in a row than at the one before.
     public let arrearsGrowingSyncs: Int?
@@ -48,6 +48,8 @@ public struct RiskFacts: Sendable {
     public let contract: Contract
     /// The arrears at the syncs before this one, oldest first.
     public let earlierArrears: [Money]
+    /// The open balance the store held before this sync; nil for a contract new to it.
+    public let earlierOpenBalance: Money?
     /// Whether the store had the customer flagged vulnerable before this sync; nil for a customer new to it.
     public let wasVulnerable: Bool?
     /// When each of the contract's arrangements broke.
@@ -57,10 +59,11 @@ public struct RiskFacts: Sendable {
     /// The day of the sync.
     public let today: LocalDate
 
-    public init(contract: Contract, earlierArrears: [Money], wasVulnerable: Bool?, arrangementsBroken: [LocalDate],
+    public init(contract: Contract, earlierArrears: [Money], earlierOpenBalance: Money?, wasVulnerable: Bool?, arrangementsBroken: [LocalDate],
                 agentReports: [(agent: String, status: AgentStatus, on: LocalDate)], today: LocalDate) {
         self.contract = contract
         self.earlierArrears = earlierArrears
+        self.earlierOpenBalance = earlierOpenBalance
         self.wasVulnerable = wasVulnerable
         self.arrangementsBroken = arrangementsBroken
         self.agentReports = agentReports
@@ -88,8 +91,11 @@ extension RiskRules {
         var alerts: [RiskAlert] = []
         func alert(_ rule: String, _ text: String) { alerts.append(RiskAlert(rule: rule, contractNumber: contract.contractNumber, facts: text)) }
         let balance = contract.openBalance
-        if let limit = exposureAbove, limit.currency == balance.currency, balance.minorUnits > limit.minorUnits {
-            alert(Self.exposure, "open balance \(balance.decimalString) \(balance.currency.code), above \(limit.decimalString)")
+        // Fires when the balance rises above the limit, not at every sync while it stays there.
+        if let limit = exposureAbove, limit.currency == balance.currency, balance.minorUnits > limit.minorUnits,
+           (facts.earlierOpenBalance.map { $0.minorUnits <= limit.minorUnits } ?? true) {
+            alert(Self.exposure, "open balance \(balance.decimalString) \(balance.currency.code), above \(limit.decimalString)"
+                  + (facts.earlierOpenBalance.map { " (was \($0.decimalString))" } ?? ""))
         }
         if let syncs = arrearsGrowingSyncs, syncs > 0 {
             let series = Array((facts.earlierArrears + [contract.arrears.amount]).suffix(syncs + 1))

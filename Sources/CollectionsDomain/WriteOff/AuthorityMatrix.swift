@@ -43,13 +43,16 @@ public struct AuthorityMatrix: Sendable, Equatable {
     /// What each role may agree in a payment arrangement (only the top role, without limits,
     /// unless the matrix says more).
     public let arrangementLimits: ArrangementLimits
+    /// The least role that may acknowledge a risky-customer alert (the top role unless the matrix names one).
+    public let riskAlertRole: CollectionsRole
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
                 reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
                 auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil,
                 outboxDecisionRole: CollectionsRole? = nil, personalDataRole: CollectionsRole? = nil,
-                arrangementLimits: ArrangementLimits? = nil) {
+                arrangementLimits: ArrangementLimits? = nil, riskAlertRole: CollectionsRole? = nil) {
         let top = tiers.last!.role
+        self.riskAlertRole = riskAlertRole ?? top
         self.arrangementLimits = arrangementLimits ?? ArrangementLimits(
             tiers: tiers.map { tier in
                 tier.role == top ? .init(role: top, longestTermMonths: nil, lowestInstalmentPercent: nil, largestReduction: nil)

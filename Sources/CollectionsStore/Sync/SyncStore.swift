@@ -9,9 +9,16 @@ public protocol SyncStore: Sendable {
     /// Opens a run in the ledger and returns its id.
     func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64
 
-    /// Upserts a page of contracts (with customers and open invoices), moves the checkpoint and
-    /// counts the page in the run, all in one transaction. Returns how many contracts were new or changed.
-    func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64) async throws -> Int
+    /// Upserts a page of contracts (with customers and open invoices), moves the checkpoint, counts
+    /// the page in the run, keeps the arrears a changed contract had before, and raises
+    /// `alerts` at `at` (each audited; one whose contract already has an open alert of the same rule
+    /// is not raised again), all in one transaction. Returns how many contracts were new or changed.
+    func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64, alerts: [RiskAlert],
+                    at: Timestamp) async throws -> Int
+
+    /// What the store holds of these contracts now, with up to `arrearsKept` of their latest arrears
+    /// (those held now last), by contract number; a contract it does not hold is left out.
+    func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot]
 
     /// Closes a run in the ledger with its outcome and totals; returns how many contracts the store holds.
     @discardableResult

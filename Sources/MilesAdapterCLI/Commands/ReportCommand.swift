@@ -8,7 +8,7 @@ import MilesSync
 /// `miles-adapter report aged-debt`: the aged-debt table from the store.
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Reports from the collections store.", subcommands: [AgedDebt.self, NoticesDue.self])
+        commandName: "report", abstract: "Reports from the collections store.", subcommands: [AgedDebt.self, NoticesDue.self, Risky.self])
 
     struct AgedDebt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -64,6 +64,50 @@ struct ReportCommand: AsyncParsableCommand {
                           + "\toldest unpaid \(contract.arrears.oldestUnpaidDueDate?.description ?? "-")")
                 }
                 print("\(due.count) contract\(due.count == 1 ? "" : "s") owed a notice of sums in arrears as of \(today)")
+            }
+        }
+    }
+
+    struct Risky: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Risky customers: the alerts the contract syncs raised under mappings/risk-rules.yaml, newest first, each with its rule and facts.",
+            discussion: "Acknowledge one, having looked into it, with 'miles-adapter risk acknowledge ID --comment TEXT'.")
+
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Include the alerts already acknowledged.") var all = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                let alerts = try await session.riskDesk.alerts(includeAcknowledged: all)
+                for stored in alerts {
+                    let acknowledged = stored.acknowledgedAt.map { "\tacknowledged by \(stored.acknowledgedBy ?? "") at \($0): \(stored.comment ?? "")" } ?? ""
+                    print("\(stored.id)\t\(stored.alert.contractNumber)\t\(stored.alert.rule)\t\(stored.alert.facts)\traised \(stored.raisedAt)\(acknowledged)")
+                }
+                print("\(alerts.count) \(all ? "" : "open ")risk alert\(alerts.count == 1 ? "" : "s")")
+            }
+        }
+    }
+}
+
+/// `miles-adapter risk`: the team leader's side of the risky-customer alerts.
+struct RiskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "risk", abstract: "Acknowledge risky-customer alerts ('report risky' lists them).", subcommands: [Acknowledge.self])
+
+    struct Acknowledge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that you looked into a risk alert and what you found (audited); needs the matrix's riskAlerts role.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The alert's id, as 'report risky' lists it.") var id: Int64
+        @Option(help: "What looking into it found.") var comment: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                try await session.riskDesk.acknowledge(id: id, by: try await session.person(), comment: comment)
+                print("risk alert \(id) acknowledged")
             }
         }
     }

@@ -73,6 +73,7 @@ struct CommandSession {
     }
 
     var auditDesk: AuditDesk { AuditDesk(store: store, mappings: mappings, now: Self.clock) }
+    var riskDesk: RiskDesk { RiskDesk(store: store, mappings: mappings, now: Self.clock) }
 
     /// Before a person's decision or a push: refuses (exit 5) while the audit log has an unacknowledged break.
     func requireIntactAudit() async throws {

@@ -54,6 +54,8 @@ extension CommandFailure {
             self.init(message: error.description, exitCode: .identity)
         case let error as AuditDeskError:
             self.init(message: error.description, exitCode: error.code == .brokenChain ? .configuration : .failed)
+        case let error as RiskDeskError:
+            self.init(message: error.description, exitCode: error.code == .notAuthorised ? .identity : .failed)
         case let error as AgentFileError:
             self.init(message: error.description, exitCode: .failed)
         default:

@@ -12,7 +12,7 @@ enum AuthorityMatrixLoader {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
-                                        "auditAcknowledgement", "userAdministration", "outboxDecisions",
+                                        "auditAcknowledgement", "userAdministration", "outboxDecisions", "riskAlerts",
                                         "personalData", "arrangements"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
@@ -99,6 +99,7 @@ enum AuthorityMatrixLoader {
         let acknowledgement = namedRole("auditAcknowledgement")
         let administration = namedRole("userAdministration")
         let outboxDecisions = namedRole("outboxDecisions")
+        let riskAlerts = namedRole("riskAlerts")
         let personalData = namedRole("personalData")
         let arrangements = root[key: "arrangements"].map { loadArrangements($0, roles: tiers.map(\.role), currency: currency, file, &problems) }
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
@@ -110,7 +111,7 @@ enum AuthorityMatrixLoader {
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
                                reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement,
                                userAdministrationRole: administration, outboxDecisionRole: outboxDecisions,
-                               personalDataRole: personalData, arrangementLimits: arrangements ?? nil)
+                               personalDataRole: personalData, arrangementLimits: arrangements ?? nil, riskAlertRole: riskAlerts)
     }
 
     /// An amount in the matrix's currency, `.some(nil)` for 'unlimited', nil (with the problem

@@ -2,6 +2,7 @@ import CollectionsDomain
 import CollectionsStore
 import Foundation
 import Logging
+import MilesMapping
 import MilesSOAP
 
 /// The overnight contract sync: pulls every contract that changed in MILES into the store, page
@@ -156,7 +157,9 @@ public struct ContractSync: Sendable {
                 }
                 let written: Int
                 do {
-                    written = try await store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId)
+                    let now = CollectionsClock.system()
+                    let alerts = try await riskAlerts(page.contracts, today: now.date)
+                    written = try await store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId, alerts: alerts, at: now)
                     if logger.logLevel <= .trace {
                         for contract in page.contracts {
                             // Personal data only under customer.* keys, which the log masks unless told otherwise.
@@ -238,4 +241,19 @@ public struct ContractSyncError: Error, Sendable, CustomStringConvertible {
 
     public var isAuthenticationFailure: Bool { underlying?.disposition == .authentication }
     public var description: String { message }
+}
+
+extension ContractSync {
+    /// The risk rules of the mappings judged on each contract of a page against what the store held
+    /// of it before (`mappings/risk-rules.yaml`).
+    func riskAlerts(_ contracts: [Contract], today: LocalDate) async throws -> [RiskAlert] {
+        let rules = gateway.mappings.riskRules
+        let snapshots = try await store.riskSnapshots(contractNumbers: contracts.map(\.contractNumber), arrearsKept: rules.arrearsGrowingSyncs ?? 0)
+        return contracts.flatMap { contract in
+            let before = snapshots[contract.contractNumber]
+            return rules.alerts(for: RiskFacts(
+                contract: contract, earlierArrears: before?.earlierArrears ?? [], earlierOpenBalance: before?.openBalance,
+                wasVulnerable: before?.wasVulnerable, arrangementsBroken: [], agentReports: [], today: today))
+        }
+    }
 }

@@ -70,6 +70,16 @@ struct MockPortfolio: Sendable {
 
     /// Moves the business clock a day on and changes `changes` contracts as a day of business would:
     /// payments against the oldest arrears, new invoices, status changes. Returns the contract numbers changed.
+    /// Changes one contract as `change` says, as MILES would record it (a new version); false if
+    /// there is no such contract.
+    mutating func modify(number: String, _ change: (inout Contract) -> Void) -> Bool {
+        guard let index = PortfolioGenerator.index(ofContractNumber: number), index < contractCount else { return false }
+        var contract = self.contract(index)
+        change(&contract)
+        record(index, contract)
+        return true
+    }
+
     mutating func advanceDay(changes: Int) -> [String] {
         daysAdvanced += 1
         clock = clock.adding(seconds: 86_400)

@@ -194,6 +194,10 @@ public actor MockMiles {
     @discardableResult
     public func advanceDay(changes: Int) -> [String] { portfolio.advanceDay(changes: changes) }
 
+    /// One contract changed as a test crafts it (a balance, a flag), recorded as a new version.
+    @discardableResult
+    public func modifyContract(number: String, _ change: (inout Contract) -> Void) -> Bool { portfolio.modify(number: number, change) }
+
     public func injectFault(_ rule: FaultRule) { faults.add(rule) }
     public func clearFaults() { faults.clear() }
     public func journalEntries() -> [JournalEntry] { journal.entries }
