@@ -21,7 +21,7 @@ import Mustache
 public struct Workspace: RouteGroup {
     /// What the pages read and write.
     public typealias Stores = WriteOffDesk.Stores & ContractDesk.Stores & ReportDesk.Stores & PlacementDesk.Stores & OutboxStore & AuditStore
-        & PeopleStore & SyncStore
+        & PeopleStore & SyncStore & RiskStore
 
     let store: any Stores
     let mappings: MappingSet
@@ -122,6 +122,10 @@ public struct Workspace: RouteGroup {
             await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: true, $0, $1) }
         }
         router.get("workspace/audit") { request, _ in await page(request) { try await audit($0) } }
+        router.get("workspace/risk") { request, _ in await page(request) { try await riskAlerts($0) } }
+        router.post("workspace/risk/:id/acknowledge") { request, context in
+            await action(request) { try await acknowledgeRisk(context.parameters.get("id", as: Int64.self), $0, $1) }
+        }
     }
 
     // MARK: Sessions
@@ -292,6 +296,7 @@ public struct Workspace: RouteGroup {
         case let error as ContractDeskError: (message, status) = (error.description, .unprocessableContent)
         case let error as IdentityError: (message, status) = (error.description, .forbidden)
         case let error as AuditDeskError: (message, status) = (error.description, .conflict)
+        case let error as RiskDeskError: (message, status) = (error.description, error.code == .notAuthorised ? .forbidden : .unprocessableContent)
         case let error as StoreError: (message, status) = (error.description, .unprocessableContent)
         case let error as PlacementError: (message, status) = (error.description, .unprocessableContent)
         case let error as CSVFileError: (message, status) = (error.description, .unprocessableContent)

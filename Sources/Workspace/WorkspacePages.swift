@@ -350,6 +350,30 @@ extension Workspace {
         return redirect("/workspace/outbox")
     }
 
+    // MARK: Risky customers
+
+    /// The alerts the syncs raised, open ones first; the matrix's `riskAlerts` role acknowledges them.
+    func riskAlerts(_ session: WorkspaceSessions.Session) async throws -> Response {
+        let mayAcknowledge = person(session).role.rank >= mappings.authorityMatrix.riskAlertRole.rank
+        let alerts = try await RiskDesk(store: store, mappings: mappings, now: now).alerts(includeAcknowledged: true, limit: 500)
+        let rows: [[String: Any]] = alerts.sorted { ($0.acknowledgedAt == nil ? 0 : 1, -$0.id) < ($1.acknowledgedAt == nil ? 0 : 1, -$1.id) }.map { stored in
+            Self.present(["id": stored.id, "contract": stored.alert.contractNumber, "rule": stored.alert.rule, "facts": stored.alert.facts,
+                          "raised": stored.raisedAt.description,
+                          "acknowledged": stored.acknowledgedAt.map { "\(stored.acknowledgedBy ?? "") at \($0): \(stored.comment ?? "")" },
+                          "actionable": mayAcknowledge && stored.acknowledgedAt == nil ? ["id": stored.id, "csrf": session.csrf] : nil])
+        }
+        var data: [String: Any] = ["title": "Risky customers", "alerts": rows, "role": mappings.authorityMatrix.riskAlertRole.name]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("risk", data, session: session)
+    }
+
+    func acknowledgeRisk(_ id: Int64?, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let id else { return redirect("/workspace/risk") }
+        try await RiskDesk(store: store, mappings: mappings, now: now).acknowledge(id: id, by: person(session), comment: form["comment"])
+        await flash(session, "Alert \(id) acknowledged.")
+        return redirect("/workspace/risk")
+    }
+
     func audit(_ session: WorkspaceSessions.Session) async throws -> Response {
         let entries = try await store.recentAuditEntries(limit: 200)
         return render("audit", ["title": "Audit log", "verification": try await store.verifyAudit().description,

@@ -29,7 +29,7 @@ enum WorkspaceTemplates {
             </style></head><body>
             <header><a href="/workspace">MILES collections</a>
             {{#person}}<a href="/workspace/writeoffs">Write-offs</a><a href="/workspace/contracts">Contracts</a>
-            <a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
+            <a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/risk">Risk</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
             <span class="who" id="who">{{displayName}} ({{role}})</span>
             <form class="inline" method="post" action="/workspace/sign-out"><input type="hidden" name="csrf" value="{{csrf}}">
             <button id="sign-out">Sign out</button></form>{{/person}}</header><main>
@@ -153,6 +153,14 @@ enum WorkspaceTemplates {
             {{#entries}}<tr><td>{{id}}</td><td>{{reference}}</td><td>{{what}}</td><td>{{state}}</td><td>{{attempts}}</td><td>{{result}}</td><td>{{error}}</td>
             <td>{{#actionable}}<form class="inline" method="post" action="/workspace/outbox/{{id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><button>Retry</button></form>
             <form class="inline" method="post" action="/workspace/outbox/{{id}}/skip"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" placeholder="why" required> <button>Skip</button></form>{{/actionable}}</td></tr>{{/entries}}</table>{{> footer}}
+            """,
+        "risk": """
+            {{> header}}<h1>Risky customers</h1><p class="hint">Raised by the contract syncs under mappings/risk-rules.yaml;
+            {{role}} or above acknowledges each, having looked into it.</p>
+            <table id="alerts"><tr><th>alert</th><th>contract</th><th>rule</th><th>facts</th><th>raised</th><th>acknowledged</th></tr>
+            {{#alerts}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{rule}}</td><td>{{facts}}</td><td>{{raised}}</td>
+            <td>{{acknowledged}}{{#actionable}}<form class="inline" method="post" action="/workspace/risk/{{id}}/acknowledge"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="comment" id="comment-{{id}}" placeholder="what you found" required> <button id="acknowledge-{{id}}">Acknowledge</button></form>{{/actionable}}</td></tr>{{/alerts}}</table>{{> footer}}
             """,
         "message": """
             {{> header}}<h1>{{title}}</h1><p><a href="/workspace">Back to the dashboard</a></p>{{> footer}}

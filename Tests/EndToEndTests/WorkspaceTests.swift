@@ -78,7 +78,7 @@ struct WorkspaceTests {
     func signInRequired() async throws {
         try await withWorkspace { workspace in
             let client = WorkspaceClient(base: workspace.base)
-            for path in ["/workspace", "/workspace/writeoffs", "/workspace/contracts?q=C", "/workspace/contracts/C00000001",
+            for path in ["/workspace", "/workspace/writeoffs", "/workspace/contracts?q=C", "/workspace/contracts/C00000001", "/workspace/risk",
                          "/workspace/outbox", "/workspace/audit", "/workspace/aged-debt.csv", "/workspace/writeoffs.csv"] {
                 let page = try await client.get(path)
                 #expect(page.status == 303 && page.location == "/workspace/sign-in", "\(path): \(page.status)")
@@ -311,6 +311,43 @@ struct WorkspaceTests {
             #expect(many.body.components(separatedBy: "<tr><td><a href=\"/workspace/contracts/").count - 1 == 50)
             let one = try await client.get("/workspace/contracts?q=C00000003")
             #expect(one.body.contains("1 found"))
+        }
+    }
+
+    @Test("risky customers: every signed-in person sees the alerts; only the riskAlerts role is offered and may acknowledge, audited")
+    func riskAlertsPage() async throws {
+        try await withWorkspace { workspace in
+            var target: String?
+            await workspace.harness.server.miles.forEachContract { contract in
+                if target == nil, contract.currency == .gbp, contract.openBalance.minorUnits < 2_000_000 { target = contract.contractNumber }
+            }
+            let number = try #require(target)
+            await workspace.harness.server.miles.modifyContract(number: number) { contract in
+                let due = LocalDate.parse("2026-10-01")!
+                contract.openInvoices = [Invoice(number: "INV-BIG", issueDate: due, dueDate: due, amount: Money(minorUnits: 9_000_000, currency: .gbp),
+                                                 openAmount: Money(minorUnits: 9_000_000, currency: .gbp))]
+            }
+            _ = try await workspace.harness.sync(store: workspace.store).run(mode: .resume)
+            let alert = try #require(try await workspace.store.riskAlerts(includeAcknowledged: false, limit: 50).first { $0.alert.contractNumber == number })
+
+            let ann = WorkspaceClient(base: workspace.base)
+            try await ann.signIn("ann", WorkspaceHarness.password("ann"))
+            let seen = try await ann.get("/workspace/risk")
+            #expect(seen.body.contains("open balance 90000.00 GBP"))
+            #expect(!seen.body.contains("id=\"acknowledge-\(alert.id)\""), "an agent is not offered the acknowledgement")
+            let refused = try await ann.post("/workspace/risk/\(alert.id)/acknowledge", ["csrf": seen.csrf ?? "", "comment": "seen"])
+            #expect(refused.status == 403)
+            #expect(try await workspace.store.riskAlert(id: alert.id)?.acknowledgedAt == nil)
+
+            let bob = WorkspaceClient(base: workspace.base)
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let page = try await bob.get("/workspace/risk")
+            #expect(page.body.contains("id=\"acknowledge-\(alert.id)\""))
+            let done = try await bob.post("/workspace/risk/\(alert.id)/acknowledge", ["csrf": page.csrf ?? "", "comment": "new fleet, paying on time"])
+            #expect(done.status == 303)
+            #expect(try await workspace.store.riskAlert(id: alert.id)?.acknowledgedBy == "bob")
+            #expect(try await workspace.store.auditEntries(subject: "risk:\(alert.id)", limit: 5).map(\.actor) == ["bob"])
+            #expect(try await bob.get("/workspace/risk").body.contains("bob at"))
         }
     }
 
