@@ -57,6 +57,8 @@ struct OutboxDoor {
         case .updateContractStatus: "status_changes"
         case .addContractNote: "contract_notes"
         case .updateContactDetails: "contact_changes"
+        case .raiseCreditNote: "credit_notes"
+        case .reverseWriteOff: "writeoff_reversals"
         }
     }
 }

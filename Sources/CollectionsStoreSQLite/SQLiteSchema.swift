@@ -222,6 +222,30 @@ enum SQLiteSchema {
                 CREATE INDEX risk_alerts_open ON risk_alerts(contract_number, rule) WHERE acknowledged_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v13: credit notes, write-off reversals and their approvals") { db in
+            let trail = """
+                amount INTEGER NOT NULL, currency TEXT NOT NULL, reason_code TEXT NOT NULL, comment TEXT NOT NULL,
+                requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL, required_role TEXT NOT NULL,
+                approvals_needed INTEGER NOT NULL, matrix_version INTEGER NOT NULL, miles_reference TEXT, failure_reason TEXT,
+                decided_at INTEGER, rejection TEXT
+                """
+            try db.execute(sql: """
+                CREATE TABLE credit_notes (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, invoice_numbers TEXT NOT NULL, \(trail)
+                );
+                CREATE INDEX credit_notes_contract ON credit_notes(contract_number, state);
+                CREATE TABLE writeoff_reversals (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, writeoff_request_id INTEGER NOT NULL REFERENCES writeoff_requests(id),
+                    miles_writeoff_id TEXT NOT NULL, contract_number TEXT NOT NULL, \(trail)
+                );
+                CREATE INDEX writeoff_reversals_writeoff ON writeoff_reversals(writeoff_request_id, state);
+                CREATE TABLE decision_approvals (
+                    kind TEXT NOT NULL, record_id INTEGER NOT NULL, approver TEXT NOT NULL, role TEXT NOT NULL,
+                    matrix_version INTEGER NOT NULL, at INTEGER NOT NULL, comment TEXT,
+                    PRIMARY KEY (kind, record_id, approver)
+                );
+                """)
+        }
         return migrator
     }
 

@@ -28,6 +28,8 @@ extension SQLiteStore {
                 case .updateContractStatus: subjects[entry.id] = try self.statusChange(id: id, db).map(OutboxSubject.statusChange)
                 case .addContractNote: subjects[entry.id] = try self.note(id: id, db).map(OutboxSubject.note)
                 case .updateContactDetails: subjects[entry.id] = try self.contactChange(id: id, db).map(OutboxSubject.contactChange)
+                case .raiseCreditNote: subjects[entry.id] = try self.creditNote(id: id, db).map(OutboxSubject.creditNote)
+                case .reverseWriteOff: subjects[entry.id] = try self.writeOffReversal(id: id, db).map(OutboxSubject.writeOffReversal)
                 }
             }
             return subjects
@@ -70,6 +72,22 @@ extension SQLiteStore {
         }
     }
 
+    public func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) async throws {
+        try transaction { db in
+            let id = try self.subject(of: entryId, db)
+            let table = try self.subjectTable(of: entryId, db)
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?
+                """).execute(arguments: [posted.milesId, at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE \(table) SET state = 'posted', miles_reference = ?, failure_reason = NULL WHERE id = ?",
+                           arguments: [posted.milesId, id])
+            let record = table == "credit_notes" ? "credit" : "reversal"
+            try self.audit(db, at: at, actor: "outbox-relay", action: "\(record).posted", subject: "\(record):\(id)",
+                      details: "MILES \(posted.milesId) for \(posted.amount) on \(posted.contractNumber), "
+                        + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
+        }
+    }
+
     public func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
         try transaction { db in
             try db.cachedStatement(sql: """
@@ -103,8 +121,9 @@ extension SQLiteStore {
             }
             let requestId = try self.subject(of: id, db)
             let table = try self.subjectTable(of: id, db)
-            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?",
-                           arguments: [table == "writeoff_requests" ? "approved" : "queued", requestId])
+            // Money decisions wait as approved; the contract actions as queued.
+            let waiting = ["writeoff_requests", "credit_notes", "writeoff_reversals"].contains(table) ? "approved" : "queued"
+            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [waiting, requestId])
             try self.audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
         }
     }

@@ -3,7 +3,7 @@ import CollectionsStore
 import GRDB
 
 extension SQLiteStore {
-    public func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) async throws -> WriteOffCreation {
+    public func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) async throws -> RequestCreation {
         try transaction { db in
             if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM writeoff_requests WHERE fingerprint = ?",
                                                  arguments: [request.fingerprint]) {
@@ -61,7 +61,7 @@ extension SQLiteStore {
         }
     }
 
-    public func recordApproval(requestId: Int64, approval: WriteOffApproval, expectedApprovals: Int, isFinal: Bool) async throws {
+    public func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
         try transaction { db in
             let state = try String.fetchOne(db, sql: "SELECT state FROM writeoff_requests WHERE id = ?", arguments: [requestId])
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM writeoff_approvals WHERE request_id = ?", arguments: [requestId]) ?? 0
@@ -104,7 +104,7 @@ extension SQLiteStore {
         let currency = try CurrencyCode(row["currency"])
         let approvals = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM writeoff_approvals WHERE request_id = ? ORDER BY at, approver"),
                                          arguments: [id]).map { approval in
-            WriteOffApproval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
+            Approval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
                              at: Timestamp(millisecondsSinceEpoch: approval["at"]), comment: approval["comment"])
         }
         let invoices: String = row["invoice_numbers"]

@@ -136,10 +136,10 @@ struct ArrangementPolicyTests {
         func user(_ name: String, _ role: Int) -> CollectionsUser { CollectionsUser(name: name, role: roles[role]) }
         let single = ArrangementProposal(id: 1, plan: try plan([10_000]), assessment: try assess(plan([10_000])), proposedBy: "alice",
                                          state: .pendingApproval, approvals: [])
-        #expect(throws: ArrangementApprovalPolicy.Refusal.ownProposal(user: "alice")) {
+        #expect(throws: MakerChecker.Refusal.raisedBy(user: "alice", record: "arrangement")) {
             try ArrangementApprovalPolicy.approve(single, by: user("alice", 3), under: matrix, at: now, comment: nil)
         }
-        #expect(throws: ArrangementApprovalPolicy.Refusal.roleTooLow(user: "ann", role: "agent", required: "teamLeader")) {
+        #expect(throws: MakerChecker.Refusal.roleTooLow(user: "ann", role: "agent", required: "teamLeader", record: "arrangement")) {
             try ArrangementApprovalPolicy.approve(single, by: user("ann", 0), under: matrix, at: now, comment: nil)
         }
         let approved = try ArrangementApprovalPolicy.approve(single, by: user("bob", 1), under: matrix, at: now, comment: "affordable")
@@ -154,12 +154,12 @@ struct ArrangementPolicyTests {
         let firstApproval = try ArrangementApprovalPolicy.approve(double, by: user("carol", 2), under: matrix, at: now, comment: nil)
         #expect(!firstApproval.isFinal)
         double.approvals.append(firstApproval.approval)
-        #expect(throws: ArrangementApprovalPolicy.Refusal.alreadyApproved(user: "carol")) {
+        #expect(throws: MakerChecker.Refusal.alreadyApproved(user: "carol", record: "arrangement")) {
             try ArrangementApprovalPolicy.approve(double, by: user("carol", 2), under: matrix, at: now, comment: nil)
         }
         #expect(try ArrangementApprovalPolicy.approve(double, by: user("dave", 3), under: matrix, at: now, comment: nil).isFinal)
         double.state = .rejected
-        #expect(throws: ArrangementApprovalPolicy.Refusal.notPending(state: .rejected)) {
+        #expect(throws: MakerChecker.Refusal.notPending(state: "rejected", record: "arrangement")) {
             try ArrangementApprovalPolicy.approve(double, by: user("dave", 3), under: matrix, at: now, comment: nil)
         }
     }

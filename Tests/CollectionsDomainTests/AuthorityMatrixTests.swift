@@ -16,7 +16,7 @@ func standardMatrix(version: Int = 1, agentLimit: Int64 = 25_000) -> AuthorityMa
 func pounds(_ pence: Int64) -> Money { Money(minorUnits: pence, currency: .gbp) }
 
 func request(amount: Int64, reason: WriteOffReason = .uneconomicalToPursue, by maker: String = "alice",
-             approvals: [WriteOffApproval] = []) -> WriteOffRequest {
+             approvals: [Approval] = []) -> WriteOffRequest {
     WriteOffRequest(id: 1, contractNumber: "C00000001", invoiceNumbers: [], amount: pounds(amount), reason: reason, comment: "",
                     requestedBy: maker, requestedAt: Timestamp(secondsSinceEpoch: 0), state: .pendingApproval, requiredRole: "",
                     approvalsNeeded: 1, matrixVersion: 1, approvals: approvals, customerMustBeTold: false)
@@ -40,7 +40,7 @@ struct AuthorityMatrixTests {
         #expect(outcome.approval.role == role)
         if approver.role.rank > 0 {
             let below = user("carol", matrix.tiers[approver.role.rank - 1].role.name)
-            #expect(throws: WriteOffApprovalPolicy.Refusal.roleTooLow(user: "carol", role: below.role.name, required: role)) {
+            #expect(throws: MakerChecker.Refusal.roleTooLow(user: "carol", role: below.role.name, required: role, record: "write-off request")) {
                 try WriteOffApprovalPolicy.approve(request(amount: amount), by: below, under: matrix, at: Timestamp(secondsSinceEpoch: 1),
                                                    comment: nil)
             }
@@ -61,7 +61,7 @@ struct AuthorityMatrixTests {
                                                        at: Timestamp(secondsSinceEpoch: 1), comment: nil)
         #expect(!first.isFinal)
         let waiting = request(amount: 1_500_000, approvals: [first.approval])
-        #expect(throws: WriteOffApprovalPolicy.Refusal.alreadyApproved(user: "bob")) {
+        #expect(throws: MakerChecker.Refusal.alreadyApproved(user: "bob", record: "write-off request")) {
             try WriteOffApprovalPolicy.approve(waiting, by: user("bob", "headOfCredit"), under: matrix, at: Timestamp(secondsSinceEpoch: 2),
                                                comment: nil)
         }
@@ -72,7 +72,7 @@ struct AuthorityMatrixTests {
 
     @Test("the maker can never approve their own request, whatever their role")
     func makerIsNotChecker() {
-        #expect(throws: WriteOffApprovalPolicy.Refusal.ownRequest(user: "alice")) {
+        #expect(throws: MakerChecker.Refusal.raisedBy(user: "alice", record: "write-off request")) {
             try WriteOffApprovalPolicy.approve(request(amount: 100, by: "alice"), by: user("alice", "financeDirector"), under: matrix,
                                                at: Timestamp(secondsSinceEpoch: 1), comment: nil)
         }
@@ -81,7 +81,7 @@ struct AuthorityMatrixTests {
     @Test("a role the matrix does not know cannot approve")
     func unknownRole() {
         let stranger = CollectionsUser(name: "eve", role: CollectionsRole(name: "intern", rank: 9))
-        #expect(throws: WriteOffApprovalPolicy.Refusal.unknownRole(user: "eve", role: "intern")) {
+        #expect(throws: MakerChecker.Refusal.unknownRole(user: "eve", role: "intern")) {
             try WriteOffApprovalPolicy.approve(request(amount: 100), by: stranger, under: matrix, at: Timestamp(secondsSinceEpoch: 1),
                                                comment: nil)
         }

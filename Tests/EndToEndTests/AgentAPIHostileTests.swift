@@ -119,7 +119,12 @@ struct AgentAPIHostileTests {
                     ? "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
                     : "POST /v1/agents/acme-dca/updates HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(acmeToken)\r\n"
                         + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"updates\": ["
-                try await channel.writeAndFlush(ByteBuffer(string: partial))
+                do {
+                    try await channel.writeAndFlush(ByteBuffer(string: partial))
+                } catch ChannelError.ioOnClosedChannel {
+                    // On a loaded machine the server's header deadline (counted from the accept) can pass before
+                    // the partial request is written: the connection is then already closed, which is what is tested.
+                }
                 channels.append(channel)
             }
             let health = try await api.send("GET", "/healthz")

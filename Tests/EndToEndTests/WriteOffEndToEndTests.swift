@@ -24,10 +24,11 @@ extension SyncHarness {
 
     func desk(_ store: SQLiteStore) -> WriteOffDesk { WriteOffDesk(store: store, mappings: mappings) }
 
-    func relay(_ store: SQLiteStore, attempts: Int = 5) -> OutboxRelay {
+    func relay(_ store: SQLiteStore, attempts: Int = 5, requestTimeout: Duration = .seconds(30)) -> OutboxRelay {
         let connection = MilesConnection(
             endpoint: server.endpoint,
-            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword))
+            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword),
+            transport: HTTPTransportConfiguration(connectTimeout: .seconds(2), requestTimeout: requestTimeout))
         return OutboxRelay(gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
                            configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: attempts, baseDelay: .milliseconds(5),
                                                                                        maxDelay: .milliseconds(20))))

@@ -128,6 +128,71 @@ struct MockContractTests {
         #expect(!String(decoding: none.body, as: UTF8.self).contains("<m:WriteOff>"))
     }
 
+    @Test("RaiseCreditNote and ReverseWriteOff: one per client reference, MILES's own rules as faults, answers valid against the XSD")
+    func creditsAndReversals() async throws {
+        let schema = try SchemaValidator(schemaPath: wsdlDirectory + "/miles-collections.xsd")
+        var target: Contract?
+        await miles.forEachContract { if target == nil, $0.openInvoices.count >= 2, $0.openBalance.minorUnits > 1_000 { target = $0 } }
+        let contract = try #require(target)
+        let invoice = contract.openInvoices[0]
+        func credit(_ reference: String, amount: String, invoice number: String = invoice.number, reason: String = "BILL") throws -> [UInt8] {
+            try request("""
+                <m:RaiseCreditNote><m:ContractNumber>\(contract.contractNumber)</m:ContractNumber><m:InvoiceNumbers>\
+                <m:InvoiceNumber>\(number)</m:InvoiceNumber></m:InvoiceNumbers><m:Amount>\(amount)</m:Amount>\
+                <m:Currency>\(contract.currency.code)</m:Currency><m:ReasonCode>\(reason)</m:ReasonCode><m:RequestedBy>alice</m:RequestedBy>\
+                <m:ApprovedBy><m:Approver>bob</m:Approver></m:ApprovedBy><m:ClientReference>\(reference)</m:ClientReference></m:RaiseCreditNote>
+                """)
+        }
+        let first = await miles.handle(service: "FinanceService", body: try credit("CN-1", amount: "1.00"))
+        #expect(first.status == 200)
+        try schema.validateSOAPPayload(first.body)
+        #expect(await miles.handle(service: "FinanceService", body: try credit("CN-1", amount: "1.00")).body == first.body)
+        #expect(await miles.creditNoteLedger().count == 1)
+        #expect(await miles.contract(number: contract.contractNumber)?.openBalance.minorUnits == contract.openBalance.minorUnits - 100)
+        let aboveInvoice = Money(minorUnits: invoice.openAmount.minorUnits, currency: contract.currency).decimalString
+        #expect(faultCode(await miles.handle(service: "FinanceService", body: try credit("CN-2", amount: aboveInvoice)).body)
+            == "AMOUNT_EXCEEDS_BALANCE")
+        #expect(faultCode(await miles.handle(service: "FinanceService", body: try credit("CN-3", amount: "1.00", invoice: "INV-NOPE")).body)
+            == "UNKNOWN_INVOICE")
+        #expect(faultCode(await miles.handle(service: "FinanceService", body: try credit("CN-4", amount: "1.00", reason: "XXXX")).body)
+            == "UNKNOWN_REASON")
+        #expect(faultCode(await miles.handle(service: "FinanceService", body: try credit("CN-1", amount: "2.00")).body) == "DUPLICATE_REFERENCE")
+        #expect(await miles.creditNoteLedger().count == 1)
+        let found = await miles.handle(service: "FinanceService", body: try request(
+            "<m:FindCreditNotes><m:ClientReference>CN-1</m:ClientReference></m:FindCreditNotes>"))
+        try schema.validateSOAPPayload(found.body)
+        #expect(String(decoding: found.body, as: UTF8.self).contains("<m:ClientReference>CN-1</m:ClientReference>"))
+
+        _ = await miles.handle(service: "FinanceService", body: try request("""
+            <m:PostWriteOff><m:ContractNumber>\(contract.contractNumber)</m:ContractNumber><m:InvoiceNumbers/><m:Amount>5.00</m:Amount>\
+            <m:Currency>\(contract.currency.code)</m:Currency><m:ReasonCode>UNEC</m:ReasonCode><m:RequestedBy>alice</m:RequestedBy>\
+            <m:ApprovedBy><m:Approver>bob</m:Approver></m:ApprovedBy><m:ClientReference>WO-1</m:ClientReference></m:PostWriteOff>
+            """))
+        let writeOffId = try #require(await miles.writeOffLedger().first?.writeOffId)
+        func reverse(_ reference: String, amount: String, writeOff: String = writeOffId) throws -> [UInt8] {
+            try request("""
+                <m:ReverseWriteOff><m:WriteOffId>\(writeOff)</m:WriteOffId><m:Amount>\(amount)</m:Amount>\
+                <m:Currency>\(contract.currency.code)</m:Currency><m:ReasonCode>PAID</m:ReasonCode><m:RequestedBy>alice</m:RequestedBy>\
+                <m:ApprovedBy><m:Approver>bob</m:Approver></m:ApprovedBy><m:ClientReference>\(reference)</m:ClientReference></m:ReverseWriteOff>
+                """)
+        }
+        let reversed = await miles.handle(service: "FinanceService", body: try reverse("WR-1", amount: "3.00"))
+        #expect(reversed.status == 200)
+        try schema.validateSOAPPayload(reversed.body)
+        #expect(await miles.handle(service: "FinanceService", body: try reverse("WR-1", amount: "3.00")).body == reversed.body)
+        #expect(faultCode(await miles.handle(service: "FinanceService", body: try reverse("WR-2", amount: "2.01")).body) == "AMOUNT_EXCEEDS_WRITE_OFF")
+        #expect(faultCode(await miles.handle(service: "FinanceService", body: try reverse("WR-3", amount: "1.00", writeOff: "MWO404")).body)
+            == "UNKNOWN_WRITE_OFF")
+        #expect(await miles.handle(service: "FinanceService", body: try reverse("WR-4", amount: "2.00")).status == 200)
+        #expect(await miles.reversalLedger().map(\.clientReference) == ["WR-1", "WR-4"])
+        // The debt is back: 1.00 credited, 5.00 written off, 5.00 reversed.
+        #expect(await miles.contract(number: contract.contractNumber)?.openBalance.minorUnits == contract.openBalance.minorUnits - 100)
+        let withReversals = await miles.handle(service: "FinanceService", body: try request(
+            "<m:FindWriteOffs><m:ClientReference>WO-1</m:ClientReference></m:FindWriteOffs>"))
+        try schema.validateSOAPPayload(withReversals.body)
+        #expect(String(decoding: withReversals.body, as: UTF8.self).contains("<m:ClientReference>WR-4</m:ClientReference>"))
+    }
+
     @Test("the portfolio is a pure function of the seed, with a realistic mix")
     func portfolio() {
         let generator = PortfolioGenerator(seed: 7, baseTime: Timestamp.parse("2026-11-28T22:00:00Z")!)

@@ -11,6 +11,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     case updateContractStatus = "UpdateContractStatus"
     case addContractNote = "AddContractNote"
     case updateContactDetails = "UpdateContactDetails"
+    case raiseCreditNote = "RaiseCreditNote"
+    case reverseWriteOff = "ReverseWriteOff"
 
     /// The MILES operation the entry calls.
     public var operation: String { rawValue }
@@ -22,6 +24,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .updateContractStatus: "status change"
         case .addContractNote: "note"
         case .updateContactDetails: "contact details change"
+        case .raiseCreditNote: "credit note"
+        case .reverseWriteOff: "write-off reversal"
         }
     }
 
@@ -32,6 +36,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .updateContractStatus: "SC-"
         case .addContractNote: "NOTE-"
         case .updateContactDetails: "CD-"
+        case .raiseCreditNote: "CN-"
+        case .reverseWriteOff: "WR-"
         }
     }
 

@@ -45,13 +45,17 @@ public struct AuthorityMatrix: Sendable, Equatable {
     public let arrangementLimits: ArrangementLimits
     /// The least role that may acknowledge a risky-customer alert (the top role unless the matrix names one).
     public let riskAlertRole: CollectionsRole
+    /// Who may approve a credit note of what size (only the top role unless the matrix says more).
+    public let creditLimits: CreditLimits
 
     public init(version: Int, currency: CurrencyCode, tiers: [Tier], secondApproverAbove: Int64,
                 reasonMinimumRoles: [WriteOffReason: CollectionsRole], guardOverrideRoles: [String: CollectionsRole] = [:],
                 auditAcknowledgementRole: CollectionsRole? = nil, userAdministrationRole: CollectionsRole? = nil,
                 outboxDecisionRole: CollectionsRole? = nil, personalDataRole: CollectionsRole? = nil,
-                arrangementLimits: ArrangementLimits? = nil, riskAlertRole: CollectionsRole? = nil) {
+                arrangementLimits: ArrangementLimits? = nil, riskAlertRole: CollectionsRole? = nil, creditLimits: CreditLimits? = nil) {
         let top = tiers.last!.role
+        self.creditLimits = creditLimits ?? CreditLimits(tiers: tiers.map { .init(role: $0.role, approveUpTo: $0.role == top ? nil : 0) },
+                                                         secondApproverAbove: nil)
         self.riskAlertRole = riskAlertRole ?? top
         self.arrangementLimits = arrangementLimits ?? ArrangementLimits(
             tiers: tiers.map { tier in

@@ -25,7 +25,7 @@ public struct WriteOffRequest: Sendable, Equatable {
     public var requiredRole: String
     public var approvalsNeeded: Int
     public var matrixVersion: Int
-    public var approvals: [WriteOffApproval]
+    public var approvals: [Approval]
     /// CONC 7.4: the debt still legally exists after a partial write-off, and the customer must be told.
     public var customerMustBeTold: Bool
     public var milesWriteOffId: String?
@@ -35,7 +35,7 @@ public struct WriteOffRequest: Sendable, Equatable {
 
     public init(id: Int64, contractNumber: String, invoiceNumbers: [String], amount: Money, reason: WriteOffReason,
                 comment: String, requestedBy: String, requestedAt: Timestamp, state: State, requiredRole: String,
-                approvalsNeeded: Int, matrixVersion: Int, approvals: [WriteOffApproval], customerMustBeTold: Bool,
+                approvalsNeeded: Int, matrixVersion: Int, approvals: [Approval], customerMustBeTold: Bool,
                 milesWriteOffId: String? = nil, failureReason: String? = nil, decidedAt: Timestamp? = nil,
                 rejection: String? = nil) {
         self.id = id
@@ -61,21 +61,4 @@ public struct WriteOffRequest: Sendable, Equatable {
     /// The reference MILES sees on every attempt to post this request: the same on every retry,
     /// so MILES can recognise a repeat and never post twice.
     public var clientReference: String { OutboxKind.postWriteOff.clientReference(forSubject: id) }
-}
-
-/// One approval of a write-off: who, in which role, under which matrix version.
-public struct WriteOffApproval: Sendable, Equatable {
-    public var approver: String
-    public var role: String
-    public var matrixVersion: Int
-    public var at: Timestamp
-    public var comment: String?
-
-    public init(approver: String, role: String, matrixVersion: Int, at: Timestamp, comment: String?) {
-        self.approver = approver
-        self.role = role
-        self.matrixVersion = matrixVersion
-        self.at = at
-        self.comment = comment
-    }
 }

@@ -24,6 +24,9 @@ public protocol OutboxStore: Sendable {
     /// MILES posted the write-off: the entry is sent and the request posted, with MILES's id, in one transaction.
     func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) async throws
 
+    /// MILES raised the credit note or made the reversal: the entry is sent and the record posted, with MILES's id, in one transaction.
+    func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) async throws
+
     /// MILES made the new version: the entry is sent and the change applied, in one transaction.
     func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws
 

@@ -6,4 +6,6 @@ public enum OutboxSubject: Sendable {
     case statusChange(StatusChange)
     case note(ContractNote)
     case contactChange(ContactChange)
+    case creditNote(CreditNoteRequest)
+    case writeOffReversal(WriteOffReversal)
 }

@@ -4,7 +4,7 @@ import CollectionsDomain
 /// request is audited in it.
 public protocol WriteOffStore: Sendable {
     /// Stores a request unless the same one exists; audited as `writeoff.requested`.
-    func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) async throws -> WriteOffCreation
+    func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) async throws -> RequestCreation
 
     func writeOffRequest(id: Int64) async throws -> WriteOffRequest?
 
@@ -21,7 +21,7 @@ public protocol WriteOffStore: Sendable {
     /// becomes approved and its PostWriteOff goes into the outbox in the same transaction. Throws
     /// `StoreError.changedMeanwhile` if the request changed since it was read (another approval or a
     /// rejection came first).
-    func recordApproval(requestId: Int64, approval: WriteOffApproval, expectedApprovals: Int, isFinal: Bool) async throws
+    func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws
 
     /// Throws `StoreError.wrongState` unless the request is waiting for approval.
     func rejectWriteOffRequest(id: Int64, by actor: String, reason: String, at: Timestamp) async throws

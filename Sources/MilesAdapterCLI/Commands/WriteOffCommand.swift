@@ -11,7 +11,8 @@ struct WriteOffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "writeoff", abstract: "Bad-debt write-offs under the authority matrix.",
         discussion: "The CLI acts as the user named by 'user:' in the configuration or MILES_ADAPTER_USER; roles come from 'users:'.",
-        subcommands: [Prepare.self, List.self, Show.self, Approve.self, Reject.self, Export.self])
+        subcommands: [Prepare.self, List.self, Show.self, Approve.self, Reject.self, Export.self, Reverse.self, Reversals.self,
+                      ApproveReversal.self, RejectReversal.self])
 
     struct Prepare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -128,6 +129,68 @@ struct WriteOffCommand: AsyncParsableCommand {
                 try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
             }
         }
+    }
+
+    struct Reverse: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask to reverse (part of) a posted write-off: the customer paid after all, or it was written off in error.",
+            discussion: """
+                Reason codes are MILES's, from status-codes.yaml writeOffReversalReasons. The reversal is approved like a write-off \
+                of its amount ('writeoff approve-reversal'); 'miles-adapter push' sends ReverseWriteOff once.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The write-off request id.") var id: Int64
+        @Option(help: "The amount to reverse, or 'full'.") var amount: String
+        @Option(help: "MILES's reason code (status-codes.yaml writeOffReversalReasons).") var reason: String
+        @Option(help: "Why, kept with the request and in the audit log.") var comment: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                try await session.requireIntactAudit()
+                switch try await session.creditDesk.requestReversal(writeOffRequestId: id, amount: amount, reasonCode: reason, comment: comment,
+                                                                    by: try await session.person()) {
+                case let .created(reversal): print("reversal \(reversal) of write-off request \(id) raised; it waits for approval")
+                case let .alreadyRequested(reversal): print("reversal \(reversal) is already open for this; nothing new")
+                }
+            }
+        }
+    }
+
+    struct Reversals: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List write-off reversals.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only those in this state: \(ApprovalTrail.State.allCases.map(\.rawValue).joined(separator: ", ")).") var state: String?
+
+        func validate() throws { try CreditCommand.validate(state: state) }
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                for reversal in try await session.store.writeOffReversals(state: state.flatMap(ApprovalTrail.State.init)) {
+                    print("\(reversal.id)\t\(reversal.trail.state.rawValue)\twrite-off \(reversal.writeOffRequestId)\t\(reversal.contractNumber)"
+                          + "\t\(reversal.amount)\t\(reversal.reasonCode)\t" + CreditCommand.summary(reversal.trail))
+                }
+            }
+        }
+    }
+
+    struct ApproveReversal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve reversals as the acting person; the final approval queues them for MILES.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Reversal ids.") var ids: [Int64]
+        @Option(help: "A comment kept with the approval.") var comment: String?
+
+        func run() async throws { try await reportingFailures { try await CreditCommand.approve(.reverseWriteOff, ids: ids, comment: comment, global) } }
+    }
+
+    struct RejectReversal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject reversals as the acting person, with a reason.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Reversal ids.") var ids: [Int64]
+        @Option(help: "Why (kept in the audit log).") var reason: String
+
+        func run() async throws { try await reportingFailures { try await CreditCommand.reject(.reverseWriteOff, ids: ids, reason: reason, global) } }
     }
 
     struct Export: AsyncParsableCommand {

@@ -23,3 +23,39 @@ extension ContractMapping {
         writer.close("m:" + findWriteOffs.requestElement)
     }
 }
+
+/// The credit and reversal requests, with the same mapping.
+extension ContractMapping {
+    public func writeRaiseCreditNote(_ credit: CreditNoteRequest, into writer: inout XMLWriter) throws {
+        let fields = raiseCreditNote.requestFields
+        writer.open("m:" + raiseCreditNote.requestElement)
+        try writer.element(path: fields["contractNumber"], credit.contractNumber)
+        try writer.elements(path: fields["invoiceNumbers"], credit.invoiceNumbers)
+        try writer.element(path: fields["amount"], credit.amount.decimalString)
+        try writer.element(path: fields["currency"], credit.amount.currency.code)
+        try writer.element(path: fields["reasonCode"], credit.reasonCode)
+        try writer.element(path: fields["requestedBy"], credit.trail.requestedBy)
+        try writer.elements(path: fields["approvedBy"], credit.trail.approvals.map(\.approver))
+        try writer.element(path: fields["clientReference"], credit.clientReference)
+        writer.close("m:" + raiseCreditNote.requestElement)
+    }
+
+    public func writeFindCreditNotes(clientReference: String, into writer: inout XMLWriter) throws {
+        writer.open("m:" + findCreditNotes.requestElement)
+        try writer.element(path: findCreditNotes.requestFields["clientReference"], clientReference)
+        writer.close("m:" + findCreditNotes.requestElement)
+    }
+
+    public func writeReverseWriteOff(_ reversal: WriteOffReversal, into writer: inout XMLWriter) throws {
+        let fields = reverseWriteOff.requestFields
+        writer.open("m:" + reverseWriteOff.requestElement)
+        try writer.element(path: fields["writeOffId"], reversal.milesWriteOffId)
+        try writer.element(path: fields["amount"], reversal.amount.decimalString)
+        try writer.element(path: fields["currency"], reversal.amount.currency.code)
+        try writer.element(path: fields["reasonCode"], reversal.reasonCode)
+        try writer.element(path: fields["requestedBy"], reversal.trail.requestedBy)
+        try writer.elements(path: fields["approvedBy"], reversal.trail.approvals.map(\.approver))
+        try writer.element(path: fields["clientReference"], reversal.clientReference)
+        writer.close("m:" + reverseWriteOff.requestElement)
+    }
+}

@@ -13,7 +13,7 @@ enum AuthorityMatrixLoader {
         let before = problems.count
         checkKeys(root, allowed: ["version", "currency", "roles", "secondApproverAbove", "reasons", "guardOverrides",
                                         "auditAcknowledgement", "userAdministration", "outboxDecisions", "riskAlerts",
-                                        "personalData", "arrangements"], file, &problems)
+                                        "personalData", "arrangements", "credits"], file, &problems)
         let version = root[key: "version"]?.int
         if version == nil { problems.append(file.problem(root[key: "version"] ?? root, .invalidValue, "'version' must be a whole number")) }
         var currency: CurrencyCode?
@@ -102,6 +102,7 @@ enum AuthorityMatrixLoader {
         let riskAlerts = namedRole("riskAlerts")
         let personalData = namedRole("personalData")
         let arrangements = root[key: "arrangements"].map { loadArrangements($0, roles: tiers.map(\.role), currency: currency, file, &problems) }
+        let credits = root[key: "credits"].map { loadCredits($0, roles: tiers.map(\.role), currency: currency, file, &problems) }
         guard problems.count == before, let version, let currency, let secondLimit = second, let secondApproverAbove = secondLimit else {
             if problems.count == before {
                 problems.append(file.problem(root[key: "secondApproverAbove"], .invalidValue, "secondApproverAbove must be an amount"))
@@ -111,7 +112,40 @@ enum AuthorityMatrixLoader {
         return AuthorityMatrix(version: version, currency: currency, tiers: tiers, secondApproverAbove: secondApproverAbove,
                                reasonMinimumRoles: reasons, guardOverrideRoles: overrides, auditAcknowledgementRole: acknowledgement,
                                userAdministrationRole: administration, outboxDecisionRole: outboxDecisions,
-                               personalDataRole: personalData, arrangementLimits: arrangements ?? nil, riskAlertRole: riskAlerts)
+                               personalDataRole: personalData, arrangementLimits: arrangements ?? nil, riskAlertRole: riskAlerts,
+                               creditLimits: credits ?? nil)
+    }
+
+    /// The `credits` section: the largest credit note each role may approve, in the order of
+    /// `roles`, the last 'unlimited'; and above what a second approver is needed.
+    static func loadCredits(_ node: Node, roles: [CollectionsRole], currency: CurrencyCode?, _ file: YAMLFile,
+                            _ problems: inout [MappingProblem]) -> CreditLimits? {
+        let before = problems.count
+        checkKeys(node, allowed: ["limits", "secondApproverAbove"], file, &problems)
+        var limits: [Node] = []
+        if case let .sequence(nodes)? = node[key: "limits"] { limits = Array(nodes) }
+        if limits.count != roles.count {
+            problems.append(file.problem(node[key: "limits"] ?? node, .missingField, "credits.limits must list every role of 'roles', in their order"))
+        }
+        var tiers: [CreditLimits.Tier] = []
+        for (index, tierNode) in limits.enumerated() where index < roles.count {
+            checkKeys(tierNode, allowed: ["role", "approveUpTo"], file, &problems)
+            guard tierNode[key: "role"]?.string == roles[index].name else {
+                problems.append(file.problem(tierNode[key: "role"] ?? tierNode, .unknownInternalValue,
+                    "credits.limits must list the roles in the order of 'roles': expected '\(roles[index].name)' here"))
+                continue
+            }
+            guard let limit = amount(tierNode[key: "approveUpTo"], "approveUpTo of '\(roles[index].name)' in credits.limits", in: currency,
+                                     tierNode, file, &problems) else { continue }
+            tiers.append(CreditLimits.Tier(role: roles[index], approveUpTo: limit))
+        }
+        if let last = tiers.last, last.approveUpTo != nil {
+            problems.append(file.problem(limits.last, .invalidValue,
+                "the last role ('\(last.role.name)') in credits.limits must be 'unlimited', or some credit notes could be approved by nobody"))
+        }
+        let second = node[key: "secondApproverAbove"].flatMap { amount($0, "credits.secondApproverAbove", in: currency, node, file, &problems) }
+        guard problems.count == before, tiers.count == roles.count else { return nil }
+        return CreditLimits(tiers: tiers, secondApproverAbove: second ?? nil)
     }
 
     /// An amount in the matrix's currency, `.some(nil)` for 'unlimited', nil (with the problem

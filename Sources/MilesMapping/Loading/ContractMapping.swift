@@ -42,8 +42,15 @@ public struct ContractMapping: Sendable {
     public var updateContactDetails: OperationMapping
     public var postWriteOff: OperationMapping
     public var findWriteOffs: OperationMapping
-    /// Write-off value name to element path below a write-off record.
+    public var reverseWriteOff: OperationMapping
+    public var raiseCreditNote: OperationMapping
+    public var findCreditNotes: OperationMapping
+    /// Write-off value name to element path below a write-off record (`reversals`: the path to its reversal records).
     public var writeOffFields: [String: [String]]
+    /// Reversal value name to element path below a reversal record.
+    public var reversalFields: [String: [String]]
+    /// Credit note value name to element path below a credit note record.
+    public var creditNoteFields: [String: [String]]
     /// Model field to element path below the contract record (`invoices` is the invoice record path).
     public var contractFields: [ModelField: [String]]
     /// Model field to element path below the invoice record.
@@ -72,11 +79,34 @@ public struct ContractMapping: Sendable {
         "postWriteOff": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
                                                  "approvedBy", "clientReference"], response: []),
         "findWriteOffs": OperationShape(request: ["clientReference", "contractNumber"], response: []),
+        "reverseWriteOff": OperationShape(request: ["writeOffId", "amount", "currency", "reasonCode", "requestedBy", "approvedBy",
+                                                    "clientReference"], response: []),
+        "raiseCreditNote": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
+                                                    "approvedBy", "clientReference"], response: []),
+        "findCreditNotes": OperationShape(request: ["clientReference", "contractNumber"], response: []),
     ]
 
-    /// The values of a posted write-off, as FindWriteOffs and PostWriteOff return it.
-    static let writeOffFieldNames: Set<String> = [
-        "writeOffId", "clientReference", "contractNumber", "amount", "currency", "reasonCode", "postedAt", "contractVersion",
+    /// A record section of the mapping (a write-off, a reversal, a credit note): its values, and the
+    /// operation whose records its paths are checked against.
+    struct RecordSection {
+        var key: String
+        var what: String
+        var operation: String
+        var fields: Set<String>
+        /// When the records are found inside another section's record (reversals inside their write-off).
+        var within: (section: String, field: String)?
+    }
+
+    static let recordSections: [RecordSection] = [
+        RecordSection(key: "writeOff", what: "write-off", operation: "findWriteOffs", fields: [
+            "writeOffId", "clientReference", "contractNumber", "amount", "currency", "reasonCode", "postedAt", "contractVersion", "reversals",
+        ]),
+        RecordSection(key: "writeOffReversal", what: "write-off reversal", operation: "reverseWriteOff", fields: [
+            "reversalId", "clientReference", "writeOffId", "contractNumber", "amount", "currency", "reasonCode", "reversedAt", "contractVersion",
+        ], within: ("writeOff", "reversals")),
+        RecordSection(key: "creditNote", what: "credit note", operation: "findCreditNotes", fields: [
+            "creditNoteId", "clientReference", "contractNumber", "amount", "currency", "reasonCode", "raisedAt", "contractVersion",
+        ]),
     ]
 }
 
@@ -88,7 +118,7 @@ extension ContractMapping {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "namespace", "schema", "faults", "operations", "contract", "invoice", "writeOff"],
+        checkKeys(root, allowed: Set(["version", "namespace", "schema", "faults", "operations", "contract", "invoice"] + recordSections.map(\.key)),
                   file, &problems)
         let namespace = requiredString(root, "namespace", file, &problems)
         let schemaFile = requiredString(root, "schema", file, &problems)
@@ -162,35 +192,36 @@ extension ContractMapping {
             problems.append(file.problem(root[key: "contract"], .missingField, "contract field 'invoices' (the invoice record) is not mapped"))
         }
 
-        var writeOffFields: [String: [String]] = [:]
-        let writeOffType = operations["findWriteOffs"]?.1
-        if let pairs = root[key: "writeOff"]?.orderedPairs {
-            for (key, value) in pairs {
-                guard let name = key.string, writeOffFieldNames.contains(name) else {
-                    problems.append(file.problem(key, .unknownModelField, "unknown write-off field '\(key.string ?? "")'; expected one of "
-                        + writeOffFieldNames.sorted().joined(separator: ", ")))
-                    continue
-                }
-                if let path = checkedPath(value, from: writeOffType, outline: outline, what: "the write-off record", file, &problems) {
-                    writeOffFields[name] = path
-                }
+        var recordFields: [String: [String: [String]]] = [:]
+        for section in recordSections {
+            recordFields[section.key] = loadRecordSection(root, section, recordType: operations[section.operation]?.1, outline: outline, file, &problems)
+        }
+        // Records found inside another's (reversals within their write-off) are read there with the same paths.
+        for section in recordSections {
+            guard let within = section.within, let outline,
+                  let outerType = operations[recordSections.first { $0.key == within.section }!.operation]?.1,
+                  let path = recordFields[within.section]?[within.field],
+                  let innerType = outline.resolve(path: path, fromType: outerType) else { continue }
+            for (name, fieldPath) in (recordFields[section.key] ?? [:]).sorted(by: { $0.key < $1.key })
+            where outline.resolve(path: fieldPath, fromType: innerType) == nil {
+                problems.append(file.problem(root[key: section.key]?[key: name], .pathNotInSchema,
+                    "\(section.what) field '\(name)' is not in the records at \(within.section).\(within.field) in the schema"))
             }
-            for name in writeOffFieldNames.sorted() where writeOffFields[name] == nil && root[key: "writeOff"]?[key: name] == nil {
-                problems.append(file.problem(root[key: "writeOff"], .missingField, "write-off field '\(name)' is not mapped"))
-            }
-        } else {
-            problems.append(file.problem(root, .missingField, "section 'writeOff' is missing or not a mapping"))
         }
 
         guard problems.count == before, let namespace, let schemaFile,
               let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0,
               let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0,
+              let reverse = operations["reverseWriteOff"]?.0, let raiseCredit = operations["raiseCreditNote"]?.0,
+              let findCredits = operations["findCreditNotes"]?.0,
               let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0,
               let updateContact = operations["updateContactDetails"]?.0 else { return nil }
         return ContractMapping(
             namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
             faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
-            updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact, postWriteOff: post, findWriteOffs: findWriteOffs, writeOffFields: writeOffFields,
+            updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact, postWriteOff: post, findWriteOffs: findWriteOffs,
+            reverseWriteOff: reverse, raiseCreditNote: raiseCredit, findCreditNotes: findCredits, writeOffFields: recordFields["writeOff"] ?? [:],
+            reversalFields: recordFields["writeOffReversal"] ?? [:], creditNoteFields: recordFields["creditNote"] ?? [:],
             contractFields: contractFields, invoiceFields: invoiceFields)
     }
 
@@ -255,6 +286,29 @@ extension ContractMapping {
         return (OperationMapping(service: service, soapAction: action, requestElement: request, requestFields: requestFields,
                                  responseElement: response, responseFields: responseFields, recordsPath: recordPath,
                                  schemaChildOrder: childOrder, validation: validation), recordType)
+    }
+
+    private static func loadRecordSection(_ root: Node, _ section: RecordSection, recordType: SchemaOutline.TypeReference?,
+                                          outline: SchemaOutline?, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> [String: [String]] {
+        guard let node = root[key: section.key], let pairs = node.orderedPairs else {
+            problems.append(file.problem(root, .missingField, "section '\(section.key)' is missing or not a mapping"))
+            return [:]
+        }
+        var fields: [String: [String]] = [:]
+        for (key, value) in pairs {
+            guard let name = key.string, section.fields.contains(name) else {
+                problems.append(file.problem(key, .unknownModelField, "unknown \(section.what) field '\(key.string ?? "")'; expected one of "
+                    + section.fields.sorted().joined(separator: ", ")))
+                continue
+            }
+            if let path = checkedPath(value, from: recordType, outline: outline, what: "the \(section.what) record", file, &problems) {
+                fields[name] = path
+            }
+        }
+        for name in section.fields.sorted() where fields[name] == nil && node[key: name] == nil {
+            problems.append(file.problem(node, .missingField, "\(section.what) field '\(name)' is not mapped"))
+        }
+        return fields
     }
 
     private static func loadFields(

@@ -14,6 +14,10 @@ public struct StatusCodeMapping: Sendable {
     public let writeOffReasons: [String: WriteOffReason]
     /// MILES's reason codes for status changes, with what each means.
     public let statusChangeReasons: [String: String]
+    /// MILES's reason codes for a credit note, with what each means.
+    public let creditReasons: [String: String]
+    /// MILES's reason codes for reversing a write-off, with what each means.
+    public let writeOffReversalReasons: [String: String]
     /// The reason code a status change gets when whoever asks for it names none (an agent reporting
     /// an active payment plan, a placement, a recall), by the status it moves to; each is one of
     /// `statusChangeReasons`.
@@ -48,20 +52,11 @@ public struct StatusCodeMapping: Sendable {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
-                            "defaultReasons", "noteCategories"],
+                            "defaultReasons", "noteCategories", "creditReasons", "writeOffReversalReasons"],
                   file, &problems)
-        var statusChangeReasons: [String: String] = [:]
-        if let pairs = root[key: "statusChangeReasons"]?.orderedPairs {
-            for (key, value) in pairs {
-                guard let code = key.string, !code.isEmpty, let meaning = value.string, !meaning.isEmpty else {
-                    problems.append(file.problem(key, .unknownInternalValue, "status change reason '\(key.string ?? "")' needs a description"))
-                    continue
-                }
-                statusChangeReasons[code] = meaning
-            }
-        } else {
-            problems.append(file.problem(root, .missingField, "section 'statusChangeReasons' is missing or not a mapping"))
-        }
+        let statusChangeReasons = describedCodes(root, "statusChangeReasons", file, &problems)
+        let creditReasons = describedCodes(root, "creditReasons", file, &problems)
+        let reversalReasons = describedCodes(root, "writeOffReversalReasons", file, &problems)
         var defaultReasons: [ContractStatus: String] = [:]
         let defaultsNode = root[key: "defaultReasons"]
         if defaultsNode?.orderedPairs == nil {
@@ -120,9 +115,27 @@ public struct StatusCodeMapping: Sendable {
             agreementTypes: Dictionary(agreements, uniquingKeysWith: { first, _ in first }),
             customerKinds: Dictionary(kinds, uniquingKeysWith: { first, _ in first }),
             writeOffReasons: Dictionary(reasons, uniquingKeysWith: { first, _ in first }),
-            statusChangeReasons: statusChangeReasons, defaultReasons: defaultReasons,
+            statusChangeReasons: statusChangeReasons, creditReasons: creditReasons, writeOffReversalReasons: reversalReasons,
+            defaultReasons: defaultReasons,
             agentNoteCategory: noteCategories["agentUpdate"] ?? "", agentPaymentNoteCategory: noteCategories["agentPayment"] ?? "",
             milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
+    }
+
+    /// Reads a section of `MILES code: what it means` pairs.
+    private static func describedCodes(_ root: Node, _ section: String, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> [String: String] {
+        guard let pairs = root[key: section]?.orderedPairs else {
+            problems.append(file.problem(root, .missingField, "section '\(section)' is missing or not a mapping"))
+            return [:]
+        }
+        var codes: [String: String] = [:]
+        for (key, value) in pairs {
+            guard let code = key.string, !code.isEmpty, let meaning = value.string, !meaning.isEmpty else {
+                problems.append(file.problem(key, .unknownInternalValue, "\(section): '\(key.string ?? "")' needs a description"))
+                continue
+            }
+            codes[code] = meaning
+        }
+        return codes
     }
 
     /// Reads `MILES code: internal value` pairs, reporting duplicate codes and values the model does not know.

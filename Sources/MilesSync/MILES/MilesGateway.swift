@@ -115,6 +115,46 @@ public struct MilesGateway: Sendable {
             payload: { writer in try mapping.writeFindWriteOffs(clientReference: clientReference, into: &writer) },
             decoder: { _ in mappings.findWriteOffsDecoder() })
     }
+
+    /// Raises a credit note with its stable client reference; MILES returns the first result for a repeated reference.
+    public func raiseCreditNote(_ credit: CreditNoteRequest) async throws(SOAPCallError) -> PostedCredit? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await call(
+            service: mapping.raiseCreditNote.service, operation: "RaiseCreditNote", soapAction: mapping.raiseCreditNote.soapAction,
+            payload: { writer in try mapping.writeRaiseCreditNote(credit, into: &writer) },
+            decoder: { _ in mappings.raiseCreditNoteDecoder() }).first
+    }
+
+    /// The credit notes MILES raised under a client reference: how an unknown outcome is settled.
+    public func findCreditNotes(clientReference: String) async throws(SOAPCallError) -> [PostedCredit] {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await call(
+            service: mapping.findCreditNotes.service, operation: "FindCreditNotes", soapAction: mapping.findCreditNotes.soapAction,
+            payload: { writer in try mapping.writeFindCreditNotes(clientReference: clientReference, into: &writer) },
+            decoder: { _ in mappings.findCreditNotesDecoder() })
+    }
+
+    /// Reverses (part of) a posted write-off with the reversal's stable client reference.
+    public func reverseWriteOff(_ reversal: WriteOffReversal) async throws(SOAPCallError) -> PostedCredit? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await call(
+            service: mapping.reverseWriteOff.service, operation: "ReverseWriteOff", soapAction: mapping.reverseWriteOff.soapAction,
+            payload: { writer in try mapping.writeReverseWriteOff(reversal, into: &writer) },
+            decoder: { _ in mappings.reverseWriteOffDecoder() }).first
+    }
+
+    /// The reversals of the write-off posted under `writeOffReference`, as FindWriteOffs returns them with it.
+    public func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit] {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await call(
+            service: mapping.findWriteOffs.service, operation: "FindWriteOffs", soapAction: mapping.findWriteOffs.soapAction,
+            payload: { writer in try mapping.writeFindWriteOffs(clientReference: writeOffReference, into: &writer) },
+            decoder: { _ in mappings.findWriteOffReversalsDecoder() })
+    }
 }
 
 /// Where MILES is and who the adapter is to it.

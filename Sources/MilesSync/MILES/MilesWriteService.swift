@@ -16,6 +16,10 @@ public protocol MilesWriteService: Sendable {
     func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64?
     func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff?
     func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff]
+    func raiseCreditNote(_ credit: CreditNoteRequest) async throws(SOAPCallError) -> PostedCredit?
+    func findCreditNotes(clientReference: String) async throws(SOAPCallError) -> [PostedCredit]
+    func reverseWriteOff(_ reversal: WriteOffReversal) async throws(SOAPCallError) -> PostedCredit?
+    func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit]
 }
 
 extension MilesGateway: MilesWriteService {

@@ -41,9 +41,13 @@ public struct OutboxRelay: Sendable {
         /// Notes MILES filed.
         public var notesAdded = 0
         public var contactChangesApplied = 0
+        /// Credit notes MILES raised.
+        public var creditNotesRaised = 0
+        /// Write-off reversals MILES made.
+        public var writeOffsReversed = 0
         /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
         public var conflictsResolved = 0
-        /// Settled by asking MILES: the write-off had been posted on an earlier attempt.
+        /// Settled by asking MILES: the write-off, credit note or reversal had been made on an earlier attempt.
         public var reconciled = 0
         public var retriesScheduled = 0
         public var deadLettered = 0
@@ -121,6 +125,8 @@ public struct OutboxRelay: Sendable {
             case let .statusChange(change)?: try await processStatusChange(entry, change, &summary)
             case let .note(note)?: try await processNote(entry, note, &summary)
             case let .contactChange(change)?: try await processContactChange(entry, change, &summary)
+            case let .creditNote(credit)?: try await processCreditNote(entry, credit, &summary)
+            case let .writeOffReversal(reversal)?: try await processReversal(entry, reversal, &summary)
             case nil: try await deadLetter(entry, "\(entry.kind.recordName) \(entry.subjectId) no longer exists", &summary)
             }
         } catch let error as SOAPCallError {
@@ -152,6 +158,39 @@ public struct OutboxRelay: Sendable {
         }
         try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
         summary.posted += 1
+    }
+
+    /// Like a write-off: a credit note sent before is first looked for in MILES (FindCreditNotes).
+    private func processCreditNote(_ entry: OutboxEntry, _ credit: CreditNoteRequest, _ summary: inout Summary) async throws {
+        if entry.state == .sending || entry.attempts > 0,
+           let raised = try await gateway.findCreditNotes(clientReference: entry.clientReference).first {
+            try await reconciled(entry, raised, &summary)
+            return
+        }
+        try await store.markSending(entry.id, at: now())
+        guard let raised = try await gateway.raiseCreditNote(credit) else { throw incompleteAnswer("RaiseCreditNote", without: "a credit note") }
+        try await store.recordCreditPosted(entryId: entry.id, posted: raised, at: now())
+        summary.creditNotesRaised += 1
+    }
+
+    /// A reversal sent before is first looked for among its write-off's reversals (FindWriteOffs).
+    private func processReversal(_ entry: OutboxEntry, _ reversal: WriteOffReversal, _ summary: inout Summary) async throws {
+        if entry.state == .sending || entry.attempts > 0,
+           let made = try await gateway.findWriteOffReversals(writeOffReference: reversal.writeOffReference)
+            .first(where: { $0.clientReference == entry.clientReference }) {
+            try await reconciled(entry, made, &summary)
+            return
+        }
+        try await store.markSending(entry.id, at: now())
+        guard let made = try await gateway.reverseWriteOff(reversal) else { throw incompleteAnswer("ReverseWriteOff", without: "a reversal") }
+        try await store.recordCreditPosted(entryId: entry.id, posted: made, at: now())
+        summary.writeOffsReversed += 1
+    }
+
+    private func reconciled(_ entry: OutboxEntry, _ posted: PostedCredit, _ summary: inout Summary) async throws {
+        try await store.recordCreditPosted(entryId: entry.id, posted: posted, at: now())
+        summary.reconciled += 1
+        logger.info("\(entry.kind.recordName) found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
     }
 
     /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.

@@ -131,7 +131,7 @@ public struct WriteOffDesk: Sendable {
                 try await store.recordApproval(requestId: id, approval: outcome.approval, expectedApprovals: request.approvals.count,
                                                isFinal: outcome.isFinal)
                 results.append((id, .success(outcome.isFinal)))
-            } catch let refusal as WriteOffApprovalPolicy.Refusal {
+            } catch let refusal as MakerChecker.Refusal {
                 results.append((id, .failure(WriteOffDeskError(.approvalRefused, input: "\(id)", refusal.description))))
             } catch {
                 results.append((id, .failure(WriteOffDeskError(storeFailure: error, input: "\(id)"))))

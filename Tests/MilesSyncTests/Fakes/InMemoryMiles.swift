@@ -43,4 +43,18 @@ actor InMemoryMiles: MilesWriteService {
     }
 
     func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff] { [] }
+
+    func raiseCreditNote(_ credit: CreditNoteRequest) async throws(SOAPCallError) -> PostedCredit? {
+        PostedCredit(milesId: "CN-\(credit.id)", clientReference: credit.clientReference, contractNumber: credit.contractNumber,
+                     amount: credit.amount, reasonCode: credit.reasonCode, postedAt: credit.trail.requestedAt, contractVersion: 1)
+    }
+
+    func findCreditNotes(clientReference: String) async throws(SOAPCallError) -> [PostedCredit] { [] }
+
+    func reverseWriteOff(_ reversal: WriteOffReversal) async throws(SOAPCallError) -> PostedCredit? {
+        PostedCredit(milesId: "WR-\(reversal.id)", clientReference: reversal.clientReference, contractNumber: reversal.contractNumber,
+                     amount: reversal.amount, reasonCode: reversal.reasonCode, postedAt: reversal.trail.requestedAt, contractVersion: 1)
+    }
+
+    func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit] { [] }
 }

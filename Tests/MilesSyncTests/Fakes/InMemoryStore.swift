@@ -113,7 +113,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     // MARK: WriteOffStore
 
-    func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) -> WriteOffCreation {
+    func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) -> RequestCreation {
         let id = newId()
         requests[id] = WriteOffRequest(
             id: id, contractNumber: request.contractNumber, invoiceNumbers: request.invoiceNumbers, amount: request.amount,
@@ -137,7 +137,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         writeOffRequests(state: nil).first { $0.contractNumber == contractNumber && ($0.state == .pendingApproval || $0.state == .approved) }
     }
 
-    func recordApproval(requestId: Int64, approval: WriteOffApproval, expectedApprovals: Int, isFinal: Bool) throws {
+    func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) throws {
         guard var request = requests[requestId], request.state == .pendingApproval, request.approvals.count == expectedApprovals else {
             throw StoreError(.changedMeanwhile, input: "write-off request \(requestId)", "changed meanwhile")
         }
@@ -246,6 +246,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
             case .updateContractStatus: subjects[entry.id] = statusChanges[entry.subjectId].map(OutboxSubject.statusChange)
             case .addContractNote: subjects[entry.id] = notes[entry.subjectId].map(OutboxSubject.note)
             case .updateContactDetails: subjects[entry.id] = contactChanges[entry.subjectId].map(OutboxSubject.contactChange)
+            case .raiseCreditNote, .reverseWriteOff: break   // this fake holds no credit notes or reversals (it is no CreditStore)
             }
         }
         return subjects
@@ -263,6 +264,10 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) {
         settle(entryId, result: posted.writeOffId)
         if let id = outbox[entryId]?.subjectId { requests[id]?.state = .posted }
+    }
+
+    func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) {
+        settle(entryId, result: posted.milesId)
     }
 
     func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) {

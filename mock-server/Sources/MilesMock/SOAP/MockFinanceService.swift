@@ -1,15 +1,10 @@
 import CollectionsDomain
 import MilesSOAP
 
-/// FinanceService: PostWriteOff (idempotent on the client reference) and FindWriteOffs.
+/// FinanceService: PostWriteOff (idempotent on the client reference) and FindWriteOffs (each write-off with its reversals).
 extension MockMiles {
     func postWriteOff(_ request: MockSOAPRequest) throws -> [UInt8] {
-        func required(_ path: String) throws -> String {
-            guard let value = request.value(path), !value.isEmpty else {
-                throw MockFault(code: "INVALID_REQUEST", message: "\(path) is required")
-            }
-            return value
-        }
+        let required = request.required
         let reference = try required("ClientReference")
         let number = try required("ContractNumber")
         let invoices = request.parameters["InvoiceNumbers/InvoiceNumber"] ?? []
@@ -80,6 +75,12 @@ extension MockMiles {
                 try writer.element("m:ReasonCode", entry.reasonCode)
                 try writer.element("m:PostedAt", entry.postedAt.description)
                 try writer.element("m:ContractVersion", String(entry.contractVersion))
+                if wrap != nil, !entry.reversals.isEmpty {
+                    // FindWriteOffs shows each write-off with its reversals.
+                    writer.open("m:Reversals")
+                    for reversal in entry.reversals { try write(reversal, as: .reversal, into: &writer) }
+                    writer.close("m:Reversals")
+                }
                 writer.close("m:WriteOff")
             }
             if let wrap { writer.close("m:" + wrap) }

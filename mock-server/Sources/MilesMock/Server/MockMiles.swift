@@ -92,6 +92,9 @@ public actor MockMiles {
             case ("ContractService", "UpdateContactDetails"): bytes = try updateContactDetails(request)
             case ("FinanceService", "PostWriteOff"): bytes = try postWriteOff(request)
             case ("FinanceService", "FindWriteOffs"): bytes = try findWriteOffs(request)
+            case ("FinanceService", "RaiseCreditNote"): bytes = try raiseCreditNote(request)
+            case ("FinanceService", "FindCreditNotes"): bytes = try findCreditNotes(request)
+            case ("FinanceService", "ReverseWriteOff"): bytes = try reverseWriteOff(request)
             default:
                 throw MockFault(code: "INVALID_REQUEST", message: "\(service) has no operation \(operation)")
             }
@@ -221,8 +224,14 @@ public actor MockMiles {
     /// The client reference of every status change applied, once each.
     public func appliedStatusChangeReferences() -> [String] { statusUpdates.keys.sorted() }
 
-    /// Every write-off posted, in posting order.
+    /// Every write-off posted, in posting order, each with its reversals.
     public func writeOffLedger() -> [MockWriteOff] { ledger.entries }
+
+    /// Every credit note raised, in the order MILES raised them.
+    public func creditNoteLedger() -> [MockPosting] { ledger.creditNotes }
+
+    /// Every write-off reversal, in the order MILES made them.
+    public func reversalLedger() -> [MockPosting] { ledger.reversals }
 
     /// A FindContracts answer holding contracts `range`, exactly as the server would send it (for benchmarks).
     /// Sample answers, one per file name: pages of contracts (with and without invoices, a last page),
