@@ -59,6 +59,7 @@ struct OutboxDoor {
         case .updateContactDetails: "contact_changes"
         case .raiseCreditNote: "credit_notes"
         case .reverseWriteOff: "writeoff_reversals"
+        case .requestCustomerLetter: "letter_requests"
         }
     }
 }

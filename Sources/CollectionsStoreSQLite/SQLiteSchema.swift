@@ -246,6 +246,16 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v14: letters MILES issues to customers") { db in
+            try db.execute(sql: """
+                CREATE TABLE letter_requests (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, letter_type TEXT NOT NULL,
+                    requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, state TEXT NOT NULL, miles_letter_id TEXT,
+                    serve_date INTEGER, remedy_date INTEGER, failure_reason TEXT
+                );
+                CREATE INDEX letter_requests_contract ON letter_requests(contract_number, letter_type, state);
+                """)
+        }
         return migrator
     }
 

@@ -30,6 +30,7 @@ extension SQLiteStore {
                 case .updateContactDetails: subjects[entry.id] = try self.contactChange(id: id, db).map(OutboxSubject.contactChange)
                 case .raiseCreditNote: subjects[entry.id] = try self.creditNote(id: id, db).map(OutboxSubject.creditNote)
                 case .reverseWriteOff: subjects[entry.id] = try self.writeOffReversal(id: id, db).map(OutboxSubject.writeOffReversal)
+                case .requestCustomerLetter: subjects[entry.id] = try self.letterRequest(id: id, db).map(OutboxSubject.letter)
                 }
             }
             return subjects

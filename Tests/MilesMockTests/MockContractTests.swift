@@ -193,6 +193,32 @@ struct MockContractTests {
         #expect(String(decoding: withReversals.body, as: UTF8.self).contains("<m:ClientReference>WR-4</m:ClientReference>"))
     }
 
+    @Test("RequestCustomerLetter: one letter per client reference, served two days on, a default notice with its remedy date")
+    func letters() async throws {
+        let schema = try SchemaValidator(schemaPath: wsdlDirectory + "/miles-collections.xsd")
+        func letter(_ reference: String, type: String, contract: String = "C00000007") throws -> [UInt8] {
+            try request("""
+                <m:RequestCustomerLetter><m:ContractNumber>\(contract)</m:ContractNumber><m:LetterType>\(type)</m:LetterType>\
+                <m:RequestedBy>bob</m:RequestedBy><m:ClientReference>\(reference)</m:ClientReference></m:RequestCustomerLetter>
+                """)
+        }
+        let first = await miles.handle(service: "ContractService", body: try letter("LT-1", type: "DEFN"))
+        #expect(first.status == 200)
+        try schema.validateSOAPPayload(first.body)
+        #expect(await miles.handle(service: "ContractService", body: try letter("LT-1", type: "DEFN")).body == first.body)
+        let issued = try #require(await miles.letterLedger().first)
+        #expect(await miles.letterLedger().count == 1)
+        #expect(issued.serveDate == (await miles.businessClock).date.adding(days: 2))
+        #expect(issued.remedyDate == issued.serveDate.adding(days: 14))
+        #expect(faultCode(await miles.handle(service: "ContractService", body: try letter("LT-1", type: "ARRN")).body) == "DUPLICATE_REFERENCE")
+        #expect(faultCode(await miles.handle(service: "ContractService", body: try letter("LT-2", type: "XXXX")).body) == "UNKNOWN_LETTER_TYPE")
+        #expect(faultCode(await miles.handle(service: "ContractService", body: try letter("LT-3", type: "ARRN", contract: "C99999999")).body)
+            == "UNKNOWN_CONTRACT")
+        let notice = await miles.handle(service: "ContractService", body: try letter("LT-4", type: "ARRN"))
+        try schema.validateSOAPPayload(notice.body)
+        #expect(!String(decoding: notice.body, as: UTF8.self).contains("RemedyDate"))
+    }
+
     @Test("the portfolio is a pure function of the seed, with a realistic mix")
     func portfolio() {
         let generator = PortfolioGenerator(seed: 7, baseTime: Timestamp.parse("2026-11-28T22:00:00Z")!)

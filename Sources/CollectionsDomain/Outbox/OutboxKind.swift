@@ -13,6 +13,7 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     case updateContactDetails = "UpdateContactDetails"
     case raiseCreditNote = "RaiseCreditNote"
     case reverseWriteOff = "ReverseWriteOff"
+    case requestCustomerLetter = "RequestCustomerLetter"
 
     /// The MILES operation the entry calls.
     public var operation: String { rawValue }
@@ -26,6 +27,7 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .updateContactDetails: "contact details change"
         case .raiseCreditNote: "credit note"
         case .reverseWriteOff: "write-off reversal"
+        case .requestCustomerLetter: "letter"
         }
     }
 
@@ -38,6 +40,7 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .updateContactDetails: "CD-"
         case .raiseCreditNote: "CN-"
         case .reverseWriteOff: "WR-"
+        case .requestCustomerLetter: "LT-"
         }
     }
 

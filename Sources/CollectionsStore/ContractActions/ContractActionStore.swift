@@ -34,4 +34,13 @@ public protocol ContractActionStore: Sendable {
     func note(id: Int64) async throws -> ContractNote?
 
     func contactChange(id: Int64) async throws -> ContactChange?
+
+    /// Queues a RequestCustomerLetter, audited, unless a letter of that type is already queued for
+    /// the contract (then nothing new is stored): each letter is asked of MILES once.
+    func queueLetter(contractNumber: String, type: LetterType, by actor: String, at: Timestamp) async throws -> RequestCreation
+
+    func letterRequest(id: Int64) async throws -> LetterRequest?
+
+    /// The contract's letter requests, oldest first.
+    func letterRequests(contractNumber: String) async throws -> [LetterRequest]
 }

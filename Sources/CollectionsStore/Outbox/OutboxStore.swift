@@ -27,6 +27,10 @@ public protocol OutboxStore: Sendable {
     /// MILES raised the credit note or made the reversal: the entry is sent and the record posted, with MILES's id, in one transaction.
     func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) async throws
 
+    /// MILES will serve the letter: the entry is sent, the request issued with MILES's dates, and an
+    /// arrears or default notice recorded with the date MILES serves it, in one transaction.
+    func recordLetterIssued(entryId: Int64, letter: IssuedLetter, at: Timestamp) async throws
+
     /// MILES made the new version: the entry is sent and the change applied, in one transaction.
     func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws
 

@@ -8,4 +8,5 @@ public enum OutboxSubject: Sendable {
     case contactChange(ContactChange)
     case creditNote(CreditNoteRequest)
     case writeOffReversal(WriteOffReversal)
+    case letter(LetterRequest)
 }

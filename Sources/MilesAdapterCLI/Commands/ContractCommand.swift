@@ -147,15 +147,29 @@ struct ContractCommand: AsyncParsableCommand {
     }
 
     struct Notice: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a notice sent: of sums in arrears (s.86B) or a default notice (s.87).")
+        static let configuration = CommandConfiguration(
+            abstract: "Ask MILES to issue a letter (an s.86B arrears notice, an s.87 default notice, …), or record one it served before.",
+            discussion: """
+                --letter queues RequestCustomerLetter ('push' sends it, once); MILES answers with the date it serves the \
+                letter (and a default notice's remedy date), and the guards read those dates. --arrears-sent and \
+                --default-served record a notice MILES served outside the adapter, with the dates on it.
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The contract number.") var number: String
-        @Option(help: "Date a notice of sums in arrears was sent.") var arrearsSent: String?
-        @Option(help: "Date a default notice was served.") var defaultServed: String?
-        @Option(help: "The default notice's remedy date (at least 14 days after service).") var remedy: String?
+        @Option(help: "The letter MILES issues: \(LetterType.allCases.map(\.rawValue).joined(separator: ", ")).") var letter: String?
+        @Option(help: "Date a notice of sums in arrears was sent outside the adapter.") var arrearsSent: String?
+        @Option(help: "Date a default notice was served outside the adapter.") var defaultServed: String?
+        @Option(help: "That default notice's remedy date (at least 14 days after service).") var remedy: String?
 
         func validate() throws {
-            guard arrearsSent != nil || defaultServed != nil else { throw ValidationError("give --arrears-sent or --default-served") }
+            if let letter {
+                guard LetterType(rawValue: letter) != nil else {
+                    throw ValidationError("--letter '\(letter)' is not one of \(LetterType.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard arrearsSent == nil, defaultServed == nil else { throw ValidationError("--letter asks MILES; it goes without --arrears-sent or --default-served") }
+                return
+            }
+            guard arrearsSent != nil || defaultServed != nil else { throw ValidationError("give --letter, --arrears-sent or --default-served") }
             if (defaultServed == nil) != (remedy == nil) { throw ValidationError("--default-served and --remedy go together") }
         }
 
@@ -163,6 +177,13 @@ struct ContractCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
+                if let type = letter.flatMap(LetterType.init) {
+                    switch try await session.contractDesk.requestLetter(contractNumber: number, type: type, by: try await session.person().name) {
+                    case let .created(id): print("\(number): letter \(id) (\(type.rawValue)) queued; 'push' asks MILES, which answers with the date it serves it")
+                    case let .alreadyRequested(id): print("\(number): letter \(id) (\(type.rawValue)) is already queued; nothing new")
+                    }
+                    return
+                }
                 let arrears = try arrearsSent.map { try ContractCommand.parseDate($0, option: "--arrears-sent") }
                 var notice: ContractNotices.DefaultNotice?
                 if let defaultServed, let remedy {

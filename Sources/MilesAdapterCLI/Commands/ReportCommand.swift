@@ -50,20 +50,35 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "The date to judge on (YYYY-MM-DD; default: today, UTC).")
         var asOf: String?
 
+        @Flag(help: "Ask MILES to issue each of them (once: a notice already queued is not asked again), as the acting person.")
+        var request = false
+
         func validate() throws {
             if let asOf, LocalDate.parse(asOf) == nil { throw ValidationError("--as-of '\(asOf)' is not a date like 2026-11-28") }
         }
 
         func run() async throws {
             try await reportingFailures {
-                let store = try CommandSession.openStore(try global.loadConfiguration().database)
+                let session = try CommandSession(global)
                 let today = asOf.flatMap(LocalDate.parse) ?? CommandSession.clock().date
-                let due = try await ReportDesk(store: store).arrearsNoticesDue(on: today)
+                let due = try await ReportDesk(store: session.store).arrearsNoticesDue(on: today)
                 for contract in due {
                     print("\(contract.contractNumber)\t\(contract.arrears.missedPayments) missed\tarrears \(contract.arrears.amount)"
                           + "\toldest unpaid \(contract.arrears.oldestUnpaidDueDate?.description ?? "-")")
                 }
                 print("\(due.count) contract\(due.count == 1 ? "" : "s") owed a notice of sums in arrears as of \(today)")
+                guard request, !due.isEmpty else { return }
+                try await session.requireIntactAudit()
+                let person = try await session.person()
+                var queued = 0
+                var already = 0
+                for contract in due {
+                    switch try await session.contractDesk.requestLetter(contractNumber: contract.contractNumber, type: .arrearsNotice, by: person.name) {
+                    case .created: queued += 1
+                    case .alreadyRequested: already += 1
+                    }
+                }
+                print("\(queued) arrears notice\(queued == 1 ? "" : "s") queued for MILES, \(already) already queued; 'push' sends them")
             }
         }
     }

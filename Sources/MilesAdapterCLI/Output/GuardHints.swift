@@ -15,7 +15,8 @@ enum GuardHints {
         case CollectionsGuards.protectedGoods:
             return "here: --court-order REFERENCE, --customer-consent 'what shows it' or --abandoned 'what shows it' (recorded and audited)"
         case CollectionsGuards.defaultNoticeRule:
-            return "here: 'miles-adapter contract notice \(contractNumber) --default-served DATE --remedy DATE' records a notice" + override
+            return "here: 'miles-adapter contract notice \(contractNumber) --letter defaultNotice' asks MILES to serve one (or "
+                + "'--default-served DATE --remedy DATE' records one MILES served before)" + override
         case CollectionsGuards.holdRule:
             return "here: 'miles-adapter contract hold \(contractNumber) --type KIND --lift --reason …' lifts a recorded hold" + override
         case CollectionsGuards.ombudsmanRule:

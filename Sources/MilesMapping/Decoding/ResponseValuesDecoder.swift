@@ -36,4 +36,5 @@ extension MappingSet {
     public func updateContractStatusDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContractStatus) }
     public func addContractNoteDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.addContractNote) }
     public func updateContactDetailsDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContactDetails) }
+    public func requestCustomerLetterDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.requestCustomerLetter) }
 }

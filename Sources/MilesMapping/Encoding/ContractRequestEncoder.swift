@@ -68,6 +68,16 @@ extension ContractMapping {
         try writer.element(path: fields["clientReference"], note.clientReference)
         writer.close("m:" + addContractNote.requestElement)
     }
+
+    public func writeRequestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String, into writer: inout XMLWriter) throws {
+        let fields = requestCustomerLetter.requestFields
+        writer.open("m:" + requestCustomerLetter.requestElement)
+        try writer.element(path: fields["contractNumber"], letter.contractNumber)
+        try writer.element(path: fields["letterType"], letterTypeCode)
+        try writer.element(path: fields["requestedBy"], letter.requestedBy)
+        try writer.element(path: fields["clientReference"], letter.clientReference)
+        writer.close("m:" + requestCustomerLetter.requestElement)
+    }
 }
 
 extension ContractMapping {

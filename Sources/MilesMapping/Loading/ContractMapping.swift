@@ -40,6 +40,7 @@ public struct ContractMapping: Sendable {
     public var updateContractStatus: OperationMapping
     public var addContractNote: OperationMapping
     public var updateContactDetails: OperationMapping
+    public var requestCustomerLetter: OperationMapping
     public var postWriteOff: OperationMapping
     public var findWriteOffs: OperationMapping
     public var reverseWriteOff: OperationMapping
@@ -76,6 +77,9 @@ public struct ContractMapping: Sendable {
             request: ["partnerId", "expectedVersion", "addressLine1", "addressLine2", "town", "postcode", "country", "phone", "email",
                       "source", "clientReference"],
             response: ["partnerVersion"], hasRecords: false),
+        "requestCustomerLetter": OperationShape(request: ["contractNumber", "letterType", "requestedBy", "clientReference"],
+                                                response: ["letterId", "clientReference", "letterType", "serveDate", "remedyDate"],
+                                                hasRecords: false),
         "postWriteOff": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
                                                  "approvedBy", "clientReference"], response: []),
         "findWriteOffs": OperationShape(request: ["clientReference", "contractNumber"], response: []),
@@ -213,13 +217,14 @@ extension ContractMapping {
               let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0,
               let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0,
               let reverse = operations["reverseWriteOff"]?.0, let raiseCredit = operations["raiseCreditNote"]?.0,
-              let findCredits = operations["findCreditNotes"]?.0,
+              let findCredits = operations["findCreditNotes"]?.0, let requestLetter = operations["requestCustomerLetter"]?.0,
               let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0,
               let updateContact = operations["updateContactDetails"]?.0 else { return nil }
         return ContractMapping(
             namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
             faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
-            updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact, postWriteOff: post, findWriteOffs: findWriteOffs,
+            updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact,
+            requestCustomerLetter: requestLetter, postWriteOff: post, findWriteOffs: findWriteOffs,
             reverseWriteOff: reverse, raiseCreditNote: raiseCredit, findCreditNotes: findCredits, writeOffFields: recordFields["writeOff"] ?? [:],
             reversalFields: recordFields["writeOffReversal"] ?? [:], creditNoteFields: recordFields["creditNote"] ?? [:],
             contractFields: contractFields, invoiceFields: invoiceFields)

@@ -27,6 +27,9 @@ public struct StatusCodeMapping: Sendable {
     public let agentPaymentNoteCategory: String
     private let milesCodeByStatus: [ContractStatus: String]
     private let milesCodeByReason: [WriteOffReason: String]
+    /// MILES's letter type codes, by the letter each issues.
+    public let letterTypes: [String: LetterType]
+    private let milesCodeByLetter: [LetterType: String]
 
     /// The statuses whose default reason code the adapter needs: agents' updates (a payment plan,
     /// legal action), placement and recall.
@@ -40,6 +43,9 @@ public struct StatusCodeMapping: Sendable {
     /// The MILES code to send for a write-off reason.
     public func milesCode(for reason: WriteOffReason) -> String? { milesCodeByReason[reason] }
 
+    /// The MILES code for a letter type.
+    public func milesCode(for letter: LetterType) -> String? { milesCodeByLetter[letter] }
+
     /// The reason a code from a write-off file or from MILES means, by its MILES code or its internal name.
     public func writeOffReason(forCode code: String) -> WriteOffReason? {
         writeOffReasons[code] ?? WriteOffReason(rawValue: code)
@@ -52,7 +58,7 @@ public struct StatusCodeMapping: Sendable {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
-                            "defaultReasons", "noteCategories", "creditReasons", "writeOffReversalReasons"],
+                            "defaultReasons", "noteCategories", "creditReasons", "writeOffReversalReasons", "letterTypes"],
                   file, &problems)
         let statusChangeReasons = describedCodes(root, "statusChangeReasons", file, &problems)
         let creditReasons = describedCodes(root, "creditReasons", file, &problems)
@@ -104,6 +110,12 @@ public struct StatusCodeMapping: Sendable {
         let agreements: [(String, AgreementType)] = codes(root[key: "agreementTypes"], "agreementTypes", file, &problems)
         let kinds: [(String, Customer.Kind)] = codes(root[key: "customerKinds"], "customerKinds", file, &problems)
         let reasons: [(String, WriteOffReason)] = codes(root[key: "writeOffReasons"], "writeOffReasons", file, &problems)
+        let letters: [(String, LetterType)] = codes(root[key: "letterTypes"], "letterTypes", file, &problems)
+        let unmappedLetters = LetterType.allCases.filter { letter in !letters.contains { $0.1 == letter } }
+        if root[key: "letterTypes"] != nil, !unmappedLetters.isEmpty {
+            problems.append(file.problem(root[key: "letterTypes"], .missingField,
+                                         "letterTypes has no MILES code for " + unmappedLetters.map(\.rawValue).joined(separator: ", ")))
+        }
         guard problems.count == before, let version else { return nil }
         var reverse: [ContractStatus: String] = [:]
         for (code, status) in statuses where reverse[status] == nil { reverse[status] = code }
@@ -118,7 +130,9 @@ public struct StatusCodeMapping: Sendable {
             statusChangeReasons: statusChangeReasons, creditReasons: creditReasons, writeOffReversalReasons: reversalReasons,
             defaultReasons: defaultReasons,
             agentNoteCategory: noteCategories["agentUpdate"] ?? "", agentPaymentNoteCategory: noteCategories["agentPayment"] ?? "",
-            milesCodeByStatus: reverse, milesCodeByReason: reasonCodes)
+            milesCodeByStatus: reverse, milesCodeByReason: reasonCodes,
+            letterTypes: Dictionary(letters, uniquingKeysWith: { first, _ in first }),
+            milesCodeByLetter: Dictionary(letters.map { ($0.1, $0.0) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// Reads a section of `MILES code: what it means` pairs.

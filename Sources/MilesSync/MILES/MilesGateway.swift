@@ -84,6 +84,22 @@ public struct MilesGateway: Sendable {
             decoder: { _ in mappings.addContractNoteDecoder() })["noteId"]
     }
 
+    /// Asks MILES to issue a letter; MILES answers a repeated reference with the first letter and issues nothing.
+    /// Nil when the answer lacks the letter's id or serve date.
+    public func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        let values = try await call(
+            service: mapping.requestCustomerLetter.service, operation: "RequestCustomerLetter",
+            soapAction: mapping.requestCustomerLetter.soapAction,
+            payload: { writer in try mapping.writeRequestCustomerLetter(letter, letterTypeCode: letterTypeCode, into: &writer) },
+            decoder: { _ in mappings.requestCustomerLetterDecoder() })
+        guard let id = values["letterId"], let serve = values["serveDate"].flatMap(LocalDate.parse) else { return nil }
+        return IssuedLetter(letterId: id, clientReference: values["clientReference"] ?? letter.clientReference,
+                            contractNumber: letter.contractNumber, letterTypeCode: values["letterType"] ?? letterTypeCode, serveDate: serve,
+                            remedyDate: values["remedyDate"].flatMap(LocalDate.parse))
+    }
+
     /// Changes a customer's contact details; returns the new partner version. MILES answers a
     /// repeated reference with its first result and a stale partner version with VERSION_CONFLICT.
     public func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? {

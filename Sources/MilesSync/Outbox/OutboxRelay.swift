@@ -45,6 +45,8 @@ public struct OutboxRelay: Sendable {
         public var creditNotesRaised = 0
         /// Write-off reversals MILES made.
         public var writeOffsReversed = 0
+        /// Letters MILES will serve.
+        public var lettersIssued = 0
         /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
         public var conflictsResolved = 0
         /// Settled by asking MILES: the write-off, credit note or reversal had been made on an earlier attempt.
@@ -127,6 +129,7 @@ public struct OutboxRelay: Sendable {
             case let .contactChange(change)?: try await processContactChange(entry, change, &summary)
             case let .creditNote(credit)?: try await processCreditNote(entry, credit, &summary)
             case let .writeOffReversal(reversal)?: try await processReversal(entry, reversal, &summary)
+            case let .letter(letter)?: try await processLetter(entry, letter, &summary)
             case nil: try await deadLetter(entry, "\(entry.kind.recordName) \(entry.subjectId) no longer exists", &summary)
             }
         } catch let error as SOAPCallError {
@@ -191,6 +194,21 @@ public struct OutboxRelay: Sendable {
         try await store.recordCreditPosted(entryId: entry.id, posted: posted, at: now())
         summary.reconciled += 1
         logger.info("\(entry.kind.recordName) found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
+    }
+
+    /// RequestCustomerLetter is idempotent on its client reference in MILES: a repeat after a lost
+    /// answer or a crash returns the letter already issued, and issues nothing.
+    private func processLetter(_ entry: OutboxEntry, _ letter: LetterRequest, _ summary: inout Summary) async throws {
+        guard let code = gateway.mappings.statusCodes.milesCode(for: letter.type) else {
+            try await deadLetter(entry, "letter \(letter.type.rawValue) has no MILES code in status-codes.yaml letterTypes", &summary)
+            return
+        }
+        try await store.markSending(entry.id, at: now())
+        guard let issued = try await gateway.requestCustomerLetter(letter, letterTypeCode: code) else {
+            throw incompleteAnswer("RequestCustomerLetter", without: "a letter id and serve date")
+        }
+        try await store.recordLetterIssued(entryId: entry.id, letter: issued, at: now())
+        summary.lettersIssued += 1
     }
 
     /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.

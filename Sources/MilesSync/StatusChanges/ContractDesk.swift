@@ -114,6 +114,21 @@ public struct ContractDesk: Sendable {
                                      by: actor, at: now())
     }
 
+    /// Asks MILES to issue a letter to the customer, through the outbox (once: a letter of the same
+    /// type already queued is the same request). MILES answers with the date it serves it, and the
+    /// guards read that date, never one typed in.
+    public func requestLetter(contractNumber: String, type: LetterType, by actor: String) async throws -> RequestCreation {
+        guard let contract = try await store.contract(number: contractNumber) else {
+            throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store"])
+        }
+        guard mappings.statusCodes.milesCode(for: type) != nil else {
+            throw ContractDeskError(.refusedByRules, input: type.rawValue, ["letter \(type.rawValue) has no MILES code in status-codes.yaml letterTypes"])
+        }
+        let refusals = type.refusals(for: contract, holds: try await store.holds(contractNumber: contractNumber), on: now().date)
+        guard refusals.isEmpty else { throw ContractDeskError(.refusedByRules, input: contractNumber, refusals) }
+        return try await store.queueLetter(contractNumber: contractNumber, type: type, by: actor, at: now())
+    }
+
     /// Queues a note for the contract file in MILES; the contract must be in the store.
     public func queueNote(contractNumber: String, category: String, text: String, by actor: String) async throws -> Int64 {
         guard try await store.contract(number: contractNumber) != nil else {

@@ -37,6 +37,11 @@ actor InMemoryMiles: MilesWriteService {
 
     func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? { change.expectedVersion + 1 }
 
+    func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter? {
+        IssuedLetter(letterId: "L-\(letter.id)", clientReference: letter.clientReference, contractNumber: letter.contractNumber,
+                     letterTypeCode: letterTypeCode, serveDate: letter.requestedAt.date.adding(days: 2), remedyDate: nil)
+    }
+
     func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
         PostedWriteOff(writeOffId: "W-\(request.id)", clientReference: request.clientReference, contractNumber: request.contractNumber,
                        amount: request.amount, reasonCode: reasonCode, postedAt: request.requestedAt, contractVersion: 1)

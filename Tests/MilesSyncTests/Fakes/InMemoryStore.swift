@@ -16,6 +16,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     var statusChanges: [Int64: StatusChange] = [:]
     var notes: [Int64: ContractNote] = [:]
     var contactChanges: [Int64: ContactChange] = [:]
+    var letters: [Int64: LetterRequest] = [:]
     var placements: [String: String] = [:]
     var instructions: [AgentInstruction] = []
     var outbox: [Int64: OutboxEntry] = [:]
@@ -206,6 +207,22 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func note(id: Int64) -> ContractNote? { notes[id] }
 
+    func queueLetter(contractNumber: String, type: LetterType, by actor: String, at: Timestamp) -> RequestCreation {
+        if let queued = letters.values.first(where: { $0.contractNumber == contractNumber && $0.type == type && $0.state == .queued }) {
+            return .alreadyRequested(id: queued.id)
+        }
+        let id = newId()
+        letters[id] = LetterRequest(id: id, contractNumber: contractNumber, type: type, requestedBy: actor, requestedAt: at, state: .queued)
+        enqueue(.requestCustomerLetter, subjectId: id, at: at)
+        return .created(id: id)
+    }
+
+    func letterRequest(id: Int64) -> LetterRequest? { letters[id] }
+
+    func letterRequests(contractNumber: String) -> [LetterRequest] {
+        letters.values.filter { $0.contractNumber == contractNumber }.sorted { $0.id < $1.id }
+    }
+
     func contactChange(id: Int64) -> ContactChange? { contactChanges[id] }
 
     // MARK: PlacementStore
@@ -246,6 +263,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
             case .updateContractStatus: subjects[entry.id] = statusChanges[entry.subjectId].map(OutboxSubject.statusChange)
             case .addContractNote: subjects[entry.id] = notes[entry.subjectId].map(OutboxSubject.note)
             case .updateContactDetails: subjects[entry.id] = contactChanges[entry.subjectId].map(OutboxSubject.contactChange)
+            case .requestCustomerLetter: subjects[entry.id] = letters[entry.subjectId].map(OutboxSubject.letter)
             case .raiseCreditNote, .reverseWriteOff: break   // this fake holds no credit notes or reversals (it is no CreditStore)
             }
         }
@@ -264,6 +282,15 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) {
         settle(entryId, result: posted.writeOffId)
         if let id = outbox[entryId]?.subjectId { requests[id]?.state = .posted }
+    }
+
+    func recordLetterIssued(entryId: Int64, letter: IssuedLetter, at: Timestamp) {
+        settle(entryId, result: letter.letterId)
+        if let id = outbox[entryId]?.subjectId {
+            letters[id]?.state = .issued
+            letters[id]?.serveDate = letter.serveDate
+            letters[id]?.remedyDate = letter.remedyDate
+        }
     }
 
     func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) {

@@ -14,6 +14,8 @@ public actor MockMiles {
     var notes: [String: MockNote] = [:]
     /// UpdateContactDetails answers by client reference: partner id and the version it made.
     var contactUpdates: [String: (String, Int64)] = [:]
+    /// Letters issued, in issuing order.
+    var letters: [MockLetter] = []
     private var security: MockSecurity
     private var faults: FaultPlan
     /// How many calls an injected fault has failed or spoiled.
@@ -90,6 +92,7 @@ public actor MockMiles {
             case ("ContractService", "UpdateContractStatus"): bytes = try updateContractStatus(request)
             case ("ContractService", "AddContractNote"): bytes = try addContractNote(request)
             case ("ContractService", "UpdateContactDetails"): bytes = try updateContactDetails(request)
+            case ("ContractService", "RequestCustomerLetter"): bytes = try requestCustomerLetter(request)
             case ("FinanceService", "PostWriteOff"): bytes = try postWriteOff(request)
             case ("FinanceService", "FindWriteOffs"): bytes = try findWriteOffs(request)
             case ("FinanceService", "RaiseCreditNote"): bytes = try raiseCreditNote(request)
@@ -191,6 +194,7 @@ public actor MockMiles {
         statusUpdates = [:]
         notes = [:]
         contactUpdates = [:]
+        letters = []
     }
 
     /// A day of business: the clock moves a day on and `changes` contracts change. Returns their numbers.
@@ -226,6 +230,9 @@ public actor MockMiles {
 
     /// Every write-off posted, in posting order, each with its reversals.
     public func writeOffLedger() -> [MockWriteOff] { ledger.entries }
+
+    /// Every letter issued, in issuing order.
+    public func letterLedger() -> [MockLetter] { letters }
 
     /// Every credit note raised, in the order MILES raised them.
     public func creditNoteLedger() -> [MockPosting] { ledger.creditNotes }
