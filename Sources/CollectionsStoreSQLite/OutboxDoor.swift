@@ -60,6 +60,7 @@ struct OutboxDoor {
         case .raiseCreditNote: "credit_notes"
         case .reverseWriteOff: "writeoff_reversals"
         case .requestCustomerLetter: "letter_requests"
+        case .createPaymentArrangement, .cancelPaymentArrangement: "arrangements"
         }
     }
 }

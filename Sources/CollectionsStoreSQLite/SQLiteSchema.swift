@@ -256,6 +256,24 @@ enum SQLiteSchema {
                 CREATE INDEX letter_requests_contract ON letter_requests(contract_number, letter_type, state);
                 """)
         }
+        migrator.registerMigration("v15: payment arrangements and their instalments") { db in
+            try db.execute(sql: """
+                CREATE TABLE arrangements (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, frequency TEXT NOT NULL,
+                    is_settlement INTEGER NOT NULL, currency TEXT NOT NULL, proposed_by TEXT NOT NULL, proposed_at INTEGER NOT NULL,
+                    state TEXT NOT NULL, required_role TEXT NOT NULL, required_rank INTEGER NOT NULL, approvals_needed INTEGER NOT NULL,
+                    matrix_version INTEGER NOT NULL, reduction INTEGER NOT NULL, term_months INTEGER NOT NULL, is_token INTEGER NOT NULL,
+                    monthly_income INTEGER NOT NULL, monthly_expenditure INTEGER NOT NULL, income_recorded_on INTEGER NOT NULL,
+                    income_recorded_by TEXT NOT NULL, miles_reference TEXT, paid_before INTEGER, cancel_reason TEXT, outcome TEXT,
+                    failure_reason TEXT, closing_status_change INTEGER, decided_at INTEGER
+                );
+                CREATE INDEX arrangements_contract ON arrangements(contract_number, state);
+                CREATE TABLE arrangement_instalments (
+                    arrangement_id INTEGER NOT NULL REFERENCES arrangements(id), position INTEGER NOT NULL, due_date INTEGER NOT NULL,
+                    amount INTEGER NOT NULL, PRIMARY KEY (arrangement_id, position)
+                );
+                """)
+        }
         return migrator
     }
 

@@ -31,6 +31,11 @@ extension SQLiteStore {
                 case .raiseCreditNote: subjects[entry.id] = try self.creditNote(id: id, db).map(OutboxSubject.creditNote)
                 case .reverseWriteOff: subjects[entry.id] = try self.writeOffReversal(id: id, db).map(OutboxSubject.writeOffReversal)
                 case .requestCustomerLetter: subjects[entry.id] = try self.letterRequest(id: id, db).map(OutboxSubject.letter)
+                case .createPaymentArrangement:
+                    subjects[entry.id] = try self.arrangement(id: id, db).map { OutboxSubject.arrangement($0, cancellation: nil) }
+                case .cancelPaymentArrangement:
+                    let reason = try String.fetchOne(db, sql: "SELECT cancel_reason FROM arrangements WHERE id = ?", arguments: [id])
+                    subjects[entry.id] = try self.arrangement(id: id, db).map { OutboxSubject.arrangement($0, cancellation: reason ?? "cancelled") }
                 }
             }
             return subjects
@@ -104,8 +109,13 @@ extension SQLiteStore {
             let requestId = try self.subject(of: entryId, db)
             try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ? WHERE id = ?",
                            arguments: [reason, at.millisecondsSinceEpoch, entryId])
-            try db.execute(sql: "UPDATE \(try self.subjectTable(of: entryId, db)) SET state = 'failed', failure_reason = ? WHERE id = ?",
-                           arguments: [reason, requestId])
+            if try Self.kind(of: entryId, db) == .cancelPaymentArrangement {
+                // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
+                try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
+            } else {
+                try db.execute(sql: "UPDATE \(try self.subjectTable(of: entryId, db)) SET state = 'failed', failure_reason = ? WHERE id = ?",
+                               arguments: [reason, requestId])
+            }
             try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entryId)", details: reason)
         }
     }
@@ -122,9 +132,7 @@ extension SQLiteStore {
             }
             let requestId = try self.subject(of: id, db)
             let table = try self.subjectTable(of: id, db)
-            // Money decisions wait as approved; the contract actions as queued.
-            let waiting = ["writeoff_requests", "credit_notes", "writeoff_reversals"].contains(table) ? "approved" : "queued"
-            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [waiting, requestId])
+            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [Self.waitingState(try Self.kind(of: id, db)), requestId])
             try self.audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
         }
     }
@@ -149,12 +157,26 @@ extension SQLiteStore {
         return id
     }
 
-    /// The table of the business record an entry carries.
-    private func subjectTable(of entryId: Int64, _ db: Database) throws -> String {
+    /// The state a record waits in while its entry is pending: money decisions as approved, an
+    /// arrangement being cancelled as active, contract actions and letters as queued.
+    private static func waitingState(_ kind: OutboxKind) -> String {
+        switch kind {
+        case .postWriteOff, .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement: "approved"
+        case .cancelPaymentArrangement: "active"
+        case .updateContractStatus, .addContractNote, .updateContactDetails, .requestCustomerLetter: "queued"
+        }
+    }
+
+    static func kind(of entryId: Int64, _ db: Database) throws -> OutboxKind {
         guard let kind = try String.fetchOne(db, sql: "SELECT kind FROM outbox WHERE id = ?", arguments: [entryId]).flatMap(OutboxKind.init) else {
             throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
         }
-        return OutboxDoor.recordTable(of: kind)
+        return kind
+    }
+
+    /// The table of the business record an entry carries.
+    private func subjectTable(of entryId: Int64, _ db: Database) throws -> String {
+        OutboxDoor.recordTable(of: try Self.kind(of: entryId, db))
     }
 
     static func outboxEntry(_ row: Row) throws -> OutboxEntry {

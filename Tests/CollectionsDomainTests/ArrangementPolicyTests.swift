@@ -164,3 +164,40 @@ struct ArrangementPolicyTests {
         }
     }
 }
+
+@Suite("Monitoring an arrangement against the payments: the grace days at their boundary, a penny short, paid in full")
+struct ArrangementMonitorTests {
+    let first = LocalDate.parse("2027-01-05")!
+
+    func plan() throws -> PaymentArrangement {
+        try PaymentArrangement.regular(contractNumber: "C1", frequency: .monthly, firstDate: first, count: 3,
+                                       amount: Money(minorUnits: 10_000, currency: .gbp))
+    }
+
+    func paid(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: .gbp) }
+
+    @Test("an instalment unpaid on the last day of grace stands; the day after it breaks the plan, naming it")
+    func graceBoundary() throws {
+        let plan = try plan()
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(0), graceDays: 3, on: first.adding(days: 3)) == .onTrack)
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(0), graceDays: 3, on: first.adding(days: 4))
+            == .broken(missed: plan.instalments[0], due: paid(10_000), paid: paid(0)))
+    }
+
+    @Test("a penny short of what is due breaks it; what is due exactly keeps it; payments ahead cover later instalments")
+    func pennyShort() throws {
+        let plan = try plan()
+        let afterSecond = plan.instalments[1].dueDate.adding(days: 4)
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(19_999), graceDays: 3, on: afterSecond)
+            == .broken(missed: plan.instalments[1], due: paid(20_000), paid: paid(19_999)))
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(20_000), graceDays: 3, on: afterSecond) == .onTrack)
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(25_000), graceDays: 0, on: plan.instalments[1].dueDate.adding(days: 1)) == .onTrack)
+    }
+
+    @Test("paid in full, even early, completes it")
+    func completed() throws {
+        let plan = try plan()
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(30_000), graceDays: 3, on: first) == .completed)
+        #expect(ArrangementMonitor.judge(plan, paidSince: paid(29_999), graceDays: 3, on: first) == .onTrack)
+    }
+}

@@ -41,8 +41,12 @@ public struct ArrangementLimits: Sendable, Equatable {
     /// …or its last instalment is more than this many months after the first.
     public let secondApproverAboveTermMonths: Int
     public let tokenPlans: TokenPlans
+    /// An instalment not paid this many days after it fell due breaks the plan.
+    public let graceDays: Int
 
-    public init(tiers: [Tier], secondApproverAboveReduction: Int64, secondApproverAboveTermMonths: Int, tokenPlans: TokenPlans) {
+    public init(tiers: [Tier], secondApproverAboveReduction: Int64, secondApproverAboveTermMonths: Int, tokenPlans: TokenPlans,
+                graceDays: Int = 0) {
+        self.graceDays = graceDays
         self.tiers = tiers
         self.secondApproverAboveReduction = secondApproverAboveReduction
         self.secondApproverAboveTermMonths = secondApproverAboveTermMonths

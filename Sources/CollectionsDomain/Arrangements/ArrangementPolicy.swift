@@ -56,6 +56,15 @@ public enum ArrangementPolicy {
         public let termMonths: Int
         public let isTokenPlan: Bool
         public let matrixVersion: Int
+
+        public init(requiredRole: CollectionsRole, approvalsNeeded: Int, reduction: Money, termMonths: Int, isTokenPlan: Bool, matrixVersion: Int) {
+            self.requiredRole = requiredRole
+            self.approvalsNeeded = approvalsNeeded
+            self.reduction = reduction
+            self.termMonths = termMonths
+            self.isTokenPlan = isTokenPlan
+            self.matrixVersion = matrixVersion
+        }
     }
 
     public static func assess(_ plan: PaymentArrangement, contract: Contract, income: IncomeAndExpenditure?, holds: [ContractHold],

@@ -2,7 +2,22 @@
 /// the matrix judged it when proposed, and the approvals so far.
 public struct ArrangementProposal: Sendable, Equatable {
     public enum State: String, Sendable, CaseIterable {
-        case pendingApproval, approved, rejected, cancelled
+        case pendingApproval
+        /// Approved; CreatePaymentArrangement is in the outbox.
+        case approved
+        /// MILES holds it; every sync checks the payments against it.
+        case active
+        /// An instalment was missed past the grace days: the PPBR status change waits for an approver.
+        case broken
+        /// Paid in full: the return to active waits for an approver.
+        case completed
+        /// Broken or completed, and the status change that follows was decided.
+        case closed
+        case rejected
+        /// Cancelled before it reached MILES, or cancelled in MILES.
+        case cancelled
+        /// MILES refused it or it could not be sent; `failureReason` says why.
+        case failed
     }
 
     public let id: Int64
@@ -11,16 +26,32 @@ public struct ArrangementProposal: Sendable, Equatable {
     public let proposedBy: String
     public var state: State
     public var approvals: [Approval]
+    /// The customer's income and expenditure the plan was judged affordable against.
+    public var income: IncomeAndExpenditure?
+    public var milesArrangementId: String?
+    /// What MILES had received on the contract when it created the arrangement: payments since are
+    /// the rise above it.
+    public var paidBefore: Money?
+    /// Why it broke, or what it failed with.
+    public var outcome: String?
 
     public init(id: Int64, plan: PaymentArrangement, assessment: ArrangementPolicy.Assessment, proposedBy: String, state: State,
-                approvals: [Approval]) {
+                approvals: [Approval], income: IncomeAndExpenditure? = nil, milesArrangementId: String? = nil, paidBefore: Money? = nil,
+                outcome: String? = nil) {
         self.id = id
         self.plan = plan
         self.assessment = assessment
         self.proposedBy = proposedBy
         self.state = state
         self.approvals = approvals
+        self.income = income
+        self.milesArrangementId = milesArrangementId
+        self.paidBefore = paidBefore
+        self.outcome = outcome
     }
+
+    /// The reference MILES recognises a repeat of this arrangement's creation by.
+    public var clientReference: String { OutboxKind.createPaymentArrangement.clientReference(forSubject: id) }
 }
 
 /// The four-eyes rules for approving a payment arrangement (`MakerChecker`): the role and the

@@ -14,6 +14,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     case raiseCreditNote = "RaiseCreditNote"
     case reverseWriteOff = "ReverseWriteOff"
     case requestCustomerLetter = "RequestCustomerLetter"
+    case createPaymentArrangement = "CreatePaymentArrangement"
+    case cancelPaymentArrangement = "CancelPaymentArrangement"
 
     /// The MILES operation the entry calls.
     public var operation: String { rawValue }
@@ -28,6 +30,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .raiseCreditNote: "credit note"
         case .reverseWriteOff: "write-off reversal"
         case .requestCustomerLetter: "letter"
+        case .createPaymentArrangement: "payment arrangement"
+        case .cancelPaymentArrangement: "arrangement cancellation"
         }
     }
 
@@ -41,6 +45,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .raiseCreditNote: "CN-"
         case .reverseWriteOff: "WR-"
         case .requestCustomerLetter: "LT-"
+        case .createPaymentArrangement: "AR-"
+        case .cancelPaymentArrangement: "AC-"
         }
     }
 

@@ -31,6 +31,13 @@ public protocol OutboxStore: Sendable {
     /// arrears or default notice recorded with the date MILES serves it, in one transaction.
     func recordLetterIssued(entryId: Int64, letter: IssuedLetter, at: Timestamp) async throws
 
+    /// MILES created the arrangement: the entry is sent and the arrangement active, with MILES's id and
+    /// what MILES had received on the contract then, in one transaction.
+    func recordArrangementCreated(entryId: Int64, created: CreatedArrangement, at: Timestamp) async throws
+
+    /// MILES cancelled the arrangement: the entry is sent and the arrangement cancelled.
+    func recordArrangementCancelled(entryId: Int64, at: Timestamp) async throws
+
     /// MILES made the new version: the entry is sent and the change applied, in one transaction.
     func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws
 

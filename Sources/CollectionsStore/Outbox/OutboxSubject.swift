@@ -9,4 +9,6 @@ public enum OutboxSubject: Sendable {
     case creditNote(CreditNoteRequest)
     case writeOffReversal(WriteOffReversal)
     case letter(LetterRequest)
+    /// CreatePaymentArrangement, or CancelPaymentArrangement with the reason it was cancelled for.
+    case arrangement(ArrangementProposal, cancellation: String?)
 }

@@ -49,7 +49,7 @@ struct SyncCommand: AsyncParsableCommand {
                     configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
                                                               retry: RetryPolicy(maxAttempts: configuration.maxAttempts),
                                                               deadline: deadlineMinutes.map { .seconds($0 * 60) }),
-                    mode: mode, logger: logger)
+                    mode: mode, logger: logger, monitoring: ArrangementMonitoring(store: session.store, mappings: session.mappings))
                 print(SyncCommand.describe(summary))
             }
         }
@@ -69,9 +69,9 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// Runs the contract sync with progress output, turning its failures into CLI failures.
     static func runSync(gateway: MilesGateway, store: any SyncStore, configuration: ContractSync.Configuration,
-                        mode: ContractSync.Mode, logger: Logger) async throws -> ContractSync.Summary {
+                        mode: ContractSync.Mode, logger: Logger, monitoring: ArrangementMonitoring?) async throws -> ContractSync.Summary {
         let reporter = SyncProgressReporter(logger: logger)
-        let sync = ContractSync(gateway: gateway, store: store, configuration: configuration, logger: logger)
+        let sync = ContractSync(gateway: gateway, store: store, configuration: configuration, logger: logger, monitoring: monitoring)
         do {
             let summary = try await sync.run(mode: mode) { reporter.report($0) }
             reporter.finish()
@@ -91,6 +91,14 @@ struct SyncCommand: AsyncParsableCommand {
         lines.append("  contracts received:   \(summary.received) (MILES counted \(summary.milesTotal) for the query)")
         lines.append("  new or changed:       \(summary.written)")
         lines.append("  contracts in store:   \(summary.storedTotal)")
+        if !summary.arrangements.broken.isEmpty {
+            lines.append("  arrangements broken:  " + summary.arrangements.broken.map(String.init).joined(separator: ", ")
+                         + " (an approver decides what follows: 'arrangement close ID')")
+        }
+        if !summary.arrangements.completed.isEmpty {
+            lines.append("  arrangements paid:    " + summary.arrangements.completed.map(String.init).joined(separator: ", ")
+                         + " ('arrangement close ID' returns the contract to active)")
+        }
         let seconds = Double(summary.duration.components.seconds) + Double(summary.duration.components.attoseconds) / 1e18
         lines.append("  time:                 \(Int(seconds * 1000)) ms")
         if let peak = peakResidentMemoryKilobytes() { lines.append("  peak memory:          \(peak / 1024) MB") }

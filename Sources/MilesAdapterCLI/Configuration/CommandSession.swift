@@ -82,6 +82,8 @@ struct CommandSession {
 
     var desk: WriteOffDesk { WriteOffDesk(store: store, mappings: mappings, now: Self.clock) }
 
+    var arrangementDesk: ArrangementDesk { ArrangementDesk(store: store, mappings: mappings, now: Self.clock) }
+
     var creditDesk: CreditDesk { CreditDesk(store: store, mappings: mappings, now: Self.clock) }
 
     var contractDesk: ContractDesk { ContractDesk(store: store, mappings: mappings, now: Self.clock) }

@@ -42,6 +42,10 @@ extension CommandFailure {
         case let error as WriteOffDeskError:
             self.init(message: error.description, exitCode: error.code == .unknownUser || error.code == .unknownRole ? .configuration
                           : .failed)
+        case let error as ArrangementDeskError:
+            self.init(message: error.description, exitCode: .failed)
+        case let error as ArrangementError:
+            self.init(message: error.description, exitCode: .failed)
         case let error as CreditDeskError:
             self.init(message: error.description, exitCode: .failed)
         case let error as IngestError:

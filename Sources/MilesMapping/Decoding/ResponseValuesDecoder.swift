@@ -36,5 +36,7 @@ extension MappingSet {
     public func updateContractStatusDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContractStatus) }
     public func addContractNoteDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.addContractNote) }
     public func updateContactDetailsDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContactDetails) }
+    public func createPaymentArrangementDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.createPaymentArrangement) }
+    public func cancelPaymentArrangementDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.cancelPaymentArrangement) }
     public func requestCustomerLetterDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.requestCustomerLetter) }
 }

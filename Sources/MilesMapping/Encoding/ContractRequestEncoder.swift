@@ -69,6 +69,43 @@ extension ContractMapping {
         writer.close("m:" + addContractNote.requestElement)
     }
 
+    /// `frequencyCode` is MILES's code for the plan's frequency; each instalment is written inside
+    /// its own instalment element (`instalments` in the mapping), with its due date and amount.
+    public func writeCreatePaymentArrangement(_ proposal: ArrangementProposal, frequencyCode: String, into writer: inout XMLWriter) throws {
+        let fields = createPaymentArrangement.requestFields
+        let plan = proposal.plan
+        writer.open("m:" + createPaymentArrangement.requestElement)
+        try writer.element(path: fields["contractNumber"], plan.contractNumber)
+        try writer.element(path: fields["frequency"], frequencyCode)
+        try writer.element(path: fields["settlement"], plan.isSettlement ? "true" : "false")
+        try writer.element(path: fields["currency"], plan.currency.code)
+        try writer.element(path: fields["total"], plan.total.decimalString)
+        if let record = fields["instalments"], let last = record.last, let dueDate = fields["instalmentDueDate"], let amount = fields["instalmentAmount"] {
+            for name in record.dropLast() { writer.open("m:" + name) }
+            for instalment in plan.instalments {
+                writer.open("m:" + last)
+                try writer.element(path: Array(dueDate.dropFirst(record.count)), instalment.dueDate.description)
+                try writer.element(path: Array(amount.dropFirst(record.count)), instalment.amount.decimalString)
+                writer.close("m:" + last)
+            }
+            for name in record.dropLast().reversed() { writer.close("m:" + name) }
+        }
+        try writer.element(path: fields["requestedBy"], proposal.proposedBy)
+        try writer.elements(path: fields["approvedBy"], proposal.approvals.map(\.approver))
+        try writer.element(path: fields["clientReference"], proposal.clientReference)
+        writer.close("m:" + createPaymentArrangement.requestElement)
+    }
+
+    public func writeCancelPaymentArrangement(_ proposal: ArrangementProposal, reason: String, into writer: inout XMLWriter) throws {
+        let fields = cancelPaymentArrangement.requestFields
+        writer.open("m:" + cancelPaymentArrangement.requestElement)
+        try writer.element(path: fields["arrangementId"], proposal.milesArrangementId)
+        try writer.element(path: fields["reason"], reason)
+        try writer.element(path: fields["requestedBy"], proposal.proposedBy)
+        try writer.element(path: fields["clientReference"], OutboxKind.cancelPaymentArrangement.clientReference(forSubject: proposal.id))
+        writer.close("m:" + cancelPaymentArrangement.requestElement)
+    }
+
     public func writeRequestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String, into writer: inout XMLWriter) throws {
         let fields = requestCustomerLetter.requestFields
         writer.open("m:" + requestCustomerLetter.requestElement)

@@ -170,7 +170,7 @@ enum AuthorityMatrixLoader {
                                  _ problems: inout [MappingProblem]) -> ArrangementLimits? {
         let before = problems.count
         func amount(_ value: Node?, _ what: String) -> Int64?? { Self.amount(value, what, in: currency, node, file, &problems) }
-        checkKeys(node, allowed: ["limits", "secondApproverAbove", "tokenPlans"], file, &problems)
+        checkKeys(node, allowed: ["limits", "secondApproverAbove", "tokenPlans", "graceDays"], file, &problems)
         func months(_ value: Node?, _ what: String) -> Int?? {
             guard let value, let text = value.string else {
                 problems.append(file.problem(value ?? node, .missingField, "\(what) is missing"))
@@ -229,6 +229,12 @@ enum AuthorityMatrixLoader {
         let tokenUpTo = amount(token?[key: "upTo"], "arrangements.tokenPlans.upTo")
         let tokenRole = role(token?[key: "role"], "arrangements.tokenPlans")
         let tokenTerm = months(token?[key: "longestTermMonths"], "arrangements.tokenPlans.longestTermMonths")
+        var graceDays = 0
+        if let grace = node[key: "graceDays"] {
+            if let days = grace.int, days >= 0 { graceDays = days } else {
+                problems.append(file.problem(grace, .invalidValue, "arrangements.graceDays must be a whole number of days, 0 or more"))
+            }
+        }
         guard problems.count == before, let reductionLimit = secondReduction ?? nil, let termLimit = secondTerm ?? nil,
               let upTo = tokenUpTo ?? nil, let tokenRole, let tokenMonths = tokenTerm ?? nil else {
             if problems.count == before {
@@ -238,6 +244,7 @@ enum AuthorityMatrixLoader {
             return nil
         }
         return ArrangementLimits(tiers: tiers, secondApproverAboveReduction: reductionLimit, secondApproverAboveTermMonths: termLimit,
-                                 tokenPlans: ArrangementLimits.TokenPlans(upTo: upTo, role: tokenRole, longestTermMonths: tokenMonths))
+                                 tokenPlans: ArrangementLimits.TokenPlans(upTo: upTo, role: tokenRole, longestTermMonths: tokenMonths),
+                                 graceDays: graceDays)
     }
 }

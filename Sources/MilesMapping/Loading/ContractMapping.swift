@@ -41,6 +41,8 @@ public struct ContractMapping: Sendable {
     public var addContractNote: OperationMapping
     public var updateContactDetails: OperationMapping
     public var requestCustomerLetter: OperationMapping
+    public var createPaymentArrangement: OperationMapping
+    public var cancelPaymentArrangement: OperationMapping
     public var postWriteOff: OperationMapping
     public var findWriteOffs: OperationMapping
     public var reverseWriteOff: OperationMapping
@@ -80,6 +82,12 @@ public struct ContractMapping: Sendable {
         "requestCustomerLetter": OperationShape(request: ["contractNumber", "letterType", "requestedBy", "clientReference"],
                                                 response: ["letterId", "clientReference", "letterType", "serveDate", "remedyDate"],
                                                 hasRecords: false),
+        "createPaymentArrangement": OperationShape(
+            request: ["contractNumber", "frequency", "settlement", "currency", "total", "instalments", "instalmentDueDate", "instalmentAmount",
+                      "requestedBy", "approvedBy", "clientReference"],
+            response: ["arrangementId", "status", "paidToDate", "contractVersion"], hasRecords: false),
+        "cancelPaymentArrangement": OperationShape(request: ["arrangementId", "reason", "requestedBy", "clientReference"],
+                                                   response: ["arrangementId", "status"], hasRecords: false),
         "postWriteOff": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
                                                  "approvedBy", "clientReference"], response: []),
         "findWriteOffs": OperationShape(request: ["clientReference", "contractNumber"], response: []),
@@ -182,6 +190,16 @@ extension ContractMapping {
             problems.append(file.problem(operationsNode ?? root, .missingField, "operation '\(name)' is not mapped"))
         }
 
+        // An instalment's values are written inside each instalment element.
+        if let create = operations["createPaymentArrangement"]?.0, let record = create.requestFields["instalments"] {
+            for key in ["instalmentDueDate", "instalmentAmount"] {
+                if let path = create.requestFields[key], !(path.count > record.count && Array(path.prefix(record.count)) == record) {
+                    problems.append(file.problem(operationsNode?[key: "createPaymentArrangement"]?[key: "requestFields"]?[key: key], .pathNotInSchema,
+                        "createPaymentArrangement: \(key) must be inside the instalment element (\(record.joined(separator: "/")))"))
+                }
+            }
+        }
+
         // The record type both operations deliver: the contract fields are checked against it.
         let recordType = operations["findContracts"]?.1
         let contractFields = loadFields(root[key: "contract"], section: .contract, recordType: recordType,
@@ -218,13 +236,15 @@ extension ContractMapping {
               let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0,
               let reverse = operations["reverseWriteOff"]?.0, let raiseCredit = operations["raiseCreditNote"]?.0,
               let findCredits = operations["findCreditNotes"]?.0, let requestLetter = operations["requestCustomerLetter"]?.0,
+              let createArrangement = operations["createPaymentArrangement"]?.0, let cancelArrangement = operations["cancelPaymentArrangement"]?.0,
               let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0,
               let updateContact = operations["updateContactDetails"]?.0 else { return nil }
         return ContractMapping(
             namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
             faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
             updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact,
-            requestCustomerLetter: requestLetter, postWriteOff: post, findWriteOffs: findWriteOffs,
+            requestCustomerLetter: requestLetter, createPaymentArrangement: createArrangement, cancelPaymentArrangement: cancelArrangement,
+            postWriteOff: post, findWriteOffs: findWriteOffs,
             reverseWriteOff: reverse, raiseCreditNote: raiseCredit, findCreditNotes: findCredits, writeOffFields: recordFields["writeOff"] ?? [:],
             reversalFields: recordFields["writeOffReversal"] ?? [:], creditNoteFields: recordFields["creditNote"] ?? [:],
             contractFields: contractFields, invoiceFields: invoiceFields)

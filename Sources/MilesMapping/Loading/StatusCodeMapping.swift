@@ -30,10 +30,12 @@ public struct StatusCodeMapping: Sendable {
     /// MILES's letter type codes, by the letter each issues.
     public let letterTypes: [String: LetterType]
     private let milesCodeByLetter: [LetterType: String]
+    /// MILES's codes for how often a payment arrangement's instalments fall due.
+    private let milesCodeByFrequency: [PaymentArrangement.Frequency: String]
 
     /// The statuses whose default reason code the adapter needs: agents' updates (a payment plan,
-    /// legal action), placement and recall.
-    static let requiredDefaultReasons: [ContractStatus] = [.paymentPlan, .legal, .placedWithAgent, .defaulted]
+    /// legal action), placement and recall, and closing a broken or completed payment arrangement.
+    static let requiredDefaultReasons: [ContractStatus] = [.paymentPlan, .legal, .placedWithAgent, .defaulted, .inArrears, .active]
 
     public func internalStatus(forMilesCode code: String) -> ContractStatus? { contractStatuses[code] }
 
@@ -42,6 +44,9 @@ public struct StatusCodeMapping: Sendable {
 
     /// The MILES code to send for a write-off reason.
     public func milesCode(for reason: WriteOffReason) -> String? { milesCodeByReason[reason] }
+
+    /// The MILES code for an arrangement's frequency.
+    public func milesCode(for frequency: PaymentArrangement.Frequency) -> String? { milesCodeByFrequency[frequency] }
 
     /// The MILES code for a letter type.
     public func milesCode(for letter: LetterType) -> String? { milesCodeByLetter[letter] }
@@ -58,7 +63,7 @@ public struct StatusCodeMapping: Sendable {
         }
         let before = problems.count
         checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
-                            "defaultReasons", "noteCategories", "creditReasons", "writeOffReversalReasons", "letterTypes"],
+                            "defaultReasons", "noteCategories", "creditReasons", "writeOffReversalReasons", "letterTypes", "arrangementFrequencies"],
                   file, &problems)
         let statusChangeReasons = describedCodes(root, "statusChangeReasons", file, &problems)
         let creditReasons = describedCodes(root, "creditReasons", file, &problems)
@@ -84,7 +89,7 @@ public struct StatusCodeMapping: Sendable {
         let needed = requiredDefaultReasons.filter { defaultReasons[$0] == nil }
         if let defaultsNode, defaultsNode.orderedPairs != nil, !needed.isEmpty {
             problems.append(file.problem(defaultsNode, .missingField, "defaultReasons has no reason code for "
-                + needed.map(\.rawValue).joined(separator: ", ") + " (agents' updates, placement and recall use them)"))
+                + needed.map(\.rawValue).joined(separator: ", ") + " (agents' updates, placement, recall and closing arrangements use them)"))
         }
         let categories = root[key: "noteCategories"]
         var noteCategories: [String: String] = [:]
@@ -111,6 +116,12 @@ public struct StatusCodeMapping: Sendable {
         let kinds: [(String, Customer.Kind)] = codes(root[key: "customerKinds"], "customerKinds", file, &problems)
         let reasons: [(String, WriteOffReason)] = codes(root[key: "writeOffReasons"], "writeOffReasons", file, &problems)
         let letters: [(String, LetterType)] = codes(root[key: "letterTypes"], "letterTypes", file, &problems)
+        let frequencies: [(String, PaymentArrangement.Frequency)] = codes(root[key: "arrangementFrequencies"], "arrangementFrequencies", file, &problems)
+        let unmappedFrequencies = PaymentArrangement.Frequency.allCases.filter { frequency in !frequencies.contains { $0.1 == frequency } }
+        if root[key: "arrangementFrequencies"] != nil, !unmappedFrequencies.isEmpty {
+            problems.append(file.problem(root[key: "arrangementFrequencies"], .missingField,
+                                         "arrangementFrequencies has no MILES code for " + unmappedFrequencies.map(\.rawValue).joined(separator: ", ")))
+        }
         let unmappedLetters = LetterType.allCases.filter { letter in !letters.contains { $0.1 == letter } }
         if root[key: "letterTypes"] != nil, !unmappedLetters.isEmpty {
             problems.append(file.problem(root[key: "letterTypes"], .missingField,
@@ -132,7 +143,8 @@ public struct StatusCodeMapping: Sendable {
             agentNoteCategory: noteCategories["agentUpdate"] ?? "", agentPaymentNoteCategory: noteCategories["agentPayment"] ?? "",
             milesCodeByStatus: reverse, milesCodeByReason: reasonCodes,
             letterTypes: Dictionary(letters, uniquingKeysWith: { first, _ in first }),
-            milesCodeByLetter: Dictionary(letters.map { ($0.1, $0.0) }, uniquingKeysWith: { first, _ in first }))
+            milesCodeByLetter: Dictionary(letters.map { ($0.1, $0.0) }, uniquingKeysWith: { first, _ in first }),
+            milesCodeByFrequency: Dictionary(frequencies.map { ($0.1, $0.0) }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// Reads a section of `MILES code: what it means` pairs.

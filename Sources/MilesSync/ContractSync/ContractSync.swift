@@ -71,18 +71,23 @@ public struct ContractSync: Sendable {
         public var duration: Duration
         /// Answers read leniently: how many times they broke the schema (each logged as a warning).
         public var schemaDeviations = 0
+        /// Active payment arrangements this sync found broken, or paid in full.
+        public var arrangements = ArrangementMonitoring.Outcome()
     }
 
     public let gateway: MilesGateway
     public let store: any SyncStore
     public let configuration: Configuration
     public let logger: Logger
+    /// Checks the active payment arrangements once a query completes, on MILES's business date.
+    public let monitoring: ArrangementMonitoring?
     /// How to wait between retries; tests replace it to run without waiting.
     let sleep: @Sendable (Duration) async throws -> Void
 
     public init(gateway: MilesGateway, store: any SyncStore, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "miles-adapter.sync"),
+                logger: Logger = Logger(label: "miles-adapter.sync"), monitoring: ArrangementMonitoring? = nil,
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.monitoring = monitoring
         self.gateway = gateway
         self.store = store
         self.configuration = configuration
@@ -184,10 +189,23 @@ public struct ContractSync: Sendable {
                         : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
                     let stored = (try? await store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
                                                        endedAt: CollectionsClock.system())) ?? 0
-                    return Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
-                                   received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
-                                   storedTotal: stored, outcome: outcome, duration: clock.now - started,
-                                   schemaDeviations: deviationsThisRun)
+                    var summary = Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
+                                          received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
+                                          storedTotal: stored, outcome: outcome, duration: clock.now - started,
+                                          schemaDeviations: deviationsThisRun)
+                    if let monitoring {
+                        do {
+                            summary.arrangements = try await monitoring.check(on: query.asOf.date, at: CollectionsClock.system())
+                        } catch {
+                            throw ContractSyncError(message: "the contracts are synced, but checking the payment arrangements failed: \(error)",
+                                                    underlying: nil)
+                        }
+                        for id in summary.arrangements.broken {
+                            logger.warning("payment arrangement broken: an approver decides what follows ('arrangement close')",
+                                           metadata: ["arrangement": "\(id)"])
+                        }
+                    }
+                    return summary
                 }
                 cursor = nextCursor
             }

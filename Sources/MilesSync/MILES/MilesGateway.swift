@@ -84,6 +84,32 @@ public struct MilesGateway: Sendable {
             decoder: { _ in mappings.addContractNoteDecoder() })["noteId"]
     }
 
+    /// Creates the arrangement in MILES with its stable client reference; MILES answers a repeat with
+    /// the first result. Nil when the answer lacks the arrangement's id or what was paid before it.
+    public func createPaymentArrangement(_ proposal: ArrangementProposal, frequencyCode: String) async throws(SOAPCallError) -> CreatedArrangement? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        let values = try await call(
+            service: mapping.createPaymentArrangement.service, operation: "CreatePaymentArrangement",
+            soapAction: mapping.createPaymentArrangement.soapAction,
+            payload: { writer in try mapping.writeCreatePaymentArrangement(proposal, frequencyCode: frequencyCode, into: &writer) },
+            decoder: { _ in mappings.createPaymentArrangementDecoder() })
+        guard let id = values["arrangementId"],
+              let paid = values["paidToDate"].flatMap(DecimalAmount.parse)?.money(in: proposal.plan.currency) else { return nil }
+        return CreatedArrangement(arrangementId: id, paidBefore: paid)
+    }
+
+    /// Cancels the arrangement in MILES; cancelling it again answers the same.
+    public func cancelPaymentArrangement(_ proposal: ArrangementProposal, reason: String) async throws(SOAPCallError) -> String? {
+        let mapping = mappings.contract
+        let mappings = self.mappings
+        return try await call(
+            service: mapping.cancelPaymentArrangement.service, operation: "CancelPaymentArrangement",
+            soapAction: mapping.cancelPaymentArrangement.soapAction,
+            payload: { writer in try mapping.writeCancelPaymentArrangement(proposal, reason: reason, into: &writer) },
+            decoder: { _ in mappings.cancelPaymentArrangementDecoder() })["status"]
+    }
+
     /// Asks MILES to issue a letter; MILES answers a repeated reference with the first letter and issues nothing.
     /// Nil when the answer lacks the letter's id or serve date.
     public func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter? {

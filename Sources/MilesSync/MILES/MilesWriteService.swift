@@ -14,6 +14,8 @@ public protocol MilesWriteService: Sendable {
     func updateContractStatus(_ change: StatusChange, statusCode: String) async throws(SOAPCallError) -> Int64?
     func addContractNote(_ note: ContractNote) async throws(SOAPCallError) -> String?
     func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64?
+    func createPaymentArrangement(_ proposal: ArrangementProposal, frequencyCode: String) async throws(SOAPCallError) -> CreatedArrangement?
+    func cancelPaymentArrangement(_ proposal: ArrangementProposal, reason: String) async throws(SOAPCallError) -> String?
     func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter?
     func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff?
     func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff]

@@ -47,6 +47,9 @@ public struct OutboxRelay: Sendable {
         public var writeOffsReversed = 0
         /// Letters MILES will serve.
         public var lettersIssued = 0
+        /// Payment arrangements MILES created, and cancelled.
+        public var arrangementsCreated = 0
+        public var arrangementsCancelled = 0
         /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
         public var conflictsResolved = 0
         /// Settled by asking MILES: the write-off, credit note or reversal had been made on an earlier attempt.
@@ -130,6 +133,8 @@ public struct OutboxRelay: Sendable {
             case let .creditNote(credit)?: try await processCreditNote(entry, credit, &summary)
             case let .writeOffReversal(reversal)?: try await processReversal(entry, reversal, &summary)
             case let .letter(letter)?: try await processLetter(entry, letter, &summary)
+            case let .arrangement(arrangement, nil)?: try await processArrangement(entry, arrangement, &summary)
+            case let .arrangement(arrangement, reason?)?: try await processCancellation(entry, arrangement, reason: reason, &summary)
             case nil: try await deadLetter(entry, "\(entry.kind.recordName) \(entry.subjectId) no longer exists", &summary)
             }
         } catch let error as SOAPCallError {
@@ -194,6 +199,33 @@ public struct OutboxRelay: Sendable {
         try await store.recordCreditPosted(entryId: entry.id, posted: posted, at: now())
         summary.reconciled += 1
         logger.info("\(entry.kind.recordName) found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
+    }
+
+    /// CreatePaymentArrangement is idempotent on its client reference in MILES: a repeat answers with
+    /// the arrangement already created.
+    private func processArrangement(_ entry: OutboxEntry, _ arrangement: ArrangementProposal, _ summary: inout Summary) async throws {
+        guard let frequency = gateway.mappings.statusCodes.milesCode(for: arrangement.plan.frequency) else {
+            try await deadLetter(entry, "frequency \(arrangement.plan.frequency.rawValue) has no MILES code in status-codes.yaml "
+                                 + "arrangementFrequencies", &summary)
+            return
+        }
+        try await store.markSending(entry.id, at: now())
+        guard let created = try await gateway.createPaymentArrangement(arrangement, frequencyCode: frequency) else {
+            throw incompleteAnswer("CreatePaymentArrangement", without: "an arrangement id and what was paid to date")
+        }
+        try await store.recordArrangementCreated(entryId: entry.id, created: created, at: now())
+        summary.arrangementsCreated += 1
+    }
+
+    /// Cancelling an arrangement twice answers the same in MILES: a repeat is safe.
+    private func processCancellation(_ entry: OutboxEntry, _ arrangement: ArrangementProposal, reason: String,
+                                     _ summary: inout Summary) async throws {
+        try await store.markSending(entry.id, at: now())
+        guard try await gateway.cancelPaymentArrangement(arrangement, reason: reason) != nil else {
+            throw incompleteAnswer("CancelPaymentArrangement", without: "a status")
+        }
+        try await store.recordArrangementCancelled(entryId: entry.id, at: now())
+        summary.arrangementsCancelled += 1
     }
 
     /// RequestCustomerLetter is idempotent on its client reference in MILES: a repeat after a lost

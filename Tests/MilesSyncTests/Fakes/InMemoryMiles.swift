@@ -37,6 +37,12 @@ actor InMemoryMiles: MilesWriteService {
 
     func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? { change.expectedVersion + 1 }
 
+    func createPaymentArrangement(_ proposal: ArrangementProposal, frequencyCode: String) async throws(SOAPCallError) -> CreatedArrangement? {
+        CreatedArrangement(arrangementId: "A-\(proposal.id)", paidBefore: Money(minorUnits: 0, currency: proposal.plan.currency))
+    }
+
+    func cancelPaymentArrangement(_ proposal: ArrangementProposal, reason: String) async throws(SOAPCallError) -> String? { "CANCELLED" }
+
     func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter? {
         IssuedLetter(letterId: "L-\(letter.id)", clientReference: letter.clientReference, contractNumber: letter.contractNumber,
                      letterTypeCode: letterTypeCode, serveDate: letter.requestedAt.date.adding(days: 2), remedyDate: nil)

@@ -264,7 +264,8 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
             case .addContractNote: subjects[entry.id] = notes[entry.subjectId].map(OutboxSubject.note)
             case .updateContactDetails: subjects[entry.id] = contactChanges[entry.subjectId].map(OutboxSubject.contactChange)
             case .requestCustomerLetter: subjects[entry.id] = letters[entry.subjectId].map(OutboxSubject.letter)
-            case .raiseCreditNote, .reverseWriteOff: break   // this fake holds no credit notes or reversals (it is no CreditStore)
+            // This fake holds no credit notes, reversals or arrangements: it is no CreditStore or ArrangementStore.
+            case .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement, .cancelPaymentArrangement: break
             }
         }
         return subjects
@@ -291,6 +292,14 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
             letters[id]?.serveDate = letter.serveDate
             letters[id]?.remedyDate = letter.remedyDate
         }
+    }
+
+    func recordArrangementCreated(entryId: Int64, created: CreatedArrangement, at: Timestamp) {
+        settle(entryId, result: created.arrangementId)
+    }
+
+    func recordArrangementCancelled(entryId: Int64, at: Timestamp) {
+        settle(entryId, result: "cancelled")
     }
 
     func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) {

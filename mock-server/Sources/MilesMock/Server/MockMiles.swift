@@ -16,6 +16,8 @@ public actor MockMiles {
     var contactUpdates: [String: (String, Int64)] = [:]
     /// Letters issued, in issuing order.
     var letters: [MockLetter] = []
+    /// Payment arrangements, in creation order.
+    var arrangements: [MockArrangement] = []
     private var security: MockSecurity
     private var faults: FaultPlan
     /// How many calls an injected fault has failed or spoiled.
@@ -93,6 +95,8 @@ public actor MockMiles {
             case ("ContractService", "AddContractNote"): bytes = try addContractNote(request)
             case ("ContractService", "UpdateContactDetails"): bytes = try updateContactDetails(request)
             case ("ContractService", "RequestCustomerLetter"): bytes = try requestCustomerLetter(request)
+            case ("ContractService", "CreatePaymentArrangement"): bytes = try createPaymentArrangement(request)
+            case ("ContractService", "CancelPaymentArrangement"): bytes = try cancelPaymentArrangement(request)
             case ("FinanceService", "PostWriteOff"): bytes = try postWriteOff(request)
             case ("FinanceService", "FindWriteOffs"): bytes = try findWriteOffs(request)
             case ("FinanceService", "RaiseCreditNote"): bytes = try raiseCreditNote(request)
@@ -195,6 +199,7 @@ public actor MockMiles {
         notes = [:]
         contactUpdates = [:]
         letters = []
+        arrangements = []
     }
 
     /// A day of business: the clock moves a day on and `changes` contracts change. Returns their numbers.
@@ -230,6 +235,9 @@ public actor MockMiles {
 
     /// Every write-off posted, in posting order, each with its reversals.
     public func writeOffLedger() -> [MockWriteOff] { ledger.entries }
+
+    /// Every payment arrangement, in creation order.
+    public func arrangementLedger() -> [MockArrangement] { arrangements }
 
     /// Every letter issued, in issuing order.
     public func letterLedger() -> [MockLetter] { letters }

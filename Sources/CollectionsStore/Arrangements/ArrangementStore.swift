@@ -1,0 +1,47 @@
+import CollectionsDomain
+
+/// A payment arrangement judged by the desk and ready to be stored: the plan, how the matrix
+/// judged it, and the income and expenditure it was judged affordable against.
+public struct NewArrangement: Sendable, Equatable {
+    public var plan: PaymentArrangement
+    public var assessment: ArrangementPolicy.Assessment
+    public var income: IncomeAndExpenditure
+
+    public init(plan: PaymentArrangement, assessment: ArrangementPolicy.Assessment, income: IncomeAndExpenditure) {
+        self.plan = plan
+        self.assessment = assessment
+        self.income = income
+    }
+}
+
+/// Payment arrangements from proposal to their end. Each method is one transaction with its audit
+/// entries; the final approval queues CreatePaymentArrangement, a cancellation of an active one
+/// CancelPaymentArrangement.
+public protocol ArrangementStore: Sendable {
+    /// Stores the proposal. Throws `StoreError.duplicate` if the contract already has an arrangement
+    /// that is not over (waiting, approved, active, or broken or completed and not yet closed).
+    func createArrangement(_ arrangement: NewArrangement, proposedBy: String, at: Timestamp) async throws -> Int64
+
+    func arrangement(id: Int64) async throws -> ArrangementProposal?
+
+    /// Arrangements in id order, optionally only those in one state.
+    func arrangements(state: ArrangementProposal.State?) async throws -> [ArrangementProposal]
+
+    /// Records an approval decided under `MakerChecker`; when `isFinal` the arrangement is approved
+    /// and CreatePaymentArrangement queued. Throws `StoreError.changedMeanwhile` if it changed since read.
+    func recordArrangementApproval(id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws
+
+    /// Throws `StoreError.wrongState` unless it is waiting for approval.
+    func rejectArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws
+
+    /// A waiting arrangement is cancelled at once; an active one queues CancelPaymentArrangement and
+    /// is cancelled when MILES confirms. Throws `StoreError.wrongState` otherwise.
+    func cancelArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws
+
+    /// A sync found an active arrangement broken or completed; `outcome` says how.
+    func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, at: Timestamp) async throws
+
+    /// A person decided what follows a broken or completed arrangement (the status change
+    /// `statusChangeId`); a broken one is also ended in MILES (CancelPaymentArrangement queued).
+    func closeArrangement(id: Int64, by actor: String, statusChangeId: Int64, at: Timestamp) async throws
+}

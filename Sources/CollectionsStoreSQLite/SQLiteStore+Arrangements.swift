@@ -1,0 +1,213 @@
+import CollectionsDomain
+import CollectionsStore
+import GRDB
+
+extension SQLiteStore: ArrangementStore {
+    /// The states in which an arrangement is not over: a contract has at most one.
+    private static let openStates = "('pendingApproval', 'approved', 'active', 'broken', 'completed')"
+
+    public func createArrangement(_ arrangement: NewArrangement, proposedBy: String, at: Timestamp) async throws -> Int64 {
+        try transaction { db in
+            let plan = arrangement.plan
+            if let open = try Row.fetchOne(db, sql: """
+                SELECT id, state FROM arrangements WHERE contract_number = ? AND state IN \(Self.openStates) ORDER BY id LIMIT 1
+                """, arguments: [plan.contractNumber]) {
+                throw StoreError(.duplicate, input: "contract \(plan.contractNumber)",
+                                 "contract \(plan.contractNumber) already has arrangement \(open["id"] as Int64) (\(open["state"] as String)): "
+                                    + "cancel it, or close it, before proposing another")
+            }
+            let assessment = arrangement.assessment
+            let income = arrangement.income
+            try db.execute(sql: """
+                INSERT INTO arrangements (contract_number, frequency, is_settlement, currency, proposed_by, proposed_at, state, required_role,
+                    required_rank, approvals_needed, matrix_version, reduction, term_months, is_token, monthly_income, monthly_expenditure,
+                    income_recorded_on, income_recorded_by)
+                VALUES (?, ?, ?, ?, ?, ?, 'pendingApproval', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [plan.contractNumber, plan.frequency.rawValue, plan.isSettlement, plan.currency.code, proposedBy,
+                                 at.millisecondsSinceEpoch, assessment.requiredRole.name, assessment.requiredRole.rank, assessment.approvalsNeeded,
+                                 assessment.matrixVersion, assessment.reduction.minorUnits, assessment.termMonths, assessment.isTokenPlan,
+                                 income.monthlyIncome.minorUnits, income.monthlyExpenditure.minorUnits, income.recordedOn.daysSinceEpoch,
+                                 income.recordedBy])
+            let id = db.lastInsertedRowID
+            for (position, instalment) in plan.instalments.enumerated() {
+                try db.execute(sql: "INSERT INTO arrangement_instalments (arrangement_id, position, due_date, amount) VALUES (?, ?, ?, ?)",
+                               arguments: [id, position, instalment.dueDate.daysSinceEpoch, instalment.amount.minorUnits])
+            }
+            try self.audit(db, at: at, actor: proposedBy, action: "arrangement.proposed", subject: "arrangement:\(id)",
+                           details: "contract \(plan.contractNumber), \(plan.instalments.count) \(plan.frequency.rawValue) instalments from "
+                            + "\(plan.firstDate) to \(plan.lastDate), \(plan.total)" + (plan.isSettlement ? " in settlement" : "")
+                            + "; income \(income.monthlyIncome), expenditure \(income.monthlyExpenditure) a month; needs "
+                            + "\(assessment.requiredRole.name) x\(assessment.approvalsNeeded) (matrix v\(assessment.matrixVersion))")
+            return id
+        }
+    }
+
+    public func arrangement(id: Int64) async throws -> ArrangementProposal? {
+        try read { db in try self.arrangement(id: id, db) }
+    }
+
+    func arrangement(id: Int64, _ db: Database) throws -> ArrangementProposal? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM arrangements WHERE id = ?"), arguments: [id]).map { try self.arrangement(from: $0, db) }
+    }
+
+    public func arrangements(state: ArrangementProposal.State?) async throws -> [ArrangementProposal] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM arrangements WHERE ?1 IS NULL OR state = ?1 ORDER BY id", arguments: [state?.rawValue])
+                .map { try self.arrangement(from: $0, db) }
+        }
+    }
+
+    public func recordArrangementApproval(id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
+        let kind = OutboxKind.createPaymentArrangement
+        try transaction { db in
+            let state = try String.fetchOne(db, sql: "SELECT state FROM arrangements WHERE id = ?", arguments: [id])
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision_approvals WHERE kind = ? AND record_id = ?",
+                                         arguments: [kind.rawValue, id]) ?? 0
+            guard state == ArrangementProposal.State.pendingApproval.rawValue, count == expectedApprovals else {
+                throw StoreError(.changedMeanwhile, input: "arrangement \(id)", "arrangement \(id) changed while it was being approved; look at it again")
+            }
+            try db.execute(sql: """
+                INSERT INTO decision_approvals (kind, record_id, approver, role, matrix_version, at, comment) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [kind.rawValue, id, approval.approver, approval.role, approval.matrixVersion, approval.at.millisecondsSinceEpoch,
+                                 approval.comment])
+            try self.audit(db, at: approval.at, actor: approval.approver, action: "arrangement.approved", subject: "arrangement:\(id)",
+                           details: "as \(approval.role) under matrix v\(approval.matrixVersion)" + (isFinal ? ", final approval" : ", first of two")
+                            + (approval.comment.map { ": \($0)" } ?? ""))
+            guard isFinal else { return }
+            try db.execute(sql: "UPDATE arrangements SET state = 'approved', decided_at = ? WHERE id = ?", arguments: [approval.at.millisecondsSinceEpoch, id])
+            let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: approval.at)
+            try self.audit(db, at: approval.at, actor: approval.approver, action: "outbox.queued", subject: "outbox:\(entryId)",
+                           details: "\(kind.operation) \(kind.clientReference(forSubject: id))")
+        }
+    }
+
+    public func rejectArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
+        try transaction { db in
+            try db.execute(sql: "UPDATE arrangements SET state = 'rejected', outcome = ?, decided_at = ? WHERE id = ? AND state = 'pendingApproval'",
+                           arguments: [reason, at.millisecondsSinceEpoch, id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is not waiting for approval, so it cannot be rejected")
+            }
+            try self.audit(db, at: at, actor: actor, action: "arrangement.rejected", subject: "arrangement:\(id)", details: reason)
+        }
+    }
+
+    public func cancelArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
+        try transaction { db in
+            let state = try String.fetchOne(db, sql: "SELECT state FROM arrangements WHERE id = ?", arguments: [id])
+            switch state.flatMap(ArrangementProposal.State.init) {
+            case .pendingApproval?:
+                try db.execute(sql: "UPDATE arrangements SET state = 'cancelled', outcome = ? WHERE id = ?", arguments: [reason, id])
+                try self.audit(db, at: at, actor: actor, action: "arrangement.cancelled", subject: "arrangement:\(id)", details: reason)
+            case .active?, .broken?, .completed?:
+                let kind = OutboxKind.cancelPaymentArrangement
+                guard try Int64.fetchOne(db, sql: "SELECT id FROM outbox WHERE kind = ? AND subject_id = ?", arguments: [kind.rawValue, id]) == nil else {
+                    throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is already being cancelled in MILES")
+                }
+                try db.execute(sql: "UPDATE arrangements SET cancel_reason = ? WHERE id = ?", arguments: [reason, id])
+                let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: at)
+                try self.audit(db, at: at, actor: actor, action: "arrangement.cancel-requested", subject: "arrangement:\(id)",
+                               details: "\(reason); outbox \(entryId) \(kind.clientReference(forSubject: id))")
+            default:
+                throw StoreError(.wrongState, input: "arrangement \(id)",
+                                 "arrangement \(id) is \(state ?? "not there"): only a waiting or active arrangement can be cancelled")
+            }
+        }
+    }
+
+    public func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, at: Timestamp) async throws {
+        try transaction { db in
+            try db.execute(sql: "UPDATE arrangements SET state = ?, outcome = ? WHERE id = ? AND state = 'active'", arguments: [state.rawValue, outcome, id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.changedMeanwhile, input: "arrangement \(id)", "arrangement \(id) is no longer active")
+            }
+            try self.audit(db, at: at, actor: "sync", action: "arrangement.\(state.rawValue)", subject: "arrangement:\(id)", details: outcome)
+        }
+    }
+
+    public func closeArrangement(id: Int64, by actor: String, statusChangeId: Int64, at: Timestamp) async throws {
+        try transaction { db in
+            let state = try String.fetchOne(db, sql: "SELECT state FROM arrangements WHERE id = ?", arguments: [id])
+            guard state == "broken" || state == "completed" else {
+                throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is not broken or completed")
+            }
+            try db.execute(sql: "UPDATE arrangements SET state = 'closed', closing_status_change = ?, decided_at = ? WHERE id = ?",
+                           arguments: [statusChangeId, at.millisecondsSinceEpoch, id])
+            var details = "status change \(statusChangeId) queued"
+            if state == "broken" {
+                // MILES still holds the broken plan as active: it is ended there too.
+                let kind = OutboxKind.cancelPaymentArrangement
+                try db.execute(sql: "UPDATE arrangements SET cancel_reason = 'broken: ' || COALESCE(outcome, '') WHERE id = ?", arguments: [id])
+                let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: at)
+                details += "; outbox \(entryId) \(kind.clientReference(forSubject: id)) ends it in MILES"
+            }
+            try self.audit(db, at: at, actor: actor, action: "arrangement.closed", subject: "arrangement:\(id)", details: details)
+        }
+    }
+
+    public func recordArrangementCreated(entryId: Int64, created: CreatedArrangement, at: Timestamp) async throws {
+        try transaction { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
+                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+            }
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: [created.arrangementId, at.millisecondsSinceEpoch, entryId])
+            try db.execute(sql: "UPDATE arrangements SET state = 'active', miles_reference = ?, paid_before = ?, failure_reason = NULL WHERE id = ?",
+                           arguments: [created.arrangementId, created.paidBefore.minorUnits, id])
+            try self.audit(db, at: at, actor: "outbox-relay", action: "arrangement.created", subject: "arrangement:\(id)",
+                           details: "MILES \(created.arrangementId); paid to date then \(created.paidBefore)")
+        }
+    }
+
+    public func recordArrangementCancelled(entryId: Int64, at: Timestamp) async throws {
+        try transaction { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
+                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
+            }
+            try db.execute(sql: "UPDATE outbox SET state = 'sent', last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: [at.millisecondsSinceEpoch, entryId])
+            // A closed (broken) arrangement stays closed: its cancellation only ends it in MILES.
+            try db.execute(sql: """
+                UPDATE arrangements SET state = CASE state WHEN 'closed' THEN 'closed' ELSE 'cancelled' END,
+                    outcome = CASE state WHEN 'closed' THEN outcome ELSE cancel_reason END WHERE id = ?
+                """, arguments: [id])
+            try self.audit(db, at: at, actor: "outbox-relay", action: "arrangement.cancelled", subject: "arrangement:\(id)", details: "cancelled in MILES")
+        }
+    }
+
+    private func arrangement(from row: Row, _ db: Database) throws -> ArrangementProposal {
+        let id: Int64 = row["id"]
+        let currency = try CurrencyCode(row["currency"])
+        func money(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: currency) }
+        guard let frequency = PaymentArrangement.Frequency(rawValue: row["frequency"]),
+              let state = ArrangementProposal.State(rawValue: row["state"]) else {
+            throw StoreError(.corruptRecord, input: "arrangement \(id)", "arrangement \(id) has an unknown frequency or state in the store")
+        }
+        let instalments = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM arrangement_instalments WHERE arrangement_id = ? ORDER BY position"),
+                                           arguments: [id]).map { instalment in
+            PaymentArrangement.Instalment(dueDate: LocalDate(daysSinceEpoch: instalment["due_date"]), amount: money(instalment["amount"]))
+        }
+        let plan: PaymentArrangement
+        do {
+            plan = try PaymentArrangement(contractNumber: row["contract_number"], frequency: frequency, instalments: instalments,
+                                          isSettlement: row["is_settlement"])
+        } catch {
+            throw StoreError(.corruptRecord, input: "arrangement \(id)", "arrangement \(id)'s instalments in the store are not a plan: \(error)")
+        }
+        let approvals = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT * FROM decision_approvals WHERE kind = ? AND record_id = ? ORDER BY at, approver
+            """), arguments: [OutboxKind.createPaymentArrangement.rawValue, id]).map { approval in
+            Approval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
+                     at: Timestamp(millisecondsSinceEpoch: approval["at"]), comment: approval["comment"])
+        }
+        let assessment = ArrangementPolicy.Assessment(
+            requiredRole: CollectionsRole(name: row["required_role"], rank: row["required_rank"]), approvalsNeeded: row["approvals_needed"],
+            reduction: money(row["reduction"]), termMonths: row["term_months"], isTokenPlan: row["is_token"], matrixVersion: row["matrix_version"])
+        let income = IncomeAndExpenditure(monthlyIncome: money(row["monthly_income"]), monthlyExpenditure: money(row["monthly_expenditure"]),
+                                          recordedOn: LocalDate(daysSinceEpoch: row["income_recorded_on"]), recordedBy: row["income_recorded_by"])
+        return ArrangementProposal(
+            id: id, plan: plan, assessment: assessment, proposedBy: row["proposed_by"], state: state, approvals: approvals, income: income,
+            milesArrangementId: row["miles_reference"], paidBefore: (row["paid_before"] as Int64?).map(money),
+            outcome: (row["failure_reason"] as String?) ?? row["outcome"])
+    }
+}
