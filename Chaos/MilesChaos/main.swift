@@ -12,10 +12,10 @@ import MilesSync
 //
 // A mock MILES in this process fails a share of every call (every kind of fault, from a seed), and the
 // adapter's jobs run as `miles-adapter` subprocesses: sync, then ingest of agents' files from a drop
-// folder, then push of write-offs, placements and the ingest's notes. Each is killed with SIGKILL at a
+// folder, then push of write-offs, placements, credit notes, payment arrangements, letters and the ingest's notes. Each is killed with SIGKILL at a
 // random moment until enough kills have happened, then restarted until it completes. Finally the faults
 // stop, one clean sync runs, and everything is checked: the store against MILES field by field, MILES's
-// ledger of write-offs and status changes, the notes and updates of every ingested row, the audit log,
+// ledgers of write-offs, status changes, credit notes, arrangements and letters, the notes and updates of every ingested row, the audit log,
 // and the drop folder. `make chaos` runs the long form; `make chaos CHAOS_ARGS=--short` the CI form.
 
 struct Settings {
@@ -139,10 +139,14 @@ try await runUntilDone(["sync", "contracts"], endpoint: server.endpoint, killsWa
 }
 say("sync done: \(kills) kills so far, \(restarts) restarts after a failure")
 
-// 2. The team's work, in the store: write-offs raised and approved, accounts placed with the agency.
+// 2. The team's work, in the store: write-offs raised and approved, accounts placed with the agency,
+// credit notes and payment arrangements approved, arrears notices asked of MILES.
 var approvedWriteOffs: [Int64] = []
 var queuedStatusChanges: [Int64] = []
 var placed: [String] = []
+var approvedCredits: [Int64] = []
+var approvedArrangements: [Int64] = []
+var queuedLetters: [Int64] = []
 do {
     let store = try SQLiteStore(path: database)
     let roles = ["alice": "agent", "bob": "teamLeader"]
@@ -171,8 +175,42 @@ do {
                 reasonCode: "DCAP", directory: work + "/placements")
     placed = placement.placed
     queuedStatusChanges = try await store.outboxEntries(state: .pending).filter { $0.kind == .updateContractStatus }.map(\.subjectId)
+
+    let alice = try desk.user(named: "alice", roles: roles)
+    let bob = try desk.user(named: "bob", roles: roles)
+    var inArrears: [Contract] = []
+    try await store.forEachContract { contract in
+        if contract.statusCode == "ARR", contract.arrears.amount.minorUnits > 0, inArrears.count < settings.writeOffs { inArrears.append(contract) }
+    }
+    let credits = CreditDesk(store: store, mappings: mappings)
+    var raised: [Int64] = []
+    for contract in inArrears.prefix(settings.writeOffs / 2) {
+        if case let .created(id) = try await credits.raiseCreditNote(contractNumber: contract.contractNumber, amount: "0.01", invoiceNumbers: [],
+                                                                     reasonCode: "BILL", comment: "chaos", by: alice) {
+            raised.append(id)
+        }
+    }
+    approvedCredits = await credits.approve(.raiseCreditNote, ids: raised, by: bob, comment: nil).compactMap { (try? $0.result.get()) == true ? $0.id : nil }
+    let arrangements = ArrangementDesk(store: store, mappings: mappings)
+    let today = CollectionsClock.system().date
+    var proposed: [Int64] = []
+    for contract in inArrears.suffix(settings.placements) {
+        let plan = try PaymentArrangement.regular(contractNumber: contract.contractNumber, frequency: .monthly, firstDate: today.adding(days: 5),
+                                                  count: 3, amount: contract.monthlyPayment)
+        let statement = IncomeAndExpenditure(monthlyIncome: contract.monthlyPayment, monthlyExpenditure: Money(minorUnits: 0, currency: contract.currency),
+                                             recordedOn: today, recordedBy: "alice")
+        proposed.append(try await arrangements.propose(plan, income: statement, by: alice))
+    }
+    approvedArrangements = await arrangements.approve(ids: proposed, by: bob, comment: nil).compactMap { (try? $0.result.get()) == true ? $0.id : nil }
+    let contractDesk = ContractDesk(store: store, mappings: mappings)
+    for contract in inArrears.prefix(settings.placements) {
+        if case let .created(id) = try await contractDesk.requestLetter(contractNumber: contract.contractNumber, type: .arrearsNotice, by: "bob") {
+            queuedLetters.append(id)
+        }
+    }
 }
-say("team: \(approvedWriteOffs.count) write-offs approved, \(placed.count) accounts placed with \(agent)")
+say("team: \(approvedWriteOffs.count) write-offs approved, \(placed.count) accounts placed with \(agent), \(approvedCredits.count) credit notes "
+    + "and \(approvedArrangements.count) payment arrangements approved, \(queuedLetters.count) arrears notices asked for")
 
 // 3. The agency's return files in the drop folder, with their done-files.
 var delivered: [String: String] = [:]
@@ -242,6 +280,24 @@ check(Set(postedReferences) == Set(approvedWriteOffs.map { OutboxKind.postWriteO
 let statusReferences = await miles.appliedStatusChangeReferences()
 check(Set(statusReferences) == Set(queuedStatusChanges.map { OutboxKind.updateContractStatus.clientReference(forSubject: $0) }), "MILES did not apply exactly the requested status changes")
 
+/// MILES's client references for `kind` against the records approved or queued: each exactly once.
+@MainActor func checkExactlyOnce(_ references: [String], _ kind: OutboxKind, _ subjects: [Int64]) -> (duplicates: Int, lost: Int) {
+    let duplicates = references.count - Set(references).count
+    let expected = Set(subjects.map { kind.clientReference(forSubject: $0) })
+    check(duplicates == 0, "\(duplicates) \(kind.recordName)s made twice in MILES")
+    check(Set(references) == expected, "MILES does not hold exactly the \(kind.recordName)s asked for")
+    return (duplicates, expected.subtracting(references).count)
+}
+let creditNotes = await miles.creditNoteLedger()
+let credited = checkExactlyOnce(creditNotes.map(\.clientReference), .raiseCreditNote, approvedCredits)
+let arrangementsMade = await miles.arrangementLedger()
+let arranged = checkExactlyOnce(arrangementsMade.map(\.clientReference), .createPaymentArrangement, approvedArrangements)
+let lettersIssued = await miles.letterLedger()
+let lettered = checkExactlyOnce(lettersIssued.map(\.clientReference), .requestCustomerLetter, queuedLetters)
+for id in approvedArrangements {
+    check(try await store.arrangement(id: id)?.state == .active, "arrangement \(id) is not active in the store")
+}
+
 var rowsApplied = 0
 var rowsDuplicated = 0
 for file in try await store.inboxFiles(agent: agent, state: nil, limit: 1_000) {
@@ -270,16 +326,19 @@ verify.waitUntilExit()
 check(verify.terminationStatus == 0, "audit verify failed")
 await server.stop()
 
-let records = compared + ledger.count + statusReferences.count + rowsApplied + notes.count + delivered.count
+let records = compared + ledger.count + statusReferences.count + rowsApplied + notes.count + delivered.count + creditNotes.count
+    + arrangementsMade.count + lettersIssued.count
 print("""
 
     chaos run (\(CommandLine.arguments.contains("--short") ? "short" : "long") form), fault seed \(settings.seed):
       faults injected:   \(injected) (\(settings.faultPercent) % of calls, every kind but a skipped cursor)
       kills (SIGKILL):   \(kills) (sync, ingest, push); restarts after a failure: \(restarts)
       records checked:   \(records) (\(compared) contracts field by field, \(ledger.count) write-offs, \(statusReferences.count) status changes, \
-    \(rowsApplied) ingested rows, \(notes.count) notes, \(delivered.count) files)
-      duplicates found:  \(duplicatePostings + rowsDuplicated + duplicateNotes)
-      records lost:      \(lost + max(0, approvedWriteOffs.count - Set(postedReferences).count) + max(0, rowsDelivered - rowsApplied) + filesLost)
+    \(rowsApplied) ingested rows, \(notes.count) notes, \(delivered.count) files, \(creditNotes.count) credit notes, \(arrangementsMade.count) \
+    arrangements, \(lettersIssued.count) letters)
+      duplicates found:  \(duplicatePostings + rowsDuplicated + duplicateNotes + credited.duplicates + arranged.duplicates + lettered.duplicates)
+      records lost:      \(lost + max(0, approvedWriteOffs.count - Set(postedReferences).count) + max(0, rowsDelivered - rowsApplied) + filesLost
+        + credited.lost + arranged.lost + lettered.lost)
       audit log:         \(verify.terminationStatus == 0 ? "intact" : "BROKEN")
     """)
 if problems.isEmpty {
