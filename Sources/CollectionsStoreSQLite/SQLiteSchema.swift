@@ -274,6 +274,9 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v16: the day an arrangement broke, for the broken-arrangements risk rule") { db in
+            try db.execute(sql: "ALTER TABLE arrangements ADD COLUMN broken_on INTEGER")
+        }
         return migrator
     }
 

@@ -115,13 +115,24 @@ extension SQLiteStore: ArrangementStore {
         }
     }
 
-    public func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, at: Timestamp) async throws {
+    public func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, on date: LocalDate, alert: RiskAlert?,
+                                         at: Timestamp) async throws {
         try transaction { db in
-            try db.execute(sql: "UPDATE arrangements SET state = ?, outcome = ? WHERE id = ? AND state = 'active'", arguments: [state.rawValue, outcome, id])
+            try db.execute(sql: """
+                UPDATE arrangements SET state = ?, outcome = ?, broken_on = CASE ? WHEN 'broken' THEN ? END WHERE id = ? AND state = 'active'
+                """, arguments: [state.rawValue, outcome, state.rawValue, date.daysSinceEpoch, id])
             guard db.changesCount == 1 else {
                 throw StoreError(.changedMeanwhile, input: "arrangement \(id)", "arrangement \(id) is no longer active")
             }
             try self.audit(db, at: at, actor: "sync", action: "arrangement.\(state.rawValue)", subject: "arrangement:\(id)", details: outcome)
+            if let alert { try self.raise(alert, runId: nil, at: at, db) }
+        }
+    }
+
+    public func arrangementBreaks(contractNumber: String) async throws -> [LocalDate] {
+        try read { db in
+            try Int32.fetchAll(db, sql: "SELECT broken_on FROM arrangements WHERE contract_number = ? AND broken_on IS NOT NULL ORDER BY broken_on",
+                               arguments: [contractNumber]).map(LocalDate.init(daysSinceEpoch:))
         }
     }
 

@@ -33,3 +33,19 @@ extension SQLiteStore: RiskStore {
             acknowledgedAt: (row["acknowledged_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)), comment: row["comment"])
     }
 }
+
+extension SQLiteStore {
+    /// Raises `alert` unless the same rule already has an open alert on the contract, audited.
+    func raise(_ alert: RiskAlert, runId: Int64?, at: Timestamp, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO risk_alerts (contract_number, rule, facts, raised_at, run_id)
+            SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (
+                SELECT 1 FROM risk_alerts WHERE contract_number = ? AND rule = ? AND acknowledged_at IS NULL)
+            """).execute(arguments: [alert.contractNumber, alert.rule, alert.facts, at.millisecondsSinceEpoch, runId,
+                                     alert.contractNumber, alert.rule])
+        if db.changesCount > 0 {
+            try audit(db, at: at, actor: "sync", action: "risk.alert", subject: "contract:\(alert.contractNumber)",
+                      details: "\(alert.rule): \(alert.facts)")
+        }
+    }
+}

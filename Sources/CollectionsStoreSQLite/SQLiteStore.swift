@@ -109,16 +109,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
             if written > 0 { try self.advanceContractsRevision(db) }
             try self.indexCustomerNames(db)
             for alert in alerts {
-                try db.cachedStatement(sql: """
-                    INSERT INTO risk_alerts (contract_number, rule, facts, raised_at, run_id)
-                    SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (
-                        SELECT 1 FROM risk_alerts WHERE contract_number = ? AND rule = ? AND acknowledged_at IS NULL)
-                    """).execute(arguments: [alert.contractNumber, alert.rule, alert.facts, at.millisecondsSinceEpoch, runId,
-                                             alert.contractNumber, alert.rule])
-                if db.changesCount > 0 {
-                    try self.audit(db, at: at, actor: "sync", action: "risk.alert", subject: "contract:\(alert.contractNumber)",
-                                   details: "\(alert.rule): \(alert.facts)")
-                }
+                try self.raise(alert, runId: runId, at: at, db)
             }
             try self.write(checkpoint, job: job, db)
             try db.cachedStatement(sql: "UPDATE sync_runs SET pages = pages + 1, records = records + ?, written = written + ? WHERE id = ?")

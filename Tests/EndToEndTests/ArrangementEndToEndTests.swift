@@ -9,10 +9,11 @@ import MilesSync
 import Testing
 
 extension SyncHarness {
-    /// The desk on MILES's business date, so plans are dated against the mock's clock.
-    func arrangementDesk(_ store: SQLiteStore) async -> ArrangementDesk {
-        ArrangementDesk(store: store, mappings: mappings, now: .fixed(await server.miles.businessClock))
-    }
+    func arrangementDesk(_ store: SQLiteStore) async -> ArrangementDesk { ArrangementDesk(store: store, mappings: mappings) }
+
+    /// A day no earlier than today for the desk (the system's clock) nor for MILES (the mock's business
+    /// clock, which the sync's arrangement check judges on): plans are dated from it.
+    func planningDay() async -> LocalDate { max(CollectionsClock.system().date, await server.miles.businessClock.date) }
 
     /// A sync that checks the payment arrangements, as `sync contracts` does.
     func monitoredSync(store: SQLiteStore) -> ContractSync {
@@ -41,7 +42,7 @@ struct ArrangementEndToEndTests {
             try await store.forEachContract { if candidate == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { candidate = $0 } }
             let contract = try #require(candidate)
             let desk = await harness.arrangementDesk(store)
-            let today = await harness.server.miles.businessClock.date
+            let today = await harness.planningDay()
             // An instalment of the contractual payment is an agent's to agree; a team leader approves it.
             let instalment = contract.monthlyPayment
             let plan = try PaymentArrangement.regular(contractNumber: contract.contractNumber, frequency: .monthly, firstDate: today.adding(days: 5),
@@ -108,6 +109,39 @@ struct ArrangementEndToEndTests {
         }
     }
 
+    @Test("risk: the first broken plan raises no alert; the second broken within 12 months raises arrangements-broken for the team leader")
+    func secondBreakIsRisky() async throws {
+        try await withHarness(contracts: 200) { harness in
+            let (store, _) = try await harness.syncedStore()
+            var candidate: Contract?
+            try await store.forEachContract { if candidate == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { candidate = $0 } }
+            let contract = try #require(candidate)
+            let (alice, bob) = (try harness.person("alice"), try harness.person("bob"))
+            func breakAPlan() async throws -> Int64 {
+                let desk = await harness.arrangementDesk(store)
+                let today = await harness.planningDay()
+                let plan = try PaymentArrangement.regular(contractNumber: contract.contractNumber, frequency: .monthly, firstDate: today.adding(days: 1),
+                                                          count: 2, amount: contract.monthlyPayment)
+                let id = try await desk.propose(plan, income: IncomeAndExpenditure(
+                    monthlyIncome: contract.monthlyPayment, monthlyExpenditure: Money(minorUnits: 0, currency: contract.currency), recordedOn: today,
+                    recordedBy: "alice"), by: alice)
+                _ = await desk.approve(ids: [id], by: bob, comment: nil)
+                _ = try await harness.relay(store).run()
+                await harness.advanceMiles(to: plan.firstDate.adding(days: 4))
+                #expect(try await harness.monitoredSync(store: store).run(mode: .resume).arrangements.broken == [id])
+                _ = try await desk.close(id: id, by: bob)
+                _ = try await harness.relay(store).run()
+                return id
+            }
+            _ = try await breakAPlan()
+            #expect(try await store.riskAlerts(includeAcknowledged: true, limit: 100).allSatisfy { $0.alert.rule != RiskRules.arrangementsBroken })
+            _ = try await breakAPlan()
+            let alerts = try await store.riskAlerts(includeAcknowledged: true, limit: 100).filter { $0.alert.rule == RiskRules.arrangementsBroken }
+            #expect(alerts.map(\.alert.contractNumber) == [contract.contractNumber])
+            #expect(alerts.first?.alert.facts.contains("2 arrangements broken within 12 months") == true)
+        }
+    }
+
     @Test("a plan paid in full is completed at the next sync and closed back to active; an active plan cancelled in MILES once")
     func completedAndCancelled() async throws {
         try await withHarness(contracts: 200) { harness in
@@ -116,7 +150,7 @@ struct ArrangementEndToEndTests {
             try await store.forEachContract { if behind.count < 2, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { behind.append($0) } }
             try #require(behind.count == 2)
             let desk = await harness.arrangementDesk(store)
-            let today = await harness.server.miles.businessClock.date
+            let today = await harness.planningDay()
             var ids: [Int64] = []
             for contract in behind {
                 let plan = try PaymentArrangement.regular(contractNumber: contract.contractNumber, frequency: .monthly, firstDate: today.adding(days: 2),
@@ -154,7 +188,7 @@ struct ArrangementEndToEndTests {
             var candidate: Contract?
             try await store.forEachContract { if candidate == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { candidate = $0 } }
             let contract = try #require(candidate)
-            let today = await harness.server.miles.businessClock.date
+            let today = await harness.planningDay()
             let desk = await harness.arrangementDesk(store)
             let plan = try PaymentArrangement.regular(contractNumber: contract.contractNumber, frequency: .monthly, firstDate: today.adding(days: 5),
                                                       count: 2, amount: contract.monthlyPayment)

@@ -85,6 +85,17 @@ public struct RiskAlert: Sendable, Equatable {
 }
 
 extension RiskRules {
+    /// The arrangements-broken rule alone: what the sync's arrangement check asks when it finds a
+    /// plan broken, with the dates the contract's plans broke (this one included).
+    public func brokenArrangementsAlert(contractNumber: String, brokenOn dates: [LocalDate], today: LocalDate) -> RiskAlert? {
+        guard let broken = brokenArrangements else { return nil }
+        let since = today.adding(months: -broken.withinMonths)
+        let recent = dates.filter { $0 > since && $0 <= today }.sorted()
+        guard recent.count >= broken.count else { return nil }
+        return RiskAlert(rule: Self.arrangementsBroken, contractNumber: contractNumber,
+                         facts: "\(recent.count) arrangements broken within \(broken.withinMonths) months: " + recent.map(\.description).joined(separator: ", "))
+    }
+
     /// The rules `facts` trigger, in the order of the file.
     public func alerts(for facts: RiskFacts) -> [RiskAlert] {
         let contract = facts.contract
@@ -104,13 +115,8 @@ extension RiskRules {
                       + series.map(\.decimalString).joined(separator: " → ") + " \(contract.currency.code)")
             }
         }
-        if let broken = brokenArrangements {
-            let since = facts.today.adding(months: -broken.withinMonths)
-            let recent = facts.arrangementsBroken.filter { $0 > since && $0 <= facts.today }.sorted()
-            if recent.count >= broken.count {
-                alert(Self.arrangementsBroken, "\(recent.count) arrangements broken within \(broken.withinMonths) months: "
-                      + recent.map(\.description).joined(separator: ", "))
-            }
+        if let broken = brokenArrangementsAlert(contractNumber: contract.contractNumber, brokenOn: facts.arrangementsBroken, today: facts.today) {
+            alerts.append(broken)
         }
         if newlyVulnerable, facts.wasVulnerable == false, contract.customer.vulnerable {
             alert(Self.vulnerable, "customer \(contract.customer.partnerId) flagged vulnerable in MILES since the last sync")

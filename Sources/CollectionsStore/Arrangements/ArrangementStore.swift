@@ -38,8 +38,13 @@ public protocol ArrangementStore: Sendable {
     /// is cancelled when MILES confirms. Throws `StoreError.wrongState` otherwise.
     func cancelArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws
 
-    /// A sync found an active arrangement broken or completed; `outcome` says how.
-    func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, at: Timestamp) async throws
+    /// A sync found an active arrangement broken or completed on `date`; `outcome` says how. The
+    /// risk `alert` the break raised, if any, is raised in the same transaction.
+    func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, on date: LocalDate, alert: RiskAlert?,
+                                  at: Timestamp) async throws
+
+    /// The days the contract's arrangements broke, oldest first.
+    func arrangementBreaks(contractNumber: String) async throws -> [LocalDate]
 
     /// A person decided what follows a broken or completed arrangement (the status change
     /// `statusChangeId`); a broken one is also ended in MILES (CancelPaymentArrangement queued).

@@ -139,10 +139,12 @@ public struct ArrangementMonitoring: Sendable {
 
     public let store: any Stores
     public let graceDays: Int
+    let riskRules: RiskRules
 
     public init(store: any Stores, mappings: MappingSet) {
         self.store = store
         graceDays = mappings.authorityMatrix.arrangementLimits.graceDays
+        riskRules = mappings.riskRules
     }
 
     /// Judges each active arrangement on `today` (MILES's business date of the sync).
@@ -155,14 +157,18 @@ public struct ArrangementMonitoring: Sendable {
             case .onTrack:
                 continue
             case let .broken(missed, due, paid):
+                // The team leader hears of a customer who keeps breaking plans (risk-rules.yaml brokenArrangements).
+                let breaks = try await store.arrangementBreaks(contractNumber: contract.contractNumber) + [today]
                 try await store.recordArrangementOutcome(
                     id: arrangement.id, state: .broken,
                     outcome: "broken on \(today): the instalment of \(missed.amount) due \(missed.dueDate) was not paid within \(graceDays) days; "
-                        + "\(paid) paid since the plan began, \(due) due by then", at: time)
+                        + "\(paid) paid since the plan began, \(due) due by then", on: today,
+                    alert: riskRules.brokenArrangementsAlert(contractNumber: contract.contractNumber, brokenOn: breaks, today: today), at: time)
                 outcome.broken.append(arrangement.id)
             case .completed:
                 try await store.recordArrangementOutcome(id: arrangement.id, state: .completed,
-                                                         outcome: "completed on \(today): \(paid) paid of \(arrangement.plan.total)", at: time)
+                                                         outcome: "completed on \(today): \(paid) paid of \(arrangement.plan.total)", on: today,
+                                                         alert: nil, at: time)
                 outcome.completed.append(arrangement.id)
             }
         }
