@@ -57,6 +57,28 @@ func expectGolden(_ text: String, _ name: String) throws {
 
 @Suite("Agents' updates ingested: effects, MILES calls, nothing lost or repeated", .serialized, .timeLimit(.minutes(2)))
 struct IngestEndToEndTests {
+    @Test("risk: an agent reporting the customer bankrupt raises the agent-report alert with the batch; a dispute (not in agentStatuses) does not")
+    func agentReportsRisk() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013"])
+            let inbox = temporaryDirectory("inbox")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            let file = inbox + "/return.csv"
+            try """
+                AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes
+                C00000008,BKR,27/11/2026,,,bankruptcy order made
+                C00000013,DIS,28/11/2026,,,customer disputes the arrears
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let outcome = try await harness.ingestDesk(store, inbox: inbox + "/in").ingest(path: file, agent: "acme-dca", channel: "file")
+            #expect(outcome.file.applied == 2)
+            let alerts = try await store.riskAlerts(includeAcknowledged: true, limit: 10)
+            #expect(alerts.map(\.alert.rule) == [RiskRules.agentReport])
+            #expect(alerts.first?.alert.contractNumber == "C00000008")
+            #expect(alerts.first?.alert.facts == "acme-dca reported bankrupt on 2026-11-27")
+        }
+    }
+
     @Test("a DCA's return file: payments, a plan, a dispute and a note reach MILES (golden calls); the same file again changes nothing")
     func dcaReturn() async throws {
         try await withHarness(contracts: 60) { harness in

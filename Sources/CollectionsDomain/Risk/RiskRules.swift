@@ -96,6 +96,12 @@ extension RiskRules {
                          facts: "\(recent.count) arrangements broken within \(broken.withinMonths) months: " + recent.map(\.description).joined(separator: ", "))
     }
 
+    /// The agent-report rule alone: what the ingest asks of each status an agent reports.
+    public func agentReportAlert(contractNumber: String, agent: String, status: AgentStatus, on date: LocalDate) -> RiskAlert? {
+        guard agentStatuses.contains(status) else { return nil }
+        return RiskAlert(rule: Self.agentReport, contractNumber: contractNumber, facts: "\(agent) reported \(status.rawValue) on \(date)")
+    }
+
     /// The rules `facts` trigger, in the order of the file.
     public func alerts(for facts: RiskFacts) -> [RiskAlert] {
         let contract = facts.contract
@@ -121,8 +127,10 @@ extension RiskRules {
         if newlyVulnerable, facts.wasVulnerable == false, contract.customer.vulnerable {
             alert(Self.vulnerable, "customer \(contract.customer.partnerId) flagged vulnerable in MILES since the last sync")
         }
-        for report in facts.agentReports where agentStatuses.contains(report.status) {
-            alert(Self.agentReport, "\(report.agent) reported \(report.status.rawValue) on \(report.on)")
+        for report in facts.agentReports {
+            if let reported = agentReportAlert(contractNumber: contract.contractNumber, agent: report.agent, status: report.status, on: report.on) {
+                alerts.append(reported)
+            }
         }
         return alerts
     }

@@ -12,9 +12,12 @@ public struct IngestEffects: Sendable {
     public var placedWith: String?
     /// Why a guard refused the update; the update is kept and nothing else happens.
     public var refusal: String?
+    /// What the agent reported makes the customer risky (risk-rules.yaml agentStatuses): raised with the batch.
+    public var alert: RiskAlert?
 
     public init(statusChange: StatusChange? = nil, hold: ContractHold? = nil, contactChange: ContactChange? = nil, note: ContractNote? = nil,
-                instruction: AgentInstruction? = nil, placedWith: String? = nil, refusal: String? = nil) {
+                instruction: AgentInstruction? = nil, placedWith: String? = nil, refusal: String? = nil, alert: RiskAlert? = nil) {
+        self.alert = alert
         self.statusChange = statusChange
         self.hold = hold
         self.contactChange = contactChange

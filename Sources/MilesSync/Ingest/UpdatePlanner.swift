@@ -72,6 +72,16 @@ struct UpdatePlanner: Sendable {
                                        source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now())
             return IngestEffects(contactChange: change)
         case let .status(status, on):
+            var effects = try await statusEffects(status, on: on, update, details)
+            // What the agent reported may make the customer risky (risk-rules.yaml agentStatuses).
+            if effects.refusal == nil {
+                effects.alert = mappings.riskRules.agentReportAlert(contractNumber: update.contractNumber, agent: agent, status: status, on: on)
+            }
+            return effects
+        }
+    }
+
+    private func statusEffects(_ status: AgentStatus, on: LocalDate, _ update: ThirdPartyUpdate, _ details: String) async throws -> IngestEffects {
             switch status {
             case .deceased: return try await hold(.deceased, update, details)
             case .bankrupt: return try await hold(.insolvency, update, details)
@@ -81,7 +91,6 @@ struct UpdatePlanner: Sendable {
             case .paidInFull, .settledInFull, .hold, .enforcement, .recalled, .writtenOff:
                 return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
             }
-        }
     }
 
     /// A hold the agent's news requires, the pause it means for the agent the account is placed
