@@ -21,7 +21,7 @@ import Mustache
 public struct Workspace: RouteGroup {
     /// What the pages read and write.
     public typealias Stores = WriteOffDesk.Stores & ContractDesk.Stores & ReportDesk.Stores & PlacementDesk.Stores & OutboxStore & AuditStore
-        & PeopleStore & SyncStore & RiskStore
+        & PeopleStore & SyncStore & RiskStore & CreditDesk.Stores & ArrangementDesk.Stores
 
     let store: any Stores
     let mappings: MappingSet
@@ -111,6 +111,27 @@ public struct Workspace: RouteGroup {
         }
         router.post("workspace/contracts/:number/notice") { request, context in
             await action(request) { try await notice(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.post("workspace/contracts/:number/credit") { request, context in
+            await action(request) { try await raiseCredit(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.post("workspace/contracts/:number/letter") { request, context in
+            await action(request) { try await requestLetter(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.post("workspace/contracts/:number/arrangement") { request, context in
+            await action(request) { try await proposeArrangement(context.parameters.get("number") ?? "", $0, $1) }
+        }
+        router.get("workspace/approvals") { request, _ in await page(request) { try await approvals($0) } }
+        for kind in ["credits", "reversals", "arrangements"] {
+            router.post("workspace/\(kind)/:id/approve") { request, context in
+                await action(request) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
+            }
+            router.post("workspace/\(kind)/:id/reject") { request, context in
+                await action(request) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: false, $0, $1) }
+            }
+        }
+        router.post("workspace/arrangements/:id/close") { request, context in
+            await action(request) { session, _ in try await closeArrangement(context.parameters.get("id", as: Int64.self), session) }
         }
         router.get("workspace/agents") { request, _ in await page(request) { try await agents($0) } }
         router.post("workspace/agents/place") { request, _ in await action(request) { try await place($0, $1) } }
@@ -294,6 +315,10 @@ public struct Workspace: RouteGroup {
         switch error {
         case let error as WriteOffDeskError: (message, status) = (error.description, .unprocessableContent)
         case let error as ContractDeskError: (message, status) = (error.description, .unprocessableContent)
+        case let error as CreditDeskError: (message, status) = (error.description, .unprocessableContent)
+        case let error as ArrangementDeskError:
+            (message, status) = (error.description, error.code == .approvalRefused ? .forbidden : .unprocessableContent)
+        case let error as ArrangementError: (message, status) = (error.description, .unprocessableContent)
         case let error as IdentityError: (message, status) = (error.description, .forbidden)
         case let error as AuditDeskError: (message, status) = (error.description, .conflict)
         case let error as RiskDeskError: (message, status) = (error.description, error.code == .notAuthorised ? .forbidden : .unprocessableContent)

@@ -192,6 +192,9 @@ extension Workspace {
                  "refusals": item.refusals.map(\.description)]
             },
             "statuses": ContractStatus.allCases.map(\.rawValue),
+            "letterTypes": LetterType.allCases.map(\.rawValue),
+            "creditReasons": mappings.statusCodes.creditReasons.sorted { $0.key < $1.key }.map { ["code": $0.key, "meaning": $0.value] },
+            "frequencies": PaymentArrangement.Frequency.allCases.reversed().map(\.rawValue),
             "holdKinds": ContractHold.Kind.allCases.map(\.rawValue),
             // An override is offered only for the rules this person's role may set aside.
             "overrides": mappings.authorityMatrix.guardOverrideRoles.filter { person.role.rank >= $0.value.rank }.keys.sorted(),

@@ -29,7 +29,7 @@ enum WorkspaceTemplates {
             </style></head><body>
             <header><a href="/workspace">MILES collections</a>
             {{#person}}<a href="/workspace/writeoffs">Write-offs</a><a href="/workspace/contracts">Contracts</a>
-            <a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/risk">Risk</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
+            <a href="/workspace/approvals">Approvals</a><a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/risk">Risk</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
             <span class="who" id="who">{{displayName}} ({{role}})</span>
             <form class="inline" method="post" action="/workspace/sign-out"><input type="hidden" name="csrf" value="{{csrf}}">
             <button id="sign-out">Sign out</button></form>{{/person}}</header><main>
@@ -119,6 +119,18 @@ enum WorkspaceTemplates {
             <form method="post" action="/workspace/contracts/{{number}}/notice"><input type="hidden" name="csrf" value="{{csrf}}">
             Default notice served <input name="served" id="notice-served" placeholder="2026-10-01" size="10" required>
             remedy by <input name="remedy" id="notice-remedy" placeholder="2026-10-20" size="10" required> <button id="notice">Record the notice</button></form>
+            <h2>Ask MILES for a letter</h2><form method="post" action="/workspace/contracts/{{number}}/letter"><input type="hidden" name="csrf" value="{{csrf}}">
+            <select name="letter" id="letter">{{#letterTypes}}<option value="{{.}}">{{.}}</option>{{/letterTypes}}</select> <button id="request-letter">Ask MILES</button></form>
+            <h2>Raise a credit note</h2><form method="post" action="/workspace/contracts/{{number}}/credit"><input type="hidden" name="csrf" value="{{csrf}}">
+            amount <input name="amount" id="credit-amount" size="8" required> on invoice <input name="invoice" id="credit-invoice" size="14" placeholder="all open">
+            reason <select name="reason" id="credit-reason">{{#creditReasons}}<option value="{{code}}">{{code}}: {{meaning}}</option>{{/creditReasons}}</select>
+            because <input name="comment" id="credit-comment" size="30" required> <button id="raise-credit">Raise</button></form>
+            <h2>Propose a payment arrangement</h2><form method="post" action="/workspace/contracts/{{number}}/arrangement"><input type="hidden" name="csrf" value="{{csrf}}">
+            <select name="frequency" id="plan-frequency">{{#frequencies}}<option value="{{.}}">{{.}}</option>{{/frequencies}}</select>
+            from <input name="first" id="plan-first" size="10" placeholder="2026-12-15" required> <input name="count" id="plan-count" size="3" required> instalments of
+            <input name="amount" id="plan-amount" size="8" required> <label><input type="checkbox" name="settlement" value="yes"> in settlement</label>
+            <br>the customer's monthly income <input name="income" id="plan-income" size="8" required> and expenditure
+            <input name="expenditure" id="plan-expenditure" size="8" required> (CONC 7.3) <button id="propose-plan">Propose</button></form>
             <h2>Add a note for MILES</h2><form method="post" action="/workspace/contracts/{{number}}/note"><input type="hidden" name="csrf" value="{{csrf}}">
             <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>
             <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
@@ -161,6 +173,26 @@ enum WorkspaceTemplates {
             {{#alerts}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{rule}}</td><td>{{facts}}</td><td>{{raised}}</td>
             <td>{{acknowledged}}{{#actionable}}<form class="inline" method="post" action="/workspace/risk/{{id}}/acknowledge"><input type="hidden" name="csrf" value="{{csrf}}">
             <input name="comment" id="comment-{{id}}" placeholder="what you found" required> <button id="acknowledge-{{id}}">Acknowledge</button></form>{{/actionable}}</td></tr>{{/alerts}}</table>{{> footer}}
+            """,
+        "approvals": """
+            {{> header}}<h1>Approvals</h1><p class="hint">Credit notes, write-off reversals and payment arrangements waiting for a person who
+            may approve them (never the one who raised them), and broken or paid plans waiting to be closed. Write-offs are on their own page.</p>
+            <h2>Credit notes</h2><table id="credits"><tr><th>id</th><th>contract</th><th>amount</th><th>reason</th><th>raised by</th><th>needs</th><th></th></tr>
+            {{#credits}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td class="n">{{amount}}</td><td>{{reason}}</td>
+            <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}</td></tr>{{/credits}}</table>
+            <h2>Write-off reversals</h2><table id="reversals"><tr><th>id</th><th>contract</th><th>amount</th><th>reason</th><th>raised by</th><th>needs</th><th></th></tr>
+            {{#reversals}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td class="n">{{amount}}</td><td>{{reason}}</td>
+            <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}</td></tr>{{/reversals}}</table>
+            <h2>Payment arrangements</h2><table id="arrangements"><tr><th>id</th><th>contract</th><th>state</th><th>plan</th><th>proposed by</th><th>needs</th><th></th></tr>
+            {{#arrangements}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{state}}</td><td>{{plan}}{{#outcome}}<div class="hint">{{outcome}}</div>{{/outcome}}</td>
+            <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}{{#closable}}<form class="inline" method="post" action="/workspace/arrangements/{{id}}/close">
+            <input type="hidden" name="csrf" value="{{csrf}}"><button id="close-{{id}}">Close it</button></form>{{/closable}}</td></tr>{{/arrangements}}</table>{{> footer}}
+            """,
+        "decide": """
+            <form class="inline" method="post" action="/workspace/{{kind}}/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="comment" placeholder="comment"> <button id="approve-{{kind}}-{{id}}">Approve</button></form>
+            <form class="inline" method="post" action="/workspace/{{kind}}/{{id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="reason" placeholder="why not" required> <button id="reject-{{kind}}-{{id}}">Reject</button></form>
             """,
         "message": """
             {{> header}}<h1>{{title}}</h1><p><a href="/workspace">Back to the dashboard</a></p>{{> footer}}

@@ -239,6 +239,60 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("money decisions from the pages: a credit note, a plan and a letter raised on a contract's page; the Approvals page offers the approval only to whom may give it")
+    func approvalsPage() async throws {
+        try await withWorkspace { workspace in
+            var found: Contract?
+            try await workspace.store.forEachContract {
+                if found == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0, $0.openBalance.minorUnits > 20_000 { found = $0 }
+            }
+            let contract = try #require(found)
+            let number = contract.contractNumber
+            let alice = WorkspaceClient(base: workspace.base)
+            try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+            let page = try await alice.get("/workspace/contracts/\(number)")
+            #expect(page.body.contains("<option value=\"BILL\">BILL: billing error</option>"))
+            let csrf = try #require(page.csrf)
+            _ = try await alice.post("/workspace/contracts/\(number)/credit", ["csrf": csrf, "amount": "60.00", "reason": "BILL", "comment": "billed twice"])
+            #expect(try await alice.get("/workspace/contracts/\(number)").body.contains("Credit note 1 raised"))
+            let first = CollectionsClock.system().date.adding(days: 10)
+            _ = try await alice.post("/workspace/contracts/\(number)/arrangement", [
+                "csrf": csrf, "frequency": "monthly", "first": first.description, "count": "3", "amount": contract.monthlyPayment.decimalString,
+                "income": "5000.00", "expenditure": "100.00"])
+            #expect(try await alice.get("/workspace/contracts/\(number)").body.contains("Arrangement 1 proposed"))
+            let unaffordable = try await alice.post("/workspace/contracts/\(number)/arrangement", [
+                "csrf": csrf, "frequency": "monthly", "first": first.description, "count": "3", "amount": contract.monthlyPayment.decimalString,
+                "income": "100.00", "expenditure": "100.00"])
+            #expect(unaffordable.status == 422)
+            #expect(unaffordable.body.contains("[CONC7.3-affordability]") && unaffordable.body.contains("leaves 0.00 GBP a month"), "\(unaffordable.body)")
+            _ = try await alice.post("/workspace/contracts/\(number)/letter", ["csrf": csrf, "letter": "arrearsNotice"])
+            #expect(try await workspace.store.letterRequests(contractNumber: number).map(\.type) == [.arrearsNotice])
+
+            // The maker is offered no approval; an agent cannot approve a £60 credit (over the agent's £50).
+            let own = try await alice.get("/workspace/approvals")
+            #expect(own.body.contains("billed twice") && !own.body.contains("id=\"approve-credits-1\""))
+            let ann = WorkspaceClient(base: workspace.base)
+            try await ann.signIn("ann", WorkspaceHarness.password("ann"))
+            let agentView = try await ann.get("/workspace/approvals")
+            #expect(!agentView.body.contains("id=\"approve-credits-1\"") && agentView.body.contains("id=\"approve-arrangements-1\""))
+            _ = try await ann.post("/workspace/credits/1/approve", ["csrf": agentView.csrf ?? ""])
+            #expect(try await ann.get("/workspace/approvals").body.contains("needs a teamLeader or above"))
+            #expect(try await workspace.store.creditNote(id: 1)?.trail.state == .pendingApproval)
+
+            let bob = WorkspaceClient(base: workspace.base)
+            try await bob.signIn("bob", WorkspaceHarness.password("bob"))
+            let approvals = try await bob.get("/workspace/approvals")
+            #expect(approvals.body.contains("id=\"approve-credits-1\"") && approvals.body.contains("id=\"approve-arrangements-1\""))
+            _ = try await bob.post("/workspace/credits/1/approve", ["csrf": approvals.csrf ?? "", "comment": "checked"])
+            _ = try await bob.post("/workspace/arrangements/1/approve", ["csrf": approvals.csrf ?? ""])
+            #expect(try await bob.get("/workspace/approvals").body.contains("Arrangement 1 approved; queued for MILES."))
+            #expect(try await workspace.store.creditNote(id: 1)?.trail.approvals.map(\.approver) == ["bob"])
+            #expect(try await workspace.store.arrangement(id: 1)?.state == .approved)
+            let queued = try await workspace.store.outboxEntries(state: .pending).map(\.clientReference)
+            #expect(Set(queued).isSuperset(of: ["CN-1", "AR-1", "LT-1"]))
+        }
+    }
+
     @Test("the agents page places an eligible account and lists the ineligible one with the rule that stops it")
     func placementFromTheAgentsPage() async throws {
         try await withWorkspace { workspace in

@@ -1,0 +1,144 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import Hummingbird
+import MilesMapping
+import MilesSync
+
+/// The workspace's money decisions beyond write-offs: credit notes, write-off reversals and
+/// payment arrangements waiting for an approver (and broken or completed plans waiting to be
+/// closed), and the forms on a contract's page that raise them and ask MILES for letters. Every
+/// decision goes through the same desk as the command line, as the signed-in person.
+extension Workspace {
+    func approvals(_ session: WorkspaceSessions.Session) async throws -> Response {
+        let person = person(session)
+        let matrix = mappings.authorityMatrix
+        func mayApprove(_ trail: ApprovalTrail, required: CollectionsRole) -> Bool {
+            trail.requestedBy != person.name && !trail.approvals.contains { $0.approver == person.name } && person.role.rank >= required.rank
+        }
+        let credits = try await store.creditNotes(state: .pendingApproval).map { credit -> [String: Any] in
+            Self.present(["id": credit.id, "contract": credit.contractNumber, "amount": credit.amount.description,
+                          "reason": "\(credit.reasonCode): \(credit.comment)", "by": credit.trail.requestedBy,
+                          "needs": "\(credit.trail.requiredRole) x\(credit.trail.approvalsNeeded)",
+                          "actionable": mayApprove(credit.trail, required: matrix.creditLimits.requiredRole(for: credit.amount))
+                            ? ["id": credit.id, "csrf": session.csrf, "kind": "credits"] : nil])
+        }
+        var reversals: [[String: Any]] = []
+        for reversal in try await store.writeOffReversals(state: .pendingApproval) {
+            let reason = try await store.writeOffRequest(id: reversal.writeOffRequestId)?.reason ?? .uneconomicalToPursue
+            reversals.append(Self.present([
+                "id": reversal.id, "contract": reversal.contractNumber, "amount": reversal.amount.description,
+                "reason": "\(reversal.reasonCode): \(reversal.comment) (write-off \(reversal.writeOffRequestId))", "by": reversal.trail.requestedBy,
+                "needs": "\(reversal.trail.requiredRole) x\(reversal.trail.approvalsNeeded)",
+                "actionable": mayApprove(reversal.trail, required: matrix.requiredRole(for: reversal.amount, reason: reason))
+                    ? ["id": reversal.id, "csrf": session.csrf, "kind": "reversals"] : nil]))
+        }
+        var arrangements: [[String: Any]] = []
+        for state in [ArrangementProposal.State.pendingApproval, .broken, .completed] {
+            for arrangement in try await store.arrangements(state: state) {
+                let plan = arrangement.plan
+                let maySign = arrangement.proposedBy != person.name && person.role.rank >= arrangement.assessment.requiredRole.rank
+                let mayApprove = state == .pendingApproval && maySign && !arrangement.approvals.contains { $0.approver == person.name }
+                arrangements.append(Self.present([
+                    "id": arrangement.id, "contract": plan.contractNumber, "state": state.rawValue,
+                    "plan": "\(plan.instalments.count) \(plan.frequency.rawValue) of \(plan.instalments[0].amount), \(plan.firstDate) to \(plan.lastDate)"
+                        + (plan.isSettlement ? ", in settlement" : ""),
+                    "by": arrangement.proposedBy, "needs": "\(arrangement.assessment.requiredRole.name) x\(arrangement.assessment.approvalsNeeded)",
+                    "outcome": arrangement.outcome,
+                    "actionable": mayApprove ? ["id": arrangement.id, "csrf": session.csrf, "kind": "arrangements"] : nil,
+                    "closable": state != .pendingApproval && maySign ? ["id": arrangement.id, "csrf": session.csrf] : nil]))
+            }
+        }
+        var data: [String: Any] = ["title": "Approvals", "credits": credits, "reversals": reversals, "arrangements": arrangements]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("approvals", data, session: session)
+    }
+
+    /// Approves or rejects a credit note (`credits`), a reversal (`reversals`) or an arrangement (`arrangements`).
+    func decide(_ kind: String, id: Int64?, approve: Bool, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let id else { return redirect("/workspace/approvals") }
+        let comment = form["comment"].isEmpty ? nil : form["comment"]
+        let name = kind == "credits" ? "Credit note" : kind == "reversals" ? "Reversal" : "Arrangement"
+        let outcome: Result<Bool?, any Error>
+        switch (kind, approve) {
+        case ("arrangements", true):
+            outcome = (await ArrangementDesk(store: store, mappings: mappings, now: now).approve(ids: [id], by: person(session), comment: comment))
+                .first.map { $0.result.map { $0 as Bool? }.mapError { $0 as any Error } } ?? .success(nil)
+        case ("arrangements", false):
+            do {
+                try await ArrangementDesk(store: store, mappings: mappings, now: now).reject(id: id, by: person(session), reason: form["reason"])
+                outcome = .success(nil)
+            } catch {
+                outcome = .failure(error)
+            }
+        default:
+            let record: OutboxKind = kind == "credits" ? .raiseCreditNote : .reverseWriteOff
+            let desk = CreditDesk(store: store, mappings: mappings, now: now)
+            if approve {
+                outcome = (await desk.approve(record, ids: [id], by: person(session), comment: comment)).first
+                    .map { $0.result.map { $0 as Bool? }.mapError { $0 as any Error } } ?? .success(nil)
+            } else {
+                outcome = (await desk.reject(record, ids: [id], by: person(session), reason: form["reason"])).first
+                    .map { $0.result.map { nil as Bool? }.mapError { $0 as any Error } } ?? .success(nil)
+            }
+        }
+        switch outcome {
+        case .success(true): await flash(session, "\(name) \(id) approved; queued for MILES.")
+        case .success(false): await flash(session, "\(name) \(id) approved; it waits for a second approver.")
+        case .success(nil): await flash(session, "\(name) \(id) rejected.")
+        case let .failure(error): await flash(session, "\(name) \(id) not \(approve ? "approved" : "rejected"): \(error)", error: true)
+        }
+        return redirect("/workspace/approvals")
+    }
+
+    func closeArrangement(_ id: Int64?, _ session: WorkspaceSessions.Session) async throws -> Response {
+        guard let id else { return redirect("/workspace/approvals") }
+        let change = try await ArrangementDesk(store: store, mappings: mappings, now: now).close(id: id, by: person(session))
+        await flash(session, "Arrangement \(id) closed; status change \(change) queued for MILES.")
+        return redirect("/workspace/approvals")
+    }
+
+    // MARK: On a contract's page
+
+    func raiseCredit(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        let created = try await CreditDesk(store: store, mappings: mappings, now: now).raiseCreditNote(
+            contractNumber: number, amount: form["amount"], invoiceNumbers: form["invoice"].isEmpty ? [] : [form["invoice"]],
+            reasonCode: form["reason"], comment: form["comment"], by: person(session))
+        switch created {
+        case let .created(id): await flash(session, "Credit note \(id) raised; it waits for approval.")
+        case let .alreadyRequested(id): await flash(session, "Credit note \(id) is already open for this; nothing new.")
+        }
+        return redirect("/workspace/contracts/\(number)")
+    }
+
+    func requestLetter(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let type = LetterType(rawValue: form["letter"]) else {
+            await flash(session, "Choose the letter MILES is to issue.", error: true)
+            return redirect("/workspace/contracts/\(number)")
+        }
+        switch try await ContractDesk(store: store, mappings: mappings, now: now).requestLetter(contractNumber: number, type: type, by: person(session).name) {
+        case let .created(id): await flash(session, "Letter \(id) (\(type.rawValue)) queued: MILES answers with the date it serves it.")
+        case let .alreadyRequested(id): await flash(session, "Letter \(id) (\(type.rawValue)) is already queued; nothing new.")
+        }
+        return redirect("/workspace/contracts/\(number)")
+    }
+
+    func proposeArrangement(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let contract = try await store.contract(number: number) else { return redirect("/workspace/contracts/\(number)") }
+        let person = person(session)
+        func money(_ field: String) -> Money? { DecimalAmount.parse(form[field])?.money(in: contract.currency) }
+        guard let frequency = PaymentArrangement.Frequency(rawValue: form["frequency"]), let first = LocalDate.parse(form["first"]),
+              let count = Int(form["count"]), count > 0, let amount = money("amount"), let income = money("income"), let spent = money("expenditure") else {
+            await flash(session, "A plan needs a frequency, a first date like 2026-12-15, a number of instalments, an amount, and the customer's "
+                        + "monthly income and expenditure.", error: true)
+            return redirect("/workspace/contracts/\(number)")
+        }
+        let plan = try PaymentArrangement.regular(contractNumber: number, frequency: frequency, firstDate: first, count: count, amount: amount,
+                                                  isSettlement: form["settlement"] == "yes")
+        let id = try await ArrangementDesk(store: store, mappings: mappings, now: now).propose(
+            plan, income: IncomeAndExpenditure(monthlyIncome: income, monthlyExpenditure: spent, recordedOn: now().date, recordedBy: person.name),
+            by: person)
+        await flash(session, "Arrangement \(id) proposed; it waits for approval.")
+        return redirect("/workspace/contracts/\(number)")
+    }
+}
