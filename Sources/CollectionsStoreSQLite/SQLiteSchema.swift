@@ -277,6 +277,15 @@ enum SQLiteSchema {
         migrator.registerMigration("v16: the day an arrangement broke, for the broken-arrangements risk rule") { db in
             try db.execute(sql: "ALTER TABLE arrangements ADD COLUMN broken_on INTEGER")
         }
+        migrator.registerMigration("v17: arrangements agents report, for the team to propose") { db in
+            try db.execute(sql: """
+                CREATE TABLE reported_arrangements (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, contract_number TEXT NOT NULL, agent TEXT NOT NULL, reported_on INTEGER NOT NULL,
+                    details TEXT NOT NULL, source TEXT NOT NULL, arrangement_id INTEGER REFERENCES arrangements(id)
+                );
+                CREATE INDEX reported_arrangements_open ON reported_arrangements(contract_number) WHERE arrangement_id IS NULL;
+                """)
+        }
         return migrator
     }
 

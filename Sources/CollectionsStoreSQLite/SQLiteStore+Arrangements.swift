@@ -33,6 +33,8 @@ extension SQLiteStore: ArrangementStore {
                 try db.execute(sql: "INSERT INTO arrangement_instalments (arrangement_id, position, due_date, amount) VALUES (?, ?, ?, ?)",
                                arguments: [id, position, instalment.dueDate.daysSinceEpoch, instalment.amount.minorUnits])
             }
+            try db.execute(sql: "UPDATE reported_arrangements SET arrangement_id = ? WHERE contract_number = ? AND arrangement_id IS NULL",
+                           arguments: [id, plan.contractNumber])
             try self.audit(db, at: at, actor: proposedBy, action: "arrangement.proposed", subject: "arrangement:\(id)",
                            details: "contract \(plan.contractNumber), \(plan.instalments.count) \(plan.frequency.rawValue) instalments from "
                             + "\(plan.firstDate) to \(plan.lastDate), \(plan.total)" + (plan.isSettlement ? " in settlement" : "")
@@ -55,6 +57,27 @@ extension SQLiteStore: ArrangementStore {
             try Row.fetchAll(db, sql: "SELECT * FROM arrangements WHERE ?1 IS NULL OR state = ?1 ORDER BY id", arguments: [state?.rawValue])
                 .map { try self.arrangement(from: $0, db) }
         }
+    }
+
+    public func reportedArrangements(open: Bool, limit: Int) async throws -> [ReportedArrangement] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM reported_arrangements WHERE NOT ? OR arrangement_id IS NULL ORDER BY id DESC LIMIT ?
+                """, arguments: [open, limit]).map { row in
+                ReportedArrangement(id: row["id"], contractNumber: row["contract_number"], agent: row["agent"],
+                                    reportedOn: LocalDate(daysSinceEpoch: row["reported_on"]), details: row["details"], source: row["source"],
+                                    proposal: row["arrangement_id"])
+            }
+        }
+    }
+
+    /// Keeps an agent's report of an arrangement for the team, inside the ingest batch's transaction.
+    func record(_ reported: ReportedArrangement, at: Timestamp, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO reported_arrangements (contract_number, agent, reported_on, details, source) VALUES (?, ?, ?, ?, ?)
+            """, arguments: [reported.contractNumber, reported.agent, reported.reportedOn.daysSinceEpoch, reported.details, reported.source])
+        try audit(db, at: at, actor: "ingest:\(reported.agent)", action: "arrangement.reported", subject: "contract:\(reported.contractNumber)",
+                  details: "\(reported.details) (\(reported.source)): to be proposed with the customer's income and expenditure")
     }
 
     public func recordArrangementApproval(id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {

@@ -99,6 +99,7 @@ extension SQLiteStore {
                     }
                     if let change = effects.contactChange { try self.queueContactChange(change, door: door, db) }
                     if let alert = effects.alert { try self.raise(alert, runId: nil, at: at, db) }
+                    if let reported = effects.reportedArrangement { try self.record(reported, at: at, db) }
                     if let note = effects.note {
                         insertNote.bind(1, note.contractNumber)
                         insertNote.bind(2, note.category)

@@ -49,7 +49,11 @@ extension Workspace {
                     "closable": state != .pendingApproval && maySign ? ["id": arrangement.id, "csrf": session.csrf] : nil]))
             }
         }
-        var data: [String: Any] = ["title": "Approvals", "credits": credits, "reversals": reversals, "arrangements": arrangements]
+        let reported = try await store.reportedArrangements(open: true, limit: 200).map {
+            ["contract": $0.contractNumber, "agent": $0.agent, "on": $0.reportedOn.description, "details": $0.details, "source": $0.source]
+        }
+        var data: [String: Any] = ["title": "Approvals", "credits": credits, "reversals": reversals, "arrangements": arrangements,
+                                   "reported": reported]
         data.merge(await takeFlash(session)) { $1 }
         return render("approvals", data, session: session)
     }

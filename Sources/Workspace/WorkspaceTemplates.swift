@@ -186,7 +186,10 @@ enum WorkspaceTemplates {
             <h2>Payment arrangements</h2><table id="arrangements"><tr><th>id</th><th>contract</th><th>state</th><th>plan</th><th>proposed by</th><th>needs</th><th></th></tr>
             {{#arrangements}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{state}}</td><td>{{plan}}{{#outcome}}<div class="hint">{{outcome}}</div>{{/outcome}}</td>
             <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}{{#closable}}<form class="inline" method="post" action="/workspace/arrangements/{{id}}/close">
-            <input type="hidden" name="csrf" value="{{csrf}}"><button id="close-{{id}}">Close it</button></form>{{/closable}}</td></tr>{{/arrangements}}</table>{{> footer}}
+            <input type="hidden" name="csrf" value="{{csrf}}"><button id="close-{{id}}">Close it</button></form>{{/closable}}</td></tr>{{/arrangements}}</table>
+            <h2>Plans agents report</h2><p class="hint">Not a plan until someone proposes one from the contract's page, with the customer's income and expenditure.</p>
+            <table id="reported"><tr><th>contract</th><th>agent</th><th>on</th><th>what they said</th><th>from</th></tr>
+            {{#reported}}<tr><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{agent}}</td><td>{{on}}</td><td>{{details}}</td><td>{{source}}</td></tr>{{/reported}}</table>{{> footer}}
             """,
         "decide": """
             <form class="inline" method="post" action="/workspace/{{kind}}/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">

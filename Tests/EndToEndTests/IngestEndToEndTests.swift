@@ -106,7 +106,21 @@ struct IngestEndToEndTests {
             let pushed = try await harness.relay(store).run()
             #expect(pushed.deadLettered == 0)
             try expectGolden(await harness.milesWrites(), "acme-dca-return.miles-calls.txt")
-            #expect(await harness.server.miles.contract(number: "C00000008")?.statusCode == "PPL")
+            // The plan the agent reports waits for the team to propose it: MILES's status is not changed by the agent.
+            #expect(await harness.server.miles.contract(number: "C00000008")?.statusCode != "PPL")
+            let reported = try await store.reportedArrangements(open: true, limit: 10)
+            #expect(reported.map(\.contractNumber) == ["C00000008"] && reported.first?.source == "acme-dca/acme-dca-return.csv#1:3")
+            // Once the team proposes a plan for the contract, the report is linked to it and no longer open.
+            let contract = try #require(try await store.contract(number: "C00000008"))
+            let today = CollectionsClock.system().date
+            let plan = try PaymentArrangement.regular(contractNumber: contract.contractNumber, frequency: .monthly, firstDate: today.adding(days: 7),
+                                                      count: 2, amount: contract.monthlyPayment)
+            let proposer = CollectionsUser(name: "bob", role: try #require(harness.mappings.authorityMatrix.role(named: "teamLeader")))
+            let id = try await ArrangementDesk(store: store, mappings: harness.mappings).propose(plan, income: IncomeAndExpenditure(
+                monthlyIncome: contract.monthlyPayment, monthlyExpenditure: Money(minorUnits: 0, currency: contract.currency), recordedOn: today,
+                recordedBy: "bob"), by: proposer)
+            #expect(try await store.reportedArrangements(open: true, limit: 10).isEmpty)
+            #expect(try await store.reportedArrangements(open: false, limit: 10).map(\.proposal) == [id])
         }
     }
 

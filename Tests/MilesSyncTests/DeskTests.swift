@@ -148,10 +148,11 @@ struct DeskTests {
         #expect(deceased?.hold?.kind == .deceased)
         #expect(deceased?.instruction?.agent == "acme-dca" && deceased?.instruction?.kind == .pause)
 
+        // An agent's plan is kept for the team to propose under the matrix, never applied as a status change.
         let plan1 = effects(try await plan("C2", .status(.activePlan, on: today)))
-        #expect(plan1?.statusChange?.to == .paymentPlan)
-        #expect(plan1?.statusChange?.reasonCode == mappings.statusCodes.defaultReasons[.paymentPlan])
-        #expect(plan1?.statusChange?.expectedVersion == 7)
+        #expect(plan1?.statusChange == nil)
+        #expect(plan1?.reportedArrangement?.contractNumber == "C2" && plan1?.reportedArrangement?.agent == "acme-dca")
+        #expect(plan1?.note != nil)
 
         let trace = effects(try await plan("C2", .traceResult(address: nil, phone: "07700 900123", email: nil, on: today)))
         #expect(trace?.contactChange?.partnerId == "P-C2" && trace?.contactChange?.phone == "07700 900123")

@@ -14,11 +14,36 @@ public struct NewArrangement: Sendable, Equatable {
     }
 }
 
+/// An arrangement an agent says it agreed with the customer: not a plan until someone in the team
+/// proposes one (with the customer's income and expenditure) and it is approved under the matrix.
+public struct ReportedArrangement: Sendable, Equatable {
+    public var id: Int64
+    public var contractNumber: String
+    public var agent: String
+    public var reportedOn: LocalDate
+    /// What the agent said, and where (`file:line`).
+    public var details: String
+    public var source: String
+    /// The arrangement proposed for the contract since, if any.
+    public var proposal: Int64?
+
+    public init(id: Int64, contractNumber: String, agent: String, reportedOn: LocalDate, details: String, source: String, proposal: Int64?) {
+        self.id = id
+        self.contractNumber = contractNumber
+        self.agent = agent
+        self.reportedOn = reportedOn
+        self.details = details
+        self.source = source
+        self.proposal = proposal
+    }
+}
+
 /// Payment arrangements from proposal to their end. Each method is one transaction with its audit
 /// entries; the final approval queues CreatePaymentArrangement, a cancellation of an active one
 /// CancelPaymentArrangement.
 public protocol ArrangementStore: Sendable {
-    /// Stores the proposal. Throws `StoreError.duplicate` if the contract already has an arrangement
+    /// Stores the proposal, and links it to the arrangements agents reported for the contract and no
+    /// one had proposed. Throws `StoreError.duplicate` if the contract already has an arrangement
     /// that is not over (waiting, approved, active, or broken or completed and not yet closed).
     func createArrangement(_ arrangement: NewArrangement, proposedBy: String, at: Timestamp) async throws -> Int64
 
@@ -45,6 +70,9 @@ public protocol ArrangementStore: Sendable {
 
     /// The days the contract's arrangements broke, oldest first.
     func arrangementBreaks(contractNumber: String) async throws -> [LocalDate]
+
+    /// Arrangements agents reported, newest first: only those no one has proposed yet when `open`.
+    func reportedArrangements(open: Bool, limit: Int) async throws -> [ReportedArrangement]
 
     /// A person decided what follows a broken or completed arrangement (the status change
     /// `statusChangeId`); a broken one is also ended in MILES (CancelPaymentArrangement queued).

@@ -14,10 +14,14 @@ public struct IngestEffects: Sendable {
     public var refusal: String?
     /// What the agent reported makes the customer risky (risk-rules.yaml agentStatuses): raised with the batch.
     public var alert: RiskAlert?
+    /// The agent reports an arrangement agreed with the customer: kept for the team to propose (its id is set by the store).
+    public var reportedArrangement: ReportedArrangement?
 
     public init(statusChange: StatusChange? = nil, hold: ContractHold? = nil, contactChange: ContactChange? = nil, note: ContractNote? = nil,
-                instruction: AgentInstruction? = nil, placedWith: String? = nil, refusal: String? = nil, alert: RiskAlert? = nil) {
+                instruction: AgentInstruction? = nil, placedWith: String? = nil, refusal: String? = nil, alert: RiskAlert? = nil,
+                reportedArrangement: ReportedArrangement? = nil) {
         self.alert = alert
+        self.reportedArrangement = reportedArrangement
         self.statusChange = statusChange
         self.hold = hold
         self.contactChange = contactChange

@@ -16,7 +16,7 @@ struct ArrangementCommand: AsyncParsableCommand {
             an instalment unpaid past the grace days breaks the plan, and an approver closes it ('arrangement close'), which \
             requests the move back to arrears (PPBR) through the guards; a plan paid in full is closed back to active.
             """,
-        subcommands: [Propose.self, Approve.self, Reject.self, Cancel.self, Close.self, List.self, Show.self])
+        subcommands: [Propose.self, Approve.self, Reject.self, Cancel.self, Close.self, List.self, Show.self, Reported.self])
 
     struct Propose: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Propose a plan of equal instalments, as the acting person.")
@@ -160,6 +160,23 @@ struct ArrangementCommand: AsyncParsableCommand {
                     print("\(arrangement.id)\t\(arrangement.state.rawValue)\t\(plan.contractNumber)\t\(plan.instalments.count) x \(plan.frequency.rawValue)"
                           + "\t\(plan.total)\t\(plan.firstDate)..\(plan.lastDate)\tby \(arrangement.proposedBy)"
                           + (arrangement.outcome.map { "\t\($0)" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Reported: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Arrangements agents report they agreed: each waits for someone to propose a plan with the customer's income and expenditure.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Also those already proposed.") var all = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let session = try CommandSession(global)
+                for report in try await session.store.reportedArrangements(open: !all, limit: 1_000) {
+                    print("\(report.id)\t\(report.contractNumber)\t\(report.agent)\t\(report.reportedOn)\t\(report.details)\t\(report.source)"
+                          + (report.proposal.map { "\tproposed as arrangement \($0)" } ?? ""))
                 }
             }
         }

@@ -19,7 +19,7 @@ public struct StatusCodeMapping: Sendable {
     /// MILES's reason codes for reversing a write-off, with what each means.
     public let writeOffReversalReasons: [String: String]
     /// The reason code a status change gets when whoever asks for it names none (an agent reporting
-    /// an active payment plan, a placement, a recall), by the status it moves to; each is one of
+    /// legal action, a placement, a recall, closing an arrangement), by the status it moves to; each is one of
     /// `statusChangeReasons`.
     public let defaultReasons: [ContractStatus: String]
     /// MILES's note category for an agent's news, and for a payment an agent collected.
@@ -33,9 +33,9 @@ public struct StatusCodeMapping: Sendable {
     /// MILES's codes for how often a payment arrangement's instalments fall due.
     private let milesCodeByFrequency: [PaymentArrangement.Frequency: String]
 
-    /// The statuses whose default reason code the adapter needs: agents' updates (a payment plan,
-    /// legal action), placement and recall, and closing a broken or completed payment arrangement.
-    static let requiredDefaultReasons: [ContractStatus] = [.paymentPlan, .legal, .placedWithAgent, .defaulted, .inArrears, .active]
+    /// The statuses whose default reason code the adapter needs: agents' updates (legal action),
+    /// placement and recall, and closing a broken or completed payment arrangement.
+    static let requiredDefaultReasons: [ContractStatus] = [.legal, .placedWithAgent, .defaulted, .inArrears, .active]
 
     public func internalStatus(forMilesCode code: String) -> ContractStatus? { contractStatuses[code] }
 

@@ -86,7 +86,12 @@ struct UpdatePlanner: Sendable {
             case .deceased: return try await hold(.deceased, update, details)
             case .bankrupt: return try await hold(.insolvency, update, details)
             case .disputed: return try await hold(.dispute, update, details)
-            case .activePlan: return try await statusChange(update, details, to: .paymentPlan, on: on)
+            case .activePlan:
+                // A plan is agreed under the matrix, affordable against the customer's income and expenditure: the agent's
+                // report is kept for the team to propose, never applied as a status change of its own.
+                return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory),
+                                     reportedArrangement: ReportedArrangement(id: 0, contractNumber: update.contractNumber, agent: agent,
+                                                                              reportedOn: on, details: details, source: update.source, proposal: nil))
             case .legalProcess: return try await statusChange(update, details, to: .legal, on: on)
             case .paidInFull, .settledInFull, .hold, .enforcement, .recalled, .writtenOff:
                 return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
