@@ -117,6 +117,34 @@ struct MilesDemo: AsyncParsableCommand {
         try run(["push"])
         print("$ miles-adapter writeoff show \(id)")
         try run(["writeoff", "show", id])
+
+        print("\n6. The rest of the money work: a credit note and a payment arrangement, each approved by someone else, pushed once")
+        var behind: Contract?
+        await server.miles.forEachContract { contract in
+            if behind == nil, contract.statusCode == "ARR", contract.arrears.amount.minorUnits > 0, contract.openBalance.minorUnits >= 5_000 {
+                behind = contract
+            }
+        }
+        if let behind {
+            let number = behind.contractNumber
+            print("$ MILES_ADAPTER_TOKEN=$ANN_TOKEN miles-adapter credit raise \(number) --amount 20.00 --reason BILL --comment 'charged twice'")
+            try run(["credit", "raise", number, "--amount", "20.00", "--reason", "BILL", "--comment", "demo: charged twice"], token: tokens["ann"])
+            print("$ MILES_ADAPTER_TOKEN=$TOM_TOKEN miles-adapter credit approve 1")
+            try run(["credit", "approve", "1"], token: tokens["tom"])
+            let first = CollectionsClock.system().date.adding(days: 7).description
+            let income = behind.monthlyPayment.minorUnits * 3
+            print("$ MILES_ADAPTER_TOKEN=$ANN_TOKEN miles-adapter arrangement propose \(number) --first \(first) --count 6 "
+                  + "--amount \(behind.monthlyPayment.decimalString) --income ... --expenditure ...")
+            try run(["arrangement", "propose", number, "--first", first, "--count", "6", "--amount", behind.monthlyPayment.decimalString,
+                     "--income", Money(minorUnits: income, currency: behind.currency).decimalString,
+                     "--expenditure", Money(minorUnits: income / 2, currency: behind.currency).decimalString], token: tokens["ann"])
+            print("$ MILES_ADAPTER_TOKEN=$TOM_TOKEN miles-adapter arrangement approve 1 --comment affordable")
+            try run(["arrangement", "approve", "1", "--comment", "affordable"], token: tokens["tom"])
+            print("$ miles-adapter push")
+            try run(["push"])
+            print("$ miles-adapter arrangement show 1")
+            try run(["arrangement", "show", "1"])
+        }
         print("$ miles-adapter audit verify")
         try run(["audit", "verify"])
         print("\nThe workspace: 'make workspace' serves this store at http://127.0.0.1:8081/workspace; sign in as ann (agent)")

@@ -286,6 +286,9 @@ enum SQLiteSchema {
                 CREATE INDEX reported_arrangements_open ON reported_arrangements(contract_number) WHERE arrangement_id IS NULL;
                 """)
         }
+        migrator.registerMigration("v18: who asked for an arrangement's cancellation") { db in
+            try db.execute(sql: "ALTER TABLE arrangements ADD COLUMN cancel_requested_by TEXT")
+        }
         return migrator
     }
 

@@ -81,26 +81,9 @@ extension SQLiteStore: ArrangementStore {
     }
 
     public func recordArrangementApproval(id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
-        let kind = OutboxKind.createPaymentArrangement
         try transaction { db in
-            let state = try String.fetchOne(db, sql: "SELECT state FROM arrangements WHERE id = ?", arguments: [id])
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision_approvals WHERE kind = ? AND record_id = ?",
-                                         arguments: [kind.rawValue, id]) ?? 0
-            guard state == ArrangementProposal.State.pendingApproval.rawValue, count == expectedApprovals else {
-                throw StoreError(.changedMeanwhile, input: "arrangement \(id)", "arrangement \(id) changed while it was being approved; look at it again")
-            }
-            try db.execute(sql: """
-                INSERT INTO decision_approvals (kind, record_id, approver, role, matrix_version, at, comment) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [kind.rawValue, id, approval.approver, approval.role, approval.matrixVersion, approval.at.millisecondsSinceEpoch,
-                                 approval.comment])
-            try self.audit(db, at: approval.at, actor: approval.approver, action: "arrangement.approved", subject: "arrangement:\(id)",
-                           details: "as \(approval.role) under matrix v\(approval.matrixVersion)" + (isFinal ? ", final approval" : ", first of two")
-                            + (approval.comment.map { ": \($0)" } ?? ""))
-            guard isFinal else { return }
-            try db.execute(sql: "UPDATE arrangements SET state = 'approved', decided_at = ? WHERE id = ?", arguments: [approval.at.millisecondsSinceEpoch, id])
-            let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: approval.at)
-            try self.audit(db, at: approval.at, actor: approval.approver, action: "outbox.queued", subject: "outbox:\(entryId)",
-                           details: "\(kind.operation) \(kind.clientReference(forSubject: id))")
+            try self.recordDecisionApproval(.createPaymentArrangement, table: "arrangements", record: "arrangement", id: id, approval: approval,
+                                            expectedApprovals: expectedApprovals, isFinal: isFinal, db)
         }
     }
 
@@ -123,14 +106,15 @@ extension SQLiteStore: ArrangementStore {
                 try db.execute(sql: "UPDATE arrangements SET state = 'cancelled', outcome = ? WHERE id = ?", arguments: [reason, id])
                 try self.audit(db, at: at, actor: actor, action: "arrangement.cancelled", subject: "arrangement:\(id)", details: reason)
             case .active?, .broken?, .completed?:
-                let kind = OutboxKind.cancelPaymentArrangement
-                guard try Int64.fetchOne(db, sql: "SELECT id FROM outbox WHERE kind = ? AND subject_id = ?", arguments: [kind.rawValue, id]) == nil else {
-                    throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is already being cancelled in MILES")
+                guard try self.queueCancellation(id, reason: reason, by: actor, at: at, db) else {
+                    throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) already has a cancellation in the outbox "
+                                     + "(see 'outbox list'; a dead-lettered one is retried with 'outbox retry')")
                 }
-                try db.execute(sql: "UPDATE arrangements SET cancel_reason = ? WHERE id = ?", arguments: [reason, id])
-                let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: at)
                 try self.audit(db, at: at, actor: actor, action: "arrangement.cancel-requested", subject: "arrangement:\(id)",
-                               details: "\(reason); outbox \(entryId) \(kind.clientReference(forSubject: id))")
+                               details: "\(reason); \(OutboxKind.cancelPaymentArrangement.clientReference(forSubject: id))")
+            case .approved?:
+                throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is approved and on its way to MILES: "
+                                 + "cancel it once MILES has created it (after 'push')")
             default:
                 throw StoreError(.wrongState, input: "arrangement \(id)",
                                  "arrangement \(id) is \(state ?? "not there"): only a waiting or active arrangement can be cancelled")
@@ -159,31 +143,40 @@ extension SQLiteStore: ArrangementStore {
         }
     }
 
-    public func closeArrangement(id: Int64, by actor: String, statusChangeId: Int64, at: Timestamp) async throws {
+    public func closeArrangement(id: Int64, by actor: String, change: StatusChange, at: Timestamp) async throws -> Int64 {
         try transaction { db in
             let state = try String.fetchOne(db, sql: "SELECT state FROM arrangements WHERE id = ?", arguments: [id])
             guard state == "broken" || state == "completed" else {
-                throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is not broken or completed")
+                throw StoreError(.wrongState, input: "arrangement \(id)", "arrangement \(id) is \(state ?? "not there"), not broken or completed")
             }
+            let changeId = try self.queueStatusChange(change, db)
             try db.execute(sql: "UPDATE arrangements SET state = 'closed', closing_status_change = ?, decided_at = ? WHERE id = ?",
-                           arguments: [statusChangeId, at.millisecondsSinceEpoch, id])
-            var details = "status change \(statusChangeId) queued"
-            if state == "broken" {
-                // MILES still holds the broken plan as active: it is ended there too.
-                let kind = OutboxKind.cancelPaymentArrangement
-                try db.execute(sql: "UPDATE arrangements SET cancel_reason = 'broken: ' || COALESCE(outcome, '') WHERE id = ?", arguments: [id])
-                let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: at)
-                details += "; outbox \(entryId) \(kind.clientReference(forSubject: id)) ends it in MILES"
+                           arguments: [changeId, at.millisecondsSinceEpoch, id])
+            var details = "status change \(changeId) to \(change.to.rawValue) (\(change.reasonCode)) queued"
+            // MILES still holds the plan as active: it is ended there too, once.
+            if try self.queueCancellation(id, reason: "\(state ?? ""): closed by \(actor)", by: actor, at: at, db) {
+                details += "; the plan is ended in MILES (\(OutboxKind.cancelPaymentArrangement.clientReference(forSubject: id)))"
             }
             try self.audit(db, at: at, actor: actor, action: "arrangement.closed", subject: "arrangement:\(id)", details: details)
+            return changeId
         }
+    }
+
+    /// Queues CancelPaymentArrangement for the arrangement unless one is already in the outbox;
+    /// false when there was one.
+    private func queueCancellation(_ id: Int64, reason: String, by actor: String, at: Timestamp, _ db: Database) throws -> Bool {
+        let kind = OutboxKind.cancelPaymentArrangement
+        guard try Int64.fetchOne(db, sql: "SELECT id FROM outbox WHERE kind = ? AND subject_id = ?", arguments: [kind.rawValue, id]) == nil else {
+            return false
+        }
+        try db.execute(sql: "UPDATE arrangements SET cancel_reason = ?, cancel_requested_by = ? WHERE id = ?", arguments: [reason, actor, id])
+        try OutboxDoor(db).enqueue(kind, subjectId: id, at: at)
+        return true
     }
 
     public func recordArrangementCreated(entryId: Int64, created: CreatedArrangement, at: Timestamp) async throws {
         try transaction { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
-            }
+            let id = try self.subject(of: entryId, db)
             try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
                            arguments: [created.arrangementId, at.millisecondsSinceEpoch, entryId])
             try db.execute(sql: "UPDATE arrangements SET state = 'active', miles_reference = ?, paid_before = ?, failure_reason = NULL WHERE id = ?",
@@ -195,18 +188,22 @@ extension SQLiteStore: ArrangementStore {
 
     public func recordArrangementCancelled(entryId: Int64, at: Timestamp) async throws {
         try transaction { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
-            }
+            let id = try self.subject(of: entryId, db)
             try db.execute(sql: "UPDATE outbox SET state = 'sent', last_error = NULL, updated_at = ? WHERE id = ?",
                            arguments: [at.millisecondsSinceEpoch, entryId])
             // A closed (broken) arrangement stays closed: its cancellation only ends it in MILES.
             try db.execute(sql: """
                 UPDATE arrangements SET state = CASE state WHEN 'closed' THEN 'closed' ELSE 'cancelled' END,
-                    outcome = CASE state WHEN 'closed' THEN outcome ELSE cancel_reason END WHERE id = ?
+                    outcome = CASE state WHEN 'closed' THEN outcome ELSE cancel_reason END, failure_reason = NULL WHERE id = ?
                 """, arguments: [id])
             try self.audit(db, at: at, actor: "outbox-relay", action: "arrangement.cancelled", subject: "arrangement:\(id)", details: "cancelled in MILES")
         }
+    }
+
+    /// How it ended, and what failed on the way; nil when neither is known.
+    private static func outcome(_ outcome: String?, failure: String?) -> String? {
+        let parts = [outcome, failure].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     private func arrangement(from row: Row, _ db: Database) throws -> ArrangementProposal {
@@ -228,12 +225,7 @@ extension SQLiteStore: ArrangementStore {
         } catch {
             throw StoreError(.corruptRecord, input: "arrangement \(id)", "arrangement \(id)'s instalments in the store are not a plan: \(error)")
         }
-        let approvals = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT * FROM decision_approvals WHERE kind = ? AND record_id = ? ORDER BY at, approver
-            """), arguments: [OutboxKind.createPaymentArrangement.rawValue, id]).map { approval in
-            Approval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
-                     at: Timestamp(millisecondsSinceEpoch: approval["at"]), comment: approval["comment"])
-        }
+        let approvals = try decisionApprovals(.createPaymentArrangement, id: id, db)
         let assessment = ArrangementPolicy.Assessment(
             requiredRole: CollectionsRole(name: row["required_role"], rank: row["required_rank"]), approvalsNeeded: row["approvals_needed"],
             reduction: money(row["reduction"]), termMonths: row["term_months"], isTokenPlan: row["is_token"], matrixVersion: row["matrix_version"])
@@ -242,6 +234,7 @@ extension SQLiteStore: ArrangementStore {
         return ArrangementProposal(
             id: id, plan: plan, assessment: assessment, proposedBy: row["proposed_by"], state: state, approvals: approvals, income: income,
             milesArrangementId: row["miles_reference"], paidBefore: (row["paid_before"] as Int64?).map(money),
-            outcome: (row["failure_reason"] as String?) ?? row["outcome"])
+            outcome: Self.outcome(row["outcome"], failure: row["failure_reason"]),
+            cancelRequestedBy: row["cancel_requested_by"])
     }
 }

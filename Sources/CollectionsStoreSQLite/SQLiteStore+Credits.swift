@@ -107,26 +107,43 @@ extension SQLiteStore: CreditStore {
     public func recordApproval(of kind: OutboxKind, id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
         let (table, record) = try Self.creditTable(kind)
         try transaction { db in
-            let state = try String.fetchOne(db, sql: "SELECT state FROM \(table) WHERE id = ?", arguments: [id])
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision_approvals WHERE kind = ? AND record_id = ?",
-                                         arguments: [kind.rawValue, id]) ?? 0
-            guard state == ApprovalTrail.State.pendingApproval.rawValue, count == expectedApprovals else {
-                throw StoreError(.changedMeanwhile, input: "\(kind.recordName) \(id)",
-                                 "\(kind.recordName) \(id) changed while it was being approved; look at it again")
-            }
-            try db.execute(sql: """
-                INSERT INTO decision_approvals (kind, record_id, approver, role, matrix_version, at, comment) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [kind.rawValue, id, approval.approver, approval.role, approval.matrixVersion, approval.at.millisecondsSinceEpoch,
-                                 approval.comment])
-            try self.audit(db, at: approval.at, actor: approval.approver, action: "\(record).approved", subject: "\(record):\(id)",
-                           details: "as \(approval.role) under matrix v\(approval.matrixVersion)" + (isFinal ? ", final approval" : ", first of two")
-                            + (approval.comment.map { ": \($0)" } ?? ""))
-            guard isFinal else { return }
-            try db.execute(sql: "UPDATE \(table) SET state = 'approved', decided_at = ? WHERE id = ?",
-                           arguments: [approval.at.millisecondsSinceEpoch, id])
-            let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: approval.at)
-            try self.audit(db, at: approval.at, actor: approval.approver, action: "outbox.queued", subject: "outbox:\(entryId)",
-                           details: "\(kind.operation) \(kind.clientReference(forSubject: id))")
+            try self.recordDecisionApproval(kind, table: table, record: record, id: id, approval: approval, expectedApprovals: expectedApprovals,
+                                            isFinal: isFinal, db)
+        }
+    }
+
+    /// One approval of a decision waiting in `table` (audited as `record`.approved), inside the
+    /// caller's transaction; when `isFinal` the record is approved and `kind` queued in the outbox.
+    /// Throws `StoreError.changedMeanwhile` if it is no longer waiting, or has other approvals now.
+    func recordDecisionApproval(_ kind: OutboxKind, table: String, record: String, id: Int64, approval: Approval, expectedApprovals: Int,
+                                isFinal: Bool, _ db: Database) throws {
+        let state = try String.fetchOne(db, sql: "SELECT state FROM \(table) WHERE id = ?", arguments: [id])
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision_approvals WHERE kind = ? AND record_id = ?",
+                                     arguments: [kind.rawValue, id]) ?? 0
+        guard state == "pendingApproval", count == expectedApprovals else {
+            throw StoreError(.changedMeanwhile, input: "\(kind.recordName) \(id)",
+                             "\(kind.recordName) \(id) changed while it was being approved; look at it again")
+        }
+        try db.execute(sql: """
+            INSERT INTO decision_approvals (kind, record_id, approver, role, matrix_version, at, comment) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [kind.rawValue, id, approval.approver, approval.role, approval.matrixVersion, approval.at.millisecondsSinceEpoch,
+                             approval.comment])
+        try audit(db, at: approval.at, actor: approval.approver, action: "\(record).approved", subject: "\(record):\(id)",
+                  details: "as \(approval.role) under matrix v\(approval.matrixVersion)" + (isFinal ? ", final approval" : ", first of two")
+                    + (approval.comment.map { ": \($0)" } ?? ""))
+        guard isFinal else { return }
+        try db.execute(sql: "UPDATE \(table) SET state = 'approved', decided_at = ? WHERE id = ?", arguments: [approval.at.millisecondsSinceEpoch, id])
+        let entryId = try OutboxDoor(db).enqueue(kind, subjectId: id, at: approval.at)
+        try audit(db, at: approval.at, actor: approval.approver, action: "outbox.queued", subject: "outbox:\(entryId)",
+                  details: "\(kind.operation) \(kind.clientReference(forSubject: id))")
+    }
+
+    /// The approvals of decision `id` carried by `kind`, in the order given.
+    func decisionApprovals(_ kind: OutboxKind, id: Int64, _ db: Database) throws -> [Approval] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM decision_approvals WHERE kind = ? AND record_id = ? ORDER BY at, approver"),
+                         arguments: [kind.rawValue, id]).map { approval in
+            Approval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
+                     at: Timestamp(millisecondsSinceEpoch: approval["at"]), comment: approval["comment"])
         }
     }
 
@@ -145,11 +162,11 @@ extension SQLiteStore: CreditStore {
     }
 
     /// The table of a money decision's records, and its name in the audit log.
-    private static func creditTable(_ kind: OutboxKind) throws -> (table: String, record: String) {
+    static func creditTable(_ kind: OutboxKind) throws -> (table: String, record: String) {
         switch kind {
         case .raiseCreditNote: ("credit_notes", "credit")
         case .reverseWriteOff: ("writeoff_reversals", "reversal")
-        default: throw StoreError(.notFound, input: kind.recordName, "\(kind.recordName)s are not approved through the credit store")
+        default: throw StoreError(.wrongState, input: kind.rawValue, "\(kind.recordName)s are not credit notes or reversals (a programming error)")
         }
     }
 
@@ -177,12 +194,7 @@ extension SQLiteStore: CreditStore {
         guard let state = ApprovalTrail.State(rawValue: row["state"]) else {
             throw StoreError(.corruptRecord, input: "\(kind.recordName) \(id)", "\(kind.recordName) \(id) has an unknown state in the store")
         }
-        let approvals = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT * FROM decision_approvals WHERE kind = ? AND record_id = ? ORDER BY at, approver
-            """), arguments: [kind.rawValue, id]).map { approval in
-            Approval(approver: approval["approver"], role: approval["role"], matrixVersion: approval["matrix_version"],
-                     at: Timestamp(millisecondsSinceEpoch: approval["at"]), comment: approval["comment"])
-        }
+        let approvals = try decisionApprovals(kind, id: id, db)
         return ApprovalTrail(
             requestedBy: row["requested_by"], requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]), state: state,
             requiredRole: row["required_role"], approvalsNeeded: row["approvals_needed"], matrixVersion: row["matrix_version"],

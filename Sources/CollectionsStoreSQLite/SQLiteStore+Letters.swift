@@ -38,8 +38,8 @@ extension SQLiteStore {
 
     public func recordLetterIssued(entryId: Int64, letter: IssuedLetter, at: Timestamp) async throws {
         try transaction { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]),
-                  let request = try self.letterRequest(id: id, db) else {
+            let id = try self.subject(of: entryId, db)
+            guard let request = try self.letterRequest(id: id, db) else {
                 throw StoreError(.notFound, input: "outbox entry \(entryId)", "outbox entry \(entryId) carries no letter")
             }
             try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",

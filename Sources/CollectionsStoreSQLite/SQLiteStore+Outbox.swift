@@ -87,7 +87,7 @@ extension SQLiteStore {
                 """).execute(arguments: [posted.milesId, at.millisecondsSinceEpoch, entryId])
             try db.execute(sql: "UPDATE \(table) SET state = 'posted', miles_reference = ?, failure_reason = NULL WHERE id = ?",
                            arguments: [posted.milesId, id])
-            let record = table == "credit_notes" ? "credit" : "reversal"
+            let record = try Self.creditTable(try Self.kind(of: entryId, db)).record
             try self.audit(db, at: at, actor: "outbox-relay", action: "\(record).posted", subject: "\(record):\(id)",
                       details: "MILES \(posted.milesId) for \(posted.amount) on \(posted.contractNumber), "
                         + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
@@ -132,7 +132,11 @@ extension SQLiteStore {
             }
             let requestId = try self.subject(of: id, db)
             let table = try self.subjectTable(of: id, db)
-            try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [Self.waitingState(try Self.kind(of: id, db)), requestId])
+            if let waiting = Self.waitingState(try Self.kind(of: id, db)) {
+                try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [waiting, requestId])
+            } else {
+                try db.execute(sql: "UPDATE \(table) SET failure_reason = NULL WHERE id = ?", arguments: [requestId])
+            }
             try self.audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
         }
     }
@@ -150,19 +154,21 @@ extension SQLiteStore {
         }
     }
 
-    private func subject(of entryId: Int64, _ db: Database) throws -> Int64 {
+    /// The id of the record entry `entryId` carries.
+    func subject(of entryId: Int64, _ db: Database) throws -> Int64 {
         guard let id = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
             throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
         }
         return id
     }
 
-    /// The state a record waits in while its entry is pending: money decisions as approved, an
-    /// arrangement being cancelled as active, contract actions and letters as queued.
-    private static func waitingState(_ kind: OutboxKind) -> String {
+    /// The state a record waits in while its entry is pending: money decisions as approved, contract
+    /// actions and letters as queued. Nil for a cancellation: the arrangement keeps the state it has
+    /// (active, or closed after it broke).
+    private static func waitingState(_ kind: OutboxKind) -> String? {
         switch kind {
         case .postWriteOff, .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement: "approved"
-        case .cancelPaymentArrangement: "active"
+        case .cancelPaymentArrangement: nil
         case .updateContractStatus, .addContractNote, .updateContactDetails, .requestCustomerLetter: "queued"
         }
     }

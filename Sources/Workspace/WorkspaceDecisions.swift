@@ -25,7 +25,8 @@ extension Workspace {
         }
         var reversals: [[String: Any]] = []
         for reversal in try await store.writeOffReversals(state: .pendingApproval) {
-            let reason = try await store.writeOffRequest(id: reversal.writeOffRequestId)?.reason ?? .uneconomicalToPursue
+            // A reversal is judged by its write-off's reason; the store keeps every write-off a reversal names.
+            guard let reason = try await store.writeOffRequest(id: reversal.writeOffRequestId)?.reason else { continue }
             reversals.append(Self.present([
                 "id": reversal.id, "contract": reversal.contractNumber, "amount": reversal.amount.description,
                 "reason": "\(reversal.reasonCode): \(reversal.comment) (write-off \(reversal.writeOffRequestId))", "by": reversal.trail.requestedBy,
@@ -128,7 +129,10 @@ extension Workspace {
     }
 
     func proposeArrangement(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
-        guard let contract = try await store.contract(number: number) else { return redirect("/workspace/contracts/\(number)") }
+        guard let contract = try await store.contract(number: number) else {
+            await flash(session, "There is no contract \(number) in the store.", error: true)
+            return redirect("/workspace/contracts")
+        }
         let person = person(session)
         func money(_ field: String) -> Money? { DecimalAmount.parse(form[field])?.money(in: contract.currency) }
         guard let frequency = PaymentArrangement.Frequency(rawValue: form["frequency"]), let first = LocalDate.parse(form["first"]),

@@ -9,13 +9,12 @@ private let rules = RiskRules(version: 1, exposureAbove: pounds(2_500_000), arre
 private let syncDay = LocalDate.parse("2026-12-01")!
 
 private func facts(open: Int64 = 10_000, earlierOpen: Int64? = 10_000, arrears: Int64 = 40_000, earlier: [Int64] = [], vulnerable: Bool = false,
-                   wasVulnerable: Bool? = false, broken: [String] = [], reports: [(String, AgentStatus, String)] = []) -> RiskFacts {
+                   wasVulnerable: Bool? = false) -> RiskFacts {
     var subject = contract(arrears: arrears)
     subject.openInvoices = [Invoice(number: "INV1", issueDate: syncDay, dueDate: syncDay, amount: pounds(open), openAmount: pounds(open))]
     subject.customer.vulnerable = vulnerable
     return RiskFacts(contract: subject, earlierArrears: earlier.map(pounds), earlierOpenBalance: earlierOpen.map(pounds), wasVulnerable: wasVulnerable,
-                     arrangementsBroken: broken.compactMap(LocalDate.parse),
-                     agentReports: reports.map { (agent: $0.0, status: $0.1, on: LocalDate.parse($0.2)!) }, today: syncDay)
+                     today: syncDay)
 }
 
 private func fired(_ facts: RiskFacts) -> [String] { rules.alerts(for: facts).map(\.rule) }
@@ -44,9 +43,13 @@ struct RiskRulesTests {
 
     @Test("broken arrangements: two within twelve months fire; the second a day outside them does not")
     func brokenArrangements() {
-        #expect(fired(facts(broken: ["2026-03-01", "2025-12-02"])) == [RiskRules.arrangementsBroken])
-        #expect(fired(facts(broken: ["2026-03-01", "2025-12-01"])).isEmpty, "twelve months before the sync is outside")
-        #expect(fired(facts(broken: ["2026-03-01"])).isEmpty)
+        func alert(_ dates: [String]) -> RiskAlert? {
+            rules.brokenArrangementsAlert(contractNumber: "C1", brokenOn: dates.compactMap(LocalDate.parse), today: syncDay)
+        }
+        #expect(alert(["2026-03-01", "2025-12-02"])?.rule == RiskRules.arrangementsBroken)
+        #expect(alert(["2026-03-01", "2025-12-02"])?.facts == "2 arrangements broken within 12 months: 2025-12-02, 2026-03-01")
+        #expect(alert(["2026-03-01", "2025-12-01"]) == nil, "twelve months before the sync is outside")
+        #expect(alert(["2026-03-01"]) == nil)
     }
 
     @Test("newly vulnerable fires once: not for a customer already flagged, nor for one new to the store")
@@ -59,17 +62,19 @@ struct RiskRulesTests {
 
     @Test("an agent reporting bankruptcy or death fires, naming the agent and the day; a dispute does not")
     func agentReports() {
-        let alerts = rules.alerts(for: facts(reports: [("acme-dca", .bankrupt, "2026-11-28"), ("tracewise", .disputed, "2026-11-29")]))
-        #expect(alerts.map(\.rule) == [RiskRules.agentReport])
-        #expect(alerts.first?.facts == "acme-dca reported bankrupt on 2026-11-28")
-        #expect(fired(facts(reports: [("acme-dca", .disputed, "2026-11-28")])).isEmpty)
+        let day = LocalDate.parse("2026-11-28")!
+        #expect(rules.agentReportAlert(contractNumber: "C1", agent: "acme-dca", status: .bankrupt, on: day)?.facts
+            == "acme-dca reported bankrupt on 2026-11-28")
+        #expect(rules.agentReportAlert(contractNumber: "C1", agent: "acme-dca", status: .deceased, on: day)?.rule == RiskRules.agentReport)
+        #expect(rules.agentReportAlert(contractNumber: "C1", agent: "tracewise", status: .disputed, on: day) == nil)
     }
 
     @Test("a rule left out of the file is not applied")
     func rulesLeftOut() {
         let none = RiskRules(version: 1, exposureAbove: nil, arrearsGrowingSyncs: nil, brokenArrangements: nil, newlyVulnerable: false,
                              agentStatuses: [])
-        #expect(none.alerts(for: facts(open: 9_000_000, arrears: 40_000, earlier: [10_000, 20_000, 30_000], vulnerable: true,
-                                       broken: ["2026-03-01", "2026-04-01"], reports: [("acme-dca", .deceased, "2026-11-28")])).isEmpty)
+        #expect(none.alerts(for: facts(open: 9_000_000, arrears: 40_000, earlier: [10_000, 20_000, 30_000], vulnerable: true)).isEmpty)
+        #expect(none.brokenArrangementsAlert(contractNumber: "C1", brokenOn: [syncDay, syncDay], today: syncDay) == nil)
+        #expect(none.agentReportAlert(contractNumber: "C1", agent: "acme-dca", status: .deceased, on: syncDay) == nil)
     }
 }

@@ -97,8 +97,16 @@ struct ArrangementEndToEndTests {
             let change = try await desk.close(id: id, by: bob)
             #expect(try await store.statusChange(id: change)?.reasonCode == "PPBR")
             #expect(try await store.arrangement(id: id)?.state == .closed)
+            // Ending it in MILES fails for good at first; retried by hand, the arrangement stays closed.
+            await harness.server.miles.injectFault(FaultRule(operation: "CancelPaymentArrangement", count: 1, faultCode: "INVALID_REQUEST"))
+            let refused = try await harness.relay(store).run()
+            #expect(refused.statusChangesApplied == 1 && refused.deadLettered == 1)
+            #expect(try await store.arrangement(id: id)?.state == .closed)
+            let deadLetter = try #require(try await store.outboxEntries(state: .deadLetter).first)
+            try await store.retryOutboxEntry(id: deadLetter.id, by: "bob", at: CollectionsClock.system())
+            #expect(try await store.arrangement(id: id)?.state == .closed)
             let closing = try await harness.relay(store).run()
-            #expect(closing.statusChangesApplied == 1 && closing.arrangementsCancelled == 1)
+            #expect(closing.arrangementsCancelled == 1)
             #expect(await harness.server.miles.arrangementLedger().map(\.cancelled) == [true])
             #expect(try await store.arrangement(id: id)?.state == .closed)
             #expect(await harness.server.miles.contract(number: contract.contractNumber)?.statusCode == "ARR")
@@ -174,9 +182,11 @@ struct ArrangementEndToEndTests {
             try await desk.cancel(id: ids[1], by: try harness.person("bob"), reason: "customer asked to stop")
             await harness.server.miles.injectFault(FaultRule(operation: "CancelPaymentArrangement", count: 1, afterProcessing: true))
             let pushed = try await harness.relay(store).run()
-            #expect(pushed.arrangementsCancelled == 1)
+            // The completed plan is ended in MILES when it is closed; the other is cancelled.
+            #expect(pushed.arrangementsCancelled == 2)
+            #expect(try await store.arrangement(id: ids[0])?.state == .closed)
             #expect(try await store.arrangement(id: ids[1])?.state == .cancelled)
-            #expect(await harness.server.miles.arrangementLedger().filter(\.cancelled).map(\.clientReference) == ["AR-\(ids[1])"])
+            #expect(await harness.server.miles.arrangementLedger().filter(\.cancelled).map(\.clientReference) == ids.map { "AR-\($0)" })
             #expect(await harness.server.miles.contract(number: behind[1].contractNumber)?.statusCode == "ARR")
         }
     }

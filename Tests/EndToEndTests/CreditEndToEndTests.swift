@@ -45,6 +45,11 @@ struct CreditEndToEndTests {
     func creditLimits(minorUnits: Int64, role: String) throws {
         let limits = try MappingSet.load(directory: repositoryMappings).authorityMatrix.creditLimits
         #expect(limits.requiredRole(for: Money(minorUnits: minorUnits, currency: .gbp)).name == role)
+    }
+
+    @Test("a second approver above the shipped £2,500, not at it")
+    func secondCreditApprover() throws {
+        let limits = try MappingSet.load(directory: repositoryMappings).authorityMatrix.creditLimits
         #expect(limits.approvalsNeeded(for: Money(minorUnits: 250_000, currency: .gbp)) == 1)
         #expect(limits.approvalsNeeded(for: Money(minorUnits: 250_001, currency: .gbp)) == 2)
     }
@@ -81,12 +86,17 @@ struct CreditEndToEndTests {
             }
             #expect(tooMuch?.code == .refused && tooMuch?.description.contains("more than") == true)
             #expect(try await store.creditNotes(state: nil).isEmpty)
-            // At the open amount exactly it is accepted; the same again is the same request.
+            // At the open amount exactly it is accepted; the same again is the same request; any more is more than is open.
             let full = try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: contract.openBalance.decimalString,
                                                       invoiceNumbers: [], reasonCode: "BILL", comment: "billed twice", by: alice)
             guard case let .created(id) = full else { Issue.record("not created: \(full)"); return }
             #expect(try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: "full", invoiceNumbers: [],
                                                    reasonCode: "BILL", comment: "again", by: alice) == .alreadyRequested(id: id))
+            let onTop = await refusal {
+                try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: "0.01", invoiceNumbers: [], reasonCode: "GDWL",
+                                               comment: "and a penny", by: alice)
+            }
+            #expect(onTop?.description.contains("once the credit notes waiting for approval or MILES are taken off") == true)
         }
     }
 
@@ -146,6 +156,8 @@ struct CreditEndToEndTests {
             #expect(summary.reconciled == (fault == .unavailable ? 0 : 1))
             let ledger = await harness.server.miles.creditNoteLedger()
             #expect(ledger.count == 3)
+            // MILES would answer a repeat with the first credit note: what shows the adapter never repeated one is the journal.
+            #expect(await harness.server.miles.journalEntries().filter { $0.operation == "RaiseCreditNote" && $0.outcome.hasPrefix("ok") }.count == 3)
             #expect(Set(ledger.map(\.clientReference)) == Set(ids.map { "CN-\($0)" }))
             for id in ids {
                 let credit = try #require(try await store.creditNote(id: id))
@@ -158,6 +170,23 @@ struct CreditEndToEndTests {
                 #expect(try await store.contract(number: contract.contractNumber)?.openBalance.minorUnits == contract.openBalance.minorUnits - 150)
             }
             #expect(try await store.verifyAudit() == .intact(entries: try await store.auditEntries().count))
+        }
+    }
+
+    @Test("out of attempts with the outcome unknown, MILES is asked once more: a credit note it made is recorded posted, not failed")
+    func lastLookBeforeGivingUp() async throws {
+        try await withHarness(contracts: 100) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let desk = harness.creditDesk(store)
+            guard case let .created(id) = try await desk.raiseCreditNote(
+                contractNumber: candidates[0].contractNumber, amount: "1.00", invoiceNumbers: [], reasonCode: "BILL", comment: "billed twice",
+                by: try harness.person("alice")) else { Issue.record("not created"); return }
+            _ = await desk.approve(.raiseCreditNote, ids: [id], by: try harness.person("bob"), comment: nil)
+            await harness.server.miles.injectFault(FaultRule(operation: "RaiseCreditNote", count: 1, afterProcessing: true))
+            let summary = try await harness.relay(store, attempts: 1).run()
+            #expect(summary.deadLettered == 0 && summary.reconciled == 1)
+            #expect(try await store.creditNote(id: id)?.trail.state == .posted)
+            #expect(await harness.server.miles.creditNoteLedger().count == 1)
         }
     }
 
@@ -206,6 +235,7 @@ struct CreditEndToEndTests {
             #expect(summary.reconciled == (fault == .unavailable ? 0 : 1))
             let reversals = await harness.server.miles.reversalLedger()
             #expect(reversals.count == 3)
+            #expect(await harness.server.miles.journalEntries().filter { $0.operation == "ReverseWriteOff" && $0.outcome.hasPrefix("ok") }.count == 3)
             #expect(Set(reversals.map(\.clientReference)) == Set(ids.map { "WR-\($0)" }))
             for id in ids {
                 let reversal = try #require(try await store.writeOffReversal(id: id))

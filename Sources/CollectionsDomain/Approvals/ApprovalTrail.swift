@@ -12,9 +12,6 @@ public struct ApprovalTrail: Sendable, Equatable {
         case rejected
         /// MILES refused it or it could not be sent; `failureReason` says why.
         case failed
-
-        /// Still to be decided or sent: a second, identical request is the same one.
-        public var isOpen: Bool { self == .pendingApproval || self == .approved }
     }
 
     public var requestedBy: String

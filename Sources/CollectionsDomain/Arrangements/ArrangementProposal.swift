@@ -32,12 +32,15 @@ public struct ArrangementProposal: Sendable, Equatable {
     /// What MILES had received on the contract when it created the arrangement: payments since are
     /// the rise above it.
     public var paidBefore: Money?
-    /// Why it broke, or what it failed with.
+    /// How it ended (why it broke, was cancelled or rejected), and what went wrong on the way.
     public var outcome: String?
+    /// Who asked MILES to end it, when someone did.
+    public var cancelRequestedBy: String?
 
     public init(id: Int64, plan: PaymentArrangement, assessment: ArrangementPolicy.Assessment, proposedBy: String, state: State,
                 approvals: [Approval], income: IncomeAndExpenditure? = nil, milesArrangementId: String? = nil, paidBefore: Money? = nil,
-                outcome: String? = nil) {
+                outcome: String? = nil, cancelRequestedBy: String? = nil) {
+        self.cancelRequestedBy = cancelRequestedBy
         self.id = id
         self.plan = plan
         self.assessment = assessment

@@ -52,21 +52,14 @@ public struct RiskFacts: Sendable {
     public let earlierOpenBalance: Money?
     /// Whether the store had the customer flagged vulnerable before this sync; nil for a customer new to it.
     public let wasVulnerable: Bool?
-    /// When each of the contract's arrangements broke.
-    public let arrangementsBroken: [LocalDate]
-    /// What agents reported about the contract since the last sync.
-    public let agentReports: [(agent: String, status: AgentStatus, on: LocalDate)]
     /// The day of the sync.
     public let today: LocalDate
 
-    public init(contract: Contract, earlierArrears: [Money], earlierOpenBalance: Money?, wasVulnerable: Bool?, arrangementsBroken: [LocalDate],
-                agentReports: [(agent: String, status: AgentStatus, on: LocalDate)], today: LocalDate) {
+    public init(contract: Contract, earlierArrears: [Money], earlierOpenBalance: Money?, wasVulnerable: Bool?, today: LocalDate) {
         self.contract = contract
         self.earlierArrears = earlierArrears
         self.earlierOpenBalance = earlierOpenBalance
         self.wasVulnerable = wasVulnerable
-        self.arrangementsBroken = arrangementsBroken
-        self.agentReports = agentReports
         self.today = today
     }
 }
@@ -102,7 +95,9 @@ extension RiskRules {
         return RiskAlert(rule: Self.agentReport, contractNumber: contractNumber, facts: "\(agent) reported \(status.rawValue) on \(date)")
     }
 
-    /// The rules `facts` trigger, in the order of the file.
+    /// The rules a sync judges each contract by, in the order of the file. Broken arrangements are
+    /// judged by the sync's arrangement check (`brokenArrangementsAlert`), and agents' reports by
+    /// the ingest (`agentReportAlert`), when they happen.
     public func alerts(for facts: RiskFacts) -> [RiskAlert] {
         let contract = facts.contract
         var alerts: [RiskAlert] = []
@@ -121,16 +116,8 @@ extension RiskRules {
                       + series.map(\.decimalString).joined(separator: " → ") + " \(contract.currency.code)")
             }
         }
-        if let broken = brokenArrangementsAlert(contractNumber: contract.contractNumber, brokenOn: facts.arrangementsBroken, today: facts.today) {
-            alerts.append(broken)
-        }
         if newlyVulnerable, facts.wasVulnerable == false, contract.customer.vulnerable {
             alert(Self.vulnerable, "customer \(contract.customer.partnerId) flagged vulnerable in MILES since the last sync")
-        }
-        for report in facts.agentReports {
-            if let reported = agentReportAlert(contractNumber: contract.contractNumber, agent: report.agent, status: report.status, on: report.on) {
-                alerts.append(reported)
-            }
         }
         return alerts
     }

@@ -59,8 +59,8 @@ public protocol ArrangementStore: Sendable {
     /// Throws `StoreError.wrongState` unless it is waiting for approval.
     func rejectArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws
 
-    /// A waiting arrangement is cancelled at once; an active one queues CancelPaymentArrangement and
-    /// is cancelled when MILES confirms. Throws `StoreError.wrongState` otherwise.
+    /// A waiting arrangement is cancelled at once; an active one queues CancelPaymentArrangement, in
+    /// `actor`'s name, and is cancelled when MILES confirms. Throws `StoreError.wrongState` otherwise.
     func cancelArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws
 
     /// A sync found an active arrangement broken or completed on `date`; `outcome` says how. The
@@ -74,7 +74,9 @@ public protocol ArrangementStore: Sendable {
     /// Arrangements agents reported, newest first: only those no one has proposed yet when `open`.
     func reportedArrangements(open: Bool, limit: Int) async throws -> [ReportedArrangement]
 
-    /// A person decided what follows a broken or completed arrangement (the status change
-    /// `statusChangeId`); a broken one is also ended in MILES (CancelPaymentArrangement queued).
-    func closeArrangement(id: Int64, by actor: String, statusChangeId: Int64, at: Timestamp) async throws
+    /// A person decided what follows a broken or completed arrangement: `change` (checked by the
+    /// desk) is queued, the arrangement closed and ended in MILES (CancelPaymentArrangement, unless
+    /// a cancellation is already in the outbox), all in one transaction. Returns the status change's
+    /// id; throws `StoreError.wrongState` unless it is broken or completed.
+    func closeArrangement(id: Int64, by actor: String, change: StatusChange, at: Timestamp) async throws -> Int64
 }

@@ -14,7 +14,8 @@ struct ArrangementCommand: AsyncParsableCommand {
             within the limits of 'arrangements' in authority-matrix.yaml, which also say who approves it. The final approval \
             queues CreatePaymentArrangement ('push' sends it). Every 'sync contracts' then checks the payments MILES received: \
             an instalment unpaid past the grace days breaks the plan, and an approver closes it ('arrangement close'), which \
-            requests the move back to arrears (PPBR) through the guards; a plan paid in full is closed back to active.
+            requests the move back to arrears through the guards, with the reason status-codes.yaml's defaultReasons gives \
+            inArrears; a plan paid in full is closed back to active.
             """,
         subcommands: [Propose.self, Approve.self, Reject.self, Cancel.self, Close.self, List.self, Show.self, Reported.self])
 
@@ -127,7 +128,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Decide what follows a broken arrangement (back to arrears, PPBR) or a completed one (back to active), through the guards.")
+            abstract: "Decide what follows a broken arrangement (back to arrears) or a completed one (back to active), through the guards.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The arrangement id.") var id: Int64
 

@@ -32,11 +32,15 @@ struct PushCommand: AsyncParsableCommand {
                                                          deadline: deadlineMinutes.map { .seconds($0 * 60) }), logger: logger)
             // The relay calls the store once or twice per entry: on the store's own thread those calls need no hand-off.
             let summary = try await withTaskExecutorPreference(session.store.taskExecutor) { try await relay.run() }
-            print("write-offs posted \(summary.posted) (found already posted \(summary.reconciled)), "
+            print("write-offs posted \(summary.posted), credit notes raised \(summary.creditNotesRaised), write-offs reversed "
+                  + "\(summary.writeOffsReversed) (found already made \(summary.reconciled)), "
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
-                  + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), "
+                  + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), letters issued "
+                  + "\(summary.lettersIssued), arrangements created \(summary.arrangementsCreated) and cancelled \(summary.arrangementsCancelled), "
                   + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
             let sent = summary.posted + summary.reconciled + summary.statusChangesApplied + summary.notesAdded + summary.contactChangesApplied
+                + summary.creditNotesRaised + summary.writeOffsReversed + summary.lettersIssued + summary.arrangementsCreated
+                + summary.arrangementsCancelled
             try CommandFailure.Code.outcome(done: sent, refused: summary.deadLettered)
         }
     }

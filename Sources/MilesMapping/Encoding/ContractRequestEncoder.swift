@@ -101,7 +101,7 @@ extension ContractMapping {
         writer.open("m:" + cancelPaymentArrangement.requestElement)
         try writer.element(path: fields["arrangementId"], proposal.milesArrangementId)
         try writer.element(path: fields["reason"], reason)
-        try writer.element(path: fields["requestedBy"], proposal.proposedBy)
+        try writer.element(path: fields["requestedBy"], proposal.cancelRequestedBy ?? proposal.proposedBy)
         try writer.element(path: fields["clientReference"], OutboxKind.cancelPaymentArrangement.clientReference(forSubject: proposal.id))
         writer.close("m:" + cancelPaymentArrangement.requestElement)
     }

@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import Foundation
 import MilesMapping
 
 /// Where payment arrangements are proposed, approved, rejected and cancelled under the matrix's
@@ -69,16 +70,32 @@ public struct ArrangementDesk: Sendable {
         return results
     }
 
+    /// Rejects a waiting plan, with a reason: its proposer (withdrawing it), or someone who could approve it.
     public func reject(id: Int64, by user: CollectionsUser, reason: String) async throws(ArrangementDeskError) {
+        try await mayDecide(id, by: user, reason: reason, what: "rejecting")
         do { try await store.rejectArrangement(id: id, by: user.name, reason: reason, at: now()) } catch {
             throw ArrangementDeskError(storeFailure: error, input: "arrangement \(id)")
         }
     }
 
-    /// A waiting arrangement is cancelled at once; an active one in MILES, through the outbox.
+    /// A waiting arrangement is cancelled at once; an active one in MILES, through the outbox. By its
+    /// proposer or someone who could have agreed it, with a reason.
     public func cancel(id: Int64, by user: CollectionsUser, reason: String) async throws(ArrangementDeskError) {
+        try await mayDecide(id, by: user, reason: reason, what: "cancelling")
         do { try await store.cancelArrangement(id: id, by: user.name, reason: reason, at: now()) } catch {
             throw ArrangementDeskError(storeFailure: error, input: "arrangement \(id)")
+        }
+    }
+
+    private func mayDecide(_ id: Int64, by user: CollectionsUser, reason: String, what: String) async throws(ArrangementDeskError) {
+        let input = "arrangement \(id)"
+        let found: ArrangementProposal?
+        do { found = try await store.arrangement(id: id) } catch { throw ArrangementDeskError(storeFailure: error, input: input) }
+        guard let arrangement = found else { throw ArrangementDeskError(.notFound, input: input, "there is no \(input)") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ArrangementDeskError(.refused, input: input, "\(what) it needs a reason") }
+        guard arrangement.proposedBy == user.name || user.role.rank >= arrangement.assessment.requiredRole.rank else {
+            throw ArrangementDeskError(.approvalRefused, input: input, "\(user.name) is \(user.role.name); \(what) this arrangement needs a "
+                                       + "\(arrangement.assessment.requiredRole.name) or above, or its proposer")
         }
     }
 
@@ -108,11 +125,9 @@ public struct ArrangementDesk: Sendable {
                 throw ArrangementDeskError(.approvalRefused, input: input,
                                            "\(user.name) is \(user.role.name); closing this arrangement needs a \(arrangement.assessment.requiredRole.name) or above")
             }
-            let contractDesk = ContractDesk(store: store, mappings: mappings, now: now)
-            let change = try await contractDesk.requestStatusChange(contractNumber: arrangement.plan.contractNumber, to: target, reasonCode: reason,
-                                                                    effectiveDate: now().date, by: user, overrides: [:])
-            try await store.closeArrangement(id: id, by: user.name, statusChangeId: change, at: now())
-            return change
+            let change = try await ContractDesk(store: store, mappings: mappings, now: now).checkedStatusChange(
+                contractNumber: arrangement.plan.contractNumber, to: target, reasonCode: reason, effectiveDate: now().date, by: user, overrides: [:])
+            return try await store.closeArrangement(id: id, by: user.name, change: change, at: now())
         } catch let error as ArrangementDeskError {
             throw error
         } catch let error as ContractDeskError {

@@ -271,7 +271,7 @@ extension ContractSync {
             let before = snapshots[contract.contractNumber]
             return rules.alerts(for: RiskFacts(
                 contract: contract, earlierArrears: before?.earlierArrears ?? [], earlierOpenBalance: before?.openBalance,
-                wasVulnerable: before?.wasVulnerable, arrangementsBroken: [], agentReports: [], today: today))
+                wasVulnerable: before?.wasVulnerable, today: today))
         }
     }
 }

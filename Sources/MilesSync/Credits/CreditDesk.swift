@@ -48,10 +48,25 @@ public struct CreditDesk: Sendable {
         let unknown = invoiceNumbers.filter { number in !contract.openInvoices.contains { $0.number == number } }
         guard unknown.isEmpty else { throw refuse("invoice \(unknown.joined(separator: ", ")) is not open on contract \(contractNumber)") }
         let named = invoiceNumbers.isEmpty ? contract.openInvoices : contract.openInvoices.filter { invoiceNumbers.contains($0.number) }
-        let open = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
-        let amount = try Self.amount(amountText, full: open, input: contractNumber)
+        let openOnInvoices = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
+        let amount = try Self.amount(amountText, full: openOnInvoices, input: contractNumber)
+        // Credit notes still on their way to MILES will take their share of what is open; the same one again is that one.
+        let waiting: [CreditNoteRequest]
+        do {
+            waiting = (try await store.creditNotes(state: .pendingApproval) + (try await store.creditNotes(state: .approved)))
+                .filter { $0.contractNumber == contractNumber }
+        } catch {
+            throw CreditDeskError(storeFailure: error, input: contractNumber)
+        }
+        if let same = waiting.first(where: {
+            $0.amount == amount && $0.reasonCode == reasonCode && $0.invoiceNumbers.sorted() == invoiceNumbers.sorted()
+        }) {
+            return .alreadyRequested(id: same.id)
+        }
+        let open = Money(minorUnits: openOnInvoices.minorUnits - waiting.reduce(0) { $0 + $1.amount.minorUnits }, currency: contract.currency)
         guard amount.minorUnits <= open.minorUnits else {
-            throw refuse("amount \(amount) is more than the \(open) open on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices"))
+            throw refuse("amount \(amount) is more than the \(open) open on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices")
+                         + (waiting.isEmpty ? "" : " once the credit notes waiting for approval or MILES are taken off"))
         }
         let limits = mappings.authorityMatrix.creditLimits
         let credit = NewCreditNote(
@@ -121,14 +136,25 @@ public struct CreditDesk: Sendable {
         return results
     }
 
+    /// Rejects each as `user`, with a reason: the person who raised it (withdrawing it), or someone
+    /// who could approve it.
     public func reject(_ kind: OutboxKind, ids: [Int64], by user: CollectionsUser,
                        reason: String) async -> [(id: Int64, result: Result<Void, CreditDeskError>)] {
         var results: [(id: Int64, result: Result<Void, CreditDeskError>)] = []
         for id in ids {
             let input = "\(kind.recordName) \(id)"
             do {
-                guard try await authority(kind, id: id) != nil else {
+                guard let (trail, required, _) = try await authority(kind, id: id) else {
                     results.append((id, .failure(CreditDeskError(.notFound, input: input, "there is no \(input)"))))
+                    continue
+                }
+                guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    results.append((id, .failure(CreditDeskError(.refused, input: input, "a rejection needs a reason"))))
+                    continue
+                }
+                guard trail.requestedBy == user.name || user.role.rank >= required.rank else {
+                    results.append((id, .failure(CreditDeskError(.approvalRefused, input: input,
+                        "\(user.name) is \(user.role.name); rejecting this \(kind.recordName) needs a \(required.name) or above, or its maker"))))
                     continue
                 }
                 try await store.reject(kind, id: id, by: user.name, reason: reason, at: now())

@@ -111,7 +111,7 @@ public struct MilesGateway: Sendable {
     }
 
     /// Asks MILES to issue a letter; MILES answers a repeated reference with the first letter and issues nothing.
-    /// Nil when the answer lacks the letter's id or serve date.
+    /// Nil when the answer lacks the letter's id or serve date, or a default notice's remedy date.
     public func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter? {
         let mapping = mappings.contract
         let mappings = self.mappings
@@ -121,6 +121,8 @@ public struct MilesGateway: Sendable {
             payload: { writer in try mapping.writeRequestCustomerLetter(letter, letterTypeCode: letterTypeCode, into: &writer) },
             decoder: { _ in mappings.requestCustomerLetterDecoder() })
         guard let id = values["letterId"], let serve = values["serveDate"].flatMap(LocalDate.parse) else { return nil }
+        // A default notice means nothing to the guards without the date the customer may put things right by.
+        if letter.type == .defaultNotice, values["remedyDate"].flatMap(LocalDate.parse) == nil { return nil }
         return IssuedLetter(letterId: id, clientReference: values["clientReference"] ?? letter.clientReference,
                             contractNumber: letter.contractNumber, letterTypeCode: values["letterType"] ?? letterTypeCode, serveDate: serve,
                             remedyDate: values["remedyDate"].flatMap(LocalDate.parse))

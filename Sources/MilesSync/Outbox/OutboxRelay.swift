@@ -8,9 +8,11 @@ import MilesSOAP
 /// Sends the outbox to MILES, exactly once in effect whatever fails on the way.
 ///
 /// Each entry is marked `sending` (committed) before its request leaves, and carries a client
-/// reference that is the same on every attempt. An entry that was sent before — it is `sending`
-/// after a crash, or a previous attempt's outcome is unknown — is first looked up in MILES
-/// (FindWriteOffs) and only sent again if MILES has no record of it.
+/// reference that is the same on every attempt. A money posting that was sent before — it is
+/// `sending` after a crash, or a previous attempt's outcome is unknown — is first looked up in MILES
+/// (FindWriteOffs for write-offs and their reversals, FindCreditNotes) and only sent again if MILES
+/// has no record of it, and looked up once more before it is given up on. The other writes are
+/// idempotent on their reference in MILES, so a repeat returns the first result.
 ///
 /// ```swift
 /// let summary = try await OutboxRelay(gateway: gateway, store: store).run()
@@ -320,6 +322,33 @@ public struct OutboxRelay: Sendable {
         return fresh
     }
 
+    /// Looks the entry's write-off, credit note or reversal up in MILES once more before it is given
+    /// up on; true when MILES has it (and it is recorded). A failed look leaves it to be dead-lettered.
+    private func settledOnLastLook(_ entry: OutboxEntry, _ summary: inout Summary) async throws -> Bool {
+        do {
+            switch (entry.kind, try await store.subjects(of: [entry])[entry.id]) {
+            case (.postWriteOff, _):
+                guard let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first else { return false }
+                try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+            case (.raiseCreditNote, _):
+                guard let raised = try await gateway.findCreditNotes(clientReference: entry.clientReference).first else { return false }
+                try await store.recordCreditPosted(entryId: entry.id, posted: raised, at: now())
+            case let (.reverseWriteOff, .writeOffReversal(reversal)?):
+                guard let made = try await gateway.findWriteOffReversals(writeOffReference: reversal.writeOffReference)
+                    .first(where: { $0.clientReference == entry.clientReference }) else { return false }
+                try await store.recordCreditPosted(entryId: entry.id, posted: made, at: now())
+            default:
+                return false
+            }
+        } catch let error as SOAPCallError {
+            logger.warning("the last look in MILES failed; the entry is dead-lettered: check MILES before raising it again",
+                           metadata: ["reference": "\(entry.clientReference)", "error": "\(error)"])
+            return false
+        }
+        summary.reconciled += 1
+        return true
+    }
+
     private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) async throws {
         try await store.recordDeadLetter(entryId: entry.id, reason: reason, at: now())
         summary.deadLettered += 1
@@ -343,6 +372,9 @@ public struct OutboxRelay: Sendable {
                 try await deadLetter(entry, code + error.description, &summary)
             case .retryable, .conflict, .unknownOutcome:
                 if attempts >= configuration.retry.maxAttempts {
+                    // A money posting whose outcome is unknown is looked for once more: marked failed while MILES
+                    // made it, it could be raised again under a new reference and made twice.
+                    if error.disposition == .unknownOutcome, try await settledOnLastLook(entry, &summary) { return }
                     try await deadLetter(entry, "gave up after \(attempts) attempts: \(error)", &summary)
                 } else {
                     let delay = configuration.retry.delay(beforeAttempt: attempts + 1, retryAfter: error.retryAfter)

@@ -30,6 +30,17 @@ public struct ContractDesk: Sendable {
     public func requestStatusChange(contractNumber: String, to target: ContractStatus, reasonCode: String, effectiveDate: LocalDate,
                                     evidence: CollectionsGuards.Evidence = .init(), by user: CollectionsUser,
                                     overrides: [String: String]) async throws -> Int64 {
+        try await store.queueStatusChange(try await checkedStatusChange(
+            contractNumber: contractNumber, to: target, reasonCode: reasonCode, effectiveDate: effectiveDate, evidence: evidence, by: user,
+            overrides: overrides))
+    }
+
+    /// The change as it would be queued, once the transition table and the guards allow it (or an
+    /// allowed override sets a guard aside); throws every refusal. For a caller that stores it with
+    /// its own decision, in one transaction.
+    public func checkedStatusChange(contractNumber: String, to target: ContractStatus, reasonCode: String, effectiveDate: LocalDate,
+                                    evidence: CollectionsGuards.Evidence = .init(), by user: CollectionsUser,
+                                    overrides: [String: String]) async throws -> StatusChange {
         guard mappings.statusCodes.statusChangeReasons[reasonCode] != nil else {
             throw ContractDeskError(.unknownReasonCode, input: reasonCode, ["reason code '\(reasonCode)' is not in status-codes.yaml statusChangeReasons ("
                 + mappings.statusCodes.statusChangeReasons.keys.sorted().joined(separator: ", ") + ")"])
@@ -54,10 +65,10 @@ public struct ContractDesk: Sendable {
             }
         }
         guard remaining.isEmpty else { throw ContractDeskError(.refusedByRules, input: contractNumber, remaining) }
-        return try await store.queueStatusChange(StatusChange(
+        return StatusChange(
             id: 0, contractNumber: contractNumber, to: target, reasonCode: reasonCode, effectiveDate: effectiveDate,
             courtOrderReference: evidence.courtOrderReference, expectedVersion: contract.version, requestedBy: user.name, requestedAt: now(),
-            state: .queued, overrides: granted, customerConsent: evidence.customerConsent, abandonment: evidence.abandonment))
+            state: .queued, overrides: granted, customerConsent: evidence.customerConsent, abandonment: evidence.abandonment)
     }
 
     /// Sets a hold that stops recovery. A placed account must stop being pursued at once, so the
