@@ -289,6 +289,11 @@ enum SQLiteSchema {
         migrator.registerMigration("v18: who asked for an arrangement's cancellation") { db in
             try db.execute(sql: "ALTER TABLE arrangements ADD COLUMN cancel_requested_by TEXT")
         }
+        migrator.registerMigration("v19: one run of a job at a time") { db in
+            try db.execute(sql: """
+                CREATE TABLE job_locks (job TEXT PRIMARY KEY, process_id INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)
+                """)
+        }
         return migrator
     }
 

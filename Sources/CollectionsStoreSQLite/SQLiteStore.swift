@@ -58,6 +58,19 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         try database.write(body)
     }
 
+    /// A write transaction that takes the write lock at its start (BEGIN IMMEDIATE): what it reads
+    /// no other process can change before it writes.
+    func immediateTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     public func checkpoint(job: String) async throws -> SyncCheckpoint {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sync_checkpoints WHERE job = ?", arguments: [job]) else {

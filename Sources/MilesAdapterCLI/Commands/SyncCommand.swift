@@ -44,12 +44,25 @@ struct SyncCommand: AsyncParsableCommand {
                 let logger = global.makeLogger("miles-adapter.sync", secrets: session.configuration.secrets)
                 let configuration = session.configuration
                 let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume
-                let summary = try await SyncCommand.runSync(
-                    gateway: try session.gateway(), store: session.store,
-                    configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
-                                                              retry: RetryPolicy(maxAttempts: configuration.maxAttempts),
-                                                              deadline: deadlineMinutes.map { .seconds($0 * 60) }),
-                    mode: mode, logger: logger, monitoring: ArrangementMonitoring(store: session.store, mappings: session.mappings))
+                // One contract sync at a time: a run the scheduler starts while another goes on leaves it alone.
+                let holder = JobLocks.thisProcess(at: CommandSession.clock())
+                if case let .heldBy(other) = try await session.store.acquireJobLock(job: "contracts", for: holder, isGone: JobLocks.isGone) {
+                    print("another contract sync is running (\(other)); this one leaves it to finish and does nothing")
+                    return
+                }
+                let summary: ContractSync.Summary
+                do {
+                    summary = try await SyncCommand.runSync(
+                        gateway: try session.gateway(), store: session.store,
+                        configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
+                                                                  retry: RetryPolicy(maxAttempts: configuration.maxAttempts),
+                                                                  deadline: deadlineMinutes.map { .seconds($0 * 60) }),
+                        mode: mode, logger: logger, monitoring: ArrangementMonitoring(store: session.store, mappings: session.mappings))
+                } catch {
+                    try? await session.store.releaseJobLock(job: "contracts", for: holder)
+                    throw error
+                }
+                try await session.store.releaseJobLock(job: "contracts", for: holder)
                 print(SyncCommand.describe(summary))
             }
         }

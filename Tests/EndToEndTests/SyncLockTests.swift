@@ -1,0 +1,66 @@
+import CollectionsDomain
+import CollectionsStore
+import CollectionsStoreSQLite
+import Foundation
+import GRDB
+import MilesMock
+import MilesSync
+import Testing
+
+@Suite("One contract sync at a time (issue 15): an overlapping run leaves the first alone; a killed holder is taken over",
+       .serialized, .timeLimit(.minutes(2)))
+struct SyncLockTests {
+    /// The environment `runAdapter` needs to reach the harness's mock and store.
+    func environment(_ harness: SyncHarness) -> [String: String] {
+        ["MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+         "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
+         "MILES_ADAPTER_MAPPINGS": repositoryMappings]
+    }
+
+    func lockHolder(_ harness: SyncHarness) throws -> Int32? {
+        try DatabaseQueue(path: harness.storePath).read { db in try Int32.fetchOne(db, sql: "SELECT process_id FROM job_locks WHERE job = 'contracts'") }
+    }
+
+    @Test("a second sync while the first waits on MILES exits 0 naming the first; the first completes as if alone")
+    func overlappingRun() async throws {
+        try await withHarness(contracts: 400) { harness in
+            _ = try SQLiteStore(path: harness.storePath)
+            // MILES takes a while to answer the first page: the first run holds the lock meanwhile.
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 3_000))
+            let first = try AdapterProcess(["sync", "contracts"], harness: harness)
+            #expect(try await waitUntil(seconds: 30) { try lockHolder(harness) == first.process.processIdentifier })
+            let second = try await runAdapter(["sync", "contracts"], environment: environment(harness))
+            #expect(second.status == 0)
+            #expect(second.output.contains("another contract sync is running (process \(first.process.processIdentifier) on "), "\(second.output)")
+            #expect(await first.exitStatus() == 0)
+            let store = try SQLiteStore(path: harness.storePath)
+            let runs = try await store.runs(job: "contracts", limit: 10)
+            #expect(runs.count == 1 && runs.first?.outcome == .completed)
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
+            #expect(try lockHolder(harness) == nil, "the first run released the lock")
+        }
+    }
+
+    @Test("a lock left by a process that no longer exists is taken over, and the taking over is audited")
+    func killedHolder() async throws {
+        try await withHarness(contracts: 100) { harness in
+            let store = try SQLiteStore(path: harness.storePath)
+            let ended = Process()
+            ended.executableURL = URL(fileURLWithPath: "/bin/true")
+            try ended.run()
+            ended.waitUntilExit()
+            let gone = JobLockHolder(processId: ended.processIdentifier, host: JobLocks.thisProcess(at: CollectionsClock.system()).host,
+                                     since: CollectionsClock.system())
+            #expect(try await store.acquireJobLock(job: "contracts", for: gone, isGone: { _ in false }) == .acquired)
+            #expect(JobLocks.isGone(gone))
+            #expect(!JobLocks.isGone(JobLockHolder(processId: gone.processId, host: "another-machine", since: gone.since)),
+                    "a holder on another machine is never judged gone from here")
+
+            let run = try await runAdapter(["sync", "contracts"], environment: environment(harness))
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("completed"))
+            #expect(try await store.auditEntries().contains { $0.action == "job.lock-taken-over" && $0.details.contains("process \(gone.processId)") })
+            #expect(try lockHolder(harness) == nil)
+        }
+    }
+}
