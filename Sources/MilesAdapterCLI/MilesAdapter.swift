@@ -57,13 +57,19 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log format: text, or json (one object per line, for a log collector; the same redaction).")
+    var logFormat: LogFormat = .text
+
     @Flag(name: .long, help: "Show customers' personal data in the log, for a debugging session (the switch itself is logged). Secrets stay hidden.")
     var logPersonalData = false
 
     /// A logger whose output never holds `secrets`, and masks personal data unless --log-personal-data.
     func makeLogger(_ label: String, secrets: [String]) -> Logger {
         let policy = RedactionPolicy(logPersonalData: logPersonalData, secrets: secrets)
-        var logger = Logger(label: label) { RedactingLogHandler(inner: StreamLogHandler.standardError(label: $0), policy: policy) }
+        let json = logFormat == .json
+        var logger = Logger(label: label) {
+            RedactingLogHandler(inner: json ? JSONLogHandler(label: $0) : StreamLogHandler.standardError(label: $0), policy: policy)
+        }
         logger.logLevel = logLevel
         if logPersonalData {
             logger.notice("personal data logging is ON for this session (--log-personal-data)", metadata: [
@@ -82,6 +88,11 @@ struct GlobalOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// How the log is written on standard error.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
 
 /// A failure the CLI reports as one clear line and a documented exit code.
 struct CommandFailure: Error, CustomStringConvertible {

@@ -62,6 +62,30 @@ struct ConfigurationTests {
         ])
     }
 
+    @Test("--log-format json: every line of the log is one JSON object with time, level, label and message; the password never appears")
+    func jsonLog() async throws {
+        try await withHarness(contracts: 300) { harness in
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .http, httpStatus: 503))
+            let run = try await runAdapterSeparately(["sync", "contracts", "--log-format", "json"], environment: [
+                "MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+                "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
+                "MILES_ADAPTER_MAPPINGS": repositoryMappings,
+            ])
+            #expect(run.status == 0, "\(run.errors)")
+            let lines = run.errors.split(separator: "\n").filter { !$0.isEmpty }
+            #expect(lines.count >= 2, "the retry and the page: \(run.errors)")
+            var levels: Set<String> = []
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object != nil, "not a JSON object: \(line)")
+                for key in ["time", "level", "label", "message"] { #expect(object?[key] is String, "\(key) missing in \(line)") }
+                levels.insert(object?["level"] as? String ?? "")
+            }
+            #expect(levels.contains("warning"), "the 503's retry is logged: \(run.errors)")
+            #expect(!run.errors.contains(MockMilesConfiguration.defaultPassword))
+        }
+    }
+
     @Test("the circuit breaker's threshold comes from the configuration; a threshold of 0 is refused with exit code 5")
     func circuitBreakerSettings() async throws {
         try await withHarness(contracts: 100) { harness in
