@@ -79,6 +79,16 @@ struct LetterEndToEndTests {
                 #expect(error.description.contains("breathing space"))
             }
             #expect(try await store.outboxEntries(state: nil).isEmpty)
+
+            // A default notice asked for before breathing space began is not sent once it has.
+            let other = try #require(try await harness.syncedStore().1.first { $0.arrears.amount.minorUnits > 0 && $0.contractNumber != number })
+            _ = try await desk.requestLetter(contractNumber: other.contractNumber, type: .defaultNotice, by: "bob")
+            try await store.recordHold(ContractHold(kind: .breathingSpace, reason: "DRS registration", setBy: "bob", setOn: CollectionsClock.system().date),
+                                       contractNumber: other.contractNumber, placedWith: nil, instruction: nil, at: CollectionsClock.system())
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.deadLettered == 1 && pushed.lettersIssued == 0)
+            #expect(try await store.letterRequests(contractNumber: other.contractNumber).first?.failureReason?.contains("breathing space") == true)
+            #expect(await harness.server.miles.letterLedger().isEmpty)
         }
     }
 

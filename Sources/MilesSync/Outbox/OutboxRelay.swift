@@ -237,6 +237,15 @@ public struct OutboxRelay: Sendable {
             try await deadLetter(entry, "letter \(letter.type.rawValue) has no MILES code in status-codes.yaml letterTypes", &summary)
             return
         }
+        // Not sent before: the letter's rules are judged again on what the store holds now (breathing
+        // space may have begun, the arrears been paid, since it was asked for).
+        if entry.state == .pending, entry.attempts == 0, let contract = try await store.contract(number: letter.contractNumber) {
+            let refusals = letter.type.refusals(for: contract, holds: try await store.holds(contractNumber: letter.contractNumber), on: now().date)
+            guard refusals.isEmpty else {
+                try await deadLetter(entry, "no longer sent: " + refusals.joined(separator: "; "), &summary)
+                return
+            }
+        }
         try await store.markSending(entry.id, at: now())
         guard let issued = try await gateway.requestCustomerLetter(letter, letterTypeCode: code) else {
             throw incompleteAnswer("RequestCustomerLetter", without: "a letter id and serve date")
