@@ -10,7 +10,7 @@ let screenshotFolder = URL(fileURLWithPath: repositoryMappings).deletingLastPath
 
 @Suite("The workspace in a real browser: headless Chromium over WebDriver (issue 13)", .serialized, .timeLimit(.minutes(3)))
 struct WorkspaceBrowserTests {
-    @Test("an agent uploads a write-off file and signs out; a team leader signs in and approves; the push posts it; the dashboard shows it posted")
+    @Test("an agent uploads a write-off file and signs out; a team leader signs in and approves; the push posts it; the dashboard shows it posted; a credit note raised on a contract's page is approved by another on the Approvals page")
     func writeOffThroughTheBrowser() async throws {
         try await withWorkspace { workspace in
             var found: Contract?
@@ -62,12 +62,28 @@ struct WorkspaceBrowserTests {
                 try await browser.screenshot(to: screenshotFolder + "/05-dashboard-posted.png")
                 try await browser.open(workspace.base + "/workspace/contracts/\(contract.contractNumber)")
                 try await browser.screenshot(to: screenshotFolder + "/06-contract.png")
+
+                // A credit note raised on the contract's page, approved by someone else on the Approvals page.
+                try await browser.type("40.00", into: "#credit-amount")
+                try await browser.type("charged twice for October", into: "#credit-comment")
+                try await browser.click("#raise-credit")
+                #expect(try await browser.source().contains("Credit note 1 raised; it waits for approval."))
+                try await browser.open(workspace.base + "/workspace/approvals")
+                #expect(try await !browser.source().contains("id=\"approve-credits-1\""), "not offered to its maker")
+                try await browser.click("#sign-out")
+                try await browser.type("carol", into: "#name")
+                try await browser.type(WorkspaceHarness.password("carol"), into: "#password")
+                try await browser.click("#sign-in")
+                try await browser.open(workspace.base + "/workspace/approvals")
+                try await browser.screenshot(to: screenshotFolder + "/07-approvals.png")
+                try await browser.click("#approve-credits-1")
+                #expect(try await browser.source().contains("Credit note 1 approved; queued for MILES."))
             } catch {
                 await browser.quit()
                 throw error
             }
             await browser.quit()
-            for name in ["01-sign-in", "03-upload", "05-dashboard-posted"] {
+            for name in ["01-sign-in", "03-upload", "05-dashboard-posted", "07-approvals"] {
                 #expect(FileManager.default.fileExists(atPath: screenshotFolder + "/\(name).png"))
             }
         }
