@@ -10,7 +10,7 @@ import MilesSync
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
-        abstract: "Send the outbox (approved write-offs, status changes) to MILES, exactly once in effect.",
+        abstract: "Send the outbox (write-offs, credit notes, reversals, arrangements, letters, status changes, notes) to MILES, exactly once in effect.",
         discussion: """
             Retryable failures are retried with backoff; MILES's refusals are dead-lettered with MILES's reason
             (see 'outbox list --state deadLetter'). After a lost answer or a crash, MILES is asked before anything is sent again.
@@ -21,7 +21,19 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "Stop between entries (the rest stays pending) if the run takes longer than this many minutes.")
     var deadlineMinutes: Int?
 
+    @Option(help: "Write the run as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
+    var metricsFile: String?
+
     func run() async throws {
+        let started = ContinuousClock.now
+        var counts: [String: Int] = [:]
+        var succeeded = false
+        defer {
+            if let metricsFile {
+                MetricsOutput.write(JobMetrics(job: "push", succeeded: succeeded, duration: ContinuousClock.now - started,
+                                               endedAt: CommandSession.clock(), counts: counts), to: metricsFile)
+            }
+        }
         try await reportingFailures {
             let session = try CommandSession(global)
             try await session.requireIntactAudit()
@@ -41,6 +53,9 @@ struct PushCommand: AsyncParsableCommand {
             let sent = summary.posted + summary.reconciled + summary.statusChangesApplied + summary.notesAdded + summary.contactChangesApplied
                 + summary.creditNotesRaised + summary.writeOffsReversed + summary.lettersIssued + summary.arrangementsCreated
                 + summary.arrangementsCancelled
+            counts = ["pushed": sent, "dead_lettered": summary.deadLettered, "retries_scheduled": summary.retriesScheduled,
+                      "left_pending": summary.leftPending]
+            succeeded = summary.deadLettered == 0
             try CommandFailure.Code.outcome(done: sent, refused: summary.deadLettered)
         }
     }

@@ -28,6 +28,9 @@ struct SyncCommand: AsyncParsableCommand {
         @Option(help: "Stop (resumably, between pages) if the run takes longer than this many minutes.")
         var deadlineMinutes: Int?
 
+        @Option(help: "Write the run as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
+        var metricsFile: String?
+
         @Option(help: "Fetch contracts changed after this date (YYYY-MM-DD, midnight UTC) or time (ISO 8601 with zone).")
         var since: String?
 
@@ -39,6 +42,15 @@ struct SyncCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let started = ContinuousClock.now
+            var counts: [String: Int] = [:]
+            var succeeded = false
+            defer {
+                if let metricsFile {
+                    MetricsOutput.write(JobMetrics(job: "sync", succeeded: succeeded, duration: ContinuousClock.now - started,
+                                                   endedAt: CommandSession.clock(), counts: counts), to: metricsFile)
+                }
+            }
             try await reportingFailures {
                 let session = try CommandSession(global)
                 let logger = global.makeLogger("miles-adapter.sync", secrets: session.configuration.secrets)
@@ -48,6 +60,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let holder = JobLocks.thisProcess(at: CommandSession.clock())
                 if case let .heldBy(other) = try await session.store.acquireJobLock(job: "contracts", for: holder, isGone: JobLocks.isGone) {
                     print("another contract sync is running (\(other)); this one leaves it to finish and does nothing")
+                    succeeded = true
                     return
                 }
                 let summary: ContractSync.Summary
@@ -63,6 +76,9 @@ struct SyncCommand: AsyncParsableCommand {
                     throw error
                 }
                 try await session.store.releaseJobLock(job: "contracts", for: holder)
+                counts = ["pages": summary.pages, "contracts_received": summary.received, "contracts_written": summary.written,
+                          "contracts_stored": summary.storedTotal, "arrangements_broken": summary.arrangements.broken.count]
+                succeeded = summary.outcome == .completed
                 print(SyncCommand.describe(summary))
             }
         }

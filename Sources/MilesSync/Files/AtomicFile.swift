@@ -1,12 +1,12 @@
 import Foundation
 
 /// Files written so a reader sees the whole file or none: written beside the target, flushed, then
-/// renamed over it. They are the owner's only (0600): what the adapter writes holds customers'
-/// personal data or their debts.
+/// renamed over it. They are the owner's only (0600) unless told otherwise: what the adapter writes
+/// holds customers' personal data or their debts.
 enum AtomicFile {
-    static func write(_ data: Data, to path: String) throws(AtomicFileError) {
+    static func write(_ data: Data, to path: String, permissions: Int = 0o600) throws(AtomicFileError) {
         let temporary = path + ".partial-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: permissions]),
               let handle = FileHandle(forWritingAtPath: temporary) else {
             throw AtomicFileError(description: "cannot write \(temporary)")
         }

@@ -1,0 +1,129 @@
+import CollectionsStoreSQLite
+import Foundation
+import MilesMock
+import Testing
+import Yams
+
+/// The scheduling examples in docs/scheduling: each parses, and each command it runs is one the
+/// adapter's command line accepts (it then stops at the example's configuration, which is not on
+/// this machine: exit 5, never 2).
+@Suite("The scheduling examples parse and name commands the adapter accepts (issue 15)")
+struct SchedulingExamplesTests {
+    static let folder = URL(fileURLWithPath: repositoryMappings).deletingLastPathComponent().appendingPathComponent("docs/scheduling").path
+
+    /// A unit file's sections and their keys; a line outside a section or without `=` fails.
+    func unit(_ path: String) throws -> [String: [String: String]] {
+        var sections: [String: [String: String]] = [:]
+        var current: String?
+        for raw in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("["), line.hasSuffix("]") {
+                current = String(line.dropFirst().dropLast())
+                continue
+            }
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let section = current, parts.count == 2 else {
+                Issue.record("\(path): '\(line)' is not a key=value in a section")
+                continue
+            }
+            sections[section, default: [:]][parts[0]] = parts[1]
+        }
+        return sections
+    }
+
+    /// Runs the adapter with `arguments`: it must get past the command line.
+    func expectAccepted(_ arguments: [String], _ origin: String) async throws {
+        let run = try await runAdapterSeparately(arguments, environment: [:])
+        #expect(run.status == 5, "\(origin): \(arguments.joined(separator: " ")) → \(run.status): \(run.errors)")
+    }
+
+    @Test("systemd: each service has a unit and an ExecStart of miles-adapter; each timer a schedule and a service of the same name")
+    func systemd() async throws {
+        let directory = Self.folder + "/systemd"
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(names.filter { $0.hasSuffix(".service") }.count == 4 && names.filter { $0.hasSuffix(".timer") }.count == 3)
+        for name in names {
+            let sections = try unit(directory + "/" + name)
+            #expect(sections["Unit"]?["Description"] != nil, "\(name) has no description")
+            if name.hasSuffix(".timer") {
+                #expect(sections["Timer"]?["OnCalendar"] != nil, "\(name) has no schedule")
+                #expect(names.contains(name.replacingOccurrences(of: ".timer", with: ".service")))
+                continue
+            }
+            let command = try #require(sections["Service"]?["ExecStart"], "\(name) has no ExecStart").split(separator: " ").map(String.init)
+            #expect(command.first == "/usr/local/bin/miles-adapter")
+            try await expectAccepted(Array(command.dropFirst()), name)
+        }
+    }
+
+    @Test("Kubernetes: a CronJob for sync, push and ingest that forbids overlapping runs, and a Deployment for serve")
+    func kubernetes() async throws {
+        let text = try String(contentsOfFile: Self.folder + "/kubernetes/miles-adapter.yaml", encoding: .utf8)
+        let documents = try Yams.load_all(yaml: text).compactMap { $0 as? [String: Any] }
+        let kinds = documents.map { $0["kind"] as? String ?? "" }
+        #expect(kinds == ["CronJob", "CronJob", "CronJob", "Deployment"])
+        for document in documents {
+            let name = (document["metadata"] as? [String: Any])?["name"] as? String ?? "?"
+            let spec = document["spec"] as? [String: Any]
+            let pod: [String: Any]?
+            if document["kind"] as? String == "CronJob" {
+                #expect(spec?["concurrencyPolicy"] as? String == "Forbid", "\(name) may overlap")
+                #expect(spec?["schedule"] is String)
+                let job = (spec?["jobTemplate"] as? [String: Any])?["spec"] as? [String: Any]
+                pod = (job?["template"] as? [String: Any])?["spec"] as? [String: Any]
+            } else {
+                pod = (spec?["template"] as? [String: Any])?["spec"] as? [String: Any]
+            }
+            let container = try #require((pod?["containers"] as? [[String: Any]])?.first, "\(name) has no container")
+            let arguments = try #require(container["args"] as? [String], "\(name) has no args")
+            try await expectAccepted(arguments, name)
+        }
+    }
+}
+
+@Suite("Batch jobs write their run as Prometheus text for node_exporter (issue 15)", .serialized, .timeLimit(.minutes(2)))
+struct JobMetricsFileTests {
+    /// The samples of a Prometheus text file, by metric and labels; every line either a comment or a sample.
+    func samples(_ path: String) throws -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            let value = try #require(parts.count == 2 ? Double(parts[1]) : nil, "not a sample: \(line)")
+            samples[String(parts[0])] = value
+        }
+        return samples
+    }
+
+    @Test("sync and push write duration, success, end time and what they did; a failed run writes success 0; the file is readable by the collector")
+    func metricsFiles() async throws {
+        try await withHarness(contracts: 250) { harness in
+            let folder = temporaryDirectory("metrics")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let environment = ["MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+                               "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
+                               "MILES_ADAPTER_MAPPINGS": repositoryMappings]
+            let sync = try await runAdapter(["sync", "contracts", "--metrics-file", folder + "/sync.prom"], environment: environment)
+            #expect(sync.status == 0)
+            let synced = try samples(folder + "/sync.prom")
+            #expect(synced["miles_adapter_job_success{job=\"sync\"}"] == 1)
+            #expect(synced["miles_adapter_job_items{job=\"sync\",item=\"contracts_received\"}"] == 250)
+            #expect((synced["miles_adapter_job_duration_seconds{job=\"sync\"}"] ?? -1) > 0)
+            #expect(abs((synced["miles_adapter_job_last_run_timestamp_seconds{job=\"sync\"}"] ?? 0) - Date().timeIntervalSince1970) < 120)
+            #expect(try FileManager.default.attributesOfItem(atPath: folder + "/sync.prom")[.posixPermissions] as? Int == 0o644)
+
+            let store = try SQLiteStore(path: harness.storePath)
+            _ = try await harness.approvedWriteOffs(Array(try await harness.syncedStore().1.prefix(2)), store: store)
+            let push = try await runAdapter(["push", "--metrics-file", folder + "/push.prom"], environment: environment)
+            #expect(push.status == 0)
+            let pushed = try samples(folder + "/push.prom")
+            #expect(pushed["miles_adapter_job_items{job=\"push\",item=\"pushed\"}"] == 2)
+            #expect(pushed["miles_adapter_job_success{job=\"push\"}"] == 1)
+
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1_000, kind: .http, httpStatus: 503))
+            let failed = try await runAdapter(["sync", "contracts", "--full", "--metrics-file", folder + "/sync.prom"], environment: environment)
+            #expect(failed.status == 1)
+            #expect(try samples(folder + "/sync.prom")["miles_adapter_job_success{job=\"sync\"}"] == 0)
+        }
+    }
+}
