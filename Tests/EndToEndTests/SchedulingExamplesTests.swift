@@ -126,4 +126,25 @@ struct JobMetricsFileTests {
             #expect(try samples(folder + "/sync.prom")["miles_adapter_job_success{job=\"sync\"}"] == 0)
         }
     }
+
+    @Test("ingest watch writes each look: files taken, rows applied, refused and rejected")
+    func ingestMetrics() async throws {
+        try await withHarness(contracts: 60) { harness in
+            _ = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
+            let folder = temporaryDirectory("ingest-metrics")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try FileManager.default.createDirectory(atPath: folder + "/drop/acme-dca", withIntermediateDirectories: true)
+            let delivery = folder + "/drop/acme-dca/return.csv"
+            try FileManager.default.copyItem(atPath: goldenDirectory + "/agents/acme-dca-return.csv", toPath: delivery)
+            FileManager.default.createFile(atPath: delivery + ".done", contents: nil)
+            let run = try await runAdapter(["ingest", "watch", folder + "/drop", "--once", "--metrics-file", folder + "/ingest.prom"], environment: [
+                "MILES_ADAPTER_DATABASE": harness.storePath, "MILES_ADAPTER_MAPPINGS": repositoryMappings, "MILES_ADAPTER_INBOX": folder + "/inbox",
+            ])
+            #expect(run.status == 0, "\(run.output)")
+            let taken = try samples(folder + "/ingest.prom")
+            #expect(taken["miles_adapter_job_items{job=\"ingest\",item=\"files\"}"] == 1)
+            #expect(taken["miles_adapter_job_items{job=\"ingest\",item=\"rows_applied\"}"] == 4)
+            #expect(taken["miles_adapter_job_success{job=\"ingest\"}"] == 1)
+        }
+    }
 }

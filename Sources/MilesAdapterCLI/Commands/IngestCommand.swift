@@ -101,6 +101,8 @@ struct IngestCommand: AsyncParsableCommand {
         @Option(help: "Seconds a file must be unwritten before it is taken without a done-file.") var stableFor = 10
         @Flag(help: "Look once and stop (for a scheduler).") var once = false
         @Option(help: "Rows committed per transaction.") var batchSize = 2_000
+        @Option(help: "Write each look as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
+        var metricsFile: String?
 
         func run() async throws {
             try await reportingFailures {
@@ -112,13 +114,26 @@ struct IngestCommand: AsyncParsableCommand {
                 }
                 let watcher = DropFolderWatcher(desk: desk, directory: directory, stableFor: .seconds(stableFor))
                 repeat {
+                    let started = ContinuousClock.now
+                    var counts = ["files": 0, "files_failed": 0, "rows_applied": 0, "rows_refused": 0, "rows_rejected": 0]
                     for taken in try await watcher.scan() {
+                        counts["files", default: 0] += 1
                         if let outcome = taken.outcome, taken.failure == nil {
                             print("\(taken.path) -> \(taken.movedTo): "
                                   + (outcome.duplicate ? "already delivered as \(outcome.file.id), nothing changed" : IngestCommand.summary(outcome.file)))
+                            if !outcome.duplicate {
+                                counts["rows_applied", default: 0] += outcome.file.applied
+                                counts["rows_refused", default: 0] += outcome.file.refused
+                                counts["rows_rejected", default: 0] += outcome.file.rejected
+                            }
                         } else {
+                            counts["files_failed", default: 0] += 1
                             printError("\(taken.path) -> \(taken.movedTo): \(taken.failure ?? "failed")")
                         }
+                    }
+                    if let metricsFile {
+                        MetricsOutput.write(JobMetrics(job: "ingest", succeeded: counts["files_failed"] == 0, duration: ContinuousClock.now - started,
+                                                       endedAt: CommandSession.clock(), counts: counts), to: metricsFile)
                     }
                     if !once { try await Task.sleep(for: .seconds(interval)) }
                 } while !once
