@@ -78,17 +78,7 @@ struct ArrangementCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                var failed = 0
-                for (id, result) in await session.arrangementDesk.approve(ids: ids, by: try await session.person(), comment: comment) {
-                    switch result {
-                    case .success(true): print("\(id): approved; queued for MILES")
-                    case .success(false): print("\(id): approved; waits for a second approver")
-                    case let .failure(error):
-                        failed += 1
-                        printError("\(id): not approved: \(error)")
-                    }
-                }
-                try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
+                try DecisionResults.approvals(await session.arrangementDesk.approve(ids: ids, by: try await session.person(), comment: comment))
             }
         }
     }

@@ -105,32 +105,13 @@ struct CreditCommand: AsyncParsableCommand {
     static func approve(_ kind: OutboxKind, ids: [Int64], comment: String?, _ global: GlobalOptions) async throws {
         let session = try CommandSession(global)
         try await session.requireIntactAudit()
-        var failed = 0
-        for (id, result) in await session.creditDesk.approve(kind, ids: ids, by: try await session.person(), comment: comment) {
-            switch result {
-            case .success(true): print("\(id): approved; queued for MILES")
-            case .success(false): print("\(id): approved; waits for a second approver")
-            case let .failure(error):
-                failed += 1
-                printError("\(id): not approved: \(error)")
-            }
-        }
-        try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
+        try DecisionResults.approvals(await session.creditDesk.approve(kind, ids: ids, by: try await session.person(), comment: comment))
     }
 
     static func reject(_ kind: OutboxKind, ids: [Int64], reason: String, _ global: GlobalOptions) async throws {
         let session = try CommandSession(global)
         try await session.requireIntactAudit()
-        var failed = 0
-        for (id, result) in await session.creditDesk.reject(kind, ids: ids, by: try await session.person(), reason: reason) {
-            switch result {
-            case .success: print("\(id): rejected")
-            case let .failure(error):
-                failed += 1
-                printError("\(id): not rejected: \(error)")
-            }
-        }
-        try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
+        try DecisionResults.rejections(await session.creditDesk.reject(kind, ids: ids, by: try await session.person(), reason: reason))
     }
 
     static func summary(_ trail: ApprovalTrail) -> String {

@@ -92,17 +92,7 @@ struct WriteOffCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                var failed = 0
-                for (id, result) in await session.desk.approve(ids: ids, by: try await session.person(), comment: comment) {
-                    switch result {
-                    case .success(true): print("\(id): approved; queued for MILES")
-                    case .success(false): print("\(id): approved; waits for a second approver")
-                    case let .failure(error):
-                        failed += 1
-                        printError("\(id): not approved: \(error)")
-                    }
-                }
-                try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
+                try DecisionResults.approvals(await session.desk.approve(ids: ids, by: try await session.person(), comment: comment))
             }
         }
     }
@@ -117,16 +107,7 @@ struct WriteOffCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try CommandSession(global)
                 try await session.requireIntactAudit()
-                var failed = 0
-                for (id, result) in await session.desk.reject(ids: ids, by: try await session.person(), reason: reason) {
-                    switch result {
-                    case .success: print("\(id): rejected")
-                    case let .failure(error):
-                        failed += 1
-                        printError("\(id): not rejected: \(error)")
-                    }
-                }
-                try CommandFailure.Code.outcome(done: ids.count - failed, refused: failed)
+                try DecisionResults.rejections(await session.desk.reject(ids: ids, by: try await session.person(), reason: reason))
             }
         }
     }
