@@ -20,4 +20,6 @@ public enum StoreErrorCode: String, Sendable {
     case corruptRecord
     /// A record with the same name or key already exists.
     case duplicate
+    /// Another push worker took the outbox entry over after this one's lease expired: its result stands.
+    case leaseLost
 }

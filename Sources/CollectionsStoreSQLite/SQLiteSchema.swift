@@ -294,6 +294,16 @@ enum SQLiteSchema {
                 CREATE TABLE job_locks (job TEXT PRIMARY KEY, process_id INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)
                 """)
         }
+        migrator.registerMigration("v20: push workers claim outbox entries with a lease and a fence") { db in
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN lease_worker TEXT;
+                ALTER TABLE outbox ADD COLUMN lease_host TEXT;
+                ALTER TABLE outbox ADD COLUMN lease_pid INTEGER;
+                ALTER TABLE outbox ADD COLUMN lease_expires_at INTEGER;
+                ALTER TABLE outbox ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX outbox_unsettled ON outbox(id) WHERE state IN ('pending', 'sending');
+                """)
+        }
         return migrator
     }
 

@@ -174,11 +174,9 @@ extension SQLiteStore: ArrangementStore {
         return true
     }
 
-    public func recordArrangementCreated(entryId: Int64, created: CreatedArrangement, at: Timestamp) async throws {
+    public func recordArrangementCreated(_ entry: OutboxEntry, created: CreatedArrangement, at: Timestamp) async throws {
         try transaction { db in
-            let id = try self.subject(of: entryId, db)
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: [created.arrangementId, at.millisecondsSinceEpoch, entryId])
+            let id = try self.markSent(entry, result: created.arrangementId, at: at, db)
             try db.execute(sql: "UPDATE arrangements SET state = 'active', miles_reference = ?, paid_before = ?, failure_reason = NULL WHERE id = ?",
                            arguments: [created.arrangementId, created.paidBefore.minorUnits, id])
             try self.audit(db, at: at, actor: "outbox-relay", action: "arrangement.created", subject: "arrangement:\(id)",
@@ -186,11 +184,9 @@ extension SQLiteStore: ArrangementStore {
         }
     }
 
-    public func recordArrangementCancelled(entryId: Int64, at: Timestamp) async throws {
+    public func recordArrangementCancelled(_ entry: OutboxEntry, at: Timestamp) async throws {
         try transaction { db in
-            let id = try self.subject(of: entryId, db)
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: [at.millisecondsSinceEpoch, entryId])
+            let id = try self.markSent(entry, result: nil, at: at, db)
             // A closed (broken) arrangement stays closed: its cancellation only ends it in MILES.
             try db.execute(sql: """
                 UPDATE arrangements SET state = CASE state WHEN 'closed' THEN 'closed' ELSE 'cancelled' END,

@@ -29,7 +29,12 @@ extension SQLiteStore {
     }
 
     public func verifyAudit() async throws -> AuditVerification {
-        let entries = try await auditEntries()
+        // The entries and the highest sequence used in one read: other processes keep appending.
+        let (entries, highest) = try read { db in
+            (try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence").map(Self.auditEntry),
+             // AUTOINCREMENT remembers the highest sequence ever used: a deleted last entry shows here.
+             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'") ?? 0)
+        }
         let acknowledged = Set(entries.filter { $0.action == auditAcknowledgementAction }
             .compactMap { Int64($0.subject.dropFirst("audit:".count)) })
         var breaks: [Int64] = []
@@ -62,10 +67,6 @@ extension SQLiteStore {
             }
             previous = entry.hash
             expectedSequence += 1
-        }
-        // AUTOINCREMENT remembers the highest sequence ever used: a deleted last entry shows here.
-        let highest = try read { db in
-            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'") ?? 0
         }
         if highest >= expectedSequence, !passOver(expectedSequence) {
             return .broken(sequence: expectedSequence, reason: "entries \(expectedSequence)...\(highest) are missing (deleted)")

@@ -65,13 +65,9 @@ extension SQLiteStore {
         }
     }
 
-    public func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws {
+    public func recordStatusApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
         try transaction { db in
-            guard let changeId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
-            }
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: ["version \(milesVersion)", at.millisecondsSinceEpoch, entryId])
+            let changeId = try self.markSent(entry, result: "version \(milesVersion)", at: at, db)
             try db.execute(sql: "UPDATE status_changes SET state = 'applied', miles_version = ?, failure_reason = NULL WHERE id = ?",
                            arguments: [milesVersion, changeId])
             let contract = try String.fetchOne(db, sql: "SELECT contract_number FROM status_changes WHERE id = ?", arguments: [changeId]) ?? "?"

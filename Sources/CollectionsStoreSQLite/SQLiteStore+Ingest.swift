@@ -191,13 +191,13 @@ extension SQLiteStore {
         }
     }
 
-    public func recordContactChangeApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) async throws {
-        guard let changeId = try await outboxEntry(id: entryId)?.subjectId, let change = try await contactChange(id: changeId) else {
-            throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no contact-details outbox entry \(entryId)")
+    public func recordContactChangeApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
+        guard let change = try await contactChange(id: entry.subjectId) else {
+            throw StoreError(.notFound, input: "outbox entry \(entry.id)", "there is no contact-details outbox entry \(entry.id)")
         }
+        let changeId = entry.subjectId
         try transaction { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: ["partner version \(milesVersion)", at.millisecondsSinceEpoch, entryId])
+            _ = try self.markSent(entry, result: "partner version \(milesVersion)", at: at, db)
             try db.execute(sql: "UPDATE contact_changes SET state = 'applied', miles_version = ?, failure_reason = NULL WHERE id = ?",
                            arguments: [milesVersion, changeId])
             // The store shows what MILES now holds, before the next sync brings it.

@@ -36,14 +36,12 @@ extension SQLiteStore {
         }
     }
 
-    public func recordLetterIssued(entryId: Int64, letter: IssuedLetter, at: Timestamp) async throws {
+    public func recordLetterIssued(_ entry: OutboxEntry, letter: IssuedLetter, at: Timestamp) async throws {
         try transaction { db in
-            let id = try self.subject(of: entryId, db)
+            let id = try self.markSent(entry, result: letter.letterId, at: at, db)
             guard let request = try self.letterRequest(id: id, db) else {
-                throw StoreError(.notFound, input: "outbox entry \(entryId)", "outbox entry \(entryId) carries no letter")
+                throw StoreError(.notFound, input: "outbox entry \(entry.id)", "outbox entry \(entry.id) carries no letter")
             }
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: [letter.letterId, at.millisecondsSinceEpoch, entryId])
             try db.execute(sql: """
                 UPDATE letter_requests SET state = 'issued', miles_letter_id = ?, serve_date = ?, remedy_date = ?, failure_reason = NULL WHERE id = ?
                 """, arguments: [letter.letterId, letter.serveDate.daysSinceEpoch, letter.remedyDate?.daysSinceEpoch, id])

@@ -38,13 +38,9 @@ extension SQLiteStore {
         }
     }
 
-    public func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) async throws {
+    public func recordNoteAdded(_ entry: OutboxEntry, milesNoteId: String, at: Timestamp) async throws {
         try transaction { db in
-            guard let noteId = try Int64.fetchOne(db, sql: "SELECT subject_id FROM outbox WHERE id = ?", arguments: [entryId]) else {
-                throw StoreError(.notFound, input: "outbox entry \(entryId)", "there is no outbox entry \(entryId)")
-            }
-            try db.execute(sql: "UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: [milesNoteId, at.millisecondsSinceEpoch, entryId])
+            let noteId = try self.markSent(entry, result: milesNoteId, at: at, db)
             try db.execute(sql: "UPDATE contract_notes SET state = 'added', miles_note_id = ? WHERE id = ?", arguments: [milesNoteId, noteId])
             try self.audit(db, at: at, actor: "outbox-relay", action: "note.added", subject: "note:\(noteId)", details: "MILES note \(milesNoteId)")
         }

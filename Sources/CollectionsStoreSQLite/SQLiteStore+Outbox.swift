@@ -1,13 +1,71 @@
 import CollectionsDomain
 import CollectionsStore
+import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func dueOutboxEntries(now: Timestamp, limit: Int) async throws -> [OutboxEntry] {
+    public func claimOutboxEntries(for worker: OutboxWorker, now: Timestamp, leaseUntil: Timestamp, limit: Int,
+                                   isGone: @Sendable (OutboxWorker) -> Bool) async throws -> [OutboxEntry] {
+        // IMMEDIATE: the look and the claim are one step for every process sharing the store.
+        try immediateTransaction { db in
+            let holders = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT lease_worker, lease_host, lease_pid FROM outbox
+                WHERE state IN ('pending', 'sending') AND lease_expires_at > ?
+                """, arguments: [now.millisecondsSinceEpoch]).map(Self.worker)
+            let gone = holders.filter { $0 != worker && isGone($0) }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox
+                WHERE state IN ('pending', 'sending') AND (state = 'sending' OR next_attempt_at <= ?1)
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= ?1
+                       OR lease_worker || char(31) || lease_host || char(31) || lease_pid IN (SELECT value FROM json_each(?2)))
+                ORDER BY id LIMIT ?3
+                """, arguments: [now.millisecondsSinceEpoch, Self.workerKeys(gone), limit])
+            let claim = try db.cachedStatement(sql: """
+                UPDATE outbox SET lease_worker = ?, lease_host = ?, lease_pid = ?, lease_expires_at = ?, fence = fence + 1 WHERE id = ?
+                """)
+            return try rows.map { row in
+                var entry = try Self.outboxEntry(row)
+                if let previous = entry.lease {
+                    let why = previous.expiresAt <= now ? "its lease expired at \(previous.expiresAt)" : "its process had ended"
+                    try self.audit(db, at: now, actor: worker.name, action: "outbox.lease-taken-over", subject: "outbox:\(entry.id)",
+                                   details: "from \(previous.worker): \(why)")
+                }
+                try claim.execute(arguments: [worker.name, worker.host, worker.processId, leaseUntil.millisecondsSinceEpoch, entry.id])
+                entry.lease = OutboxLease(worker: worker, expiresAt: leaseUntil)
+                entry.fence += 1
+                return entry
+            }
+        }
+    }
+
+    public func renewOutboxLeases(_ entries: [OutboxEntry], until: Timestamp) async throws -> Set<Int64> {
+        try transaction { db in
+            let renew = try db.cachedStatement(sql: "UPDATE outbox SET lease_expires_at = ? WHERE id = ? AND fence = ?")
+            var held: Set<Int64> = []
+            for entry in entries {
+                try renew.execute(arguments: [until.millisecondsSinceEpoch, entry.id, entry.fence])
+                if db.changesCount == 1 { held.insert(entry.id) }
+            }
+            return held
+        }
+    }
+
+    public func releaseOutboxLeases(_ entries: [OutboxEntry]) async throws {
+        try transaction { db in
+            let release = try db.cachedStatement(sql: "UPDATE outbox SET \(Self.noLease) WHERE id = ? AND fence = ?")
+            for entry in entries { try release.execute(arguments: [entry.id, entry.fence]) }
+        }
+    }
+
+    public func outboxBacklog() async throws -> OutboxBacklog {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) OR state = 'sending' ORDER BY id LIMIT ?
-                """, arguments: [now.millisecondsSinceEpoch, limit]).map(Self.outboxEntry)
+            // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it.
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS waiting,
+                       min(max(CASE state WHEN 'pending' THEN next_attempt_at ELSE 0 END, coalesce(lease_expires_at, 0))) AS next
+                FROM outbox WHERE state IN ('pending', 'sending')
+                """)
+            return OutboxBacklog(waiting: row?["waiting"] ?? 0, nextClaimAt: (row?["next"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
         }
     }
 
@@ -56,20 +114,20 @@ extension SQLiteStore {
         try read { db in try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(Self.outboxEntry) }
     }
 
-    public func markSending(_ entryId: Int64, at: Timestamp) async throws {
+    public func markSending(_ entry: OutboxEntry, at: Timestamp) async throws {
         try transaction { db in
-            try db.cachedStatement(sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?")
-                .execute(arguments: [at.millisecondsSinceEpoch, entryId])
-            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entryId)", details: "push to MILES")
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND fence = ? AND state IN ('pending', 'sending')
+                """).execute(arguments: [at.millisecondsSinceEpoch, entry.id, entry.fence])
+            try Self.requireHeld(entry, db)
+            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entry.id)",
+                           details: "push to MILES" + (entry.lease.map { " by \($0.worker.name)" } ?? ""))
         }
     }
 
-    public func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) async throws {
+    public func recordWriteOffPosted(_ entry: OutboxEntry, posted: PostedWriteOff, at: Timestamp) async throws {
         try transaction { db in
-            let requestId = try self.subject(of: entryId, db)
-            try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?
-                """).execute(arguments: [posted.writeOffId, at.millisecondsSinceEpoch, entryId])
+            let requestId = try self.markSent(entry, result: posted.writeOffId, at: at, db)
             try db.cachedStatement(sql: "UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = ?, failure_reason = NULL WHERE id = ?")
                 .execute(arguments: [posted.writeOffId, requestId])
             try self.audit(db, at: at, actor: "outbox-relay", action: "writeoff.posted", subject: "writeoff:\(requestId)",
@@ -78,52 +136,51 @@ extension SQLiteStore {
         }
     }
 
-    public func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) async throws {
+    public func recordCreditPosted(_ entry: OutboxEntry, posted: PostedCredit, at: Timestamp) async throws {
         try transaction { db in
-            let id = try self.subject(of: entryId, db)
-            let table = try self.subjectTable(of: entryId, db)
-            try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ? WHERE id = ?
-                """).execute(arguments: [posted.milesId, at.millisecondsSinceEpoch, entryId])
+            let id = try self.markSent(entry, result: posted.milesId, at: at, db)
+            let table = OutboxDoor.recordTable(of: entry.kind)
             try db.execute(sql: "UPDATE \(table) SET state = 'posted', miles_reference = ?, failure_reason = NULL WHERE id = ?",
                            arguments: [posted.milesId, id])
-            let record = try Self.creditTable(try Self.kind(of: entryId, db)).record
+            let record = try Self.creditTable(entry.kind).record
             try self.audit(db, at: at, actor: "outbox-relay", action: "\(record).posted", subject: "\(record):\(id)",
                       details: "MILES \(posted.milesId) for \(posted.amount) on \(posted.contractNumber), "
                         + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
         }
     }
 
-    public func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
+    public func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
         try transaction { db in
             try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?
-                """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entryId])
-            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entryId)",
+                UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ?, \(Self.noLease) WHERE id = ? AND fence = ?
+                """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entry.id, entry.fence])
+            try Self.requireHeld(entry, db)
+            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entry.id)",
                       details: "next attempt at \(nextAttemptAt): \(error)")
         }
     }
 
-    public func recordDeadLetter(entryId: Int64, reason: String, at: Timestamp) async throws {
+    public func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws {
         try transaction { db in
-            let requestId = try self.subject(of: entryId, db)
-            try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ? WHERE id = ?",
-                           arguments: [reason, at.millisecondsSinceEpoch, entryId])
-            if try Self.kind(of: entryId, db) == .cancelPaymentArrangement {
+            let requestId = entry.subjectId
+            try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ?, \(Self.noLease) WHERE id = ? AND fence = ?",
+                           arguments: [reason, at.millisecondsSinceEpoch, entry.id, entry.fence])
+            try Self.requireHeld(entry, db)
+            if entry.kind == .cancelPaymentArrangement {
                 // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
                 try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
             } else {
-                try db.execute(sql: "UPDATE \(try self.subjectTable(of: entryId, db)) SET state = 'failed', failure_reason = ? WHERE id = ?",
+                try db.execute(sql: "UPDATE \(OutboxDoor.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = ? WHERE id = ?",
                                arguments: [reason, requestId])
             }
-            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entryId)", details: reason)
+            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entry.id)", details: reason)
         }
     }
 
     public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
         try transaction { db in
             try db.execute(sql: """
-                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, fence = fence + 1, \(Self.noLease)
                 WHERE id = ? AND state IN ('deadLetter', 'skipped')
                 """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else {
@@ -144,7 +201,8 @@ extension SQLiteStore {
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
         try transaction { db in
             try db.execute(sql: """
-                UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ? WHERE id = ? AND state IN ('pending', 'deadLetter')
+                UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ?, fence = fence + 1, \(Self.noLease)
+                WHERE id = ? AND state IN ('pending', 'deadLetter')
                 """, arguments: [reason, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
@@ -152,6 +210,42 @@ extension SQLiteStore {
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
+    }
+
+    /// No worker holds the entry: the columns a settled entry's lease is cleared with.
+    static let noLease = "lease_worker = NULL, lease_host = NULL, lease_pid = NULL, lease_expires_at = NULL"
+
+    /// Settles `entry` (as claimed) as sent, with MILES's id for the result, while its claimer still
+    /// holds it; returns the id of the record it carries.
+    func markSent(_ entry: OutboxEntry, result: String?, at: Timestamp, _ db: Database) throws -> Int64 {
+        try db.cachedStatement(sql: """
+            UPDATE outbox SET state = 'sent', result_reference = ?, last_error = NULL, updated_at = ?, \(Self.noLease) WHERE id = ? AND fence = ?
+            """).execute(arguments: [result, at.millisecondsSinceEpoch, entry.id, entry.fence])
+        try Self.requireHeld(entry, db)
+        return entry.subjectId
+    }
+
+    /// After an update fenced on `entry`'s claim: one row changed, or the entry is gone or was taken over.
+    static func requireHeld(_ entry: OutboxEntry, _ db: Database) throws {
+        guard db.changesCount == 0 else { return }
+        guard let current = try Row.fetchOne(db, sql: "SELECT fence, lease_worker FROM outbox WHERE id = ?", arguments: [entry.id]) else {
+            throw StoreError(.notFound, input: "outbox entry \(entry.id)", "there is no outbox entry \(entry.id)")
+        }
+        let holder: String? = current["lease_worker"]
+        throw StoreError(.leaseLost, input: "outbox entry \(entry.id)",
+                         "outbox entry \(entry.id) (\(entry.clientReference)) was taken over " + (holder.map { "by \($0) " } ?? "")
+                           + "after this worker's lease expired, or retried or skipped by a person; what this worker saw is not recorded")
+    }
+
+    /// A lease holder as stored.
+    static func worker(_ row: Row) -> OutboxWorker {
+        OutboxWorker(name: row["lease_worker"], host: row["lease_host"], processId: row["lease_pid"])
+    }
+
+    /// Lease holders as a JSON array of keys matched in SQL (name, host and process id, joined by U+001F).
+    static func workerKeys(_ workers: [OutboxWorker]) -> String {
+        let keys = workers.map { "\($0.name)\u{1F}\($0.host)\u{1F}\($0.processId)" }
+        return String(decoding: (try? JSONEncoder().encode(keys)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     /// The id of the record entry `entryId` carries.
@@ -193,6 +287,8 @@ extension SQLiteStore {
             id: row["id"], kind: kind, clientReference: row["client_reference"], subjectId: row["subject_id"], state: state,
             attempts: row["attempts"], nextAttemptAt: Timestamp(millisecondsSinceEpoch: row["next_attempt_at"]),
             lastError: row["last_error"], resultReference: row["result_reference"],
-            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
+            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]),
+            lease: (row["lease_expires_at"] as Int64?).map { OutboxLease(worker: worker(row), expiresAt: Timestamp(millisecondsSinceEpoch: $0)) },
+            fence: row["fence"])
     }
 }

@@ -10,13 +10,6 @@ import Testing
 @Suite("One contract sync at a time (issue 15): an overlapping run leaves the first alone; a killed holder is taken over",
        .serialized, .timeLimit(.minutes(2)))
 struct SyncLockTests {
-    /// The environment `runAdapter` needs to reach the harness's mock and store.
-    func environment(_ harness: SyncHarness) -> [String: String] {
-        ["MILES_ADAPTER_ENDPOINT": harness.server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
-         "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": harness.storePath,
-         "MILES_ADAPTER_MAPPINGS": repositoryMappings]
-    }
-
     func lockHolder(_ harness: SyncHarness) throws -> Int32? {
         try DatabaseQueue(path: harness.storePath).read { db in try Int32.fetchOne(db, sql: "SELECT process_id FROM job_locks WHERE job = 'contracts'") }
     }
@@ -29,7 +22,7 @@ struct SyncLockTests {
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 3_000))
             let first = try AdapterProcess(["sync", "contracts"], harness: harness)
             #expect(try await waitUntil(seconds: 30) { try lockHolder(harness) == first.process.processIdentifier })
-            let second = try await runAdapter(["sync", "contracts"], environment: environment(harness))
+            let second = try await runAdapter(["sync", "contracts"], environment: harness.adapterEnvironment)
             #expect(second.status == 0)
             #expect(second.output.contains("another contract sync is running (process \(first.process.processIdentifier) on "), "\(second.output)")
             #expect(await first.exitStatus() == 0)
@@ -49,14 +42,14 @@ struct SyncLockTests {
             ended.executableURL = URL(fileURLWithPath: "/bin/true")
             try ended.run()
             ended.waitUntilExit()
-            let gone = JobLockHolder(processId: ended.processIdentifier, host: JobLocks.thisProcess(at: CollectionsClock.system()).host,
+            let gone = JobLockHolder(processId: ended.processIdentifier, host: Processes.jobLockHolder(at: CollectionsClock.system()).host,
                                      since: CollectionsClock.system())
             #expect(try await store.acquireJobLock(job: "contracts", for: gone, isGone: { _ in false }) == .acquired)
-            #expect(JobLocks.isGone(gone))
-            #expect(!JobLocks.isGone(JobLockHolder(processId: gone.processId, host: "another-machine", since: gone.since)),
+            #expect(Processes.isGone(gone))
+            #expect(!Processes.isGone(JobLockHolder(processId: gone.processId, host: "another-machine", since: gone.since)),
                     "a holder on another machine is never judged gone from here")
 
-            let run = try await runAdapter(["sync", "contracts"], environment: environment(harness))
+            let run = try await runAdapter(["sync", "contracts"], environment: harness.adapterEnvironment)
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("completed"))
             #expect(try await store.auditEntries().contains { $0.action == "job.lock-taken-over" && $0.details.contains("process \(gone.processId)") })

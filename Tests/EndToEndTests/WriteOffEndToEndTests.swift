@@ -22,6 +22,13 @@ extension SyncHarness {
         return (store, candidates)
     }
 
+    /// The environment `runAdapter` needs to reach the harness's mock and store.
+    var adapterEnvironment: [String: String] {
+        ["MILES_ADAPTER_ENDPOINT": server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
+         "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": storePath,
+         "MILES_ADAPTER_MAPPINGS": repositoryMappings]
+    }
+
     func desk(_ store: SQLiteStore) -> WriteOffDesk { WriteOffDesk(store: store, mappings: mappings) }
 
     func relay(_ store: SQLiteStore, attempts: Int = 5, requestTimeout: Duration = .seconds(30)) -> OutboxRelay {
@@ -264,6 +271,10 @@ struct WriteOffCrashTests {
             await harness.server.miles.clearFaults()
             let second = try AdapterProcess(["push"], harness: harness)
             #expect(await second.exitStatus() == 0)
+            // The killed worker's leases were not waited out: its process, on this machine, had ended.
+            let takeovers = try await store.auditEntries().filter { $0.action == "outbox.lease-taken-over" }
+            #expect(takeovers.count == 3)
+            #expect(takeovers.allSatisfy { $0.details.contains("process had ended") })
             let ledger = await harness.server.miles.writeOffLedger()
             #expect(ledger.count == 3)
             #expect(Set(ledger.map(\.clientReference)).count == 3)

@@ -32,9 +32,16 @@ public struct OutboxEntry: Sendable, Equatable {
     public var resultReference: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// The push worker holding the entry, and until when; nil when no worker holds it.
+    public var lease: OutboxLease?
+    /// Rises each time a worker claims the entry (or a person retries or skips it): a worker's result
+    /// is recorded only while the fence is the one it claimed under, so a worker whose lease was
+    /// taken over cannot overwrite what the new holder did.
+    public var fence: Int64
 
     public init(id: Int64, kind: Kind, clientReference: String, subjectId: Int64, state: State, attempts: Int, nextAttemptAt: Timestamp,
-                lastError: String?, resultReference: String?, createdAt: Timestamp, updatedAt: Timestamp) {
+                lastError: String?, resultReference: String?, createdAt: Timestamp, updatedAt: Timestamp,
+                lease: OutboxLease? = nil, fence: Int64 = 0) {
         self.id = id
         self.kind = kind
         self.clientReference = clientReference
@@ -46,5 +53,7 @@ public struct OutboxEntry: Sendable, Equatable {
         self.resultReference = resultReference
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.lease = lease
+        self.fence = fence
     }
 }

@@ -14,6 +14,11 @@ struct PushCommand: AsyncParsableCommand {
         discussion: """
             Retryable failures are retried with backoff; MILES's refusals are dead-lettered with MILES's reason
             (see 'outbox list --state deadLetter'). After a lost answer or a crash, MILES is asked before anything is sent again.
+
+            Several push processes may run at once, on one machine or many, against the same store: each claims a batch of
+            entries with a lease and renews it while it works. A worker that dies or hangs loses its entries to the others
+            when its lease expires (at once, if it ran on the same machine and its process has ended); the results it
+            brings back later are refused, so every entry is sent once in effect.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -23,6 +28,17 @@ struct PushCommand: AsyncParsableCommand {
 
     @Option(help: "Write the run as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
     var metricsFile: String?
+
+    @Option(help: "This worker's name in the audit log and the logs (default: the machine and process id).")
+    var worker: String?
+
+    @Option(help: "How long a claimed batch is held before another worker may take it over, in seconds; renewed while the worker works. Longer than a request's timeout.")
+    var leaseSeconds: Int = 120
+
+    func validate() throws {
+        guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds \(leaseSeconds) must be at least 1") }
+        if let worker, worker.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--worker must not be empty") }
+    }
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -41,7 +57,9 @@ struct PushCommand: AsyncParsableCommand {
             let relay = OutboxRelay(
                 gateway: try session.gateway(), store: session.store,
                 configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts),
-                                                         deadline: deadlineMinutes.map { .seconds($0 * 60) }), logger: logger)
+                                                         deadline: deadlineMinutes.map { .seconds($0 * 60) },
+                                                         worker: Processes.outboxWorker(named: worker), lease: .seconds(leaseSeconds)),
+                logger: logger)
             // The relay calls the store once or twice per entry: on the store's own thread those calls need no hand-off.
             let summary = try await withTaskExecutorPreference(session.store.taskExecutor) { try await relay.run() }
             print("write-offs posted \(summary.posted), credit notes raised \(summary.creditNotesRaised), write-offs reversed "
@@ -49,12 +67,13 @@ struct PushCommand: AsyncParsableCommand {
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
                   + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), letters issued "
                   + "\(summary.lettersIssued), arrangements created \(summary.arrangementsCreated) and cancelled \(summary.arrangementsCancelled), "
-                  + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending)")
+                  + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending), "
+                  + "taken over by another worker \(summary.takenOver)")
             let sent = summary.posted + summary.reconciled + summary.statusChangesApplied + summary.notesAdded + summary.contactChangesApplied
                 + summary.creditNotesRaised + summary.writeOffsReversed + summary.lettersIssued + summary.arrangementsCreated
                 + summary.arrangementsCancelled
             counts = ["pushed": sent, "dead_lettered": summary.deadLettered, "retries_scheduled": summary.retriesScheduled,
-                      "left_pending": summary.leftPending]
+                      "left_pending": summary.leftPending, "taken_over": summary.takenOver]
             succeeded = summary.deadLettered == 0
             try CommandFailure.Code.outcome(done: sent, refused: summary.deadLettered)
         }
@@ -86,6 +105,7 @@ struct OutboxCommand: AsyncParsableCommand {
                 for entry in entries {
                     print("queue \(entry.id)\t\(entry.clientReference)\t\(entry.kind.recordName) (\(entry.kind.operation))\t\(entry.state.rawValue)"
                           + "\tattempts \(entry.attempts)" + (entry.resultReference.map { "\tMILES \($0)" } ?? "")
+                          + (entry.lease.map { "\theld by \($0.worker) until \($0.expiresAt)" } ?? "")
                           + (entry.lastError.map { "\t\($0)" } ?? ""))
                 }
             }

@@ -57,8 +57,8 @@ struct SyncCommand: AsyncParsableCommand {
                 let configuration = session.configuration
                 let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume
                 // One contract sync at a time: a run the scheduler starts while another goes on leaves it alone.
-                let holder = JobLocks.thisProcess(at: CommandSession.clock())
-                if case let .heldBy(other) = try await session.store.acquireJobLock(job: "contracts", for: holder, isGone: JobLocks.isGone) {
+                let holder = Processes.jobLockHolder(at: CommandSession.clock())
+                if case let .heldBy(other) = try await session.store.acquireJobLock(job: "contracts", for: holder, isGone: Processes.isGone) {
                     print("another contract sync is running (\(other)); this one leaves it to finish and does nothing")
                     succeeded = true
                     return

@@ -14,6 +14,12 @@ import MilesSOAP
 /// has no record of it, and looked up once more before it is given up on. The other writes are
 /// idempotent on their reference in MILES, so a repeat returns the first result.
 ///
+/// Several relays (push workers, in one process or many) share the outbox: each claims a batch of
+/// entries with a lease, renews it while it works through them, and records each result under the
+/// fence it claimed with. A worker that dies or hangs loses its entries to another when its lease
+/// expires (at once, if it ran on the same machine and its process is gone); the new holder asks
+/// MILES before sending again, and the old one's late results are refused (`StoreError` `.leaseLost`).
+///
 /// ```swift
 /// let summary = try await OutboxRelay(gateway: gateway, store: store).run()
 /// ```
@@ -26,12 +32,20 @@ public struct OutboxRelay: Sendable {
         public var longestWait: Duration
         /// How long the whole run may take: past it the relay stops between entries, leaving the rest pending.
         public var deadline: Duration?
+        /// Who this relay is among the push workers sharing the outbox.
+        public var worker: OutboxWorker
+        /// How long a claimed batch is held for another worker; renewed when half of it has gone. Longer
+        /// than a request's timeout, so a worker waiting on MILES keeps what it holds.
+        public var lease: Duration
 
-        public init(retry: RetryPolicy = RetryPolicy(), batchSize: Int = 200, longestWait: Duration = .seconds(60), deadline: Duration? = nil) {
+        public init(retry: RetryPolicy = RetryPolicy(), batchSize: Int = 200, longestWait: Duration = .seconds(60), deadline: Duration? = nil,
+                    worker: OutboxWorker = Processes.outboxWorker(), lease: Duration = .seconds(120)) {
             self.retry = retry
             self.batchSize = batchSize
             self.longestWait = longestWait
             self.deadline = deadline
+            self.worker = worker
+            self.lease = lease
         }
     }
 
@@ -58,8 +72,10 @@ public struct OutboxRelay: Sendable {
         public var reconciled = 0
         public var retriesScheduled = 0
         public var deadLettered = 0
-        /// Entries still waiting for a later retry when the relay stopped.
+        /// Entries still waiting for a later retry, or held by another worker, when the relay stopped.
         public var leftPending = 0
+        /// Entries another worker took over after this one's lease expired: their outcome is the other worker's.
+        public var takenOver = 0
     }
 
     public let gateway: any MilesWriteService
@@ -81,26 +97,27 @@ public struct OutboxRelay: Sendable {
         self.now = now
     }
 
-    /// Sends every due entry, waits for scheduled retries up to `longestWait`, and stops when nothing is
-    /// left to send now. Refused credentials stop it at once.
+    /// Claims and sends every due entry, waits for scheduled retries and other workers' leases up to
+    /// `longestWait`, and stops when nothing is left to send now. Refused credentials stop it at once.
     public func run() async throws(OutboxRelayError) -> Summary {
         var summary = Summary()
         let deadline = configuration.deadline.map { ContinuousClock.now + $0 }
         func pastDeadline(after wait: Duration = .zero) -> Bool { deadline.map { ContinuousClock.now + wait > $0 } ?? false }
         while true {
-            let due: [OutboxEntry]
-            do { due = try await store.dueOutboxEntries(now: now(), limit: configuration.batchSize) } catch {
-                throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox: \(error)")
+            let claimed: [OutboxEntry]
+            do {
+                claimed = try await store.claimOutboxEntries(for: configuration.worker, now: now(), leaseUntil: leaseEnd(), limit: configuration.batchSize,
+                                                             isGone: Processes.isGone)
+            } catch {
+                throw OutboxRelayError(.storeFailed, reference: nil, "cannot claim outbox entries: \(error)")
             }
-            if due.isEmpty {
-                let pending: [OutboxEntry]
-                do { pending = try await store.outboxEntries(state: .pending) } catch {
-                    throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox: \(error)")
-                }
-                guard let next = pending.map(\.nextAttemptAt).min() else { return summary }
-                let wait = Duration.milliseconds(max(0, next.millisecondsSinceEpoch - now().millisecondsSinceEpoch))
+            if claimed.isEmpty {
+                let backlog = try await backlog()
+                guard backlog.waiting > 0, let next = backlog.nextClaimAt else { return summary }
+                // At least a poll's interval: an entry whose time has just come is claimable on the next look.
+                let wait = Duration.milliseconds(max(50, next.millisecondsSinceEpoch - now().millisecondsSinceEpoch))
                 guard wait <= configuration.longestWait, !pastDeadline(after: wait) else {
-                    summary.leftPending = pending.count
+                    summary.leftPending = backlog.waiting
                     return summary
                 }
                 do { try await Task.sleep(for: wait) } catch {
@@ -108,21 +125,74 @@ public struct OutboxRelay: Sendable {
                 }
                 continue
             }
-            // One store call for the round's records rather than one per entry: each call is a thread hand-off.
-            let subjects: [Int64: OutboxSubject]
-            do { subjects = try await store.subjects(of: due) } catch {
-                throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox's records: \(error)")
-            }
-            for entry in due {
-                if pastDeadline() {
-                    summary.leftPending = (try? await store.outboxEntries(state: .pending).count) ?? 0
-                    logger.warning("the run's deadline passed; the rest of the outbox is left for the next push",
-                                   metadata: ["leftPending": "\(summary.leftPending)"])
-                    return summary
-                }
-                try await process(entry, subject: subjects[entry.id], &summary)
+            if try await !send(claimed, pastDeadline: { pastDeadline() }, &summary) {
+                summary.leftPending = try await backlog().waiting
+                logger.warning("the run's deadline passed; the rest of the outbox is left for the next push",
+                               metadata: ["leftPending": "\(summary.leftPending)"])
+                return summary
             }
         }
+    }
+
+    /// Sends a claimed batch, renewing its leases when half their time has gone; false if the deadline
+    /// passed first. Whatever it stops on, the entries it did not get to are let go for other workers.
+    private func send(_ claimed: [OutboxEntry], pastDeadline: () -> Bool, _ summary: inout Summary) async throws(OutboxRelayError) -> Bool {
+        // One store call for the batch's records rather than one per entry: each call is a thread hand-off.
+        let subjects: [Int64: OutboxSubject]
+        do { subjects = try await store.subjects(of: claimed) } catch {
+            await release(claimed[...])
+            throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox's records: \(error)")
+        }
+        var held = Set(claimed.map(\.id))
+        var renewAt = ContinuousClock.now + configuration.lease / 2
+        for (index, entry) in claimed.enumerated() {
+            if pastDeadline() {
+                await release(claimed[index...])
+                return false
+            }
+            if ContinuousClock.now >= renewAt {
+                do { held = try await store.renewOutboxLeases(Array(claimed[index...]), until: leaseEnd()) } catch {
+                    await release(claimed[index...])
+                    throw OutboxRelayError(.storeFailed, reference: nil, "cannot renew the outbox leases: \(error)")
+                }
+                renewAt = ContinuousClock.now + configuration.lease / 2
+            }
+            guard held.contains(entry.id) else {
+                tookOver(entry, &summary)
+                continue
+            }
+            do { try await process(entry, subject: subjects[entry.id], &summary) } catch {
+                await release(claimed[(index + 1)...])
+                throw error
+            }
+        }
+        return true
+    }
+
+    private func leaseEnd() -> Timestamp { now().adding(milliseconds: Self.milliseconds(configuration.lease)) }
+
+    private func backlog() async throws(OutboxRelayError) -> OutboxBacklog {
+        do { return try await store.outboxBacklog() } catch {
+            throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox: \(error)")
+        }
+    }
+
+    /// Lets go of entries this relay will not get to, so another worker need not wait for the lease to expire.
+    private func release(_ entries: ArraySlice<OutboxEntry>) async {
+        guard !entries.isEmpty else { return }
+        do { try await store.releaseOutboxLeases(Array(entries)) } catch {
+            logger.warning("cannot let go of outbox entries; other workers take them when the lease expires", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func tookOver(_ entry: OutboxEntry, _ summary: inout Summary) {
+        summary.takenOver += 1
+        logger.warning("another worker took the entry over after this one's lease expired; its outcome is theirs",
+                       metadata: ["reference": "\(entry.clientReference)", "worker": "\(configuration.worker.name)"])
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     private func process(_ entry: OutboxEntry, subject: OutboxSubject?, _ summary: inout Summary) async throws(OutboxRelayError) {
@@ -143,6 +213,8 @@ public struct OutboxRelay: Sendable {
             try await handle(error, entry: entry, &summary)
         } catch let error as OutboxRelayError {
             throw error
+        } catch let error as StoreError where error.code == .leaseLost {
+            tookOver(entry, &summary)
         } catch {
             throw OutboxRelayError(.storeFailed, reference: entry.clientReference, "outbox entry \(entry.id) (\(entry.clientReference)): \(error)")
         }
@@ -152,7 +224,7 @@ public struct OutboxRelay: Sendable {
         // Sent before (crashed while sending, or the answer was lost): ask MILES before sending again.
         if entry.state == .sending || entry.attempts > 0 {
             if let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first {
-                try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+                try await store.recordWriteOffPosted(entry, posted: posted, at: now())
                 summary.reconciled += 1
                 logger.info("write-off found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
                 return
@@ -162,11 +234,11 @@ public struct OutboxRelay: Sendable {
             try await deadLetter(entry, "reason \(request.reason.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard let posted = try await gateway.postWriteOff(request, reasonCode: reasonCode) else {
             throw incompleteAnswer("PostWriteOff", without: "a write-off")
         }
-        try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+        try await store.recordWriteOffPosted(entry, posted: posted, at: now())
         summary.posted += 1
     }
 
@@ -177,9 +249,9 @@ public struct OutboxRelay: Sendable {
             try await reconciled(entry, raised, &summary)
             return
         }
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard let raised = try await gateway.raiseCreditNote(credit) else { throw incompleteAnswer("RaiseCreditNote", without: "a credit note") }
-        try await store.recordCreditPosted(entryId: entry.id, posted: raised, at: now())
+        try await store.recordCreditPosted(entry, posted: raised, at: now())
         summary.creditNotesRaised += 1
     }
 
@@ -191,14 +263,14 @@ public struct OutboxRelay: Sendable {
             try await reconciled(entry, made, &summary)
             return
         }
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard let made = try await gateway.reverseWriteOff(reversal) else { throw incompleteAnswer("ReverseWriteOff", without: "a reversal") }
-        try await store.recordCreditPosted(entryId: entry.id, posted: made, at: now())
+        try await store.recordCreditPosted(entry, posted: made, at: now())
         summary.writeOffsReversed += 1
     }
 
     private func reconciled(_ entry: OutboxEntry, _ posted: PostedCredit, _ summary: inout Summary) async throws {
-        try await store.recordCreditPosted(entryId: entry.id, posted: posted, at: now())
+        try await store.recordCreditPosted(entry, posted: posted, at: now())
         summary.reconciled += 1
         logger.info("\(entry.kind.recordName) found in MILES on reconciliation", metadata: ["reference": "\(entry.clientReference)"])
     }
@@ -211,22 +283,22 @@ public struct OutboxRelay: Sendable {
                                  + "arrangementFrequencies", &summary)
             return
         }
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard let created = try await gateway.createPaymentArrangement(arrangement, frequencyCode: frequency) else {
             throw incompleteAnswer("CreatePaymentArrangement", without: "an arrangement id and what was paid to date")
         }
-        try await store.recordArrangementCreated(entryId: entry.id, created: created, at: now())
+        try await store.recordArrangementCreated(entry, created: created, at: now())
         summary.arrangementsCreated += 1
     }
 
     /// Cancelling an arrangement twice answers the same in MILES: a repeat is safe.
     private func processCancellation(_ entry: OutboxEntry, _ arrangement: ArrangementProposal, reason: String,
                                      _ summary: inout Summary) async throws {
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard try await gateway.cancelPaymentArrangement(arrangement, reason: reason) != nil else {
             throw incompleteAnswer("CancelPaymentArrangement", without: "a status")
         }
-        try await store.recordArrangementCancelled(entryId: entry.id, at: now())
+        try await store.recordArrangementCancelled(entry, at: now())
         summary.arrangementsCancelled += 1
     }
 
@@ -246,21 +318,21 @@ public struct OutboxRelay: Sendable {
                 return
             }
         }
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard let issued = try await gateway.requestCustomerLetter(letter, letterTypeCode: code) else {
             throw incompleteAnswer("RequestCustomerLetter", without: "a letter id and serve date")
         }
-        try await store.recordLetterIssued(entryId: entry.id, letter: issued, at: now())
+        try await store.recordLetterIssued(entry, letter: issued, at: now())
         summary.lettersIssued += 1
     }
 
     /// AddContractNote is idempotent on its client reference in MILES: a repeat is safe.
     private func processNote(_ entry: OutboxEntry, _ note: ContractNote, _ summary: inout Summary) async throws {
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         guard let noteId = try await gateway.addContractNote(note) else {
             throw incompleteAnswer("AddContractNote", without: "a note id")
         }
-        try await store.recordNoteAdded(entryId: entry.id, milesNoteId: noteId, at: now())
+        try await store.recordNoteAdded(entry, milesNoteId: noteId, at: now())
         summary.notesAdded += 1
     }
 
@@ -272,10 +344,10 @@ public struct OutboxRelay: Sendable {
             try await deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         do {
             let version = try await gateway.updateContractStatus(change, statusCode: statusCode)
-            try await store.recordStatusApplied(entryId: entry.id, milesVersion: version ?? change.expectedVersion + 1, at: now())
+            try await store.recordStatusApplied(entry, milesVersion: version ?? change.expectedVersion + 1, at: now())
             summary.statusChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
@@ -284,7 +356,7 @@ public struct OutboxRelay: Sendable {
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
             if refusals.isEmpty {
                 try await store.updateExpectedVersion(statusChangeId: change.id, to: fresh.version)
-                try await store.recordRetry(entryId: entry.id, error: "version conflict: re-checked and re-sending on version \(fresh.version)",
+                try await store.recordRetry(entry, error: "version conflict: re-checked and re-sending on version \(fresh.version)",
                                       nextAttemptAt: now(), at: now())
                 summary.conflictsResolved += 1
             } else {
@@ -298,17 +370,17 @@ public struct OutboxRelay: Sendable {
     /// the customer in MILES) the partner version is re-read and the change sent again on it: an agent's
     /// trace result is news whatever else changed.
     private func processContactChange(_ entry: OutboxEntry, _ change: ContactChange, _ summary: inout Summary) async throws {
-        try await store.markSending(entry.id, at: now())
+        try await store.markSending(entry, at: now())
         do {
             guard let version = try await gateway.updateContactDetails(change) else {
                 throw incompleteAnswer("UpdateContactDetails", without: "a partner version")
             }
-            try await store.recordContactChangeApplied(entryId: entry.id, milesVersion: version, at: now())
+            try await store.recordContactChangeApplied(entry, milesVersion: version, at: now())
             summary.contactChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
             try await store.updateContactChangeVersion(id: change.id, to: fresh.customer.version)
-            try await store.recordRetry(entryId: entry.id, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
+            try await store.recordRetry(entry, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
                                   nextAttemptAt: now(), at: now())
             summary.conflictsResolved += 1
         }
@@ -338,14 +410,14 @@ public struct OutboxRelay: Sendable {
             switch (entry.kind, try await store.subjects(of: [entry])[entry.id]) {
             case (.postWriteOff, _):
                 guard let posted = try await gateway.findWriteOffs(clientReference: entry.clientReference).first else { return false }
-                try await store.recordWriteOffPosted(entryId: entry.id, posted: posted, at: now())
+                try await store.recordWriteOffPosted(entry, posted: posted, at: now())
             case (.raiseCreditNote, _):
                 guard let raised = try await gateway.findCreditNotes(clientReference: entry.clientReference).first else { return false }
-                try await store.recordCreditPosted(entryId: entry.id, posted: raised, at: now())
+                try await store.recordCreditPosted(entry, posted: raised, at: now())
             case let (.reverseWriteOff, .writeOffReversal(reversal)?):
                 guard let made = try await gateway.findWriteOffReversals(writeOffReference: reversal.writeOffReference)
                     .first(where: { $0.clientReference == entry.clientReference }) else { return false }
-                try await store.recordCreditPosted(entryId: entry.id, posted: made, at: now())
+                try await store.recordCreditPosted(entry, posted: made, at: now())
             default:
                 return false
             }
@@ -359,7 +431,7 @@ public struct OutboxRelay: Sendable {
     }
 
     private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) async throws {
-        try await store.recordDeadLetter(entryId: entry.id, reason: reason, at: now())
+        try await store.recordDeadLetter(entry, reason: reason, at: now())
         summary.deadLettered += 1
     }
 
@@ -368,12 +440,12 @@ public struct OutboxRelay: Sendable {
         do {
             switch error.disposition {
             case .authentication:
-                try await store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
+                try await store.recordRetry(entry, error: error.description, nextAttemptAt: now(), at: now())
                 throw OutboxRelayError(.authenticationFailed, reference: entry.clientReference,
                                        "MILES refused the adapter's credentials; the outbox is left as it was: \(error)")
             case .unavailable:
                 // Not sent: the entry goes back to waiting, with no attempt counted against it.
-                try await store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: now(), at: now())
+                try await store.recordRetry(entry, error: error.description, nextAttemptAt: now(), at: now())
                 throw OutboxRelayError(.milesUnavailable, reference: entry.clientReference,
                                        "MILES keeps failing, so the push stopped calling it; every entry is kept and the next push resumes: \(error)")
             case .businessRejection:
@@ -387,9 +459,8 @@ public struct OutboxRelay: Sendable {
                     try await deadLetter(entry, "gave up after \(attempts) attempts: \(error)", &summary)
                 } else {
                     let delay = configuration.retry.delay(beforeAttempt: attempts + 1, retryAfter: error.retryAfter)
-                    let next = now().adding(milliseconds: Int64(delay.components.seconds) * 1000
-                                            + delay.components.attoseconds / 1_000_000_000_000_000)
-                    try await store.recordRetry(entryId: entry.id, error: error.description, nextAttemptAt: next, at: now())
+                    let next = now().adding(milliseconds: Self.milliseconds(delay))
+                    try await store.recordRetry(entry, error: error.description, nextAttemptAt: next, at: now())
                     summary.retriesScheduled += 1
                     logger.warning("push failed; retry scheduled", metadata: [
                         "reference": "\(entry.clientReference)", "attempt": "\(attempts)", "error": "\(error)"])
@@ -397,6 +468,8 @@ public struct OutboxRelay: Sendable {
             }
         } catch let relayError as OutboxRelayError {
             throw relayError
+        } catch let error as StoreError where error.code == .leaseLost {
+            tookOver(entry, &summary)
         } catch {
             throw OutboxRelayError(.storeFailed, reference: entry.clientReference, "cannot record the outcome of outbox entry \(entry.id): \(error)")
         }

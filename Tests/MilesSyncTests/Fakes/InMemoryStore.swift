@@ -246,9 +246,36 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     // MARK: OutboxStore
 
-    func dueOutboxEntries(now: Timestamp, limit: Int) -> [OutboxEntry] {
-        Array(outbox.values.filter { ($0.state == .pending && $0.nextAttemptAt <= now) || $0.state == .sending }
-            .sorted { $0.id < $1.id }.prefix(limit))
+    func claimOutboxEntries(for worker: OutboxWorker, now: Timestamp, leaseUntil: Timestamp, limit: Int,
+                            isGone: @Sendable (OutboxWorker) -> Bool) -> [OutboxEntry] {
+        let claimable = outbox.values.filter { entry in
+            (entry.state == .pending && entry.nextAttemptAt <= now || entry.state == .sending)
+                && entry.lease.map { $0.expiresAt <= now || isGone($0.worker) } ?? true
+        }
+        return claimable.sorted { $0.id < $1.id }.prefix(limit).map { entry in
+            outbox[entry.id]?.lease = OutboxLease(worker: worker, expiresAt: leaseUntil)
+            outbox[entry.id]?.fence += 1
+            return outbox[entry.id]!
+        }
+    }
+
+    func renewOutboxLeases(_ entries: [OutboxEntry], until: Timestamp) -> Set<Int64> {
+        Set(entries.filter { outbox[$0.id]?.fence == $0.fence }.map { entry in
+            outbox[entry.id]?.lease?.expiresAt = until
+            return entry.id
+        })
+    }
+
+    func releaseOutboxLeases(_ entries: [OutboxEntry]) {
+        for entry in entries where outbox[entry.id]?.fence == entry.fence { outbox[entry.id]?.lease = nil }
+    }
+
+    func outboxBacklog() -> OutboxBacklog {
+        let waiting = outbox.values.filter { $0.state == .pending || $0.state == .sending }
+        return OutboxBacklog(waiting: waiting.count, nextClaimAt: waiting.map { entry in
+            max(entry.state == .pending ? entry.nextAttemptAt : Timestamp(millisecondsSinceEpoch: 0),
+                entry.lease?.expiresAt ?? Timestamp(millisecondsSinceEpoch: 0))
+        }.min())
     }
 
     func outboxEntries(state: OutboxEntry.State?) -> [OutboxEntry] {
@@ -275,68 +302,82 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func outboxEntry(id: Int64) -> OutboxEntry? { outbox[id] }
 
-    func markSending(_ entryId: Int64, at: Timestamp) {
-        outbox[entryId]?.state = .sending
-        outbox[entryId]?.attempts += 1
+    func markSending(_ entry: OutboxEntry, at: Timestamp) throws {
+        try held(entry)
+        outbox[entry.id]?.state = .sending
+        outbox[entry.id]?.attempts += 1
     }
 
-    func recordWriteOffPosted(entryId: Int64, posted: PostedWriteOff, at: Timestamp) {
-        settle(entryId, result: posted.writeOffId)
-        if let id = outbox[entryId]?.subjectId { requests[id]?.state = .posted }
+    func recordWriteOffPosted(_ entry: OutboxEntry, posted: PostedWriteOff, at: Timestamp) throws {
+        try settle(entry, result: posted.writeOffId)
+        requests[entry.subjectId]?.state = .posted
     }
 
-    func recordLetterIssued(entryId: Int64, letter: IssuedLetter, at: Timestamp) {
-        settle(entryId, result: letter.letterId)
-        if let id = outbox[entryId]?.subjectId {
-            letters[id]?.state = .issued
-            letters[id]?.serveDate = letter.serveDate
-            letters[id]?.remedyDate = letter.remedyDate
-        }
+    func recordLetterIssued(_ entry: OutboxEntry, letter: IssuedLetter, at: Timestamp) throws {
+        try settle(entry, result: letter.letterId)
+        letters[entry.subjectId]?.state = .issued
+        letters[entry.subjectId]?.serveDate = letter.serveDate
+        letters[entry.subjectId]?.remedyDate = letter.remedyDate
     }
 
-    func recordArrangementCreated(entryId: Int64, created: CreatedArrangement, at: Timestamp) {
-        settle(entryId, result: created.arrangementId)
+    func recordArrangementCreated(_ entry: OutboxEntry, created: CreatedArrangement, at: Timestamp) throws {
+        try settle(entry, result: created.arrangementId)
     }
 
-    func recordArrangementCancelled(entryId: Int64, at: Timestamp) {
-        settle(entryId, result: "cancelled")
+    func recordArrangementCancelled(_ entry: OutboxEntry, at: Timestamp) throws {
+        try settle(entry, result: "cancelled")
     }
 
-    func recordCreditPosted(entryId: Int64, posted: PostedCredit, at: Timestamp) {
-        settle(entryId, result: posted.milesId)
+    func recordCreditPosted(_ entry: OutboxEntry, posted: PostedCredit, at: Timestamp) throws {
+        try settle(entry, result: posted.milesId)
     }
 
-    func recordStatusApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) {
-        settle(entryId, result: "version \(milesVersion)")
-        if let id = outbox[entryId]?.subjectId { statusChanges[id]?.state = .applied }
+    func recordStatusApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) throws {
+        try settle(entry, result: "version \(milesVersion)")
+        statusChanges[entry.subjectId]?.state = .applied
     }
 
-    func recordNoteAdded(entryId: Int64, milesNoteId: String, at: Timestamp) { settle(entryId, result: milesNoteId) }
+    func recordNoteAdded(_ entry: OutboxEntry, milesNoteId: String, at: Timestamp) throws { try settle(entry, result: milesNoteId) }
 
-    func recordContactChangeApplied(entryId: Int64, milesVersion: Int64, at: Timestamp) { settle(entryId, result: "partner version \(milesVersion)") }
+    func recordContactChangeApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) throws {
+        try settle(entry, result: "partner version \(milesVersion)")
+    }
 
     func updateExpectedVersion(statusChangeId: Int64, to version: Int64) { statusChanges[statusChangeId]?.expectedVersion = version }
 
     func updateContactChangeVersion(id: Int64, to version: Int64) { contactChanges[id]?.expectedVersion = version }
 
-    func recordRetry(entryId: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) {
-        outbox[entryId]?.state = .pending
-        outbox[entryId]?.lastError = error
-        outbox[entryId]?.nextAttemptAt = nextAttemptAt
+    func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) throws {
+        try held(entry)
+        outbox[entry.id]?.state = .pending
+        outbox[entry.id]?.lastError = error
+        outbox[entry.id]?.nextAttemptAt = nextAttemptAt
+        outbox[entry.id]?.lease = nil
     }
 
-    func recordDeadLetter(entryId: Int64, reason: String, at: Timestamp) {
-        outbox[entryId]?.state = .deadLetter
-        outbox[entryId]?.lastError = reason
-        if let entry = outbox[entryId], entry.kind == .updateContractStatus { statusChanges[entry.subjectId]?.state = .failed }
+    func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) throws {
+        try held(entry)
+        outbox[entry.id]?.state = .deadLetter
+        outbox[entry.id]?.lastError = reason
+        outbox[entry.id]?.lease = nil
+        if entry.kind == .updateContractStatus { statusChanges[entry.subjectId]?.state = .failed }
     }
 
     func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) { outbox[id]?.state = .pending }
 
     func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) { outbox[id]?.state = .skipped }
 
-    private func settle(_ entryId: Int64, result: String) {
-        outbox[entryId]?.state = .sent
-        outbox[entryId]?.resultReference = result
+    /// Like the SQLite store: a result is recorded only under the fence the entry was claimed with.
+    private func held(_ entry: OutboxEntry) throws {
+        guard outbox[entry.id]?.fence == entry.fence else {
+            throw StoreError(.leaseLost, input: "outbox entry \(entry.id)", "outbox entry \(entry.id) was taken over")
+        }
+    }
+
+    private func settle(_ entry: OutboxEntry, result: String) throws {
+        try held(entry)
+        outbox[entry.id]?.state = .sent
+        outbox[entry.id]?.resultReference = result
+        outbox[entry.id]?.lease = nil
     }
 }
