@@ -21,16 +21,20 @@ import NIOCore
 /// A missing or unknown bearer token is 401 (logged with the source address, never the token, and
 /// throttled per source), another agent's path 403, a body over the limit 413, a flood 429: each with a
 /// JSON error in our words, checked before anything is read or stored. Slow clients are cut off
-/// (`HTTPDeadlines`) and at most `maxConnections` are served at once.
+/// (`HTTPDeadlines`) and at most `maxConnections` are served at once. `docs/agents-api.yaml`
+/// describes the API as an OpenAPI document, which a test keeps true against `routes`.
 public final class AgentAPIServer: Sendable {
     private let server: InProcessServer
     private let work: DeliveryWork
+    /// Every route served, the workspace's too, as `METHOD /path/{parameter}`.
+    public let routes: [String]
 
     public var port: Int { server.port }
 
-    private init(server: InProcessServer, work: DeliveryWork) {
+    private init(server: InProcessServer, work: DeliveryWork, routes: [String]) {
         self.server = server
         self.work = work
+        self.routes = routes
     }
 
     /// What `/healthz` and `/metrics` read.
@@ -41,11 +45,12 @@ public final class AgentAPIServer: Sendable {
     public static func start(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores,
                              routes: [any RouteGroup] = [], logger: Logger) async throws -> AgentAPIServer {
         let work = DeliveryWork(desk: desk, logger: logger)
+        var served: [String] = []
         let server = try await InProcessServer.start(name: "the agents' API on \(configuration.host):\(configuration.port)", logger: logger) {
             try makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, routes: routes, logger: logger,
-                                onListening: $0)
+                                onListening: $0, served: &served)
         }
-        return AgentAPIServer(server: server, work: work)
+        return AgentAPIServer(server: server, work: work, routes: served)
     }
 
     /// Stops listening, then waits for deliveries still being processed.
@@ -58,14 +63,15 @@ public final class AgentAPIServer: Sendable {
     public static func run(configuration: AgentAPIConfiguration, desk: IngestDesk, monitored: any MonitoredStores,
                            routes: [any RouteGroup] = [], logger: Logger, onListening: @escaping @Sendable (Int) -> Void) async throws {
         let work = DeliveryWork(desk: desk, logger: logger)
+        var served: [String] = []
         try await makeApplication(configuration: configuration, desk: desk, work: work, monitored: monitored, routes: routes, logger: logger,
-                                  onListening: onListening).runService()
+                                  onListening: onListening, served: &served).runService()
         await work.finishAll()
     }
 
     private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, work: DeliveryWork, monitored: any MonitoredStores,
                                         routes: [any RouteGroup], logger: Logger,
-                                        onListening: @escaping @Sendable (Int) -> Void) throws -> some ApplicationProtocol {
+                                        onListening: @escaping @Sendable (Int) -> Void, served: inout [String]) throws -> some ApplicationProtocol {
         let handler = AgentAPIHandler(configuration: configuration, tokens: try AgentTokens(hexHashes: configuration.tokenHashes),
                                       desk: desk, work: work, monitored: monitored, logger: logger)
         let router = Router(context: ClientRequestContext.self)
@@ -78,6 +84,7 @@ public final class AgentAPIServer: Sendable {
         }
         router.get("healthz") { _, _ in await handler.health() }
         router.get("metrics") { _, _ in await handler.metrics() }
+        served = router.routes.map { "\($0.method) \($0.path)" }
         return Application(
             router: router,
             server: .http1(deadlines: configuration.deadlines),
