@@ -1,5 +1,8 @@
 import CollectionsStoreSQLite
 import Foundation
+import HTTPServing
+import Hummingbird
+import Logging
 import MilesMock
 import Testing
 import Yams
@@ -127,6 +130,43 @@ struct JobMetricsFileTests {
         }
     }
 
+    @Test("--metrics-push posts the run to a Pushgateway under the job's name; a gateway that is down is a warning, not a failed job")
+    func metricsPush() async throws {
+        let received = PushedMetrics()
+        let router = Router()
+        router.post("metrics/job/:job") { request, context -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            await received.record(job: context.parameters.get("job") ?? "", text: String(buffer: body))
+            return .ok
+        }
+        let gateway = try await InProcessServer.start(name: "the Pushgateway", logger: Logger(label: "test")) { onListening in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: { onListening($0.localAddress?.port ?? 0) })
+        }
+        do {
+            try await withHarness(contracts: 120) { harness in
+                let sync = try await runAdapter(["sync", "contracts", "--metrics-push", "http://127.0.0.1:\(gateway.port)/"],
+                                                environment: harness.adapterEnvironment)
+                #expect(sync.status == 0, "\(sync.output)")
+                let pushed = await received.texts
+                #expect(pushed.map(\.job) == ["sync"])
+                #expect(pushed.first?.text.contains("miles_adapter_job_success{job=\"sync\"} 1\n") == true)
+                #expect(pushed.first?.text.contains("miles_adapter_job_items{job=\"sync\",item=\"contracts_received\"} 120\n") == true)
+
+                let unreachable = try await runAdapterSeparately(["push", "--metrics-push", "http://127.0.0.1:1"], environment: harness.adapterEnvironment)
+                #expect(unreachable.status == 0)
+                #expect(unreachable.errors.contains("warning: the run's metrics were not pushed to http://127.0.0.1:1/metrics/job/push"))
+                let refused = try await runAdapterSeparately(["push", "--metrics-push", "ftp://gateway"], environment: harness.adapterEnvironment)
+                #expect(refused.status == 2)
+                #expect(refused.errors.contains("--metrics-push 'ftp://gateway' is not an http(s) URL"))
+            }
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+        await gateway.stop()
+    }
+
     @Test("ingest watch writes each look: files taken, rows applied, refused and rejected")
     func ingestMetrics() async throws {
         try await withHarness(contracts: 60) { harness in
@@ -147,4 +187,11 @@ struct JobMetricsFileTests {
             #expect(taken["miles_adapter_job_success{job=\"ingest\"}"] == 1)
         }
     }
+}
+
+/// What the test's Pushgateway was sent.
+actor PushedMetrics {
+    private(set) var texts: [(job: String, text: String)] = []
+
+    func record(job: String, text: String) { texts.append((job, text)) }
 }

@@ -101,8 +101,7 @@ struct IngestCommand: AsyncParsableCommand {
         @Option(help: "Seconds a file must be unwritten before it is taken without a done-file.") var stableFor = 10
         @Flag(help: "Look once and stop (for a scheduler).") var once = false
         @Option(help: "Rows committed per transaction.") var batchSize = 2_000
-        @Option(help: "Write each look as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
-        var metricsFile: String?
+        @OptionGroup var metrics: MetricsOptions
 
         func run() async throws {
             try await reportingFailures {
@@ -131,10 +130,8 @@ struct IngestCommand: AsyncParsableCommand {
                             printError("\(taken.path) -> \(taken.movedTo): \(taken.failure ?? "failed")")
                         }
                     }
-                    if let metricsFile {
-                        MetricsOutput.write(JobMetrics(job: "ingest", succeeded: counts["files_failed"] == 0, duration: ContinuousClock.now - started,
-                                                       endedAt: CommandSession.clock(), counts: counts), to: metricsFile)
-                    }
+                    metrics.publish(JobMetrics(job: "ingest", succeeded: counts["files_failed"] == 0, duration: ContinuousClock.now - started,
+                                                       endedAt: CommandSession.clock(), counts: counts))
                     if !once { try await Task.sleep(for: .seconds(interval)) }
                 } while !once
             }

@@ -26,8 +26,7 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "Stop between entries (the rest stays pending) if the run takes longer than this many minutes.")
     var deadlineMinutes: Int?
 
-    @Option(help: "Write the run as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
-    var metricsFile: String?
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(help: "This worker's name in the audit log and the logs (default: the machine and process id).")
     var worker: String?
@@ -45,10 +44,8 @@ struct PushCommand: AsyncParsableCommand {
         var counts: [String: Int] = [:]
         var succeeded = false
         defer {
-            if let metricsFile {
-                MetricsOutput.write(JobMetrics(job: "push", succeeded: succeeded, duration: ContinuousClock.now - started,
-                                               endedAt: CommandSession.clock(), counts: counts), to: metricsFile)
-            }
+            metrics.publish(JobMetrics(job: "push", succeeded: succeeded, duration: ContinuousClock.now - started,
+                                               endedAt: CommandSession.clock(), counts: counts))
         }
         try await reportingFailures {
             let session = try CommandSession(global)

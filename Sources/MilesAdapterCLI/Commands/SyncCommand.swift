@@ -28,8 +28,7 @@ struct SyncCommand: AsyncParsableCommand {
         @Option(help: "Stop (resumably, between pages) if the run takes longer than this many minutes.")
         var deadlineMinutes: Int?
 
-        @Option(help: "Write the run as Prometheus text to this file (atomically), for node_exporter's textfile collector.")
-        var metricsFile: String?
+        @OptionGroup var metrics: MetricsOptions
 
         @Option(help: "Fetch contracts changed after this date (YYYY-MM-DD, midnight UTC) or time (ISO 8601 with zone).")
         var since: String?
@@ -46,10 +45,8 @@ struct SyncCommand: AsyncParsableCommand {
             var counts: [String: Int] = [:]
             var succeeded = false
             defer {
-                if let metricsFile {
-                    MetricsOutput.write(JobMetrics(job: "sync", succeeded: succeeded, duration: ContinuousClock.now - started,
-                                                   endedAt: CommandSession.clock(), counts: counts), to: metricsFile)
-                }
+                metrics.publish(JobMetrics(job: "sync", succeeded: succeeded, duration: ContinuousClock.now - started,
+                                                   endedAt: CommandSession.clock(), counts: counts))
             }
             try await reportingFailures {
                 let session = try CommandSession(global)
