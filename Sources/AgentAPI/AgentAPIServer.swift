@@ -7,6 +7,7 @@ import Logging
 import MilesMapping
 import MilesSync
 import NIOCore
+import Prometheus
 
 /// Agents post their updates over HTTP (`miles-adapter serve`):
 ///
@@ -72,9 +73,11 @@ public final class AgentAPIServer: Sendable {
     private static func makeApplication(configuration: AgentAPIConfiguration, desk: IngestDesk, work: DeliveryWork, monitored: any MonitoredStores,
                                         routes: [any RouteGroup], logger: Logger,
                                         onListening: @escaping @Sendable (Int) -> Void, served: inout [String]) throws -> some ApplicationProtocol {
+        let requests = PrometheusCollectorRegistry()
         let handler = AgentAPIHandler(configuration: configuration, tokens: try AgentTokens(hexHashes: configuration.tokenHashes),
-                                      desk: desk, work: work, monitored: monitored, logger: logger)
+                                      desk: desk, work: work, monitored: monitored, requests: requests, logger: logger)
         let router = Router(context: ClientRequestContext.self)
+        router.add(middleware: RequestMetrics(registry: requests))
         for group in routes { group.register(on: router) }
         router.post("v1/agents/:agent/updates") { request, context in
             await handler.post(request, agent: try context.parameters.require("agent"), from: context.source)
@@ -102,18 +105,21 @@ struct AgentAPIHandler: Sendable {
     let desk: IngestDesk
     let work: DeliveryWork
     let monitored: any AgentAPIServer.MonitoredStores
+    /// The requests `RequestMetrics` counted and timed.
+    let requests: PrometheusCollectorRegistry
     let logger: Logger
     let limiter: RateLimiter
     let failedAuthentications: RateLimiter
     let counters = RejectionCounters()
 
     init(configuration: AgentAPIConfiguration, tokens: AgentTokens, desk: IngestDesk, work: DeliveryWork, monitored: any AgentAPIServer.MonitoredStores,
-         logger: Logger) {
+         requests: PrometheusCollectorRegistry, logger: Logger) {
         self.configuration = configuration
         self.tokens = tokens
         self.desk = desk
         self.work = work
         self.monitored = monitored
+        self.requests = requests
         self.logger = logger
         limiter = RateLimiter(perMinute: configuration.requestsPerMinute)
         failedAuthentications = RateLimiter(perMinute: configuration.failedAuthenticationsPerMinute)
@@ -248,7 +254,7 @@ struct AgentAPIHandler: Sendable {
 
     func metrics() async -> Response {
         do {
-            let text = try await PrometheusText.render(store: monitored, rejectedRequests: await counters.snapshot())
+            let text = try await PrometheusText.render(store: monitored, rejectedRequests: await counters.snapshot()) + requests.emitToString()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         } catch {

@@ -138,6 +138,15 @@ struct AgentAPIEndToEndTests {
             #expect(metrics.contains("miles_adapter_updates_rejected_total{reason=\"bad_row\"} 1\n"))
             #expect(metrics.contains("miles_adapter_outbox_depth 0\n"))
             #expect(metrics.contains("miles_adapter_last_sync_timestamp_seconds "))
+            // Requests by route template (never the agent's name), method and status, and their latency.
+            #expect(metrics.contains(#"miles_adapter_http_requests_total{route="/v1/agents/{agent}/updates",method="POST",status="201"} 1"# + "\n"))
+            #expect(metrics.contains(#"miles_adapter_http_requests_total{route="/v1/agents/{agent}/updates",method="POST",status="422"} 1"# + "\n"))
+            #expect(metrics.contains(#"miles_adapter_http_requests_total{route="/v1/agents/{agent}/updates/{id}",method="GET",status="404"} 1"# + "\n"))
+            #expect(metrics.contains(#"miles_adapter_http_request_duration_seconds_count{route="/v1/agents/{agent}/updates",method="POST"} 2"# + "\n"))
+            #expect(metrics.contains(#"miles_adapter_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="+Inf"} 1"# + "\n"))
+            #expect(!metrics.contains("acme-dca"))
+            _ = try await api.send("GET", "/no/such/page")
+            #expect(try await api.send("GET", "/metrics").text.contains(#"{route="unmatched",method="GET",status="404"} 1"#))
         }
     }
 }
