@@ -9,8 +9,8 @@ extension SQLiteStore: JobLockStore {
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM job_locks WHERE job = ?", arguments: [job]) {
                 let current = JobLockHolder(processId: row["process_id"], host: row["host"], since: Timestamp(millisecondsSinceEpoch: row["since"]))
                 guard isGone(current) else { return .heldBy(current) }
-                try self.audit(db, at: holder.since, actor: "sync", action: "job.lock-taken-over", subject: "job:\(job)",
-                               details: "\(current) had ended without releasing it")
+                try self.audit(db, at: holder.since, actor: "process \(holder.processId) on \(holder.host)", action: "job.lock-taken-over",
+                               subject: "job:\(job)", details: "\(current) had ended without releasing it")
             }
             try db.execute(sql: """
                 INSERT INTO job_locks (job, process_id, host, since) VALUES (?, ?, ?, ?)

@@ -360,3 +360,75 @@ struct IngestCrashTests {
         }
     }
 }
+
+@Suite("Several ingest watchers share a drop folder (issue 15)", .serialized, .timeLimit(.minutes(3)))
+struct IngestWorkersTests {
+    static let header = "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\n"
+
+    @Test("two 'ingest watch' processes on one folder: each file taken by one of them, every row applied once, both did some")
+    func twoWatchersShareTheFolder() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
+            let root = temporaryDirectory("watchers")
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let folder = root + "/drop/acme-dca"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let names = (1...12).map { String(format: "return-%02d.csv", $0) }
+            for (index, name) in names.enumerated() {
+                let rows = (1...300).map { "C00000008,NOTE,28/11/2026,,,file \(index) call \($0)\n" }.joined()
+                try (Self.header + rows).write(toFile: folder + "/" + name, atomically: true, encoding: .utf8)
+                FileManager.default.createFile(atPath: folder + "/" + name + ".done", contents: nil)
+            }
+            let environment = ["MILES_ADAPTER_DATABASE": harness.storePath, "MILES_ADAPTER_MAPPINGS": repositoryMappings,
+                               "MILES_ADAPTER_INBOX": root + "/inbox"]
+            async let first = runAdapter(["ingest", "watch", root + "/drop", "--once", "--batch-size", "50"], environment: environment)
+            async let second = runAdapter(["ingest", "watch", root + "/drop", "--once", "--batch-size", "50"], environment: environment)
+            let runs = try await [first, second]
+            var takenBy: [[String]] = []
+            for run in runs {
+                #expect(run.status == 0, "\(run.output)")
+                takenBy.append(names.filter { run.output.contains("/\($0) -> ") })
+            }
+            #expect(takenBy.allSatisfy { !$0.isEmpty }, "each watcher took some: \(takenBy)")
+            #expect(takenBy.flatMap { $0 }.sorted() == names, "each file taken once: \(takenBy)")
+            let processed = try FileManager.default.contentsOfDirectory(atPath: folder + "/processed").filter { !$0.hasSuffix(".done") }
+            #expect(processed.sorted() == names)
+            #expect(!FileManager.default.fileExists(atPath: folder + "/failed"))
+            let deliveries = try await store.inboxFiles(agent: "acme-dca", state: nil, limit: 100)
+            #expect(deliveries.count == 12)
+            #expect(deliveries.allSatisfy { $0.state == .processed && $0.applied == 300 })
+            #expect(try await store.ingestTotals().received == 3_600)
+        }
+    }
+
+    @Test("what a watcher that has ended had claimed goes back into the folder and is taken; a delivery another process holds is left to it")
+    func abandonedClaimsAndHeldDeliveries() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
+            let root = temporaryDirectory("abandoned")
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let folder = root + "/drop/acme-dca"
+            let ended = Process()
+            ended.executableURL = URL(fileURLWithPath: "/bin/true")
+            try ended.run()
+            ended.waitUntilExit()
+            let claims = folder + "/.taking/\(Processes.outboxWorker().host)/\(ended.processIdentifier)"
+            try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
+            try (Self.header + "C00000008,NOTE,28/11/2026,,,claimed then killed\n").write(toFile: claims + "/late.csv", atomically: true, encoding: .utf8)
+            let desk = harness.ingestDesk(store, inbox: root + "/inbox")
+            let watcher = DropFolderWatcher(desk: desk, directory: root + "/drop", stableFor: .zero)
+            #expect(try await watcher.scan().map(\.movedTo) == [folder + "/processed/late.csv"])
+            #expect(!FileManager.default.fileExists(atPath: claims))
+
+            // A delivery being processed elsewhere (here: a process on another machine) is not processed twice.
+            try (Self.header + "C00000008,NOTE,28/11/2026,,,held elsewhere\n").write(toFile: root + "/held.csv", atomically: true, encoding: .utf8)
+            let (held, _) = try await desk.receive(path: root + "/held.csv", agent: "acme-dca", channel: "file")
+            let elsewhere = JobLockHolder(processId: 1, host: "another-machine", since: CollectionsClock.system())
+            #expect(try await store.acquireJobLock(job: "delivery:\(held.id)", for: elsewhere, isGone: Processes.isGone) == .acquired)
+            #expect(try await desk.process(held).state == .received)
+            #expect(try await store.thirdPartyUpdates(fileId: held.id).isEmpty)
+            try await store.releaseJobLock(job: "delivery:\(held.id)", for: elsewhere)
+            #expect(try await desk.process(held).applied == 1)
+        }
+    }
+}

@@ -47,7 +47,10 @@ struct IngestCommand: AsyncParsableCommand {
     nonisolated(unsafe) private static let codeLike = /[A-Z0-9][A-Z0-9.,\/:_+\-]{0,39}/
 
     static func summary(_ file: InboxFile) -> String {
-        "delivery \(file.id) (\(file.agent)/\(file.originalName)): \(file.state.rawValue); \(file.applied) applied, "
+        guard file.state != .received else {
+            return "delivery \(file.id) (\(file.agent)/\(file.originalName)): being processed by another process; left to it"
+        }
+        return "delivery \(file.id) (\(file.agent)/\(file.originalName)): \(file.state.rawValue); \(file.applied) applied, "
             + "\(file.refused) refused by a guard, \(file.rejected) rejected rows"
             + (file.failureReason.map { "; failed: \($0)" } ?? "")
     }
@@ -94,6 +97,10 @@ struct IngestCommand: AsyncParsableCommand {
                 A file is complete when NAME.done is beside it, or when its size has not changed between two looks and it was
                 last written at least --stable-for seconds ago. Processed files move to DIR/AGENT/processed/ (with
                 NAME.errors.csv when rows were rejected); files refused as a whole move to DIR/AGENT/failed/ with NAME.report.txt.
+
+                Several watchers may share the folder (and the store): each file is claimed by one (renamed into its
+                DIR/AGENT/.taking/HOST/PID/), and a delivery is processed by one process at a time. What a killed watcher
+                on this machine had claimed goes back into the agent's folder at the next look.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The drop folder.") var directory: String

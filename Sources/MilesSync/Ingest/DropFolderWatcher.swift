@@ -8,6 +8,11 @@ import MilesMapping
 /// and it was last written at least `stableFor` ago. After processing it moves to the agent's
 /// `processed/` (with `NAME.errors.csv` beside it when rows were rejected), or to `failed/` with
 /// `NAME.report.txt` saying why. Nothing is deleted.
+///
+/// Several watchers may share a drop folder: a file is claimed by renaming it into the watcher's
+/// own `.taking/HOST/PID/` folder, which only one rename can do, so each delivery is taken by one
+/// watcher. Files a watcher on this machine claimed and never finished (it was killed) go back
+/// into the agent's folder at the next look of any watcher.
 public final class DropFolderWatcher {
     public struct Taken: Sendable {
         public var agent: String
@@ -22,6 +27,8 @@ public final class DropFolderWatcher {
     let stableFor: Duration
     let clock: () -> Date
     private var lastSizes: [String: UInt64] = [:]
+    /// This watcher's claim folder under each agent's folder: `.taking/HOST/PID`.
+    private let claimFolder = ".taking/\(Processes.hostName)/\(getpid())"
 
     public init(desk: IngestDesk, directory: String, stableFor: Duration = .seconds(10), clock: @escaping () -> Date = Date.init) {
         self.desk = desk
@@ -36,6 +43,7 @@ public final class DropFolderWatcher {
         let fileManager = FileManager.default
         for agent in desk.mappings.agents.values.filter({ $0.updates != nil }).map(\.agent).sorted() {
             let folder = directory + "/" + agent
+            returnAbandonedClaims(in: folder)
             guard let names = try? fileManager.contentsOfDirectory(atPath: folder) else { continue }
             for name in names.sorted() where !name.hasPrefix(".") && !name.hasSuffix(".done") {
                 let path = folder + "/" + name
@@ -43,8 +51,11 @@ public final class DropFolderWatcher {
                       attributes[.type] as? FileAttributeType == .typeRegular else { continue }
                 guard isComplete(path: path, attributes: attributes) else { continue }
                 lastSizes[path] = nil
-                taken.append(try await take(path: path, name: name, agent: agent, folder: folder))
+                // Another watcher claimed it first: it is theirs.
+                guard let claimed = try claim(path, name: name, in: folder) else { continue }
+                taken.append(try await take(path: path, claimed: claimed, name: name, agent: agent, folder: folder))
             }
+            removeEmptyClaimFolders(in: folder)
         }
         return taken
     }
@@ -58,16 +69,53 @@ public final class DropFolderWatcher {
         return quiet && (lastSizes[path].map { $0 == size } ?? true)
     }
 
-    private func take(path: String, name: String, agent: String, folder: String) async throws -> Taken {
+    /// Renames the file into this watcher's claim folder; nil when another watcher renamed it first.
+    private func claim(_ path: String, name: String, in folder: String) throws -> String? {
+        let claims = folder + "/" + claimFolder
+        try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
+        let claimed = claims + "/" + name
+        guard rename(path, claimed) == 0 else {
+            if errno == ENOENT { return nil }
+            throw IngestError(.inboxUnwritable, input: path, "cannot claim \(path) (moving it to \(claimed)): errno \(errno)")
+        }
+        if FileManager.default.fileExists(atPath: path + ".done") { _ = rename(path + ".done", claimed + ".done") }
+        return claimed
+    }
+
+    /// Puts back into the agent's folder what watchers on this machine claimed and did not finish
+    /// because their process ended. What a watcher on another machine claimed stays: it ends there.
+    private func returnAbandonedClaims(in folder: String) {
+        let hostFolder = folder + "/.taking/" + Processes.hostName
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: hostFolder)) ?? [] {
+            guard let processId = Int32(pid), Processes.hasEnded(processId: processId, host: Processes.hostName) else { continue }
+            let claims = hostFolder + "/" + pid
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? [] where !FileManager.default.fileExists(atPath: folder + "/" + name) {
+                _ = rename(claims + "/" + name, folder + "/" + name)
+            }
+            try? FileManager.default.removeItem(atPath: claims)
+        }
+    }
+
+    /// This watcher's claim folder and the ones above it, where nothing is left in them: a folder
+    /// another watcher is using is not empty, and `rmdir` leaves it.
+    private func removeEmptyClaimFolders(in folder: String) {
+        var claims = folder + "/" + claimFolder
+        while claims.count > folder.count {
+            guard rmdir(claims) == 0 else { return }
+            claims = (claims as NSString).deletingLastPathComponent
+        }
+    }
+
+    private func take(path: String, claimed: String, name: String, agent: String, folder: String) async throws -> Taken {
         do {
-            let outcome = try await desk.ingest(path: path, agent: agent, channel: "watch")
+            let outcome = try await desk.ingest(path: claimed, agent: agent, channel: "watch")
             if outcome.file.state == .failed {
-                let moved = try move(path, name: name, into: folder + "/failed")
+                let moved = try move(claimed, name: name, into: folder + "/failed")
                 try write(report: "\(name): refused as a whole: \(outcome.file.failureReason ?? "unknown reason")\n"
                             + "nothing from it was applied; correct it and deliver it again\n", beside: moved)
                 return Taken(agent: agent, path: path, movedTo: moved, outcome: outcome, failure: outcome.file.failureReason)
             }
-            let moved = try move(path, name: name, into: folder + "/processed")
+            let moved = try move(claimed, name: name, into: folder + "/processed")
             let errors = try await desk.store.ingestRowErrors(fileId: outcome.file.id)
             if !outcome.duplicate, !errors.isEmpty {
                 let report = CSVText.render(header: ["line", "column", "value", "reason"],
@@ -76,7 +124,7 @@ public final class DropFolderWatcher {
             }
             return Taken(agent: agent, path: path, movedTo: moved, outcome: outcome, failure: nil)
         } catch let error as IngestError {
-            let moved = try move(path, name: name, into: folder + "/failed")
+            let moved = try move(claimed, name: name, into: folder + "/failed")
             try write(report: "\(name): \(error.description)\n", beside: moved)
             return Taken(agent: agent, path: path, movedTo: moved, outcome: nil, failure: error.description)
         }

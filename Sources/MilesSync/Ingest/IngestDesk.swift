@@ -21,7 +21,7 @@ public struct IngestDesk: Sendable {
     }
 
     /// What the desk reads and writes.
-    public typealias Stores = ContractStore & ContractActionStore & PlacementStore & IngestStore
+    public typealias Stores = ContractStore & ContractActionStore & PlacementStore & IngestStore & JobLockStore
 
     public let store: any Stores
     public let mappings: MappingSet
@@ -88,9 +88,26 @@ public struct IngestDesk: Sendable {
         try await store.inboxFiles(agent: nil, state: .received, limit: 1_000).reversed()
     }
 
-    /// Reads the delivery through once to know it is whole, then applies its rows after the cursor.
+    /// Processes the delivery unless another process (a second watcher, `serve`) is processing it:
+    /// then it is returned as it is, still `received`, and left to that one. A holder whose process
+    /// has ended is taken over, and the rows go on from the cursor.
     public func process(_ file: InboxFile) async throws -> InboxFile {
         guard file.state == .received else { return file }
+        let job = "delivery:\(file.id)"
+        let holder = Processes.jobLockHolder(at: now())
+        guard case .acquired = try await store.acquireJobLock(job: job, for: holder, isGone: Processes.isGone) else { return file }
+        do {
+            let processed = try await processHolding(file)
+            try await store.releaseJobLock(job: job, for: holder)
+            return processed
+        } catch {
+            try? await store.releaseJobLock(job: job, for: holder)
+            throw error
+        }
+    }
+
+    /// Reads the delivery through once to know it is whole, then applies its rows after the cursor.
+    private func processHolding(_ file: InboxFile) async throws -> InboxFile {
         guard let mapping = mappings.agents[file.agent] else {
             throw IngestError(.unknownAgent, input: file.agent, "no agent '\(file.agent)' in mappings/third-party")
         }
