@@ -38,8 +38,9 @@ public final class AgentAPIServer: Sendable {
         self.routes = routes
     }
 
-    /// What `/healthz` and `/metrics` read.
-    public typealias MonitoredStores = ContractStore & SyncStore & IngestStore & OutboxStore
+    /// What `/healthz` and `/metrics` read,
+    /// and the rate limits every `serve` process sharing the store draws on.
+    public typealias MonitoredStores = ContractStore & SyncStore & IngestStore & OutboxStore & RateLimitStore
 
     /// Starts listening in this process and returns once it is.
     /// `routes` are served beside the agents' API (the workspace).
@@ -113,7 +114,7 @@ struct AgentAPIHandler: Sendable {
     let counters = RejectionCounters()
 
     init(configuration: AgentAPIConfiguration, tokens: AgentTokens, desk: IngestDesk, work: DeliveryWork, monitored: any AgentAPIServer.MonitoredStores,
-         requests: PrometheusCollectorRegistry, logger: Logger) {
+         requests: PrometheusCollectorRegistry, logger: Logger, now: CollectionsClock = .system) {
         self.configuration = configuration
         self.tokens = tokens
         self.desk = desk
@@ -121,13 +122,26 @@ struct AgentAPIHandler: Sendable {
         self.monitored = monitored
         self.requests = requests
         self.logger = logger
-        limiter = RateLimiter(perMinute: configuration.requestsPerMinute)
-        failedAuthentications = RateLimiter(perMinute: configuration.failedAuthenticationsPerMinute)
+        limiter = RateLimiter(store: monitored, name: "requests", perMinute: configuration.requestsPerMinute, now: now)
+        failedAuthentications = RateLimiter(store: monitored, name: "failed-authentications",
+                                            perMinute: configuration.failedAuthenticationsPerMinute, now: now)
     }
 
-    /// The agent the request may act for, or the error answer: 401, 403 or 429.
+    /// The agent the request may act for, or the error answer: 401, 403 or 429 (500 when the shared
+    /// rate limits cannot be read).
     private func admit(_ request: Request, agent: String, from source: String) async -> Result<String, ErrorAnswer> {
-        if let wait = await failedAuthentications.wait(for: source) {
+        do {
+            return try await admitting(request, agent: agent, from: source)
+        } catch {
+            let reference = UUID().uuidString.prefix(8).lowercased()
+            logger.error("agents' API: the rate limits cannot be read", metadata: ["reference": "\(reference)", "error": "\(error)"])
+            return .failure(ErrorAnswer(.internalServerError, "internal",
+                                        "the rate limits could not be read; the adapter's log has the cause (reference \(reference))"))
+        }
+    }
+
+    private func admitting(_ request: Request, agent: String, from source: String) async throws -> Result<String, ErrorAnswer> {
+        if let wait = try await failedAuthentications.wait(for: source) {
             return .failure(ErrorAnswer(.tooManyRequests, "too_many_failed_authentications",
                                         "too many failed authentications from this address; try again in \(wait) s",
                                         headers: [.retryAfter: String(wait)]))
@@ -135,15 +149,15 @@ struct AgentAPIHandler: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               let caller = tokens.agent(presenting: String(header.dropFirst("Bearer ".count))) else {
             let presented = request.headers[.authorization] == nil ? "no bearer token" : "a token that is not any agent's"
-            await failed(source: source, agent: agent, presented)
+            try await failed(source: source, agent: agent, presented)
             return .failure(ErrorAnswer(.unauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)",
                                         headers: [.wwwAuthenticate: "Bearer"]))
         }
         guard caller == agent else {
-            await failed(source: source, agent: agent, "the token of agent '\(caller)'")
+            try await failed(source: source, agent: agent, "the token of agent '\(caller)'")
             return .failure(ErrorAnswer(.forbidden, "forbidden", "this token is for agent '\(caller)', not '\(agent)'"))
         }
-        if let wait = await limiter.take(for: caller) {
+        if let wait = try await limiter.take(for: caller) {
             return .failure(ErrorAnswer(.tooManyRequests, "rate_limited",
                                         "more than \(configuration.requestsPerMinute) requests a minute; try again in \(wait) s",
                                         headers: [.retryAfter: String(wait)]))
@@ -152,8 +166,8 @@ struct AgentAPIHandler: Sendable {
     }
 
     /// Logs a failed authentication (never the token) and counts it against the source.
-    private func failed(source: String, agent: String, _ presented: String) async {
-        _ = await failedAuthentications.take(for: source)
+    private func failed(source: String, agent: String, _ presented: String) async throws {
+        _ = try await failedAuthentications.take(for: source)
         logger.warning("failed authentication on the agents' API", metadata: [
             "source": "\(source)", "agent": "\(agent)", "presented": "\(presented)"])
     }

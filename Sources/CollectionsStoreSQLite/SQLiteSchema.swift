@@ -304,6 +304,9 @@ enum SQLiteSchema {
                 CREATE INDEX outbox_unsettled ON outbox(id) WHERE state IN ('pending', 'sending');
                 """)
         }
+        migrator.registerMigration("v21: rate limits shared by every serve process") { db in
+            try db.execute(sql: "CREATE TABLE rate_buckets (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL)")
+        }
         return migrator
     }
 

@@ -40,7 +40,7 @@ struct AgentAPIEndToEndTests {
     let acmeToken = AgentTokens.generate()
     let traceToken = AgentTokens.generate()
 
-    func withServer(maxBodyBytes: Int = 4_096, requestsPerMinute: Int = 30,
+    func withServer(maxBodyBytes: Int = 4_096, requestsPerMinute: Int = 30, failedAuthenticationsPerMinute: Int = 10,
                     _ body: (SyncHarness, SQLiteStore, APIClient) async throws -> Void) async throws {
         try await withHarness(contracts: 60) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
@@ -48,6 +48,7 @@ struct AgentAPIEndToEndTests {
             defer { try? FileManager.default.removeItem(atPath: inbox) }
             let configuration = AgentAPIConfiguration(
                 port: 0, maxBodyBytes: maxBodyBytes, requestsPerMinute: requestsPerMinute,
+                failedAuthenticationsPerMinute: failedAuthenticationsPerMinute,
                 tokenHashes: ["acme-dca": AgentTokens.hash(of: acmeToken), "tracewise": AgentTokens.hash(of: traceToken)])
             let server = try await AgentAPIServer.start(configuration: configuration, desk: harness.ingestDesk(store, inbox: inbox),
                                                         monitored: store, logger: Logger(label: "test"))
@@ -101,6 +102,41 @@ struct AgentAPIEndToEndTests {
             #expect(try await store.inboxFiles(agent: nil, state: nil, limit: 10).isEmpty)
             let metrics = try await api.send("GET", "/metrics")
             #expect(metrics.text.contains("miles_adapter_http_requests_rejected_total{status=\"429\"} 1"))
+        }
+    }
+
+    @Test("two serve processes on one store share an agent's rate and a source's failed authentications (issue 15)")
+    func sharedRateLimits() async throws {
+        try await withServer(requestsPerMinute: 3, failedAuthenticationsPerMinute: 2) { harness, _, first in
+            // A second instance: its own store connection to the same file, its own server.
+            let store = try SQLiteStore(path: harness.storePath)
+            let configuration = AgentAPIConfiguration(port: 0, requestsPerMinute: 3, failedAuthenticationsPerMinute: 2,
+                                                      tokenHashes: ["acme-dca": AgentTokens.hash(of: acmeToken)])
+            let inbox = temporaryDirectory("inbox-2")
+            defer { try? FileManager.default.removeItem(atPath: inbox) }
+            let other = try await AgentAPIServer.start(configuration: configuration, desk: harness.ingestDesk(store, inbox: inbox),
+                                                       monitored: store, logger: Logger(label: "test"))
+            let second = APIClient(base: "http://127.0.0.1:\(other.port)")
+            do {
+                #expect(try await first.send("GET", "/v1/agents/acme-dca/updates/99", token: acmeToken).status == 404)
+                #expect(try await first.send("GET", "/v1/agents/acme-dca/updates/99", token: acmeToken).status == 404)
+                #expect(try await second.send("GET", "/v1/agents/acme-dca/updates/99", token: acmeToken).status == 404)
+                let flooded = try await second.send("GET", "/v1/agents/acme-dca/updates/99", token: acmeToken)
+                #expect(flooded.status == 429)
+                #expect(flooded.json["error"] as? String == "rate_limited")
+                #expect(try await first.send("GET", "/v1/agents/acme-dca/updates/99", token: acmeToken).status == 429)
+
+                // Failed authentications from one address, counted wherever they land.
+                #expect(try await first.send("GET", "/v1/agents/acme-dca/updates/99", token: "wrong").status == 401)
+                #expect(try await second.send("GET", "/v1/agents/acme-dca/updates/99", token: "wrong").status == 401)
+                let throttled = try await second.send("GET", "/v1/agents/acme-dca/updates/99", token: "wrong")
+                #expect(throttled.status == 429)
+                #expect(throttled.json["error"] as? String == "too_many_failed_authentications")
+            } catch {
+                await other.stop()
+                throw error
+            }
+            await other.stop()
         }
     }
 
