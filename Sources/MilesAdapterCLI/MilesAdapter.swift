@@ -11,7 +11,7 @@ struct MilesAdapter: AsyncParsableCommand {
     /// code for them is 64).
     static func main() async {
         if CommandLine.arguments.dropFirst() == ["--version"] {
-            print(AdapterVersion.describe())
+            print(await AdapterVersion.describe())
             Foundation.exit(0)
         }
         do {
@@ -78,9 +78,9 @@ struct GlobalOptions: ParsableArguments {
         return logger
     }
 
-    func loadConfiguration() throws -> AdapterConfiguration {
+    func loadConfiguration() async throws -> AdapterConfiguration {
         do {
-            return try AdapterConfiguration.load(path: config)
+            return try await AdapterConfiguration.load(path: config)
         } catch {
             throw CommandFailure(message: "\(error)", exitCode: .configuration)
         }

@@ -101,7 +101,51 @@ struct ConfigurationTests {
             #expect(await harness.server.miles.journalEntries().count == 2)
             let (refused, message) = try await run(["sync", "contracts"], yaml: "miles:\n  circuitBreakerFailures: 0\n", harness: harness)
             #expect(refused == 5)
-            #expect(message.contains("circuitBreakerFailures must be above 0"))
+            #expect(message.contains("miles.circuitBreakerFailures='0' must be a whole number above 0"))
+            #expect(message.contains("MILES_ADAPTER_MILES_CIRCUIT_BREAKER_FAILURES"))
+        }
+    }
+
+    @Test("one precedence (issue 15): the environment's long name, then its short name, then the secrets folder, then the file; secrets never from the file")
+    func precedence() async throws {
+        try await withHarness(contracts: 100) { harness in
+            let folder = temporaryDirectory("precedence")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try "sync:\n  pageSize: 40\nmiles:\n  endpoint: \(harness.server.endpoint)\n"
+                .write(toFile: folder + "/miles-adapter.yaml", atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: folder + "/secrets", withIntermediateDirectories: true)
+            try (MockMilesConfiguration.defaultPassword + "\n").write(toFile: folder + "/secrets/miles-password", atomically: true, encoding: .utf8)
+            try "25".write(toFile: folder + "/secrets/sync-pageSize", atomically: true, encoding: .utf8)
+            let base = ["MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername, "MILES_ADAPTER_DATABASE": harness.storePath,
+                        "MILES_ADAPTER_MAPPINGS": repositoryMappings]
+            /// The page size the sync asked MILES for, with `environment` on top of `base`.
+            func pageSize(_ environment: [String: String]) async throws -> String? {
+                await harness.server.miles.clearJournal()
+                let run = try await runAdapter(["sync", "contracts", "--full", "--config", folder + "/miles-adapter.yaml"],
+                                               environment: base.merging(environment) { $1 })
+                #expect(run.status == 0, "\(run.output)")
+                return await harness.server.miles.journalEntries().first { $0.operation == "FindContracts" }?.parameters["PageSize"]
+            }
+            let password = ["MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword]
+            #expect(try await pageSize(password) == "40")
+            #expect(try await pageSize(password.merging(["MILES_ADAPTER_SECRETS_DIR": folder + "/secrets"]) { $1 }) == "25")
+            #expect(try await pageSize(password.merging(["MILES_ADAPTER_PAGE_SIZE": "20"]) { $1 }) == "20")
+            #expect(try await pageSize(password.merging(["MILES_ADAPTER_PAGE_SIZE": "20", "MILES_ADAPTER_SYNC_PAGE_SIZE": "30"]) { $1 }) == "30")
+            // The password from the secrets folder alone.
+            #expect(try await pageSize(["MILES_ADAPTER_SECRETS_DIR": folder + "/secrets"]) == "25")
+
+            // A password written in the file is not read.
+            try "miles:\n  endpoint: \(harness.server.endpoint)\n  password: \(MockMilesConfiguration.defaultPassword)\n"
+                .write(toFile: folder + "/miles-adapter.yaml", atomically: true, encoding: .utf8)
+            let inFile = try await runAdapter(["sync", "contracts", "--config", folder + "/miles-adapter.yaml"], environment: base)
+            #expect(inFile.status == 5)
+            #expect(inFile.output.contains("no MILES password"))
+            let missing = try await runAdapter(["sync", "contracts"], environment: base.merging(["MILES_ADAPTER_SECRETS_DIR": folder + "/none"]) { $1 })
+            #expect(missing.status == 5)
+            #expect(missing.output.contains("the secrets folder \(folder)/none"))
+            let bad = try await runAdapter(["sync", "contracts"], environment: base.merging(["MILES_ADAPTER_MILES_VERIFY_TLS": "maybe"]) { $1 })
+            #expect(bad.status == 5)
+            #expect(bad.output.contains("miles.verifyTLS='maybe' must be true or false (set by MILES_ADAPTER_MILES_VERIFY_TLS"))
         }
     }
 }

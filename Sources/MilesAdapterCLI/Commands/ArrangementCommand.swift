@@ -41,7 +41,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 let person = try await session.person()
                 guard let stored = try await session.store.contract(number: contract) else {
@@ -76,7 +76,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 try DecisionResults.approvals(await session.arrangementDesk.approve(ids: ids, by: try await session.person(), comment: comment))
             }
@@ -91,7 +91,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 try await session.arrangementDesk.reject(id: id, by: try await session.person(), reason: reason)
                 print("\(id): rejected")
@@ -107,7 +107,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 try await session.arrangementDesk.cancel(id: id, by: try await session.person(), reason: reason)
                 let state = try await session.store.arrangement(id: id)?.state
@@ -124,7 +124,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 let change = try await session.arrangementDesk.close(id: id, by: try await session.person())
                 print("\(id): closed; status change \(change) queued for MILES")
@@ -145,7 +145,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for arrangement in try await session.store.arrangements(state: state.flatMap(ArrangementProposal.State.init)) {
                     let plan = arrangement.plan
                     print("\(arrangement.id)\t\(arrangement.state.rawValue)\t\(plan.contractNumber)\t\(plan.instalments.count) x \(plan.frequency.rawValue)"
@@ -164,7 +164,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for report in try await session.store.reportedArrangements(open: !all, limit: 1_000) {
                     print("\(report.id)\t\(report.contractNumber)\t\(report.agent)\t\(report.reportedOn)\t\(report.details)\t\(report.source)"
                           + (report.proposal.map { "\tproposed as arrangement \($0)" } ?? ""))
@@ -180,7 +180,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 guard let arrangement = try await session.store.arrangement(id: id) else {
                     throw CommandFailure(message: "no arrangement \(id)", exitCode: .failed)
                 }

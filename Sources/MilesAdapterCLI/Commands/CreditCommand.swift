@@ -27,7 +27,7 @@ struct CreditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 switch try await session.creditDesk.raiseCreditNote(
                     contractNumber: contract, amount: amount, invoiceNumbers: invoices, reasonCode: reason, comment: comment,
@@ -48,7 +48,7 @@ struct CreditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for credit in try await session.store.creditNotes(state: state.flatMap(ApprovalTrail.State.init)) {
                     print("\(credit.id)\t\(credit.trail.state.rawValue)\t\(credit.contractNumber)\t\(credit.amount)\t\(credit.reasonCode)"
                           + "\t" + CreditCommand.summary(credit.trail))
@@ -64,7 +64,7 @@ struct CreditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 guard let credit = try await session.store.creditNote(id: id) else {
                     throw CommandFailure(message: "no credit note \(id)", exitCode: .failed)
                 }
@@ -103,13 +103,13 @@ struct CreditCommand: AsyncParsableCommand {
 
     /// Approves credit notes or reversals, one line each; exit 1 or 6 when some were refused. Run inside `reportingFailures`.
     static func approve(_ kind: OutboxKind, ids: [Int64], comment: String?, _ global: GlobalOptions) async throws {
-        let session = try CommandSession(global)
+        let session = try await CommandSession(global)
         try await session.requireIntactAudit()
         try DecisionResults.approvals(await session.creditDesk.approve(kind, ids: ids, by: try await session.person(), comment: comment))
     }
 
     static func reject(_ kind: OutboxKind, ids: [Int64], reason: String, _ global: GlobalOptions) async throws {
-        let session = try CommandSession(global)
+        let session = try await CommandSession(global)
         try await session.requireIntactAudit()
         try DecisionResults.rejections(await session.creditDesk.reject(kind, ids: ids, by: try await session.person(), reason: reason))
     }

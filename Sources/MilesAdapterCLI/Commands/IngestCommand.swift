@@ -66,7 +66,7 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 IngestCommand.limitMallocArenas()
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let logger = global.makeLogger("miles-adapter.ingest", secrets: session.configuration.secrets)
                 let desk = session.ingestDesk(batchSize: batchSize)
                 let outcome = try await desk.ingest(path: path, agent: agent, channel: "file")
@@ -113,7 +113,7 @@ struct IngestCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 IngestCommand.limitMallocArenas()
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let desk = session.ingestDesk(batchSize: batchSize)
                 for file in try await desk.unfinished() {
                     print("resuming " + IngestCommand.summary(try await desk.process(file)))
@@ -160,7 +160,7 @@ struct IngestCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for file in try await session.store.inboxFiles(agent: agent, state: state.flatMap(InboxFile.State.init(rawValue:)), limit: limit) {
                     print("\(file.receivedAt)  \(file.channel)  sha256 \(file.sha256.prefix(12))  " + IngestCommand.summary(file))
                 }
@@ -175,7 +175,7 @@ struct IngestCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 guard let file = try await session.store.inboxFile(id: id) else {
                     throw CommandFailure(message: "there is no delivery \(id) in the inbox", exitCode: .failed)
                 }
@@ -200,7 +200,7 @@ struct IngestCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for update in try await session.store.refusedUpdates(limit: limit) {
                     print("delivery \(update.inboxFileId) line \(update.line)  \(update.agent)  \(update.contractNumber)  \(update.details)  — "
                           + (update.refusal ?? ""))

@@ -23,7 +23,7 @@ struct MappingsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                var configuration = try global.loadConfiguration()
+                var configuration = try await global.loadConfiguration()
                 if let mappings { configuration.mappings = mappings }
                 let directory = try configuration.mappingsDirectory()
                 let set = try CommandSession.loadMappings(configuration)

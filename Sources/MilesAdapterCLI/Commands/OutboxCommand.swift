@@ -48,7 +48,7 @@ struct PushCommand: AsyncParsableCommand {
                                                endedAt: CommandSession.clock(), counts: counts))
         }
         try await reportingFailures {
-            let session = try CommandSession(global)
+            let session = try await CommandSession(global)
             try await session.requireIntactAudit()
             let logger = global.makeLogger("miles-adapter.push", secrets: session.configuration.secrets)
             let relay = OutboxRelay(
@@ -96,7 +96,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try CommandSession.openStore(try global.loadConfiguration().database)
+                let store = try CommandSession.openStore(try await global.loadConfiguration().database)
                 let entries = try await OutboxDesk(store: store).entries(state: state.flatMap(OutboxEntry.State.init))
                 if entries.isEmpty { print("the outbox has no entries" + (state.map { " in state \($0)" } ?? "")) }
                 for entry in entries {
@@ -116,7 +116,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 let desk = OutboxDesk(store: session.store, decisionRole: session.mappings.authorityMatrix.outboxDecisionRole, now: CommandSession.clock)
                 try await desk.retry(entryId: try await desk.entryId(entry), by: try await session.person())
@@ -133,7 +133,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 let desk = OutboxDesk(store: session.store, decisionRole: session.mappings.authorityMatrix.outboxDecisionRole, now: CommandSession.clock)
                 try await desk.skip(entryId: try await desk.entryId(entry), by: try await session.person(), reason: reason)
@@ -160,7 +160,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try CommandSession.openStore(try global.loadConfiguration().database)
+                let store = try CommandSession.openStore(try await global.loadConfiguration().database)
                 let verification = try await store.verifyAudit()
                 print(verification)
                 if case .broken = verification {
@@ -179,7 +179,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 print(try await session.auditDesk.acknowledge(by: try await session.person(), reason: reason))
             }
         }

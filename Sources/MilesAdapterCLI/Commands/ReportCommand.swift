@@ -25,7 +25,7 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let configuration = try global.loadConfiguration()
+                let configuration = try await global.loadConfiguration()
                 let store = try CommandSession.openStore(configuration.database)
                 let desk = ReportDesk(store: store)
                 let (date, source): (LocalDate, String)
@@ -59,7 +59,7 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let today = asOf.flatMap(LocalDate.parse) ?? CommandSession.clock().date
                 let due = try await ReportDesk(store: session.store).arrearsNoticesDue(on: today)
                 for contract in due {
@@ -93,7 +93,7 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let alerts = try await session.riskDesk.alerts(includeAcknowledged: all)
                 for stored in alerts {
                     let acknowledged = stored.acknowledgedAt.map { "\tacknowledged by \(stored.acknowledgedBy ?? "") at \($0): \(stored.comment ?? "")" } ?? ""
@@ -120,7 +120,7 @@ struct RiskCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.riskDesk.acknowledge(id: id, by: try await session.person(), comment: comment)
                 print("risk alert \(id) acknowledged")
             }

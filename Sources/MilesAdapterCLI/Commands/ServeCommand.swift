@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let logger = global.makeLogger("miles-adapter.api", secrets: session.configuration.secrets)
                 var configuration = session.configuration.agentAPI
                 for agent in configuration.tokenHashes.keys.sorted() where session.mappings.agents[agent]?.updates == nil {
@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let configuration = try global.loadConfiguration()
+                let configuration = try await global.loadConfiguration()
                 let mappings = try CommandSession.loadMappings(configuration)
                 guard mappings.agents[agent]?.updates != nil else {
                     let senders = mappings.agents.values.filter { $0.updates != nil }.map(\.agent).sorted()

@@ -42,7 +42,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let admin = try await session.store.users().isEmpty ? nil : try await session.person()
                 let given = passwordStdin ? try UsersCommand.password(fromStandardInput: true, prompt: "") : nil
                 let password = try await session.peopleDesk.addUser(name: name, displayName: displayName, role: role, password: given, by: admin)
@@ -58,7 +58,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let people = try await session.store.users()
                 if people.isEmpty { print("no users yet: 'miles-adapter users add NAME --role ROLE' adds the first, who manages the others") }
                 for user in people {
@@ -76,7 +76,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.peopleDesk.disable(name: name, reason: reason, by: try await session.person())
                 print("\(name) disabled")
             }
@@ -91,7 +91,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.peopleDesk.enable(name: name, reason: reason, by: try await session.person())
                 print("\(name) enabled")
             }
@@ -106,7 +106,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let password = try await session.peopleDesk.resetPassword(name: name, by: try await session.person())
                 print("one-time password for \(name) (shown once; give it to them in person): \(password)")
             }
@@ -122,7 +122,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let current = try UsersCommand.password(fromStandardInput: passwordStdin, prompt: "current password for \(name): ")
                 let new = try UsersCommand.password(fromStandardInput: passwordStdin, prompt: "new password: ")
                 try await session.peopleDesk.changePassword(name: name, current: current, new: new)
@@ -141,7 +141,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let password = try UsersCommand.password(fromStandardInput: passwordStdin, prompt: "password for \(name): ")
                 let person = try await session.peopleDesk.authenticate(name: name, password: password)
                 guard try await !session.peopleDesk.mustChangePassword(person) else {

@@ -24,7 +24,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 let user = try await session.person()
                 let writeOffFile: WriteOffFile
@@ -55,7 +55,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for request in try await session.store.writeOffRequests(state: state.flatMap(WriteOffRequest.State.init)) {
                     print("\(request.id)\t\(request.state.rawValue)\t\(request.contractNumber)\t\(request.amount)\t\(request.reason.rawValue)"
                           + "\tby \(request.requestedBy)\tneeds \(request.requiredRole) x\(request.approvalsNeeded)"
@@ -72,7 +72,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 guard let request = try await session.store.writeOffRequest(id: id) else {
                     throw CommandFailure(message: "no write-off request \(id)", exitCode: .failed)
                 }
@@ -90,7 +90,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 try DecisionResults.approvals(await session.desk.approve(ids: ids, by: try await session.person(), comment: comment))
             }
@@ -105,7 +105,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 try DecisionResults.rejections(await session.desk.reject(ids: ids, by: try await session.person(), reason: reason))
             }
@@ -127,7 +127,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
                 switch try await session.creditDesk.requestReversal(writeOffRequestId: id, amount: amount, reasonCode: reason, comment: comment,
                                                                     by: try await session.person()) {
@@ -147,7 +147,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 for reversal in try await session.store.writeOffReversals(state: state.flatMap(ApprovalTrail.State.init)) {
                     print("\(reversal.id)\t\(reversal.trail.state.rawValue)\twrite-off \(reversal.writeOffRequestId)\t\(reversal.contractNumber)"
                           + "\t\(reversal.amount)\t\(reversal.reasonCode)\t" + CreditCommand.summary(reversal.trail))
@@ -187,7 +187,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try CommandSession(global)
+                let session = try await CommandSession(global)
                 let requests = try await session.store.writeOffRequests(state: nil)
                 guard let output else { return print(WriteOffExport.csv(requests), terminator: "") }
                 do {

@@ -1,14 +1,27 @@
 import AgentAPI
-import HTTPServing
+import Configuration
 import Foundation
+import HTTPServing
 import MilesSOAP
 import MilesSync
+import SystemPackage
 import Yams
 
-/// The adapter's configuration: a YAML file (`--config`, or `miles-adapter.yaml` in the current
-/// folder if present) overridden by `MILES_ADAPTER_*` environment variables. The password comes
-/// only from `MILES_ADAPTER_PASSWORD` or a password file, never from a flag or the YAML itself.
+/// The adapter's configuration, read through apple/swift-configuration from, highest first:
+///
+/// 1. the environment: every key as `MILES_ADAPTER_` and the key in capitals with underscores
+///    (`miles.requestTimeoutSeconds` is `MILES_ADAPTER_MILES_REQUEST_TIMEOUT_SECONDS`), and the
+///    short names of the common keys (`MILES_ADAPTER_ENDPOINT`, `MILES_ADAPTER_REQUEST_TIMEOUT`, …);
+/// 2. the secrets folder (`MILES_ADAPTER_SECRETS_DIR`, or `secretsDirectory:` in the file): one
+///    file per key, named after it with dashes (`miles-password`, `token`);
+/// 3. the YAML file (`--config`, or `miles-adapter.yaml` in the current folder if present);
+/// 4. the defaults.
+///
+/// Secrets (the MILES password, a personal token) come only from the environment, the secrets
+/// folder or a file they name, never from the YAML file or a flag.
 struct AdapterConfiguration {
+    /// The YAML file's shape: decoded once to refuse a file with a value of the wrong type, with the
+    /// line, and for `agentAPI.tokenHashes`, a map the key-value providers do not carry.
     struct File: Decodable {
         struct Miles: Decodable {
             var endpoint: String?
@@ -35,12 +48,13 @@ struct AdapterConfiguration {
         var sync: Sync?
         /// The person the CLI acts as (overridden by MILES_ADAPTER_USER).
         var user: String?
-        /// Each user's role in the authority matrix.
+        /// No longer read: people and their roles live in the store. Kept to warn about it.
         var users: [String: String]?
         var database: String?
         var mappings: String?
         /// Where agents' deliveries are kept whole.
         var inbox: String?
+        var secretsDirectory: String?
         var agentAPI: AgentAPI?
 
         /// `miles-adapter serve`: where it listens and each agent's token hash.
@@ -85,110 +99,177 @@ struct AdapterConfiguration {
     var agentAPI = AgentAPIConfiguration(tokenHashes: [:])
     var user: String?
     var users: [String: String] = [:]
-    /// Set only from the environment.
+    /// Set only from the environment or the secrets folder.
     private var password: String?
     private var personalTokenValue: String?
     private var personalTokenFile: String?
 
     static let defaultFile = "miles-adapter.yaml"
 
-    /// Reads the file (if any), then the environment.
-    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AdapterConfiguration {
+    /// The short environment names of the common keys, kept beside the long ones.
+    static let shortNames: [String: String] = [
+        "miles.endpoint": "MILES_ADAPTER_ENDPOINT", "miles.username": "MILES_ADAPTER_USERNAME",
+        "miles.password": "MILES_ADAPTER_PASSWORD", "miles.passwordFile": "MILES_ADAPTER_PASSWORD_FILE",
+        "miles.passwordType": "MILES_ADAPTER_PASSWORD_TYPE", "miles.connectTimeoutSeconds": "MILES_ADAPTER_CONNECT_TIMEOUT",
+        "miles.requestTimeoutSeconds": "MILES_ADAPTER_REQUEST_TIMEOUT", "sync.pageSize": "MILES_ADAPTER_PAGE_SIZE",
+        "sync.maxAttempts": "MILES_ADAPTER_MAX_ATTEMPTS", "agentAPI.port": "MILES_ADAPTER_API_PORT",
+        "tokenFile": "MILES_ADAPTER_TOKEN_FILE",
+    ]
+
+    /// The environment variable that sets `key`: `MILES_ADAPTER_` and the key in capitals, words apart.
+    static func environmentName(of key: String) -> String {
+        let words = key.split(separator: ".").map { component in
+            component.reduce(into: "") { name, character in
+                if character.isUppercase, let last = name.last, last.isLowercase { name.append("_") }
+                name.append(character)
+            }
+        }
+        return "MILES_ADAPTER_" + words.joined(separator: "_").uppercased()
+    }
+
+    /// Where `key` can be set, for an error that says what to change.
+    static func sources(of key: String) -> String {
+        ([environmentName(of: key)] + (shortNames[key].map { [$0] } ?? [])).joined(separator: " or ") + ", or \(key) in the file"
+    }
+
+    /// Reads the environment, the secrets folder and the file (if any), in that order of precedence.
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> AdapterConfiguration {
         var configuration = AdapterConfiguration()
         let filePath = path ?? (FileManager.default.fileExists(atPath: defaultFile) ? defaultFile : nil)
+        var file: File?
         if let filePath {
             guard let data = FileManager.default.contents(atPath: filePath) else {
                 throw ConfigurationError("cannot read the configuration file \(filePath)")
             }
-            let file: File
             do {
                 file = try YAMLDecoder().decode(File.self, from: data)
             } catch {
                 throw ConfigurationError("\(filePath): \(error)")
             }
             configuration.configurationDirectory = ((filePath as NSString).deletingLastPathComponent as NSString).standardizingPath
-            try configuration.apply(file, source: filePath)
         }
-        try configuration.apply(environment: environment)
+        let secretKeys: Set<String> = ["MILES_ADAPTER_MILES_PASSWORD", "MILES_ADAPTER_PASSWORD", "MILES_ADAPTER_TOKEN"]
+        let variables = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secretKeys))
+        var secretSources: [any ConfigProvider] = [
+            KeyMappingProvider(upstream: variables) { AbsoluteConfigKey(["milesAdapter"] + $0.components) },
+            KeyMappingProvider(upstream: variables) { key in
+                // A key without a short name looks up one no environment has.
+                AbsoluteConfigKey(shortNames[key.components.joined(separator: ".")].map { [$0] } ?? ["milesAdapter", "noShortName"])
+            },
+        ]
+        let secretsDirectory = environment["MILES_ADAPTER_SECRETS_DIR"] ?? file?.secretsDirectory
+        if let secretsDirectory {
+            guard FileManager.default.fileExists(atPath: secretsDirectory) else {
+                throw ConfigurationError("the secrets folder \(secretsDirectory) (MILES_ADAPTER_SECRETS_DIR or secretsDirectory:) does not exist")
+            }
+            secretSources.append(try await DirectoryFilesProvider(directoryPath: FilePath(secretsDirectory)))
+        }
+        let secrets = ConfigReader(providers: secretSources)
+        var providers = secretSources
+        if let filePath {
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(filePath)))
+            } catch {
+                throw ConfigurationError("\(filePath): \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+        try configuration.apply(Settings(reader: reader), secrets: Settings(reader: secrets), file: file, filePath: filePath)
         return configuration
     }
 
-    private mutating func apply(_ file: File, source: String) throws {
-        endpoint = file.miles?.endpoint ?? endpoint
-        username = file.miles?.username ?? username
-        passwordFile = file.miles?.passwordFile ?? passwordFile
-        if let type = file.miles?.passwordType { passwordType = try Self.passwordType(type, source: "\(source): miles.passwordType") }
-        if let seconds = file.miles?.connectTimeoutSeconds { connectTimeout = .seconds(seconds) }
-        if let seconds = file.miles?.requestTimeoutSeconds { requestTimeout = .seconds(seconds) }
-        verifyTLS = file.miles?.verifyTLS ?? verifyTLS
-        caBundle = file.miles?.caBundle ?? caBundle
-        clientCertificate = file.miles?.clientCertificate ?? clientCertificate
-        clientKey = file.miles?.clientKey ?? clientKey
-        if let failures = file.miles?.circuitBreakerFailures {
-            guard failures > 0 else { throw ConfigurationError("\(source): miles.circuitBreakerFailures must be above 0") }
-            circuitBreaker.threshold = failures
-        }
-        if let seconds = file.miles?.circuitBreakerOpenSeconds {
-            guard seconds > 0 else { throw ConfigurationError("\(source): miles.circuitBreakerOpenSeconds must be above 0") }
-            circuitBreaker.openFor = .seconds(seconds)
-        }
-        pageSize = file.sync?.pageSize ?? pageSize
-        maxAttempts = file.sync?.maxAttempts ?? maxAttempts
-        database = file.database ?? database
-        if let folder = file.mappings {
-            mappings = folder.hasPrefix("/") ? folder : ((configurationDirectory ?? ".") as NSString).appendingPathComponent(folder)
-            mappingsSetting = "mappings: in \(source)"
-        }
-        inbox = file.inbox ?? inbox
-        if let api = file.agentAPI {
-            agentAPI.host = api.host ?? agentAPI.host
-            agentAPI.port = api.port ?? agentAPI.port
-            agentAPI.maxBodyBytes = api.maxBodyBytes ?? agentAPI.maxBodyBytes
-            agentAPI.requestsPerMinute = api.requestsPerMinute ?? agentAPI.requestsPerMinute
-            agentAPI.tokenHashes = api.tokenHashes ?? agentAPI.tokenHashes
-            agentAPI.failedAuthenticationsPerMinute = api.failedAuthenticationsPerMinute ?? agentAPI.failedAuthenticationsPerMinute
-            agentAPI.maxConnections = api.maxConnections ?? agentAPI.maxConnections
-            agentAPI.deadlines.header = api.headerTimeoutSeconds.map { .seconds($0) } ?? agentAPI.deadlines.header
-            agentAPI.deadlines.body = api.bodyTimeoutSeconds.map { .seconds($0) } ?? agentAPI.deadlines.body
-            agentAPI.deadlines.idle = api.idleTimeoutSeconds.map { .seconds($0) } ?? agentAPI.deadlines.idle
-            agentAPI.answerWithin = api.answerWithinSeconds.map { .seconds($0) } ?? agentAPI.answerWithin
-            let positive = [api.maxBodyBytes, api.requestsPerMinute, api.failedAuthenticationsPerMinute, api.maxConnections, api.headerTimeoutSeconds,
-                            api.bodyTimeoutSeconds, api.idleTimeoutSeconds, api.answerWithinSeconds].allSatisfy { ($0 ?? 1) > 0 }
-            guard positive, (0...65_535).contains(agentAPI.port) else {
-                throw ConfigurationError("\(source): agentAPI's limits and timeouts must be above 0, and port 0–65535")
-            }
-        }
-        user = file.user ?? user
-        users = file.users ?? users
-    }
+    /// The settings as strings, parsed and checked here so an error names the key and where to set it.
+    struct Settings {
+        let reader: ConfigReader
 
-    private mutating func apply(environment: [String: String]) throws {
-        func integer(_ name: String) throws -> Int? {
-            guard let text = environment[name] else { return nil }
-            guard let value = Int(text), value > 0 else { throw ConfigurationError("\(name)='\(text)' must be a whole number above 0") }
+        func string(_ key: String, isSecret: Bool = false) -> String? {
+            reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init)), isSecret: isSecret)
+        }
+
+        func positive(_ key: String) throws -> Int? {
+            guard let text = string(key) else { return nil }
+            guard let value = Int(text), value > 0 else {
+                throw ConfigurationError("\(key)='\(text)' must be a whole number above 0 (set by \(AdapterConfiguration.sources(of: key)))")
+            }
             return value
         }
-        endpoint = environment["MILES_ADAPTER_ENDPOINT"] ?? endpoint
-        username = environment["MILES_ADAPTER_USERNAME"] ?? username
-        passwordFile = environment["MILES_ADAPTER_PASSWORD_FILE"] ?? passwordFile
-        password = environment["MILES_ADAPTER_PASSWORD"]
-        personalTokenValue = environment["MILES_ADAPTER_TOKEN"]
-        personalTokenFile = environment["MILES_ADAPTER_TOKEN_FILE"]
-        if let type = environment["MILES_ADAPTER_PASSWORD_TYPE"] {
-            passwordType = try Self.passwordType(type, source: "MILES_ADAPTER_PASSWORD_TYPE")
+
+        func seconds(_ key: String) throws -> Duration? { try positive(key).map { .seconds($0) } }
+
+        func bool(_ key: String) throws -> Bool? {
+            guard let text = string(key) else { return nil }
+            guard let value = Bool(text.lowercased()) else {
+                throw ConfigurationError("\(key)='\(text)' must be true or false (set by \(AdapterConfiguration.sources(of: key)))")
+            }
+            return value
         }
-        pageSize = try integer("MILES_ADAPTER_PAGE_SIZE") ?? pageSize
-        maxAttempts = try integer("MILES_ADAPTER_MAX_ATTEMPTS") ?? maxAttempts
-        if let seconds = try integer("MILES_ADAPTER_CONNECT_TIMEOUT") { connectTimeout = .seconds(seconds) }
-        if let seconds = try integer("MILES_ADAPTER_REQUEST_TIMEOUT") { requestTimeout = .seconds(seconds) }
-        database = environment["MILES_ADAPTER_DATABASE"] ?? database
-        if let folder = environment["MILES_ADAPTER_MAPPINGS"] {
+    }
+
+    private mutating func apply(_ settings: Settings, secrets: Settings, file: File?, filePath: String?) throws {
+        endpoint = settings.string("miles.endpoint")
+        username = settings.string("miles.username")
+        passwordFile = settings.string("miles.passwordFile")
+        password = secrets.string("miles.password", isSecret: true)
+        personalTokenValue = secrets.string("token", isSecret: true)
+        personalTokenFile = settings.string("tokenFile")
+        if let type = settings.string("miles.passwordType") {
+            guard let parsed = MilesCredentials.PasswordType(rawValue: type) else {
+                throw ConfigurationError("miles.passwordType='\(type)' must be 'digest' or 'text' (set by \(Self.sources(of: "miles.passwordType")))")
+            }
+            passwordType = parsed
+        }
+        connectTimeout = try settings.seconds("miles.connectTimeoutSeconds") ?? connectTimeout
+        requestTimeout = try settings.seconds("miles.requestTimeoutSeconds") ?? requestTimeout
+        verifyTLS = try settings.bool("miles.verifyTLS") ?? verifyTLS
+        caBundle = settings.string("miles.caBundle")
+        clientCertificate = settings.string("miles.clientCertificate")
+        clientKey = settings.string("miles.clientKey")
+        circuitBreaker.threshold = try settings.positive("miles.circuitBreakerFailures") ?? circuitBreaker.threshold
+        circuitBreaker.openFor = try settings.seconds("miles.circuitBreakerOpenSeconds") ?? circuitBreaker.openFor
+        pageSize = try settings.positive("sync.pageSize") ?? pageSize
+        maxAttempts = try settings.positive("sync.maxAttempts") ?? maxAttempts
+        database = settings.string("database") ?? database
+        inbox = settings.string("inbox") ?? inbox
+        user = settings.string("user")
+        users = file?.users ?? [:]
+        // A folder from the file is relative to the file; one from the environment to the current folder.
+        if let folder = file?.mappings, let filePath {
+            mappings = folder.hasPrefix("/") ? folder : ((configurationDirectory ?? ".") as NSString).appendingPathComponent(folder)
+            mappingsSetting = "mappings: in \(filePath)"
+        }
+        if let folder = secrets.string("mappings") {
             mappings = folder
-            mappingsSetting = "MILES_ADAPTER_MAPPINGS"
+            mappingsSetting = Self.environmentName(of: "mappings")
         }
-        inbox = environment["MILES_ADAPTER_INBOX"] ?? inbox
-        agentAPI.port = try integer("MILES_ADAPTER_API_PORT") ?? agentAPI.port
-        user = environment["MILES_ADAPTER_USER"] ?? user
+        agentAPI.host = settings.string("agentAPI.host") ?? agentAPI.host
+        if let port = settings.string("agentAPI.port") {
+            guard let value = Int(port), (0...65_535).contains(value) else {
+                throw ConfigurationError("agentAPI.port='\(port)' must be a port, 0–65535 (set by \(Self.sources(of: "agentAPI.port")))")
+            }
+            agentAPI.port = value
+        }
+        agentAPI.maxBodyBytes = try settings.positive("agentAPI.maxBodyBytes") ?? agentAPI.maxBodyBytes
+        agentAPI.requestsPerMinute = try settings.positive("agentAPI.requestsPerMinute") ?? agentAPI.requestsPerMinute
+        agentAPI.failedAuthenticationsPerMinute = try settings.positive("agentAPI.failedAuthenticationsPerMinute")
+            ?? agentAPI.failedAuthenticationsPerMinute
+        agentAPI.maxConnections = try settings.positive("agentAPI.maxConnections") ?? agentAPI.maxConnections
+        agentAPI.deadlines.header = try settings.seconds("agentAPI.headerTimeoutSeconds") ?? agentAPI.deadlines.header
+        agentAPI.deadlines.body = try settings.seconds("agentAPI.bodyTimeoutSeconds") ?? agentAPI.deadlines.body
+        agentAPI.deadlines.idle = try settings.seconds("agentAPI.idleTimeoutSeconds") ?? agentAPI.deadlines.idle
+        agentAPI.answerWithin = try settings.seconds("agentAPI.answerWithinSeconds") ?? agentAPI.answerWithin
+        agentAPI.tokenHashes = file?.agentAPI?.tokenHashes ?? [:]
+        // From the environment or the secrets folder: AGENT=HASH pairs, comma-separated.
+        if let pairs = secrets.string("agentAPI.tokenHashes") {
+            var hashes: [String: String] = [:]
+            for pair in pairs.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ConfigurationError("agentAPI.tokenHashes holds '\(pair)', not AGENT=HASH (set by \(Self.sources(of: "agentAPI.tokenHashes")))")
+                }
+                hashes[parts[0]] = parts[1]
+            }
+            agentAPI.tokenHashes = hashes
+        }
     }
 
     /// The mappings folder: the one configured, or else the first with a contract.yaml of, in order,
@@ -243,13 +324,6 @@ struct AdapterConfiguration {
         return user
     }
 
-    private static func passwordType(_ text: String, source: String) throws -> MilesCredentials.PasswordType {
-        guard let type = MilesCredentials.PasswordType(rawValue: text) else {
-            throw ConfigurationError("\(source)='\(text)' must be 'digest' or 'text'")
-        }
-        return type
-    }
-
     /// The connection to MILES; fails with what to set when something is missing.
     func connection() throws -> MilesConnection {
         guard let endpoint, !endpoint.isEmpty else {
@@ -268,7 +342,8 @@ struct AdapterConfiguration {
             }
             secret = text
         } else {
-            throw ConfigurationError("no MILES password: set MILES_ADAPTER_PASSWORD or MILES_ADAPTER_PASSWORD_FILE (never a flag)")
+            throw ConfigurationError("no MILES password: set MILES_ADAPTER_PASSWORD or MILES_ADAPTER_PASSWORD_FILE, or put it in the "
+                                     + "secrets folder as miles-password (never in the file, never a flag)")
         }
         return MilesConnection(
             endpoint: endpoint, credentials: MilesCredentials(username: username, password: secret, passwordType: passwordType),

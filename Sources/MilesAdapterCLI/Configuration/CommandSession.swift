@@ -14,8 +14,8 @@ struct CommandSession {
     /// Where every command reads "now".
     static let clock = CollectionsClock.system
 
-    init(_ global: GlobalOptions) throws {
-        configuration = try global.loadConfiguration()
+    init(_ global: GlobalOptions) async throws {
+        configuration = try await global.loadConfiguration()
         Terminal.redact(RedactionPolicy(logPersonalData: global.logPersonalData, secrets: configuration.secrets))
         // Everything this process creates (the store and its journal, inbox copies, placement files,
         // reports) holds personal data or debts: the owner's only, whatever the shell's umask.

@@ -6,10 +6,10 @@ import MilesMapping
 enum AdapterVersion {
     static let number = "0.2.0"
 
-    static func describe(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    static func describe(environment: [String: String] = ProcessInfo.processInfo.environment) async -> String {
         let contract: String
         do {
-            let configuration = try AdapterConfiguration.load(path: nil, environment: environment)
+            let configuration = try await AdapterConfiguration.load(path: nil, environment: environment)
             let directory = try configuration.mappingsDirectory()
             let mappings = try MappingSet.load(directory: directory)
             contract = "\(mappings.contract.namespace) (mappings in \(directory))"
