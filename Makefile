@@ -1,7 +1,7 @@
 # The README's commands. `make demo` and `make test` install what is missing first.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev time chromium chromium-driver
+APT_PACKAGES := libcurl4-openssl-dev libxml2-dev libxml2-utils pkg-config libsqlite3-dev time chromium chromium-driver postgresql
 SECONDS ?= 60
 
 .PHONY: deps build install demo workspace test bench bench-compare mock fuzz chaos clean-demo
@@ -40,10 +40,15 @@ workspace: demo
 	@echo "workspace: sign in as ann (agent) or tom (team leader) with the password NAME-demo-password"
 	$$($(SWIFT) build --show-bin-path)/miles-adapter serve --config demo-output/miles-adapter.yaml
 
+# The store tests run on SQLite and on a PostgreSQL server of the tests' own (scripts/postgres-test-server:
+# initdb into .build/postgres-test, a free loopback port), stopped at the end whatever happens.
+PG_TEST_DIR := .build/postgres-test
 test: deps
 	$(SWIFT) build --build-tests
+	scripts/postgres-test-server start $(PG_TEST_DIR) >/dev/null
 	# A hung test fails the run after 20 minutes instead of holding CI to its limit.
-	timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2
+	trap 'scripts/postgres-test-server stop $(PG_TEST_DIR)' EXIT; \
+	MILES_TEST_POSTGRES_URL=$$(cat $(PG_TEST_DIR)/url) timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2
 	# The fuzzer's short form: a minute over the reader and the contract decoder.
 	$(MAKE) fuzz SECONDS=60
 	# The chaos run's short form: 3,000 contracts, random faults and kills, every check.

@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -76,7 +77,22 @@ let package = Package(
         ),
 
         // The narrow, async store protocols, one per feature, with their models: no implementation.
-        .target(name: "CollectionsStore", dependencies: ["CollectionsDomain"], swiftSettings: swiftSettings),
+        .target(
+            name: "CollectionsStore",
+            dependencies: ["CollectionsDomain", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
+        // The store for several workers and machines: PostgreSQL through PostgresNIO.
+        .target(
+            name: "CollectionsStorePostgres",
+            dependencies: [
+                "CollectionsStore", "CollectionsDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // The embedded default store: SQLite through GRDB (raw sqlite3 only on measured hot paths).
         .target(
@@ -147,7 +163,8 @@ let package = Package(
         .executableTarget(
             name: "MilesAdapterCLI",
             dependencies: [
-                "MilesSync", "AgentAPI", "Workspace", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "MilesSOAP", "HTTPServing",
+                "MilesSync", "AgentAPI", "Workspace", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres",
+                "MilesMapping", "MilesSOAP", "HTTPServing",
                 "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -241,6 +258,16 @@ let package = Package(
         .testTarget(
             name: "MilesMockTests",
             dependencies: ["MilesMock", "MilesSOAP", "MilesMapping"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: [
+                "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "CollectionsDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -22,4 +22,6 @@ public enum StoreErrorCode: String, Sendable {
     case duplicate
     /// Another push worker took the outbox entry over after this one's lease expired: its result stands.
     case leaseLost
+    /// The store cannot be opened where the configuration says it is (a bad URL, no server, a refused login).
+    case unusableLocation
 }

@@ -1,4 +1,6 @@
 import AgentAPI
+import CollectionsDomain
+import CollectionsStorePostgres
 import Configuration
 import Foundation
 import HTTPServing
@@ -103,6 +105,9 @@ struct AdapterConfiguration {
     private var password: String?
     private var personalTokenValue: String?
     private var personalTokenFile: String?
+    /// The PostgreSQL store's password (a secret), or the file that holds it.
+    private var databasePassword: String?
+    private var databasePasswordFile: String?
 
     static let defaultFile = "miles-adapter.yaml"
 
@@ -115,6 +120,7 @@ struct AdapterConfiguration {
         "sync.maxAttempts": "MILES_ADAPTER_MAX_ATTEMPTS", "agentAPI.port": "MILES_ADAPTER_API_PORT",
         "tokenFile": "MILES_ADAPTER_TOKEN_FILE",
     ]
+
 
     /// The environment variable that sets `key`: `MILES_ADAPTER_` and the key in capitals, words apart.
     static func environmentName(of key: String) -> String {
@@ -229,6 +235,8 @@ struct AdapterConfiguration {
         pageSize = try settings.positive("sync.pageSize") ?? pageSize
         maxAttempts = try settings.positive("sync.maxAttempts") ?? maxAttempts
         database = settings.string("database") ?? database
+        databasePassword = secrets.string("databasePassword", isSecret: true)
+        databasePasswordFile = settings.string("databasePasswordFile")
         inbox = settings.string("inbox") ?? inbox
         user = settings.string("user")
         users = file?.users ?? [:]
@@ -306,9 +314,23 @@ struct AdapterConfiguration {
         return text
     }
 
-    /// Values no log line may show: the MILES password and a personal token, from wherever they come.
+    /// The PostgreSQL store's location when `database` is a `postgres://` URL, with its password.
+    func postgresLocation() throws -> PostgresLocation? {
+        guard PostgresLocation.isPostgres(database) else { return nil }
+        var secret = databasePassword
+        if secret == nil, let databasePasswordFile {
+            guard let data = FileManager.default.contents(atPath: databasePasswordFile),
+                  let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines), !text.isEmpty else {
+                throw ConfigurationError("cannot read the database password from \(databasePasswordFile) (databasePasswordFile)")
+            }
+            secret = text
+        }
+        do { return try PostgresLocation(url: database, password: secret) } catch { throw ConfigurationError(error.description) }
+    }
+
+    /// Values no log line may show: the MILES password, a personal token and the database's password, from wherever they come.
     var secrets: [String] {
-        var values = [password, personalTokenValue].compactMap { $0 }
+        var values = [password, personalTokenValue, databasePassword].compactMap { $0 }
         if let passwordFile, let data = FileManager.default.contents(atPath: passwordFile),
            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines) {
             values.append(text)

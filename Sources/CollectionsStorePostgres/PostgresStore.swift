@@ -1,0 +1,80 @@
+import CollectionsDomain
+import CollectionsStore
+import Logging
+import PostgresNIO
+
+/// The collections store on PostgreSQL, for several workers on several machines, behind the same
+/// narrow protocols as `SQLiteStore`. Its schema is versioned (`PostgresSchema`), migrated when it
+/// opens, and every change is one transaction on a pooled connection.
+///
+/// It conforms, so far, to `AuditStore`, `JobLockStore` and `RateLimitStore`, each checked by the
+/// same store tests as the SQLite store; the other protocols follow.
+///
+/// ```swift
+/// let store = try await PostgresStore(location: PostgresLocation(url: "postgres://adapter@db/collections", password: secret))
+/// defer { store.close() }
+/// ```
+public final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    public let location: PostgresLocation
+    /// The pool's own task: it keeps connections open for as long as the store is.
+    private let running: Task<Void, Never>
+
+    public init(location: PostgresLocation, logger: Logger = Logger(label: "miles-adapter.postgres")) async throws {
+        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: Self.poolLogger(logger))
+        self.client = client
+        self.logger = logger
+        self.location = location
+        running = Task { await client.run() }
+        do {
+            try await PostgresSchema.migrate(self)
+        } catch {
+            running.cancel()
+            throw StoreError(.unusableLocation, input: location.description, "cannot open the PostgreSQL store at \(location): \(String(reflecting: error))")
+        }
+    }
+
+    deinit { running.cancel() }
+
+    /// The pool's own logger: errors only. The pool warns when a connection is asked for before its
+    /// run task has started, which is every store's first query here and harmless (the lease waits).
+    static func poolLogger(_ logger: Logger) -> Logger {
+        var pool = logger
+        pool.logLevel = .error
+        return pool
+    }
+
+    /// Closes the pool's connections.
+    public func close() { running.cancel() }
+
+    /// One transaction: committed when `body` returns, rolled back when it throws.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    }
+
+    /// A transaction whose statements all read one snapshot of the store.
+    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    /// Reads with one pooled connection, outside a transaction.
+    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in try await body(connection) }
+    }
+
+    /// Every row `query` returns, by column name.
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
+        try await connection.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+}
+
+extension PostgresRandomAccessRow {
+    /// The column `name` as `T`.
+    func value<T: PostgresDecodable>(_ name: String, as type: T.Type = T.self) throws -> T {
+        try self[name].decode(T.self)
+    }
+}
