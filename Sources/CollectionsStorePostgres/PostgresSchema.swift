@@ -23,6 +23,67 @@ enum PostgresSchema {
             "CREATE TABLE job_locks (job TEXT PRIMARY KEY, process_id INT NOT NULL, host TEXT NOT NULL, since BIGINT NOT NULL)",
             "CREATE TABLE rate_buckets (bucket TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL)",
         ]),
+        ("v2: contracts, customers, invoices, the sync's checkpoints and runs, arrears kept, risk alerts", [
+            """
+            CREATE TABLE customers (
+                id BIGSERIAL PRIMARY KEY, partner_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, kind TEXT NOT NULL,
+                line1 TEXT NOT NULL, line2 TEXT, town TEXT NOT NULL, postcode TEXT NOT NULL, country TEXT NOT NULL,
+                phones TEXT NOT NULL, email TEXT, vulnerable BOOLEAN NOT NULL, version BIGINT NOT NULL)
+            """,
+            // The searches: a postcode from its start without spaces or case, a name by the starts of its words.
+            "CREATE INDEX customers_postcode ON customers (lower(replace(postcode, ' ', '')) text_pattern_ops)",
+            "CREATE INDEX customers_name_words ON customers USING gin (to_tsvector('simple', name))",
+            """
+            CREATE TABLE contracts (
+                contract_number TEXT PRIMARY KEY, version BIGINT NOT NULL, status_code TEXT NOT NULL, agreement_type TEXT NOT NULL,
+                start_date INT NOT NULL, end_date INT, currency TEXT NOT NULL, total_price BIGINT NOT NULL, paid_to_date BIGINT NOT NULL,
+                monthly_payment BIGINT NOT NULL, arrears_amount BIGINT NOT NULL, arrears_oldest_due INT, missed_payments INT NOT NULL,
+                partner_id TEXT NOT NULL REFERENCES customers (partner_id), vehicle_registration TEXT NOT NULL, vehicle_vin TEXT NOT NULL,
+                vehicle_make TEXT NOT NULL, vehicle_model TEXT NOT NULL, last_modified BIGINT NOT NULL, last_payment_date INT)
+            """,
+            "CREATE INDEX contracts_partner ON contracts (partner_id)",
+            "CREATE INDEX contracts_number_lower ON contracts (lower(contract_number) text_pattern_ops)",
+            """
+            CREATE TABLE invoices (
+                contract_number TEXT NOT NULL REFERENCES contracts (contract_number), position INT NOT NULL, invoice_number TEXT NOT NULL,
+                issue_date INT NOT NULL, due_date INT NOT NULL, amount BIGINT NOT NULL, open_amount BIGINT NOT NULL,
+                PRIMARY KEY (contract_number, position))
+            """,
+            """
+            CREATE TABLE sync_checkpoints (
+                job TEXT PRIMARY KEY, next_changed_since BIGINT, high_water_mark BIGINT, query_since BIGINT, query_as_of BIGINT,
+                query_cursor TEXT, query_pages INT NOT NULL DEFAULT 0, query_received INT NOT NULL DEFAULT 0, query_total INT NOT NULL DEFAULT 0)
+            """,
+            """
+            CREATE TABLE sync_runs (
+                id BIGSERIAL PRIMARY KEY, job TEXT NOT NULL, mode TEXT NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT,
+                pages INT NOT NULL DEFAULT 0, records INT NOT NULL DEFAULT 0, written INT NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
+                message TEXT, miles_total INT, stored_total INT)
+            """,
+            "CREATE TABLE contracts_revision (revision BIGINT NOT NULL)",
+            "INSERT INTO contracts_revision (revision) VALUES (0)",
+            // The arrears a sync replaced, kept only when they changed.
+            "CREATE TABLE arrears_history (id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, amount BIGINT NOT NULL)",
+            "CREATE INDEX arrears_history_contract ON arrears_history (contract_number, id)",
+            """
+            CREATE FUNCTION keep_replaced_arrears() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO arrears_history (contract_number, amount) VALUES (OLD.contract_number, OLD.arrears_amount);
+                RETURN NEW;
+            END $$
+            """,
+            """
+            CREATE TRIGGER arrears_changed AFTER UPDATE OF arrears_amount ON contracts FOR EACH ROW
+            WHEN (OLD.arrears_amount IS DISTINCT FROM NEW.arrears_amount) EXECUTE FUNCTION keep_replaced_arrears()
+            """,
+            """
+            CREATE TABLE risk_alerts (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, rule TEXT NOT NULL, facts TEXT NOT NULL, raised_at BIGINT NOT NULL,
+                run_id BIGINT, acknowledged_by TEXT, acknowledged_at BIGINT, comment TEXT)
+            """,
+            // One open alert per contract and rule, whichever process raises it.
+            "CREATE UNIQUE INDEX risk_alerts_open ON risk_alerts (contract_number, rule) WHERE acknowledged_at IS NULL",
+        ]),
     ]
 
     /// Applies the migrations not yet applied.

@@ -48,9 +48,16 @@ public final class PostgresStore: Sendable {
     /// Closes the pool's connections.
     public func close() { running.cancel() }
 
-    /// One transaction: committed when `body` returns, rolled back when it throws.
+    /// One transaction: committed when `body` returns, rolled back when it throws. What `body` threw
+    /// comes out as it was (a `StoreError` callers match on), not inside PostgresNIO's wrapper,
+    /// unless the rollback failed too.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
+            throw error
+        }
     }
 
     /// A transaction whose statements all read one snapshot of the store.

@@ -1,0 +1,116 @@
+import CollectionsDomain
+import CollectionsStore
+import PostgresNIO
+
+extension PostgresStore: SyncStore {
+    public func checkpoint(job: String) async throws -> SyncCheckpoint {
+        try await read { connection in
+            guard let row = try await rows("SELECT * FROM sync_checkpoints WHERE job = \(job)", on: connection).first else { return SyncCheckpoint() }
+            func time(_ column: String) throws -> Timestamp? { try row.value(column, as: Int64?.self).map(Timestamp.init(millisecondsSinceEpoch:)) }
+            var checkpoint = SyncCheckpoint(nextChangedSince: try time("next_changed_since"), highWaterMark: try time("high_water_mark"))
+            if let cursor = try row.value("query_cursor", as: String?.self), let asOf = try time("query_as_of") {
+                checkpoint.inProgress = SyncCheckpoint.QueryInProgress(
+                    since: try time("query_since"), asOf: asOf, cursor: cursor, pagesDone: Int(try row.value("query_pages", as: Int32.self)),
+                    received: Int(try row.value("query_received", as: Int32.self)), milesTotal: Int(try row.value("query_total", as: Int32.self)))
+            }
+            return checkpoint
+        }
+    }
+
+    public func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64 {
+        try await transaction { connection in
+            guard let row = try await rows("""
+                INSERT INTO sync_runs (job, mode, started_at, outcome) VALUES (\(job), \(mode), \(startedAt.millisecondsSinceEpoch), 'running')
+                RETURNING id
+                """, on: connection).first else {
+                throw StoreError(.corruptRecord, input: "sync run of \(job)", "the run ledger gave no id for a new run of \(job)")
+            }
+            return try row.value("id")
+        }
+    }
+
+    public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64, alerts: [RiskAlert],
+                           at: Timestamp) async throws -> Int {
+        try await transaction { connection in
+            var written = 0
+            for contract in contracts where try await upsert(contract, on: connection) { written += 1 }
+            if written > 0 { try await advanceContractsRevision(on: connection) }
+            for alert in alerts { try await raise(alert, runId: runId, at: at, on: connection) }
+            let query = checkpoint.inProgress
+            try await connection.query("""
+                INSERT INTO sync_checkpoints (job, next_changed_since, high_water_mark, query_since, query_as_of, query_cursor,
+                                              query_pages, query_received, query_total)
+                VALUES (\(job), \(checkpoint.nextChangedSince?.millisecondsSinceEpoch), \(checkpoint.highWaterMark?.millisecondsSinceEpoch),
+                        \(query?.since?.millisecondsSinceEpoch), \(query?.asOf.millisecondsSinceEpoch), \(query?.cursor),
+                        \(Int32(query?.pagesDone ?? 0)), \(Int32(query?.received ?? 0)), \(Int32(query?.milesTotal ?? 0)))
+                ON CONFLICT (job) DO UPDATE SET next_changed_since = EXCLUDED.next_changed_since,
+                    high_water_mark = EXCLUDED.high_water_mark, query_since = EXCLUDED.query_since, query_as_of = EXCLUDED.query_as_of,
+                    query_cursor = EXCLUDED.query_cursor, query_pages = EXCLUDED.query_pages, query_received = EXCLUDED.query_received,
+                    query_total = EXCLUDED.query_total
+                """, logger: logger)
+            try await connection.query("""
+                UPDATE sync_runs SET pages = pages + 1, records = records + \(Int32(contracts.count)), written = written + \(Int32(written))
+                WHERE id = \(runId)
+                """, logger: logger)
+            return written
+        }
+    }
+
+    public func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
+        try await read { connection in
+            var snapshots: [String: RiskSnapshot] = [:]
+            for row in try await rows("""
+                SELECT c.contract_number, c.currency, c.arrears_amount, p.vulnerable,
+                    (SELECT coalesce(sum(i.open_amount), 0)::BIGINT FROM invoices i WHERE i.contract_number = c.contract_number) AS open
+                FROM contracts c JOIN customers p ON p.partner_id = c.partner_id WHERE c.contract_number = ANY(\(contractNumbers))
+                """, on: connection) {
+                let currency = try CurrencyCode(try row.value("currency", as: String.self))
+                snapshots[try row.value("contract_number")] = RiskSnapshot(
+                    earlierArrears: [Money(minorUnits: try row.value("arrears_amount"), currency: currency)],
+                    openBalance: Money(minorUnits: try row.value("open"), currency: currency), wasVulnerable: try row.value("vulnerable"))
+            }
+            guard arrearsKept > 1 else { return snapshots }
+            // Before the arrears the store holds, those they replaced, latest last.
+            for row in try await rows("""
+                SELECT contract_number, amount FROM (
+                    SELECT h.contract_number, h.amount, h.id, row_number() OVER (PARTITION BY h.contract_number ORDER BY h.id DESC) AS latest
+                    FROM arrears_history h WHERE h.contract_number = ANY(\(contractNumbers))) kept
+                WHERE latest < \(arrearsKept) ORDER BY contract_number, id DESC
+                """, on: connection) {
+                let number: String = try row.value("contract_number")
+                guard var snapshot = snapshots[number] else { continue }
+                snapshot.earlierArrears.insert(Money(minorUnits: try row.value("amount"), currency: snapshot.openBalance.currency), at: 0)
+                snapshots[number] = snapshot
+            }
+            return snapshots
+        }
+    }
+
+    @discardableResult
+    public func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int {
+        try await transaction { connection in
+            let stored = Int(try await rows("SELECT count(*) AS n FROM contracts", on: connection).first?.value("n", as: Int64.self) ?? 0)
+            try await connection.query("""
+                UPDATE sync_runs SET ended_at = \(endedAt.millisecondsSinceEpoch), outcome = \(outcome.rawValue), message = \(message),
+                    miles_total = \(milesTotal.map(Int32.init)), stored_total = \(Int32(stored)) WHERE id = \(runId)
+                """, logger: logger)
+            return stored
+        }
+    }
+
+    public func runs(job: String, limit: Int) async throws -> [SyncRun] {
+        try await read { connection in
+            try await rows("SELECT * FROM sync_runs WHERE job = \(job) ORDER BY id DESC LIMIT \(limit)", on: connection).map { row in
+                SyncRun(
+                    id: try row.value("id"), job: try row.value("job"), mode: try row.value("mode"),
+                    startedAt: Timestamp(millisecondsSinceEpoch: try row.value("started_at")),
+                    endedAt: try row.value("ended_at", as: Int64?.self).map(Timestamp.init(millisecondsSinceEpoch:)),
+                    pages: Int(try row.value("pages", as: Int32.self)), records: Int(try row.value("records", as: Int32.self)),
+                    written: Int(try row.value("written", as: Int32.self)),
+                    outcome: SyncRunOutcome(rawValue: try row.value("outcome")) ?? .failed, message: try row.value("message"),
+                    milesTotal: try row.value("miles_total", as: Int32?.self).map(Int.init),
+                    storedTotal: try row.value("stored_total", as: Int32?.self).map(Int.init))
+            }
+        }
+    }
+}
