@@ -273,7 +273,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "MilesMapping", "CollectionsDomain", "MilesSOAP",
+                "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "MilesMapping", "CollectionsDomain",
+                "MilesSOAP",
                 "AgentAPI", "HTTPServing", "Workspace",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -96,14 +96,10 @@ public final class DropFolderWatcher {
         }
     }
 
-    /// This watcher's claim folder and the ones above it, where nothing is left in them: a folder
-    /// another watcher is using is not empty, and `rmdir` leaves it.
+    /// This watcher's claim folder, once nothing is left in it. The folders above it stay: removing
+    /// one while another watcher creates its own claim folder inside it would fail that watcher's look.
     private func removeEmptyClaimFolders(in folder: String) {
-        var claims = folder + "/" + claimFolder
-        while claims.count > folder.count {
-            guard rmdir(claims) == 0 else { return }
-            claims = (claims as NSString).deletingLastPathComponent
-        }
+        _ = rmdir(folder + "/" + claimFolder)
     }
 
     private func take(path: String, claimed: String, name: String, agent: String, folder: String) async throws -> Taken {

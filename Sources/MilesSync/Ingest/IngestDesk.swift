@@ -97,7 +97,9 @@ public struct IngestDesk: Sendable {
         let holder = Processes.jobLockHolder(at: now())
         guard case .acquired = try await store.acquireJobLock(job: job, for: holder, isGone: Processes.isGone) else { return file }
         do {
-            let processed = try await processHolding(file)
+            // Read again under the lock: another process may have finished it since `file` was read.
+            let current = try await store.inboxFile(id: file.id) ?? file
+            let processed = current.state == .received ? try await processHolding(current) : current
             try await store.releaseJobLock(job: job, for: holder)
             return processed
         } catch {
