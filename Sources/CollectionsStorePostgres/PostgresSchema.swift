@@ -84,6 +84,15 @@ enum PostgresSchema {
             // One open alert per contract and rule, whichever process raises it.
             "CREATE UNIQUE INDEX risk_alerts_open ON risk_alerts (contract_number, rule) WHERE acknowledged_at IS NULL",
         ]),
+        ("v3: people who sign in, and their personal tokens", [
+            """
+            CREATE TABLE users (
+                name TEXT PRIMARY KEY, display_name TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                enabled BOOLEAN NOT NULL DEFAULT TRUE, failed_sign_ins INT NOT NULL DEFAULT 0, locked BOOLEAN NOT NULL DEFAULT FALSE,
+                must_change_password BOOLEAN NOT NULL DEFAULT FALSE)
+            """,
+            "CREATE TABLE personal_tokens (token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (name), created_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Applies the migrations not yet applied.

@@ -7,8 +7,9 @@ import PostgresNIO
 /// narrow protocols as `SQLiteStore`. Its schema is versioned (`PostgresSchema`), migrated when it
 /// opens, and every change is one transaction on a pooled connection.
 ///
-/// It conforms, so far, to `AuditStore`, `JobLockStore` and `RateLimitStore`, each checked by the
-/// same store tests as the SQLite store; the other protocols follow.
+/// It conforms, so far, to `AuditStore`, `JobLockStore`, `RateLimitStore`, `SchemaStore`,
+/// `ContractStore`, `SyncStore`, `RiskStore` and `PeopleStore`, each checked by the same store
+/// tests as the SQLite store; the other protocols follow.
 ///
 /// ```swift
 /// let store = try await PostgresStore(location: PostgresLocation(url: "postgres://adapter@db/collections", password: secret))

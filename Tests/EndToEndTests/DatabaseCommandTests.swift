@@ -43,7 +43,7 @@ struct DatabaseCommandTests {
         #expect(!withPassword.output.contains("secret@"))
         let notYet = try await runAdapter(["outbox", "list"], environment: ["MILES_ADAPTER_DATABASE": url])
         #expect(notYet.status == 5)
-        #expect(notYet.output.contains("the PostgreSQL store holds the audit log, job locks and rate limits so far"))
+        #expect(notYet.output.contains("the PostgreSQL store does not hold the outbox and the other records yet"))
         #expect(try await runProgram("/usr/bin/psql", [server, "-q", "-c", "DROP DATABASE \(name) WITH (FORCE)"]) == 0)
     }
 

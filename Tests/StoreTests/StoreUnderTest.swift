@@ -9,7 +9,7 @@ import PostgresNIO
 import Testing
 
 /// What the store tests hold every store to; it grows as the PostgreSQL store gains protocols.
-typealias StoreContract = AuditStore & JobLockStore & RateLimitStore & SchemaStore & ContractStore & SyncStore & RiskStore
+typealias StoreContract = AuditStore & JobLockStore & RateLimitStore & SchemaStore & ContractStore & SyncStore & RiskStore & PeopleStore
 
 /// The stores the suite runs on: SQLite always, PostgreSQL when `MILES_TEST_POSTGRES_URL` names a
 /// server (`make test` starts one: scripts/postgres-test-server). Each test runs once per store, so

@@ -58,9 +58,9 @@ struct CommandSession {
     /// The store at `path`, created and migrated if need be; failure is exit code 5.
     static func openStore(_ path: String) throws -> SQLiteStore {
         guard !PostgresLocation.isPostgres(path) else {
-            throw CommandFailure(message: "the PostgreSQL store holds the audit log, job locks and rate limits so far, not yet the contracts "
-                                 + "and the rest: set database: to an SQLite file for this command ('miles-adapter db migrate' and "
-                                 + "'db status' work on PostgreSQL)", exitCode: .configuration)
+            throw CommandFailure(message: "the PostgreSQL store does not hold the outbox and the other records yet (only the audit log, "
+                                 + "job locks, rate limits, people, contracts and the sync's records): set database: to an SQLite file for "
+                                 + "this command ('miles-adapter db migrate' and 'db status' work on PostgreSQL)", exitCode: .configuration)
         }
         do {
             return try SQLiteStore(path: path)
