@@ -219,7 +219,8 @@ struct AgentAPIHandler: Sendable {
         switch done {
         case let .success(processed):
             logger.info("agent delivery over HTTP", metadata: ["agent": "\(caller)", "delivery": "\(processed.id)", "state": "\(processed.state)"])
-            return await answer(processed, duplicate: !isNew, caller: caller)
+            // Still received: another process (a second server, a watcher) is processing it; poll the Location.
+            return await answer(processed, duplicate: !isNew, caller: caller, status: processed.state == .received ? .accepted : nil)
         case let .failure(error):
             return internalError("the delivery was stored as \(file.id) but could not be processed; it is resumed when the adapter restarts",
                                  error, agent: caller)

@@ -28,11 +28,19 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         database.hasPrefix("postgres://") || database.hasPrefix("postgresql://")
     }
 
+    /// `url` with anything between `user:` and `@` masked: what an error may show of a URL that holds a password.
+    public static func withoutPassword(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+              let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+
     /// Reads the URL; a URL with a password in it is refused, with where the password goes instead.
     public init(url: String, password: String?) throws(StoreError) {
+        let shown = Self.withoutPassword(url)
         guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
               let host = parts.host, !host.isEmpty, let username = parts.user, !username.isEmpty else {
-            throw StoreError(.unusableLocation, input: url, "'\(url)' is not a PostgreSQL URL like postgres://adapter@db.example.com:5432/collections")
+            throw StoreError(.unusableLocation, input: shown, "'\(shown)' is not a PostgreSQL URL like postgres://adapter@db.example.com:5432/collections")
         }
         guard parts.password == nil else {
             throw StoreError(.unusableLocation, input: "postgres://\(username)@\(host)",
@@ -40,11 +48,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
         let database = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
         guard !database.isEmpty else {
-            throw StoreError(.unusableLocation, input: url, "'\(url)' names no database: end it with /DATABASE")
+            throw StoreError(.unusableLocation, input: shown, "'\(shown)' names no database: end it with /DATABASE")
         }
         let mode = parts.queryItems?.first { $0.name == "sslmode" }?.value ?? TLSMode.prefer.rawValue
         guard let tls = TLSMode(rawValue: mode) else {
-            throw StoreError(.unusableLocation, input: url, "sslmode=\(mode) is not one of disable, prefer, require")
+            throw StoreError(.unusableLocation, input: shown, "sslmode=\(mode) is not one of disable, prefer, require")
         }
         self.host = host
         self.port = parts.port ?? 5432

@@ -4,6 +4,15 @@ import PostgresNIO
 
 extension PostgresStore: JobLockStore {
     public func acquireJobLock(job: String, for holder: JobLockHolder, isGone: @Sendable (JobLockHolder) -> Bool) async throws -> JobLockOutcome {
+        do {
+            return try await acquiring(job: job, for: holder, isGone: isGone)
+        } catch let error as StoreError where error.code == .changedMeanwhile {
+            // Released between the insert and the look: free now, as SQLite would have found it.
+            return try await acquiring(job: job, for: holder, isGone: isGone)
+        }
+    }
+
+    private func acquiring(job: String, for holder: JobLockHolder, isGone: @Sendable (JobLockHolder) -> Bool) async throws -> JobLockOutcome {
         try await transaction { connection in
             let inserted = try await rows("""
                 INSERT INTO job_locks (job, process_id, host, since)

@@ -26,6 +26,11 @@ struct DatabaseCommandTests {
         let folder = temporaryDirectory("db-command")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try await migrateAndReport(folder + "/collections.sqlite")
+        // A URL that holds a password and cannot be read is named without it.
+        let garbled = try await runAdapter(["db", "status"], environment: ["MILES_ADAPTER_DATABASE": "postgres://adapter:pa/ss@db/x"])
+        #expect(garbled.status == 5)
+        #expect(garbled.output.contains("postgres://adapter:***@db/x"))
+        #expect(!garbled.output.contains("pa/ss"))
     }
 
     @Test("a PostgreSQL store: every migration pending, then applied once; a URL with a password, or a command the store cannot serve yet, is refused",

@@ -416,10 +416,13 @@ struct IngestWorkersTests {
             let claims = folder + "/.taking/\(Processes.outboxWorker().host)/\(ended.processIdentifier)"
             try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
             try (Self.header + "C00000008,NOTE,28/11/2026,,,claimed then killed\n").write(toFile: claims + "/late.csv", atomically: true, encoding: .utf8)
+            // Meanwhile the agent delivered a newer file of the same name: both are taken, neither lost.
+            try (Self.header + "C00000008,NOTE,29/11/2026,,,the next day\n").write(toFile: folder + "/late.csv", atomically: true, encoding: .utf8)
             let desk = harness.ingestDesk(store, inbox: root + "/inbox")
             let watcher = DropFolderWatcher(desk: desk, directory: root + "/drop", stableFor: .zero)
-            #expect(try await watcher.scan().map(\.movedTo) == [folder + "/processed/late.csv"])
+            #expect(try await watcher.scan().map(\.movedTo) == [folder + "/processed/late.csv", folder + "/processed/late.csv.2"])
             #expect(!FileManager.default.fileExists(atPath: claims))
+            #expect(try await store.ingestTotals().received == 2)
 
             // A delivery being processed elsewhere (here: a process on another machine) is not processed twice.
             try (Self.header + "C00000008,NOTE,28/11/2026,,,held elsewhere\n").write(toFile: root + "/held.csv", atomically: true, encoding: .utf8)

@@ -138,21 +138,27 @@ struct PushWorkersTests {
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(30)), store: store)
             // MILES posts the frozen worker's first write-off and holds its answer back.
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true, delayMilliseconds: 3_000))
-            let frozen = try AdapterProcess(["push", "--worker", "frozen", "--lease-seconds", "2"], harness: harness)
+            // Short timeouts, so a short lease is allowed: one entry takes at most 2 × (1 s + 1 s) + 1 s.
+            let timeouts = ["MILES_ADAPTER_CONNECT_TIMEOUT": "1", "MILES_ADAPTER_REQUEST_TIMEOUT": "1"]
+            let tooShort = try await runAdapter(["push", "--lease-seconds", "4"], environment: harness.adapterEnvironment.merging(timeouts) { $1 })
+            #expect(tooShort.status == 2)
+            #expect(tooShort.output.contains("--lease-seconds 4 is too short: one entry can take 5 s"))
+            let frozen = try AdapterProcess(["push", "--worker", "frozen", "--lease-seconds", "6"], harness: harness, environment: timeouts)
             #expect(try await waitUntil(seconds: 60) { await harness.server.miles.writeOffLedger().count == 1 })
             kill(frozen.process.processIdentifier, SIGSTOP)
             let frozenAt = CollectionsClock.system()
             await harness.server.miles.clearFaults()
             #expect(try await store.outboxEntries(state: nil).allSatisfy { $0.lease?.worker.name == "frozen" })
 
-            let other = try await runAdapter(["push", "--worker", "other", "--lease-seconds", "2"], environment: harness.adapterEnvironment)
+            let other = try await runAdapter(["push", "--worker", "other", "--lease-seconds", "6"],
+                                             environment: harness.adapterEnvironment.merging(timeouts) { $1 })
             #expect(other.status == 0, "\(other.output)")
             #expect(Self.count(of: "write-offs posted", in: other.output) == 29, "\(other.output)")
             #expect(Self.count(of: "found already made", in: other.output) == 1, "\(other.output)")
             let takeovers = try await store.auditEntries().filter { $0.action == "outbox.lease-taken-over" }
             #expect(takeovers.count == 30)
             #expect(takeovers.allSatisfy { $0.actor == "other" && $0.details.contains("from frozen") && $0.details.contains("lease expired") })
-            // Not before the lease ran out: two seconds from the claim, which came before the freeze.
+            // Not before the lease ran out: six seconds from the claim, which came before the freeze.
             #expect(takeovers.allSatisfy { $0.at.millisecondsSinceEpoch > frozenAt.millisecondsSinceEpoch })
 
             kill(frozen.process.processIdentifier, SIGCONT)

@@ -134,9 +134,10 @@ struct JobMetricsFileTests {
     func metricsPush() async throws {
         let received = PushedMetrics()
         let router = Router()
-        router.post("metrics/job/:job") { request, context -> HTTPResponse.Status in
+        router.post("metrics/job/:job/instance/:instance") { request, context -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 1 << 20)
-            await received.record(job: context.parameters.get("job") ?? "", text: String(buffer: body))
+            await received.record(job: context.parameters.get("job") ?? "", instance: context.parameters.get("instance") ?? "",
+                                  text: String(buffer: body))
             return .ok
         }
         let gateway = try await InProcessServer.start(name: "the Pushgateway", logger: Logger(label: "test")) { onListening in
@@ -150,12 +151,18 @@ struct JobMetricsFileTests {
                 #expect(sync.status == 0, "\(sync.output)")
                 let pushed = await received.texts
                 #expect(pushed.map(\.job) == ["sync"])
+                // Grouped by machine too, so workers on several machines do not overwrite each other's runs.
+                #expect(pushed.map(\.instance) == [ProcessInfo.processInfo.hostName])
                 #expect(pushed.first?.text.contains("miles_adapter_job_success{job=\"sync\"} 1\n") == true)
                 #expect(pushed.first?.text.contains("miles_adapter_job_items{job=\"sync\",item=\"contracts_received\"} 120\n") == true)
 
                 let unreachable = try await runAdapterSeparately(["push", "--metrics-push", "http://127.0.0.1:1"], environment: harness.adapterEnvironment)
                 #expect(unreachable.status == 0)
                 #expect(unreachable.errors.contains("warning: the run's metrics were not pushed to http://127.0.0.1:1/metrics/job/push"))
+                let secret = try await runAdapterSeparately(["push", "--metrics-push", "http://pusher:s3cr3t@127.0.0.1:1"],
+                                                            environment: harness.adapterEnvironment)
+                #expect(secret.errors.contains("http://pusher:***@127.0.0.1:1/metrics/job/push"))
+                #expect(!secret.errors.contains("s3cr3t"))
                 let refused = try await runAdapterSeparately(["push", "--metrics-push", "ftp://gateway"], environment: harness.adapterEnvironment)
                 #expect(refused.status == 2)
                 #expect(refused.errors.contains("--metrics-push 'ftp://gateway' is not an http(s) URL"))
@@ -191,7 +198,7 @@ struct JobMetricsFileTests {
 
 /// What the test's Pushgateway was sent.
 actor PushedMetrics {
-    private(set) var texts: [(job: String, text: String)] = []
+    private(set) var texts: [(job: String, instance: String, text: String)] = []
 
-    func record(job: String, text: String) { texts.append((job, text)) }
+    func record(job: String, instance: String, text: String) { texts.append((job, instance, text)) }
 }

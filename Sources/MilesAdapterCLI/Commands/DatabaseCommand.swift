@@ -11,7 +11,7 @@ struct DatabaseCommand: AsyncParsableCommand {
         discussion: """
             The store is the SQLite file, or the PostgreSQL database of a postgres://USER@HOST:PORT/DATABASE URL, that
             database: names (its password from MILES_ADAPTER_DATABASE_PASSWORD, or the file databasePasswordFile names, or
-            the secrets folder). Every command migrates the store it opens; 'db migrate' does it ahead of a release, once,
+            the secrets folder). A store is migrated whenever it is opened; 'db migrate' does it ahead of a release, once,
             and several processes migrating at once apply each migration once.
             """,
         subcommands: [Status.self, Migrate.self])
@@ -74,6 +74,6 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     /// The store as messages name it: the file, or the URL without a password.
     static func name(_ configuration: AdapterConfiguration) -> String {
-        (try? configuration.postgresLocation())?.map(\.description) ?? configuration.database
+        (try? configuration.postgresLocation())?.map(\.description) ?? PostgresLocation.withoutPassword(configuration.database)
     }
 }

@@ -31,11 +31,10 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "This worker's name in the audit log and the logs (default: the machine and process id).")
     var worker: String?
 
-    @Option(help: "How long a claimed batch is held before another worker may take it over, in seconds; renewed while the worker works. Longer than a request's timeout.")
-    var leaseSeconds: Int = 120
+    @Option(help: "How long a claimed batch is held before another worker may take it over, in seconds; renewed while the worker works. Longer than two MILES calls at their timeouts (default: 300, or that and a minute).")
+    var leaseSeconds: Int?
 
     func validate() throws {
-        guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds \(leaseSeconds) must be at least 1") }
         if let worker, worker.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--worker must not be empty") }
     }
 
@@ -51,11 +50,20 @@ struct PushCommand: AsyncParsableCommand {
             let session = try await CommandSession(global)
             try await session.requireIntactAudit()
             let logger = global.makeLogger("miles-adapter.push", secrets: session.configuration.secrets)
+            let longestEntry = OutboxRelay.Configuration.longestEntry(connectTimeout: session.configuration.connectTimeout,
+                                                                      requestTimeout: session.configuration.requestTimeout)
+            let lease = leaseSeconds.map { Duration.seconds($0) } ?? max(.seconds(300), longestEntry + .seconds(60))
+            // A lease that can run out while its worker waits on MILES would let another worker send the same write.
+            guard lease > longestEntry else {
+                throw CommandFailure(message: "--lease-seconds \(leaseSeconds ?? 0) is too short: one entry can take \(longestEntry.components.seconds) s "
+                                     + "(two MILES calls at the configured connect and request timeouts); give a longer lease or shorter timeouts",
+                                     exitCode: .usage)
+            }
             let relay = OutboxRelay(
                 gateway: try session.gateway(), store: session.store,
                 configuration: OutboxRelay.Configuration(retry: RetryPolicy(maxAttempts: session.configuration.maxAttempts),
                                                          deadline: deadlineMinutes.map { .seconds($0 * 60) },
-                                                         worker: Processes.outboxWorker(named: worker), lease: .seconds(leaseSeconds)),
+                                                         worker: Processes.outboxWorker(named: worker), lease: lease, longestEntry: longestEntry),
                 logger: logger)
             // The relay calls the store once or twice per entry: on the store's own thread those calls need no hand-off.
             let summary = try await withTaskExecutorPreference(session.store.taskExecutor) { try await relay.run() }

@@ -331,11 +331,12 @@ struct AdapterConfiguration {
     /// Values no log line may show: the MILES password, a personal token and the database's password, from wherever they come.
     var secrets: [String] {
         var values = [password, personalTokenValue, databasePassword].compactMap { $0 }
-        if let passwordFile, let data = FileManager.default.contents(atPath: passwordFile),
-           let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines) {
-            values.append(text)
+        for file in [passwordFile, databasePasswordFile, personalTokenFile].compactMap({ $0 }) {
+            if let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) {
+                values.append(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
         }
-        return values
+        return values.filter { !$0.isEmpty }
     }
 
     /// The name of the person acting; fails with what to set.

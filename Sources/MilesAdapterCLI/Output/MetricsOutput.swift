@@ -1,4 +1,5 @@
 import ArgumentParser
+import CollectionsStorePostgres
 import Foundation
 import MilesSOAP
 import MilesSync
@@ -28,21 +29,25 @@ struct MetricsOptions: ParsableArguments {
         }
     }
 
-    /// POSTs the run to the Pushgateway's group for the job: each run replaces the metrics of the
-    /// same names that the last one pushed. Short timeouts: a gateway that is down must not hold up a scheduler.
+    /// POSTs the run to the Pushgateway's group for the job on this machine: each run replaces the
+    /// metrics of the same names that the last one pushed there. Short timeouts: a gateway that is
+    /// down must not hold up a scheduler. Errors show the URL without any user and password in it.
     static func push(_ metrics: JobMetrics, to gateway: String) throws {
         let base = gateway.hasSuffix("/") ? String(gateway.dropLast()) : gateway
+        let instance = ProcessInfo.processInfo.hostName
         let url = base + "/metrics/job/" + (metrics.job.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? metrics.job)
+            + "/instance/" + (instance.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? instance)
+        let shown = PostgresLocation.withoutPassword(url)
         let transport = CurlTransport(configuration: HTTPTransportConfiguration(connectTimeout: .seconds(5), requestTimeout: .seconds(10)))
         let answer: CurlTransport.Answer
         do {
             answer = try transport.post(url: url, headers: ["Content-Type: text/plain; version=0.0.4"], body: Array(metrics.prometheusText.utf8),
                                         accept: { _ in false }, consume: { _ in })
         } catch let failure as CurlTransport.Failure {
-            throw MetricsPushError(url: url, reason: failure.message)
+            throw MetricsPushError(url: shown, reason: failure.message)
         }
         guard (200..<300).contains(answer.status) else {
-            throw MetricsPushError(url: url, reason: "HTTP \(answer.status) \(answer.unconsumedBodyPrefix.prefix(200))")
+            throw MetricsPushError(url: shown, reason: "HTTP \(answer.status) \(answer.unconsumedBodyPrefix.prefix(200))")
         }
     }
 }

@@ -28,7 +28,7 @@ public final class DropFolderWatcher {
     let clock: () -> Date
     private var lastSizes: [String: UInt64] = [:]
     /// This watcher's claim folder under each agent's folder: `.taking/HOST/PID`.
-    private let claimFolder = ".taking/\(Processes.hostName)/\(getpid())"
+    private let claimFolder = ".taking/\(Processes.machine)/\(getpid())"
 
     public init(desk: IngestDesk, directory: String, stableFor: Duration = .seconds(10), clock: @escaping () -> Date = Date.init) {
         self.desk = desk
@@ -55,7 +55,7 @@ public final class DropFolderWatcher {
                 guard let claimed = try claim(path, name: name, in: folder) else { continue }
                 taken.append(try await take(path: path, claimed: claimed, name: name, agent: agent, folder: folder))
             }
-            removeEmptyClaimFolders(in: folder)
+            removeClaimFolderIfEmpty(in: folder)
         }
         return taken
     }
@@ -85,20 +85,28 @@ public final class DropFolderWatcher {
     /// Puts back into the agent's folder what watchers on this machine claimed and did not finish
     /// because their process ended. What a watcher on another machine claimed stays: it ends there.
     private func returnAbandonedClaims(in folder: String) {
-        let hostFolder = folder + "/.taking/" + Processes.hostName
+        let hostFolder = folder + "/.taking/" + Processes.machine
         for pid in (try? FileManager.default.contentsOfDirectory(atPath: hostFolder)) ?? [] {
-            guard let processId = Int32(pid), Processes.hasEnded(processId: processId, host: Processes.hostName) else { continue }
+            guard let processId = Int32(pid), Processes.hasEnded(processId: processId, host: Processes.machine) else { continue }
             let claims = hostFolder + "/" + pid
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? [] where !FileManager.default.fileExists(atPath: folder + "/" + name) {
-                _ = rename(claims + "/" + name, folder + "/" + name)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: claims)) ?? [] where !name.hasSuffix(".done") {
+                // Back beside a newer delivery of the same name, under a name of its own; never over it.
+                var target = folder + "/" + name
+                var attempt = 1
+                while FileManager.default.fileExists(atPath: target) {
+                    attempt += 1
+                    target = folder + "/" + name + ".\(attempt)"
+                }
+                guard rename(claims + "/" + name, target) == 0 else { continue }
+                if FileManager.default.fileExists(atPath: claims + "/" + name + ".done") { _ = rename(claims + "/" + name + ".done", target + ".done") }
             }
-            try? FileManager.default.removeItem(atPath: claims)
+            _ = rmdir(claims)
         }
     }
 
     /// This watcher's claim folder, once nothing is left in it. The folders above it stay: removing
     /// one while another watcher creates its own claim folder inside it would fail that watcher's look.
-    private func removeEmptyClaimFolders(in folder: String) {
+    private func removeClaimFolderIfEmpty(in folder: String) {
         _ = rmdir(folder + "/" + claimFolder)
     }
 

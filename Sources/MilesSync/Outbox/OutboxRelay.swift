@@ -34,18 +34,28 @@ public struct OutboxRelay: Sendable {
         public var deadline: Duration?
         /// Who this relay is among the push workers sharing the outbox.
         public var worker: OutboxWorker
-        /// How long a claimed batch is held for another worker; renewed when half of it has gone. Longer
-        /// than a request's timeout, so a worker waiting on MILES keeps what it holds.
+        /// How long a claimed batch is held from the other workers.
         public var lease: Duration
+        /// The longest one entry can take: a look-up in MILES and the write, each at its timeouts.
+        /// Before an entry the leases are renewed if less than this is left, so no lease runs out
+        /// while its worker waits on MILES; `lease` must be longer.
+        public var longestEntry: Duration
 
         public init(retry: RetryPolicy = RetryPolicy(), batchSize: Int = 200, longestWait: Duration = .seconds(60), deadline: Duration? = nil,
-                    worker: OutboxWorker = Processes.outboxWorker(), lease: Duration = .seconds(120)) {
+                    worker: OutboxWorker = Processes.outboxWorker(), lease: Duration = .seconds(300), longestEntry: Duration = .seconds(270)) {
             self.retry = retry
             self.batchSize = batchSize
             self.longestWait = longestWait
             self.deadline = deadline
             self.worker = worker
             self.lease = lease
+            self.longestEntry = longestEntry
+        }
+
+        /// The longest one entry can take against MILES with these timeouts: two calls, each at most
+        /// its connect and request timeouts, and a second's margin.
+        public static func longestEntry(connectTimeout: Duration, requestTimeout: Duration) -> Duration {
+            (connectTimeout + requestTimeout) * 2 + .seconds(1)
         }
     }
 
@@ -74,7 +84,8 @@ public struct OutboxRelay: Sendable {
         public var deadLettered = 0
         /// Entries still waiting for a later retry, or held by another worker, when the relay stopped.
         public var leftPending = 0
-        /// Entries another worker took over after this one's lease expired: their outcome is the other worker's.
+        /// Entries taken from this worker meanwhile (another worker after its lease expired, or a
+        /// person's retry or skip): their outcome is not this worker's to record.
         public var takenOver = 0
     }
 
@@ -134,8 +145,9 @@ public struct OutboxRelay: Sendable {
         }
     }
 
-    /// Sends a claimed batch, renewing its leases when half their time has gone; false if the deadline
-    /// passed first. Whatever it stops on, the entries it did not get to are let go for other workers.
+    /// Sends a claimed batch, renewing its leases before an entry when less than the longest an entry
+    /// can take is left; false if the deadline passed first. Whatever it stops on, the entries it did
+    /// not get to are let go for other workers.
     private func send(_ claimed: [OutboxEntry], pastDeadline: () -> Bool, _ summary: inout Summary) async throws(OutboxRelayError) -> Bool {
         // One store call for the batch's records rather than one per entry: each call is a thread hand-off.
         let subjects: [Int64: OutboxSubject]
@@ -144,7 +156,7 @@ public struct OutboxRelay: Sendable {
             throw OutboxRelayError(.storeFailed, reference: nil, "cannot read the outbox's records: \(error)")
         }
         var held = Set(claimed.map(\.id))
-        var renewAt = ContinuousClock.now + configuration.lease / 2
+        var renewAt = ContinuousClock.now + configuration.lease - configuration.longestEntry
         for (index, entry) in claimed.enumerated() {
             if pastDeadline() {
                 await release(claimed[index...])
@@ -155,7 +167,7 @@ public struct OutboxRelay: Sendable {
                     await release(claimed[index...])
                     throw OutboxRelayError(.storeFailed, reference: nil, "cannot renew the outbox leases: \(error)")
                 }
-                renewAt = ContinuousClock.now + configuration.lease / 2
+                renewAt = ContinuousClock.now + configuration.lease - configuration.longestEntry
             }
             guard held.contains(entry.id) else {
                 tookOver(entry, &summary)
@@ -187,8 +199,18 @@ public struct OutboxRelay: Sendable {
 
     private func tookOver(_ entry: OutboxEntry, _ summary: inout Summary) {
         summary.takenOver += 1
-        logger.warning("another worker took the entry over after this one's lease expired; its outcome is theirs",
+        logger.warning("the entry was taken over (by another worker after this one's lease expired, or a person's retry or skip); its outcome is not this worker's to record",
                        metadata: ["reference": "\(entry.clientReference)", "worker": "\(configuration.worker.name)"])
+    }
+
+    /// Puts the entry back to wait; if another worker holds it now, it is theirs and nothing is recorded.
+    /// The run stops either way: refused credentials or an open circuit stop every worker.
+    private func retryUnlessTakenOver(_ entry: OutboxEntry, _ error: SOAPCallError) async throws {
+        do {
+            try await store.recordRetry(entry, error: error.description, nextAttemptAt: now(), at: now())
+        } catch let lost as StoreError where lost.code == .leaseLost {
+            logger.warning("\(lost)")
+        }
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {
@@ -440,12 +462,12 @@ public struct OutboxRelay: Sendable {
         do {
             switch error.disposition {
             case .authentication:
-                try await store.recordRetry(entry, error: error.description, nextAttemptAt: now(), at: now())
+                try await retryUnlessTakenOver(entry, error)
                 throw OutboxRelayError(.authenticationFailed, reference: entry.clientReference,
                                        "MILES refused the adapter's credentials; the outbox is left as it was: \(error)")
             case .unavailable:
                 // Not sent: the entry goes back to waiting, with no attempt counted against it.
-                try await store.recordRetry(entry, error: error.description, nextAttemptAt: now(), at: now())
+                try await retryUnlessTakenOver(entry, error)
                 throw OutboxRelayError(.milesUnavailable, reference: entry.clientReference,
                                        "MILES keeps failing, so the push stopped calling it; every entry is kept and the next push resumes: \(error)")
             case .businessRejection:
