@@ -54,7 +54,8 @@ struct AgentAPIContractTests {
             await patient.stop()
 
             let server = try await AgentAPIServer.start(
-                configuration: AgentAPIConfiguration(port: 0, maxBodyBytes: 4_096, requestsPerMinute: 10, tokenHashes: tokens),
+                configuration: AgentAPIConfiguration(port: 0, maxBodyBytes: 4_096, requestsPerMinute: 10, answerWithin: .seconds(30),
+                                                     tokenHashes: tokens),
                 desk: desk, monitored: store, logger: Logger(label: "test"))
             let served = Set(server.routes)
             #expect(served.subtracting(documented.keys).isEmpty, "served but not documented: \(served.subtracting(documented.keys).sorted())")
