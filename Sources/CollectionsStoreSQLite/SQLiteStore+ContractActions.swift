@@ -59,12 +59,6 @@ extension SQLiteStore {
             abandonment: row["abandonment"])
     }
 
-    public func updateExpectedVersion(statusChangeId: Int64, to version: Int64) async throws {
-        try transaction { db in
-            try db.execute(sql: "UPDATE status_changes SET expected_version = ? WHERE id = ?", arguments: [version, statusChangeId])
-        }
-    }
-
     public func recordStatusApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
         try transaction { db in
             let changeId = try self.markSent(entry, result: "version \(milesVersion)", at: at, db)

@@ -185,12 +185,6 @@ extension SQLiteStore {
         }
     }
 
-    public func updateContactChangeVersion(id: Int64, to version: Int64) async throws {
-        try transaction { db in
-            try db.execute(sql: "UPDATE contact_changes SET expected_version = ? WHERE id = ?", arguments: [version, id])
-        }
-    }
-
     public func recordContactChangeApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
         guard let change = try await contactChange(id: entry.subjectId) else {
             throw StoreError(.notFound, input: "outbox entry \(entry.id)", "there is no contact-details outbox entry \(entry.id)")

@@ -150,14 +150,33 @@ extension SQLiteStore {
     }
 
     public func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
-        try transaction { db in
-            try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ?, \(Self.noLease) WHERE id = ? AND fence = ?
-                """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entry.id, entry.fence])
-            try Self.requireHeld(entry, db)
-            try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entry.id)",
-                      details: "next attempt at \(nextAttemptAt): \(error)")
+        try transaction { db in try self.scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, db) }
+    }
+
+    public func recordVersionConflictRetry(_ entry: OutboxEntry, version: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
+        let table: String
+        switch entry.kind {
+        case .updateContractStatus: table = "status_changes"
+        case .updateContactDetails: table = "contact_changes"
+        default:
+            throw StoreError(.wrongState, input: "outbox entry \(entry.id)",
+                             "outbox entry \(entry.id) is a \(entry.kind.recordName), which carries no MILES version to re-send against")
         }
+        try transaction { db in
+            // The fence first: a worker whose claim was taken over changes nothing.
+            try self.scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, db)
+            try db.execute(sql: "UPDATE \(table) SET expected_version = ? WHERE id = ?", arguments: [version, entry.subjectId])
+        }
+    }
+
+    /// Puts the claimed entry back to wait until `nextAttemptAt`, fenced on its claim.
+    private func scheduleRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ?, \(Self.noLease) WHERE id = ? AND fence = ?
+            """).execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, at.millisecondsSinceEpoch, entry.id, entry.fence])
+        try Self.requireHeld(entry, db)
+        try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entry.id)",
+                       details: "next attempt at \(nextAttemptAt): \(error)")
     }
 
     public func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws {

@@ -85,6 +85,30 @@ struct OutboxLeaseTests {
         }
     }
 
+    @Test("after a version conflict, the version to re-send against is recorded only by the worker that still holds the entry")
+    func versionConflictIsFenced() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let (store, candidates) = try await harness.syncedStore()
+            let contract = try #require(candidates.first)
+            let changeId = try await store.queueStatusChange(StatusChange(
+                id: 0, contractNumber: contract.contractNumber, to: .inArrears, reasonCode: "ARRS", effectiveDate: contract.startDate,
+                courtOrderReference: nil, expectedVersion: contract.version, requestedBy: "bob", requestedAt: CollectionsClock.system(),
+                state: .queued, overrides: []))
+            let start = CollectionsClock.system()
+            func at(_ seconds: Int64) -> Timestamp { start.adding(milliseconds: seconds * 1000) }
+            let heldByA = try #require(try await store.claimOutboxEntries(for: workerA, now: at(0), leaseUntil: at(60), limit: 1, isGone: nobodyIsGone).first)
+            let heldByB = try #require(try await store.claimOutboxEntries(for: workerB, now: at(60), leaseUntil: at(120), limit: 1, isGone: nobodyIsGone).first)
+            #expect(heldByA.subjectId == changeId)
+            await #expect(throws: StoreError.self) {
+                try await store.recordVersionConflictRetry(heldByA, version: 99, error: "conflict", nextAttemptAt: at(61), at: at(61))
+            }
+            #expect(try await store.statusChange(id: changeId)?.expectedVersion == contract.version)
+            try await store.recordVersionConflictRetry(heldByB, version: contract.version + 1, error: "conflict", nextAttemptAt: at(62), at: at(62))
+            #expect(try await store.statusChange(id: changeId)?.expectedVersion == contract.version + 1)
+            #expect(try await store.outboxEntry(id: heldByB.id)?.state == .pending)
+        }
+    }
+
     @Test("a person skipping an entry a worker holds fences the worker out: it can no longer mark it sending")
     func skipFencesOutTheWorker() async throws {
         try await withHarness(contracts: 60) { harness in

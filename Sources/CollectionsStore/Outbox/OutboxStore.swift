@@ -64,11 +64,10 @@ public protocol OutboxStore: Sendable {
     /// MILES applied the change: the entry is sent and the customer in the store updated, in one transaction.
     func recordContactChangeApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws
 
-    /// After a version conflict the status change is re-sent against the version MILES has now.
-    func updateExpectedVersion(statusChangeId: Int64, to version: Int64) async throws
-
-    /// After a version conflict the contact change is re-sent against the partner version MILES has now.
-    func updateContactChangeVersion(id: Int64, to version: Int64) async throws
+    /// After a version conflict: the status change (or contact change) the entry carries is to be
+    /// re-sent against `version`, the one MILES has now, and the entry waits again, in one
+    /// transaction fenced on the claim like `recordRetry`.
+    func recordVersionConflictRetry(_ entry: OutboxEntry, version: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws
 
     /// A retryable failure: back to pending, with the attempt counted and the next attempt's time.
     func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws

@@ -377,9 +377,9 @@ public struct OutboxRelay: Sendable {
                 moving: fresh, to: change.to, evidence: change.evidence,
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
             if refusals.isEmpty {
-                try await store.updateExpectedVersion(statusChangeId: change.id, to: fresh.version)
-                try await store.recordRetry(entry, error: "version conflict: re-checked and re-sending on version \(fresh.version)",
-                                      nextAttemptAt: now(), at: now())
+                try await store.recordVersionConflictRetry(entry, version: fresh.version,
+                                                           error: "version conflict: re-checked and re-sending on version \(fresh.version)",
+                                                           nextAttemptAt: now(), at: now())
                 summary.conflictsResolved += 1
             } else {
                 try await deadLetter(entry, "MILES changed the contract (now version \(fresh.version)) and the change is no longer allowed: "
@@ -401,9 +401,9 @@ public struct OutboxRelay: Sendable {
             summary.contactChangesApplied += 1
         } catch let error as SOAPCallError where error.disposition == .conflict && entry.attempts + 1 < configuration.retry.maxAttempts {
             guard let fresh = try await freshContract(change.contractNumber, after: entry, &summary) else { return }
-            try await store.updateContactChangeVersion(id: change.id, to: fresh.customer.version)
-            try await store.recordRetry(entry, error: "partner version conflict: re-sending on version \(fresh.customer.version)",
-                                  nextAttemptAt: now(), at: now())
+            try await store.recordVersionConflictRetry(entry, version: fresh.customer.version,
+                                                       error: "partner version conflict: re-sending on version \(fresh.customer.version)",
+                                                       nextAttemptAt: now(), at: now())
             summary.conflictsResolved += 1
         }
     }

@@ -343,9 +343,14 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         try settle(entry, result: "partner version \(milesVersion)")
     }
 
-    func updateExpectedVersion(statusChangeId: Int64, to version: Int64) { statusChanges[statusChangeId]?.expectedVersion = version }
-
-    func updateContactChangeVersion(id: Int64, to version: Int64) { contactChanges[id]?.expectedVersion = version }
+    func recordVersionConflictRetry(_ entry: OutboxEntry, version: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) throws {
+        try recordRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at)
+        switch entry.kind {
+        case .updateContractStatus: statusChanges[entry.subjectId]?.expectedVersion = version
+        case .updateContactDetails: contactChanges[entry.subjectId]?.expectedVersion = version
+        default: break
+        }
+    }
 
     func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) throws {
         try held(entry)
