@@ -113,16 +113,7 @@ enum PostgresSchema {
 
 extension PostgresStore: SchemaStore {
     public func migrations() async throws -> [SchemaMigration] {
-        let applied = try await read { connection in
-            try await rows("SELECT name, applied_at FROM schema_migrations", on: connection).map { row in
-                (try row.value("name", as: String.self), try row.value("applied_at", as: Date.self))
-            }
-        }
-        let appliedAt = Dictionary(applied, uniquingKeysWith: { first, _ in first })
-        return PostgresSchema.migrations.map { migration in
-            SchemaMigration(name: migration.name, isApplied: appliedAt[migration.name] != nil,
-                            appliedAt: appliedAt[migration.name].map { Timestamp(millisecondsSinceEpoch: Int64($0.timeIntervalSince1970 * 1000)) })
-        }
+        try await read { connection in try await PostgresSchema.status(try await rows("SELECT name, applied_at FROM schema_migrations", on: connection)) }
     }
 }
 
@@ -138,16 +129,20 @@ extension PostgresStore {
             defer { group.cancelAll() }
             let exists = try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").collect()
                 .first?.makeRandomAccess().value("present", as: Bool.self) ?? false
-            var appliedAt: [String: Date] = [:]
-            if exists {
-                for row in try await client.query("SELECT name, applied_at FROM schema_migrations").collect().map({ $0.makeRandomAccess() }) {
-                    appliedAt[try row.value("name", as: String.self)] = try row.value("applied_at", as: Date.self)
-                }
-            }
-            return PostgresSchema.migrations.map { migration in
-                SchemaMigration(name: migration.name, isApplied: appliedAt[migration.name] != nil,
-                                appliedAt: appliedAt[migration.name].map { Timestamp(millisecondsSinceEpoch: Int64($0.timeIntervalSince1970 * 1000)) })
-            }
+            let applied = exists ? try await client.query("SELECT name, applied_at FROM schema_migrations").collect().map { $0.makeRandomAccess() } : []
+            return try PostgresSchema.status(applied)
+        }
+    }
+}
+
+extension PostgresSchema {
+    /// Every migration, in order, with when it was applied, from the rows of `schema_migrations`.
+    static func status(_ applied: [PostgresRandomAccessRow]) throws -> [SchemaMigration] {
+        var appliedAt: [String: Date] = [:]
+        for row in applied { appliedAt[try row.value("name", as: String.self)] = try row.value("applied_at", as: Date.self) }
+        return migrations.map { migration in
+            SchemaMigration(name: migration.name, isApplied: appliedAt[migration.name] != nil,
+                            appliedAt: appliedAt[migration.name].map { Timestamp(millisecondsSinceEpoch: Int64($0.timeIntervalSince1970 * 1000)) })
         }
     }
 }

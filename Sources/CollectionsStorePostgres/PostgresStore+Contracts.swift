@@ -124,7 +124,7 @@ extension PostgresStore: ContractStore {
         try await connection.query("""
             INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
             VALUES (\(customer.partnerId), \(customer.name), \(customer.kind.rawValue), \(address.line1), \(address.line2), \(address.town),
-                    \(address.postcode), \(address.country), \(Self.joinPhones(customer.phones)), \(customer.email), \(customer.vulnerable),
+                    \(address.postcode), \(address.country), \(StoredPhones.join(customer.phones)), \(customer.email), \(customer.vulnerable),
                     \(customer.version))
             ON CONFLICT (partner_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, line1 = EXCLUDED.line1,
                 line2 = EXCLUDED.line2, town = EXCLUDED.town, postcode = EXCLUDED.postcode, country = EXCLUDED.country,
@@ -189,7 +189,6 @@ extension PostgresStore: ContractStore {
                   let kind = Customer.Kind(rawValue: try row.value("kind")) else {
                 throw StoreError(.corruptRecord, input: "contract \(number)", "contract \(number): unknown agreement type or customer kind in the store")
             }
-            let phones: String = try row.value("phones")
             return Contract(
                 contractNumber: number, version: try row.value("version"), statusCode: try row.value("status_code"), agreementType: agreementType,
                 startDate: LocalDate(daysSinceEpoch: try row.value("start_date", as: Int32.self)), endDate: try date("end_date"), currency: currency,
@@ -200,7 +199,7 @@ extension PostgresStore: ContractStore {
                     partnerId: try row.value("partner_id"), name: try row.value("name"), kind: kind,
                     address: PostalAddress(line1: try row.value("line1"), line2: try row.value("line2"), town: try row.value("town"),
                                            postcode: try row.value("postcode"), country: try row.value("country")),
-                    phones: phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
+                    phones: StoredPhones.split(try row.value("phones")),
                     email: try row.value("email"), vulnerable: try row.value("vulnerable"), version: try row.value("partner_version")),
                 vehicle: Vehicle(registration: try row.value("vehicle_registration"), vin: try row.value("vehicle_vin"),
                                  make: try row.value("vehicle_make"), model: try row.value("vehicle_model")),
@@ -215,9 +214,6 @@ extension PostgresStore: ContractStore {
                 amount: Money(minorUnits: try row.value("amount"), currency: currency),
                 openAmount: Money(minorUnits: try row.value("open_amount"), currency: currency))
     }
-
-    /// Phone numbers in one column, separated by a character no phone number holds.
-    static func joinPhones(_ phones: [String]) -> String { phones.joined(separator: "\u{1F}") }
 
     /// Binds for a query written as text with $1, $2, …
     func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {

@@ -312,8 +312,6 @@ enum SQLiteSchema {
 
     static let contractSelect = "SELECT c.*, p.name, p.kind, p.line1, p.line2, p.town, p.postcode, p.country, p.phones, p.email, p.vulnerable, p.version AS partner_version FROM contracts c JOIN customers p ON p.partner_id = c.partner_id"
 
-    /// Phone numbers in one column, separated by a character no phone number holds.
-    static func joinPhones(_ phones: [String]) -> String { phones.joined(separator: "\u{1F}") }
 
     /// The stored contract `number`, if there is one.
     static func contract(number: String, _ db: Database) throws -> Contract? {
@@ -343,7 +341,7 @@ enum SQLiteSchema {
                 partnerId: row["partner_id"], name: row["name"], kind: kind,
                 address: PostalAddress(line1: row["line1"], line2: row["line2"], town: row["town"], postcode: row["postcode"],
                                        country: row["country"]),
-                phones: phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
+                phones: StoredPhones.split(phones),
                 email: row["email"], vulnerable: row["vulnerable"], version: row["partner_version"]),
             vehicle: Vehicle(registration: row["vehicle_registration"], vin: row["vehicle_vin"], make: row["vehicle_make"],
                              model: row["vehicle_model"]),

@@ -201,9 +201,9 @@ extension SQLiteStore {
             }
             if let phone = change.phone,
                let phones = try String.fetchOne(db, sql: "SELECT phones FROM customers WHERE partner_id = ?", arguments: [change.partnerId]) {
-                let others = phones.isEmpty ? [] : phones.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+                let others = StoredPhones.split(phones)
                 try db.execute(sql: "UPDATE customers SET phones = ? WHERE partner_id = ?",
-                               arguments: [SQLiteSchema.joinPhones([phone] + others.filter { $0 != phone }), change.partnerId])
+                               arguments: [StoredPhones.join([phone] + others.filter { $0 != phone }), change.partnerId])
             }
             if let email = change.email {
                 try db.execute(sql: "UPDATE customers SET email = ? WHERE partner_id = ?", arguments: [email, change.partnerId])

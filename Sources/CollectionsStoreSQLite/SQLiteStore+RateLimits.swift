@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import Foundation
 import GRDB
 
 extension SQLiteStore: RateLimitStore {
@@ -24,24 +23,5 @@ extension SQLiteStore: RateLimitStore {
                 """).execute(arguments: [bucket, tokens, max(now.millisecondsSinceEpoch, last)])
             return nil
         }
-    }
-}
-
-extension SQLiteStore: SchemaStore {
-    public func migrations() async throws -> [SchemaMigration] {
-        let applied = try read { db in try SQLiteSchema.migrator.appliedIdentifiers(db) }
-        return SQLiteSchema.migrator.migrations.map { SchemaMigration(name: $0, isApplied: applied.contains($0), appliedAt: nil) }
-    }
-}
-
-extension SQLiteStore {
-    /// The migrations of the store at `path` and which are applied, without opening (or migrating) it.
-    public static func schemaStatus(path: String) throws -> [SchemaMigration] {
-        let applied: Set<String> = FileManager.default.fileExists(atPath: path)
-            ? try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }()).read { db in
-                try SQLiteSchema.migrator.appliedIdentifiers(db)
-            }
-            : []
-        return SQLiteSchema.migrator.migrations.map { SchemaMigration(name: $0, isApplied: applied.contains($0), appliedAt: nil) }
     }
 }

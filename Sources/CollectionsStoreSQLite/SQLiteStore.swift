@@ -147,7 +147,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
             """).execute(arguments: [
                 customer.partnerId, customer.name, customer.kind.rawValue, customer.address.line1, customer.address.line2,
                 customer.address.town, customer.address.postcode, customer.address.country,
-                SQLiteSchema.joinPhones(customer.phones), customer.email, customer.vulnerable, customer.version,
+                StoredPhones.join(customer.phones), customer.email, customer.vulnerable, customer.version,
             ])
         try db.cachedStatement(sql: """
             INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency,
