@@ -93,7 +93,145 @@ enum PostgresSchema {
             """,
             "CREATE TABLE personal_tokens (token_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (name), created_at BIGINT NOT NULL)",
         ]),
+        // Integers are BIGINT (read as Int or Int64) but days, which are INT like a contract's dates.
+        ("v4: the team's decisions and the outbox that carries them to MILES; placements; agents' deliveries", [
+            """
+            CREATE TABLE writeoff_requests (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, invoice_numbers TEXT NOT NULL, amount BIGINT NOT NULL,
+                currency TEXT NOT NULL, reason TEXT NOT NULL, comment TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at BIGINT NOT NULL,
+                state TEXT NOT NULL, required_role TEXT NOT NULL, approvals_needed BIGINT NOT NULL, matrix_version BIGINT NOT NULL,
+                customer_must_be_told BOOLEAN NOT NULL, miles_writeoff_id TEXT, failure_reason TEXT, decided_at BIGINT, rejection TEXT,
+                fingerprint TEXT NOT NULL UNIQUE, source TEXT NOT NULL)
+            """,
+            "CREATE INDEX writeoff_requests_contract ON writeoff_requests (contract_number, state)",
+            """
+            CREATE TABLE writeoff_approvals (
+                request_id BIGINT NOT NULL REFERENCES writeoff_requests (id), approver TEXT NOT NULL, role TEXT NOT NULL,
+                matrix_version BIGINT NOT NULL, at BIGINT NOT NULL, comment TEXT, PRIMARY KEY (request_id, approver))
+            """,
+            """
+            CREATE TABLE outbox (
+                id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, client_reference TEXT NOT NULL UNIQUE, subject_id BIGINT NOT NULL,
+                state TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, last_error TEXT,
+                result_reference TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, lease_worker TEXT, lease_host TEXT,
+                lease_pid BIGINT, lease_expires_at BIGINT, fence BIGINT NOT NULL DEFAULT 0)
+            """,
+            "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
+            "CREATE INDEX outbox_unsettled ON outbox (id) WHERE state IN ('pending', 'sending')",
+            """
+            CREATE TABLE status_changes (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, to_status TEXT NOT NULL, reason_code TEXT NOT NULL,
+                effective_date INT NOT NULL, court_order_reference TEXT, expected_version BIGINT NOT NULL, requested_by TEXT NOT NULL,
+                requested_at BIGINT NOT NULL, state TEXT NOT NULL, overrides TEXT NOT NULL, miles_version BIGINT, failure_reason TEXT,
+                customer_consent TEXT, abandonment TEXT)
+            """,
+            """
+            CREATE TABLE holds (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, set_by TEXT NOT NULL,
+                set_on INT NOT NULL, lifted_on INT, lifted_by TEXT)
+            """,
+            "CREATE INDEX holds_contract ON holds (contract_number)",
+            """
+            CREATE TABLE notices (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, kind TEXT NOT NULL, sent_on INT NOT NULL, remedy_date INT,
+                recorded_by TEXT NOT NULL)
+            """,
+            "CREATE INDEX notices_contract ON notices (contract_number)",
+            """
+            CREATE TABLE contract_notes (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, category TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL,
+                requested_by TEXT NOT NULL, requested_at BIGINT NOT NULL, state TEXT NOT NULL, miles_note_id TEXT, failure_reason TEXT)
+            """,
+            """
+            CREATE TABLE contact_changes (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, partner_id TEXT NOT NULL, expected_version BIGINT NOT NULL,
+                line1 TEXT, line2 TEXT, town TEXT, postcode TEXT, country TEXT, phone TEXT, email TEXT, source TEXT NOT NULL,
+                requested_by TEXT NOT NULL, requested_at BIGINT NOT NULL, state TEXT NOT NULL, miles_version BIGINT, failure_reason TEXT)
+            """,
+            """
+            CREATE TABLE placements (
+                id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL, contract_number TEXT NOT NULL, file_name TEXT NOT NULL,
+                status_change_id BIGINT NOT NULL, placed_at BIGINT NOT NULL, recalled_at BIGINT)
+            """,
+            "CREATE UNIQUE INDEX placements_open ON placements (contract_number) WHERE recalled_at IS NULL",
+            """
+            CREATE TABLE agent_instructions (
+                id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+                created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE inbox_files (
+                id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL, sha256 TEXT NOT NULL, original_name TEXT NOT NULL, stored_path TEXT NOT NULL,
+                size BIGINT NOT NULL, channel TEXT NOT NULL, received_at BIGINT NOT NULL, state TEXT NOT NULL,
+                lines_done BIGINT NOT NULL DEFAULT 0, applied BIGINT NOT NULL DEFAULT 0, refused BIGINT NOT NULL DEFAULT 0,
+                rejected BIGINT NOT NULL DEFAULT 0, failure_reason TEXT, finished_at BIGINT, UNIQUE (agent, sha256))
+            """,
+            """
+            CREATE TABLE third_party_updates (
+                id BIGSERIAL PRIMARY KEY, inbox_file_id BIGINT NOT NULL REFERENCES inbox_files (id), line BIGINT NOT NULL,
+                agent TEXT NOT NULL, contract_number TEXT NOT NULL, kind TEXT NOT NULL, details TEXT NOT NULL, outcome TEXT NOT NULL,
+                refusal TEXT, received_at BIGINT NOT NULL, amount BIGINT, currency TEXT, paid_on INT, agent_reference TEXT,
+                UNIQUE (inbox_file_id, line))
+            """,
+            "CREATE INDEX third_party_updates_contract ON third_party_updates (contract_number)",
+            """
+            CREATE TABLE ingest_row_errors (
+                inbox_file_id BIGINT NOT NULL REFERENCES inbox_files (id), line BIGINT NOT NULL, column_name TEXT NOT NULL,
+                value TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (inbox_file_id, line))
+            """,
+            """
+            CREATE TABLE credit_notes (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, invoice_numbers TEXT NOT NULL, \(unescaped: approvalTrail))
+            """,
+            "CREATE INDEX credit_notes_contract ON credit_notes (contract_number, state)",
+            """
+            CREATE TABLE writeoff_reversals (
+                id BIGSERIAL PRIMARY KEY, writeoff_request_id BIGINT NOT NULL REFERENCES writeoff_requests (id),
+                miles_writeoff_id TEXT NOT NULL, contract_number TEXT NOT NULL, \(unescaped: approvalTrail))
+            """,
+            "CREATE INDEX writeoff_reversals_writeoff ON writeoff_reversals (writeoff_request_id, state)",
+            """
+            CREATE TABLE decision_approvals (
+                kind TEXT NOT NULL, record_id BIGINT NOT NULL, approver TEXT NOT NULL, role TEXT NOT NULL, matrix_version BIGINT NOT NULL,
+                at BIGINT NOT NULL, comment TEXT, PRIMARY KEY (kind, record_id, approver))
+            """,
+            """
+            CREATE TABLE letter_requests (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, letter_type TEXT NOT NULL, requested_by TEXT NOT NULL,
+                requested_at BIGINT NOT NULL, state TEXT NOT NULL, miles_letter_id TEXT, serve_date INT, remedy_date INT, failure_reason TEXT)
+            """,
+            "CREATE INDEX letter_requests_contract ON letter_requests (contract_number, letter_type, state)",
+            """
+            CREATE TABLE arrangements (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, frequency TEXT NOT NULL, is_settlement BOOLEAN NOT NULL,
+                currency TEXT NOT NULL, proposed_by TEXT NOT NULL, proposed_at BIGINT NOT NULL, state TEXT NOT NULL,
+                required_role TEXT NOT NULL, required_rank BIGINT NOT NULL, approvals_needed BIGINT NOT NULL, matrix_version BIGINT NOT NULL,
+                reduction BIGINT NOT NULL, term_months BIGINT NOT NULL, is_token BOOLEAN NOT NULL, monthly_income BIGINT NOT NULL,
+                monthly_expenditure BIGINT NOT NULL, income_recorded_on INT NOT NULL, income_recorded_by TEXT NOT NULL, miles_reference TEXT,
+                paid_before BIGINT, cancel_reason TEXT, outcome TEXT, failure_reason TEXT, closing_status_change BIGINT, decided_at BIGINT,
+                broken_on INT, cancel_requested_by TEXT)
+            """,
+            "CREATE INDEX arrangements_contract ON arrangements (contract_number, state)",
+            """
+            CREATE TABLE arrangement_instalments (
+                arrangement_id BIGINT NOT NULL REFERENCES arrangements (id), position BIGINT NOT NULL, due_date INT NOT NULL,
+                amount BIGINT NOT NULL, PRIMARY KEY (arrangement_id, position))
+            """,
+            """
+            CREATE TABLE reported_arrangements (
+                id BIGSERIAL PRIMARY KEY, contract_number TEXT NOT NULL, agent TEXT NOT NULL, reported_on INT NOT NULL, details TEXT NOT NULL,
+                source TEXT NOT NULL, arrangement_id BIGINT REFERENCES arrangements (id))
+            """,
+            "CREATE INDEX reported_arrangements_open ON reported_arrangements (contract_number) WHERE arrangement_id IS NULL",
+        ]),
     ]
+
+    /// The columns a credit note and a write-off reversal share: the amount, the reason, and the approvals' trail.
+    private static let approvalTrail = """
+        amount BIGINT NOT NULL, currency TEXT NOT NULL, reason_code TEXT NOT NULL, comment TEXT NOT NULL, requested_by TEXT NOT NULL,
+        requested_at BIGINT NOT NULL, state TEXT NOT NULL, required_role TEXT NOT NULL, approvals_needed BIGINT NOT NULL,
+        matrix_version BIGINT NOT NULL, miles_reference TEXT, failure_reason TEXT, decided_at BIGINT, rejection TEXT
+        """
 
     /// Applies the migrations not yet applied.
     static func migrate(_ store: PostgresStore) async throws {

@@ -85,4 +85,24 @@ extension PostgresRandomAccessRow {
     func value<T: PostgresDecodable>(_ name: String, as type: T.Type = T.self) throws -> T {
         try self[name].decode(T.self)
     }
+
+    /// The column `name`, milliseconds since the epoch, as a time.
+    func timestamp(_ name: String) throws -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: try value(name))
+    }
+
+    /// The column `name`, milliseconds since the epoch or NULL, as a time.
+    func timestamp(_ name: String, as type: Timestamp?.Type) throws -> Timestamp? {
+        try value(name, as: Int64?.self).map(Timestamp.init(millisecondsSinceEpoch:))
+    }
+
+    /// The column `name`, days since the epoch, as a date.
+    func date(_ name: String) throws -> LocalDate {
+        LocalDate(daysSinceEpoch: try value(name))
+    }
+
+    /// The column `name`, days since the epoch or NULL, as a date.
+    func date(_ name: String, as type: LocalDate?.Type) throws -> LocalDate? {
+        try value(name, as: Int32?.self).map(LocalDate.init(daysSinceEpoch:))
+    }
 }

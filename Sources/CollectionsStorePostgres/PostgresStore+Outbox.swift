@@ -1,0 +1,340 @@
+import CollectionsDomain
+import CollectionsStore
+import PostgresNIO
+
+/// The outbox on PostgreSQL. Workers claim entries with `FOR UPDATE SKIP LOCKED`: two claims at
+/// once take different entries rather than queueing on the same rows, and a claim's lease and
+/// fence are committed before any worker sends.
+extension PostgresStore: OutboxStore {
+    public func claimOutboxEntries(for worker: OutboxWorker, now: Timestamp, leaseUntil: Timestamp, limit: Int,
+                                   isGone: @Sendable (OutboxWorker) -> Bool) async throws -> [OutboxEntry] {
+        try await transaction { connection in
+            let holders = try await rows("""
+                SELECT DISTINCT lease_worker, lease_host, lease_pid FROM outbox
+                WHERE state IN ('pending', 'sending') AND lease_expires_at > \(now.millisecondsSinceEpoch)
+                """, on: connection).map(Self.worker)
+            let gone = holders.filter { $0 != worker && isGone($0) }.map(Self.workerKey)
+            let found = try await rows("""
+                SELECT * FROM outbox
+                WHERE state IN ('pending', 'sending') AND (state = 'sending' OR next_attempt_at <= \(now.millisecondsSinceEpoch))
+                  AND (lease_expires_at IS NULL OR lease_expires_at <= \(now.millisecondsSinceEpoch)
+                       OR lease_worker || chr(31) || lease_host || chr(31) || lease_pid::text = ANY(\(gone)))
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """, on: connection)
+            var claimed: [OutboxEntry] = []
+            for row in found {
+                var entry = try Self.outboxEntry(row)
+                if let previous = entry.lease {
+                    let why = previous.expiresAt <= now ? "its lease expired at \(previous.expiresAt)" : "its process had ended"
+                    try await audit(connection, at: now, actor: worker.name, action: "outbox.lease-taken-over", subject: "outbox:\(entry.id)",
+                                    details: "from \(previous.worker): \(why)")
+                }
+                entry.lease = OutboxLease(worker: worker, expiresAt: leaseUntil)
+                entry.fence += 1
+                claimed.append(entry)
+            }
+            guard !claimed.isEmpty else { return [] }
+            try await connection.query("""
+                UPDATE outbox SET lease_worker = \(worker.name), lease_host = \(worker.host), lease_pid = \(Int64(worker.processId)),
+                    lease_expires_at = \(leaseUntil.millisecondsSinceEpoch), fence = fence + 1
+                WHERE id = ANY(\(claimed.map(\.id)))
+                """, logger: logger)
+            return claimed
+        }
+    }
+
+    public func renewOutboxLeases(_ entries: [OutboxEntry], until: Timestamp) async throws -> Set<Int64> {
+        guard !entries.isEmpty else { return [] }
+        return try await transaction { connection in
+            Set(try await rows("""
+                UPDATE outbox o SET lease_expires_at = \(until.millisecondsSinceEpoch)
+                FROM unnest(\(entries.map(\.id)), \(entries.map(\.fence))) AS held (id, fence)
+                WHERE o.id = held.id AND o.fence = held.fence RETURNING o.id
+                """, on: connection).map { try $0.value("id", as: Int64.self) })
+        }
+    }
+
+    public func releaseOutboxLeases(_ entries: [OutboxEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await transaction { connection in
+            try await connection.query("""
+                UPDATE outbox o SET \(unescaped: Self.noLease)
+                FROM unnest(\(entries.map(\.id)), \(entries.map(\.fence))) AS held (id, fence)
+                WHERE o.id = held.id AND o.fence = held.fence
+                """, logger: logger)
+        }
+    }
+
+    public func outboxBacklog() async throws -> OutboxBacklog {
+        try await read { connection in
+            // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it.
+            let row = try await rows("""
+                SELECT count(*) AS waiting,
+                       min(greatest(CASE state WHEN 'pending' THEN next_attempt_at ELSE 0 END, coalesce(lease_expires_at, 0))) AS next
+                FROM outbox WHERE state IN ('pending', 'sending')
+                """, on: connection).first
+            return OutboxBacklog(waiting: try row?.value("waiting") ?? 0, nextClaimAt: try row?.timestamp("next", as: Timestamp?.self))
+        }
+    }
+
+    public func outboxEntries(state: OutboxEntry.State?) async throws -> [OutboxEntry] {
+        try await read { connection in
+            try await rows("""
+                SELECT * FROM outbox WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
+                """, on: connection).map(Self.outboxEntry)
+        }
+    }
+
+    public func subjects(of entries: [OutboxEntry]) async throws -> [Int64: OutboxSubject] {
+        try await read { connection in
+            var subjects: [Int64: OutboxSubject] = [:]
+            for entry in entries {
+                let id = entry.subjectId
+                switch entry.kind {
+                case .postWriteOff: subjects[entry.id] = try await writeOffRequest(id: id, on: connection).map(OutboxSubject.writeOff)
+                case .updateContractStatus: subjects[entry.id] = try await statusChange(id: id, on: connection).map(OutboxSubject.statusChange)
+                case .addContractNote: subjects[entry.id] = try await note(id: id, on: connection).map(OutboxSubject.note)
+                case .updateContactDetails: subjects[entry.id] = try await contactChange(id: id, on: connection).map(OutboxSubject.contactChange)
+                case .raiseCreditNote: subjects[entry.id] = try await creditNote(id: id, on: connection).map(OutboxSubject.creditNote)
+                case .reverseWriteOff: subjects[entry.id] = try await writeOffReversal(id: id, on: connection).map(OutboxSubject.writeOffReversal)
+                case .requestCustomerLetter: subjects[entry.id] = try await letterRequest(id: id, on: connection).map(OutboxSubject.letter)
+                case .createPaymentArrangement:
+                    subjects[entry.id] = try await arrangement(id: id, on: connection).map { OutboxSubject.arrangement($0, cancellation: nil) }
+                case .cancelPaymentArrangement:
+                    let reason = try await rows("SELECT cancel_reason FROM arrangements WHERE id = \(id)", on: connection)
+                        .first?.value("cancel_reason", as: String?.self)
+                    subjects[entry.id] = try await arrangement(id: id, on: connection)
+                        .map { OutboxSubject.arrangement($0, cancellation: reason ?? "cancelled") }
+                }
+            }
+            return subjects
+        }
+    }
+
+    public func outboxCounts() async throws -> [OutboxEntry.State: Int] {
+        try await read { connection in
+            var counts: [OutboxEntry.State: Int] = [:]
+            for row in try await rows("SELECT state, count(*) AS n FROM outbox GROUP BY state", on: connection) {
+                if let state = OutboxEntry.State(rawValue: try row.value("state")) { counts[state] = try row.value("n") }
+            }
+            return counts
+        }
+    }
+
+    public func outboxEntry(id: Int64) async throws -> OutboxEntry? {
+        try await read { connection in try await rows("SELECT * FROM outbox WHERE id = \(id)", on: connection).first.map(Self.outboxEntry) }
+    }
+
+    public func markSending(_ entry: OutboxEntry, at: Timestamp) async throws {
+        try await transaction { connection in
+            let marked = try await rows("""
+                UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = \(at.millisecondsSinceEpoch)
+                WHERE id = \(entry.id) AND fence = \(entry.fence) AND state IN ('pending', 'sending') RETURNING id
+                """, on: connection)
+            try await requireHeld(entry, changed: marked, on: connection)
+            try await audit(connection, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entry.id)",
+                            details: "push to MILES" + (entry.lease.map { " by \($0.worker.name)" } ?? ""))
+        }
+    }
+
+    public func recordWriteOffPosted(_ entry: OutboxEntry, posted: PostedWriteOff, at: Timestamp) async throws {
+        try await transaction { connection in
+            let requestId = try await markSent(entry, result: posted.writeOffId, at: at, on: connection)
+            try await connection.query("""
+                UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = \(posted.writeOffId), failure_reason = NULL WHERE id = \(requestId)
+                """, logger: logger)
+            try await audit(connection, at: at, actor: "outbox-relay", action: "writeoff.posted", subject: "writeoff:\(requestId)",
+                            details: "MILES write-off \(posted.writeOffId) for \(posted.amount) on \(posted.contractNumber), "
+                              + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
+        }
+    }
+
+    public func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
+        try await transaction { connection in try await scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, on: connection) }
+    }
+
+    public func recordVersionConflictRetry(_ entry: OutboxEntry, version: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
+        let table: String
+        switch entry.kind {
+        case .updateContractStatus: table = "status_changes"
+        case .updateContactDetails: table = "contact_changes"
+        default:
+            throw StoreError(.wrongState, input: "outbox entry \(entry.id)",
+                             "outbox entry \(entry.id) is a \(entry.kind.recordName), which carries no MILES version to re-send against")
+        }
+        try await transaction { connection in
+            // The fence first: a worker whose claim was taken over changes nothing.
+            try await scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, on: connection)
+            try await connection.query("UPDATE \(unescaped: table) SET expected_version = \(version) WHERE id = \(entry.subjectId)", logger: logger)
+        }
+    }
+
+    /// Puts the claimed entry back to wait until `nextAttemptAt`, fenced on its claim.
+    func scheduleRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp, on connection: PostgresConnection) async throws {
+        let changed = try await rows("""
+            UPDATE outbox SET state = 'pending', last_error = \(error), next_attempt_at = \(nextAttemptAt.millisecondsSinceEpoch),
+                updated_at = \(at.millisecondsSinceEpoch), \(unescaped: Self.noLease)
+            WHERE id = \(entry.id) AND fence = \(entry.fence) RETURNING id
+            """, on: connection)
+        try await requireHeld(entry, changed: changed, on: connection)
+        try await audit(connection, at: at, actor: "outbox-relay", action: "outbox.retry-scheduled", subject: "outbox:\(entry.id)",
+                        details: "next attempt at \(nextAttemptAt): \(error)")
+    }
+
+    public func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws {
+        try await transaction { connection in
+            let changed = try await rows("""
+                UPDATE outbox SET state = 'deadLetter', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), \(unescaped: Self.noLease)
+                WHERE id = \(entry.id) AND fence = \(entry.fence) RETURNING id
+                """, on: connection)
+            try await requireHeld(entry, changed: changed, on: connection)
+            if entry.kind == .cancelPaymentArrangement {
+                // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
+                try await connection.query("""
+                    UPDATE arrangements SET failure_reason = \("cancellation failed: " + reason) WHERE id = \(entry.subjectId)
+                    """, logger: logger)
+            } else {
+                try await connection.query("""
+                    UPDATE \(unescaped: Self.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = \(reason) WHERE id = \(entry.subjectId)
+                    """, logger: logger)
+            }
+            try await audit(connection, at: at, actor: "outbox-relay", action: "outbox.dead-lettered", subject: "outbox:\(entry.id)", details: reason)
+        }
+    }
+
+    public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
+        try await transaction { connection in
+            let retried = try await rows("""
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = \(at.millisecondsSinceEpoch),
+                    updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1, \(unescaped: Self.noLease)
+                WHERE id = \(id) AND state IN ('deadLetter', 'skipped') RETURNING kind, subject_id
+                """, on: connection)
+            guard let row = retried.first, let kind = OutboxKind(rawValue: try row.value("kind")) else {
+                throw StoreError(.wrongState, input: "outbox entry \(id)",
+                                 "outbox entry \(id) is not dead-lettered or skipped; only those can be retried")
+            }
+            let subjectId = try row.value("subject_id", as: Int64.self)
+            let table = Self.recordTable(of: kind)
+            if let waiting = Self.waitingState(kind) {
+                try await connection.query("UPDATE \(unescaped: table) SET state = \(waiting) WHERE id = \(subjectId)", logger: logger)
+            } else {
+                try await connection.query("UPDATE \(unescaped: table) SET failure_reason = NULL WHERE id = \(subjectId)", logger: logger)
+            }
+            try await audit(connection, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
+        }
+    }
+
+    public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
+        try await transaction { connection in
+            let skipped = try await rows("""
+                UPDATE outbox SET state = 'skipped', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1,
+                    \(unescaped: Self.noLease)
+                WHERE id = \(id) AND state IN ('pending', 'deadLetter') RETURNING id
+                """, on: connection)
+            guard !skipped.isEmpty else {
+                throw StoreError(.wrongState, input: "outbox entry \(id)",
+                                 "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
+            }
+            try await audit(connection, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
+        }
+    }
+
+    // MARK: - The one way into the outbox, and settling an entry under its claim
+
+    /// Queues the record `subjectId` of `kind`, due at once, inside the caller's transaction (the one
+    /// storing the record); returns the entry's id. The client reference is `OutboxKind`'s, the same
+    /// definition the relay reconciles on.
+    func enqueue(_ kind: OutboxKind, subjectId: Int64, at: Timestamp, on connection: PostgresConnection) async throws -> Int64 {
+        let inserted = try await rows("""
+            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+            VALUES (\(kind.rawValue), \(kind.clientReference(forSubject: subjectId)), \(subjectId), 'pending', \(at.millisecondsSinceEpoch),
+                    \(at.millisecondsSinceEpoch), \(at.millisecondsSinceEpoch))
+            RETURNING id
+            """, on: connection)
+        return try inserted.first?.value("id") ?? 0
+    }
+
+    /// Queues every record of `kind` stored after record `id`, in id order, each due when it was
+    /// requested: one statement for a whole batch.
+    func enqueueRecords(of kind: OutboxKind, after id: Int64, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO outbox (kind, client_reference, subject_id, state, next_attempt_at, created_at, updated_at)
+            SELECT \(kind.rawValue), \(kind.referencePrefix) || id, id, 'pending', requested_at, requested_at, requested_at
+            FROM \(unescaped: Self.recordTable(of: kind)) WHERE id > \(id) ORDER BY id
+            """, logger: logger)
+    }
+
+    /// Settles `entry` (as claimed) as sent, with MILES's id for the result, while its claimer still
+    /// holds it; returns the id of the record it carries.
+    func markSent(_ entry: OutboxEntry, result: String?, at: Timestamp, on connection: PostgresConnection) async throws -> Int64 {
+        let changed = try await rows("""
+            UPDATE outbox SET state = 'sent', result_reference = \(result), last_error = NULL, updated_at = \(at.millisecondsSinceEpoch),
+                \(unescaped: Self.noLease)
+            WHERE id = \(entry.id) AND fence = \(entry.fence) RETURNING id
+            """, on: connection)
+        try await requireHeld(entry, changed: changed, on: connection)
+        return entry.subjectId
+    }
+
+    /// After an update fenced on `entry`'s claim that returned `changed`: one row, or the entry is
+    /// gone or was taken over.
+    func requireHeld(_ entry: OutboxEntry, changed: [PostgresRandomAccessRow], on connection: PostgresConnection) async throws {
+        guard changed.isEmpty else { return }
+        guard let current = try await rows("SELECT lease_worker FROM outbox WHERE id = \(entry.id)", on: connection).first else {
+            throw StoreError(.notFound, input: "outbox entry \(entry.id)", "there is no outbox entry \(entry.id)")
+        }
+        let holder = try current.value("lease_worker", as: String?.self)
+        throw StoreError(.leaseLost, input: "outbox entry \(entry.id)",
+                         "outbox entry \(entry.id) (\(entry.clientReference)) was taken over " + (holder.map { "by \($0) " } ?? "")
+                           + "after this worker's lease expired, or retried or skipped by a person; what this worker saw is not recorded")
+    }
+
+    /// No worker holds the entry: the columns a settled entry's lease is cleared with.
+    static let noLease = "lease_worker = NULL, lease_host = NULL, lease_pid = NULL, lease_expires_at = NULL"
+
+    /// The table of the business records an entry of `kind` carries.
+    static func recordTable(of kind: OutboxKind) -> String {
+        switch kind {
+        case .postWriteOff: "writeoff_requests"
+        case .updateContractStatus: "status_changes"
+        case .addContractNote: "contract_notes"
+        case .updateContactDetails: "contact_changes"
+        case .raiseCreditNote: "credit_notes"
+        case .reverseWriteOff: "writeoff_reversals"
+        case .requestCustomerLetter: "letter_requests"
+        case .createPaymentArrangement, .cancelPaymentArrangement: "arrangements"
+        }
+    }
+
+    /// The state a record waits in while its entry is pending: money decisions as approved, contract
+    /// actions and letters as queued. Nil for a cancellation: the arrangement keeps the state it has.
+    private static func waitingState(_ kind: OutboxKind) -> String? {
+        switch kind {
+        case .postWriteOff, .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement: "approved"
+        case .cancelPaymentArrangement: nil
+        case .updateContractStatus, .addContractNote, .updateContactDetails, .requestCustomerLetter: "queued"
+        }
+    }
+
+    /// A lease holder as stored.
+    static func worker(_ row: PostgresRandomAccessRow) throws -> OutboxWorker {
+        OutboxWorker(name: try row.value("lease_worker"), host: try row.value("lease_host"),
+                     processId: Int32(truncatingIfNeeded: try row.value("lease_pid", as: Int64.self)))
+    }
+
+    /// A lease holder as matched in SQL: name, host and process id joined by U+001F.
+    static func workerKey(_ worker: OutboxWorker) -> String { "\(worker.name)\u{1F}\(worker.host)\u{1F}\(worker.processId)" }
+
+    static func outboxEntry(_ row: PostgresRandomAccessRow) throws -> OutboxEntry {
+        let id = try row.value("id", as: Int64.self)
+        guard let kind = OutboxEntry.Kind(rawValue: try row.value("kind")), let state = OutboxEntry.State(rawValue: try row.value("state")) else {
+            throw StoreError(.corruptRecord, input: "outbox entry \(id)", "outbox entry \(id) has an unknown kind or state")
+        }
+        return OutboxEntry(
+            id: id, kind: kind, clientReference: try row.value("client_reference"), subjectId: try row.value("subject_id"), state: state,
+            attempts: try row.value("attempts"), nextAttemptAt: try row.timestamp("next_attempt_at"), lastError: try row.value("last_error"),
+            resultReference: try row.value("result_reference"), createdAt: try row.timestamp("created_at"), updatedAt: try row.timestamp("updated_at"),
+            lease: try row.timestamp("lease_expires_at", as: Timestamp?.self).map { OutboxLease(worker: try worker(row), expiresAt: $0) },
+            fence: try row.value("fence"))
+    }
+}
