@@ -217,6 +217,7 @@ let package = Package(
             name: "MilesAdapterBench",
             dependencies: [
                 "MilesSync", "MilesMock", "MilesMapping", "MilesSOAP", "CLibXML2", "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite",
+                "CollectionsStorePostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/MilesAdapterBench",
@@ -260,10 +261,22 @@ let package = Package(
             dependencies: ["MilesMock", "MilesSOAP", "MilesMapping"],
             swiftSettings: swiftSettings
         ),
+        // What the store tests and the end-to-end tests share: the stores they run on, a fresh database of each.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "CollectionsDomain", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "CollectionsDomain",
+                "TestSupport", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "CollectionsDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -273,7 +286,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "MilesMapping", "CollectionsDomain",
+                "TestSupport", "MilesSync", "MilesMock", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "MilesMapping",
+                "CollectionsDomain",
                 "MilesSOAP",
                 "AgentAPI", "HTTPServing", "Workspace",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -412,10 +412,11 @@ func ingest(_ file: String, with adapter: Adapter, from database: String, into f
     return ChildRun(seconds: elapsed, cpuSeconds: cpuSeconds, peakMegabytes: reportedPeakMegabytes(report, job: "ingest"))
 }
 
-let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest,workspace").split(separator: ",").map(String.init))
+let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest,workspace,postgres").split(separator: ",").map(String.init))
 if benchmarks.contains("help") { try helpBenchmark() }
 if benchmarks.contains("decode") { try await decodeBenchmark() }
 if benchmarks.contains("sync") { try await syncBenchmark() }
 if benchmarks.contains("push") { try await pushBenchmark() }
 if benchmarks.contains("ingest") { try await ingestBenchmark() }
 if benchmarks.contains("workspace") { try await workspaceBenchmark() }
+if benchmarks.contains("postgres") { try await postgresBenchmark() }

@@ -22,6 +22,25 @@ extension PostgresStore {
         }
     }
 
+    /// Stores an agent's change of a customer's contact details, its outbox entry and its audit entry,
+    /// inside the caller's transaction (the ingest batch's).
+    func queueContactChange(_ change: ContactChange, on connection: PostgresConnection) async throws {
+        guard let id = try await rows("""
+            INSERT INTO contact_changes (contract_number, partner_id, expected_version, line1, line2, town, postcode, country, phone, email,
+                source, requested_by, requested_at, state)
+            VALUES (\(change.contractNumber), \(change.partnerId), \(change.expectedVersion), \(change.address?.line1), \(change.address?.line2),
+                    \(change.address?.town), \(change.address?.postcode), \(change.address?.country), \(change.phone), \(change.email),
+                    \(change.source), \(change.requestedBy), \(change.requestedAt.millisecondsSinceEpoch), 'queued')
+            RETURNING id
+            """, on: connection).first?.value("id", as: Int64.self) else {
+            throw StoreError(.corruptRecord, input: "contact change of \(change.partnerId)",
+                             "the store gave no id for a new contact details change of partner \(change.partnerId)")
+        }
+        _ = try await enqueue(.updateContactDetails, subjectId: id, at: change.requestedAt, on: connection)
+        try await audit(connection, at: change.requestedAt, actor: change.requestedBy, action: "contact.requested", subject: "partner:\(change.partnerId)",
+                        details: "contact details change \(id) from \(change.source) on partner version \(change.expectedVersion)")
+    }
+
     public func recordContactChangeApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
         try await transaction { connection in
             guard let change = try await contactChange(id: entry.subjectId, on: connection) else {

@@ -3,6 +3,30 @@ import CollectionsStore
 import PostgresNIO
 
 extension PostgresStore {
+    public func queueLetter(contractNumber: String, type: LetterType, by actor: String, at: Timestamp) async throws -> RequestCreation {
+        try await transaction { connection in
+            // Two requests for the same letter at once: the second waits here, then finds the first one queued.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("letter \(contractNumber) \(type.rawValue)")))", logger: logger)
+            if let queued = try await rows("""
+                SELECT id FROM letter_requests WHERE contract_number = \(contractNumber) AND letter_type = \(type.rawValue) AND state = 'queued'
+                ORDER BY id LIMIT 1
+                """, on: connection).first?.value("id", as: Int64.self) {
+                return .alreadyRequested(id: queued)
+            }
+            guard let id = try await rows("""
+                INSERT INTO letter_requests (contract_number, letter_type, requested_by, requested_at, state)
+                VALUES (\(contractNumber), \(type.rawValue), \(actor), \(at.millisecondsSinceEpoch), 'queued')
+                RETURNING id
+                """, on: connection).first?.value("id", as: Int64.self) else {
+                throw StoreError(.corruptRecord, input: "letter for \(contractNumber)", "the store gave no id for a new letter for contract \(contractNumber)")
+            }
+            let entryId = try await enqueue(.requestCustomerLetter, subjectId: id, at: at, on: connection)
+            try await audit(connection, at: at, actor: actor, action: "letter.requested", subject: "contract:\(contractNumber)",
+                            details: "\(type.rawValue), letter \(id), outbox \(entryId)")
+            return .created(id: id)
+        }
+    }
+
     public func letterRequest(id: Int64) async throws -> LetterRequest? {
         try await read { connection in try await letterRequest(id: id, on: connection) }
     }

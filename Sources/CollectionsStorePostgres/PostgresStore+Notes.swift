@@ -3,6 +3,29 @@ import CollectionsStore
 import PostgresNIO
 
 extension PostgresStore {
+    public func queueNote(_ note: ContractNote) async throws -> Int64 {
+        try await transaction { connection in
+            let id = try await queueNote(note, on: connection)
+            try await audit(connection, at: note.requestedAt, actor: note.requestedBy, action: "note.queued", subject: "contract:\(note.contractNumber)",
+                            details: "\(note.category) from \(note.source): \(note.text)")
+            return id
+        }
+    }
+
+    /// Stores the note and its outbox entry inside the caller's transaction.
+    func queueNote(_ note: ContractNote, on connection: PostgresConnection) async throws -> Int64 {
+        guard let id = try await rows("""
+            INSERT INTO contract_notes (contract_number, category, text, source, requested_by, requested_at, state)
+            VALUES (\(note.contractNumber), \(note.category), \(note.text), \(note.source), \(note.requestedBy),
+                    \(note.requestedAt.millisecondsSinceEpoch), 'queued')
+            RETURNING id
+            """, on: connection).first?.value("id", as: Int64.self) else {
+            throw StoreError(.corruptRecord, input: "note on \(note.contractNumber)", "the store gave no id for a new note on contract \(note.contractNumber)")
+        }
+        _ = try await enqueue(.addContractNote, subjectId: id, at: note.requestedAt, on: connection)
+        return id
+    }
+
     public func note(id: Int64) async throws -> ContractNote? {
         try await read { connection in try await note(id: id, on: connection) }
     }

@@ -32,8 +32,7 @@ extension PostgresStore: SyncStore {
     public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64, alerts: [RiskAlert],
                            at: Timestamp) async throws -> Int {
         try await transaction { connection in
-            var written = 0
-            for contract in contracts where try await upsert(contract, on: connection) { written += 1 }
+            let written = try await upsert(contracts, on: connection)
             if written > 0 { try await advanceContractsRevision(on: connection) }
             for alert in alerts { try await raise(alert, runId: runId, at: at, on: connection) }
             let query = checkpoint.inProgress

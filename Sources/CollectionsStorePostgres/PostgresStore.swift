@@ -29,6 +29,7 @@ public final class PostgresStore: Sendable {
         self.location = location
         running = Task { await client.run() }
         do {
+            try await Self.probe(location, logger: logger)
             try await PostgresSchema.migrate(self)
         } catch {
             running.cancel()
@@ -37,6 +38,20 @@ public final class PostgresStore: Sendable {
     }
 
     deinit { running.cancel() }
+
+    /// One connection, opened and closed. The pool retries a refused connection for about a minute
+    /// before it gives up; this says at once why the store cannot be reached (no server, no such
+    /// database, a refused login).
+    private static func probe(_ location: PostgresLocation, logger: Logger) async throws {
+        let tls: PostgresConnection.Configuration.TLS = switch location.tls {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        let configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                             password: location.password, database: location.database, tls: tls)
+        try await PostgresConnection.connect(configuration: configuration, id: 0, logger: poolLogger(logger)).close()
+    }
 
     /// The pool's own logger: errors only. The pool warns when a connection is asked for before its
     /// run task has started, which is every store's first query here and harmless (the lease waits).

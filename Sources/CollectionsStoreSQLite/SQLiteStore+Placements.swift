@@ -13,6 +13,10 @@ extension SQLiteStore {
     public func queuePlacement(agent: String, fileName: String, changes: [StatusChange], by actor: String, at: Timestamp) async throws {
         try transaction { db in
             for change in changes {
+                if let holder = try String.fetchOne(db, sql: "SELECT agent FROM placements WHERE contract_number = ? AND recalled_at IS NULL",
+                                                    arguments: [change.contractNumber]) {
+                    throw StoreError.alreadyPlaced(change.contractNumber, with: holder)
+                }
                 let changeId = try self.queueStatusChange(change, db)
                 try db.execute(sql: """
                     INSERT INTO placements (agent, contract_number, file_name, status_change_id, placed_at) VALUES (?, ?, ?, ?, ?)

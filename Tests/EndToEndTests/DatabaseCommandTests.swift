@@ -33,7 +33,7 @@ struct DatabaseCommandTests {
         #expect(!garbled.output.contains("pa/ss"))
     }
 
-    @Test("a PostgreSQL store: every migration pending, then applied once; a URL with a password, or a command the store cannot serve yet, is refused",
+    @Test("a PostgreSQL store: every migration pending, then applied once; a URL with a password or a database that does not exist is refused; the other commands serve it",
           .enabled(if: ProcessInfo.processInfo.environment["MILES_TEST_POSTGRES_URL"] != nil))
     func postgres() async throws {
         let server = try #require(ProcessInfo.processInfo.environment["MILES_TEST_POSTGRES_URL"])
@@ -46,9 +46,15 @@ struct DatabaseCommandTests {
         #expect(withPassword.status == 5)
         #expect(withPassword.output.contains("MILES_ADAPTER_DATABASE_PASSWORD"))
         #expect(!withPassword.output.contains("secret@"))
-        let notYet = try await runAdapter(["outbox", "list"], environment: ["MILES_ADAPTER_DATABASE": url])
-        #expect(notYet.status == 5)
-        #expect(notYet.output.contains("the PostgreSQL store does not hold the outbox and the other records yet"))
+        // The other commands serve the PostgreSQL store as they do SQLite's.
+        let outbox = try await runAdapter(["outbox", "list"], environment: ["MILES_ADAPTER_DATABASE": url])
+        #expect(outbox.status == 0, "\(outbox.output)")
+        #expect(outbox.output.contains("the outbox has no entries"))
+        let unreachable = try await runAdapter(["outbox", "list"], environment: [
+            "MILES_ADAPTER_DATABASE": url.replacingOccurrences(of: "/\(name)?", with: "/no_such_database?")])
+        #expect(unreachable.status == 5)
+        #expect(unreachable.output.contains("cannot open the PostgreSQL store at postgres://postgres@"), "\(unreachable.output)")
+        #expect(unreachable.output.contains("database \"no_such_database\" does not exist"), "\(unreachable.output)")
         #expect(try await runProgram("/usr/bin/psql", [server, "-q", "-c", "DROP DATABASE \(name) WITH (FORCE)"]) == 0)
     }
 

@@ -1,6 +1,7 @@
 import CollectionsDomain
 import CollectionsStore
 import Foundation
+import TestSupport
 import Testing
 
 /// A contract as a sync page brings it, made up for the tests.
@@ -70,6 +71,21 @@ struct ContractStoreTests {
             #expect(ledger.written == 6)
             #expect(ledger.outcome == .completed)
             #expect(ledger.storedTotal == 5)
+        }
+    }
+
+    @Test("two contracts of one customer in a page: the customer stored as the later one has it", arguments: StoreKind.available)
+    func sharedCustomerInAPage(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let run = try await store.startRun(job: "contracts", mode: "full", startedAt: now)
+            let page = [sampleContract("C1", name: "Ada Lovelace", partner: "P-1"), sampleContract("C2", name: "Ada King", partner: "P-1"),
+                        sampleContract("C3", partner: "P-3")]
+            #expect(try await store.commitPage(page, checkpoint: SyncCheckpoint(nextChangedSince: now), job: "contracts", runId: run,
+                                               alerts: [], at: now) == 3)
+            #expect(try await store.contract(number: "C1")?.customer.name == "Ada King")
+            #expect(try await store.contract(number: "C2") == page[1])
+            #expect(try await store.contract(number: "C3") == page[2])
         }
     }
 

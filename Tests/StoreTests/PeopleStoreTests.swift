@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import TestSupport
 import Testing
 
 @Suite("People, their sign-ins and tokens, on SQLite and PostgreSQL", .timeLimit(.minutes(2)))

@@ -1,6 +1,7 @@
 import CollectionsDomain
 import CollectionsStore
 import Foundation
+import TestSupport
 import Testing
 
 /// The store contract, on every store: the same tests, the same count on each (issue 15).

@@ -32,7 +32,7 @@ struct MappingsCommand: AsyncParsableCommand {
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
                       + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.keys.sorted().joined(separator: ", ")))")
                 guard againstStore else { return }
-                let unknown = try await CommandSession.openStore(configuration.database).statusCodeCounts()
+                let unknown = try await CommandSession.openStore(configuration).statusCodeCounts()
                     .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }
                 for (code, count) in unknown.sorted(by: { $0.key < $1.key }) {
                     printError("\(directory)/status-codes.yaml: MILES status code '\(code)' is on \(count) stored contract"

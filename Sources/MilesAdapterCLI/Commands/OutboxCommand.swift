@@ -66,7 +66,7 @@ struct PushCommand: AsyncParsableCommand {
                                                          worker: Processes.outboxWorker(named: worker), lease: lease, longestEntry: longestEntry),
                 logger: logger)
             // The relay calls the store once or twice per entry: on the store's own thread those calls need no hand-off.
-            let summary = try await withTaskExecutorPreference(session.store.taskExecutor) { try await relay.run() }
+            let summary = try await withTaskExecutorPreference(session.storeExecutor) { try await relay.run() }
             print("write-offs posted \(summary.posted), credit notes raised \(summary.creditNotesRaised), write-offs reversed "
                   + "\(summary.writeOffsReversed) (found already made \(summary.reconciled)), "
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
@@ -104,7 +104,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try CommandSession.openStore(try await global.loadConfiguration().database)
+                let store = try await CommandSession.openStore(try await global.loadConfiguration())
                 let entries = try await OutboxDesk(store: store).entries(state: state.flatMap(OutboxEntry.State.init))
                 if entries.isEmpty { print("the outbox has no entries" + (state.map { " in state \($0)" } ?? "")) }
                 for entry in entries {
@@ -168,7 +168,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let store = try CommandSession.openStore(try await global.loadConfiguration().database)
+                let store = try await CommandSession.openStore(try await global.loadConfiguration())
                 let verification = try await store.verifyAudit()
                 print(verification)
                 if case .broken = verification {

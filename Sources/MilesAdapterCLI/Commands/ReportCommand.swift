@@ -26,7 +26,7 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let configuration = try await global.loadConfiguration()
-                let store = try CommandSession.openStore(configuration.database)
+                let store = try await CommandSession.openStore(configuration)
                 let desk = ReportDesk(store: store)
                 let (date, source): (LocalDate, String)
                 if let given = asOf.flatMap(LocalDate.parse) {

@@ -11,7 +11,7 @@ import MilesSync
 struct CommandSession {
     let configuration: AdapterConfiguration
     let mappings: MappingSet
-    let store: SQLiteStore
+    let store: any CollectionsStores
     /// Where every command reads "now".
     static let clock = CollectionsClock.system
 
@@ -22,7 +22,7 @@ struct CommandSession {
         // reports) holds personal data or debts: the owner's only, whatever the shell's umask.
         umask(0o077)
         mappings = try Self.loadMappings(configuration)
-        store = try Self.openStore(configuration.database)
+        store = try await Self.openStore(configuration)
         if !configuration.users.isEmpty {
             printError("warning: 'users:' in the configuration is no longer read: people live in the store with their roles "
                        + "('miles-adapter users add NAME --role ROLE'), and prove who they are (README, 'Who acts')")
@@ -55,19 +55,24 @@ struct CommandSession {
         }
     }
 
-    /// The store at `path`, created and migrated if need be; failure is exit code 5.
-    static func openStore(_ path: String) throws -> SQLiteStore {
-        guard !PostgresLocation.isPostgres(path) else {
-            throw CommandFailure(message: "the PostgreSQL store does not hold the outbox and the other records yet (only the audit log, "
-                                 + "job locks, rate limits, people, contracts and the sync's records): set database: to an SQLite file for "
-                                 + "this command ('miles-adapter db migrate' and 'db status' work on PostgreSQL)", exitCode: .configuration)
-        }
+    /// The store `configuration` names, migrated if need be: an SQLite file (created if missing) or a
+    /// PostgreSQL database; failure is exit code 5.
+    static func openStore(_ configuration: AdapterConfiguration) async throws -> any CollectionsStores {
         do {
-            return try SQLiteStore(path: path)
+            if let location = try configuration.postgresLocation() { return try await PostgresStore(location: location) }
+            return try SQLiteStore(path: configuration.database)
+        } catch let error as ConfigurationError {
+            throw CommandFailure(message: error.description, exitCode: .configuration)
+        } catch let error as StoreError {
+            throw CommandFailure(message: error.description, exitCode: .configuration)
         } catch {
-            throw CommandFailure(message: "cannot open the store \(path): \(error)", exitCode: .configuration)
+            throw CommandFailure(message: "cannot open the store \(DatabaseCommand.name(configuration)): \(error)", exitCode: .configuration)
         }
     }
+
+    /// Where a job calling the store once or twice per record runs best: on the SQLite store's own
+    /// thread, beside it without hand-offs. PostgreSQL's calls go out over connections and need none.
+    var storeExecutor: (any TaskExecutor)? { (store as? SQLiteStore)?.taskExecutor }
 
     /// MILES, as configured; fails with what to set.
     func gateway() throws -> MilesGateway {

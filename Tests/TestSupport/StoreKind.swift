@@ -1,0 +1,97 @@
+import CollectionsDomain
+import CollectionsStore
+import CollectionsStorePostgres
+import CollectionsStoreSQLite
+import Foundation
+import GRDB
+import Logging
+import PostgresNIO
+
+/// The stores the store-dependent tests run on: SQLite always, PostgreSQL when
+/// `MILES_TEST_POSTGRES_URL` names a server (`make test` starts one: scripts/postgres-test-server).
+/// A test taking `arguments: StoreKind.available` runs once per store, so the count is the same on each.
+public enum StoreKind: String, CaseIterable, Sendable {
+    case sqlite
+    case postgres
+
+    public static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["MILES_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// A store of one kind for one test, empty until opened: an SQLite file in a temporary folder, or a
+/// database of its own on the test server. `database` is what `database:` would say for it.
+public struct TestDatabase: Sendable {
+    public let kind: StoreKind
+    /// The SQLite file's path, or the PostgreSQL database's URL (no password: the test server trusts loopback).
+    public let database: String
+
+    /// A new, empty database of `kind`.
+    public static func create(_ kind: StoreKind) async throws -> TestDatabase {
+        switch kind {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            return TestDatabase(kind: kind, database: folder + "/collections.sqlite")
+        case .postgres:
+            guard let url = StoreKind.postgresURL else {
+                throw StoreError(.unusableLocation, input: "MILES_TEST_POSTGRES_URL", "no PostgreSQL test server: MILES_TEST_POSTGRES_URL is not set")
+            }
+            let server = try PostgresLocation(url: url, password: nil)
+            let name = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+            try await administer(server, "CREATE DATABASE \(name)")
+            var location = server
+            location.database = name
+            return TestDatabase(kind: kind, database: location.description)
+        }
+    }
+
+    /// The PostgreSQL database's location; nil for SQLite.
+    public var postgresLocation: PostgresLocation? {
+        kind == .postgres ? try? PostgresLocation(url: database, password: nil) : nil
+    }
+
+    /// A store on the database, migrated.
+    public func open() async throws -> any CollectionsStores {
+        switch kind {
+        case .sqlite: try SQLiteStore(path: database)
+        case .postgres: try await PostgresStore(location: PostgresLocation(url: database, password: nil))
+        }
+    }
+
+    /// Removes the database and everything in it.
+    public func drop() async {
+        switch kind {
+        case .sqlite:
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: database).deletingLastPathComponent().path)
+        case .postgres:
+            guard let location = postgresLocation, let url = StoreKind.postgresURL, let server = try? PostgresLocation(url: url, password: nil) else { return }
+            try? await Self.administer(server, "DROP DATABASE \(location.database) WITH (FORCE)")
+        }
+    }
+
+    /// Runs `sql` on the data directly, bypassing the store, as someone tampering would.
+    public func execute(_ sql: String) async throws {
+        switch kind {
+        case .sqlite:
+            try await DatabaseQueue(path: database).write { try $0.execute(sql: sql) }
+        case .postgres:
+            guard let location = postgresLocation else { return }
+            try await Self.administer(location, sql)
+        }
+    }
+
+    /// One statement on `location`'s database, on a connection of its own.
+    static func administer(_ location: PostgresLocation, _ sql: String) async throws {
+        let configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
+                                                         password: nil, database: location.database, tls: .disable)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "store-tests"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await client.query(PostgresQuery(unsafeSQL: sql))
+            group.cancelAll()
+        }
+    }
+}
