@@ -6,22 +6,32 @@ import MilesMapping
 import MilesMock
 import MilesSOAP
 import MilesSync
+import TestSupport
 import Testing
 
 let repositoryMappings = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("mappings").path
 
-/// A mock MILES started in this process on a free port, a fresh SQLite store, and the shipped mappings.
+/// A mock MILES started in this process on a free port, a fresh store (SQLite unless a test asks
+/// for PostgreSQL), and the shipped mappings.
 struct SyncHarness {
     let server: MockMilesServer
     let mappings: MappingSet
-    let storePath: String
+    let database: TestDatabase
 
-    static func start(contracts: Int) async throws -> SyncHarness {
+    /// What `database:` says for the store: the SQLite file's path, or the PostgreSQL database's URL.
+    var storePath: String { database.database }
+
+    static func start(contracts: Int, store kind: StoreKind = .sqlite) async throws -> SyncHarness {
+        let database = try await TestDatabase.create(kind)
         let server = try await MockMilesServer.start(configuration: MockMilesConfiguration(
             contractCount: contracts, seed: 2026, contractDirectory: repositoryMappings + "/wsdl"))
-        return SyncHarness(server: server, mappings: try MappingSet.load(directory: repositoryMappings),
-                           storePath: Self.temporaryStorePath())
+        return SyncHarness(server: server, mappings: try MappingSet.load(directory: repositoryMappings), database: database)
+    }
+
+    /// A store on the harness's database (another process's view of it, when opened again).
+    func openStore() async throws -> any CollectionsStores {
+        try await database.open()
     }
 
     static func temporaryStorePath() -> String {
@@ -41,7 +51,7 @@ struct SyncHarness {
 
     func stop() async {
         await server.stop()
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+        await database.drop()
     }
 
     /// The checksum over every field of every contract MILES holds now.
@@ -56,9 +66,9 @@ struct SyncHarness {
     }
 }
 
-/// Runs `body` against a fresh harness and stops it afterwards, whether `body` threw or not.
-func withHarness(contracts: Int, _ body: (SyncHarness) async throws -> Void) async throws {
-    let harness = try await SyncHarness.start(contracts: contracts)
+/// Runs `body` against a fresh harness with a store of `kind` and stops it afterwards, whether `body` threw or not.
+func withHarness(contracts: Int, store kind: StoreKind = .sqlite, _ body: (SyncHarness) async throws -> Void) async throws {
+    let harness = try await SyncHarness.start(contracts: contracts, store: kind)
     do {
         try await body(harness)
     } catch {
@@ -125,7 +135,7 @@ struct ContractSyncEndToEndTests {
             #expect(calls.first?.parameters["Cursor"] == query.cursor)
             #expect(calls.allSatisfy { $0.parameters["Cursor"] != nil })
 
-            let uninterruptedPath = SyncHarness.temporaryStorePath()
+            let uninterruptedPath = FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: uninterruptedPath + suffix) } }
             let uninterrupted = try SQLiteStore(path: uninterruptedPath)
             _ = try await harness.sync(store: uninterrupted).run(mode: .resume)

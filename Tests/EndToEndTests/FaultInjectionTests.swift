@@ -173,7 +173,7 @@ struct FaultInjectionTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let lenientMappings = try MappingSet.load(directory: directory)
         try await withHarness(contracts: 300) { base in
-            let harness = SyncHarness(server: base.server, mappings: lenientMappings, storePath: base.storePath)
+            let harness = SyncHarness(server: base.server, mappings: lenientMappings, database: base.database)
             let store = try SQLiteStore(path: harness.storePath)
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .xsdExtraElement))
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .xsdWrongOrder))

@@ -1,17 +1,18 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesMock
 import MilesSync
+import TestSupport
 import Testing
 
 @Suite("Several push workers share the outbox", .serialized, .timeLimit(.minutes(5)))
 struct PushWorkersTests {
-    @Test("two push processes at once over 2,000 approved write-offs: each posted once, and both did some of the work")
-    func twoWorkersShareTheOutbox() async throws {
-        try await withHarness(contracts: 3_000) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("two push processes at once over 2,000 approved write-offs: each posted once, and both did some of the work",
+          arguments: StoreKind.available)
+    func twoWorkersShareTheOutbox(kind: StoreKind) async throws {
+        try await withHarness(contracts: 3_000, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             try #require(candidates.count >= 2_000)
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(2_000)), store: store)
             async let first = runAdapter(["push", "--worker", "push-1"], environment: harness.adapterEnvironment)
@@ -36,10 +37,11 @@ struct PushWorkersTests {
         }
     }
 
-    @Test("a worker frozen holding leases: another posts its entries once the lease expires, and the frozen one's late answer is refused")
-    func frozenWorkerIsTakenOver() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("a worker frozen holding leases: another posts its entries once the lease expires, and the frozen one's late answer is refused",
+          arguments: StoreKind.available)
+    func frozenWorkerIsTakenOver(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(30)), store: store)
             // MILES posts the frozen worker's first write-off and holds its answer back.
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true, delayMilliseconds: 3_000))

@@ -1,43 +1,44 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
-import GRDB
 import MilesMock
 import MilesSync
+import TestSupport
 import Testing
 
 @Suite("One contract sync at a time (issue 15): an overlapping run leaves the first alone; a killed holder is taken over",
        .serialized, .timeLimit(.minutes(2)))
 struct SyncLockTests {
-    func lockHolder(_ harness: SyncHarness) throws -> Int32? {
-        try DatabaseQueue(path: harness.storePath).read { db in try Int32.fetchOne(db, sql: "SELECT process_id FROM job_locks WHERE job = 'contracts'") }
+    /// The process holding the contract sync's lock, read under the store.
+    func lockHolder(_ harness: SyncHarness) async throws -> Int32? {
+        try await harness.database.integer("SELECT process_id FROM job_locks WHERE job = 'contracts'").map(Int32.init)
     }
 
-    @Test("a second sync while the first waits on MILES exits 0 naming the first; the first completes as if alone")
-    func overlappingRun() async throws {
-        try await withHarness(contracts: 400) { harness in
-            _ = try SQLiteStore(path: harness.storePath)
+    @Test("a second sync while the first waits on MILES exits 0 naming the first; the first completes as if alone",
+          arguments: StoreKind.available)
+    func overlappingRun(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
+            _ = try await harness.openStore()
             // MILES takes a while to answer the first page: the first run holds the lock meanwhile.
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 3_000))
             let first = try AdapterProcess(["sync", "contracts"], harness: harness)
-            #expect(try await waitUntil(seconds: 30) { try lockHolder(harness) == first.process.processIdentifier })
+            #expect(try await waitUntil(seconds: 30) { try await lockHolder(harness) == first.process.processIdentifier })
             let second = try await runAdapter(["sync", "contracts"], environment: harness.adapterEnvironment)
             #expect(second.status == 0)
             #expect(second.output.contains("another contract sync is running (process \(first.process.processIdentifier) on "), "\(second.output)")
             #expect(await first.exitStatus() == 0)
-            let store = try SQLiteStore(path: harness.storePath)
+            let store = try await harness.openStore()
             let runs = try await store.runs(job: "contracts", limit: 10)
             #expect(runs.count == 1 && runs.first?.outcome == .completed)
             #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
-            #expect(try lockHolder(harness) == nil, "the first run released the lock")
+            #expect(try await lockHolder(harness) == nil, "the first run released the lock")
         }
     }
 
-    @Test("a lock left by a process that no longer exists is taken over, and the taking over is audited")
-    func killedHolder() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("a lock left by a process that no longer exists is taken over, and the taking over is audited", arguments: StoreKind.available)
+    func killedHolder(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let store = try await harness.openStore()
             let ended = Process()
             ended.executableURL = URL(fileURLWithPath: "/bin/true")
             try ended.run()
@@ -53,7 +54,7 @@ struct SyncLockTests {
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("completed"))
             #expect(try await store.auditEntries().contains { $0.action == "job.lock-taken-over" && $0.details.contains("process \(gone.processId)") })
-            #expect(try lockHolder(harness) == nil)
+            #expect(try await lockHolder(harness) == nil)
         }
     }
 }

@@ -13,13 +13,24 @@ import Testing
 let teamRoles = ["alice": "agent", "bob": "teamLeader", "carol": "headOfCredit", "dave": "financeDirector"]
 
 extension SyncHarness {
-    /// A synced store, and the numbers of contracts with at least `minimum` pence open.
+    /// A synced SQLite store, and the contracts with at least `minimum` pence open.
     func syncedStore(minimumOpen: Int64 = 10_000) async throws -> (SQLiteStore, [Contract]) {
         let store = try SQLiteStore(path: storePath)
+        return (store, try await synced(store, minimumOpen: minimumOpen))
+    }
+
+    /// A synced store of the harness's kind, and the contracts with at least `minimum` pence open.
+    func syncedAnyStore(minimumOpen: Int64 = 10_000) async throws -> (any CollectionsStores, [Contract]) {
+        let store = try await openStore()
+        return (store, try await synced(store, minimumOpen: minimumOpen))
+    }
+
+    /// Syncs `store` in full; the contracts with at least `minimum` pence open and not written off.
+    private func synced(_ store: any CollectionsStores, minimumOpen: Int64) async throws -> [Contract] {
         _ = try await sync(store: store).run(mode: .resume)
         var candidates: [Contract] = []
         try await store.forEachContract { if $0.openBalance.minorUnits >= minimumOpen, $0.statusCode != "WOF" { candidates.append($0) } }
-        return (store, candidates)
+        return candidates
     }
 
     /// The environment `runAdapter` needs to reach the harness's mock and store.
@@ -29,9 +40,9 @@ extension SyncHarness {
          "MILES_ADAPTER_MAPPINGS": repositoryMappings]
     }
 
-    func desk(_ store: SQLiteStore) -> WriteOffDesk { WriteOffDesk(store: store, mappings: mappings) }
+    func desk(_ store: any WriteOffDesk.Stores) -> WriteOffDesk { WriteOffDesk(store: store, mappings: mappings) }
 
-    func relay(_ store: SQLiteStore, attempts: Int = 5, requestTimeout: Duration = .seconds(30)) -> OutboxRelay {
+    func relay(_ store: any OutboxRelay.Stores, attempts: Int = 5, requestTimeout: Duration = .seconds(30)) -> OutboxRelay {
         let connection = MilesConnection(
             endpoint: server.endpoint,
             credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword),
@@ -50,7 +61,7 @@ extension SyncHarness {
     }
 
     /// Raises and fully approves one £1.00 write-off per contract; returns the request ids.
-    func approvedWriteOffs(_ contracts: [Contract], store: SQLiteStore) async throws -> [Int64] {
+    func approvedWriteOffs(_ contracts: [Contract], store: any WriteOffDesk.Stores) async throws -> [Int64] {
         let desk = desk(store)
         let file = try WriteOffFile(path: try writeOffFile(contracts.map { "\($0.contractNumber),1.00,,UNEC,test \($0.contractNumber)" }))
         let report = try await desk.prepare(file: file, by: try desk.user(named: "alice", roles: teamRoles))

@@ -83,15 +83,36 @@ public struct TestDatabase: Sendable {
         }
     }
 
+    /// The integer `sql` selects (first row, first column), read under the store; nil for no row or NULL.
+    public func integer(_ sql: String) async throws -> Int64? {
+        switch kind {
+        case .sqlite:
+            return try await DatabaseQueue(path: database).read { try Int64.fetchOne($0, sql: sql) }
+        case .postgres:
+            guard let location = postgresLocation else { return nil }
+            return try await Self.withClient(location) { client in
+                try await client.query(PostgresQuery(unsafeSQL: sql)).collect().first?.makeRandomAccess()[0].decode(Int64?.self)
+            }
+        }
+    }
+
     /// One statement on `location`'s database, on a connection of its own.
     static func administer(_ location: PostgresLocation, _ sql: String) async throws {
+        try await withClient(location) { client in _ = try await client.query(PostgresQuery(unsafeSQL: sql)).collect() }
+    }
+
+    /// `body` with a client of its own on `location`'s database, closed after.
+    private static func withClient<T: Sendable>(_ location: PostgresLocation, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
         let configuration = PostgresClient.Configuration(host: location.host, port: location.port, username: location.username,
                                                          password: nil, database: location.database, tls: .disable)
         let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "store-tests"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: sql))
-            group.cancelAll()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client)
         }
     }
 }
