@@ -51,8 +51,10 @@ test: deps
 	MILES_TEST_POSTGRES_URL=$$(cat $(PG_TEST_DIR)/url) timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2
 	# The fuzzer's short form: a minute over the reader and the contract decoder.
 	$(MAKE) fuzz SECONDS=60
-	# The chaos run's short form: 3,000 contracts, random faults and kills, every check.
+	# The chaos run's short form on each store: 3,000 contracts, random faults and kills (and, on
+	# PostgreSQL, the server crashed and started again), every check.
 	$(MAKE) chaos CHAOS_ARGS=--short
+	$(MAKE) chaos CHAOS_ARGS="--short --postgres"
 
 # Throughput and memory benchmarks, in release mode; figures go to BENCHMARKS.md by hand.
 bench: deps
@@ -104,7 +106,9 @@ fuzz: deps
 # The chaos run: a mock MILES failing 20 % of calls at random (every kind of fault, from a seed), and
 # sync, ingest and push killed with SIGKILL at random moments and restarted until they complete; then
 # the store, MILES's ledger, the ingested rows, the audit log and the drop folder are checked.
-# CHAOS_ARGS=--short is the CI form; --seed N replays a run's faults.
+# Ingest runs as two watchers and push as three workers. CHAOS_ARGS=--short is the CI form; --postgres
+# runs it on a PostgreSQL server of its own (.build/chaos-postgres), crashed and restarted mid-ingest and
+# mid-push; --seed N replays a run's faults.
 CHAOS_ARGS ?=
 chaos: deps
 	$(SWIFT) build --product miles-adapter

@@ -228,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "MilesChaos",
             dependencies: [
-                "MilesSync", "MilesMock", "MilesMapping", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsDomain",
+                "MilesSync", "MilesMock", "MilesMapping", "CollectionsStore", "CollectionsStoreSQLite", "CollectionsStorePostgres", "CollectionsDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

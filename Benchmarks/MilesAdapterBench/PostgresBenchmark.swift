@@ -23,10 +23,11 @@ struct BenchPostgres {
 
     static func start() throws -> BenchPostgres {
         let folder = repository + "/.build/bench-postgres"
-        let output = Pipe()
-        let script = try launch(path: repository + "/scripts/postgres-test-server", ["start", folder, "--durable"], output: output)
-        let url = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The URL from the file the script writes: the server it starts inherits the script's output,
+        // so a pipe would never reach its end.
+        let script = try launch(path: repository + "/scripts/postgres-test-server", ["start", folder, "--durable"], output: nil)
         script.waitUntilExit()
+        let url = ((try? String(contentsOfFile: folder + "/url", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         precondition(script.terminationStatus == 0 && url.hasPrefix("postgres://"), "the bench's PostgreSQL server did not start (see \(folder))")
         return BenchPostgres(folder: folder, url: url)
     }

@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStorePostgres
 import CollectionsStoreSQLite
 import Crypto
 import Foundation
@@ -13,7 +14,10 @@ import MilesSync
 // A mock MILES in this process fails a share of every call (every kind of fault, from a seed), and the
 // adapter's jobs run as `miles-adapter` subprocesses: sync, then ingest of agents' files from a drop
 // folder, then push of write-offs, placements, credit notes, payment arrangements, letters and the ingest's notes. Each is killed with SIGKILL at a
-// random moment until enough kills have happened, then restarted until it completes. Finally the faults
+// random moment until enough kills have happened, then restarted until it completes; ingest runs as two
+// watchers at once and push as three workers, each killed and restarted on its own. With --postgres the
+// store is a PostgreSQL server of the run's own, itself stopped as a crash would stop it (pg_ctl stop -m
+// immediate) in the middle of the ingest and of the push, and started again. Finally the faults
 // stop, one clean sync runs, and everything is checked: the store against MILES field by field, MILES's
 // ledgers of write-offs, status changes, credit notes, arrangements and letters, the notes and updates of every ingested row, the audit log,
 // and the drop folder. `make chaos` runs the long form; `make chaos CHAOS_ARGS=--short` the CI form.
@@ -27,8 +31,12 @@ struct Settings {
     var faultPercent = 20
     var killsPerJob = 10
     var seed: UInt64 = 2026
+    var pushWorkers = 3
+    var ingestWorkers = 2
+    var postgres = false
 
     init(arguments: [String]) {
+        postgres = arguments.contains("--postgres")
         if arguments.contains("--short") {
             contracts = 3_000
             writeOffs = 40
@@ -48,7 +56,43 @@ let repository = FileManager.default.currentDirectoryPath
 let mappingsDirectory = ProcessInfo.processInfo.environment["MILES_ADAPTER_MAPPINGS"] ?? repository + "/mappings"
 let adapter = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("miles-adapter").path
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("miles-chaos-\(UUID().uuidString)").path
-let database = work + "/store.sqlite"
+/// The PostgreSQL server of the run (--postgres), in a folder of its own.
+let postgresFolder = repository + "/.build/chaos-postgres"
+
+/// Runs scripts/postgres-test-server with `arguments` on the run's server folder; the server's URL.
+func postgresServer(_ arguments: [String]) throws -> String {
+    let script = Process()
+    script.executableURL = URL(fileURLWithPath: repository + "/scripts/postgres-test-server")
+    script.arguments = [arguments[0], postgresFolder] + arguments.dropFirst()
+    // Not a pipe: the server the script starts inherits its output, so a pipe would never reach its end.
+    script.standardOutput = FileHandle.nullDevice
+    try script.run()
+    script.waitUntilExit()
+    guard script.terminationStatus == 0 else { throw ChaosFailure("scripts/postgres-test-server \(arguments.joined(separator: " ")) failed") }
+    return ((try? String(contentsOfFile: postgresFolder + "/url", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// A new database `name` on the PostgreSQL server at `server`; its URL.
+func createDatabase(_ name: String, on server: String) throws -> String {
+    let psql = Process()
+    psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+    psql.arguments = [server, "-q", "-c", "CREATE DATABASE \(name)"]
+    try psql.run()
+    psql.waitUntilExit()
+    guard psql.terminationStatus == 0 else { throw ChaosFailure("cannot create the database \(name) on \(server)") }
+    return server.replacingOccurrences(of: "/postgres?", with: "/\(name)?")
+}
+
+/// What `database:` says: an SQLite file in the work folder, or a database on the run's PostgreSQL
+/// server (started fresh, durable: fsync on).
+let database = settings.postgres
+    ? try createDatabase("chaos", on: try postgresServer(["start", "--durable"]))
+    : work + "/store.sqlite"
+
+/// The store the checks read, as the adapter's jobs open it.
+func openStore() async throws -> any CollectionsStores {
+    settings.postgres ? try await PostgresStore(location: PostgresLocation(url: database, password: nil)) : try SQLiteStore(path: database)
+}
 let drop = work + "/drop"
 let agent = "acme-dca"
 var kills = 0
@@ -76,8 +120,8 @@ func say(_ text: String) { print(text) }
             "MILES_ADAPTER_MAPPINGS": mappingsDirectory, "MILES_ADAPTER_INBOX": work + "/inbox", "MILES_ADAPTER_USER": "bob",
             "MILES_ADAPTER_REQUEST_TIMEOUT": "2", "MILES_ADAPTER_PAGE_SIZE": "500",
         ]) { $1 }
-        let log = FileHandle(forWritingAtPath: work + "/jobs.log")!
-        log.seekToEndOfFile()
+        // Appending: several workers write to the log at once.
+        let log = FileHandle(fileDescriptor: open(work + "/jobs.log", O_WRONLY | O_APPEND), closeOnDealloc: true)
         log.write(Data("\n== \(arguments.joined(separator: " ")) (run \(run))\n".utf8))
         process.standardOutput = log
         process.standardError = log
@@ -101,11 +145,40 @@ func say(_ text: String) { print(text) }
             continue
         }
         // Checked after a failure too: a check may also repair, as the team would (a dead letter retried).
-        let finished = try await done()
+        // A store that cannot be reached (the PostgreSQL server stopped meanwhile) is not done yet.
+        let finished: Bool
+        do { finished = try await done() } catch { finished = false }
         if process.terminationStatus == 0, finished { return }
         restarts += 1
     }
     throw ChaosFailure("\(arguments.joined(separator: " ")) did not complete in 400 runs; see \(work)/jobs.log")
+}
+
+/// Runs `workers` copies of `arguments` at once, each as `runUntilDone` runs one: killed and
+/// restarted on its own, until `done` holds for each.
+@MainActor func runWorkersUntilDone(_ workers: Int, _ arguments: [String], endpoint: String, killsWanted: Int,
+                                    killWithin: ClosedRange<Int> = 100...1_200, done: @escaping @Sendable @MainActor () async throws -> Bool) async throws {
+    let runs = (1...workers).map { _ in
+        Task { @MainActor in try await runUntilDone(arguments, endpoint: endpoint, killsWanted: killsWanted, killWithin: killWithin, done: done) }
+    }
+    for run in runs { try await run.value }
+}
+
+/// With --postgres: stops the server as a crash would after `delay`, and starts it again `downFor` later.
+var serverCrashes = 0
+@MainActor func crashPostgres(after delay: Duration, downFor: Duration) -> Task<Void, Never> {
+    Task { @MainActor in
+        guard settings.postgres else { return }
+        try? await Task.sleep(for: delay)
+        do {
+            _ = try postgresServer(["crash"])
+            serverCrashes += 1
+            try await Task.sleep(for: downFor)
+            _ = try postgresServer(["restart"])
+        } catch {
+            problems.append("the PostgreSQL server could not be crashed and started again: \(error)")
+        }
+    }
 }
 
 struct ChaosFailure: Error, CustomStringConvertible {
@@ -135,7 +208,7 @@ await miles.injectFault(everyKind)
 
 // 1. The nightly sync.
 try await runUntilDone(["sync", "contracts"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
-    try await SQLiteStore(path: database).runs(job: "contracts", limit: 1).first?.outcome == .completed
+    try await openStore().runs(job: "contracts", limit: 1).first?.outcome == .completed
 }
 say("sync done: \(kills) kills so far, \(restarts) restarts after a failure")
 
@@ -148,7 +221,7 @@ var approvedCredits: [Int64] = []
 var approvedArrangements: [Int64] = []
 var queuedLetters: [Int64] = []
 do {
-    let store = try SQLiteStore(path: database)
+    let store = try await openStore()
     let roles = ["alice": "agent", "bob": "teamLeader"]
     let desk = WriteOffDesk(store: store, mappings: mappings)
     var lines = ["contract_number,amount,invoice_numbers,reason_code,comment"]
@@ -229,30 +302,39 @@ for file in 1...settings.files {
     rowsDelivered += settings.rowsPerFile
 }
 
-// 4. Ingest the drop folder.
-// Ingest is quick: it is killed sooner, often while loading, sometimes in the middle of a file.
-try await runUntilDone(["ingest", "watch", drop, "--once", "--batch-size", "10"], endpoint: server.endpoint,
-                       killsWanted: settings.killsPerJob, killWithin: 20...400) {
-    try FileManager.default.contentsOfDirectory(atPath: drop + "/" + agent).filter { $0.hasSuffix(".csv") }.isEmpty
+// 4. Ingest the drop folder, with two watchers at once.
+// Ingest is quick: it is killed sooner, often while loading, sometimes in the middle of a file. A file
+// is done when it is neither waiting nor claimed by a watcher (a killed one's claim is returned by the next).
+let ingestCrash = crashPostgres(after: .milliseconds(Int.random(in: 300...1_500)), downFor: .seconds(2))
+try await runWorkersUntilDone(settings.ingestWorkers, ["ingest", "watch", drop, "--once", "--batch-size", "10"], endpoint: server.endpoint,
+                              killsWanted: settings.killsPerJob, killWithin: 20...400) {
+    let folder = drop + "/" + agent
+    let claimed = FileManager.default.enumerator(atPath: folder + "/.taking")?.allObjects.compactMap { $0 as? String }
+        .filter { $0.hasSuffix(".csv") } ?? []
+    return try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.isEmpty && claimed.isEmpty
 }
-say("ingest done: \(kills) kills so far")
+await ingestCrash.value
+say("ingest done (\(settings.ingestWorkers) watchers): \(kills) kills so far")
 
-// 5. Push everything to MILES; a dead letter (too many failed attempts in a row) is retried by hand, as the team would.
-try await runUntilDone(["push"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
-    let store = try SQLiteStore(path: database)
+// 5. Push everything to MILES with three workers at once; a dead letter (too many failed attempts in a
+// row) is retried by hand, as the team would.
+let pushCrash = crashPostgres(after: .milliseconds(Int.random(in: 500...2_500)), downFor: .seconds(3))
+try await runWorkersUntilDone(settings.pushWorkers, ["push"], endpoint: server.endpoint, killsWanted: settings.killsPerJob) {
+    let store = try await openStore()
     for entry in try await store.outboxEntries(state: .deadLetter) {
         try await store.retryOutboxEntry(id: entry.id, by: "chaos", at: CollectionsClock.system())
     }
     let counts = try await store.outboxCounts()
     return (counts[.pending] ?? 0) + (counts[.sending] ?? 0) + (counts[.deadLetter] ?? 0) == 0
 }
-say("push done: \(kills) kills in all, \(restarts) restarts after a failure")
+await pushCrash.value
+say("push done (\(settings.pushWorkers) workers): \(kills) kills in all, \(restarts) restarts after a failure")
 
 // 6. MILES healthy again: one clean sync, then every check.
 let injected = await miles.injectedFaults
 await miles.clearFaults()
 try await runUntilDone(["sync", "contracts"], endpoint: server.endpoint, killsWanted: 0) { true }
-let store = try SQLiteStore(path: database)
+let store = try await openStore()
 var compared = 0
 var differing = 0
 var lost = 0
@@ -330,9 +412,10 @@ let records = compared + ledger.count + statusReferences.count + rowsApplied + n
     + arrangementsMade.count + lettersIssued.count
 print("""
 
-    chaos run (\(CommandLine.arguments.contains("--short") ? "short" : "long") form), fault seed \(settings.seed):
+    chaos run (\(CommandLine.arguments.contains("--short") ? "short" : "long") form) on \(settings.postgres ? "PostgreSQL" : "SQLite"), fault seed \(settings.seed):
       faults injected:   \(injected) (\(settings.faultPercent) % of calls, every kind but a skipped cursor)
-      kills (SIGKILL):   \(kills) (sync, ingest, push); restarts after a failure: \(restarts)
+      kills (SIGKILL):   \(kills) (sync, \(settings.ingestWorkers) ingest watchers, \(settings.pushWorkers) push workers); restarts after a failure: \(restarts)
+      store crashes:     \(settings.postgres ? "\(serverCrashes) (the PostgreSQL server stopped immediately and started again)" : "none (SQLite)")
       records checked:   \(records) (\(compared) contracts field by field, \(ledger.count) write-offs, \(statusReferences.count) status changes, \
     \(rowsApplied) ingested rows, \(notes.count) notes, \(delivered.count) files, \(creditNotes.count) credit notes, \(arrangementsMade.count) \
     arrangements, \(lettersIssued.count) letters)
@@ -341,6 +424,7 @@ print("""
         + credited.lost + arranged.lost + lettered.lost)
       audit log:         \(verify.terminationStatus == 0 ? "intact" : "BROKEN")
     """)
+if settings.postgres { _ = try? postgresServer(["stop"]) }
 if problems.isEmpty {
     try? FileManager.default.removeItem(atPath: work)
     print("chaos: every check passed")

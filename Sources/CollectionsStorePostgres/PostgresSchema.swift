@@ -251,7 +251,7 @@ enum PostgresSchema {
 
 extension PostgresStore: SchemaStore {
     public func migrations() async throws -> [SchemaMigration] {
-        try await read { connection in try await PostgresSchema.status(try await rows("SELECT name, applied_at FROM schema_migrations", on: connection)) }
+        try await read { [self] connection in try PostgresSchema.status(try await rows("SELECT name, applied_at FROM schema_migrations", on: connection)) }
     }
 }
 

@@ -7,7 +7,7 @@ extension PostgresStore: ArrangementStore {
     private static let openStates = "('pendingApproval', 'approved', 'active', 'broken', 'completed')"
 
     public func createArrangement(_ arrangement: NewArrangement, proposedBy: String, at: Timestamp) async throws -> Int64 {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let plan = arrangement.plan
             // The contract's proposals are stored one after the other: of two processes proposing at once, the second finds the first.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("arrangements of " + plan.contractNumber)))", logger: logger)
@@ -53,7 +53,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func arrangement(id: Int64) async throws -> ArrangementProposal? {
-        try await read { connection in try await arrangement(id: id, on: connection) }
+        try await read { [self] connection in try await arrangement(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -62,7 +62,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func arrangements(state: ArrangementProposal.State?) async throws -> [ArrangementProposal] {
-        try await read { connection in
+        try await read { [self] connection in
             try await arrangements(rows("""
                 SELECT * FROM arrangements WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
                 """, on: connection), on: connection)
@@ -70,7 +70,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func reportedArrangements(open: Bool, limit: Int) async throws -> [ReportedArrangement] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("""
                 SELECT * FROM reported_arrangements WHERE NOT \(open) OR arrangement_id IS NULL ORDER BY id DESC LIMIT \(limit)
                 """, on: connection).map { row in
@@ -92,14 +92,14 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func recordArrangementApproval(id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await recordDecisionApproval(.createPaymentArrangement, table: "arrangements", record: "arrangement", id: id, approval: approval,
                                              expectedApprovals: expectedApprovals, isFinal: isFinal, on: connection)
         }
     }
 
     public func rejectArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let rejected = try await rows("""
                 UPDATE arrangements SET state = 'rejected', outcome = \(reason), decided_at = \(at.millisecondsSinceEpoch)
                 WHERE id = \(id) AND state = 'pendingApproval' RETURNING id
@@ -112,7 +112,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func cancelArrangement(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The row is locked: a cancellation and a closing at once are decided one after the other, and queue one cancellation.
             let state = try await rows("SELECT state FROM arrangements WHERE id = \(id) FOR UPDATE", on: connection)
                 .first?.value("state", as: String.self)
@@ -139,7 +139,7 @@ extension PostgresStore: ArrangementStore {
 
     public func recordArrangementOutcome(id: Int64, state: ArrangementProposal.State, outcome: String, on date: LocalDate, alert: RiskAlert?,
                                          at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let changed = try await rows("""
                 UPDATE arrangements
                 SET state = \(state.rawValue), outcome = \(outcome), broken_on = \(state == .broken ? date.daysSinceEpoch : nil)
@@ -154,7 +154,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func arrangementBreaks(contractNumber: String) async throws -> [LocalDate] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("""
                 SELECT broken_on FROM arrangements WHERE contract_number = \(contractNumber) AND broken_on IS NOT NULL ORDER BY broken_on
                 """, on: connection).map { try $0.date("broken_on") }
@@ -162,7 +162,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func closeArrangement(id: Int64, by actor: String, change: StatusChange, at: Timestamp) async throws -> Int64 {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The row is locked: two people closing it at once, or closing and cancelling it, are decided one after the other.
             let state = try await rows("SELECT state FROM arrangements WHERE id = \(id) FOR UPDATE", on: connection)
                 .first?.value("state", as: String.self)
@@ -200,7 +200,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func recordArrangementCreated(_ entry: OutboxEntry, created: CreatedArrangement, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let id = try await markSent(entry, result: created.arrangementId, at: at, on: connection)
             try await connection.query("""
                 UPDATE arrangements SET state = 'active', miles_reference = \(created.arrangementId), paid_before = \(created.paidBefore.minorUnits),
@@ -213,7 +213,7 @@ extension PostgresStore: ArrangementStore {
     }
 
     public func recordArrangementCancelled(_ entry: OutboxEntry, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let id = try await markSent(entry, result: nil, at: at, on: connection)
             // A closed (broken) arrangement stays closed: its cancellation only ends it in MILES.
             try await connection.query("""

@@ -20,14 +20,14 @@ extension PostgresStore: AuditStore {
     }
 
     public func auditEntries() async throws -> [AuditEntry] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM audit_log ORDER BY sequence", on: connection).map(Self.auditEntry)
         }
     }
 
     public func verifyAudit() async throws -> AuditVerification {
         // The entries and the head from one snapshot: other processes keep appending.
-        let (entries, highest) = try await snapshot { connection in
+        let (entries, highest) = try await snapshot { [self] connection in
             (try await rows("SELECT * FROM audit_log ORDER BY sequence", on: connection).map(Self.auditEntry),
              try await rows("SELECT sequence FROM audit_head WHERE id = 1", on: connection).first?.value("sequence", as: Int64.self) ?? 0)
         }
@@ -35,26 +35,26 @@ extension PostgresStore: AuditStore {
     }
 
     public func recentAuditEntries(limit: Int) async throws -> [AuditEntry] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM audit_log ORDER BY sequence DESC LIMIT \(limit)", on: connection).map(Self.auditEntry)
         }
     }
 
     public func auditEntries(subject: String, limit: Int) async throws -> [AuditEntry] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM audit_log WHERE subject = \(subject) ORDER BY sequence LIMIT \(limit)", on: connection).map(Self.auditEntry)
         }
     }
 
     public func recordPersonalDataView(by actor: String, partnerId: String, contractNumber: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await audit(connection, at: at, actor: actor, action: "personal-data.viewed", subject: "contract:\(contractNumber)",
                             details: "customer \(partnerId)'s name, address and contact details shown")
         }
     }
 
     public func acknowledgeAuditBreak(sequence: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await audit(connection, at: at, actor: actor, action: auditAcknowledgementAction, subject: "audit:\(sequence)", details: reason)
         }
     }

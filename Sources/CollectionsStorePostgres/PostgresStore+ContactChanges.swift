@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore {
     public func contactChange(id: Int64) async throws -> ContactChange? {
-        try await read { connection in try await contactChange(id: id, on: connection) }
+        try await read { [self] connection in try await contactChange(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -42,7 +42,7 @@ extension PostgresStore {
     }
 
     public func recordContactChangeApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             guard let change = try await contactChange(id: entry.subjectId, on: connection) else {
                 throw StoreError(.notFound, input: "outbox entry \(entry.id)", "there is no contact-details outbox entry \(entry.id)")
             }

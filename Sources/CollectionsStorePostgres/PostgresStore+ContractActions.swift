@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: ContractActionStore {
     public func queueStatusChange(_ change: StatusChange) async throws -> Int64 {
-        try await transaction { connection in try await queueStatusChange(change, on: connection) }
+        try await transaction { [self] connection in try await queueStatusChange(change, on: connection) }
     }
 
     /// Stores the status change, its audit entries and its outbox entry inside the caller's transaction.
@@ -37,7 +37,7 @@ extension PostgresStore: ContractActionStore {
     }
 
     public func statusChange(id: Int64) async throws -> StatusChange? {
-        try await read { connection in try await statusChange(id: id, on: connection) }
+        try await read { [self] connection in try await statusChange(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -61,7 +61,7 @@ extension PostgresStore: ContractActionStore {
     }
 
     public func recordStatusApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let changeId = try await markSent(entry, result: "version \(milesVersion)", at: at, on: connection)
             let contract = try await rows("""
                 UPDATE status_changes SET state = 'applied', miles_version = \(milesVersion), failure_reason = NULL WHERE id = \(changeId)
@@ -73,7 +73,7 @@ extension PostgresStore: ContractActionStore {
     }
 
     public func holds(contractNumber: String) async throws -> [ContractHold] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM holds WHERE contract_number = \(contractNumber) ORDER BY id", on: connection).compactMap { row in
                 guard let kind = ContractHold.Kind(rawValue: try row.value("kind")) else { return nil }
                 return ContractHold(kind: kind, reason: try row.value("reason"), setBy: try row.value("set_by"), setOn: try row.date("set_on"),
@@ -84,7 +84,7 @@ extension PostgresStore: ContractActionStore {
 
     public func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
                            at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await recordHold(hold, contractNumber: contractNumber, placedWith: placedWith, instruction: instruction, at: at, on: connection)
         }
     }
@@ -120,7 +120,7 @@ extension PostgresStore: ContractActionStore {
     }
 
     public func notices(contractNumber: String) async throws -> ContractNotices {
-        try await read { connection in
+        try await read { [self] connection in
             var notices = ContractNotices()
             for row in try await rows("SELECT * FROM notices WHERE contract_number = \(contractNumber) ORDER BY id", on: connection) {
                 let sent = try row.date("sent_on")
@@ -136,7 +136,7 @@ extension PostgresStore: ContractActionStore {
 
     public func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
                              by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             if let sent = arrearsNoticeSentOn {
                 try await connection.query("""
                     INSERT INTO notices (contract_number, kind, sent_on, recorded_by) VALUES (\(contractNumber), 'arrears', \(sent.daysSinceEpoch), \(actor))
@@ -155,7 +155,7 @@ extension PostgresStore: ContractActionStore {
     }
 
     public func liftHold(contractNumber: String, kind: ContractHold.Kind, by actor: String, on date: LocalDate, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let lifted = try await rows("""
                 UPDATE holds SET lifted_on = \(date.daysSinceEpoch), lifted_by = \(actor)
                 WHERE contract_number = \(contractNumber) AND kind = \(kind.rawValue) AND lifted_on IS NULL

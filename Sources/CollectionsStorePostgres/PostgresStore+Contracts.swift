@@ -11,21 +11,21 @@ extension PostgresStore: ContractStore {
         """
 
     public func contract(number: String) async throws -> Contract? {
-        try await read { connection in
+        try await read { [self] connection in
             try await contracts(PostgresQuery(unsafeSQL: Self.contractSelect + " WHERE c.contract_number = $1", binds: try binds(number)),
                                 on: connection).first
         }
     }
 
     public func contracts(after contractNumber: String?, limit: Int) async throws -> [Contract] {
-        try await read { connection in
+        try await read { [self] connection in
             try await contracts(PostgresQuery(unsafeSQL: Self.contractSelect + " WHERE c.contract_number > $1 ORDER BY c.contract_number LIMIT $2",
                                               binds: try binds(contractNumber ?? "", limit)), on: connection)
         }
     }
 
     public func openInvoices(after cursor: OpenInvoicePage.Cursor?, limit: Int) async throws -> OpenInvoicePage {
-        try await read { connection in
+        try await read { [self] connection in
             let found = try await rows("""
                 SELECT i.*, c.currency FROM invoices i JOIN contracts c ON c.contract_number = i.contract_number
                 WHERE (i.contract_number, i.position) > (\(cursor?.contractNumber ?? ""), \(cursor?.position ?? -1))
@@ -38,13 +38,13 @@ extension PostgresStore: ContractStore {
     }
 
     public func upsertContract(_ contract: Contract) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             if try await upsert([contract], on: connection) > 0 { try await advanceContractsRevision(on: connection) }
         }
     }
 
     public func contractCount() async throws -> Int {
-        try await read { connection in Int(try await rows("SELECT count(*) AS n FROM contracts", on: connection).first?.value("n", as: Int64.self) ?? 0) }
+        try await read { [self] connection in Int(try await rows("SELECT count(*) AS n FROM contracts", on: connection).first?.value("n", as: Int64.self) ?? 0) }
     }
 
     public func searchContracts(matching text: String, limit: Int) async throws -> [Contract] {
@@ -53,7 +53,7 @@ extension PostgresStore: ContractStore {
         let escaped = query.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")
         let words = query.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init).filter { $0.count > 1 }.prefix(6)
-        return try await read { connection in
+        return try await read { [self] connection in
             // Each look-up reads an index and stops at `limit`.
             var numbers = Set(try await rows("""
                 SELECT contract_number FROM contracts WHERE lower(contract_number) LIKE \(escaped + "%") ORDER BY lower(contract_number) LIMIT \(limit)
@@ -81,7 +81,7 @@ extension PostgresStore: ContractStore {
 
     public func largestOpenBalances(by grouping: OpenBalanceGroup.Grouping, limit: Int) async throws -> [OpenBalanceGroup] {
         let key = grouping == .contract ? "c.contract_number" : "c.partner_id"
-        return try await read { connection in
+        return try await read { [self] connection in
             let largest = try await rows(PostgresQuery(unsafeSQL: """
                 SELECT \(key) AS key, c.currency, sum(i.open_amount) AS open FROM invoices i
                 JOIN contracts c ON c.contract_number = i.contract_number
@@ -103,11 +103,11 @@ extension PostgresStore: ContractStore {
     }
 
     public func contractsRevision() async throws -> Int64 {
-        try await read { connection in try await rows("SELECT revision FROM contracts_revision", on: connection).first?.value("revision") ?? 0 }
+        try await read { [self] connection in try await rows("SELECT revision FROM contracts_revision", on: connection).first?.value("revision") ?? 0 }
     }
 
     public func statusCodeCounts() async throws -> [String: Int] {
-        try await read { connection in
+        try await read { [self] connection in
             var counts: [String: Int] = [:]
             for row in try await rows("SELECT status_code, count(*) AS n FROM contracts GROUP BY status_code", on: connection) {
                 counts[try row.value("status_code")] = Int(try row.value("n", as: Int64.self))

@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: CreditStore {
     public func createCreditNote(_ credit: NewCreditNote, requestedBy: String, at: Timestamp) async throws -> RequestCreation {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let invoices = credit.invoiceNumbers.sorted().joined(separator: ",")
             // The contract's credit notes are stored one after the other: of two processes storing the same one, the second finds it.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("credit notes of " + credit.contractNumber)))", logger: logger)
@@ -33,7 +33,7 @@ extension PostgresStore: CreditStore {
     }
 
     public func creditNote(id: Int64) async throws -> CreditNoteRequest? {
-        try await read { connection in try await creditNote(id: id, on: connection) }
+        try await read { [self] connection in try await creditNote(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -42,7 +42,7 @@ extension PostgresStore: CreditStore {
     }
 
     public func creditNotes(state: ApprovalTrail.State?) async throws -> [CreditNoteRequest] {
-        try await read { connection in
+        try await read { [self] connection in
             try await creditNotes(rows("""
                 SELECT * FROM credit_notes WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
                 """, on: connection), on: connection)
@@ -50,7 +50,7 @@ extension PostgresStore: CreditStore {
     }
 
     public func createWriteOffReversal(_ reversal: NewWriteOffReversal, requestedBy: String, at: Timestamp) async throws -> RequestCreation {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let requestId = reversal.writeOffRequestId
             // The write-off's row is locked: its reversals are stored one after the other, so the same one is not stored twice and
             // two raised at once cannot together reverse more than was written off.
@@ -101,7 +101,7 @@ extension PostgresStore: CreditStore {
     }
 
     public func writeOffReversal(id: Int64) async throws -> WriteOffReversal? {
-        try await read { connection in try await writeOffReversal(id: id, on: connection) }
+        try await read { [self] connection in try await writeOffReversal(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -110,7 +110,7 @@ extension PostgresStore: CreditStore {
     }
 
     public func writeOffReversals(state: ApprovalTrail.State?) async throws -> [WriteOffReversal] {
-        try await read { connection in
+        try await read { [self] connection in
             try await writeOffReversals(rows("""
                 SELECT * FROM writeoff_reversals WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
                 """, on: connection), on: connection)
@@ -119,7 +119,7 @@ extension PostgresStore: CreditStore {
 
     public func recordApproval(of kind: OutboxKind, id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
         let (table, record) = try Self.creditTable(kind)
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await recordDecisionApproval(kind, table: table, record: record, id: id, approval: approval, expectedApprovals: expectedApprovals,
                                              isFinal: isFinal, on: connection)
         }
@@ -158,7 +158,7 @@ extension PostgresStore: CreditStore {
 
     public func reject(_ kind: OutboxKind, id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
         let (table, record) = try Self.creditTable(kind)
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let rejected = try await rows("""
                 UPDATE \(unescaped: table) SET state = 'rejected', rejection = \(reason), decided_at = \(at.millisecondsSinceEpoch)
                 WHERE id = \(id) AND state = 'pendingApproval' RETURNING id
@@ -173,7 +173,7 @@ extension PostgresStore: CreditStore {
 
     public func recordCreditPosted(_ entry: OutboxEntry, posted: PostedCredit, at: Timestamp) async throws {
         let (table, record) = try Self.creditTable(entry.kind)
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let id = try await markSent(entry, result: posted.milesId, at: at, on: connection)
             try await connection.query("""
                 UPDATE \(unescaped: table) SET state = 'posted', miles_reference = \(posted.milesId), failure_reason = NULL WHERE id = \(id)

@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: IngestStore {
     public func receiveInboxFile(_ file: NewInboxFile) async throws -> (file: InboxFile, isNew: Bool) {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The unique (agent, sha256) decides which of two processes receiving the same delivery records it; the other finds it.
             if let inserted = try await rows("""
                 INSERT INTO inbox_files (agent, sha256, original_name, stored_path, size, channel, received_at, state)
@@ -30,11 +30,11 @@ extension PostgresStore: IngestStore {
     }
 
     public func inboxFile(id: Int64) async throws -> InboxFile? {
-        try await read { connection in try await rows("SELECT * FROM inbox_files WHERE id = \(id)", on: connection).first.map(Self.inboxFile) }
+        try await read { [self] connection in try await rows("SELECT * FROM inbox_files WHERE id = \(id)", on: connection).first.map(Self.inboxFile) }
     }
 
     public func inboxFiles(agent: String?, state: InboxFile.State?, limit: Int) async throws -> [InboxFile] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("""
                 SELECT * FROM inbox_files
                 WHERE (\(agent)::text IS NULL OR agent = \(agent)) AND (\(state?.rawValue)::text IS NULL OR state = \(state?.rawValue))
@@ -44,7 +44,7 @@ extension PostgresStore: IngestStore {
     }
 
     public func applyIngestBatch(fileId: Int64, throughLine: Int, rows decided: [IngestRow], by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The delivery's row stays locked until the batch commits: a second process applying the
             // same batch waits, then finds its lines done.
             guard let done = try await rows("""
@@ -128,7 +128,7 @@ extension PostgresStore: IngestStore {
     }
 
     public func finishInboxFile(id: Int64, failure: String?, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let finished = try await rows("""
                 UPDATE inbox_files SET state = \(failure == nil ? "processed" : "failed"), failure_reason = \(failure),
                     finished_at = \(at.millisecondsSinceEpoch)
@@ -143,7 +143,7 @@ extension PostgresStore: IngestStore {
     }
 
     public func ingestRowErrors(fileId: Int64, limit: Int) async throws -> [IngestRowError] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM ingest_row_errors WHERE inbox_file_id = \(fileId) ORDER BY line LIMIT \(limit)", on: connection).map { row in
                 IngestRowError(line: try row.value("line"), column: try row.value("column_name"), value: try row.value("value"),
                                reason: try row.value("reason"))
@@ -152,21 +152,21 @@ extension PostgresStore: IngestStore {
     }
 
     public func thirdPartyUpdates(fileId: Int64, limit: Int) async throws -> [StoredThirdPartyUpdate] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM third_party_updates WHERE inbox_file_id = \(fileId) ORDER BY line LIMIT \(limit)", on: connection)
                 .map(Self.storedUpdate)
         }
     }
 
     public func refusedUpdates(limit: Int) async throws -> [StoredThirdPartyUpdate] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM third_party_updates WHERE outcome = 'refused' ORDER BY id DESC LIMIT \(limit)", on: connection)
                 .map(Self.storedUpdate)
         }
     }
 
     public func paymentsInTransit(contractNumber: String) async throws -> [PaymentNotification] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("""
                 SELECT u.* FROM third_party_updates u JOIN contracts c ON c.contract_number = u.contract_number
                 WHERE u.contract_number = \(contractNumber) AND u.kind = 'paymentCollected' AND u.outcome = 'applied'
@@ -181,7 +181,7 @@ extension PostgresStore: IngestStore {
     }
 
     public func ingestTotals() async throws -> IngestTotals {
-        try await read { connection in
+        try await read { [self] connection in
             let row = try await rows("""
                 SELECT (SELECT count(*) FROM third_party_updates) AS received, (SELECT count(*) FROM ingest_row_errors) AS rejected,
                        (SELECT count(*) FROM third_party_updates WHERE outcome = 'refused') AS refused

@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore {
     public func queueLetter(contractNumber: String, type: LetterType, by actor: String, at: Timestamp) async throws -> RequestCreation {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // Two requests for the same letter at once: the second waits here, then finds the first one queued.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("letter \(contractNumber) \(type.rawValue)")))", logger: logger)
             if let queued = try await rows("""
@@ -28,7 +28,7 @@ extension PostgresStore {
     }
 
     public func letterRequest(id: Int64) async throws -> LetterRequest? {
-        try await read { connection in try await letterRequest(id: id, on: connection) }
+        try await read { [self] connection in try await letterRequest(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -37,13 +37,13 @@ extension PostgresStore {
     }
 
     public func letterRequests(contractNumber: String) async throws -> [LetterRequest] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM letter_requests WHERE contract_number = \(contractNumber) ORDER BY id", on: connection).map(Self.letterRequest)
         }
     }
 
     public func recordLetterIssued(_ entry: OutboxEntry, letter: IssuedLetter, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let id = try await markSent(entry, result: letter.letterId, at: at, on: connection)
             guard let request = try await letterRequest(id: id, on: connection) else {
                 throw StoreError(.notFound, input: "outbox entry \(entry.id)", "outbox entry \(entry.id) carries no letter")

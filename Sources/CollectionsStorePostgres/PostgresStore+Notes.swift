@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore {
     public func queueNote(_ note: ContractNote) async throws -> Int64 {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let id = try await queueNote(note, on: connection)
             try await audit(connection, at: note.requestedAt, actor: note.requestedBy, action: "note.queued", subject: "contract:\(note.contractNumber)",
                             details: "\(note.category) from \(note.source): \(note.text)")
@@ -27,7 +27,7 @@ extension PostgresStore {
     }
 
     public func note(id: Int64) async throws -> ContractNote? {
-        try await read { connection in try await note(id: id, on: connection) }
+        try await read { [self] connection in try await note(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -41,7 +41,7 @@ extension PostgresStore {
     }
 
     public func recordNoteAdded(_ entry: OutboxEntry, milesNoteId: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let noteId = try await markSent(entry, result: milesNoteId, at: at, on: connection)
             try await connection.query("UPDATE contract_notes SET state = 'added', miles_note_id = \(milesNoteId) WHERE id = \(noteId)", logger: logger)
             try await audit(connection, at: at, actor: "outbox-relay", action: "note.added", subject: "note:\(noteId)", details: "MILES note \(milesNoteId)")

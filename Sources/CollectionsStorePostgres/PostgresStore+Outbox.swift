@@ -8,12 +8,16 @@ import PostgresNIO
 extension PostgresStore: OutboxStore {
     public func claimOutboxEntries(for worker: OutboxWorker, now: Timestamp, leaseUntil: Timestamp, limit: Int,
                                    isGone: @Sendable (OutboxWorker) -> Bool) async throws -> [OutboxEntry] {
-        try await transaction { connection in
-            let holders = try await rows("""
+        // Holders are judged outside the store's calls (which may be abandoned at their deadline); one
+        // that takes a lease after this look is not judged, and its entries wait: never taken wrongly.
+        let holders = try await read { [self] connection in
+            try await rows("""
                 SELECT DISTINCT lease_worker, lease_host, lease_pid FROM outbox
                 WHERE state IN ('pending', 'sending') AND lease_expires_at > \(now.millisecondsSinceEpoch)
                 """, on: connection).map(Self.worker)
-            let gone = holders.filter { $0 != worker && isGone($0) }.map(Self.workerKey)
+        }
+        let gone = holders.filter { $0 != worker && isGone($0) }.map(Self.workerKey)
+        return try await transaction { [self] connection in
             let found = try await rows("""
                 SELECT * FROM outbox
                 WHERE state IN ('pending', 'sending') AND (state = 'sending' OR next_attempt_at <= \(now.millisecondsSinceEpoch))
@@ -45,7 +49,7 @@ extension PostgresStore: OutboxStore {
 
     public func renewOutboxLeases(_ entries: [OutboxEntry], until: Timestamp) async throws -> Set<Int64> {
         guard !entries.isEmpty else { return [] }
-        return try await transaction { connection in
+        return try await transaction { [self] connection in
             Set(try await rows("""
                 UPDATE outbox o SET lease_expires_at = \(until.millisecondsSinceEpoch)
                 FROM unnest(\(entries.map(\.id)), \(entries.map(\.fence))) AS held (id, fence)
@@ -56,8 +60,8 @@ extension PostgresStore: OutboxStore {
 
     public func releaseOutboxLeases(_ entries: [OutboxEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await transaction { connection in
-            try await connection.query("""
+        try await transaction { [self] connection in
+            _ = try await connection.query("""
                 UPDATE outbox o SET \(unescaped: Self.noLease)
                 FROM unnest(\(entries.map(\.id)), \(entries.map(\.fence))) AS held (id, fence)
                 WHERE o.id = held.id AND o.fence = held.fence
@@ -66,7 +70,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func outboxBacklog() async throws -> OutboxBacklog {
-        try await read { connection in
+        try await read { [self] connection in
             // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it.
             let row = try await rows("""
                 SELECT count(*) AS waiting,
@@ -78,7 +82,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func outboxEntries(state: OutboxEntry.State?) async throws -> [OutboxEntry] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("""
                 SELECT * FROM outbox WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
                 """, on: connection).map(Self.outboxEntry)
@@ -86,7 +90,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func subjects(of entries: [OutboxEntry]) async throws -> [Int64: OutboxSubject] {
-        try await read { connection in
+        try await read { [self] connection in
             var subjects: [Int64: OutboxSubject] = [:]
             for entry in entries {
                 let id = entry.subjectId
@@ -112,7 +116,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func outboxCounts() async throws -> [OutboxEntry.State: Int] {
-        try await read { connection in
+        try await read { [self] connection in
             var counts: [OutboxEntry.State: Int] = [:]
             for row in try await rows("SELECT state, count(*) AS n FROM outbox GROUP BY state", on: connection) {
                 if let state = OutboxEntry.State(rawValue: try row.value("state")) { counts[state] = try row.value("n") }
@@ -122,11 +126,11 @@ extension PostgresStore: OutboxStore {
     }
 
     public func outboxEntry(id: Int64) async throws -> OutboxEntry? {
-        try await read { connection in try await rows("SELECT * FROM outbox WHERE id = \(id)", on: connection).first.map(Self.outboxEntry) }
+        try await read { [self] connection in try await rows("SELECT * FROM outbox WHERE id = \(id)", on: connection).first.map(Self.outboxEntry) }
     }
 
     public func markSending(_ entry: OutboxEntry, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let marked = try await rows("""
                 UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = \(at.millisecondsSinceEpoch)
                 WHERE id = \(entry.id) AND fence = \(entry.fence) AND state IN ('pending', 'sending') RETURNING id
@@ -138,7 +142,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func recordWriteOffPosted(_ entry: OutboxEntry, posted: PostedWriteOff, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let requestId = try await markSent(entry, result: posted.writeOffId, at: at, on: connection)
             try await connection.query("""
                 UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = \(posted.writeOffId), failure_reason = NULL WHERE id = \(requestId)
@@ -150,7 +154,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
-        try await transaction { connection in try await scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, on: connection) }
+        try await transaction { [self] connection in try await scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, on: connection) }
     }
 
     public func recordVersionConflictRetry(_ entry: OutboxEntry, version: Int64, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws {
@@ -162,7 +166,7 @@ extension PostgresStore: OutboxStore {
             throw StoreError(.wrongState, input: "outbox entry \(entry.id)",
                              "outbox entry \(entry.id) is a \(entry.kind.recordName), which carries no MILES version to re-send against")
         }
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The fence first: a worker whose claim was taken over changes nothing.
             try await scheduleRetry(entry, error: error, nextAttemptAt: nextAttemptAt, at: at, on: connection)
             try await connection.query("UPDATE \(unescaped: table) SET expected_version = \(version) WHERE id = \(entry.subjectId)", logger: logger)
@@ -182,7 +186,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let changed = try await rows("""
                 UPDATE outbox SET state = 'deadLetter', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), \(unescaped: Self.noLease)
                 WHERE id = \(entry.id) AND fence = \(entry.fence) RETURNING id
@@ -203,7 +207,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let retried = try await rows("""
                 UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = \(at.millisecondsSinceEpoch),
                     updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1, \(unescaped: Self.noLease)
@@ -225,7 +229,7 @@ extension PostgresStore: OutboxStore {
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let skipped = try await rows("""
                 UPDATE outbox SET state = 'skipped', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1,
                     \(unescaped: Self.noLease)

@@ -4,15 +4,15 @@ import PostgresNIO
 
 extension PostgresStore: PeopleStore {
     public func user(named name: String) async throws -> StoredUser? {
-        try await read { connection in try await rows("SELECT * FROM users WHERE name = \(name)", on: connection).first.map(Self.storedUser) }
+        try await read { [self] connection in try await rows("SELECT * FROM users WHERE name = \(name)", on: connection).first.map(Self.storedUser) }
     }
 
     public func users() async throws -> [StoredUser] {
-        try await read { connection in try await rows("SELECT * FROM users ORDER BY name", on: connection).map(Self.storedUser) }
+        try await read { [self] connection in try await rows("SELECT * FROM users ORDER BY name", on: connection).map(Self.storedUser) }
     }
 
     public func addUser(_ user: StoredUser, by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let added = try await rows("""
                 INSERT INTO users (name, display_name, role, password_hash, enabled, must_change_password)
                 VALUES (\(user.name), \(user.displayName), \(user.role), \(user.passwordHash), \(user.enabled), \(user.mustChangePassword))
@@ -25,7 +25,7 @@ extension PostgresStore: PeopleStore {
     }
 
     public func setPassword(name: String, hash: String, mustChange: Bool, by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let changed = try await rows("""
                 UPDATE users SET password_hash = \(hash), failed_sign_ins = 0, locked = FALSE, must_change_password = \(mustChange)
                 WHERE name = \(name) RETURNING name
@@ -37,7 +37,7 @@ extension PostgresStore: PeopleStore {
     }
 
     public func setEnabled(name: String, enabled: Bool, by actor: String, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let changed = try await rows("UPDATE users SET enabled = \(enabled) WHERE name = \(name) RETURNING name", on: connection)
             guard !changed.isEmpty else { throw StoreError(.notFound, input: "user \(name)", "there is no user \(name)") }
             try await audit(connection, at: at, actor: actor, action: enabled ? "user.enabled" : "user.disabled", subject: "user:\(name)",
@@ -46,7 +46,7 @@ extension PostgresStore: PeopleStore {
     }
 
     public func recordSignIn(name: String, succeeded: Bool, lockAfter: Int, at: Timestamp) async throws -> StoredUser {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // Locked while counted: guesses at two servers at once are each counted.
             guard var user = try await rows("SELECT * FROM users WHERE name = \(name) FOR UPDATE", on: connection).first.map(Self.storedUser) else {
                 throw StoreError(.notFound, input: "user \(name)", "there is no user \(name)")
@@ -70,7 +70,7 @@ extension PostgresStore: PeopleStore {
     }
 
     public func addPersonalToken(name: String, tokenHash: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query("""
                 INSERT INTO personal_tokens (token_hash, user_name, created_at) VALUES (\(tokenHash), \(name), \(at.millisecondsSinceEpoch))
                 """, logger: logger)
@@ -80,7 +80,7 @@ extension PostgresStore: PeopleStore {
     }
 
     public func user(withTokenHash hash: String) async throws -> StoredUser? {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT u.* FROM users u JOIN personal_tokens t ON t.user_name = u.name WHERE t.token_hash = \(hash)", on: connection)
                 .first.map(Self.storedUser)
         }

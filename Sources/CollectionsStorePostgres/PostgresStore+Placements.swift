@@ -4,14 +4,14 @@ import PostgresNIO
 
 extension PostgresStore: PlacementStore {
     public func activePlacement(contractNumber: String) async throws -> String? {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT agent FROM placements WHERE contract_number = \(contractNumber) AND recalled_at IS NULL", on: connection)
                 .first?.value("agent", as: String.self)
         }
     }
 
     public func queuePlacement(agent: String, fileName: String, changes: [StatusChange], by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             for change in changes {
                 let changeId = try await queueStatusChange(change, on: connection)
                 // The unique index placements_open allows one open placement per contract: of two stores
@@ -34,7 +34,7 @@ extension PostgresStore: PlacementStore {
     }
 
     public func agentInstructions(agent: String) async throws -> [AgentInstruction] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM agent_instructions WHERE agent = \(agent) ORDER BY id", on: connection).map { row in
                 let stored = try row.value("kind", as: String.self)
                 guard let kind = AgentInstruction.Kind(rawValue: stored) else {
@@ -48,7 +48,7 @@ extension PostgresStore: PlacementStore {
     }
 
     public func recordRecall(agent: String, contractNumbers: [String], forced: Bool, by actor: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query("""
                 UPDATE placements SET recalled_at = \(at.millisecondsSinceEpoch)
                 WHERE agent = \(agent) AND contract_number = ANY(\(contractNumbers)) AND recalled_at IS NULL
@@ -59,7 +59,7 @@ extension PostgresStore: PlacementStore {
     }
 
     public func placedContracts(agent: String) async throws -> Set<String> {
-        try await read { connection in
+        try await read { [self] connection in
             Set(try await rows("SELECT contract_number FROM placements WHERE agent = \(agent) AND recalled_at IS NULL", on: connection)
                 .map { try $0.value("contract_number", as: String.self) })
         }

@@ -7,7 +7,7 @@ extension PostgresStore: RateLimitStore {
         let capacity = Double(max(1, capacity))
         let refillPerMillisecond = capacity / 60_000
         /// The tokens in the bucket now, refilled since it was last drawn on, and the seconds until one is there.
-        func refilled(_ row: PostgresRandomAccessRow?) throws -> (tokens: Double, last: Int64, wait: Int?) {
+        @Sendable func refilled(_ row: PostgresRandomAccessRow?) throws -> (tokens: Double, last: Int64, wait: Int?) {
             let last = try row?.value("at", as: Int64.self) ?? now.millisecondsSinceEpoch
             let tokens = min(capacity, (try row?.value("tokens", as: Double.self) ?? capacity)
                 + Double(max(0, now.millisecondsSinceEpoch - last)) * refillPerMillisecond)
@@ -15,11 +15,11 @@ extension PostgresStore: RateLimitStore {
         }
         // A look leaves nothing behind: only draws are kept.
         guard taking else {
-            return try await read { connection in
+            return try await read { [self] connection in
                 try refilled(try await rows("SELECT tokens, at FROM rate_buckets WHERE bucket = \(bucket)", on: connection).first).wait
             }
         }
-        return try await transaction { connection in
+        return try await transaction { [self] connection in
             try await connection.query("""
                 INSERT INTO rate_buckets (bucket, tokens, at) VALUES (\(bucket), \(capacity), \(now.millisecondsSinceEpoch))
                 ON CONFLICT (bucket) DO NOTHING

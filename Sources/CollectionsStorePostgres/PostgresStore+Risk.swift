@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: RiskStore {
     public func riskAlerts(includeAcknowledged: Bool, limit: Int) async throws -> [StoredRiskAlert] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("""
                 SELECT * FROM risk_alerts WHERE \(includeAcknowledged) OR acknowledged_at IS NULL ORDER BY id DESC LIMIT \(limit)
                 """, on: connection).map(Self.riskAlert)
@@ -12,11 +12,11 @@ extension PostgresStore: RiskStore {
     }
 
     public func riskAlert(id: Int64) async throws -> StoredRiskAlert? {
-        try await read { connection in try await rows("SELECT * FROM risk_alerts WHERE id = \(id)", on: connection).first.map(Self.riskAlert) }
+        try await read { [self] connection in try await rows("SELECT * FROM risk_alerts WHERE id = \(id)", on: connection).first.map(Self.riskAlert) }
     }
 
     public func acknowledgeRiskAlert(id: Int64, by actor: String, comment: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let changed = try await rows("""
                 UPDATE risk_alerts SET acknowledged_by = \(actor), acknowledged_at = \(at.millisecondsSinceEpoch), comment = \(comment)
                 WHERE id = \(id) AND acknowledged_at IS NULL RETURNING id

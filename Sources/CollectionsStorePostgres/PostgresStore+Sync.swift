@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: SyncStore {
     public func checkpoint(job: String) async throws -> SyncCheckpoint {
-        try await read { connection in
+        try await read { [self] connection in
             guard let row = try await rows("SELECT * FROM sync_checkpoints WHERE job = \(job)", on: connection).first else { return SyncCheckpoint() }
             func time(_ column: String) throws -> Timestamp? { try row.value(column, as: Int64?.self).map(Timestamp.init(millisecondsSinceEpoch:)) }
             var checkpoint = SyncCheckpoint(nextChangedSince: try time("next_changed_since"), highWaterMark: try time("high_water_mark"))
@@ -18,7 +18,7 @@ extension PostgresStore: SyncStore {
     }
 
     public func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64 {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             guard let row = try await rows("""
                 INSERT INTO sync_runs (job, mode, started_at, outcome) VALUES (\(job), \(mode), \(startedAt.millisecondsSinceEpoch), 'running')
                 RETURNING id
@@ -31,7 +31,7 @@ extension PostgresStore: SyncStore {
 
     public func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64, alerts: [RiskAlert],
                            at: Timestamp) async throws -> Int {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let written = try await upsert(contracts, on: connection)
             if written > 0 { try await advanceContractsRevision(on: connection) }
             for alert in alerts { try await raise(alert, runId: runId, at: at, on: connection) }
@@ -56,7 +56,7 @@ extension PostgresStore: SyncStore {
     }
 
     public func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
-        try await read { connection in
+        try await read { [self] connection in
             var snapshots: [String: RiskSnapshot] = [:]
             for row in try await rows("""
                 SELECT c.contract_number, c.currency, c.arrears_amount, p.vulnerable,
@@ -87,7 +87,7 @@ extension PostgresStore: SyncStore {
 
     @discardableResult
     public func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let stored = Int(try await rows("SELECT count(*) AS n FROM contracts", on: connection).first?.value("n", as: Int64.self) ?? 0)
             try await connection.query("""
                 UPDATE sync_runs SET ended_at = \(endedAt.millisecondsSinceEpoch), outcome = \(outcome.rawValue), message = \(message),
@@ -98,7 +98,7 @@ extension PostgresStore: SyncStore {
     }
 
     public func runs(job: String, limit: Int) async throws -> [SyncRun] {
-        try await read { connection in
+        try await read { [self] connection in
             try await rows("SELECT * FROM sync_runs WHERE job = \(job) ORDER BY id DESC LIMIT \(limit)", on: connection).map { row in
                 SyncRun(
                     id: try row.value("id"), job: try row.value("job"), mode: try row.value("mode"),

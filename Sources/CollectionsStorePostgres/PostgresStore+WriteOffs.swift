@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresStore: WriteOffStore {
     public func createWriteOffRequest(_ request: NewWriteOffRequest, requestedBy: String, at: Timestamp) async throws -> RequestCreation {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The fingerprint is unique: of two processes storing the same request, one inserts and the other finds it.
             let inserted = try await rows("""
                 INSERT INTO writeoff_requests (contract_number, invoice_numbers, amount, currency, reason, comment, requested_by,
@@ -27,7 +27,7 @@ extension PostgresStore: WriteOffStore {
     }
 
     public func writeOffRequest(id: Int64) async throws -> WriteOffRequest? {
-        try await read { connection in try await writeOffRequest(id: id, on: connection) }
+        try await read { [self] connection in try await writeOffRequest(id: id, on: connection) }
     }
 
     /// Read on the caller's connection (inside its transaction, if it has one).
@@ -36,7 +36,7 @@ extension PostgresStore: WriteOffStore {
     }
 
     public func writeOffRequests(state: WriteOffRequest.State?) async throws -> [WriteOffRequest] {
-        try await read { connection in
+        try await read { [self] connection in
             try await writeOffRequests(rows("""
                 SELECT * FROM writeoff_requests WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
                 """, on: connection), on: connection)
@@ -44,13 +44,13 @@ extension PostgresStore: WriteOffStore {
     }
 
     public func latestWriteOffRequests(limit: Int) async throws -> [WriteOffRequest] {
-        try await read { connection in
+        try await read { [self] connection in
             try await writeOffRequests(rows("SELECT * FROM writeoff_requests ORDER BY id DESC LIMIT \(limit)", on: connection), on: connection)
         }
     }
 
     public func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest? {
-        try await read { connection in
+        try await read { [self] connection in
             try await writeOffRequests(rows("""
                 SELECT * FROM writeoff_requests WHERE contract_number = \(contractNumber) AND state IN ('pendingApproval', 'approved')
                 ORDER BY id LIMIT 1
@@ -59,7 +59,7 @@ extension PostgresStore: WriteOffStore {
     }
 
     public func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // The request's row is locked while its approvals are counted: two approvers at once are decided one after the other.
             let state = try await rows("SELECT state FROM writeoff_requests WHERE id = \(requestId) FOR UPDATE", on: connection)
                 .first?.value("state", as: String.self)
@@ -89,7 +89,7 @@ extension PostgresStore: WriteOffStore {
     }
 
     public func rejectWriteOffRequest(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let rejected = try await rows("""
                 UPDATE writeoff_requests SET state = 'rejected', rejection = \(reason), decided_at = \(at.millisecondsSinceEpoch)
                 WHERE id = \(id) AND state = 'pendingApproval' RETURNING id

@@ -2,6 +2,7 @@ import CollectionsDomain
 import CollectionsStore
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The collections store on PostgreSQL, for several workers on several machines, behind the same
 /// narrow protocols as `SQLiteStore`. Its schema is versioned (`PostgresSchema`), migrated when it
@@ -19,17 +20,21 @@ public final class PostgresStore: Sendable {
     let client: PostgresClient
     let logger: Logger
     public let location: PostgresLocation
+    /// How long one call may wait for the server (a connection and its statements) before it fails.
+    public let operationTimeout: Duration
     /// The pool's own task: it keeps connections open for as long as the store is.
     private let running: Task<Void, Never>
 
-    public init(location: PostgresLocation, logger: Logger = Logger(label: "miles-adapter.postgres")) async throws {
+    public init(location: PostgresLocation, operationTimeout: Duration = .seconds(60),
+                logger: Logger = Logger(label: "miles-adapter.postgres")) async throws {
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: Self.poolLogger(logger))
         self.client = client
         self.logger = logger
         self.location = location
+        self.operationTimeout = operationTimeout
         running = Task { await client.run() }
         do {
-            try await Self.probe(location, logger: logger)
+            try await withinDeadline { try await Self.probe(location, logger: logger) }
             try await PostgresSchema.migrate(self)
         } catch {
             running.cancel()
@@ -67,26 +72,66 @@ public final class PostgresStore: Sendable {
     /// One transaction: committed when `body` returns, rolled back when it throws. What `body` threw
     /// comes out as it was (a `StoreError` callers match on), not inside PostgresNIO's wrapper,
     /// unless the rollback failed too.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
-            throw error
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withinDeadline {
+            do {
+                return try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
+            } catch let error as PostgresTransactionError {
+                if let thrown = error.closureError, error.rollbackError == nil { throw thrown }
+                throw error
+            }
         }
     }
 
     /// A transaction whose statements all read one snapshot of the store.
-    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+    func snapshot<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction { [self] connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
             return try await body(connection)
         }
     }
 
     /// Reads with one pooled connection, outside a transaction.
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in try await body(connection) }
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withinDeadline { try await self.client.withConnection { connection in try await body(connection) } }
+    }
+
+    /// `work`, given up when it has not finished within `operationTimeout`: a server that went away
+    /// in the middle of a call (crashed, failed over, cut off, or silent) must fail the job, which
+    /// its scheduler or the next run repeats, rather than leave it waiting for ever. The abandoned
+    /// work is cancelled and not waited for (a connection attempt to a silent server does not end on
+    /// cancellation); whether its changes were committed is as after a crash at that moment, which
+    /// every job is built to resume from.
+    func withinDeadline<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let timeout = operationTimeout
+        let location = location
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let waiting = FirstAnswer(continuation)
+            let attempt = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await work()) } catch { result = .failure(error) }
+                waiting.take()?.resume(with: result)
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                guard let continuation = waiting.take() else { return }
+                attempt.cancel()
+                continuation.resume(throwing: StoreError(
+                    .unusableLocation, input: location.description,
+                    "the PostgreSQL store at \(location) did not answer within \(timeout); what this call wrote is committed or not as "
+                        + "after a crash, and the next run reads it again"))
+            }
+        }
+    }
+
+    /// A continuation resumed once, by whichever answers first: the work or its deadline.
+    private final class FirstAnswer<T: Sendable>: Sendable {
+        private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+        init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+
+        /// The continuation, to the first caller only.
+        func take() -> CheckedContinuation<T, any Error>? { continuation.withLock { $0.take() } }
     }
 
     /// Every row `query` returns, by column name.

@@ -41,7 +41,7 @@ struct AgentAPIEndToEndTests {
     let traceToken = AgentTokens.generate()
 
     func withServer(maxBodyBytes: Int = 4_096, requestsPerMinute: Int = 30, failedAuthenticationsPerMinute: Int = 10,
-                    _ body: (SyncHarness, SQLiteStore, APIClient) async throws -> Void) async throws {
+                    _ body: (SyncHarness, any CollectionsStores, APIClient) async throws -> Void) async throws {
         try await withHarness(contracts: 60) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
             let inbox = temporaryDirectory("inbox")

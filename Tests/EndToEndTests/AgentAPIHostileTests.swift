@@ -46,7 +46,7 @@ struct AgentAPIHostileTests {
 
     /// A server on a placed store, configured by `adjust`; stopped (waiting for its background work) after `body`.
     func withServer(_ adjust: (inout AgentAPIConfiguration) -> Void = { _ in }, log: CapturedLog = CapturedLog(),
-                    _ body: (SQLiteStore, IngestDesk, AgentAPIServer, APIClient) async throws -> Void) async throws {
+                    _ body: (any CollectionsStores, IngestDesk, AgentAPIServer, APIClient) async throws -> Void) async throws {
         try await withHarness(contracts: 60) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
             let inbox = temporaryDirectory("inbox")

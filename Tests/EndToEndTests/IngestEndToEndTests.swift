@@ -5,14 +5,15 @@ import Foundation
 import MilesMapping
 import MilesMock
 import MilesSync
+import TestSupport
 import Testing
 
 extension SyncHarness {
     /// A synced store in which `contracts` are placed with `agent` (defaulted in MILES, placement pushed and
     /// synced back), with the mock's journal cleared so a test sees only what its ingest causes.
-    func placedStore(agent: String, contracts: [String]) async throws -> SQLiteStore {
+    func placedStore(agent: String, contracts: [String]) async throws -> any CollectionsStores {
         for number in contracts { await server.miles.setStatusCode(contractNumber: number, to: "DEF") }
-        let store = try SQLiteStore(path: storePath)
+        let store = try await openStore()
         _ = try await sync(store: store).run(mode: .resume)
         let now = CollectionsClock.system()
         var changes: [StatusChange] = []
@@ -30,7 +31,7 @@ extension SyncHarness {
         return store
     }
 
-    func ingestDesk(_ store: SQLiteStore, inbox: String, batchSize: Int = 2_000) -> IngestDesk {
+    func ingestDesk(_ store: any IngestDesk.Stores, inbox: String, batchSize: Int = 2_000) -> IngestDesk {
         IngestDesk(store: store, mappings: mappings, inboxDirectory: inbox, batchSize: batchSize)
     }
 
@@ -366,9 +367,10 @@ struct IngestCrashTests {
 struct IngestWorkersTests {
     static let header = "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\n"
 
-    @Test("two 'ingest watch' processes on one folder: each file taken by one of them, every row applied once, both did some")
-    func twoWatchersShareTheFolder() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("two 'ingest watch' processes on one folder: each file taken by one of them, every row applied once, both did some",
+          arguments: StoreKind.available)
+    func twoWatchersShareTheFolder(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
             let root = temporaryDirectory("watchers")
             defer { try? FileManager.default.removeItem(atPath: root) }
@@ -402,9 +404,10 @@ struct IngestWorkersTests {
         }
     }
 
-    @Test("what a watcher that has ended had claimed goes back into the folder and is taken; a delivery another process holds is left to it")
-    func abandonedClaimsAndHeldDeliveries() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("what a watcher that has ended had claimed goes back into the folder and is taken; a delivery another process holds is left to it",
+          arguments: StoreKind.available)
+    func abandonedClaimsAndHeldDeliveries(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
             let root = temporaryDirectory("abandoned")
             defer { try? FileManager.default.removeItem(atPath: root) }

@@ -19,8 +19,9 @@ struct SyncLockTests {
     func overlappingRun(kind: StoreKind) async throws {
         try await withHarness(contracts: 400, store: kind) { harness in
             _ = try await harness.openStore()
-            // MILES takes a while to answer the first page: the first run holds the lock meanwhile.
-            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 3_000))
+            // MILES takes a while to answer the first page: the first run holds the lock meanwhile, long enough for the
+            // second to start and finish on a loaded machine.
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 10_000))
             let first = try AdapterProcess(["sync", "contracts"], harness: harness)
             #expect(try await waitUntil(seconds: 30) { try await lockHolder(harness) == first.process.processIdentifier })
             let second = try await runAdapter(["sync", "contracts"], environment: harness.adapterEnvironment)

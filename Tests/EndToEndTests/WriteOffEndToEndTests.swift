@@ -7,6 +7,7 @@ import MilesMapping
 import MilesMock
 import MilesSOAP
 import MilesSync
+import TestSupport
 import Testing
 
 /// The team of the tests: one person per role of the shipped matrix.
@@ -264,10 +265,11 @@ func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async thro
 
 @Suite("Write-offs survive a killed relay", .serialized, .timeLimit(.minutes(2)))
 struct WriteOffCrashTests {
-    @Test("the relay killed with SIGKILL between sending and recording, then restarted: one posting per request, each recorded")
-    func killedBetweenSendingAndRecording() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("the relay killed with SIGKILL between sending and recording, then restarted: one posting per request, each recorded",
+          arguments: StoreKind.available)
+    func killedBetweenSendingAndRecording(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             // MILES posts the first write-off, then holds its answer back; the relay is killed while it waits.
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true, delayMilliseconds: 3_000))

@@ -59,7 +59,7 @@ struct ArrangementStoreTests {
           arguments: StoreKind.available)
     func proposeAndApprove(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any ArrangementStore & OutboxStore & AuditStore)
+            let store = subject.store
             try await subject.execute("""
                 INSERT INTO reported_arrangements (contract_number, agent, reported_on, details, source) VALUES
                     ('C-1', 'acme', 20790, 'agreed £50 a month', 'acme.csv:3'), ('C-1', 'acme', 20791, 'agreed £50 a month again', 'acme.csv:9'),
@@ -135,7 +135,7 @@ struct ArrangementStoreTests {
           arguments: StoreKind.available)
     func rejectAndCancel(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any ArrangementStore & OutboxStore & AuditStore)
+            let store = subject.store
             let rejected = try await store.createArrangement(proposal(try monthlyPlan("C-1")), proposedBy: "ann", at: at(0))
             try await store.rejectArrangement(id: rejected, by: "tom", reason: "not affordable", at: at(1))
             let afterRejection = try #require(try await store.arrangement(id: rejected))
@@ -188,7 +188,7 @@ struct ArrangementStoreTests {
           arguments: StoreKind.available)
     func outcomeAndClose(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any ArrangementStore & OutboxStore & AuditStore & RiskStore)
+            let store = subject.store
             let broken = try await activeArrangement("C-1", in: store, at: at(0))
             let waiting = try await store.createArrangement(proposal(try monthlyPlan("C-2")), proposedBy: "ann", at: at(0))
             #expect(await storeRefusal {
@@ -252,8 +252,8 @@ struct ArrangementStoreTests {
     @Test("from two stores at once: one arrangement per contract, one approval recorded, one cancellation queued", arguments: StoreKind.available)
     func races(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any ArrangementStore & OutboxStore & AuditStore)
-            let other = try #require(try await subject.reopen() as? any ArrangementStore & OutboxStore & AuditStore)
+            let store = subject.store
+            let other = try await subject.reopen()
             let rounds = 4
             for round in 1...rounds {
                 let (mine, theirs) = (proposal(try monthlyPlan("C-\(round)")), proposal(try monthlyPlan("C-\(round)"), approvalsNeeded: 2))

@@ -32,7 +32,7 @@ struct ContractActionStoreTests {
           arguments: StoreKind.available)
     func statusChanges(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             let overrides = [GuardOverride(rule: "defaultNoticeRemedyRunning", by: "tom", role: "teamLeader", reason: "customer asked | agreed"),
                              GuardOverride(rule: "breathingSpace", by: "una", role: "manager", reason: "ended yesterday")]
             var change = Self.statusChange("C-1", to: .repossession, at: now, overrides: overrides, courtOrderReference: "CO-9",
@@ -70,7 +70,7 @@ struct ContractActionStoreTests {
           arguments: StoreKind.available)
     func holds(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             let today = LocalDate(daysSinceEpoch: 20_400)
             try await store.queuePlacement(agent: "acme", fileName: "acme-1.csv", changes: [Self.statusChange("C-1", to: .placedWithAgent, at: now)],
                                            by: "ann", at: now)
@@ -119,7 +119,7 @@ struct ContractActionStoreTests {
     @Test("notices of arrears and a default notice are recorded, audited and read back", arguments: StoreKind.available)
     func notices(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             let sent = LocalDate(daysSinceEpoch: 20_400)
             #expect(try await store.notices(contractNumber: "C-1") == ContractNotices())
             try await store.recordNotice(contractNumber: "C-1", arrearsNoticeSentOn: sent, defaultNotice: nil, by: "ann", at: now)
@@ -139,7 +139,7 @@ struct ContractActionStoreTests {
     @Test("a note is queued for MILES, audited and read back; added when MILES confirms it", arguments: StoreKind.available)
     func notes(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             var note = ContractNote(id: 0, contractNumber: "C-1", category: "CALL", text: "Promised to pay on Friday", source: "workspace",
                                     requestedBy: "ann", requestedAt: now, state: .queued)
             let id = try await store.queueNote(note)
@@ -162,7 +162,7 @@ struct ContractActionStoreTests {
           arguments: StoreKind.available)
     func letters(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             guard case .created(let arrears) = try await store.queueLetter(contractNumber: "C-1", type: .arrearsNotice, by: "ann", at: now) else {
                 Issue.record("the first arrears notice was not created")
                 return
@@ -170,7 +170,7 @@ struct ContractActionStoreTests {
             #expect(try await store.queueLetter(contractNumber: "C-1", type: .arrearsNotice, by: "tom", at: now) == .alreadyRequested(id: arrears))
 
             // Two processes asking for the same letter at once: one request.
-            let other = try #require(try await subject.reopen() as? any Stores)
+            let other = try await subject.reopen()
             async let mine = store.queueLetter(contractNumber: "C-1", type: .defaultNotice, by: "ann", at: now)
             async let theirs = other.queueLetter(contractNumber: "C-1", type: .defaultNotice, by: "tom", at: now)
             let creations = try await [mine, theirs]

@@ -93,7 +93,7 @@ struct CreditStoreTests {
           arguments: StoreKind.available)
     func creditNotes(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any CreditStore & OutboxStore & AuditStore)
+            let store = subject.store
             let created = try await store.createCreditNote(creditNote("C-1"), requestedBy: "ann", at: at(0))
             #expect(isCreated(created))
             let id = storedId(created)
@@ -163,7 +163,7 @@ struct CreditStoreTests {
           arguments: StoreKind.available)
     func rejections(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any CreditStore & WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             let credit = storedId(try await store.createCreditNote(creditNote("C-1"), requestedBy: "ann", at: at(0)))
             try await store.reject(.raiseCreditNote, id: credit, by: "tom", reason: "not a billing error", at: at(1))
             let rejected = try #require(try await store.creditNote(id: credit))
@@ -204,7 +204,7 @@ struct CreditStoreTests {
           arguments: StoreKind.available)
     func reversals(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any CreditStore & WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             #expect(await storeRefusal { try await store.createWriteOffReversal(reversal(of: 999, amount: 100), requestedBy: "ann", at: at(0)) }
                     == .notFound)
             let waiting = storedId(try await store.createWriteOffRequest(NewWriteOffRequest(
@@ -265,8 +265,8 @@ struct CreditStoreTests {
           arguments: StoreKind.available)
     func races(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any CreditStore & WriteOffStore & OutboxStore & AuditStore)
-            let other = try #require(try await subject.reopen() as? any CreditStore & WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
+            let other = try await subject.reopen()
             let rounds = 4
             for round in 1...rounds {
                 let credit = creditNote("C-\(round)")

@@ -39,7 +39,7 @@ struct IngestStoreTests {
           arguments: StoreKind.available)
     func receivedOnce(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             let first = try await store.receiveInboxFile(delivery("aa11"))
             #expect(first.isNew)
             #expect(first.file == InboxFile(id: first.file.id, agent: "acme", sha256: "aa11", originalName: "acme-0601.csv",
@@ -55,7 +55,7 @@ struct IngestStoreTests {
             #expect(fromBolt.isNew)
             #expect(fromBolt.file.id != first.file.id)
 
-            let other = try #require(try await subject.reopen() as? any Stores)
+            let other = try await subject.reopen()
             let raced = try await withThrowingTaskGroup(of: (sha256: String, id: Int64, isNew: Bool).self) { group in
                 for sha256 in ["b1", "b2", "b3", "b4"] {
                     let file = delivery(sha256)
@@ -98,7 +98,7 @@ struct IngestStoreTests {
           arguments: StoreKind.available)
     func batches(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             try await store.upsertContract(sampleContract("C-1"))
             try await store.upsertContract(sampleContract("C-2"))
             let file = try await store.receiveInboxFile(delivery("cc33")).file
@@ -228,7 +228,7 @@ struct IngestStoreTests {
           arguments: StoreKind.available)
     func wholeBatches(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             try await store.upsertContract(sampleContract("C-1"))
             let file = try await store.receiveInboxFile(delivery("dd44")).file
             let audited = try await store.auditEntries().count
@@ -261,7 +261,7 @@ struct IngestStoreTests {
     @Test("a delivery is finished once, processed or failed with its reason; a finished one takes no batch", arguments: StoreKind.available)
     func finishing(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             let processed = try await store.receiveInboxFile(delivery("ee55")).file
             let failed = try await store.receiveInboxFile(delivery("ff66", name: "broken.xml")).file
             let later = now.adding(seconds: 90)
@@ -305,7 +305,7 @@ struct IngestStoreTests {
           arguments: StoreKind.available)
     func contactChanges(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             try await store.upsertContract(sampleContract("C-1"))
             let file = try await store.receiveInboxFile(delivery("gg77")).file
             let moved = PostalAddress(line1: "2 New Street", line2: nil, town: "York", postcode: "YO1 7HH", country: "GB")
@@ -351,8 +351,8 @@ struct IngestStoreTests {
     @Test("two processes applying the same batch at once store each row and queue each effect once", arguments: StoreKind.available)
     func racingBatches(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
-            let other = try #require(try await subject.reopen() as? any Stores)
+            let store = subject.store
+            let other = try await subject.reopen()
             try await store.upsertContract(sampleContract("C-1"))
             let file = try await store.receiveInboxFile(delivery("hh88")).file
             let rows = [
@@ -383,8 +383,8 @@ struct IngestStoreTests {
           arguments: StoreKind.available)
     func notesMeanwhile(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
-            let desk = try #require(try await subject.reopen() as? any ContractActionStore)
+            let store = subject.store
+            let desk = try await subject.reopen()
             let file = try await store.receiveInboxFile(delivery("ii99")).file
             let batches = 5, perBatch = 20, byHand = 30
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -34,13 +34,13 @@ struct OutboxStoreTests {
           arguments: StoreKind.available)
     func writeOffRequests(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             let request = NewWriteOffRequest(
                 contractNumber: "C-1", invoiceNumbers: ["INV-1", "INV-2"], amount: Money(minorUnits: 250_000, currency: .gbp),
                 reason: .uneconomicalToPursue, comment: "deceased, no estate", requiredRole: "manager", approvalsNeeded: 2, matrixVersion: 3,
                 customerMustBeTold: true, source: "workspace")
             // Two processes storing the same request at once: one request.
-            let other = try #require(try await subject.reopen() as? any WriteOffStore)
+            let other = try await subject.reopen()
             async let mine = store.createWriteOffRequest(request, requestedBy: "ann", at: at(0))
             async let theirs = other.createWriteOffRequest(request, requestedBy: "ann", at: at(0))
             let creations = try await [mine, theirs]
@@ -92,7 +92,7 @@ struct OutboxStoreTests {
           arguments: StoreKind.available)
     func leaseExpiryAndFence(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             _ = try await approvedWriteOffs(3, in: store, at: at(0))
 
             let heldByA = try await store.claimOutboxEntries(for: workerA, now: at(0), leaseUntil: at(60), limit: 2, isGone: nobodyIsGone)
@@ -149,7 +149,7 @@ struct OutboxStoreTests {
           arguments: StoreKind.available)
     func endedHolderAndRelease(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             _ = try await approvedWriteOffs(2, in: store, at: at(0))
             let heldByA = try await store.claimOutboxEntries(for: workerA, now: at(0), leaseUntil: at(60), limit: 1, isGone: nobodyIsGone)
             let heldByB = try await store.claimOutboxEntries(for: workerB, now: at(0), leaseUntil: at(60), limit: 1, isGone: nobodyIsGone)
@@ -169,7 +169,7 @@ struct OutboxStoreTests {
     @Test("a person skipping an entry a worker holds fences the worker out; a retry only of what was set aside", arguments: StoreKind.available)
     func skipFencesOutTheWorker(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             _ = try await approvedWriteOffs(1, in: store, at: at(0))
             let held = try #require(try await store.claimOutboxEntries(for: workerA, now: at(0), leaseUntil: at(60), limit: 1,
                                                                        isGone: nobodyIsGone).first)
@@ -186,9 +186,9 @@ struct OutboxStoreTests {
     @Test("workers in two processes claiming at once take every entry once between them", arguments: StoreKind.available)
     func concurrentClaims(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any WriteOffStore & OutboxStore & AuditStore)
+            let store = subject.store
             let ids = try await approvedWriteOffs(40, in: store, at: at(0))
-            let other = try #require(try await subject.reopen() as? any OutboxStore)
+            let other = try await subject.reopen()
             let workers = [(store as any OutboxStore, workerA), (other, workerB), (store, OutboxWorker(name: "worker-c", host: "machine-a", processId: 303)),
                            (other, OutboxWorker(name: "worker-d", host: "machine-b", processId: 404))]
             let claims = try await withThrowingTaskGroup(of: [OutboxEntry].self) { group in
@@ -215,7 +215,7 @@ struct OutboxStoreTests {
           arguments: StoreKind.available)
     func versionConflictIsFenced(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any ContractActionStore & OutboxStore & ContractStore)
+            let store = subject.store
             try await store.upsertContract(sampleContract("C-1", version: 4))
             let changeId = try await store.queueStatusChange(StatusChange(
                 id: 0, contractNumber: "C-1", to: .inArrears, reasonCode: "ARRS", effectiveDate: LocalDate(daysSinceEpoch: 20_400),

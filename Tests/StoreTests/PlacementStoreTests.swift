@@ -22,7 +22,7 @@ struct PlacementStoreTests {
           arguments: StoreKind.available)
     func placeAndRecall(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             try await store.queuePlacement(agent: "acme", fileName: "acme-1.csv", changes: placing(["C-1", "C-2"]), by: "tom", at: now)
             #expect(try await store.activePlacement(contractNumber: "C-1") == "acme")
             #expect(try await store.activePlacement(contractNumber: "C-3") == nil)
@@ -59,7 +59,7 @@ struct PlacementStoreTests {
     @Test("instructions to an agent are listed oldest first, each to its own agent", arguments: StoreKind.available)
     func instructions(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             try await store.queuePlacement(agent: "acme", fileName: "acme-1.csv", changes: placing(["C-1", "C-2"]), by: "tom", at: now)
             try await store.queuePlacement(agent: "bravo", fileName: "bravo-1.csv", changes: placing(["C-3"]), by: "tom", at: now)
             let today = LocalDate(daysSinceEpoch: 20_400)
@@ -79,7 +79,7 @@ struct PlacementStoreTests {
     @Test("a placed contract is not placed again, not even by two stores at once: the refused placement stores nothing", arguments: StoreKind.available)
     func onePlacementPerContract(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
-            let store = try #require(subject.store as? any Stores)
+            let store = subject.store
             try await store.queuePlacement(agent: "acme", fileName: "acme-1.csv", changes: placing(["C-1"]), by: "tom", at: now)
             let audited = try await store.auditEntries().count
             let refusal = await #expect(throws: (any Error).self) {
@@ -92,7 +92,7 @@ struct PlacementStoreTests {
             #expect(try await store.auditEntries().count == audited)
 
             // Two processes placing the same account with different agents at once: one placement.
-            let other = try #require(try await subject.reopen() as? any Stores)
+            let other = try await subject.reopen()
             let outcomes = await withTaskGroup(of: (agent: String, refusal: (any Error)?).self) { group in
                 for (agent, placer) in [("acme", store), ("bravo", other)] {
                     group.addTask { [changes = placing(["C-5"]), now] in

@@ -131,7 +131,8 @@ public struct OutboxRelay: Sendable {
                     summary.leftPending = backlog.waiting
                     return summary
                 }
-                do { try await Task.sleep(for: wait) } catch {
+                // Another worker may settle what it holds long before its lease ends: look again every few seconds.
+                do { try await Task.sleep(for: min(wait, Self.longestSleep)) } catch {
                     throw OutboxRelayError(.cancelled, reference: nil, "cancelled while waiting for a retry")
                 }
                 continue
@@ -182,6 +183,9 @@ public struct OutboxRelay: Sendable {
     }
 
     private func leaseEnd() -> Timestamp { now().adding(milliseconds: Self.milliseconds(configuration.lease)) }
+
+    /// The longest the relay sleeps before it looks at the outbox again.
+    static let longestSleep = Duration.seconds(5)
 
     private func backlog() async throws(OutboxRelayError) -> OutboxBacklog {
         do { return try await store.outboxBacklog() } catch {
