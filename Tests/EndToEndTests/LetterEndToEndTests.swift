@@ -5,18 +5,20 @@ import Foundation
 import MilesMapping
 import MilesMock
 import MilesSync
+import TestSupport
 import Testing
 
 extension SyncHarness {
-    func contractDesk(_ store: SQLiteStore) -> ContractDesk { ContractDesk(store: store, mappings: mappings) }
+    func contractDesk(_ store: any ContractDesk.Stores) -> ContractDesk { ContractDesk(store: store, mappings: mappings) }
 }
 
 @Suite("Letters MILES issues: asked once, served on MILES's date, read by the guards", .serialized, .timeLimit(.minutes(3)))
 struct LetterEndToEndTests {
-    @Test("a default notice asked twice, its answer lost, is issued once; the s.87 guard reads the date MILES serves it")
-    func defaultNoticeOnce() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("a default notice asked twice, its answer lost, is issued once; the s.87 guard reads the date MILES serves it",
+          arguments: StoreKind.available)
+    func defaultNoticeOnce(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let contract = try #require(candidates.first { $0.arrears.amount.minorUnits > 0 })
             let desk = harness.contractDesk(store)
             let first = try await desk.requestLetter(contractNumber: contract.contractNumber, type: .defaultNotice, by: "bob")
@@ -52,10 +54,11 @@ struct LetterEndToEndTests {
         }
     }
 
-    @Test("letters MILES should not send are refused: no arrears to notify, or a default notice during breathing space")
-    func refusals() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("letters MILES should not send are refused: no arrears to notify, or a default notice during breathing space",
+          arguments: StoreKind.available)
+    func refusals(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             var clean: Contract?
             var behind: Contract?
             try await store.forEachContract { contract in
@@ -81,7 +84,7 @@ struct LetterEndToEndTests {
             #expect(try await store.outboxEntries(state: nil).isEmpty)
 
             // A default notice asked for before breathing space began is not sent once it has.
-            let other = try #require(try await harness.syncedStore().1.first { $0.arrears.amount.minorUnits > 0 && $0.contractNumber != number })
+            let other = try #require(try await harness.syncedAnyStore().1.first { $0.arrears.amount.minorUnits > 0 && $0.contractNumber != number })
             _ = try await desk.requestLetter(contractNumber: other.contractNumber, type: .defaultNotice, by: "bob")
             try await store.recordHold(ContractHold(kind: .breathingSpace, reason: "DRS registration", setBy: "bob", setOn: CollectionsClock.system().date),
                                        contractNumber: other.contractNumber, placedWith: nil, instruction: nil, at: CollectionsClock.system())
@@ -118,10 +121,11 @@ struct LetterEndToEndTests {
 
 @Suite("Letters survive a killed push", .serialized, .timeLimit(.minutes(2)))
 struct LetterCrashTests {
-    @Test("push killed with SIGKILL between MILES issuing a letter and recording it, then run again: one letter, one notice")
-    func killedBetweenCallAndRecord() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("push killed with SIGKILL between MILES issuing a letter and recording it, then run again: one letter, one notice",
+          arguments: StoreKind.available)
+    func killedBetweenCallAndRecord(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let contract = try #require(candidates.first { $0.arrears.amount.minorUnits > 0 })
             _ = try await harness.contractDesk(store).requestLetter(contractNumber: contract.contractNumber, type: .arrearsNotice, by: "bob")
             await harness.server.miles.injectFault(FaultRule(operation: "RequestCustomerLetter", count: 1, afterProcessing: true,

@@ -77,10 +77,11 @@ extension SyncHarness {
 
 @Suite("Write-offs end to end: file, approvals, outbox, MILES, audit", .serialized, .timeLimit(.minutes(2)))
 struct WriteOffEndToEndTests {
-    @Test("bad rows are reported with their line numbers while good rows go through; the same file twice creates nothing new")
-    func prepareFile() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("bad rows are reported with their line numbers while good rows go through; the same file twice creates nothing new",
+          arguments: StoreKind.available)
+    func prepareFile(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let full = candidates[0]
             let partial = candidates[1]
             let path = try harness.writeOffFile([
@@ -119,10 +120,11 @@ struct WriteOffEndToEndTests {
         }
     }
 
-    @Test("MILES drops the connection after posting: the relay asks before resending, and the ledger holds one posting per request")
-    func exactlyOnceWithDroppedConnection() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("MILES drops the connection after posting: the relay asks before resending, and the ledger holds one posting per request",
+          arguments: StoreKind.available)
+    func exactlyOnceWithDroppedConnection(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 1, afterProcessing: true))
             let summary = try await harness.relay(store).run()
@@ -144,10 +146,11 @@ struct WriteOffEndToEndTests {
         }
     }
 
-    @Test("retryable faults are retried until MILES posts; a refusal is dead-lettered with MILES's reason; outbox retry posts once")
-    func retryDeadLetterAndManualRetry() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("retryable faults are retried until MILES posts; a refusal is dead-lettered with MILES's reason; outbox retry posts once",
+          arguments: StoreKind.available)
+    func retryDeadLetterAndManualRetry(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             _ = try await harness.approvedWriteOffs([candidates[0]], store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, faultCode: "SERVER_BUSY"))
             let retried = try await harness.relay(store).run()
