@@ -19,12 +19,14 @@ struct SyncLockTests {
     func overlappingRun(kind: StoreKind) async throws {
         try await withHarness(contracts: 400, store: kind) { harness in
             _ = try await harness.openStore()
-            // MILES takes a while to answer the first page: the first run holds the lock meanwhile, long enough for the
-            // second to start and finish on a loaded machine.
-            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 10_000))
+            // MILES takes a while to answer the first page, and the first run is held still (SIGSTOP) once it has the lock:
+            // it holds it while the second runs, however slowly a loaded machine starts the second.
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 3_000))
             let first = try AdapterProcess(["sync", "contracts"], harness: harness)
             #expect(try await waitUntil(seconds: 30) { try await lockHolder(harness) == first.process.processIdentifier })
+            kill(first.process.processIdentifier, SIGSTOP)
             let second = try await runAdapter(["sync", "contracts"], environment: harness.adapterEnvironment)
+            kill(first.process.processIdentifier, SIGCONT)
             #expect(second.status == 0)
             #expect(second.output.contains("another contract sync is running (process \(first.process.processIdentifier) on "), "\(second.output)")
             #expect(await first.exitStatus() == 0)
