@@ -22,13 +22,14 @@ enum WritePathFault: String, CaseIterable, CustomTestStringConvertible {
     func rule(for operation: String) -> FaultRule {
         switch self {
         case .lostAnswer: FaultRule(operation: operation, count: 1, afterProcessing: true)
-        case .timeoutAfterProcessing: FaultRule(operation: operation, count: 1, afterProcessing: true, delayMilliseconds: 2_500)
+        case .timeoutAfterProcessing: FaultRule(operation: operation, count: 1, afterProcessing: true, delayMilliseconds: 8_000)
         case .unavailable: FaultRule(operation: operation, count: 1, kind: .http, httpStatus: 503)
         }
     }
 
-    /// A client timeout under the injected delay, and well over a normal answer on a loaded machine.
-    var requestTimeout: Duration { self == .timeoutAfterProcessing ? .seconds(1) : .seconds(30) }
+    /// A client timeout well under the injected delay, and well over a normal answer on a loaded machine (CI saw a
+    /// normal answer take over a second, which a 1 s timeout turned into a second reconciliation).
+    var requestTimeout: Duration { self == .timeoutAfterProcessing ? .seconds(4) : .seconds(30) }
 }
 
 extension SyncHarness {

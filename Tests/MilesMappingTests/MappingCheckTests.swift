@@ -35,7 +35,7 @@ struct MappingCheckTests {
     @Test("the shipped mappings are valid against the shipped schema")
     func shippedMappingsLoad() throws {
         let mappings = try MappingSet.load(directory: mappingsDirectory)
-        #expect(mappings.contract.findContracts.recordsPath == ["Contracts", "Contract"])
+        #expect(mappings.contract.operations[.findContracts]?.recordsPath == ["Contracts", "Contract"])
         #expect(mappings.statusCodes.internalStatus(forMilesCode: "DCA") == .placedWithAgent)
         #expect(mappings.statusCodes.milesCode(for: .writtenOff) == "WOF")
         #expect(mappings.authorityMatrix.tiers.map(\.role.name) == ["agent", "teamLeader", "headOfCredit", "financeDirector"])

@@ -2,7 +2,8 @@
 public struct ContractPage: Sendable {
     /// When MILES started answering this query; the next incremental query starts here,
     /// so a contract changed while the pages were read is fetched next time rather than missed.
-    public var asOf: Timestamp
+    /// Nil from a MILES that sends no AsOf.
+    public var asOf: Timestamp?
     /// How many contracts the whole query matches, for reconciliation.
     public var totalCount: Int
     /// The cursor for the next page; `nil` on the last page.
@@ -11,7 +12,7 @@ public struct ContractPage: Sendable {
     /// Read leniently: each way the answer broke the schema (element path and what), with how often.
     public var schemaDeviations: [String: Int]
 
-    public init(asOf: Timestamp, totalCount: Int, nextCursor: String?, contracts: [Contract], schemaDeviations: [String: Int] = [:]) {
+    public init(asOf: Timestamp?, totalCount: Int, nextCursor: String?, contracts: [Contract], schemaDeviations: [String: Int] = [:]) {
         self.asOf = asOf
         self.totalCount = totalCount
         self.nextCursor = nextCursor

@@ -2,6 +2,7 @@ import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
+import MilesMapping
 import MilesSync
 
 /// `miles-adapter arrangement …`: payment arrangements (CONC 7.3) under the matrix's arrangement
@@ -41,7 +42,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.createPaymentArrangement)])
                 try await session.requireIntactAudit()
                 let person = try await session.person()
                 guard let stored = try await session.store.contract(number: contract) else {
@@ -107,7 +108,7 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.cancelPaymentArrangement)])
                 try await session.requireIntactAudit()
                 try await session.arrangementDesk.cancel(id: id, by: try await session.person(), reason: reason)
                 let state = try await session.store.arrangement(id: id)?.state

@@ -92,7 +92,7 @@ struct ContractCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.updateContractStatus)])
                 try await session.requireIntactAudit()
                 var overrides: [String: String] = [:]
                 for item in override {
@@ -175,7 +175,7 @@ struct ContractCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: letter == nil ? [] : [.outbox(.requestCustomerLetter)])
                 try await session.requireIntactAudit()
                 if let type = letter.flatMap(LetterType.init) {
                     switch try await session.contractDesk.requestLetter(contractNumber: number, type: type, by: try await session.person().name) {
@@ -212,7 +212,7 @@ struct ContractCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.addContractNote)])
                 try await session.requireIntactAudit()
                 let id = try await session.contractDesk.queueNote(contractNumber: number, category: category, text: text,
                                                                   by: try await session.person().name)
@@ -231,7 +231,7 @@ struct ContractCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.updateContractStatus)])
                 try await session.requireIntactAudit()
                 let changes: StatusChangeFile
                 do { changes = try StatusChangeFile(path: file) } catch { throw CommandFailure(message: "\(error)", exitCode: .failed) }

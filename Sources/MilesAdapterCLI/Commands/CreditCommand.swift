@@ -2,6 +2,7 @@ import ArgumentParser
 import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
+import MilesMapping
 import MilesSync
 
 /// `miles-adapter credit …`: credit notes under the matrix's credit limits, maker-checker, pushed
@@ -27,7 +28,7 @@ struct CreditCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.raiseCreditNote)])
                 try await session.requireIntactAudit()
                 switch try await session.creditDesk.raiseCreditNote(
                     contractNumber: contract, amount: amount, invoiceNumbers: invoices, reasonCode: reason, comment: comment,

@@ -11,7 +11,12 @@ struct MappingsCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check every mapping file; print each problem as file:line and exit 4 if there is any.")
+            abstract: "Check every mapping file; print each problem as file:line and exit 4 if there is any.",
+            discussion: """
+                A MILES may offer only some operations: the mapping leaves the others out, and the check lists the jobs \
+                it enables (with the operations each calls) and the ones it does not (with what they need). A job it \
+                does not enable is refused at its start with exit code 4, before MILES or the store is touched.
+                """)
 
         @OptionGroup var global: GlobalOptions
 
@@ -20,6 +25,28 @@ struct MappingsCommand: AsyncParsableCommand {
 
         @Flag(help: "Also report MILES status codes in the store that status-codes.yaml does not map (exit 4 if any).")
         var againstStore = false
+
+        /// What the mapping lets the adapter do: each job enabled with the operations it calls, each one
+        /// not enabled with what it needs, and where an incremental sync starts.
+        static func jobLines(_ contract: ContractMapping) -> [String] {
+            var lines = ["jobs enabled:"]
+            for job in contract.enabledJobs {
+                lines.append("  \(job.name) (\(job.operations.map(\.name).joined(separator: ", ")))")
+            }
+            if contract.enabledJobs.isEmpty { lines.append("  none") }
+            let refused = MilesJob.allCases.compactMap(contract.refusal(for:))
+            if !refused.isEmpty {
+                lines.append("not enabled (refused at their start; contract.yaml does not map what they need):")
+                for refusal in refused { lines.append("  \(refusal.job?.name ?? ""): needs \(refusal.missing)") }
+            }
+            if case let .highWaterMark(overlap) = contract.incrementalStart, contract.enabledJobs.contains(.contractSync) {
+                let seconds = overlap.components.seconds
+                let shown = seconds % 3600 == 0 ? "\(seconds / 3600) h" : seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds) s"
+                lines.append("FindContracts maps no asOf: an incremental sync starts \(shown) before the newest lastModified seen "
+                             + "(changedSinceOverlap)")
+            }
+            return lines
+        }
 
         func run() async throws {
             try await reportingFailures {
@@ -30,7 +57,8 @@ struct MappingsCommand: AsyncParsableCommand {
                 print("\(directory): contract.yaml, status-codes.yaml and authority-matrix.yaml are valid against "
                       + "\(set.contract.schemaFile) (\(set.contract.contractFields.count) contract fields, "
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
-                      + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.keys.sorted().joined(separator: ", ")))")
+                      + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.isEmpty ? "none" : set.agents.keys.sorted().joined(separator: ", ")))")
+                for line in Self.jobLines(set.contract) { print(line) }
                 guard againstStore else { return }
                 let unknown = try await CommandSession.openStore(configuration).statusCodeCounts()
                     .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }

@@ -48,6 +48,7 @@ struct PushCommand: AsyncParsableCommand {
         }
         try await reportingFailures {
             let session = try await CommandSession(global)
+            try await MappedJobs.requirePushable(session.store, mappings: session.mappings)
             try await session.requireIntactAudit()
             let logger = global.makeLogger("miles-adapter.push", secrets: session.configuration.secrets)
             let longestEntry = OutboxRelay.Configuration.longestEntry(connectTimeout: session.configuration.connectTimeout,

@@ -42,7 +42,7 @@ struct PlacementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.updateContractStatus)])
                 try await session.requireIntactAudit()
                 var numbers: [String] = []
                 if let contracts {
@@ -94,7 +94,7 @@ struct PlacementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.updateContractStatus)])
                 try await session.requireIntactAudit()
                 guard let text = try? String(contentsOfFile: contracts, encoding: .utf8) else {
                     throw CommandFailure(message: "cannot read \(contracts)", exitCode: .failed)

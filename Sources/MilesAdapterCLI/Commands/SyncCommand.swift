@@ -49,7 +49,7 @@ struct SyncCommand: AsyncParsableCommand {
                                                    endedAt: CommandSession.clock(), counts: counts))
             }
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.contractSync])
                 let logger = global.makeLogger("miles-adapter.sync", secrets: session.configuration.secrets)
                 let configuration = session.configuration
                 let mode: ContractSync.Mode = full ? .full : since.flatMap(SyncCommand.parseSince).map { .since($0) } ?? .resume

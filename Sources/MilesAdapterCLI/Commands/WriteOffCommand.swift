@@ -24,7 +24,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.postWriteOff)])
                 try await session.requireIntactAudit()
                 let user = try await session.person()
                 let writeOffFile: WriteOffFile
@@ -127,7 +127,7 @@ struct WriteOffCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                let session = try await CommandSession(global, requiring: [.outbox(.reverseWriteOff)])
                 try await session.requireIntactAudit()
                 switch try await session.creditDesk.requestReversal(writeOffRequestId: id, amount: amount, reasonCode: reason, comment: comment,
                                                                     by: try await session.person()) {

@@ -39,6 +39,9 @@ struct AdapterConfiguration {
             /// Retryable failures in a row that stop the calls to a MILES service, and for how long.
             var circuitBreakerFailures: Int?
             var circuitBreakerOpenSeconds: Int?
+            /// Whether each call's WS-Security header carries a wsu:Timestamp, and how long it says the call stays valid.
+            var timestamp: Bool?
+            var timestampTimeToLiveSeconds: Int?
         }
 
         struct Sync: Decodable {
@@ -87,6 +90,8 @@ struct AdapterConfiguration {
     var clientCertificate: String?
     var clientKey: String?
     var circuitBreaker = CircuitBreaker.Configuration()
+    var timestamp = true
+    var timestampTimeToLive: Duration = .seconds(300)
     var pageSize = 500
     var maxAttempts = 5
     var database = "collections.sqlite"
@@ -232,6 +237,8 @@ struct AdapterConfiguration {
         clientKey = settings.string("miles.clientKey")
         circuitBreaker.threshold = try settings.positive("miles.circuitBreakerFailures") ?? circuitBreaker.threshold
         circuitBreaker.openFor = try settings.seconds("miles.circuitBreakerOpenSeconds") ?? circuitBreaker.openFor
+        timestamp = try settings.bool("miles.timestamp") ?? timestamp
+        timestampTimeToLive = try settings.seconds("miles.timestampTimeToLiveSeconds") ?? timestampTimeToLive
         pageSize = try settings.positive("sync.pageSize") ?? pageSize
         maxAttempts = try settings.positive("sync.maxAttempts") ?? maxAttempts
         database = settings.string("database") ?? database
@@ -369,7 +376,9 @@ struct AdapterConfiguration {
                                      + "secrets folder as miles-password (never in the file, never a flag)")
         }
         return MilesConnection(
-            endpoint: endpoint, credentials: MilesCredentials(username: username, password: secret, passwordType: passwordType),
+            endpoint: endpoint,
+            credentials: MilesCredentials(username: username, password: secret, passwordType: passwordType,
+                                          timestampTimeToLive: timestamp ? timestampTimeToLive : nil),
             transport: HTTPTransportConfiguration(
                 connectTimeout: connectTimeout, requestTimeout: requestTimeout, verifyTLS: verifyTLS,
                 caBundlePath: caBundle, clientCertificatePath: clientCertificate, clientKeyPath: clientKey),

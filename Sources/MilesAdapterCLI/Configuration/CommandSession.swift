@@ -15,13 +15,15 @@ struct CommandSession {
     /// Where every command reads "now".
     static let clock = CollectionsClock.system
 
-    init(_ global: GlobalOptions) async throws {
+    /// Refuses (exit 4) before opening the store when the mapping does not enable every one of `jobs`.
+    init(_ global: GlobalOptions, requiring jobs: [MilesJob] = []) async throws {
         configuration = try await global.loadConfiguration()
         Terminal.redact(RedactionPolicy(logPersonalData: global.logPersonalData, secrets: configuration.secrets))
         // Everything this process creates (the store and its journal, inbox copies, placement files,
         // reports) holds personal data or debts: the owner's only, whatever the shell's umask.
         umask(0o077)
         mappings = try Self.loadMappings(configuration)
+        try MappedJobs.require(jobs, in: mappings)
         store = try await Self.openStore(configuration)
         if !configuration.users.isEmpty {
             printError("warning: 'users:' in the configuration is no longer read: people live in the store with their roles "

@@ -12,7 +12,7 @@ extension CommandFailure.Code {
         case .failed: "failed, or nothing asked for could be done (refusals listed)"
         case .usage: "bad command line: unknown command or option, bad value"
         case .authentication: "MILES refused the credentials (nothing was written)"
-        case .mappings: "the mapping files have problems (file:line: …)"
+        case .mappings: "mapping files have problems (file:line: …), or lack a job's operation"
         case .configuration: "configuration unusable, or audit log broken (see message)"
         case .partly: "partly done: some went through, some refused (listed)"
         case .identity: "you could not be authenticated, or your role may not do this"
@@ -64,6 +64,8 @@ extension CommandFailure {
             self.init(message: error.description, exitCode: error.code == .notAuthorised ? .identity : .failed)
         case let error as AgentFileError:
             self.init(message: error.description, exitCode: .failed)
+        case let error as UnmappedOperationError:
+            self.init(message: error.description, exitCode: .mappings)
         default:
             return nil
         }

@@ -23,14 +23,18 @@ public struct CompiledContractDecoder: Sendable {
         var schemaChildren: [String]?
     }
 
-    /// Node 0 is the response element.
-    let findContractsTree: [TreeNode]
-    let getContractTree: [TreeNode]
+    /// Node 0 is the response element; nil when the operation is not mapped.
+    let findContractsTree: [TreeNode]?
+    let getContractTree: [TreeNode]?
     let statusCodes: StatusCodeMapping
     let findContractsValidation: SchemaValidation
     let getContractValidation: SchemaValidation
+    let elementNames: ElementNameMatching
     /// Model field to the path MILES uses, for error messages.
     let paths: [ModelField: String]
+    /// Whether answers carry the customer's version. When they do not, every customer's version is 0:
+    /// contact changes, which alone send it back, are then disabled.
+    let mapsCustomerVersion: Bool
 
     init(contract: ContractMapping, statusCodes: StatusCodeMapping) {
         self.statusCodes = statusCodes
@@ -38,10 +42,14 @@ public struct CompiledContractDecoder: Sendable {
         for (field, path) in contract.contractFields { paths[field] = path.joined(separator: "/") }
         for (field, path) in contract.invoiceFields { paths[field] = path.joined(separator: "/") }
         self.paths = paths
-        findContractsTree = Self.tree(for: contract.findContracts, contract: contract)
-        findContractsValidation = contract.findContracts.validation
-        getContractValidation = contract.getContract.validation
-        getContractTree = Self.tree(for: contract.getContract, contract: contract)
+        mapsCustomerVersion = contract.contractFields[.customerVersion] != nil
+        elementNames = contract.elementNames
+        let find = contract.operations[.findContracts]
+        let get = contract.operations[.getContract]
+        findContractsTree = find.map { Self.tree(for: $0, contract: contract) }
+        findContractsValidation = find?.validation ?? .strict
+        getContractTree = get.map { Self.tree(for: $0, contract: contract) }
+        getContractValidation = get?.validation ?? .strict
     }
 
     private static func tree(for operation: OperationMapping, contract: ContractMapping) -> [TreeNode] {
@@ -83,11 +91,13 @@ public struct CompiledContractDecoder: Sendable {
 
     /// A decoder for one FindContracts answer, bound to `reader`'s names.
     public func findContractsDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
-        ContractPageDecoder(tree: findContractsTree, reader: reader, compiled: self, isPaged: true, validation: findContractsValidation)
+        ContractPageDecoder(operation: .findContracts, tree: findContractsTree, reader: reader, compiled: self, isPaged: true,
+                            validation: findContractsValidation)
     }
 
     /// A decoder for one GetContract answer, bound to `reader`'s names.
     public func getContractDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
-        ContractPageDecoder(tree: getContractTree, reader: reader, compiled: self, isPaged: false, validation: getContractValidation)
+        ContractPageDecoder(operation: .getContract, tree: getContractTree, reader: reader, compiled: self, isPaged: false,
+                            validation: getContractValidation)
     }
 }

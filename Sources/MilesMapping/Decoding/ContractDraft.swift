@@ -97,7 +97,7 @@ struct ContractDraft {
                     country: try require(country.take(), .customerAddressCountry)),
                 phones: phones, email: email.take(),
                 vulnerable: try require(vulnerable.take(), .customerVulnerable),
-                version: try require(partnerVersion.take(), .customerVersion)),
+                version: compiled.mapsCustomerVersion ? try require(partnerVersion.take(), .customerVersion) : 0),
             vehicle: Vehicle(
                 registration: try require(registration.take(), .vehicleRegistration), vin: try require(vin.take(), .vehicleVIN),
                 make: try require(make.take(), .vehicleMake), model: try require(model.take(), .vehicleModel)),

@@ -39,8 +39,15 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     private let customerKinds: [([UInt8], Customer.Kind)]
     private let booleans: [([UInt8], Bool)] = [(Array("true".utf8), true), (Array("false".utf8), false),
                                                (Array("1".utf8), true), (Array("0".utf8), false)]
-    /// FindContracts answers must carry AsOf and TotalCount; GetContract answers have neither.
+    /// FindContracts answers must carry TotalCount, and AsOf where the mapping maps it; GetContract answers have neither.
     private let isPaged: Bool
+    private let requiresAsOf: Bool
+    /// Set when the mapping does not map the operation: any answer is refused, naming it.
+    private let unmappedOperation: MilesOperation?
+    /// With `elementNames: anyCase`, every name the decoder knows, lower-cased, to its interned spelling; nil otherwise.
+    private let knownNamesIgnoringCase: [String: XMLName]?
+    /// Each spelling met that matched no known name exactly, with the known name it stands for (itself if none).
+    private var respellings: [XMLName: XMLName] = [:]
 
     @exclusivity(unchecked) private var stack = GrowableBuffer<Int>()
     @exclusivity(unchecked) private var text = GrowableBuffer<UInt8>()
@@ -52,8 +59,10 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     private var totalCount: Int?
     private var nextCursor: String?
 
-    init(tree: [CompiledContractDecoder.TreeNode], reader: XMLStreamReader, compiled: CompiledContractDecoder, isPaged: Bool,
-         validation: SchemaValidation) {
+    init(operation: MilesOperation, tree mappedTree: [CompiledContractDecoder.TreeNode]?, reader: XMLStreamReader,
+         compiled: CompiledContractDecoder, isPaged: Bool, validation: SchemaValidation) {
+        unmappedOperation = mappedTree == nil ? operation : nil
+        let tree = mappedTree ?? [CompiledContractDecoder.TreeNode(name: operation.name, role: .container, children: [], path: "")]
         var nodes: [BoundNode] = []
         var childNames: [XMLName] = []
         var childIndexes: [Int] = []
@@ -90,6 +99,16 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         agreementTypes = compiled.statusCodes.agreementTypes.map { (Array($0.key.utf8), $0.value) }
         customerKinds = compiled.statusCodes.customerKinds.map { (Array($0.key.utf8), $0.value) }
         self.isPaged = isPaged
+        requiresAsOf = isPaged && tree.contains { $0.role == .asOf }
+        if compiled.elementNames == .anyCase {
+            var known: [String: XMLName] = [:]
+            for name in tree.map(\.name) + tree.flatMap({ $0.schemaChildren ?? [] }) where known[name.lowercased()] == nil {
+                known[name.lowercased()] = reader.intern(name)
+            }
+            knownNamesIgnoringCase = known
+        } else {
+            knownNamesIgnoringCase = nil
+        }
     }
 
     deinit {
@@ -106,7 +125,10 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
 
     public func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
         guard let parent = stack.last else {
-            guard name == rootName else {
+            if let unmappedOperation {
+                throw XMLReaderError.rejected("\(unmappedOperation.name) is not mapped in contract.yaml, so its answer cannot be read")
+            }
+            guard name == rootName || (knownNamesIgnoringCase != nil && knownSpelling(of: name) == rootName) else {
                 throw XMLReaderError.rejected("expected \(rootName.string) in the SOAP body, found \(name.string)")
             }
             stack.append(0)
@@ -115,21 +137,18 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         }
         var found = -1
         if parent >= 0 {
-            // MILES sends children in schema order: start looking just after the child found last
-            // time under this parent, which is usually the next one.
             let node = nodes[parent]
-            var offset = expectedChild[parent]
-            var schemaPosition = -1
-            for _ in 0..<node.childCount {
-                if offset >= node.childCount { offset = 0 }
-                if childNames[node.firstChild + offset] == name {
-                    found = childIndexes[node.firstChild + offset]
-                    schemaPosition = childSchemaPositions[node.firstChild + offset]
-                    expectedChild[parent] = offset + 1
-                    break
+            var name = name
+            var (child, schemaPosition) = mappedChild(named: name, of: parent, node)
+            // Only a name with no exact match is looked at again, so the default mapping never comes here.
+            if child < 0, knownNamesIgnoringCase != nil {
+                let known = knownSpelling(of: name)
+                if known != name {
+                    name = known
+                    (child, schemaPosition) = mappedChild(named: known, of: parent, node)
                 }
-                offset += 1
             }
+            found = child
             if node.schemaCount >= 0 {
                 if found < 0 {
                     // Not mapped: skipped, but it must still be an element the schema allows here.
@@ -200,12 +219,39 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         }
     }
 
+    /// The mapped child of `parent` named `name` and its schema position, or -1 for each. MILES sends
+    /// children in schema order: the search starts just after the child found last time under this
+    /// parent, which is usually the next one.
+    @inline(__always)
+    private func mappedChild(named name: XMLName, of parent: Int, _ node: BoundNode) -> (index: Int, schemaPosition: Int) {
+        var offset = expectedChild[parent]
+        for _ in 0..<node.childCount {
+            if offset >= node.childCount { offset = 0 }
+            if childNames[node.firstChild + offset] == name {
+                expectedChild[parent] = offset + 1
+                return (childIndexes[node.firstChild + offset], childSchemaPositions[node.firstChild + offset])
+            }
+            offset += 1
+        }
+        return (-1, -1)
+    }
+
+    /// With `elementNames: anyCase`: the known name `name` is a spelling of, or `name` itself; worked out
+    /// once per spelling in an answer.
+    @inline(never)
+    private func knownSpelling(of name: XMLName) -> XMLName {
+        if let known = respellings[name] { return known }
+        let known = knownNamesIgnoringCase?[name.string.lowercased()] ?? name
+        respellings[name] = known
+        return known
+    }
+
     public func result() throws -> ContractPage {
         guard stack.count == 0 else { throw XMLReaderError.rejected("the contract page ended early") }
-        if isPaged, asOf == nil || totalCount == nil {
-            throw XMLReaderError.rejected("the FindContracts answer has no \(asOf == nil ? "AsOf" : "TotalCount")")
+        if isPaged, (requiresAsOf && asOf == nil) || totalCount == nil {
+            throw XMLReaderError.rejected("the FindContracts answer has no \(totalCount == nil ? "TotalCount" : "AsOf")")
         }
-        return ContractPage(asOf: asOf ?? Timestamp(millisecondsSinceEpoch: 0), totalCount: totalCount ?? contracts.count,
+        return ContractPage(asOf: asOf, totalCount: totalCount ?? contracts.count,
                             nextCursor: nextCursor, contracts: contracts, schemaDeviations: deviations)
     }
 

@@ -14,17 +14,23 @@ public final class FinanceRecordDecoder<Record: Sendable>: SOAPPayloadDecoder {
     private var values: [String: String] = [:]
     private var records: [Record] = []
 
+    /// Whether names are compared ignoring case (`elementNames: anyCase`): then every name is kept lower-cased.
+    private let ignoresCase: Bool
+
     /// `recordPath` leads from the response element to each record.
-    init(recordPath: [String], fields: [String: [String]], build: @escaping ([String: String]) throws -> Record) {
-        self.recordPath = recordPath
+    init(recordPath: [String], fields: [String: [String]], elementNames: ElementNameMatching,
+         build: @escaping ([String: String]) throws -> Record) {
+        ignoresCase = elementNames == .anyCase
+        let fold: (String) -> String = elementNames == .anyCase ? { $0.lowercased() } : { $0 }
+        self.recordPath = recordPath.map(fold)
         var byPath: [String: String] = [:]
-        for (name, fieldPath) in fields { byPath[fieldPath.joined(separator: "/")] = name }
+        for (name, fieldPath) in fields { byPath[fieldPath.map(fold).joined(separator: "/")] = name }
         fieldsByPath = byPath
         self.build = build
     }
 
     public func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
-        path.append(name.string)
+        path.append(ignoresCase ? name.string.lowercased() : name.string)
         text.removeAll(keepingCapacity: true)
         if isRecord { values = [:] }
     }
@@ -89,30 +95,29 @@ private struct PostingValues {
     }
 }
 
+/// The decoders of the FinanceService answers, each for the operation as mapped (`ContractMapping.mapped`).
 extension MappingSet {
-    public func postWriteOffDecoder() -> FinanceRecordDecoder<PostedWriteOff> {
-        writeOffDecoder(contract.postWriteOff)
+    /// PostWriteOff's or FindWriteOffs' answer: the write-offs it holds.
+    public func writeOffsDecoder(_ operation: OperationMapping) -> FinanceRecordDecoder<PostedWriteOff> {
+        writeOffDecoder(operation)
     }
 
-    public func findWriteOffsDecoder() -> FinanceRecordDecoder<PostedWriteOff> {
-        writeOffDecoder(contract.findWriteOffs)
+    /// FindWriteOffs' answer read for the reversals inside each write-off.
+    public func writeOffReversalsDecoder(_ findWriteOffs: OperationMapping) -> FinanceRecordDecoder<PostedCredit> {
+        reversalDecoder(recordPath: findWriteOffs.recordsPath + (contract.writeOffFields["reversals"] ?? []))
     }
 
-    /// The reversals FindWriteOffs returns within their write-offs.
-    public func findWriteOffReversalsDecoder() -> FinanceRecordDecoder<PostedCredit> {
-        reversalDecoder(recordPath: contract.findWriteOffs.recordsPath + (contract.writeOffFields["reversals"] ?? []))
+    /// ReverseWriteOff's answer: the reversal made.
+    public func reverseWriteOffDecoder(_ operation: OperationMapping) -> FinanceRecordDecoder<PostedCredit> {
+        reversalDecoder(recordPath: operation.recordsPath)
     }
 
-    public func reverseWriteOffDecoder() -> FinanceRecordDecoder<PostedCredit> {
-        reversalDecoder(recordPath: contract.reverseWriteOff.recordsPath)
-    }
-
-    public func raiseCreditNoteDecoder() -> FinanceRecordDecoder<PostedCredit> { creditNoteDecoder(contract.raiseCreditNote) }
-
-    public func findCreditNotesDecoder() -> FinanceRecordDecoder<PostedCredit> { creditNoteDecoder(contract.findCreditNotes) }
+    /// RaiseCreditNote's or FindCreditNotes' answer: the credit notes it holds.
+    public func creditNotesDecoder(_ operation: OperationMapping) -> FinanceRecordDecoder<PostedCredit> { creditNoteDecoder(operation) }
 
     private func writeOffDecoder(_ operation: OperationMapping) -> FinanceRecordDecoder<PostedWriteOff> {
-        FinanceRecordDecoder(recordPath: operation.recordsPath, fields: contract.writeOffFields.filter { $0.key != "reversals" }) { values in
+        FinanceRecordDecoder(recordPath: operation.recordsPath, fields: contract.writeOffFields.filter { $0.key != "reversals" },
+                             elementNames: contract.elementNames) { values in
             let record = PostingValues(record: "write-off", values: values)
             return PostedWriteOff(writeOffId: try record.value("writeOffId"), clientReference: try record.value("clientReference"),
                                   contractNumber: try record.value("contractNumber"), amount: try record.money(),
@@ -122,7 +127,7 @@ extension MappingSet {
     }
 
     private func reversalDecoder(recordPath: [String]) -> FinanceRecordDecoder<PostedCredit> {
-        FinanceRecordDecoder(recordPath: recordPath, fields: contract.reversalFields) { values in
+        FinanceRecordDecoder(recordPath: recordPath, fields: contract.reversalFields, elementNames: contract.elementNames) { values in
             let record = PostingValues(record: "write-off reversal", values: values)
             return PostedCredit(milesId: try record.value("reversalId"), clientReference: try record.value("clientReference"),
                                 contractNumber: try record.value("contractNumber"), amount: try record.money(),
@@ -132,7 +137,7 @@ extension MappingSet {
     }
 
     private func creditNoteDecoder(_ operation: OperationMapping) -> FinanceRecordDecoder<PostedCredit> {
-        FinanceRecordDecoder(recordPath: operation.recordsPath, fields: contract.creditNoteFields) { values in
+        FinanceRecordDecoder(recordPath: operation.recordsPath, fields: contract.creditNoteFields, elementNames: contract.elementNames) { values in
             let record = PostingValues(record: "credit note", values: values)
             return PostedCredit(milesId: try record.value("creditNoteId"), clientReference: try record.value("clientReference"),
                                 contractNumber: try record.value("contractNumber"), amount: try record.money(),

@@ -4,18 +4,25 @@ import MilesSOAP
 /// `responseFields` maps, by name.
 public final class ResponseValuesDecoder: SOAPPayloadDecoder {
     private let fieldsByPath: [String: String]
+    /// Whether names are compared ignoring case (`elementNames: anyCase`): then every name is kept lower-cased.
+    private let ignoresCase: Bool
     private var path: [String] = []
     private var text: [UInt8] = []
     private var values: [String: String] = [:]
 
-    init(operation: OperationMapping) {
+    /// Reads the answer of `operation` as mapped, matching names as `elementNames` says.
+    public init(operation: OperationMapping, elementNames: ElementNameMatching) {
+        ignoresCase = elementNames == .anyCase
         var byPath: [String: String] = [:]
-        for (name, fieldPath) in operation.responseFields { byPath[fieldPath.joined(separator: "/")] = name }
+        for (name, fieldPath) in operation.responseFields {
+            let key = fieldPath.joined(separator: "/")
+            byPath[ignoresCase ? key.lowercased() : key] = name
+        }
         fieldsByPath = byPath
     }
 
     public func startElement(_ name: XMLName, attributes: XMLAttributes) throws {
-        path.append(name.string)
+        path.append(ignoresCase ? name.string.lowercased() : name.string)
         text.removeAll(keepingCapacity: true)
     }
 
@@ -30,13 +37,4 @@ public final class ResponseValuesDecoder: SOAPPayloadDecoder {
     }
 
     public func result() throws -> [String: String] { values }
-}
-
-extension MappingSet {
-    public func updateContractStatusDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContractStatus) }
-    public func addContractNoteDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.addContractNote) }
-    public func updateContactDetailsDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.updateContactDetails) }
-    public func createPaymentArrangementDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.createPaymentArrangement) }
-    public func cancelPaymentArrangementDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.cancelPaymentArrangement) }
-    public func requestCustomerLetterDecoder() -> ResponseValuesDecoder { ResponseValuesDecoder(operation: contract.requestCustomerLetter) }
 }

@@ -6,7 +6,7 @@ import MilesSOAP
 extension ContractMapping {
     public func writeFindContracts(changedSince: Timestamp?, cursor: String?, pageSize: Int,
                                    into writer: inout XMLWriter) throws {
-        let operation = findContracts
+        let operation = try mapped(.findContracts)
         writer.open("m:" + operation.requestElement)
         try writer.element(path: operation.requestFields["changedSince"], changedSince?.description)
         try writer.element(path: operation.requestFields["cursor"], cursor)
@@ -15,7 +15,7 @@ extension ContractMapping {
     }
 
     public func writeGetContract(contractNumber: String, into writer: inout XMLWriter) throws {
-        let operation = getContract
+        let operation = try mapped(.getContract)
         writer.open("m:" + operation.requestElement)
         try writer.element(path: operation.requestFields["contractNumber"], contractNumber)
         writer.close("m:" + operation.requestElement)
@@ -44,8 +44,9 @@ extension XMLWriter {
 
 extension ContractMapping {
     public func writeUpdateContractStatus(_ change: StatusChange, statusCode: String, into writer: inout XMLWriter) throws {
-        let fields = updateContractStatus.requestFields
-        writer.open("m:" + updateContractStatus.requestElement)
+        let operation = try mapped(.updateContractStatus)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["contractNumber"], change.contractNumber)
         try writer.element(path: fields["expectedVersion"], String(change.expectedVersion))
         try writer.element(path: fields["status"], statusCode)
@@ -53,28 +54,30 @@ extension ContractMapping {
         try writer.element(path: fields["effectiveDate"], change.effectiveDate.description)
         try writer.element(path: fields["courtOrderReference"], change.courtOrderReference)
         try writer.element(path: fields["clientReference"], change.clientReference)
-        writer.close("m:" + updateContractStatus.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 }
 
 extension ContractMapping {
     public func writeAddContractNote(_ note: ContractNote, into writer: inout XMLWriter) throws {
-        let fields = addContractNote.requestFields
-        writer.open("m:" + addContractNote.requestElement)
+        let operation = try mapped(.addContractNote)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["contractNumber"], note.contractNumber)
         try writer.element(path: fields["category"], note.category)
         try writer.element(path: fields["text"], note.text)
         try writer.element(path: fields["source"], note.source)
         try writer.element(path: fields["clientReference"], note.clientReference)
-        writer.close("m:" + addContractNote.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 
     /// `frequencyCode` is MILES's code for the plan's frequency; each instalment is written inside
     /// its own instalment element (`instalments` in the mapping), with its due date and amount.
     public func writeCreatePaymentArrangement(_ proposal: ArrangementProposal, frequencyCode: String, into writer: inout XMLWriter) throws {
-        let fields = createPaymentArrangement.requestFields
+        let operation = try mapped(.createPaymentArrangement)
+        let fields = operation.requestFields
         let plan = proposal.plan
-        writer.open("m:" + createPaymentArrangement.requestElement)
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["contractNumber"], plan.contractNumber)
         try writer.element(path: fields["frequency"], frequencyCode)
         try writer.element(path: fields["settlement"], plan.isSettlement ? "true" : "false")
@@ -93,34 +96,37 @@ extension ContractMapping {
         try writer.element(path: fields["requestedBy"], proposal.proposedBy)
         try writer.elements(path: fields["approvedBy"], proposal.approvals.map(\.approver))
         try writer.element(path: fields["clientReference"], proposal.clientReference)
-        writer.close("m:" + createPaymentArrangement.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 
     public func writeCancelPaymentArrangement(_ proposal: ArrangementProposal, reason: String, into writer: inout XMLWriter) throws {
-        let fields = cancelPaymentArrangement.requestFields
-        writer.open("m:" + cancelPaymentArrangement.requestElement)
+        let operation = try mapped(.cancelPaymentArrangement)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["arrangementId"], proposal.milesArrangementId)
         try writer.element(path: fields["reason"], reason)
         try writer.element(path: fields["requestedBy"], proposal.cancelRequestedBy ?? proposal.proposedBy)
         try writer.element(path: fields["clientReference"], OutboxKind.cancelPaymentArrangement.clientReference(forSubject: proposal.id))
-        writer.close("m:" + cancelPaymentArrangement.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 
     public func writeRequestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String, into writer: inout XMLWriter) throws {
-        let fields = requestCustomerLetter.requestFields
-        writer.open("m:" + requestCustomerLetter.requestElement)
+        let operation = try mapped(.requestCustomerLetter)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["contractNumber"], letter.contractNumber)
         try writer.element(path: fields["letterType"], letterTypeCode)
         try writer.element(path: fields["requestedBy"], letter.requestedBy)
         try writer.element(path: fields["clientReference"], letter.clientReference)
-        writer.close("m:" + requestCustomerLetter.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 }
 
 extension ContractMapping {
     public func writeUpdateContactDetails(_ change: ContactChange, into writer: inout XMLWriter) throws {
-        let fields = updateContactDetails.requestFields
-        writer.open("m:" + updateContactDetails.requestElement)
+        let operation = try mapped(.updateContactDetails)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.elements(grouped: [
             (fields["partnerId"], change.partnerId),
             (fields["expectedVersion"], String(change.expectedVersion)),
@@ -134,7 +140,7 @@ extension ContractMapping {
             (fields["source"], change.source),
             (fields["clientReference"], change.clientReference),
         ])
-        writer.close("m:" + updateContactDetails.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 }
 

@@ -4,8 +4,9 @@ import MilesSOAP
 /// Writes the FinanceService requests with the element names of `mappings/contract.yaml`.
 extension ContractMapping {
     public func writePostWriteOff(_ request: WriteOffRequest, reasonCode: String, into writer: inout XMLWriter) throws {
-        let fields = postWriteOff.requestFields
-        writer.open("m:" + postWriteOff.requestElement)
+        let operation = try mapped(.postWriteOff)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["contractNumber"], request.contractNumber)
         try writer.elements(path: fields["invoiceNumbers"], request.invoiceNumbers)
         try writer.element(path: fields["amount"], request.amount.decimalString)
@@ -14,21 +15,23 @@ extension ContractMapping {
         try writer.element(path: fields["requestedBy"], request.requestedBy)
         try writer.elements(path: fields["approvedBy"], request.approvals.map(\.approver))
         try writer.element(path: fields["clientReference"], request.clientReference)
-        writer.close("m:" + postWriteOff.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 
     public func writeFindWriteOffs(clientReference: String, into writer: inout XMLWriter) throws {
-        writer.open("m:" + findWriteOffs.requestElement)
-        try writer.element(path: findWriteOffs.requestFields["clientReference"], clientReference)
-        writer.close("m:" + findWriteOffs.requestElement)
+        let operation = try mapped(.findWriteOffs)
+        writer.open("m:" + operation.requestElement)
+        try writer.element(path: operation.requestFields["clientReference"], clientReference)
+        writer.close("m:" + operation.requestElement)
     }
 }
 
 /// The credit and reversal requests, with the same mapping.
 extension ContractMapping {
     public func writeRaiseCreditNote(_ credit: CreditNoteRequest, into writer: inout XMLWriter) throws {
-        let fields = raiseCreditNote.requestFields
-        writer.open("m:" + raiseCreditNote.requestElement)
+        let operation = try mapped(.raiseCreditNote)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["contractNumber"], credit.contractNumber)
         try writer.elements(path: fields["invoiceNumbers"], credit.invoiceNumbers)
         try writer.element(path: fields["amount"], credit.amount.decimalString)
@@ -37,18 +40,20 @@ extension ContractMapping {
         try writer.element(path: fields["requestedBy"], credit.trail.requestedBy)
         try writer.elements(path: fields["approvedBy"], credit.trail.approvals.map(\.approver))
         try writer.element(path: fields["clientReference"], credit.clientReference)
-        writer.close("m:" + raiseCreditNote.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 
     public func writeFindCreditNotes(clientReference: String, into writer: inout XMLWriter) throws {
-        writer.open("m:" + findCreditNotes.requestElement)
-        try writer.element(path: findCreditNotes.requestFields["clientReference"], clientReference)
-        writer.close("m:" + findCreditNotes.requestElement)
+        let operation = try mapped(.findCreditNotes)
+        writer.open("m:" + operation.requestElement)
+        try writer.element(path: operation.requestFields["clientReference"], clientReference)
+        writer.close("m:" + operation.requestElement)
     }
 
     public func writeReverseWriteOff(_ reversal: WriteOffReversal, into writer: inout XMLWriter) throws {
-        let fields = reverseWriteOff.requestFields
-        writer.open("m:" + reverseWriteOff.requestElement)
+        let operation = try mapped(.reverseWriteOff)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["writeOffId"], reversal.milesWriteOffId)
         try writer.element(path: fields["amount"], reversal.amount.decimalString)
         try writer.element(path: fields["currency"], reversal.amount.currency.code)
@@ -56,6 +61,6 @@ extension ContractMapping {
         try writer.element(path: fields["requestedBy"], reversal.trail.requestedBy)
         try writer.elements(path: fields["approvedBy"], reversal.trail.approvals.map(\.approver))
         try writer.element(path: fields["clientReference"], reversal.clientReference)
-        writer.close("m:" + reverseWriteOff.requestElement)
+        writer.close("m:" + operation.requestElement)
     }
 }

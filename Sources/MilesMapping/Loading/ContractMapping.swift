@@ -29,25 +29,20 @@ public enum SchemaValidation: String, Sendable, CaseIterable {
 }
 
 /// `mappings/contract.yaml`: where every field of a contract, its customer and its invoices
-/// lives in MILES's messages, and the operations that carry them.
+/// lives in MILES's messages, and the operations that carry them. A MILES that offers only some
+/// operations (read-only, or early in an integration) is mapped with only those: the jobs that need
+/// the others are refused (`refusal(for:)`), and `mappings check` lists the ones it enables.
 public struct ContractMapping: Sendable {
     public var namespace: String
     public var schemaFile: String
     public var faultNames: FaultDetailNames
     public var faultClassifier: FaultClassifier
-    public var findContracts: OperationMapping
-    public var getContract: OperationMapping
-    public var updateContractStatus: OperationMapping
-    public var addContractNote: OperationMapping
-    public var updateContactDetails: OperationMapping
-    public var requestCustomerLetter: OperationMapping
-    public var createPaymentArrangement: OperationMapping
-    public var cancelPaymentArrangement: OperationMapping
-    public var postWriteOff: OperationMapping
-    public var findWriteOffs: OperationMapping
-    public var reverseWriteOff: OperationMapping
-    public var raiseCreditNote: OperationMapping
-    public var findCreditNotes: OperationMapping
+    /// The operations this MILES offers, as mapped.
+    public var operations: [MilesOperation: OperationMapping]
+    /// How the element names of answers are matched (`elementNames:`; exact unless it says otherwise).
+    public var elementNames: ElementNameMatching
+    /// Where the next incremental query starts: MILES's AsOf, or the high-water mark when it sends none.
+    public var incrementalStart: IncrementalStart
     /// Write-off value name to element path below a write-off record (`reversals`: the path to its reversal records).
     public var writeOffFields: [String: [String]]
     /// Reversal value name to element path below a reversal record.
@@ -59,64 +54,95 @@ public struct ContractMapping: Sendable {
     /// Model field to element path below the invoice record.
     public var invoiceFields: [ModelField: [String]]
 
+    /// How much before the high-water mark the next query starts when the mapping maps no `asOf`
+    /// and says nothing (`changedSinceOverlap`).
+    public static let defaultChangedSinceOverlap = Duration.seconds(3600)
+
+    /// The operation as mapped; throws, naming it, when this MILES does not offer it.
+    public func mapped(_ operation: MilesOperation) throws(UnmappedOperationError) -> OperationMapping {
+        guard let mapping = operations[operation] else { throw UnmappedOperationError(job: nil, missingOperations: [operation]) }
+        return mapping
+    }
+
+    /// Why `job` cannot run against this MILES (the operations and fields it needs that are not
+    /// mapped), or nil when it can.
+    public func refusal(for job: MilesJob) -> UnmappedOperationError? {
+        let operations = job.operations.filter { self.operations[$0] == nil }
+        let fields = job.contractFields.filter { contractFields[$0] == nil }
+        guard !operations.isEmpty || !fields.isEmpty else { return nil }
+        return UnmappedOperationError(job: job, missingOperations: operations, missingFields: fields)
+    }
+
+    /// Throws the refusal when `job` cannot run against this MILES.
+    public func require(_ job: MilesJob) throws(UnmappedOperationError) {
+        if let refusal = refusal(for: job) { throw refusal }
+    }
+
+    /// The jobs this mapping lets run, in `MilesJob.allCases` order.
+    public var enabledJobs: [MilesJob] { MilesJob.allCases.filter { refusal(for: $0) == nil } }
+
     /// The parameters and answer values each operation must map, by operation key.
     struct OperationShape {
         var request: Set<String>
         var response: Set<String>
         /// Whether the answer carries records (contracts, write-offs) at a `records` path.
         var hasRecords = true
+        /// Answer values a MILES may not send (FindContracts' AsOf).
+        var optionalResponse: Set<String> = []
     }
 
-    static let operationShapes: [String: OperationShape] = [
-        "findContracts": OperationShape(request: ["changedSince", "cursor", "pageSize"], response: ["asOf", "totalCount", "nextCursor"]),
-        "getContract": OperationShape(request: ["contractNumber"], response: []),
-        "updateContractStatus": OperationShape(
+    static let operationShapes: [MilesOperation: OperationShape] = [
+        .findContracts: OperationShape(request: ["changedSince", "cursor", "pageSize"], response: ["totalCount", "nextCursor"],
+                                       optionalResponse: ["asOf"]),
+        .getContract: OperationShape(request: ["contractNumber"], response: []),
+        .updateContractStatus: OperationShape(
             request: ["contractNumber", "expectedVersion", "status", "reasonCode", "effectiveDate", "courtOrderReference", "clientReference"],
             response: ["version", "status"], hasRecords: false),
-        "addContractNote": OperationShape(request: ["contractNumber", "category", "text", "source", "clientReference"],
-                                          response: ["noteId"], hasRecords: false),
-        "updateContactDetails": OperationShape(
+        .addContractNote: OperationShape(request: ["contractNumber", "category", "text", "source", "clientReference"],
+                                         response: ["noteId"], hasRecords: false),
+        .updateContactDetails: OperationShape(
             request: ["partnerId", "expectedVersion", "addressLine1", "addressLine2", "town", "postcode", "country", "phone", "email",
                       "source", "clientReference"],
             response: ["partnerVersion"], hasRecords: false),
-        "requestCustomerLetter": OperationShape(request: ["contractNumber", "letterType", "requestedBy", "clientReference"],
-                                                response: ["letterId", "clientReference", "letterType", "serveDate", "remedyDate"],
-                                                hasRecords: false),
-        "createPaymentArrangement": OperationShape(
+        .requestCustomerLetter: OperationShape(request: ["contractNumber", "letterType", "requestedBy", "clientReference"],
+                                               response: ["letterId", "clientReference", "letterType", "serveDate", "remedyDate"],
+                                               hasRecords: false),
+        .createPaymentArrangement: OperationShape(
             request: ["contractNumber", "frequency", "settlement", "currency", "total", "instalments", "instalmentDueDate", "instalmentAmount",
                       "requestedBy", "approvedBy", "clientReference"],
             response: ["arrangementId", "status", "paidToDate", "contractVersion"], hasRecords: false),
-        "cancelPaymentArrangement": OperationShape(request: ["arrangementId", "reason", "requestedBy", "clientReference"],
-                                                   response: ["arrangementId", "status"], hasRecords: false),
-        "postWriteOff": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
-                                                 "approvedBy", "clientReference"], response: []),
-        "findWriteOffs": OperationShape(request: ["clientReference", "contractNumber"], response: []),
-        "reverseWriteOff": OperationShape(request: ["writeOffId", "amount", "currency", "reasonCode", "requestedBy", "approvedBy",
-                                                    "clientReference"], response: []),
-        "raiseCreditNote": OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
-                                                    "approvedBy", "clientReference"], response: []),
-        "findCreditNotes": OperationShape(request: ["clientReference", "contractNumber"], response: []),
+        .cancelPaymentArrangement: OperationShape(request: ["arrangementId", "reason", "requestedBy", "clientReference"],
+                                                  response: ["arrangementId", "status"], hasRecords: false),
+        .postWriteOff: OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
+                                                "approvedBy", "clientReference"], response: []),
+        .findWriteOffs: OperationShape(request: ["clientReference", "contractNumber"], response: []),
+        .reverseWriteOff: OperationShape(request: ["writeOffId", "amount", "currency", "reasonCode", "requestedBy", "approvedBy",
+                                                   "clientReference"], response: []),
+        .raiseCreditNote: OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
+                                                   "approvedBy", "clientReference"], response: []),
+        .findCreditNotes: OperationShape(request: ["clientReference", "contractNumber"], response: []),
     ]
 
     /// A record section of the mapping (a write-off, a reversal, a credit note): its values, and the
-    /// operation whose records its paths are checked against.
+    /// operations whose records they are. Its paths are checked against the first of those mapped;
+    /// a mapping with none of them needs no such section.
     struct RecordSection {
         var key: String
         var what: String
-        var operation: String
+        var operations: [MilesOperation]
         var fields: Set<String>
         /// When the records are found inside another section's record (reversals inside their write-off).
         var within: (section: String, field: String)?
     }
 
     static let recordSections: [RecordSection] = [
-        RecordSection(key: "writeOff", what: "write-off", operation: "findWriteOffs", fields: [
+        RecordSection(key: "writeOff", what: "write-off", operations: [.findWriteOffs, .postWriteOff], fields: [
             "writeOffId", "clientReference", "contractNumber", "amount", "currency", "reasonCode", "postedAt", "contractVersion", "reversals",
         ]),
-        RecordSection(key: "writeOffReversal", what: "write-off reversal", operation: "reverseWriteOff", fields: [
+        RecordSection(key: "writeOffReversal", what: "write-off reversal", operations: [.reverseWriteOff], fields: [
             "reversalId", "clientReference", "writeOffId", "contractNumber", "amount", "currency", "reasonCode", "reversedAt", "contractVersion",
         ], within: ("writeOff", "reversals")),
-        RecordSection(key: "creditNote", what: "credit note", operation: "findCreditNotes", fields: [
+        RecordSection(key: "creditNote", what: "credit note", operations: [.findCreditNotes, .raiseCreditNote], fields: [
             "creditNoteId", "clientReference", "contractNumber", "amount", "currency", "reasonCode", "raisedAt", "contractVersion",
         ]),
     ]
@@ -130,10 +156,20 @@ extension ContractMapping {
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: Set(["version", "namespace", "schema", "faults", "operations", "contract", "invoice"] + recordSections.map(\.key)),
+        checkKeys(root, allowed: Set(["version", "namespace", "schema", "elementNames", "faults", "operations", "contract", "invoice"]
+                                     + recordSections.map(\.key)),
                   file, &problems)
         let namespace = requiredString(root, "namespace", file, &problems)
         let schemaFile = requiredString(root, "schema", file, &problems)
+        var elementNames = ElementNameMatching.exact
+        if let node = root[key: "elementNames"] {
+            if let matching = node.string.flatMap(ElementNameMatching.init(rawValue:)) {
+                elementNames = matching
+            } else {
+                problems.append(file.problem(node, .invalidValue,
+                    "elementNames must be \(ElementNameMatching.allCases.map(\.rawValue).joined(separator: " or "))"))
+            }
+        }
 
         var outline: SchemaOutline?
         if let schemaFile {
@@ -144,54 +180,48 @@ extension ContractMapping {
             }
         }
 
-        // Faults.
-        let faults = root[key: "faults"]
-        checkKeys(faults, allowed: ["detail", "code", "message", "dispositions"], file, &problems)
-        let faultNames = FaultDetailNames(
-            container: requiredString(faults, "detail", file, &problems) ?? "",
-            code: requiredString(faults, "code", file, &problems) ?? "",
-            message: requiredString(faults, "message", file, &problems) ?? "")
-        if let outline, !faultNames.container.isEmpty {
-            if let detail = outline.globalElement(faultNames.container) {
-                for (key, name) in [("code", faultNames.code), ("message", faultNames.message)] where !name.isEmpty
-                    && outline.resolve(path: [name], fromType: detail) == nil {
-                    problems.append(file.problem(faults?[key: key], .pathNotInSchema,
-                                                 "fault \(key) element '\(name)' is not in \(faultNames.container) in the schema"))
-                }
-            } else {
-                problems.append(file.problem(faults?[key: "detail"], .pathNotInSchema,
-                                             "fault detail element '\(faultNames.container)' is not a global element of the schema"))
-            }
-        }
-        var dispositions: [String: FaultDisposition] = [:]
-        for (key, value) in faults?[key: "dispositions"]?.orderedPairs ?? [] {
-            guard let code = key.string, let text = value.string, let disposition = FaultDisposition(rawValue: text) else {
-                problems.append(file.problem(value, .unknownInternalValue,
-                    "fault disposition '\(value.string ?? "")' is not one of \(FaultDisposition.allCases.map(\.rawValue).joined(separator: ", "))"))
+        let (faultNames, faultClassifier) = loadFaults(root[key: "faults"], outline: outline, file, &problems)
+
+        // Operations: any may be left out; the jobs that need one are then refused.
+        let operationsNode = root[key: "operations"]
+        var operations: [MilesOperation: (OperationMapping, SchemaOutline.TypeReference?)] = [:]
+        var overlapNode: Node?
+        for (key, value) in operationsNode?.orderedPairs ?? [] {
+            guard let operation = key.string.flatMap(MilesOperation.init(rawValue:)), let shape = operationShapes[operation] else {
+                problems.append(file.problem(key, .unknownKey,
+                    "unknown operation '\(key.string ?? "")'; expected one of \(MilesOperation.allCases.map(\.rawValue).joined(separator: ", "))"))
                 continue
             }
-            dispositions[code] = disposition
+            if operation == .findContracts { overlapNode = value[key: "changedSinceOverlap"] }
+            if let mapped = loadOperation(operation, value, shape: shape, outline: outline, file, &problems) {
+                operations[operation] = mapped
+            }
+        }
+        if operationsNode?.orderedPairs?.isEmpty ?? true {
+            problems.append(file.problem(operationsNode ?? root, .missingField,
+                                         "no operation is mapped under 'operations', so no job can run; map at least findContracts"))
         }
 
-        // Operations.
-        let operationsNode = root[key: "operations"]
-        var operations: [String: (OperationMapping, SchemaOutline.TypeReference?)] = [:]
-        for (key, value) in operationsNode?.orderedPairs ?? [] {
-            guard let name = key.string, let shape = operationShapes[name] else {
-                problems.append(file.problem(key, .unknownKey,
-                    "unknown operation '\(key.string ?? "")'; expected one of \(operationShapes.keys.sorted().joined(separator: ", "))"))
-                continue
+        // Without AsOf in FindContracts' answers, the next query starts from the newest change seen.
+        var incrementalStart = IncrementalStart.asOf
+        if let find = operations[.findContracts]?.0, find.responseFields["asOf"] == nil {
+            var overlap = defaultChangedSinceOverlap
+            if let overlapNode {
+                if let parsed = overlapNode.string.flatMap(parseDuration) {
+                    overlap = parsed
+                } else {
+                    problems.append(file.problem(overlapNode, .invalidValue,
+                        "changedSinceOverlap must be a whole number of seconds, minutes or hours, such as 90s, 15m or 2h"))
+                }
             }
-            if let operation = loadOperation(name, value, shape: shape, outline: outline, file, &problems) {
-                operations[name] = operation
-            }
-        }
-        for name in operationShapes.keys.sorted() where operations[name] == nil && operationsNode?[key: name] == nil {
-            problems.append(file.problem(operationsNode ?? root, .missingField, "operation '\(name)' is not mapped"))
+            incrementalStart = .highWaterMark(overlap: overlap)
+        } else if let overlapNode {
+            problems.append(file.problem(overlapNode, .invalidValue,
+                "changedSinceOverlap is for a MILES that sends no AsOf; with asOf mapped, the next query starts at AsOf"))
         }
 
         // An instalment's values are written inside each instalment element.
-        if let create = operations["createPaymentArrangement"]?.0, let record = create.requestFields["instalments"] {
+        if let create = operations[.createPaymentArrangement]?.0, let record = create.requestFields["instalments"] {
             for key in ["instalmentDueDate", "instalmentAmount"] {
                 if let path = create.requestFields[key], !(path.count > record.count && Array(path.prefix(record.count)) == record) {
                     problems.append(file.problem(operationsNode?[key: "createPaymentArrangement"]?[key: "requestFields"]?[key: key], .pathNotInSchema,
@@ -200,8 +230,8 @@ extension ContractMapping {
             }
         }
 
-        // The record type both operations deliver: the contract fields are checked against it.
-        let recordType = operations["findContracts"]?.1
+        // The record type the contract operations deliver: the contract fields are checked against it.
+        let recordType = operations[.findContracts]?.1 ?? operations[.getContract]?.1
         let contractFields = loadFields(root[key: "contract"], section: .contract, recordType: recordType,
                                         outline: outline, file, &problems)
         var invoiceType: SchemaOutline.TypeReference?
@@ -216,12 +246,16 @@ extension ContractMapping {
 
         var recordFields: [String: [String: [String]]] = [:]
         for section in recordSections {
-            recordFields[section.key] = loadRecordSection(root, section, recordType: operations[section.operation]?.1, outline: outline, file, &problems)
+            let recordOperation = section.operations.first { operations[$0] != nil }
+            guard recordOperation != nil || root[key: section.key] != nil else { continue }
+            recordFields[section.key] = loadRecordSection(root, section, recordType: recordOperation.flatMap { operations[$0]?.1 },
+                                                          outline: outline, file, &problems)
         }
         // Records found inside another's (reversals within their write-off) are read there with the same paths.
         for section in recordSections {
             guard let within = section.within, let outline,
-                  let outerType = operations[recordSections.first { $0.key == within.section }!.operation]?.1,
+                  let outer = recordSections.first(where: { $0.key == within.section }),
+                  let outerType = outer.operations.lazy.compactMap({ operations[$0]?.1 }).first,
                   let path = recordFields[within.section]?[within.field],
                   let innerType = outline.resolve(path: path, fromType: outerType) else { continue }
             for (name, fieldPath) in (recordFields[section.key] ?? [:]).sorted(by: { $0.key < $1.key })
@@ -231,30 +265,102 @@ extension ContractMapping {
             }
         }
 
-        guard problems.count == before, let namespace, let schemaFile,
-              let find = operations["findContracts"]?.0, let get = operations["getContract"]?.0,
-              let post = operations["postWriteOff"]?.0, let findWriteOffs = operations["findWriteOffs"]?.0,
-              let reverse = operations["reverseWriteOff"]?.0, let raiseCredit = operations["raiseCreditNote"]?.0,
-              let findCredits = operations["findCreditNotes"]?.0, let requestLetter = operations["requestCustomerLetter"]?.0,
-              let createArrangement = operations["createPaymentArrangement"]?.0, let cancelArrangement = operations["cancelPaymentArrangement"]?.0,
-              let updateStatus = operations["updateContractStatus"]?.0, let addNote = operations["addContractNote"]?.0,
-              let updateContact = operations["updateContactDetails"]?.0 else { return nil }
+        guard problems.count == before, let namespace, let schemaFile else { return nil }
         return ContractMapping(
-            namespace: namespace, schemaFile: schemaFile, faultNames: faultNames,
-            faultClassifier: FaultClassifier(table: dispositions), findContracts: find, getContract: get,
-            updateContractStatus: updateStatus, addContractNote: addNote, updateContactDetails: updateContact,
-            requestCustomerLetter: requestLetter, createPaymentArrangement: createArrangement, cancelPaymentArrangement: cancelArrangement,
-            postWriteOff: post, findWriteOffs: findWriteOffs,
-            reverseWriteOff: reverse, raiseCreditNote: raiseCredit, findCreditNotes: findCredits, writeOffFields: recordFields["writeOff"] ?? [:],
-            reversalFields: recordFields["writeOffReversal"] ?? [:], creditNoteFields: recordFields["creditNote"] ?? [:],
-            contractFields: contractFields, invoiceFields: invoiceFields)
+            namespace: namespace, schemaFile: schemaFile, faultNames: faultNames, faultClassifier: faultClassifier,
+            operations: operations.mapValues(\.0), elementNames: elementNames, incrementalStart: incrementalStart,
+            writeOffFields: recordFields["writeOff"] ?? [:], reversalFields: recordFields["writeOffReversal"] ?? [:],
+            creditNoteFields: recordFields["creditNote"] ?? [:], contractFields: contractFields, invoiceFields: invoiceFields)
+    }
+
+    /// `faults:`: where a fault's detail keeps MILES's code and what each code means; and, for faults
+    /// with no code (only `faultcode` and `faultstring`), the `withoutDetail` rules. A MILES whose faults
+    /// never carry a detail leaves `detail`, `code`, `message` and `dispositions` out.
+    private static func loadFaults(_ faults: Node?, outline: SchemaOutline?, _ file: YAMLFile,
+                                   _ problems: inout [MappingProblem]) -> (FaultDetailNames, FaultClassifier) {
+        checkKeys(faults, allowed: ["detail", "code", "message", "dispositions", "withoutDetail"], file, &problems)
+        var faultNames = FaultDetailNames.none
+        var dispositions: [String: FaultDisposition] = [:]
+        if faults?[key: "detail"] != nil {
+            faultNames = FaultDetailNames(
+                container: requiredString(faults, "detail", file, &problems) ?? "",
+                code: requiredString(faults, "code", file, &problems) ?? "",
+                message: requiredString(faults, "message", file, &problems) ?? "")
+            if let outline, !faultNames.container.isEmpty {
+                if let detail = outline.globalElement(faultNames.container) {
+                    for (key, name) in [("code", faultNames.code), ("message", faultNames.message)] where !name.isEmpty
+                        && outline.resolve(path: [name], fromType: detail) == nil {
+                        problems.append(file.problem(faults?[key: key], .pathNotInSchema,
+                                                     "fault \(key) element '\(name)' is not in \(faultNames.container) in the schema"))
+                    }
+                } else {
+                    problems.append(file.problem(faults?[key: "detail"], .pathNotInSchema,
+                                                 "fault detail element '\(faultNames.container)' is not a global element of the schema"))
+                }
+            }
+            for (key, value) in faults?[key: "dispositions"]?.orderedPairs ?? [] {
+                guard let code = key.string, let disposition = parseDisposition(value, file, &problems) else { continue }
+                dispositions[code] = disposition
+            }
+        } else {
+            for key in ["code", "message", "dispositions"] where faults?[key: key] != nil {
+                problems.append(file.problem(faults?[key: key], .missingField,
+                    "faults: '\(key)' belongs to the codes in a fault's detail, and 'detail' (the element holding them) is not given; "
+                        + "faults without a detail are sorted by 'withoutDetail'"))
+            }
+        }
+        var rules: [FaultMessageRule] = []
+        if let node = faults?[key: "withoutDetail"] {
+            guard case let .sequence(entries) = node else {
+                problems.append(file.problem(node, .invalidValue, "withoutDetail must be a list of rules (faultCode, message, disposition)"))
+                return (faultNames, FaultClassifier(table: dispositions))
+            }
+            for entry in entries {
+                checkKeys(entry, allowed: ["faultCode", "message", "disposition"], file, &problems)
+                guard entry.orderedPairs != nil, let dispositionNode = entry[key: "disposition"] else {
+                    problems.append(file.problem(entry, .missingField, "a withoutDetail rule needs a disposition"))
+                    continue
+                }
+                guard let disposition = parseDisposition(dispositionNode, file, &problems) else { continue }
+                let pattern = entry[key: "message"]?.string
+                do {
+                    rules.append(try FaultMessageRule(faultCode: entry[key: "faultCode"]?.string, messagePattern: pattern, disposition: disposition))
+                } catch {
+                    problems.append(file.problem(entry[key: "message"], .invalidValue,
+                                                 "withoutDetail: message '\(pattern ?? "")' is not a regular expression: \(error)"))
+                }
+            }
+        }
+        return (faultNames, FaultClassifier(table: dispositions, withoutDetail: rules))
+    }
+
+    private static func parseDisposition(_ node: Node, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> FaultDisposition? {
+        guard let disposition = node.string.flatMap(FaultDisposition.init(rawValue:)) else {
+            problems.append(file.problem(node, .unknownInternalValue,
+                "fault disposition '\(node.string ?? "")' is not one of \(FaultDisposition.allCases.map(\.rawValue).joined(separator: ", "))"))
+            return nil
+        }
+        return disposition
+    }
+
+    /// `90s`, `15m`, `2h`: a whole number of seconds, minutes or hours.
+    static func parseDuration(_ text: String) -> Duration? {
+        guard let unit = text.last, let count = Int64(text.dropLast()), count >= 0 else { return nil }
+        switch unit {
+        case "s": return .seconds(count)
+        case "m": return .seconds(count * 60)
+        case "h": return .seconds(count * 3600)
+        default: return nil
+        }
     }
 
     private static func loadOperation(
-        _ name: String, _ node: Node, shape: OperationShape, outline: SchemaOutline?,
+        _ operation: MilesOperation, _ node: Node, shape: OperationShape, outline: SchemaOutline?,
         _ file: YAMLFile, _ problems: inout [MappingProblem]
     ) -> (OperationMapping, SchemaOutline.TypeReference?)? {
-        checkKeys(node, allowed: ["service", "soapAction", "request", "requestFields", "response", "responseFields", "records", "validation"],
+        let name = operation.rawValue
+        checkKeys(node, allowed: Set(["service", "soapAction", "request", "requestFields", "response", "responseFields", "records", "validation"]
+                                     + (operation == .findContracts ? ["changedSinceOverlap"] : [])),
                   file, &problems)
         let validationText = node[key: "validation"]?.string ?? SchemaValidation.strict.rawValue
         let validation = SchemaValidation(rawValue: validationText)
@@ -292,9 +398,9 @@ extension ContractMapping {
         }
         var responseFields: [String: [String]] = [:]
         for (key, value) in node[key: "responseFields"]?.orderedPairs ?? [] {
-            guard let field = key.string, shape.response.contains(field) else {
-                problems.append(file.problem(key, .unknownModelField,
-                    "unknown answer value '\(key.string ?? "")' for \(name); expected one of \(shape.response.sorted().joined(separator: ", "))"))
+            guard let field = key.string, shape.response.contains(field) || shape.optionalResponse.contains(field) else {
+                problems.append(file.problem(key, .unknownModelField, "unknown answer value '\(key.string ?? "")' for \(name); expected one of "
+                    + shape.response.union(shape.optionalResponse).sorted().joined(separator: ", ")))
                 continue
             }
             guard let path = checkedPath(value, from: responseType, outline: outline, what: response ?? "", file, &problems) else { continue }
@@ -354,7 +460,7 @@ extension ContractMapping {
             guard let path = checkedPath(value, from: recordType, outline: outline, what: "the \(sectionName) record", file, &problems) else { continue }
             fields[field] = path
         }
-        for field in ModelField.allCases where field.section == section && field.isRequired && fields[field] == nil
+        for field in ModelField.allCases where field.section == section && field.mustBeMapped && fields[field] == nil
             && node?[key: field.rawValue] == nil {
             problems.append(file.problem(node, .missingField, "required model field '\(field.rawValue)' is not mapped in section '\(sectionName)'"))
         }

@@ -41,13 +41,17 @@ public enum ModelField: String, CaseIterable, Sendable {
         }
     }
 
-    /// Whether a contract without this element is an error.
+    /// Whether a contract without this element is an error (for the customer's version: when it is mapped).
     var isRequired: Bool {
         switch self {
         case .endDate, .lastPaymentDate, .arrearsOldestUnpaidDueDate, .customerAddressLine2, .customerEmail, .customerPhones, .invoices: return false
         default: return true
         }
     }
+
+    /// Whether the mapping must map it: every field a contract must have, except the customer's
+    /// version, which some MILES do not keep. Contact changes, which name it, are then disabled.
+    var mustBeMapped: Bool { isRequired && self != .customerVersion }
 
     static func field(named name: String, in section: Section) -> ModelField? {
         guard let field = ModelField(rawValue: name), field.section == section else { return nil }

@@ -5,11 +5,22 @@ import Foundation
 /// failure into a `SOAPCallError` with its disposition.
 ///
 /// ```swift
-/// let page = try await client.call(service: "ContractService", operation: "FindContracts",
+/// let page = try await client.call(service: "ContractService", operation: "FindContracts", soapAction: action, kind: .read,
 ///                                  payload: { try $0.element("m:PageSize", "500") },
 ///                                  decoder: { reader in MyDecoder(reader: reader) })
 /// ```
 public struct SOAPClient: Sendable {
+    /// Whether a call only reads, which decides what happens when the kept-alive connection it went
+    /// out on closes before any answer (`CurlTransport.Failure.resendRefused`).
+    public enum CallKind: Sendable {
+        /// Harmless to repeat: sent again at once, with a fresh WS-Security header (a copy of the
+        /// first would repeat its nonce, which MILES refuses as a replay).
+        case read
+        /// MILES may have applied it: the call fails as an unknown outcome, for the caller to
+        /// reconcile before it sends the write again.
+        case write
+    }
+
     public struct Configuration: Sendable {
         /// The base URL of the MILES services; `/ServiceName` is appended per call.
         public var endpoint: String
@@ -19,11 +30,14 @@ public struct SOAPClient: Sendable {
         public var classifier: FaultClassifier
         public var limits: XMLLimits
         public var transport: HTTPTransportConfiguration
+        /// The adapter's clock, for the WS-Security Created and Expires (tests set it apart from MILES's).
+        public var now: @Sendable () -> Date
 
         public init(
             endpoint: String, credentials: MilesCredentials, messageNamespace: String,
             faultNames: FaultDetailNames, classifier: FaultClassifier,
-            limits: XMLLimits = .default, transport: HTTPTransportConfiguration = HTTPTransportConfiguration()
+            limits: XMLLimits = .default, transport: HTTPTransportConfiguration = HTTPTransportConfiguration(),
+            now: @escaping @Sendable () -> Date = { Date() }
         ) {
             self.endpoint = endpoint
             self.credentials = credentials
@@ -32,6 +46,7 @@ public struct SOAPClient: Sendable {
             self.classifier = classifier
             self.limits = limits
             self.transport = transport
+            self.now = now
         }
     }
 
@@ -43,8 +58,9 @@ public struct SOAPClient: Sendable {
         self.transport = CurlTransport(configuration: configuration.transport)
     }
 
+    /// Calls `operation`; `kind` says whether MILES may have acted on a call whose answer was lost (`.write`, the default).
     public func call<Decoder: SOAPPayloadDecoder>(
-        service: String, operation: String, soapAction: String,
+        service: String, operation: String, soapAction: String, kind: CallKind = .write,
         payload: @escaping @Sendable (inout XMLWriter) throws -> Void,
         decoder: @escaping @Sendable (XMLStreamReader) -> Decoder
     ) async throws(SOAPCallError) -> Decoder.Output {
@@ -53,7 +69,7 @@ public struct SOAPClient: Sendable {
             DispatchQueue.global().async {
                 continuation.resume(returning: Result {
                     () throws(SOAPCallError) in
-                    try self.callBlocking(service: service, operation: operation, soapAction: soapAction,
+                    try self.callBlocking(service: service, operation: operation, soapAction: soapAction, kind: kind,
                                           payload: payload, decoder: decoder)
                 })
             }
@@ -68,7 +84,7 @@ public struct SOAPClient: Sendable {
 
     /// The same call, on the caller's thread.
     public func callBlocking<Decoder: SOAPPayloadDecoder>(
-        service: String, operation: String, soapAction: String,
+        service: String, operation: String, soapAction: String, kind callKind: CallKind = .write,
         payload: (inout XMLWriter) throws -> Void,
         decoder makeDecoder: (XMLStreamReader) -> Decoder
     ) throws(SOAPCallError) -> Decoder.Output {
@@ -77,31 +93,42 @@ public struct SOAPClient: Sendable {
             SOAPCallError(kind: kind, operation: operation, endpoint: url, classifier: configuration.classifier,
                           retryAfter: retryAfter.map { .seconds($0) })
         }
-        let body: [UInt8]
-        do {
-            body = try SOAPEnvelope.request(
-                messageNamespace: configuration.messageNamespace,
-                security: UsernameTokenHeader(credentials: configuration.credentials),
-                payload: payload)
-        } catch {
-            throw failure(.invalidRequest(String(describing: error)))
-        }
-        let reader = XMLStreamReader(limits: configuration.limits)
-        let handler = SOAPResponseHandler(reader: reader, decoder: makeDecoder(reader), faultNames: configuration.faultNames)
-        let answer: CurlTransport.Answer
-        do {
-            answer = try transport.post(
-                url: url,
-                headers: ["Content-Type: text/xml; charset=utf-8", "SOAPAction: \"\(soapAction)\"", "Expect:"],
-                body: body,
-                accept: { $0 == 200 || $0 == 500 },
-                consume: { try reader.feed($0, handler: handler) })
-        } catch let error as CurlTransport.Failure {
-            throw failure(.transport(code: error.code, message: error.message, requestSent: error.requestSent))
-        } catch let error as XMLReaderError {
-            throw failure(.invalidResponse(error))
-        } catch {
-            throw failure(.invalidResponse(.rejected(String(describing: error))))
+        var reader: XMLStreamReader
+        var handler: SOAPResponseHandler<Decoder>
+        var answer: CurlTransport.Answer
+        var resent = false
+        while true {
+            let body: [UInt8]
+            do {
+                body = try SOAPEnvelope.request(
+                    messageNamespace: configuration.messageNamespace,
+                    security: UsernameTokenHeader(credentials: configuration.credentials, now: configuration.now()),
+                    payload: payload)
+            } catch {
+                throw failure(.invalidRequest(String(describing: error)))
+            }
+            reader = XMLStreamReader(limits: configuration.limits)
+            handler = SOAPResponseHandler(reader: reader, decoder: makeDecoder(reader), faultNames: configuration.faultNames)
+            do {
+                answer = try transport.post(
+                    url: url,
+                    headers: ["Content-Type: text/xml; charset=utf-8", "SOAPAction: \"\(soapAction)\"", "Expect:"],
+                    body: body,
+                    accept: { $0 == 200 || $0 == 500 },
+                    consume: { [reader, handler] in try reader.feed($0, handler: handler) })
+                break
+            } catch let error as CurlTransport.Failure {
+                // Once: the new attempt is on a new connection, so a second loss is MILES's trouble, not a stale connection.
+                if error.resendRefused, callKind == .read, !resent {
+                    resent = true
+                    continue
+                }
+                throw failure(.transport(code: error.code, message: error.message, requestSent: error.requestSent))
+            } catch let error as XMLReaderError {
+                throw failure(.invalidResponse(error))
+            } catch {
+                throw failure(.invalidResponse(.rejected(String(describing: error))))
+            }
         }
         guard answer.status == 200 || answer.status == 500 else {
             throw failure(.httpStatus(answer.status, body: answer.unconsumedBodyPrefix), retryAfter: answer.retryAfterSeconds)

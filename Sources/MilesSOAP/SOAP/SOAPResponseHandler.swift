@@ -6,7 +6,8 @@ public protocol SOAPPayloadDecoder: XMLEventHandler {
     func result() throws -> Output
 }
 
-/// Where MILES puts its machine-readable fault code inside `detail`.
+/// Where MILES puts its machine-readable fault code inside `detail`; all empty (`none`) for a MILES
+/// whose faults carry only `faultcode` and `faultstring`.
 public struct FaultDetailNames: Sendable {
     public var container: String
     public var code: String
@@ -17,6 +18,9 @@ public struct FaultDetailNames: Sendable {
         self.code = code
         self.message = message
     }
+
+    /// MILES's faults carry no detail: they are sorted by `faultcode` and `faultstring` alone.
+    public static let none = FaultDetailNames(container: "", code: "", message: "")
 }
 
 /// Reads a SOAP 1.1 envelope: hands the body's payload to a decoder (the reader delivers the
@@ -29,7 +33,8 @@ final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
     private let fault: XMLName
     private let faultCode: XMLName
     private let faultString: XMLName
-    private let detailCode: XMLName
+    /// Nil when MILES's faults carry no detail code.
+    private let detailCode: XMLName?
 
     // One parse, one thread: no runtime exclusivity checks on the per-event state.
     @exclusivity(unchecked) private var depth = 0
@@ -48,7 +53,7 @@ final class SOAPResponseHandler<Decoder: SOAPPayloadDecoder>: XMLEventHandler {
         fault = reader.intern("Fault")
         faultCode = reader.intern("faultcode")
         faultString = reader.intern("faultstring")
-        detailCode = reader.intern(faultNames.code)
+        detailCode = faultNames.code.isEmpty ? nil : reader.intern(faultNames.code)
     }
 
     func startElement(_ name: XMLName, attributes: XMLAttributes) throws {

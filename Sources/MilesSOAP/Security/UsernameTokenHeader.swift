@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 
-/// A WS-Security UsernameToken header, as MILES requires on every call.
+/// The WS-Security header MILES requires on every call: a UsernameToken, after a `wsu:Timestamp`
+/// when the credentials ask for one (`MilesCredentials.timestampTimeToLive`).
 ///
 /// With `.digest` (the default) the password never travels:
 /// `PasswordDigest = Base64(SHA-1(nonce + created + password))`, with a fresh nonce and the
@@ -15,18 +16,22 @@ public struct UsernameTokenHeader: Sendable {
     public let credentials: MilesCredentials
     public let nonce: [UInt8]
     public let created: String
+    /// Written first in the header, as WS-SecurityPolicy's "timestamp first" layouts expect.
+    public let timestamp: SecurityTimestamp?
 
-    /// A header with a random 16-byte nonce, created now.
+    /// A header with a random 16-byte nonce, created `now`, with the Timestamp the credentials ask for.
     public init(credentials: MilesCredentials, now: Date = Date()) {
         var generator = SystemRandomNumberGenerator()
         self.init(credentials: credentials, nonce: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) },
-                  created: UsernameTokenHeader.timestamp(now))
+                  created: UsernameTokenHeader.timestamp(now),
+                  timestamp: credentials.timestampTimeToLive.map { SecurityTimestamp(created: now, timeToLive: $0) })
     }
 
-    public init(credentials: MilesCredentials, nonce: [UInt8], created: String) {
+    public init(credentials: MilesCredentials, nonce: [UInt8], created: String, timestamp: SecurityTimestamp? = nil) {
         self.credentials = credentials
         self.nonce = nonce
         self.created = created
+        self.timestamp = timestamp
     }
 
     /// Base64(SHA-1(nonce + created + password)), the UsernameToken profile 1.0 digest.
@@ -38,15 +43,16 @@ public struct UsernameTokenHeader: Sendable {
         return Data(hash.finalize()).base64EncodedString()
     }
 
-    /// `2026-11-29T18:00:00.123Z`, the form of wsu:Created.
+    /// `2026-11-29T18:00:00.123Z`, the form of wsu:Created; the same instant as a Timestamp's Created.
     public static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        SecurityTimestamp.text(millisecondsSinceEpoch: SecurityTimestamp.milliseconds(date))
     }
 
     public func write(into writer: inout XMLWriter) throws(XMLWriter.InvalidCharacter) {
         try writer.open("wsse:Security", attributes: [
             "xmlns:wsse": SOAPNamespaces.wsse, "xmlns:wsu": SOAPNamespaces.wsu, "soapenv:mustUnderstand": "1",
         ])
+        try timestamp?.write(into: &writer)
         writer.open("wsse:UsernameToken")
         try writer.element("wsse:Username", credentials.username)
         switch credentials.passwordType {

@@ -12,6 +12,10 @@ public final class CurlTransport: Sendable {
         public let message: String
         /// Whether the whole request went out before the failure: MILES may have acted on it.
         public let requestSent: Bool
+        /// The request went out on a kept-alive connection that closed before any answer, and libcurl
+        /// would have sent it again on a new one; the transport refused (see `post`). The caller
+        /// decides: a read can be built afresh and sent again, a write's outcome is unknown.
+        public let resendRefused: Bool
     }
 
     /// What came back: the status and the first bytes of a body the consumer did not take.
@@ -40,6 +44,8 @@ public final class CurlTransport: Sendable {
 
     /// Posts `body` to `url` and, for the statuses `accept` allows, hands each piece of the answer to `consume`.
     /// Blocking: call it from a thread that may block, not from the cooperative pool.
+    ///
+    /// The body goes out at most once: libcurl is never let send it again by itself (`Failure.resendRefused`).
     public func post(
         url: String, headers: [String], body: [UInt8],
         accept: @escaping (Int) -> Bool,
@@ -55,43 +61,62 @@ public final class CurlTransport: Sendable {
         defer { curl_slist_free_all(headerList) }
 
         let sink = ResponseSink(handle: handle, accept: accept, consume: consume)
+        let source = RequestSource(body: body)
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         defer { errorBuffer.deallocate() }
 
-        let result: CURLcode = withExtendedLifetime(sink) {
-            body.withUnsafeBytes { bodyBytes in
-                ccurl_setopt_string(handle, CURLOPT_URL, url)
-                ccurl_setopt_long(handle, CURLOPT_POST, 1)
-                ccurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyBytes.baseAddress))
-                ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyBytes.count)
-                ccurl_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
-                ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.milliseconds)
-                ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, configuration.requestTimeout.milliseconds)
-                ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-                ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, configuration.verifyTLS ? 1 : 0)
-                ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, configuration.verifyTLS ? 2 : 0)
-                if let path = configuration.caBundlePath { ccurl_setopt_string(handle, CURLOPT_CAINFO, path) }
-                if let path = configuration.clientCertificatePath { ccurl_setopt_string(handle, CURLOPT_SSLCERT, path) }
-                if let path = configuration.clientKeyPath { ccurl_setopt_string(handle, CURLOPT_SSLKEY, path) }
-                // Only HTTP(S): a redirect or URL can never make curl read a file or another protocol.
-                ccurl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
-                ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
-                ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
-                ccurl_setopt_write_function(handle, writeCallback)
-                ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
-                return curl_easy_perform(handle)
-            }
+        let result: CURLcode = withExtendedLifetime((sink, source)) {
+            ccurl_setopt_string(handle, CURLOPT_URL, url)
+            ccurl_setopt_long(handle, CURLOPT_POST, 1)
+            // No silent resend. When a kept-alive connection dies after the request went out and before any
+            // answer byte, libcurl 7.88 sends the same bytes again on a new connection, nonce and all: a write
+            // MILES applied would be applied twice, or refused as a replayed nonce. There is no switch for
+            // that before 8.16 (CURLOPT_FORBID_RETRY_ON_REUSE), but libcurl first asks the seek callback to
+            // rewind a body it has sent (documented for this case): the body goes through a read callback
+            // and the rewind is refused, so the call fails (CURLE_SEND_FAIL_REWIND) as possibly sent. A
+            // request that died before any of its body went out is still resent: MILES cannot act on it.
+            // The cost: a request on a connection the server closed just as it went out counts as possibly
+            // sent (for a write, one reconciling read). A fresh connection per write (CURLOPT_FRESH_CONNECT)
+            // would spare that rare read at the price of a TCP and TLS handshake on every write.
+            ccurl_setopt_read_function(handle, readCallback)
+            ccurl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(source).toOpaque())
+            ccurl_setopt_seek_function(handle, refuseRewind)
+            ccurl_setopt_pointer(handle, CURLOPT_SEEKDATA, Unmanaged.passUnretained(source).toOpaque())
+            ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+            ccurl_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+            ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.milliseconds)
+            ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, configuration.requestTimeout.milliseconds)
+            ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, configuration.verifyTLS ? 1 : 0)
+            ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, configuration.verifyTLS ? 2 : 0)
+            if let path = configuration.caBundlePath { ccurl_setopt_string(handle, CURLOPT_CAINFO, path) }
+            if let path = configuration.clientCertificatePath { ccurl_setopt_string(handle, CURLOPT_SSLCERT, path) }
+            if let path = configuration.clientKeyPath { ccurl_setopt_string(handle, CURLOPT_SSLKEY, path) }
+            // Only HTTP(S): a redirect or URL can never make curl read a file or another protocol.
+            ccurl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+            ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+            ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+            ccurl_setopt_write_function(handle, writeCallback)
+            ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
+            return curl_easy_perform(handle)
         }
         if let consumerError = sink.consumerError { throw consumerError }
         guard result == CURLE_OK else {
+            if source.resendRefused {
+                // libcurl has already reset its upload count for the resend it meant to make.
+                throw Failure(code: Int(result.rawValue),
+                              message: "the connection closed after the request went out, before any answer; "
+                                  + "not sent again, as the server may have acted on it",
+                              requestSent: true, resendRefused: true)
+            }
             var uploaded: curl_off_t = 0
             ccurl_getinfo_off_t(handle, CURLINFO_SIZE_UPLOAD_T, &uploaded)
             let detail = String(cString: errorBuffer)
             throw Failure(
                 code: Int(result.rawValue),
                 message: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail,
-                requestSent: uploaded >= body.count && body.count > 0)
+                requestSent: uploaded >= body.count && body.count > 0, resendRefused: false)
         }
         if sink.accepted == nil {
             var status = 0
@@ -112,6 +137,36 @@ private final class HandleBox: @unchecked Sendable {
     init(handle: UnsafeMutableRawPointer?) {
         self.handle = handle!
     }
+}
+
+/// The request body as the read callback hands it to libcurl (CURLOPT_READDATA), and whether
+/// libcurl asked to send it again (CURLOPT_SEEKDATA).
+private final class RequestSource {
+    let body: [UInt8]
+    var offset = 0
+    var resendRefused = false
+
+    init(body: [UInt8]) {
+        self.body = body
+    }
+}
+
+private let readCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    buffer, size, count, userData in
+    let source = Unmanaged<RequestSource>.fromOpaque(userData!).takeUnretainedValue()
+    let length = min(size * count, source.body.count - source.offset)
+    guard length > 0, let buffer else { return 0 }
+    source.body.withUnsafeBytes { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + source.offset, byteCount: length)
+    }
+    source.offset += length
+    return length
+}
+
+/// Without HTTP authentication or redirects (both off), libcurl calls it only to send a body again; see `CurlTransport.post` for why never.
+private let refuseRewind: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, Int32) -> Int32 = { userData, _, _ in
+    Unmanaged<RequestSource>.fromOpaque(userData!).takeUnretainedValue().resendRefused = true
+    return CURL_SEEKFUNC_FAIL
 }
 
 /// The per-call state the write callback reaches through CURLOPT_WRITEDATA.

@@ -129,12 +129,8 @@ public struct ContractSync: Sendable {
 
         let deadline = configuration.deadline.map { clock.now + $0 }
         do throws(ContractSyncError) {
+            var page = try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline)
             while true {
-                if let deadline, clock.now >= deadline {
-                    throw ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed after \(pagesThisRun) pages; "
-                                            + "every page committed is kept and the next run resumes", underlying: nil)
-                }
-                let page = try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline)
                 for (deviation, count) in page.schemaDeviations.sorted(by: { $0.key < $1.key }) {
                     logger.warning("MILES's answer breaks the schema; read leniently", metadata: ["element": "\(deviation)", "times": "\(count)"])
                     deviationsThisRun += count
@@ -144,8 +140,9 @@ public struct ContractSync: Sendable {
                                             + "stopped before storing that page (the next run resumes from the last committed one)",
                                             underlying: nil)
                 }
+                // A MILES that sends no AsOf: the query's start by the adapter's clock stands for it (the arrangements' business date).
                 var query = checkpoint.inProgress ?? SyncCheckpoint.QueryInProgress(
-                    since: since, asOf: page.asOf, cursor: "", pagesDone: 0, received: 0, milesTotal: page.totalCount)
+                    since: since, asOf: page.asOf ?? CollectionsClock.system(), cursor: "", pagesDone: 0, received: 0, milesTotal: page.totalCount)
                 query.pagesDone += 1
                 query.received += page.contracts.count
                 var next = checkpoint
@@ -156,10 +153,17 @@ public struct ContractSync: Sendable {
                     query.cursor = nextCursor
                     next.inProgress = query
                 } else {
-                    // The query is complete: the next one starts where MILES began answering this one.
+                    // The query is complete: the next one starts where MILES began answering this one, or, when
+                    // MILES sends no AsOf, at the newest change seen less the mapping's overlap.
                     next.inProgress = nil
-                    next.nextChangedSince = query.asOf
+                    next.nextChangedSince = gateway.mappings.contract.incrementalStart.nextChangedSince(
+                        asOf: query.asOf, highWaterMark: next.highWaterMark, since: query.since)
                 }
+                // MILES is asked for the next page while this one is stored: receiving and decoding run on one
+                // core while the store writes on the other. Pages are still committed one at a time, in
+                // order, each with the checkpoint that follows it; a failed commit cancels the read ahead.
+                let following = page.nextCursor
+                async let readAhead = readAhead(since: since, cursor: following, deadline: deadline)
                 let written: Int
                 do {
                     let now = CollectionsClock.system()
@@ -183,7 +187,7 @@ public struct ContractSync: Sendable {
                 receivedThisRun += page.contracts.count
                 writtenThisRun += written
                 progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
-                guard let nextCursor = page.nextCursor else {
+                guard let nextPage = await readAhead, let following else {
                     let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
                     let message = outcome == .completed ? nil
                         : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
@@ -207,12 +211,29 @@ public struct ContractSync: Sendable {
                     }
                     return summary
                 }
-                cursor = nextCursor
+                if let deadline, clock.now >= deadline {
+                    throw ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed after \(pagesThisRun) pages; "
+                                            + "every page committed is kept and the next run resumes", underlying: nil)
+                }
+                cursor = following
+                page = try nextPage.get()
             }
         } catch {
             _ = try? await store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
                                  endedAt: CollectionsClock.system())
             throw error
+        }
+    }
+
+    /// The page after `cursor`, or nil when there is none; its failure is kept for the loop to throw
+    /// once the page before it is committed.
+    private func readAhead(since: Timestamp?, cursor: String?,
+                           deadline: ContinuousClock.Instant?) async -> Result<ContractPage, ContractSyncError>? {
+        guard let cursor else { return nil }
+        do {
+            return .success(try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline))
+        } catch {
+            return .failure(error)
         }
     }
 

@@ -19,19 +19,29 @@ public struct MilesGateway: Sendable {
         circuitBreaker = CircuitBreaker(configuration: connection.circuitBreaker)
     }
 
+    /// The operation as mapped. One this MILES does not offer is refused before anything is sent: the
+    /// jobs refuse at their start, and this is the backstop.
+    private func mapped(_ operation: MilesOperation) throws(SOAPCallError) -> OperationMapping {
+        do { return try mappings.contract.mapped(operation) } catch {
+            throw SOAPCallError(kind: .invalidRequest(error.description), operation: operation.name, endpoint: client.configuration.endpoint,
+                                classifier: mappings.contract.faultClassifier)
+        }
+    }
+
     /// Every MILES call: refused at once while the service's circuit is open; otherwise made, and its
     /// outcome counted. A business refusal is an answer: only failures a retry could cure count.
     private func call<Decoder: SOAPPayloadDecoder>(
-        service: String, operation: String, soapAction: String,
+        _ operation: MilesOperation, as mapping: OperationMapping,
         payload: @escaping @Sendable (inout XMLWriter) throws -> Void,
         decoder: @escaping @Sendable (XMLStreamReader) -> Decoder
     ) async throws(SOAPCallError) -> Decoder.Output {
+        let service = mapping.service
         if let failures = circuitBreaker.refusal(for: service) {
-            throw SOAPCallError(kind: .circuitOpen(service: service, failures: failures), operation: operation,
+            throw SOAPCallError(kind: .circuitOpen(service: service, failures: failures), operation: operation.name,
                                 endpoint: client.serviceURL(service), classifier: mappings.contract.faultClassifier)
         }
         do {
-            let output = try await client.call(service: service, operation: operation, soapAction: soapAction, payload: payload,
+            let output = try await client.call(service: service, operation: operation.name, soapAction: mapping.soapAction, payload: payload,
                                                decoder: decoder)
             circuitBreaker.record(success: true, for: service)
             return output
@@ -42,10 +52,11 @@ public struct MilesGateway: Sendable {
     }
 
     public func findContracts(changedSince: Timestamp?, cursor: String?, pageSize: Int) async throws(SOAPCallError) -> ContractPage {
+        let operation = try mapped(.findContracts)
         let mapping = mappings.contract
         let decoder = mappings.contractDecoder
         return try await call(
-            service: mapping.findContracts.service, operation: "FindContracts", soapAction: mapping.findContracts.soapAction,
+            .findContracts, as: operation,
             payload: { writer in
                 try mapping.writeFindContracts(changedSince: changedSince, cursor: cursor, pageSize: pageSize, into: &writer)
             },
@@ -53,10 +64,11 @@ public struct MilesGateway: Sendable {
     }
 
     public func getContract(number: String) async throws(SOAPCallError) -> Contract? {
+        let operation = try mapped(.getContract)
         let mapping = mappings.contract
         let decoder = mappings.contractDecoder
         let page = try await call(
-            service: mapping.getContract.service, operation: "GetContract", soapAction: mapping.getContract.soapAction,
+            .getContract, as: operation,
             payload: { writer in try mapping.writeGetContract(contractNumber: number, into: &writer) },
             decoder: { reader in decoder.getContractDecoder(reader: reader) })
         return page.contracts.first
@@ -64,36 +76,34 @@ public struct MilesGateway: Sendable {
 
     /// Asks MILES for a new status on the version the change was decided on; answers the new version.
     public func updateContractStatus(_ change: StatusChange, statusCode: String) async throws(SOAPCallError) -> Int64? {
+        let operation = try mapped(.updateContractStatus)
         let mapping = mappings.contract
-        let mappings = self.mappings
         let values = try await call(
-            service: mapping.updateContractStatus.service, operation: "UpdateContractStatus",
-            soapAction: mapping.updateContractStatus.soapAction,
+            .updateContractStatus, as: operation,
             payload: { writer in try mapping.writeUpdateContractStatus(change, statusCode: statusCode, into: &writer) },
-            decoder: { _ in mappings.updateContractStatusDecoder() })
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })
         return values["version"].flatMap { Int64($0) }
     }
 
     /// Files a note on the contract; MILES returns the same note id for a repeated reference.
     public func addContractNote(_ note: ContractNote) async throws(SOAPCallError) -> String? {
+        let operation = try mapped(.addContractNote)
         let mapping = mappings.contract
-        let mappings = self.mappings
         return try await call(
-            service: mapping.addContractNote.service, operation: "AddContractNote", soapAction: mapping.addContractNote.soapAction,
+            .addContractNote, as: operation,
             payload: { writer in try mapping.writeAddContractNote(note, into: &writer) },
-            decoder: { _ in mappings.addContractNoteDecoder() })["noteId"]
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })["noteId"]
     }
 
     /// Creates the arrangement in MILES with its stable client reference; MILES answers a repeat with
     /// the first result. Nil when the answer lacks the arrangement's id or what was paid before it.
     public func createPaymentArrangement(_ proposal: ArrangementProposal, frequencyCode: String) async throws(SOAPCallError) -> CreatedArrangement? {
+        let operation = try mapped(.createPaymentArrangement)
         let mapping = mappings.contract
-        let mappings = self.mappings
         let values = try await call(
-            service: mapping.createPaymentArrangement.service, operation: "CreatePaymentArrangement",
-            soapAction: mapping.createPaymentArrangement.soapAction,
+            .createPaymentArrangement, as: operation,
             payload: { writer in try mapping.writeCreatePaymentArrangement(proposal, frequencyCode: frequencyCode, into: &writer) },
-            decoder: { _ in mappings.createPaymentArrangementDecoder() })
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })
         guard let id = values["arrangementId"],
               let paid = values["paidToDate"].flatMap(DecimalAmount.parse)?.money(in: proposal.plan.currency) else { return nil }
         return CreatedArrangement(arrangementId: id, paidBefore: paid)
@@ -101,25 +111,23 @@ public struct MilesGateway: Sendable {
 
     /// Cancels the arrangement in MILES; cancelling it again answers the same.
     public func cancelPaymentArrangement(_ proposal: ArrangementProposal, reason: String) async throws(SOAPCallError) -> String? {
+        let operation = try mapped(.cancelPaymentArrangement)
         let mapping = mappings.contract
-        let mappings = self.mappings
         return try await call(
-            service: mapping.cancelPaymentArrangement.service, operation: "CancelPaymentArrangement",
-            soapAction: mapping.cancelPaymentArrangement.soapAction,
+            .cancelPaymentArrangement, as: operation,
             payload: { writer in try mapping.writeCancelPaymentArrangement(proposal, reason: reason, into: &writer) },
-            decoder: { _ in mappings.cancelPaymentArrangementDecoder() })["status"]
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })["status"]
     }
 
     /// Asks MILES to issue a letter; MILES answers a repeated reference with the first letter and issues nothing.
     /// Nil when the answer lacks the letter's id or serve date, or a default notice's remedy date.
     public func requestCustomerLetter(_ letter: LetterRequest, letterTypeCode: String) async throws(SOAPCallError) -> IssuedLetter? {
+        let operation = try mapped(.requestCustomerLetter)
         let mapping = mappings.contract
-        let mappings = self.mappings
         let values = try await call(
-            service: mapping.requestCustomerLetter.service, operation: "RequestCustomerLetter",
-            soapAction: mapping.requestCustomerLetter.soapAction,
+            .requestCustomerLetter, as: operation,
             payload: { writer in try mapping.writeRequestCustomerLetter(letter, letterTypeCode: letterTypeCode, into: &writer) },
-            decoder: { _ in mappings.requestCustomerLetterDecoder() })
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })
         guard let id = values["letterId"], let serve = values["serveDate"].flatMap(LocalDate.parse) else { return nil }
         // A default notice means nothing to the guards without the date the customer may put things right by.
         if letter.type == .defaultNotice, values["remedyDate"].flatMap(LocalDate.parse) == nil { return nil }
@@ -131,73 +139,79 @@ public struct MilesGateway: Sendable {
     /// Changes a customer's contact details; returns the new partner version. MILES answers a
     /// repeated reference with its first result and a stale partner version with VERSION_CONFLICT.
     public func updateContactDetails(_ change: ContactChange) async throws(SOAPCallError) -> Int64? {
+        let operation = try mapped(.updateContactDetails)
         let mapping = mappings.contract
-        let mappings = self.mappings
         return try await call(
-            service: mapping.updateContactDetails.service, operation: "UpdateContactDetails",
-            soapAction: mapping.updateContactDetails.soapAction,
+            .updateContactDetails, as: operation,
             payload: { writer in try mapping.writeUpdateContactDetails(change, into: &writer) },
-            decoder: { _ in mappings.updateContactDetailsDecoder() })["partnerVersion"].flatMap { Int64($0) }
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })["partnerVersion"]
+            .flatMap { Int64($0) }
     }
 
     /// Posts a write-off with its stable client reference; MILES returns the first result for a repeated reference.
     public func postWriteOff(_ request: WriteOffRequest, reasonCode: String) async throws(SOAPCallError) -> PostedWriteOff? {
+        let operation = try mapped(.postWriteOff)
         let mapping = mappings.contract
         let mappings = self.mappings
         return try await call(
-            service: mapping.postWriteOff.service, operation: "PostWriteOff", soapAction: mapping.postWriteOff.soapAction,
+            .postWriteOff, as: operation,
             payload: { writer in try mapping.writePostWriteOff(request, reasonCode: reasonCode, into: &writer) },
-            decoder: { _ in mappings.postWriteOffDecoder() }).first
+            decoder: { _ in mappings.writeOffsDecoder(operation) }).first
     }
 
     /// What MILES posted under a client reference: how an unknown outcome is settled before sending again.
     public func findWriteOffs(clientReference: String) async throws(SOAPCallError) -> [PostedWriteOff] {
+        let operation = try mapped(.findWriteOffs)
         let mapping = mappings.contract
         let mappings = self.mappings
         return try await call(
-            service: mapping.findWriteOffs.service, operation: "FindWriteOffs", soapAction: mapping.findWriteOffs.soapAction,
+            .findWriteOffs, as: operation,
             payload: { writer in try mapping.writeFindWriteOffs(clientReference: clientReference, into: &writer) },
-            decoder: { _ in mappings.findWriteOffsDecoder() })
+            decoder: { _ in mappings.writeOffsDecoder(operation) })
     }
 
     /// Raises a credit note with its stable client reference; MILES returns the first result for a repeated reference.
     public func raiseCreditNote(_ credit: CreditNoteRequest) async throws(SOAPCallError) -> PostedCredit? {
+        let operation = try mapped(.raiseCreditNote)
         let mapping = mappings.contract
         let mappings = self.mappings
         return try await call(
-            service: mapping.raiseCreditNote.service, operation: "RaiseCreditNote", soapAction: mapping.raiseCreditNote.soapAction,
+            .raiseCreditNote, as: operation,
             payload: { writer in try mapping.writeRaiseCreditNote(credit, into: &writer) },
-            decoder: { _ in mappings.raiseCreditNoteDecoder() }).first
+            decoder: { _ in mappings.creditNotesDecoder(operation) }).first
     }
 
     /// The credit notes MILES raised under a client reference: how an unknown outcome is settled.
     public func findCreditNotes(clientReference: String) async throws(SOAPCallError) -> [PostedCredit] {
+        let operation = try mapped(.findCreditNotes)
         let mapping = mappings.contract
         let mappings = self.mappings
         return try await call(
-            service: mapping.findCreditNotes.service, operation: "FindCreditNotes", soapAction: mapping.findCreditNotes.soapAction,
+            .findCreditNotes, as: operation,
             payload: { writer in try mapping.writeFindCreditNotes(clientReference: clientReference, into: &writer) },
-            decoder: { _ in mappings.findCreditNotesDecoder() })
+            decoder: { _ in mappings.creditNotesDecoder(operation) })
     }
 
     /// Reverses (part of) a posted write-off with the reversal's stable client reference.
     public func reverseWriteOff(_ reversal: WriteOffReversal) async throws(SOAPCallError) -> PostedCredit? {
+        let operation = try mapped(.reverseWriteOff)
         let mapping = mappings.contract
         let mappings = self.mappings
         return try await call(
-            service: mapping.reverseWriteOff.service, operation: "ReverseWriteOff", soapAction: mapping.reverseWriteOff.soapAction,
+            .reverseWriteOff, as: operation,
             payload: { writer in try mapping.writeReverseWriteOff(reversal, into: &writer) },
-            decoder: { _ in mappings.reverseWriteOffDecoder() }).first
+            decoder: { _ in mappings.reverseWriteOffDecoder(operation) }).first
     }
 
     /// The reversals of the write-off posted under `writeOffReference`, as FindWriteOffs returns them with it.
     public func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit] {
+        let operation = try mapped(.findWriteOffs)
         let mapping = mappings.contract
         let mappings = self.mappings
         return try await call(
-            service: mapping.findWriteOffs.service, operation: "FindWriteOffs", soapAction: mapping.findWriteOffs.soapAction,
+            .findWriteOffs, as: operation,
             payload: { writer in try mapping.writeFindWriteOffs(clientReference: writeOffReference, into: &writer) },
-            decoder: { _ in mappings.findWriteOffReversalsDecoder() })
+            decoder: { _ in mappings.writeOffReversalsDecoder(operation) })
     }
 }
 

@@ -41,6 +41,12 @@ struct MilesMockCommand: AsyncParsableCommand {
     @Option(help: "Seed of the random faults (percent, random delays, garbage): the same seed replays the same run.")
     var faultSeed: UInt64 = 1
 
+    @Flag(help: "Refuse a call whose WS-Security header has no wsu:Timestamp, or one that has expired, as Oracle- and OSB-style services do.")
+    var requireTimestamp = false
+
+    @Option(help: "With --require-timestamp: how many seconds ahead of the mock's clock a Timestamp's Created may be.")
+    var timestampClockSkew = 60
+
     @Option(help: "Write sample answers (the fuzzer's seed corpus) into this folder and stop, instead of serving.")
     var writeSamples: String?
 
@@ -58,7 +64,7 @@ struct MilesMockCommand: AsyncParsableCommand {
         let password = ProcessInfo.processInfo.environment["MILES_MOCK_PASSWORD"] ?? MockMilesConfiguration.defaultPassword
         let configuration = MockMilesConfiguration(
             contractCount: contracts, seed: seed, users: [username: password], contractDirectory: wsdl, host: host, port: port,
-            faultSeed: faultSeed)
+            faultSeed: faultSeed, requireTimestamp: requireTimestamp, timestampClockSkewSeconds: timestampClockSkew)
         let rules = try fault.map { text in
             do {
                 return try JSONDecoder().decode(FaultRule.self, from: Data(text.utf8))

@@ -1,7 +1,7 @@
 import MilesSOAP
 
 /// A SOAP request as the mock reads it: the operation (the body's first element), its
-/// parameters by element path, and the WS-Security UsernameToken if there was one.
+/// parameters by element path, and the WS-Security UsernameToken and Timestamp if there were any.
 struct MockSOAPRequest {
     struct UsernameToken {
         var username: String?
@@ -11,10 +11,17 @@ struct MockSOAPRequest {
         var created: String?
     }
 
+    /// A `wsu:Timestamp`, as sent.
+    struct MessageTimestamp {
+        var created: String?
+        var expires: String?
+    }
+
     var operation: String?
     /// Element path below the operation element (`PageSize`, `Invoices/InvoiceNumber`) to its values.
     var parameters: [String: [String]] = [:]
     var token: UsernameToken?
+    var timestamp: MessageTimestamp?
 
     func value(_ path: String) -> String? { parameters[path]?.first }
 
@@ -44,6 +51,7 @@ struct MockSOAPRequest {
             }
             if inBody, path.count == 3, request.operation == nil { request.operation = local }
             if inHeader, local == "UsernameToken" { request.token = UsernameToken() }
+            if inHeader, local == "Timestamp" { request.timestamp = MessageTimestamp() }
             if inHeader, local == "Password" { request.token?.passwordType = attributes.value(localName: "Type") }
         }
 
@@ -56,12 +64,15 @@ struct MockSOAPRequest {
             if inBody, path.count > 3 {
                 request.parameters[path[3...].joined(separator: "/"), default: []].append(value)
             }
-            if inHeader, request.token != nil {
-                switch path.last {
-                case "Username": request.token?.username = value
-                case "Password": request.token?.password = value
-                case "Nonce": request.token?.nonce = value
-                case "Created": request.token?.created = value
+            // By parent: the UsernameToken and the Timestamp each have a Created.
+            if inHeader, path.count >= 2 {
+                switch (path[path.count - 2], path[path.count - 1]) {
+                case ("UsernameToken", "Username"): request.token?.username = value
+                case ("UsernameToken", "Password"): request.token?.password = value
+                case ("UsernameToken", "Nonce"): request.token?.nonce = value
+                case ("UsernameToken", "Created"): request.token?.created = value
+                case ("Timestamp", "Created"): request.timestamp?.created = value
+                case ("Timestamp", "Expires"): request.timestamp?.expires = value
                 default: break
                 }
             }

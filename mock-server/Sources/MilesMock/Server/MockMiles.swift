@@ -29,7 +29,7 @@ public actor MockMiles {
     public init(configuration: MockMilesConfiguration) {
         self.configuration = configuration
         portfolio = MockPortfolio(seed: configuration.seed, contractCount: configuration.contractCount, baseTime: configuration.baseTime)
-        security = MockSecurity(users: configuration.users)
+        security = MockSecurity(configuration: configuration)
         faults = FaultPlan(seed: configuration.faultSeed)
     }
 
@@ -57,7 +57,7 @@ public actor MockMiles {
             journal.record(service: service, operation: operation, parameters: parameters, outcome: drop ? outcome + ",dropped" : outcome)
             return MockAnswer(status: result.status, body: result.body, dropConnection: drop)
         }
-        if let failure = security.verify(request.token, now: wallClock()) {
+        if let failure = security.verify(request.token, timestamp: request.timestamp, now: wallClock()) {
             return answer(fault(failure), "fault:\(failure.code)")
         }
         let rule = faults.next(for: operation)
@@ -166,6 +166,9 @@ public actor MockMiles {
             let asOf = portfolio.clock
             query = MockCursor(asOf: asOf, since: since, lastIndex: -1, total: portfolio.count(since: since, asOf: asOf))
         }
+        let key = RenderedPages.Key(asOf: query.asOf, since: query.since, afterIndex: query.lastIndex, total: query.total,
+                                    pageSize: pageSize, skipsAPage: skipAPage)
+        if let page = portfolio.renderedPages[key] { return page }
         let (indexes, more) = portfolio.changed(since: query.since, after: query.lastIndex, limit: pageSize, asOf: query.asOf)
         var next: String?
         if more, var last = indexes.last {
@@ -175,8 +178,10 @@ public actor MockMiles {
             }
             next = MockCursor(asOf: query.asOf, since: query.since, lastIndex: last, total: query.total).encoded
         }
-        return try MockContractRenderer.findContractsResponse(
+        let page = try MockContractRenderer.findContractsResponse(
             asOf: query.asOf, totalCount: query.total, nextCursor: next, contracts: indexes.map { portfolio.contract($0) })
+        portfolio.renderedPages.keep(page, for: key)
+        return page
     }
 
     private func getContract(_ request: MockSOAPRequest) throws -> [UInt8] {
@@ -191,7 +196,7 @@ public actor MockMiles {
     /// Back to the seeded portfolio: no changes, no faults, empty journal, forgotten nonces.
     public func reset() {
         portfolio = MockPortfolio(seed: configuration.seed, contractCount: configuration.contractCount, baseTime: configuration.baseTime)
-        security = MockSecurity(users: configuration.users)
+        security = MockSecurity(configuration: configuration)
         faults.clear()
         journal.clear()
         ledger = WriteOffLedger()

@@ -8,6 +8,12 @@ public struct MockMilesConfiguration: Sendable {
     public var seed: UInt64
     /// Username to password, for WS-Security.
     public var users: [String: String]
+    /// Whether every call must carry a WS-Security `wsu:Timestamp` (Created, Expires), as Oracle- and
+    /// OSB-style services demand. Off, a Timestamp is ignored, as services that do not use one do.
+    public var requireTimestamp: Bool
+    /// With `requireTimestamp`: how far ahead of the mock's clock a Timestamp's Created may be, the
+    /// clock skew it forgives. An Expires at or before the mock's time is refused whatever this says.
+    public var timestampClockSkewSeconds: Int
     /// The largest page FindContracts returns, whatever the caller asks for.
     public var maximumPageSize: Int
     /// The business "now" of the generated portfolio.
@@ -27,8 +33,11 @@ public struct MockMilesConfiguration: Sendable {
         contractCount: Int = 10_000, seed: UInt64 = 42,
         users: [String: String] = [MockMilesConfiguration.defaultUsername: MockMilesConfiguration.defaultPassword],
         maximumPageSize: Int = 1000, baseTime: Timestamp = Timestamp.parse("2026-11-28T22:00:00Z")!,
-        contractDirectory: String, host: String = "127.0.0.1", port: Int = 0, faultSeed: UInt64 = 1
+        contractDirectory: String, host: String = "127.0.0.1", port: Int = 0, faultSeed: UInt64 = 1,
+        requireTimestamp: Bool = false, timestampClockSkewSeconds: Int = 60
     ) {
+        self.requireTimestamp = requireTimestamp
+        self.timestampClockSkewSeconds = timestampClockSkewSeconds
         self.faultSeed = faultSeed
         self.contractCount = contractCount
         self.seed = seed

@@ -1,0 +1,96 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMock
+import MilesSync
+import TestSupport
+import Testing
+
+/// A sync store that lets a test act between the sync handing it a page and the page being written.
+private struct WatchedSyncStore: SyncStore {
+    let inner: any SyncStore
+    /// Runs before page `n` (counted from 1 in this run) is written; throwing fails that page's commit.
+    let beforeCommit: @Sendable (_ page: Int) async throws -> Void
+    private let pages = PageCounter()
+
+    init(_ inner: any SyncStore, beforeCommit: @escaping @Sendable (_ page: Int) async throws -> Void) {
+        self.inner = inner
+        self.beforeCommit = beforeCommit
+    }
+
+    func checkpoint(job: String) async throws -> SyncCheckpoint { try await inner.checkpoint(job: job) }
+    func startRun(job: String, mode: String, startedAt: Timestamp) async throws -> Int64 {
+        try await inner.startRun(job: job, mode: mode, startedAt: startedAt)
+    }
+    func commitPage(_ contracts: [Contract], checkpoint: SyncCheckpoint, job: String, runId: Int64, alerts: [RiskAlert],
+                    at: Timestamp) async throws -> Int {
+        try await beforeCommit(await pages.next())
+        return try await inner.commitPage(contracts, checkpoint: checkpoint, job: job, runId: runId, alerts: alerts, at: at)
+    }
+    func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
+        try await inner.riskSnapshots(contractNumbers: contractNumbers, arrearsKept: arrearsKept)
+    }
+    func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int {
+        try await inner.finishRun(runId, outcome: outcome, message: message, milesTotal: milesTotal, endedAt: endedAt)
+    }
+    func runs(job: String, limit: Int) async throws -> [SyncRun] { try await inner.runs(job: job, limit: limit) }
+}
+
+private actor PageCounter {
+    private var count = 0
+    func next() -> Int {
+        count += 1
+        return count
+    }
+}
+
+private struct ReadAheadMissing: Error, CustomStringConvertible {
+    let page: Int
+    var description: String { "MILES was not asked for page \(page + 1) while page \(page) waited to be stored" }
+}
+
+private struct CommitRefused: Error {}
+
+@Suite("The sync reads the next page from MILES while it stores the last one (issue 16)", .serialized, .timeLimit(.minutes(2)))
+struct SyncPipelineTests {
+    @Test("each page's commit waits until MILES has been asked for the page after it; the store still equals MILES",
+          arguments: StoreKind.available)
+    func nextPageAskedWhileStoring(kind: StoreKind) async throws {
+        try await withHarness(contracts: 2_500, store: kind) { harness in
+            let store = try await harness.openStore()
+            let miles = harness.server.miles
+            let watched = WatchedSyncStore(store) { page in
+                guard page < 5 else { return }
+                // Polls for a condition, with a deadline: without reading ahead it never comes.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while await miles.journalEntries().filter({ $0.operation == "FindContracts" }).count <= page {
+                    guard ContinuousClock.now < deadline else { throw ReadAheadMissing(page: page) }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            let summary = try await harness.sync(store: watched).run(mode: .resume)
+            #expect(summary.outcome == .completed && summary.pages == 5 && summary.received == 2_500)
+            #expect(await harness.findContractsCalls().count == 5)
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
+        }
+    }
+
+    @Test("a commit that fails stops the sync with the pages before it kept and the page read ahead not stored; the next run resumes",
+          arguments: StoreKind.available)
+    func failedCommitKeepsEarlierPages(kind: StoreKind) async throws {
+        try await withHarness(contracts: 2_500, store: kind) { harness in
+            let store = try await harness.openStore()
+            let failing = WatchedSyncStore(store) { page in
+                if page == 3 { throw CommitRefused() }
+            }
+            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+            let query = try #require(try await store.checkpoint(job: "contracts").inProgress)
+            #expect(query.pagesDone == 2 && query.received == 1_000)
+            #expect(try await store.contractCount() == 1_000)
+
+            let resumed = try await harness.sync(store: store).run(mode: .resume)
+            #expect(resumed.resumedAfterPage == 2 && resumed.pages == 3)
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
+        }
+    }
+}
