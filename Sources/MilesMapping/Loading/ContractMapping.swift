@@ -375,7 +375,7 @@ extension ContractMapping {
         let records = shape.hasRecords ? requiredString(node, "records", file, &problems) : ""
         let requestType = request.flatMap { outline?.globalElement($0) }
         let responseType = response.flatMap { outline?.globalElement($0) }
-        if let outline {
+        if outline != nil {
             if let request, requestType == nil {
                 problems.append(file.problem(node[key: "request"], .pathNotInSchema, "request element '\(request)' is not a global element of the schema"))
             }

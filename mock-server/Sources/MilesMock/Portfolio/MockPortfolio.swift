@@ -10,6 +10,8 @@ struct MockPortfolio: Sendable {
     private(set) var changedIndexes: [Int] = []
     private(set) var clock: Timestamp
     private(set) var daysAdvanced = 0
+    /// FindContracts pages already rendered from the book as it stands; `record` empties it.
+    var renderedPages = RenderedPages()
 
     init(seed: UInt64, contractCount: Int, baseTime: Timestamp) {
         generator = PortfolioGenerator(seed: seed, baseTime: baseTime)
@@ -68,8 +70,6 @@ struct MockPortfolio: Sendable {
         return total
     }
 
-    /// Moves the business clock a day on and changes `changes` contracts as a day of business would:
-    /// payments against the oldest arrears, new invoices, status changes. Returns the contract numbers changed.
     /// Changes one contract as `change` says, as MILES would record it (a new version); false if
     /// there is no such contract.
     mutating func modify(number: String, _ change: (inout Contract) -> Void) -> Bool {
@@ -80,6 +80,8 @@ struct MockPortfolio: Sendable {
         return true
     }
 
+    /// Moves the business clock a day on and changes `changes` contracts as a day of business would:
+    /// payments against the oldest arrears, new invoices, status changes. Returns the contract numbers changed.
     mutating func advanceDay(changes: Int) -> [String] {
         daysAdvanced += 1
         clock = clock.adding(seconds: 86_400)
@@ -105,6 +107,7 @@ struct MockPortfolio: Sendable {
     /// millisecond first so that every change is later than any query that began before it.
     mutating func record(_ index: Int, _ changed: Contract) {
         clock = clock.adding(milliseconds: 1)
+        renderedPages.removeAll()
         var contract = changed
         contract.version += 1
         contract.lastModified = clock
