@@ -20,8 +20,10 @@ struct SyncLockTests {
         try await withHarness(contracts: 400, store: kind) { harness in
             _ = try await harness.openStore()
             // MILES takes a while to answer the first page, and the first run is held still (SIGSTOP) once it has the lock:
-            // it holds it while the second runs, however slowly a loaded machine starts the second.
-            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 3_000))
+            // it holds it while the second runs, however slowly a loaded machine starts the second. The delay is long
+            // because CI once starved this test for over 3 s between seeing the lock and stopping its holder, which had
+            // finished meanwhile. The second run overlaps the delay, so the test waits it once.
+            await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 15_000))
             let first = try AdapterProcess(["sync", "contracts"], harness: harness)
             #expect(try await waitUntil(seconds: 30) { try await lockHolder(harness) == first.process.processIdentifier })
             kill(first.process.processIdentifier, SIGSTOP)
