@@ -224,6 +224,45 @@ enum PostgresSchema {
             """,
             "CREATE INDEX reported_arrangements_open ON reported_arrangements (contract_number) WHERE arrangement_id IS NULL",
         ]),
+        // An allocation's id is its bank entry's (at most one each): the outbox's subject and client reference.
+        // A payment in transit an allocation matched is marked on the agent's update, so it is not matched twice.
+        ("v5: bank statements, their entries, payment allocations and the accounts customers pay from", [
+            """
+            CREATE TABLE bank_statements (
+                id BIGSERIAL PRIMARY KEY, file_sha256 TEXT NOT NULL, index_in_file BIGINT NOT NULL, file_name TEXT NOT NULL,
+                stored_path TEXT NOT NULL, format TEXT NOT NULL, account TEXT NOT NULL, currency TEXT NOT NULL, statement_ref TEXT NOT NULL,
+                sequence_number TEXT, opening_amount BIGINT NOT NULL, opening_mark TEXT NOT NULL, opening_date INT NOT NULL,
+                closing_amount BIGINT NOT NULL, closing_mark TEXT NOT NULL, closing_date INT NOT NULL, entry_count BIGINT NOT NULL,
+                first_position BIGINT NOT NULL, positions_done BIGINT NOT NULL, state TEXT NOT NULL, continuity TEXT NOT NULL,
+                gap_amount BIGINT, gap_currency TEXT, gap_mark TEXT, gap_date INT, received_at BIGINT NOT NULL, finished_at BIGINT,
+                UNIQUE (file_sha256, index_in_file))
+            """,
+            "CREATE INDEX bank_statements_account ON bank_statements (account, closing_date, id)",
+            """
+            CREATE TABLE bank_entries (
+                id BIGSERIAL PRIMARY KEY, statement_id BIGINT NOT NULL REFERENCES bank_statements (id), account TEXT NOT NULL,
+                identity TEXT NOT NULL UNIQUE, position BIGINT NOT NULL, bank_reference TEXT, booking_date INT NOT NULL, value_date INT NOT NULL,
+                amount BIGINT NOT NULL, currency TEXT NOT NULL, mark TEXT NOT NULL, is_reversal BOOLEAN NOT NULL, return_reason TEXT,
+                remittance TEXT NOT NULL, counterparty_name TEXT, counterparty_account TEXT, end_to_end_id TEXT, instructed_amount BIGINT,
+                instructed_currency TEXT, state TEXT NOT NULL, reason TEXT, candidates TEXT NOT NULL, reverses_entry_id BIGINT)
+            """,
+            "CREATE INDEX bank_entries_state ON bank_entries (state, booking_date, id)",
+            "CREATE INDEX bank_entries_booked ON bank_entries (booking_date)",
+            "CREATE INDEX bank_entries_payment ON bank_entries (account, amount, booking_date)",
+            "CREATE INDEX bank_entries_reverses ON bank_entries (reverses_entry_id) WHERE reverses_entry_id IS NOT NULL",
+            """
+            CREATE TABLE payment_allocations (
+                id BIGINT PRIMARY KEY REFERENCES bank_entries (id), contract_number TEXT NOT NULL, lines TEXT NOT NULL, allocated BIGINT NOT NULL,
+                suspense BIGINT NOT NULL, currency TEXT NOT NULL, value_date INT NOT NULL, account TEXT NOT NULL, bank_reference TEXT NOT NULL,
+                allocated_by TEXT NOT NULL, by_hand BOOLEAN NOT NULL, reason TEXT NOT NULL, confidence BIGINT NOT NULL, state TEXT NOT NULL,
+                miles_allocation_id TEXT, failure_reason TEXT, allocated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX payment_allocations_contract ON payment_allocations (contract_number, state)",
+            "CREATE TABLE bank_payer_accounts (account TEXT NOT NULL, partner_id TEXT NOT NULL, PRIMARY KEY (account, partner_id))",
+            "CREATE INDEX bank_payer_accounts_partner ON bank_payer_accounts (partner_id)",
+            "ALTER TABLE third_party_updates ADD COLUMN bank_entry_id BIGINT",
+            "CREATE INDEX invoices_number ON invoices (invoice_number)",
+        ]),
     ]
 
     /// The columns a credit note and a write-off reversal share: the amount, the reason, and the approvals' trail.

@@ -109,6 +109,9 @@ extension PostgresStore: OutboxStore {
                         .first?.value("cancel_reason", as: String?.self)
                     subjects[entry.id] = try await arrangement(id: id, on: connection)
                         .map { OutboxSubject.arrangement($0, cancellation: reason ?? "cancelled") }
+                case .allocatePayment, .reverseAllocation:
+                    subjects[entry.id] = try await paymentAllocation(id: id, on: connection)
+                        .map { OutboxSubject.paymentAllocation($0, reversal: entry.kind == .reverseAllocation) }
                 }
             }
             return subjects
@@ -196,6 +199,21 @@ extension PostgresStore: OutboxStore {
                 // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
                 try await connection.query("""
                     UPDATE arrangements SET failure_reason = \("cancellation failed: " + reason) WHERE id = \(entry.subjectId)
+                    """, logger: logger)
+            } else if entry.kind == .allocatePayment {
+                // MILES does not have it: the entry waits for a person again, unless the bank has since taken the money back.
+                try await connection.query("""
+                    UPDATE payment_allocations SET state = 'refused', failure_reason = \(reason) WHERE id = \(entry.subjectId)
+                    """, logger: logger)
+                try await connection.query("""
+                    UPDATE bank_entries SET state = 'toCheck', reason = \("MILES refused the allocation: " + reason)
+                    WHERE id = \(entry.subjectId) AND state = 'allocated'
+                        AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
+                    """, logger: logger)
+            } else if entry.kind == .reverseAllocation {
+                // MILES still holds the allocation: it stays reversing, with why the reversal failed.
+                try await connection.query("""
+                    UPDATE payment_allocations SET failure_reason = \("reversal failed: " + reason) WHERE id = \(entry.subjectId)
                     """, logger: logger)
             } else {
                 try await connection.query("""
@@ -307,6 +325,7 @@ extension PostgresStore: OutboxStore {
         case .reverseWriteOff: "writeoff_reversals"
         case .requestCustomerLetter: "letter_requests"
         case .createPaymentArrangement, .cancelPaymentArrangement: "arrangements"
+        case .allocatePayment, .reverseAllocation: "payment_allocations"
         }
     }
 
@@ -315,7 +334,7 @@ extension PostgresStore: OutboxStore {
     private static func waitingState(_ kind: OutboxKind) -> String? {
         switch kind {
         case .postWriteOff, .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement: "approved"
-        case .cancelPaymentArrangement: nil
+        case .cancelPaymentArrangement, .allocatePayment, .reverseAllocation: nil
         case .updateContractStatus, .addContractNote, .updateContactDetails, .requestCustomerLetter: "queued"
         }
     }

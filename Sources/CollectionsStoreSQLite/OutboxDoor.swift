@@ -61,6 +61,7 @@ struct OutboxDoor {
         case .reverseWriteOff: "writeoff_reversals"
         case .requestCustomerLetter: "letter_requests"
         case .createPaymentArrangement, .cancelPaymentArrangement: "arrangements"
+        case .allocatePayment, .reverseAllocation: "payment_allocations"
         }
     }
 }

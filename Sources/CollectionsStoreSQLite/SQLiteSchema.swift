@@ -307,6 +307,46 @@ enum SQLiteSchema {
         migrator.registerMigration("v21: rate limits shared by every serve process") { db in
             try db.execute(sql: "CREATE TABLE rate_buckets (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL)")
         }
+        migrator.registerMigration("v22: bank statements, their entries, payment allocations and the accounts customers pay from") { db in
+            // An allocation's id is its bank entry's (at most one each): the outbox's subject and client reference.
+            // A payment in transit an allocation matched is marked on the agent's update, so it is not matched twice.
+            try db.execute(sql: """
+                CREATE TABLE bank_statements (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, file_sha256 TEXT NOT NULL, index_in_file INTEGER NOT NULL, file_name TEXT NOT NULL,
+                    stored_path TEXT NOT NULL, format TEXT NOT NULL, account TEXT NOT NULL, currency TEXT NOT NULL, statement_ref TEXT NOT NULL,
+                    sequence_number TEXT, opening_amount INTEGER NOT NULL, opening_mark TEXT NOT NULL, opening_date INTEGER NOT NULL,
+                    closing_amount INTEGER NOT NULL, closing_mark TEXT NOT NULL, closing_date INTEGER NOT NULL, entry_count INTEGER NOT NULL,
+                    first_position INTEGER NOT NULL, positions_done INTEGER NOT NULL, state TEXT NOT NULL, continuity TEXT NOT NULL,
+                    gap_amount INTEGER, gap_currency TEXT, gap_mark TEXT, gap_date INTEGER, received_at INTEGER NOT NULL,
+                    finished_at INTEGER, UNIQUE (file_sha256, index_in_file)
+                );
+                CREATE INDEX bank_statements_account ON bank_statements(account, closing_date, id);
+                CREATE TABLE bank_entries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, statement_id INTEGER NOT NULL REFERENCES bank_statements(id), account TEXT NOT NULL,
+                    identity TEXT NOT NULL UNIQUE, position INTEGER NOT NULL, bank_reference TEXT, booking_date INTEGER NOT NULL,
+                    value_date INTEGER NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL, mark TEXT NOT NULL, is_reversal INTEGER NOT NULL,
+                    return_reason TEXT, remittance TEXT NOT NULL, counterparty_name TEXT, counterparty_account TEXT, end_to_end_id TEXT,
+                    instructed_amount INTEGER, instructed_currency TEXT, state TEXT NOT NULL, reason TEXT, candidates TEXT NOT NULL,
+                    reverses_entry_id INTEGER
+                );
+                CREATE INDEX bank_entries_state ON bank_entries(state, booking_date, id);
+                CREATE INDEX bank_entries_booked ON bank_entries(booking_date);
+                CREATE INDEX bank_entries_payment ON bank_entries(account, amount, booking_date);
+                CREATE INDEX bank_entries_reverses ON bank_entries(reverses_entry_id) WHERE reverses_entry_id IS NOT NULL;
+                CREATE TABLE payment_allocations (
+                    id INTEGER PRIMARY KEY REFERENCES bank_entries(id), contract_number TEXT NOT NULL, lines TEXT NOT NULL,
+                    allocated INTEGER NOT NULL, suspense INTEGER NOT NULL, currency TEXT NOT NULL, value_date INTEGER NOT NULL,
+                    account TEXT NOT NULL, bank_reference TEXT NOT NULL, allocated_by TEXT NOT NULL, by_hand INTEGER NOT NULL,
+                    reason TEXT NOT NULL, confidence INTEGER NOT NULL, state TEXT NOT NULL, miles_allocation_id TEXT, failure_reason TEXT,
+                    allocated_at INTEGER NOT NULL
+                );
+                CREATE INDEX payment_allocations_contract ON payment_allocations(contract_number, state);
+                CREATE TABLE bank_payer_accounts (account TEXT NOT NULL, partner_id TEXT NOT NULL, PRIMARY KEY (account, partner_id));
+                CREATE INDEX bank_payer_accounts_partner ON bank_payer_accounts(partner_id);
+                ALTER TABLE third_party_updates ADD COLUMN bank_entry_id INTEGER;
+                CREATE INDEX invoices_number ON invoices(invoice_number);
+                """)
+        }
         return migrator
     }
 

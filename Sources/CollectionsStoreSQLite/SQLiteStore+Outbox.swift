@@ -94,6 +94,9 @@ extension SQLiteStore {
                 case .cancelPaymentArrangement:
                     let reason = try String.fetchOne(db, sql: "SELECT cancel_reason FROM arrangements WHERE id = ?", arguments: [id])
                     subjects[entry.id] = try self.arrangement(id: id, db).map { OutboxSubject.arrangement($0, cancellation: reason ?? "cancelled") }
+                case .allocatePayment, .reverseAllocation:
+                    subjects[entry.id] = try self.paymentAllocation(id: id, db)
+                        .map { OutboxSubject.paymentAllocation($0, reversal: entry.kind == .reverseAllocation) }
                 }
             }
             return subjects
@@ -188,6 +191,16 @@ extension SQLiteStore {
             if entry.kind == .cancelPaymentArrangement {
                 // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
                 try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
+            } else if entry.kind == .allocatePayment {
+                // MILES does not have it: the entry waits for a person again, unless the bank has since taken the money back.
+                try db.execute(sql: "UPDATE payment_allocations SET state = 'refused', failure_reason = ? WHERE id = ?", arguments: [reason, requestId])
+                try db.execute(sql: """
+                    UPDATE bank_entries SET state = 'toCheck', reason = ? WHERE id = ? AND state = 'allocated'
+                        AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
+                    """, arguments: ["MILES refused the allocation: " + reason, requestId])
+            } else if entry.kind == .reverseAllocation {
+                // MILES still holds the allocation: it stays reversing, with why the reversal failed.
+                try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: ["reversal failed: " + reason, requestId])
             } else {
                 try db.execute(sql: "UPDATE \(OutboxDoor.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = ? WHERE id = ?",
                                arguments: [reason, requestId])
@@ -281,7 +294,7 @@ extension SQLiteStore {
     private static func waitingState(_ kind: OutboxKind) -> String? {
         switch kind {
         case .postWriteOff, .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement: "approved"
-        case .cancelPaymentArrangement: nil
+        case .cancelPaymentArrangement, .allocatePayment, .reverseAllocation: nil
         case .updateContractStatus, .addContractNote, .updateContactDetails, .requestCustomerLetter: "queued"
         }
     }

@@ -45,7 +45,7 @@ struct MilesAdapter: AsyncParsableCommand {
             Exit codes:
             \(CommandFailure.Code.table)
             """,
-        subcommands: [DatabaseCommand.self, SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, ServeCommand.self, WriteOffCommand.self, CreditCommand.self, ArrangementCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
+        subcommands: [DatabaseCommand.self, SyncCommand.self, ContractCommand.self, PlacementCommand.self, IngestCommand.self, BankCommand.self, ServeCommand.self, WriteOffCommand.self, CreditCommand.self, ArrangementCommand.self, PushCommand.self, OutboxCommand.self, AuditCommand.self,
                       MappingsCommand.self, ReportCommand.self, RiskCommand.self, UsersCommand.self])
 }
 

@@ -49,9 +49,9 @@ func temporaryDirectory(_ name: String) -> String {
     return path
 }
 
-/// Compares `text` with a golden file, or records it with RECORD_GOLDEN=1.
-func expectGolden(_ text: String, _ name: String) throws {
-    let path = goldenDirectory + "/agents/" + name
+/// Compares `text` with a golden file in `folder` of the golden directory, or records it with RECORD_GOLDEN=1.
+func expectGolden(_ text: String, _ name: String, folder: String = "agents") throws {
+    let path = goldenDirectory + "/" + folder + "/" + name
     if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] == "1" { try text.write(toFile: path, atomically: true, encoding: .utf8) }
     #expect(text == (try String(contentsOfFile: path, encoding: .utf8)), "differs from \(name)")
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite("The ingest's record stream: read on its own thread, handed over in chunks")
 struct RecordStreamTests {
     /// A reader of `count` agents' notes, lines 1…count.
-    static func notes(_ count: Int) -> RecordStream.Reader {
+    static func notes(_ count: Int) -> RecordStream<AgentFileParser.Record>.Reader {
         { body in
             for line in 1...count {
                 try body(.update(ThirdPartyUpdate(agent: "acme-dca", source: "test.csv:\(line)", contractNumber: "C\(line)", kind: .note("n")),
@@ -19,7 +19,7 @@ struct RecordStreamTests {
     func everyRecordInOrder() async throws {
         var lines: [Int] = []
         var sizes: Set<Int> = []
-        for try await chunk in RecordStream(chunkSize: 100, read: Self.notes(1_050)) {
+        for try await chunk in RecordStream<AgentFileParser.Record>(chunkSize: 100, read: Self.notes(1_050)) {
             lines += chunk.map(\.line)
             sizes.insert(chunk.count)
         }
@@ -30,7 +30,7 @@ struct RecordStreamTests {
     @Test("a consumer that stops early (a failed batch) ends the reader cleanly, with chunks still waiting")
     func consumerStopsEarly() async throws {
         for _ in 0..<20 {
-            var iterator = RecordStream(chunkSize: 10, read: Self.notes(10_000)).makeAsyncIterator()
+            var iterator = RecordStream<AgentFileParser.Record>(chunkSize: 10, read: Self.notes(10_000)).makeAsyncIterator()
             let first = try await iterator.next()
             #expect(first?.map(\.line) == Array(1...10))
         }
@@ -40,7 +40,7 @@ struct RecordStreamTests {
     func cancelledConsumer() async {
         let reading = Task {
             var received = 0
-            for try await chunk in RecordStream(chunkSize: 10, read: Self.notes(1_000_000)) {
+            for try await chunk in RecordStream<AgentFileParser.Record>(chunkSize: 10, read: Self.notes(1_000_000)) {
                 received += chunk.count
                 if received == 100 { withUnsafeCurrentTask { $0?.cancel() } }
             }

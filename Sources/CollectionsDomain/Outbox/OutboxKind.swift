@@ -16,6 +16,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     case requestCustomerLetter = "RequestCustomerLetter"
     case createPaymentArrangement = "CreatePaymentArrangement"
     case cancelPaymentArrangement = "CancelPaymentArrangement"
+    case allocatePayment = "AllocatePayment"
+    case reverseAllocation = "ReverseAllocation"
 
     /// The MILES operation the entry calls.
     public var operation: String { rawValue }
@@ -32,6 +34,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .requestCustomerLetter: "letter"
         case .createPaymentArrangement: "payment arrangement"
         case .cancelPaymentArrangement: "arrangement cancellation"
+        case .allocatePayment: "payment allocation"
+        case .reverseAllocation: "allocation reversal"
         }
     }
 
@@ -47,6 +51,8 @@ public enum OutboxKind: String, Sendable, CaseIterable {
         case .requestCustomerLetter: "LT-"
         case .createPaymentArrangement: "AR-"
         case .cancelPaymentArrangement: "AC-"
+        case .allocatePayment: "PA-"
+        case .reverseAllocation: "PR-"
         }
     }
 

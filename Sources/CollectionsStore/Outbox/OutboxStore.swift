@@ -55,6 +55,12 @@ public protocol OutboxStore: Sendable {
     /// MILES cancelled the arrangement: the entry is sent and the arrangement cancelled.
     func recordArrangementCancelled(_ entry: OutboxEntry, at: Timestamp) async throws
 
+    /// MILES allocated the payment: the entry is sent and the allocation allocated, with MILES's id, in one transaction.
+    func recordAllocationPosted(_ entry: OutboxEntry, milesAllocationId: String, at: Timestamp) async throws
+
+    /// MILES reversed the allocation: the entry is sent and the allocation reversed, in one transaction.
+    func recordAllocationReversed(_ entry: OutboxEntry, at: Timestamp) async throws
+
     /// MILES made the new version: the entry is sent and the change applied, in one transaction.
     func recordStatusApplied(_ entry: OutboxEntry, milesVersion: Int64, at: Timestamp) async throws
 

@@ -11,4 +11,6 @@ public enum OutboxSubject: Sendable {
     case letter(LetterRequest)
     /// CreatePaymentArrangement, or CancelPaymentArrangement with the reason it was cancelled for.
     case arrangement(ArrangementProposal, cancellation: String?)
+    /// AllocatePayment, or ReverseAllocation when the bank took the money back.
+    case paymentAllocation(PaymentAllocation, reversal: Bool)
 }

@@ -15,7 +15,8 @@ struct MappingsCommand: AsyncParsableCommand {
             discussion: """
                 A MILES may offer only some operations: the mapping leaves the others out, and the check lists the jobs \
                 it enables (with the operations each calls) and the ones it does not (with what they need). A job it \
-                does not enable is refused at its start with exit code 4, before MILES or the store is touched.
+                does not enable is refused at its start with exit code 4, before MILES or the store is touched. It \
+                also lists the bank accounts bank/*.yaml configures: a statement for any other account is refused.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -48,6 +49,19 @@ struct MappingsCommand: AsyncParsableCommand {
             return lines
         }
 
+        /// The bank accounts whose statements the adapter reads, each with its bank and when it allocates.
+        static func bankLines(_ rules: BankRules) -> [String] {
+            guard !rules.accounts.isEmpty else {
+                return ["bank accounts: none (no bank/*.yaml: every bank statement is refused)"]
+            }
+            return ["bank accounts:"] + rules.accounts.values.sorted { ($0.bankName, $0.iban) < ($1.bankName, $1.iban) }.map { account in
+                "  \(account.iban) \(account.currency.code) (\(account.bankName)): "
+                    + "\(account.contractPatterns.count) contract and \(account.invoicePatterns.count) invoice pattern"
+                    + "\(account.contractPatterns.count + account.invoicePatterns.count == 2 ? "" : "s"), "
+                    + "allocated at \(account.allocateAt) and \(account.margin) ahead of the next contract"
+            }
+        }
+
         func run() async throws {
             try await reportingFailures {
                 var configuration = try await global.loadConfiguration()
@@ -59,6 +73,7 @@ struct MappingsCommand: AsyncParsableCommand {
                       + "\(set.statusCodes.contractStatuses.count) status codes, authority matrix v\(set.authorityMatrix.version) "
                       + "with \(set.authorityMatrix.tiers.count) roles, agents \(set.agents.isEmpty ? "none" : set.agents.keys.sorted().joined(separator: ", ")))")
                 for line in Self.jobLines(set.contract) { print(line) }
+                for line in Self.bankLines(set.bank) { print(line) }
                 guard againstStore else { return }
                 let unknown = try await CommandSession.openStore(configuration).statusCodeCounts()
                     .filter { set.statusCodes.internalStatus(forMilesCode: $0.key) == nil }

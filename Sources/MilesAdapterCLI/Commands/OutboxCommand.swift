@@ -73,11 +73,12 @@ struct PushCommand: AsyncParsableCommand {
                   + "status changes applied \(summary.statusChangesApplied) (version conflicts re-checked \(summary.conflictsResolved)), "
                   + "notes added \(summary.notesAdded), contact details updated \(summary.contactChangesApplied), letters issued "
                   + "\(summary.lettersIssued), arrangements created \(summary.arrangementsCreated) and cancelled \(summary.arrangementsCancelled), "
+                  + "payments allocated \(summary.allocationsPosted) and reversed \(summary.allocationsReversed), "
                   + "retries scheduled \(summary.retriesScheduled), dead-lettered \(summary.deadLettered), left for a later run \(summary.leftPending), "
                   + "taken over by another worker \(summary.takenOver)")
             let sent = summary.posted + summary.reconciled + summary.statusChangesApplied + summary.notesAdded + summary.contactChangesApplied
                 + summary.creditNotesRaised + summary.writeOffsReversed + summary.lettersIssued + summary.arrangementsCreated
-                + summary.arrangementsCancelled
+                + summary.arrangementsCancelled + summary.allocationsPosted + summary.allocationsReversed
             counts = ["pushed": sent, "dead_lettered": summary.deadLettered, "retries_scheduled": summary.retriesScheduled,
                       "left_pending": summary.leftPending, "taken_over": summary.takenOver]
             succeeded = summary.deadLettered == 0

@@ -59,6 +59,8 @@ struct AdapterConfiguration {
         var mappings: String?
         /// Where agents' deliveries are kept whole.
         var inbox: String?
+        /// Where imported bank statements are kept whole.
+        var statements: String?
         var secretsDirectory: String?
         var agentAPI: AgentAPI?
 
@@ -103,6 +105,7 @@ struct AdapterConfiguration {
     /// The folder of the configuration file read, if any.
     private var configurationDirectory: String?
     var inbox = "inbox"
+    var statements = "statements"
     var agentAPI = AgentAPIConfiguration(tokenHashes: [:])
     var user: String?
     var users: [String: String] = [:]
@@ -245,6 +248,7 @@ struct AdapterConfiguration {
         databasePassword = secrets.string("databasePassword", isSecret: true)
         databasePasswordFile = settings.string("databasePasswordFile")
         inbox = settings.string("inbox") ?? inbox
+        statements = settings.string("statements") ?? statements
         user = settings.string("user")
         users = file?.users ?? [:]
         // A folder from the file is relative to the file; one from the environment to the current folder.

@@ -107,6 +107,10 @@ struct CommandSession {
         IngestDesk(store: store, mappings: mappings, inboxDirectory: configuration.inbox, batchSize: batchSize, now: Self.clock)
     }
 
+    func bankDesk(batchSize: Int = 1_000) -> BankDesk {
+        BankDesk(store: store, rules: mappings.bank, statementsDirectory: configuration.statements, batchSize: batchSize, now: Self.clock)
+    }
+
     var peopleDesk: PeopleDesk { PeopleDesk(store: store, mappings: mappings, now: Self.clock) }
 
     /// The person acting, authenticated: their personal token (MILES_ADAPTER_TOKEN, or the file

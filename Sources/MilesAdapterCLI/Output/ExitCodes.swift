@@ -50,6 +50,10 @@ extension CommandFailure {
             self.init(message: error.description, exitCode: .failed)
         case let error as IngestError:
             self.init(message: error.description, exitCode: .failed)
+        case let error as BankImportError:
+            self.init(message: error.description, exitCode: .failed)
+        case let error as DropFolderError:
+            self.init(message: error.description, exitCode: .failed)
         case let error as PlacementError:
             self.init(message: error.description, exitCode: .failed)
         case let error as ContractDeskError:

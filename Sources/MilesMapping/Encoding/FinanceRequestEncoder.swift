@@ -64,3 +64,42 @@ extension ContractMapping {
         writer.close("m:" + operation.requestElement)
     }
 }
+
+/// The bank allocation requests, with the same mapping.
+extension ContractMapping {
+    /// Each line is written inside its own line element (`lines` in the mapping), with its invoice and amount;
+    /// the currency is the payment's, the one every line is in.
+    public func writeAllocatePayment(_ allocation: PaymentAllocation, into writer: inout XMLWriter) throws {
+        let operation = try mapped(.allocatePayment)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
+        try writer.element(path: fields["contractNumber"], allocation.contractNumber)
+        if let record = fields["lines"], let last = record.last, let invoice = fields["lineInvoiceNumber"], let amount = fields["lineAmount"] {
+            for name in record.dropLast() { writer.open("m:" + name) }
+            for line in allocation.lines {
+                writer.open("m:" + last)
+                try writer.element(path: Array(invoice.dropFirst(record.count)), line.invoiceNumber)
+                try writer.element(path: Array(amount.dropFirst(record.count)), line.amount.decimalString)
+                writer.close("m:" + last)
+            }
+            for name in record.dropLast().reversed() { writer.close("m:" + name) }
+        }
+        try writer.element(path: fields["currency"], allocation.suspense.currency.code)
+        try writer.element(path: fields["valueDate"], allocation.valueDate.description)
+        try writer.element(path: fields["account"], allocation.account)
+        try writer.element(path: fields["bankReference"], allocation.bankReference)
+        try writer.element(path: fields["clientReference"], allocation.clientReference)
+        writer.close("m:" + operation.requestElement)
+    }
+
+    /// `reasonCode` is the bank's return reason, when it gave one.
+    public func writeReverseAllocation(_ allocation: PaymentAllocation, reasonCode: String?, into writer: inout XMLWriter) throws {
+        let operation = try mapped(.reverseAllocation)
+        let fields = operation.requestFields
+        writer.open("m:" + operation.requestElement)
+        try writer.element(path: fields["allocationReference"], allocation.clientReference)
+        try writer.element(path: fields["reasonCode"], reasonCode)
+        try writer.element(path: fields["clientReference"], allocation.reversalReference)
+        writer.close("m:" + operation.requestElement)
+    }
+}

@@ -31,6 +31,8 @@ public enum MilesJob: Hashable, Sendable, CaseIterable {
             case .requestCustomerLetter: "letters"
             case .createPaymentArrangement: "payment arrangements"
             case .cancelPaymentArrangement: "arrangement cancellations"
+            case .allocatePayment: "payment allocations"
+            case .reverseAllocation: "allocation reversals"
             }
         }
     }
@@ -51,6 +53,8 @@ public enum MilesJob: Hashable, Sendable, CaseIterable {
             case .requestCustomerLetter: [.requestCustomerLetter]
             case .createPaymentArrangement: [.createPaymentArrangement]
             case .cancelPaymentArrangement: [.cancelPaymentArrangement]
+            case .allocatePayment: [.allocatePayment]
+            case .reverseAllocation: [.reverseAllocation]
             }
         }
     }

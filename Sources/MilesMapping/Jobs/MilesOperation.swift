@@ -6,6 +6,7 @@ public enum MilesOperation: String, CaseIterable, Sendable {
     case updateContractStatus, addContractNote, updateContactDetails, requestCustomerLetter
     case createPaymentArrangement, cancelPaymentArrangement
     case postWriteOff, findWriteOffs, reverseWriteOff, raiseCreditNote, findCreditNotes
+    case allocatePayment, reverseAllocation
 
     /// The operation as MILES's WSDL names it, e.g. `FindContracts`: in messages and the journal.
     public var name: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }

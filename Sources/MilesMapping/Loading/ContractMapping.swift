@@ -121,6 +121,19 @@ public struct ContractMapping: Sendable {
         .raiseCreditNote: OperationShape(request: ["contractNumber", "invoiceNumbers", "amount", "currency", "reasonCode", "requestedBy",
                                                    "approvedBy", "clientReference"], response: []),
         .findCreditNotes: OperationShape(request: ["clientReference", "contractNumber"], response: []),
+        .allocatePayment: OperationShape(
+            request: ["contractNumber", "lines", "lineInvoiceNumber", "lineAmount", "currency", "valueDate", "account", "bankReference",
+                      "clientReference"],
+            response: ["allocationId", "clientReference", "amount", "currency"], hasRecords: false),
+        .reverseAllocation: OperationShape(request: ["allocationReference", "reasonCode", "clientReference"],
+                                           response: ["allocationId", "reversed"], hasRecords: false),
+    ]
+
+    /// Request values written once per repeating element (an instalment, an allocation line): by
+    /// operation, the parameter naming that element and the parameters that must lie inside it.
+    static let repeatedRequestValues: [MilesOperation: (record: String, inside: [String])] = [
+        .createPaymentArrangement: ("instalments", ["instalmentDueDate", "instalmentAmount"]),
+        .allocatePayment: ("lines", ["lineInvoiceNumber", "lineAmount"]),
     ]
 
     /// A record section of the mapping (a write-off, a reversal, a credit note): its values, and the
@@ -220,12 +233,13 @@ extension ContractMapping {
                 "changedSinceOverlap is for a MILES that sends no AsOf; with asOf mapped, the next query starts at AsOf"))
         }
 
-        // An instalment's values are written inside each instalment element.
-        if let create = operations[.createPaymentArrangement]?.0, let record = create.requestFields["instalments"] {
-            for key in ["instalmentDueDate", "instalmentAmount"] {
-                if let path = create.requestFields[key], !(path.count > record.count && Array(path.prefix(record.count)) == record) {
-                    problems.append(file.problem(operationsNode?[key: "createPaymentArrangement"]?[key: "requestFields"]?[key: key], .pathNotInSchema,
-                        "createPaymentArrangement: \(key) must be inside the instalment element (\(record.joined(separator: "/")))"))
+        // An instalment's or an allocation line's values are written inside each of its elements.
+        for (operation, repeated) in repeatedRequestValues.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            guard let mapped = operations[operation]?.0, let record = mapped.requestFields[repeated.record] else { continue }
+            for key in repeated.inside {
+                if let path = mapped.requestFields[key], !(path.count > record.count && Array(path.prefix(record.count)) == record) {
+                    problems.append(file.problem(operationsNode?[key: operation.rawValue]?[key: "requestFields"]?[key: key], .pathNotInSchema,
+                        "\(operation.rawValue): \(key) must be inside the \(repeated.record) element (\(record.joined(separator: "/")))"))
                 }
             }
         }

@@ -16,11 +16,14 @@ public struct MappingSet: Sendable {
     public let riskRules: RiskRules
     /// External agents by name, from `third-party/*.yaml`.
     public let agents: [String: AgentMapping]
+    /// The bank accounts whose statements are read, with their matching rules, from `bank/*.yaml`;
+    /// none when the folder is absent.
+    public let bank: BankRules
     /// The contract decoder, compiled once from `contract` and `statusCodes`.
     public let contractDecoder: CompiledContractDecoder
 
-    /// Loads and checks `contract.yaml`, `status-codes.yaml`, `authority-matrix.yaml` and `risk-rules.yaml` under `directory`; the schema is
-    /// `wsdl/` below it. Throws with every problem found, each with file and line.
+    /// Loads and checks `contract.yaml`, `status-codes.yaml`, `authority-matrix.yaml`, `risk-rules.yaml`, `third-party/*.yaml` and
+    /// `bank/*.yaml` under `directory`; the schema is `wsdl/` below it. Throws with every problem found, each with file and line.
     public static func load(directory: String) throws(MappingCheckFailure) -> MappingSet {
         var problems: [MappingProblem] = []
         let contractFile = YAMLFile.load(path: directory + "/contract.yaml", displayName: display(directory, "contract.yaml"), problems: &problems)
@@ -31,6 +34,7 @@ public struct MappingSet: Sendable {
         let riskFile = YAMLFile.load(path: directory + "/risk-rules.yaml", displayName: display(directory, "risk-rules.yaml"), problems: &problems)
         let riskRules = riskFile.flatMap { RiskRulesLoader.load($0, problems: &problems) }
         let agents = AgentMapping.loadAll(directory: directory, displayDirectory: display(directory, "").dropLastSlash, problems: &problems)
+        let bankRules = BankRulesLoader.loadAll(directory: directory, displayDirectory: display(directory, "").dropLastSlash, problems: &problems)
         let contract = contractFile.flatMap { ContractMapping.load($0, schemaDirectory: directory + "/wsdl", problems: &problems) }
         let statusCodes = statusFile.flatMap { StatusCodeMapping.load($0, problems: &problems) }
         guard problems.isEmpty, let contract, let statusCodes, let authorityMatrix, let riskRules else {
@@ -38,6 +42,7 @@ public struct MappingSet: Sendable {
         }
         return MappingSet(
             directory: directory, contract: contract, statusCodes: statusCodes, authorityMatrix: authorityMatrix, riskRules: riskRules, agents: agents,
+            bank: bankRules,
             contractDecoder: CompiledContractDecoder(contract: contract, statusCodes: statusCodes))
     }
 

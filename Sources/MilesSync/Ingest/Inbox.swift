@@ -54,7 +54,7 @@ struct Inbox: Sendable {
 
     /// Opens `path` for reading if it is a regular file of at most `maxBytes`, without following a
     /// symbolic link and without blocking on a pipe.
-    private static func openRegularFile(_ path: String, maxBytes: Int) throws(IngestError) -> FileHandle {
+    static func openRegularFile(_ path: String, maxBytes: Int) throws(IngestError) -> FileHandle {
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
@@ -106,7 +106,7 @@ struct Inbox: Sendable {
 
     /// A new file in the agent's inbox folder, which holds customers' personal data: the folders are
     /// the owner's only (0700) and so is the file (0600).
-    private static func temporaryFile(in folder: String) throws(IngestError) -> String {
+    static func temporaryFile(in folder: String) throws(IngestError) -> String {
         for path in [(folder as NSString).deletingLastPathComponent, folder] {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,

@@ -147,7 +147,7 @@ public struct IngestDesk: Sendable {
     }
 
     /// How the delivery's records are read: CSV and XML stream from the stored file, JSON is read whole.
-    private func reader(for file: InboxFile, isJSON: Bool, parser: AgentFileParser, sourceName: String) async throws -> RecordStream.Reader {
+    private func reader(for file: InboxFile, isJSON: Bool, parser: AgentFileParser, sourceName: String) async throws -> RecordStream<AgentFileParser.Record>.Reader {
         guard isJSON else {
             return { body in try parser.forEachRecord(fileAt: file.storedPath, sourceName: sourceName, body) }
         }

@@ -1,17 +1,18 @@
 import Foundation
 import MilesMapping
 
-/// An agent's file read on a thread of its own and handed to the ingest in chunks, at most two
-/// waiting, so reading on one core overlaps deciding and writing on the other and memory stays
-/// flat. The reader is synchronous (CSV streams from disk); it blocks only its own thread.
+/// A file read on a thread of its own and handed on in chunks, at most two waiting, so reading on
+/// one core overlaps deciding and writing on the other and memory stays flat: an agent's delivery
+/// to the ingest, a bank statement to the bank desk. The reader is synchronous (it streams from
+/// disk); it blocks only its own thread.
 ///
 /// The stream ends normally only when the reader reached the end of the file: a consumer that is
 /// cancelled gets `CancellationError`, never a short read that looks whole.
-struct RecordStream: AsyncSequence, Sendable {
-    typealias Element = [AgentFileParser.Record]
+struct RecordStream<Record: Sendable>: AsyncSequence, Sendable {
+    typealias Element = [Record]
 
     /// Reads the whole file, handing every record to `body` in file order.
-    typealias Reader = @Sendable (_ body: (AgentFileParser.Record) throws -> Void) throws -> Void
+    typealias Reader = @Sendable (_ body: (Record) throws -> Void) throws -> Void
 
     let chunkSize: Int
     let read: Reader
@@ -54,7 +55,7 @@ struct RecordStream: AsyncSequence, Sendable {
                 continuation.finish(throwing: error)
             }
         }
-        thread.name = "miles-adapter.ingest-reader"
+        thread.name = "miles-adapter.file-reader"
         thread.start()
         return AsyncIterator(base: stream.makeAsyncIterator(), slots: slots)
     }

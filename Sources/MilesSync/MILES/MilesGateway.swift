@@ -213,6 +213,34 @@ public struct MilesGateway: Sendable {
             payload: { writer in try mapping.writeFindWriteOffs(clientReference: writeOffReference, into: &writer) },
             decoder: { _ in mappings.writeOffReversalsDecoder(operation) })
     }
+
+    /// Allocates a bank payment to the contract's invoices under its stable client reference; MILES answers
+    /// a repeat with the first allocation and allocates nothing. Answers MILES's allocation id; nil when the
+    /// answer lacks it or is about another allocation (another reference, another amount).
+    public func allocatePayment(_ allocation: PaymentAllocation) async throws(SOAPCallError) -> String? {
+        let operation = try mapped(.allocatePayment)
+        let mapping = mappings.contract
+        let values = try await call(
+            .allocatePayment, as: operation,
+            payload: { writer in try mapping.writeAllocatePayment(allocation, into: &writer) },
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })
+        let currency = allocation.allocated.currency
+        guard let id = values["allocationId"], values["clientReference"] == allocation.clientReference, values["currency"] == currency.code,
+              values["amount"].flatMap(DecimalAmount.parse)?.money(in: currency) == allocation.allocated else { return nil }
+        return id
+    }
+
+    /// Undoes the allocation made under the allocation's client reference; reversing it again answers the same.
+    /// `reason` is the bank's return reason code. False when MILES's answer does not say it is reversed.
+    public func reverseAllocation(_ allocation: PaymentAllocation, reason: String?) async throws(SOAPCallError) -> Bool {
+        let operation = try mapped(.reverseAllocation)
+        let mapping = mappings.contract
+        let values = try await call(
+            .reverseAllocation, as: operation,
+            payload: { writer in try mapping.writeReverseAllocation(allocation, reasonCode: reason, into: &writer) },
+            decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })
+        return values["allocationId"] != nil && (values["reversed"] == "true" || values["reversed"] == "1")
+    }
 }
 
 /// Where MILES is and who the adapter is to it.

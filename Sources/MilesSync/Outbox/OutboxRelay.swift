@@ -76,6 +76,9 @@ public struct OutboxRelay: Sendable {
         /// Payment arrangements MILES created, and cancelled.
         public var arrangementsCreated = 0
         public var arrangementsCancelled = 0
+        /// Bank payments MILES allocated to invoices, and allocations it reversed.
+        public var allocationsPosted = 0
+        public var allocationsReversed = 0
         /// Version conflicts after which the change, re-checked on MILES's fresh contract, was sent again.
         public var conflictsResolved = 0
         /// Settled by asking MILES: the write-off, credit note or reversal had been made on an earlier attempt.
@@ -233,6 +236,8 @@ public struct OutboxRelay: Sendable {
             case let .letter(letter)?: try await processLetter(entry, letter, &summary)
             case let .arrangement(arrangement, nil)?: try await processArrangement(entry, arrangement, &summary)
             case let .arrangement(arrangement, reason?)?: try await processCancellation(entry, arrangement, reason: reason, &summary)
+            case let .paymentAllocation(allocation, reversal: false)?: try await processAllocation(entry, allocation, &summary)
+            case let .paymentAllocation(allocation, reversal: true)?: try await processAllocationReversal(entry, allocation, &summary)
             case nil: try await deadLetter(entry, "\(entry.kind.recordName) \(entry.subjectId) no longer exists", &summary)
             }
         } catch let error as SOAPCallError {
@@ -315,6 +320,29 @@ public struct OutboxRelay: Sendable {
         }
         try await store.recordArrangementCreated(entry, created: created, at: now())
         summary.arrangementsCreated += 1
+    }
+
+    /// AllocatePayment is idempotent on its client reference in MILES (derived from the bank entry, so the
+    /// same on every attempt and every re-import): a repeat after a lost answer or a crash answers with the
+    /// allocation already made and allocates nothing, so no look-up comes first.
+    private func processAllocation(_ entry: OutboxEntry, _ allocation: PaymentAllocation, _ summary: inout Summary) async throws {
+        try await store.markSending(entry, at: now())
+        guard let allocationId = try await gateway.allocatePayment(allocation) else {
+            throw incompleteAnswer("AllocatePayment", without: "the allocation of \(allocation.clientReference)")
+        }
+        try await store.recordAllocationPosted(entry, milesAllocationId: allocationId, at: now())
+        summary.allocationsPosted += 1
+    }
+
+    /// ReverseAllocation is idempotent in MILES too: reversing an allocation again answers the same.
+    private func processAllocationReversal(_ entry: OutboxEntry, _ allocation: PaymentAllocation, _ summary: inout Summary) async throws {
+        try await store.markSending(entry, at: now())
+        // The outbox subject carries no return reason code, and MILES takes a reversal without one.
+        guard try await gateway.reverseAllocation(allocation, reason: nil) else {
+            throw incompleteAnswer("ReverseAllocation", without: "the reversal of \(allocation.clientReference)")
+        }
+        try await store.recordAllocationReversed(entry, at: now())
+        summary.allocationsReversed += 1
     }
 
     /// Cancelling an arrangement twice answers the same in MILES: a repeat is safe.

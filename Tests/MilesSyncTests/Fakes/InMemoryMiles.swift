@@ -4,7 +4,7 @@ import MilesSOAP
 import MilesSync
 
 /// MILES's write calls answered in memory, for testing the relay's decisions without a server:
-/// status changes answer with the queued faults first, then with a new version.
+/// status changes and allocations answer with the queued faults first, then as MILES would.
 actor InMemoryMiles: MilesWriteService {
     nonisolated let mappings: MappingSet
     nonisolated var endpoint: String { "memory://miles" }
@@ -13,11 +13,16 @@ actor InMemoryMiles: MilesWriteService {
     /// Fault codes UpdateContractStatus answers with, one per call, before it succeeds.
     private var statusFaults: [String]
     private(set) var statusCalls: [(reference: String, expectedVersion: Int64)] = []
+    /// Fault codes AllocatePayment answers with, one per call, before it allocates.
+    private var allocationFaults: [String]
+    /// The client reference of every AllocatePayment and ReverseAllocation call, in order.
+    private(set) var allocationCalls: [String] = []
 
-    init(mappings: MappingSet, contracts: [Contract], statusFaults: [String] = []) {
+    init(mappings: MappingSet, contracts: [Contract], statusFaults: [String] = [], allocationFaults: [String] = []) {
         self.mappings = mappings
         self.contracts = Dictionary(uniqueKeysWithValues: contracts.map { ($0.contractNumber, $0) })
         self.statusFaults = statusFaults
+        self.allocationFaults = allocationFaults
     }
 
     private func fault(_ code: String, operation: String) -> SOAPCallError {
@@ -68,4 +73,15 @@ actor InMemoryMiles: MilesWriteService {
     }
 
     func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit] { [] }
+
+    func allocatePayment(_ allocation: PaymentAllocation) async throws(SOAPCallError) -> String? {
+        allocationCalls.append(allocation.clientReference)
+        if !allocationFaults.isEmpty { throw fault(allocationFaults.removeFirst(), operation: "AllocatePayment") }
+        return "MAL-\(allocation.id)"
+    }
+
+    func reverseAllocation(_ allocation: PaymentAllocation, reason: String?) async throws(SOAPCallError) -> Bool {
+        allocationCalls.append(allocation.reversalReference)
+        return true
+    }
 }

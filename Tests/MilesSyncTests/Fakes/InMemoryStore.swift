@@ -17,6 +17,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     var notes: [Int64: ContractNote] = [:]
     var contactChanges: [Int64: ContactChange] = [:]
     var letters: [Int64: LetterRequest] = [:]
+    var allocations: [Int64: PaymentAllocation] = [:]
     var placements: [String: String] = [:]
     var instructions: [AgentInstruction] = []
     var outbox: [Int64: OutboxEntry] = [:]
@@ -225,6 +226,12 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func contactChange(id: Int64) -> ContactChange? { contactChanges[id] }
 
+    /// A bank entry's allocation queued for MILES (or its reversal), as the bank store commits it with its outbox entry.
+    func queueAllocation(_ allocation: PaymentAllocation, reversal: Bool, at: Timestamp) {
+        allocations[allocation.id] = allocation
+        enqueue(reversal ? .reverseAllocation : .allocatePayment, subjectId: allocation.id, at: at)
+    }
+
     // MARK: PlacementStore
 
     func activePlacement(contractNumber: String) -> String? { placements[contractNumber] }
@@ -291,6 +298,8 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
             case .addContractNote: subjects[entry.id] = notes[entry.subjectId].map(OutboxSubject.note)
             case .updateContactDetails: subjects[entry.id] = contactChanges[entry.subjectId].map(OutboxSubject.contactChange)
             case .requestCustomerLetter: subjects[entry.id] = letters[entry.subjectId].map(OutboxSubject.letter)
+            case .allocatePayment, .reverseAllocation:
+                subjects[entry.id] = allocations[entry.subjectId].map { .paymentAllocation($0, reversal: entry.kind == .reverseAllocation) }
             // This fake holds no credit notes, reversals or arrangements: it is no CreditStore or ArrangementStore.
             case .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement, .cancelPaymentArrangement: break
             }
@@ -326,6 +335,17 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func recordArrangementCancelled(_ entry: OutboxEntry, at: Timestamp) throws {
         try settle(entry, result: "cancelled")
+    }
+
+    func recordAllocationPosted(_ entry: OutboxEntry, milesAllocationId: String, at: Timestamp) throws {
+        try settle(entry, result: milesAllocationId)
+        allocations[entry.subjectId]?.state = .allocated
+        allocations[entry.subjectId]?.milesAllocationId = milesAllocationId
+    }
+
+    func recordAllocationReversed(_ entry: OutboxEntry, at: Timestamp) throws {
+        try settle(entry, result: "reversed")
+        allocations[entry.subjectId]?.state = .reversed
     }
 
     func recordCreditPosted(_ entry: OutboxEntry, posted: PostedCredit, at: Timestamp) throws {
@@ -366,6 +386,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         outbox[entry.id]?.lastError = reason
         outbox[entry.id]?.lease = nil
         if entry.kind == .updateContractStatus { statusChanges[entry.subjectId]?.state = .failed }
+        if entry.kind == .allocatePayment { allocations[entry.subjectId]?.state = .refused }
     }
 
     func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) { outbox[id]?.state = .pending }

@@ -3,12 +3,24 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// The admin API: reset, advance a day, inject faults, read the journal. Loopback callers only.
+/// The admin API: reset, advance a day, inject faults, read the journal and the payment allocations. Loopback callers only.
 enum MockAdminRoutes {
     struct AdvanceDay: Codable { var changes: Int }
     struct AdvanceDayResult: Codable { var businessClock: String; var changedContracts: [String] }
     struct State: Codable { var contracts: Int; var businessClock: String }
     struct Touch: Codable { var customerVulnerable: Bool? }
+    struct AllocationLine: Codable { var invoiceNumber: String; var amount: String }
+    struct Allocation: Codable {
+        var allocationId: String
+        var clientReference: String
+        var contractNumber: String
+        var amount: String
+        var currency: String
+        var valueDate: String
+        var lines: [AllocationLine]
+        var reversalReference: String?
+    }
+    struct Allocations: Codable { var allocations: [Allocation]; var countsByReference: [String: Int] }
 
     static func add(to router: Router<MockRequestContext>, miles: MockMiles) {
         let admin = router.group("admin").add(middleware: LoopbackOnlyMiddleware())
@@ -44,6 +56,16 @@ enum MockAdminRoutes {
         admin.delete("journal") { _, _ -> Response in
             await miles.clearJournal()
             return try json(["cleared": true])
+        }
+        admin.get("allocations") { _, _ -> Response in
+            let allocations = await miles.allocationLedger().map { allocation in
+                Allocation(allocationId: allocation.allocationId, clientReference: allocation.clientReference,
+                           contractNumber: allocation.contractNumber, amount: allocation.amount.decimalString,
+                           currency: allocation.amount.currency.code, valueDate: allocation.valueDate.description,
+                           lines: allocation.lines.map { AllocationLine(invoiceNumber: $0.invoice.number, amount: $0.amount.decimalString) },
+                           reversalReference: allocation.reversalReference)
+            }
+            return try json(Allocations(allocations: allocations, countsByReference: await miles.allocationCounts()))
         }
         admin.get("state") { _, _ -> Response in
             try json(State(contracts: await miles.contractCount, businessClock: await miles.businessClock.description))

@@ -18,6 +18,8 @@ public actor MockMiles {
     var letters: [MockLetter] = []
     /// Payment arrangements, in creation order.
     var arrangements: [MockArrangement] = []
+    /// Bank payments allocated to invoices, with their reversals.
+    var allocations = AllocationLedger()
     private var security: MockSecurity
     private var faults: FaultPlan
     /// How many calls an injected fault has failed or spoiled.
@@ -102,6 +104,8 @@ public actor MockMiles {
             case ("FinanceService", "RaiseCreditNote"): bytes = try raiseCreditNote(request)
             case ("FinanceService", "FindCreditNotes"): bytes = try findCreditNotes(request)
             case ("FinanceService", "ReverseWriteOff"): bytes = try reverseWriteOff(request)
+            case ("FinanceService", "AllocatePayment"): bytes = try allocatePayment(request)
+            case ("FinanceService", "ReverseAllocation"): bytes = try reverseAllocation(request)
             default:
                 throw MockFault(code: "INVALID_REQUEST", message: "\(service) has no operation \(operation)")
             }
@@ -205,6 +209,7 @@ public actor MockMiles {
         contactUpdates = [:]
         letters = []
         arrangements = []
+        allocations = AllocationLedger()
     }
 
     /// A day of business: the clock moves a day on and `changes` contracts change. Returns their numbers.
@@ -243,6 +248,12 @@ public actor MockMiles {
 
     /// Every payment arrangement, in creation order.
     public func arrangementLedger() -> [MockArrangement] { arrangements }
+
+    /// Every payment allocation, in the order MILES made them, each marked when reversed.
+    public func allocationLedger() -> [MockAllocation] { allocations.entries }
+
+    /// How many allocations MILES applied under each client reference: a repeat applied twice would show as 2.
+    public func allocationCounts() -> [String: Int] { Dictionary(allocations.entries.map { ($0.clientReference, 1) }, uniquingKeysWith: +) }
 
     /// Every letter issued, in issuing order.
     public func letterLedger() -> [MockLetter] { letters }

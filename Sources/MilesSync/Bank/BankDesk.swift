@@ -1,0 +1,378 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+
+/// Takes the bank's statements in and allocates the payments in them. A file is kept whole first
+/// (named by its SHA-256) and read through once to check it: a statement that is malformed, does not
+/// add up, or is for an account `mappings/bank` does not configure refuses the whole file before
+/// anything is stored. Then each statement is stored (flagged when its opening balance does not
+/// follow the account's last closing balance) and its entries are read again, matched by the
+/// account's rules and stored in batches with their allocations (AllocatePayment queued in the
+/// outbox) and the statement's cursor, so a crash repeats no entry and loses none. An entry the store
+/// already holds (the same statement again, in the other format, or an overlapping one) is skipped.
+///
+/// ```swift
+/// let desk = BankDesk(store: store, rules: mappings.bank, statementsDirectory: "data/statements")
+/// let outcome = try await desk.importStatement(path: "in/camt053-20261201.xml", format: nil)
+/// ```
+public struct BankDesk: Sendable {
+    /// Who allocations the matching rules make are recorded as made by.
+    public static let rulesActor = "bank-rules"
+
+    public struct Counts: Sendable, Equatable {
+        public var allocated = 0
+        public var toCheck = 0
+        public var suspense = 0
+        public var reversals = 0
+        public var noAction = 0
+        /// Entries the store held already: not counted again.
+        public var alreadyStored = 0
+
+        public init() {}
+    }
+
+    public struct ImportOutcome: Sendable {
+        public var originalName: String
+        public var keptAt: String
+        public var statements: [StoredBankStatement]
+        /// Every statement of the file was imported whole before: nothing was done this time.
+        public var duplicate: Bool
+        public var counts: Counts
+    }
+
+    public let store: any BankStore
+    public let rules: BankRules
+    let files: BankStatementFiles
+    let now: CollectionsClock
+    let batchSize: Int
+    let limits: BankStatementLimits
+
+    public init(store: any BankStore, rules: BankRules, statementsDirectory: String, limits: BankStatementLimits = .default,
+                batchSize: Int = 1_000, now: CollectionsClock = .system) {
+        self.store = store
+        self.rules = rules
+        self.limits = limits
+        files = BankStatementFiles(directory: statementsDirectory, maxBytes: limits.maxFileBytes)
+        self.batchSize = batchSize
+        self.now = now
+    }
+
+    /// Imports the file: keeps it, checks it whole, stores its statements and allocates their entries
+    /// (or finishes doing so, after a crash). `format` nil: told by the file's first bytes.
+    public func importStatement(path: String, format: BankStatementFormat?) async throws -> ImportOutcome {
+        let kept = try await files.keep(path)
+        do {
+            let reader = BankStatementReader(format: try format ?? detectFormat(kept.path, name: path), limits: limits)
+            let summaries = try await check(kept.path, reader: reader, name: path)
+            var statements: [StoredBankStatement] = []
+            var isNew = false
+            for (index, summary) in summaries.enumerated() {
+                let received = try await store.receiveBankStatement(
+                    NewBankStatement(header: summary.header, closing: summary.closing, entryCount: summary.entryCount,
+                                     firstPosition: summary.firstPosition, fileSha256: kept.sha256, indexInFile: index,
+                                     fileName: kept.originalName, storedPath: kept.path,
+                                     continuity: try await continuity(of: summary.header)),
+                    at: now())
+                statements.append(received.statement)
+                isNew = isNew || received.isNew
+            }
+            if !isNew, statements.allSatisfy({ $0.state == .imported }) {
+                return ImportOutcome(originalName: kept.originalName, keptAt: kept.path, statements: statements, duplicate: true, counts: Counts())
+            }
+            var counts = Counts()
+            try await allocate(kept.path, reader: reader, statements: statements, counts: &counts)
+            var finished: [StoredBankStatement] = []
+            for statement in statements {
+                finished.append(try await store.bankStatement(id: statement.id) ?? statement)
+            }
+            return ImportOutcome(originalName: kept.originalName, keptAt: kept.path, statements: finished, duplicate: false, counts: counts)
+        } catch let error as BankImportError where error.code == .malformedStatement || error.code == .unknownAccount
+                    || error.code == .currencyMismatch || error.code == .unknownFormat {
+            // Refused whole before anything was stored: the copy is not kept either.
+            try? FileManager.default.removeItem(atPath: kept.path)
+            throw error
+        }
+    }
+
+    private func detectFormat(_ kept: String, name: String) throws(BankImportError) -> BankStatementFormat {
+        let head = FileHandle(forReadingAtPath: kept).flatMap { handle in
+            defer { try? handle.close() }
+            return try? handle.read(upToCount: 512)
+        } ?? Data()
+        guard let format = BankStatementReader.detectFormat(Array(head)) else {
+            throw BankImportError(.unknownFormat, input: name,
+                                  "\(name) is neither a camt.053 (XML) nor an MT940 statement by its first bytes; name it with --format camt053|mt940")
+        }
+        return format
+    }
+
+    /// What the first reading learns of each statement.
+    struct Summary: Sendable {
+        var header: BankStatementHeader
+        var closing: BankBalance
+        var entryCount: Int
+        var firstPosition: Int
+    }
+
+    /// Reads the whole file once, holding no entries: every statement well formed and adding up (the
+    /// reader checks), for a configured account in its currency.
+    private func check(_ kept: String, reader: BankStatementReader, name: String) async throws -> [Summary] {
+        let summaries = try await BlockingWork.run { () throws(BankImportError) -> [Summary] in
+            var visitor = Summaries()
+            do {
+                try reader.read(fileAt: kept, into: &visitor)
+            } catch let error as BankStatementError {
+                throw BankImportError(.malformedStatement, input: name, "\(name): \(error); nothing of the file was stored")
+            } catch {
+                throw BankImportError(.malformedStatement, input: name, "\(name): \(error); nothing of the file was stored")
+            }
+            return visitor.summaries
+        }
+        for summary in summaries {
+            let header = summary.header
+            guard let account = rules.account(header.account) else {
+                throw BankImportError(.unknownAccount, input: header.account,
+                                      "\(name): statement \(header.statementId) is for account \(header.account), which no file in mappings/bank configures; nothing of the file was stored")
+            }
+            guard account.currency == header.currency else {
+                throw BankImportError(.currencyMismatch, input: header.account,
+                                      "\(name): statement \(header.statementId) for \(header.account) is in \(header.currency), but the account is configured in \(account.currency) (mappings/bank); nothing of the file was stored")
+            }
+        }
+        return summaries
+    }
+
+    private func continuity(of header: BankStatementHeader) async throws -> StatementContinuity {
+        guard let last = try await store.lastClosingBalance(account: header.account) else { return .first }
+        return last.signedMinorUnits == header.opening.signedMinorUnits && last.amount.currency == header.opening.amount.currency
+            ? .follows : .gap(lastClosing: last)
+    }
+
+    /// Reads the file again and stores each statement's entries not yet stored, with what the rules decide.
+    private func allocate(_ kept: String, reader: BankStatementReader, statements: [StoredBankStatement], counts: inout Counts) async throws {
+        let stream = RecordStream<StatementEvent>(chunkSize: batchSize) { body in
+            try withoutActuallyEscaping(body) { body in
+                var forwarder = EventForwarder(body: body)
+                try reader.read(fileAt: kept, into: &forwarder)
+            }
+        }
+        var index = -1
+        var pending: [BankEntry] = []
+        for try await chunk in stream {
+            for event in chunk {
+                switch event {
+                case .begin:
+                    index += 1
+                case let .entry(entry):
+                    let statement = statements[index]
+                    guard entry.position > statement.positionsDone else { continue }
+                    // A return is matched against what the store holds: what came before it goes in first.
+                    if isReturn(entry), !pending.isEmpty {
+                        try await commit(pending, of: statement, through: pending[pending.count - 1].position, counts: &counts)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                    pending.append(entry)
+                    if pending.count >= batchSize {
+                        try await commit(pending, of: statement, through: entry.position, counts: &counts)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                case .end:
+                    let statement = statements[index]
+                    guard statement.state != .imported else { continue }
+                    let last = statement.statement.firstPosition + statement.statement.entryCount - 1
+                    if !pending.isEmpty || statement.positionsDone < last {
+                        try await commit(pending, of: statement, through: max(last, statement.positionsDone), counts: &counts)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                    try await store.finishBankStatement(id: statement.id, at: now())
+                }
+            }
+        }
+    }
+
+    private func isReturn(_ entry: BankEntry) -> Bool {
+        entry.mark == .debit && (entry.isReversal || entry.returnReason != nil)
+    }
+
+    /// Decides a batch's entries and stores them with the statement's cursor, in one store call.
+    private func commit(_ entries: [BankEntry], of statement: StoredBankStatement, through position: Int, counts: inout Counts) async throws {
+        let header = statement.statement.header
+        let statementKey = header.statementId + "/" + (header.sequenceNumber ?? "")
+        let identities = entries.map { $0.identity(account: header.account, statementKey: statementKey) }
+        let known = entries.isEmpty ? [] : try await store.storedBankEntryIdentities(identities)
+        counts.alreadyStored += identities.filter(known.contains).count
+        let fresh = zip(entries, identities).filter { !known.contains($0.1) }
+        guard let rules = rules.account(header.account) else {
+            throw BankImportError(.unknownAccount, input: header.account, "account \(header.account) is no longer configured in mappings/bank")
+        }
+        var data = try await matchData(for: fresh.map(\.0).filter(\.isPaymentIn), rules: rules)
+        var outcomes: [BankEntryOutcome] = []
+        outcomes.reserveCapacity(fresh.count)
+        for (entry, identity) in fresh {
+            let decision = try await decide(entry, account: header.account, rules: rules, data: &data)
+            switch decision {
+            case .allocate: counts.allocated += 1
+            case .toCheck: counts.toCheck += 1
+            case .suspense: counts.suspense += 1
+            case .reverse: counts.reversals += 1
+            case .noAction: counts.noAction += 1
+            }
+            outcomes.append(BankEntryOutcome(entry: entry, identity: identity, decision: decision))
+        }
+        let result = try await store.applyBankBatch(statementId: statement.id, throughPosition: position, outcomes: outcomes,
+                                                    by: Self.rulesActor, at: now())
+        // Stored meanwhile by another import of the same entries: theirs stands.
+        counts.alreadyStored += result.alreadyStored
+    }
+
+    private func matchData(for payments: [BankEntry], rules: BankAccountRules) async throws -> BankMatchData {
+        var contracts = Set<String>(), invoices = Set<String>(), payers = Set<String>()
+        for entry in payments {
+            let lookup = rules.lookup(for: entry)
+            contracts.formUnion(lookup.contractNumbers)
+            invoices.formUnion(lookup.invoiceNumbers)
+            if let payer = lookup.payerAccount { payers.insert(payer) }
+        }
+        guard !(contracts.isEmpty && invoices.isEmpty && payers.isEmpty) else { return BankMatchData() }
+        return try await store.bankMatchData(contractNumbers: contracts, invoiceNumbers: invoices, payerAccounts: payers)
+    }
+
+    private func decide(_ entry: BankEntry, account: String, rules: BankAccountRules,
+                        data: inout BankMatchData) async throws -> BankEntryDecision {
+        if isReturn(entry) {
+            guard let original = try await store.bankEntryReversed(by: entry, account: account) else {
+                return .noAction(reason: "a return or reversal of no payment stored for \(account)")
+            }
+            return .reverse(originalEntryId: original.id,
+                            reason: "the bank returned it" + (entry.returnReason.map { " (reason \($0))" } ?? ""))
+        }
+        guard entry.isPaymentIn else {
+            return .noAction(reason: entry.mark == .debit ? "money out of the account" : "a reversal of money out")
+        }
+        switch rules.decide(entry, data: data) {
+        case let .allocate(candidate, lines, suspense, paymentInTransit):
+            data.take(lines, from: candidate.contractNumber)
+            return .allocate(contractNumber: candidate.contractNumber, lines: lines, suspense: suspense, confidence: candidate.confidence,
+                             reason: candidate.reasons.joined(separator: "; "), paymentInTransit: paymentInTransit)
+        case let .toCheck(reason, candidates):
+            return .toCheck(reason: reason, candidates: candidates)
+        }
+    }
+
+    /// A person allocates a waiting entry to a contract: to the invoices named (oldest first), or to
+    /// all its open invoices oldest first; what is left over is held in suspense.
+    public func allocate(entryId: Int64, contractNumber: String, invoiceNumbers: [String], note: String?,
+                         by person: String) async throws -> PaymentAllocation {
+        guard let stored = try await store.bankEntry(id: entryId) else {
+            throw BankImportError(.unknownEntry, input: "bank entry \(entryId)", "there is no bank entry \(entryId); `bank queue` lists those waiting")
+        }
+        guard stored.state == .toCheck || stored.state == .suspense else {
+            throw BankImportError(.notWaiting, input: "bank entry \(entryId)",
+                                  "bank entry \(entryId) is \(stored.state.rawValue), not waiting for a person; only entries in `bank queue` or `bank suspense` can be allocated")
+        }
+        let data = try await store.bankMatchData(contractNumbers: [contractNumber], invoiceNumbers: [], payerAccounts: [])
+        guard let contract = data.contracts[contractNumber] else {
+            throw BankImportError(.unknownContract, input: contractNumber, "there is no contract \(contractNumber) in the store; run `sync contracts` if it is new")
+        }
+        let amount = stored.entry.amount
+        guard contract.currency == amount.currency else {
+            throw BankImportError(.unknownContract, input: contractNumber,
+                                  "contract \(contractNumber) is in \(contract.currency) but bank entry \(entryId) is \(amount); allocate it to a contract in \(amount.currency)")
+        }
+        var invoices = contract.openInvoices
+        if !invoiceNumbers.isEmpty {
+            let open = Set(invoices.map(\.number))
+            if let unknown = invoiceNumbers.first(where: { !open.contains($0) }) {
+                throw BankImportError(.unknownInvoice, input: unknown,
+                                      "invoice \(unknown) is not open on contract \(contractNumber); open: \(invoices.map(\.number).sorted().joined(separator: ", "))")
+            }
+            invoices = invoices.filter { invoiceNumbers.contains($0.number) }
+        }
+        let (lines, remainder) = allocateOldestFirst(amount, over: invoices)
+        return try await store.allocateBankEntry(id: entryId, contractNumber: contractNumber, lines: lines, suspense: remainder,
+                                                 reason: note ?? "allocated by hand", by: person, at: now())
+    }
+
+    /// Statements a killed import left part done, oldest first.
+    public func unfinished() async throws -> [StoredBankStatement] {
+        try await store.bankStatements(account: nil, limit: .max).filter { $0.state == .importing }.reversed()
+    }
+
+    /// Finishes what killed imports left part done, from the files they kept: one import per file.
+    public func resumeUnfinished() async throws -> [ImportOutcome] {
+        var outcomes: [ImportOutcome] = []
+        var files = Set<String>()
+        for statement in try await unfinished() where files.insert(statement.statement.storedPath).inserted {
+            outcomes.append(try await importStatement(path: statement.statement.storedPath, format: statement.statement.header.format))
+        }
+        return outcomes
+    }
+
+    /// Entries waiting for a person, oldest first.
+    public func queue(limit: Int) async throws -> [StoredBankEntry] {
+        try await store.bankEntries(state: .toCheck, limit: limit)
+    }
+
+    /// Entries holding money in suspense, oldest first.
+    public func suspense(limit: Int) async throws -> [StoredBankEntry] {
+        try await store.bankSuspense(limit: limit)
+    }
+
+    public func report(date: LocalDate) async throws -> [BankDayReport] {
+        try await store.bankDayReport(date: date)
+    }
+}
+
+/// What the second reading hands on, in file order.
+enum StatementEvent: Sendable {
+    case begin(BankStatementHeader)
+    case entry(BankEntry)
+    case end(BankBalance)
+}
+
+private struct EventForwarder: BankStatementVisitor {
+    let body: (StatementEvent) throws -> Void
+
+    mutating func beginStatement(_ header: BankStatementHeader) throws { try body(.begin(header)) }
+    mutating func entry(_ entry: BankEntry) throws { try body(.entry(entry)) }
+    mutating func endStatement(closing: BankBalance) throws { try body(.end(closing)) }
+}
+
+/// Each statement's header, closing balance and the positions of its entries, holding no entry.
+private struct Summaries: BankStatementVisitor {
+    var summaries: [BankDesk.Summary] = []
+    private var current: BankStatementHeader?
+    private var count = 0
+    private var lastPosition = 0
+    private var firstPosition = 1
+
+    mutating func beginStatement(_ header: BankStatementHeader) throws {
+        current = header
+        count = 0
+        firstPosition = lastPosition + 1
+    }
+
+    mutating func entry(_ entry: BankEntry) throws {
+        count += 1
+        lastPosition = entry.position
+    }
+
+    mutating func endStatement(closing: BankBalance) throws {
+        guard let header = current else { return }
+        summaries.append(BankDesk.Summary(header: header, closing: closing, entryCount: count, firstPosition: firstPosition))
+        current = nil
+    }
+}
+
+extension BankMatchData {
+    /// What an allocation in this batch took from the contract's invoices: the next entry sees it gone.
+    mutating func take(_ lines: [AllocationLine], from contractNumber: String) {
+        guard var contract = contracts[contractNumber] else { return }
+        for line in lines {
+            guard let index = contract.openInvoices.firstIndex(where: { $0.number == line.invoiceNumber }) else { continue }
+            contract.openInvoices[index].openAmount.minorUnits -= line.amount.minorUnits
+        }
+        contracts[contractNumber] = contract
+    }
+}

@@ -1,0 +1,255 @@
+import CollectionsDomain
+import CollectionsStore
+import Foundation
+import MilesMapping
+import MilesMock
+import MilesSync
+import TestSupport
+import Testing
+
+extension SyncHarness {
+    /// A store holding the mock's contracts, with the journal cleared so a test sees only what its statements cause.
+    func syncedBankStore() async throws -> any CollectionsStores {
+        let store = try await openStore()
+        _ = try await sync(store: store).run(mode: .resume)
+        await server.miles.clearJournal()
+        return store
+    }
+
+    func bankDesk(_ store: any BankStore, statements: String, batchSize: Int = 1_000) -> BankDesk {
+        BankDesk(store: store, rules: mappings.bank, statementsDirectory: statements, batchSize: batchSize)
+    }
+}
+
+/// Every stored bank entry, one line each in id order: what became of it and why.
+func bankEntriesText(_ store: any BankStore) async throws -> String {
+    var entries: [StoredBankEntry] = []
+    for state in BankEntryState.allCases { entries += try await store.bankEntries(state: state, limit: .max) }
+    return entries.sorted { $0.id < $1.id }.map { stored in
+        var line = "\(stored.entry.bankReference ?? "-") \(stored.entry.mark.rawValue) \(stored.entry.amount) \(stored.state.rawValue)"
+        if let allocation = stored.allocation {
+            line += " -> \(allocation.contractNumber) [" + allocation.lines.map { "\($0.invoiceNumber) \($0.amount.decimalString)" }
+                .joined(separator: ", ") + "] suspense \(allocation.suspense.decimalString) by \(allocation.allocatedBy) (\(allocation.state.rawValue))"
+        }
+        if let reversed = stored.reversesEntryId { line += " reverses entry \(reversed)" }
+        if let reason = stored.reason { line += " | \(reason)" }
+        for candidate in stored.candidates { line += " | candidate \(candidate.contractNumber) \(candidate.confidence)" }
+        return line
+    }.joined(separator: "\n") + "\n"
+}
+
+let bankGolden = goldenDirectory + "/bank"
+
+@Suite("Bank statements: imported, matched, allocated in MILES exactly once", .serialized, .timeLimit(.minutes(3)))
+struct BankEndToEndTests {
+    @Test("a camt.053 with two statements: allocations and the to-check queue as expected (golden), MILES calls as expected (golden)",
+          arguments: StoreKind.available)
+    func camtGolden(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let store = try await harness.syncedBankStore()
+            let statements = temporaryDirectory("statements")
+            defer { try? FileManager.default.removeItem(atPath: statements) }
+            let outcome = try await harness.bankDesk(store, statements: statements)
+                .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            #expect(!outcome.duplicate)
+            #expect(outcome.statements.map(\.state) == [.imported, .imported])
+            #expect(outcome.statements.map(\.statement.continuity) == [.first, .follows])
+            try expectGolden(try await bankEntriesText(store), "northern-example-camt053.allocations.txt", folder: "bank")
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.deadLettered == 0)
+            try expectGolden(await harness.milesWrites(), "northern-example-camt053.miles-calls.txt", folder: "bank")
+            try expectGolden(try await bankEntriesText(store), "northern-example-camt053.after-push.txt", folder: "bank")
+        }
+    }
+
+    @Test("the same statement imported twice, and the same entries in an MT940 and a camt.053: each entry stored and allocated once",
+          arguments: StoreKind.available)
+    func importedOnce(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let store = try await harness.syncedBankStore()
+            let statements = temporaryDirectory("statements")
+            defer { try? FileManager.default.removeItem(atPath: statements) }
+            let desk = harness.bankDesk(store, statements: statements)
+            let first = try await desk.importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            #expect(first.counts.allocated == 5 && first.counts.alreadyStored == 0)
+            let queued = try await store.outboxEntries(state: nil).count
+            let entries = try await bankEntriesText(store)
+
+            let again = try await desk.importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            #expect(again.duplicate)
+            // The first statement of the camt file again, as the bank's MT940: nothing new, nothing queued again.
+            let twin = try await desk.importStatement(path: bankGolden + "/northern-example-101.mt940", format: nil)
+            #expect(!twin.duplicate)
+            #expect(twin.counts.alreadyStored == 7)
+            #expect(twin.counts.allocated + twin.counts.toCheck + twin.counts.reversals + twin.counts.noAction == 0)
+            #expect(twin.statements.map(\.statement.header.format) == [.mt940])
+            #expect(try await store.outboxEntries(state: nil).count == queued)
+            #expect(try await bankEntriesText(store) == entries)
+
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.deadLettered == 0)
+            let counts = await harness.server.miles.allocationCounts()
+            #expect(counts.count == 4 && counts.values.allSatisfy { $0 == 1 })
+        }
+    }
+
+    @Test("push under write-path faults: one allocation per entry in MILES's ledger", arguments: WritePathFault.allCases)
+    func pushUnderFaults(fault: WritePathFault) async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.syncedBankStore()
+            let statements = temporaryDirectory("statements")
+            defer { try? FileManager.default.removeItem(atPath: statements) }
+            _ = try await harness.bankDesk(store, statements: statements)
+                .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            await harness.server.miles.injectFault(fault.rule(for: "AllocatePayment"))
+            _ = try await harness.relay(store, requestTimeout: fault.requestTimeout).run()
+            _ = try await harness.relay(store).run()
+            let counts = await harness.server.miles.allocationCounts()
+            #expect(counts == ["PA-2": 1, "PA-3": 1, "PA-5": 1, "PA-9": 1])
+            #expect(try await store.outboxEntries(state: .sent).filter { $0.kind == .allocatePayment }.count == 4)
+        }
+    }
+
+    @Test("refused whole, nothing stored and no copy kept: hostile camt.053, a malformed MT940 (line named), an account not configured (named)")
+    func refusedWhole() async throws {
+        try await withHarness(contracts: 10) { harness in
+            let store = try await harness.syncedBankStore()
+            let folder = temporaryDirectory("bank-refused")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let desk = harness.bankDesk(store, statements: folder + "/kept")
+            let good = camtStatement(statementId: "S1", sequence: 1, opening: 0, date: "2026-12-01", entries: [(100, "C00000001", "R1")])
+            let laughs = "<!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+            let cases: [(String, String, BankImportErrorCode, String)] = [
+                ("dtd.xml", good.replacingOccurrences(of: "<Document", with: laughs + "<Document"), .malformedStatement, "DOCTYPE"),
+                ("deep.xml", good.replacingOccurrences(of: "<Ustrd>C00000001</Ustrd>",
+                                                       with: String(repeating: "<x>", count: 200) + String(repeating: "</x>", count: 200)),
+                 .malformedStatement, "Ntry"),
+                ("huge.xml", good.replacingOccurrences(of: "C00000001", with: String(repeating: "A", count: 2 << 20)), .malformedStatement, "Ustrd"),
+                ("bad.mt940", ":20:X\n:25:GB33BUKB20201555555555\n:28C:1/1\n:60F:C261130GBP0,00\n:61:26130C1,00NTRFNONREF//R1\n:62F:C261201GBP1,00\n",
+                 .malformedStatement, "line 5"),
+                ("other.xml", camtStatement(statementId: "S2", sequence: 1, opening: 0, date: "2026-12-01", entries: [(100, "x", "R2")],
+                                            account: "GB82WEST12345698765432"), .unknownAccount, "GB82WEST12345698765432"),
+            ]
+            for (name, text, code, named) in cases {
+                try text.write(toFile: folder + "/" + name, atomically: true, encoding: .utf8)
+                do {
+                    _ = try await desk.importStatement(path: folder + "/" + name, format: nil)
+                    Issue.record("\(name) was not refused")
+                } catch let error as BankImportError {
+                    #expect(error.code == code, "\(name): \(error)")
+                    #expect(error.description.contains(named), "\(name): \(error)")
+                }
+            }
+            #expect(try await store.bankStatements(account: nil, limit: 10).isEmpty)
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder + "/kept")) ?? []).filter { !$0.hasPrefix(".") }.isEmpty)
+        }
+    }
+
+    @Test("a person allocates a waiting entry (audited with them, queued for MILES); the day's report adds up to the statement")
+    func handAllocationAndReport() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.syncedBankStore()
+            let statements = temporaryDirectory("statements")
+            defer { try? FileManager.default.removeItem(atPath: statements) }
+            let desk = harness.bankDesk(store, statements: statements)
+            _ = try await desk.importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            let waiting = try await desk.queue(limit: 10)
+            #expect(waiting.map(\.entry.bankReference) == ["B004", "B006"])
+            let entry = try #require(waiting.first)
+            let allocation = try await desk.allocate(entryId: entry.id, contractNumber: "C00000002", invoiceNumbers: [], note: "phoned: J Smith pays for Dafydd",
+                                                     by: "carol")
+            #expect(allocation.allocatedBy == "carol" && allocation.lines.map(\.invoiceNumber) == ["INV-00000002-026"])
+            #expect(try await desk.queue(limit: 10).map(\.entry.bankReference) == ["B006"])
+            await #expect(throws: BankImportError.self) {
+                try await desk.allocate(entryId: entry.id, contractNumber: "C00000002", invoiceNumbers: [], note: nil, by: "carol")
+            }
+            let audit = try await store.recentAuditEntries(limit: 50)
+            #expect(audit.contains { $0.actor == "carol" && $0.details.contains("C00000002") })
+            #expect(try await store.outboxEntries(state: .pending).contains { $0.clientReference == allocation.clientReference })
+
+            let report = try #require(try await desk.report(date: LocalDate(year: 2026, month: 12, day: 1)!).first)
+            #expect(report.received.count == 6 && report.received.minorUnits == 121_260)
+            #expect(report.allocatedAutomatically.count + report.allocatedByHand.count + report.waiting.count + report.inSuspense.count == 6)
+            #expect(report.allocatedAutomatically.minorUnits + report.allocatedByHand.minorUnits + report.waiting.minorUnits
+                    + report.inSuspense.minorUnits == report.received.minorUnits)
+            #expect(report.allocatedByHand == BankDayReport.Line(count: 1, minorUnits: 5_000))
+            #expect(report.overpaid == BankDayReport.Line(count: 1, minorUnits: 22_324))
+            #expect(report.outgoing == BankDayReport.Line(count: 1, minorUnits: 2_500))
+        }
+    }
+}
+
+/// camt.053 text for tests: statements of `entries` on the default account, each entry (amount in pence, remittance,
+/// bank reference) a payment in; the balances add up.
+func camtStatement(statementId: String, sequence: Int, opening: Int64, date: String, entries: [(Int64, String, String)],
+                   account: String = "GB33BUKB20201555555555") -> String {
+    func amount(_ pence: Int64) -> String { String(format: "%lld.%02lld", pence / 100, pence % 100) }
+    let closing = opening + entries.reduce(0) { $0 + $1.0 }
+    var text = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>\(statementId)</MsgId>
+        <CreDtTm>\(date)T06:00:00</CreDtTm></GrpHdr><Stmt><Id>\(statementId)</Id><ElctrncSeqNb>\(sequence)</ElctrncSeqNb>
+        <Acct><Id><IBAN>\(account)</IBAN></Id><Ccy>GBP</Ccy></Acct>
+        <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="GBP">\(amount(opening))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
+        <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="GBP">\(amount(closing))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
+
+        """
+    for (pence, remittance, reference) in entries {
+        text += "<Ntry><Amt Ccy=\"GBP\">\(amount(pence))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>\(date)</Dt></BookgDt>"
+            + "<ValDt><Dt>\(date)</Dt></ValDt><AcctSvcrRef>\(reference)</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>\(remittance)</Ustrd>"
+            + "</RmtInf></TxDtls></NtryDtls></Ntry>\n"
+    }
+    return text + "</Stmt></BkToCstmrStmt></Document>\n"
+}
+
+@Suite("Bank statement import survives a kill", .serialized, .timeLimit(.minutes(8)))
+struct BankCrashTests {
+    @Test("'bank import' killed with SIGKILL in the middle of a 100,000-entry statement, then run again: every entry stored and decided once")
+    func killedMidStatement() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.syncedBankStore()
+            let count = 100_000
+            // Each payment quotes its contract and an open invoice of it, where it has one: sure enough to allocate.
+            var quoted: [String] = []
+            for number in (1...60).map({ "C" + String(format: "%08d", $0) }) {
+                let invoice = try await store.contract(number: number)?.openInvoices.first?.number
+                quoted.append(number + (invoice.map { " " + $0 } ?? ""))
+            }
+            let entries = (1...count).map { index in (Int64(100 + index % 50), "\(quoted[index % 60]) payment \(index)", "K\(index)") }
+            let folder = temporaryDirectory("bank-crash")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let file = folder + "/big.xml"
+            try camtStatement(statementId: "BIG-1", sequence: 1, opening: 0, date: "2026-12-01", entries: entries)
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            let environment = ["MILES_ADAPTER_STATEMENTS": folder + "/kept"]
+            let arguments = ["bank", "import", file, "--batch-size", "1000"]
+            let first = try AdapterProcess(arguments, harness: harness, environment: environment)
+            let midway = try await waitUntil(seconds: 120) {
+                try await store.bankStatements(account: nil, limit: 1).first.map { $0.positionsDone > 5_000 } ?? false
+            }
+            #expect(midway)
+            kill(first.process.processIdentifier, SIGKILL)
+            #expect(await first.exitStatus() == SIGKILL)
+            let killedAt = try #require(try await store.bankStatements(account: nil, limit: 1).first)
+            #expect(killedAt.state == .importing && killedAt.positionsDone < count)
+
+            let second = try AdapterProcess(arguments, harness: harness, environment: environment)
+            #expect(await second.exitStatus() == 0)
+            let statement = try #require(try await store.bankStatements(account: nil, limit: 10).first)
+            #expect(statement.state == .imported && statement.positionsDone == count)
+            var stored: [StoredBankEntry] = []
+            for state in BankEntryState.allCases { stored += try await store.bankEntries(state: state, limit: .max) }
+            #expect(stored.count == count)
+            #expect(Set(stored.map(\.identity)).count == count)
+            let everyReference = Set(stored.compactMap(\.entry.bankReference)) == Set(entries.map(\.2))
+            #expect(everyReference)
+            // One AllocatePayment queued per allocated entry, none twice.
+            let allocated = stored.filter { $0.state == .allocated }
+            let queued = try await store.outboxEntries(state: .pending).filter { $0.kind == .allocatePayment }
+            #expect(queued.count == allocated.count)
+            let queuedAreAllocated = Set(queued.map(\.subjectId)) == Set(allocated.map(\.id))
+            #expect(queuedAreAllocated)
+            #expect(!allocated.isEmpty)
+        }
+    }
+}

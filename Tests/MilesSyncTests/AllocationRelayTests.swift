@@ -1,0 +1,58 @@
+import CollectionsDomain
+import CollectionsStore
+import MilesMapping
+@testable import MilesSync
+import Testing
+
+@Suite("The relay pushes bank allocations and their reversals, against in-memory MILES and store")
+struct AllocationRelayTests {
+    let mappings: MappingSet
+    let clock = CollectionsClock.fixed(Timestamp(millisecondsSinceEpoch: 1_795_000_000_000))
+
+    init() throws {
+        mappings = try MappingSet.load(directory: mappingsDirectory)
+    }
+
+    func allocation(id: Int64) -> PaymentAllocation {
+        let gbp = CurrencyCode.gbp
+        return PaymentAllocation(
+            id: id, contractNumber: "C1", lines: [AllocationLine(invoiceNumber: "INV-C1", amount: Money(minorUnits: 25_000, currency: gbp))],
+            suspense: .zero(gbp), valueDate: LocalDate.parse("2026-11-27")!, account: "GB33BUKB20201555555555", bankReference: "E-\(id)",
+            allocatedBy: "auto", reason: "invoice number", confidence: 95, state: .pending, milesAllocationId: nil)
+    }
+
+    @Test("an allocation MILES makes is recorded with MILES's id; a reversal MILES makes is recorded as reversed")
+    func postedAndReversed() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
+        let miles = InMemoryMiles(mappings: mappings, contracts: [])
+        await store.queueAllocation(allocation(id: 41), reversal: false, at: clock())
+        await store.queueAllocation(allocation(id: 42), reversal: true, at: clock())
+
+        let summary = try await OutboxRelay(gateway: miles, store: store, now: clock).run()
+
+        #expect(summary.allocationsPosted == 1 && summary.allocationsReversed == 1)
+        #expect(await miles.allocationCalls == ["PA-41", "PR-42"])
+        let sent = await store.outboxEntries(state: .sent)
+        #expect(sent.map(\.clientReference) == ["PA-41", "PR-42"])
+        #expect(sent.map(\.resultReference) == ["MAL-41", "reversed"])
+        #expect(await store.allocations[41]?.state == .allocated)
+        #expect(await store.allocations[41]?.milesAllocationId == "MAL-41")
+        #expect(await store.allocations[42]?.state == .reversed)
+    }
+
+    @Test("a busy MILES is asked again with the same client reference; a business refusal is dead-lettered with MILES's code")
+    func retriedThenRefused() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
+        let miles = InMemoryMiles(mappings: mappings, contracts: [], allocationFaults: ["SERVER_BUSY", "ALLOCATION_EXCEEDS_OPEN"])
+        await store.queueAllocation(allocation(id: 7), reversal: false, at: clock())
+
+        let summary = try await OutboxRelay(gateway: miles, store: store,
+                                            configuration: OutboxRelay.Configuration(retry: RetryPolicy(baseDelay: .zero)), now: .system).run()
+
+        #expect(summary.retriesScheduled == 1 && summary.deadLettered == 1 && summary.allocationsPosted == 0)
+        #expect(await miles.allocationCalls == ["PA-7", "PA-7"])
+        let entry = try #require(await store.outboxEntries(state: .deadLetter).first)
+        #expect(entry.lastError?.hasPrefix("MILES ALLOCATION_EXCEEDS_OPEN") == true)
+        #expect(await store.allocations[7]?.state == .refused)
+    }
+}
