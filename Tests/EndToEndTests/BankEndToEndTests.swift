@@ -62,6 +62,22 @@ struct BankEndToEndTests {
         }
     }
 
+    @Test("an MT940 (German and Dutch :86: layouts, a multi-line :86:, accents, CR LF): allocations (golden) and MILES calls (golden)")
+    func mt940Golden() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.syncedBankStore()
+            let statements = temporaryDirectory("statements")
+            defer { try? FileManager.default.removeItem(atPath: statements) }
+            let outcome = try await harness.bankDesk(store, statements: statements)
+                .importStatement(path: bankGolden + "/northern-example-101.mt940", format: .mt940)
+            #expect(outcome.statements.map(\.statement.entryCount) == [7])
+            try expectGolden(try await bankEntriesText(store), "northern-example-101.mt940.allocations.txt", folder: "bank")
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.deadLettered == 0)
+            try expectGolden(await harness.milesWrites(), "northern-example-101.mt940.miles-calls.txt", folder: "bank")
+        }
+    }
+
     @Test("the same statement imported twice, and the same entries in an MT940 and a camt.053: each entry stored and allocated once",
           arguments: StoreKind.available)
     func importedOnce(kind: StoreKind) async throws {
