@@ -32,7 +32,7 @@ extension PostgresStore: BankStore {
             if let row = inserted.first {
                 let stored = try Self.bankStatement(row)
                 try await audit(connection, at: at, actor: "bank-import", action: "bank.statement-received", subject: "bank-statement:\(stored.id)",
-                                details: Self.describe(statement))
+                                details: statement.auditDescription)
                 return (stored, true)
             }
             guard let row = try await rows("""
@@ -406,7 +406,7 @@ extension PostgresStore: BankStore {
                     """, logger: logger)
             }
             try await audit(connection, at: at, actor: actor, action: "bank.allocated", subject: "bank-entry:\(id)",
-                            details: Self.describe(allocation, of: entry.entry.amount))
+                            details: allocation.auditDescription(of: entry.entry.amount))
             return allocation
         }
     }
@@ -563,32 +563,10 @@ extension PostgresStore: BankStore {
         }
     }
 
-    /// The entry's columns for what the desk decided: its state, why, the candidates, and the entry it undoes (0 for none).
+    /// The entry's columns for what the desk decided, with no optionals: PostgresNIO binds no arrays of them.
     fileprivate static func stored(_ decision: BankEntryDecision) -> (state: BankEntryState, reason: String, candidates: String, reverses: Int64) {
-        switch decision {
-        case .allocate: (.allocated, "", "", 0)
-        case let .toCheck(reason, candidates): (.toCheck, reason, StoredBankValues.join(candidates), 0)
-        case let .suspense(reason): (.suspense, reason, "", 0)
-        case let .reverse(originalEntryId, reason): (.reversal, reason, "", originalEntryId)
-        case let .noAction(reason): (.noAction, reason, "", 0)
-        }
-    }
-
-    private static func describe(_ statement: NewBankStatement) -> String {
-        let header = statement.header
-        let continuity = switch statement.continuity {
-        case .first: "the first for the account"
-        case .follows: "follows the last closing balance"
-        case let .gap(lastClosing): "does NOT follow the last closing balance \(lastClosing)"
-        }
-        return "\(statement.fileName) statement \(statement.indexInFile) (\(header.format.rawValue) \(header.statementId) of \(header.account)): "
-            + "\(statement.entryCount) entries, opening \(header.opening), closing \(statement.closing); \(continuity)"
-    }
-
-    private static func describe(_ allocation: PaymentAllocation, of amount: Money) -> String {
-        let lines = allocation.lines.map { "\($0.amount) to \($0.invoiceNumber)" }.joined(separator: ", ")
-        return "\(amount) to contract \(allocation.contractNumber)" + (lines.isEmpty ? "" : ": \(lines)")
-            + (allocation.suspense.minorUnits > 0 ? ", \(allocation.suspense) in suspense" : "") + " (\(allocation.reason))"
+        let columns = decision.storedColumns
+        return (columns.state, columns.reason ?? "", columns.candidates, columns.reverses ?? 0)
     }
 }
 

@@ -39,7 +39,7 @@ extension SQLiteStore: BankStore {
             let stored = try Self.bankStatement(row)
             if isNew {
                 try self.audit(db, at: at, actor: "bank-import", action: "bank.statement-received", subject: "bank-statement:\(stored.id)",
-                               details: Self.describe(statement))
+                               details: statement.auditDescription)
             } else {
                 try self.audit(db, at: at, actor: "bank-import", action: "bank.statement-duplicate", subject: "bank-statement:\(stored.id)",
                                details: "\(statement.fileName) holds statement \(header.statementId) of \(header.account) again "
@@ -186,7 +186,7 @@ extension SQLiteStore: BankStore {
             var counts = BankBatchCounts()
             for outcome in outcomes where outcome.entry.position > done {
                 let entry = outcome.entry
-                let (state, reason, candidates, reverses) = Self.stored(outcome.decision)
+                let (state, reason, candidates, reverses) = outcome.decision.storedColumns
                 insertEntry.bind(1, statementId)
                 insertEntry.bind(2, account)
                 insertEntry.bind(3, outcome.identity)
@@ -361,7 +361,7 @@ extension SQLiteStore: BankStore {
                     """, arguments: [payer, contractNumber])
             }
             try self.audit(db, at: at, actor: actor, action: "bank.allocated", subject: "bank-entry:\(id)",
-                           details: Self.describe(allocation, of: entry.entry.amount))
+                           details: allocation.auditDescription(of: entry.entry.amount))
             return allocation
         }
     }
@@ -500,36 +500,8 @@ extension SQLiteStore: BankStore {
         }
     }
 
-    /// The entry's columns for what the desk decided: its state, why, the candidates, and the entry it undoes.
-    private static func stored(_ decision: BankEntryDecision) -> (BankEntryState, String?, String, Int64?) {
-        switch decision {
-        case .allocate: (.allocated, nil, "", nil)
-        case let .toCheck(reason, candidates): (.toCheck, reason, StoredBankValues.join(candidates), nil)
-        case let .suspense(reason): (.suspense, reason, "", nil)
-        case let .reverse(originalEntryId, reason): (.reversal, reason, "", originalEntryId)
-        case let .noAction(reason): (.noAction, reason, "", nil)
-        }
-    }
-
     private static func jsonArray(_ values: [String]) throws -> String {
         String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
-    }
-
-    private static func describe(_ statement: NewBankStatement) -> String {
-        let header = statement.header
-        let continuity = switch statement.continuity {
-        case .first: "the first for the account"
-        case .follows: "follows the last closing balance"
-        case let .gap(lastClosing): "does NOT follow the last closing balance \(lastClosing)"
-        }
-        return "\(statement.fileName) statement \(statement.indexInFile) (\(header.format.rawValue) \(header.statementId) of \(header.account)): "
-            + "\(statement.entryCount) entries, opening \(header.opening), closing \(statement.closing); \(continuity)"
-    }
-
-    private static func describe(_ allocation: PaymentAllocation, of amount: Money) -> String {
-        let lines = allocation.lines.map { "\($0.amount) to \($0.invoiceNumber)" }.joined(separator: ", ")
-        return "\(amount) to contract \(allocation.contractNumber)" + (lines.isEmpty ? "" : ": \(lines)")
-            + (allocation.suspense.minorUnits > 0 ? ", \(allocation.suspense) in suspense" : "") + " (\(allocation.reason))"
     }
 }
 

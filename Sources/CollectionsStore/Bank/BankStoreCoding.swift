@@ -87,3 +87,38 @@ extension BankDayReport {
         overpaid.minorUnits += overpaidMinorUnits
     }
 }
+
+extension BankEntryDecision {
+    /// The entry's columns for what the desk decided: its state, why, the candidates, and the entry it undoes.
+    package var storedColumns: (state: BankEntryState, reason: String?, candidates: String, reverses: Int64?) {
+        switch self {
+        case .allocate: (.allocated, nil, "", nil)
+        case let .toCheck(reason, candidates): (.toCheck, reason, StoredBankValues.join(candidates), nil)
+        case let .suspense(reason): (.suspense, reason, "", nil)
+        case let .reverse(originalEntryId, reason): (.reversal, reason, "", originalEntryId)
+        case let .noAction(reason): (.noAction, reason, "", nil)
+        }
+    }
+}
+
+extension NewBankStatement {
+    /// What the audit log says of a stored statement.
+    package var auditDescription: String {
+        let continuity = switch continuity {
+        case .first: "the first for the account"
+        case .follows: "follows the last closing balance"
+        case let .gap(lastClosing): "does NOT follow the last closing balance \(lastClosing)"
+        }
+        return "\(fileName) statement \(indexInFile) (\(header.format.rawValue) \(header.statementId) of \(header.account)): "
+            + "\(entryCount) entries, opening \(header.opening), closing \(closing); \(continuity)"
+    }
+}
+
+extension PaymentAllocation {
+    /// What the audit log says of an allocation made by hand of an entry of `amount`.
+    package func auditDescription(of amount: Money) -> String {
+        let lines = lines.map { "\($0.amount) to \($0.invoiceNumber)" }.joined(separator: ", ")
+        return "\(amount) to contract \(contractNumber)" + (lines.isEmpty ? "" : ": \(lines)")
+            + (suspense.minorUnits > 0 ? ", \(suspense) in suspense" : "") + " (\(reason))"
+    }
+}
