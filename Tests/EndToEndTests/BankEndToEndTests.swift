@@ -176,14 +176,27 @@ struct BankEndToEndTests {
                                                      by: "carol")
             #expect(allocation.allocatedBy == "carol" && allocation.lines.map(\.invoiceNumber) == ["INV-00000002-026"])
             #expect(try await desk.queue(limit: 10).map(\.entry.bankReference) == ["B006"])
-            await #expect(throws: BankImportError.self) {
-                try await desk.allocate(entryId: entry.id, contractNumber: "C00000002", invoiceNumbers: [], note: nil, by: "carol")
-            }
+            try await expectAllocationRefused(.notWaiting, desk, entryId: entry.id, contract: "C00000002")
+            let other = try #require(waiting.last)
+            try await expectAllocationRefused(.unknownContract, desk, entryId: other.id, contract: "C99999999")
+            try await expectAllocationRefused(.unknownInvoice, desk, entryId: other.id, contract: "C00000003", invoices: ["INV-NOT-OPEN"])
+            try await expectAllocationRefused(.unknownEntry, desk, entryId: 999_999, contract: "C00000003")
+            // A payment in euros waits for a person (no contract is in euros) and cannot be allocated to a contract in pounds.
+            let euros = statements + "/euros.xml"
+            try camtStatement(statementId: "EUR-1", sequence: 1, opening: 0, date: "2026-12-01", entries: [(9_900, "C00000003", "EU1")],
+                              account: "DE89370400440532013000", currency: "EUR").write(toFile: euros, atomically: true, encoding: .utf8)
+            _ = try await desk.importStatement(path: euros, format: nil)
+            let euroEntry = try #require(try await desk.queue(limit: 10).first { $0.entry.amount.currency.code == "EUR" })
+            try await expectAllocationRefused(.contractCurrencyMismatch, desk, entryId: euroEntry.id, contract: "C00000003")
+            #expect(try await store.bankEntry(id: euroEntry.id)?.state == .toCheck)
             let audit = try await store.recentAuditEntries(limit: 50)
             #expect(audit.contains { $0.actor == "carol" && $0.details.contains("C00000002") })
             #expect(try await store.outboxEntries(state: .pending).contains { $0.clientReference == allocation.clientReference })
 
-            let report = try #require(try await desk.report(date: LocalDate(year: 2026, month: 12, day: 1)!).first)
+            let reports = try await desk.report(date: LocalDate(year: 2026, month: 12, day: 1)!)
+            #expect(reports.map(\.currency.code) == ["EUR", "GBP"])
+            #expect(reports.first?.waiting == BankDayReport.Line(count: 1, minorUnits: 9_900))
+            let report = try #require(reports.first { $0.currency == .gbp })
             #expect(report.received.count == 6 && report.received.minorUnits == 121_260)
             #expect(report.allocatedAutomatically.count + report.allocatedByHand.count + report.waiting.count + report.inSuspense.count == 6)
             #expect(report.allocatedAutomatically.minorUnits + report.allocatedByHand.minorUnits + report.waiting.minorUnits
@@ -195,23 +208,48 @@ struct BankEndToEndTests {
     }
 }
 
+@Suite("bank import with the shipped defaults")
+struct BankDefaultsTests {
+    @Test("with no statements folder configured, the file is kept in ./statements of the working directory")
+    func defaultStatementsFolder() async throws {
+        let folder = temporaryDirectory("bank-defaults")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "MILES_ADAPTER_DATABASE": folder + "/store.sqlite",
+                           "MILES_ADAPTER_MAPPINGS": repositoryMappings]
+        let run = try await runAdapterSeparately(["bank", "import", bankGolden + "/northern-example-camt053.xml"], environment: environment,
+                                                 in: folder, inheritingEnvironment: false)
+        #expect(run.status == 0, "\(run.errors)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: folder + "/statements").filter { $0.hasSuffix(".xml") }
+        #expect(kept.count == 1 && kept.allSatisfy { $0.count == 64 + ".xml".count }, "\(kept)")
+    }
+}
+
+/// Allocating entry `entryId` by hand is refused with `code`, naming what was wrong.
+func expectAllocationRefused(_ code: BankImportErrorCode, _ desk: BankDesk, entryId: Int64, contract: String, invoices: [String] = [],
+                             sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let error = await #expect(throws: BankImportError.self, sourceLocation: sourceLocation) {
+        try await desk.allocate(entryId: entryId, contractNumber: contract, invoiceNumbers: invoices, note: nil, by: "carol")
+    }
+    #expect(error?.code == code, "\(error.map(String.init(describing:)) ?? "no error")", sourceLocation: sourceLocation)
+}
+
 /// camt.053 text for tests: statements of `entries` on the default account, each entry (amount in pence, remittance,
 /// bank reference) a payment in; the balances add up.
 func camtStatement(statementId: String, sequence: Int, opening: Int64, date: String, entries: [(Int64, String, String)],
-                   account: String = "GB33BUKB20201555555555") -> String {
+                   account: String = "GB33BUKB20201555555555", currency: String = "GBP") -> String {
     func amount(_ pence: Int64) -> String { String(format: "%lld.%02lld", pence / 100, pence % 100) }
     let closing = opening + entries.reduce(0) { $0 + $1.0 }
     var text = """
         <?xml version="1.0" encoding="UTF-8"?>
         <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>\(statementId)</MsgId>
         <CreDtTm>\(date)T06:00:00</CreDtTm></GrpHdr><Stmt><Id>\(statementId)</Id><ElctrncSeqNb>\(sequence)</ElctrncSeqNb>
-        <Acct><Id><IBAN>\(account)</IBAN></Id><Ccy>GBP</Ccy></Acct>
-        <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="GBP">\(amount(opening))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
-        <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="GBP">\(amount(closing))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
+        <Acct><Id><IBAN>\(account)</IBAN></Id><Ccy>\(currency)</Ccy></Acct>
+        <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="\(currency)">\(amount(opening))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
+        <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="\(currency)">\(amount(closing))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
 
         """
     for (pence, remittance, reference) in entries {
-        text += "<Ntry><Amt Ccy=\"GBP\">\(amount(pence))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>\(date)</Dt></BookgDt>"
+        text += "<Ntry><Amt Ccy=\"\(currency)\">\(amount(pence))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>\(date)</Dt></BookgDt>"
             + "<ValDt><Dt>\(date)</Dt></ValDt><AcctSvcrRef>\(reference)</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>\(remittance)</Ustrd>"
             + "</RmtInf></TxDtls></NtryDtls></Ntry>\n"
     }

@@ -115,6 +115,9 @@ public struct BankDesk: Sendable {
         var firstPosition: Int
     }
 
+    /// How a refusal before anything was stored ends, so the operator knows the file can be sent again whole.
+    private static let nothingStored = "nothing of the file was stored"
+
     /// Reads the whole file once, holding no entries: every statement well formed and adding up (the
     /// reader checks), for a configured account in its currency.
     private func check(_ kept: String, reader: BankStatementReader, name: String) async throws -> [Summary] {
@@ -122,10 +125,8 @@ public struct BankDesk: Sendable {
             var visitor = Summaries()
             do {
                 try reader.read(fileAt: kept, into: &visitor)
-            } catch let error as BankStatementError {
-                throw BankImportError(.malformedStatement, input: name, "\(name): \(error); nothing of the file was stored")
             } catch {
-                throw BankImportError(.malformedStatement, input: name, "\(name): \(error); nothing of the file was stored")
+                throw BankImportError(.malformedStatement, input: name, "\(name): \(error); \(Self.nothingStored)")
             }
             return visitor.summaries
         }
@@ -133,11 +134,11 @@ public struct BankDesk: Sendable {
             let header = summary.header
             guard let account = rules.account(header.account) else {
                 throw BankImportError(.unknownAccount, input: header.account,
-                                      "\(name): statement \(header.statementId) is for account \(header.account), which no file in mappings/bank configures; nothing of the file was stored")
+                                      "\(name): statement \(header.statementId) is for account \(header.account), which no file in mappings/bank configures; \(Self.nothingStored)")
             }
             guard account.currency == header.currency else {
                 throw BankImportError(.currencyMismatch, input: header.account,
-                                      "\(name): statement \(header.statementId) for \(header.account) is in \(header.currency), but the account is configured in \(account.currency) (mappings/bank); nothing of the file was stored")
+                                      "\(name): statement \(header.statementId) for \(header.account) is in \(header.currency), but the account is configured in \(account.currency) (mappings/bank); \(Self.nothingStored)")
             }
         }
         return summaries
@@ -277,7 +278,7 @@ public struct BankDesk: Sendable {
         }
         let amount = stored.entry.amount
         guard contract.currency == amount.currency else {
-            throw BankImportError(.unknownContract, input: contractNumber,
+            throw BankImportError(.contractCurrencyMismatch, input: contractNumber,
                                   "contract \(contractNumber) is in \(contract.currency) but bank entry \(entryId) is \(amount); allocate it to a contract in \(amount.currency)")
         }
         var invoices = contract.openInvoices

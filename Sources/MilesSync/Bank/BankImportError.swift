@@ -22,8 +22,10 @@ public enum BankImportErrorCode: String, Sendable {
     case unknownEntry
     /// The entry is not waiting for a person (it is allocated, a reversal, or money out).
     case notWaiting
-    /// The contract is not in the store, or its currency is not the entry's.
+    /// The contract is not in the store.
     case unknownContract
+    /// The contract's currency is not the entry's: a payment is allocated in the currency it was paid in.
+    case contractCurrencyMismatch
     /// An invoice named is not open on the contract.
     case unknownInvoice
 }

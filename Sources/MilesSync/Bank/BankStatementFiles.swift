@@ -1,5 +1,4 @@
 import CollectionsDomain
-import Crypto
 import Foundation
 
 /// Where imported statements are kept whole before anything of them is stored: copied (only a
@@ -19,11 +18,9 @@ struct BankStatementFiles: Sendable {
     func keep(_ path: String) async throws -> Kept {
         let (directory, maxBytes) = (directory, maxBytes)
         return try await BlockingWork.run { () throws(BankImportError) -> Kept in
-            let input: FileHandle
-            let temporary: String
+            let temporary: String, sha: String
             do throws(IngestError) {
-                input = try Inbox.openRegularFile(path, maxBytes: maxBytes)
-                temporary = try Inbox.temporaryFile(in: directory)
+                (temporary, sha, _) = try Inbox.copyHashing(path, into: directory, maxBytes: maxBytes)
             } catch {
                 switch error.code {
                 case .inboxUnwritable: throw BankImportError(.storeUnwritable, input: directory, error.description)
@@ -33,30 +30,6 @@ struct BankStatementFiles: Sendable {
                 default: throw BankImportError(.unreadableFile, input: path, error.description)
                 }
             }
-            defer { try? input.close() }
-            guard let output = FileHandle(forWritingAtPath: temporary) else {
-                throw BankImportError(.storeUnwritable, input: directory, "cannot write into the statements folder \(directory)")
-            }
-            var hasher = SHA256()
-            do {
-                var size = 0
-                while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    size += chunk.count
-                    guard size <= maxBytes else {
-                        throw BankImportError(.unreadableFile, input: path, "\(path) grew over \(maxBytes) bytes while it was read")
-                    }
-                    hasher.update(data: chunk)
-                    try output.write(contentsOf: chunk)
-                }
-                try output.synchronize()
-                try output.close()
-            } catch {
-                try? output.close()
-                try? FileManager.default.removeItem(atPath: temporary)
-                if let error = error as? BankImportError { throw error }
-                throw BankImportError(.storeUnwritable, input: path, "cannot copy \(path) into \(directory): \(error)")
-            }
-            let sha = Inbox.hex(hasher.finalize())
             let name = (path as NSString).lastPathComponent
             let extensionPart = (name as NSString).pathExtension
             let kept = directory + "/" + sha + (extensionPart.isEmpty ? "" : "." + extensionPart)

@@ -19,37 +19,40 @@ struct Inbox: Sendable {
     func receive(path: String, agent: String, channel: String, maxBytes: Int) async throws -> (file: InboxFile, isNew: Bool) {
         let folder = directory + "/" + agent
         let (temporary, sha, size) = try await BlockingWork.run { () throws(IngestError) -> (String, String, Int64) in
-            let input = try Self.openRegularFile(path, maxBytes: maxBytes)
-            defer { try? input.close() }
-            let temporary = try Self.temporaryFile(in: folder)
-            guard let output = FileHandle(forWritingAtPath: temporary) else {
-                throw IngestError(.inboxUnwritable, input: folder, "cannot write into the inbox \(folder)")
-            }
-            var hasher = SHA256()
-            var size: Int64 = 0
-            do {
-                while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-                    size += Int64(chunk.count)
-                    // The file grew while it was copied.
-                    guard size <= Int64(maxBytes) else { throw Self.overLimit(path, maxBytes: maxBytes) }
-                    hasher.update(data: chunk)
-                    try output.write(contentsOf: chunk)
-                }
-                try output.synchronize()
-                try output.close()
-            } catch let error as IngestError {
-                try? output.close()
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw error
-            } catch {
-                try? output.close()
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw IngestError(.inboxUnwritable, input: path, "cannot copy \(path) into the inbox: \(error)")
-            }
-            return (temporary, Self.hex(hasher.finalize()), size)
+            try Self.copyHashing(path, into: folder, maxBytes: maxBytes)
         }
         return try await record(temporary: temporary, sha: sha, size: size, originalName: (path as NSString).lastPathComponent, agent: agent,
                                 channel: channel)
+    }
+
+    /// Copies the regular file `path` (at most `maxBytes`) into a new temporary file in `folder`
+    /// while hashing it, synced before it is named; on any failure the temporary file is gone.
+    static func copyHashing(_ path: String, into folder: String, maxBytes: Int) throws(IngestError) -> (temporary: String, sha256: String, size: Int64) {
+        let input = try openRegularFile(path, maxBytes: maxBytes)
+        defer { try? input.close() }
+        let temporary = try temporaryFile(in: folder)
+        guard let output = FileHandle(forWritingAtPath: temporary) else {
+            throw IngestError(.inboxUnwritable, input: folder, "cannot write into \(folder)")
+        }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        do {
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                size += Int64(chunk.count)
+                // The file grew while it was copied.
+                guard size <= Int64(maxBytes) else { throw overLimit(path, maxBytes: maxBytes) }
+                hasher.update(data: chunk)
+                try output.write(contentsOf: chunk)
+            }
+            try output.synchronize()
+            try output.close()
+        } catch {
+            try? output.close()
+            try? FileManager.default.removeItem(atPath: temporary)
+            if let error = error as? IngestError { throw error }
+            throw IngestError(.inboxUnwritable, input: path, "cannot copy \(path) into \(folder): \(error)")
+        }
+        return (temporary, hex(hasher.finalize()), size)
     }
 
     /// Opens `path` for reading if it is a regular file of at most `maxBytes`, without following a
@@ -107,12 +110,13 @@ struct Inbox: Sendable {
     /// A new file in the agent's inbox folder, which holds customers' personal data: the folders are
     /// the owner's only (0700) and so is the file (0600).
     static func temporaryFile(in folder: String) throws(IngestError) -> String {
-        for path in [(folder as NSString).deletingLastPathComponent, folder] {
+        // A folder named relative to the working directory, like the default `statements`, has no parent to make.
+        for path in [(folder as NSString).deletingLastPathComponent, folder] where !path.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             } catch {
-                throw IngestError(.inboxUnwritable, input: path, "cannot create the inbox folder \(path): \(error)")
+                throw IngestError(.inboxUnwritable, input: path, "cannot create the folder \(path): \(error)")
             }
         }
         let temporary = folder + "/.receiving-\(UUID().uuidString)"
