@@ -34,6 +34,8 @@ struct LogRedactionTests {
     func redacted() async throws {
         let output = try await demoOutput([])
         #expect(output.contains("contract from MILES"), "the trace log should describe each contract")
+        // The demo's last step ran through: a bank statement imported, one entry allocated by hand and both pushed.
+        #expect(output.contains("1 allocated, 1 to check") && output.contains("allocated to C") && output.contains("payments allocated 2 "))
         #expect(!output.contains(MockMilesConfiguration.defaultPassword))
         let leaked = await personalData().filter { output.contains($0) }
         #expect(leaked.isEmpty, "personal data in the log: \(leaked.sorted().prefix(5))")
