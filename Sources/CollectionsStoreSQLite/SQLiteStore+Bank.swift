@@ -92,55 +92,72 @@ extension SQLiteStore: BankStore {
         }
     }
 
-    /// The contracts named in `numbers` (a JSON array) as the matching sees them.
+    /// The contracts named in `numbers` (a JSON array) as the matching sees them. Each contract is
+    /// looked up once: the later queries go by contract number or partner straight to their own
+    /// tables, and what they depend on of the contract (its last change, its last payment) is
+    /// compared here. Columns are read by position: by name, GRDB looks each one up per row.
     private func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
+        var lastModified: [String: Int64] = [:], lastPayment: [String: Int32] = [:], partners: [String: [String]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name FROM json_each(?) j
-            JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
+            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.partner_id, c.last_modified, c.last_payment_date
+            FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
             """), arguments: [numbers]) {
-            let currency = try CurrencyCode(row["currency"])
-            contracts[row["contract_number"]] = BankMatchContract(
-                contractNumber: row["contract_number"], currency: currency, customerName: row["name"],
-                monthlyPayment: Money(minorUnits: row["monthly_payment"], currency: currency),
-                arrears: Money(minorUnits: row["arrears_amount"], currency: currency), openInvoices: [], knownPayerAccounts: [],
+            let number: String = row[0]
+            let currency = try CurrencyCode(row[1])
+            contracts[number] = BankMatchContract(
+                contractNumber: number, currency: currency, customerName: row[4],
+                monthlyPayment: Money(minorUnits: row[2], currency: currency),
+                arrears: Money(minorUnits: row[3], currency: currency), openInvoices: [], knownPayerAccounts: [],
                 paymentsInTransit: [])
+            partners[row[5], default: []].append(number)
+            lastModified[number] = row[6]
+            lastPayment[number] = row[7]
         }
+        guard !contracts.isEmpty else { return contracts }
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT a.contract_number, a.lines FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value
-            JOIN payment_allocations a ON a.contract_number = c.contract_number
-            WHERE a.state IN ('pending', 'allocated') AND a.allocated_at > c.last_modified
+            SELECT a.contract_number, a.lines, a.allocated_at FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = j.value
+            WHERE a.state IN ('pending', 'allocated')
             """), arguments: [numbers]) {
-            for (invoice, amount) in try StoredBankValues.lines(row["lines"], of: "contract \(row["contract_number"] as String)") {
-                taken[row["contract_number"], default: [:]][invoice, default: 0] += amount
+            let number: String = row[0]
+            guard let changed = lastModified[number], (row[2] as Int64) > changed else { continue }
+            for (invoice, amount) in try StoredBankValues.lines(row[1], of: "contract \(number)") {
+                taken[number, default: [:]][invoice, default: 0] += amount
             }
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT i.* FROM json_each(?) j JOIN invoices i ON i.contract_number = j.value ORDER BY i.contract_number, i.position
+            SELECT i.contract_number, i.invoice_number, i.issue_date, i.due_date, i.amount, i.open_amount FROM json_each(?) j
+            JOIN invoices i ON i.contract_number = j.value ORDER BY i.contract_number, i.position
             """), arguments: [numbers]) {
-            let number: String = row["contract_number"]
+            let number: String = row[0]
             guard let currency = contracts[number]?.currency else { continue }
-            var invoice = try SQLiteSchema.invoice(from: row, currency: currency)
-            invoice.openAmount.minorUnits = max(0, invoice.openAmount.minorUnits - (taken[number]?[invoice.number] ?? 0))
-            contracts[number]?.openInvoices.append(invoice)
+            let invoice: String = row[1]
+            let open: Int64 = row[5]
+            contracts[number]?.openInvoices.append(Invoice(
+                number: invoice, issueDate: LocalDate(daysSinceEpoch: row[2]), dueDate: LocalDate(daysSinceEpoch: row[3]),
+                amount: Money(minorUnits: row[4], currency: currency),
+                openAmount: Money(minorUnits: max(0, open - (taken[number]?[invoice] ?? 0)), currency: currency)))
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT c.contract_number, b.account FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value
-            JOIN bank_payer_accounts b ON b.partner_id = c.partner_id
-            """), arguments: [numbers]) {
-            contracts[row["contract_number"]]?.knownPayerAccounts.insert(row["account"])
+            SELECT b.partner_id, b.account FROM json_each(?) j JOIN bank_payer_accounts b ON b.partner_id = j.value
+            """), arguments: [try Self.jsonArray(partners.keys.sorted())]) {
+            for number in partners[row[0]] ?? [] { contracts[number]?.knownPayerAccounts.insert(row[1]) }
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT u.* FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN third_party_updates u ON u.contract_number = c.contract_number
+            SELECT u.contract_number, u.id, u.agent, u.amount, u.currency, u.paid_on, u.agent_reference FROM json_each(?) j
+            JOIN third_party_updates u ON u.contract_number = j.value
             WHERE u.kind = 'paymentCollected' AND u.outcome = 'applied' AND u.bank_entry_id IS NULL
-                AND (c.last_payment_date IS NULL OR c.last_payment_date < u.paid_on)
             ORDER BY u.id
             """), arguments: [numbers]) {
-            contracts[row["contract_number"]]?.paymentsInTransit.append(PaymentInTransit(
-                updateId: row["id"], agent: row["agent"], amount: Money(minorUnits: row["amount"], currency: try CurrencyCode(row["currency"])),
-                paidOn: LocalDate(daysSinceEpoch: row["paid_on"]), agentReference: row["agent_reference"]))
+            let number: String = row[0]
+            let paidOn: Int32 = row[5]
+            // Paid to the agent after the last payment MILES shows: not yet in MILES, so still in transit.
+            guard contracts[number] != nil, lastPayment[number].map({ $0 < paidOn }) ?? true else { continue }
+            contracts[number]?.paymentsInTransit.append(PaymentInTransit(
+                updateId: row[1], agent: row[2], amount: Money(minorUnits: row[3], currency: try CurrencyCode(row[4])),
+                paidOn: LocalDate(daysSinceEpoch: paidOn), agentReference: row[6]))
         }
         return contracts
     }
