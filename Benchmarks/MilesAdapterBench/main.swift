@@ -14,8 +14,10 @@ import MilesSync
 // push of 10,000 write-offs, a 1,000,000-row ingest, the resident memory of `miles-adapter --help`, and the
 // workspace's dashboard and contract search over 1,000,000 synced contracts under 20 concurrent users;
 // a full sync of 1,000,000 contracts beside its storing floor, an incremental sync of 1 % changes after
-// it, and the pull and decode beside zeep and a hand-written lxml client (issue 16: a missed goal
-// there makes the bench exit non-zero, after every figure is printed).
+// it, and the pull and decode beside zeep and a hand-written lxml client (issue 16); and a
+// 1,000,000-entry bank statement in camt.053 and MT940 parsed, then imported and matched against the
+// synced book (issue 17). A missed goal of issue 16 or 17 makes the bench exit non-zero, after every
+// figure is printed.
 // With BENCH_BASELINE_BIN (the release folder of an earlier build), the subprocess benchmarks (help,
 // sync, ingest) run that build's miles-adapter too, in the same run, and report the ratios.
 // Run in release mode: `make bench`, or `make bench-compare` against an earlier commit.
@@ -258,26 +260,32 @@ func helpBenchmark() throws {
     print("help: peak resident memory of miles-adapter --help (GNU time's maximum resident set, best of 3)")
     var figures: [Double] = []
     for adapter in adapters {
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let output = Pipe()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-            process.arguments = ["-f", "%M", adapter.executable, "--help"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard let kilobytes = text.split(separator: "\n").last.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) else {
-                fatalError("GNU time did not report a maximum resident set:\n\(text)")
-            }
-            best = min(best, kilobytes / 1024)
-        }
+        let best = try helpPeakMegabytes(adapter.executable)
         figures.append(best)
         print(String(format: "  %@: %.1f MB", adapter.label, best))
     }
     if figures.count == 2 { print(String(format: "  this tree / baseline: %.2f", figures[1] / figures[0])) }
+}
+
+/// The least of three maximum resident sets (GNU time) of `executable --help`, in megabytes.
+func helpPeakMegabytes(_ executable: String) throws -> Double {
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let output = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        process.arguments = ["-f", "%M", executable, "--help"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let kilobytes = text.split(separator: "\n").last.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) else {
+            fatalError("GNU time did not report a maximum resident set:\n\(text)")
+        }
+        best = min(best, kilobytes / 1024)
+    }
+    return best
 }
 
 /// Pushes `writeOffCount` approved write-offs to a mock MILES in this process and checks its ledger.
@@ -424,7 +432,7 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == pullAndDecodeAr
     exit(0)
 }
 
-let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest,workspace,postgres,storing,peers,incremental")
+let benchmarks = Set((ProcessInfo.processInfo.environment["BENCH_ONLY"] ?? "help,decode,sync,push,ingest,workspace,postgres,storing,peers,incremental,bank")
     .split(separator: ",").map(String.init))
 if benchmarks.contains("help") { try helpBenchmark() }
 if benchmarks.contains("decode") { try await decodeBenchmark() }
@@ -433,13 +441,15 @@ if benchmarks.contains("push") { try await pushBenchmark() }
 if benchmarks.contains("ingest") { try await ingestBenchmark() }
 if benchmarks.contains("workspace") { try await workspaceBenchmark() }
 if benchmarks.contains("postgres") { try await postgresBenchmark() }
-// One mock subprocess for the storing floor's sync, the peers and the incremental sync, in that order:
-// the incremental benchmark changes the mock's contracts.
-if !benchmarks.isDisjoint(with: ["storing", "peers", "incremental"]) {
+// One mock subprocess for the storing floor's sync, the peers, the incremental sync and the bank
+// import, in that order: the incremental benchmark changes the mock's contracts, and the bank
+// benchmark matches against the store the syncs made.
+if !benchmarks.isDisjoint(with: ["storing", "peers", "incremental", "bank"]) {
     let target = try SyncTarget.start(contracts: storingContracts)
     let fullSync = benchmarks.contains("storing") ? try storingBenchmark(target) : nil
     if benchmarks.contains("peers") { try peersBenchmark(target, fullSync: fullSync) }
     if benchmarks.contains("incremental") { try incrementalBenchmark(target, fullSyncDone: fullSync != nil) }
+    if benchmarks.contains("bank") { try bankBenchmark(target, synced: fullSync != nil || benchmarks.contains("incremental")) }
     target.stop()
 }
 if !goals.missedGoals.isEmpty {

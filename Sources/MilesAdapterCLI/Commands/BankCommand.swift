@@ -68,6 +68,7 @@ struct BankCommand: AsyncParsableCommand {
                       + "\(counts.reversals) reversals, \(counts.noAction) with nothing to do, \(counts.alreadyStored) already stored")
                 if counts.allocated + counts.reversals > 0 { print("MILES calls queued; run 'miles-adapter push'") }
                 if counts.toCheck > 0 { print("entries to check: 'miles-adapter bank queue'") }
+                if let peak = SyncCommand.peakResidentMemoryKilobytes() { print("peak memory: \(peak / 1024) MB") }
             }
         }
     }
