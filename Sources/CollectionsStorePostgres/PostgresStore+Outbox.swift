@@ -201,20 +201,10 @@ extension PostgresStore: OutboxStore {
                     UPDATE arrangements SET failure_reason = \("cancellation failed: " + reason) WHERE id = \(entry.subjectId)
                     """, logger: logger)
             } else if entry.kind == .allocatePayment {
-                // MILES does not have it: the entry waits for a person again, unless the bank has since taken the money back.
-                try await connection.query("""
-                    UPDATE payment_allocations SET state = 'refused', failure_reason = \(reason) WHERE id = \(entry.subjectId)
-                    """, logger: logger)
-                try await connection.query("""
-                    UPDATE bank_entries SET state = 'toCheck', reason = \("MILES refused the allocation: " + reason)
-                    WHERE id = \(entry.subjectId) AND state = 'allocated'
-                        AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
-                    """, logger: logger)
+                try await allocationNotSent(.allocatePayment, id: entry.subjectId, failure: reason, why: "MILES refused the allocation: " + reason,
+                                            on: connection)
             } else if entry.kind == .reverseAllocation {
-                // MILES still holds the allocation: it stays reversing, with why the reversal failed.
-                try await connection.query("""
-                    UPDATE payment_allocations SET failure_reason = \("reversal failed: " + reason) WHERE id = \(entry.subjectId)
-                    """, logger: logger)
+                try await allocationNotSent(.reverseAllocation, id: entry.subjectId, failure: "reversal failed: " + reason, why: "", on: connection)
             } else {
                 try await connection.query("""
                     UPDATE \(unescaped: Self.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = \(reason) WHERE id = \(entry.subjectId)
@@ -251,14 +241,41 @@ extension PostgresStore: OutboxStore {
             let skipped = try await rows("""
                 UPDATE outbox SET state = 'skipped', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1,
                     \(unescaped: Self.noLease)
-                WHERE id = \(id) AND state IN ('pending', 'deadLetter') RETURNING id
+                WHERE id = \(id) AND state IN ('pending', 'deadLetter') RETURNING kind, subject_id
                 """, on: connection)
-            guard !skipped.isEmpty else {
+            guard let row = skipped.first else {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
+            let subject: Int64 = try row.value("subject_id")
+            switch OutboxKind(rawValue: try row.value("kind")) {
+            case .allocatePayment?:
+                try await allocationNotSent(.allocatePayment, id: subject, failure: "skipped by \(actor): \(reason)",
+                                            why: "its allocation was skipped by \(actor): \(reason)", on: connection)
+            case .reverseAllocation?:
+                try await allocationNotSent(.reverseAllocation, id: subject, failure: "reversal skipped by \(actor): \(reason)", why: "",
+                                            on: connection)
+            default:
+                break
+            }
             try await audit(connection, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
+    }
+
+    /// An allocation's outbox entry that will not reach MILES (refused there, or skipped by a person).
+    /// AllocatePayment: MILES does not have it, so its entry waits for a person again (`why`), unless
+    /// the bank has since taken the money back; the allocation is refused and may be made again.
+    /// ReverseAllocation: MILES still holds the allocation, which stays reversing, with `failure`.
+    private func allocationNotSent(_ kind: OutboxKind, id: Int64, failure: String, why: String, on connection: PostgresConnection) async throws {
+        guard kind == .allocatePayment else {
+            try await connection.query("UPDATE payment_allocations SET failure_reason = \(failure) WHERE id = \(id)", logger: logger)
+            return
+        }
+        try await connection.query("UPDATE payment_allocations SET state = 'refused', failure_reason = \(failure) WHERE id = \(id)", logger: logger)
+        try await connection.query("""
+            UPDATE bank_entries SET state = 'toCheck', reason = \(why)
+            WHERE id = \(id) AND state = 'allocated' AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
+            """, logger: logger)
     }
 
     // MARK: - The one way into the outbox, and settling an entry under its claim

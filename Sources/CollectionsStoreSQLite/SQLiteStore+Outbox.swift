@@ -192,15 +192,9 @@ extension SQLiteStore {
                 // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
                 try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
             } else if entry.kind == .allocatePayment {
-                // MILES does not have it: the entry waits for a person again, unless the bank has since taken the money back.
-                try db.execute(sql: "UPDATE payment_allocations SET state = 'refused', failure_reason = ? WHERE id = ?", arguments: [reason, requestId])
-                try db.execute(sql: """
-                    UPDATE bank_entries SET state = 'toCheck', reason = ? WHERE id = ? AND state = 'allocated'
-                        AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
-                    """, arguments: ["MILES refused the allocation: " + reason, requestId])
+                try self.allocationNotSent(.allocatePayment, id: requestId, failure: reason, why: "MILES refused the allocation: " + reason, db)
             } else if entry.kind == .reverseAllocation {
-                // MILES still holds the allocation: it stays reversing, with why the reversal failed.
-                try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: ["reversal failed: " + reason, requestId])
+                try self.allocationNotSent(.reverseAllocation, id: requestId, failure: "reversal failed: " + reason, why: "", db)
             } else {
                 try db.execute(sql: "UPDATE \(OutboxDoor.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = ? WHERE id = ?",
                                arguments: [reason, requestId])
@@ -240,8 +234,35 @@ extension SQLiteStore {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
+            let skipped = try Row.fetchOne(db, sql: "SELECT kind, subject_id FROM outbox WHERE id = ?", arguments: [id])
+            switch skipped.flatMap({ OutboxKind(rawValue: $0["kind"]) }) {
+            case .allocatePayment?:
+                try self.allocationNotSent(.allocatePayment, id: skipped?["subject_id"] ?? 0, failure: "skipped by \(actor): \(reason)",
+                                           why: "its allocation was skipped by \(actor): \(reason)", db)
+            case .reverseAllocation?:
+                try self.allocationNotSent(.reverseAllocation, id: skipped?["subject_id"] ?? 0, failure: "reversal skipped by \(actor): \(reason)",
+                                           why: "", db)
+            default:
+                break
+            }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
+    }
+
+    /// An allocation's outbox entry that will not reach MILES (refused there, or skipped by a person).
+    /// AllocatePayment: MILES does not have it, so its entry waits for a person again (`why`), unless
+    /// the bank has since taken the money back; the allocation is refused and may be made again.
+    /// ReverseAllocation: MILES still holds the allocation, which stays reversing, with `failure`.
+    func allocationNotSent(_ kind: OutboxKind, id: Int64, failure: String, why: String, _ db: Database) throws {
+        guard kind == .allocatePayment else {
+            try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: [failure, id])
+            return
+        }
+        try db.execute(sql: "UPDATE payment_allocations SET state = 'refused', failure_reason = ? WHERE id = ?", arguments: [failure, id])
+        try db.execute(sql: """
+            UPDATE bank_entries SET state = 'toCheck', reason = ? WHERE id = ? AND state = 'allocated'
+                AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
+            """, arguments: [why, id])
     }
 
     /// No worker holds the entry: the columns a settled entry's lease is cleared with.

@@ -256,7 +256,7 @@ struct BankStoreTests {
         }
     }
 
-    @Test("MILES refusing an allocation puts its entry back in the queue; a person allocates it again, only from the queue or suspense",
+    @Test("MILES refusing an allocation, or a person skipping it, puts its entry back in the queue; a person allocates it again, only from the queue or suspense",
           arguments: StoreKind.available)
     func refusedAndByHand(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
@@ -298,7 +298,18 @@ struct BankStoreTests {
             let fromSuspense = try await store.allocateBankEntry(id: suspenseId, contractNumber: "C-1", lines: [], suspense: gbp(5_000),
                                                                  reason: "held for C-1", by: "bob", at: at(5))
             #expect(fromSuspense.allocatedBy == "bob")
-            #expect(try await outboxEntry(.allocatePayment, subject: suspenseId, in: store)?.state == .pending)
+            let unsent = try #require(try await outboxEntry(.allocatePayment, subject: suspenseId, in: store))
+            #expect(unsent.state == .pending)
+            // A person sets the allocation aside before it is sent: MILES never has it, so the entry waits in the queue again.
+            try await store.skipOutboxEntry(id: unsent.id, by: "tom", reason: "wrong customer", at: at(5))
+            let setAside = try #require(try await store.bankEntry(id: suspenseId))
+            #expect(setAside.state == .toCheck)
+            #expect(setAside.reason == "its allocation was skipped by tom: wrong customer")
+            #expect(setAside.allocation?.state == .refused)
+            _ = try await store.allocateBankEntry(id: suspenseId, contractNumber: "C-1", lines: [], suspense: gbp(5_000), reason: "held for C-1",
+                                                  by: "bob", at: at(5))
+            #expect(try await outboxEntry(.allocatePayment, subject: suspenseId, in: store).map { [$0.id, $0.state == .pending ? 1 : 0] }
+                    == [unsent.id, 1])
 
             #expect(await storeRefusal {
                 try await store.allocateBankEntry(id: refusedId, contractNumber: "C-1", lines: lines, suspense: gbp(0), reason: "again", by: "ann",
@@ -312,8 +323,8 @@ struct BankStoreTests {
                 try await store.allocateBankEntry(id: 9_999, contractNumber: "C-1", lines: [], suspense: gbp(1), reason: "no", by: "ann", at: at(6))
             } == .notFound)
             let byPeople = try await store.auditEntries().filter { $0.action == "bank.allocated" }
-            #expect(byPeople.map(\.actor) == ["ann", "bob"])
-            #expect(byPeople.map(\.subject) == ["bank-entry:\(refusedId)", "bank-entry:\(suspenseId)"])
+            #expect(byPeople.map(\.actor) == ["ann", "bob", "bob"])
+            #expect(byPeople.map(\.subject) == ["bank-entry:\(refusedId)", "bank-entry:\(suspenseId)", "bank-entry:\(suspenseId)"])
         }
     }
 
