@@ -373,6 +373,8 @@ struct BankStoreTests {
             #expect(c1.customerName == "Ada Lovelace")
             #expect(c1.monthlyPayment == gbp(40_000))
             #expect(c1.paymentsInTransit.map(\.agentReference) == ["A2"])
+            // The agent's payment the bank entry matched has arrived: no longer in transit for the placement guards either.
+            #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A2"])
             #expect(data.contracts["C-3"]?.knownPayerAccounts == [payer])
             // Nothing was allocated to C-2: MILES's amounts as they are.
             #expect(data.contracts["C-2"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
