@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesSync
 import TestSupport
@@ -79,6 +80,37 @@ struct BankWatchTests {
             #expect(completed.first?.outcome?.duplicate == false)
             #expect(try await storedEntries() == 11)
             #expect(try FileManager.default.contentsOfDirectory(atPath: drop).filter { !$0.hasPrefix(".") }.sorted() == ["failed", "processed"])
+        }
+    }
+
+    @Test("'miles-adapter bank watch DIR --once': a complete statement imported into processed/, a broken one in failed/ with its reason on stderr, the run's metrics written")
+    func commandLine() async throws {
+        try await withHarness(contracts: 60) { harness in
+            _ = try await harness.syncedBankStore()
+            let root = temporaryDirectory("bank-watch-cli")
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let drop = root + "/drop"
+            try FileManager.default.createDirectory(atPath: drop, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: bankGolden + "/northern-example-camt053.xml", toPath: drop + "/good.xml")
+            FileManager.default.createFile(atPath: drop + "/good.xml.done", contents: nil)
+            try "<Document><BkToCstmrStmt>".write(toFile: drop + "/bad.xml", atomically: true, encoding: .utf8)
+            FileManager.default.createFile(atPath: drop + "/bad.xml.done", contents: nil)
+
+            let run = try await runAdapterSeparately(
+                ["bank", "watch", drop, "--once", "--metrics-file", root + "/bank.prom"],
+                environment: ["MILES_ADAPTER_DATABASE": harness.storePath, "MILES_ADAPTER_MAPPINGS": repositoryMappings,
+                              "MILES_ADAPTER_STATEMENTS": root + "/kept"])
+            #expect(run.status == 0, "\(run.errors)")
+            #expect(run.output.contains("\(drop)/good.xml -> \(drop)/processed/good.xml: 2 statements"), "\(run.output)")
+            #expect(run.errors.contains("\(drop)/bad.xml -> \(drop)/failed/bad.xml"), "\(run.errors)")
+            #expect(FileManager.default.fileExists(atPath: drop + "/processed/good.xml"))
+            #expect(FileManager.default.fileExists(atPath: drop + "/failed/bad.xml"))
+            let metrics = try String(contentsOfFile: root + "/bank.prom", encoding: .utf8).split(separator: "\n")
+            #expect(metrics.contains("miles_adapter_job_items{job=\"bank-watch\",item=\"files\"} 2"), "\(metrics)")
+            #expect(metrics.contains("miles_adapter_job_items{job=\"bank-watch\",item=\"files_failed\"} 1"), "\(metrics)")
+            #expect(metrics.contains("miles_adapter_job_success{job=\"bank-watch\"} 0"), "\(metrics)")
+            let store = try SQLiteStore(path: harness.storePath)
+            #expect(try await store.bankStatements(account: nil, limit: 10).count == 2)
         }
     }
 }
