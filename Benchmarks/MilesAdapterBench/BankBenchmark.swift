@@ -20,8 +20,10 @@ func bankBenchmark(_ target: SyncTarget, synced: Bool) throws {
     let mappings = work + "/mappings"
     try FileManager.default.copyItem(atPath: mappingsDirectory, toPath: mappings)
     let rules = mappings + "/bank/northern-example-bank.yaml"
-    try String(contentsOfFile: rules, encoding: .utf8).replacingOccurrences(of: "\nallocateAt: 80", with: "\nallocateAt: 70")
-        .write(toFile: rules, atomically: true, encoding: .utf8)
+    let shipped = try String(contentsOfFile: rules, encoding: .utf8)
+    let lowered = shipped.replacingOccurrences(of: "\nallocateAt: 80", with: "\nallocateAt: 70")
+    precondition(lowered != shipped, "\(rules) no longer says 'allocateAt: 80': the bench would measure only entries to check")
+    try lowered.write(toFile: rules, atomically: true, encoding: .utf8)
     let startMegabytes = try helpPeakMegabytes(binDirectory + "/miles-adapter")
     print("bank: statements of \(bankEntries) payments in against \(target.contracts) synced contracts; "
           + String(format: "miles-adapter holds %.1f MB at start (--help)", startMegabytes))

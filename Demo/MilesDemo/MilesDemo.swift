@@ -65,7 +65,7 @@ struct MilesDemo: AsyncParsableCommand {
             sync:
               pageSize: 500
             database: \(output)/demo.sqlite
-            statements: \(output)/statements
+            statements: \(output)/demo-statements
             mappings: \(URL(fileURLWithPath: mappings).standardizedFileURL.path)
 
             """.write(toFile: configuration, atomically: true, encoding: .utf8)
@@ -164,7 +164,10 @@ struct MilesDemo: AsyncParsableCommand {
                 owing.append(contract)
             }
         }
-        guard owing.count == 2, let invoice = owing[0].openInvoices.first(where: { $0.openAmount.minorUnits > 0 }) else { return }
+        guard owing.count == 2, let invoice = owing[0].openInvoices.first(where: { $0.openAmount.minorUnits > 0 }) else {
+            print("\n7. (no bank statement: the portfolio has fewer than two other contracts with an open invoice)")
+            return
+        }
         print("\n7. This morning's bank statement (camt.053): one payment quotes its contract and invoice, one quotes nothing")
         let today = CollectionsClock.system().date.description
         let file = output + "/demo-statement.xml"
@@ -176,8 +179,11 @@ struct MilesDemo: AsyncParsableCommand {
         try run(["bank", "import", file])
         print("$ miles-adapter bank queue")
         let queue = try run(["bank", "queue"])
-        guard let entry = queue.split(separator: " ").first.map(String.init), Int(entry) != nil else { return }
-        print("$ MILES_ADAPTER_TOKEN=$ANN_TOKEN miles-adapter bank allocate \(entry) --contract \(owing[1].contractNumber) --note 'phoned: J Bloggs pays for them'")
+        guard let entry = queue.split(separator: " ").first.map(String.init), Int(entry) != nil else {
+            print("(nothing waits in the queue: the rules allocated both payments)")
+            return
+        }
+        print("$ MILES_ADAPTER_TOKEN=$ANN_TOKEN miles-adapter bank allocate \(entry) --contract \(owing[1].contractNumber) --note 'demo: phoned, J Bloggs pays for them'")
         try run(["bank", "allocate", entry, "--contract", owing[1].contractNumber, "--note", "demo: phoned, J Bloggs pays for them"],
                 token: tokens["ann"])
         print("$ miles-adapter push")
@@ -191,7 +197,7 @@ struct MilesDemo: AsyncParsableCommand {
     private func recreate(_ directory: String) throws {
         let manager = FileManager.default
         try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for name in ["demo.sqlite", "demo.sqlite-wal", "demo.sqlite-shm", "miles-adapter.yaml", "demo-writeoffs.csv", "demo-statement.xml", "statements"]
+        for name in ["demo.sqlite", "demo.sqlite-wal", "demo.sqlite-shm", "miles-adapter.yaml", "demo-writeoffs.csv", "demo-statement.xml", "demo-statements"]
         where manager.fileExists(atPath: directory + "/" + name) {
             try manager.removeItem(atPath: directory + "/" + name)
         }

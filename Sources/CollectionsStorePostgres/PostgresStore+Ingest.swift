@@ -170,7 +170,8 @@ extension PostgresStore: IngestStore {
             try await rows("""
                 SELECT u.* FROM third_party_updates u JOIN contracts c ON c.contract_number = u.contract_number
                 WHERE u.contract_number = \(contractNumber) AND u.kind = 'paymentCollected' AND u.outcome = 'applied'
-                    AND u.bank_entry_id IS NULL
+                    AND (u.bank_entry_id IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM payment_allocations a WHERE a.id = u.bank_entry_id AND a.state IN ('pending', 'allocated')))
                     AND (c.last_payment_date IS NULL OR c.last_payment_date < u.paid_on)
                 ORDER BY u.id
                 """, on: connection).map { row in

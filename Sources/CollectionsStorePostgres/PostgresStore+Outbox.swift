@@ -241,37 +241,36 @@ extension PostgresStore: OutboxStore {
             let skipped = try await rows("""
                 UPDATE outbox SET state = 'skipped', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1,
                     \(unescaped: Self.noLease)
-                WHERE id = \(id) AND state IN ('pending', 'deadLetter') RETURNING kind, subject_id
+                WHERE id = \(id) AND state IN ('pending', 'deadLetter') RETURNING kind, subject_id, attempts
                 """, on: connection)
             guard let row = skipped.first else {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
-            let subject: Int64 = try row.value("subject_id")
-            switch OutboxKind(rawValue: try row.value("kind")) {
-            case .allocatePayment?:
-                try await allocationNotSent(.allocatePayment, id: subject, failure: "skipped by \(actor): \(reason)",
-                                            why: "its allocation was skipped by \(actor): \(reason)", on: connection)
-            case .reverseAllocation?:
-                try await allocationNotSent(.reverseAllocation, id: subject, failure: "reversal skipped by \(actor): \(reason)", why: "",
-                                            on: connection)
-            default:
-                break
+            // An AllocatePayment MILES has never seen (no attempt made) goes back to the queue; one that may
+            // have reached MILES stays as it is, since its payment may already be allocated there.
+            if try row.value("kind", as: String.self) == OutboxKind.allocatePayment.rawValue, try row.value("attempts", as: Int.self) == 0 {
+                try await allocationNotSent(.allocatePayment, id: try row.value("subject_id"), failure: "set aside by \(actor): \(reason)",
+                                            why: "its allocation was set aside by \(actor) before it was sent: \(reason)", on: connection)
             }
             try await audit(connection, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
     }
 
-    /// An allocation's outbox entry that will not reach MILES (refused there, or skipped by a person).
-    /// AllocatePayment: MILES does not have it, so its entry waits for a person again (`why`), unless
-    /// the bank has since taken the money back; the allocation is refused and may be made again.
-    /// ReverseAllocation: MILES still holds the allocation, which stays reversing, with `failure`.
+    /// An allocation's outbox entry that will not reach MILES (refused there, or set aside by a person
+    /// before it was sent). AllocatePayment: MILES does not have it, so its entry waits for a person
+    /// again (`why`), unless the bank has since taken the money back; a pending allocation is refused
+    /// and may be made again (one being reversed stays so). ReverseAllocation: MILES still holds the
+    /// allocation, which stays reversing, with `failure`.
     private func allocationNotSent(_ kind: OutboxKind, id: Int64, failure: String, why: String, on connection: PostgresConnection) async throws {
         guard kind == .allocatePayment else {
             try await connection.query("UPDATE payment_allocations SET failure_reason = \(failure) WHERE id = \(id)", logger: logger)
             return
         }
-        try await connection.query("UPDATE payment_allocations SET state = 'refused', failure_reason = \(failure) WHERE id = \(id)", logger: logger)
+        try await connection.query("""
+            UPDATE payment_allocations SET state = CASE WHEN state = 'pending' THEN 'refused' ELSE state END, failure_reason = \(failure)
+            WHERE id = \(id)
+            """, logger: logger)
         try await connection.query("""
             UPDATE bank_entries SET state = 'toCheck', reason = \(why)
             WHERE id = \(id) AND state = 'allocated' AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)

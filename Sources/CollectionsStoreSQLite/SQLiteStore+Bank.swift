@@ -94,11 +94,11 @@ extension SQLiteStore: BankStore {
 
     /// The contracts named in `numbers` (a JSON array) as the matching sees them. Each contract is
     /// looked up once: the later queries go by contract number or partner straight to their own
-    /// tables, and what they depend on of the contract (its last change, its last payment) is
-    /// compared here. Columns are read by position: by name, GRDB looks each one up per row.
+    /// tables, given what they depend on of the contract (its last change, its last payment) beside
+    /// its number. Columns are read by position: by name, GRDB looks each one up per row.
     private func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
-        var lastModified: [String: Int64] = [:], lastPayment: [String: Int32] = [:], partners: [String: [String]] = [:]
+        var lastModified: [(String, Int64?)] = [], lastPayment: [String: Int32] = [:], partners: [String: [String]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.partner_id, c.last_modified, c.last_payment_date
             FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
@@ -111,18 +111,17 @@ extension SQLiteStore: BankStore {
                 arrears: Money(minorUnits: row[3], currency: currency), openInvoices: [], knownPayerAccounts: [],
                 paymentsInTransit: [])
             partners[row[5], default: []].append(number)
-            lastModified[number] = row[6]
+            lastModified.append((number, row[6]))
             lastPayment[number] = row[7]
         }
         guard !contracts.isEmpty else { return contracts }
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT a.contract_number, a.lines, a.allocated_at FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = j.value
-            WHERE a.state IN ('pending', 'allocated')
-            """), arguments: [numbers]) {
+            SELECT a.contract_number, a.lines FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
+            WHERE a.state IN ('pending', 'allocated') AND a.allocated_at > json_extract(j.value, '$[1]')
+            """), arguments: [try Self.jsonPairs(lastModified)]) {
             let number: String = row[0]
-            guard let changed = lastModified[number], (row[2] as Int64) > changed else { continue }
             for (invoice, amount) in try StoredBankValues.lines(row[1], of: "contract \(number)") {
                 taken[number, default: [:]][invoice, default: 0] += amount
             }
@@ -145,19 +144,18 @@ extension SQLiteStore: BankStore {
             """), arguments: [try Self.jsonArray(partners.keys.sorted())]) {
             for number in partners[row[0]] ?? [] { contracts[number]?.knownPayerAccounts.insert(row[1]) }
         }
+        // Paid to an agent after the last payment MILES shows (or with none shown): not yet in MILES, so still in transit.
         for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT u.contract_number, u.id, u.agent, u.amount, u.currency, u.paid_on, u.agent_reference FROM json_each(?) j
-            JOIN third_party_updates u ON u.contract_number = j.value
-            WHERE u.kind = 'paymentCollected' AND u.outcome = 'applied' AND u.bank_entry_id IS NULL
+            JOIN third_party_updates u ON u.contract_number = json_extract(j.value, '$[0]')
+            WHERE u.kind = 'paymentCollected' AND u.outcome = 'applied' AND u.bank_entry_id IS NULL AND u.paid_on IS NOT NULL
+                AND (json_extract(j.value, '$[1]') IS NULL OR json_extract(j.value, '$[1]') < u.paid_on)
             ORDER BY u.id
-            """), arguments: [numbers]) {
+            """), arguments: [try Self.jsonPairs(contracts.keys.map { ($0, lastPayment[$0].map(Int64.init)) })]) {
             let number: String = row[0]
-            let paidOn: Int32 = row[5]
-            // Paid to the agent after the last payment MILES shows: not yet in MILES, so still in transit.
-            guard contracts[number] != nil, lastPayment[number].map({ $0 < paidOn }) ?? true else { continue }
             contracts[number]?.paymentsInTransit.append(PaymentInTransit(
                 updateId: row[1], agent: row[2], amount: Money(minorUnits: row[3], currency: try CurrencyCode(row[4])),
-                paidOn: LocalDate(daysSinceEpoch: paidOn), agentReference: row[6]))
+                paidOn: LocalDate(daysSinceEpoch: row[5]), agentReference: row[6]))
         }
         return contracts
     }
@@ -517,6 +515,11 @@ extension SQLiteStore: BankStore {
         }
     }
 
+    /// `[[key, value], …]` with `null` for a missing value, for `json_each` and `json_extract(value, '$[0]')`.
+    private static func jsonPairs(_ pairs: [(String, Int64?)]) throws -> String {
+        String(decoding: try JSONEncoder().encode(pairs.map { JSONPair(key: $0.0, value: $0.1) }), as: UTF8.self)
+    }
+
     private static func jsonArray(_ values: [String]) throws -> String {
         String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
     }
@@ -551,5 +554,17 @@ private struct AllocationInsert {
         insert.bind(14, allocation.state.rawValue)
         insert.bind(15, at.millisecondsSinceEpoch)
         try insert.run()
+    }
+}
+
+/// A key and its value as a two-element JSON array (`jsonPairs`).
+private struct JSONPair: Encodable {
+    let key: String
+    let value: Int64?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(key)
+        if let value { try container.encode(value) } else { try container.encodeNil() }
     }
 }

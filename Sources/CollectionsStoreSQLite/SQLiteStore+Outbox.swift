@@ -234,31 +234,31 @@ extension SQLiteStore {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
-            let skipped = try Row.fetchOne(db, sql: "SELECT kind, subject_id FROM outbox WHERE id = ?", arguments: [id])
-            switch skipped.flatMap({ OutboxKind(rawValue: $0["kind"]) }) {
-            case .allocatePayment?:
-                try self.allocationNotSent(.allocatePayment, id: skipped?["subject_id"] ?? 0, failure: "skipped by \(actor): \(reason)",
-                                           why: "its allocation was skipped by \(actor): \(reason)", db)
-            case .reverseAllocation?:
-                try self.allocationNotSent(.reverseAllocation, id: skipped?["subject_id"] ?? 0, failure: "reversal skipped by \(actor): \(reason)",
-                                           why: "", db)
-            default:
-                break
+            // An AllocatePayment MILES has never seen (no attempt made) goes back to the queue; one that may
+            // have reached MILES stays as it is, since its payment may already be allocated there.
+            if let unsent = try Row.fetchOne(db, sql: """
+                SELECT subject_id FROM outbox WHERE id = ? AND kind = ? AND attempts = 0
+                """, arguments: [id, OutboxKind.allocatePayment.rawValue]) {
+                try self.allocationNotSent(.allocatePayment, id: unsent["subject_id"], failure: "set aside by \(actor): \(reason)",
+                                           why: "its allocation was set aside by \(actor) before it was sent: \(reason)", db)
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
     }
 
-    /// An allocation's outbox entry that will not reach MILES (refused there, or skipped by a person).
-    /// AllocatePayment: MILES does not have it, so its entry waits for a person again (`why`), unless
-    /// the bank has since taken the money back; the allocation is refused and may be made again.
-    /// ReverseAllocation: MILES still holds the allocation, which stays reversing, with `failure`.
+    /// An allocation's outbox entry that will not reach MILES (refused there, or set aside by a person
+    /// before it was sent). AllocatePayment: MILES does not have it, so its entry waits for a person
+    /// again (`why`), unless the bank has since taken the money back; a pending allocation is refused
+    /// and may be made again (one being reversed stays so). ReverseAllocation: MILES still holds the
+    /// allocation, which stays reversing, with `failure`.
     func allocationNotSent(_ kind: OutboxKind, id: Int64, failure: String, why: String, _ db: Database) throws {
         guard kind == .allocatePayment else {
             try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: [failure, id])
             return
         }
-        try db.execute(sql: "UPDATE payment_allocations SET state = 'refused', failure_reason = ? WHERE id = ?", arguments: [failure, id])
+        try db.execute(sql: """
+            UPDATE payment_allocations SET state = CASE WHEN state = 'pending' THEN 'refused' ELSE state END, failure_reason = ? WHERE id = ?
+            """, arguments: [failure, id])
         try db.execute(sql: """
             UPDATE bank_entries SET state = 'toCheck', reason = ? WHERE id = ? AND state = 'allocated'
                 AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)

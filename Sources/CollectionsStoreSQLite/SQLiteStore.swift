@@ -19,8 +19,8 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
 
     /// How the write-ahead log is checkpointed. At SQLite's default (1,000 pages, 4 MB) a bulk job
     /// copied the same randomly placed index pages back into the database after nearly every batch:
-    /// a 1,000,000-entry bank statement took a quarter longer than with 256 MB between checkpoints,
-    /// where a page written by many batches is copied back once. After a checkpoint the log file is
+    /// a 1,000,000-entry bank statement took 97.5 s, against 87.2 s with 256 MB between checkpoints,
+    /// where a page written by many batches is copied back once (BENCHMARKS.md, issue 17). After a checkpoint the log file is
     /// cut back to 64 MB. The benchmark's storing floor opens its database with the same pragmas.
     public static let walPragmas = ["PRAGMA wal_autocheckpoint = 65536", "PRAGMA journal_size_limit = \(64 << 20)"]
 

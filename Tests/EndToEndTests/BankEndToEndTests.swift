@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -221,6 +222,9 @@ struct BankDefaultsTests {
         #expect(run.status == 0, "\(run.errors)")
         let kept = try FileManager.default.contentsOfDirectory(atPath: folder + "/statements").filter { $0.hasSuffix(".xml") }
         #expect(kept.count == 1 && kept.allSatisfy { $0.count == 64 + ".xml".count }, "\(kept)")
+        // Stored absolute, so a resume from another working directory finds it.
+        let stored = try await SQLiteStore(path: folder + "/store.sqlite").bankStatements(account: nil, limit: 10)
+        #expect(stored.count == 2 && stored.allSatisfy { $0.statement.storedPath.hasPrefix(folder) }, "\(stored.map(\.statement.storedPath))")
     }
 }
 

@@ -304,12 +304,19 @@ struct BankStoreTests {
             try await store.skipOutboxEntry(id: unsent.id, by: "tom", reason: "wrong customer", at: at(5))
             let setAside = try #require(try await store.bankEntry(id: suspenseId))
             #expect(setAside.state == .toCheck)
-            #expect(setAside.reason == "its allocation was skipped by tom: wrong customer")
+            #expect(setAside.reason == "its allocation was set aside by tom before it was sent: wrong customer")
             #expect(setAside.allocation?.state == .refused)
             _ = try await store.allocateBankEntry(id: suspenseId, contractNumber: "C-1", lines: [], suspense: gbp(5_000), reason: "held for C-1",
                                                   by: "bob", at: at(5))
             #expect(try await outboxEntry(.allocatePayment, subject: suspenseId, in: store).map { [$0.id, $0.state == .pending ? 1 : 0] }
                     == [unsent.id, 1])
+            // Once an attempt was made MILES may hold it: set aside then, the allocation stays as it is and nothing is queued again.
+            let tried = try await claimSending(.allocatePayment, subject: suspenseId, in: store, at: at(5))
+            try await store.recordRetry(tried, error: "timed out", nextAttemptAt: at(6), at: at(5))
+            try await store.skipOutboxEntry(id: tried.id, by: "tom", reason: "allocated by hand in MILES", at: at(6))
+            let kept = try #require(try await store.bankEntry(id: suspenseId))
+            #expect(kept.state == .allocated)
+            #expect(kept.allocation?.state == .pending)
 
             #expect(await storeRefusal {
                 try await store.allocateBankEntry(id: refusedId, contractNumber: "C-1", lines: lines, suspense: gbp(0), reason: "again", by: "ann",
@@ -384,6 +391,12 @@ struct BankStoreTests {
             try await store.upsertContract(sampleContract("C-1", version: 2, modified: at(10).millisecondsSinceEpoch))
             let seen = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
             #expect(seen.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
+
+            // MILES refuses the allocation that matched A1: the agent's payment is not in MILES, so in transit again.
+            let matchedEntry = try await storedId(outcome(entry(1, 5_000, reference: "R1"), allocate(5_000, to: "C-1")), in: store)
+            let sending = try await claimSending(.allocatePayment, subject: matchedEntry, in: store, at: at(11))
+            try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", at: at(12))
+            #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A1", "A2"])
         }
     }
 

@@ -28,8 +28,9 @@ public protocol IngestStore: Sendable {
     /// Updates a guard refused, for the team to act on; newest first.
     func refusedUpdates(limit: Int) async throws -> [StoredThirdPartyUpdate]
 
-    /// Payments agents reported that MILES does not show yet (no MILES payment on or after their date) and that no bank
-    /// entry has matched: money the lessor has not seen arrive.
+    /// Payments agents reported that MILES does not show yet (no MILES payment on or after their date), unless a bank
+    /// entry matched one and its allocation is on its way to MILES or there (pending or allocated): once refused,
+    /// set aside or returned, it is in transit again.
     func paymentsInTransit(contractNumber: String) async throws -> [PaymentNotification]
 
     /// Totals for monitoring: updates stored, and rows rejected or refused.

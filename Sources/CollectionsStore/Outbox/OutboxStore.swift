@@ -84,6 +84,7 @@ public protocol OutboxStore: Sendable {
     /// A person re-queues a dead-lettered or skipped entry (after fixing the cause).
     func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws
 
-    /// A person sets a pending or dead-lettered entry aside, with a reason.
+    /// A person sets a pending or dead-lettered entry aside, with a reason. An AllocatePayment set aside
+    /// before any attempt (MILES never saw it) puts its bank entry back in the queue, its allocation refused.
     func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws
 }

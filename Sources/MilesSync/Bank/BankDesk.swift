@@ -53,7 +53,8 @@ public struct BankDesk: Sendable {
         self.store = store
         self.rules = rules
         self.limits = limits
-        files = BankStatementFiles(directory: statementsDirectory, maxBytes: limits.maxFileBytes)
+        // Absolute, as it is stored with each statement: a resume from another working directory finds the file.
+        files = BankStatementFiles(directory: URL(fileURLWithPath: statementsDirectory).standardizedFileURL.path, maxBytes: limits.maxFileBytes)
         self.batchSize = batchSize
         self.now = now
     }

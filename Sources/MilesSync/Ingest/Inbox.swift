@@ -121,7 +121,7 @@ struct Inbox: Sendable {
         }
         let temporary = folder + "/.receiving-\(UUID().uuidString)"
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw IngestError(.inboxUnwritable, input: folder, "cannot write into the inbox \(folder)")
+            throw IngestError(.inboxUnwritable, input: folder, "cannot write into \(folder)")
         }
         return temporary
     }
