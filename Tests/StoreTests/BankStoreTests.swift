@@ -397,6 +397,14 @@ struct BankStoreTests {
             let sending = try await claimSending(.allocatePayment, subject: matchedEntry, in: store, at: at(11))
             try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", at: at(12))
             #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A1", "A2"])
+
+            // MILES shows a payment on A2's date: no agent's payment is in transit any more, for the matching or the guards.
+            var paid = sampleContract("C-1", version: 3, modified: at(20).millisecondsSinceEpoch)
+            paid.lastPaymentDate = LocalDate(daysSinceEpoch: 20_396)
+            try await store.upsertContract(paid)
+            let afterPayment = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
+            #expect(afterPayment.contracts["C-1"]?.paymentsInTransit.map(\.agentReference) == [])
+            #expect(try await store.paymentsInTransit(contractNumber: "C-1").isEmpty)
         }
     }
 
