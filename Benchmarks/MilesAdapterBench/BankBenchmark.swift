@@ -1,6 +1,7 @@
 import CollectionsDomain
 import Foundation
 import MilesMapping
+import MilesMock
 
 /// Entries in each statement of the bank benchmark (issue 17: 1,000,000, against as many contracts).
 let bankEntries = Int(ProcessInfo.processInfo.environment["BENCH_BANK_ENTRIES"] ?? "") ?? 1_000_000
@@ -29,7 +30,13 @@ func bankBenchmark(_ target: SyncTarget, synced: Bool) throws {
           + String(format: "miles-adapter holds %.1f MB at start (--help)", startMegabytes))
     for format in [BankStatementFormat.camt053, .mt940] {
         let file = work + "/statement." + (format == .camt053 ? "xml" : "sta")
-        try BenchStatement(entries: bankEntries, contracts: target.contracts).write(format, to: file)
+        let contracts = target.contracts
+        // Payments quoting contracts spread over the whole book (C00000001 …), as a day's payments would.
+        try MockBankStatement(statementId: "BENCH-1", date: "2026-12-01", count: bankEntries) { index in
+            MockBankStatement.Payment(minorUnits: Int64(1_000 + index % 5_000),
+                                      remittance: "C" + String(format: "%08d", (index &* 7_919) % contracts + 1) + " instalment",
+                                      reference: "E\(index)", payer: "A Payer")
+        }.write(format, toFile: file)
         var counter = EntryCounter()
         let parseSeconds = try best(1) { try BankStatementReader(format: format).read(fileAt: file, into: &counter) }
         precondition(counter.entries == bankEntries, "read \(counter.entries) of \(bankEntries) entries")
@@ -86,61 +93,4 @@ private struct EntryCounter: BankStatementVisitor {
     mutating func beginStatement(_ header: BankStatementHeader) throws {}
     mutating func entry(_ entry: BankEntry) throws { entries += 1 }
     mutating func endStatement(closing: BankBalance) throws {}
-}
-
-/// The benchmark's statement: `entries` payments in on the example account, each quoting one of the
-/// mock's contracts (C00000001 …, spread over the book), the balances adding up; written in 1 MB pieces.
-struct BenchStatement {
-    let entries: Int
-    let contracts: Int
-
-    private func payment(_ index: Int) -> (pence: Int, remittance: String, reference: String) {
-        (1_000 + index % 5_000, "C" + String(format: "%08d", (index &* 7_919) % contracts + 1) + " instalment", "E\(index)")
-    }
-
-    private func amount(_ pence: Int, separator: String = ".") -> String {
-        "\(pence / 100)\(separator)" + (pence % 100 < 10 ? "0" : "") + "\(pence % 100)"
-    }
-
-    func write(_ format: BankStatementFormat, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { fatalError("cannot write \(path)") }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        var total = 0
-        for index in 1...entries { total += payment(index).pence }
-        var chunk = ""
-        func flush(_ force: Bool = false) throws {
-            guard force || chunk.utf8.count > 1 << 20 else { return }
-            try handle.write(contentsOf: Data(chunk.utf8))
-            chunk = ""
-        }
-        switch format {
-        case .camt053:
-            chunk += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"><BkToCstmrStmt>"
-                + "<GrpHdr><MsgId>B</MsgId><CreDtTm>2026-12-01T06:00:00</CreDtTm></GrpHdr><Stmt><Id>BENCH-1</Id><ElctrncSeqNb>1</ElctrncSeqNb>"
-                + "<Acct><Id><IBAN>GB33BUKB20201555555555</IBAN></Id><Ccy>GBP</Ccy></Acct>"
-            for (code, pence) in [("OPBD", 0), ("CLBD", total)] {
-                chunk += "<Bal><Tp><CdOrPrtry><Cd>\(code)</Cd></CdOrPrtry></Tp><Amt Ccy=\"GBP\">\(amount(pence))</Amt>"
-                    + "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>"
-            }
-            chunk += "\n"
-            for index in 1...entries {
-                let (pence, remittance, reference) = payment(index)
-                chunk += "<Ntry><Amt Ccy=\"GBP\">\(amount(pence))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt>"
-                    + "</BookgDt><ValDt><Dt>2026-12-01</Dt></ValDt><AcctSvcrRef>\(reference)</AcctSvcrRef><NtryDtls><TxDtls><RltdPties>"
-                    + "<Dbtr><Nm>A Payer</Nm></Dbtr></RltdPties><RmtInf><Ustrd>\(remittance)</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n"
-                try flush()
-            }
-            chunk += "</Stmt></BkToCstmrStmt></Document>\n"
-        case .mt940:
-            chunk += ":20:BENCH-2\r\n:25:GB33BUKB20201555555555\r\n:28C:2/1\r\n:60F:C261201GBP0,00\r\n"
-            for index in 1...entries {
-                let (pence, remittance, reference) = payment(index)
-                chunk += ":61:2612011201C\(amount(pence, separator: ","))NTRFNONREF//M\(reference)\r\n:86:/NAME/A Payer/REMI/\(remittance)\r\n"
-                try flush()
-            }
-            chunk += ":62F:C261201GBP\(amount(total, separator: ","))\r\n"
-        }
-        try flush(true)
-    }
 }

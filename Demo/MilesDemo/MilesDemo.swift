@@ -171,10 +171,11 @@ struct MilesDemo: AsyncParsableCommand {
         print("\n7. This morning's bank statement (camt.053): one payment quotes its contract and invoice, one quotes nothing")
         let today = CollectionsClock.system().date.description
         let file = output + "/demo-statement.xml"
-        try DemoStatement(date: today, entries: [
-            (invoice.openAmount, "\(owing[0].contractNumber) \(invoice.number)", "DEMO-1", "A Customer"),
-            (owing[1].monthlyPayment, "PAYMENT THANK YOU", "DEMO-2", "J Bloggs"),
-        ]).text.write(toFile: file, atomically: true, encoding: .utf8)
+        try MockBankStatement(statementId: "DEMO-\(today)", date: today, payments: [
+            .init(minorUnits: invoice.openAmount.minorUnits, remittance: "\(owing[0].contractNumber) \(invoice.number)", reference: "DEMO-1",
+                  payer: "A Customer"),
+            .init(minorUnits: owing[1].monthlyPayment.minorUnits, remittance: "PAYMENT THANK YOU", reference: "DEMO-2", payer: "J Bloggs"),
+        ]).write(.camt053, toFile: file)
         print("$ miles-adapter bank import \(file)")
         try run(["bank", "import", file])
         print("$ miles-adapter bank queue")

@@ -201,10 +201,12 @@ extension PostgresStore: OutboxStore {
                     UPDATE arrangements SET failure_reason = \("cancellation failed: " + reason) WHERE id = \(entry.subjectId)
                     """, logger: logger)
             } else if entry.kind == .allocatePayment {
-                try await allocationNotSent(.allocatePayment, id: entry.subjectId, failure: reason, why: "MILES refused the allocation: " + reason,
-                                            on: connection)
+                try await allocationNotSent(id: entry.subjectId, failure: reason, why: "MILES refused the allocation: " + reason, on: connection)
             } else if entry.kind == .reverseAllocation {
-                try await allocationNotSent(.reverseAllocation, id: entry.subjectId, failure: "reversal failed: " + reason, why: "", on: connection)
+                // MILES still holds the allocation: it stays reversing, with why the reversal failed.
+                try await connection.query("""
+                    UPDATE payment_allocations SET failure_reason = \("reversal failed: " + reason) WHERE id = \(entry.subjectId)
+                    """, logger: logger)
             } else {
                 try await connection.query("""
                     UPDATE \(unescaped: Self.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = \(reason) WHERE id = \(entry.subjectId)
@@ -250,23 +252,18 @@ extension PostgresStore: OutboxStore {
             // An AllocatePayment MILES has never seen (no attempt made) goes back to the queue; one that may
             // have reached MILES stays as it is, since its payment may already be allocated there.
             if try row.value("kind", as: String.self) == OutboxKind.allocatePayment.rawValue, try row.value("attempts", as: Int.self) == 0 {
-                try await allocationNotSent(.allocatePayment, id: try row.value("subject_id"), failure: "set aside by \(actor): \(reason)",
+                try await allocationNotSent(id: try row.value("subject_id"), failure: "set aside by \(actor): \(reason)",
                                             why: "its allocation was set aside by \(actor) before it was sent: \(reason)", on: connection)
             }
             try await audit(connection, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
     }
 
-    /// An allocation's outbox entry that will not reach MILES (refused there, or set aside by a person
-    /// before it was sent). AllocatePayment: MILES does not have it, so its entry waits for a person
-    /// again (`why`), unless the bank has since taken the money back; a pending allocation is refused
-    /// and may be made again (one being reversed stays so). ReverseAllocation: MILES still holds the
-    /// allocation, which stays reversing, with `failure`.
-    private func allocationNotSent(_ kind: OutboxKind, id: Int64, failure: String, why: String, on connection: PostgresConnection) async throws {
-        guard kind == .allocatePayment else {
-            try await connection.query("UPDATE payment_allocations SET failure_reason = \(failure) WHERE id = \(id)", logger: logger)
-            return
-        }
+    /// An AllocatePayment that will not reach MILES (refused there, or set aside by a person before it
+    /// was sent): MILES does not have it, so its entry waits for a person again (`why`), unless the bank
+    /// has since taken the money back; a pending allocation is refused and may be made again (one
+    /// being reversed stays so).
+    private func allocationNotSent(id: Int64, failure: String, why: String, on connection: PostgresConnection) async throws {
         try await connection.query("""
             UPDATE payment_allocations SET state = CASE WHEN state = 'pending' THEN 'refused' ELSE state END, failure_reason = \(failure)
             WHERE id = \(id)

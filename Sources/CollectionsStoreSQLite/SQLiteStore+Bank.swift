@@ -98,7 +98,7 @@ extension SQLiteStore: BankStore {
     /// its number. Columns are read by position: by name, GRDB looks each one up per row.
     private func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
-        var lastModified: [(String, Int64?)] = [], lastPayment: [String: Int32] = [:], partners: [String: [String]] = [:]
+        var lastModified: [(String, Int64?)] = [], lastPayment: [(String, Int64?)] = [], partners: [String: [String]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.partner_id, c.last_modified, c.last_payment_date
             FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
@@ -112,7 +112,7 @@ extension SQLiteStore: BankStore {
                 paymentsInTransit: [])
             partners[row[5], default: []].append(number)
             lastModified.append((number, row[6]))
-            lastPayment[number] = row[7]
+            lastPayment.append((number, row[7]))
         }
         guard !contracts.isEmpty else { return contracts }
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
@@ -151,7 +151,7 @@ extension SQLiteStore: BankStore {
             WHERE u.kind = 'paymentCollected' AND u.outcome = 'applied' AND u.bank_entry_id IS NULL AND u.paid_on IS NOT NULL
                 AND (json_extract(j.value, '$[1]') IS NULL OR json_extract(j.value, '$[1]') < u.paid_on)
             ORDER BY u.id
-            """), arguments: [try Self.jsonPairs(contracts.keys.map { ($0, lastPayment[$0].map(Int64.init)) })]) {
+            """), arguments: [try Self.jsonPairs(lastPayment)]) {
             let number: String = row[0]
             contracts[number]?.paymentsInTransit.append(PaymentInTransit(
                 updateId: row[1], agent: row[2], amount: Money(minorUnits: row[3], currency: try CurrencyCode(row[4])),

@@ -192,9 +192,10 @@ extension SQLiteStore {
                 // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
                 try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
             } else if entry.kind == .allocatePayment {
-                try self.allocationNotSent(.allocatePayment, id: requestId, failure: reason, why: "MILES refused the allocation: " + reason, db)
+                try self.allocationNotSent(id: requestId, failure: reason, why: "MILES refused the allocation: " + reason, db)
             } else if entry.kind == .reverseAllocation {
-                try self.allocationNotSent(.reverseAllocation, id: requestId, failure: "reversal failed: " + reason, why: "", db)
+                // MILES still holds the allocation: it stays reversing, with why the reversal failed.
+                try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: ["reversal failed: " + reason, requestId])
             } else {
                 try db.execute(sql: "UPDATE \(OutboxDoor.recordTable(of: entry.kind)) SET state = 'failed', failure_reason = ? WHERE id = ?",
                                arguments: [reason, requestId])
@@ -239,23 +240,18 @@ extension SQLiteStore {
             if let unsent = try Row.fetchOne(db, sql: """
                 SELECT subject_id FROM outbox WHERE id = ? AND kind = ? AND attempts = 0
                 """, arguments: [id, OutboxKind.allocatePayment.rawValue]) {
-                try self.allocationNotSent(.allocatePayment, id: unsent["subject_id"], failure: "set aside by \(actor): \(reason)",
+                try self.allocationNotSent(id: unsent["subject_id"], failure: "set aside by \(actor): \(reason)",
                                            why: "its allocation was set aside by \(actor) before it was sent: \(reason)", db)
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
     }
 
-    /// An allocation's outbox entry that will not reach MILES (refused there, or set aside by a person
-    /// before it was sent). AllocatePayment: MILES does not have it, so its entry waits for a person
-    /// again (`why`), unless the bank has since taken the money back; a pending allocation is refused
-    /// and may be made again (one being reversed stays so). ReverseAllocation: MILES still holds the
-    /// allocation, which stays reversing, with `failure`.
-    func allocationNotSent(_ kind: OutboxKind, id: Int64, failure: String, why: String, _ db: Database) throws {
-        guard kind == .allocatePayment else {
-            try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: [failure, id])
-            return
-        }
+    /// An AllocatePayment that will not reach MILES (refused there, or set aside by a person before it
+    /// was sent): MILES does not have it, so its entry waits for a person again (`why`), unless the bank
+    /// has since taken the money back; a pending allocation is refused and may be made again (one
+    /// being reversed stays so).
+    func allocationNotSent(id: Int64, failure: String, why: String, _ db: Database) throws {
         try db.execute(sql: """
             UPDATE payment_allocations SET state = CASE WHEN state = 'pending' THEN 'refused' ELSE state END, failure_reason = ? WHERE id = ?
             """, arguments: [failure, id])

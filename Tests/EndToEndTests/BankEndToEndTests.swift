@@ -241,23 +241,9 @@ func expectAllocationRefused(_ code: BankImportErrorCode, _ desk: BankDesk, entr
 /// bank reference) a payment in; the balances add up.
 func camtStatement(statementId: String, sequence: Int, opening: Int64, date: String, entries: [(Int64, String, String)],
                    account: String = "GB33BUKB20201555555555", currency: String = "GBP") -> String {
-    func amount(_ pence: Int64) -> String { String(format: "%lld.%02lld", pence / 100, pence % 100) }
-    let closing = opening + entries.reduce(0) { $0 + $1.0 }
-    var text = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>\(statementId)</MsgId>
-        <CreDtTm>\(date)T06:00:00</CreDtTm></GrpHdr><Stmt><Id>\(statementId)</Id><ElctrncSeqNb>\(sequence)</ElctrncSeqNb>
-        <Acct><Id><IBAN>\(account)</IBAN></Id><Ccy>\(currency)</Ccy></Acct>
-        <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="\(currency)">\(amount(opening))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
-        <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="\(currency)">\(amount(closing))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>\(date)</Dt></Dt></Bal>
-
-        """
-    for (pence, remittance, reference) in entries {
-        text += "<Ntry><Amt Ccy=\"\(currency)\">\(amount(pence))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>\(date)</Dt></BookgDt>"
-            + "<ValDt><Dt>\(date)</Dt></ValDt><AcctSvcrRef>\(reference)</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>\(remittance)</Ustrd>"
-            + "</RmtInf></TxDtls></NtryDtls></Ntry>\n"
-    }
-    return text + "</Stmt></BkToCstmrStmt></Document>\n"
+    MockBankStatement(statementId: statementId, sequence: sequence, date: date, account: account, currency: currency, opening: opening,
+                      payments: entries.map { MockBankStatement.Payment(minorUnits: $0.0, remittance: $0.1, reference: $0.2) })
+        .text(.camt053)
 }
 
 @Suite("Bank statement import survives a kill", .serialized, .timeLimit(.minutes(8)))
