@@ -109,13 +109,14 @@ extension PostgresStore: BankStore {
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]
         for row in try await rows("""
-            SELECT a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
+            SELECT a.id, a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
             WHERE a.contract_number = ANY(\(numbers)) AND a.state IN ('pending', 'allocated') AND a.allocated_at > c.last_modified
             """, on: connection) {
             let number = try row.value("contract_number", as: String.self)
             for (invoice, amount) in try StoredBankValues.lines(try row.value("lines"), of: "contract \(number)") {
                 taken[number, default: [:]][invoice, default: 0] += amount
             }
+            contracts[number]?.takenBy.insert(try row.value("id"))
         }
         for row in try await rows("SELECT * FROM invoices WHERE contract_number = ANY(\(numbers)) ORDER BY contract_number, position", on: connection) {
             let number = try row.value("contract_number", as: String.self)
@@ -188,13 +189,15 @@ extension PostgresStore: BankStore {
             var counts = BankBatchCounts()
             var allocations = AllocationColumns()
             var reversals: [(original: Int64, reversal: Int64)] = []
+            var entryIds = [Int64?](repeating: nil, count: outcomes.count)
             var taken: Set<String> = []
-            for outcome in batch {
+            for (index, outcome) in outcomes.enumerated() where outcome.entry.position > done {
                 // An identity twice in one batch is stored once, with the first decision.
                 guard let id = ids[outcome.identity], taken.insert(outcome.identity).inserted else {
                     counts.alreadyStored += 1
                     continue
                 }
+                entryIds[index] = id
                 let entry = outcome.entry
                 counts.count(Self.stored(outcome.decision).state)
                 switch outcome.decision {
@@ -216,7 +219,7 @@ extension PostgresStore: BankStore {
             try await connection.query("UPDATE bank_statements SET positions_done = \(throughPosition) WHERE id = \(statementId)", logger: logger)
             try await audit(connection, at: at, actor: actor, action: "bank.batch", subject: "bank-statement:\(statementId)",
                             details: "positions \(done + 1)–\(throughPosition): \(counts)")
-            return BankBatchResult(stored: counts.stored, alreadyStored: counts.alreadyStored)
+            return BankBatchResult(stored: counts.stored, alreadyStored: counts.alreadyStored, entryIds: entryIds)
         }
     }
 

@@ -60,19 +60,22 @@ extension SQLiteStore: BankStore {
         }
     }
 
-    public func storedBankEntryIdentities(_ identities: [String]) async throws -> Set<String> {
+    /// On the side reader: the import asks while the writer stores its previous batch.
+    public nonisolated func storedBankEntryIdentities(_ identities: [String]) async throws -> Set<String> {
         let given = try Self.jsonArray(identities)
-        return try read { db in
+        return try await sideReader.read { db in
             Set(try String.fetchAll(db.cachedStatement(sql: """
                 SELECT e.identity FROM json_each(?) j JOIN bank_entries e ON e.identity = j.value
                 """), arguments: [given]))
         }
     }
 
-    public func bankMatchData(contractNumbers: Set<String>, invoiceNumbers: Set<String>, payerAccounts: Set<String>) async throws -> BankMatchData {
+    /// On the side reader: the import asks while the writer stores its previous batch.
+    public nonisolated func bankMatchData(contractNumbers: Set<String>, invoiceNumbers: Set<String>,
+                                          payerAccounts: Set<String>) async throws -> BankMatchData {
         let invoices = try Self.jsonArray(invoiceNumbers.sorted())
         let payers = try Self.jsonArray(payerAccounts.sorted())
-        return try read { db in
+        return try await sideReader.read { db in
             var data = BankMatchData()
             for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT i.invoice_number, min(i.contract_number) AS contract_number FROM json_each(?) j
@@ -87,7 +90,7 @@ extension SQLiteStore: BankStore {
                 data.payerContracts[row["account"], default: []].append(row["contract_number"])
             }
             let wanted = contractNumbers.union(data.invoiceOwners.values).union(data.payerContracts.values.joined())
-            data.contracts = try self.matchContracts(try Self.jsonArray(wanted.sorted()), db)
+            data.contracts = try Self.matchContracts(try Self.jsonArray(wanted.sorted()), db)
             return data
         }
     }
@@ -96,7 +99,7 @@ extension SQLiteStore: BankStore {
     /// looked up once: the later queries go by contract number or partner straight to their own
     /// tables, given what they depend on of the contract (its last change, its last payment) beside
     /// its number. Columns are read by position: by name, GRDB looks each one up per row.
-    private func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
+    private static func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
         var lastModified: [(String, Int64?)] = [], lastPayment: [(String, Int64?)] = [], partners: [String: [String]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
@@ -118,13 +121,14 @@ extension SQLiteStore: BankStore {
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT a.contract_number, a.lines FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
+            SELECT a.contract_number, a.lines, a.id FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
             WHERE a.state IN ('pending', 'allocated') AND a.allocated_at > json_extract(j.value, '$[1]')
             """), arguments: [try Self.jsonPairs(lastModified)]) {
             let number: String = row[0]
             for (invoice, amount) in try StoredBankValues.lines(row[1], of: "contract \(number)") {
                 taken[number, default: [:]][invoice, default: 0] += amount
             }
+            contracts[number]?.takenBy.insert(row[2])
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT i.contract_number, i.invoice_number, i.issue_date, i.due_date, i.amount, i.open_amount FROM json_each(?) j
@@ -199,7 +203,8 @@ extension SQLiteStore: BankStore {
                 INSERT OR IGNORE INTO bank_payer_accounts (account, partner_id) SELECT ?, partner_id FROM contracts WHERE contract_number = ?
                 """)
             var counts = BankBatchCounts()
-            for outcome in outcomes where outcome.entry.position > done {
+            var entryIds = [Int64?](repeating: nil, count: outcomes.count)
+            for (index, outcome) in outcomes.enumerated() where outcome.entry.position > done {
                 let entry = outcome.entry
                 let (state, reason, candidates, reverses) = outcome.decision.storedColumns
                 insertEntry.bind(1, statementId)
@@ -230,6 +235,7 @@ extension SQLiteStore: BankStore {
                     continue
                 }
                 let id = db.lastInsertedRowID
+                entryIds[index] = id
                 counts.count(state)
                 switch outcome.decision {
                 case let .allocate(contractNumber, lines, suspense, confidence, reason, paymentInTransit):
@@ -256,7 +262,7 @@ extension SQLiteStore: BankStore {
             try db.execute(sql: "UPDATE bank_statements SET positions_done = ? WHERE id = ?", arguments: [throughPosition, statementId])
             try self.audit(db, at: at, actor: actor, action: "bank.batch", subject: "bank-statement:\(statementId)",
                            details: "positions \(done + 1)–\(throughPosition): \(counts)")
-            return BankBatchResult(stored: counts.stored, alreadyStored: counts.alreadyStored)
+            return BankBatchResult(stored: counts.stored, alreadyStored: counts.alreadyStored, entryIds: entryIds)
         }
     }
 

@@ -15,6 +15,10 @@ import GRDB
 public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActionStore, PlacementStore, IngestStore, OutboxStore,
     AuditStore {
     let database: DatabaseQueue
+    /// A second connection for reads that run beside the writer rather than after it (WAL: a reader
+    /// sees the last commit and waits for no writer): the bank import reads the next batch's
+    /// matching data on it while the writer stores the previous batch.
+    nonisolated let sideReader: DatabaseQueue
     private nonisolated let executor: StoreExecutor
 
     /// How the write-ahead log is checkpointed. At SQLite's default (1,000 pages, 4 MB) a bulk job
@@ -49,6 +53,14 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
         }
         try SQLiteSchema.migrator.migrate(database)
+        if path == ":memory:" {
+            sideReader = database
+        } else {
+            var readOnly = Configuration()
+            readOnly.readonly = true
+            readOnly.busyMode = .timeout(10)
+            sideReader = try DatabaseQueue(path: path, configuration: readOnly)
+        }
         executor = StoreExecutor(name: "miles-adapter.store")
     }
 

@@ -43,14 +43,16 @@ let bankGolden = goldenDirectory + "/bank"
 
 @Suite("Bank statements: imported, matched, allocated in MILES exactly once", .serialized, .timeLimit(.minutes(3)))
 struct BankEndToEndTests {
+    /// In batches of one entry, each is decided after the one before it is stored, while its own
+    /// matching data was read beside that storing: the same allocations as in one batch.
     @Test("a camt.053 with two statements: allocations and the to-check queue as expected (golden), MILES calls as expected (golden)",
-          arguments: StoreKind.available)
-    func camtGolden(kind: StoreKind) async throws {
+          arguments: StoreKind.available, [1_000, 1])
+    func camtGolden(kind: StoreKind, batchSize: Int) async throws {
         try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let statements = temporaryDirectory("statements")
             defer { try? FileManager.default.removeItem(atPath: statements) }
-            let outcome = try await harness.bankDesk(store, statements: statements)
+            let outcome = try await harness.bankDesk(store, statements: statements, batchSize: batchSize)
                 .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
             #expect(!outcome.duplicate)
             #expect(outcome.statements.map(\.state) == [.imported, .imported])
@@ -63,13 +65,14 @@ struct BankEndToEndTests {
         }
     }
 
-    @Test("an MT940 (German and Dutch :86: layouts, a multi-line :86:, accents, CR LF): allocations (golden) and MILES calls (golden)")
-    func mt940Golden() async throws {
+    @Test("an MT940 (German and Dutch :86: layouts, a multi-line :86:, accents, CR LF): allocations (golden) and MILES calls (golden)",
+          arguments: [1_000, 1])
+    func mt940Golden(batchSize: Int) async throws {
         try await withHarness(contracts: 60) { harness in
             let store = try await harness.syncedBankStore()
             let statements = temporaryDirectory("statements")
             defer { try? FileManager.default.removeItem(atPath: statements) }
-            let outcome = try await harness.bankDesk(store, statements: statements)
+            let outcome = try await harness.bankDesk(store, statements: statements, batchSize: batchSize)
                 .importStatement(path: bankGolden + "/northern-example-101.mt940", format: .mt940)
             #expect(outcome.statements.map(\.statement.entryCount) == [7])
             try expectGolden(try await bankEntriesText(store), "northern-example-101.mt940.allocations.txt", folder: "bank")

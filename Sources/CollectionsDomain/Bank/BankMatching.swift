@@ -29,9 +29,11 @@ public struct BankMatchContract: Hashable, Sendable {
     /// Payer accounts (IBANs) earlier payments for this customer came from.
     public var knownPayerAccounts: Set<String>
     public var paymentsInTransit: [PaymentInTransit]
+    /// The allocations (by bank entry id) whose lines `openInvoices` already leaves out.
+    public var takenBy: Set<Int64>
 
     public init(contractNumber: String, currency: CurrencyCode, customerName: String, monthlyPayment: Money, arrears: Money,
-                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit]) {
+                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<Int64> = []) {
         self.contractNumber = contractNumber
         self.currency = currency
         self.customerName = customerName
@@ -40,6 +42,7 @@ public struct BankMatchContract: Hashable, Sendable {
         self.openInvoices = openInvoices
         self.knownPayerAccounts = knownPayerAccounts
         self.paymentsInTransit = paymentsInTransit
+        self.takenBy = takenBy
     }
 
     public var openBalance: Money {

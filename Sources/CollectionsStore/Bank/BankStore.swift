@@ -139,10 +139,14 @@ public struct StoredBankEntry: Sendable, Equatable {
 public struct BankBatchResult: Sendable, Equatable {
     public var stored: Int
     public var alreadyStored: Int
+    /// The id each outcome's entry was stored under, in the order given: nil for one the store held
+    /// already, or at a position the statement's cursor had passed.
+    public var entryIds: [Int64?]
 
-    public init(stored: Int, alreadyStored: Int) {
+    public init(stored: Int, alreadyStored: Int, entryIds: [Int64?]) {
         self.stored = stored
         self.alreadyStored = alreadyStored
+        self.entryIds = entryIds
     }
 }
 

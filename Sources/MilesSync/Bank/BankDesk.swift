@@ -151,7 +151,10 @@ public struct BankDesk: Sendable {
             ? .follows : .gap(lastClosing: last)
     }
 
-    /// Reads the file again and stores each statement's entries not yet stored, with what the rules decide.
+    /// Reads the file again and stores each statement's entries not yet stored, with what the rules
+    /// decide. A decided batch is stored while the next batch's matching data is read (the store's
+    /// writer and a reader work side by side), and the next batch is decided only once the previous
+    /// one is stored, so it sees every earlier entry as if the batches had run one after the other.
     private func allocate(_ kept: String, reader: BankStatementReader, statements: [StoredBankStatement], counts: inout Counts) async throws {
         let stream = RecordStream<StatementEvent>(chunkSize: batchSize) { body in
             try withoutActuallyEscaping(body) { body in
@@ -161,6 +164,7 @@ public struct BankDesk: Sendable {
         }
         var index = -1
         var pending: [BankEntry] = []
+        var decided: DecidedBatch?
         for try await chunk in stream {
             for event in chunk {
                 switch event {
@@ -171,12 +175,13 @@ public struct BankDesk: Sendable {
                     guard entry.position > statement.positionsDone else { continue }
                     // A return is matched against what the store holds: what came before it goes in first.
                     if isReturn(entry), !pending.isEmpty {
-                        try await commit(pending, of: statement, through: pending[pending.count - 1].position, counts: &counts)
+                        decided = try await decide(pending, of: statement, through: pending[pending.count - 1].position,
+                                                   storingFirst: decided, counts: &counts)
                         pending.removeAll(keepingCapacity: true)
                     }
                     pending.append(entry)
                     if pending.count >= batchSize {
-                        try await commit(pending, of: statement, through: entry.position, counts: &counts)
+                        decided = try await decide(pending, of: statement, through: entry.position, storingFirst: decided, counts: &counts)
                         pending.removeAll(keepingCapacity: true)
                     }
                 case .end:
@@ -184,8 +189,13 @@ public struct BankDesk: Sendable {
                     guard statement.state != .imported else { continue }
                     let last = statement.statement.firstPosition + statement.statement.entryCount - 1
                     if !pending.isEmpty || statement.positionsDone < last {
-                        try await commit(pending, of: statement, through: max(last, statement.positionsDone), counts: &counts)
+                        decided = try await decide(pending, of: statement, through: max(last, statement.positionsDone),
+                                                   storingFirst: decided, counts: &counts)
                         pending.removeAll(keepingCapacity: true)
+                    }
+                    if let batch = decided {
+                        counts.alreadyStored += try await store(batch).alreadyStored
+                        decided = nil
                     }
                     try await store.finishBankStatement(id: statement.id, at: now())
                 }
@@ -197,22 +207,36 @@ public struct BankDesk: Sendable {
         entry.mark == .debit && (entry.isReversal || entry.returnReason != nil)
     }
 
-    /// Decides a batch's entries and stores them with the statement's cursor, in one store call.
-    private func commit(_ entries: [BankEntry], of statement: StoredBankStatement, through position: Int, counts: inout Counts) async throws {
+    /// Decides a batch's entries, storing the `previous` batch meanwhile: what the rules need of the
+    /// store is read beside the storing, then brought up to date with what storing `previous` changed.
+    private func decide(_ entries: [BankEntry], of statement: StoredBankStatement, through position: Int,
+                        storingFirst previous: DecidedBatch?, counts: inout Counts) async throws -> DecidedBatch {
         let header = statement.statement.header
-        let statementKey = header.statementId + "/" + (header.sequenceNumber ?? "")
-        let identities = entries.map { $0.identity(account: header.account, statementKey: statementKey) }
-        let known = entries.isEmpty ? [] : try await store.storedBankEntryIdentities(identities)
-        counts.alreadyStored += identities.filter(known.contains).count
-        let fresh = zip(entries, identities).filter { !known.contains($0.1) }
         guard let rules = rules.account(header.account) else {
             throw BankImportError(.unknownAccount, input: header.account, "account \(header.account) is no longer configured in mappings/bank")
         }
-        var data = try await matchData(for: fresh.map(\.0).filter(\.isPaymentIn), rules: rules)
+        let statementKey = header.statementId + "/" + (header.sequenceNumber ?? "")
+        let identities = entries.map { $0.identity(account: header.account, statementKey: statementKey) }
+        async let readBeside = storeReading(entries, identities: identities, rules: rules)
+        var reading: StoreReading
+        if let previous {
+            let stored = try await store(previous)
+            // Stored meanwhile by another import of the same entries: theirs stands.
+            counts.alreadyStored += stored.alreadyStored
+            reading = try await readBeside
+            if previous.changesMoreThanItCarries(stored, toEntriesPaying: reading.payers) {
+                reading = try await storeReading(entries, identities: identities, rules: rules)
+            } else {
+                previous.carry(stored, into: &reading, identities: identities)
+            }
+        } else {
+            reading = try await readBeside
+        }
+        counts.alreadyStored += identities.filter(reading.known.contains).count
         var outcomes: [BankEntryOutcome] = []
-        outcomes.reserveCapacity(fresh.count)
-        for (entry, identity) in fresh {
-            let decision = try await decide(entry, account: header.account, rules: rules, data: &data)
+        outcomes.reserveCapacity(entries.count)
+        for (entry, identity) in zip(entries, identities) where !reading.known.contains(identity) {
+            let decision = try await decide(entry, account: header.account, rules: rules, data: &reading.data)
             switch decision {
             case .allocate: counts.allocated += 1
             case .toCheck: counts.toCheck += 1
@@ -222,22 +246,30 @@ public struct BankDesk: Sendable {
             }
             outcomes.append(BankEntryOutcome(entry: entry, identity: identity, decision: decision))
         }
-        let result = try await store.applyBankBatch(statementId: statement.id, throughPosition: position, outcomes: outcomes,
-                                                    by: Self.rulesActor, at: now())
-        // Stored meanwhile by another import of the same entries: theirs stands.
-        counts.alreadyStored += result.alreadyStored
+        return DecidedBatch(statementId: statement.id, throughPosition: position, outcomes: outcomes)
     }
 
-    private func matchData(for payments: [BankEntry], rules: BankAccountRules) async throws -> BankMatchData {
+    /// Stores a decided batch with the statement's cursor, in one store call.
+    private func store(_ batch: DecidedBatch) async throws -> BankBatchResult {
+        try await store.applyBankBatch(statementId: batch.statementId, throughPosition: batch.throughPosition, outcomes: batch.outcomes,
+                                       by: Self.rulesActor, at: now())
+    }
+
+    /// Which of the entries the store holds already, and what the rules need to decide the payments among the others.
+    private func storeReading(_ entries: [BankEntry], identities: [String], rules: BankAccountRules) async throws -> StoreReading {
+        let known = entries.isEmpty ? [] : try await store.storedBankEntryIdentities(identities)
         var contracts = Set<String>(), invoices = Set<String>(), payers = Set<String>()
-        for entry in payments {
+        for (entry, identity) in zip(entries, identities) where entry.isPaymentIn && !known.contains(identity) {
             let lookup = rules.lookup(for: entry)
             contracts.formUnion(lookup.contractNumbers)
             invoices.formUnion(lookup.invoiceNumbers)
             if let payer = lookup.payerAccount { payers.insert(payer) }
         }
-        guard !(contracts.isEmpty && invoices.isEmpty && payers.isEmpty) else { return BankMatchData() }
-        return try await store.bankMatchData(contractNumbers: contracts, invoiceNumbers: invoices, payerAccounts: payers)
+        guard !(contracts.isEmpty && invoices.isEmpty && payers.isEmpty) else {
+            return StoreReading(known: known, data: BankMatchData(), payers: [])
+        }
+        let data = try await store.bankMatchData(contractNumbers: contracts, invoiceNumbers: invoices, payerAccounts: payers)
+        return StoreReading(known: known, data: data, payers: payers)
     }
 
     private func decide(_ entry: BankEntry, account: String, rules: BankAccountRules,
@@ -254,7 +286,7 @@ public struct BankDesk: Sendable {
         }
         switch rules.decide(entry, data: data) {
         case let .allocate(candidate, lines, suspense, paymentInTransit):
-            data.take(lines, from: candidate.contractNumber)
+            data.take(lines, from: candidate.contractNumber, paymentInTransit: paymentInTransit)
             return .allocate(contractNumber: candidate.contractNumber, lines: lines, suspense: suspense, confidence: candidate.confidence,
                              reason: candidate.reasons.joined(separator: "; "), paymentInTransit: paymentInTransit)
         case let .toCheck(reason, candidates):
@@ -368,13 +400,66 @@ private struct Summaries: BankStatementVisitor {
 }
 
 extension BankMatchData {
-    /// What an allocation in this batch took from the contract's invoices: the next entry sees it gone.
-    mutating func take(_ lines: [AllocationLine], from contractNumber: String) {
+    /// What an allocation took from the contract: the invoices' open amounts and the agent's payment
+    /// in transit it matched. The next entry sees them gone.
+    mutating func take(_ lines: [AllocationLine], from contractNumber: String, paymentInTransit: Int64?) {
         guard var contract = contracts[contractNumber] else { return }
         for line in lines {
             guard let index = contract.openInvoices.firstIndex(where: { $0.number == line.invoiceNumber }) else { continue }
             contract.openInvoices[index].openAmount.minorUnits -= line.amount.minorUnits
         }
+        if let paymentInTransit { contract.paymentsInTransit.removeAll { $0.updateId == paymentInTransit } }
         contracts[contractNumber] = contract
+    }
+}
+
+/// What the store holds for a batch, read before it is decided.
+struct StoreReading: Sendable {
+    /// Identities of the batch's entries stored already.
+    var known: Set<String>
+    var data: BankMatchData
+    /// The payers' accounts the reading looked up (normalised, as the rules look them up).
+    var payers: Set<String>
+}
+
+/// A batch decided and not yet stored, and what storing it changes of what the next batch reads.
+struct DecidedBatch: Sendable {
+    var statementId: Int64
+    var throughPosition: Int
+    var outcomes: [BankEntryOutcome]
+
+    /// Whether storing this batch changed what the next one read in a way `carry` cannot bring up to
+    /// date, so it is read again: an entry found stored already (its decision did not happen), a
+    /// return (it gives an earlier allocation back), or a payer's account learnt that a payment of the
+    /// next batch pays from (the customers it is known for).
+    func changesMoreThanItCarries(_ stored: BankBatchResult, toEntriesPaying payers: Set<String>) -> Bool {
+        if stored.alreadyStored > 0 { return true }
+        for outcome in outcomes {
+            switch outcome.decision {
+            case .reverse:
+                return true
+            case .allocate:
+                if let payer = outcome.entry.counterpartyAccount.map(BankAccountRules.normalisedIBAN), payers.contains(payer) { return true }
+            case .toCheck, .suspense, .noAction:
+                continue
+            }
+        }
+        return false
+    }
+
+    /// Brings the next batch's reading, made while this batch was being stored, up to date: its
+    /// entries are stored, and its allocations took from their contracts. The reading may have
+    /// started before or after the batch was committed; an allocation it counted already is not taken twice.
+    func carry(_ stored: BankBatchResult, into reading: inout StoreReading, identities: [String]) {
+        var storedIdentities = Set<String>()
+        for (outcome, id) in zip(outcomes, stored.entryIds) {
+            guard let id else { continue }
+            storedIdentities.insert(outcome.identity)
+            guard case let .allocate(contractNumber, lines, _, _, _, paymentInTransit) = outcome.decision,
+                  reading.data.contracts[contractNumber]?.takenBy.contains(id) == false else { continue }
+            reading.data.take(lines, from: contractNumber, paymentInTransit: paymentInTransit)
+            reading.data.contracts[contractNumber]?.takenBy.insert(id)
+        }
+        reading.known.formUnion(identities.filter(storedIdentities.contains))
     }
 }
