@@ -205,7 +205,7 @@ extension PostgresStore: BankStore {
                     allocations.append(PaymentAllocation(
                         id: id, contractNumber: contractNumber, lines: lines, suspense: suspense, valueDate: entry.valueDate, account: account,
                         bankReference: entry.bankReference ?? outcome.identity, allocatedBy: actor, reason: reason, confidence: confidence,
-                        state: .pending, milesAllocationId: nil), payer: entry.counterpartyAccount, paymentInTransit: paymentInTransit)
+                        state: .pending, milesAllocationId: nil), payer: entry.payerAccount, paymentInTransit: paymentInTransit)
                 case let .reverse(originalEntryId, _):
                     reversals.append((originalEntryId, id))
                 case .toCheck, .suspense, .noAction:
@@ -399,7 +399,7 @@ extension PostgresStore: BankStore {
                 bankReference: entry.entry.bankReference ?? entry.identity, allocatedBy: actor, reason: reason, confidence: 100, state: .pending,
                 milesAllocationId: nil)
             var columns = AllocationColumns()
-            columns.append(allocation, payer: entry.entry.counterpartyAccount, paymentInTransit: nil)
+            columns.append(allocation, payer: entry.entry.payerAccount, paymentInTransit: nil)
             try await insert(columns, byHand: true, queueing: earlier == nil, at: at, on: connection)
             if let earlier {
                 try await connection.query("""
@@ -632,7 +632,7 @@ private struct AllocationColumns {
         allocatedBy.append(allocation.allocatedBy)
         reasons.append(allocation.reason)
         confidences.append(allocation.confidence)
-        if let payer, !payer.isEmpty {
+        if let payer {
             payers.append(payer)
             payerContracts.append(allocation.contractNumber)
         }

@@ -244,7 +244,7 @@ extension SQLiteStore: BankStore {
                         bankReference: entry.bankReference ?? outcome.identity, allocatedBy: actor, reason: reason, confidence: confidence,
                         state: .pending, milesAllocationId: nil), byHand: false, at: at)
                     try door.enqueue(.allocatePayment, subjectId: id, at: at)
-                    if let payer = entry.counterpartyAccount, !payer.isEmpty {
+                    if let payer = entry.payerAccount {
                         learnPayer.bind(1, payer)
                         learnPayer.bind(2, contractNumber)
                         try learnPayer.run()
@@ -376,7 +376,7 @@ extension SQLiteStore: BankStore {
             } else {
                 try OutboxDoor(db).enqueue(.allocatePayment, subjectId: id, at: at)
             }
-            if let payer = entry.entry.counterpartyAccount, !payer.isEmpty {
+            if let payer = entry.entry.payerAccount {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO bank_payer_accounts (account, partner_id) SELECT ?, partner_id FROM contracts WHERE contract_number = ?
                     """, arguments: [payer, contractNumber])

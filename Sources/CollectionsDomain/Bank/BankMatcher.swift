@@ -20,8 +20,7 @@ extension BankAccountRules {
         }
         scan(entry.remittance)
         if let endToEndId = entry.endToEndId { scan(endToEndId) }
-        let payer = entry.counterpartyAccount.map(Self.normalisedIBAN).flatMap { $0.isEmpty ? nil : $0 }
-        return BankMatchLookup(contractNumbers: contracts, invoiceNumbers: invoices, payerAccount: payer)
+        return BankMatchLookup(contractNumbers: contracts, invoiceNumbers: invoices, payerAccount: entry.payerAccount)
     }
 
     /// Decides the entry on what the store found for its lookup.

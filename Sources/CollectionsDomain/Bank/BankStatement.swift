@@ -99,6 +99,12 @@ public struct BankEntry: Hashable, Sendable {
     /// Money into the account that is not undoing anything: a payment to allocate.
     public var isPaymentIn: Bool { mark == .credit && !isReversal }
 
+    /// The account the payer paid from, as the matching looks it up and learns it (an IBAN without
+    /// spaces, in capitals): statements write it in groups of four or in small letters too.
+    public var payerAccount: String? {
+        counterpartyAccount.map(BankAccountRules.normalisedIBAN).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// The entry's identity, the same in every statement and format the bank reports it in: the
     /// account, the booking date and the bank's reference. Without a bank reference the entry is
     /// only itself in its own statement (`statementKey` and position), so two such entries are never

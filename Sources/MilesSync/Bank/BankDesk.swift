@@ -439,7 +439,7 @@ struct DecidedBatch: Sendable {
             case .reverse:
                 return true
             case .allocate:
-                if let payer = outcome.entry.counterpartyAccount.map(BankAccountRules.normalisedIBAN), payers.contains(payer) { return true }
+                if let payer = outcome.entry.payerAccount, payers.contains(payer) { return true }
             case .toCheck, .suspense, .noAction:
                 continue
             }
