@@ -65,6 +65,9 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
     }
 
     deinit {
+        // The side reader first: SQLite checkpoints the log into the database and removes it when its
+        // last connection closes, which a read-only connection cannot do.
+        if sideReader !== database { try? sideReader.close() }
         executor.stop()
     }
 

@@ -61,6 +61,8 @@ struct BankBatchCarryTests {
         #expect(allocatedBatch(payer: "GB94 BARC 1020 1530 0934 59")
             .changesMoreThanItCarries(stored, toEntriesPaying: ["GB94BARC10201530093459"]))
         #expect(allocatedBatch().changesMoreThanItCarries(BankBatchResult(stored: 0, alreadyStored: 1, entryIds: [nil]), toEntriesPaying: []))
+        // Another import of the statement stored that position first: the store passes it by, counting nothing.
+        #expect(allocatedBatch().changesMoreThanItCarries(BankBatchResult(stored: 0, alreadyStored: 0, entryIds: [nil]), toEntriesPaying: []))
         let returned = DecidedBatch(statementId: 1, throughPosition: 2, outcomes: [BankEntryOutcome(
             entry: payment("R1", 30_000), identity: "GB|R1", decision: .reverse(originalEntryId: 41, reason: "the bank returned it"))])
         #expect(returned.changesMoreThanItCarries(BankBatchResult(stored: 1, alreadyStored: 0, entryIds: [42]), toEntriesPaying: []))

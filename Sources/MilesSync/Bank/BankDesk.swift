@@ -429,11 +429,12 @@ struct DecidedBatch: Sendable {
     var outcomes: [BankEntryOutcome]
 
     /// Whether storing this batch changed what the next one read in a way `carry` cannot bring up to
-    /// date, so it is read again: an entry found stored already (its decision did not happen), a
+    /// date, so it is read again: an entry not stored by it (found stored already, or at a position
+    /// another import of the statement had passed: its decision did not happen, another's did), a
     /// return (it gives an earlier allocation back), or a payer's account learnt that a payment of the
     /// next batch pays from (the customers it is known for).
     func changesMoreThanItCarries(_ stored: BankBatchResult, toEntriesPaying payers: Set<String>) -> Bool {
-        if stored.alreadyStored > 0 { return true }
+        if stored.alreadyStored > 0 || stored.entryIds.contains(nil) { return true }
         for outcome in outcomes {
             switch outcome.decision {
             case .reverse:
