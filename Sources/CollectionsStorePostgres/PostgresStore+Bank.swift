@@ -96,7 +96,7 @@ extension PostgresStore: BankStore {
     private func matchContracts(_ numbers: [String], on connection: PostgresConnection) async throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
         for row in try await rows("""
-            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name FROM contracts c
+            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.last_modified FROM contracts c
             JOIN customers p ON p.partner_id = c.partner_id WHERE c.contract_number = ANY(\(numbers))
             """, on: connection) {
             let currency = try CurrencyCode(try row.value("currency", as: String.self))
@@ -104,7 +104,7 @@ extension PostgresStore: BankStore {
                 contractNumber: try row.value("contract_number"), currency: currency, customerName: try row.value("name"),
                 monthlyPayment: Money(minorUnits: try row.value("monthly_payment"), currency: currency),
                 arrears: Money(minorUnits: try row.value("arrears_amount"), currency: currency), openInvoices: [], knownPayerAccounts: [],
-                paymentsInTransit: [])
+                paymentsInTransit: [], lastModified: Timestamp(millisecondsSinceEpoch: try row.value("last_modified", as: Int64.self)))
         }
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]

@@ -112,7 +112,7 @@ extension SQLiteStore: BankStore {
                 contractNumber: number, currency: currency, customerName: row[4],
                 monthlyPayment: Money(minorUnits: row[2], currency: currency),
                 arrears: Money(minorUnits: row[3], currency: currency), openInvoices: [], knownPayerAccounts: [],
-                paymentsInTransit: [])
+                paymentsInTransit: [], lastModified: Timestamp(millisecondsSinceEpoch: row[6]))
             partners[row[5], default: []].append(number)
             lastModified.append((number, row[6]))
             lastPayment.append((number, row[7]))

@@ -6,6 +6,9 @@ import Testing
 private let day = LocalDate.parse("2026-12-01")!
 private let gbp = CurrencyCode.gbp
 
+/// When the batches below are stored.
+private let recorded = Timestamp(millisecondsSinceEpoch: 1_796_112_000_000)
+
 private func pounds(_ pence: Int64) -> Money { Money(minorUnits: pence, currency: gbp) }
 
 private func payment(_ reference: String, _ pence: Int64, payer: String? = nil) -> BankEntry {
@@ -14,13 +17,14 @@ private func payment(_ reference: String, _ pence: Int64, payer: String? = nil) 
 }
 
 /// C1 with one invoice of £300 open and an agent's £300 payment in transit (update 7).
-private func reading(takenBy: Set<Int64> = [], payers: Set<String> = []) -> StoreReading {
+private func reading(takenBy: Set<Int64> = [], lastModified: Timestamp = recorded.adding(milliseconds: -60_000),
+                     payers: Set<String> = []) -> StoreReading {
     let invoice = Invoice(number: "INV-1", issueDate: day.adding(days: -14), dueDate: day, amount: pounds(30_000), openAmount: pounds(30_000))
     let contract = BankMatchContract(
         contractNumber: "C1", currency: gbp, customerName: "A Customer", monthlyPayment: pounds(30_000), arrears: pounds(30_000),
         openInvoices: [invoice], knownPayerAccounts: [],
         paymentsInTransit: [PaymentInTransit(updateId: 7, agent: "acme-dca", amount: pounds(30_000), paidOn: day, agentReference: "A7")],
-        takenBy: takenBy)
+        takenBy: takenBy, lastModified: lastModified)
     return StoreReading(known: [], data: BankMatchData(contracts: ["C1": contract]), payers: payers)
 }
 
@@ -29,7 +33,7 @@ private func allocatedBatch(payer: String? = nil) -> DecidedBatch {
     DecidedBatch(statementId: 1, throughPosition: 1, outcomes: [BankEntryOutcome(
         entry: payment("E1", 30_000, payer: payer), identity: "GB|E1",
         decision: .allocate(contractNumber: "C1", lines: [AllocationLine(invoiceNumber: "INV-1", amount: pounds(30_000))], suspense: .zero(gbp),
-                            confidence: 90, reason: "contract number in the remittance", paymentInTransit: 7))])
+                            confidence: 90, reason: "contract number in the remittance", paymentInTransit: 7))], at: recorded)
 }
 
 @Suite("A batch read while the previous one was stored is brought up to date as if it had been read after")
@@ -54,6 +58,14 @@ struct BankBatchCarryTests {
         #expect(next.known.isEmpty)
     }
 
+    @Test("MILES shows the contract changed since the allocation was recorded (its clock ahead): the store does not count it, nor does carry")
+    func milesChangedSince() {
+        var next = reading(lastModified: recorded.adding(milliseconds: 1_000))
+        allocatedBatch().carry(BankBatchResult(stored: 1, alreadyStored: 0, entryIds: [41]), into: &next, identities: [])
+        #expect(next.data.contracts["C1"]?.openInvoices.map(\.openAmount) == [pounds(30_000)])
+        #expect(next.data.contracts["C1"]?.paymentsInTransit.isEmpty == true)
+    }
+
     @Test("read again instead: an entry of the previous batch was stored already, a return, or a payer's account learnt that the next batch pays from")
     func readAgain() {
         let stored = BankBatchResult(stored: 1, alreadyStored: 0, entryIds: [41])
@@ -64,7 +76,7 @@ struct BankBatchCarryTests {
         // Another import of the statement stored that position first: the store passes it by, counting nothing.
         #expect(allocatedBatch().changesMoreThanItCarries(BankBatchResult(stored: 0, alreadyStored: 0, entryIds: [nil]), toEntriesPaying: []))
         let returned = DecidedBatch(statementId: 1, throughPosition: 2, outcomes: [BankEntryOutcome(
-            entry: payment("R1", 30_000), identity: "GB|R1", decision: .reverse(originalEntryId: 41, reason: "the bank returned it"))])
+            entry: payment("R1", 30_000), identity: "GB|R1", decision: .reverse(originalEntryId: 41, reason: "the bank returned it"))], at: recorded)
         #expect(returned.changesMoreThanItCarries(BankBatchResult(stored: 1, alreadyStored: 0, entryIds: [42]), toEntriesPaying: []))
         #expect(!allocatedBatch().changesMoreThanItCarries(stored, toEntriesPaying: []))
     }

@@ -389,6 +389,7 @@ struct BankStoreTests {
             #expect(c1.paymentsInTransit.map(\.agentReference) == ["A2"])
             // Which allocations the open amounts leave out, so an import bringing them up to date does not take one twice.
             #expect(c1.takenBy == [allocationId])
+            #expect(c1.lastModified == at(-60))
             #expect(data.contracts["C-2"]?.takenBy == [])
             // The agent's payment the bank entry matched has arrived: no longer in transit for the placement guards either.
             #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A2"])

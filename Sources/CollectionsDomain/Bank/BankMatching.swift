@@ -31,9 +31,12 @@ public struct BankMatchContract: Hashable, Sendable {
     public var paymentsInTransit: [PaymentInTransit]
     /// The allocations (by bank entry id) whose lines `openInvoices` already leaves out.
     public var takenBy: Set<Int64>
+    /// When MILES last changed the contract: an allocation recorded by then is in MILES's open amounts already.
+    public var lastModified: Timestamp
 
     public init(contractNumber: String, currency: CurrencyCode, customerName: String, monthlyPayment: Money, arrears: Money,
-                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<Int64> = []) {
+                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<Int64> = [],
+                lastModified: Timestamp = Timestamp(millisecondsSinceEpoch: 0)) {
         self.contractNumber = contractNumber
         self.currency = currency
         self.customerName = customerName
@@ -43,6 +46,7 @@ public struct BankMatchContract: Hashable, Sendable {
         self.knownPayerAccounts = knownPayerAccounts
         self.paymentsInTransit = paymentsInTransit
         self.takenBy = takenBy
+        self.lastModified = lastModified
     }
 
     public var openBalance: Money {

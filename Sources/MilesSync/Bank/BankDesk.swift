@@ -246,13 +246,13 @@ public struct BankDesk: Sendable {
             }
             outcomes.append(BankEntryOutcome(entry: entry, identity: identity, decision: decision))
         }
-        return DecidedBatch(statementId: statement.id, throughPosition: position, outcomes: outcomes)
+        return DecidedBatch(statementId: statement.id, throughPosition: position, outcomes: outcomes, at: now())
     }
 
     /// Stores a decided batch with the statement's cursor, in one store call.
     private func store(_ batch: DecidedBatch) async throws -> BankBatchResult {
         try await store.applyBankBatch(statementId: batch.statementId, throughPosition: batch.throughPosition, outcomes: batch.outcomes,
-                                       by: Self.rulesActor, at: now())
+                                       by: Self.rulesActor, at: batch.at)
     }
 
     /// Which of the entries the store holds already, and what the rules need to decide the payments among the others.
@@ -427,6 +427,8 @@ struct DecidedBatch: Sendable {
     var statementId: Int64
     var throughPosition: Int
     var outcomes: [BankEntryOutcome]
+    /// When its allocations are recorded.
+    var at: Timestamp
 
     /// Whether storing this batch changed what the next one read in a way `carry` cannot bring up to
     /// date, so it is read again: an entry not stored by it (found stored already, or at a position
@@ -449,17 +451,20 @@ struct DecidedBatch: Sendable {
     }
 
     /// Brings the next batch's reading, made while this batch was being stored, up to date: its
-    /// entries are stored, and its allocations took from their contracts. The reading may have
-    /// started before or after the batch was committed; an allocation it counted already is not taken twice.
+    /// entries are stored, and its allocations took from their contracts, as the store counts them
+    /// (only if recorded after MILES last changed the contract). The reading may have started before
+    /// or after the batch was committed; an allocation it counted already is not taken twice.
     func carry(_ stored: BankBatchResult, into reading: inout StoreReading, identities: [String]) {
         var storedIdentities = Set<String>()
         for (outcome, id) in zip(outcomes, stored.entryIds) {
             guard let id else { continue }
             storedIdentities.insert(outcome.identity)
             guard case let .allocate(contractNumber, lines, _, _, _, paymentInTransit) = outcome.decision,
-                  reading.data.contracts[contractNumber]?.takenBy.contains(id) == false else { continue }
-            reading.data.take(lines, from: contractNumber, paymentInTransit: paymentInTransit)
-            reading.data.contracts[contractNumber]?.takenBy.insert(id)
+                  let contract = reading.data.contracts[contractNumber] else { continue }
+            // The payment in transit it matched is marked whatever MILES shows; its lines count once, and only if recorded since.
+            let counted = contract.takenBy.contains(id) || at <= contract.lastModified
+            reading.data.take(counted ? [] : lines, from: contractNumber, paymentInTransit: paymentInTransit)
+            if !counted { reading.data.contracts[contractNumber]?.takenBy.insert(id) }
         }
         reading.known.formUnion(identities.filter(storedIdentities.contains))
     }
