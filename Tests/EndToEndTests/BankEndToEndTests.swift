@@ -270,7 +270,9 @@ struct BankCrashTests {
                 .write(toFile: file, atomically: true, encoding: .utf8)
             let environment = ["MILES_ADAPTER_STATEMENTS": folder + "/kept"]
             let arguments = ["bank", "import", file, "--batch-size", "1000"]
-            let first = try AdapterProcess(arguments, harness: harness, environment: environment)
+            // The import keeps both cores busy (it reads the next batch while storing one): niced, the suite's
+            // other tests keep their time limits.
+            let first = try AdapterProcess(arguments, harness: harness, environment: environment, niceness: 10)
             let midway = try await waitUntil(seconds: 120) {
                 try await store.bankStatements(account: nil, limit: 1).first.map { $0.positionsDone > 5_000 } ?? false
             }
@@ -280,7 +282,7 @@ struct BankCrashTests {
             let killedAt = try #require(try await store.bankStatements(account: nil, limit: 1).first)
             #expect(killedAt.state == .importing && killedAt.positionsDone < count)
 
-            let second = try AdapterProcess(arguments, harness: harness, environment: environment)
+            let second = try AdapterProcess(arguments, harness: harness, environment: environment, niceness: 10)
             #expect(await second.exitStatus() == 0)
             let statement = try #require(try await store.bankStatements(account: nil, limit: 10).first)
             #expect(statement.state == .imported && statement.positionsDone == count)
