@@ -436,7 +436,7 @@ struct DecidedBatch: Sendable {
     /// return (it gives an earlier allocation back), or a payer's account learnt that a payment of the
     /// next batch pays from (the customers it is known for).
     func changesMoreThanItCarries(_ stored: BankBatchResult, toEntriesPaying payers: Set<String>) -> Bool {
-        if stored.alreadyStored > 0 || stored.entryIds.contains(nil) { return true }
+        if stored.entryIds.contains(nil) { return true }
         for outcome in outcomes {
             switch outcome.decision {
             case .reverse:
