@@ -35,6 +35,9 @@ struct PostgresDeadlineTests {
             #expect(error.description.contains("127.0.0.1:\(port)"), "\(error)")
             #expect(error.description.contains("did not answer within 1"), "\(error)")
         }
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // The connection attempt never ends on its own, so the message above shows the deadline ended the call.
+        // The bound shows nothing waited for the abandoned attempt afterwards (the pool's own retries last a minute);
+        // it leaves room for the deadline's timer to be run late on two cores shared with the whole suite (18 s seen).
+        #expect(ContinuousClock.now - started < .seconds(40))
     }
 }
