@@ -48,7 +48,7 @@ struct StoringFloor {
         try execute(db, "PRAGMA journal_mode = WAL")
         try execute(db, "PRAGMA synchronous = NORMAL")
         try execute(db, "PRAGMA foreign_keys = ON")
-        for pragma in SQLiteStore.walPragmas { try execute(db, pragma) }
+        for pragma in SQLiteStore.writerPragmas { try execute(db, pragma) }
         if schema == .bare { try execute(db, Self.bareTables) }
 
         let insertCustomer = try Statement(db, """

@@ -109,14 +109,14 @@ extension PostgresStore: BankStore {
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]
         for row in try await rows("""
-            SELECT a.id, a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
-            WHERE a.contract_number = ANY(\(numbers)) AND a.state IN ('pending', 'allocated') AND a.allocated_at > c.last_modified
+            SELECT e.identity, a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
+            JOIN bank_entries e ON e.id = a.id WHERE a.contract_number = ANY(\(numbers)) AND a.state IN ('pending', 'allocated') AND a.allocated_at > c.last_modified
             """, on: connection) {
             let number = try row.value("contract_number", as: String.self)
             for (invoice, amount) in try StoredBankValues.lines(try row.value("lines"), of: "contract \(number)") {
                 taken[number, default: [:]][invoice, default: 0] += amount
             }
-            contracts[number]?.takenBy.insert(try row.value("id"))
+            contracts[number]?.takenBy.insert(try row.value("identity"))
         }
         for row in try await rows("SELECT * FROM invoices WHERE contract_number = ANY(\(numbers)) ORDER BY contract_number, position", on: connection) {
             let number = try row.value("contract_number", as: String.self)

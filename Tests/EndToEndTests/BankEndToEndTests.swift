@@ -43,8 +43,8 @@ let bankGolden = goldenDirectory + "/bank"
 
 @Suite("Bank statements: imported, matched, allocated in MILES exactly once", .serialized, .timeLimit(.minutes(3)))
 struct BankEndToEndTests {
-    /// In batches of one entry, each is decided after the one before it is stored, while its own
-    /// matching data was read beside that storing: the same allocations as in one batch.
+    /// In batches of one entry, each is read and decided while the one before it is stored (or again
+    /// after, where that cannot be foreseen, as for a return): the same allocations as in one batch.
     @Test("a camt.053 with two statements: allocations and the to-check queue as expected (golden), MILES calls as expected (golden)",
           arguments: StoreKind.available, [1_000, 1])
     func camtGolden(kind: StoreKind, batchSize: Int) async throws {
@@ -110,6 +110,55 @@ struct BankEndToEndTests {
             #expect(pushed.deadLettered == 0)
             let counts = await harness.server.miles.allocationCounts()
             #expect(counts.count == 4 && counts.values.allSatisfy { $0 == 1 })
+        }
+    }
+
+    @Test("another import stores a payment between this one's reading and its storing: the next payment is decided again, from what that one did",
+          arguments: StoreKind.available)
+    func anotherImportMeanwhile(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let store = try await harness.syncedBankStore()
+            var found: (contract: String, invoice: Invoice)?
+            for number in (1...60).map({ "C" + String(format: "%08d", $0) }) {
+                let stored = try await store.contract(number: number)
+                let open = (stored?.openInvoices ?? []).filter { $0.openAmount.minorUnits > 0 }
+                if open.count == 1, open[0].openAmount.currency == .gbp { found = (number, open[0]); break }
+            }
+            let (contract, invoice) = try #require(found, "a contract of the mock's with exactly one invoice open")
+            let amount = invoice.openAmount.minorUnits
+            let folder = temporaryDirectory("bank-meanwhile")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let file = folder + "/day.xml"
+            try camtStatement(statementId: "DAY-1", sequence: 1, opening: 0, date: "2026-12-01", entries: [
+                (amount, "\(contract) \(invoice.number)", "X1"), (amount, "\(contract) \(invoice.number)", "X2"),
+            ]).write(toFile: file, atomically: true, encoding: .utf8)
+            // The other import puts X1 in the queue for a person just before this one stores it as allocated:
+            // this one's allocation of X1 does not happen, and the invoice stays open for X2.
+            let meanwhile = InterferingBankStore(store) { inner, outcomes in
+                guard let x1 = outcomes.first(where: { $0.entry.bankReference == "X1" }) else { return false }
+                let other = try await inner.receiveBankStatement(NewBankStatement(
+                    header: BankStatementHeader(format: .mt940, account: "GB33BUKB20201555555555", currency: .gbp, statementId: "OTHER",
+                                                sequenceNumber: "1", opening: BankBalance(amount: .zero(.gbp), mark: .credit, date: x1.entry.bookingDate)),
+                    closing: BankBalance(amount: x1.entry.amount, mark: .credit, date: x1.entry.bookingDate), entryCount: 1, firstPosition: 1,
+                    fileSha256: "other", indexInFile: 0, fileName: "other.sta", storedPath: folder + "/other.sta", continuity: .first),
+                    at: Timestamp(millisecondsSinceEpoch: 1_796_100_000_000)).statement
+                _ = try await inner.applyBankBatch(statementId: other.id, throughPosition: 1, outcomes: [BankEntryOutcome(
+                    entry: x1.entry, identity: x1.identity, decision: .toCheck(reason: "the other import was unsure", candidates: []))],
+                    by: "other-import", at: Timestamp(millisecondsSinceEpoch: 1_796_100_000_000))
+                return true
+            }
+            let outcome = try await harness.bankDesk(meanwhile, statements: folder + "/kept", batchSize: 1).importStatement(path: file, format: nil)
+            // X1 is counted as the other import stored it, not as this one decided it.
+            #expect(outcome.counts.alreadyStored == 1)
+            #expect(outcome.counts.allocated == 1 && outcome.counts.toCheck == 0)
+            var byReference: [String: StoredBankEntry] = [:]
+            for state in BankEntryState.allCases {
+                for stored in try await store.bankEntries(state: state, limit: 100) { byReference[stored.entry.bankReference ?? ""] = stored }
+            }
+            #expect(byReference["X1"]?.state == .toCheck)
+            #expect(byReference["X1"]?.reason == "the other import was unsure")
+            #expect(byReference["X2"]?.state == .allocated, "\(byReference["X2"].map(String.init(describing:)) ?? "X2 not stored")")
+            #expect(byReference["X2"]?.allocation?.lines == [AllocationLine(invoiceNumber: invoice.number, amount: invoice.openAmount)])
         }
     }
 
@@ -301,4 +350,48 @@ struct BankCrashTests {
             #expect(!allocated.isEmpty)
         }
     }
+}
+
+/// A bank store that lets `interfere` act on the store (as another import would) just before a batch
+/// is stored, once: the first time it returns true.
+private actor InterferingBankStore: BankStore {
+    let inner: any BankStore
+    let interfere: @Sendable (any BankStore, [BankEntryOutcome]) async throws -> Bool
+    private var done = false
+
+    init(_ inner: any BankStore, interfere: @escaping @Sendable (any BankStore, [BankEntryOutcome]) async throws -> Bool) {
+        self.inner = inner
+        self.interfere = interfere
+    }
+
+    func applyBankBatch(statementId: Int64, throughPosition: Int, outcomes: [BankEntryOutcome], by actor: String,
+                        at: Timestamp) async throws -> BankBatchResult {
+        if !done { done = try await interfere(inner, outcomes) }
+        return try await inner.applyBankBatch(statementId: statementId, throughPosition: throughPosition, outcomes: outcomes, by: actor, at: at)
+    }
+
+    func lastClosingBalance(account: String) async throws -> BankBalance? { try await inner.lastClosingBalance(account: account) }
+    func receiveBankStatement(_ statement: NewBankStatement, at: Timestamp) async throws -> (statement: StoredBankStatement, isNew: Bool) {
+        try await inner.receiveBankStatement(statement, at: at)
+    }
+    func bankStatement(id: Int64) async throws -> StoredBankStatement? { try await inner.bankStatement(id: id) }
+    func bankStatements(account: String?, limit: Int) async throws -> [StoredBankStatement] {
+        try await inner.bankStatements(account: account, limit: limit)
+    }
+    func storedBankEntryIdentities(_ identities: [String]) async throws -> Set<String> { try await inner.storedBankEntryIdentities(identities) }
+    func bankMatchData(contractNumbers: Set<String>, invoiceNumbers: Set<String>, payerAccounts: Set<String>) async throws -> BankMatchData {
+        try await inner.bankMatchData(contractNumbers: contractNumbers, invoiceNumbers: invoiceNumbers, payerAccounts: payerAccounts)
+    }
+    func bankEntryReversed(by reversal: BankEntry, account: String) async throws -> StoredBankEntry? {
+        try await inner.bankEntryReversed(by: reversal, account: account)
+    }
+    func finishBankStatement(id: Int64, at: Timestamp) async throws { try await inner.finishBankStatement(id: id, at: at) }
+    func bankEntry(id: Int64) async throws -> StoredBankEntry? { try await inner.bankEntry(id: id) }
+    func bankEntries(state: BankEntryState, limit: Int) async throws -> [StoredBankEntry] { try await inner.bankEntries(state: state, limit: limit) }
+    func bankSuspense(limit: Int) async throws -> [StoredBankEntry] { try await inner.bankSuspense(limit: limit) }
+    func allocateBankEntry(id: Int64, contractNumber: String, lines: [AllocationLine], suspense: Money, reason: String,
+                           by actor: String, at: Timestamp) async throws -> PaymentAllocation {
+        try await inner.allocateBankEntry(id: id, contractNumber: contractNumber, lines: lines, suspense: suspense, reason: reason, by: actor, at: at)
+    }
+    func bankDayReport(date: LocalDate) async throws -> [BankDayReport] { try await inner.bankDayReport(date: date) }
 }

@@ -114,6 +114,26 @@ struct BankStoreTests {
         }
     }
 
+    @Test("a bank's reference with quotes, backslashes, a tab or accents is found stored again, as written",
+          arguments: StoreKind.available)
+    func referencesAsWritten(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let stored = try await store.receiveBankStatement(statement("ee55", entries: 4), at: at(0)).statement
+            let outcomes = ["R\"1\"", "R\\2", "R\t3", "Réf-4 ✓"].enumerated().map { index, reference in
+                outcome(entry(index + 1, 1_000, reference: reference), .suspense(reason: "nothing open"))
+            }
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 4, outcomes: outcomes, by: "auto", at: at(1))
+            let identities = outcomes.map(\.identity)
+            // The same references escaped, or cut at the quote, are other entries.
+            let others = [outcome(entry(1, 1_000, reference: "R\\\"1\\\""), .noAction(reason: "")).identity,
+                          outcome(entry(1, 1_000, reference: "R"), .noAction(reason: "")).identity,
+                          outcome(entry(2, 1_000, reference: "R\\\\2"), .noAction(reason: "")).identity]
+            #expect(Set(others).isDisjoint(with: identities))
+            #expect(try await store.storedBankEntryIdentities(identities + others) == Set(identities))
+        }
+    }
+
     @Test("a batch stores each entry with its decision, an allocation with its outbox entry, moves the cursor, audits; a stored identity is skipped",
           arguments: StoreKind.available)
     func batches(kind: StoreKind) async throws {
@@ -369,12 +389,13 @@ struct BankStoreTests {
 
             let stored = try await store.receiveBankStatement(statement("ab12", entries: 2), at: at(1)).statement
             let firstTransit = transit[0].updateId
+            // The bank writes the payer's account in groups of four, in small letters: learnt as the matching looks it up.
+            let allocated = outcome(entry(1, 5_000, reference: "R1", payer: "gb29 nwbk 6016 1331 9268 19"),
+                                    allocate(5_000, to: "C-1", transit: firstTransit))
             let applied = try await store.applyBankBatch(statementId: stored.id, throughPosition: 2, outcomes: [
-                // The bank writes the payer's account in groups of four, in small letters: learnt as the matching looks it up.
-                outcome(entry(1, 5_000, reference: "R1", payer: "gb29 nwbk 6016 1331 9268 19"), allocate(5_000, to: "C-1", transit: firstTransit)),
-                outcome(entry(2, 6_000, reference: "R2"), .toCheck(reason: "unsure", candidates: [])),
+                allocated, outcome(entry(2, 6_000, reference: "R2"), .toCheck(reason: "unsure", candidates: [])),
             ], by: "auto", at: at(1))
-            let allocationId = try #require(applied.entryIds[0])
+            #expect(applied.entryIds[0] != nil)
 
             let data = try await store.bankMatchData(contractNumbers: ["C-9"], invoiceNumbers: ["INV-C-2-1", "INV-NONE"], payerAccounts: [payer, "GB00NEW"])
             #expect(data.invoiceOwners == ["INV-C-2-1": "C-2"])
@@ -388,7 +409,7 @@ struct BankStoreTests {
             #expect(c1.monthlyPayment == gbp(40_000))
             #expect(c1.paymentsInTransit.map(\.agentReference) == ["A2"])
             // Which allocations the open amounts leave out, so an import bringing them up to date does not take one twice.
-            #expect(c1.takenBy == [allocationId])
+            #expect(c1.takenBy == [allocated.identity])
             #expect(c1.lastModified == at(-60))
             #expect(data.contracts["C-2"]?.takenBy == [])
             // The agent's payment the bank entry matched has arrived: no longer in transit for the placement guards either.

@@ -29,13 +29,13 @@ public struct BankMatchContract: Hashable, Sendable {
     /// Payer accounts (IBANs) earlier payments for this customer came from.
     public var knownPayerAccounts: Set<String>
     public var paymentsInTransit: [PaymentInTransit]
-    /// The allocations (by bank entry id) whose lines `openInvoices` already leaves out.
-    public var takenBy: Set<Int64>
+    /// The allocations (by their bank entry's identity) whose lines `openInvoices` already leaves out.
+    public var takenBy: Set<String>
     /// When MILES last changed the contract: an allocation recorded by then is in MILES's open amounts already.
     public var lastModified: Timestamp
 
     public init(contractNumber: String, currency: CurrencyCode, customerName: String, monthlyPayment: Money, arrears: Money,
-                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<Int64> = [],
+                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<String> = [],
                 lastModified: Timestamp = Timestamp(millisecondsSinceEpoch: 0)) {
         self.contractNumber = contractNumber
         self.currency = currency

@@ -43,7 +43,7 @@ struct BankCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The statement file.") var path: String
         @Option(help: "camt053 or mt940; by default told by the file's first bytes.") var format: BankStatementFormat?
-        @Option(help: "Entries committed per transaction.") var batchSize = 1_000
+        @Option(help: "Entries committed per transaction.") var batchSize = BankDesk.defaultBatchSize
 
         func run() async throws {
             try await reportingFailures {

@@ -26,7 +26,7 @@ struct BankWatchCommand: AsyncParsableCommand {
     @Option(help: "Seconds between looks.") var interval = 5
     @Option(help: "Seconds a file must be unwritten before it is taken without a done-file.") var stableFor = 10
     @Flag(help: "Look once and stop (for a scheduler).") var once = false
-    @Option(help: "Entries committed per transaction.") var batchSize = 1_000
+    @Option(help: "Entries committed per transaction.") var batchSize = BankDesk.defaultBatchSize
     @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {

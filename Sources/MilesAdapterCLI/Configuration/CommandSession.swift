@@ -107,7 +107,7 @@ struct CommandSession {
         IngestDesk(store: store, mappings: mappings, inboxDirectory: configuration.inbox, batchSize: batchSize, now: Self.clock)
     }
 
-    func bankDesk(batchSize: Int = 1_000) -> BankDesk {
+    func bankDesk(batchSize: Int = BankDesk.defaultBatchSize) -> BankDesk {
         BankDesk(store: store, rules: mappings.bank, statementsDirectory: configuration.statements, batchSize: batchSize, now: Self.clock)
     }
 

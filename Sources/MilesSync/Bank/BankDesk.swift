@@ -30,6 +30,21 @@ public struct BankDesk: Sendable {
         public var alreadyStored = 0
 
         public init() {}
+
+        /// Counts `batch` as the store stored it: an entry another import stored meanwhile is counted as
+        /// stored already, one at a position another import had passed not at all, as it did not happen.
+        mutating func record(_ batch: DecidedBatch, stored: BankBatchResult) {
+            alreadyStored += batch.storedAlready + stored.alreadyStored
+            for (outcome, id) in zip(batch.outcomes, stored.entryIds) where id != nil {
+                switch outcome.decision {
+                case .allocate: allocated += 1
+                case .toCheck: toCheck += 1
+                case .suspense: suspense += 1
+                case .reverse: reversals += 1
+                case .noAction: noAction += 1
+                }
+            }
+        }
     }
 
     public struct ImportOutcome: Sendable {
@@ -48,8 +63,14 @@ public struct BankDesk: Sendable {
     let batchSize: Int
     let limits: BankStatementLimits
 
+    /// Entries decided and stored per transaction. Each commit writes every index page its batch
+    /// touched, and a statement's payments touch pages all over the return and allocation indexes:
+    /// 3,000 a batch (with the writer's larger cache) stored a 1,000,000-entry statement about a
+    /// tenth faster than 1,000, holding about 10 MB more (BENCHMARKS.md, issue 17).
+    public static let defaultBatchSize = 3_000
+
     public init(store: any BankStore, rules: BankRules, statementsDirectory: String, limits: BankStatementLimits = .default,
-                batchSize: Int = 1_000, now: CollectionsClock = .system) {
+                batchSize: Int = BankDesk.defaultBatchSize, now: CollectionsClock = .system) {
         self.store = store
         self.rules = rules
         self.limits = limits
@@ -152,11 +173,12 @@ public struct BankDesk: Sendable {
     }
 
     /// Reads the file again and stores each statement's entries not yet stored, with what the rules
-    /// decide. A decided batch is stored while the next batch's matching data is read (the store's
-    /// writer and a reader work side by side), and the next batch is decided only once the previous
-    /// one is stored, so it sees every earlier entry as if the batches had run one after the other.
+    /// decide. A decided batch is stored while the next batch's matching data is read and the next
+    /// batch decided (the store's writer, a reader and the rules work side by side); each batch sees
+    /// every earlier entry as if the batches had run one after the other. An entry is counted once
+    /// its batch is stored, as the store stored it.
     private func allocate(_ kept: String, reader: BankStatementReader, statements: [StoredBankStatement], counts: inout Counts) async throws {
-        let stream = RecordStream<StatementEvent>(chunkSize: batchSize) { body in
+        let stream = RecordStream<StatementEvent>(chunkSize: Self.readAhead) { body in
             try withoutActuallyEscaping(body) { body in
                 var forwarder = EventForwarder(body: body)
                 try reader.read(fileAt: kept, into: &forwarder)
@@ -194,7 +216,7 @@ public struct BankDesk: Sendable {
                         pending.removeAll(keepingCapacity: true)
                     }
                     if let batch = decided {
-                        counts.alreadyStored += try await store(batch).alreadyStored
+                        counts.record(batch, stored: try await store(batch))
                         decided = nil
                     }
                     try await store.finishBankStatement(id: statement.id, at: now())
@@ -203,12 +225,21 @@ public struct BankDesk: Sendable {
         }
     }
 
+    /// Entries the file reader hands over at a time (at most two chunks wait): enough to keep its
+    /// thread ahead of the matching, independent of the batch size, so a larger batch does not
+    /// hold four times its entries in memory.
+    private static let readAhead = 500
+
     private func isReturn(_ entry: BankEntry) -> Bool {
         entry.mark == .debit && (entry.isReversal || entry.returnReason != nil)
     }
 
     /// Decides a batch's entries, storing the `previous` batch meanwhile: what the rules need of the
-    /// store is read beside the storing, then brought up to date with what storing `previous` changed.
+    /// store is read beside the storing, brought up to date with what storing `previous` will change,
+    /// and the batch decided while the storing goes on, so the writer does not wait for the rules.
+    /// Where that cannot be foreseen (`previous` returns a payment or learns a payer's account this
+    /// batch pays from, this batch holds a return, or the store did not store all of `previous`),
+    /// the batch is read and decided again once `previous` is stored.
     private func decide(_ entries: [BankEntry], of statement: StoredBankStatement, through position: Int,
                         storingFirst previous: DecidedBatch?, counts: inout Counts) async throws -> DecidedBatch {
         let header = statement.statement.header
@@ -217,36 +248,36 @@ public struct BankDesk: Sendable {
         }
         let statementKey = header.statementId + "/" + (header.sequenceNumber ?? "")
         let identities = entries.map { $0.identity(account: header.account, statementKey: statementKey) }
-        async let readBeside = storeReading(entries, identities: identities, rules: rules)
-        var reading: StoreReading
-        if let previous {
-            let stored = try await store(previous)
-            // Stored meanwhile by another import of the same entries: theirs stands.
-            counts.alreadyStored += stored.alreadyStored
-            reading = try await readBeside
-            if previous.changesMoreThanItCarries(stored, toEntriesPaying: reading.payers) {
-                reading = try await storeReading(entries, identities: identities, rules: rules)
-            } else {
-                previous.carry(stored, into: &reading, identities: identities)
-            }
-        } else {
-            reading = try await readBeside
+        let batch = PendingBatch(entries: entries, identities: identities, statementId: statement.id, throughPosition: position)
+        guard let previous else {
+            return try await decide(batch, account: header.account, rules: rules,
+                                    reading: try await storeReading(entries, identities: identities, rules: rules))
         }
-        counts.alreadyStored += identities.filter(reading.known.contains).count
+        async let storing = store(previous)
+        var reading = try await storeReading(entries, identities: identities, rules: rules)
+        var foreseen: DecidedBatch?
+        if !previous.changesMoreThanItCarries(toEntriesPaying: reading.payers), !entries.contains(where: isReturn) {
+            previous.carry(into: &reading, identities: identities)
+            foreseen = try await decide(batch, account: header.account, rules: rules, reading: reading)
+        }
+        let stored = try await storing
+        counts.record(previous, stored: stored)
+        if let foreseen, !stored.entryIds.contains(nil) { return foreseen }
+        return try await decide(batch, account: header.account, rules: rules,
+                                reading: try await storeReading(entries, identities: identities, rules: rules))
+    }
+
+    /// Decides each entry of `batch` the store does not hold, given what the store held for it.
+    private func decide(_ batch: PendingBatch, account: String, rules: BankAccountRules, reading: StoreReading) async throws -> DecidedBatch {
+        var data = reading.data
         var outcomes: [BankEntryOutcome] = []
-        outcomes.reserveCapacity(entries.count)
-        for (entry, identity) in zip(entries, identities) where !reading.known.contains(identity) {
-            let decision = try await decide(entry, account: header.account, rules: rules, data: &reading.data)
-            switch decision {
-            case .allocate: counts.allocated += 1
-            case .toCheck: counts.toCheck += 1
-            case .suspense: counts.suspense += 1
-            case .reverse: counts.reversals += 1
-            case .noAction: counts.noAction += 1
-            }
-            outcomes.append(BankEntryOutcome(entry: entry, identity: identity, decision: decision))
+        outcomes.reserveCapacity(batch.entries.count)
+        for (entry, identity) in zip(batch.entries, batch.identities) where !reading.known.contains(identity) {
+            outcomes.append(BankEntryOutcome(entry: entry, identity: identity,
+                                             decision: try await decide(entry, account: account, rules: rules, data: &data)))
         }
-        return DecidedBatch(statementId: statement.id, throughPosition: position, outcomes: outcomes, at: now())
+        return DecidedBatch(statementId: batch.statementId, throughPosition: batch.throughPosition, outcomes: outcomes,
+                            storedAlready: batch.entries.count - outcomes.count, at: now())
     }
 
     /// Stores a decided batch with the statement's cursor, in one store call.
@@ -422,21 +453,29 @@ struct StoreReading: Sendable {
     var payers: Set<String>
 }
 
+/// A batch's entries read from the file, not yet decided.
+struct PendingBatch {
+    var entries: [BankEntry]
+    var identities: [String]
+    var statementId: Int64
+    var throughPosition: Int
+}
+
 /// A batch decided and not yet stored, and what storing it changes of what the next batch reads.
 struct DecidedBatch: Sendable {
     var statementId: Int64
     var throughPosition: Int
     var outcomes: [BankEntryOutcome]
+    /// Entries of the batch the store held when it was read: not decided.
+    var storedAlready = 0
     /// When its allocations are recorded.
     var at: Timestamp
 
-    /// Whether storing this batch changed what the next one read in a way `carry` cannot bring up to
-    /// date, so it is read again: an entry not stored by it (found stored already, or at a position
-    /// another import of the statement had passed: its decision did not happen, another's did), a
-    /// return (it gives an earlier allocation back), or a payer's account learnt that a payment of the
-    /// next batch pays from (the customers it is known for).
-    func changesMoreThanItCarries(_ stored: BankBatchResult, toEntriesPaying payers: Set<String>) -> Bool {
-        if stored.entryIds.contains(nil) { return true }
+    /// Whether storing this batch will change what the next one read in a way `carry` cannot foresee,
+    /// so the next is read again once this one is stored: a return (it gives an earlier allocation
+    /// back), or a payer's account learnt that a payment of the next batch pays from (the customers
+    /// it is known for).
+    func changesMoreThanItCarries(toEntriesPaying payers: Set<String>) -> Bool {
         for outcome in outcomes {
             switch outcome.decision {
             case .reverse:
@@ -450,22 +489,21 @@ struct DecidedBatch: Sendable {
         return false
     }
 
-    /// Brings the next batch's reading, made while this batch was being stored, up to date: its
-    /// entries are stored, and its allocations took from their contracts, as the store counts them
-    /// (only if recorded after MILES last changed the contract). The reading may have started before
-    /// or after the batch was committed; an allocation it counted already is not taken twice.
-    func carry(_ stored: BankBatchResult, into reading: inout StoreReading, identities: [String]) {
-        var storedIdentities = Set<String>()
-        for (outcome, id) in zip(outcomes, stored.entryIds) {
-            guard let id else { continue }
-            storedIdentities.insert(outcome.identity)
+    /// Brings the next batch's reading, made while this batch is being stored, up to date as if
+    /// every entry of this batch were stored (the store's answer says whether they were): its
+    /// allocations take from their contracts as the store counts them (only if recorded after MILES
+    /// last changed the contract). The reading may have been made before or after the batch was
+    /// committed; an allocation it counted already (by its entry's identity) is not taken twice.
+    func carry(into reading: inout StoreReading, identities: [String]) {
+        for outcome in outcomes {
             guard case let .allocate(contractNumber, lines, _, _, _, paymentInTransit) = outcome.decision,
                   let contract = reading.data.contracts[contractNumber] else { continue }
             // The payment in transit it matched is marked whatever MILES shows; its lines count once, and only if recorded since.
-            let counted = contract.takenBy.contains(id) || at <= contract.lastModified
+            let counted = contract.takenBy.contains(outcome.identity) || at <= contract.lastModified
             reading.data.take(counted ? [] : lines, from: contractNumber, paymentInTransit: paymentInTransit)
-            if !counted { reading.data.contracts[contractNumber]?.takenBy.insert(id) }
+            if !counted { reading.data.contracts[contractNumber]?.takenBy.insert(outcome.identity) }
         }
-        reading.known.formUnion(identities.filter(storedIdentities.contains))
+        let stored = Set(outcomes.map(\.identity))
+        reading.known.formUnion(identities.filter(stored.contains))
     }
 }
