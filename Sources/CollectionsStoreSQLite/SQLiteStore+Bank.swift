@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import Foundation
 import GRDB
 
 extension SQLiteStore: BankStore {
@@ -62,7 +61,7 @@ extension SQLiteStore: BankStore {
 
     /// On the side reader: the import asks while the writer stores its previous batch.
     public nonisolated func storedBankEntryIdentities(_ identities: [String]) async throws -> Set<String> {
-        let given = Self.jsonArray(identities)
+        let given = JSONArguments.array(identities)
         return try await sideReader.read { db in
             Set(try String.fetchAll(db.cachedStatement(sql: """
                 SELECT e.identity FROM json_each(?) j JOIN bank_entries e ON e.identity = j.value
@@ -73,8 +72,8 @@ extension SQLiteStore: BankStore {
     /// On the side reader: the import asks while the writer stores its previous batch.
     public nonisolated func bankMatchData(contractNumbers: Set<String>, invoiceNumbers: Set<String>,
                                           payerAccounts: Set<String>) async throws -> BankMatchData {
-        let invoices = Self.jsonArray(invoiceNumbers.sorted())
-        let payers = Self.jsonArray(payerAccounts.sorted())
+        let invoices = JSONArguments.array(invoiceNumbers.sorted())
+        let payers = JSONArguments.array(payerAccounts.sorted())
         return try await sideReader.read { db in
             var data = BankMatchData()
             for row in try Row.fetchAll(db.cachedStatement(sql: """
@@ -90,7 +89,7 @@ extension SQLiteStore: BankStore {
                 data.payerContracts[row["account"], default: []].append(row["contract_number"])
             }
             let wanted = contractNumbers.union(data.invoiceOwners.values).union(data.payerContracts.values.joined())
-            data.contracts = try Self.matchContracts(Self.jsonArray(wanted.sorted()), db)
+            data.contracts = try Self.matchContracts(JSONArguments.array(wanted.sorted()), db)
             return data
         }
     }
@@ -123,7 +122,7 @@ extension SQLiteStore: BankStore {
         for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT a.contract_number, a.lines, e.identity FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
             JOIN bank_entries e ON e.id = a.id WHERE a.state IN ('pending', 'allocated') AND a.allocated_at > json_extract(j.value, '$[1]')
-            """), arguments: [Self.jsonPairs(lastModified)]) {
+            """), arguments: [JSONArguments.pairs(lastModified)]) {
             let number: String = row[0]
             for (invoice, amount) in try StoredBankValues.lines(row[1], of: "contract \(number)") {
                 taken[number, default: [:]][invoice, default: 0] += amount
@@ -145,7 +144,7 @@ extension SQLiteStore: BankStore {
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT b.partner_id, b.account FROM json_each(?) j JOIN bank_payer_accounts b ON b.partner_id = j.value
-            """), arguments: [Self.jsonArray(partners.keys.sorted())]) {
+            """), arguments: [JSONArguments.array(partners.keys.sorted())]) {
             for number in partners[row[0]] ?? [] { contracts[number]?.knownPayerAccounts.insert(row[1]) }
         }
         // Paid to an agent after the last payment MILES shows (or with none shown): not yet in MILES, so still in transit.
@@ -155,7 +154,7 @@ extension SQLiteStore: BankStore {
             WHERE u.kind = 'paymentCollected' AND u.outcome = 'applied' AND u.bank_entry_id IS NULL AND u.paid_on IS NOT NULL
                 AND (json_extract(j.value, '$[1]') IS NULL OR json_extract(j.value, '$[1]') < u.paid_on)
             ORDER BY u.id
-            """), arguments: [Self.jsonPairs(lastPayment)]) {
+            """), arguments: [JSONArguments.pairs(lastPayment)]) {
             let number: String = row[0]
             contracts[number]?.paymentsInTransit.append(PaymentInTransit(
                 updateId: row[1], agent: row[2], amount: Money(minorUnits: row[3], currency: try CurrencyCode(row[4])),
@@ -519,49 +518,6 @@ extension SQLiteStore: BankStore {
         case .follows: "follows"
         case .gap: "gap"
         }
-    }
-
-    /// `[["key", value], …]` with `null` for a missing value, for `json_each` and `json_extract(value, '$[0]')`.
-    private static func jsonPairs(_ pairs: [(String, Int64?)]) -> String {
-        var json = "["
-        json.reserveCapacity(pairs.count * 32)
-        for (index, (key, value)) in pairs.enumerated() {
-            if index > 0 { json += "," }
-            json += "["
-            appendJSONString(key, to: &json)
-            json += value.map { ",\($0)]" } ?? ",null]"
-        }
-        return json + "]"
-    }
-
-    /// `["value", …]`, a batch's keys for `json_each`. Written by hand: JSONEncoder took about a
-    /// tenth of the time a large import spent reading its matching data.
-    private static func jsonArray(_ values: [String]) -> String {
-        var json = "["
-        json.reserveCapacity(values.count * 32)
-        for (index, value) in values.enumerated() {
-            if index > 0 { json += "," }
-            appendJSONString(value, to: &json)
-        }
-        return json + "]"
-    }
-
-    /// `value` as a JSON string: quoted, with quotes, backslashes and control characters escaped.
-    private static func appendJSONString(_ value: String, to json: inout String) {
-        json += "\""
-        if value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": json += "\\\""
-                case "\\": json += "\\\\"
-                case _ where scalar.value < 0x20: json += String(format: "\\u%04x", scalar.value)
-                default: json.unicodeScalars.append(scalar)
-                }
-            }
-        } else {
-            json += value
-        }
-        json += "\""
     }
 }
 

@@ -294,7 +294,7 @@ extension SQLiteStore {
     /// Lease holders as a JSON array of keys matched in SQL (name, host and process id, joined by U+001F).
     static func workerKeys(_ workers: [OutboxWorker]) -> String {
         let keys = workers.map { "\($0.name)\u{1F}\($0.host)\u{1F}\($0.processId)" }
-        return String(decoding: (try? JSONEncoder().encode(keys)) ?? Data("[]".utf8), as: UTF8.self)
+        return JSONArguments.array(keys)
     }
 
     /// The id of the record entry `entryId` carries.

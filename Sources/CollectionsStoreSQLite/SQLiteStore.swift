@@ -252,7 +252,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
 
     public func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
         // The page's numbers go in as one JSON array: two statements a page, not two a contract.
-        let numbers = String(decoding: try JSONEncoder().encode(contractNumbers), as: UTF8.self)
+        let numbers = JSONArguments.array(contractNumbers)
         return try read { db in
             var snapshots: [String: RiskSnapshot] = [:]
             for row in try Row.fetchAll(db.cachedStatement(sql: """

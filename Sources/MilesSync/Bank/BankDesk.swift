@@ -250,11 +250,10 @@ public struct BankDesk: Sendable {
         let identities = entries.map { $0.identity(account: header.account, statementKey: statementKey) }
         let batch = PendingBatch(entries: entries, identities: identities, statementId: statement.id, throughPosition: position)
         guard let previous else {
-            return try await decide(batch, account: header.account, rules: rules,
-                                    reading: try await storeReading(entries, identities: identities, rules: rules))
+            return try await decide(batch, account: header.account, rules: rules, reading: try await storeReading(batch, rules: rules))
         }
         async let storing = store(previous)
-        var reading = try await storeReading(entries, identities: identities, rules: rules)
+        var reading = try await storeReading(batch, rules: rules)
         var foreseen: DecidedBatch?
         if !previous.changesMoreThanItCarries(toEntriesPaying: reading.payers), !entries.contains(where: isReturn) {
             previous.carry(into: &reading, identities: identities)
@@ -263,8 +262,7 @@ public struct BankDesk: Sendable {
         let stored = try await storing
         counts.record(previous, stored: stored)
         if let foreseen, !stored.entryIds.contains(nil) { return foreseen }
-        return try await decide(batch, account: header.account, rules: rules,
-                                reading: try await storeReading(entries, identities: identities, rules: rules))
+        return try await decide(batch, account: header.account, rules: rules, reading: try await storeReading(batch, rules: rules))
     }
 
     /// Decides each entry of `batch` the store does not hold, given what the store held for it.
@@ -287,10 +285,10 @@ public struct BankDesk: Sendable {
     }
 
     /// Which of the entries the store holds already, and what the rules need to decide the payments among the others.
-    private func storeReading(_ entries: [BankEntry], identities: [String], rules: BankAccountRules) async throws -> StoreReading {
-        let known = entries.isEmpty ? [] : try await store.storedBankEntryIdentities(identities)
+    private func storeReading(_ batch: PendingBatch, rules: BankAccountRules) async throws -> StoreReading {
+        let known = batch.entries.isEmpty ? [] : try await store.storedBankEntryIdentities(batch.identities)
         var contracts = Set<String>(), invoices = Set<String>(), payers = Set<String>()
-        for (entry, identity) in zip(entries, identities) where entry.isPaymentIn && !known.contains(identity) {
+        for (entry, identity) in zip(batch.entries, batch.identities) where entry.isPaymentIn && !known.contains(identity) {
             let lookup = rules.lookup(for: entry)
             contracts.formUnion(lookup.contractNumbers)
             invoices.formUnion(lookup.invoiceNumbers)
