@@ -84,9 +84,11 @@ func createDatabase(_ name: String, on server: String) throws -> String {
 }
 
 /// What `database:` says: an SQLite file in the work folder, or a database on the run's PostgreSQL
-/// server (started fresh, durable: fsync on).
+/// server (started fresh and crash-safe: the run stops it as a crash would, and a commit it acknowledged
+/// must survive that, as in production; with commits not waiting for their WAL, a batch of ingested rows
+/// was once lost with its file already moved to processed/).
 let database = settings.postgres
-    ? try createDatabase("chaos", on: try postgresServer(["start", "--durable"]))
+    ? try createDatabase("chaos", on: try postgresServer(["start", "--crash-safe"]))
     : work + "/store.sqlite"
 
 /// The store the checks read, as the adapter's jobs open it.
