@@ -111,6 +111,14 @@ struct CommandFailure: Error, CustomStringConvertible {
     let message: String
     let exitCode: Code
     var description: String { message }
+
+    /// A drop-folder look (`watch --once`, for a scheduler) that refused files: the run failed when it
+    /// refused every file it took, and was partly done when it imported some; nil when none was refused.
+    static func filesRefused(_ refused: Int, of taken: Int, in folder: String) -> CommandFailure? {
+        guard refused > 0 else { return nil }
+        return CommandFailure(message: "\(refused) of \(taken) files taken from \(folder) were refused (each in failed/ with NAME.report.txt)",
+                              exitCode: refused == taken ? .failed : .partly)
+    }
 }
 
 extension AsyncParsableCommand {

@@ -83,7 +83,7 @@ struct BankWatchTests {
         }
     }
 
-    @Test("'miles-adapter bank watch DIR --once': a complete statement imported into processed/, a broken one in failed/ with its reason on stderr, the run's metrics written")
+    @Test("'miles-adapter bank watch DIR --once': a complete statement imported into processed/, a broken one in failed/ with its reason on stderr, the run's metrics written, exit 6")
     func commandLine() async throws {
         try await withHarness(contracts: 60) { harness in
             _ = try await harness.syncedBankStore()
@@ -100,7 +100,9 @@ struct BankWatchTests {
                 ["bank", "watch", drop, "--once", "--metrics-file", root + "/bank.prom"],
                 environment: ["MILES_ADAPTER_DATABASE": harness.storePath, "MILES_ADAPTER_MAPPINGS": repositoryMappings,
                               "MILES_ADAPTER_STATEMENTS": root + "/kept"])
-            #expect(run.status == 0, "\(run.errors)")
+            // One of the two files went through: partly done, for the scheduler to see.
+            #expect(run.status == 6, "\(run.errors)")
+            #expect(run.errors.contains("error: 1 of 2 files taken from \(drop) were refused"), "\(run.errors)")
             #expect(run.output.contains("\(drop)/good.xml -> \(drop)/processed/good.xml: 2 statements"), "\(run.output)")
             #expect(run.errors.contains("\(drop)/bad.xml -> \(drop)/failed/bad.xml"), "\(run.errors)")
             #expect(FileManager.default.fileExists(atPath: drop + "/processed/good.xml"))

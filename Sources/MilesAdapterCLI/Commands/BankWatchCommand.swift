@@ -25,7 +25,7 @@ struct BankWatchCommand: AsyncParsableCommand {
     @Argument(help: "The drop folder.") var directory: String
     @Option(help: "Seconds between looks.") var interval = 5
     @Option(help: "Seconds a file must be unwritten before it is taken without a done-file.") var stableFor = 10
-    @Flag(help: "Look once and stop (for a scheduler).") var once = false
+    @Flag(help: "Look once and stop (for a scheduler): exit 1 when every file taken was refused, 6 when some were.") var once = false
     @Option(help: "Entries committed per transaction.") var batchSize = BankDesk.defaultBatchSize
     @OptionGroup var metrics: MetricsOptions
 
@@ -63,6 +63,9 @@ struct BankWatchCommand: AsyncParsableCommand {
             }
             metrics.publish(JobMetrics(job: "bank-watch", succeeded: counts["files_failed"] == 0, duration: ContinuousClock.now - started,
                                        endedAt: CommandSession.clock(), counts: counts))
+            if once, let refused = CommandFailure.filesRefused(counts["files_failed", default: 0], of: counts["files", default: 0], in: directory) {
+                throw refused
+            }
             if !once { try await Task.sleep(for: .seconds(interval)) }
         } while !once
     }

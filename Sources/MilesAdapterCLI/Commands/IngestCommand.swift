@@ -106,7 +106,7 @@ struct IngestCommand: AsyncParsableCommand {
         @Argument(help: "The drop folder.") var directory: String
         @Option(help: "Seconds between looks.") var interval = 5
         @Option(help: "Seconds a file must be unwritten before it is taken without a done-file.") var stableFor = 10
-        @Flag(help: "Look once and stop (for a scheduler).") var once = false
+        @Flag(help: "Look once and stop (for a scheduler): exit 1 when every file taken was refused, 6 when some were.") var once = false
         @Option(help: "Rows committed per transaction.") var batchSize = 2_000
         @OptionGroup var metrics: MetricsOptions
 
@@ -139,6 +139,9 @@ struct IngestCommand: AsyncParsableCommand {
                     }
                     metrics.publish(JobMetrics(job: "ingest", succeeded: counts["files_failed"] == 0, duration: ContinuousClock.now - started,
                                                        endedAt: CommandSession.clock(), counts: counts))
+                    if once, let refused = CommandFailure.filesRefused(counts["files_failed", default: 0], of: counts["files", default: 0], in: directory) {
+                        throw refused
+                    }
                     if !once { try await Task.sleep(for: .seconds(interval)) }
                 } while !once
             }
