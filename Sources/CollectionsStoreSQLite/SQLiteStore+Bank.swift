@@ -76,17 +76,19 @@ extension SQLiteStore: BankStore {
         let payers = JSONArguments.array(payerAccounts.sorted())
         return try await sideReader.read { db in
             var data = BankMatchData()
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
+            let ownerRows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT i.invoice_number, min(i.contract_number) AS contract_number FROM json_each(?) j
                 JOIN invoices i ON i.invoice_number = j.value GROUP BY i.invoice_number
-                """), arguments: [invoices]) {
-                data.invoiceOwners[row["invoice_number"]] = row["contract_number"]
+                """), arguments: [invoices])
+            while let row = try ownerRows.next() {
+                data.invoiceOwners[row[0]] = row[1] as String
             }
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
+            let payerRows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT b.account, c.contract_number FROM json_each(?) j JOIN bank_payer_accounts b ON b.account = j.value
                 JOIN contracts c ON c.partner_id = b.partner_id ORDER BY b.account, c.contract_number
-                """), arguments: [payers]) {
-                data.payerContracts[row["account"], default: []].append(row["contract_number"])
+                """), arguments: [payers])
+            while let row = try payerRows.next() {
+                data.payerContracts[row[0], default: []].append(row[1])
             }
             let wanted = contractNumbers.union(data.invoiceOwners.values).union(data.payerContracts.values.joined())
             data.contracts = try Self.matchContracts(JSONArguments.array(wanted.sorted()), db)
@@ -101,10 +103,11 @@ extension SQLiteStore: BankStore {
     private static func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
         var lastModified: [(String, Int64?)] = [], lastPayment: [(String, Int64?)] = [], partners: [String: [String]] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
+        let contractRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.partner_id, c.last_modified, c.last_payment_date
             FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
-            """), arguments: [numbers]) {
+            """), arguments: [numbers])
+        while let row = try contractRows.next() {
             let number: String = row[0]
             let currency = try CurrencyCode(row[1])
             contracts[number] = BankMatchContract(
@@ -119,20 +122,22 @@ extension SQLiteStore: BankStore {
         guard !contracts.isEmpty else { return contracts }
         // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
         var taken: [String: [String: Int64]] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
+        let takenRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT a.contract_number, a.lines, e.identity FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
             JOIN bank_entries e ON e.id = a.id WHERE a.state IN ('pending', 'allocated') AND a.allocated_at > json_extract(j.value, '$[1]')
-            """), arguments: [JSONArguments.pairs(lastModified)]) {
+            """), arguments: [JSONArguments.pairs(lastModified)])
+        while let row = try takenRows.next() {
             let number: String = row[0]
             for (invoice, amount) in try StoredBankValues.lines(row[1], of: "contract \(number)") {
                 taken[number, default: [:]][invoice, default: 0] += amount
             }
             contracts[number]?.takenBy.insert(row[2])
         }
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
+        let invoiceRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT i.contract_number, i.invoice_number, i.issue_date, i.due_date, i.amount, i.open_amount FROM json_each(?) j
             JOIN invoices i ON i.contract_number = j.value ORDER BY i.contract_number, i.position
-            """), arguments: [numbers]) {
+            """), arguments: [numbers])
+        while let row = try invoiceRows.next() {
             let number: String = row[0]
             guard let currency = contracts[number]?.currency else { continue }
             let invoice: String = row[1]
@@ -142,19 +147,21 @@ extension SQLiteStore: BankStore {
                 amount: Money(minorUnits: row[4], currency: currency),
                 openAmount: Money(minorUnits: max(0, open - (taken[number]?[invoice] ?? 0)), currency: currency)))
         }
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
+        let payerAccountRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT b.partner_id, b.account FROM json_each(?) j JOIN bank_payer_accounts b ON b.partner_id = j.value
-            """), arguments: [JSONArguments.array(partners.keys.sorted())]) {
+            """), arguments: [JSONArguments.array(partners.keys.sorted())])
+        while let row = try payerAccountRows.next() {
             for number in partners[row[0]] ?? [] { contracts[number]?.knownPayerAccounts.insert(row[1]) }
         }
         // Paid to an agent after the last payment MILES shows (or with none shown): not yet in MILES, so still in transit.
-        for row in try Row.fetchAll(db.cachedStatement(sql: """
+        let transitRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT u.contract_number, u.id, u.agent, u.amount, u.currency, u.paid_on, u.agent_reference FROM json_each(?) j
             JOIN third_party_updates u ON u.contract_number = json_extract(j.value, '$[0]')
             WHERE u.kind = 'paymentCollected' AND u.outcome = 'applied' AND u.bank_entry_id IS NULL AND u.paid_on IS NOT NULL
                 AND (json_extract(j.value, '$[1]') IS NULL OR json_extract(j.value, '$[1]') < u.paid_on)
             ORDER BY u.id
-            """), arguments: [JSONArguments.pairs(lastPayment)]) {
+            """), arguments: [JSONArguments.pairs(lastPayment)])
+        while let row = try transitRows.next() {
             let number: String = row[0]
             contracts[number]?.paymentsInTransit.append(PaymentInTransit(
                 updateId: row[1], agent: row[2], amount: Money(minorUnits: row[3], currency: try CurrencyCode(row[4])),
