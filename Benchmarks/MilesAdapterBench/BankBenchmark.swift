@@ -8,8 +8,8 @@ let bankEntries = Int(ProcessInfo.processInfo.environment["BENCH_BANK_ENTRIES"] 
 
 /// Issue 17: a statement of `bankEntries` payments in, each quoting a contract of the synced book, in
 /// camt.053 and in MT940. Each is parsed alone in this process (the reader, entries/s), then imported
-/// and matched by a `miles-adapter bank import` subprocess into its own copy of the synced store
-/// (entries/s, peak memory beside what `miles-adapter --help` holds at start).
+/// and matched by a `miles-adapter bank import` subprocess into its own copy of the synced store, twice
+/// (entries/s of the faster, the higher peak memory beside what `miles-adapter --help` holds at start).
 func bankBenchmark(_ target: SyncTarget, synced: Bool) throws {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-bank-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -41,14 +41,17 @@ func bankBenchmark(_ target: SyncTarget, synced: Bool) throws {
         let parseSeconds = try best(1) { try BankStatementReader(format: format).read(fileAt: file, into: &counter) }
         precondition(counter.entries == bankEntries, "read \(counter.entries) of \(bankEntries) entries")
         let parseRate = Double(bankEntries) / parseSeconds
-        let run = try bankImport(file, into: target.database, mappings: mappings, work: work)
+        // The faster of two imports, as the syncs are measured (the machine is shared and drifts); the
+        // memory goal is held to the higher of the two peaks.
+        let runs = try (0..<2).map { _ in try bankImport(file, into: target.database, mappings: mappings, work: work) }
+        let run = runs.min { $0.seconds < $1.seconds }!
         let importRate = Double(bankEntries) / run.seconds
-        let beyondStart = run.peakMegabytes - startMegabytes
+        let beyondStart = runs.map(\.peakMegabytes).max()! - startMegabytes
         print("  \(format.rawValue):")
         print(String(format: "    parse only:        %9.0f entries/s (%.2f s)", parseRate, parseSeconds))
-        print(String(format: "    import and match:  %9.0f entries/s (%.2f s, %.2f s of CPU), peak memory %.0f MB (%.0f MB beyond the start); "
-                     + "ratio import / parse %.1f %%", importRate, run.seconds, run.cpuSeconds, run.peakMegabytes, beyondStart,
-                     100 * parseSeconds / run.seconds))
+        print(String(format: "    import and match:  %9.0f entries/s (best of %@ s; %.2f s of CPU), peak memory %.0f MB (%.0f MB beyond the start); "
+                     + "ratio import / parse %.1f %%", importRate, runs.map { String(format: "%.2f", $0.seconds) }.joined(separator: " and "),
+                     run.cpuSeconds, beyondStart + startMegabytes, beyondStart, 100 * parseSeconds / run.seconds))
         print("    \(run.report)")
         goals.check(parseRate >= 100_000, String(format: "%@ parsed at %.0f entries/s (goal: at least 100,000/s, issue 17)",
                                                  format.rawValue, parseRate))
