@@ -23,6 +23,7 @@ extension PostgresStore: OutboxStore {
                 WHERE state IN ('pending', 'sending') AND (state = 'sending' OR next_attempt_at <= \(now.millisecondsSinceEpoch))
                   AND (lease_expires_at IS NULL OR lease_expires_at <= \(now.millisecondsSinceEpoch)
                        OR lease_worker || chr(31) || lease_host || chr(31) || lease_pid::text = ANY(\(gone)))
+                  AND \(unescaped: Self.undoingWaits)
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """, on: connection)
             var claimed: [OutboxEntry] = []
@@ -323,6 +324,17 @@ extension PostgresStore: OutboxStore {
                          "outbox entry \(entry.id) (\(entry.clientReference)) was taken over " + (holder.map { "by \($0) " } ?? "")
                            + "after this worker's lease expired, or retried or skipped by a person; what this worker saw is not recorded")
     }
+
+    /// The claim's condition that an entry undoing another write (`OutboxKind.undoes`) waits while that
+    /// write is pending or sending, found by its client reference.
+    static let undoingWaits: String = {
+        let undone = OutboxKind.allCases.compactMap { kind in
+            kind.undoes.map { "WHEN '\(kind.rawValue)' THEN '\($0.referencePrefix)' || outbox.subject_id::text" }
+        }
+        guard !undone.isEmpty else { return "TRUE" }
+        return "NOT EXISTS (SELECT 1 FROM outbox undone WHERE undone.client_reference = CASE outbox.kind \(undone.joined(separator: " ")) END "
+            + "AND undone.state IN ('pending', 'sending'))"
+    }()
 
     /// No worker holds the entry: the columns a settled entry's lease is cleared with.
     static let noLease = "lease_worker = NULL, lease_host = NULL, lease_pid = NULL, lease_expires_at = NULL"

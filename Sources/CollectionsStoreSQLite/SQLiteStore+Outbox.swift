@@ -18,6 +18,7 @@ extension SQLiteStore {
                 WHERE state IN ('pending', 'sending') AND (state = 'sending' OR next_attempt_at <= ?1)
                   AND (lease_expires_at IS NULL OR lease_expires_at <= ?1
                        OR lease_worker || char(31) || lease_host || char(31) || lease_pid IN (SELECT value FROM json_each(?2)))
+                  AND \(Self.undoingWaits)
                 ORDER BY id LIMIT ?3
                 """, arguments: [now.millisecondsSinceEpoch, Self.workerKeys(gone), limit])
             let claim = try db.cachedStatement(sql: """
@@ -260,6 +261,17 @@ extension SQLiteStore {
                 AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = bank_entries.id)
             """, arguments: [why, id])
     }
+
+    /// The claim's condition that an entry undoing another write (`OutboxKind.undoes`) waits while that
+    /// write is pending or sending, found by its client reference.
+    static let undoingWaits: String = {
+        let undone = OutboxKind.allCases.compactMap { kind in
+            kind.undoes.map { "WHEN '\(kind.rawValue)' THEN '\($0.referencePrefix)' || outbox.subject_id" }
+        }
+        guard !undone.isEmpty else { return "TRUE" }
+        return "NOT EXISTS (SELECT 1 FROM outbox undone WHERE undone.client_reference = CASE outbox.kind \(undone.joined(separator: " ")) END "
+            + "AND undone.state IN ('pending', 'sending'))"
+    }()
 
     /// No worker holds the entry: the columns a settled entry's lease is cleared with.
     static let noLease = "lease_worker = NULL, lease_host = NULL, lease_pid = NULL, lease_expires_at = NULL"

@@ -281,6 +281,42 @@ struct BankStoreTests {
         }
     }
 
+    @Test("a return while its payment's AllocatePayment waits to be tried again: its ReverseAllocation is not sent until MILES has the allocation",
+          arguments: StoreKind.available)
+    func reversalWaitsForItsAllocation(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await store.upsertContract(sampleContract("C-1"))
+            let stored = try await store.receiveBankStatement(statement("ee55", entries: 2), at: at(0)).statement
+            let paid = outcome(entry(1, 10_000, reference: "R1", endToEndId: "E2E-1"), allocate(10_000, to: "C-1"))
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 1, outcomes: [paid], by: "auto", at: at(1))
+            let paidId = try await storedId(paid, in: store)
+            // Tried once and MILES's answer lost: MILES may have the allocation or not. Tried again at 60 s.
+            let tried = try await claimSending(.allocatePayment, subject: paidId, in: store, at: at(2))
+            try await store.recordRetry(tried, error: "connection reset before an answer", nextAttemptAt: at(60), at: at(3))
+            let returned = entry(2, 10_000, reference: "RV1", reversal: true, endToEndId: "E2E-1")
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 2,
+                                               outcomes: [outcome(returned, .reverse(originalEntryId: paidId, reason: "AC04 account closed"))],
+                                               by: "auto", at: at(4))
+            let reverse = try #require(try await outboxEntry(.reverseAllocation, subject: paidId, in: store))
+            let (first, second) = (OutboxWorker(name: "w1", host: "h", processId: 1), OutboxWorker(name: "w2", host: "h", processId: 2))
+            func claim(_ worker: OutboxWorker, at seconds: Int64) async throws -> [OutboxEntry] {
+                try await store.claimOutboxEntries(for: worker, now: at(seconds), leaseUntil: at(seconds + 60), limit: 10, isGone: { _ in false })
+            }
+            // Before the allocation's retry is due, the reversal waits too: MILES would refuse to undo what it has not seen.
+            #expect(try await claim(first, at: 10).isEmpty)
+            // The retry is due: only the allocation goes, and while it is being sent the reversal still waits.
+            let due = try await claim(first, at: 60)
+            #expect(due.map(\.kind) == [.allocatePayment])
+            let allocation = try #require(due.first)
+            try await store.markSending(allocation, at: at(60))
+            #expect(try await claim(second, at: 61).isEmpty)
+            try await store.recordAllocationPosted(allocation, milesAllocationId: "MPA-1", at: at(62))
+            // MILES has it: the reversal goes.
+            #expect(try await claim(second, at: 63).map(\.id) == [reverse.id])
+        }
+    }
+
     @Test("MILES refusing an allocation, or a person skipping it, puts its entry back in the queue; a person allocates it again, only from the queue or suspense",
           arguments: StoreKind.available)
     func refusedAndByHand(kind: StoreKind) async throws {

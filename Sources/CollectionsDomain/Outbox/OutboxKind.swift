@@ -60,4 +60,15 @@ public enum OutboxKind: String, Sendable, CaseIterable {
     public func clientReference(forSubject id: Int64) -> String {
         referencePrefix + String(id)
     }
+
+    /// The write this one undoes on the same record. It is not sent while that write may still reach
+    /// MILES (pending, retrying or sending): MILES would refuse to undo what it has not seen yet, and
+    /// the write arriving after would stand.
+    public var undoes: OutboxKind? {
+        switch self {
+        case .reverseAllocation: .allocatePayment
+        case .postWriteOff, .updateContractStatus, .addContractNote, .updateContactDetails, .raiseCreditNote, .reverseWriteOff,
+             .requestCustomerLetter, .createPaymentArrangement, .cancelPaymentArrangement, .allocatePayment: nil
+        }
+    }
 }

@@ -10,7 +10,8 @@ import CollectionsDomain
 public protocol OutboxStore: Sendable {
     /// Claims up to `limit` entries due for sending, in id order, for `worker` until `leaseUntil`: pending ones
     /// whose time has come and any left `sending`, that no worker holds, or whose holder's lease expired or
-    /// whose holder `isGone` says has died. Each claimed entry's fence rises; a taken-over lease is audited.
+    /// whose holder `isGone` says has died, except a write that undoes another (`OutboxKind.undoes`) while that
+    /// one is pending or sending. Each claimed entry's fence rises; a taken-over lease is audited.
     /// Atomic across processes: no two workers hold the same entry.
     func claimOutboxEntries(for worker: OutboxWorker, now: Timestamp, leaseUntil: Timestamp, limit: Int,
                             isGone: @Sendable (OutboxWorker) -> Bool) async throws -> [OutboxEntry]

@@ -258,12 +258,19 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         let claimable = outbox.values.filter { entry in
             (entry.state == .pending && entry.nextAttemptAt <= now || entry.state == .sending)
                 && entry.lease.map { $0.expiresAt <= now || isGone($0.worker) } ?? true
+                && !undoesUnsettledWrite(entry)
         }
         return claimable.sorted { $0.id < $1.id }.prefix(limit).map { entry in
             outbox[entry.id]?.lease = OutboxLease(worker: worker, expiresAt: leaseUntil)
             outbox[entry.id]?.fence += 1
             return outbox[entry.id]!
         }
+    }
+
+    /// The protocol's rule: an entry undoing another write waits while that one is pending or sending.
+    private func undoesUnsettledWrite(_ entry: OutboxEntry) -> Bool {
+        guard let undone = entry.kind.undoes?.clientReference(forSubject: entry.subjectId) else { return false }
+        return outbox.values.contains { $0.clientReference == undone && ($0.state == .pending || $0.state == .sending) }
     }
 
     func renewOutboxLeases(_ entries: [OutboxEntry], until: Timestamp) -> Set<Int64> {
