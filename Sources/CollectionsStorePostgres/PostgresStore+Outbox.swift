@@ -110,9 +110,15 @@ extension PostgresStore: OutboxStore {
                         .first?.value("cancel_reason", as: String?.self)
                     subjects[entry.id] = try await arrangement(id: id, on: connection)
                         .map { OutboxSubject.arrangement($0, cancellation: reason ?? "cancelled") }
-                case .allocatePayment, .reverseAllocation:
+                case .allocatePayment:
+                    let payer = try await rows("SELECT counterparty_name FROM bank_entries WHERE id = \(id)", on: connection)
+                        .first?.value("counterparty_name", as: String?.self)
+                    subjects[entry.id] = try await paymentAllocation(id: id, on: connection).map { OutboxSubject.paymentAllocation($0, payerName: payer) }
+                case .reverseAllocation:
+                    let reason = try await rows("SELECT return_reason FROM bank_entries WHERE reverses_entry_id = \(id) ORDER BY id LIMIT 1",
+                                                on: connection).first?.value("return_reason", as: String?.self)
                     subjects[entry.id] = try await paymentAllocation(id: id, on: connection)
-                        .map { OutboxSubject.paymentAllocation($0, reversal: entry.kind == .reverseAllocation) }
+                        .map { OutboxSubject.allocationReversal($0, returnReason: reason) }
                 }
             }
             return subjects

@@ -95,9 +95,13 @@ extension SQLiteStore {
                 case .cancelPaymentArrangement:
                     let reason = try String.fetchOne(db, sql: "SELECT cancel_reason FROM arrangements WHERE id = ?", arguments: [id])
                     subjects[entry.id] = try self.arrangement(id: id, db).map { OutboxSubject.arrangement($0, cancellation: reason ?? "cancelled") }
-                case .allocatePayment, .reverseAllocation:
-                    subjects[entry.id] = try self.paymentAllocation(id: id, db)
-                        .map { OutboxSubject.paymentAllocation($0, reversal: entry.kind == .reverseAllocation) }
+                case .allocatePayment:
+                    let payer = try String.fetchOne(db, sql: "SELECT counterparty_name FROM bank_entries WHERE id = ?", arguments: [id])
+                    subjects[entry.id] = try self.paymentAllocation(id: id, db).map { OutboxSubject.paymentAllocation($0, payerName: payer) }
+                case .reverseAllocation:
+                    let reason = try String.fetchOne(db, sql: "SELECT return_reason FROM bank_entries WHERE reverses_entry_id = ? ORDER BY id LIMIT 1",
+                                                     arguments: [id])
+                    subjects[entry.id] = try self.paymentAllocation(id: id, db).map { OutboxSubject.allocationReversal($0, returnReason: reason) }
                 }
             }
             return subjects

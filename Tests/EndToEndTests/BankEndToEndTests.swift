@@ -162,6 +162,36 @@ struct BankEndToEndTests {
         }
     }
 
+    @Test("a payment MILES has allocated, returned by the bank next day: ReverseAllocation reaches MILES with the bank's reason code, once",
+          arguments: StoreKind.available)
+    func returnAfterPush(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let store = try await harness.syncedBankStore()
+            let folder = temporaryDirectory("bank-return")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            // The golden file's two statements delivered a day apart: the second returns a payment of the first.
+            let golden = try String(contentsOfFile: bankGolden + "/northern-example-camt053.xml", encoding: .utf8)
+            let first = try #require(golden.range(of: "<Stmt>")), second = try #require(golden.range(of: "<Stmt>", range: first.upperBound..<golden.endIndex))
+            let end = try #require(golden.range(of: "</BkToCstmrStmt>"))
+            try (String(golden[..<second.lowerBound]) + String(golden[end.lowerBound...])).write(toFile: folder + "/day1.xml", atomically: true, encoding: .utf8)
+            try (String(golden[..<first.lowerBound]) + String(golden[second.lowerBound...])).write(toFile: folder + "/day2.xml", atomically: true, encoding: .utf8)
+            let desk = harness.bankDesk(store, statements: folder + "/kept")
+
+            _ = try await desk.importStatement(path: folder + "/day1.xml", format: nil)
+            #expect(try await harness.relay(store).run().allocationsPosted > 0)
+            let day2 = try await desk.importStatement(path: folder + "/day2.xml", format: nil)
+            #expect(day2.counts.reversals == 1)
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.allocationsReversed == 1 && pushed.deadLettered == 0)
+
+            let reversals = await harness.server.miles.journalEntries().filter { $0.operation == "ReverseAllocation" }
+            #expect(reversals.count == 1)
+            #expect(reversals.first?.parameters["ReasonCode"] == "AC04", "\(reversals)")
+            let reversed = await harness.server.miles.allocationLedger().filter(\.isReversed)
+            #expect(reversed.map(\.reversalReasonCode) == ["AC04"])
+        }
+    }
+
     @Test("push under write-path faults: one allocation per entry in MILES's ledger", arguments: WritePathFault.allCases)
     func pushUnderFaults(fault: WritePathFault) async throws {
         try await withHarness(contracts: 60) { harness in

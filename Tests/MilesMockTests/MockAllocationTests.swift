@@ -49,7 +49,7 @@ private struct AllocatingMiles {
 
     func allocate(_ allocation: PaymentAllocation) async throws -> Result<[String: String], SOAPCallError> {
         let mapping = mappings.contract
-        return try await call(.allocatePayment) { try mapping.writeAllocatePayment(allocation, into: &$0) }
+        return try await call(.allocatePayment) { try mapping.writeAllocatePayment(allocation, payerName: nil, into: &$0) }
     }
 
     func reverse(_ allocation: PaymentAllocation, reason: String?) async throws -> Result<[String: String], SOAPCallError> {
@@ -250,7 +250,7 @@ struct MockAllocationTests {
             try SOAPEnvelope.request(messageNamespace: MockMilesServer.namespace,
                                      security: UsernameTokenHeader(credentials: credentials, now: Date()), payload: payload)
         }
-        let allocate = try envelope { try mappings.contract.writeAllocatePayment(payment, into: &$0) }
+        let allocate = try envelope { try mappings.contract.writeAllocatePayment(payment, payerName: nil, into: &$0) }
         try schema.validateSOAPPayload(allocate)
         let reverse = try envelope { try mappings.contract.writeReverseAllocation(payment, reasonCode: "MD06", into: &$0) }
         try schema.validateSOAPPayload(reverse)

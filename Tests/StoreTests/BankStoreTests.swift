@@ -177,12 +177,12 @@ struct BankStoreTests {
             let queued = try #require(try await outboxEntry(.allocatePayment, subject: allocatedId, in: store))
             #expect(queued.state == .pending)
             #expect(queued.clientReference == allocation.clientReference)
-            guard case let .paymentAllocation(carried, reversal)? = try await store.subjects(of: [queued])[queued.id] else {
+            guard case let .paymentAllocation(carried, payerName)? = try await store.subjects(of: [queued])[queued.id] else {
                 Issue.record("the outbox entry carries no payment allocation")
                 return
             }
             #expect(carried == allocation)
-            #expect(!reversal)
+            #expect(payerName == "Ada Lovelace")
             #expect(try await store.outboxEntries(state: nil).count == 1)
             let audit = try #require(try await store.auditEntries().last)
             #expect(audit.action == "bank.batch")
@@ -258,12 +258,13 @@ struct BankStoreTests {
             let reverse = try #require(try await outboxEntry(.reverseAllocation, subject: sentId, in: store))
             #expect(reverse.state == .pending)
             #expect(reverse.clientReference == "PR-\(sentId)")
-            guard case let .paymentAllocation(carried, isReversal)? = try await store.subjects(of: [reverse])[reverse.id] else {
+            guard case let .allocationReversal(carried, returnReason)? = try await store.subjects(of: [reverse])[reverse.id] else {
                 Issue.record("the reversal carries no payment allocation")
                 return
             }
             #expect(carried.id == sentId)
-            #expect(isReversal)
+            // The bank's reason code goes to MILES with the reversal.
+            #expect(returnReason == "AC04")
             // Never sent: its AllocatePayment is skipped, MILES is never called.
             #expect(try await store.bankEntry(id: unsentId)?.allocation?.state == .reversed)
             #expect(try await outboxEntry(.allocatePayment, subject: unsentId, in: store)?.state == .skipped)

@@ -11,6 +11,8 @@ public enum OutboxSubject: Sendable {
     case letter(LetterRequest)
     /// CreatePaymentArrangement, or CancelPaymentArrangement with the reason it was cancelled for.
     case arrangement(ArrangementProposal, cancellation: String?)
-    /// AllocatePayment, or ReverseAllocation when the bank took the money back.
-    case paymentAllocation(PaymentAllocation, reversal: Bool)
+    /// AllocatePayment, with the payer's name as the bank gave it.
+    case paymentAllocation(PaymentAllocation, payerName: String?)
+    /// ReverseAllocation: the bank took the money back, with its return reason code when it gave one.
+    case allocationReversal(PaymentAllocation, returnReason: String?)
 }

@@ -68,8 +68,8 @@ extension ContractMapping {
 /// The bank allocation requests, with the same mapping.
 extension ContractMapping {
     /// Each line is written inside its own line element (`lines` in the mapping), with its invoice and amount;
-    /// the currency is the payment's, the one every line is in.
-    public func writeAllocatePayment(_ allocation: PaymentAllocation, into writer: inout XMLWriter) throws {
+    /// the currency is the payment's, the one every line is in. `payerName` is written where the mapping maps it.
+    public func writeAllocatePayment(_ allocation: PaymentAllocation, payerName: String?, into writer: inout XMLWriter) throws {
         let operation = try mapped(.allocatePayment)
         let fields = operation.requestFields
         writer.open("m:" + operation.requestElement)
@@ -88,6 +88,7 @@ extension ContractMapping {
         try writer.element(path: fields["valueDate"], allocation.valueDate.description)
         try writer.element(path: fields["account"], allocation.account)
         try writer.element(path: fields["bankReference"], allocation.bankReference)
+        try writer.element(path: fields["payerName"], payerName)
         try writer.element(path: fields["clientReference"], allocation.clientReference)
         writer.close("m:" + operation.requestElement)
     }

@@ -89,6 +89,8 @@ public struct ContractMapping: Sendable {
         var hasRecords = true
         /// Answer values a MILES may not send (FindContracts' AsOf).
         var optionalResponse: Set<String> = []
+        /// Request values a MILES may not take (AllocatePayment's payer name): left out when not mapped.
+        var optionalRequest: Set<String> = []
     }
 
     static let operationShapes: [MilesOperation: OperationShape] = [
@@ -124,7 +126,7 @@ public struct ContractMapping: Sendable {
         .allocatePayment: OperationShape(
             request: ["contractNumber", "lines", "lineInvoiceNumber", "lineAmount", "currency", "valueDate", "account", "bankReference",
                       "clientReference"],
-            response: ["allocationId", "clientReference", "amount", "currency"], hasRecords: false),
+            response: ["allocationId", "clientReference", "amount", "currency"], hasRecords: false, optionalRequest: ["payerName"]),
         .reverseAllocation: OperationShape(request: ["allocationReference", "reasonCode", "clientReference"],
                                            response: ["allocationId", "reversed"], hasRecords: false),
     ]
@@ -399,9 +401,9 @@ extension ContractMapping {
         }
         var requestFields: [String: [String]] = [:]
         for (key, value) in node[key: "requestFields"]?.orderedPairs ?? [] {
-            guard let parameter = key.string, shape.request.contains(parameter) else {
-                problems.append(file.problem(key, .unknownModelField,
-                    "unknown parameter '\(key.string ?? "")' for \(name); expected one of \(shape.request.sorted().joined(separator: ", "))"))
+            guard let parameter = key.string, shape.request.contains(parameter) || shape.optionalRequest.contains(parameter) else {
+                problems.append(file.problem(key, .unknownModelField, "unknown parameter '\(key.string ?? "")' for \(name); expected one of "
+                    + shape.request.union(shape.optionalRequest).sorted().joined(separator: ", ")))
                 continue
             }
             guard let path = checkedPath(value, from: requestType, outline: outline, what: request ?? "", file, &problems) else { continue }

@@ -216,13 +216,14 @@ public struct MilesGateway: Sendable {
 
     /// Allocates a bank payment to the contract's invoices under its stable client reference; MILES answers
     /// a repeat with the first allocation and allocates nothing. Answers MILES's allocation id; nil when the
-    /// answer lacks it or is about another allocation (another reference, another amount).
-    public func allocatePayment(_ allocation: PaymentAllocation) async throws(SOAPCallError) -> String? {
+    /// answer lacks it or is about another allocation (another reference, another amount). `payerName` is the
+    /// payer as the bank named them, sent where the mapping maps it.
+    public func allocatePayment(_ allocation: PaymentAllocation, payerName: String?) async throws(SOAPCallError) -> String? {
         let operation = try mapped(.allocatePayment)
         let mapping = mappings.contract
         let values = try await call(
             .allocatePayment, as: operation,
-            payload: { writer in try mapping.writeAllocatePayment(allocation, into: &writer) },
+            payload: { writer in try mapping.writeAllocatePayment(allocation, payerName: payerName, into: &writer) },
             decoder: { _ in ResponseValuesDecoder(operation: operation, elementNames: mapping.elementNames) })
         let currency = allocation.allocated.currency
         guard let id = values["allocationId"], values["clientReference"] == allocation.clientReference, values["currency"] == currency.code,

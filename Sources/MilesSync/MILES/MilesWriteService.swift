@@ -23,7 +23,7 @@ public protocol MilesWriteService: Sendable {
     func findCreditNotes(clientReference: String) async throws(SOAPCallError) -> [PostedCredit]
     func reverseWriteOff(_ reversal: WriteOffReversal) async throws(SOAPCallError) -> PostedCredit?
     func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit]
-    func allocatePayment(_ allocation: PaymentAllocation) async throws(SOAPCallError) -> String?
+    func allocatePayment(_ allocation: PaymentAllocation, payerName: String?) async throws(SOAPCallError) -> String?
     func reverseAllocation(_ allocation: PaymentAllocation, reason: String?) async throws(SOAPCallError) -> Bool
 }
 

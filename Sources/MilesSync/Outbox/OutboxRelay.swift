@@ -236,8 +236,8 @@ public struct OutboxRelay: Sendable {
             case let .letter(letter)?: try await processLetter(entry, letter, &summary)
             case let .arrangement(arrangement, nil)?: try await processArrangement(entry, arrangement, &summary)
             case let .arrangement(arrangement, reason?)?: try await processCancellation(entry, arrangement, reason: reason, &summary)
-            case let .paymentAllocation(allocation, reversal: false)?: try await processAllocation(entry, allocation, &summary)
-            case let .paymentAllocation(allocation, reversal: true)?: try await processAllocationReversal(entry, allocation, &summary)
+            case let .paymentAllocation(allocation, payerName)?: try await processAllocation(entry, allocation, payerName: payerName, &summary)
+            case let .allocationReversal(allocation, reason)?: try await processAllocationReversal(entry, allocation, reason: reason, &summary)
             case nil: try await deadLetter(entry, "\(entry.kind.recordName) \(entry.subjectId) no longer exists", &summary)
             }
         } catch let error as SOAPCallError {
@@ -325,9 +325,9 @@ public struct OutboxRelay: Sendable {
     /// AllocatePayment is idempotent on its client reference in MILES (derived from the bank entry, so the
     /// same on every attempt and every re-import): a repeat after a lost answer or a crash answers with the
     /// allocation already made and allocates nothing, so no look-up comes first.
-    private func processAllocation(_ entry: OutboxEntry, _ allocation: PaymentAllocation, _ summary: inout Summary) async throws {
+    private func processAllocation(_ entry: OutboxEntry, _ allocation: PaymentAllocation, payerName: String?, _ summary: inout Summary) async throws {
         try await store.markSending(entry, at: now())
-        guard let allocationId = try await gateway.allocatePayment(allocation) else {
+        guard let allocationId = try await gateway.allocatePayment(allocation, payerName: payerName) else {
             throw incompleteAnswer("AllocatePayment", without: "the allocation of \(allocation.clientReference)")
         }
         try await store.recordAllocationPosted(entry, milesAllocationId: allocationId, at: now())
@@ -335,10 +335,11 @@ public struct OutboxRelay: Sendable {
     }
 
     /// ReverseAllocation is idempotent in MILES too: reversing an allocation again answers the same.
-    private func processAllocationReversal(_ entry: OutboxEntry, _ allocation: PaymentAllocation, _ summary: inout Summary) async throws {
+    /// The bank's return reason goes with it, so MILES's ledger says why the money went back.
+    private func processAllocationReversal(_ entry: OutboxEntry, _ allocation: PaymentAllocation, reason: String?,
+                                           _ summary: inout Summary) async throws {
         try await store.markSending(entry, at: now())
-        // The outbox subject carries no return reason code, and MILES takes a reversal without one.
-        guard try await gateway.reverseAllocation(allocation, reason: nil) else {
+        guard try await gateway.reverseAllocation(allocation, reason: reason) else {
             throw incompleteAnswer("ReverseAllocation", without: "the reversal of \(allocation.clientReference)")
         }
         try await store.recordAllocationReversed(entry, at: now())

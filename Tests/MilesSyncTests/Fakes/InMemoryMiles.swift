@@ -74,7 +74,7 @@ actor InMemoryMiles: MilesWriteService {
 
     func findWriteOffReversals(writeOffReference: String) async throws(SOAPCallError) -> [PostedCredit] { [] }
 
-    func allocatePayment(_ allocation: PaymentAllocation) async throws(SOAPCallError) -> String? {
+    func allocatePayment(_ allocation: PaymentAllocation, payerName: String?) async throws(SOAPCallError) -> String? {
         allocationCalls.append(allocation.clientReference)
         if !allocationFaults.isEmpty { throw fault(allocationFaults.removeFirst(), operation: "AllocatePayment") }
         return "MAL-\(allocation.id)"

@@ -306,7 +306,9 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
             case .updateContactDetails: subjects[entry.id] = contactChanges[entry.subjectId].map(OutboxSubject.contactChange)
             case .requestCustomerLetter: subjects[entry.id] = letters[entry.subjectId].map(OutboxSubject.letter)
             case .allocatePayment, .reverseAllocation:
-                subjects[entry.id] = allocations[entry.subjectId].map { .paymentAllocation($0, reversal: entry.kind == .reverseAllocation) }
+                subjects[entry.id] = allocations[entry.subjectId].map {
+                    entry.kind == .reverseAllocation ? .allocationReversal($0, returnReason: nil) : .paymentAllocation($0, payerName: nil)
+                }
             // This fake holds no credit notes, reversals or arrangements: it is no CreditStore or ArrangementStore.
             case .raiseCreditNote, .reverseWriteOff, .createPaymentArrangement, .cancelPaymentArrangement: break
             }
