@@ -89,9 +89,9 @@ public struct Workspace: RouteGroup {
             await page(request) { try await writeOffs(state: request.uri.queryParameters["state"].map(String.init), $0) }
         }
         router.get("workspace/writeoffs.csv") { request, _ in await page(request) { _ in try await writeOffExport() } }
-        router.post("workspace/writeoffs/upload") { request, _ in await action(request) { try await upload($0, $1) } }
+        router.post("workspace/writeoffs/upload") { request, _ in await action(request, needs: [.outbox(.postWriteOff)]) { try await upload($0, $1) } }
         router.post("workspace/writeoffs/:id/approve") { request, context in
-            await action(request) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
+            await action(request, needs: [.outbox(.postWriteOff)]) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
         }
         router.post("workspace/writeoffs/:id/reject") { request, context in
             await action(request) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: false, $0, $1) }
@@ -101,10 +101,10 @@ public struct Workspace: RouteGroup {
             await page(request) { try await contract(context.parameters.get("number") ?? "", $0) }
         }
         router.post("workspace/contracts/:number/note") { request, context in
-            await action(request) { try await note(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, needs: [.outbox(.addContractNote)]) { try await note(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/status") { request, context in
-            await action(request) { try await statusChange(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, needs: [.outbox(.updateContractStatus)]) { try await statusChange(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/hold") { request, context in
             await action(request) { try await hold(context.parameters.get("number") ?? "", $0, $1) }
@@ -113,28 +113,33 @@ public struct Workspace: RouteGroup {
             await action(request) { try await notice(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/credit") { request, context in
-            await action(request) { try await raiseCredit(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, needs: [.outbox(.raiseCreditNote)]) { try await raiseCredit(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/letter") { request, context in
-            await action(request) { try await requestLetter(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, needs: [.outbox(.requestCustomerLetter)]) { try await requestLetter(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/arrangement") { request, context in
-            await action(request) { try await proposeArrangement(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, needs: [.outbox(.createPaymentArrangement)]) { try await proposeArrangement(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.get("workspace/approvals") { request, _ in await page(request) { try await approvals($0) } }
-        for kind in ["credits", "reversals", "arrangements"] {
+        let approvalNeeds: [String: MilesJob] = [
+            "credits": .outbox(.raiseCreditNote), "reversals": .outbox(.reverseWriteOff), "arrangements": .outbox(.createPaymentArrangement),
+        ]
+        for (kind, job) in approvalNeeds {
             router.post("workspace/\(kind)/:id/approve") { request, context in
-                await action(request) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
+                await action(request, needs: [job]) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
             }
             router.post("workspace/\(kind)/:id/reject") { request, context in
                 await action(request) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: false, $0, $1) }
             }
         }
         router.post("workspace/arrangements/:id/close") { request, context in
-            await action(request) { session, _ in try await closeArrangement(context.parameters.get("id", as: Int64.self), session) }
+            await action(request, needs: [.outbox(.updateContractStatus), .outbox(.cancelPaymentArrangement)]) { session, _ in try await closeArrangement(context.parameters.get("id", as: Int64.self), session) }
         }
         router.get("workspace/agents") { request, _ in await page(request) { try await agents($0) } }
-        router.post("workspace/agents/place") { request, _ in await action(request) { try await place($0, $1) } }
+        router.post("workspace/agents/place") { request, _ in
+            await action(request, needs: [.outbox(.updateContractStatus)]) { try await place($0, $1) }
+        }
         router.get("workspace/outbox") { request, _ in await page(request) { try await outbox($0) } }
         router.post("workspace/outbox/:id/retry") { request, context in
             await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: false, $0, $1) }
@@ -240,7 +245,12 @@ public struct Workspace: RouteGroup {
     }
 
     /// A form post by a signed-in person with the session's CSRF token; otherwise nothing changes.
-    private func action(_ request: Request, _ body: (WorkspaceSessions.Session, FormData) async throws -> Response) async -> Response {
+    /// A decision sent from a page: the signed-in person's, from this session's form (CSRF), refused with
+    /// nothing changed when the audit log is broken or the mapping lacks what MILES needs for the work it
+    /// would queue (`needs`, as the command line's jobs): queued, it would wait in the outbox for ever and
+    /// stop every push.
+    private func action(_ request: Request, needs jobs: [MilesJob] = [],
+                        _ body: (WorkspaceSessions.Session, FormData) async throws -> Response) async -> Response {
         guard let session = await live(sessions.session(sessionId(request))) else { return redirect("/workspace/sign-in") }
         if session.mustChangePassword { return redirect("/workspace/password") }
         guard let form = await readForm(request), Self.same(form["csrf"], session.csrf) else {
@@ -248,6 +258,7 @@ public struct Workspace: RouteGroup {
                                       + "nothing was changed. Reload the page and try again."], session: session, status: .forbidden)
         }
         do {
+            for job in jobs { try mappings.contract.require(job) }
             try await AuditDesk(store: store, mappings: mappings, now: now).requireIntact()
             return try await body(session, form)
         } catch {
@@ -325,6 +336,8 @@ public struct Workspace: RouteGroup {
         case let error as StoreError: (message, status) = (error.description, .unprocessableContent)
         case let error as PlacementError: (message, status) = (error.description, .unprocessableContent)
         case let error as CSVFileError: (message, status) = (error.description, .unprocessableContent)
+        case let error as UnmappedOperationError:
+            (message, status) = ("This MILES cannot take it: \(error.description) (contract.yaml). Nothing was changed.", .conflict)
         default:
             let reference = UUID().uuidString.prefix(8).lowercased()
             logger.error("workspace: unexpected failure", metadata: ["reference": "\(reference)", "error": "\(error)"])

@@ -347,6 +347,8 @@ extension Workspace {
             try await desk.skip(entryId: id, by: person(session), reason: form["reason"])
             await flash(session, "Entry \(id) skipped.")
         } else {
+            // Re-queued, an entry this MILES cannot be sent would stop every push.
+            if let kind = try await store.outboxEntry(id: id)?.kind { try mappings.contract.require(.outbox(kind)) }
             try await desk.retry(entryId: id, by: person(session))
             await flash(session, "Entry \(id) re-queued; the next push sends it.")
         }

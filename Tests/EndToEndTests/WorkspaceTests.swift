@@ -239,6 +239,55 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("a MILES that maps no UpdateContractStatus or AddContractNote: the page's status change and note are refused (409) naming it, nothing queued; a hold still works")
+    func partialMiles() async throws {
+        try await withWorkspace { full in
+            // The same store served against a contract.yaml with the two operations left out.
+            let folder = temporaryDirectory("partial-mappings")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try FileManager.default.copyItem(atPath: repositoryMappings, toPath: folder + "/mappings")
+            let contract = folder + "/mappings/contract.yaml"
+            var kept: [Substring] = [], dropping = false
+            for line in try String(contentsOfFile: contract, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("  "), !line.hasPrefix("   ") { dropping = line == "  updateContractStatus:" || line == "  addContractNote:" }
+                else if !line.hasPrefix(" "), !line.isEmpty { dropping = false }
+                if !dropping { kept.append(line) }
+            }
+            try kept.joined(separator: "\n").write(toFile: contract, atomically: true, encoding: .utf8)
+            let mappings = try MappingSet.load(directory: folder + "/mappings")
+            #expect(mappings.contract.refusal(for: .outbox(.updateContractStatus)) != nil)
+            let workspace = try Workspace(store: full.store, mappings: mappings, passwordCost: 4,
+                                          placementsDirectory: folder + "/placements", logger: Logger(label: "workspace"))
+            let server = try await AgentAPIServer.start(
+                configuration: AgentAPIConfiguration(port: 0, tokenHashes: [:]), desk: full.harness.ingestDesk(full.store, inbox: folder + "/inbox"),
+                monitored: full.store, routes: [workspace], logger: Logger(label: "workspace"))
+
+            func refusals() async throws {
+                var found: Contract?
+                try await full.store.forEachContract { if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { found = $0 } }
+                let number = try #require(found).contractNumber
+                let carol = WorkspaceClient(base: "http://127.0.0.1:\(server.port)")
+                try await carol.signIn("carol", WorkspaceHarness.password("carol"))
+                let csrf = try #require(try await carol.get("/workspace/contracts/\(number)").csrf)
+                let status = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
+                #expect(status.status == 409)
+                #expect(status.body.contains("UpdateContractStatus") && status.body.contains("Nothing was changed"), "\(status.body)")
+                let note = try await carol.post("/workspace/contracts/\(number)/note", ["csrf": csrf, "category": "GEN", "text": "called the customer"])
+                #expect(note.status == 409)
+                #expect(note.body.contains("AddContractNote"), "\(note.body)")
+                #expect(try await full.store.outboxEntries(state: nil).isEmpty)
+                // Work that needs nothing of MILES goes on.
+                _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes the arrears"])
+                #expect(try await full.store.holds(contractNumber: number).contains { $0.kind == .dispute && $0.liftedOn == nil })
+            }
+            do { try await refusals() } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+        }
+    }
+
     @Test("money decisions from the pages: a credit note, a plan and a letter raised on a contract's page; the Approvals page offers the approval only to whom may give it")
     func approvalsPage() async throws {
         try await withWorkspace { workspace in
