@@ -21,7 +21,7 @@ import Mustache
 public struct Workspace: RouteGroup {
     /// What the pages read and write.
     public typealias Stores = WriteOffDesk.Stores & ContractDesk.Stores & ReportDesk.Stores & PlacementDesk.Stores & OutboxStore & AuditStore
-        & PeopleStore & SyncStore & RiskStore & CreditDesk.Stores & ArrangementDesk.Stores
+        & PeopleStore & SyncStore & RiskStore & CreditDesk.Stores & ArrangementDesk.Stores & BankStore
 
     let store: any Stores
     let mappings: MappingSet
@@ -146,6 +146,12 @@ public struct Workspace: RouteGroup {
         }
         router.post("workspace/outbox/:id/skip") { request, context in
             await action(request) { try await outboxDecision(context.parameters.get("id", as: Int64.self), skip: true, $0, $1) }
+        }
+        router.get("workspace/bank") { request, _ in await page(request) { try await bankQueue($0) } }
+        router.post("workspace/bank/:id/allocate") { request, context in
+            await action(request, needs: [.outbox(.allocatePayment)]) {
+                try await allocateBankEntry(context.parameters.get("id", as: Int64.self), $0, $1)
+            }
         }
         router.get("workspace/audit") { request, _ in await page(request) { try await audit($0) } }
         router.get("workspace/risk") { request, _ in await page(request) { try await riskAlerts($0) } }

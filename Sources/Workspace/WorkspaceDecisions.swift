@@ -149,4 +149,50 @@ extension Workspace {
         await flash(session, "Arrangement \(id) proposed; it waits for approval.")
         return redirect("/workspace/contracts/\(number)")
     }
+
+    // MARK: Bank entries waiting for a person
+
+    /// The bank import's to-check queue, oldest first, each entry with why it waits and the contracts the
+    /// rules found, and the entries holding money in suspense. Payers' names are masked, as in every list.
+    func bankQueue(_ session: WorkspaceSessions.Session) async throws -> Response {
+        func row(_ stored: StoredBankEntry) -> [String: Any] {
+            let entry = stored.entry
+            return Self.present([
+                "id": stored.id, "booked": entry.bookingDate.description, "amount": entry.amount.description,
+                "payer": entry.counterpartyName.map(Self.masked) ?? "(no name)", "remittance": entry.remittance, "reason": stored.reason ?? "",
+                "candidates": stored.candidates.map { ["contract": $0.contractNumber, "confidence": $0.confidence, "why": $0.reasons.joined(separator: "; ")] },
+                "suggested": stored.candidates.first?.contractNumber ?? "",
+                "suspense": stored.allocation.map { "\($0.suspense) (the rest allocated to \($0.contractNumber))" } ?? "all of it",
+            ])
+        }
+        let desk = bankDesk
+        var data: [String: Any] = ["title": "Bank", "waiting": try await desk.queue(limit: 200).map(row),
+                                   "suspense": try await desk.suspense(limit: 200).map(row)]
+        data.merge(await takeFlash(session)) { $1 }
+        return render("bank", data, session: session)
+    }
+
+    /// A person allocates a waiting entry, as `bank allocate` does: to the invoices named, or to the
+    /// contract's open invoices oldest first, the rest in suspense; audited with them, queued for MILES.
+    func allocateBankEntry(_ id: Int64?, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
+        guard let id else { return redirect("/workspace/bank") }
+        let invoices = form["invoices"].split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        do {
+            let allocation = try await bankDesk.allocate(entryId: id, contractNumber: form["contract"].trimmingCharacters(in: .whitespaces),
+                                                         invoiceNumbers: invoices, note: form["note"].isEmpty ? nil : form["note"],
+                                                         by: person(session).name)
+            await flash(session, "Bank entry \(id) allocated to \(allocation.contractNumber): "
+                        + allocation.lines.map { "\($0.invoiceNumber) \($0.amount)" }.joined(separator: ", ")
+                        + (allocation.suspense.minorUnits > 0 ? "; \(allocation.suspense) in suspense" : "")
+                        + "; queued for MILES as \(allocation.clientReference).")
+        } catch let error as BankImportError {
+            await flash(session, "Bank entry \(id) not allocated: \(error.description)", error: true)
+        }
+        return redirect("/workspace/bank")
+    }
+
+    /// The bank desk for the queue: the workspace imports no statements, so its statements folder is never used.
+    private var bankDesk: BankDesk {
+        BankDesk(store: store, rules: mappings.bank, statementsDirectory: "statements", now: now)
+    }
 }

@@ -29,7 +29,7 @@ enum WorkspaceTemplates {
             </style></head><body>
             <header><a href="/workspace">MILES collections</a>
             {{#person}}<a href="/workspace/writeoffs">Write-offs</a><a href="/workspace/contracts">Contracts</a>
-            <a href="/workspace/approvals">Approvals</a><a href="/workspace/agents">Agents</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/risk">Risk</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
+            <a href="/workspace/approvals">Approvals</a><a href="/workspace/agents">Agents</a><a href="/workspace/bank">Bank</a><a href="/workspace/outbox">Outbox</a><a href="/workspace/risk">Risk</a><a href="/workspace/password">Password</a><a href="/workspace/audit">Audit</a>
             <span class="who" id="who">{{displayName}} ({{role}})</span>
             <form class="inline" method="post" action="/workspace/sign-out"><input type="hidden" name="csrf" value="{{csrf}}">
             <button id="sign-out">Sign out</button></form>{{/person}}</header><main>
@@ -159,6 +159,20 @@ enum WorkspaceTemplates {
             <td class="n">{{refused}}</td><td class="n">{{rejected}}</td></tr>{{/deliveries}}</table>
             <h2>Updates a guard refused</h2><table id="refused"><tr><th>delivery</th><th>line</th><th>agent</th><th>contract</th><th>update</th><th>why</th></tr>
             {{#refusedUpdates}}<tr><td>{{delivery}}</td><td>{{line}}</td><td>{{agent}}</td><td>{{contract}}</td><td>{{details}}</td><td>{{refusal}}</td></tr>{{/refusedUpdates}}</table>{{> footer}}
+            """,
+        "bank": """
+            {{> header}}<h1>Bank: payments waiting for a person</h1><p class="hint">From the imported statements, oldest first: why each waits
+            and the contracts the rules found. Allocate to a contract's invoices (named, or all open ones oldest first); what is left is
+            held in suspense. Queued for MILES with the next push.</p>
+            <table id="waiting"><tr><th>entry</th><th>booked</th><th>amount</th><th>payer</th><th>reference</th><th>why it waits</th><th>candidates</th><th></th></tr>
+            {{#waiting}}<tr><td>{{id}}</td><td>{{booked}}</td><td class="n">{{amount}}</td><td>{{payer}}</td><td>{{remittance}}</td><td>{{reason}}</td>
+            <td>{{#candidates}}{{contract}} ({{confidence}}: {{why}})<br>{{/candidates}}</td>
+            <td><form class="inline" method="post" action="/workspace/bank/{{id}}/allocate"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input id="bank-contract-{{id}}" name="contract" value="{{suggested}}" placeholder="contract" required>
+            <input id="bank-invoices-{{id}}" name="invoices" placeholder="invoices (all open)"><input name="note" placeholder="why this contract">
+            <button id="allocate-{{id}}">Allocate</button></form></td></tr>{{/waiting}}</table>
+            <h2>In suspense</h2><table id="suspense"><tr><th>entry</th><th>booked</th><th>amount</th><th>payer</th><th>reference</th><th>held</th></tr>
+            {{#suspense}}<tr><td>{{id}}</td><td>{{booked}}</td><td class="n">{{amount}}</td><td>{{payer}}</td><td>{{remittance}}</td><td>{{suspense}}</td></tr>{{/suspense}}</table>{{> footer}}
             """,
         "outbox": """
             {{> header}}<h1>Outbox</h1><table id="entries"><tr><th>queue</th><th>reference</th><th>what</th><th>state</th><th>attempts</th><th>MILES</th><th>last error</th><th></th></tr>

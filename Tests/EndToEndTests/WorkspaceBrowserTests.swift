@@ -1,6 +1,8 @@
 import CollectionsDomain
 import CollectionsStore
+import CollectionsStoreSQLite
 import Foundation
+import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
@@ -78,12 +80,30 @@ struct WorkspaceBrowserTests {
                 try await browser.screenshot(to: screenshotFolder + "/07-approvals.png")
                 try await browser.click("#approve-credits-1")
                 #expect(try await browser.source().contains("Credit note 1 approved; queued for MILES."))
+
+                // The bank's to-check queue: a waiting payment allocated to the contract the rules suggest, by hand.
+                let statements = temporaryDirectory("browser-bank")
+                defer { try? FileManager.default.removeItem(atPath: statements) }
+                _ = try await BankDesk(store: workspace.store, rules: workspace.harness.mappings.bank, statementsDirectory: statements)
+                    .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+                var suggested: (entry: Int64, contract: String)?
+                for stored in try await workspace.store.bankEntries(state: .toCheck, limit: 50) where suggested == nil {
+                    if let candidate = stored.candidates.first,
+                       try await workspace.store.contract(number: candidate.contractNumber)?.currency == stored.entry.amount.currency {
+                        suggested = (stored.id, candidate.contractNumber)
+                    }
+                }
+                let (entry, candidate) = try #require(suggested, "a waiting payment with a candidate in its currency")
+                try await browser.open(workspace.base + "/workspace/bank")
+                try await browser.screenshot(to: screenshotFolder + "/08-bank-queue.png")
+                try await browser.click("#allocate-\(entry)")
+                #expect(try await browser.source().contains("Bank entry \(entry) allocated to \(candidate)"))
             } catch {
                 await browser.quit()
                 throw error
             }
             await browser.quit()
-            for name in ["01-sign-in", "03-upload", "05-dashboard-posted", "07-approvals"] {
+            for name in ["01-sign-in", "03-upload", "05-dashboard-posted", "07-approvals", "08-bank-queue"] {
                 #expect(FileManager.default.fileExists(atPath: screenshotFolder + "/\(name).png"))
             }
         }

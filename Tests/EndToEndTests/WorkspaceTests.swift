@@ -288,6 +288,45 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("the Bank page lists the statement's waiting entries with why and the candidates; an agent allocates one (in their name, queued for MILES); a wrong contract or a second allocation is refused, naming it")
+    func bankQueue() async throws {
+        try await withWorkspace { workspace in
+            let folder = temporaryDirectory("workspace-bank")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            _ = try await BankDesk(store: workspace.store, rules: workspace.harness.mappings.bank, statementsDirectory: folder)
+                .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            let waiting = try await workspace.store.bankEntries(state: .toCheck, limit: 50)
+            let entry = try #require(waiting.first { $0.entry.amount.currency == .gbp })
+            var found: Contract?
+            try await workspace.store.forEachContract {
+                if found == nil, $0.currency == .gbp, $0.openInvoices.contains(where: { $0.openAmount.minorUnits > 0 }) { found = $0 }
+            }
+            let contract = try #require(found).contractNumber
+
+            let alice = WorkspaceClient(base: workspace.base)
+            try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+            let page = try await alice.get("/workspace/bank")
+            #expect(page.status == 200)
+            for stored in waiting { #expect(page.body.contains("<td>\(stored.id)</td>"), "entry \(stored.id) listed") }
+            #expect(page.body.contains((entry.reason ?? "a reason").replacingOccurrences(of: "'", with: "&#39;")), "why it waits")
+            let csrf = try #require(page.csrf)
+
+            _ = try await alice.post("/workspace/bank/\(entry.id)/allocate", ["csrf": csrf, "contract": "C-NOPE", "note": "wrong"])
+            #expect(try await alice.get("/workspace/bank").body.contains("Bank entry \(entry.id) not allocated: there is no contract C-NOPE"))
+            #expect(try await workspace.store.bankEntry(id: entry.id)?.state == .toCheck)
+
+            let done = try await alice.post("/workspace/bank/\(entry.id)/allocate", ["csrf": csrf, "contract": contract, "note": "customer rang"])
+            #expect(done.status == 303)
+            #expect(try await alice.get("/workspace/bank").body.contains("Bank entry \(entry.id) allocated to \(contract)"))
+            let allocated = try #require(try await workspace.store.bankEntry(id: entry.id)?.allocation)
+            #expect(allocated.contractNumber == contract && allocated.allocatedBy == "alice")
+            #expect(try await workspace.store.outboxEntries(state: .pending).contains { $0.kind == .allocatePayment && $0.subjectId == entry.id })
+
+            _ = try await alice.post("/workspace/bank/\(entry.id)/allocate", ["csrf": csrf, "contract": contract])
+            #expect(try await alice.get("/workspace/bank").body.contains("not waiting for a person"))
+        }
+    }
+
     @Test("money decisions from the pages: a credit note, a plan and a letter raised on a contract's page; the Approvals page offers the approval only to whom may give it")
     func approvalsPage() async throws {
         try await withWorkspace { workspace in
