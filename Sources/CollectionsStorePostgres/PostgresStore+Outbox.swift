@@ -72,10 +72,12 @@ extension PostgresStore: OutboxStore {
 
     public func outboxBacklog() async throws -> OutboxBacklog {
         try await read { [self] connection in
-            // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it.
+            // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it;
+            // one undoing a write that is still waiting, when that write is settled, which its own time says.
             let row = try await rows("""
                 SELECT count(*) AS waiting,
-                       min(greatest(CASE state WHEN 'pending' THEN next_attempt_at ELSE 0 END, coalesce(lease_expires_at, 0))) AS next
+                       min(CASE WHEN \(unescaped: Self.undoingWaits)
+                           THEN greatest(CASE state WHEN 'pending' THEN next_attempt_at ELSE 0 END, coalesce(lease_expires_at, 0)) END) AS next
                 FROM outbox WHERE state IN ('pending', 'sending')
                 """, on: connection).first
             return OutboxBacklog(waiting: try row?.value("waiting") ?? 0, nextClaimAt: try row?.timestamp("next", as: Timestamp?.self))

@@ -60,10 +60,12 @@ extension SQLiteStore {
 
     public func outboxBacklog() async throws -> OutboxBacklog {
         try read { db in
-            // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it.
+            // An entry can be claimed when its retry time has come (a pending one) and no live lease holds it;
+            // one undoing a write that is still waiting, when that write is settled, which its own time says.
             let row = try Row.fetchOne(db, sql: """
                 SELECT count(*) AS waiting,
-                       min(max(CASE state WHEN 'pending' THEN next_attempt_at ELSE 0 END, coalesce(lease_expires_at, 0))) AS next
+                       min(CASE WHEN \(Self.undoingWaits)
+                           THEN max(CASE state WHEN 'pending' THEN next_attempt_at ELSE 0 END, coalesce(lease_expires_at, 0)) END) AS next
                 FROM outbox WHERE state IN ('pending', 'sending')
                 """)
             return OutboxBacklog(waiting: row?["waiting"] ?? 0, nextClaimAt: (row?["next"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))

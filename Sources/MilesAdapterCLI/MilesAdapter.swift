@@ -116,7 +116,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// refused every file it took, and was partly done when it imported some; nil when none was refused.
     static func filesRefused(_ refused: Int, of taken: Int, in folder: String) -> CommandFailure? {
         guard refused > 0 else { return nil }
-        return CommandFailure(message: "\(refused) of \(taken) files taken from \(folder) were refused (each in failed/ with NAME.report.txt)",
+        return CommandFailure(message: "\(refused) of \(taken) files taken from \(folder) were refused (each moved to a failed/ folder with NAME.report.txt)",
                               exitCode: refused == taken ? .failed : .partly)
     }
 }

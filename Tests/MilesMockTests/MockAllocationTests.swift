@@ -255,6 +255,19 @@ struct MockAllocationTests {
         let reverse = try envelope { try mappings.contract.writeReverseAllocation(payment, reasonCode: "MD06", into: &$0) }
         try schema.validateSOAPPayload(reverse)
 
+        // What a bank may give: a payer's name over NonEmptyText's 512 characters with a control character in it,
+        // a return reason in words rather than a Code. Each is sent as the XSD takes it, or not at all.
+        let longName = "  Ms Ada\u{7}" + String(repeating: " Lovelace", count: 80)
+        let named = try envelope { try mappings.contract.writeAllocatePayment(payment, payerName: longName, into: &$0) }
+        try schema.validateSOAPPayload(named)
+        #expect(String(decoding: named, as: UTF8.self).contains("<m:PayerName>Ms Ada Lovelace Lovelace"))
+        let worded = try envelope {
+            try mappings.contract.writeReverseAllocation(payment, reasonCode: "account closed at the customer's request", into: &$0)
+        }
+        try schema.validateSOAPPayload(worded)
+        #expect(!String(decoding: worded, as: UTF8.self).contains("ReasonCode"))
+        #expect(String(decoding: reverse, as: UTF8.self).contains("<m:ReasonCode>MD06</m:ReasonCode>"))
+
         let allocated = await miles.handle(service: "FinanceService", body: allocate)
         #expect(allocated.status == 200)
         try schema.validateSOAPPayload(allocated.body)

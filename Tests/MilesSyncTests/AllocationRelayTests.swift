@@ -40,6 +40,22 @@ struct AllocationRelayTests {
         #expect(await store.allocations[42]?.state == .reversed)
     }
 
+    @Test("a reversal whose allocation is tried again in ten minutes waits with it: the run leaves both and stops, after one look")
+    func reversalWaitsWithItsAllocation() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
+        let miles = InMemoryMiles(mappings: mappings, contracts: [])
+        await store.queueAllocation(allocation(id: 51), reversal: false, at: clock().adding(seconds: 600))
+        await store.queueAllocation(allocation(id: 51), reversal: true, at: clock())
+
+        // The deadline bounds a run that would look again and again for the reversal it may not send.
+        let summary = try await OutboxRelay(gateway: miles, store: store, configuration: OutboxRelay.Configuration(deadline: .seconds(2)),
+                                            now: clock).run()
+
+        #expect(summary.leftPending == 2)
+        #expect(await miles.allocationCalls.isEmpty)
+        #expect(await store.claims == 1)
+    }
+
     @Test("a busy MILES is asked again with the same client reference; a business refusal is dead-lettered with MILES's code")
     func retriedThenRefused() async throws {
         let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])

@@ -306,6 +306,9 @@ struct BankStoreTests {
             }
             // Before the allocation's retry is due, the reversal waits too: MILES would refuse to undo what it has not seen.
             #expect(try await claim(first, at: 10).isEmpty)
+            // So the next claim is due with the allocation, not at the reversal's own time (a relay would look again at once).
+            let backlog = try await store.outboxBacklog()
+            #expect(backlog.waiting == 2 && backlog.nextClaimAt == at(60))
             // The retry is due: only the allocation goes, and while it is being sent the reversal still waits.
             let due = try await claim(first, at: 60)
             #expect(due.map(\.kind) == [.allocatePayment])

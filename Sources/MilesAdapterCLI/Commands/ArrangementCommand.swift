@@ -125,7 +125,8 @@ struct ArrangementCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let session = try await CommandSession(global)
+                // It queues the status change and ends the plan in MILES.
+                let session = try await CommandSession(global, requiring: [.outbox(.updateContractStatus), .outbox(.cancelPaymentArrangement)])
                 try await session.requireIntactAudit()
                 let change = try await session.arrangementDesk.close(id: id, by: try await session.person())
                 print("\(id): closed; status change \(change) queued for MILES")

@@ -1,4 +1,5 @@
 import CollectionsDomain
+import Foundation
 import MilesSOAP
 
 /// Writes the FinanceService requests with the element names of `mappings/contract.yaml`.
@@ -88,7 +89,7 @@ extension ContractMapping {
         try writer.element(path: fields["valueDate"], allocation.valueDate.description)
         try writer.element(path: fields["account"], allocation.account)
         try writer.element(path: fields["bankReference"], allocation.bankReference)
-        try writer.element(path: fields["payerName"], payerName)
+        try writer.element(path: fields["payerName"], Self.payerName(payerName))
         try writer.element(path: fields["clientReference"], allocation.clientReference)
         writer.close("m:" + operation.requestElement)
     }
@@ -99,8 +100,28 @@ extension ContractMapping {
         let fields = operation.requestFields
         writer.open("m:" + operation.requestElement)
         try writer.element(path: fields["allocationReference"], allocation.clientReference)
-        try writer.element(path: fields["reasonCode"], reasonCode)
+        try writer.element(path: fields["reasonCode"], Self.returnReasonCode(reasonCode))
         try writer.element(path: fields["clientReference"], allocation.reversalReference)
         writer.close("m:" + operation.requestElement)
+    }
+
+    /// The payer's name as the contract's `NonEmptyText` takes it: control characters dropped, spaces
+    /// trimmed, at most 512 characters; none when nothing is left. The bank's text is not checked
+    /// that far, and an allocation MILES refused for its optional name would never reach it.
+    static func payerName(_ name: String?) -> String? {
+        guard let name else { return nil }
+        let cleaned = String(String.UnicodeScalarView(name.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }))
+            .trimmingCharacters(in: .whitespaces)
+        return cleaned.isEmpty ? nil : String(cleaned.prefix(512))
+    }
+
+    /// The bank's return reason when it is a code the contract's `Code` takes (1 to 32 characters, no
+    /// spaces or control characters); free text is not sent, as MILES takes a reversal without a reason
+    /// and would refuse one with an invalid reason, leaving the money allocated.
+    static func returnReasonCode(_ reason: String?) -> String? {
+        guard let reason, (1...32).contains(reason.count),
+              !reason.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) })
+        else { return nil }
+        return reason
     }
 }

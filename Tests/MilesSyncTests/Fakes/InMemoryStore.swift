@@ -10,6 +10,8 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         didSet { revision += 1 }
     }
     private var revision: Int64 = 0
+    /// How many times a worker has looked for entries to claim.
+    private(set) var claims = 0
     var requests: [Int64: WriteOffRequest] = [:]
     var holdsByContract: [String: [ContractHold]] = [:]
     var noticesByContract: [String: ContractNotices] = [:]
@@ -255,6 +257,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func claimOutboxEntries(for worker: OutboxWorker, now: Timestamp, leaseUntil: Timestamp, limit: Int,
                             isGone: @Sendable (OutboxWorker) -> Bool) -> [OutboxEntry] {
+        claims += 1
         let claimable = outbox.values.filter { entry in
             (entry.state == .pending && entry.nextAttemptAt <= now || entry.state == .sending)
                 && entry.lease.map { $0.expiresAt <= now || isGone($0.worker) } ?? true
@@ -286,7 +289,7 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 
     func outboxBacklog() -> OutboxBacklog {
         let waiting = outbox.values.filter { $0.state == .pending || $0.state == .sending }
-        return OutboxBacklog(waiting: waiting.count, nextClaimAt: waiting.map { entry in
+        return OutboxBacklog(waiting: waiting.count, nextClaimAt: waiting.filter { !undoesUnsettledWrite($0) }.map { entry in
             max(entry.state == .pending ? entry.nextAttemptAt : Timestamp(millisecondsSinceEpoch: 0),
                 entry.lease?.expiresAt ?? Timestamp(millisecondsSinceEpoch: 0))
         }.min())
