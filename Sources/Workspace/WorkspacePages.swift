@@ -342,13 +342,11 @@ extension Workspace {
 
     func outboxDecision(_ id: Int64?, skip: Bool, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
         guard let id else { return redirect("/workspace/outbox") }
-        let desk = OutboxDesk(store: store, decisionRole: mappings.authorityMatrix.outboxDecisionRole, now: now)
+        let desk = OutboxDesk(store: store, decisionRole: mappings.authorityMatrix.outboxDecisionRole, contract: mappings.contract, now: now)
         if skip {
             try await desk.skip(entryId: id, by: person(session), reason: form["reason"])
             await flash(session, "Entry \(id) skipped.")
         } else {
-            // Re-queued, an entry this MILES cannot be sent would stop every push.
-            if let kind = try await store.outboxEntry(id: id)?.kind { try mappings.contract.require(.outbox(kind)) }
             try await desk.retry(entryId: id, by: person(session))
             await flash(session, "Entry \(id) re-queued; the next push sends it.")
         }

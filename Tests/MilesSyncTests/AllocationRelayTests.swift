@@ -1,4 +1,5 @@
 import CollectionsDomain
+import Foundation
 import CollectionsStore
 import MilesMapping
 @testable import MilesSync
@@ -54,6 +55,31 @@ struct AllocationRelayTests {
         #expect(summary.leftPending == 2)
         #expect(await miles.allocationCalls.isEmpty)
         #expect(await store.claims == 1)
+    }
+
+    @Test("a person re-queues a set-aside allocation only when this MILES can take it: without AllocatePayment mapped, refused naming it")
+    func retryNeedsTheOperation() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("no-allocations-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: mappingsDirectory, toPath: folder)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let contractFile = folder + "/contract.yaml"
+        var dropping = false
+        let kept = try String(contentsOfFile: contractFile, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            if line.hasPrefix("  "), !line.hasPrefix("   ") { dropping = line.hasPrefix("  allocatePayment:") } else if !line.hasPrefix(" "), !line.isEmpty { dropping = false }
+            return !dropping
+        }
+        try kept.joined(separator: "\n").write(toFile: contractFile, atomically: true, encoding: .utf8)
+        let partial = try MappingSet.load(directory: folder).contract
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
+        await store.queueAllocation(allocation(id: 61), reversal: false, at: clock())
+        let entry = try #require(await store.outboxEntries(state: .pending).first)
+        await store.skipOutboxEntry(id: entry.id, by: "bob", reason: "MILES is not ready", at: clock())
+        let carol = CollectionsUser(name: "carol", role: try #require(mappings.authorityMatrix.role(named: "headOfCredit")))
+
+        await #expect(throws: UnmappedOperationError.self) { try await OutboxDesk(store: store, contract: partial).retry(entryId: entry.id, by: carol) }
+        #expect(await store.outboxEntry(id: entry.id)?.state == .skipped)
+        try await OutboxDesk(store: store, contract: mappings.contract).retry(entryId: entry.id, by: carol)
+        #expect(await store.outboxEntry(id: entry.id)?.state == .pending)
     }
 
     @Test("a busy MILES is asked again with the same client reference; a business refusal is dead-lettered with MILES's code")

@@ -128,11 +128,9 @@ struct OutboxCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let session = try await CommandSession(global)
                 try await session.requireIntactAudit()
-                let desk = OutboxDesk(store: session.store, decisionRole: session.mappings.authorityMatrix.outboxDecisionRole, now: CommandSession.clock)
-                let id = try await desk.entryId(entry)
-                // Re-queued, an entry this MILES cannot be sent would stop every push.
-                if let kind = try await session.store.outboxEntry(id: id)?.kind { try MappedJobs.require([.outbox(kind)], in: session.mappings) }
-                try await desk.retry(entryId: id, by: try await session.person())
+                let desk = OutboxDesk(store: session.store, decisionRole: session.mappings.authorityMatrix.outboxDecisionRole,
+                                      contract: session.mappings.contract, now: CommandSession.clock)
+                try await desk.retry(entryId: try await desk.entryId(entry), by: try await session.person())
                 print("\(entry): re-queued; run 'miles-adapter push'")
             }
         }

@@ -1,5 +1,6 @@
 import CollectionsDomain
 import CollectionsStore
+import MilesMapping
 
 /// What people do with the outbox: look at it, re-queue a dead-lettered or skipped entry once its
 /// cause is fixed, or set an entry aside. Both need the matrix's `outboxDecisions` role; each is
@@ -12,11 +13,14 @@ public struct OutboxDesk: Sendable {
     public let store: any OutboxStore
     /// The least role that may retry or skip.
     let decisionRole: CollectionsRole?
+    /// The MILES contract the outbox is sent to: an entry of a kind it cannot take is not re-queued.
+    let contract: ContractMapping?
     let now: CollectionsClock
 
-    public init(store: any OutboxStore, decisionRole: CollectionsRole? = nil, now: CollectionsClock = .system) {
+    public init(store: any OutboxStore, decisionRole: CollectionsRole? = nil, contract: ContractMapping? = nil, now: CollectionsClock = .system) {
         self.store = store
         self.decisionRole = decisionRole
+        self.contract = contract
         self.now = now
     }
 
@@ -44,8 +48,11 @@ public struct OutboxDesk: Sendable {
     }
 
     /// Throws `StoreError.wrongState` unless the entry is dead-lettered or skipped.
+    /// Throws `UnmappedOperationError` for an entry of a kind `contract` cannot take: re-queued, it would
+    /// stop every push.
     public func retry(entryId: Int64, by person: CollectionsUser) async throws {
         try requireRole(person)
+        if let contract, let kind = try await store.outboxEntry(id: entryId)?.kind { try contract.require(.outbox(kind)) }
         try await store.retryOutboxEntry(id: entryId, by: person.name, at: now())
     }
 
