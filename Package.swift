@@ -253,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MilesSyncTests",
-            dependencies: ["MilesSync", "MilesMapping", "CollectionsStore", "CollectionsDomain"],
+            dependencies: ["TestSupport", "MilesSync", "MilesMapping", "CollectionsStore", "CollectionsDomain"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -261,7 +261,7 @@ let package = Package(
             dependencies: ["MilesMock", "MilesSOAP", "MilesMapping"],
             swiftSettings: swiftSettings
         ),
-        // What the store tests and the end-to-end tests share: the stores they run on, a fresh database of each.
+        // What the test suites share: the stores they run on, a fresh database of each, a MILES mapped in part.
         .target(
             name: "TestSupport",
             dependencies: [

@@ -25,3 +25,13 @@ public enum StoreErrorCode: String, Sendable {
     /// The store cannot be opened where the configuration says it is (a bad URL, no server, a refused login).
     case unusableLocation
 }
+
+extension StoreError {
+    /// A person's retry of an AllocatePayment whose payment the bank has since returned: allocating it
+    /// would allocate money that was taken back.
+    public static func returnedPayment(outboxId: Int64, returnedBy: Int64) -> StoreError {
+        StoreError(.wrongState, input: "outbox entry \(outboxId)",
+                   "outbox entry \(outboxId) allocates a payment the bank has since returned (bank entry \(returnedBy)): allocating it "
+                       + "now would allocate money that was taken back, so it stays as it is")
+    }
+}

@@ -197,7 +197,7 @@ extension PostgresStore: OutboxStore {
                         details: "next attempt at \(nextAttemptAt): \(error)")
     }
 
-    public func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws {
+    public func recordDeadLetter(_ entry: OutboxEntry, reason: String, cause: DeadLetterCause, at: Timestamp) async throws {
         try await transaction { [self] connection in
             let changed = try await rows("""
                 UPDATE outbox SET state = 'deadLetter', last_error = \(reason), updated_at = \(at.millisecondsSinceEpoch), \(unescaped: Self.noLease)
@@ -211,6 +211,7 @@ extension PostgresStore: OutboxStore {
                     """, logger: logger)
             } else if entry.kind == .allocatePayment {
                 try await allocationNotSent(id: entry.subjectId, failure: reason, why: "MILES refused the allocation: " + reason, on: connection)
+                if cause == .refusedByMiles { try await dropWaitingReversal(of: entry, refusal: reason, at: at, on: connection) }
             } else if entry.kind == .reverseAllocation {
                 // MILES still holds the allocation: it stays reversing, with why the reversal failed.
                 try await connection.query("""
@@ -227,6 +228,12 @@ extension PostgresStore: OutboxStore {
 
     public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
         try await transaction { [self] connection in
+            if let returned = try await rows("""
+                SELECT r.id FROM outbox JOIN bank_entries r ON r.reverses_entry_id = outbox.subject_id
+                WHERE outbox.id = \(id) AND outbox.kind = \(OutboxKind.allocatePayment.rawValue)
+                """, on: connection).first {
+                throw StoreError.returnedPayment(outboxId: id, returnedBy: try returned.value("id", as: Int64.self))
+            }
             let retried = try await rows("""
                 UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = \(at.millisecondsSinceEpoch),
                     updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1, \(unescaped: Self.noLease)
@@ -272,6 +279,22 @@ extension PostgresStore: OutboxStore {
     /// was sent): MILES does not have it, so its entry waits for a person again (`why`), unless the bank
     /// has since taken the money back; a pending allocation is refused and may be made again (one
     /// being reversed stays so).
+    /// The ReverseAllocation waiting for `allocation` (`undoingWaits`) once MILES has refused that
+    /// allocation: MILES never held it, so the reversal is set aside and the allocation counts as undone.
+    private func dropWaitingReversal(of allocation: OutboxEntry, refusal: String, at: Timestamp, on connection: PostgresConnection) async throws {
+        let why = "MILES refused the allocation it would reverse (\(allocation.clientReference)), so MILES holds nothing to reverse: \(refusal)"
+        guard let waiting = try await rows("""
+            UPDATE outbox SET state = 'skipped', last_error = \(why), updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1, \(unescaped: Self.noLease)
+            WHERE client_reference = \(OutboxKind.reverseAllocation.clientReference(forSubject: allocation.subjectId)) AND state = 'pending'
+            RETURNING id
+            """, on: connection).first else { return }
+        try await connection.query("""
+            UPDATE payment_allocations SET state = 'reversed' WHERE id = \(allocation.subjectId) AND state = 'reversing'
+            """, logger: logger)
+        try await audit(connection, at: at, actor: "outbox-relay", action: "outbox.skipped", subject: "outbox:\(try waiting.value("id", as: Int64.self))",
+                        details: why)
+    }
+
     private func allocationNotSent(id: Int64, failure: String, why: String, on connection: PostgresConnection) async throws {
         try await connection.query("""
             UPDATE payment_allocations SET state = CASE WHEN state = 'pending' THEN 'refused' ELSE state END, failure_reason = \(failure)

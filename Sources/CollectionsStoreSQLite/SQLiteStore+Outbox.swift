@@ -189,7 +189,7 @@ extension SQLiteStore {
                        details: "next attempt at \(nextAttemptAt): \(error)")
     }
 
-    public func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws {
+    public func recordDeadLetter(_ entry: OutboxEntry, reason: String, cause: DeadLetterCause, at: Timestamp) async throws {
         try transaction { db in
             let requestId = entry.subjectId
             try db.execute(sql: "UPDATE outbox SET state = 'deadLetter', last_error = ?, updated_at = ?, \(Self.noLease) WHERE id = ? AND fence = ?",
@@ -200,6 +200,7 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
             } else if entry.kind == .allocatePayment {
                 try self.allocationNotSent(id: requestId, failure: reason, why: "MILES refused the allocation: " + reason, db)
+                if cause == .refusedByMiles { try self.dropWaitingReversal(of: entry, refusal: reason, at: at, db) }
             } else if entry.kind == .reverseAllocation {
                 // MILES still holds the allocation: it stays reversing, with why the reversal failed.
                 try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: ["reversal failed: " + reason, requestId])
@@ -213,6 +214,11 @@ extension SQLiteStore {
 
     public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
         try transaction { db in
+            if let returnedBy = try Int64.fetchOne(db, sql: """
+                SELECT r.id FROM outbox JOIN bank_entries r ON r.reverses_entry_id = outbox.subject_id WHERE outbox.id = ? AND outbox.kind = ?
+                """, arguments: [id, OutboxKind.allocatePayment.rawValue]) {
+                throw StoreError.returnedPayment(outboxId: id, returnedBy: returnedBy)
+            }
             try db.execute(sql: """
                 UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, fence = fence + 1, \(Self.noLease)
                 WHERE id = ? AND state IN ('deadLetter', 'skipped')
@@ -252,6 +258,19 @@ extension SQLiteStore {
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }
+    }
+
+    /// The ReverseAllocation waiting for `allocation` (`undoingWaits`) once MILES has refused that
+    /// allocation: MILES never held it, so the reversal is set aside and the allocation counts as undone.
+    private func dropWaitingReversal(of allocation: OutboxEntry, refusal: String, at: Timestamp, _ db: Database) throws {
+        let reference = OutboxKind.reverseAllocation.clientReference(forSubject: allocation.subjectId)
+        guard let waiting = try Int64.fetchOne(db, sql: "SELECT id FROM outbox WHERE client_reference = ? AND state = 'pending'",
+                                               arguments: [reference]) else { return }
+        let why = "MILES refused the allocation it would reverse (\(allocation.clientReference)), so MILES holds nothing to reverse: \(refusal)"
+        try db.execute(sql: "UPDATE outbox SET state = 'skipped', last_error = ?, updated_at = ?, fence = fence + 1, \(Self.noLease) WHERE id = ?",
+                       arguments: [why, at.millisecondsSinceEpoch, waiting])
+        try db.execute(sql: "UPDATE payment_allocations SET state = 'reversed' WHERE id = ? AND state = 'reversing'", arguments: [allocation.subjectId])
+        try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.skipped", subject: "outbox:\(waiting)", details: why)
     }
 
     /// An AllocatePayment that will not reach MILES (refused there, or set aside by a person before it

@@ -125,6 +125,44 @@ struct IngestEndToEndTests {
         }
     }
 
+    @Test("a MILES that maps no AddContractNote, UpdateContactDetails or UpdateContractStatus: agents' updates are kept, a trace result and a legal status are refused for the team naming what is missing, and nothing is queued that push could not send")
+    func partialMiles() async throws {
+        try await withHarness(contracts: 60) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
+            _ = try await harness.placedStore(agent: "tracewise", contracts: ["C00000031"])
+            let folder = temporaryDirectory("partial-miles")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let mappings = try partialMappings(in: folder, leavingOut: ["addContractNote", "updateContactDetails", "updateContractStatus"])
+            let desk = IngestDesk(store: store, mappings: mappings, inboxDirectory: folder + "/inbox")
+            let outboxBefore = try await store.outboxEntries(state: nil)
+
+            let returned = try await desk.ingest(path: goldenDirectory + "/agents/acme-dca-return.csv", agent: "acme-dca", channel: "file")
+            #expect((returned.file.applied, returned.file.refused, returned.file.rejected) == (4, 0, 0))
+            #expect(try await store.holds(contractNumber: "C00000013").map(\.kind) == [.dispute])
+            #expect(try await store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])
+            #expect(try await store.reportedArrangements(open: true, limit: 10).map(\.contractNumber) == ["C00000008"])
+
+            let (year, month, day) = CollectionsClock.system().date.components
+            let legal = folder + "/legal.csv", traced = folder + "/traced.csv"
+            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000026,LEG,\(String(format: "%02d/%02d/%04d", day, month, year)),,,claim issued\n"
+                .write(toFile: legal, atomically: true, encoding: .utf8)
+            try "ClientRef;Result;TracedOn;NewAddress1;NewAddress2;NewTown;NewPostcode;NewPhone;NewEmail;Comment\n"
+                .appending("C00000031;TRACED;2026-11-26;4 Rose Lane;;Leith;EH6 7AA;07700 900555;;moved in with family\n")
+                .write(toFile: traced, atomically: true, encoding: .utf8)
+            let legalOutcome = try await desk.ingest(path: legal, agent: "acme-dca", channel: "file")
+            let tracedOutcome = try await desk.ingest(path: traced, agent: "tracewise", channel: "file")
+            #expect((legalOutcome.file.refused, tracedOutcome.file.refused) == (1, 1))
+            let refused = try await store.refusedUpdates(limit: 10)
+            let legalRefusal = try #require(refused.first { $0.contractNumber == "C00000026" }?.refusal)
+            #expect(legalRefusal.contains("status change to legal") && legalRefusal.contains("UpdateContractStatus, not mapped in contract.yaml"), "\(legalRefusal)")
+            let traceRefusal = try #require(refused.first { $0.contractNumber == "C00000031" }?.refusal)
+            #expect(traceRefusal.contains("new contact details") && traceRefusal.contains("UpdateContactDetails"), "\(traceRefusal)")
+            #expect(try await store.contract(number: "C00000031")?.customer.address.line1 != "4 Rose Lane")
+
+            #expect(try await store.outboxEntries(state: nil) == outboxBefore, "nothing queued for MILES")
+        }
+    }
+
     @Test("a trace result updates the customer's address and phone in MILES (partner version) and in the store")
     func traceResult() async throws {
         try await withHarness(contracts: 60) { harness in

@@ -245,16 +245,7 @@ struct WorkspaceTests {
             // The same store served against a contract.yaml with the two operations left out.
             let folder = temporaryDirectory("partial-mappings")
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            try FileManager.default.copyItem(atPath: repositoryMappings, toPath: folder + "/mappings")
-            let contract = folder + "/mappings/contract.yaml"
-            var kept: [Substring] = [], dropping = false
-            for line in try String(contentsOfFile: contract, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix("  "), !line.hasPrefix("   ") { dropping = line == "  updateContractStatus:" || line == "  addContractNote:" }
-                else if !line.hasPrefix(" "), !line.isEmpty { dropping = false }
-                if !dropping { kept.append(line) }
-            }
-            try kept.joined(separator: "\n").write(toFile: contract, atomically: true, encoding: .utf8)
-            let mappings = try MappingSet.load(directory: folder + "/mappings")
+            let mappings = try partialMappings(in: folder, leavingOut: ["updateContractStatus", "addContractNote"])
             #expect(mappings.contract.refusal(for: .outbox(.updateContractStatus)) != nil)
             let workspace = try Workspace(store: full.store, mappings: mappings, passwordCost: 4,
                                           placementsDirectory: folder + "/placements", logger: Logger(label: "workspace"))

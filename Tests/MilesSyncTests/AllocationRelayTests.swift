@@ -3,6 +3,7 @@ import Foundation
 import CollectionsStore
 import MilesMapping
 @testable import MilesSync
+import TestSupport
 import Testing
 
 @Suite("The relay pushes bank allocations and their reversals, against in-memory MILES and store")
@@ -62,13 +63,7 @@ struct AllocationRelayTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("no-allocations-\(UUID().uuidString)").path
         try FileManager.default.copyItem(atPath: mappingsDirectory, toPath: folder)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let contractFile = folder + "/contract.yaml"
-        var dropping = false
-        let kept = try String(contentsOfFile: contractFile, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).filter { line in
-            if line.hasPrefix("  "), !line.hasPrefix("   ") { dropping = line.hasPrefix("  allocatePayment:") } else if !line.hasPrefix(" "), !line.isEmpty { dropping = false }
-            return !dropping
-        }
-        try kept.joined(separator: "\n").write(toFile: contractFile, atomically: true, encoding: .utf8)
+        try leaveOut(["allocatePayment"], ofContractMappingAt: folder + "/contract.yaml")
         let partial = try MappingSet.load(directory: folder).contract
         let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
         await store.queueAllocation(allocation(id: 61), reversal: false, at: clock())
@@ -96,5 +91,22 @@ struct AllocationRelayTests {
         let entry = try #require(await store.outboxEntries(state: .deadLetter).first)
         #expect(entry.lastError?.hasPrefix("MILES ALLOCATION_EXCEEDS_OPEN") == true)
         #expect(await store.allocations[7]?.state == .refused)
+    }
+
+    @Test("the bank returns a payment while MILES is asked to allocate it, and MILES refuses the allocation: the reversal waiting for it is set aside, never sent")
+    func refusedAllocationIsNotReversed() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
+        let miles = InMemoryMiles(mappings: mappings, contracts: [], allocationFaults: ["ALLOCATION_EXCEEDS_OPEN"])
+        await store.queueAllocation(allocation(id: 81), reversal: false, at: clock())
+        var returned = allocation(id: 81)
+        returned.state = .reversing
+        await store.queueAllocation(returned, reversal: true, at: clock())
+
+        let summary = try await OutboxRelay(gateway: miles, store: store, now: clock).run()
+
+        #expect(summary.deadLettered == 1 && summary.allocationsReversed == 0 && summary.leftPending == 0)
+        #expect(await miles.allocationCalls == ["PA-81"])
+        #expect(await store.outboxEntries(state: .skipped).map(\.clientReference) == ["PR-81"])
+        #expect(await store.allocations[81]?.state == .reversed)
     }
 }

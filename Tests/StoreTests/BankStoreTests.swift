@@ -321,6 +321,55 @@ struct BankStoreTests {
         }
     }
 
+    @Test("MILES refuses an AllocatePayment whose payment the bank returned meanwhile: the ReverseAllocation waiting for it is set aside (MILES holds nothing to reverse); given up without a refusal, the reversal goes; neither allocation can be retried",
+          arguments: StoreKind.available)
+    func refusedAllocationTakesItsReversal(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await store.upsertContract(sampleContract("C-1"))
+            let stored = try await store.receiveBankStatement(statement("ff66", entries: 4), at: at(0)).statement
+            let refused = outcome(entry(1, 10_000, reference: "R1", endToEndId: "E2E-1"), allocate(10_000, to: "C-1"))
+            let unknown = outcome(entry(2, 7_000, reference: "R2", endToEndId: "E2E-2"), allocate(7_000, to: "C-1"))
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 2, outcomes: [refused, unknown], by: "auto", at: at(1))
+            let (refusedId, unknownId) = (try await storedId(refused, in: store), try await storedId(unknown, in: store))
+            // Both tried once with the answer lost, then both payments returned: each reversal waits for its allocation.
+            for id in [refusedId, unknownId] {
+                let tried = try await claimSending(.allocatePayment, subject: id, in: store, at: at(2))
+                try await store.recordRetry(tried, error: "connection reset before an answer", nextAttemptAt: at(10), at: at(3))
+            }
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 4, outcomes: [
+                outcome(entry(3, 10_000, reference: "RV1", reversal: true, endToEndId: "E2E-1"), .reverse(originalEntryId: refusedId, reason: "AC04")),
+                outcome(entry(4, 7_000, reference: "RV2", reversal: true, endToEndId: "E2E-2"), .reverse(originalEntryId: unknownId, reason: "AC04")),
+            ], by: "auto", at: at(4))
+            let refusedReversal = try #require(try await outboxEntry(.reverseAllocation, subject: refusedId, in: store))
+            let unknownReversal = try #require(try await outboxEntry(.reverseAllocation, subject: unknownId, in: store))
+
+            let refusing = try await claimSending(.allocatePayment, subject: refusedId, in: store, at: at(10))
+            try await store.recordDeadLetter(refusing, reason: "MILES ALLOCATION_EXCEEDS_OPEN: nothing open", cause: .refusedByMiles, at: at(11))
+            let givingUp = try await claimSending(.allocatePayment, subject: unknownId, in: store, at: at(12))
+            try await store.recordDeadLetter(givingUp, reason: "gave up after 5 attempts: connection reset", cause: .givenUp, at: at(13))
+
+            // MILES refused it, so it never held it: the reversal is set aside and the allocation is undone.
+            let setAside = try #require(try await store.outboxEntry(id: refusedReversal.id))
+            #expect(setAside.state == .skipped)
+            #expect(setAside.lastError?.contains("MILES refused the allocation it would reverse (\(refusing.clientReference))") == true)
+            #expect(try await store.bankEntry(id: refusedId)?.allocation?.state == .reversed)
+            // MILES may hold the other from an attempt whose answer was lost: its reversal is the only way to know, and goes.
+            #expect(try await store.bankEntry(id: unknownId)?.allocation?.state == .reversing)
+            let claimed = try await store.claimOutboxEntries(for: OutboxWorker(name: "w", host: "h", processId: 1), now: at(14),
+                                                             leaseUntil: at(74), limit: 10, isGone: { _ in false })
+            #expect(claimed.map(\.id) == [unknownReversal.id])
+            // A person cannot send either allocation again: the bank took the money back.
+            for (entry, returnedBy) in [(refusing, refusedId), (givingUp, unknownId)] {
+                await #expect(throws: StoreError.self) { try await store.retryOutboxEntry(id: entry.id, by: "carol", at: at(15)) }
+                do { try await store.retryOutboxEntry(id: entry.id, by: "carol", at: at(15)) } catch let error as StoreError {
+                    #expect(error.code == .wrongState && error.description.contains("returned"), "\(error)")
+                }
+                #expect(try await store.outboxEntry(id: entry.id)?.state == .deadLetter, "returned \(returnedBy)")
+            }
+        }
+    }
+
     @Test("MILES refusing an allocation, or a person skipping it, puts its entry back in the queue; a person allocates it again, only from the queue or suspense",
           arguments: StoreKind.available)
     func refusedAndByHand(kind: StoreKind) async throws {
@@ -340,7 +389,7 @@ struct BankStoreTests {
             let outgoingId = try await storedId(outcomes[2], in: store)
 
             let sending = try await claimSending(.allocatePayment, subject: refusedId, in: store, at: at(2))
-            try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", at: at(3))
+            try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", cause: .refusedByMiles, at: at(3))
             let refused = try #require(try await store.bankEntry(id: refusedId))
             #expect(refused.state == .toCheck)
             #expect(refused.reason == "MILES refused the allocation: ALLOCATION_EXCEEDS_OPEN")
@@ -468,7 +517,7 @@ struct BankStoreTests {
             // MILES refuses the allocation that matched A1: the agent's payment is not in MILES, so in transit again.
             let matchedEntry = try await storedId(outcome(entry(1, 5_000, reference: "R1"), allocate(5_000, to: "C-1")), in: store)
             let sending = try await claimSending(.allocatePayment, subject: matchedEntry, in: store, at: at(11))
-            try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", at: at(12))
+            try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", cause: .refusedByMiles, at: at(12))
             #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A1", "A2"])
 
             // MILES shows a payment on A2's date: no agent's payment is in transit any more, for the matching or the guards.

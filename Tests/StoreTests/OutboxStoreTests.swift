@@ -136,7 +136,7 @@ struct OutboxStoreTests {
             let sent = try #require(try await store.outboxEntry(id: heldByA[0].id))
             #expect(sent.state == .sent && sent.lease == nil && sent.resultReference == "MW-1")
             #expect(try await store.writeOffRequests(state: .posted).map(\.milesWriteOffId) == ["MW-1"])
-            try await store.recordDeadLetter(takenOver[1], reason: "MILES refused: contract closed", at: at(63))
+            try await store.recordDeadLetter(takenOver[1], reason: "MILES refused: contract closed", cause: .refusedByMiles, at: at(63))
             #expect(try await store.writeOffRequest(id: takenOver[1].subjectId)?.failureReason == "MILES refused: contract closed")
             try await store.retryOutboxEntry(id: takenOver[1].id, by: "carol", at: at(64))
             #expect(try await store.writeOffRequest(id: takenOver[1].subjectId)?.state == .approved)

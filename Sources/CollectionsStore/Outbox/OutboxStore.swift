@@ -79,10 +79,14 @@ public protocol OutboxStore: Sendable {
     /// A retryable failure: back to pending, with the attempt counted and the next attempt's time.
     func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws
 
-    /// Given up: the entry is dead-lettered and its business record failed, with the reason.
-    func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) async throws
+    /// Given up: the entry is dead-lettered and its business record failed, with the reason. An
+    /// AllocatePayment MILES refused takes with it the ReverseAllocation waiting for it (the bank
+    /// returned the payment meanwhile): MILES never held the allocation, so nothing is left to reverse.
+    func recordDeadLetter(_ entry: OutboxEntry, reason: String, cause: DeadLetterCause, at: Timestamp) async throws
 
-    /// A person re-queues a dead-lettered or skipped entry (after fixing the cause).
+    /// A person re-queues a dead-lettered or skipped entry (after fixing the cause). An AllocatePayment
+    /// whose payment the bank has since returned is refused (`StoreError.wrongState`): it would allocate
+    /// money that was taken back.
     func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws
 
     /// A person sets a pending or dead-lettered entry aside, with a reason. An AllocatePayment set aside

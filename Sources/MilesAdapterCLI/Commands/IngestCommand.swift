@@ -197,7 +197,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     struct Refused: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Agents' updates a guard refused: kept for the team to act on, newest first.")
+            abstract: "Agents' updates refused (by a guard, or as this MILES cannot be sent them): kept for the team to act on, newest first.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "At most this many.") var limit = 100
 

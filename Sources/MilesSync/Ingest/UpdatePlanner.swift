@@ -54,8 +54,12 @@ struct UpdatePlanner: Sendable {
     /// The text of the contract note an update makes: the agent, then what it said.
     private func noteText(_ details: String) -> String { "\(agent): \(details)" }
 
-    private func note(_ update: ThirdPartyUpdate, _ details: String, category: String) -> ContractNote {
-        ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: noteText(details),
+    /// The note for the contract file in MILES, or none when this MILES takes no notes (contract.yaml
+    /// maps no AddContractNote): the stored update is then the record, and the row queues no call that
+    /// would sit in the outbox unsendable and hold back every push.
+    private func note(_ update: ThirdPartyUpdate, _ details: String, category: String) -> ContractNote? {
+        guard mappings.contract.refusal(for: .outbox(.addContractNote)) == nil else { return nil }
+        return ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: noteText(details),
                      source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now(), state: .queued)
     }
 
@@ -66,6 +70,9 @@ struct UpdatePlanner: Sendable {
         case .note, .vehicleRecovered, .soldAtAuction:
             return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
         case let .traceResult(address, phone, email, _):
+            if let unmapped = mappings.contract.refusal(for: .outbox(.updateContactDetails)) {
+                return IngestEffects(refusal: "the new contact details cannot be sent to this MILES, so they are kept here for the team: \(unmapped)")
+            }
             guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
             let change = ContactChange(id: 0, contractNumber: update.contractNumber, partnerId: contract.customer.partnerId,
                                        expectedVersion: contract.customer.version, address: address, phone: phone, email: email,
@@ -117,6 +124,9 @@ struct UpdatePlanner: Sendable {
         guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
             return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
+        }
+        if let unmapped = mappings.contract.refusal(for: .outbox(.updateContractStatus)) {
+            return IngestEffects(refusal: "the status change to \(target.rawValue) cannot be sent to this MILES, so the update is kept here for the team: \(unmapped)")
         }
         let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, evidence: .init(), overridden: [], store: store,
                                                       mappings: mappings, on: today)

@@ -485,8 +485,8 @@ public struct OutboxRelay: Sendable {
         return true
     }
 
-    private func deadLetter(_ entry: OutboxEntry, _ reason: String, _ summary: inout Summary) async throws {
-        try await store.recordDeadLetter(entry, reason: reason, at: now())
+    private func deadLetter(_ entry: OutboxEntry, _ reason: String, cause: DeadLetterCause = .givenUp, _ summary: inout Summary) async throws {
+        try await store.recordDeadLetter(entry, reason: reason, cause: cause, at: now())
         summary.deadLettered += 1
     }
 
@@ -505,7 +505,7 @@ public struct OutboxRelay: Sendable {
                                        "MILES keeps failing, so the push stopped calling it; every entry is kept and the next push resumes: \(error)")
             case .businessRejection:
                 let code = error.faultCode.map { "MILES \($0): " } ?? ""
-                try await deadLetter(entry, code + error.description, &summary)
+                try await deadLetter(entry, code + error.description, cause: .refusedByMiles, &summary)
             case .retryable, .conflict, .unknownOutcome:
                 if attempts >= configuration.retry.maxAttempts {
                     // A money posting whose outcome is unknown is looked for once more: marked failed while MILES

@@ -392,13 +392,19 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         outbox[entry.id]?.lease = nil
     }
 
-    func recordDeadLetter(_ entry: OutboxEntry, reason: String, at: Timestamp) throws {
+    func recordDeadLetter(_ entry: OutboxEntry, reason: String, cause: DeadLetterCause, at: Timestamp) throws {
         try held(entry)
         outbox[entry.id]?.state = .deadLetter
         outbox[entry.id]?.lastError = reason
         outbox[entry.id]?.lease = nil
         if entry.kind == .updateContractStatus { statusChanges[entry.subjectId]?.state = .failed }
-        if entry.kind == .allocatePayment { allocations[entry.subjectId]?.state = .refused }
+        guard entry.kind == .allocatePayment else { return }
+        if allocations[entry.subjectId]?.state == .pending { allocations[entry.subjectId]?.state = .refused }
+        if cause == .refusedByMiles, allocations[entry.subjectId]?.state == .reversing,
+           let waiting = outbox.values.first(where: { $0.kind == .reverseAllocation && $0.subjectId == entry.subjectId && $0.state == .pending }) {
+            outbox[waiting.id]?.state = .skipped
+            allocations[entry.subjectId]?.state = .reversed
+        }
     }
 
     func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) { outbox[id]?.state = .pending }
