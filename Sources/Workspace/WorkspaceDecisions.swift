@@ -153,21 +153,29 @@ extension Workspace {
     // MARK: Bank entries waiting for a person
 
     /// The bank import's to-check queue, oldest first, each entry with why it waits and the contracts the
-    /// rules found, and the entries holding money in suspense. Payers' names are masked, as in every list.
+    /// rules found, and the entries holding money in suspense. Payers' names are masked, as in every list,
+    /// and so are bank accounts, emails and phone numbers wherever the bank's text or a reason quotes them:
+    /// the page shows no personal data, so showing it records no view.
     func bankQueue(_ session: WorkspaceSessions.Session) async throws -> Response {
+        let personalData = RedactionPolicy(logPersonalData: false, secrets: [])
         func row(_ stored: StoredBankEntry) -> [String: Any] {
             let entry = stored.entry
             return Self.present([
                 "id": stored.id, "booked": entry.bookingDate.description, "amount": entry.amount.description,
-                "payer": entry.counterpartyName.map(Self.masked) ?? "(no name)", "remittance": entry.remittance, "reason": stored.reason ?? "",
-                "candidates": stored.candidates.map { ["contract": $0.contractNumber, "confidence": $0.confidence, "why": $0.reasons.joined(separator: "; ")] },
+                "payer": entry.counterpartyName.map(Self.masked) ?? "(no name)", "remittance": personalData.scrub(entry.remittance),
+                "reason": personalData.scrub(stored.reason ?? ""),
+                "candidates": stored.candidates.map {
+                    ["contract": $0.contractNumber, "confidence": $0.confidence, "why": personalData.scrub($0.reasons.joined(separator: "; "))]
+                },
                 "suggested": stored.candidates.first?.contractNumber ?? "",
                 "suspense": stored.allocation.map { "\($0.suspense) (the rest allocated to \($0.contractNumber))" } ?? "all of it",
             ])
         }
         let desk = bankDesk
-        var data: [String: Any] = ["title": "Bank", "waiting": try await desk.queue(limit: 200).map(row),
-                                   "suspense": try await desk.suspense(limit: 200).map(row)]
+        let shown = 200
+        let waiting = try await desk.queue(limit: shown + 1), suspense = try await desk.suspense(limit: shown + 1)
+        var data: [String: Any] = ["title": "Bank", "shown": shown, "waiting": waiting.prefix(shown).map(row), "waitingMore": waiting.count > shown,
+                                   "suspense": suspense.prefix(shown).map(row), "suspenseMore": suspense.count > shown]
         data.merge(await takeFlash(session)) { $1 }
         return render("bank", data, session: session)
     }

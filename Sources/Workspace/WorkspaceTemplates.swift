@@ -171,8 +171,10 @@ enum WorkspaceTemplates {
             <input id="bank-contract-{{id}}" name="contract" value="{{suggested}}" placeholder="contract" required>
             <input id="bank-invoices-{{id}}" name="invoices" placeholder="invoices (all open)"><input name="note" placeholder="why this contract">
             <button id="allocate-{{id}}">Allocate</button></form></td></tr>{{/waiting}}</table>
+            {{#waitingMore}}<p class="hint" id="waiting-more">Only the oldest {{shown}} are shown; the others appear as these are allocated.</p>{{/waitingMore}}
             <h2>In suspense</h2><table id="suspense"><tr><th>entry</th><th>booked</th><th>amount</th><th>payer</th><th>reference</th><th>held</th></tr>
-            {{#suspense}}<tr><td>{{id}}</td><td>{{booked}}</td><td class="n">{{amount}}</td><td>{{payer}}</td><td>{{remittance}}</td><td>{{suspense}}</td></tr>{{/suspense}}</table>{{> footer}}
+            {{#suspense}}<tr><td>{{id}}</td><td>{{booked}}</td><td class="n">{{amount}}</td><td>{{payer}}</td><td>{{remittance}}</td><td>{{suspense}}</td></tr>{{/suspense}}</table>
+            {{#suspenseMore}}<p class="hint" id="suspense-more">Only the oldest {{shown}} are shown.</p>{{/suspenseMore}}{{> footer}}
             """,
         "outbox": """
             {{> header}}<h1>Outbox</h1><table id="entries"><tr><th>queue</th><th>reference</th><th>what</th><th>state</th><th>attempts</th><th>MILES</th><th>last error</th><th></th></tr>

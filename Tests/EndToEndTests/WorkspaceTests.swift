@@ -284,8 +284,13 @@ struct WorkspaceTests {
         try await withWorkspace { workspace in
             let folder = temporaryDirectory("workspace-bank")
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            _ = try await BankDesk(store: workspace.store, rules: workspace.harness.mappings.bank, statementsDirectory: folder)
-                .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
+            // The golden statement, one payer quoting the account they paid from in the remittance.
+            let golden = try String(contentsOfFile: bankGolden + "/northern-example-camt053.xml", encoding: .utf8)
+            #expect(golden.contains("<Ustrd>thanks</Ustrd>"))
+            try golden.replacingOccurrences(of: "<Ustrd>thanks</Ustrd>", with: "<Ustrd>thanks, paid from DE89 3704 0044 0532 0130 00</Ustrd>")
+                .write(toFile: folder + "/statement.xml", atomically: true, encoding: .utf8)
+            let desk = BankDesk(store: workspace.store, rules: workspace.harness.mappings.bank, statementsDirectory: folder + "/kept")
+            _ = try await desk.importStatement(path: folder + "/statement.xml", format: nil)
             let waiting = try await workspace.store.bankEntries(state: .toCheck, limit: 50)
             let entry = try #require(waiting.first { $0.entry.amount.currency == .gbp })
             var found: Contract?
@@ -300,6 +305,10 @@ struct WorkspaceTests {
             #expect(page.status == 200)
             for stored in waiting { #expect(page.body.contains("<td>\(stored.id)</td>"), "entry \(stored.id) listed") }
             #expect(page.body.contains((entry.reason ?? "a reason").replacingOccurrences(of: "'", with: "&#39;")), "why it waits")
+            // The page holds no personal data: the account in the remittance is masked, as the payers' names are.
+            #expect(waiting.contains { $0.entry.remittance.contains("DE89 3704") })
+            #expect(!page.body.contains("DE89 3704") && page.body.contains("thanks, paid from ‹account …3000›"))
+            #expect(!page.body.contains("waiting-more"))
             let csrf = try #require(page.csrf)
 
             _ = try await alice.post("/workspace/bank/\(entry.id)/allocate", ["csrf": csrf, "contract": "C-NOPE", "note": "wrong"])
@@ -315,6 +324,16 @@ struct WorkspaceTests {
 
             _ = try await alice.post("/workspace/bank/\(entry.id)/allocate", ["csrf": csrf, "contract": contract])
             #expect(try await alice.get("/workspace/bank").body.contains("not waiting for a person"))
+
+            // More waiting than the page lists: it says so.
+            var many = ":20:NEB-STMT-MANY\n:25:BUKBGB22/GB33BUKB20201555555555\n:28C:102/1\n:60F:C261201GBP0,00\n"
+            for n in 1...200 { many += ":61:2612021202C1,00NTRFNONREF//M\(n)\n:86:thanks\n" }
+            many += ":62F:C261202GBP200,00\n"
+            try many.write(toFile: folder + "/many.mt940", atomically: true, encoding: .utf8)
+            _ = try await desk.importStatement(path: folder + "/many.mt940", format: nil)
+            let longQueue = try await alice.get("/workspace/bank").body
+            #expect(longQueue.contains("id=\"waiting-more\">Only the oldest 200 are shown"))
+            #expect(longQueue.components(separatedBy: "<button id=\"allocate-").count - 1 == 200)
         }
     }
 

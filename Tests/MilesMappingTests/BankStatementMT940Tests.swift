@@ -60,6 +60,31 @@ struct BankStatementMT940Tests {
         #expect(collector.statements == Self.expectedStatements)
     }
 
+    @Test("German returned direct debits (GVC 109): the SEPA return reason from ?34, or GVC109 without one, makes the debit a return; ?34 of any other entry is no reason")
+    func germanReturnedDirectDebits() throws {
+        let statement = """
+            :20:STMT-DE-1201
+            :25:DE89370400440532013000
+            :28C:00216/001
+            :60F:C261130EUR1000,00
+            :61:2612011201C50,00NDDTNONREF//DB-0101
+            :86:171?00SEPA-LASTSCHRIFT?20EREF+E2E-DD-1?21SVWZ+Vertrag C000042?32Max Mustermann?34997
+            :61:2612031203D50,00NDDTNONREF//DB-0102
+            :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-1?21SVWZ+ORG Vertrag C000042?32Max Mustermann?34912
+            :61:2612031203D10,00NDDTNONREF//DB-0103
+            :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-2?32Max Mustermann
+            :61:2612031203D5,00NCHGNONREF//DB-0104
+            :86:805?00ENTGELT?20Kontofuehrung?34011
+            :62F:C261203EUR985,00
+
+            """
+        let entries = try readStatements(Array(statement.utf8), .mt940).flatMap(\.entries)
+        #expect(entries.map(\.returnReason) == [nil, "912", "GVC109", nil])
+        #expect(entries.map(\.mark) == [.credit, .debit, .debit, .debit])
+        #expect(entries.map(\.endToEndId) == ["E2E-DD-1", "E2E-DD-1", "E2E-DD-2", nil])
+        #expect(entries.allSatisfy { !$0.isReversal })
+    }
+
     @Test("a file read in pieces splits lines anywhere: the same entries whatever the piece size")
     func linesAcrossChunks() throws {
         // A :86: line of 72,000 characters crosses the first 64 KiB piece's end.

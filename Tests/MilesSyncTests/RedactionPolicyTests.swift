@@ -59,6 +59,13 @@ struct RedactionPolicyTests {
         #expect(open.scrub("call 07700 900555") == "call 07700 900555")
     }
 
+    @Test("IBANs in free text, whole or in groups of four, are masked but for their last four characters; contract and invoice numbers are not")
+    func bankAccounts() {
+        #expect(masked.scrub("payer GB29NWBK60161331926819 paid C00000008; DE44 5001 0517 5407 3249 31 paid INV-2026-117")
+                == "payer ‹account …6819› paid C00000008; ‹account …4931› paid INV-2026-117")
+        #expect(open.scrub("payer GB29NWBK60161331926819") == "payer GB29NWBK60161331926819")
+    }
+
     @Test("metadata set on the logger, as a server sets a request's, is redacted when an event is written, and kept as set for reading back")
     func metadataSetOnTheLogger() throws {
         let inner = CapturingLogHandler()

@@ -3,7 +3,9 @@ import CollectionsDomain
 /// What an MT940 `:86:` field tells about its entry, in the layouts banks use:
 /// - German (DK): a transaction code, then `?NN` subfields: `?20`–`?29` and `?60`–`?63` the
 ///   purpose, `?31` the payer's account, `?32`/`?33` the name (`166?00GUTSCHRIFT?20Vertrag C1?32Max Muster`);
-///   a SEPA purpose may carry `EREF+` (end-to-end id) and `SVWZ+` (the remittance) keys.
+///   a SEPA purpose may carry `EREF+` (end-to-end id) and `SVWZ+` (the remittance) keys. A returned
+///   direct debit (transaction code 109, `RUECKBEL.`) is a return; its reason is the SEPA return reason
+///   `?34` carries as DK's three-digit code (`912`), or `GVC109` when it carries none.
 /// - Dutch (ING, Rabobank): `/KEY/value` pairs: `/EREF/`, `/CNTP/IBAN/BIC/name/city/`, `/NAME/`,
 ///   `/IBAN/`, `/REMI/USTD//text/`, `/RTRN/reason/`.
 /// Anything else is the remittance, its lines joined by one space.
@@ -44,16 +46,24 @@ struct MT940Information {
             || (bytes.first == UInt8(ascii: "?") && digits(1..<3))
     }
 
+    /// The DK transaction code (GVC) of a returned SEPA direct debit.
+    private static let returnedDirectDebit = "109"
+
     private mutating func readGerman(_ text: String) {
         var purpose: [Substring] = []
         var nameParts: [Substring] = []
+        var returnCode: String?
         for (code, value) in Self.germanSubfields(text) {
             switch code {
             case 20...29, 60...63: purpose.append(value)
             case 31: account = Self.compact(value)
             case 32, 33: nameParts.append(value)
+            case 34: returnCode = Self.sepaReturnCode(value)
             default: break
             }
+        }
+        if text.hasPrefix(Self.returnedDirectDebit + "?") {
+            returnReason = returnCode ?? "GVC" + Self.returnedDirectDebit
         }
         let name = Self.joinChunks(nameParts)
         self.name = name.isEmpty ? nil : name
@@ -65,6 +75,14 @@ struct MT940Information {
             remittance = keyed["SVWZ"] ?? ""
             endToEndId = keyed["EREF"].flatMap(Self.endToEnd)
         }
+    }
+
+    /// `?34` (Textschlüsselergänzung) of an R-transaction: the SEPA return reason as DK's three-digit
+    /// code, 901 to 999; anything else there is not a reason.
+    private static func sepaReturnCode(_ value: Substring) -> String? {
+        let code = value.trimmed(of: " ")
+        guard code.utf8.count == 3, code.utf8.allSatisfy(MT940EntryLine.isDigit), code.hasPrefix("9"), code != "900" else { return nil }
+        return code
     }
 
     /// The `?NN` subfields in order; what comes before the first (the transaction code) is not one.

@@ -6,7 +6,7 @@ import Logging
 ///
 /// Code logs personal data only as metadata under `customer.*` (or `name`, `address`, `phone`,
 /// `email`, `bankAccount`, `sortCode`, `iban`) keys, which are masked whole. Free text (messages and
-/// other metadata values) is scrubbed of email addresses, UK phone numbers and the known secret
+/// other metadata values) is scrubbed of email addresses, UK phone numbers, IBANs and the known secret
 /// values, in case an error message carries one.
 ///
 /// ```swift
@@ -97,14 +97,18 @@ public struct RedactionPolicy: Sendable {
     // Built once: a regex literal is parsed again each time it is evaluated.
     nonisolated(unsafe) private static let email = /[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/
     nonisolated(unsafe) private static let phone = /(?:\+44 ?|\b0)\d{2,4}[ \-]?\d{3,4}[ \-]?\d{3,6}\b/
+    /// An IBAN, written whole or in groups of four: country, check digits, 11 to 30 more.
+    nonisolated(unsafe) private static let iban = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/
 
-    /// Free text with the secrets, and unless allowed email addresses and phone numbers, masked.
+    /// Free text with the secrets, and unless allowed email addresses, phone numbers and bank
+    /// accounts (IBANs, but for their last four characters, by which a person can still tell them apart), masked.
     public func scrub(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) { text = text.replacing(secret, with: "‹redacted›") }
         guard !logPersonalData else { return text }
         if text.contains("@") { text = text.replacing(Self.email, with: "‹email›") }
         guard text.contains(where: \.isNumber) else { return text }
+        text = text.replacing(Self.iban) { "‹account …\($0.output.filter { $0 != " " }.suffix(4))›" }
         return text.replacing(Self.phone, with: "‹phone›")
     }
 }
