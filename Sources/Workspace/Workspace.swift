@@ -89,9 +89,9 @@ public struct Workspace: RouteGroup {
             await page(request) { try await writeOffs(state: request.uri.queryParameters["state"].map(String.init), $0) }
         }
         router.get("workspace/writeoffs.csv") { request, _ in await page(request) { _ in try await writeOffExport() } }
-        router.post("workspace/writeoffs/upload") { request, _ in await action(request, needs: [.outbox(.postWriteOff)]) { try await upload($0, $1) } }
+        router.post("workspace/writeoffs/upload") { request, _ in await action(request, sending: .writeOffs) { try await upload($0, $1) } }
         router.post("workspace/writeoffs/:id/approve") { request, context in
-            await action(request, needs: [.outbox(.postWriteOff)]) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
+            await action(request, sending: .writeOffs) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
         }
         router.post("workspace/writeoffs/:id/reject") { request, context in
             await action(request) { try await decide(writeOff: context.parameters.get("id", as: Int64.self), approve: false, $0, $1) }
@@ -101,10 +101,10 @@ public struct Workspace: RouteGroup {
             await page(request) { try await contract(context.parameters.get("number") ?? "", $0) }
         }
         router.post("workspace/contracts/:number/note") { request, context in
-            await action(request, needs: [.outbox(.addContractNote)]) { try await note(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, sending: .note) { try await note(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/status") { request, context in
-            await action(request, needs: [.outbox(.updateContractStatus)]) { try await statusChange(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, sending: .statusChange) { try await statusChange(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/hold") { request, context in
             await action(request) { try await hold(context.parameters.get("number") ?? "", $0, $1) }
@@ -113,32 +113,30 @@ public struct Workspace: RouteGroup {
             await action(request) { try await notice(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/credit") { request, context in
-            await action(request, needs: [.outbox(.raiseCreditNote)]) { try await raiseCredit(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, sending: .credit) { try await raiseCredit(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/letter") { request, context in
-            await action(request, needs: [.outbox(.requestCustomerLetter)]) { try await requestLetter(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, sending: .letter) { try await requestLetter(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.post("workspace/contracts/:number/arrangement") { request, context in
-            await action(request, needs: [.outbox(.createPaymentArrangement)]) { try await proposeArrangement(context.parameters.get("number") ?? "", $0, $1) }
+            await action(request, sending: .arrangement) { try await proposeArrangement(context.parameters.get("number") ?? "", $0, $1) }
         }
         router.get("workspace/approvals") { request, _ in await page(request) { try await approvals($0) } }
-        let approvalNeeds: [String: MilesJob] = [
-            "credits": .outbox(.raiseCreditNote), "reversals": .outbox(.reverseWriteOff), "arrangements": .outbox(.createPaymentArrangement),
-        ]
-        for (kind, job) in approvalNeeds {
+        let approvalDecisions: [String: PageDecision] = ["credits": .credit, "reversals": .writeOffReversal, "arrangements": .arrangement]
+        for (kind, decision) in approvalDecisions {
             router.post("workspace/\(kind)/:id/approve") { request, context in
-                await action(request, needs: [job]) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
+                await action(request, sending: decision) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: true, $0, $1) }
             }
             router.post("workspace/\(kind)/:id/reject") { request, context in
                 await action(request) { try await decide(kind, id: context.parameters.get("id", as: Int64.self), approve: false, $0, $1) }
             }
         }
         router.post("workspace/arrangements/:id/close") { request, context in
-            await action(request, needs: [.outbox(.updateContractStatus), .outbox(.cancelPaymentArrangement)]) { session, _ in try await closeArrangement(context.parameters.get("id", as: Int64.self), session) }
+            await action(request, sending: .arrangementClose) { session, _ in try await closeArrangement(context.parameters.get("id", as: Int64.self), session) }
         }
         router.get("workspace/agents") { request, _ in await page(request) { try await agents($0) } }
         router.post("workspace/agents/place") { request, _ in
-            await action(request, needs: [.outbox(.updateContractStatus)]) { try await place($0, $1) }
+            await action(request, sending: .placement) { try await place($0, $1) }
         }
         router.get("workspace/outbox") { request, _ in await page(request) { try await outbox($0) } }
         router.post("workspace/outbox/:id/retry") { request, context in
@@ -149,7 +147,7 @@ public struct Workspace: RouteGroup {
         }
         router.get("workspace/bank") { request, _ in await page(request) { try await bankQueue($0) } }
         router.post("workspace/bank/:id/allocate") { request, context in
-            await action(request, needs: [.outbox(.allocatePayment)]) {
+            await action(request, sending: .allocation) {
                 try await allocateBankEntry(context.parameters.get("id", as: Int64.self), $0, $1)
             }
         }
@@ -250,12 +248,11 @@ public struct Workspace: RouteGroup {
         do { return try await body(session) } catch { return failure(error, session: session) }
     }
 
-    /// A form post by a signed-in person with the session's CSRF token; otherwise nothing changes.
     /// A decision sent from a page: the signed-in person's, from this session's form (CSRF), refused with
     /// nothing changed when the audit log is broken or the mapping lacks what MILES needs for the work it
-    /// would queue (`needs`, as the command line's jobs): queued, it would wait in the outbox for ever and
-    /// stop every push.
-    private func action(_ request: Request, needs jobs: [MilesJob] = [],
+    /// would queue (`decision`'s jobs, as the command line's): queued, it would wait in the outbox for ever
+    /// and stop every push.
+    private func action(_ request: Request, sending decision: PageDecision? = nil,
                         _ body: (WorkspaceSessions.Session, FormData) async throws -> Response) async -> Response {
         guard let session = await live(sessions.session(sessionId(request))) else { return redirect("/workspace/sign-in") }
         if session.mustChangePassword { return redirect("/workspace/password") }
@@ -264,7 +261,7 @@ public struct Workspace: RouteGroup {
                                       + "nothing was changed. Reload the page and try again."], session: session, status: .forbidden)
         }
         do {
-            for job in jobs { try mappings.contract.require(job) }
+            if let refusal = decision?.refusals(in: mappings.contract).first { throw refusal }
             try await AuditDesk(store: store, mappings: mappings, now: now).requireIntact()
             return try await body(session, form)
         } catch {
@@ -304,6 +301,7 @@ public struct Workspace: RouteGroup {
     func render(_ template: String, _ data: [String: Any], session: WorkspaceSessions.Session, status: HTTPResponse.Status = .ok) -> Response {
         var context = data
         context["csrf"] = session.csrf
+        context.merge(PageDecision.offers(in: mappings.contract)) { page, _ in page }
         if let person = session.person {
             context["person"] = ["displayName": session.displayName ?? person.name, "role": person.role.name, "csrf": session.csrf]
         }

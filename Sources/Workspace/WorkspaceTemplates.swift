@@ -70,9 +70,9 @@ enum WorkspaceTemplates {
         "writeoffs": """
             {{> header}}<h1>Write-offs</h1>
             <h2>Raise from a file</h2>
-            <form method="post" action="/workspace/writeoffs/upload" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{csrf}}">
+            {{#offersWriteOffs}}<form method="post" action="/workspace/writeoffs/upload" enctype="multipart/form-data"><input type="hidden" name="csrf" value="{{csrf}}">
             <p class="hint">CSV: contract_number,amount,invoice_numbers,reason_code,comment</p>
-            <input type="file" name="file" id="file" accept=".csv,text/csv" required> <button id="upload">Raise requests</button></form>
+            <input type="file" name="file" id="file" accept=".csv,text/csv" required> <button id="upload">Raise requests</button></form>{{/offersWriteOffs}}{{^offersWriteOffs}}<p class="refusal" id="upload-not-offered">{{missingWriteOffs}}</p>{{/offersWriteOffs}}
             {{#hasLines}}<table id="upload-result"><tr><th>line</th><th>result</th></tr>{{#lines}}<tr><td>{{line}}</td><td>{{text}}</td></tr>{{/lines}}</table>{{/hasLines}}
             <h2>Requests</h2><form method="get"><select name="state" id="state"><option value="">all</option>
             {{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/states}}</select> <button>Show</button></form>
@@ -105,13 +105,13 @@ enum WorkspaceTemplates {
             <h2>What each action needs</h2><table id="guards"><tr><th>action</th><th>now</th></tr>
             {{#guards}}<tr><td>{{action}}</td><td>{{#allowed}}allowed{{/allowed}}{{#refusals}}<div class="refusal">{{.}}</div>{{/refusals}}</td></tr>{{/guards}}</table>
             <h2>Act</h2>
-            <form method="post" action="/workspace/contracts/{{number}}/status"><input type="hidden" name="csrf" value="{{csrf}}">
+            {{#offersStatusChange}}<form method="post" action="/workspace/contracts/{{number}}/status"><input type="hidden" name="csrf" value="{{csrf}}">
             Status change to <select name="to" id="status-to">{{#statuses}}<option value="{{.}}">{{.}}</option>{{/statuses}}</select>
             reason code <input name="reason" id="status-reason" size="6" required>
             {{#mayOverride}}<br>set aside <select name="overrideRule"><option value="">no guard</option>
             {{#overrides}}<option value="{{.}}">{{.}}</option>{{/overrides}}</select> because <input name="overrideReason" size="30">{{/mayOverride}}
             <br>CCA s.90 evidence: court order <input name="courtOrder" size="12"> consent <input name="customerConsent" size="20">
-            abandoned <input name="abandoned" size="20"> <button id="status-change">Ask for the change</button></form>
+            abandoned <input name="abandoned" size="20"> <button id="status-change">Ask for the change</button></form>{{/offersStatusChange}}{{^offersStatusChange}}<p class="refusal" id="status-change-not-offered">{{missingStatusChange}}</p>{{/offersStatusChange}}
             <form method="post" action="/workspace/contracts/{{number}}/hold"><input type="hidden" name="csrf" value="{{csrf}}">
             Hold <select name="kind" id="hold-kind">{{#holdKinds}}<option value="{{.}}">{{.}}</option>{{/holdKinds}}</select>
             because <input name="reason" id="hold-reason" size="30" required> <label><input type="checkbox" name="lift" value="yes"> lift it instead</label>
@@ -119,20 +119,20 @@ enum WorkspaceTemplates {
             <form method="post" action="/workspace/contracts/{{number}}/notice"><input type="hidden" name="csrf" value="{{csrf}}">
             Default notice served <input name="served" id="notice-served" placeholder="2026-10-01" size="10" required>
             remedy by <input name="remedy" id="notice-remedy" placeholder="2026-10-20" size="10" required> <button id="notice">Record the notice</button></form>
-            <h2>Ask MILES for a letter</h2><form method="post" action="/workspace/contracts/{{number}}/letter"><input type="hidden" name="csrf" value="{{csrf}}">
-            <select name="letter" id="letter">{{#letterTypes}}<option value="{{.}}">{{.}}</option>{{/letterTypes}}</select> <button id="request-letter">Ask MILES</button></form>
-            <h2>Raise a credit note</h2><form method="post" action="/workspace/contracts/{{number}}/credit"><input type="hidden" name="csrf" value="{{csrf}}">
+            <h2>Ask MILES for a letter</h2>{{#offersLetter}}<form method="post" action="/workspace/contracts/{{number}}/letter"><input type="hidden" name="csrf" value="{{csrf}}">
+            <select name="letter" id="letter">{{#letterTypes}}<option value="{{.}}">{{.}}</option>{{/letterTypes}}</select> <button id="request-letter">Ask MILES</button></form>{{/offersLetter}}{{^offersLetter}}<p class="refusal" id="letter-not-offered">{{missingLetter}}</p>{{/offersLetter}}
+            <h2>Raise a credit note</h2>{{#offersCredit}}<form method="post" action="/workspace/contracts/{{number}}/credit"><input type="hidden" name="csrf" value="{{csrf}}">
             amount <input name="amount" id="credit-amount" size="8" required> on invoice <input name="invoice" id="credit-invoice" size="14" placeholder="all open">
             reason <select name="reason" id="credit-reason">{{#creditReasons}}<option value="{{code}}">{{code}}: {{meaning}}</option>{{/creditReasons}}</select>
-            because <input name="comment" id="credit-comment" size="30" required> <button id="raise-credit">Raise</button></form>
-            <h2>Propose a payment arrangement</h2><form method="post" action="/workspace/contracts/{{number}}/arrangement"><input type="hidden" name="csrf" value="{{csrf}}">
+            because <input name="comment" id="credit-comment" size="30" required> <button id="raise-credit">Raise</button></form>{{/offersCredit}}{{^offersCredit}}<p class="refusal" id="credit-not-offered">{{missingCredit}}</p>{{/offersCredit}}
+            <h2>Propose a payment arrangement</h2>{{#offersArrangement}}<form method="post" action="/workspace/contracts/{{number}}/arrangement"><input type="hidden" name="csrf" value="{{csrf}}">
             <select name="frequency" id="plan-frequency">{{#frequencies}}<option value="{{.}}">{{.}}</option>{{/frequencies}}</select>
             from <input name="first" id="plan-first" size="10" placeholder="2026-12-15" required> <input name="count" id="plan-count" size="3" required> instalments of
             <input name="amount" id="plan-amount" size="8" required> <label><input type="checkbox" name="settlement" value="yes"> in settlement</label>
             <br>the customer's monthly income <input name="income" id="plan-income" size="8" required> and expenditure
-            <input name="expenditure" id="plan-expenditure" size="8" required> (CONC 7.3) <button id="propose-plan">Propose</button></form>
-            <h2>Add a note for MILES</h2><form method="post" action="/workspace/contracts/{{number}}/note"><input type="hidden" name="csrf" value="{{csrf}}">
-            <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>
+            <input name="expenditure" id="plan-expenditure" size="8" required> (CONC 7.3) <button id="propose-plan">Propose</button></form>{{/offersArrangement}}{{^offersArrangement}}<p class="refusal" id="arrangement-not-offered">{{missingArrangement}}</p>{{/offersArrangement}}
+            <h2>Add a note for MILES</h2>{{#offersNote}}<form method="post" action="/workspace/contracts/{{number}}/note"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>{{/offersNote}}{{^offersNote}}<p class="refusal" id="note-not-offered">{{missingNote}}</p>{{/offersNote}}
             <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
             {{#trail}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{details}}</td></tr>{{/trail}}</table>{{> footer}}
             """,
@@ -147,12 +147,12 @@ enum WorkspaceTemplates {
             <table id="agents"><tr><th>agent</th><th>name</th><th>accounts placed</th></tr>
             {{#agents}}<tr><td>{{agent}}</td><td>{{name}}</td><td class="n">{{placed}}</td></tr>{{/agents}}</table>
             <h2>Place or recall accounts</h2>
-            <form method="post" action="/workspace/agents/place"><input type="hidden" name="csrf" value="{{csrf}}">
+            {{#offersPlacement}}<form method="post" action="/workspace/agents/place"><input type="hidden" name="csrf" value="{{csrf}}">
             <select name="agent" id="place-agent">{{#agents}}<option value="{{agent}}">{{agent}}</option>{{/agents}}</select>
             <select name="what" id="place-what"><option value="place">place</option><option value="recall">recall</option></select><br>
             <textarea name="contracts" id="place-contracts" rows="4" cols="40" placeholder="one contract number a line" required></textarea><br>
             <label><input type="checkbox" name="force" value="yes"> recall even with a plan or a payment in transit (audited)</label>
-            <button id="place">Go</button></form>
+            <button id="place">Go</button></form>{{/offersPlacement}}{{^offersPlacement}}<p class="refusal" id="place-not-offered">{{missingPlacement}}</p>{{/offersPlacement}}
             {{#hasResult}}<table id="place-result"><tr><th>contract</th><th>result</th></tr>{{#result}}<tr><td>{{contract}}</td><td>{{text}}</td></tr>{{/result}}</table>{{/hasResult}}
             <h2>Deliveries</h2><table id="deliveries"><tr><th>id</th><th>agent</th><th>file</th><th>channel</th><th>state</th><th>applied</th><th>refused</th><th>rejected</th></tr>
             {{#deliveries}}<tr><td>{{id}}</td><td>{{agent}}</td><td>{{name}}</td><td>{{channel}}</td><td>{{state}}</td><td class="n">{{applied}}</td>
@@ -164,13 +164,14 @@ enum WorkspaceTemplates {
             {{> header}}<h1>Bank: payments waiting for a person</h1><p class="hint">From the imported statements, oldest first: why each waits
             and the contracts the rules found. Allocate to a contract's invoices (named, or all open ones oldest first); what is left is
             held in suspense. Queued for MILES with the next push.</p>
+            {{^offersAllocation}}<p class="refusal" id="allocate-not-offered">{{missingAllocation}}</p>{{/offersAllocation}}
             <table id="waiting"><tr><th>entry</th><th>booked</th><th>amount</th><th>payer</th><th>reference</th><th>why it waits</th><th>candidates</th><th></th></tr>
             {{#waiting}}<tr><td>{{id}}</td><td>{{booked}}</td><td class="n">{{amount}}</td><td>{{payer}}</td><td>{{remittance}}</td><td>{{reason}}</td>
             <td>{{#candidates}}{{contract}} ({{confidence}}: {{why}})<br>{{/candidates}}</td>
-            <td><form class="inline" method="post" action="/workspace/bank/{{id}}/allocate"><input type="hidden" name="csrf" value="{{csrf}}">
+            <td>{{#offersAllocation}}<form class="inline" method="post" action="/workspace/bank/{{id}}/allocate"><input type="hidden" name="csrf" value="{{csrf}}">
             <input id="bank-contract-{{id}}" name="contract" value="{{suggested}}" placeholder="contract" required>
             <input id="bank-invoices-{{id}}" name="invoices" placeholder="invoices (all open)"><input name="note" placeholder="why this contract">
-            <button id="allocate-{{id}}">Allocate</button></form></td></tr>{{/waiting}}</table>
+            <button id="allocate-{{id}}">Allocate</button></form>{{/offersAllocation}}</td></tr>{{/waiting}}</table>
             {{#waitingMore}}<p class="hint" id="waiting-more">Only the oldest {{shown}} are shown; the others appear as these are allocated.</p>{{/waitingMore}}
             <h2>In suspense</h2><table id="suspense"><tr><th>entry</th><th>booked</th><th>amount</th><th>payer</th><th>reference</th><th>held</th></tr>
             {{#suspense}}<tr><td>{{id}}</td><td>{{booked}}</td><td class="n">{{amount}}</td><td>{{payer}}</td><td>{{remittance}}</td><td>{{suspense}}</td></tr>{{/suspense}}</table>
@@ -201,8 +202,8 @@ enum WorkspaceTemplates {
             <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}</td></tr>{{/reversals}}</table>
             <h2>Payment arrangements</h2><table id="arrangements"><tr><th>id</th><th>contract</th><th>state</th><th>plan</th><th>proposed by</th><th>needs</th><th></th></tr>
             {{#arrangements}}<tr><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{state}}</td><td>{{plan}}{{#outcome}}<div class="hint">{{outcome}}</div>{{/outcome}}</td>
-            <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}{{#closable}}<form class="inline" method="post" action="/workspace/arrangements/{{id}}/close">
-            <input type="hidden" name="csrf" value="{{csrf}}"><button id="close-{{id}}">Close it</button></form>{{/closable}}</td></tr>{{/arrangements}}</table>
+            <td>{{by}}</td><td>{{needs}}</td><td>{{#actionable}}{{> decide}}{{/actionable}}{{#closable}}{{#offersArrangementClose}}<form class="inline" method="post" action="/workspace/arrangements/{{id}}/close">
+            <input type="hidden" name="csrf" value="{{csrf}}"><button id="close-{{id}}">Close it</button></form>{{/offersArrangementClose}}{{^offersArrangementClose}}{{missingArrangementClose}}{{/offersArrangementClose}}{{/closable}}</td></tr>{{/arrangements}}</table>
             <h2>Plans agents report</h2><p class="hint">Not a plan until someone proposes one from the contract's page, with the customer's income and expenditure.</p>
             <table id="reported"><tr><th>contract</th><th>agent</th><th>on</th><th>what they said</th><th>from</th></tr>
             {{#reported}}<tr><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{agent}}</td><td>{{on}}</td><td>{{details}}</td><td>{{source}}</td></tr>{{/reported}}</table>{{> footer}}

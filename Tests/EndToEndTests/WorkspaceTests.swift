@@ -239,7 +239,7 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a MILES that maps no UpdateContractStatus or AddContractNote: the page's status change and note are refused (409) naming it, nothing queued; a hold still works")
+    @Test("a MILES that maps no UpdateContractStatus or AddContractNote: the pages offer no status change, note or placement and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works")
     func partialMiles() async throws {
         try await withWorkspace { full in
             // The same store served against a contract.yaml with the two operations left out.
@@ -259,7 +259,16 @@ struct WorkspaceTests {
                 let number = try #require(found).contractNumber
                 let carol = WorkspaceClient(base: "http://127.0.0.1:\(server.port)")
                 try await carol.signIn("carol", WorkspaceHarness.password("carol"))
-                let csrf = try #require(try await carol.get("/workspace/contracts/\(number)").csrf)
+                let page = try await carol.get("/workspace/contracts/\(number)")
+                // The page offers no form this MILES cannot take, and says why in its place.
+                #expect(!page.body.contains("id=\"status-change\"") && !page.body.contains("id=\"add-note\""))
+                #expect(page.body.contains("id=\"status-change-not-offered\">&#39;status changes&#39; needs the MILES operation UpdateContractStatus"),
+                        "\(page.body)")
+                #expect(page.body.contains("id=\"note-not-offered\">&#39;notes&#39; needs the MILES operation AddContractNote"))
+                #expect(page.body.contains("id=\"hold\"") && page.body.contains("id=\"raise-credit\""))
+                #expect(!(try await carol.get("/workspace/agents").body.contains("id=\"place\"")))
+                // A form from a page shown before the mapping changed is refused.
+                let csrf = try #require(page.csrf)
                 let status = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
                 #expect(status.status == 409)
                 #expect(status.body.contains("UpdateContractStatus") && status.body.contains("Nothing was changed"), "\(status.body)")

@@ -85,6 +85,23 @@ struct OtherMilesMappingTests {
         #expect(shipped.incrementalStart == .asOf)
     }
 
+    @Test("status-codes.yaml without the sections of jobs the contract mapping leaves out loads; each job mapped needs its sections, named")
+    func sectionsOfJobsLeftOut() throws {
+        let statusCodes = try MappingSet.load(directory: otherMilesDirectory).statusCodes
+        #expect(statusCodes.letterTypes.isEmpty && statusCodes.defaultReasons.isEmpty && statusCodes.writeOffReasons.isEmpty)
+        #expect(statusCodes.internalStatus(forMilesCode: "45") == .legal)
+
+        // The same codes beside the shipped contract.yaml, which maps every job: their sections are missing.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("other-codes-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: mappingsDirectory, toPath: directory)
+        try FileManager.default.removeItem(atPath: directory + "/status-codes.yaml")
+        try FileManager.default.copyItem(atPath: otherMilesDirectory + "/status-codes.yaml", toPath: directory + "/status-codes.yaml")
+        let found = problems(loading: directory).filter { $0.file.hasSuffix("status-codes.yaml") }.map(\.message)
+        #expect(found.contains { $0.hasPrefix("section 'letterTypes' is missing: letters need it, as contract.yaml maps RequestCustomerLetter") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("section 'noteCategories' is missing: notes need it") })
+        #expect(found.count == 8, "one for each section a job needs: \(found)")
+    }
+
     @Test("an answer with contracts directly under the response element, no AsOf and no customer version decodes; the codes are the mapping's")
     func decodesOtherShape() throws {
         let mappings = try MappingSet.load(directory: otherMilesDirectory)

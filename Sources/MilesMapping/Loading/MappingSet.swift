@@ -36,7 +36,7 @@ public struct MappingSet: Sendable {
         let agents = AgentMapping.loadAll(directory: directory, displayDirectory: display(directory, "").dropLastSlash, problems: &problems)
         let bankRules = BankRulesLoader.loadAll(directory: directory, displayDirectory: display(directory, "").dropLastSlash, problems: &problems)
         let contract = contractFile.flatMap { ContractMapping.load($0, schemaDirectory: directory + "/wsdl", problems: &problems) }
-        let statusCodes = statusFile.flatMap { StatusCodeMapping.load($0, problems: &problems) }
+        let statusCodes = statusFile.flatMap { StatusCodeMapping.load($0, contract: contract, problems: &problems) }
         guard problems.isEmpty, let contract, let statusCodes, let authorityMatrix, let riskRules else {
             throw MappingCheckFailure(problems: problems.sorted { ($0.file, $0.line) < ($1.file, $1.line) })
         }

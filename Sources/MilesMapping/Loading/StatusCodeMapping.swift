@@ -56,22 +56,40 @@ public struct StatusCodeMapping: Sendable {
         writeOffReasons[code] ?? WriteOffReason(rawValue: code)
     }
 
-    static func load(_ file: YAMLFile, problems: inout [MappingProblem]) -> StatusCodeMapping? {
+    /// The sections only one job uses, by that job: a mapping that leaves the job out (contract.yaml
+    /// maps not its operations) may leave its sections out too. The statuses, agreement types and
+    /// customer kinds every contract sync decodes are always needed.
+    static let sectionJobs: [String: MilesJob] = [
+        "writeOffReasons": .outbox(.postWriteOff), "statusChangeReasons": .outbox(.updateContractStatus),
+        "defaultReasons": .outbox(.updateContractStatus), "noteCategories": .outbox(.addContractNote),
+        "creditReasons": .outbox(.raiseCreditNote), "writeOffReversalReasons": .outbox(.reverseWriteOff),
+        "letterTypes": .outbox(.requestCustomerLetter), "arrangementFrequencies": .outbox(.createPaymentArrangement),
+    ]
+
+    /// Reads the file; `contract` (nil when contract.yaml could not be read) says which jobs' sections
+    /// must be there.
+    static func load(_ file: YAMLFile, contract: ContractMapping?, problems: inout [MappingProblem]) -> StatusCodeMapping? {
         guard let root = file.root, root.orderedPairs != nil else {
             problems.append(file.problem(file.root, .syntax, "expected a mapping at the top of the file"))
             return nil
         }
         let before = problems.count
-        checkKeys(root, allowed: ["version", "contractStatuses", "agreementTypes", "customerKinds", "writeOffReasons", "statusChangeReasons",
-                            "defaultReasons", "noteCategories", "creditReasons", "writeOffReversalReasons", "letterTypes", "arrangementFrequencies"],
-                  file, &problems)
-        let statusChangeReasons = describedCodes(root, "statusChangeReasons", file, &problems)
-        let creditReasons = describedCodes(root, "creditReasons", file, &problems)
-        let reversalReasons = describedCodes(root, "writeOffReversalReasons", file, &problems)
+        checkKeys(root, allowed: Set(["version", "contractStatuses", "agreementTypes", "customerKinds"]).union(sectionJobs.keys), file, &problems)
+        // A section that may be left out is read only when it is there; one a job needs is reported missing, naming the job.
+        func reads(_ section: String) -> Bool {
+            if root[key: section] != nil { return true }
+            guard let job = sectionJobs[section], contract?.refusal(for: job) == nil else { return false }
+            problems.append(file.problem(root, .missingField, "section '\(section)' is missing: \(job.name) need it, as contract.yaml maps "
+                + job.operations.map(\.name).joined(separator: ", ") + " (leave them out of contract.yaml and the section may go too)"))
+            return false
+        }
+        let statusChangeReasons = reads("statusChangeReasons") ? describedCodes(root, "statusChangeReasons", file, &problems) : [:]
+        let creditReasons = reads("creditReasons") ? describedCodes(root, "creditReasons", file, &problems) : [:]
+        let reversalReasons = reads("writeOffReversalReasons") ? describedCodes(root, "writeOffReversalReasons", file, &problems) : [:]
         var defaultReasons: [ContractStatus: String] = [:]
-        let defaultsNode = root[key: "defaultReasons"]
-        if defaultsNode?.orderedPairs == nil {
-            problems.append(file.problem(root, .missingField, "section 'defaultReasons' is missing or not a mapping"))
+        let defaultsNode = reads("defaultReasons") ? root[key: "defaultReasons"] : nil
+        if let defaultsNode, defaultsNode.orderedPairs == nil {
+            problems.append(file.problem(defaultsNode, .missingField, "section 'defaultReasons' is not a mapping"))
         }
         for (key, value) in defaultsNode?.orderedPairs ?? [] {
             guard let status = key.string.flatMap(ContractStatus.init(rawValue:)) else {
@@ -91,7 +109,7 @@ public struct StatusCodeMapping: Sendable {
             problems.append(file.problem(defaultsNode, .missingField, "defaultReasons has no reason code for "
                 + needed.map(\.rawValue).joined(separator: ", ") + " (agents' updates, placement, recall and closing arrangements use them)"))
         }
-        let categories = root[key: "noteCategories"]
+        let categories = reads("noteCategories") ? root[key: "noteCategories"] : nil
         var noteCategories: [String: String] = [:]
         for (key, value) in categories?.orderedPairs ?? [] {
             guard let name = key.string, ["agentUpdate", "agentPayment"].contains(name) else {
@@ -104,7 +122,7 @@ public struct StatusCodeMapping: Sendable {
             }
             noteCategories[name] = category
         }
-        if noteCategories["agentUpdate"] == nil || noteCategories["agentPayment"] == nil {
+        if categories != nil, noteCategories["agentUpdate"] == nil || noteCategories["agentPayment"] == nil {
             problems.append(file.problem(categories ?? root, .missingField, "noteCategories needs agentUpdate and agentPayment (MILES note categories)"))
         }
         let version = root[key: "version"]?.int
@@ -114,9 +132,10 @@ public struct StatusCodeMapping: Sendable {
         let statuses: [(String, ContractStatus)] = codes(root[key: "contractStatuses"], "contractStatuses", file, &problems)
         let agreements: [(String, AgreementType)] = codes(root[key: "agreementTypes"], "agreementTypes", file, &problems)
         let kinds: [(String, Customer.Kind)] = codes(root[key: "customerKinds"], "customerKinds", file, &problems)
-        let reasons: [(String, WriteOffReason)] = codes(root[key: "writeOffReasons"], "writeOffReasons", file, &problems)
-        let letters: [(String, LetterType)] = codes(root[key: "letterTypes"], "letterTypes", file, &problems)
-        let frequencies: [(String, PaymentArrangement.Frequency)] = codes(root[key: "arrangementFrequencies"], "arrangementFrequencies", file, &problems)
+        let reasons: [(String, WriteOffReason)] = reads("writeOffReasons") ? codes(root[key: "writeOffReasons"], "writeOffReasons", file, &problems) : []
+        let letters: [(String, LetterType)] = reads("letterTypes") ? codes(root[key: "letterTypes"], "letterTypes", file, &problems) : []
+        let frequencies: [(String, PaymentArrangement.Frequency)] = reads("arrangementFrequencies")
+            ? codes(root[key: "arrangementFrequencies"], "arrangementFrequencies", file, &problems) : []
         let unmappedFrequencies = PaymentArrangement.Frequency.allCases.filter { frequency in !frequencies.contains { $0.1 == frequency } }
         if root[key: "arrangementFrequencies"] != nil, !unmappedFrequencies.isEmpty {
             problems.append(file.problem(root[key: "arrangementFrequencies"], .missingField,
