@@ -157,7 +157,7 @@ extension Workspace {
     /// and so are bank accounts, emails and phone numbers wherever the bank's text or a reason quotes them:
     /// the page shows no personal data, so showing it records no view.
     func bankQueue(_ session: WorkspaceSessions.Session) async throws -> Response {
-        let personalData = RedactionPolicy(logPersonalData: false, secrets: [])
+        let personalData = RedactionPolicy(logPersonalData: false, secrets: [], masksBankAccounts: true)
         func row(_ stored: StoredBankEntry) -> [String: Any] {
             let entry = stored.entry
             return Self.present([

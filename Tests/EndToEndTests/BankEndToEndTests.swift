@@ -192,6 +192,34 @@ struct BankEndToEndTests {
         }
     }
 
+    @Test("a payment an agent reported collecting is matched to the bank entry when it arrives: allocated on the strength of it, then no longer in transit",
+          arguments: StoreKind.available)
+    func agentPaymentArrives(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
+            let folder = temporaryDirectory("bank-transit")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let today = CollectionsClock.system().date
+            let (year, month, day) = today.adding(days: -2).components
+            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,PAY,\(String(format: "%02d/%02d/%04d", day, month, year)),150.00,ACME-77812,card\n"
+                .write(toFile: folder + "/return.csv", atomically: true, encoding: .utf8)
+            _ = try await harness.ingestDesk(store, inbox: folder + "/inbox").ingest(path: folder + "/return.csv", agent: "acme-dca", channel: "file")
+            #expect(try await store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])
+
+            // The contract number alone (70) is below the rules' 80; the agent's report of the same amount adds 30.
+            try camtStatement(statementId: "TRANSIT-1", sequence: 1, opening: 0, date: today.description,
+                              entries: [(15_000, "C00000008 card payment", "T1"), (15_000, "C00000013 card payment", "T2")])
+                .write(toFile: folder + "/statement.xml", atomically: true, encoding: .utf8)
+            _ = try await harness.bankDesk(store, statements: folder + "/kept").importStatement(path: folder + "/statement.xml", format: nil)
+            let allocated = try await store.bankEntries(state: .allocated, limit: 10)
+            #expect(allocated.map(\.entry.bankReference) == ["T1"])
+            let reason = try #require(allocated.first?.allocation?.reason)
+            #expect(reason.contains("acme-dca's payment in transit"), "\(reason)")
+            #expect(try await store.bankEntries(state: .toCheck, limit: 10).map(\.entry.bankReference) == ["T2"], "no report, so it waits")
+            #expect(try await store.paymentsInTransit(contractNumber: "C00000008").isEmpty, "the bank has it now")
+        }
+    }
+
     @Test("push under write-path faults: one allocation per entry in MILES's ledger", arguments: WritePathFault.allCases)
     func pushUnderFaults(fault: WritePathFault) async throws {
         try await withHarness(contracts: 60) { harness in

@@ -133,6 +133,17 @@ struct OtherMilesMappingTests {
         let page = try decodePage(respelt, anyCase)
         #expect(page.contracts == (try decodePage(otherMilesAnswer(), exact)).contracts)
         #expect(page.contracts.first?.customer.name == "Northwind Haulage Ltd")
+
+        // A schema with two children of one element named alike but for case cannot be read ignoring case.
+        let schema = directory + "/wsdl/other-miles.xsd"
+        let xsd = try String(contentsOfFile: schema, encoding: .utf8)
+        let fullName = "<xs:element name=\"fullName\" type=\"xs:string\"/>"
+        #expect(xsd.contains(fullName))
+        try xsd.replacingOccurrences(of: fullName, with: fullName + "<xs:element name=\"FullName\" type=\"xs:string\" minOccurs=\"0\"/>")
+            .write(toFile: schema, atomically: true, encoding: .utf8)
+        let collisions = problems(loading: directory).filter { $0.message.contains("cannot tell") }
+        #expect(collisions.count == 1, "\(collisions)")
+        #expect(collisions.first?.message.hasPrefix("elementNames: anyCase cannot tell 'fullName' from 'FullName' apart in ") == true, "\(collisions)")
     }
 
     @Test("a fault without a detail is sorted by the mapping's faultcode and message rules; one no rule matches is a business rejection")

@@ -59,11 +59,17 @@ struct RedactionPolicyTests {
         #expect(open.scrub("call 07700 900555") == "call 07700 900555")
     }
 
-    @Test("IBANs in free text, whole or in groups of four, are masked but for their last four characters; contract and invoice numbers are not")
+    @Test("for bank entries shown, IBANs in free text, whole or in groups of four, are masked but for their last four characters; contract and invoice numbers are not; the log keeps them")
     func bankAccounts() {
+        let masked = RedactionPolicy(logPersonalData: false, secrets: [], masksBankAccounts: true)
+        let open = RedactionPolicy(logPersonalData: true, secrets: [], masksBankAccounts: true)
+        #expect(self.masked.scrub("statement for GB33BUKB20201555555555") == "statement for GB33BUKB20201555555555")
         #expect(masked.scrub("payer GB29NWBK60161331926819 paid C00000008; DE44 5001 0517 5407 3249 31 paid INV-2026-117")
                 == "payer ‹account …6819› paid C00000008; ‹account …4931› paid INV-2026-117")
         #expect(open.scrub("payer GB29NWBK60161331926819") == "payer GB29NWBK60161331926819")
+        #expect(masked.scrub("NO93 8601 1117 947 paid") == "‹account …7947› paid")
+        // A UUID's last group (12 characters) in a temporary path is left alone.
+        #expect(masked.scrub("/tmp/inbox-53A54066-2F8E-4D74-AFC6-AB12C3D4E5F6/drop") == "/tmp/inbox-53A54066-2F8E-4D74-AFC6-AB12C3D4E5F6/drop")
     }
 
     @Test("metadata set on the logger, as a server sets a request's, is redacted when an event is written, and kept as set for reading back")

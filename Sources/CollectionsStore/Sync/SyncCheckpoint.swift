@@ -26,10 +26,11 @@ public struct SyncCheckpoint: Sendable, Equatable {
         }
     }
 
-    /// Where the next fresh query starts: the AsOf of the last completed query; `nil` before the first.
+    /// Where the next fresh query starts (`IncrementalStart`): the AsOf of the last completed query, or,
+    /// for a MILES that sends no AsOf, `highWaterMark` less the mapping's overlap; `nil` before the first.
     public var nextChangedSince: Timestamp?
     public var inProgress: QueryInProgress?
-    /// The latest `lastModified` seen on any contract, for reporting.
+    /// The latest `lastModified` seen on any contract: where the next query starts when MILES sends no AsOf.
     public var highWaterMark: Timestamp?
 
     public init(nextChangedSince: Timestamp? = nil, inProgress: QueryInProgress? = nil, highWaterMark: Timestamp? = nil) {

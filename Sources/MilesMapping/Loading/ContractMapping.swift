@@ -235,6 +235,22 @@ extension ContractMapping {
                 "changedSinceOverlap is for a MILES that sends no AsOf; with asOf mapped, the next query starts at AsOf"))
         }
 
+        // Folding case, the decoder would read two children of one element whose names differ only in case as one.
+        if elementNames == .anyCase {
+            var reported: Set<String> = []
+            for (operation, (mapped, _)) in operations.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                for (path, children) in mapped.schemaChildOrder.sorted(by: { $0.key < $1.key }) {
+                    let element = path.isEmpty ? mapped.responseElement : mapped.responseElement + "/" + path
+                    let collisions = Dictionary(grouping: children, by: { $0.lowercased() }).values.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }
+                    for names in collisions where reported.insert(element + "/" + names[0].lowercased()).inserted {
+                        problems.append(file.problem(root[key: "elementNames"], .invalidValue,
+                            "elementNames: anyCase cannot tell " + names.map { "'\($0)'" }.joined(separator: " from ")
+                                + " apart in \(element) (\(operation.name)'s answer): keep elementNames exact for this MILES"))
+                    }
+                }
+            }
+        }
+
         // An instalment's or an allocation line's values are written inside each of its elements.
         for (operation, repeated) in repeatedRequestValues.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             guard let mapped = operations[operation]?.0, let record = mapped.requestFields[repeated.record] else { continue }

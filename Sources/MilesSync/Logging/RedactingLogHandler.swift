@@ -6,7 +6,7 @@ import Logging
 ///
 /// Code logs personal data only as metadata under `customer.*` (or `name`, `address`, `phone`,
 /// `email`, `bankAccount`, `sortCode`, `iban`) keys, which are masked whole. Free text (messages and
-/// other metadata values) is scrubbed of email addresses, UK phone numbers, IBANs and the known secret
+/// other metadata values) is scrubbed of email addresses, UK phone numbers and the known secret
 /// values, in case an error message carries one.
 ///
 /// ```swift
@@ -68,11 +68,16 @@ public struct RedactionPolicy: Sendable {
     public var logPersonalData: Bool
     /// Values that must never appear: the MILES password, agents' tokens.
     public var secrets: [String]
+    /// Mask IBANs in free text too. Off for the log and the terminal, where the IBAN an operator must
+    /// act on is the lessor's own (an account mappings/bank does not configure); on for the bank
+    /// entries a page shows, where an IBAN is a payer's.
+    public var masksBankAccounts: Bool
 
-    public init(logPersonalData: Bool, secrets: [String]) {
+    public init(logPersonalData: Bool, secrets: [String], masksBankAccounts: Bool = false) {
         self.logPersonalData = logPersonalData
         // A very short "secret" would blank out ordinary text; such a value is no secret anyway.
         self.secrets = secrets.filter { $0.count >= 4 }
+        self.masksBankAccounts = masksBankAccounts
     }
 
     static let personalKeys: Set<String> = ["name", "address", "phone", "phones", "email", "bankaccount", "sortcode", "iban"]
@@ -97,18 +102,21 @@ public struct RedactionPolicy: Sendable {
     // Built once: a regex literal is parsed again each time it is evaluated.
     nonisolated(unsafe) private static let email = /[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/
     nonisolated(unsafe) private static let phone = /(?:\+44 ?|\b0)\d{2,4}[ \-]?\d{3,4}[ \-]?\d{3,6}\b/
-    /// An IBAN, written whole or in groups of four: country, check digits, 11 to 30 more.
-    nonisolated(unsafe) private static let iban = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/
+    /// An IBAN, written whole or in groups of four: country, check digits, then 11 to 30 more (the
+    /// shortest, Norway's, is 15 in all: a 12-character group of a UUID in a path is no IBAN).
+    nonisolated(unsafe) private static let iban =
+        /\b[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?|(?: ?[A-Z0-9]{4}){2} ?[A-Z0-9]{3})\b/
 
-    /// Free text with the secrets, and unless allowed email addresses, phone numbers and bank
-    /// accounts (IBANs, but for their last four characters, by which a person can still tell them apart), masked.
+    /// Free text with the secrets, and unless allowed email addresses, phone numbers and (when
+    /// `masksBankAccounts`) IBANs masked; an IBAN keeps its last four characters, by which a person can
+    /// still tell accounts apart.
     public func scrub(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) { text = text.replacing(secret, with: "‹redacted›") }
         guard !logPersonalData else { return text }
         if text.contains("@") { text = text.replacing(Self.email, with: "‹email›") }
         guard text.contains(where: \.isNumber) else { return text }
-        text = text.replacing(Self.iban) { "‹account …\($0.output.filter { $0 != " " }.suffix(4))›" }
+        if masksBankAccounts { text = text.replacing(Self.iban) { "‹account …\($0.output.filter { $0 != " " }.suffix(4))›" } }
         return text.replacing(Self.phone, with: "‹phone›")
     }
 }
