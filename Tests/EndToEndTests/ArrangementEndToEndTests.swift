@@ -6,17 +6,18 @@ import MilesMapping
 import MilesMock
 import MilesSOAP
 import MilesSync
+import TestSupport
 import Testing
 
 extension SyncHarness {
-    func arrangementDesk(_ store: SQLiteStore) async -> ArrangementDesk { ArrangementDesk(store: store, mappings: mappings) }
+    func arrangementDesk(_ store: any CollectionsStores) async -> ArrangementDesk { ArrangementDesk(store: store, mappings: mappings) }
 
     /// A day no earlier than today for the desk (the system's clock) nor for MILES (the mock's business
     /// clock, which the sync's arrangement check judges on): plans are dated from it.
     func planningDay() async -> LocalDate { max(CollectionsClock.system().date, await server.miles.businessClock.date) }
 
     /// A sync that checks the payment arrangements, as `sync contracts` does.
-    func monitoredSync(store: SQLiteStore) -> ContractSync {
+    func monitoredSync(store: any CollectionsStores) -> ContractSync {
         let connection = MilesConnection(
             endpoint: server.endpoint,
             credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword))
@@ -34,10 +35,11 @@ extension SyncHarness {
 @Suite("Payment arrangements end to end: proposed, approved, created in MILES, monitored, broken, closed", .serialized,
        .timeLimit(.minutes(3)))
 struct ArrangementEndToEndTests {
-    @Test("a plan is created in MILES once; the payments keep the first instalment; the second, missed past the grace days, breaks it; closing it moves the contract back to arrears (PPBR) in MILES through the guards")
-    func brokenArrangement() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("a plan is created in MILES once; the payments keep the first instalment; the second, missed past the grace days, breaks it; closing it moves the contract back to arrears (PPBR) in MILES through the guards",
+          arguments: StoreKind.available)
+    func brokenArrangement(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             var candidate: Contract?
             try await store.forEachContract { if candidate == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { candidate = $0 } }
             let contract = try #require(candidate)
@@ -117,10 +119,11 @@ struct ArrangementEndToEndTests {
         }
     }
 
-    @Test("risk: the first broken plan raises no alert; the second broken within 12 months raises arrangements-broken for the team leader")
-    func secondBreakIsRisky() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("risk: the first broken plan raises no alert; the second broken within 12 months raises arrangements-broken for the team leader",
+          arguments: StoreKind.available)
+    func secondBreakIsRisky(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             var candidate: Contract?
             try await store.forEachContract { if candidate == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { candidate = $0 } }
             let contract = try #require(candidate)
@@ -150,10 +153,11 @@ struct ArrangementEndToEndTests {
         }
     }
 
-    @Test("a plan paid in full is completed at the next sync and closed back to active; an active plan cancelled in MILES once")
-    func completedAndCancelled() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("a plan paid in full is completed at the next sync and closed back to active; an active plan cancelled in MILES once",
+          arguments: StoreKind.available)
+    func completedAndCancelled(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             var behind: [Contract] = []
             try await store.forEachContract { if behind.count < 2, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { behind.append($0) } }
             try #require(behind.count == 2)
@@ -191,10 +195,11 @@ struct ArrangementEndToEndTests {
         }
     }
 
-    @Test("MILES's own rules: a second active arrangement is refused and dead-lettered with MILES's code")
-    func milesRefusesASecondArrangement() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("MILES's own rules: a second active arrangement is refused and dead-lettered with MILES's code",
+          arguments: StoreKind.available)
+    func milesRefusesASecondArrangement(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             var candidate: Contract?
             try await store.forEachContract { if candidate == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0 { candidate = $0 } }
             let contract = try #require(candidate)

@@ -6,6 +6,7 @@ import MilesMapping
 import MilesMock
 import MilesSOAP
 import MilesSync
+import TestSupport
 import Testing
 
 /// The write-path faults a money decision must survive with exactly one posting in MILES.
@@ -33,9 +34,15 @@ enum WritePathFault: String, CaseIterable, CustomTestStringConvertible {
 }
 
 extension SyncHarness {
-    func creditDesk(_ store: SQLiteStore) -> CreditDesk { CreditDesk(store: store, mappings: mappings) }
+    func creditDesk(_ store: any CollectionsStores) -> CreditDesk { CreditDesk(store: store, mappings: mappings) }
 
-    func person(_ name: String) throws -> CollectionsUser { try desk(try SQLiteStore(path: storePath)).user(named: name, roles: teamRoles) }
+    /// The team member `name`, with the role `teamRoles` gives them in the harness's authority matrix.
+    func person(_ name: String) throws -> CollectionsUser {
+        guard let role = teamRoles[name].flatMap(mappings.authorityMatrix.role(named:)) else {
+            throw WriteOffDeskError(.unknownUser, input: name, "no team member \(name) in teamRoles")
+        }
+        return CollectionsUser(name: name, role: role)
+    }
 }
 
 @Suite("Credit notes and write-off reversals: the matrix, maker-checker, exactly once in MILES", .serialized, .timeLimit(.minutes(3)))
@@ -55,10 +62,11 @@ struct CreditEndToEndTests {
         #expect(limits.approvalsNeeded(for: Money(minorUnits: 250_001, currency: .gbp)) == 2)
     }
 
-    @Test("a credit note is refused with the input named: no contract, an unknown reason, an invoice not open, more than is open")
-    func raiseRefusals() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("a credit note is refused with the input named: no contract, an unknown reason, an invoice not open, more than is open",
+          arguments: StoreKind.available)
+    func raiseRefusals(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let desk = harness.creditDesk(store)
             let alice = try harness.person("alice")
             let contract = candidates[0]
@@ -101,10 +109,11 @@ struct CreditEndToEndTests {
         }
     }
 
-    @Test("maker-checker and the credit limits: not the maker, not a role below the limit, two different approvers above £2,500")
-    func approvals() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let (store, candidates) = try await harness.syncedStore(minimumOpen: 300_000)
+    @Test("maker-checker and the credit limits: not the maker, not a role below the limit, two different approvers above £2,500",
+          arguments: StoreKind.available)
+    func approvals(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore(minimumOpen: 300_000)
             let desk = harness.creditDesk(store)
             let (alice, bob, carol, dave) = (try harness.person("alice"), try harness.person("bob"), try harness.person("carol"),
                                              try harness.person("dave"))
@@ -139,7 +148,7 @@ struct CreditEndToEndTests {
     @Test("credit notes are raised once each in MILES under a write-path fault", arguments: WritePathFault.allCases)
     func creditNotesExactlyOnce(fault: WritePathFault) async throws {
         try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+            let (store, candidates) = try await harness.syncedAnyStore()
             let desk = harness.creditDesk(store)
             var ids: [Int64] = []
             for contract in candidates.prefix(3) {
@@ -174,10 +183,11 @@ struct CreditEndToEndTests {
         }
     }
 
-    @Test("out of attempts with the outcome unknown, MILES is asked once more: a credit note it made is recorded posted, not failed")
-    func lastLookBeforeGivingUp() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("out of attempts with the outcome unknown, MILES is asked once more: a credit note it made is recorded posted, not failed",
+          arguments: StoreKind.available)
+    func lastLookBeforeGivingUp(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let desk = harness.creditDesk(store)
             guard case let .created(id) = try await desk.raiseCreditNote(
                 contractNumber: candidates[0].contractNumber, amount: "1.00", invoiceNumbers: [], reasonCode: "BILL", comment: "billed twice",
@@ -191,10 +201,11 @@ struct CreditEndToEndTests {
         }
     }
 
-    @Test("MILES's own rule: a credit above what is open by the time it arrives is refused and dead-lettered with MILES's reason")
-    func milesRefusesMoreThanOpen() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("MILES's own rule: a credit above what is open by the time it arrives is refused and dead-lettered with MILES's reason",
+          arguments: StoreKind.available)
+    func milesRefusesMoreThanOpen(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let contract = candidates[0]
             let desk = harness.creditDesk(store)
             guard case let .created(id) = try await desk.raiseCreditNote(
@@ -216,7 +227,7 @@ struct CreditEndToEndTests {
           arguments: WritePathFault.allCases)
     func reversalsExactlyOnce(fault: WritePathFault) async throws {
         try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+            let (store, candidates) = try await harness.syncedAnyStore()
             let writeOffs = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             #expect(try await harness.relay(store).run().posted == 3)
             let desk = harness.creditDesk(store)
@@ -251,10 +262,11 @@ struct CreditEndToEndTests {
         }
     }
 
-    @Test("a reversal is refused unless the write-off is posted, and never reverses more than was written off")
-    func reversalLimits() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("a reversal is refused unless the write-off is posted, and never reverses more than was written off",
+          arguments: StoreKind.available)
+    func reversalLimits(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let writeOffs = try await harness.approvedWriteOffs(Array(candidates.prefix(1)), store: store)
             let desk = harness.creditDesk(store)
             let alice = try harness.person("alice")
@@ -292,7 +304,7 @@ struct CreditCommandLineTests {
     @Test("credit raise / approve and writeoff reverse / approve-reversal act as the authenticated person; push sends each once")
     func commandLine() async throws {
         try await withHarness(contracts: 60) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+            let (store, candidates) = try await harness.syncedAnyStore()
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let contract = candidates[0]

@@ -80,9 +80,10 @@ struct IngestEndToEndTests {
         }
     }
 
-    @Test("a DCA's return file: payments, a plan, a dispute and a note reach MILES (golden calls); the same file again changes nothing")
-    func dcaReturn() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("a DCA's return file: payments, a plan, a dispute and a note reach MILES (golden calls); the same file again changes nothing",
+          arguments: StoreKind.available)
+    func dcaReturn(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
@@ -125,9 +126,10 @@ struct IngestEndToEndTests {
         }
     }
 
-    @Test("a MILES that maps no AddContractNote, UpdateContactDetails or UpdateContractStatus: agents' updates are kept, a trace result and a legal status are refused for the team naming what is missing, and nothing is queued that push could not send")
-    func partialMiles() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("a MILES that maps no AddContractNote, UpdateContactDetails or UpdateContractStatus: agents' updates are kept, a trace result and a legal status are refused for the team naming what is missing, and nothing is queued that push could not send",
+          arguments: StoreKind.available)
+    func partialMiles(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
             _ = try await harness.placedStore(agent: "tracewise", contracts: ["C00000031"])
             let folder = temporaryDirectory("partial-miles")
@@ -163,9 +165,10 @@ struct IngestEndToEndTests {
         }
     }
 
-    @Test("a trace result updates the customer's address and phone in MILES (partner version) and in the store")
-    func traceResult() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("a trace result updates the customer's address and phone in MILES (partner version) and in the store",
+          arguments: StoreKind.available)
+    func traceResult(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "tracewise", contracts: ["C00000013", "C00000026"])
             let before = try #require(try await store.contract(number: "C00000013")).customer
             let inbox = temporaryDirectory("inbox")
@@ -191,9 +194,10 @@ struct IngestEndToEndTests {
         }
     }
 
-    @Test("a repossession agent's XML report: the recovery and the sale reach the contract file (golden calls)")
-    func repossessionReport() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("a repossession agent's XML report: the recovery and the sale reach the contract file (golden calls)",
+          arguments: StoreKind.available)
+    func repossessionReport(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "northern-recoveries", contracts: ["C00000008"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
@@ -205,9 +209,10 @@ struct IngestEndToEndTests {
         }
     }
 
-    @Test("'deceased' sets the hold and pauses the placement; a status a guard refuses is kept for the team; recall waits for a payment in transit")
-    func deceasedAndRefused() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("'deceased' sets the hold and pauses the placement; a status a guard refuses is kept for the team; recall waits for a payment in transit",
+          arguments: StoreKind.available)
+    func deceasedAndRefused(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013", "C00000026"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }

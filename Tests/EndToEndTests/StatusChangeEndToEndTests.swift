@@ -1,17 +1,17 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
 import MilesSync
+import TestSupport
 import Testing
 
 @Suite("Status changes: guards, version-safe pushes", .serialized, .timeLimit(.minutes(2)))
 struct StatusChangeEndToEndTests {
     /// Defaulted contracts (MILES status DEF) in a synced store, each with a default notice whose remedy date has passed.
-    func defaultedContracts(_ harness: SyncHarness) async throws -> (SQLiteStore, [Contract]) {
-        let (store, _) = try await harness.syncedStore()
+    func defaultedContracts(_ harness: SyncHarness) async throws -> (any CollectionsStores, [Contract]) {
+        let (store, _) = try await harness.syncedAnyStore()
         var defaulted: [Contract] = []
         try await store.forEachContract { if $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted.append($0) } }
         for contract in defaulted {
@@ -22,13 +22,14 @@ struct StatusChangeEndToEndTests {
         return (store, defaulted)
     }
 
-    func user(_ name: String, _ harness: SyncHarness, _ store: SQLiteStore) throws -> CollectionsUser {
+    func user(_ name: String, _ harness: SyncHarness, _ store: any CollectionsStores) throws -> CollectionsUser {
         try WriteOffDesk(store: store, mappings: harness.mappings).user(named: name, roles: teamRoles)
     }
 
-    @Test("MILES changes the contract between sync and push: the relay re-reads, re-checks and succeeds on the new version")
-    func versionConflictResolved() async throws {
-        try await withHarness(contracts: 400) { harness in
+    @Test("MILES changes the contract between sync and push: the relay re-reads, re-checks and succeeds on the new version",
+          arguments: StoreKind.available)
+    func versionConflictResolved(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
             let (store, defaulted) = try await defaultedContracts(harness)
             let contract = try #require(defaulted.first)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
@@ -49,9 +50,10 @@ struct StatusChangeEndToEndTests {
         }
     }
 
-    @Test("INVALID_TRANSITION from MILES is a business rejection: dead-lettered with MILES's code, nothing retried")
-    func invalidTransitionFromMiles() async throws {
-        try await withHarness(contracts: 400) { harness in
+    @Test("INVALID_TRANSITION from MILES is a business rejection: dead-lettered with MILES's code, nothing retried",
+          arguments: StoreKind.available)
+    func invalidTransitionFromMiles(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
             let (store, defaulted) = try await defaultedContracts(harness)
             let contract = try #require(defaulted.first)
             let id = try await ContractDesk(store: store, mappings: harness.mappings).requestStatusChange(
@@ -65,9 +67,10 @@ struct StatusChangeEndToEndTests {
         }
     }
 
-    @Test("after a version conflict the fresh data fails a guard (the customer became vulnerable): dead-lettered with the rule")
-    func versionConflictNowRefused() async throws {
-        try await withHarness(contracts: 400) { harness in
+    @Test("after a version conflict the fresh data fails a guard (the customer became vulnerable): dead-lettered with the rule",
+          arguments: StoreKind.available)
+    func versionConflictNowRefused(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
             let (store, defaulted) = try await defaultedContracts(harness)
             let contract = try #require(defaulted.first)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
@@ -85,10 +88,11 @@ struct StatusChangeEndToEndTests {
         }
     }
 
-    @Test("a change the guards refuse is not queued; an override by the role the matrix names goes through and is audited")
-    func guardsAndOverrides() async throws {
-        try await withHarness(contracts: 400) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("a change the guards refuse is not queued; an override by the role the matrix names goes through and is audited",
+          arguments: StoreKind.available)
+    func guardsAndOverrides(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             var defaulted: Contract?
             try await store.forEachContract { if defaulted == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted = $0 } }
             let contract = try #require(defaulted)
@@ -128,9 +132,10 @@ struct StatusChangeEndToEndTests {
         }
     }
 
-    @Test("a batch of status changes: refused rows are reported with their line and never block the good ones")
-    func batchFile() async throws {
-        try await withHarness(contracts: 400) { harness in
+    @Test("a batch of status changes: refused rows are reported with their line and never block the good ones",
+          arguments: StoreKind.available)
+    func batchFile(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
             let (store, defaulted) = try await defaultedContracts(harness)
             let path = try harness.writeOffFile([])
             try ([
@@ -151,10 +156,11 @@ struct StatusChangeEndToEndTests {
         }
     }
 
-    @Test("a note goes to MILES once through the outbox, even when the first answer is lost")
-    func note() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, candidates) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("a note goes to MILES once through the outbox, even when the first answer is lost",
+          arguments: StoreKind.available)
+    func note(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore(minimumOpen: 0)
             let contract = try #require(candidates.first)
             let id = try await store.queueNote(ContractNote(id: 0, contractNumber: contract.contractNumber, category: "COLL",
                                                       text: "Called the customer; promise to pay £50 on Friday & then monthly",
@@ -170,10 +176,11 @@ struct StatusChangeEndToEndTests {
         }
     }
 
-    @Test("an unknown MILES status code in a sync is stored as sent and the sync succeeds")
-    func unknownStatusCode() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("an unknown MILES status code in a sync is stored as sent and the sync succeeds",
+          arguments: StoreKind.available)
+    func unknownStatusCode(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             await harness.server.miles.setStatusCode(contractNumber: "C00000007", to: "XQZ")
             let summary = try await harness.sync(store: store).run(mode: .resume)
             #expect(summary.outcome == .completed && summary.received == 1)
