@@ -34,4 +34,11 @@ extension StoreError {
                    "outbox entry \(outboxId) allocates a payment the bank has since returned (bank entry \(returnedBy)): allocating it "
                        + "now would allocate money that was taken back, so it stays as it is")
     }
+
+    /// A person's retry of a ReverseAllocation whose allocation is already undone (MILES refused it, so
+    /// it never held it): MILES would refuse the reversal.
+    public static func nothingToReverse(outboxId: Int64) -> StoreError {
+        StoreError(.wrongState, input: "outbox entry \(outboxId)",
+                   "outbox entry \(outboxId) reverses an allocation already undone (MILES never held it, or reversed it): nothing is left to reverse")
+    }
 }

@@ -209,9 +209,15 @@ extension PostgresStore: OutboxStore {
                 try await connection.query("""
                     UPDATE arrangements SET failure_reason = \("cancellation failed: " + reason) WHERE id = \(entry.subjectId)
                     """, logger: logger)
-            } else if entry.kind == .allocatePayment {
+            } else if entry.kind == .allocatePayment, cause == .refusedByMiles {
                 try await allocationNotSent(id: entry.subjectId, failure: reason, why: "MILES refused the allocation: " + reason, on: connection)
-                if cause == .refusedByMiles { try await dropWaitingReversal(of: entry, refusal: reason, at: at, on: connection) }
+                try await dropWaitingReversal(of: entry, refusal: reason, at: at, on: connection)
+            } else if entry.kind == .allocatePayment {
+                // Given up with the outcome unknown: MILES may hold it, so it stays allocated (pending) for a person to
+                // retry (MILES answers a repeat with its first result) or reverse; never offered to another contract.
+                try await connection.query("""
+                    UPDATE payment_allocations SET failure_reason = \("not confirmed: " + reason) WHERE id = \(entry.subjectId)
+                    """, logger: logger)
             } else if entry.kind == .reverseAllocation {
                 // MILES still holds the allocation: it stays reversing, with why the reversal failed.
                 try await connection.query("""
@@ -228,15 +234,28 @@ extension PostgresStore: OutboxStore {
 
     public func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws {
         try await transaction { [self] connection in
+            // The allocation's row first, as a bank batch storing a return takes it (undoAllocation): a return
+            // committed meanwhile is seen below, and one stored later sees this retry.
+            let allocation = try await rows("""
+                SELECT a.state FROM outbox JOIN payment_allocations a ON a.id = outbox.subject_id
+                WHERE outbox.id = \(id) AND outbox.kind IN (\(OutboxKind.allocatePayment.rawValue), \(OutboxKind.reverseAllocation.rawValue))
+                FOR UPDATE OF a
+                """, on: connection).first
             if let returned = try await rows("""
                 SELECT r.id FROM outbox JOIN bank_entries r ON r.reverses_entry_id = outbox.subject_id
                 WHERE outbox.id = \(id) AND outbox.kind = \(OutboxKind.allocatePayment.rawValue)
                 """, on: connection).first {
                 throw StoreError.returnedPayment(outboxId: id, returnedBy: try returned.value("id", as: Int64.self))
             }
+            if let allocation, try allocation.value("state", as: String.self) == PaymentAllocation.State.reversed.rawValue,
+               try await rows("SELECT 1 FROM outbox WHERE id = \(id) AND kind = \(OutboxKind.reverseAllocation.rawValue)", on: connection).first != nil {
+                throw StoreError.nothingToReverse(outboxId: id)
+            }
+            // An AllocatePayment tried before keeps one attempt counted: a return then reverses it in MILES rather
+            // than taking it for one MILES never saw (undoAllocation, skipOutboxEntry).
             let retried = try await rows("""
-                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = \(at.millisecondsSinceEpoch),
-                    updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1, \(unescaped: Self.noLease)
+                UPDATE outbox SET state = 'pending', attempts = CASE WHEN kind = \(OutboxKind.allocatePayment.rawValue) AND attempts > 0 THEN 1 ELSE 0 END,
+                    next_attempt_at = \(at.millisecondsSinceEpoch), updated_at = \(at.millisecondsSinceEpoch), fence = fence + 1, \(unescaped: Self.noLease)
                 WHERE id = \(id) AND state IN ('deadLetter', 'skipped') RETURNING kind, subject_id
                 """, on: connection)
             guard let row = retried.first, let kind = OutboxKind(rawValue: try row.value("kind")) else {
@@ -245,7 +264,15 @@ extension PostgresStore: OutboxStore {
             }
             let subjectId = try row.value("subject_id", as: Int64.self)
             let table = Self.recordTable(of: kind)
-            if let waiting = Self.waitingState(kind) {
+            if kind == .allocatePayment {
+                // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
+                try await connection.query("""
+                    UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = \(subjectId) AND state IN ('refused', 'pending')
+                    """, logger: logger)
+                try await connection.query("""
+                    UPDATE bank_entries SET state = 'allocated', reason = NULL WHERE id = \(subjectId) AND state = 'toCheck'
+                    """, logger: logger)
+            } else if let waiting = Self.waitingState(kind) {
                 try await connection.query("UPDATE \(unescaped: table) SET state = \(waiting) WHERE id = \(subjectId)", logger: logger)
             } else {
                 try await connection.query("UPDATE \(unescaped: table) SET failure_reason = NULL WHERE id = \(subjectId)", logger: logger)
@@ -275,10 +302,6 @@ extension PostgresStore: OutboxStore {
         }
     }
 
-    /// An AllocatePayment that will not reach MILES (refused there, or set aside by a person before it
-    /// was sent): MILES does not have it, so its entry waits for a person again (`why`), unless the bank
-    /// has since taken the money back; a pending allocation is refused and may be made again (one
-    /// being reversed stays so).
     /// The ReverseAllocation waiting for `allocation` (`undoingWaits`) once MILES has refused that
     /// allocation: MILES never held it, so the reversal is set aside and the allocation counts as undone.
     private func dropWaitingReversal(of allocation: OutboxEntry, refusal: String, at: Timestamp, on connection: PostgresConnection) async throws {
@@ -295,6 +318,10 @@ extension PostgresStore: OutboxStore {
                         details: why)
     }
 
+    /// An AllocatePayment that will not reach MILES (refused there, or set aside by a person before it
+    /// was sent): MILES does not have it, so its entry waits for a person again (`why`), unless the bank
+    /// has since taken the money back; a pending allocation is refused and may be made again (one
+    /// being reversed stays so).
     private func allocationNotSent(id: Int64, failure: String, why: String, on connection: PostgresConnection) async throws {
         try await connection.query("""
             UPDATE payment_allocations SET state = CASE WHEN state = 'pending' THEN 'refused' ELSE state END, failure_reason = \(failure)

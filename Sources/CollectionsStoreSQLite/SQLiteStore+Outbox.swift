@@ -198,9 +198,13 @@ extension SQLiteStore {
             if entry.kind == .cancelPaymentArrangement {
                 // The arrangement is still active in MILES: it stays active here, with why the cancellation failed.
                 try db.execute(sql: "UPDATE arrangements SET failure_reason = ? WHERE id = ?", arguments: ["cancellation failed: " + reason, requestId])
-            } else if entry.kind == .allocatePayment {
+            } else if entry.kind == .allocatePayment, cause == .refusedByMiles {
                 try self.allocationNotSent(id: requestId, failure: reason, why: "MILES refused the allocation: " + reason, db)
-                if cause == .refusedByMiles { try self.dropWaitingReversal(of: entry, refusal: reason, at: at, db) }
+                try self.dropWaitingReversal(of: entry, refusal: reason, at: at, db)
+            } else if entry.kind == .allocatePayment {
+                // Given up with the outcome unknown: MILES may hold it, so it stays allocated (pending) for a person to
+                // retry (MILES answers a repeat with its first result) or reverse; never offered to another contract.
+                try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: ["not confirmed: " + reason, requestId])
             } else if entry.kind == .reverseAllocation {
                 // MILES still holds the allocation: it stays reversing, with why the reversal failed.
                 try db.execute(sql: "UPDATE payment_allocations SET failure_reason = ? WHERE id = ?", arguments: ["reversal failed: " + reason, requestId])
@@ -219,17 +223,31 @@ extension SQLiteStore {
                 """, arguments: [id, OutboxKind.allocatePayment.rawValue]) {
                 throw StoreError.returnedPayment(outboxId: id, returnedBy: returnedBy)
             }
+            if try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM outbox JOIN payment_allocations a ON a.id = outbox.subject_id WHERE outbox.id = ? AND outbox.kind = ? AND a.state = 'reversed'
+                """, arguments: [id, OutboxKind.reverseAllocation.rawValue]) == true {
+                throw StoreError.nothingToReverse(outboxId: id)
+            }
+            // An AllocatePayment tried before keeps one attempt counted: a return then reverses it in MILES rather
+            // than taking it for one MILES never saw (undoAllocation, skipOutboxEntry).
             try db.execute(sql: """
-                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, fence = fence + 1, \(Self.noLease)
+                UPDATE outbox SET state = 'pending', attempts = CASE WHEN kind = ? AND attempts > 0 THEN 1 ELSE 0 END, next_attempt_at = ?,
+                    updated_at = ?, fence = fence + 1, \(Self.noLease)
                 WHERE id = ? AND state IN ('deadLetter', 'skipped')
-                """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, id])
+                """, arguments: [OutboxKind.allocatePayment.rawValue, at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, id])
             guard db.changesCount == 1 else {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not dead-lettered or skipped; only those can be retried")
             }
             let requestId = try self.subject(of: id, db)
             let table = try self.subjectTable(of: id, db)
-            if let waiting = Self.waitingState(try Self.kind(of: id, db)) {
+            let kind = try Self.kind(of: id, db)
+            if kind == .allocatePayment {
+                // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
+                try db.execute(sql: "UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')",
+                               arguments: [requestId])
+                try db.execute(sql: "UPDATE bank_entries SET state = 'allocated', reason = NULL WHERE id = ? AND state = 'toCheck'", arguments: [requestId])
+            } else if let waiting = Self.waitingState(kind) {
                 try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [waiting, requestId])
             } else {
                 try db.execute(sql: "UPDATE \(table) SET failure_reason = NULL WHERE id = ?", arguments: [requestId])

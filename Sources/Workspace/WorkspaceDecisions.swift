@@ -21,7 +21,7 @@ extension Workspace {
                           "reason": "\(credit.reasonCode): \(credit.comment)", "by": credit.trail.requestedBy,
                           "needs": "\(credit.trail.requiredRole) x\(credit.trail.approvalsNeeded)",
                           "actionable": mayApprove(credit.trail, required: matrix.creditLimits.requiredRole(for: credit.amount))
-                            ? ["id": credit.id, "csrf": session.csrf, "kind": "credits"] : nil])
+                            ? ["id": credit.id, "csrf": session.csrf, "kind": "credits", "approvable": PageDecision.credit.refusals(in: mappings.contract).isEmpty] : nil])
         }
         var reversals: [[String: Any]] = []
         for reversal in try await store.writeOffReversals(state: .pendingApproval) {
@@ -32,7 +32,7 @@ extension Workspace {
                 "reason": "\(reversal.reasonCode): \(reversal.comment) (write-off \(reversal.writeOffRequestId))", "by": reversal.trail.requestedBy,
                 "needs": "\(reversal.trail.requiredRole) x\(reversal.trail.approvalsNeeded)",
                 "actionable": mayApprove(reversal.trail, required: matrix.requiredRole(for: reversal.amount, reason: reason))
-                    ? ["id": reversal.id, "csrf": session.csrf, "kind": "reversals"] : nil]))
+                    ? ["id": reversal.id, "csrf": session.csrf, "kind": "reversals", "approvable": PageDecision.writeOffReversal.refusals(in: mappings.contract).isEmpty] : nil]))
         }
         var arrangements: [[String: Any]] = []
         for state in [ArrangementProposal.State.pendingApproval, .broken, .completed] {
@@ -46,7 +46,7 @@ extension Workspace {
                         + (plan.isSettlement ? ", in settlement" : ""),
                     "by": arrangement.proposedBy, "needs": "\(arrangement.assessment.requiredRole.name) x\(arrangement.assessment.approvalsNeeded)",
                     "outcome": arrangement.outcome,
-                    "actionable": mayApprove ? ["id": arrangement.id, "csrf": session.csrf, "kind": "arrangements"] : nil,
+                    "actionable": mayApprove ? ["id": arrangement.id, "csrf": session.csrf, "kind": "arrangements", "approvable": PageDecision.arrangement.refusals(in: mappings.contract).isEmpty] : nil,
                     "closable": state != .pendingApproval && maySign ? ["id": arrangement.id, "csrf": session.csrf] : nil]))
             }
         }
@@ -154,8 +154,8 @@ extension Workspace {
 
     /// The bank import's to-check queue, oldest first, each entry with why it waits and the contracts the
     /// rules found, and the entries holding money in suspense. Payers' names are masked, as in every list,
-    /// and so are bank accounts, emails and phone numbers wherever the bank's text or a reason quotes them:
-    /// the page shows no personal data, so showing it records no view.
+    /// and so are IBANs, emails and phone numbers wherever the bank's text or a reason quotes them. Free
+    /// text the payer wrote (a name in the remittance) is shown as the bank gave it, and no view is recorded.
     func bankQueue(_ session: WorkspaceSessions.Session) async throws -> Response {
         let personalData = RedactionPolicy(logPersonalData: false, secrets: [], masksBankAccounts: true)
         func row(_ stored: StoredBankEntry) -> [String: Any] {

@@ -79,8 +79,8 @@ enum WorkspaceTemplates {
             <table id="requests"><tr><th>request</th><th>contract</th><th>amount</th><th>reason</th><th>needs</th><th>matrix</th><th>state</th><th>by</th><th></th></tr>
             {{#requests}}<tr id="request-{{id}}"><td>{{id}}</td><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td class="n">{{amount}}</td>
             <td>{{reason}}</td><td>{{needs}}</td><td>v{{matrix}}</td><td class="state">{{state}}</td><td>{{requestedBy}}</td><td>{{#pending}}
-            <form class="inline" method="post" action="/workspace/writeoffs/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
-            <input name="comment" placeholder="comment"> <button id="approve-{{id}}">Approve</button></form>
+            {{#offersWriteOffs}}<form class="inline" method="post" action="/workspace/writeoffs/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="comment" placeholder="comment"> <button id="approve-{{id}}">Approve</button></form>{{/offersWriteOffs}}
             <form class="inline" method="post" action="/workspace/writeoffs/{{id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
             <input name="reason" placeholder="why" required> <button id="reject-{{id}}">Reject</button></form>{{/pending}}</td></tr>{{/requests}}</table>
             <p><a href="/workspace/writeoffs.csv">Export for the finance audit (CSV)</a></p>{{> footer}}
@@ -209,8 +209,8 @@ enum WorkspaceTemplates {
             {{#reported}}<tr><td><a href="/workspace/contracts/{{contract}}">{{contract}}</a></td><td>{{agent}}</td><td>{{on}}</td><td>{{details}}</td><td>{{source}}</td></tr>{{/reported}}</table>{{> footer}}
             """,
         "decide": """
-            <form class="inline" method="post" action="/workspace/{{kind}}/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
-            <input name="comment" placeholder="comment"> <button id="approve-{{kind}}-{{id}}">Approve</button></form>
+            {{#approvable}}<form class="inline" method="post" action="/workspace/{{kind}}/{{id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
+            <input name="comment" placeholder="comment"> <button id="approve-{{kind}}-{{id}}">Approve</button></form>{{/approvable}}
             <form class="inline" method="post" action="/workspace/{{kind}}/{{id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
             <input name="reason" placeholder="why not" required> <button id="reject-{{kind}}-{{id}}">Reject</button></form>
             """,

@@ -239,13 +239,13 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a MILES that maps no UpdateContractStatus or AddContractNote: the pages offer no status change, note or placement and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works")
+    @Test("a MILES that maps no UpdateContractStatus, AddContractNote or PostWriteOff: the pages offer no status change, note, placement or write-off and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works")
     func partialMiles() async throws {
         try await withWorkspace { full in
             // The same store served against a contract.yaml with the two operations left out.
             let folder = temporaryDirectory("partial-mappings")
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let mappings = try partialMappings(in: folder, leavingOut: ["updateContractStatus", "addContractNote"])
+            let mappings = try partialMappings(in: folder, leavingOut: ["updateContractStatus", "addContractNote", "postWriteOff"])
             #expect(mappings.contract.refusal(for: .outbox(.updateContractStatus)) != nil)
             let workspace = try Workspace(store: full.store, mappings: mappings, passwordCost: 4,
                                           placementsDirectory: folder + "/placements", logger: Logger(label: "workspace"))
@@ -267,6 +267,9 @@ struct WorkspaceTests {
                 #expect(page.body.contains("id=\"note-not-offered\">&#39;notes&#39; needs the MILES operation AddContractNote"))
                 #expect(page.body.contains("id=\"hold\"") && page.body.contains("id=\"raise-credit\""))
                 #expect(!(try await carol.get("/workspace/agents").body.contains("id=\"place\"")))
+                let writeOffs = try await carol.get("/workspace/writeoffs").body
+                #expect(!writeOffs.contains("id=\"upload\"") && writeOffs.contains("id=\"upload-not-offered\">&#39;write-offs&#39; needs the MILES operation PostWriteOff,"),
+                        "\(writeOffs)")
                 // A form from a page shown before the mapping changed is refused.
                 let csrf = try #require(page.csrf)
                 let status = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])

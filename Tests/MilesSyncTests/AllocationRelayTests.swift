@@ -109,4 +109,21 @@ struct AllocationRelayTests {
         #expect(await store.outboxEntries(state: .skipped).map(\.clientReference) == ["PR-81"])
         #expect(await store.allocations[81]?.state == .reversed)
     }
+
+    @Test("a refusal that is not MILES's own (an HTTP 404 from a proxy): MILES may hold the allocation, so its reversal is sent, not set aside")
+    func proxyRefusalIsNotMiles() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "ARR")])
+        let miles = InMemoryMiles(mappings: mappings, contracts: [], allocationFaults: ["HTTP 404"])
+        await store.queueAllocation(allocation(id: 82), reversal: false, at: clock())
+        var returned = allocation(id: 82)
+        returned.state = .reversing
+        await store.queueAllocation(returned, reversal: true, at: clock())
+
+        let summary = try await OutboxRelay(gateway: miles, store: store, now: clock).run()
+
+        #expect(summary.deadLettered == 1 && summary.allocationsReversed == 1)
+        #expect(await miles.allocationCalls == ["PA-82", "PR-82"])
+        #expect(await store.outboxEntries(state: .skipped).isEmpty)
+        #expect(await store.allocations[82]?.state == .reversed)
+    }
 }

@@ -68,6 +68,9 @@ struct RedactionPolicyTests {
                 == "payer ‹account …6819› paid C00000008; ‹account …4931› paid INV-2026-117")
         #expect(open.scrub("payer GB29NWBK60161331926819") == "payer GB29NWBK60161331926819")
         #expect(masked.scrub("NO93 8601 1117 947 paid") == "‹account …7947› paid")
+        // What has an IBAN's shape but fails its check, or is a creditor reference, is what a person matches on: left alone.
+        #expect(masked.scrub("ref RF18539007547034 and DD20261203000123") == "ref RF18539007547034 and DD20261203000123")
+        #expect(masked.scrub("GB29NWBK60161331926818") == "GB29NWBK60161331926818")
         // A UUID's last group (12 characters) in a temporary path is left alone.
         #expect(masked.scrub("/tmp/inbox-53A54066-2F8E-4D74-AFC6-AB12C3D4E5F6/drop") == "/tmp/inbox-53A54066-2F8E-4D74-AFC6-AB12C3D4E5F6/drop")
     }

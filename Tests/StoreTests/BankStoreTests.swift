@@ -367,6 +367,44 @@ struct BankStoreTests {
                 }
                 #expect(try await store.outboxEntry(id: entry.id)?.state == .deadLetter, "returned \(returnedBy)")
             }
+            // Nor the reversal set aside: the allocation it would reverse is undone.
+            await #expect(throws: StoreError.self) { try await store.retryOutboxEntry(id: refusedReversal.id, by: "carol", at: at(16)) }
+            #expect(try await store.outboxEntry(id: refusedReversal.id)?.state == .skipped)
+        }
+    }
+
+    @Test("a person re-queues an AllocatePayment MILES refused: the allocation stands again, its payment leaves the queue, and a return then reverses it in MILES; one given up unconfirmed stays allocated",
+          arguments: StoreKind.available)
+    func retriedAllocation(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await store.upsertContract(sampleContract("C-1"))
+            let stored = try await store.receiveBankStatement(statement("ab12", entries: 3), at: at(0)).statement
+            let refused = outcome(entry(1, 10_000, reference: "R1", endToEndId: "E2E-1"), allocate(10_000, to: "C-1"))
+            let unconfirmed = outcome(entry(2, 7_000, reference: "R2", endToEndId: "E2E-2"), allocate(7_000, to: "C-1"))
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 2, outcomes: [refused, unconfirmed], by: "auto", at: at(1))
+            let (refusedId, unconfirmedId) = (try await storedId(refused, in: store), try await storedId(unconfirmed, in: store))
+
+            let refusing = try await claimSending(.allocatePayment, subject: refusedId, in: store, at: at(2))
+            try await store.recordDeadLetter(refusing, reason: "MILES ALLOCATION_EXCEEDS_OPEN", cause: .refusedByMiles, at: at(3))
+            #expect(try await store.bankEntry(id: refusedId)?.state == .toCheck)
+            let givingUp = try await claimSending(.allocatePayment, subject: unconfirmedId, in: store, at: at(4))
+            try await store.recordDeadLetter(givingUp, reason: "gave up after 5 attempts: connection reset", cause: .givenUp, at: at(5))
+            // MILES may hold it: not offered to a person as a payment to allocate again.
+            let kept = try #require(try await store.bankEntry(id: unconfirmedId))
+            #expect(kept.state == .allocated && kept.allocation?.state == .pending)
+
+            try await store.retryOutboxEntry(id: refusing.id, by: "carol", at: at(6))
+            let again = try #require(try await store.bankEntry(id: refusedId))
+            #expect(again.state == .allocated && again.allocation?.state == .pending && again.reason == nil)
+            #expect(try await store.bankEntries(state: .toCheck, limit: 10).isEmpty)
+            // Returned before the next push: MILES may have seen it, so it is reversed there, not dropped.
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 3, outcomes: [
+                outcome(entry(3, 10_000, reference: "RV1", reversal: true, endToEndId: "E2E-1"), .reverse(originalEntryId: refusedId, reason: "AC04")),
+            ], by: "auto", at: at(7))
+            #expect(try await store.outboxEntry(id: refusing.id)?.state == .pending)
+            #expect(try await outboxEntry(.reverseAllocation, subject: refusedId, in: store)?.state == .pending)
+            #expect(try await store.bankEntry(id: refusedId)?.allocation?.state == .reversing)
         }
     }
 

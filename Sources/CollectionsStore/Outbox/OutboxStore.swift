@@ -80,13 +80,15 @@ public protocol OutboxStore: Sendable {
     func recordRetry(_ entry: OutboxEntry, error: String, nextAttemptAt: Timestamp, at: Timestamp) async throws
 
     /// Given up: the entry is dead-lettered and its business record failed, with the reason. An
-    /// AllocatePayment MILES refused takes with it the ReverseAllocation waiting for it (the bank
-    /// returned the payment meanwhile): MILES never held the allocation, so nothing is left to reverse.
+    /// AllocatePayment MILES refused puts its payment back in the queue and takes with it the
+    /// ReverseAllocation waiting for it (the bank returned the payment meanwhile): MILES never held the
+    /// allocation, so nothing is left to reverse. One given up otherwise stays allocated: MILES may hold it.
     func recordDeadLetter(_ entry: OutboxEntry, reason: String, cause: DeadLetterCause, at: Timestamp) async throws
 
-    /// A person re-queues a dead-lettered or skipped entry (after fixing the cause). An AllocatePayment
-    /// whose payment the bank has since returned is refused (`StoreError.wrongState`): it would allocate
-    /// money that was taken back.
+    /// A person re-queues a dead-lettered or skipped entry (after fixing the cause); an AllocatePayment
+    /// takes its payment out of the queue again. Refused (`StoreError.wrongState`): an AllocatePayment
+    /// whose payment the bank has since returned (it would allocate money taken back), and a
+    /// ReverseAllocation whose allocation is already undone.
     func retryOutboxEntry(id: Int64, by actor: String, at: Timestamp) async throws
 
     /// A person sets a pending or dead-lettered entry aside, with a reason. An AllocatePayment set aside

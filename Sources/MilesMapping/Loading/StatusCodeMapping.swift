@@ -66,8 +66,8 @@ public struct StatusCodeMapping: Sendable {
         "letterTypes": .outbox(.requestCustomerLetter), "arrangementFrequencies": .outbox(.createPaymentArrangement),
     ]
 
-    /// Reads the file; `contract` (nil when contract.yaml could not be read) says which jobs' sections
-    /// must be there.
+    /// Reads the file; `contract` says which jobs' sections must be there (nil when contract.yaml could
+    /// not be read: then none is required).
     static func load(_ file: YAMLFile, contract: ContractMapping?, problems: inout [MappingProblem]) -> StatusCodeMapping? {
         guard let root = file.root, root.orderedPairs != nil else {
             problems.append(file.problem(file.root, .syntax, "expected a mapping at the top of the file"))
@@ -78,7 +78,8 @@ public struct StatusCodeMapping: Sendable {
         // A section that may be left out is read only when it is there; one a job needs is reported missing, naming the job.
         func reads(_ section: String) -> Bool {
             if root[key: section] != nil { return true }
-            guard let job = sectionJobs[section], contract?.refusal(for: job) == nil else { return false }
+            // With contract.yaml unreadable (its problems reported), which jobs it maps is unknown: nothing is claimed.
+            guard let job = sectionJobs[section], let contract, contract.refusal(for: job) == nil else { return false }
             problems.append(file.problem(root, .missingField, "section '\(section)' is missing: \(job.name) need it, as contract.yaml maps "
                 + job.operations.map(\.name).joined(separator: ", ") + " (leave them out of contract.yaml and the section may go too)"))
             return false

@@ -42,7 +42,7 @@ struct UpdatePlanner: Sendable {
             }
             let details = update.kind.summary
             let text = noteText(details)
-            guard text.count <= ContractNote.maxTextLength else {
+            guard text.count <= ContractNote.maxTextLength || !makesNotes else {
                 return .rejected(line: line, column: mappings.agents[agent]?.updates?.fields[.note] ?? "note", value: "",
                                  reason: "the contract note this makes is \(text.count) characters, over the \(ContractNote.maxTextLength) MILES "
                                      + "takes (AddContractNote); nothing from this row was applied")
@@ -54,11 +54,14 @@ struct UpdatePlanner: Sendable {
     /// The text of the contract note an update makes: the agent, then what it said.
     private func noteText(_ details: String) -> String { "\(agent): \(details)" }
 
-    /// The note for the contract file in MILES, or none when this MILES takes no notes (contract.yaml
-    /// maps no AddContractNote): the stored update is then the record, and the row queues no call that
-    /// would sit in the outbox unsendable and hold back every push.
+    /// Whether this MILES takes notes (contract.yaml maps AddContractNote).
+    private var makesNotes: Bool { mappings.contract.refusal(for: .outbox(.addContractNote)) == nil }
+
+    /// The note for the contract file in MILES, or none when this MILES takes no notes: the stored
+    /// update is then the record, and the row queues no call that would sit in the outbox unsendable
+    /// and hold back every push.
     private func note(_ update: ThirdPartyUpdate, _ details: String, category: String) -> ContractNote? {
-        guard mappings.contract.refusal(for: .outbox(.addContractNote)) == nil else { return nil }
+        guard makesNotes else { return nil }
         return ContractNote(id: 0, contractNumber: update.contractNumber, category: category, text: noteText(details),
                      source: "\(agent) \(update.source)", requestedBy: "agent:\(agent)", requestedAt: now(), state: .queued)
     }
@@ -118,15 +121,15 @@ struct UpdatePlanner: Sendable {
     /// A status change through the transition table and the guards; a refusal keeps the update for the team.
     /// The reason code comes from status-codes.yaml (`defaultReasons`).
     private func statusChange(_ update: ThirdPartyUpdate, _ details: String, to target: ContractStatus, on: LocalDate) async throws -> IngestEffects {
-        guard let reasonCode = mappings.statusCodes.defaultReasons[target] else {
-            return IngestEffects(refusal: "status-codes.yaml defaultReasons has no reason code for \(target.rawValue)")
-        }
         guard let contract = try await store.contract(number: update.contractNumber) else { return IngestEffects(refusal: "the contract is gone") }
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == target {
             return IngestEffects(note: note(update, details, category: mappings.statusCodes.agentNoteCategory))
         }
         if let unmapped = mappings.contract.refusal(for: .outbox(.updateContractStatus)) {
             return IngestEffects(refusal: "the status change to \(target.rawValue) cannot be sent to this MILES, so the update is kept here for the team: \(unmapped)")
+        }
+        guard let reasonCode = mappings.statusCodes.defaultReasons[target] else {
+            return IngestEffects(refusal: "status-codes.yaml defaultReasons has no reason code for \(target.rawValue)")
         }
         let refusals = try await StatusChangeRules.refusals(moving: contract, to: target, evidence: .init(), overridden: [], store: store,
                                                       mappings: mappings, on: today)

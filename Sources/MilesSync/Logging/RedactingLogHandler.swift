@@ -107,6 +107,19 @@ public struct RedactionPolicy: Sendable {
     nonisolated(unsafe) private static let iban =
         /\b[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?|(?: ?[A-Z0-9]{4}){2} ?[A-Z0-9]{3})\b/
 
+    /// Whether `text` (letters upper case, no spaces) is an IBAN by ISO 13616's check: the first four
+    /// characters moved to the end, letters as 10 to 35, the number modulo 97 is 1. A creditor
+    /// reference (RF, ISO 11649) passes the same check and is what a person matches payments on, so it is not one.
+    static func isIBAN(_ text: String) -> Bool {
+        guard !text.hasPrefix("RF"), text.count >= 15 else { return false }
+        var remainder = 0
+        for character in text.dropFirst(4) + text.prefix(4) {
+            guard let value = character.isNumber ? character.wholeNumberValue : character.asciiValue.map({ Int($0) - 55 }) else { return false }
+            remainder = (remainder * (value >= 10 ? 100 : 10) + value) % 97
+        }
+        return remainder == 1
+    }
+
     /// Free text with the secrets, and unless allowed email addresses, phone numbers and (when
     /// `masksBankAccounts`) IBANs masked; an IBAN keeps its last four characters, by which a person can
     /// still tell accounts apart.
@@ -116,7 +129,12 @@ public struct RedactionPolicy: Sendable {
         guard !logPersonalData else { return text }
         if text.contains("@") { text = text.replacing(Self.email, with: "‹email›") }
         guard text.contains(where: \.isNumber) else { return text }
-        if masksBankAccounts { text = text.replacing(Self.iban) { "‹account …\($0.output.filter { $0 != " " }.suffix(4))›" } }
+        if masksBankAccounts {
+            text = text.replacing(Self.iban) { match in
+                let account = match.output.filter { $0 != " " }
+                return Self.isIBAN(account) ? "‹account …\(account.suffix(4))›" : String(match.output)
+            }
+        }
         return text.replacing(Self.phone, with: "‹phone›")
     }
 }

@@ -505,7 +505,12 @@ public struct OutboxRelay: Sendable {
                                        "MILES keeps failing, so the push stopped calling it; every entry is kept and the next push resumes: \(error)")
             case .businessRejection:
                 let code = error.faultCode.map { "MILES \($0): " } ?? ""
-                try await deadLetter(entry, code + error.description, cause: .refusedByMiles, &summary)
+                // Only a fault is MILES's own answer (it answers a repeated write with its first result, so a
+                // fault says it holds none); an HTTP 4xx may come from a proxy and an invalid request never
+                // left, so after an attempt whose answer was lost MILES may still hold the write.
+                let refusedByMiles: Bool
+                if case .fault = error.kind { refusedByMiles = true } else { refusedByMiles = false }
+                try await deadLetter(entry, code + error.description, cause: refusedByMiles ? .refusedByMiles : .givenUp, &summary)
             case .retryable, .conflict, .unknownOutcome:
                 if attempts >= configuration.retry.maxAttempts {
                     // A money posting whose outcome is unknown is looked for once more: marked failed while MILES

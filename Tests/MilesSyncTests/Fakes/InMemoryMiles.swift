@@ -25,9 +25,14 @@ actor InMemoryMiles: MilesWriteService {
         self.allocationFaults = allocationFaults
     }
 
+    /// MILES's fault `code`, or, for `HTTP 404` and the like, an answer with that status and no SOAP in it.
     private func fault(_ code: String, operation: String) -> SOAPCallError {
-        SOAPCallError(kind: .fault(SOAPFault(faultCode: "soap:Client", faultString: code, code: code)), operation: operation,
-                      endpoint: endpoint, classifier: mappings.contract.faultClassifier)
+        if code.hasPrefix("HTTP "), let status = Int(code.dropFirst(5)) {
+            return SOAPCallError(kind: .httpStatus(status, body: "Not Found"), operation: operation, endpoint: endpoint,
+                                 classifier: mappings.contract.faultClassifier)
+        }
+        return SOAPCallError(kind: .fault(SOAPFault(faultCode: "soap:Client", faultString: code, code: code)), operation: operation,
+                             endpoint: endpoint, classifier: mappings.contract.faultClassifier)
     }
 
     func getContract(number: String) async throws(SOAPCallError) -> Contract? { contracts[number] }

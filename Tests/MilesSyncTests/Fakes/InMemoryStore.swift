@@ -398,9 +398,9 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         outbox[entry.id]?.lastError = reason
         outbox[entry.id]?.lease = nil
         if entry.kind == .updateContractStatus { statusChanges[entry.subjectId]?.state = .failed }
-        guard entry.kind == .allocatePayment else { return }
+        guard entry.kind == .allocatePayment, cause == .refusedByMiles else { return }
         if allocations[entry.subjectId]?.state == .pending { allocations[entry.subjectId]?.state = .refused }
-        if cause == .refusedByMiles, allocations[entry.subjectId]?.state == .reversing,
+        if allocations[entry.subjectId]?.state == .reversing,
            let waiting = outbox.values.first(where: { $0.kind == .reverseAllocation && $0.subjectId == entry.subjectId && $0.state == .pending }) {
             outbox[waiting.id]?.state = .skipped
             allocations[entry.subjectId]?.state = .reversed
