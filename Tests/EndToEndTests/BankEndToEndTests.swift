@@ -200,8 +200,7 @@ struct BankEndToEndTests {
             let folder = temporaryDirectory("bank-transit")
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let today = CollectionsClock.system().date
-            let (year, month, day) = today.adding(days: -2).components
-            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,PAY,\(String(format: "%02d/%02d/%04d", day, month, year)),150.00,ACME-77812,card\n"
+            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000008,PAY,\(acmeDate(today.adding(days: -2))),150.00,ACME-77812,card\n"
                 .write(toFile: folder + "/return.csv", atomically: true, encoding: .utf8)
             _ = try await harness.ingestDesk(store, inbox: folder + "/inbox").ingest(path: folder + "/return.csv", agent: "acme-dca", channel: "file")
             #expect(try await store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])

@@ -43,6 +43,12 @@ extension SyncHarness {
     }
 }
 
+/// `date` as acme-dca's files write it: day/month/year.
+func acmeDate(_ date: LocalDate) -> String {
+    let (year, month, day) = date.components
+    return String(format: "%02d/%02d/%04d", day, month, year)
+}
+
 func temporaryDirectory(_ name: String) -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -144,9 +150,8 @@ struct IngestEndToEndTests {
             #expect(try await store.paymentsInTransit(contractNumber: "C00000008").map(\.amount) == [Money(minorUnits: 15_000, currency: .gbp)])
             #expect(try await store.reportedArrangements(open: true, limit: 10).map(\.contractNumber) == ["C00000008"])
 
-            let (year, month, day) = CollectionsClock.system().date.components
             let legal = folder + "/legal.csv", traced = folder + "/traced.csv"
-            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000026,LEG,\(String(format: "%02d/%02d/%04d", day, month, year)),,,claim issued\n"
+            try "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\nC00000026,LEG,\(acmeDate(CollectionsClock.system().date)),,,claim issued\n"
                 .write(toFile: legal, atomically: true, encoding: .utf8)
             try "ClientRef;Result;TracedOn;NewAddress1;NewAddress2;NewTown;NewPostcode;NewPhone;NewEmail;Comment\n"
                 .appending("C00000031;TRACED;2026-11-26;4 Rose Lane;;Leith;EH6 7AA;07700 900555;;moved in with family\n")
@@ -217,8 +222,7 @@ struct IngestEndToEndTests {
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
             let today = CollectionsClock.system().date
-            let (year, month, day) = today.components
-            let uk = String(format: "%02d/%02d/%04d", day, month, year)
+            let uk = acmeDate(today)
             // Legal action needs no open ombudsman complaint: C00000026 has one.
             try await ContractDesk(store: store, mappings: harness.mappings)
                 .setHold(contractNumber: "C00000026", kind: .ombudsmanComplaint, reason: "FOS case 123", by: "bob")
