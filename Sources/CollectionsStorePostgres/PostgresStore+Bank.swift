@@ -149,7 +149,7 @@ extension PostgresStore: BankStore {
         // The most specific reference the reversal carries decides which payment it undoes.
         var query: PostgresQuery = """
             SELECT e.* FROM bank_entries e
-            WHERE e.account = \(account) AND e.amount = \(reversal.amount.minorUnits) AND e.currency = \(reversal.amount.currency.code)
+            WHERE e.account = \(account) AND e.amount = \(reversal.amountReversed.minorUnits) AND e.currency = \(reversal.amount.currency.code)
                 AND e.mark = 'credit' AND NOT e.is_reversal AND e.booking_date <= \(reversal.bookingDate.daysSinceEpoch)
                 AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = e.id)
             """

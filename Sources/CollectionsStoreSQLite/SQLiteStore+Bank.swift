@@ -182,7 +182,7 @@ extension SQLiteStore: BankStore {
                 WHERE e.account = ? AND e.amount = ? AND e.currency = ? AND e.mark = 'credit' AND e.is_reversal = 0 AND e.booking_date <= ?
                     AND NOT EXISTS (SELECT 1 FROM bank_entries r WHERE r.reverses_entry_id = e.id) AND \(match)
                 ORDER BY e.booking_date DESC, e.id DESC LIMIT 1
-                """, arguments: [account, reversal.amount.minorUnits, reversal.amount.currency.code, reversal.bookingDate.daysSinceEpoch] + arguments)
+                """, arguments: [account, reversal.amountReversed.minorUnits, reversal.amountReversed.currency.code, reversal.bookingDate.daysSinceEpoch] + arguments)
                 .map { try self.bankEntry(from: $0, db) }
         }
     }

@@ -192,6 +192,51 @@ struct BankEndToEndTests {
         }
     }
 
+    @Test("a German direct debit returned with the bank's charges (GVC 109, OAMT+ and COAM+): its allocation is reversed in MILES, once",
+          arguments: StoreKind.available)
+    func germanReturnWithCharges(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let store = try await harness.syncedBankStore()
+            let folder = temporaryDirectory("bank-german-return")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let payer = "?31GB29NWBK60161331926819?32Dafydd Muller"
+            try """
+                :20:NEB-STMT-201
+                :25:BUKBGB22/GB33BUKB20201555555555
+                :60F:C261130GBP10000,00
+                :61:2612011201C94,93NDDTNONREF//DD01
+                :86:171?00SEPA-LASTSCHRIFT?20EREF+E2E-DD-7?21SVWZ+C00000002 October\(payer)
+                :62F:C261201GBP10094,93
+
+                """.write(toFile: folder + "/day1.mt940", atomically: true, encoding: .utf8)
+            // The bank books the return with its 3.00 charge on top: 97.93 out for a 94.93 payment.
+            try """
+                :20:NEB-STMT-202
+                :25:BUKBGB22/GB33BUKB20201555555555
+                :60F:C261201GBP10094,93
+                :61:2612031203D97,93NDDTNONREF//DD02
+                :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-7?21OAMT+94,93?22COAM+3,00?23SVWZ+C00000002 October\(payer)?34901
+                :62F:C261203GBP9997,00
+
+                """.write(toFile: folder + "/day2.mt940", atomically: true, encoding: .utf8)
+            let desk = harness.bankDesk(store, statements: folder + "/kept")
+
+            _ = try await desk.importStatement(path: folder + "/day1.mt940", format: .mt940)
+            #expect(try await harness.relay(store).run().allocationsPosted == 1)
+            let day2 = try await desk.importStatement(path: folder + "/day2.mt940", format: .mt940)
+            #expect(day2.counts.reversals == 1)
+            let pushed = try await harness.relay(store).run()
+            #expect(pushed.allocationsReversed == 1 && pushed.deadLettered == 0)
+
+            let reversals = await harness.server.miles.journalEntries().filter { $0.operation == "ReverseAllocation" }
+            #expect(reversals.map { $0.parameters["ReasonCode"] } == ["901"], "\(reversals)")
+            #expect(await harness.server.miles.allocationLedger().filter(\.isReversed).count == 1)
+            let entries = try await bankEntriesText(store)
+            #expect(entries.contains("DD02 debit 97.93 GBP reversal reverses entry"), "\(entries)")
+            #expect(entries.contains("the bank returned it (reason 901); 3.00 GBP of it the bank's charges"), "\(entries)")
+        }
+    }
+
     @Test("a payment an agent reported collecting is matched to the bank entry when it arrives: allocated on the strength of it, then no longer in transit",
           arguments: StoreKind.available)
     func agentPaymentArrives(kind: StoreKind) async throws {

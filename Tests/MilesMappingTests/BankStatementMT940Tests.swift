@@ -83,6 +83,30 @@ struct BankStatementMT940Tests {
         #expect(entries.map(\.mark) == [.credit, .debit, .debit, .debit])
         #expect(entries.map(\.endToEndId) == ["E2E-DD-1", "E2E-DD-1", "E2E-DD-2", nil])
         #expect(entries.allSatisfy { !$0.isReversal })
+        #expect(entries.allSatisfy { $0.instructedAmount == nil })
+    }
+
+    @Test("a German return with the bank's charges: OAMT+ is the payment's own amount, so the return reverses that, not the amount booked")
+    func germanReturnWithCharges() throws {
+        let statement = """
+            :20:STMT-DE-1203
+            :25:DE89370400440532013000
+            :60F:C261202EUR1000,00
+            :61:2612031203D53,00NDDTNONREF//DB-0201
+            :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-1?21OAMT+50,00?22COAM+3,00?23SVWZ+Vertrag C000042?34901
+            :61:2612031203D20,00NDDTNONREF//DB-0202
+            :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-3?21OAMT+USD 20,00?22SVWZ+Vertrag C000043?34901
+            :61:2612031203D10,00NDDTNONREF//DB-0203
+            :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-4?21OAMT+EUR 12,00?22SVWZ+Vertrag C000044
+            :62F:C261203EUR917,00
+
+            """
+        let entries = try readStatements(Array(statement.utf8), .mt940).flatMap(\.entries)
+        let euros = { (minorUnits: Int64) in Money(minorUnits: minorUnits, currency: try! CurrencyCode("EUR")) }
+        #expect(entries.map(\.instructedAmount) == [euros(5_000), nil, euros(1_200)])
+        #expect(entries.map(\.remittance) == ["Vertrag C000042", "Vertrag C000043", "Vertrag C000044"])
+        // Another currency's OAMT, or one above the amount booked (charges never make a return smaller), leaves the amount booked.
+        #expect(entries.map(\.amountReversed) == [euros(5_000), euros(2_000), euros(1_000)])
     }
 
     @Test("a file read in pieces splits lines anywhere: the same entries whatever the piece size")

@@ -75,7 +75,9 @@ public struct BankEntry: Hashable, Sendable {
     public var counterpartyAccount: String?
     /// The end-to-end identifier the payer gave (camt `Refs/EndToEndId`, MT940 `:86:` `EREF`), when given.
     public var endToEndId: String?
-    /// What the payer sent when it was another currency (camt `AmtDtls/InstdAmt`), before the bank converted it.
+    /// The amount instructed (camt `AmtDtls/InstdAmt`, German MT940 `OAMT+`): what the payer sent
+    /// when it was another currency, before the bank converted it; or, on a return, the payment's own
+    /// amount, before the charges the bank added to it (camt `Chrgs`, German MT940 `COAM+`).
     public var instructedAmount: Money?
 
     public init(position: Int, bankReference: String?, bookingDate: LocalDate, valueDate: LocalDate, amount: Money,
@@ -94,6 +96,15 @@ public struct BankEntry: Hashable, Sendable {
         self.counterpartyAccount = counterpartyAccount
         self.endToEndId = endToEndId
         self.instructedAmount = instructedAmount
+    }
+
+    /// The amount of the payment a return or reversal undoes: the instructed amount when it is in the
+    /// account's currency and no more than the entry (a returned direct debit booked with the bank's
+    /// charges on top); the entry's own amount otherwise.
+    public var amountReversed: Money {
+        guard let instructed = instructedAmount, instructed.currency == amount.currency, instructed.minorUnits > 0,
+              instructed.minorUnits <= amount.minorUnits else { return amount }
+        return instructed
     }
 
     /// Money into the account that is not undoing anything: a payment to allocate.

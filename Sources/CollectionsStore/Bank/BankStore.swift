@@ -216,7 +216,8 @@ public protocol BankStore: Sendable {
     /// the invoices named are on, and the contracts of customers the payer accounts paid for before.
     func bankMatchData(contractNumbers: Set<String>, invoiceNumbers: Set<String>, payerAccounts: Set<String>) async throws -> BankMatchData
 
-    /// The stored payment in that a return or reversal undoes: on the same account, same amount, a
+    /// The stored payment in that a return or reversal undoes: on the same account, of the amount the
+    /// return reverses (`BankEntry.amountReversed`: without the bank's charges on a returned debit), a
     /// credit that is not itself a reversal and not yet reversed; with the same end-to-end id when the
     /// reversal has one, otherwise the same bank reference, otherwise the same counterparty account and
     /// remittance. The latest such entry booked on or before the reversal.

@@ -3,7 +3,8 @@ import CollectionsDomain
 /// What an MT940 `:86:` field tells about its entry, in the layouts banks use:
 /// - German (DK): a transaction code, then `?NN` subfields: `?20`–`?29` and `?60`–`?63` the
 ///   purpose, `?31` the payer's account, `?32`/`?33` the name (`166?00GUTSCHRIFT?20Vertrag C1?32Max Muster`);
-///   a SEPA purpose may carry `EREF+` (end-to-end id) and `SVWZ+` (the remittance) keys. A returned
+///   a SEPA purpose may carry `EREF+` (end-to-end id), `SVWZ+` (the remittance) and, on a return,
+///   `OAMT+` (the payment's own amount, before the charges `COAM+` the bank added) keys. A returned
 ///   direct debit (transaction code 109, `RUECKBEL.`) is a return; its reason is the SEPA return reason
 ///   `?34` carries as DK's three-digit code (`912`), or `GVC109` when it carries none.
 /// - Dutch (ING, Rabobank): `/KEY/value` pairs: `/EREF/`, `/CNTP/IBAN/BIC/name/city/`, `/NAME/`,
@@ -15,6 +16,8 @@ struct MT940Information {
     var account: String?
     var endToEndId: String?
     var returnReason: String?
+    /// `OAMT+` as written (`12,50`), read in the entry's currency when applied.
+    var originalAmount: String?
 
     /// `field` is the field as read, valid UTF-8, its lines separated by LF.
     init(_ field: [UInt8]) {
@@ -36,6 +39,22 @@ struct MT940Information {
         entry.counterpartyAccount = account
         entry.endToEndId = endToEndId
         entry.returnReason = returnReason
+        if let originalAmount, let amount = Self.amount(originalAmount, currency: entry.amount.currency) {
+            entry.instructedAmount = amount
+        }
+    }
+
+    /// An `OAMT+` amount (a decimal comma), perhaps led by the account's currency code; nil for one in
+    /// another currency or not an amount.
+    private static func amount(_ text: String, currency: CurrencyCode) -> Money? {
+        var digits = Substring(text)
+        if digits.first?.isLetter == true {
+            guard digits.hasPrefix(currency.code) else { return nil }
+            digits = digits.dropFirst(currency.code.count)
+        }
+        var bytes = Array(digits.utf8)
+        bytes.removeAll { $0 == UInt8(ascii: " ") }
+        return bytes.withUnsafeBufferPointer { parseStatementAmount($0, separator: UInt8(ascii: ","), currency: currency) }
     }
 
     // MARK: German
@@ -74,6 +93,7 @@ struct MT940Information {
         } else {
             remittance = keyed["SVWZ"] ?? ""
             endToEndId = keyed["EREF"].flatMap(Self.endToEnd)
+            originalAmount = keyed["OAMT"]
         }
     }
 

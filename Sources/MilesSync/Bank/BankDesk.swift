@@ -307,8 +307,10 @@ public struct BankDesk: Sendable {
             guard let original = try await store.bankEntryReversed(by: entry, account: account) else {
                 return .noAction(reason: "a return or reversal of no payment stored for \(account)")
             }
+            let charges = entry.amount.minorUnits - entry.amountReversed.minorUnits
             return .reverse(originalEntryId: original.id,
-                            reason: "the bank returned it" + (entry.returnReason.map { " (reason \($0))" } ?? ""))
+                            reason: "the bank returned it" + (entry.returnReason.map { " (reason \($0))" } ?? "")
+                                + (charges > 0 ? "; \(Money(minorUnits: charges, currency: entry.amount.currency)) of it the bank's charges" : ""))
         }
         guard entry.isPaymentIn else {
             return .noAction(reason: entry.mark == .debit ? "money out of the account" : "a reversal of money out")
