@@ -59,7 +59,7 @@ struct RedactionPolicyTests {
         #expect(open.scrub("call 07700 900555") == "call 07700 900555")
     }
 
-    @Test("for bank entries shown, IBANs in free text, whole or in groups of four, are masked but for their last four characters; contract and invoice numbers are not; the log keeps them")
+    @Test("for bank entries shown, IBANs in free text (whole or in groups of four, any case) and UK sort codes with account numbers are masked but for their last four characters; contract and invoice numbers are not; the log keeps them")
     func bankAccounts() {
         let masked = RedactionPolicy(logPersonalData: false, secrets: [], masksBankAccounts: true)
         let open = RedactionPolicy(logPersonalData: true, secrets: [], masksBankAccounts: true)
@@ -68,6 +68,11 @@ struct RedactionPolicyTests {
                 == "payer ‹account …6819› paid C00000008; ‹account …4931› paid INV-2026-117")
         #expect(open.scrub("payer GB29NWBK60161331926819") == "payer GB29NWBK60161331926819")
         #expect(masked.scrub("NO93 8601 1117 947 paid") == "‹account …7947› paid")
+        // As payers type them: in small letters, and a UK sort code with its account number.
+        #expect(masked.scrub("from gb29 nwbk 6016 1331 9268 19, C00000008") == "from ‹account …6819›, C00000008")
+        #expect(masked.scrub("sort code 20-20-15 55555555 / 20-20-15, 55555556 thanks") == "sort code ‹account …5555› / ‹account …5556› thanks")
+        // Eight digits alone are as often a contract or invoice number: left alone.
+        #expect(masked.scrub("contract 55555555 paid 20-20-15") == "contract 55555555 paid 20-20-15")
         // What has an IBAN's shape but fails its check, or is a creditor reference, is what a person matches on: left alone.
         #expect(masked.scrub("ref RF18539007547034 and DD20261203000123") == "ref RF18539007547034 and DD20261203000123")
         #expect(masked.scrub("GB29NWBK60161331926818") == "GB29NWBK60161331926818")

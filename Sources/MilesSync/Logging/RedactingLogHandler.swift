@@ -102,10 +102,14 @@ public struct RedactionPolicy: Sendable {
     // Built once: a regex literal is parsed again each time it is evaluated.
     nonisolated(unsafe) private static let email = /[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}/
     nonisolated(unsafe) private static let phone = /(?:\+44 ?|\b0)\d{2,4}[ \-]?\d{3,4}[ \-]?\d{3,6}\b/
-    /// An IBAN, written whole or in groups of four: country, check digits, then 11 to 30 more (the
-    /// shortest, Norway's, is 15 in all: a 12-character group of a UUID in a path is no IBAN).
+    /// An IBAN, written whole or in groups of four, in capitals or not (payers type it as they like):
+    /// country, check digits, then 11 to 30 more (the shortest, Norway's, is 15 in all: a 12-character
+    /// group of a UUID in a path is no IBAN).
     nonisolated(unsafe) private static let iban =
-        /\b[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?|(?: ?[A-Z0-9]{4}){2} ?[A-Z0-9]{3})\b/
+        /\b[A-Za-z]{2}\d{2}(?:(?: ?[A-Za-z0-9]{4}){3,7}(?: ?[A-Za-z0-9]{1,3})?|(?: ?[A-Za-z0-9]{4}){2} ?[A-Za-z0-9]{3})\b/
+    /// A UK sort code as written (`20-20-15`) and the eight-digit account number after it. An account
+    /// number alone is not masked: eight digits are as often a contract or invoice number.
+    nonisolated(unsafe) private static let ukAccount = /\b\d{2}-\d{2}-\d{2}[ ,\/]{1,3}(\d{8})\b/
 
     /// Whether `text` (letters upper case, no spaces) is an IBAN by ISO 13616's check: the first four
     /// characters moved to the end, letters as 10 to 35, the number modulo 97 is 1. A creditor
@@ -121,8 +125,8 @@ public struct RedactionPolicy: Sendable {
     }
 
     /// Free text with the secrets, and unless allowed email addresses, phone numbers and (when
-    /// `masksBankAccounts`) IBANs masked; an IBAN keeps its last four characters, by which a person can
-    /// still tell accounts apart.
+    /// `masksBankAccounts`) IBANs and UK sort codes with their account numbers masked; an account keeps
+    /// its last four characters, by which a person can still tell accounts apart.
     public func scrub(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) { text = text.replacing(secret, with: "‹redacted›") }
@@ -131,9 +135,10 @@ public struct RedactionPolicy: Sendable {
         guard text.contains(where: \.isNumber) else { return text }
         if masksBankAccounts {
             text = text.replacing(Self.iban) { match in
-                let account = match.output.filter { $0 != " " }
+                let account = match.output.filter { $0 != " " }.uppercased()
                 return Self.isIBAN(account) ? "‹account …\(account.suffix(4))›" : String(match.output)
             }
+            text = text.replacing(Self.ukAccount) { match in "‹account …\(match.output.1.suffix(4))›" }
         }
         return text.replacing(Self.phone, with: "‹phone›")
     }
