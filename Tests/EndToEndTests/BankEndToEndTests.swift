@@ -192,7 +192,7 @@ struct BankEndToEndTests {
         }
     }
 
-    @Test("a German direct debit returned with the bank's charges (GVC 109, OAMT+ and COAM+): its allocation is reversed in MILES, once",
+    @Test("a German direct debit returned with the bank's charges (GVC 109, OAMT+ and COAM+): its allocation is reversed in MILES, once, with the reason in the mapping's vocabulary",
           arguments: StoreKind.available)
     func germanReturnWithCharges(kind: StoreKind) async throws {
         try await withHarness(contracts: 60, store: kind) { harness in
@@ -219,7 +219,10 @@ struct BankEndToEndTests {
                 :62F:C261203GBP9997,00
 
                 """.write(toFile: folder + "/day2.mt940", atomically: true, encoding: .utf8)
-            let desk = harness.bankDesk(store, statements: folder + "/kept")
+            // The bank's DK code 901 reaches MILES as the ISO code the mapping gives for it.
+            var account = try #require(harness.mappings.bank.account("GB33BUKB20201555555555"))
+            account.returnReasons = ["901": "AC04"]
+            let desk = BankDesk(store: store, rules: BankRules(accounts: [account.iban: account]), statementsDirectory: folder + "/kept")
 
             _ = try await desk.importStatement(path: folder + "/day1.mt940", format: .mt940)
             #expect(try await harness.relay(store).run().allocationsPosted == 1)
@@ -229,11 +232,11 @@ struct BankEndToEndTests {
             #expect(pushed.allocationsReversed == 1 && pushed.deadLettered == 0)
 
             let reversals = await harness.server.miles.journalEntries().filter { $0.operation == "ReverseAllocation" }
-            #expect(reversals.map { $0.parameters["ReasonCode"] } == ["901"], "\(reversals)")
+            #expect(reversals.map { $0.parameters["ReasonCode"] } == ["AC04"], "\(reversals)")
             #expect(await harness.server.miles.allocationLedger().filter(\.isReversed).count == 1)
             let entries = try await bankEntriesText(store)
             #expect(entries.contains("DD02 debit 97.93 GBP reversal reverses entry"), "\(entries)")
-            #expect(entries.contains("the bank returned it (reason 901); 3.00 GBP of it the bank's charges"), "\(entries)")
+            #expect(entries.contains("the bank returned it (reason AC04, the bank's 901); 3.00 GBP of it the bank's charges"), "\(entries)")
         }
     }
 

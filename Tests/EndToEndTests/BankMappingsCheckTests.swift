@@ -18,7 +18,7 @@ struct BankMappingsCheckTests {
         #expect(run.status == 0, "\(run.errors)")
         #expect(run.output.contains("""
             bank accounts:
-              DE89370400440532013000 EUR (Example EU Bank): 1 contract and 1 invoice pattern, allocated at 80 and 20 ahead of the next contract
+              DE89370400440532013000 EUR (Example EU Bank): 1 contract and 1 invoice pattern, allocated at 80 and 20 ahead of the next contract; 2 of the bank's return reasons sent to MILES as other codes
               GB33BUKB20201555555555 GBP (Northern Example Bank): 1 contract and 1 invoice pattern, allocated at 80 and 20 ahead of the next contract
 
             """), "\(run.output)")

@@ -43,6 +43,9 @@ struct BankRulesTests {
         #expect(northern.lookup(for: entry).contractNumbers == ["C00000008"])
         #expect(northern.lookup(for: entry).invoiceNumbers == ["INV-00000008-003"])
         #expect(rules.account("DE89370400440532013000")?.currency == .eur)
+        #expect(rules.account("DE89370400440532013000")?.returnReasons == ["901": "AC04", "902": "AC06"])
+        #expect(rules.account("DE89370400440532013000")?.milesReturnReason("903") == "903")
+        #expect(northern.returnReasons.isEmpty)
         #expect(rules.account("FR1420041010050500013M02606") == nil)
     }
 
@@ -65,6 +68,15 @@ struct BankRulesTests {
         #expect(found.first?.kind == .invalidValue)
         #expect(found.first?.message == #"references.contract[0].pattern 'C(\d{8})' is not a pattern this adapter reads: expected no groups or "#
                 + "alternatives ('(' at 1): list several patterns instead")
+    }
+
+    @Test("a return reason MILES's schema cannot take (over 32 characters, or with spaces) is reported at its line with the bank's code")
+    func badReturnReason() throws {
+        let (directory, line) = try bankCopy("example-eu-bank.yaml", replacing: #"  "902": AC06"#, with: #"  "902": account blocked"#)
+        let found = problems(in: directory)
+        #expect(found.count == 1)
+        #expect(found.first?.line == line && found.first?.kind == .invalidValue)
+        #expect(found.first?.message == "returnReasons.902 'account blocked' must be the code MILES is sent: 1 to 32 characters, no spaces")
     }
 
     @Test("an unknown key is reported at its line, naming the key and the keys allowed")

@@ -65,9 +65,14 @@ public struct BankAccountRules: Sendable {
     public let nameSimilarity: Int
     /// How many days after an agent's reported payment its money may reach the bank.
     public let transitDays: Int
+    /// The bank's own return reason codes (German MT940 `?34` gives DK's three digits) and the code
+    /// MILES is sent for each, so MILES gets one vocabulary (ISO 20022's, as camt.053 and Dutch MT940
+    /// give it). A code not listed goes as the bank gave it.
+    public var returnReasons: [String: String]
 
     public init(iban: String, currency: CurrencyCode, bankName: String, contractPatterns: [ReferencePattern], invoicePatterns: [ReferencePattern],
-                weights: BankMatchWeights, allocateAt: Int, margin: Int, nameSimilarity: Int, transitDays: Int) {
+                weights: BankMatchWeights, allocateAt: Int, margin: Int, nameSimilarity: Int, transitDays: Int,
+                returnReasons: [String: String] = [:]) {
         self.iban = Self.normalisedIBAN(iban)
         self.currency = currency
         self.bankName = bankName
@@ -78,6 +83,12 @@ public struct BankAccountRules: Sendable {
         self.margin = margin
         self.nameSimilarity = nameSimilarity
         self.transitDays = transitDays
+        self.returnReasons = returnReasons
+    }
+
+    /// The reason code MILES is sent for the bank's `code`.
+    public func milesReturnReason(_ code: String) -> String {
+        returnReasons[code] ?? code
     }
 
     /// Statements and people write IBANs in groups of four and in either case.

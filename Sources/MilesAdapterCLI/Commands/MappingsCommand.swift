@@ -59,6 +59,7 @@ struct MappingsCommand: AsyncParsableCommand {
                     + "\(account.contractPatterns.count) contract and \(account.invoicePatterns.count) invoice pattern"
                     + "\(account.contractPatterns.count + account.invoicePatterns.count == 2 ? "" : "s"), "
                     + "allocated at \(account.allocateAt) and \(account.margin) ahead of the next contract"
+                    + (account.returnReasons.isEmpty ? "" : "; \(account.returnReasons.count) of the bank's return reasons sent to MILES as other codes")
             }
         }
 

@@ -6,7 +6,7 @@ import Yams
 /// line with the key and the value: an IBAN that is not one, a reference pattern the scanner cannot
 /// compile, a weight out of range, an account configured twice (in one file or across two).
 enum BankRulesLoader {
-    static let keys: Set<String> = ["bank", "accounts", "references", "weights", "allocateAt", "margin", "nameSimilarity", "transitDays"]
+    static let keys: Set<String> = ["bank", "accounts", "references", "weights", "allocateAt", "margin", "nameSimilarity", "transitDays", "returnReasons"]
     static let weightKeys: Set<String> = ["contractNumber", "invoiceNumber", "payerAccount", "amount", "name", "paymentInTransit"]
 
     /// Every `*.yaml` in `directory/bank`; no folder means no bank account is configured.
@@ -57,10 +57,12 @@ enum BankRulesLoader {
         let margin = number(root, "margin", in: 0...100, file, &problems)
         let nameSimilarity = number(root, "nameSimilarity", in: 1...100, file, &problems)
         let transitDays = number(root, "transitDays", in: 0...90, file, &problems)
+        let returnReasons = loadReturnReasons(root[key: "returnReasons"], file, &problems)
         guard problems.count == before, let bank, let weights, let allocateAt, let margin, let nameSimilarity, let transitDays else { return nil }
         return accounts.map { iban, currency, node in
             (BankAccountRules(iban: iban, currency: currency, bankName: bank, contractPatterns: contractPatterns, invoicePatterns: invoicePatterns,
-                              weights: weights, allocateAt: allocateAt, margin: margin, nameSimilarity: nameSimilarity, transitDays: transitDays),
+                              weights: weights, allocateAt: allocateAt, margin: margin, nameSimilarity: nameSimilarity, transitDays: transitDays,
+                              returnReasons: returnReasons),
              node)
         }
     }
@@ -122,6 +124,30 @@ enum BankRulesLoader {
             }
         }
         return patterns
+    }
+
+    /// The bank's return reason codes and the code MILES is sent for each: texts, the MILES code as
+    /// its schema's `Code` allows (1 to 32 characters). Optional: without it, codes go as given.
+    private static func loadReturnReasons(_ node: Node?, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> [String: String] {
+        guard let node else { return [:] }
+        guard let pairs = node.orderedPairs else {
+            problems.append(file.problem(node, .invalidValue, "'returnReasons' must be a mapping of the bank's code to the code MILES is sent"))
+            return [:]
+        }
+        var reasons: [String: String] = [:]
+        for (key, value) in pairs {
+            guard let code = key.string, !code.isEmpty else {
+                problems.append(file.problem(key, .invalidValue, "returnReasons: a bank's code must be a non-empty text"))
+                continue
+            }
+            guard let miles = value.string, (1...32).contains(miles.count), !miles.contains(where: \.isWhitespace) else {
+                problems.append(file.problem(value, .invalidValue,
+                                             "returnReasons.\(code) '\(value.string ?? "")' must be the code MILES is sent: 1 to 32 characters, no spaces"))
+                continue
+            }
+            reasons[code] = miles
+        }
+        return reasons
     }
 
     private static func loadWeights(_ node: Node?, _ root: Node, _ file: YAMLFile, _ problems: inout [MappingProblem]) -> BankMatchWeights? {

@@ -270,9 +270,11 @@ public struct BankDesk: Sendable {
         var data = reading.data
         var outcomes: [BankEntryOutcome] = []
         outcomes.reserveCapacity(batch.entries.count)
-        for (entry, identity) in zip(batch.entries, batch.identities) where !reading.known.contains(identity) {
-            outcomes.append(BankEntryOutcome(entry: entry, identity: identity,
-                                             decision: try await decide(entry, account: account, rules: rules, data: &data)))
+        for (var entry, identity) in zip(batch.entries, batch.identities) where !reading.known.contains(identity) {
+            let decision = try await decide(entry, account: account, rules: rules, data: &data)
+            // Stored, and so sent to MILES, in the mapping's vocabulary.
+            if isReturn(entry), let code = entry.returnReason { entry.returnReason = rules.milesReturnReason(code) }
+            outcomes.append(BankEntryOutcome(entry: entry, identity: identity, decision: decision))
         }
         return DecidedBatch(statementId: batch.statementId, throughPosition: batch.throughPosition, outcomes: outcomes,
                             storedAlready: batch.entries.count - outcomes.count, at: now())
@@ -308,8 +310,12 @@ public struct BankDesk: Sendable {
                 return .noAction(reason: "a return or reversal of no payment stored for \(account)")
             }
             let charges = entry.amount.minorUnits - entry.amountReversed.minorUnits
+            let code = entry.returnReason.map { code in
+                let miles = rules.milesReturnReason(code)
+                return miles == code ? " (reason \(code))" : " (reason \(miles), the bank's \(code))"
+            }
             return .reverse(originalEntryId: original.id,
-                            reason: "the bank returned it" + (entry.returnReason.map { " (reason \($0))" } ?? "")
+                            reason: "the bank returned it" + (code ?? "")
                                 + (charges > 0 ? "; \(Money(minorUnits: charges, currency: entry.amount.currency)) of it the bank's charges" : ""))
         }
         guard entry.isPaymentIn else {
