@@ -8,6 +8,7 @@ import MilesSOAP
 import MilesSync
 import Synchronization
 import Testing
+import TestSupport
 
 /// A fault injected on FindContracts, and what the sync must make of it.
 struct FaultCase: Sendable, CustomTestStringConvertible {
@@ -72,10 +73,10 @@ struct FaultInjectionTests {
         .always(.hugeTextNode, "text longer than", sizeBytes: 4 << 20),
     ]
 
-    @Test("each fault: retried and completed, or stopped with the right error and nothing stored", arguments: cases)
-    func fault(_ fault: FaultCase) async throws {
-        try await withHarness(contracts: 300) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("each fault: retried and completed, or stopped with the right error and nothing stored", arguments: cases, StoreKind.available)
+    func fault(_ fault: FaultCase, kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let store = try await harness.openStore()
             await harness.server.miles.injectFault(fault.rule)
             switch fault.expected {
             case .recovers:
@@ -119,10 +120,10 @@ struct FaultInjectionTests {
         }
     }
 
-    @Test("a deadline shorter than MILES's Retry-After stops the run cleanly; the next run resumes")
-    func deadline() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("a deadline shorter than MILES's Retry-After stops the run cleanly; the next run resumes", arguments: StoreKind.available)
+    func deadline(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let store = try await harness.openStore()
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 1, kind: .http, httpStatus: 503,
                                                              retryAfterSeconds: 60))
             await #expect {
@@ -134,10 +135,10 @@ struct FaultInjectionTests {
         }
     }
 
-    @Test("after repeated failures the circuit opens: the sync stops calling MILES and says so; the next run resumes")
-    func circuitBreaker() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("after repeated failures the circuit opens: the sync stops calling MILES and says so; the next run resumes", arguments: StoreKind.available)
+    func circuitBreaker(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let store = try await harness.openStore()
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 1_000, kind: .http, httpStatus: 503))
             await #expect {
                 _ = try await harness.faultySync(store: store, attempts: 20).run(mode: .resume)
@@ -150,10 +151,10 @@ struct FaultInjectionTests {
         }
     }
 
-    @Test("a page that repeats its cursor stops the sync before it loops; a skipped page shows as a discrepancy")
-    func cursors() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("a page that repeats its cursor stops the sync before it loops; a skipped page shows as a discrepancy", arguments: StoreKind.available)
+    func cursors(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let store = try await harness.openStore()
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 1, count: 1, kind: .cursorRepeat))
             await #expect {
                 _ = try await harness.faultySync(store: store).run(mode: .resume)
@@ -259,10 +260,10 @@ struct WriteFaultInjectionTests {
 
     /// Some faults answer instead of MILES (nothing applied: the push sends again); the others spoil the
     /// answer of a posting MILES made (the push asks FindWriteOffs before sending again).
-    @Test("each fault on PostWriteOff: one posting per request, every request recorded", arguments: kinds)
-    func writeFault(_ kind: FaultKind) async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("each fault on PostWriteOff: one posting per request, every request recorded", arguments: kinds, StoreKind.available)
+    func writeFault(_ kind: FaultKind, store storeKind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: storeKind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             await harness.server.miles.injectFault(FaultRule(operation: "PostWriteOff", count: 2, kind: kind,
                                                              delayMilliseconds: kind == .delay ? FaultCase.delay : nil))
@@ -281,10 +282,11 @@ struct WriteFaultInjectionTests {
         }
     }
 
-    @Test("MILES failing every call: the circuit opens after five, the push stops saying so with every entry kept, and the next push posts them")
-    func circuitBreaker() async throws {
-        try await withHarness(contracts: 200) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("MILES failing every call: the circuit opens after five, the push stops saying so with every entry kept, and the next push posts them",
+          arguments: StoreKind.available)
+    func circuitBreaker(kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let ids = try await harness.approvedWriteOffs(Array(candidates.prefix(8)), store: store)
             await harness.server.miles.clearJournal()
             await harness.server.miles.injectFault(FaultRule(operation: nil, count: 1_000, kind: .http, httpStatus: 503))

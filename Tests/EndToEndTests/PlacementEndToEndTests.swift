@@ -7,15 +7,17 @@ import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
 
 @Suite("Agency placement files", .serialized, .timeLimit(.minutes(2)))
 struct PlacementEndToEndTests {
-    @Test("a placement file in the agent's format (golden file), held and ineligible accounts left out, manifest totals, no repeat")
-    func placementFile() async throws {
-        try await withHarness(contracts: 400) { harness in
-            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("a placement file in the agent's format (golden file), held and ineligible accounts left out, manifest totals, no repeat",
+          arguments: StoreKind.available)
+    func placementFile(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore(minimumOpen: 0)
             var defaulted: [Contract] = []
             var active: Contract?
             try await store.forEachContract { contract in

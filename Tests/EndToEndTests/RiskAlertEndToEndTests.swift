@@ -1,19 +1,20 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 @Suite("Risky customers: the sync raises each alert on its crafted change in MILES, not on the near miss; acknowledged, audited (issue 14)",
        .serialized, .timeLimit(.minutes(2)))
 struct RiskAlertEndToEndTests {
-    @Test("exposure, arrears growing three syncs, newly vulnerable: each fires once on its change; its near miss stays quiet")
-    func alertsFromSyncs() async throws {
-        try await withHarness(contracts: 80) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("exposure, arrears growing three syncs, newly vulnerable: each fires once on its change; its near miss stays quiet",
+          arguments: StoreKind.available)
+    func alertsFromSyncs(kind: StoreKind) async throws {
+        try await withHarness(contracts: 80, store: kind) { harness in
+            let store = try await harness.openStore()
             _ = try await harness.sync(store: store).run(mode: .resume)
             let before = Set(try await store.riskAlerts(includeAcknowledged: true, limit: 1_000).map(\.id))
             // Contracts whose customer no other contract shares (the mock gives every fifth the
@@ -68,10 +69,11 @@ struct RiskAlertEndToEndTests {
         }
     }
 
-    @Test("acknowledging needs the matrix's riskAlerts role and a comment, happens once, and is audited in the person's name")
-    func acknowledgement() async throws {
-        try await withHarness(contracts: 20) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("acknowledging needs the matrix's riskAlerts role and a comment, happens once, and is audited in the person's name",
+          arguments: StoreKind.available)
+    func acknowledgement(kind: StoreKind) async throws {
+        try await withHarness(contracts: 20, store: kind) { harness in
+            let store = try await harness.openStore()
             _ = try await harness.sync(store: store).run(mode: .resume)
             var target: String?
             await harness.server.miles.forEachContract { contract in
