@@ -1,7 +1,6 @@
 import AgentAPI
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -10,6 +9,7 @@ import Logging
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 /// A plain HTTP client for the tests: status, headers and the JSON body.
 struct APIClient {
@@ -40,9 +40,9 @@ struct AgentAPIEndToEndTests {
     let acmeToken = AgentTokens.generate()
     let traceToken = AgentTokens.generate()
 
-    func withServer(maxBodyBytes: Int = 4_096, requestsPerMinute: Int = 30, failedAuthenticationsPerMinute: Int = 10,
+    func withServer(_ kind: StoreKind, maxBodyBytes: Int = 4_096, requestsPerMinute: Int = 30, failedAuthenticationsPerMinute: Int = 10,
                     _ body: (SyncHarness, any CollectionsStores, APIClient) async throws -> Void) async throws {
-        try await withHarness(contracts: 60) { harness in
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
@@ -68,9 +68,10 @@ struct AgentAPIEndToEndTests {
         Data(#"{"updates": [{"contractNumber": "\#(contract)", "code": "NOTE", "date": "28/11/2026", "note": "\#(text)"}]}"#.utf8)
     }
 
-    @Test("401 without or with a wrong token, 403 on another agent's path, 413 over the size limit: JSON errors, nothing stored")
-    func refusals() async throws {
-        try await withServer { _, store, api in
+    @Test("401 without or with a wrong token, 403 on another agent's path, 413 over the size limit: JSON errors, nothing stored",
+          arguments: StoreKind.available)
+    func refusals(kind: StoreKind) async throws {
+        try await withServer(kind) { _, store, api in
             let path = "/v1/agents/acme-dca/updates"
             let missing = try await api.send("POST", path, contentType: "application/json", body: note("C00000008", "x"))
             #expect(missing.status == 401)
@@ -89,9 +90,10 @@ struct AgentAPIEndToEndTests {
         }
     }
 
-    @Test("429 once an agent floods past its rate, with Retry-After; other agents are unaffected; nothing stored")
-    func rateLimit() async throws {
-        try await withServer(requestsPerMinute: 3) { _, store, api in
+    @Test("429 once an agent floods past its rate, with Retry-After; other agents are unaffected; nothing stored",
+          arguments: StoreKind.available)
+    func rateLimit(kind: StoreKind) async throws {
+        try await withServer(kind, requestsPerMinute: 3) { _, store, api in
             for _ in 1...3 {
                 #expect(try await api.send("GET", "/v1/agents/tracewise/updates/99", token: traceToken).status == 404)
             }
@@ -107,11 +109,12 @@ struct AgentAPIEndToEndTests {
         }
     }
 
-    @Test("two serve processes on one store share an agent's rate and a source's failed authentications (issue 15)")
-    func sharedRateLimits() async throws {
-        try await withServer(requestsPerMinute: 3, failedAuthenticationsPerMinute: 2) { harness, _, first in
-            // A second instance: its own store connection to the same file, its own server.
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("two serve processes on one store share an agent's rate and a source's failed authentications (issue 15)",
+          arguments: StoreKind.available)
+    func sharedRateLimits(kind: StoreKind) async throws {
+        try await withServer(kind, requestsPerMinute: 3, failedAuthenticationsPerMinute: 2) { harness, _, first in
+            // A second instance: its own store connection to the same database, its own server.
+            let store = try await harness.openStore()
             let configuration = AgentAPIConfiguration(port: 0, requestsPerMinute: 3, failedAuthenticationsPerMinute: 2,
                                                       tokenHashes: ["acme-dca": AgentTokens.hash(of: acmeToken)])
             let inbox = temporaryDirectory("inbox-2")
@@ -142,9 +145,10 @@ struct AgentAPIEndToEndTests {
         }
     }
 
-    @Test("a valid post is applied, visible through GET and reaches MILES; a post about a contract not placed with the agent is refused")
-    func validPost() async throws {
-        try await withServer { harness, store, api in
+    @Test("a valid post is applied, visible through GET and reaches MILES; a post about a contract not placed with the agent is refused",
+          arguments: StoreKind.available)
+    func validPost(kind: StoreKind) async throws {
+        try await withServer(kind) { harness, store, api in
             let posted = try await api.send("POST", "/v1/agents/acme-dca/updates", token: acmeToken, contentType: "application/json",
                                             body: note("C00000008", "spoke to the customer"))
             #expect(posted.status == 201)

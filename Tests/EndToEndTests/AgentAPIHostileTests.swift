@@ -1,7 +1,6 @@
 import AgentAPI
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import HTTPServing
 import Logging
@@ -10,6 +9,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TestSupport
 
 /// Log lines, kept for a test to read.
 final class CapturedLog: Sendable {
@@ -45,9 +45,9 @@ struct AgentAPIHostileTests {
     let acmeToken = AgentTokens.generate()
 
     /// A server on a placed store, configured by `adjust`; stopped (waiting for its background work) after `body`.
-    func withServer(_ adjust: (inout AgentAPIConfiguration) -> Void = { _ in }, log: CapturedLog = CapturedLog(),
+    func withServer(_ kind: StoreKind, _ adjust: (inout AgentAPIConfiguration) -> Void = { _ in }, log: CapturedLog = CapturedLog(),
                     _ body: (any CollectionsStores, IngestDesk, AgentAPIServer, APIClient) async throws -> Void) async throws {
-        try await withHarness(contracts: 60) { harness in
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
@@ -67,9 +67,10 @@ struct AgentAPIHostileTests {
         }
     }
 
-    @Test("JSON with a key twice, an unknown key or a number for text is refused in our words, nothing applied")
-    func strictJSON() async throws {
-        try await withServer { store, _, _, api in
+    @Test("JSON with a key twice, an unknown key or a number for text is refused in our words, nothing applied",
+          arguments: StoreKind.available)
+    func strictJSON(kind: StoreKind) async throws {
+        try await withServer(kind) { store, _, _, api in
             let documents = [
                 (#"{"updates": [{"contractNumber": "C00000008", "code": "NOTE", "date": "28/11/2026", "note": "a"}], "updates": []}"#,
                  "\"updates\" appears twice"),
@@ -90,10 +91,11 @@ struct AgentAPIHostileTests {
         }
     }
 
-    @Test("failed authentications are logged with the source and agent but never the token, and throttled per source")
-    func failedAuthentications() async throws {
+    @Test("failed authentications are logged with the source and agent but never the token, and throttled per source",
+          arguments: StoreKind.available)
+    func failedAuthentications(kind: StoreKind) async throws {
         let log = CapturedLog()
-        try await withServer({ $0.failedAuthenticationsPerMinute = 3 }, log: log) { _, _, _, api in
+        try await withServer(kind, { $0.failedAuthenticationsPerMinute = 3 }, log: log) { _, _, _, api in
             let wrong = "wrong-token-\(UUID().uuidString)"
             for _ in 0..<3 {
                 #expect(try await api.send("GET", "/v1/agents/acme-dca/updates/1", token: wrong).status == 401)
@@ -112,7 +114,7 @@ struct AgentAPIHostileTests {
     @Test("500 stalled connections (headers and bodies) are closed after the timeout; a normal request is still served")
     func stalledConnections() async throws {
         let deadlines = HTTPDeadlines(header: .seconds(1), body: .seconds(1), idle: .seconds(1))
-        try await withServer({ $0.deadlines = deadlines }) { _, _, server, api in
+        try await withServer(.sqlite, { $0.deadlines = deadlines }) { _, _, server, api in
             var channels: [any Channel] = []
             for index in 0..<500 {
                 let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: server.port).get()
@@ -149,13 +151,14 @@ struct AgentAPIHostileTests {
         }
     }
 
-    @Test("a large delivery is answered 202 with where to poll; the same content posted meanwhile joins it; GET lists a bounded result")
-    func largeDeliveryAnsweredLater() async throws {
+    @Test("a large delivery is answered 202 with where to poll; the same content posted meanwhile joins it; GET lists a bounded result",
+          arguments: StoreKind.available)
+    func largeDeliveryAnsweredLater(kind: StoreKind) async throws {
         let rows = 20_000
         let csv = "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\n"
             + String(repeating: "C00000008,NOTE,28/11/2026,,,called\n", count: rows)
         let log = CapturedLog()
-        try await withServer({ $0.answerWithin = .zero; $0.maxBodyBytes = 4 << 20 }, log: log) { store, desk, server, api in
+        try await withServer(kind, { $0.answerWithin = .zero; $0.maxBodyBytes = 4 << 20 }, log: log) { store, desk, server, api in
             let first = try await api.send("POST", "/v1/agents/acme-dca/updates", token: acmeToken, contentType: "text/csv", body: Data(csv.utf8))
             #expect(first.status == 202, "\(first.text)")
             let location = try #require(first.headers["Location"] as? String)

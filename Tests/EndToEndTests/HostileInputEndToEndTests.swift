@@ -6,6 +6,7 @@ import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 /// The permission bits of a file or folder.
 func permissions(_ path: String) throws -> Int {
@@ -26,10 +27,11 @@ func mappingsWithLimits(_ limits: String, agent: String = "acme-dca") throws -> 
 struct HostileInputEndToEndTests {
     static let header = "AccountRef,ActionCode,ActionDate,Amount,AgentRef,Notes\n"
 
-    @Test("a formula that reached MILES's customer data goes into a DCA's placement file as text; the file and folder are the owner's only")
-    func placementFileFormula() async throws {
-        try await withHarness(contracts: 400) { harness in
-            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("a formula that reached MILES's customer data goes into a DCA's placement file as text; the file and folder are the owner's only",
+          arguments: StoreKind.available)
+    func placementFileFormula(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore(minimumOpen: 0)
             var target: Contract?
             try await store.forEachContract { if target == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { target = $0 } }
             let contract = try #require(target)
@@ -55,10 +57,11 @@ struct HostileInputEndToEndTests {
         }
     }
 
-    @Test("a formula in a write-off comment goes into the finance export as text; the export file is the owner's only")
-    func writeOffExportFormula() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("a formula in a write-off comment goes into the finance export as text; the export file is the owner's only",
+          arguments: StoreKind.available)
+    func writeOffExportFormula(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let desk = harness.desk(store)
             let file = try WriteOffFile(path: try harness.writeOffFile([
                 "\(candidates[0].contractNumber),1.00,,UNEC,=1+2", "\(candidates[1].contractNumber),1.00,,UNEC,@SUM(A1)",
