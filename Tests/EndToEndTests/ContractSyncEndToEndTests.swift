@@ -86,10 +86,10 @@ func storeChecksum(_ store: any ContractStore) async throws -> PortfolioChecksum
 
 @Suite("Contract sync end to end against the mock MILES", .serialized, .timeLimit(.minutes(2)))
 struct ContractSyncEndToEndTests {
-    @Test("5,000 contracts synced equal MILES field by field; after a day only the changed ones are fetched")
-    func fullThenIncremental() async throws {
-        try await withHarness(contracts: 5_000) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("5,000 contracts synced equal MILES field by field; after a day only the changed ones are fetched", arguments: StoreKind.available)
+    func fullThenIncremental(kind: StoreKind) async throws {
+        try await withHarness(contracts: 5_000, store: kind) { harness in
+            let store = try await harness.openStore()
             let first = try await harness.sync(store: store).run(mode: .resume)
             #expect(first.outcome == .completed)
             #expect(first.received == 5_000 && first.milesTotal == 5_000 && first.pages == 10)
@@ -113,10 +113,10 @@ struct ContractSyncEndToEndTests {
         }
     }
 
-    @Test("a sync interrupted after page 4 resumes at page 5 and ends with the same store as an uninterrupted one")
-    func interruptedAndResumed() async throws {
-        try await withHarness(contracts: 5_000) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("a sync interrupted after page 4 resumes at page 5 and ends with the same store as an uninterrupted one", arguments: StoreKind.available)
+    func interruptedAndResumed(kind: StoreKind) async throws {
+        try await withHarness(contracts: 5_000, store: kind) { harness in
+            let store = try await harness.openStore()
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", skip: 4, count: 100, faultCode: "SERVER_BUSY"))
             await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: store, attempts: 3).run(mode: .resume) }
             let checkpoint = try await store.checkpoint(job: "contracts")
@@ -135,6 +135,7 @@ struct ContractSyncEndToEndTests {
             #expect(calls.first?.parameters["Cursor"] == query.cursor)
             #expect(calls.allSatisfy { $0.parameters["Cursor"] != nil })
 
+            // The store a sync that never stopped leaves, in SQLite whatever the store under test.
             let uninterruptedPath = FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: uninterruptedPath + suffix) } }
             let uninterrupted = try SQLiteStore(path: uninterruptedPath)
@@ -144,10 +145,10 @@ struct ContractSyncEndToEndTests {
         }
     }
 
-    @Test("a wrong password stops the sync at once with an authentication error and moves no checkpoint")
-    func wrongPassword() async throws {
-        try await withHarness(contracts: 1_000) { harness in
-            let store = try SQLiteStore(path: harness.storePath)
+    @Test("a wrong password stops the sync at once with an authentication error and moves no checkpoint", arguments: StoreKind.available)
+    func wrongPassword(kind: StoreKind) async throws {
+        try await withHarness(contracts: 1_000, store: kind) { harness in
+            let store = try await harness.openStore()
             _ = try await harness.sync(store: store).run(mode: .resume)
             let before = try await store.checkpoint(job: "contracts")
             await harness.server.miles.advanceDay(changes: 10)

@@ -7,23 +7,31 @@ import MilesMock
 import MilesSOAP
 import MilesSync
 import Testing
+import TestSupport
 
 /// The second MILES (`OtherMilesServer`, mapped by `Tests/Fixtures/other-miles`) started on a free
-/// port with the book a mock of `contracts` contracts holds, and an SQLite file for it; both are
-/// stopped and removed afterwards, whether `body` threw or not.
-private func withOtherMiles(contracts: Int,
-                            _ body: (OtherMilesServer, MappingSet, _ storePath: String) async throws -> Void) async throws {
+/// port with the book a mock of `contracts` contracts holds, and an empty database of `kind` for it;
+/// both are stopped and removed afterwards, whether `body` threw or not.
+private func withOtherMiles(contracts: Int, store kind: StoreKind = .sqlite,
+                            _ body: (OtherMilesServer, MappingSet, TestDatabase) async throws -> Void) async throws {
     let server = try await OtherMilesServer.start(configuration: MockMilesConfiguration(
         contractCount: contracts, seed: 2026, contractDirectory: repositoryMappings + "/wsdl"))
-    let storePath = SyncHarness.temporaryStorePath()
-    defer { removeStore(storePath) }
+    let database: TestDatabase
     do {
-        try await body(server, try MappingSet.load(directory: OtherMilesServer.mappings), storePath)
+        database = try await TestDatabase.create(kind)
     } catch {
         await server.stop()
         throw error
     }
+    do {
+        try await body(server, try MappingSet.load(directory: OtherMilesServer.mappings), database)
+    } catch {
+        await server.stop()
+        await database.drop()
+        throw error
+    }
     await server.stop()
+    await database.drop()
 }
 
 private func removeStore(_ path: String) {
@@ -39,9 +47,9 @@ private func otherSync(_ server: OtherMilesServer, _ mappings: MappingSet, store
 }
 
 /// What the adapter run as a command needs to reach the other MILES and a store.
-private func otherEnvironment(_ server: OtherMilesServer, storePath: String) -> [String: String] {
+private func otherEnvironment(_ server: OtherMilesServer, database: String) -> [String: String] {
     ["MILES_ADAPTER_ENDPOINT": server.endpoint, "MILES_ADAPTER_USERNAME": MockMilesConfiguration.defaultUsername,
-     "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": storePath,
+     "MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword, "MILES_ADAPTER_DATABASE": database,
      "MILES_ADAPTER_MAPPINGS": OtherMilesServer.mappings]
 }
 
@@ -71,14 +79,15 @@ struct OtherMilesEndToEndTests {
         #expect(run.output.contains("an incremental sync starts 15 min before the newest lastModified seen"))
     }
 
-    @Test("a sync of the other MILES stores the same model values as a sync of the same contracts from the mock")
-    func sameModelValues() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let fromMock = try SQLiteStore(path: harness.storePath)
+    @Test("a sync of the other MILES stores the same model values as a sync of the same contracts from the mock",
+          arguments: StoreKind.available)
+    func sameModelValues(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let fromMock = try await harness.openStore()
             let mockRun = try await harness.sync(store: fromMock, pageSize: 100).run(mode: .resume)
             #expect(mockRun.outcome == .completed)
-            try await withOtherMiles(contracts: 300) { server, mappings, storePath in
-                let fromOther = try SQLiteStore(path: storePath)
+            try await withOtherMiles(contracts: 300, store: kind) { server, mappings, database in
+                let fromOther = try await database.open()
                 let run = try await otherSync(server, mappings, store: fromOther).run(mode: .resume)
                 #expect(run.outcome == .completed)
                 #expect(run.received == 300 && run.milesTotal == 300 && run.pages == 3)
@@ -94,10 +103,11 @@ struct OtherMilesEndToEndTests {
         }
     }
 
-    @Test("push, and commands that queue work for an operation this MILES lacks, refuse at their start: exit 4, the operation named, nothing sent or stored")
-    func unmappedOperationsRefused() async throws {
-        try await withOtherMiles(contracts: 100) { server, mappings, storePath in
-            let store = try SQLiteStore(path: storePath)
+    @Test("push, and commands that queue work for an operation this MILES lacks, refuse at their start: exit 4, the operation named, nothing sent or stored",
+          arguments: StoreKind.available)
+    func unmappedOperationsRefused(kind: StoreKind) async throws {
+        try await withOtherMiles(contracts: 100, store: kind) { server, mappings, database in
+            let store = try await database.open()
             _ = try await otherSync(server, mappings, store: store).run(mode: .resume)
             // A note queued before this mapping was in use (or by an agent's update) that this MILES cannot take.
             let contract = try #require(try await contracts(in: store).first)
@@ -107,7 +117,7 @@ struct OtherMilesEndToEndTests {
             let entry = try #require(try await store.outboxEntries(state: .pending).first)
             let callsBefore = server.calls.count
 
-            let push = try await runAdapterSeparately(["push"], environment: otherEnvironment(server, storePath: storePath))
+            let push = try await runAdapterSeparately(["push"], environment: otherEnvironment(server, database: database.database))
             #expect(push.status == 4)
             #expect(push.errors.contains("push refused, nothing sent"))
             #expect(push.errors.contains("1 notes (queue \(entry.id)) need AddContractNote"))
@@ -120,7 +130,7 @@ struct OtherMilesEndToEndTests {
                 (["contract", "note", contract.contractNumber, "--category", "AGT", "--text", "called"], "AddContractNote"),
                 (["contract", "notice", contract.contractNumber, "--letter", "arrearsNotice"], "RequestCustomerLetter"),
             ] {
-                let run = try await runAdapterSeparately(arguments, environment: otherEnvironment(server, storePath: neverOpened))
+                let run = try await runAdapterSeparately(arguments, environment: otherEnvironment(server, database: neverOpened))
                 #expect(run.status == 4, "\(arguments)")
                 #expect(run.errors.contains("needs") && run.errors.contains(operation + ", not mapped in contract.yaml"), "\(run.errors)")
                 #expect(!FileManager.default.fileExists(atPath: neverOpened), "\(arguments) opened the store")
@@ -128,7 +138,7 @@ struct OtherMilesEndToEndTests {
             #expect(server.calls.count == callsBefore)
 
             // The job it does enable runs.
-            let sync = try await runAdapterSeparately(["sync", "contracts"], environment: otherEnvironment(server, storePath: storePath))
+            let sync = try await runAdapterSeparately(["sync", "contracts"], environment: otherEnvironment(server, database: database.database))
             #expect(sync.status == 0, "\(sync.errors)")
         }
     }
@@ -154,10 +164,11 @@ struct OtherMilesEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: storePath))
     }
 
-    @Test("faults without a detail are sorted by the mapping's faultcode and message pattern: busy is retried, refused credentials stop the sync, anything else is a refusal")
-    func faultsWithoutDetail() async throws {
-        try await withOtherMiles(contracts: 100) { server, mappings, storePath in
-            let store = try SQLiteStore(path: storePath)
+    @Test("faults without a detail are sorted by the mapping's faultcode and message pattern: busy is retried, refused credentials stop the sync, anything else is a refusal",
+          arguments: StoreKind.available)
+    func faultsWithoutDetail(kind: StoreKind) async throws {
+        try await withOtherMiles(contracts: 100, store: kind) { server, mappings, database in
+            let store = try await database.open()
             server.fail(with: [OtherMilesServer.Fault(faultCode: "soapenv:Server", faultString: "Service BUSY, please try again later")])
             let run = try await otherSync(server, mappings, store: store).run(mode: .resume)
             #expect(run.outcome == .completed && run.received == 100)
@@ -183,10 +194,11 @@ struct OtherMilesEndToEndTests {
         }
     }
 
-    @Test("without AsOf, the next incremental sync asks from the newest lastModified seen less the mapping's overlap, and misses no change")
-    func incrementalFromHighWaterMark() async throws {
-        try await withOtherMiles(contracts: 300) { server, mappings, storePath in
-            let store = try SQLiteStore(path: storePath)
+    @Test("without AsOf, the next incremental sync asks from the newest lastModified seen less the mapping's overlap, and misses no change",
+          arguments: StoreKind.available)
+    func incrementalFromHighWaterMark(kind: StoreKind) async throws {
+        try await withOtherMiles(contracts: 300, store: kind) { server, mappings, database in
+            let store = try await database.open()
             let first = try await otherSync(server, mappings, store: store).run(mode: .resume)
             #expect(first.received == 300)
             let highWaterMark = try #require(try await contracts(in: store).map(\.lastModified).max())
