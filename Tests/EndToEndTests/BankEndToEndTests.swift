@@ -66,9 +66,9 @@ struct BankEndToEndTests {
     }
 
     @Test("an MT940 (German and Dutch :86: layouts, a multi-line :86:, accents, CR LF): allocations (golden) and MILES calls (golden)",
-          arguments: [1_000, 1])
-    func mt940Golden(batchSize: Int) async throws {
-        try await withHarness(contracts: 60) { harness in
+          arguments: StoreKind.available, [1_000, 1])
+    func mt940Golden(kind: StoreKind, batchSize: Int) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let statements = temporaryDirectory("statements")
             defer { try? FileManager.default.removeItem(atPath: statements) }
@@ -267,9 +267,9 @@ struct BankEndToEndTests {
         }
     }
 
-    @Test("push under write-path faults: one allocation per entry in MILES's ledger", arguments: WritePathFault.allCases)
-    func pushUnderFaults(fault: WritePathFault) async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("push under write-path faults: one allocation per entry in MILES's ledger", arguments: WritePathFault.allCases, StoreKind.available)
+    func pushUnderFaults(fault: WritePathFault, kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let statements = temporaryDirectory("statements")
             defer { try? FileManager.default.removeItem(atPath: statements) }
@@ -284,9 +284,10 @@ struct BankEndToEndTests {
         }
     }
 
-    @Test("refused whole, nothing stored and no copy kept: hostile camt.053, a malformed MT940 (line named), an account not configured (named)")
-    func refusedWhole() async throws {
-        try await withHarness(contracts: 10) { harness in
+    @Test("refused whole, nothing stored and no copy kept: hostile camt.053, a malformed MT940 (line named), an account not configured (named)",
+          arguments: StoreKind.available)
+    func refusedWhole(kind: StoreKind) async throws {
+        try await withHarness(contracts: 10, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let folder = temporaryDirectory("bank-refused")
             defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -319,9 +320,10 @@ struct BankEndToEndTests {
         }
     }
 
-    @Test("a person allocates a waiting entry (audited with them, queued for MILES); the day's report adds up to the statement")
-    func handAllocationAndReport() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("a person allocates a waiting entry (audited with them, queued for MILES); the day's report adds up to the statement",
+          arguments: StoreKind.available)
+    func handAllocationAndReport(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let statements = temporaryDirectory("statements")
             defer { try? FileManager.default.removeItem(atPath: statements) }
@@ -405,9 +407,10 @@ func camtStatement(statementId: String, sequence: Int, opening: Int64, date: Str
 
 @Suite("Bank statement import survives a kill", .serialized, .timeLimit(.minutes(8)))
 struct BankCrashTests {
-    @Test("'bank import' killed with SIGKILL in the middle of a 100,000-entry statement, then run again: every entry stored and decided once")
-    func killedMidStatement() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("'bank import' killed with SIGKILL in the middle of a 100,000-entry statement, then run again: every entry stored and decided once",
+          arguments: StoreKind.available)
+    func killedMidStatement(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let count = 100_000
             // Each payment quotes its contract and an open invoice of it, where it has one: sure enough to allocate.
