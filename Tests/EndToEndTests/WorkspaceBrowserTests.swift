@@ -6,6 +6,7 @@ import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 /// Where the browser test leaves its screenshots, for a person to look at (ignored by git).
 let screenshotFolder = URL(fileURLWithPath: repositoryMappings).deletingLastPathComponent().appendingPathComponent(".build/screenshots").path
@@ -14,7 +15,7 @@ let screenshotFolder = URL(fileURLWithPath: repositoryMappings).deletingLastPath
 struct WorkspaceBrowserTests {
     @Test("an agent uploads a write-off file and signs out; a team leader signs in and approves; the push posts it; the dashboard shows it posted; a credit note raised on a contract's page is approved by another on the Approvals page")
     func writeOffThroughTheBrowser() async throws {
-        try await withWorkspace { workspace in
+        try await withWorkspace(.sqlite) { workspace in
             var found: Contract?
             try await workspace.store.forEachContract {
                 if found == nil, $0.openBalance.minorUnits >= 50_000, $0.statusCode != "WOF", $0.currency == .gbp { found = $0 }

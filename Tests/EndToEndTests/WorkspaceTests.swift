@@ -1,7 +1,6 @@
 import AgentAPI
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -11,13 +10,14 @@ import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 @testable import Workspace
 
 /// A synced store with people in it (carol, head of credit; bob, team leader; alice and ann, agents;
 /// every password "<name>-long-password"), served by the workspace on a free port.
 struct WorkspaceHarness {
     let harness: SyncHarness
-    let store: SQLiteStore
+    let store: any CollectionsStores
     let workspace: Workspace
     let server: AgentAPIServer
     var base: String { "http://127.0.0.1:\(server.port)" }
@@ -25,7 +25,7 @@ struct WorkspaceHarness {
     static func password(_ name: String) -> String { "\(name)-long-password" }
 
     static func start(_ harness: SyncHarness) async throws -> WorkspaceHarness {
-        let store = try SQLiteStore(path: harness.storePath)
+        let store = try await harness.openStore()
         _ = try await harness.sync(store: store).run(mode: .resume)
         let people = PeopleDesk(store: store, mappings: harness.mappings, cost: 4)
         var carol: CollectionsUser?
@@ -59,8 +59,9 @@ struct WorkspaceHarness {
     }
 }
 
-func withWorkspace(_ body: (WorkspaceHarness) async throws -> Void) async throws {
-    try await withHarness(contracts: 120) { harness in
+/// The workspace on a store of `kind`, stopped after `body` whether it threw or not.
+func withWorkspace(_ kind: StoreKind, _ body: (WorkspaceHarness) async throws -> Void) async throws {
+    try await withHarness(contracts: 120, store: kind) { harness in
         let workspace = try await WorkspaceHarness.start(harness)
         do {
             try await body(workspace)
@@ -74,9 +75,10 @@ func withWorkspace(_ body: (WorkspaceHarness) async throws -> Void) async throws
 
 @Suite("The workspace's security, over HTTP (issue 13)", .serialized, .timeLimit(.minutes(2)))
 struct WorkspaceTests {
-    @Test("every page without a session redirects to sign-in; sign-in sets an HttpOnly, SameSite=Strict cookie")
-    func signInRequired() async throws {
-        try await withWorkspace { workspace in
+    @Test("every page without a session redirects to sign-in; sign-in sets an HttpOnly, SameSite=Strict cookie",
+          arguments: StoreKind.available)
+    func signInRequired(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let client = WorkspaceClient(base: workspace.base)
             for path in ["/workspace", "/workspace/writeoffs", "/workspace/contracts?q=C", "/workspace/contracts/C00000001", "/workspace/risk",
                          "/workspace/outbox", "/workspace/audit", "/workspace/aged-debt.csv", "/workspace/writeoffs.csv"] {
@@ -99,9 +101,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a form body of a bare '=' or a multipart boundary over 70 characters is refused without harm")
-    func malformedForms() async throws {
-        try await withWorkspace { workspace in
+    @Test("a form body of a bare '=' or a multipart boundary over 70 characters is refused without harm",
+          arguments: StoreKind.available)
+    func malformedForms(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let client = WorkspaceClient(base: workspace.base)
             _ = try await client.get("/workspace/sign-in")
             #expect(try await client.post("/workspace/sign-in", ["": ""]).status == 403)
@@ -115,9 +118,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a form without or with a wrong CSRF token is refused and changes nothing")
-    func csrf() async throws {
-        try await withWorkspace { workspace in
+    @Test("a form without or with a wrong CSRF token is refused and changes nothing",
+          arguments: StoreKind.available)
+    func csrf(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let id = try await workspace.request(amount: "1000.00", by: "alice")
             let bob = WorkspaceClient(base: workspace.base)
             try await bob.signIn("bob", WorkspaceHarness.password("bob"))
@@ -130,9 +134,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("an agent cannot approve above their limit, the maker cannot approve their own request; a team leader can, audited in their name")
-    func approvals() async throws {
-        try await withWorkspace { workspace in
+    @Test("an agent cannot approve above their limit, the maker cannot approve their own request; a team leader can, audited in their name",
+          arguments: StoreKind.available)
+    func approvals(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let id = try await workspace.request(amount: "1000.00", by: "alice")
             for (name, expected) in [("ann", "not approved"), ("alice", "not approved")] {
                 let client = WorkspaceClient(base: workspace.base)
@@ -155,9 +160,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a disabled user cannot sign in; the fifth wrong password locks; a cookie from before sign-out no longer works")
-    func accounts() async throws {
-        try await withWorkspace { workspace in
+    @Test("a disabled user cannot sign in; the fifth wrong password locks; a cookie from before sign-out no longer works",
+          arguments: StoreKind.available)
+    func accounts(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let people = PeopleDesk(store: workspace.store, mappings: workspace.harness.mappings, cost: 4)
             let carol = try await people.authenticate(name: "carol", password: WorkspaceHarness.password("carol"))
             try await people.disable(name: "ann", reason: "left", by: carol)
@@ -187,9 +193,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a customer's name with <script> comes out escaped; lists mask names; the contract page records who saw the customer")
-    func escapingAndConfidentiality() async throws {
-        try await withWorkspace { workspace in
+    @Test("a customer's name with <script> comes out escaped; lists mask names; the contract page records who saw the customer",
+          arguments: StoreKind.available)
+    func escapingAndConfidentiality(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let hostile = "<script>alert('x')</script> O'Brien & Sons <Ltd>"
             _ = await workspace.harness.server.miles.changeBehindTheAdaptersBack(contractNumber: "C00000003", customerName: hostile)
             _ = try await workspace.harness.sync(store: workspace.store).run(mode: .full)
@@ -207,9 +214,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("from a contract's page: a notice (validated), a hold and its lift, a status change through the guards; overrides offered only to roles allowed")
-    func contractActions() async throws {
-        try await withWorkspace { workspace in
+    @Test("from a contract's page: a notice (validated), a hold and its lift, a status change through the guards; overrides offered only to roles allowed",
+          arguments: StoreKind.available)
+    func contractActions(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             var found: Contract?
             try await workspace.store.forEachContract {
                 if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable, !CollectionsGuards.isProtectedGoods($0) { found = $0 }
@@ -239,9 +247,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a MILES that maps no UpdateContractStatus, AddContractNote or PostWriteOff: the pages offer no status change, note, placement or write-off and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works")
-    func partialMiles() async throws {
-        try await withWorkspace { full in
+    @Test("a MILES that maps no UpdateContractStatus, AddContractNote or PostWriteOff: the pages offer no status change, note, placement or write-off and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works",
+          arguments: StoreKind.available)
+    func partialMiles(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { full in
             // The same store served against a contract.yaml with the two operations left out.
             let folder = temporaryDirectory("partial-mappings")
             defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -291,9 +300,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("the Bank page lists the statement's waiting entries with why and the candidates; an agent allocates one (in their name, queued for MILES); a wrong contract or a second allocation is refused, naming it")
-    func bankQueue() async throws {
-        try await withWorkspace { workspace in
+    @Test("the Bank page lists the statement's waiting entries with why and the candidates; an agent allocates one (in their name, queued for MILES); a wrong contract or a second allocation is refused, naming it",
+          arguments: StoreKind.available)
+    func bankQueue(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let folder = temporaryDirectory("workspace-bank")
             defer { try? FileManager.default.removeItem(atPath: folder) }
             // The golden statement, one payer quoting the account they paid from in the remittance.
@@ -349,9 +359,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("money decisions from the pages: a credit note, a plan and a letter raised on a contract's page; the Approvals page offers the approval only to whom may give it")
-    func approvalsPage() async throws {
-        try await withWorkspace { workspace in
+    @Test("money decisions from the pages: a credit note, a plan and a letter raised on a contract's page; the Approvals page offers the approval only to whom may give it",
+          arguments: StoreKind.available)
+    func approvalsPage(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             var found: Contract?
             try await workspace.store.forEachContract {
                 if found == nil, $0.statusCode == "ARR", $0.arrears.amount.minorUnits > 0, $0.openBalance.minorUnits > 20_000 { found = $0 }
@@ -403,9 +414,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("the agents page places an eligible account and lists the ineligible one with the rule that stops it")
-    func placementFromTheAgentsPage() async throws {
-        try await withWorkspace { workspace in
+    @Test("the agents page places an eligible account and lists the ineligible one with the rule that stops it",
+          arguments: StoreKind.available)
+    func placementFromTheAgentsPage(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             var defaulted: [Contract] = []
             try await workspace.store.forEachContract { if $0.statusCode == "DEF", !$0.customer.vulnerable { defaulted.append($0) } }
             let (ready, notReady) = (defaulted[0].contractNumber, defaulted[1].contractNumber)
@@ -425,9 +437,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("the aged debt one click away by contract and by customer: the largest open balance first, customers masked")
-    func agedDebtByGroup() async throws {
-        try await withWorkspace { workspace in
+    @Test("the aged debt one click away by contract and by customer: the largest open balance first, customers masked",
+          arguments: StoreKind.available)
+    func agedDebtByGroup(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             var largest: Contract?
             try await workspace.store.forEachContract {
                 if $0.currency == .gbp, $0.openBalance.minorUnits > (largest?.openBalance.minorUnits ?? 0) { largest = $0 }
@@ -447,9 +460,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("the dashboard's aged debt follows a sync that changed balances; a search matching more than 50 says so and shows 50")
-    func dashboardFollowsTheStore() async throws {
-        try await withWorkspace { workspace in
+    @Test("the dashboard's aged debt follows a sync that changed balances; a search matching more than 50 says so and shows 50",
+          arguments: StoreKind.available)
+    func dashboardFollowsTheStore(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let client = WorkspaceClient(base: workspace.base)
             try await client.signIn("alice", WorkspaceHarness.password("alice"))
             func expectedRow() async throws -> String {
@@ -478,9 +492,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("risky customers: every signed-in person sees the alerts; only the riskAlerts role is offered and may acknowledge, audited")
-    func riskAlertsPage() async throws {
-        try await withWorkspace { workspace in
+    @Test("risky customers: every signed-in person sees the alerts; only the riskAlerts role is offered and may acknowledge, audited",
+          arguments: StoreKind.available)
+    func riskAlertsPage(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             var target: String?
             await workspace.harness.server.miles.forEachContract { contract in
                 if target == nil, contract.currency == .gbp, contract.openBalance.minorUnits < 2_000_000 { target = contract.contractNumber }
@@ -515,9 +530,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a one-time password opens only the password page until it is changed")
-    func oneTimePassword() async throws {
-        try await withWorkspace { workspace in
+    @Test("a one-time password opens only the password page until it is changed",
+          arguments: StoreKind.available)
+    func oneTimePassword(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let people = PeopleDesk(store: workspace.store, mappings: workspace.harness.mappings, cost: 4)
             let carol = try await people.authenticate(name: "carol", password: WorkspaceHarness.password("carol"))
             let oneTime = try await people.resetPassword(name: "alice", by: carol)
@@ -536,9 +552,10 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("with personalData set to teamLeader, an agent sees the contract's customer masked and no view is recorded")
-    func personalDataByRole() async throws {
-        try await withWorkspace { workspace in
+    @Test("with personalData set to teamLeader, an agent sees the contract's customer masked and no view is recorded",
+          arguments: StoreKind.available)
+    func personalDataByRole(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
             let folder = temporaryDirectory("mappings-personal")
             try FileManager.default.removeItem(atPath: folder)
             try FileManager.default.copyItem(atPath: repositoryMappings, toPath: folder)
