@@ -263,6 +263,23 @@ enum PostgresSchema {
             "ALTER TABLE third_party_updates ADD COLUMN bank_entry_id BIGINT",
             "CREATE INDEX invoices_number ON invoices (invoice_number)",
         ]),
+        // A name is found by the starts of its words as SQLite's index finds it: accents folded ("zoe"
+        // finds Zoë) and punctuation a break between words (the 'simple' parser reads "<Ltd>" as a tag
+        // and leaves it out). lower() leaves letters beyond ASCII alone in a C-locale database, so both
+        // cases are folded by hand. Immutable, so the index holds the words: changing the fold takes a
+        // new migration that rebuilds the index.
+        ("v6: customers' names searched with their accents folded and punctuation breaking words", [
+            PostgresQuery(unsafeSQL: """
+                CREATE FUNCTION miles_fold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+                AS $$ SELECT lower(translate(value, '\(NameFolding.accented)', '\(NameFolding.plain)')) $$
+                """),
+            """
+            CREATE FUNCTION miles_name_words(name text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
+            AS $$ SELECT to_tsvector('simple', regexp_replace(miles_fold(name), '[[:punct:]]+', ' ', 'g')) $$
+            """,
+            "DROP INDEX customers_name_words",
+            "CREATE INDEX customers_name_words ON customers USING gin (miles_name_words(name))",
+        ]),
     ]
 
     /// The columns a credit note and a write-off reversal share: the amount, the reason, and the approvals' trail.
@@ -322,4 +339,11 @@ extension PostgresSchema {
                             appliedAt: appliedAt[migration.name].map { Timestamp(millisecondsSinceEpoch: Int64($0.timeIntervalSince1970 * 1000)) })
         }
     }
+}
+
+/// The letters of Latin scripts with accents (both cases) and the plain lower-case letter each is
+/// searched as. The table of migration v6's `miles_fold`, fixed once applied.
+enum NameFolding {
+    static let accented = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĴĵĶķĹĺĻļĽľĿŀŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŦŧŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƀƚƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ"
+    static let plain = "aaaaaaceeeeiiiinoooooouuuuyaaaaaaceeeeiiiinoooooouuuuyyaaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiijjkkllllllllllnnnnnnoooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzbloouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyy"
 }

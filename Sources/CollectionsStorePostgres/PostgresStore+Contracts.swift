@@ -66,11 +66,13 @@ extension PostgresStore: ContractStore {
                     """, on: connection).map { try $0.value("contract_number", as: String.self) })
             }
             if !words.isEmpty {
-                // Every word must start a word of the name; each word is quoted, so nothing in it is query syntax.
-                let tsquery = words.map { "'\($0.lowercased().replacingOccurrences(of: "'", with: "''"))':*" }.joined(separator: " & ")
+                // Every word must start a word of the name, folded as the index folds names; each word is
+                // quoted, so nothing in it is query syntax.
                 numbers.formUnion(try await rows("""
                     SELECT c.contract_number FROM customers p JOIN contracts c ON c.partner_id = p.partner_id
-                    WHERE to_tsvector('simple', p.name) @@ to_tsquery('simple', \(tsquery)) LIMIT \(limit)
+                    WHERE miles_name_words(p.name) @@ to_tsquery('simple',
+                        (SELECT string_agg(quote_literal(miles_fold(word)) || ':*', ' & ') FROM unnest(\(Array(words))::text[]) AS word))
+                    LIMIT \(limit)
                     """, on: connection).map { try $0.value("contract_number", as: String.self) })
             }
             let chosen = Array(numbers.sorted().prefix(limit))

@@ -4,6 +4,7 @@ import CollectionsStore
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 /// A contract of `number` for a customer `name` at `postcode`, one open invoice of `open` pence.
 private func customerContract(_ number: String, name: String, postcode: String = "LS1 1AA", partnerId: String? = nil,
@@ -24,13 +25,19 @@ private func customerContract(_ number: String, name: String, postcode: String =
         lastModified: Timestamp(secondsSinceEpoch: 1_790_000_000 + version), lastPaymentDate: nil)
 }
 
-private func withStore(_ body: (SQLiteStore, String) async throws -> Void) async throws {
-    let folder = temporaryDirectory("search")
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    try await body(try SQLiteStore(path: folder + "/store.sqlite"), folder + "/store.sqlite")
+/// An empty store of `kind`, removed after `body`.
+private func withStore(_ kind: StoreKind, _ body: (any CollectionsStores) async throws -> Void) async throws {
+    let database = try await TestDatabase.create(kind)
+    do {
+        try await body(try await database.open())
+    } catch {
+        await database.drop()
+        throw error
+    }
+    await database.drop()
 }
 
-private func commit(_ contracts: [Contract], to store: SQLiteStore) async throws -> Int {
+private func commit(_ contracts: [Contract], to store: any SyncStore) async throws -> Int {
     let run = try await store.startRun(job: "contracts", mode: "test", startedAt: Timestamp(secondsSinceEpoch: 1_790_000_000))
     return try await store.commitPage(contracts, checkpoint: SyncCheckpoint(), job: "contracts", runId: run, alerts: [],
                                       at: Timestamp(secondsSinceEpoch: 1_790_000_000))
@@ -38,9 +45,10 @@ private func commit(_ contracts: [Contract], to store: SQLiteStore) async throws
 
 @Suite("Contract search reads indexes: number and postcode from their start, names by the starts of their words (issue 13, figures)")
 struct ContractSearchTests {
-    @Test("a name is found by the start of any of its words, whatever the case, accents or punctuation typed")
-    func names() async throws {
-        try await withStore { store, _ in
+    @Test("a name is found by the start of any of its words, whatever the case, accents or punctuation typed",
+          arguments: StoreKind.available)
+    func names(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await commit([
                 customerContract("C001", name: "O'Brien & Sons <Ltd>"), customerContract("C002", name: "Zoë Brien-Hughes"),
                 customerContract("C003", name: "Smith Haulage Ltd"), customerContract("C004", name: "Jane Patel"),
@@ -58,9 +66,10 @@ struct ContractSearchTests {
         }
     }
 
-    @Test("numbers from their start and postcodes with or without their space, in any case; nothing typed is read as query syntax")
-    func numbersPostcodesAndSyntax() async throws {
-        try await withStore { store, _ in
+    @Test("numbers from their start and postcodes with or without their space, in any case; nothing typed is read as query syntax",
+          arguments: StoreKind.available)
+    func numbersPostcodesAndSyntax(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await commit([
                 customerContract("C00010", name: "Ann Lee", postcode: "SW1A 1AA"), customerContract("C00011", name: "Bo Lee", postcode: "LS1 4BT"),
                 customerContract("D00012", name: "Cy Lee", postcode: "M1 1AE"),
@@ -80,9 +89,10 @@ struct ContractSearchTests {
         }
     }
 
-    @Test("a renamed customer is found by the new name only; more matches than asked for give exactly the limit")
-    func renamesAndLimits() async throws {
-        try await withStore { store, _ in
+    @Test("a renamed customer is found by the new name only; more matches than asked for give exactly the limit",
+          arguments: StoreKind.available)
+    func renamesAndLimits(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await commit((1...120).map { customerContract(String(format: "C%05d", $0), name: "Fleet \($0) Ltd") }, to: store)
             #expect(try await store.searchContracts(matching: "fleet", limit: 51).count == 51)
             #expect(try await store.searchContracts(matching: "C000", limit: 51).count == 51)
@@ -98,15 +108,18 @@ struct ContractSearchTests {
             #expect(try await store.searchContracts(matching: "alpha", limit: 10).isEmpty, "renamed within one page")
             #expect(try await store.searchContracts(matching: "beta van", limit: 10).map(\.contractNumber) == ["C00200", "C00201"])
             // FTS5's own check that the index holds exactly the customers' names.
-            try await store.transaction { db in
-                try db.execute(sql: "INSERT INTO customer_names (customer_names, rank) VALUES ('integrity-check', 1)")
+            if let sqlite = store as? SQLiteStore {
+                try await sqlite.transaction { db in
+                    try db.execute(sql: "INSERT INTO customer_names (customer_names, rank) VALUES ('integrity-check', 1)")
+                }
             }
         }
     }
 
-    @Test("the largest open balances by contract and by customer: a customer's contracts summed, largest first, nothing open left out")
-    func largestOpenBalances() async throws {
-        try await withStore { store, _ in
+    @Test("the largest open balances by contract and by customer: a customer's contracts summed, largest first, nothing open left out",
+          arguments: StoreKind.available)
+    func largestOpenBalances(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await commit([
                 customerContract("C1", name: "Ann Lee", partnerId: "P1", open: 30_000), customerContract("C2", name: "Ann Lee", partnerId: "P1", open: 25_000),
                 customerContract("C3", name: "Bo Lee", partnerId: "P2", open: 40_000), customerContract("C4", name: "Cy Lee", partnerId: "P3", open: 0),
@@ -121,9 +134,10 @@ struct ContractSearchTests {
         }
     }
 
-    @Test("the contracts' revision moves when a page writes a contract or MILES's copy replaces one, not when nothing changed")
-    func revision() async throws {
-        try await withStore { store, _ in
+    @Test("the contracts' revision moves when a page writes a contract or MILES's copy replaces one, not when nothing changed",
+          arguments: StoreKind.available)
+    func revision(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let start = try await store.contractsRevision()
             let page = [customerContract("C1", name: "Ann Lee"), customerContract("C2", name: "Bo Lee")]
             #expect(try await commit(page, to: store) == 2)
@@ -138,28 +152,28 @@ struct ContractSearchTests {
 
     @Test("a store from before the index is migrated: its customers are searchable, their contracts and links intact")
     func migrationFromVersion10() async throws {
-        try await withStore { _, path in
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            let queue = try DatabaseQueue(path: path)
-            try SQLiteSchema.migrator.migrate(queue, upTo: "v10: a one-time password must be changed")
-            try await queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO customers (partner_id, name, kind, line1, town, postcode, country, phones, vulnerable, version)
-                        VALUES ('P1', 'Ámbar Motors', 'business', '1 Road', 'York', 'YO1 7HH', 'GB', '', 0, 3);
-                    INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, currency, total_price,
-                        paid_to_date, monthly_payment, arrears_amount, missed_payments, partner_id, vehicle_registration, vehicle_vin,
-                        vehicle_make, vehicle_model, last_modified) VALUES ('C9', 4, 'DEF', 'hirePurchase', 19000, 'GBP', 100, 0, 10, 0, 0, 'P1',
-                        'AB12 CDE', 'VIN', 'Ford', 'Focus', 0);
-                    """)
-            }
-            try queue.close()
-            let store = try SQLiteStore(path: path)
-            let found = try await store.searchContracts(matching: "ambar", limit: 10)
-            #expect(found.map(\.contractNumber) == ["C9"])
-            #expect(found.first?.customer.version == 3)
-            #expect(try await store.searchContracts(matching: "yo17", limit: 10).map(\.contractNumber) == ["C9"])
-            _ = try await commit([customerContract("C10", name: "Second Customer", partnerId: "P2")], to: store)
-            #expect(try await store.searchContracts(matching: "second", limit: 10).map(\.contractNumber) == ["C10"])
+        let folder = temporaryDirectory("search")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/store.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(queue, upTo: "v10: a one-time password must be changed")
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO customers (partner_id, name, kind, line1, town, postcode, country, phones, vulnerable, version)
+                    VALUES ('P1', 'Ámbar Motors', 'business', '1 Road', 'York', 'YO1 7HH', 'GB', '', 0, 3);
+                INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, currency, total_price,
+                    paid_to_date, monthly_payment, arrears_amount, missed_payments, partner_id, vehicle_registration, vehicle_vin,
+                    vehicle_make, vehicle_model, last_modified) VALUES ('C9', 4, 'DEF', 'hirePurchase', 19000, 'GBP', 100, 0, 10, 0, 0, 'P1',
+                    'AB12 CDE', 'VIN', 'Ford', 'Focus', 0);
+                """)
         }
+        try queue.close()
+        let store = try SQLiteStore(path: path)
+        let found = try await store.searchContracts(matching: "ambar", limit: 10)
+        #expect(found.map(\.contractNumber) == ["C9"])
+        #expect(found.first?.customer.version == 3)
+        #expect(try await store.searchContracts(matching: "yo17", limit: 10).map(\.contractNumber) == ["C9"])
+        _ = try await commit([customerContract("C10", name: "Second Customer", partnerId: "P2")], to: store)
+        #expect(try await store.searchContracts(matching: "second", limit: 10).map(\.contractNumber) == ["C10"])
     }
 }
