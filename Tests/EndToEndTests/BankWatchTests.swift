@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesSync
 import TestSupport
@@ -8,9 +7,10 @@ import Testing
 
 @Suite("The bank statements' drop folder ('bank watch')", .serialized, .timeLimit(.minutes(3)))
 struct BankWatchTests {
-    @Test("complete statements imported into processed/, a malformed one in failed/ with its reason, the same file again a duplicate, one being written left")
-    func dropFolder() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("complete statements imported into processed/, a malformed one in failed/ with its reason, the same file again a duplicate, one being written left",
+          arguments: StoreKind.available)
+    func dropFolder(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
             let root = temporaryDirectory("bank-watch")
             defer { try? FileManager.default.removeItem(atPath: root) }
@@ -83,9 +83,10 @@ struct BankWatchTests {
         }
     }
 
-    @Test("'miles-adapter bank watch DIR --once': a complete statement imported into processed/, a broken one in failed/ with its reason on stderr, the run's metrics written, exit 6")
-    func commandLine() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("'miles-adapter bank watch DIR --once': a complete statement imported into processed/, a broken one in failed/ with its reason on stderr, the run's metrics written, exit 6",
+          arguments: StoreKind.available)
+    func commandLine(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             _ = try await harness.syncedBankStore()
             let root = temporaryDirectory("bank-watch-cli")
             defer { try? FileManager.default.removeItem(atPath: root) }
@@ -111,7 +112,7 @@ struct BankWatchTests {
             #expect(metrics.contains("miles_adapter_job_items{job=\"bank-watch\",item=\"files\"} 2"), "\(metrics)")
             #expect(metrics.contains("miles_adapter_job_items{job=\"bank-watch\",item=\"files_failed\"} 1"), "\(metrics)")
             #expect(metrics.contains("miles_adapter_job_success{job=\"bank-watch\"} 0"), "\(metrics)")
-            let store = try SQLiteStore(path: harness.storePath)
+            let store = try await harness.openStore()
             #expect(try await store.bankStatements(account: nil, limit: 10).count == 2)
         }
     }

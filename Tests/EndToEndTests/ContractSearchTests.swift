@@ -25,18 +25,6 @@ private func customerContract(_ number: String, name: String, postcode: String =
         lastModified: Timestamp(secondsSinceEpoch: 1_790_000_000 + version), lastPaymentDate: nil)
 }
 
-/// An empty store of `kind`, removed after `body`.
-private func withStore(_ kind: StoreKind, _ body: (any CollectionsStores) async throws -> Void) async throws {
-    let database = try await TestDatabase.create(kind)
-    do {
-        try await body(try await database.open())
-    } catch {
-        await database.drop()
-        throw error
-    }
-    await database.drop()
-}
-
 private func commit(_ contracts: [Contract], to store: any SyncStore) async throws -> Int {
     let run = try await store.startRun(job: "contracts", mode: "test", startedAt: Timestamp(secondsSinceEpoch: 1_790_000_000))
     return try await store.commitPage(contracts, checkpoint: SyncCheckpoint(), job: "contracts", runId: run, alerts: [],
@@ -48,7 +36,7 @@ struct ContractSearchTests {
     @Test("a name is found by the start of any of its words, whatever the case, accents or punctuation typed",
           arguments: StoreKind.available)
     func names(kind: StoreKind) async throws {
-        try await withStore(kind) { store in
+        try await TestDatabase.withStore(kind) { store in
             _ = try await commit([
                 customerContract("C001", name: "O'Brien & Sons <Ltd>"), customerContract("C002", name: "Zoë Brien-Hughes"),
                 customerContract("C003", name: "Smith Haulage Ltd"), customerContract("C004", name: "Jane Patel"),
@@ -69,7 +57,7 @@ struct ContractSearchTests {
     @Test("numbers from their start and postcodes with or without their space, in any case; nothing typed is read as query syntax",
           arguments: StoreKind.available)
     func numbersPostcodesAndSyntax(kind: StoreKind) async throws {
-        try await withStore(kind) { store in
+        try await TestDatabase.withStore(kind) { store in
             _ = try await commit([
                 customerContract("C00010", name: "Ann Lee", postcode: "SW1A 1AA"), customerContract("C00011", name: "Bo Lee", postcode: "LS1 4BT"),
                 customerContract("D00012", name: "Cy Lee", postcode: "M1 1AE"),
@@ -92,7 +80,7 @@ struct ContractSearchTests {
     @Test("a renamed customer is found by the new name only; more matches than asked for give exactly the limit",
           arguments: StoreKind.available)
     func renamesAndLimits(kind: StoreKind) async throws {
-        try await withStore(kind) { store in
+        try await TestDatabase.withStore(kind) { store in
             _ = try await commit((1...120).map { customerContract(String(format: "C%05d", $0), name: "Fleet \($0) Ltd") }, to: store)
             #expect(try await store.searchContracts(matching: "fleet", limit: 51).count == 51)
             #expect(try await store.searchContracts(matching: "C000", limit: 51).count == 51)
@@ -119,7 +107,7 @@ struct ContractSearchTests {
     @Test("the largest open balances by contract and by customer: a customer's contracts summed, largest first, nothing open left out",
           arguments: StoreKind.available)
     func largestOpenBalances(kind: StoreKind) async throws {
-        try await withStore(kind) { store in
+        try await TestDatabase.withStore(kind) { store in
             _ = try await commit([
                 customerContract("C1", name: "Ann Lee", partnerId: "P1", open: 30_000), customerContract("C2", name: "Ann Lee", partnerId: "P1", open: 25_000),
                 customerContract("C3", name: "Bo Lee", partnerId: "P2", open: 40_000), customerContract("C4", name: "Cy Lee", partnerId: "P3", open: 0),
@@ -137,7 +125,7 @@ struct ContractSearchTests {
     @Test("the contracts' revision moves when a page writes a contract or MILES's copy replaces one, not when nothing changed",
           arguments: StoreKind.available)
     func revision(kind: StoreKind) async throws {
-        try await withStore(kind) { store in
+        try await TestDatabase.withStore(kind) { store in
             let start = try await store.contractsRevision()
             let page = [customerContract("C1", name: "Ann Lee"), customerContract("C2", name: "Bo Lee")]
             #expect(try await commit(page, to: store) == 2)

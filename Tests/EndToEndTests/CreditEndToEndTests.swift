@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -145,9 +144,9 @@ struct CreditEndToEndTests {
         }
     }
 
-    @Test("credit notes are raised once each in MILES under a write-path fault", arguments: WritePathFault.allCases)
-    func creditNotesExactlyOnce(fault: WritePathFault) async throws {
-        try await withHarness(contracts: 200) { harness in
+    @Test("credit notes are raised once each in MILES under a write-path fault", arguments: WritePathFault.allCases, StoreKind.available)
+    func creditNotesExactlyOnce(fault: WritePathFault, kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
             let (store, candidates) = try await harness.syncedAnyStore()
             let desk = harness.creditDesk(store)
             var ids: [Int64] = []
@@ -224,9 +223,9 @@ struct CreditEndToEndTests {
     }
 
     @Test("write-off reversals are made once each in MILES under a write-path fault, found again through FindWriteOffs",
-          arguments: WritePathFault.allCases)
-    func reversalsExactlyOnce(fault: WritePathFault) async throws {
-        try await withHarness(contracts: 200) { harness in
+          arguments: WritePathFault.allCases, StoreKind.available)
+    func reversalsExactlyOnce(fault: WritePathFault, kind: StoreKind) async throws {
+        try await withHarness(contracts: 200, store: kind) { harness in
             let (store, candidates) = try await harness.syncedAnyStore()
             let writeOffs = try await harness.approvedWriteOffs(Array(candidates.prefix(3)), store: store)
             #expect(try await harness.relay(store).run().posted == 3)
@@ -301,9 +300,10 @@ extension Result {
 
 @Suite("Credit notes and reversals from the command line", .serialized, .timeLimit(.minutes(2)))
 struct CreditCommandLineTests {
-    @Test("credit raise / approve and writeoff reverse / approve-reversal act as the authenticated person; push sends each once")
-    func commandLine() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("credit raise / approve and writeoff reverse / approve-reversal act as the authenticated person; push sends each once",
+          arguments: StoreKind.available)
+    func commandLine(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let (store, candidates) = try await harness.syncedAnyStore()
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }

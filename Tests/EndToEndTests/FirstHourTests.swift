@@ -1,15 +1,14 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import GRDB
 import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 /// A scratch folder outside the repository with a configuration file naming the harness's mock and
 /// store, and the team in the store (carol, head of credit, added first; alice, an agent; bob, a team
@@ -29,7 +28,7 @@ struct ScratchSetup {
             mappings: \(repositoryMappings)
             """.write(toFile: folder + "/miles-adapter.yaml", atomically: true, encoding: .utf8)
         environment = ["MILES_ADAPTER_PASSWORD": MockMilesConfiguration.defaultPassword]
-        let people = PeopleDesk(store: try SQLiteStore(path: harness.storePath), mappings: harness.mappings, cost: 4)
+        let people = PeopleDesk(store: try await harness.openStore(), mappings: harness.mappings, cost: 4)
         var tokens: [String: String] = [:]
         var admin: CollectionsUser?
         for (name, role) in [("carol", "headOfCredit"), ("alice", "agent"), ("bob", "teamLeader")] {
@@ -144,10 +143,11 @@ struct FirstHourTests {
         #expect(String(decoding: data, as: UTF8.self).contains("wsdl:definitions"))
     }
 
-    @Test("a default notice that could never satisfy its guard is refused when recorded, and nothing is stored")
-    func noticeValidatedAtEntry() async throws {
-        try await withHarness(contracts: 20) { harness in
-            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("a default notice that could never satisfy its guard is refused when recorded, and nothing is stored",
+          arguments: StoreKind.available)
+    func noticeValidatedAtEntry(kind: StoreKind) async throws {
+        try await withHarness(contracts: 20, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore(minimumOpen: 0)
             let desk = ContractDesk(store: store, mappings: harness.mappings)
             let served = try #require(LocalDate.parse("2026-11-01"))
             for remedy in [served.adding(days: 4), served.adding(days: -3)] {
@@ -162,10 +162,11 @@ struct FirstHourTests {
         }
     }
 
-    @Test("partly done exits 6, nothing done 1, nothing to do 0 with a line saying so")
-    func partialOutcomes() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (_, candidates) = try await harness.syncedStore()
+    @Test("partly done exits 6, nothing done 1, nothing to do 0 with a line saying so",
+          arguments: StoreKind.available)
+    func partialOutcomes(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (_, candidates) = try await harness.syncedAnyStore()
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
@@ -180,16 +181,16 @@ struct FirstHourTests {
         }
     }
 
-    @Test("a broken audit log stops decisions and pushes until an authorised person acknowledges it; the acknowledgement is audited")
-    func auditGate() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("a broken audit log stops decisions and pushes until an authorised person acknowledges it; the acknowledgement is audited",
+          arguments: StoreKind.available)
+    func auditGate(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
             #expect(try await scratch.run(["writeoff", "prepare", try scratch.file("a.csv", header + "\(candidates[0].contractNumber),1.00,,UNEC,a\n")]).status == 0)
-            let database = try DatabaseQueue(path: harness.storePath)
-            try await database.write { db in try db.execute(sql: "UPDATE audit_log SET details = 'nothing' WHERE sequence = 1") }
+            try await harness.database.execute("UPDATE audit_log SET details = 'nothing' WHERE sequence = 1")
 
             let stopped = try await scratch.run(["writeoff", "prepare", try scratch.file("b.csv", header + "\(candidates[1].contractNumber),1.00,,UNEC,b\n")])
             #expect(stopped.status == 5)
@@ -207,15 +208,16 @@ struct FirstHourTests {
             #expect((entry.actor, entry.action, entry.subject) == ("carol", auditAcknowledgementAction, "audit:1"))
 
             #expect(try await scratch.run(["writeoff", "prepare", scratch.folder + "/b.csv"]).status == 0)
-            try await database.write { db in try db.execute(sql: "UPDATE audit_log SET details = 'again' WHERE sequence = 2") }
+            try await harness.database.execute("UPDATE audit_log SET details = 'again' WHERE sequence = 2")
             #expect(try await scratch.run(["writeoff", "prepare", scratch.folder + "/b.csv"]).status == 5, "a new break stops work again")
         }
     }
 
-    @Test("outbox entries are listed with their business reference and retried or skipped by it; aged debt says its date; contract show lists open invoices")
-    func referencesAndDates() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("outbox entries are listed with their business reference and retried or skipped by it; aged debt says its date; contract show lists open invoices",
+          arguments: StoreKind.available)
+    func referencesAndDates(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             _ = try await harness.approvedWriteOffs([candidates[0]], store: store)
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
@@ -240,10 +242,11 @@ struct FirstHourTests {
         }
     }
 
-    @Test("CCA s.90: consent or abandonment evidence, given on the command line, satisfies the guard and is recorded and audited")
-    func protectedGoodsEvidence() async throws {
-        try await withHarness(contracts: 400) { harness in
-            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("CCA s.90: consent or abandonment evidence, given on the command line, satisfies the guard and is recorded and audited",
+          arguments: StoreKind.available)
+    func protectedGoodsEvidence(kind: StoreKind) async throws {
+        try await withHarness(contracts: 400, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore(minimumOpen: 0)
             var found: Contract?
             try await store.forEachContract {
                 if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable, CollectionsGuards.isProtectedGoods($0) { found = $0 }
@@ -270,10 +273,11 @@ struct FirstHourTests {
         }
     }
 
-    @Test("MILES's vulnerability flag: contract show and a lift both say it is cleared in MILES, not here")
-    func vulnerabilityFlag() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("MILES's vulnerability flag: contract show and a lift both say it is cleared in MILES, not here",
+          arguments: StoreKind.available)
+    func vulnerabilityFlag(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore(minimumOpen: 0)
             var found: Contract?
             try await store.forEachContract { if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable { found = $0 } }
             let number = try #require(found).contractNumber
@@ -291,10 +295,11 @@ struct FirstHourTests {
         }
     }
 
-    @Test("contract show and a refused status change come from one evaluation: the transition table shows in both")
-    func showAndRefusalAgree() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (store, _) = try await harness.syncedStore(minimumOpen: 0)
+    @Test("contract show and a refused status change come from one evaluation: the transition table shows in both",
+          arguments: StoreKind.available)
+    func showAndRefusalAgree(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore(minimumOpen: 0)
             var found: Contract?
             try await store.forEachContract { if found == nil, $0.statusCode == "ACT" { found = $0 } }
             let contract = try #require(found)

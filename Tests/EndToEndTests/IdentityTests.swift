@@ -1,76 +1,77 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import GRDB
 import MilesMapping
 import MilesMock
 import MilesSync
 import Testing
+import TestSupport
 
 @Suite("People prove who they are: users in the store, passwords, tokens and lockout (issue 13, identity)", .serialized, .timeLimit(.minutes(2)))
 struct IdentityTests {
-    @Test("the first user must be able to manage the others; after that only that role adds, disables and resets, all audited")
-    func administration() async throws {
-        let folder = temporaryDirectory("people")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteStore(path: folder + "/store.sqlite")
-        let desk = PeopleDesk(store: store, mappings: try MappingSet.load(directory: repositoryMappings), cost: 4)
-        await #expect { try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: nil, by: nil) }
-            throws: { ($0 as? IdentityError)?.code == .notAuthorised }
-        let carolPassword = try await desk.addUser(name: "carol", displayName: "Carol Head", role: "headOfCredit", password: nil, by: nil)
-        let carol = try await desk.authenticate(name: "carol", password: carolPassword)
-        await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: nil, by: nil) }
-            throws: { ($0 as? IdentityError)?.code == .notAuthenticated }
-        _ = try await desk.addUser(name: "bob", displayName: nil, role: "teamLeader", password: "bob-long-password", by: carol)
-        let bob = try await desk.authenticate(name: "bob", password: "bob-long-password")
-        await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: nil, by: bob) }
-            throws: { ($0 as? IdentityError)?.code == .notAuthorised }
-        await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: "short", by: carol) }
-            throws: { ($0 as? IdentityError)?.code == .weakPassword }
-        await #expect { try await desk.addUser(name: "outbox-relay", displayName: nil, role: "agent", password: nil, by: carol) }
-            throws: { ($0 as? IdentityError)?.code == .invalidName }
+    @Test("the first user must be able to manage the others; after that only that role adds, disables and resets, all audited",
+          arguments: StoreKind.available)
+    func administration(kind: StoreKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let desk = PeopleDesk(store: store, mappings: try MappingSet.load(directory: repositoryMappings), cost: 4)
+            await #expect { try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: nil, by: nil) }
+                throws: { ($0 as? IdentityError)?.code == .notAuthorised }
+            let carolPassword = try await desk.addUser(name: "carol", displayName: "Carol Head", role: "headOfCredit", password: nil, by: nil)
+            let carol = try await desk.authenticate(name: "carol", password: carolPassword)
+            await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: nil, by: nil) }
+                throws: { ($0 as? IdentityError)?.code == .notAuthenticated }
+            _ = try await desk.addUser(name: "bob", displayName: nil, role: "teamLeader", password: "bob-long-password", by: carol)
+            let bob = try await desk.authenticate(name: "bob", password: "bob-long-password")
+            await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: nil, by: bob) }
+                throws: { ($0 as? IdentityError)?.code == .notAuthorised }
+            await #expect { try await desk.addUser(name: "eve", displayName: nil, role: "agent", password: "short", by: carol) }
+                throws: { ($0 as? IdentityError)?.code == .weakPassword }
+            await #expect { try await desk.addUser(name: "outbox-relay", displayName: nil, role: "agent", password: nil, by: carol) }
+                throws: { ($0 as? IdentityError)?.code == .invalidName }
 
-        let stored = try #require(try await store.user(named: "bob"))
-        #expect(stored.passwordHash.hasPrefix("$2") && !stored.passwordHash.contains("bob-long-password"))
-        try await desk.disable(name: "bob", reason: "left the team", by: carol)
-        await #expect { try await desk.authenticate(name: "bob", password: "bob-long-password") }
-            throws: { ($0 as? IdentityError)?.code == .disabled }
-        let actions = try await store.auditEntries().map(\.action)
-        #expect(actions.filter { $0 == "user.added" }.count == 2)
-        #expect(actions.contains("user.disabled"))
-    }
-
-    @Test("the fifth wrong password in a row locks the account (audited), told only to the right password; a reset unlocks it")
-    func lockout() async throws {
-        let folder = temporaryDirectory("lockout")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteStore(path: folder + "/store.sqlite")
-        let desk = PeopleDesk(store: store, mappings: try MappingSet.load(directory: repositoryMappings), cost: 4)
-        let password = try await desk.addUser(name: "carol", displayName: nil, role: "headOfCredit", password: nil, by: nil)
-        let carol = try await desk.authenticate(name: "carol", password: password)
-        _ = try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: "alice-long-password", by: carol)
-        for attempt in 1...5 {
-            await #expect { try await desk.authenticate(name: "alice", password: "guess-\(attempt)") }
-                throws: { ($0 as? IdentityError)?.code == .wrongPassword }
+            let stored = try #require(try await store.user(named: "bob"))
+            #expect(stored.passwordHash.hasPrefix("$2") && !stored.passwordHash.contains("bob-long-password"))
+            try await desk.disable(name: "bob", reason: "left the team", by: carol)
+            await #expect { try await desk.authenticate(name: "bob", password: "bob-long-password") }
+                throws: { ($0 as? IdentityError)?.code == .disabled }
+            let actions = try await store.auditEntries().map(\.action)
+            #expect(actions.filter { $0 == "user.added" }.count == 2)
+            #expect(actions.contains("user.disabled"))
         }
-        await #expect { try await desk.authenticate(name: "alice", password: "alice-long-password") }
-            throws: { ($0 as? IdentityError)?.code == .locked }
-        #expect(try await store.auditEntries().contains { $0.action == "user.locked" && $0.subject == "user:alice" })
-        await #expect { try await desk.authenticate(name: "nobody", password: "anything-at-all") }
-            throws: { ($0 as? IdentityError)?.code == .wrongPassword }
-        let token = try await desk.issueToken(for: carol)
-        for attempt in 1...5 { _ = try? await desk.authenticate(name: "carol", password: "guess-\(attempt)") }
-        #expect(try await store.user(named: "carol")?.locked == true)
-        #expect(try await desk.authenticate(token: token).name == "carol", "a token still works for someone whose password is under attack")
-        let fresh = try await desk.resetPassword(name: "alice", by: carol)
-        #expect(try await desk.authenticate(name: "alice", password: fresh).name == "alice")
     }
 
-    @Test("the CLI refuses a decision on a claimed name, saying how to authenticate; with a personal token it goes through in that person's name")
-    func commandLineDecisions() async throws {
-        try await withHarness(contracts: 60) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("the fifth wrong password in a row locks the account (audited), told only to the right password; a reset unlocks it",
+          arguments: StoreKind.available)
+    func lockout(kind: StoreKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let desk = PeopleDesk(store: store, mappings: try MappingSet.load(directory: repositoryMappings), cost: 4)
+            let password = try await desk.addUser(name: "carol", displayName: nil, role: "headOfCredit", password: nil, by: nil)
+            let carol = try await desk.authenticate(name: "carol", password: password)
+            _ = try await desk.addUser(name: "alice", displayName: nil, role: "agent", password: "alice-long-password", by: carol)
+            for attempt in 1...5 {
+                await #expect { try await desk.authenticate(name: "alice", password: "guess-\(attempt)") }
+                    throws: { ($0 as? IdentityError)?.code == .wrongPassword }
+            }
+            await #expect { try await desk.authenticate(name: "alice", password: "alice-long-password") }
+                throws: { ($0 as? IdentityError)?.code == .locked }
+            #expect(try await store.auditEntries().contains { $0.action == "user.locked" && $0.subject == "user:alice" })
+            await #expect { try await desk.authenticate(name: "nobody", password: "anything-at-all") }
+                throws: { ($0 as? IdentityError)?.code == .wrongPassword }
+            let token = try await desk.issueToken(for: carol)
+            for attempt in 1...5 { _ = try? await desk.authenticate(name: "carol", password: "guess-\(attempt)") }
+            #expect(try await store.user(named: "carol")?.locked == true)
+            #expect(try await desk.authenticate(token: token).name == "carol", "a token still works for someone whose password is under attack")
+            let fresh = try await desk.resetPassword(name: "alice", by: carol)
+            #expect(try await desk.authenticate(name: "alice", password: fresh).name == "alice")
+        }
+    }
+
+    @Test("the CLI refuses a decision on a claimed name, saying how to authenticate; with a personal token it goes through in that person's name",
+          arguments: StoreKind.available)
+    func commandLineDecisions(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let file = try scratch.file("w.csv", "contract_number,amount,invoice_numbers,reason_code,comment\n\(candidates[0].contractNumber),1.00,,UNEC,x\n")

@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -64,9 +63,10 @@ func expectGolden(_ text: String, _ name: String, folder: String = "agents") thr
 
 @Suite("Agents' updates ingested: effects, MILES calls, nothing lost or repeated", .serialized, .timeLimit(.minutes(2)))
 struct IngestEndToEndTests {
-    @Test("risk: an agent reporting the customer bankrupt raises the agent-report alert with the batch; a dispute (not in agentStatuses) does not")
-    func agentReportsRisk() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("risk: an agent reporting the customer bankrupt raises the agent-report alert with the batch; a dispute (not in agentStatuses) does not",
+          arguments: StoreKind.available)
+    func agentReportsRisk(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013"])
             let inbox = temporaryDirectory("inbox")
             defer { try? FileManager.default.removeItem(atPath: inbox) }
@@ -259,9 +259,10 @@ struct IngestEndToEndTests {
         }
     }
 
-    @Test("1,000 rows with 17 bad ones (bad code, date, amount, unknown contract, not placed): 983 applied, 17 reported by line")
-    func thousandRows() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("1,000 rows with 17 bad ones (bad code, date, amount, unknown contract, not placed): 983 applied, 17 reported by line",
+          arguments: StoreKind.available)
+    func thousandRows(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let placed = (1...20).map { "C\(String(format: "%08d", $0))" }
             let store = try await harness.placedStore(agent: "acme-dca", contracts: placed)
             let inbox = temporaryDirectory("inbox")
@@ -295,9 +296,10 @@ struct IngestEndToEndTests {
 
 @Suite("The drop folder", .serialized, .timeLimit(.minutes(2)))
 struct DropFolderTests {
-    @Test("a half-written file is not taken until complete; a done-file is taken at once; a broken file goes to failed/ with a report")
-    func completeFilesOnly() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("a half-written file is not taken until complete; a done-file is taken at once; a broken file goes to failed/ with a report",
+          arguments: StoreKind.available)
+    func completeFilesOnly(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.placedStore(agent: "acme-dca", contracts: ["C00000008", "C00000013"])
             let inbox = temporaryDirectory("inbox")
             let drop = temporaryDirectory("drop")
@@ -367,9 +369,10 @@ final class FakeClock: @unchecked Sendable {
 
 @Suite("Ingest survives a kill", .serialized, .timeLimit(.minutes(3)))
 struct IngestCrashTests {
-    @Test("'ingest' killed with SIGKILL in the middle of a file, then run again: every row applied exactly once")
-    func killedMidFile() async throws {
-        try await withHarness(contracts: 60) { harness in
+    @Test("'ingest' killed with SIGKILL in the middle of a file, then run again: every row applied exactly once",
+          arguments: StoreKind.available)
+    func killedMidFile(kind: StoreKind) async throws {
+        try await withHarness(contracts: 60, store: kind) { harness in
             let placed = (1...10).map { "C\(String(format: "%08d", $0))" }
             let store = try await harness.placedStore(agent: "acme-dca", contracts: placed)
             let rows = 20_000

@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Foundation
 import MilesMapping
 import MilesMock
@@ -95,10 +94,11 @@ struct LetterEndToEndTests {
         }
     }
 
-    @Test("the s.86B report asks MILES for every notice due, once each, however often it runs; push issues them and they are no longer due")
-    func arrearsNoticesFromTheReport() async throws {
-        try await withHarness(contracts: 300) { harness in
-            let (store, _) = try await harness.syncedStore()
+    @Test("the s.86B report asks MILES for every notice due, once each, however often it runs; push issues them and they are no longer due",
+          arguments: StoreKind.available)
+    func arrearsNoticesFromTheReport(kind: StoreKind) async throws {
+        try await withHarness(contracts: 300, store: kind) { harness in
+            let (store, _) = try await harness.syncedAnyStore()
             let scratch = try await ScratchSetup(harness: harness)
             defer { try? FileManager.default.removeItem(atPath: scratch.folder) }
             let today = CollectionsClock.system().date

@@ -1,6 +1,5 @@
 import CollectionsDomain
 import CollectionsStore
-import CollectionsStoreSQLite
 import Crypto
 import Foundation
 import MilesMapping

@@ -2,7 +2,6 @@ import CollectionsDomain
 import CollectionsStore
 import CollectionsStoreSQLite
 import Foundation
-import GRDB
 import MilesMapping
 import MilesMock
 import MilesSOAP
@@ -187,27 +186,25 @@ struct WriteOffEndToEndTests {
         }
     }
 
-    @Test("audit verify passes on an untouched log and fails, naming the entry, after a row is altered or deleted")
-    func auditVerify() async throws {
-        try await withHarness(contracts: 100) { harness in
-            let (store, candidates) = try await harness.syncedStore()
+    @Test("audit verify passes on an untouched log and fails, naming the entry, after a row is altered or deleted",
+          arguments: StoreKind.available)
+    func auditVerify(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
             _ = try await harness.approvedWriteOffs(Array(candidates.prefix(2)), store: store)
             let entries = try await store.auditEntries()
             #expect(entries.count >= 6)
             #expect(try await store.verifyAudit() == .intact(entries: entries.count))
-            let database = try DatabaseQueue(path: harness.storePath)
-            try await database.write { db in
-                try db.execute(sql: "UPDATE audit_log SET details = 'approved nothing' WHERE sequence = 3")
-            }
+            // Changed behind the store's back, as someone tampering would.
+            try await harness.database.execute("UPDATE audit_log SET details = 'approved nothing' WHERE sequence = 3")
             guard case let .broken(sequence, _) = try await store.verifyAudit() else {
                 Issue.record("an altered entry was not detected")
                 return
             }
             #expect(sequence == 3)
-            try await database.write { db in
-                try db.execute(sql: "UPDATE audit_log SET details = ? WHERE sequence = 3", arguments: [entries[2].details])
-                try db.execute(sql: "DELETE FROM audit_log WHERE sequence = ?", arguments: [entries.count])
-            }
+            try await harness.database.execute(
+                "UPDATE audit_log SET details = '\(entries[2].details.replacingOccurrences(of: "'", with: "''"))' WHERE sequence = 3")
+            try await harness.database.execute("DELETE FROM audit_log WHERE sequence = \(entries.count)")
             guard case let .broken(deleted, _) = try await store.verifyAudit() else {
                 Issue.record("a deleted last entry was not detected")
                 return

@@ -61,6 +61,18 @@ public struct TestDatabase: Sendable {
         }
     }
 
+    /// A store on a new database of `kind` for `body`, the database dropped afterwards whether `body` threw or not.
+    public static func withStore(_ kind: StoreKind, _ body: (any CollectionsStores) async throws -> Void) async throws {
+        let database = try await create(kind)
+        do {
+            try await body(try await database.open())
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
     /// Removes the database and everything in it.
     public func drop() async {
         switch kind {
