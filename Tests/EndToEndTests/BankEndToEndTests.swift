@@ -407,12 +407,15 @@ func camtStatement(statementId: String, sequence: Int, opening: Int64, date: Str
 
 @Suite("Bank statement import survives a kill", .serialized, .timeLimit(.minutes(8)))
 struct BankCrashTests {
-    @Test("'bank import' killed with SIGKILL in the middle of a 100,000-entry statement, then run again: every entry stored and decided once",
+    @Test("'bank import' killed with SIGKILL in the middle of a 100,000-entry statement (20,000 on PostgreSQL), then run again: every entry stored and decided once",
           arguments: StoreKind.available)
     func killedMidStatement(kind: StoreKind) async throws {
         try await withHarness(contracts: 60, store: kind) { harness in
             let store = try await harness.syncedBankStore()
-            let count = 100_000
+            // The 100,000 on SQLite. On PostgreSQL 20,000: the debug build the tests run stores
+            // about 850 entries a second there (about 4,700 in release), and the kill and the resume are
+            // the same at any size past the first batches.
+            let count = kind == .sqlite ? 100_000 : 20_000
             // Each payment quotes its contract and an open invoice of it, where it has one: sure enough to allocate.
             var quoted: [String] = []
             for number in (1...60).map({ "C" + String(format: "%08d", $0) }) {
