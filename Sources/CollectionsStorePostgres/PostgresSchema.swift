@@ -266,17 +266,18 @@ enum PostgresSchema {
         // A name is found by the starts of its words as SQLite's index finds it: accents folded ("zoe"
         // finds Zoë) and punctuation a break between words (the 'simple' parser reads "<Ltd>" as a tag
         // and leaves it out). lower() leaves letters beyond ASCII alone in a C-locale database, so both
-        // cases are folded by hand. Immutable, so the index holds the words: changing the fold takes a
-        // new migration that rebuilds the index.
+        // cases are folded by hand. The index's function calls only pg_catalog's functions: ANALYZE
+        // and autovacuum run it with no other schema on the search path. Immutable, so the index
+        // holds the words: changing the fold takes a new migration that rebuilds the index.
         ("v6: customers' names searched with their accents folded and punctuation breaking words", [
             PostgresQuery(unsafeSQL: """
                 CREATE FUNCTION miles_fold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-                AS $$ SELECT lower(translate(value, '\(NameFolding.accented)', '\(NameFolding.plain)')) $$
+                AS $$ SELECT \(NameFolding.fold("value")) $$
                 """),
-            """
-            CREATE FUNCTION miles_name_words(name text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
-            AS $$ SELECT to_tsvector('simple', regexp_replace(miles_fold(name), '[[:punct:]]+', ' ', 'g')) $$
-            """,
+            PostgresQuery(unsafeSQL: """
+                CREATE FUNCTION miles_name_words(name text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
+                AS $$ SELECT to_tsvector('simple', regexp_replace(\(NameFolding.fold("name")), '[[:punct:]]+', ' ', 'g')) $$
+                """),
             "DROP INDEX customers_name_words",
             "CREATE INDEX customers_name_words ON customers USING gin (miles_name_words(name))",
         ]),
@@ -342,8 +343,11 @@ extension PostgresSchema {
 }
 
 /// The letters of Latin scripts with accents (both cases) and the plain lower-case letter each is
-/// searched as. The table of migration v6's `miles_fold`, fixed once applied.
+/// searched as: migration v6's fold, fixed once applied.
 enum NameFolding {
+    /// SQL folding `column` (lower case, accents off), through pg_catalog's functions only.
+    static func fold(_ column: String) -> String { "lower(translate(\(column), '\(accented)', '\(plain)'))" }
+
     static let accented = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĴĵĶķĹĺĻļĽľĿŀŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŦŧŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƀƚƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ"
     static let plain = "aaaaaaceeeeiiiinoooooouuuuyaaaaaaceeeeiiiinoooooouuuuyyaaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiijjkkllllllllllnnnnnnoooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzbloouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyy"
 }

@@ -138,6 +138,26 @@ struct ContractSearchTests {
         }
     }
 
+    @Test("PostgreSQL: the names' index works with nothing but pg_catalog on the search path, as autovacuum and pg_restore run it",
+          .enabled(if: StoreKind.postgresURL != nil))
+    func nameIndexWithoutTheSearchPath() async throws {
+        let database = try await TestDatabase.create(.postgres)
+        do {
+            _ = try await commit([customerContract("C1", name: "Zoë O'Brien")], to: try await database.open())
+            try await database.execute("""
+                DO $$ BEGIN
+                    PERFORM set_config('search_path', '', true);
+                    PERFORM public.miles_name_words('Zoë O''Brien & Sons <Ltd>');
+                    ANALYZE public.customers;
+                END $$
+                """)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
     @Test("a store from before the index is migrated: its customers are searchable, their contracts and links intact")
     func migrationFromVersion10() async throws {
         let folder = temporaryDirectory("search")
