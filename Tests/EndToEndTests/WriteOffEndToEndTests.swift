@@ -322,7 +322,7 @@ func runAdapterSeparately(_ arguments: [String], environment: [String: String], 
                           separately: Bool = true, in directory: String? = nil,
                           inheritingEnvironment: Bool = true) async throws -> (status: Int32, output: String, errors: String) {
     let paths = ["out", "err"].map { FileManager.default.temporaryDirectory.appendingPathComponent("adapter-\(UUID().uuidString).\($0)").path }
-    for path in paths { FileManager.default.createFile(atPath: path, contents: nil) }
+    for path in paths { _ = FileManager.default.createFile(atPath: path, contents: nil) }
     defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[0]))
     let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[1]))
