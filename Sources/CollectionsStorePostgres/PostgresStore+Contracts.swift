@@ -118,48 +118,70 @@ extension PostgresStore: ContractStore {
         }
     }
 
-    /// Writes contracts, their customers and their invoices, a statement per table for many rows at
-    /// once (a page of a sync is a handful of round trips, not one per row); skips a contract whose
-    /// MILES version and last change are the stored ones. Returns how many were written; a
-    /// transaction that writes any advances the contracts' revision once.
+    /// Writes contracts, their customers and their invoices, a statement per table for all the rows
+    /// (a page of a sync is a handful of round trips, not one per row), each column bound as one array
+    /// (`PageColumns`); skips a contract whose MILES version and last change are the stored ones.
+    /// Returns how many were written; a transaction that writes any advances the contracts' revision once.
     func upsert(_ contracts: [Contract], on connection: PostgresConnection) async throws -> Int {
         // One statement cannot change a row twice: a customer or contract met twice counts as MILES gave it last.
-        let customers = Self.lastOfEach(contracts.map(\.customer), by: \.partnerId)
-        for query in try Self.customersUpsert.queries(customers, bind: { customer, binds in
-            let address = customer.address
-            binds.append(customer.partnerId); binds.append(customer.name); binds.append(customer.kind.rawValue)
-            binds.append(address.line1); binds.append(address.line2); binds.append(address.town); binds.append(address.postcode)
-            binds.append(address.country); binds.append(StoredPhones.join(customer.phones)); binds.append(customer.email)
-            binds.append(customer.vulnerable); binds.append(customer.version)
-        }) {
-            try await connection.query(query, logger: logger)
-        }
+        let customers = PageColumns.Customers(Self.lastOfEach(contracts.map(\.customer), by: \.partnerId))
+        try await connection.query("""
+            INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
+            SELECT partner_id, name, kind, line1, CASE WHEN has_line2 THEN line2 END, town, postcode, country, phones,
+                CASE WHEN has_email THEN email END, vulnerable, version
+            FROM unnest(\(customers.partnerIds), \(customers.names), \(customers.kinds), \(customers.line1s), \(customers.line2s),
+                        \(customers.hasLine2), \(customers.towns), \(customers.postcodes), \(customers.countries), \(customers.phones),
+                        \(customers.emails), \(customers.hasEmail), \(customers.vulnerable), \(customers.versions))
+                AS given (partner_id, name, kind, line1, line2, has_line2, town, postcode, country, phones, email, has_email, vulnerable, version)
+            ON CONFLICT (partner_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, line1 = EXCLUDED.line1,
+                line2 = EXCLUDED.line2, town = EXCLUDED.town, postcode = EXCLUDED.postcode, country = EXCLUDED.country,
+                phones = EXCLUDED.phones, email = EXCLUDED.email, vulnerable = EXCLUDED.vulnerable, version = EXCLUDED.version
+            WHERE (customers.name, customers.kind, customers.line1, customers.line2, customers.town, customers.postcode, customers.country,
+                   customers.phones, customers.email, customers.vulnerable, customers.version)
+                IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.line1, EXCLUDED.line2, EXCLUDED.town, EXCLUDED.postcode,
+                   EXCLUDED.country, EXCLUDED.phones, EXCLUDED.email, EXCLUDED.vulnerable, EXCLUDED.version)
+            """, logger: logger)
+        let page = Self.lastOfEach(contracts, by: \.contractNumber)
+        let given = PageColumns.Contracts(page)
+        let noDate = PageColumns.noDate
         var written: Set<String> = []
-        for query in try Self.contractsUpsert.queries(Self.lastOfEach(contracts, by: \.contractNumber), bind: { contract, binds in
-            binds.append(contract.contractNumber); binds.append(contract.version); binds.append(contract.statusCode)
-            binds.append(contract.agreementType.rawValue); binds.append(contract.startDate.daysSinceEpoch)
-            binds.append(contract.endDate?.daysSinceEpoch); binds.append(contract.currency.code); binds.append(contract.totalPrice.minorUnits)
-            binds.append(contract.paidToDate.minorUnits); binds.append(contract.monthlyPayment.minorUnits)
-            binds.append(contract.arrears.amount.minorUnits); binds.append(contract.arrears.oldestUnpaidDueDate?.daysSinceEpoch)
-            binds.append(Int32(contract.arrears.missedPayments)); binds.append(contract.customer.partnerId)
-            binds.append(contract.vehicle.registration); binds.append(contract.vehicle.vin); binds.append(contract.vehicle.make)
-            binds.append(contract.vehicle.model); binds.append(contract.lastModified.millisecondsSinceEpoch)
-            binds.append(contract.lastPaymentDate?.daysSinceEpoch)
-        }) {
-            for row in try await rows(query, on: connection) { written.insert(try row.value("contract_number")) }
+        for row in try await rows("""
+            INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency, total_price,
+                paid_to_date, monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id, vehicle_registration,
+                vehicle_vin, vehicle_make, vehicle_model, last_modified, last_payment_date)
+            SELECT contract_number, version, status_code, agreement_type, start_date, nullif(end_date, \(noDate)), currency, total_price,
+                paid_to_date, monthly_payment, arrears_amount, nullif(arrears_oldest_due, \(noDate)), missed_payments, partner_id,
+                vehicle_registration, vehicle_vin, vehicle_make, vehicle_model, last_modified, nullif(last_payment_date, \(noDate))
+            FROM unnest(\(given.numbers), \(given.versions), \(given.statusCodes), \(given.agreementTypes), \(given.startDates),
+                        \(given.endDates), \(given.currencies), \(given.totalPrices), \(given.paidToDates), \(given.monthlyPayments),
+                        \(given.arrearsAmounts), \(given.arrearsOldestDue), \(given.missedPayments), \(given.partnerIds),
+                        \(given.registrations), \(given.vins), \(given.makes), \(given.models), \(given.lastModified),
+                        \(given.lastPaymentDates))
+                AS given (contract_number, version, status_code, agreement_type, start_date, end_date, currency, total_price, paid_to_date,
+                          monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id, vehicle_registration,
+                          vehicle_vin, vehicle_make, vehicle_model, last_modified, last_payment_date)
+            ON CONFLICT (contract_number) DO UPDATE SET version = EXCLUDED.version, status_code = EXCLUDED.status_code,
+                agreement_type = EXCLUDED.agreement_type, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                currency = EXCLUDED.currency, total_price = EXCLUDED.total_price, paid_to_date = EXCLUDED.paid_to_date,
+                monthly_payment = EXCLUDED.monthly_payment, arrears_amount = EXCLUDED.arrears_amount,
+                arrears_oldest_due = EXCLUDED.arrears_oldest_due, missed_payments = EXCLUDED.missed_payments,
+                partner_id = EXCLUDED.partner_id, vehicle_registration = EXCLUDED.vehicle_registration,
+                vehicle_vin = EXCLUDED.vehicle_vin, vehicle_make = EXCLUDED.vehicle_make, vehicle_model = EXCLUDED.vehicle_model,
+                last_modified = EXCLUDED.last_modified, last_payment_date = EXCLUDED.last_payment_date
+            WHERE contracts.version IS DISTINCT FROM EXCLUDED.version OR contracts.last_modified IS DISTINCT FROM EXCLUDED.last_modified
+            RETURNING contract_number
+            """, on: connection) {
+            written.insert(try row.value("contract_number"))
         }
         guard !written.isEmpty else { return 0 }
         try await connection.query("DELETE FROM invoices WHERE contract_number = ANY(\(Array(written)))", logger: logger)
-        let invoices = Self.lastOfEach(contracts, by: \.contractNumber).filter { written.contains($0.contractNumber) }.flatMap { contract in
-            contract.openInvoices.enumerated().map { (contract: contract.contractNumber, position: Int32($0.offset), invoice: $0.element) }
-        }
-        for query in try Self.invoicesInsert.queries(invoices, bind: { row, binds in
-            binds.append(row.contract); binds.append(row.position); binds.append(row.invoice.number)
-            binds.append(row.invoice.issueDate.daysSinceEpoch); binds.append(row.invoice.dueDate.daysSinceEpoch)
-            binds.append(row.invoice.amount.minorUnits); binds.append(row.invoice.openAmount.minorUnits)
-        }) {
-            try await connection.query(query, logger: logger)
-        }
+        let invoices = PageColumns.Invoices(page.filter { written.contains($0.contractNumber) })
+        guard !invoices.numbers.isEmpty else { return written.count }
+        try await connection.query("""
+            INSERT INTO invoices (contract_number, position, invoice_number, issue_date, due_date, amount, open_amount)
+            SELECT * FROM unnest(\(invoices.contractNumbers), \(invoices.positions), \(invoices.numbers), \(invoices.issueDates),
+                                 \(invoices.dueDates), \(invoices.amounts), \(invoices.openAmounts))
+            """, logger: logger)
         return written.count
     }
 
@@ -177,40 +199,6 @@ extension PostgresStore: ContractStore {
         }
         return kept
     }
-
-    private static let customersUpsert = RowsInsert(
-        into: "customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)", columns: 12,
-        then: """
-            ON CONFLICT (partner_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, line1 = EXCLUDED.line1,
-                line2 = EXCLUDED.line2, town = EXCLUDED.town, postcode = EXCLUDED.postcode, country = EXCLUDED.country,
-                phones = EXCLUDED.phones, email = EXCLUDED.email, vulnerable = EXCLUDED.vulnerable, version = EXCLUDED.version
-            WHERE (customers.name, customers.kind, customers.line1, customers.line2, customers.town, customers.postcode, customers.country,
-                   customers.phones, customers.email, customers.vulnerable, customers.version)
-                IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.line1, EXCLUDED.line2, EXCLUDED.town, EXCLUDED.postcode,
-                   EXCLUDED.country, EXCLUDED.phones, EXCLUDED.email, EXCLUDED.vulnerable, EXCLUDED.version)
-            """)
-
-    private static let contractsUpsert = RowsInsert(
-        into: """
-            contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency, total_price, paid_to_date,
-                monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id, vehicle_registration, vehicle_vin,
-                vehicle_make, vehicle_model, last_modified, last_payment_date)
-            """, columns: 20,
-        then: """
-            ON CONFLICT (contract_number) DO UPDATE SET version = EXCLUDED.version, status_code = EXCLUDED.status_code,
-                agreement_type = EXCLUDED.agreement_type, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
-                currency = EXCLUDED.currency, total_price = EXCLUDED.total_price, paid_to_date = EXCLUDED.paid_to_date,
-                monthly_payment = EXCLUDED.monthly_payment, arrears_amount = EXCLUDED.arrears_amount,
-                arrears_oldest_due = EXCLUDED.arrears_oldest_due, missed_payments = EXCLUDED.missed_payments,
-                partner_id = EXCLUDED.partner_id, vehicle_registration = EXCLUDED.vehicle_registration,
-                vehicle_vin = EXCLUDED.vehicle_vin, vehicle_make = EXCLUDED.vehicle_make, vehicle_model = EXCLUDED.vehicle_model,
-                last_modified = EXCLUDED.last_modified, last_payment_date = EXCLUDED.last_payment_date
-            WHERE contracts.version IS DISTINCT FROM EXCLUDED.version OR contracts.last_modified IS DISTINCT FROM EXCLUDED.last_modified
-            RETURNING contract_number
-            """)
-
-    private static let invoicesInsert = RowsInsert(
-        into: "invoices (contract_number, position, invoice_number, issue_date, due_date, amount, open_amount)", columns: 7, then: "")
 
     func advanceContractsRevision(on connection: PostgresConnection) async throws {
         try await connection.query("UPDATE contracts_revision SET revision = revision + 1", logger: logger)
