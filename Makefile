@@ -49,7 +49,8 @@ test: deps
 	# A hung test fails the run after 20 minutes instead of holding CI to its limit. Swift Testing
 	# starts every test at once unless told (--num-workers only limits XCTest): four test cases at a
 	# time keep each case's time near its own on two cores, so a case's time limit measures the case,
-	# not the queue of the others (unlimited, a 1-second PostgreSQL case overran its 2 minutes).
+	# not the queue of the others (unlimited, a 1-second PostgreSQL case overran its 2 minutes). The
+	# variable is experimental (Swift 6.3's Testing reads it); a toolchain without it runs all at once.
 	trap 'scripts/postgres-test-server stop $(PG_TEST_DIR)' EXIT; \
 	MILES_TEST_POSTGRES_URL=$$(cat $(PG_TEST_DIR)/url) SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=4 \
 		timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2

@@ -265,10 +265,11 @@ enum PostgresSchema {
         ]),
         // A name is found by the starts of its words as SQLite's index finds it: accents folded ("zoe"
         // finds Zoë) and punctuation a break between words (the 'simple' parser reads "<Ltd>" as a tag
-        // and leaves it out). lower() leaves letters beyond ASCII alone in a C-locale database, so both
-        // cases are folded by hand. The index's function calls only pg_catalog's functions: ANALYZE
-        // and autovacuum run it with no other schema on the search path. Immutable, so the index
-        // holds the words: changing the fold takes a new migration that rebuilds the index.
+        // and leaves it out, and "O’Brien" as one word). lower() leaves letters beyond ASCII alone in a
+        // C-locale database, so both cases are folded by hand. The index's function calls only
+        // pg_catalog's functions: ANALYZE and autovacuum run it with no other schema on the search
+        // path. Immutable, so the index holds the words: changing the fold takes a new migration that
+        // rebuilds the index.
         ("v6: customers' names searched with their accents folded and punctuation breaking words", [
             PostgresQuery(unsafeSQL: """
                 CREATE FUNCTION miles_fold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -276,7 +277,7 @@ enum PostgresSchema {
                 """),
             PostgresQuery(unsafeSQL: """
                 CREATE FUNCTION miles_name_words(name text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
-                AS $$ SELECT to_tsvector('simple', regexp_replace(\(NameFolding.fold("name")), '[[:punct:]]+', ' ', 'g')) $$
+                AS $$ SELECT to_tsvector('simple', regexp_replace(\(NameFolding.fold("name")), '[[:punct:]\(NameFolding.punctuation)]+', ' ', 'g')) $$
                 """),
             "DROP INDEX customers_name_words",
             "CREATE INDEX customers_name_words ON customers USING gin (miles_name_words(name))",
@@ -346,6 +347,9 @@ extension PostgresSchema {
 /// searched as: migration v6's fold, fixed once applied.
 enum NameFolding {
     /// SQL folding `column` (lower case, accents off), through pg_catalog's functions only.
+    /// Punctuation beyond ASCII that names are written with (curly quotes, dashes, guillemets): a C-locale
+    /// database's `[[:punct:]]` knows only ASCII's, and its parser reads these as letters of a word.
+    static let punctuation = "’‘“”–—«»„…"
     static func fold(_ column: String) -> String { "lower(translate(\(column), '\(accented)', '\(plain)'))" }
 
     static let accented = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĴĵĶķĹĺĻļĽľĿŀŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŦŧŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƀƚƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ"

@@ -40,6 +40,7 @@ struct ContractSearchTests {
             _ = try await commit([
                 customerContract("C001", name: "O'Brien & Sons <Ltd>"), customerContract("C002", name: "Zoë Brien-Hughes"),
                 customerContract("C003", name: "Smith Haulage Ltd"), customerContract("C004", name: "Jane Patel"),
+                customerContract("C005", name: "Dónal O’Neill–Jones «Fleet»"),
             ], to: store)
             func numbers(_ text: String) async throws -> [String] { try await store.searchContracts(matching: text, limit: 10).map(\.contractNumber) }
             #expect(try await numbers("brien") == ["C001", "C002"])
@@ -51,6 +52,8 @@ struct ContractSearchTests {
             #expect(try await numbers("pat jan") == ["C004"], "in any order")
             #expect(try await numbers("rien").isEmpty, "the middle of a word does not match")
             #expect(try await numbers("ltd smith haulage") == ["C003"])
+            #expect(try await numbers("neill jones fleet") == ["C005"], "curly quotes, dashes and guillemets break words too")
+            #expect(try await numbers("donal") == ["C005"])
         }
     }
 

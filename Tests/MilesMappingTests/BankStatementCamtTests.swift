@@ -59,6 +59,30 @@ struct BankStatementCamtTests {
         #expect(collector.statements == Self.expectedStatements)
     }
 
+    @Test("a return's instructed amount is the payment's own when its entry holds one transaction; a batch of returns booked as one entry has none")
+    func returnInstructedAmount() throws {
+        /// The return NW-7782 (320.00 booked) of the fixture, with each edit's text replaced first.
+        func returned(_ edits: [(String, String)]) throws -> BankEntry {
+            var text = String(decoding: try bankFixture(Self.v02), as: UTF8.self)
+            for (old, new) in edits {
+                let range = try #require(text.range(of: old), "'\(old)' is not in the fixture")
+                text.replaceSubrange(range, with: new)
+            }
+            return try #require(try readStatements(Array(text.utf8), .camt053).flatMap(\.entries).first { $0.bankReference == "NW-7782" })
+        }
+        let refs = "<Refs><EndToEndId>E2E-RET-9</EndToEndId></Refs>"
+        let instructed = { (amount: String) in "<AmtDtls><InstdAmt><Amt Ccy=\"GBP\">\(amount)</Amt></InstdAmt></AmtDtls>" }
+        // One return of a 300.00 payment, booked with 20.00 of charges.
+        let single = try returned([(refs, refs + instructed("300.00"))])
+        #expect(single.instructedAmount == bankGBP(30_000) && single.amountReversed == bankGBP(30_000))
+        // Two returns of 150.00 booked as one entry: neither is the entry's, so the entry reverses its own amount.
+        let batch = try returned([
+            (refs, refs + instructed("150.00")),
+            ("</RtrInf>", "</RtrInf></TxDtls><TxDtls><Refs><EndToEndId>E2E-RET-10</EndToEndId></Refs>" + instructed("150.00")),
+        ])
+        #expect(batch.instructedAmount == nil && batch.amountReversed == bankGBP(32_000))
+    }
+
     @Test(".001.08 (the debtor's name under Pty, CR LF line ends) reads the same entries")
     func version08ReadExactly() throws {
         let bytes = try bankFixture(Self.v08)

@@ -86,7 +86,7 @@ struct BankStatementMT940Tests {
         #expect(entries.allSatisfy { $0.instructedAmount == nil })
     }
 
-    @Test("a German return with the bank's charges: OAMT+ is the payment's own amount, so the return reverses that, not the amount booked")
+    @Test("a German return with the bank's charges: OAMT+ is the payment's own amount, so the return reverses that, not the amount booked; COAM+ must make up the rest")
     func germanReturnWithCharges() throws {
         let statement = """
             :20:STMT-DE-1203
@@ -98,15 +98,20 @@ struct BankStatementMT940Tests {
             :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-3?21OAMT+USD 20,00?22SVWZ+Vertrag C000043?34901
             :61:2612031203D10,00NDDTNONREF//DB-0203
             :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-4?21OAMT+EUR 12,00?22SVWZ+Vertrag C000044
-            :62F:C261203EUR917,00
+            :61:2612031203D20,00NDDTNONREF//DB-0204
+            :86:109?00SEPA-DD SOLL RUECKBEL.?20EREF+E2E-DD-5?21OAMT+15,00?22COAM+3,00?23SVWZ+Vertrag C000045?34901
+            :61:2612031203C5,00NTRFNONREF//DB-0205
+            :86:166?00GUTSCHRIFT?20EREF+E2E-CT-6?21OAMT+4,00?22SVWZ+Vertrag C000046
+            :62F:C261203EUR902,00
 
             """
         let entries = try readStatements(Array(statement.utf8), .mt940).flatMap(\.entries)
         let euros = { (minorUnits: Int64) in Money(minorUnits: minorUnits, currency: try! CurrencyCode("EUR")) }
-        #expect(entries.map(\.instructedAmount) == [euros(5_000), nil, euros(1_200)])
-        #expect(entries.map(\.remittance) == ["Vertrag C000042", "Vertrag C000043", "Vertrag C000044"])
+        // Read only on a returned direct debit, and only where the charges stated make up the rest of the amount booked.
+        #expect(entries.map(\.instructedAmount) == [euros(5_000), nil, euros(1_200), nil, nil])
+        #expect(entries.map(\.remittance) == ["Vertrag C000042", "Vertrag C000043", "Vertrag C000044", "Vertrag C000045", "Vertrag C000046"])
         // Another currency's OAMT, or one above the amount booked (charges never make a return smaller), leaves the amount booked.
-        #expect(entries.map(\.amountReversed) == [euros(5_000), euros(2_000), euros(1_000)])
+        #expect(entries.map(\.amountReversed) == [euros(5_000), euros(2_000), euros(1_000), euros(2_000), euros(500)])
     }
 
     @Test("a file read in pieces splits lines anywhere: the same entries whatever the piece size")

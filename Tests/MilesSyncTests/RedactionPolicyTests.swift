@@ -71,8 +71,16 @@ struct RedactionPolicyTests {
         // As payers type them: in small letters, and a UK sort code with its account number.
         #expect(masked.scrub("from gb29 nwbk 6016 1331 9268 19, C00000008") == "from ‹account …6819›, C00000008")
         #expect(masked.scrub("sort code 20-20-15 55555555 / 20-20-15, 55555556 thanks") == "sort code ‹account …5555› / ‹account …5556› thanks")
-        // Eight digits alone are as often a contract or invoice number: left alone.
+        #expect(masked.scrub("s/c 202015 a/c 55555557") == "s/c ‹account …5557›")
+        // An IBAN whose length is a multiple of four, followed by a short word, is still found.
+        #expect(masked.scrub("BE68 5390 0754 7034 paid by Jan") == "‹account …7034› paid by Jan")
+        #expect(masked.scrub("BE68539007547034 to C00000008") == "‹account …7034› to C00000008")
+        #expect(masked.scrub("from ES91 2100 0418 4502 0005 1332 via") == "from ‹account …1332› via")
+        // Eight digits alone, a date and a reference, or six and eight digits with no word saying so, are as often
+        // what a person matches on: left alone.
         #expect(masked.scrub("contract 55555555 paid 20-20-15") == "contract 55555555 paid 20-20-15")
+        #expect(masked.scrub("paid 03-12-25 20251203") == "paid 03-12-25 20251203")
+        #expect(masked.scrub("invoice 202015 55555555") == "invoice 202015 55555555")
         // What has an IBAN's shape but fails its check, or is a creditor reference, is what a person matches on: left alone.
         #expect(masked.scrub("ref RF18539007547034 and DD20261203000123") == "ref RF18539007547034 and DD20261203000123")
         #expect(masked.scrub("GB29NWBK60161331926818") == "GB29NWBK60161331926818")

@@ -57,6 +57,7 @@ private enum CamtRole {
     case accountIBAN, accountOther, accountCurrency
     case balance, balanceCode, balanceAmount, balanceMark, balanceDate, balanceDateTime
     case entry, entryAmount, entryMark, reversal, bookingDate, bookingDateTime, valueDate, valueDateTime, servicerReference
+    case entryInstructedAmount
     case transaction, endToEndId, instructedAmount, debtorName, debtorAccount, remittanceLine, returnReason
 
     /// Whether the element's text is read.
@@ -82,7 +83,7 @@ private let camtElements: [(path: String, role: CamtRole)] = {
         (entry, .entry), (entry + "/Amt", .entryAmount), (entry + "/CdtDbtInd", .entryMark), (entry + "/RvslInd", .reversal),
         (entry + "/BookgDt/Dt", .bookingDate), (entry + "/BookgDt/DtTm", .bookingDateTime),
         (entry + "/ValDt/Dt", .valueDate), (entry + "/ValDt/DtTm", .valueDateTime), (entry + "/AcctSvcrRef", .servicerReference),
-        (entry + "/AmtDtls/InstdAmt/Amt", .instructedAmount),
+        (entry + "/AmtDtls/InstdAmt/Amt", .entryInstructedAmount),
         (transaction, .transaction), (transaction + "/Refs/EndToEndId", .endToEndId),
         (transaction + "/AmtDtls/InstdAmt/Amt", .instructedAmount),
         (transaction + "/RltdPties/Dbtr/Nm", .debtorName), (transaction + "/RltdPties/Dbtr/Pty/Nm", .debtorName),
@@ -126,7 +127,12 @@ private final class CamtStatementHandler: XMLEventHandler {
         var valueDate: LocalDate?
         var bankReference: String?
         var endToEndId: String?
+        /// The entry's own instructed amount (`Ntry/AmtDtls/InstdAmt`).
+        var entryInstructedAmount: Money?
+        /// The first transaction's; the entry's only when it has no more than one transaction (a
+        /// batch of returns booked as one entry has one per return, none of them the entry's).
         var instructedAmount: Money?
+        var transactions = 0
         var debtorName: String?
         var debtorAccount: String?
         var remittance = ""
@@ -233,7 +239,9 @@ private final class CamtStatementHandler: XMLEventHandler {
                 throw refuse(.overLimit, "the statement has more than \(limits.maxEntriesPerStatement) entries (BankStatementLimits.maxEntriesPerStatement)")
             }
             entry = Entry()
-        case .balanceAmount, .entryAmount, .instructedAmount:
+        case .transaction:
+            entry.transactions += 1
+        case .balanceAmount, .entryAmount, .instructedAmount, .entryInstructedAmount:
             amountCurrency = attributes.value(localName: "Ccy")
         default:
             break
@@ -285,6 +293,7 @@ private final class CamtStatementHandler: XMLEventHandler {
             let id = value()
             if entry.endToEndId == nil, id != "NOTPROVIDED" { entry.endToEndId = nonEmpty(id) }
         case .instructedAmount: if entry.instructedAmount == nil { entry.instructedAmount = try amount() }
+        case .entryInstructedAmount: entry.entryInstructedAmount = try amount()
         case .debtorName: if entry.debtorName == nil { entry.debtorName = nonEmpty(value()) }
         case .debtorAccount: if entry.debtorAccount == nil { entry.debtorAccount = nonEmpty(compactValue()) }
         case .remittanceLine:
@@ -353,7 +362,7 @@ private final class CamtStatementHandler: XMLEventHandler {
                                valueDate: entry.valueDate ?? bookingDate, amount: amount, mark: mark, isReversal: entry.isReversal,
                                returnReason: entry.returnReason, remittance: entry.remittance, counterpartyName: entry.debtorName,
                                counterpartyAccount: entry.debtorAccount, endToEndId: entry.endToEndId,
-                               instructedAmount: entry.instructedAmount)
+                               instructedAmount: entry.entryInstructedAmount ?? (entry.transactions > 1 ? nil : entry.instructedAmount))
         guard statement.tally!.add(booked) else { throw refuse(.invalidValue, "the statement's entries add up to more than can be counted") }
         events.append(.entry(booked))
     }

@@ -3,8 +3,8 @@ import CollectionsDomain
 /// What an MT940 `:86:` field tells about its entry, in the layouts banks use:
 /// - German (DK): a transaction code, then `?NN` subfields: `?20`–`?29` and `?60`–`?63` the
 ///   purpose, `?31` the payer's account, `?32`/`?33` the name (`166?00GUTSCHRIFT?20Vertrag C1?32Max Muster`);
-///   a SEPA purpose may carry `EREF+` (end-to-end id), `SVWZ+` (the remittance) and, on a return,
-///   `OAMT+` (the payment's own amount, before the charges `COAM+` the bank added) keys. A returned
+///   a SEPA purpose may carry `EREF+` (end-to-end id), `SVWZ+` (the remittance) and, on a returned
+///   direct debit, `OAMT+` (the payment's own amount, before the charges `COAM+` the bank added) keys. A returned
 ///   direct debit (transaction code 109, `RUECKBEL.`) is a return; its reason is the SEPA return reason
 ///   `?34` carries as DK's three-digit code (`912`), or `GVC109` when it carries none.
 /// - Dutch (ING, Rabobank): `/KEY/value` pairs: `/EREF/`, `/CNTP/IBAN/BIC/name/city/`, `/NAME/`,
@@ -16,8 +16,9 @@ struct MT940Information {
     var account: String?
     var endToEndId: String?
     var returnReason: String?
-    /// `OAMT+` as written (`12,50`), read in the entry's currency when applied.
+    /// A returned direct debit's `OAMT+` and `COAM+` as written (`12,50`), read in the entry's currency when applied.
     var originalAmount: String?
+    var charges: String?
 
     /// `field` is the field as read, valid UTF-8, its lines separated by LF.
     init(_ field: [UInt8]) {
@@ -39,8 +40,13 @@ struct MT940Information {
         entry.counterpartyAccount = account
         entry.endToEndId = endToEndId
         entry.returnReason = returnReason
-        if let originalAmount, let amount = Self.amount(originalAmount, currency: entry.amount.currency) {
-            entry.instructedAmount = amount
+        // The payment's own amount, when the charges stated (if any) make up the rest of the amount booked.
+        let currency = entry.amount.currency
+        if let originalAmount, let amount = Self.amount(originalAmount, currency: currency) {
+            let stated = charges.flatMap { Self.amount($0, currency: currency) }
+            if stated.map({ amount.minorUnits + $0.minorUnits == entry.amount.minorUnits }) ?? true {
+                entry.instructedAmount = amount
+            }
         }
     }
 
@@ -93,7 +99,10 @@ struct MT940Information {
         } else {
             remittance = keyed["SVWZ"] ?? ""
             endToEndId = keyed["EREF"].flatMap(Self.endToEnd)
-            originalAmount = keyed["OAMT"]
+            if returnReason != nil {
+                originalAmount = keyed["OAMT"]
+                charges = keyed["COAM"]
+            }
         }
     }
 

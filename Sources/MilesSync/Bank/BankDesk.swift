@@ -306,16 +306,17 @@ public struct BankDesk: Sendable {
     private func decide(_ entry: BankEntry, account: String, rules: BankAccountRules,
                         data: inout BankMatchData) async throws -> BankEntryDecision {
         if isReturn(entry) {
-            guard let original = try await store.bankEntryReversed(by: entry, account: account) else {
-                return .noAction(reason: "a return or reversal of no payment stored for \(account)")
-            }
-            let charges = entry.amount.minorUnits - entry.amountReversed.minorUnits
+            // The bank's own code is kept in the reason: the entry stores the code MILES is sent.
             let code = entry.returnReason.map { code in
                 let miles = rules.milesReturnReason(code)
                 return miles == code ? " (reason \(code))" : " (reason \(miles), the bank's \(code))"
+            } ?? ""
+            guard let original = try await store.bankEntryReversed(by: entry, account: account) else {
+                return .noAction(reason: "a return or reversal of no payment stored for \(account)" + code)
             }
+            let charges = entry.amount.minorUnits - entry.amountReversed.minorUnits
             return .reverse(originalEntryId: original.id,
-                            reason: "the bank returned it" + (code ?? "")
+                            reason: "the bank returned it" + code
                                 + (charges > 0 ? "; \(Money(minorUnits: charges, currency: entry.amount.currency)) of it the bank's charges" : ""))
         }
         guard entry.isPaymentIn else {

@@ -107,9 +107,12 @@ public struct RedactionPolicy: Sendable {
     /// group of a UUID in a path is no IBAN).
     nonisolated(unsafe) private static let iban =
         /\b[A-Za-z]{2}\d{2}(?:(?: ?[A-Za-z0-9]{4}){3,7}(?: ?[A-Za-z0-9]{1,3})?|(?: ?[A-Za-z0-9]{4}){2} ?[A-Za-z0-9]{3})\b/
-    /// A UK sort code as written (`20-20-15`) and the eight-digit account number after it. An account
-    /// number alone is not masked: eight digits are as often a contract or invoice number.
-    nonisolated(unsafe) private static let ukAccount = /\b\d{2}-\d{2}-\d{2}[ ,\/]{1,3}(\d{8})\b/
+    /// A UK sort code (`20-20-15`, `20 20 15`, `202015`) and the eight-digit account number after it,
+    /// perhaps with "a/c" or "acc" between. Which of these are masked: `maskingUKAccounts`.
+    nonisolated(unsafe) private static let ukAccount =
+        /\b(\d{2})([- ]?)(\d{2})[- ]?(\d{2})(?:[ ,\/\-]{1,3}|\s*(?:a\/c|acc(?:ount)?)[ :.]*)(\d{8})\b/.ignoresCase()
+    /// Words that say a sort code or an account number follows.
+    private static let accountCues = ["sort", "s/c", "a/c", "acc"]
 
     /// Whether `text` (letters upper case, no spaces) is an IBAN by ISO 13616's check: the first four
     /// characters moved to the end, letters as 10 to 35, the number modulo 97 is 1. A creditor
@@ -124,6 +127,37 @@ public struct RedactionPolicy: Sendable {
         return remainder == 1
     }
 
+    /// `written` (a match of `iban`) with its longest leading part that is an IBAN masked: the pattern
+    /// may take in a short word after the account ("BE68 5390 0754 7034 paid"), which fails the check.
+    static func maskedIBAN(_ written: String) -> String {
+        var end = written.endIndex
+        while true {
+            let account = written[..<end].filter { $0 != " " }.uppercased()
+            if isIBAN(account) { return "‹account …\(account.suffix(4))›" + written[end...] }
+            guard let space = written[..<end].lastIndex(of: " ") else { return written }
+            end = space
+        }
+    }
+
+    /// `text` with its UK sort codes and account numbers masked where they are surely that: after a
+    /// word that says so ("sort code", "s/c", "a/c", "acc"), or written `20-20-15` where that is no
+    /// day and month (`03-12-25 20251203` is as likely a date and a reference). Left as written: six
+    /// and eight digits with no such word, which are as often an invoice and a contract number.
+    static func maskingUKAccounts(_ text: String) -> String {
+        var masked = ""
+        var copied = text.startIndex
+        for match in text.matches(of: ukAccount) {
+            let lookBack = text.index(match.range.lowerBound, offsetBy: -24, limitedBy: text.startIndex) ?? text.startIndex
+            let cued = accountCues.contains(where: text[lookBack..<match.range.lowerBound].lowercased().contains)
+            let (day, month) = (Int(match.output.1) ?? 0, Int(match.output.3) ?? 0)
+            let hyphenated = match.output.2 == "-"
+            guard cued || (hyphenated && !((1...31).contains(day) && (1...12).contains(month))) else { continue }
+            masked += text[copied..<match.range.lowerBound] + "‹account …\(match.output.5.suffix(4))›"
+            copied = match.range.upperBound
+        }
+        return masked + text[copied...]
+    }
+
     /// Free text with the secrets, and unless allowed email addresses, phone numbers and (when
     /// `masksBankAccounts`) IBANs and UK sort codes with their account numbers masked; an account keeps
     /// its last four characters, by which a person can still tell accounts apart.
@@ -134,11 +168,8 @@ public struct RedactionPolicy: Sendable {
         if text.contains("@") { text = text.replacing(Self.email, with: "‹email›") }
         guard text.contains(where: \.isNumber) else { return text }
         if masksBankAccounts {
-            text = text.replacing(Self.iban) { match in
-                let account = match.output.filter { $0 != " " }.uppercased()
-                return Self.isIBAN(account) ? "‹account …\(account.suffix(4))›" : String(match.output)
-            }
-            text = text.replacing(Self.ukAccount) { match in "‹account …\(match.output.1.suffix(4))›" }
+            text = text.replacing(Self.iban) { match in Self.maskedIBAN(String(match.output)) }
+            text = Self.maskingUKAccounts(text)
         }
         return text.replacing(Self.phone, with: "‹phone›")
     }
