@@ -290,6 +290,7 @@ let package = Package(
                 "CollectionsDomain",
                 "MilesSOAP",
                 "AgentAPI", "HTTPServing", "Workspace",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

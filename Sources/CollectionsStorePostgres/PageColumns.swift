@@ -11,14 +11,16 @@ struct PageColumns {
     static let noDate = Int32.min
 
     struct Customers {
-        var partnerIds: [String] = [], names: [String] = [], kinds: [String] = [], line1s: [String] = [], line2s: [String] = []
+        var partnerIds: [String] = [], names: [String] = [], nameSearches: [String] = [], kinds: [String] = [], line1s: [String] = []
+        var line2s: [String] = []
         var hasLine2: [Bool] = [], towns: [String] = [], postcodes: [String] = [], countries: [String] = [], phones: [String] = []
         var emails: [String] = [], hasEmail: [Bool] = [], vulnerable: [Bool] = [], versions: [Int64] = []
 
         init(_ customers: [Customer]) {
             for customer in customers {
                 let address = customer.address
-                partnerIds.append(customer.partnerId); names.append(customer.name); kinds.append(customer.kind.rawValue)
+                partnerIds.append(customer.partnerId); names.append(customer.name); nameSearches.append(NameFolding.searchText(customer.name))
+                kinds.append(customer.kind.rawValue)
                 line1s.append(address.line1); line2s.append(address.line2 ?? ""); hasLine2.append(address.line2 != nil)
                 towns.append(address.town); postcodes.append(address.postcode); countries.append(address.country)
                 phones.append(StoredPhones.join(customer.phones)); emails.append(customer.email ?? ""); hasEmail.append(customer.email != nil)

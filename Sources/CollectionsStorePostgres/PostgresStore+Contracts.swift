@@ -52,7 +52,8 @@ extension PostgresStore: ContractStore {
         guard !query.isEmpty, limit > 0 else { return [] }
         let escaped = query.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")
-        let words = query.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init).filter { $0.count > 1 }.prefix(6)
+        let words = query.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).filter { $0.count > 1 }.prefix(6)
+            .map { NameFolding.searchText(String($0)) }
         return try await read { [self] connection in
             // Each look-up reads an index and stops at `limit`.
             var numbers = Set(try await rows("""
@@ -66,12 +67,12 @@ extension PostgresStore: ContractStore {
                     """, on: connection).map { try $0.value("contract_number", as: String.self) })
             }
             if !words.isEmpty {
-                // Every word must start a word of the name, folded as the index folds names; each word is
-                // quoted, so nothing in it is query syntax.
+                // Every word must start a word of the name, folded as names are; each word is quoted, so
+                // nothing in it is query syntax.
                 numbers.formUnion(try await rows("""
                     SELECT c.contract_number FROM customers p JOIN contracts c ON c.partner_id = p.partner_id
-                    WHERE miles_name_words(p.name) @@ to_tsquery('simple',
-                        (SELECT string_agg(quote_literal(miles_fold(word)) || ':*', ' & ') FROM unnest(\(Array(words))::text[]) AS word))
+                    WHERE to_tsvector('simple', p.name_search) @@ to_tsquery('simple',
+                        (SELECT string_agg(quote_literal(word) || ':*', ' & ') FROM unnest(\(words)::text[]) AS word))
                     LIMIT \(limit)
                     """, on: connection).map { try $0.value("contract_number", as: String.self) })
             }
@@ -126,14 +127,16 @@ extension PostgresStore: ContractStore {
         // One statement cannot change a row twice: a customer or contract met twice counts as MILES gave it last.
         let customers = PageColumns.Customers(Self.lastOfEach(contracts.map(\.customer), by: \.partnerId))
         try await connection.query("""
-            INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
-            SELECT partner_id, name, kind, line1, CASE WHEN has_line2 THEN line2 END, town, postcode, country, phones,
+            INSERT INTO customers (partner_id, name, name_search, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
+            SELECT partner_id, name, name_search, kind, line1, CASE WHEN has_line2 THEN line2 END, town, postcode, country, phones,
                 CASE WHEN has_email THEN email END, vulnerable, version
-            FROM unnest(\(customers.partnerIds), \(customers.names), \(customers.kinds), \(customers.line1s), \(customers.line2s),
-                        \(customers.hasLine2), \(customers.towns), \(customers.postcodes), \(customers.countries), \(customers.phones),
-                        \(customers.emails), \(customers.hasEmail), \(customers.vulnerable), \(customers.versions))
-                AS given (partner_id, name, kind, line1, line2, has_line2, town, postcode, country, phones, email, has_email, vulnerable, version)
-            ON CONFLICT (partner_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, line1 = EXCLUDED.line1,
+            FROM unnest(\(customers.partnerIds), \(customers.names), \(customers.nameSearches), \(customers.kinds), \(customers.line1s),
+                        \(customers.line2s), \(customers.hasLine2), \(customers.towns), \(customers.postcodes), \(customers.countries),
+                        \(customers.phones), \(customers.emails), \(customers.hasEmail), \(customers.vulnerable), \(customers.versions))
+                AS given (partner_id, name, name_search, kind, line1, line2, has_line2, town, postcode, country, phones, email, has_email,
+                          vulnerable, version)
+            ON CONFLICT (partner_id) DO UPDATE SET name = EXCLUDED.name, name_search = EXCLUDED.name_search, kind = EXCLUDED.kind,
+                line1 = EXCLUDED.line1,
                 line2 = EXCLUDED.line2, town = EXCLUDED.town, postcode = EXCLUDED.postcode, country = EXCLUDED.country,
                 phones = EXCLUDED.phones, email = EXCLUDED.email, vulnerable = EXCLUDED.vulnerable, version = EXCLUDED.version
             WHERE (customers.name, customers.kind, customers.line1, customers.line2, customers.town, customers.postcode, customers.country,
@@ -145,6 +148,7 @@ extension PostgresStore: ContractStore {
         let given = PageColumns.Contracts(page)
         let noDate = PageColumns.noDate
         var written: Set<String> = []
+        var replaced: [String] = []
         for row in try await rows("""
             INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency, total_price,
                 paid_to_date, monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id, vehicle_registration,
@@ -169,12 +173,18 @@ extension PostgresStore: ContractStore {
                 vehicle_vin = EXCLUDED.vehicle_vin, vehicle_make = EXCLUDED.vehicle_make, vehicle_model = EXCLUDED.vehicle_model,
                 last_modified = EXCLUDED.last_modified, last_payment_date = EXCLUDED.last_payment_date
             WHERE contracts.version IS DISTINCT FROM EXCLUDED.version OR contracts.last_modified IS DISTINCT FROM EXCLUDED.last_modified
-            RETURNING contract_number
+            RETURNING contract_number, xmax = 0 AS inserted
             """, on: connection) {
-            written.insert(try row.value("contract_number"))
+            let number: String = try row.value("contract_number")
+            written.insert(number)
+            if try !row.value("inserted", as: Bool.self) { replaced.append(number) }
         }
         guard !written.isEmpty else { return 0 }
-        try await connection.query("DELETE FROM invoices WHERE contract_number = ANY(\(Array(written)))", logger: logger)
+        // A contract new to the store has no invoices to replace (a row just inserted has no deleting
+        // transaction, `xmax` 0): a first sync deletes nothing, so it does not look for anything to delete.
+        if !replaced.isEmpty {
+            try await connection.query("DELETE FROM invoices WHERE contract_number = ANY(\(replaced))", logger: logger)
+        }
         let invoices = PageColumns.Invoices(page.filter { written.contains($0.contractNumber) })
         guard !invoices.numbers.isEmpty else { return written.count }
         try await connection.query("""
