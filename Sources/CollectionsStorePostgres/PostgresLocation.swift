@@ -71,12 +71,6 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         case .prefer: .prefer(.makeClientConfiguration())
         case .require: .require(.makeClientConfiguration())
         }
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database,
-                                                         tls: tlsConfiguration)
-        // The store's statements are look-ups by key and a page's writes, done in milliseconds. JIT
-        // compiling one (the server does when the planner's estimate passes jit_above_cost, as a sync's
-        // read of a page's contracts did each page) took 10-70 ms: more than running it.
-        configuration.options.additionalStartupParameters = [("jit", "off")]
-        return configuration
+        return PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsConfiguration)
     }
 }

@@ -180,8 +180,10 @@ extension PostgresStore: ContractStore {
             if try !row.value("inserted", as: Bool.self) { replaced.append(number) }
         }
         guard !written.isEmpty else { return 0 }
-        // A contract new to the store has no invoices to replace (a row just inserted has no deleting
-        // transaction, `xmax` 0): a first sync deletes nothing, so it does not look for anything to delete.
+        // A contract new to the store has no invoices to replace, so a first sync looks for none. `xmax` tells
+        // which rows were inserted: 0 on a row inserted, while ON CONFLICT's update locks the row it replaces
+        // and the new version carries that lock (PostgreSQL's behaviour, not its documentation; were it to
+        // change, a replaced contract's invoices would collide on their key and the page fail, not be doubled).
         if !replaced.isEmpty {
             try await connection.query("DELETE FROM invoices WHERE contract_number = ANY(\(replaced))", logger: logger)
         }

@@ -118,13 +118,17 @@ extension PostgresStore: SyncStore {
 }
 
 extension PostgresStore {
-    /// Makes the rest of the transaction find rows by their indexes, never by reading a table whole. A
-    /// sync's statements reach a page's rows by key, which an index always serves best; but during a
-    /// first sync the planner's statistics lag tables growing by a page a commit, and believing them
-    /// small it scanned them whole, comparing each row with the page's thousand keys: a page took 70 ms
-    /// instead of 2, and the sync's time doubled from one run to the next as autovacuum's statistics
-    /// came early or late.
+    /// Makes the rest of the transaction find rows by their indexes, never by reading a table whole, and
+    /// run its statements without JIT compiling them. A sync's statements reach a page's rows by key,
+    /// which an index always serves best; but during a first sync the planner's statistics lag tables
+    /// growing by a page a commit, and believing them small it scanned them whole, comparing each row
+    /// with the page's thousand keys (70-360 ms a page instead of 2, and the sync's time doubled from one
+    /// run to the next as autovacuum's statistics came early or late). And the estimate of the page's
+    /// read passed `jit_above_cost` even with an index plan: the server compiled it each page, 10-70 ms
+    /// to save microseconds. Set for the transaction only (`SET LOCAL`), so it reaches no other statement
+    /// and passes through a pooler such as PgBouncer, which refuses settings given at connection.
     func lookUpByKeys(on connection: PostgresConnection) async throws {
         try await connection.query("SET LOCAL enable_seqscan = off", logger: logger)
+        try await connection.query("SET LOCAL jit = off", logger: logger)
     }
 }

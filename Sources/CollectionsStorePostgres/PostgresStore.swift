@@ -71,9 +71,11 @@ public final class PostgresStore: Sendable {
 
     /// One transaction: committed when `body` returns, rolled back when it throws. What `body` threw
     /// comes out as it was (a `StoreError` callers match on), not inside PostgresNIO's wrapper,
-    /// unless the rollback failed too.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await withinDeadline {
+    /// unless the rollback failed too. It fails when not done within `timeout` (`operationTimeout`
+    /// unless given).
+    func transaction<T: Sendable>(within timeout: Duration? = nil,
+                                  _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withinDeadline(timeout ?? operationTimeout) {
             do {
                 return try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
             } catch let error as PostgresTransactionError {
@@ -102,8 +104,8 @@ public final class PostgresStore: Sendable {
     /// work is cancelled and not waited for (a connection attempt to a silent server does not end on
     /// cancellation); whether its changes were committed is as after a crash at that moment, which
     /// every job is built to resume from.
-    func withinDeadline<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        let timeout = operationTimeout
+    func withinDeadline<T: Sendable>(_ timeout: Duration? = nil, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let timeout = timeout ?? operationTimeout
         let location = location
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let waiting = FirstAnswer(continuation)
