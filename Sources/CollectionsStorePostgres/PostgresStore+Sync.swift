@@ -34,21 +34,22 @@ extension PostgresStore: SyncStore {
         try await transaction { [self] connection in
             try await lookUpByKeys(on: connection)
             let written = try await upsert(contracts, on: connection)
-            if written > 0 { try await advanceContractsRevision(on: connection) }
             for alert in alerts { try await raise(alert, runId: runId, at: at, on: connection) }
             let query = checkpoint.inProgress
+            // The page's bookkeeping in one statement (a round trip each would be three a page): the
+            // contracts' revision when the page changed any, the checkpoint that follows it, the run's counts.
             try await connection.query("""
-                INSERT INTO sync_checkpoints (job, next_changed_since, high_water_mark, query_since, query_as_of, query_cursor,
-                                              query_pages, query_received, query_total)
-                VALUES (\(job), \(checkpoint.nextChangedSince?.millisecondsSinceEpoch), \(checkpoint.highWaterMark?.millisecondsSinceEpoch),
-                        \(query?.since?.millisecondsSinceEpoch), \(query?.asOf.millisecondsSinceEpoch), \(query?.cursor),
-                        \(Int32(query?.pagesDone ?? 0)), \(Int32(query?.received ?? 0)), \(Int32(query?.milesTotal ?? 0)))
-                ON CONFLICT (job) DO UPDATE SET next_changed_since = EXCLUDED.next_changed_since,
-                    high_water_mark = EXCLUDED.high_water_mark, query_since = EXCLUDED.query_since, query_as_of = EXCLUDED.query_as_of,
-                    query_cursor = EXCLUDED.query_cursor, query_pages = EXCLUDED.query_pages, query_received = EXCLUDED.query_received,
-                    query_total = EXCLUDED.query_total
-                """, logger: logger)
-            try await connection.query("""
+                WITH revision AS (UPDATE contracts_revision SET revision = revision + 1 WHERE \(Int32(written)) > 0),
+                checkpoint AS (
+                    INSERT INTO sync_checkpoints (job, next_changed_since, high_water_mark, query_since, query_as_of, query_cursor,
+                                                  query_pages, query_received, query_total)
+                    VALUES (\(job), \(checkpoint.nextChangedSince?.millisecondsSinceEpoch), \(checkpoint.highWaterMark?.millisecondsSinceEpoch),
+                            \(query?.since?.millisecondsSinceEpoch), \(query?.asOf.millisecondsSinceEpoch), \(query?.cursor),
+                            \(Int32(query?.pagesDone ?? 0)), \(Int32(query?.received ?? 0)), \(Int32(query?.milesTotal ?? 0)))
+                    ON CONFLICT (job) DO UPDATE SET next_changed_since = EXCLUDED.next_changed_since,
+                        high_water_mark = EXCLUDED.high_water_mark, query_since = EXCLUDED.query_since, query_as_of = EXCLUDED.query_as_of,
+                        query_cursor = EXCLUDED.query_cursor, query_pages = EXCLUDED.query_pages, query_received = EXCLUDED.query_received,
+                        query_total = EXCLUDED.query_total)
                 UPDATE sync_runs SET pages = pages + 1, records = records + \(Int32(contracts.count)), written = written + \(Int32(written))
                 WHERE id = \(runId)
                 """, logger: logger)
@@ -57,32 +58,24 @@ extension PostgresStore: SyncStore {
     }
 
     public func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
-        try await snapshot { [self] connection in
+        // One statement, so one snapshot of the store, with the arrears each contract's replaced (the
+        // latest `arrearsKept - 1`, latest first) as an array beside it.
+        try await transaction { [self] connection in
             try await lookUpByKeys(on: connection)
             var snapshots: [String: RiskSnapshot] = [:]
             for row in try await rows("""
                 SELECT c.contract_number, c.currency, c.arrears_amount, p.vulnerable,
-                    (SELECT coalesce(sum(i.open_amount), 0)::BIGINT FROM invoices i WHERE i.contract_number = c.contract_number) AS open
+                    (SELECT coalesce(sum(i.open_amount), 0)::BIGINT FROM invoices i WHERE i.contract_number = c.contract_number) AS open,
+                    ARRAY(SELECT h.amount FROM arrears_history h WHERE h.contract_number = c.contract_number
+                          ORDER BY h.id DESC LIMIT \(Int64(max(arrearsKept - 1, 0)))) AS replaced
                 FROM unnest(\(contractNumbers)::text[]) AS page (contract_number)
                 JOIN contracts c ON c.contract_number = page.contract_number JOIN customers p ON p.partner_id = c.partner_id
                 """, on: connection) {
                 let currency = try CurrencyCode(try row.value("currency", as: String.self))
+                let replaced = try row.value("replaced", as: [Int64].self)
                 snapshots[try row.value("contract_number")] = RiskSnapshot(
-                    earlierArrears: [Money(minorUnits: try row.value("arrears_amount"), currency: currency)],
+                    earlierArrears: (replaced.reversed() + [try row.value("arrears_amount")]).map { Money(minorUnits: $0, currency: currency) },
                     openBalance: Money(minorUnits: try row.value("open"), currency: currency), wasVulnerable: try row.value("vulnerable"))
-            }
-            guard arrearsKept > 1 else { return snapshots }
-            // Before the arrears the store holds, those they replaced, latest last.
-            for row in try await rows("""
-                SELECT contract_number, amount FROM (
-                    SELECT h.contract_number, h.amount, h.id, row_number() OVER (PARTITION BY h.contract_number ORDER BY h.id DESC) AS latest
-                    FROM arrears_history h WHERE h.contract_number = ANY(\(contractNumbers))) kept
-                WHERE latest < \(arrearsKept) ORDER BY contract_number, id DESC
-                """, on: connection) {
-                let number: String = try row.value("contract_number")
-                guard var snapshot = snapshots[number] else { continue }
-                snapshot.earlierArrears.insert(Money(minorUnits: try row.value("amount"), currency: snapshot.openBalance.currency), at: 0)
-                snapshots[number] = snapshot
             }
             return snapshots
         }
@@ -126,9 +119,10 @@ extension PostgresStore {
     /// run to the next as autovacuum's statistics came early or late). And the estimate of the page's
     /// read passed `jit_above_cost` even with an index plan: the server compiled it each page, 10-70 ms
     /// to save microseconds. Set for the transaction only (`SET LOCAL`), so it reaches no other statement
-    /// and passes through a pooler such as PgBouncer, which refuses settings given at connection.
+    /// and passes through a pooler such as PgBouncer, which refuses settings given at connection. Both
+    /// in one statement (`set_config(…, true)` is `SET LOCAL`): each statement is a round trip, paid
+    /// twice a page.
     func lookUpByKeys(on connection: PostgresConnection) async throws {
-        try await connection.query("SET LOCAL enable_seqscan = off", logger: logger)
-        try await connection.query("SET LOCAL jit = off", logger: logger)
+        try await connection.query("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)", logger: logger)
     }
 }

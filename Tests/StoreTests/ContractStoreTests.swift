@@ -74,6 +74,26 @@ struct ContractStoreTests {
         }
     }
 
+    @Test("a contract's risk snapshot: the arrears its last syncs replaced, oldest first, as many as asked for, then today's",
+          arguments: StoreKind.available)
+    func arrearsKept(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let run = try await store.startRun(job: "contracts", mode: "full", startedAt: now)
+            for (version, arrears) in [10_000, 20_000, 30_000, 40_000].enumerated() {
+                let page = [sampleContract("C1", version: Int64(version + 1), arrears: Int64(arrears), modified: 1_796_000_000_000 + Int64(version)),
+                            sampleContract("C2")]
+                _ = try await store.commitPage(page, checkpoint: SyncCheckpoint(nextChangedSince: now), job: "contracts", runId: run,
+                                               alerts: [], at: now)
+            }
+            for (kept, expected) in [(1, [40_000]), (2, [30_000, 40_000]), (3, [20_000, 30_000, 40_000]), (9, [10_000, 20_000, 30_000, 40_000])] {
+                let snapshots = try await store.riskSnapshots(contractNumbers: ["C1", "C2"], arrearsKept: kept)
+                #expect(snapshots["C1"]?.earlierArrears.map(\.minorUnits) == expected.map(Int64.init), "keeping \(kept)")
+                #expect(snapshots["C2"]?.earlierArrears.map(\.minorUnits) == [0], "keeping \(kept)")
+            }
+        }
+    }
+
     @Test("two contracts of one customer in a page: the customer stored as the later one has it", arguments: StoreKind.available)
     func sharedCustomerInAPage(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
