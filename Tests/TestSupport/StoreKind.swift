@@ -95,6 +95,12 @@ public struct TestDatabase: Sendable {
         }
     }
 
+    /// Runs `query`, with its binds, on the PostgreSQL database directly, as `execute` runs text.
+    public func execute(_ query: PostgresQuery) async throws {
+        guard let location = postgresLocation else { return }
+        try await Self.withClient(location) { client in _ = try await client.query(query).collect() }
+    }
+
     /// The integer `sql` selects (first row, first column), read under the store; nil for no row or NULL.
     public func integer(_ sql: String) async throws -> Int64? {
         switch kind {
