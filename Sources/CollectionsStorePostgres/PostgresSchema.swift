@@ -300,40 +300,50 @@ enum PostgresSchema {
         // A foreign key checks each row on its own: for each invoice a sync wrote, a look-up of its
         // contract, started and locked as a query of its own. That was a quarter of the server's time in
         // a first sync. The same links are now checked once a statement, over the rows it wrote
-        // (`keyMustExist`, `keyMustNotBeReferred`), refused with the same SQLSTATE (23503) and the key
-        // named. Unlike a foreign key, the check does not lock the row it found: a contract deleted by
-        // another transaction between the check and the commit would leave its invoices behind. The
-        // adapter never deletes a contract or a customer, nor changes a key; the checks guard against
-        // a mistake, in the adapter or by hand, not a race. `customers.id` went unused: the partner id
-        // is the key.
+        // (`keyMustExist`, `keyMustNotBeReferred`), refused as the foreign key refused (SQLSTATE 23503,
+        // its name, the key in the detail). Unlike a foreign key, the check does not lock the row it
+        // found. The sync needs no such lock: its upserts lock each contract and customer of its page
+        // (ON CONFLICT DO UPDATE locks the row it meets even when it changes nothing), so a delete waits
+        // for the sync and its own check then sees the invoices. Two writers that lock nothing, say an
+        // invoice inserted by hand while its contract is deleted by hand, can leave it dangling; the
+        // adapter never deletes a contract or a customer, nor changes a key. `customers.id` went unused:
+        // the partner id is the key (its index rebuilt, the table locked the while).
         ("v8: invoices, contracts and customers kept linked by checks a statement at a time; customers keyed by their partner id", [
             "ALTER TABLE invoices DROP CONSTRAINT invoices_contract_number_fkey",
             "ALTER TABLE contracts DROP CONSTRAINT contracts_partner_id_fkey",
             "ALTER TABLE customers DROP COLUMN id",
             "ALTER TABLE customers DROP CONSTRAINT customers_partner_id_key, ADD PRIMARY KEY (partner_id)",
-        ] + keyMustExist(in: "invoices", key: "contract_number", of: "contracts", refusal: "an invoice of contract % which the store does not hold")
-          + keyMustExist(in: "contracts", key: "partner_id", of: "customers", refusal: "a contract of customer % whom the store does not hold")
-          + keyMustNotBeReferred(in: "contracts", key: "contract_number", by: "invoices", refusal: "contract % still has invoices")
-          + keyMustNotBeReferred(in: "customers", key: "partner_id", by: "contracts", refusal: "customer % still has contracts")),
+        ] + keyMustExist(in: "invoices", key: "contract_number", of: "contracts", constraint: "invoices_contract_number_fkey",
+                         refusal: "an invoice of contract % which the store does not hold")
+          + keyMustExist(in: "contracts", key: "partner_id", of: "customers", constraint: "contracts_partner_id_fkey",
+                         refusal: "a contract of customer % whom the store does not hold")
+          + keyMustNotBeReferred(in: "contracts", key: "contract_number", by: "invoices", constraint: "invoices_contract_number_fkey",
+                                 refusal: "contract % still has invoices")
+          + keyMustNotBeReferred(in: "customers", key: "partner_id", by: "contracts", constraint: "contracts_partner_id_fkey",
+                                 refusal: "customer % still has contracts")),
     ]
 
-    /// Statements making every statement that inserts or updates rows of `table` fail, with `refusal`
-    /// (its % the key), when a row's `key` is not one of `parent`'s (a foreign key's check, a statement
-    /// at a time). Each row's key is looked up in `parent`'s index (`LATERAL … LIMIT 1` is a look-up by
-    /// key whatever the planner believes of the table's size), and the query is planned when it runs
-    /// (`EXECUTE`): a plan cached by the function would keep what it chose for the first page of a sync.
-    private static func keyMustExist(in table: String, key: String, of parent: String, refusal: String) -> [PostgresQuery] {
+    /// Statements making every statement that inserts rows of `table`, or changes their `key`, fail
+    /// with `refusal` (its % the key) when a row's `key` is not one of `parent`'s: the check of the
+    /// foreign key `constraint`, a statement at a time. An update's keys that were there before it are
+    /// not looked up again. Each key is looked up on its own (`LATERAL … LIMIT 1`), which the sync's
+    /// `enable_seqscan = off` makes a look-up by `parent`'s index, and the query is planned when it runs
+    /// (`EXECUTE`): a plan cached by the function would keep what it chose for the first page of a
+    /// sync. The function reads tables by the `search_path` of the migration, whatever the caller's
+    /// (pg_restore and autovacuum run with an empty one).
+    private static func keyMustExist(in table: String, key: String, of parent: String, constraint: String, refusal: String) -> [PostgresQuery] {
         let function = "\(table)_need_\(parent)"
         return [
             PostgresQuery(unsafeSQL: """
-                CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$
+                CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
                 DECLARE missing TEXT;
                 BEGIN
-                    EXECUTE 'SELECT added.\(key) FROM added
-                             LEFT JOIN LATERAL (SELECT true AS present FROM \(parent) WHERE \(parent).\(key) = added.\(key) LIMIT 1) found ON true
-                             WHERE found.present IS NULL LIMIT 1' INTO missing;
+                    EXECUTE 'SELECT written.\(key) FROM ' || CASE TG_OP WHEN 'INSERT' THEN 'added' ELSE '(SELECT \(key) FROM added EXCEPT SELECT \(key) FROM removed)' END
+                        || ' AS written LEFT JOIN LATERAL (SELECT true AS present FROM \(parent) WHERE \(parent).\(key) = written.\(key) LIMIT 1) found ON true
+                            WHERE found.present IS NULL LIMIT 1' INTO missing;
                     IF missing IS NOT NULL THEN
-                        RAISE EXCEPTION '\(refusal)', missing USING ERRCODE = 'foreign_key_violation';
+                        RAISE EXCEPTION '\(refusal)', missing USING ERRCODE = 'foreign_key_violation', TABLE = '\(table)', CONSTRAINT = '\(constraint)',
+                            DETAIL = format('Key (\(key))=(%s) is not present in table "\(parent)".', missing);
                     END IF;
                     RETURN NULL;
                 END $$
@@ -343,28 +353,35 @@ enum PostgresSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
                 """),
             PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_update AFTER UPDATE ON \(table) REFERENCING NEW TABLE AS added
+                CREATE TRIGGER \(function)_on_update AFTER UPDATE ON \(table) REFERENCING OLD TABLE AS removed NEW TABLE AS added
                 FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
                 """),
         ]
     }
 
-    /// Statements making every statement that deletes rows of `table`, or changes their `key`, fail
-    /// with `refusal` (its % the key) when a key gone from `table` is still `child`'s: the other half
-    /// of `keyMustExist`'s link.
-    private static func keyMustNotBeReferred(in table: String, key: String, by child: String, refusal: String) -> [PostgresQuery] {
+    /// Statements making every statement that deletes rows of `table`, changes their `key`, or empties
+    /// it fail with `refusal` (its % the key) while `child` still refers to a key gone: the other half
+    /// of `keyMustExist`'s link. An update's keys still there after it are not looked at.
+    private static func keyMustNotBeReferred(in table: String, key: String, by child: String, constraint: String,
+                                             refusal: String) -> [PostgresQuery] {
         let function = "\(table)_keep_\(child)"
         return [
             PostgresQuery(unsafeSQL: """
-                CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$
+                CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
                 DECLARE orphaned TEXT;
                 BEGIN
-                    EXECUTE 'SELECT removed.\(key) FROM removed
-                             LEFT JOIN LATERAL (SELECT true AS present FROM \(table) WHERE \(table).\(key) = removed.\(key) LIMIT 1) still ON true
-                             WHERE still.present IS NULL AND EXISTS (SELECT 1 FROM \(child) WHERE \(child).\(key) = removed.\(key)) LIMIT 1'
-                        INTO orphaned;
+                    IF TG_OP = 'TRUNCATE' THEN
+                        -- After every table the TRUNCATE names is emptied: the child too, or not.
+                        SELECT \(key) INTO orphaned FROM \(child) LIMIT 1;
+                    ELSE
+                        EXECUTE 'SELECT gone.\(key) FROM ' || CASE TG_OP WHEN 'DELETE' THEN 'removed' ELSE '(SELECT \(key) FROM removed EXCEPT SELECT \(key) FROM added)' END
+                            || ' AS gone LEFT JOIN LATERAL (SELECT true AS present FROM \(table) WHERE \(table).\(key) = gone.\(key) LIMIT 1) still ON true
+                                WHERE still.present IS NULL AND EXISTS (SELECT 1 FROM \(child) WHERE \(child).\(key) = gone.\(key)) LIMIT 1'
+                            INTO orphaned;
+                    END IF;
                     IF orphaned IS NOT NULL THEN
-                        RAISE EXCEPTION '\(refusal)', orphaned USING ERRCODE = 'foreign_key_violation';
+                        RAISE EXCEPTION '\(refusal)', orphaned USING ERRCODE = 'foreign_key_violation', TABLE = '\(table)', CONSTRAINT = '\(constraint)',
+                            DETAIL = format('Key (\(key))=(%s) is still referenced from table "\(child)".', orphaned);
                     END IF;
                     RETURN NULL;
                 END $$
@@ -374,8 +391,11 @@ enum PostgresSchema {
                 FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
                 """),
             PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_update AFTER UPDATE ON \(table) REFERENCING OLD TABLE AS removed
+                CREATE TRIGGER \(function)_on_update AFTER UPDATE ON \(table) REFERENCING OLD TABLE AS removed NEW TABLE AS added
                 FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
+                """),
+            PostgresQuery(unsafeSQL: """
+                CREATE TRIGGER \(function)_on_truncate AFTER TRUNCATE ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
                 """),
         ]
     }

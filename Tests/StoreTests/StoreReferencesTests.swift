@@ -27,6 +27,13 @@ struct StoreReferencesTests {
         ("UPDATE customers SET partner_id = 'P-9' WHERE partner_id = 'P-C1'", "P-C1"),
     ]
 
+    /// PostgreSQL's ways to empty a table (SQLite has no TRUNCATE), with the key each leaves dangling.
+    static let emptied: [(sql: String, key: String)] = [
+        ("TRUNCATE contracts", "C1"),
+        ("TRUNCATE customers", "P-C1"),
+        ("TRUNCATE customers, contracts", "C1"),
+    ]
+
     @Test("a change leaving an invoice without its contract, or a contract without its customer, is refused whole, naming the key",
           arguments: StoreKind.available)
     func danglingChangesRefused(kind: StoreKind) async throws {
@@ -37,15 +44,22 @@ struct StoreReferencesTests {
             let run = try await store.startRun(job: "contracts", mode: "full", startedAt: now)
             #expect(try await store.commitPage([contract], checkpoint: SyncCheckpoint(nextChangedSince: now), job: "contracts", runId: run,
                                                alerts: [], at: now) == 1)
-            for change in Self.dangling {
+            for change in Self.dangling + (kind == .postgres ? Self.emptied : []) {
                 let refusal = await #expect(throws: (any Error).self, "\(change.sql)") { try await database.execute(change.sql) }
                 if kind == .postgres {
-                    // SQLite's foreign keys say only that one failed; PostgreSQL's checks name the key, as its foreign keys did.
+                    // SQLite's foreign keys say only that one failed; PostgreSQL's checks say what its foreign keys said, and name the key.
                     let error = try #require(refusal as? PSQLError, "\(change.sql)")
                     #expect(error.serverInfo?[.sqlState] == "23503", "\(change.sql)")
                     #expect(error.serverInfo?[.message]?.contains(change.key) == true, "\(change.sql): \(String(describing: error.serverInfo?[.message]))")
+                    #expect(error.serverInfo?[.detail]?.contains("=(\(change.key))") == true, "\(change.sql)")
+                    #expect(["invoices_contract_number_fkey", "contracts_partner_id_fkey"].contains(error.serverInfo?[.constraintName]), "\(change.sql)")
                 }
             }
+            // Changes that keep every link: a key updated to itself, other columns, a customer's new contract.
+            try await database.execute("UPDATE contracts SET version = 9, partner_id = partner_id WHERE contract_number = 'C1'")
+            try await database.execute("UPDATE invoices SET open_amount = open_amount WHERE contract_number = 'C1'")
+            try await database.execute("UPDATE customers SET name = name WHERE partner_id = 'P-C1'")
+            try await database.execute("UPDATE contracts SET version = 1 WHERE contract_number = 'C1'")
             #expect(try await store.contract(number: "C1") == contract, "every change refused whole")
             #expect(try await database.integer("SELECT count(*) FROM invoices") == Int64(contract.openInvoices.count))
             #expect(try await database.integer("SELECT count(*) FROM contracts") == 1)
@@ -100,10 +114,12 @@ struct StoreReferencesTests {
                 SELECT count(*) FROM pg_constraint WHERE conrelid = 'customers'::regclass AND contype = 'p'
                     AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attname = 'partner_id')]
                 """) == 1)
-            for change in Self.dangling where !change.sql.contains("'C1'") && !change.sql.contains("'P-C1'") {
-                await #expect(throws: PSQLError.self, "\(change.sql)") { try await database.execute(change.sql) }
+            let refused = Self.dangling.filter { !$0.sql.contains("'C1'") && !$0.sql.contains("'P-C1'") }.map(\.sql)
+                + ["DELETE FROM contracts WHERE contract_number = 'C9'", "TRUNCATE customers"]
+            for sql in refused {
+                let refusal = await #expect(throws: PSQLError.self, "\(sql)") { try await database.execute(sql) }
+                #expect(refusal?.serverInfo?[.sqlState] == "23503", "\(sql)")
             }
-            await #expect(throws: PSQLError.self) { try await database.execute("DELETE FROM contracts WHERE contract_number = 'C9'") }
         } catch {
             await database.drop()
             throw error

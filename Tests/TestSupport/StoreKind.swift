@@ -97,7 +97,9 @@ public struct TestDatabase: Sendable {
 
     /// Runs `query`, with its binds, on the PostgreSQL database directly, as `execute` runs text.
     public func execute(_ query: PostgresQuery) async throws {
-        guard let location = postgresLocation else { return }
+        guard let location = postgresLocation else {
+            throw StoreError(.unusableLocation, input: database, "a PostgreSQL query given for the \(kind) store at \(database)")
+        }
         try await Self.withClient(location) { client in _ = try await client.query(query).collect() }
     }
 
