@@ -348,14 +348,8 @@ enum PostgresSchema {
                     RETURN NULL;
                 END $$
                 """),
-            PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_insert AFTER INSERT ON \(table) REFERENCING NEW TABLE AS added
-                FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
-                """),
-            PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_update AFTER UPDATE ON \(table) REFERENCING OLD TABLE AS removed NEW TABLE AS added
-                FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
-                """),
+            statementTrigger(calling: function, after: "INSERT", on: table, referencing: "NEW TABLE AS added"),
+            statementTrigger(calling: function, after: "UPDATE", on: table, referencing: "OLD TABLE AS removed NEW TABLE AS added"),
         ]
     }
 
@@ -386,18 +380,19 @@ enum PostgresSchema {
                     RETURN NULL;
                 END $$
                 """),
-            PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_delete AFTER DELETE ON \(table) REFERENCING OLD TABLE AS removed
-                FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
-                """),
-            PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_update AFTER UPDATE ON \(table) REFERENCING OLD TABLE AS removed NEW TABLE AS added
-                FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
-                """),
-            PostgresQuery(unsafeSQL: """
-                CREATE TRIGGER \(function)_on_truncate AFTER TRUNCATE ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
-                """),
+            statementTrigger(calling: function, after: "DELETE", on: table, referencing: "OLD TABLE AS removed"),
+            statementTrigger(calling: function, after: "UPDATE", on: table, referencing: "OLD TABLE AS removed NEW TABLE AS added"),
+            statementTrigger(calling: function, after: "TRUNCATE", on: table, referencing: nil),
         ]
+    }
+
+    /// A trigger `function_on_event` calling `function` once after each statement that does `event`
+    /// to `table`, with the transition tables `referencing` names (TRUNCATE has none).
+    private static func statementTrigger(calling function: String, after event: String, on table: String, referencing: String?) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: """
+            CREATE TRIGGER \(function)_on_\(event.lowercased()) AFTER \(event) ON \(table)\(referencing.map { " REFERENCING \($0)" } ?? "")
+            FOR EACH STATEMENT EXECUTE FUNCTION \(function)()
+            """)
     }
 
     /// The columns a credit note and a write-off reversal share: the amount, the reason, and the approvals' trail.

@@ -37,8 +37,7 @@ struct StoreReferencesTests {
     @Test("a change leaving an invoice without its contract, or a contract without its customer, is refused whole, naming the key",
           arguments: StoreKind.available)
     func danglingChangesRefused(kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        do {
+        try await TestDatabase.with(kind) { database in
             let store = try await database.open()
             let contract = sampleContract("C1")
             let run = try await store.startRun(job: "contracts", mode: "full", startedAt: now)
@@ -71,18 +70,13 @@ struct StoreReferencesTests {
             try await database.execute(removal)
             try await database.execute("DELETE FROM customers WHERE partner_id = 'P-C1'")
             #expect(try await database.integer("SELECT count(*) FROM customers") == 0)
-        } catch {
-            await database.drop()
-            throw error
         }
-        await database.drop()
     }
 
     @Test("PostgreSQL: a store that v7 left, with contracts in it, is migrated: the same rows, customers keyed by their partner id, the links checked",
           .enabled(if: StoreKind.postgresURL != nil))
     func upgradeFromVersion7() async throws {
-        let database = try await TestDatabase.create(.postgres)
-        do {
+        try await TestDatabase.with(.postgres) { database in
             // The store as v7 left it: each migration's own statements up to v7, recorded as the store records them.
             try await database.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             for migration in PostgresSchema.migrations.prefix(while: { !$0.name.hasPrefix("v8:") }) {
@@ -120,10 +114,6 @@ struct StoreReferencesTests {
                 let refusal = await #expect(throws: PSQLError.self, "\(sql)") { try await database.execute(sql) }
                 #expect(refusal?.serverInfo?[.sqlState] == "23503", "\(sql)")
             }
-        } catch {
-            await database.drop()
-            throw error
         }
-        await database.drop()
     }
 }

@@ -61,16 +61,21 @@ public struct TestDatabase: Sendable {
         }
     }
 
-    /// A store on a new database of `kind` for `body`, the database dropped afterwards whether `body` threw or not.
-    public static func withStore(_ kind: StoreKind, _ body: (any CollectionsStores) async throws -> Void) async throws {
+    /// A new database of `kind` for `body`, dropped afterwards whether `body` threw or not.
+    public static func with(_ kind: StoreKind, _ body: (TestDatabase) async throws -> Void) async throws {
         let database = try await create(kind)
         do {
-            try await body(try await database.open())
+            try await body(database)
         } catch {
             await database.drop()
             throw error
         }
         await database.drop()
+    }
+
+    /// A store on a new database of `kind` for `body`, the database dropped afterwards whether `body` threw or not.
+    public static func withStore(_ kind: StoreKind, _ body: (any CollectionsStores) async throws -> Void) async throws {
+        try await with(kind) { database in try await body(try await database.open()) }
     }
 
     /// Removes the database and everything in it.
