@@ -1,10 +1,11 @@
 import GRDB
 import GRDBSQLite
 
-/// An INSERT run many times inside one GRDB write transaction, bound and stepped with SQLite's own
-/// API. In a million-row ingest GRDB's per-execution work (boxing each argument, tracking the
-/// statement's region) cost more than SQLite's insert; this skips it. Only for plain INSERTs: no
-/// rows come back, and no transaction observers are registered on the store.
+/// An INSERT (or upsert, or DELETE) run many times inside one GRDB write transaction, bound and stepped
+/// with SQLite's own API. In a million-row ingest or sync GRDB's per-execution work (boxing each argument,
+/// hashing the SQL to find the cached statement, tracking the statement's region) cost more than
+/// SQLite's write; this skips it. Only for statements that return no rows, on a store with no
+/// transaction observers registered.
 ///
 /// ```swift
 /// let insert = try BulkInsert(db, sql: "INSERT INTO t (a, b) VALUES (?, ?)")
@@ -21,11 +22,22 @@ struct BulkInsert {
         statement = try db.makeStatement(sql: sql)
     }
 
+    /// The statement from the connection's cache: for writes prepared again for every page of a job.
+    init(cached db: Database, sql: String) throws {
+        statement = try db.cachedStatement(sql: sql)
+    }
+
     func bind(_ index: Int32, _ value: Int64?) {
         if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
     func bind(_ index: Int32, _ value: Int) { sqlite3_bind_int64(handle, index, Int64(value)) }
+
+    func bind(_ index: Int32, _ value: Int32?) {
+        if let value { sqlite3_bind_int(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int(handle, index, value ? 1 : 0) }
 
     func bind(_ index: Int32, _ value: String?) {
         guard var value else {
@@ -43,7 +55,10 @@ struct BulkInsert {
         }
     }
 
-    /// Inserts the bound row, then clears the bindings for the next one.
+    /// Rows the last `run` inserted, changed or deleted.
+    var changes: Int { Int(sqlite3_changes(sqlite3_db_handle(handle))) }
+
+    /// Runs the statement with the bound values, then clears the bindings for the next one.
     func run() throws {
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)

@@ -72,7 +72,7 @@ extension SQLiteStore {
 
     public func upsertContract(_ contract: Contract) async throws {
         try transaction { db in
-            if try self.upsert(contract, db) { try self.advanceContractsRevision(db) }
+            if try ContractRowWriter(db).write(contract) { try self.advanceContractsRevision(db) }
             try self.indexCustomerNames(db)
         }
     }

@@ -146,7 +146,8 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
                            at: Timestamp) async throws -> Int {
         try transaction { db in
             var written = 0
-            for contract in contracts where try self.upsert(contract, db) { written += 1 }
+            let writer = try ContractRowWriter(db)
+            for contract in contracts where try writer.write(contract) { written += 1 }
             if written > 0 { try self.advanceContractsRevision(db) }
             try self.indexCustomerNames(db)
             for alert in alerts {
@@ -157,62 +158,6 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
                 .execute(arguments: [contracts.count, written, runId])
             return written
         }
-    }
-
-    /// Writes one contract, its customer and its invoices; skips the write when MILES's version is
-    /// unchanged. A transaction that writes one advances the contracts' revision once, at its end.
-    func upsert(_ contract: Contract, _ db: Database) throws -> Bool {
-        let customer = contract.customer
-        try db.cachedStatement(sql: """
-            INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(partner_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, line1 = excluded.line1,
-                line2 = excluded.line2, town = excluded.town, postcode = excluded.postcode, country = excluded.country,
-                phones = excluded.phones, email = excluded.email, vulnerable = excluded.vulnerable, version = excluded.version
-            WHERE (name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
-                IS NOT (excluded.name, excluded.kind, excluded.line1, excluded.line2, excluded.town, excluded.postcode,
-                        excluded.country, excluded.phones, excluded.email, excluded.vulnerable, excluded.version)
-            """).execute(arguments: [
-                customer.partnerId, customer.name, customer.kind.rawValue, customer.address.line1, customer.address.line2,
-                customer.address.town, customer.address.postcode, customer.address.country,
-                StoredPhones.join(customer.phones), customer.email, customer.vulnerable, customer.version,
-            ])
-        try db.cachedStatement(sql: """
-            INSERT INTO contracts (contract_number, version, status_code, agreement_type, start_date, end_date, currency,
-                total_price, paid_to_date, monthly_payment, arrears_amount, arrears_oldest_due, missed_payments, partner_id,
-                vehicle_registration, vehicle_vin, vehicle_make, vehicle_model, last_modified, last_payment_date)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(contract_number) DO UPDATE SET version = excluded.version, status_code = excluded.status_code,
-                agreement_type = excluded.agreement_type, start_date = excluded.start_date, end_date = excluded.end_date,
-                currency = excluded.currency, total_price = excluded.total_price, paid_to_date = excluded.paid_to_date,
-                monthly_payment = excluded.monthly_payment, arrears_amount = excluded.arrears_amount,
-                arrears_oldest_due = excluded.arrears_oldest_due, missed_payments = excluded.missed_payments,
-                partner_id = excluded.partner_id, vehicle_registration = excluded.vehicle_registration,
-                vehicle_vin = excluded.vehicle_vin, vehicle_make = excluded.vehicle_make, vehicle_model = excluded.vehicle_model,
-                last_modified = excluded.last_modified, last_payment_date = excluded.last_payment_date
-            WHERE excluded.version IS NOT contracts.version OR excluded.last_modified IS NOT contracts.last_modified
-            """).execute(arguments: [
-                contract.contractNumber, contract.version, contract.statusCode, contract.agreementType.rawValue,
-                contract.startDate.daysSinceEpoch, contract.endDate?.daysSinceEpoch, contract.currency.code,
-                contract.totalPrice.minorUnits, contract.paidToDate.minorUnits, contract.monthlyPayment.minorUnits,
-                contract.arrears.amount.minorUnits, contract.arrears.oldestUnpaidDueDate?.daysSinceEpoch,
-                contract.arrears.missedPayments, customer.partnerId, contract.vehicle.registration, contract.vehicle.vin,
-                contract.vehicle.make, contract.vehicle.model, contract.lastModified.millisecondsSinceEpoch,
-                contract.lastPaymentDate?.daysSinceEpoch,
-            ])
-        guard db.changesCount > 0 else { return false }
-        try db.cachedStatement(sql: "DELETE FROM invoices WHERE contract_number = ?").execute(arguments: [contract.contractNumber])
-        let insertInvoice = try db.cachedStatement(sql: """
-            INSERT INTO invoices (contract_number, position, invoice_number, issue_date, due_date, amount, open_amount)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        for (position, invoice) in contract.openInvoices.enumerated() {
-            try insertInvoice.execute(arguments: [
-                contract.contractNumber, position, invoice.number, invoice.issueDate.daysSinceEpoch,
-                invoice.dueDate.daysSinceEpoch, invoice.amount.minorUnits, invoice.openAmount.minorUnits,
-            ])
-        }
-        return true
     }
 
     @discardableResult
