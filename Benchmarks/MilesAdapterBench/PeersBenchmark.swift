@@ -41,7 +41,8 @@ struct PeerRun: Decodable {
 }
 
 /// `miles-adapter-bench --pull-and-decode ENDPOINT CONTRACTS`: pages of 1,000 through the adapter's
-/// gateway (libcurl streaming into the SAX decoder, WS-Security PasswordDigest), each decoded into
+/// gateway (libcurl streaming into the SAX decoder, WS-Security PasswordDigest), read ahead as the
+/// sync reads them (`ContractPageReader`, `ContractSync.pagesAhead` pages), each decoded into
 /// `Contract` values and dropped; prints one JSON line as the peers do.
 func pullAndDecode(endpoint: String, contracts wanted: Int) async throws {
     let gateway = MilesGateway(connection: MilesConnection(endpoint: endpoint, credentials: MilesCredentials(
@@ -50,17 +51,26 @@ func pullAndDecode(endpoint: String, contracts wanted: Int) async throws {
     var received = 0
     var arrears: Int64 = 0
     var invoices = 0
-    var cursor: String?
     let start = ContinuousClock.now
-    repeat {
-        let page = try await gateway.findContracts(changedSince: nil, cursor: cursor, pageSize: storingPageSize)
+    let reader = ContractPageReader<SOAPCallError>(depth: ContractSync.pagesAhead) { cursor, nextCursorRead in
+        do throws(SOAPCallError) {
+            return .success(try await gateway.findContracts(changedSince: nil, cursor: cursor, pageSize: storingPageSize,
+                                                            nextCursorRead: nextCursorRead))
+        } catch {
+            return .failure(error)
+        }
+    }
+    defer { reader.stop() }
+    var next = await reader.first(at: nil)
+    while let result = next {
+        let page = try result.get()
         received += page.contracts.count
         for contract in page.contracts {
             arrears += contract.arrears.amount.minorUnits
             invoices += contract.openInvoices.count
         }
-        cursor = page.nextCursor
-    } while cursor != nil && received < wanted
+        next = received < wanted ? await reader.next(after: page) : nil
+    }
     let elapsed = seconds(ContinuousClock.now - start)
     print(PeerRun(client: "miles-adapter", contracts: received, seconds: elapsed, contractsPerSecond: Double(received) / elapsed,
                   peakRssMb: Double(peakResidentKilobytes()) / 1024, arrearsMinorUnits: arrears, invoices: invoices).json)

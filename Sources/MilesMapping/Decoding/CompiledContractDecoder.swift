@@ -90,9 +90,10 @@ public struct CompiledContractDecoder: Sendable {
     }
 
     /// A decoder for one FindContracts answer, bound to `reader`'s names.
-    public func findContractsDecoder(reader: XMLStreamReader) -> ContractPageDecoder {
+    /// `nextCursorRead` is told the next page's cursor as soon as the answer names it.
+    public func findContractsDecoder(reader: XMLStreamReader, nextCursorRead: (@Sendable (String) -> Void)? = nil) -> ContractPageDecoder {
         ContractPageDecoder(operation: .findContracts, tree: findContractsTree, reader: reader, compiled: self, isPaged: true,
-                            validation: findContractsValidation)
+                            validation: findContractsValidation, nextCursorRead: nextCursorRead)
     }
 
     /// A decoder for one GetContract answer, bound to `reader`'s names.

@@ -58,9 +58,13 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     private var asOf: Timestamp?
     private var totalCount: Int?
     private var nextCursor: String?
+    /// Told the next page's cursor as soon as it is read, before the contracts that follow it in MILES's
+    /// answer: a reader can ask for that page while this one is still arriving.
+    private let nextCursorRead: (@Sendable (String) -> Void)?
 
     init(operation: MilesOperation, tree mappedTree: [CompiledContractDecoder.TreeNode]?, reader: XMLStreamReader,
-         compiled: CompiledContractDecoder, isPaged: Bool, validation: SchemaValidation) {
+         compiled: CompiledContractDecoder, isPaged: Bool, validation: SchemaValidation, nextCursorRead: (@Sendable (String) -> Void)? = nil) {
+        self.nextCursorRead = nextCursorRead
         unmappedOperation = mappedTree == nil ? operation : nil
         let tree = mappedTree ?? [CompiledContractDecoder.TreeNode(name: operation.name, role: .container, children: [], path: "")]
         var nodes: [BoundNode] = []
@@ -214,6 +218,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .nextCursor:
             let value = String(decoding: text.elements, as: UTF8.self).trimmingXMLWhitespace
             nextCursor = value.isEmpty ? nil : value
+            if let nextCursor { nextCursorRead?(nextCursor) }
         case let .field(field):
             try text.withElements { bytes in try assign(field, bytes) }
         }

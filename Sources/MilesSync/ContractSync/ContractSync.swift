@@ -128,123 +128,127 @@ public struct ContractSync: Sendable {
         }
 
         let deadline = configuration.deadline.map { clock.now + $0 }
-        do throws(ContractSyncError) {
-            var page = try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline)
-            while true {
-                for (deviation, count) in page.schemaDeviations.sorted(by: { $0.key < $1.key }) {
-                    logger.warning("MILES's answer breaks the schema; read leniently", metadata: ["element": "\(deviation)", "times": "\(count)"])
-                    deviationsThisRun += count
-                }
-                if let cursor, page.nextCursor == cursor {
-                    throw ContractSyncError(message: "MILES answered with the cursor it was given, so the query would never advance; "
-                                            + "stopped before storing that page (the next run resumes from the last committed one)",
-                                            underlying: nil)
-                }
-                // A MILES that sends no AsOf: the query's start by the adapter's clock stands for it (the arrangements' business date).
-                var query = checkpoint.inProgress ?? SyncCheckpoint.QueryInProgress(
-                    since: since, asOf: page.asOf ?? CollectionsClock.system(), cursor: "", pagesDone: 0, received: 0, milesTotal: page.totalCount)
-                query.pagesDone += 1
-                query.received += page.contracts.count
-                var next = checkpoint
-                if let newest = page.contracts.map(\.lastModified).max(), newest > (next.highWaterMark ?? newest) || next.highWaterMark == nil {
-                    next.highWaterMark = newest
-                }
-                if let nextCursor = page.nextCursor {
-                    query.cursor = nextCursor
-                    next.inProgress = query
-                } else {
-                    // The query is complete: the next one starts where MILES began answering this one, or, when
-                    // MILES sends no AsOf, at the newest change seen less the mapping's overlap.
-                    next.inProgress = nil
-                    next.nextChangedSince = gateway.mappings.contract.incrementalStart.nextChangedSince(
-                        asOf: query.asOf, highWaterMark: next.highWaterMark, since: query.since)
-                }
-                // MILES is asked for the next page while this one is stored: receiving and decoding run on one
-                // core while the store writes on the other. Pages are still committed one at a time, in
-                // order, each with the checkpoint that follows it; a failed commit cancels the read ahead.
-                let following = page.nextCursor
-                async let readAhead = readAhead(since: since, cursor: following, deadline: deadline)
-                let written: Int
-                do {
-                    let now = CollectionsClock.system()
-                    let alerts = try await riskAlerts(page.contracts, today: now.date)
-                    written = try await store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId, alerts: alerts, at: now)
-                    if logger.logLevel <= .trace {
-                        for contract in page.contracts {
-                            // Personal data only under customer.* keys, which the log masks unless told otherwise.
-                            logger.trace("contract from MILES", metadata: [
-                                "contract": "\(contract.contractNumber)", "version": "\(contract.version)", "status": "\(contract.statusCode)",
-                                "customer.name": "\(contract.customer.name)", "customer.phone": "\(contract.customer.phones.first ?? "")",
-                                "customer.email": "\(contract.customer.email ?? "")", "customer.postcode": "\(contract.customer.address.postcode)",
-                            ])
-                        }
-                    }
-                } catch {
-                    throw ContractSyncError(message: "cannot write page \(query.pagesDone) to the store: \(error)", underlying: nil)
-                }
-                checkpoint = next
-                pagesThisRun += 1
-                receivedThisRun += page.contracts.count
-                writtenThisRun += written
-                progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
-                guard let nextPage = await readAhead, let following else {
-                    let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
-                    let message = outcome == .completed ? nil
-                        : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
-                    let stored = (try? await store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
-                                                       endedAt: CollectionsClock.system())) ?? 0
-                    var summary = Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
-                                          received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
-                                          storedTotal: stored, outcome: outcome, duration: clock.now - started,
-                                          schemaDeviations: deviationsThisRun)
-                    if let monitoring {
-                        do {
-                            summary.arrangements = try await monitoring.check(on: query.asOf.date, at: CollectionsClock.system())
-                        } catch {
-                            throw ContractSyncError(message: "the contracts are synced, but checking the payment arrangements failed: \(error)",
-                                                    underlying: nil)
-                        }
-                        for id in summary.arrangements.broken {
-                            logger.warning("payment arrangement broken: an approver decides what follows ('arrangement close')",
-                                           metadata: ["arrangement": "\(id)"])
-                        }
-                    }
-                    return summary
-                }
-                if let deadline, clock.now >= deadline {
-                    throw ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed after \(pagesThisRun) pages; "
-                                            + "every page committed is kept and the next run resumes", underlying: nil)
-                }
-                cursor = following
-                page = try nextPage.get()
+        // MILES is read ahead of the store: each page is asked for as soon as the answer before it names it,
+        // so receiving and decoding run on one core while the store writes on the other. Pages are still
+        // committed one at a time, in order, each with the checkpoint that follows it; a failed commit
+        // stops the reading.
+        let reader = ContractPageReader<ContractSyncError>(depth: Self.pagesAhead) { [self] cursor, nextCursorRead in
+            do throws(ContractSyncError) {
+                return .success(try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline, nextCursorRead: nextCursorRead))
+            } catch {
+                return .failure(error)
             }
-        } catch {
-            _ = try? await store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
-                                 endedAt: CollectionsClock.system())
-            throw error
+        }
+        return try await reader.reading { () async throws(ContractSyncError) -> Summary in
+            do throws(ContractSyncError) {
+                guard var page = try await reader.first(at: cursor)?.get() else {
+                    throw ContractSyncError(message: "the contract sync was stopped before MILES answered", underlying: nil)
+                }
+                while true {
+                    for (deviation, count) in page.schemaDeviations.sorted(by: { $0.key < $1.key }) {
+                        logger.warning("MILES's answer breaks the schema; read leniently", metadata: ["element": "\(deviation)", "times": "\(count)"])
+                        deviationsThisRun += count
+                    }
+                    if let cursor, page.nextCursor == cursor {
+                        throw ContractSyncError(message: "MILES answered with the cursor it was given, so the query would never advance; "
+                                                + "stopped before storing that page (the next run resumes from the last committed one)",
+                                                underlying: nil)
+                    }
+                    // A MILES that sends no AsOf: the query's start by the adapter's clock stands for it (the arrangements' business date).
+                    var query = checkpoint.inProgress ?? SyncCheckpoint.QueryInProgress(
+                        since: since, asOf: page.asOf ?? CollectionsClock.system(), cursor: "", pagesDone: 0, received: 0,
+                        milesTotal: page.totalCount)
+                    query.pagesDone += 1
+                    query.received += page.contracts.count
+                    var next = checkpoint
+                    if let newest = page.contracts.map(\.lastModified).max(), newest > (next.highWaterMark ?? newest) || next.highWaterMark == nil {
+                        next.highWaterMark = newest
+                    }
+                    if let nextCursor = page.nextCursor {
+                        query.cursor = nextCursor
+                        next.inProgress = query
+                    } else {
+                        // The query is complete: the next one starts where MILES began answering this one, or, when
+                        // MILES sends no AsOf, at the newest change seen less the mapping's overlap.
+                        next.inProgress = nil
+                        next.nextChangedSince = gateway.mappings.contract.incrementalStart.nextChangedSince(
+                            asOf: query.asOf, highWaterMark: next.highWaterMark, since: query.since)
+                    }
+                    let written: Int
+                    do {
+                        let now = CollectionsClock.system()
+                        let alerts = try await riskAlerts(page.contracts, today: now.date)
+                        written = try await store.commitPage(page.contracts, checkpoint: next, job: job, runId: runId, alerts: alerts, at: now)
+                        if logger.logLevel <= .trace {
+                            for contract in page.contracts {
+                                // Personal data only under customer.* keys, which the log masks unless told otherwise.
+                                logger.trace("contract from MILES", metadata: [
+                                    "contract": "\(contract.contractNumber)", "version": "\(contract.version)", "status": "\(contract.statusCode)",
+                                    "customer.name": "\(contract.customer.name)", "customer.phone": "\(contract.customer.phones.first ?? "")",
+                                    "customer.email": "\(contract.customer.email ?? "")",
+                                    "customer.postcode": "\(contract.customer.address.postcode)",
+                                ])
+                            }
+                        }
+                    } catch {
+                        throw ContractSyncError(message: "cannot write page \(query.pagesDone) to the store: \(error)", underlying: nil)
+                    }
+                    checkpoint = next
+                    pagesThisRun += 1
+                    receivedThisRun += page.contracts.count
+                    writtenThisRun += written
+                    progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
+                    guard let following = page.nextCursor, let nextPage = await reader.next(after: page) else {
+                        let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
+                        let message = outcome == .completed ? nil
+                            : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
+                        let stored = (try? await store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
+                                                           endedAt: CollectionsClock.system())) ?? 0
+                        var summary = Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
+                                              received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
+                                              storedTotal: stored, outcome: outcome, duration: clock.now - started,
+                                              schemaDeviations: deviationsThisRun)
+                        if let monitoring {
+                            do {
+                                summary.arrangements = try await monitoring.check(on: query.asOf.date, at: CollectionsClock.system())
+                            } catch {
+                                throw ContractSyncError(message: "the contracts are synced, but checking the payment arrangements failed: \(error)",
+                                                        underlying: nil)
+                            }
+                            for id in summary.arrangements.broken {
+                                logger.warning("payment arrangement broken: an approver decides what follows ('arrangement close')",
+                                               metadata: ["arrangement": "\(id)"])
+                            }
+                        }
+                        return summary
+                    }
+                    if let deadline, clock.now >= deadline {
+                        throw ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed after \(pagesThisRun) pages; "
+                                                + "every page committed is kept and the next run resumes", underlying: nil)
+                    }
+                    cursor = following
+                    page = try nextPage.get()
+                }
+            } catch {
+                _ = try? await store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
+                                     endedAt: CollectionsClock.system())
+                throw error
+            }
         }
     }
 
-    /// The page after `cursor`, or nil when there is none; its failure is kept for the loop to throw
-    /// once the page before it is committed.
-    private func readAhead(since: Timestamp?, cursor: String?,
-                           deadline: ContinuousClock.Instant?) async -> Result<ContractPage, ContractSyncError>? {
-        guard let cursor else { return nil }
-        do {
-            return .success(try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline))
-        } catch {
-            return .failure(error)
-        }
-    }
+    /// Pages asked of MILES ahead of the one being stored; each is held decoded until stored.
+    public static let pagesAhead = 2
 
     /// One page, retried while the failure is one a retry can cure; reads are safe to repeat, so an
     /// unknown outcome is retried too. Authentication and business refusals stop at once.
-    private func fetchWithRetry(since: Timestamp?, cursor: String?,
-                                deadline: ContinuousClock.Instant?) async throws(ContractSyncError) -> ContractPage {
+    private func fetchWithRetry(since: Timestamp?, cursor: String?, deadline: ContinuousClock.Instant?,
+                                nextCursorRead: @escaping @Sendable (String) -> Void) async throws(ContractSyncError) -> ContractPage {
         var attempt = 1
         while true {
             do {
-                return try await gateway.findContracts(changedSince: since, cursor: cursor, pageSize: configuration.pageSize)
+                return try await gateway.findContracts(changedSince: since, cursor: cursor, pageSize: configuration.pageSize,
+                                                       nextCursorRead: nextCursorRead)
             } catch {
                 let retryable = error.disposition == .retryable || error.disposition == .unknownOutcome
                 guard retryable, attempt < configuration.retry.maxAttempts else {

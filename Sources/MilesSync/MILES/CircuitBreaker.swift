@@ -6,7 +6,9 @@ import Synchronization
 /// failing MILES, for `openFor`; then one call is let through, and its success closes the circuit.
 ///
 /// Only failures a retry could cure count (server busy, lost connections, unknown outcomes); a
-/// business refusal says MILES is working.
+/// business refusal says MILES is working. Outcomes are judged in the order their calls were sent
+/// (`callSent`): calls overlap (the sync reads pages ahead), and a slow success says nothing of the
+/// calls sent after it, so it does not wipe out their failures.
 public final class CircuitBreaker: Sendable {
     public struct Configuration: Sendable {
         public var threshold: Int
@@ -21,10 +23,13 @@ public final class CircuitBreaker: Sendable {
     private struct ServiceState {
         var consecutiveFailures = 0
         var openedAt: ContinuousClock.Instant?
+        /// The newest call, in sending order, whose failure is counted.
+        var newestFailure: UInt64 = 0
     }
 
     public let configuration: Configuration
     private let states = Mutex<[String: ServiceState]>([:])
+    private let callsSent = Atomic<UInt64>(0)
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -42,12 +47,19 @@ public final class CircuitBreaker: Sendable {
         }
     }
 
-    public func record(success: Bool, for service: String, now: ContinuousClock.Instant = .now) {
+    /// A call's place in the order calls were sent, to pass to `record` with its outcome.
+    public func callSent() -> UInt64 {
+        callsSent.add(1, ordering: .relaxed).newValue
+    }
+
+    public func record(success: Bool, for service: String, call: UInt64, now: ContinuousClock.Instant = .now) {
         states.withLock { states in
             var state = states[service] ?? ServiceState()
             if success {
+                guard call > state.newestFailure else { return }
                 state = ServiceState()
             } else {
+                state.newestFailure = max(state.newestFailure, call)
                 state.consecutiveFailures += 1
                 if state.consecutiveFailures >= configuration.threshold { state.openedAt = now }
             }

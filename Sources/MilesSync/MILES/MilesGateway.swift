@@ -40,18 +40,22 @@ public struct MilesGateway: Sendable {
             throw SOAPCallError(kind: .circuitOpen(service: service, failures: failures), operation: operation.name,
                                 endpoint: client.serviceURL(service), classifier: mappings.contract.faultClassifier)
         }
+        let call = circuitBreaker.callSent()
         do {
             let output = try await client.call(service: service, operation: operation.name, soapAction: mapping.soapAction, payload: payload,
                                                decoder: decoder)
-            circuitBreaker.record(success: true, for: service)
+            circuitBreaker.record(success: true, for: service, call: call)
             return output
         } catch {
-            circuitBreaker.record(success: !(error.disposition == .retryable || error.disposition == .unknownOutcome), for: service)
+            circuitBreaker.record(success: !(error.disposition == .retryable || error.disposition == .unknownOutcome), for: service, call: call)
             throw error
         }
     }
 
-    public func findContracts(changedSince: Timestamp?, cursor: String?, pageSize: Int) async throws(SOAPCallError) -> ContractPage {
+    /// One page of contracts changed since `changedSince`; `nextCursorRead` is told the next page's cursor
+    /// as soon as the answer names it, while the rest of the page is still arriving (`ContractPageReader`).
+    public func findContracts(changedSince: Timestamp?, cursor: String?, pageSize: Int,
+                              nextCursorRead: (@Sendable (String) -> Void)? = nil) async throws(SOAPCallError) -> ContractPage {
         let operation = try mapped(.findContracts)
         let mapping = mappings.contract
         let decoder = mappings.contractDecoder
@@ -60,7 +64,7 @@ public struct MilesGateway: Sendable {
             payload: { writer in
                 try mapping.writeFindContracts(changedSince: changedSince, cursor: cursor, pageSize: pageSize, into: &writer)
             },
-            decoder: { reader in decoder.findContractsDecoder(reader: reader) })
+            decoder: { reader in decoder.findContractsDecoder(reader: reader, nextCursorRead: nextCursorRead) })
     }
 
     public func getContract(number: String) async throws(SOAPCallError) -> Contract? {
