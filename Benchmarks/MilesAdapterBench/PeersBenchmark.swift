@@ -52,7 +52,7 @@ func pullAndDecode(endpoint: String, contracts wanted: Int) async throws {
     var arrears: Int64 = 0
     var invoices = 0
     let start = ContinuousClock.now
-    let reader = ContractPageReader<SOAPCallError>(depth: ContractSync.pagesAhead) { cursor, nextCursorRead in
+    let reader = ContractPageReader<SOAPCallError>(depth: ContractSync.pagesAhead) { cursor, _, _, nextCursorRead in
         do throws(SOAPCallError) {
             return .success(try await gateway.findContracts(changedSince: nil, cursor: cursor, pageSize: storingPageSize,
                                                             nextCursorRead: nextCursorRead))

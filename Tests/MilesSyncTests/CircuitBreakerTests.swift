@@ -19,5 +19,14 @@ struct CircuitBreakerTests {
         other.record(success: true, for: "ContractService", call: other.callSent())
         other.record(success: false, for: "ContractService", call: other.callSent())
         #expect(other.refusal(for: "ContractService") == nil, "a success sent after the failures closes the count")
+
+        let late = CircuitBreaker(configuration: CircuitBreaker.Configuration(threshold: 2, openFor: .seconds(60)))
+        let slowFailure = late.callSent()
+        late.record(success: true, for: "ContractService", call: late.callSent())
+        late.record(success: false, for: "ContractService", call: slowFailure)
+        late.record(success: false, for: "ContractService", call: late.callSent())
+        #expect(late.refusal(for: "ContractService") == nil, "a failure sent before the newest success is not counted")
+        late.record(success: false, for: "ContractService", call: late.callSent())
+        #expect(late.refusal(for: "ContractService") == 2)
     }
 }

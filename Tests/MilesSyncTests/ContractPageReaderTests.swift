@@ -13,7 +13,10 @@ private final class ScriptedMiles: Sendable {
 
     private struct State {
         var asked: [String?] = []
-        var heldUntilAsked: [String: String] = [:]
+        var heldUntilAsked: [String: (other: String, within: Duration)] = [:]
+        var answered: [String?] = []
+        /// "asked X" and "answered X", in the order they happened.
+        var events: [String] = []
         var waiting: [String: [CheckedContinuation<Bool, Never>]] = [:]
         var heldTooLong = false
     }
@@ -24,26 +27,35 @@ private final class ScriptedMiles: Sendable {
     let failing: Set<String>
     private let state = Mutex(State())
 
-    init(pages: Int, earlyCursors: [String: String] = [:], failing: Set<String> = []) {
+    /// Cursors whose first answer fails (after naming its next cursor); asked again, they answer.
+    let failingOnce: Set<String>
+
+    init(pages: Int, earlyCursors: [String: String] = [:], failing: Set<String> = [], failingOnce: Set<String> = []) {
         self.pages = pages
         self.earlyCursors = earlyCursors
         self.failing = failing
+        self.failingOnce = failingOnce
     }
 
     var asked: [String?] { state.withLock { $0.asked } }
     /// Set when a held answer gave up waiting: what it waited for was not asked for in time.
     var heldTooLong: Bool { state.withLock { $0.heldTooLong } }
 
-    /// The answer for `cursor` waits, after naming its next cursor, until `other` has been asked for.
-    func hold(_ cursor: String?, until other: String) {
-        state.withLock { $0.heldUntilAsked[cursor ?? "start"] = other }
+    /// The cursors whose answers have been given, in that order.
+    var answered: [String?] { state.withLock { $0.answered } }
+    var events: [String] { state.withLock { $0.events } }
+
+    /// The answer for `cursor` waits, after naming its next cursor, until `other` has been asked for
+    /// (or `within` has passed).
+    func hold(_ cursor: String?, until other: String, within: Duration = .seconds(10)) {
+        state.withLock { $0.heldUntilAsked[cursor ?? "start"] = (other, within) }
     }
 
     /// True once `cursor` has been asked for; false if it was not within `limit` (a failure's deadline,
     /// so that a reader which never asks fails the test instead of hanging it).
     func waitUntilAsked(_ cursor: String, within limit: Duration = .seconds(10)) async -> Bool {
         let deadline = Task {
-            try? await Task.sleep(for: limit)
+            do { try await Task.sleep(for: limit) } catch { return }
             let waiters = state.withLock { $0.waiting.removeValue(forKey: cursor) ?? [] }
             for waiter in waiters { waiter.resume(returning: false) }
         }
@@ -61,16 +73,24 @@ private final class ScriptedMiles: Sendable {
     func fetch(_ cursor: String?, _ nextCursorRead: @Sendable (String) -> Void) async -> Result<ContractPage, Failure> {
         let waiters = state.withLock { state in
             state.asked.append(cursor)
+            state.events.append("asked \(cursor ?? "start")")
             return cursor.flatMap { state.waiting.removeValue(forKey: $0) } ?? []
         }
         for waiter in waiters { waiter.resume(returning: true) }
         let index = cursor.map { Int($0.dropFirst())! } ?? 0
         let next = index + 1 < pages ? "c\(index + 1)" : nil
         if let next { nextCursorRead(earlyCursors[cursor ?? "start"] ?? next) }
-        if let other = state.withLock({ $0.heldUntilAsked[cursor ?? "start"] }), await !waitUntilAsked(other) {
+        if let hold = state.withLock({ $0.heldUntilAsked[cursor ?? "start"] }), await !waitUntilAsked(hold.other, within: hold.within) {
             state.withLock { $0.heldTooLong = true }
         }
+        defer {
+            state.withLock { state in
+                state.answered.append(cursor)
+                state.events.append("answered \(cursor ?? "start")")
+            }
+        }
         if let cursor, failing.contains(cursor) { return .failure(Failure(cursor: cursor)) }
+        if let cursor, failingOnce.contains(cursor), asked.filter({ $0 == cursor }).count == 1 { return .failure(Failure(cursor: cursor)) }
         return .success(ContractPage(asOf: nil, totalCount: index, nextCursor: next, contracts: []))
     }
 }
@@ -83,7 +103,7 @@ struct ContractPageReaderTests {
         // The first answer is not finished until the second page has been asked for: read one page at a
         // time, it would give up waiting and say so.
         miles.hold(nil, until: "c1")
-        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { await miles.fetch($0, $1) }
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, _, _, named in await miles.fetch(cursor, named) }
         defer { reader.stop() }
         var page = try #require(try await reader.first(at: nil)?.get())
         var positions = [page.totalCount]
@@ -99,7 +119,7 @@ struct ContractPageReaderTests {
     @Test("no more than `depth` pages are asked for past the caller's")
     func boundedAhead() async throws {
         let miles = ScriptedMiles(pages: 10)
-        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { await miles.fetch($0, $1) }
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, _, _, named in await miles.fetch(cursor, named) }
         defer { reader.stop() }
         let first = try #require(try await reader.first(at: nil)?.get())
         #expect(await miles.waitUntilAsked("c2"))
@@ -119,20 +139,20 @@ struct ContractPageReaderTests {
     func cursorMovedOn() async throws {
         // Page 0 names "c9" early, but its whole answer names "c1".
         let miles = ScriptedMiles(pages: 10, earlyCursors: ["start": "c9"])
-        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { await miles.fetch($0, $1) }
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, _, _, named in await miles.fetch(cursor, named) }
         defer { reader.stop() }
         let first = try #require(try await reader.first(at: nil)?.get())
         #expect(first.nextCursor == "c1")
+        #expect(await miles.waitUntilAsked("c9"), "page 1 is asked for with the cursor read early")
         let second = try #require(try await reader.next(after: first)?.get())
-        #expect(second.totalCount == 1)
-        #expect(miles.asked.contains("c9"))
+        #expect(second.totalCount == 1, "and asked again with the one the whole answer names")
         #expect(miles.asked.contains("c1"))
     }
 
     @Test("a failed page is handed over in its place, after the pages before it")
     func failureInOrder() async throws {
         let miles = ScriptedMiles(pages: 5, failing: ["c2"])
-        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { await miles.fetch($0, $1) }
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, _, _, named in await miles.fetch(cursor, named) }
         defer { reader.stop() }
         let first = try #require(try await reader.first(at: nil)?.get())
         let second = try #require(try await reader.next(after: first)?.get())
@@ -140,18 +160,64 @@ struct ContractPageReaderTests {
         #expect(throws: ScriptedMiles.Failure(cursor: "c2")) { try third.get() }
     }
 
+    @Test("a page asked early is asked once; failed, it is asked again in its turn; none is asked two past an unanswered page")
+    func earlyPagesHeldBack() async throws {
+        let miles = ScriptedMiles(pages: 10, failingOnce: ["c1"])
+        // The first answer names c1 at once but is whole only after a while.
+        miles.hold(nil, until: "never", within: .milliseconds(300))
+        let early = Mutex<[String?]>([])
+        let told = Mutex<[ScriptedMiles.Failure]>([])
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, isEarly, failedEarly, named in
+            if isEarly { early.withLock { $0.append(cursor) } }
+            if let failedEarly { told.withLock { $0.append(failedEarly) } }
+            return await miles.fetch(cursor, named)
+        }
+        defer { reader.stop() }
+        async let firstAnswer = reader.first(at: nil)
+        #expect(await miles.waitUntilAsked("c1"))
+        let first = try #require(await firstAnswer).get()
+        let second = try #require(await reader.next(after: first)).get()
+        #expect(second.totalCount == 1)
+        #expect(early.withLock { $0 }.first == "c1", "page 1 was asked early")
+        #expect(miles.asked.filter { $0 == "c1" }.count == 2, "page 1 failed early and was asked again in its turn")
+        #expect(told.withLock { $0 } == [ScriptedMiles.Failure(cursor: "c1")], "told how its early attempt failed")
+        // Page 1's answer named c2 while page 0 was still arriving; page 2 was asked only once page 0 was whole.
+        let events = miles.events
+        let pageZeroWhole = try #require(events.firstIndex(of: "answered start"))
+        let pageTwoAsked = try #require(events.firstIndex(of: "asked c2"))
+        #expect(events.firstIndex(of: "answered c1").map { $0 < pageZeroWhole } == true, "page 1 failed before page 0 was whole")
+        #expect(pageZeroWhole < pageTwoAsked)
+    }
+
+    @Test("reading ends only once every page it asked for has been answered")
+    func readingWaits() async throws {
+        let miles = ScriptedMiles(pages: 10)
+        // Page 1 is still being answered when the caller is done with page 0.
+        miles.hold("c1", until: "never", within: .milliseconds(200))
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 1) { cursor, _, _, named in await miles.fetch(cursor, named) }
+        let first = try await reader.reading { () async -> Result<ContractPage, ScriptedMiles.Failure>? in
+            let page = await reader.first(at: nil)
+            #expect(await miles.waitUntilAsked("c1"))
+            return page
+        }
+        #expect(try first?.get().totalCount == 0)
+        #expect(miles.answered.contains("c1"), "reading returned before the page it asked for was answered")
+    }
+
     @Test("the last page names no next one; once stopped nothing more is handed over or asked for")
     func endAndStop() async throws {
         let miles = ScriptedMiles(pages: 1)
-        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { await miles.fetch($0, $1) }
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, _, _, named in await miles.fetch(cursor, named) }
         let only = try #require(try await reader.first(at: nil)?.get())
         #expect(await reader.next(after: only) == nil)
 
         let longer = ScriptedMiles(pages: 10)
-        let stopped = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { await longer.fetch($0, $1) }
+        let stopped = ContractPageReader<ScriptedMiles.Failure>(depth: 2) { cursor, _, _, named in await longer.fetch(cursor, named) }
         let page = try #require(try await stopped.first(at: nil)?.get())
+        #expect(await longer.waitUntilAsked("c2"))
         stopped.stop()
         #expect(await stopped.next(after: page) == nil)
-        #expect(longer.asked.count <= 3)
+        // Taking page 1 would have asked for page 3.
+        #expect(!longer.asked.contains("c3"))
     }
 }

@@ -6,9 +6,12 @@ import Synchronization
 /// contracts), so up to `depth` pages ahead of the caller's are received and decoded at once, on as
 /// many cores, while the caller works on the one it took.
 ///
-/// A page whose answer, once whole, names another next cursor than the one its successor was asked
-/// with (an answer retried after a failure that moved on) has its successor asked again with the
-/// cursor the whole answer names; what was asked with the other one is dropped.
+/// A page asked before the answer naming it is whole is asked *early*: once, without retries, and
+/// only while the page two before it was answered (so a MILES failing every answer is asked one
+/// page ahead at most). An early page that failed is asked again when its turn comes, told that
+/// failure, which counts as its first attempt (a retry honours its Retry-After). A page whose answer, once whole, names another
+/// next cursor than the one its successor was asked with (an answer retried after a failure that
+/// moved on) has its successor asked again with the cursor the whole answer names.
 ///
 /// ```swift
 /// let reader = ContractPageReader(depth: 2) { cursor, nextCursorRead in
@@ -20,8 +23,10 @@ import Synchronization
 /// }
 /// ```
 public final class ContractPageReader<Failure: Error>: Sendable {
-    public typealias Fetch = @Sendable (_ cursor: String?, _ nextCursorRead: @escaping @Sendable (String) -> Void) async
-        -> Result<ContractPage, Failure>
+    /// Asks for the page at `cursor`. `early`: asked before the answer naming it was whole, so once,
+    /// without retries; `failedEarly`: how the early attempt failed, when this asks again in its turn.
+    public typealias Fetch = @Sendable (_ cursor: String?, _ early: Bool, _ failedEarly: Failure?,
+                                        _ nextCursorRead: @escaping @Sendable (String) -> Void) async -> Result<ContractPage, Failure>
 
     private struct State {
         /// The cursor each page is asked with, by its position in the query (the first may be nil).
@@ -33,6 +38,9 @@ public final class ContractPageReader<Failure: Error>: Sendable {
         var taken = 0
         /// Pages asked for so far are those up to this position.
         var askedUpTo = -1
+        /// Pages asked early, and pages whose answer came whole and good.
+        var early: Set<Int> = []
+        var answered: Set<Int> = []
         var stopped = false
     }
 
@@ -54,6 +62,7 @@ public final class ContractPageReader<Failure: Error>: Sendable {
     /// The query's first page here: the one asked for with `cursor` (nil: the query's start).
     public func first(at cursor: String?) async -> Result<ContractPage, Failure>? {
         await take { state in
+            precondition(state.cursors.isEmpty, "a ContractPageReader reads one query: first(at:) is asked once")
             state.cursors = [cursor]
             return 0
         }
@@ -71,6 +80,8 @@ public final class ContractPageReader<Failure: Error>: Sendable {
                 }
                 state.fetches = state.fetches.filter { $0.key < position }
                 state.cursors.removeSubrange(position...)
+                state.early = state.early.filter { $0 < position }
+                state.answered = state.answered.filter { $0 < position }
                 state.askedUpTo = position - 1
             }
             if position == state.cursors.count { state.cursors.append(following) }
@@ -105,40 +116,75 @@ public final class ContractPageReader<Failure: Error>: Sendable {
     }
 
     private func take(_ choose: (inout State) -> Int?) async -> Result<ContractPage, Failure>? {
-        let chosen: Task<Result<ContractPage, Failure>, Never>? = state.withLock { state in
+        let chosen: (position: Int, fetch: Task<Result<ContractPage, Failure>, Never>)? = state.withLock { state in
             guard !state.stopped, let position = choose(&state) else { return nil }
             state.taken = position + 1
             askAllowed(&state)
-            return state.fetches.removeValue(forKey: position)
+            return state.fetches.removeValue(forKey: position).map { (position, $0) }
         }
-        guard let fetch = chosen else { return nil }
-        return await withTaskCancellationHandler {
+        guard let (position, fetch) = chosen else { return nil }
+        let result = await wait(for: fetch)
+        guard case let .failure(failure) = result else { return result }
+        // An early page that failed is asked again in its turn, its early failure the first attempt.
+        let again: Task<Result<ContractPage, Failure>, Never>? = state.withLock { state in
+            guard !state.stopped, state.early.remove(position) != nil else { return nil }
+            let task = ask(position, cursor: state.cursors[position], early: false, failedEarly: failure)
+            state.dropped.append(task)
+            return task
+        }
+        guard let again else { return result }
+        return await wait(for: again)
+    }
+
+    private func wait(for fetch: Task<Result<ContractPage, Failure>, Never>) async -> Result<ContractPage, Failure> {
+        await withTaskCancellationHandler {
             await fetch.value
         } onCancel: {
             fetch.cancel()
         }
     }
 
-    /// The answer for the page at `position` named the cursor of the page after it.
-    private func cursorRead(_ cursor: String, after position: Int) {
+    /// The answer for the page at `position`, asked with `askedWith`, named the cursor of the page after it.
+    /// An answer dropped since (its cursor replaced) is not listened to.
+    private func cursorRead(_ cursor: String, after position: Int, askedWith: String?) {
         state.withLock { state in
-            guard !state.stopped, state.cursors.count == position + 1 else { return }
+            guard !state.stopped, state.cursors.count == position + 1, state.cursors[position] == askedWith else { return }
             state.cursors.append(cursor)
             askAllowed(&state)
         }
     }
 
-    /// Asks for every page not yet asked for whose cursor is known, up to `depth` past the caller's.
+    /// Asks for every page not yet asked for whose cursor is known, up to `depth` past the caller's; a
+    /// page whose predecessor is not yet answered only while the page two before it is.
     private func askAllowed(_ state: inout State) {
         // The caller works on page `taken - 1`, or waits for it.
         let last = min(state.cursors.count - 1, state.taken - 1 + depth)
         guard !state.stopped, state.askedUpTo < last else { return }
         for position in (state.askedUpTo + 1)...last {
-            let cursor = state.cursors[position]
-            state.fetches[position] = Task { [fetch] in
-                await fetch(cursor) { [weak self] next in self?.cursorRead(next, after: position) }
-            }
+            let early = position >= state.taken && !state.answered.contains(position - 1)
+            if early, position >= 2, !state.answered.contains(position - 2) { break }
+            if early { state.early.insert(position) }
+            state.fetches[position] = ask(position, cursor: state.cursors[position], early: early, failedEarly: nil)
+            state.askedUpTo = position
         }
-        state.askedUpTo = last
+    }
+
+    private func ask(_ position: Int, cursor: String?, early: Bool, failedEarly: Failure?) -> Task<Result<ContractPage, Failure>, Never> {
+        // The task holds the reader until its answer is in: a reader let go of without `stop` still
+        // ends, after at most `depth` more pages.
+        Task { [fetch, self] in
+            let result = await fetch(cursor, early, failedEarly) { next in self.cursorRead(next, after: position, askedWith: cursor) }
+            if case .success = result { answered(position, askedWith: cursor) }
+            return result
+        }
+    }
+
+    /// The page at `position`, asked with `askedWith`, was answered whole: pages held back behind it may be asked.
+    private func answered(_ position: Int, askedWith: String?) {
+        state.withLock { state in
+            guard !state.stopped, position < state.cursors.count, state.cursors[position] == askedWith else { return }
+            state.answered.insert(position)
+            askAllowed(&state)
+        }
     }
 }

@@ -129,12 +129,18 @@ public struct ContractSync: Sendable {
 
         let deadline = configuration.deadline.map { clock.now + $0 }
         // MILES is read ahead of the store: each page is asked for as soon as the answer before it names it,
-        // so receiving and decoding run on one core while the store writes on the other. Pages are still
-        // committed one at a time, in order, each with the checkpoint that follows it; a failed commit
-        // stops the reading.
-        let reader = ContractPageReader<ContractSyncError>(depth: Self.pagesAhead) { [self] cursor, nextCursorRead in
+        // up to `pagesAhead` pages past the one being stored, so receiving and decoding run beside the store's
+        // writes. Pages are still committed one at a time, in order, each with the checkpoint that follows it;
+        // the run's end or a failed commit stops the reading, and no page is asked for past the deadline.
+        let reader = ContractPageReader<ContractSyncError>(depth: Self.pagesAhead) { [self] cursor, early, failedEarly, nextCursorRead in
+            if let deadline, ContinuousClock.now >= deadline {
+                return .failure(ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed before the page after "
+                                                  + "cursor \(cursor ?? "-") was asked for", underlying: nil))
+            }
             do throws(ContractSyncError) {
-                return .success(try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline, nextCursorRead: nextCursorRead))
+                return .success(try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline,
+                                                         attempts: early ? 1 : configuration.retry.maxAttempts,
+                                                         failedEarly: failedEarly?.underlying, nextCursorRead: nextCursorRead))
             } catch {
                 return .failure(error)
             }
@@ -198,12 +204,12 @@ public struct ContractSync: Sendable {
                     receivedThisRun += page.contracts.count
                     writtenThisRun += written
                     progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
-                    guard let following = page.nextCursor, let nextPage = await reader.next(after: page) else {
+                    guard let following = page.nextCursor else {
                         let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
                         let message = outcome == .completed ? nil
                             : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
                         let stored = (try? await store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
-                                                           endedAt: CollectionsClock.system())) ?? 0
+                                                                 endedAt: CollectionsClock.system())) ?? 0
                         var summary = Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
                                               received: receivedThisRun, written: writtenThisRun, milesTotal: query.milesTotal,
                                               storedTotal: stored, outcome: outcome, duration: clock.now - started,
@@ -222,6 +228,10 @@ public struct ContractSync: Sendable {
                         }
                         return summary
                     }
+                    guard let nextPage = await reader.next(after: page) else {
+                        throw ContractSyncError(message: "the reading of MILES's pages stopped after \(pagesThisRun) pages; every page "
+                                                + "committed is kept and the next run resumes", underlying: nil)
+                    }
                     if let deadline, clock.now >= deadline {
                         throw ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed after \(pagesThisRun) pages; "
                                                 + "every page committed is kept and the next run resumes", underlying: nil)
@@ -231,7 +241,7 @@ public struct ContractSync: Sendable {
                 }
             } catch {
                 _ = try? await store.finishRun(runId, outcome: .failed, message: error.description, milesTotal: checkpoint.inProgress?.milesTotal,
-                                     endedAt: CollectionsClock.system())
+                                               endedAt: CollectionsClock.system())
                 throw error
             }
         }
@@ -241,38 +251,51 @@ public struct ContractSync: Sendable {
     public static let pagesAhead = 2
 
     /// One page, retried while the failure is one a retry can cure; reads are safe to repeat, so an
-    /// unknown outcome is retried too. Authentication and business refusals stop at once.
-    private func fetchWithRetry(since: Timestamp?, cursor: String?, deadline: ContinuousClock.Instant?,
+    /// unknown outcome is retried too. Authentication and business refusals stop at once. `failedEarly`:
+    /// the failure of the page's early attempt (`ContractPageReader`), which counts as its first.
+    private func fetchWithRetry(since: Timestamp?, cursor: String?, deadline: ContinuousClock.Instant?, attempts: Int,
+                                failedEarly: SOAPCallError? = nil,
                                 nextCursorRead: @escaping @Sendable (String) -> Void) async throws(ContractSyncError) -> ContractPage {
         var attempt = 1
+        if let failedEarly {
+            try await waitToRetry(after: failedEarly, attempt: attempt, of: attempts, deadline: deadline)
+            attempt += 1
+        }
         while true {
             do {
                 return try await gateway.findContracts(changedSince: since, cursor: cursor, pageSize: configuration.pageSize,
                                                        nextCursorRead: nextCursorRead)
             } catch {
-                let retryable = error.disposition == .retryable || error.disposition == .unknownOutcome
-                guard retryable, attempt < configuration.retry.maxAttempts else {
-                    let reason = error.disposition == .authentication
-                        ? "MILES refused the adapter's credentials; check the username and password (no checkpoint was moved)"
-                        : error.disposition == .unavailable
-                        ? "MILES keeps failing, so the sync stopped calling it; every page committed is kept and the next run resumes"
-                        : retryable ? "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")" : "MILES refused the request"
-                    throw ContractSyncError(message: "\(reason): \(error)", underlying: error)
-                }
+                try await waitToRetry(after: error, attempt: attempt, of: attempts, deadline: deadline)
                 attempt += 1
-                let wait = configuration.retry.delay(beforeAttempt: attempt, retryAfter: error.retryAfter)
-                if let deadline, ContinuousClock.now + wait > deadline {
-                    throw ContractSyncError(message: "the run's deadline comes before the next retry (in \(wait)); stopped, every page "
-                                            + "committed is kept and the next run resumes: \(error)", underlying: error)
-                }
-                logger.warning("FindContracts failed; retrying", metadata: [
-                    "attempt": "\(attempt)", "wait": "\(wait)", "error": "\(error)"])
-                do {
-                    try await sleep(wait)
-                } catch {
-                    throw ContractSyncError(message: "cancelled while waiting to retry", underlying: nil)
-                }
             }
+        }
+    }
+
+    /// Waits before the attempt after `attempt`, or throws when `error` is not worth retrying or no
+    /// attempt is left.
+    private func waitToRetry(after error: SOAPCallError, attempt: Int, of attempts: Int,
+                             deadline: ContinuousClock.Instant?) async throws(ContractSyncError) {
+        let retryable = error.disposition == .retryable || error.disposition == .unknownOutcome
+        guard retryable, attempt < attempts else {
+            let reason = error.disposition == .authentication
+                ? "MILES refused the adapter's credentials; check the username and password (no checkpoint was moved)"
+                : error.disposition == .unavailable
+                ? "MILES keeps failing, so the sync stopped calling it; every page committed is kept and the next run resumes"
+                : retryable ? "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")" : "MILES refused the request"
+            throw ContractSyncError(message: "\(reason): \(error)", underlying: error)
+        }
+        let wait = configuration.retry.delay(beforeAttempt: attempt + 1, retryAfter: error.retryAfter)
+        if let deadline, ContinuousClock.now + wait > deadline {
+            throw ContractSyncError(message: "the run's deadline comes before the next retry (in \(wait)); stopped, every page "
+                                    + "committed is kept and the next run resumes: \(error)", underlying: error)
+        }
+        logger.warning("FindContracts failed; retrying", metadata: [
+            "attempt": "\(attempt + 1)", "wait": "\(wait)", "error": "\(error)"])
+        do {
+            try await sleep(wait)
+        } catch {
+            throw ContractSyncError(message: "cancelled while waiting to retry", underlying: nil)
         }
     }
 }

@@ -23,8 +23,9 @@ public final class CircuitBreaker: Sendable {
     private struct ServiceState {
         var consecutiveFailures = 0
         var openedAt: ContinuousClock.Instant?
-        /// The newest call, in sending order, whose failure is counted.
+        /// The newest calls, in sending order, whose failure or success is counted.
         var newestFailure: UInt64 = 0
+        var newestSuccess: UInt64 = 0
     }
 
     public let configuration: Configuration
@@ -57,8 +58,10 @@ public final class CircuitBreaker: Sendable {
             var state = states[service] ?? ServiceState()
             if success {
                 guard call > state.newestFailure else { return }
-                state = ServiceState()
+                state = ServiceState(newestSuccess: max(state.newestSuccess, call))
             } else {
+                // A slow failure of a call sent before the newest success says nothing of MILES now.
+                guard call > state.newestSuccess else { return }
                 state.newestFailure = max(state.newestFailure, call)
                 state.consecutiveFailures += 1
                 if state.consecutiveFailures >= configuration.threshold { state.openedAt = now }
