@@ -9,13 +9,14 @@ import Synchronization
 /// A page asked before the answer naming it is whole is asked *early*: once, without retries, and
 /// only while the page two before it was answered (so a MILES failing every answer is asked one
 /// page ahead at most). An early page that failed is asked again when its turn comes, told that
-/// failure, which counts as its first attempt (a retry honours its Retry-After). A page whose answer, once whole, names another
-/// next cursor than the one its successor was asked with (an answer retried after a failure that
-/// moved on) has its successor asked again with the cursor the whole answer names.
+/// failure, which counts as its first attempt (a retry honours its Retry-After). A page whose
+/// answer, once whole, names another next cursor than the one its successor was asked with (an
+/// answer retried after a failure that moved on) has its successor asked again with the cursor the
+/// whole answer names.
 ///
 /// ```swift
-/// let reader = ContractPageReader(depth: 2) { cursor, nextCursorRead in
-///     await fetch(cursor: cursor, nextCursorRead: nextCursorRead)
+/// let reader = ContractPageReader(depth: 2) { cursor, early, failedEarly, nextCursorRead in
+///     await fetch(cursor: cursor, attempts: early ? 1 : 3, after: failedEarly, nextCursorRead: nextCursorRead)
 /// }
 /// try await reader.reading {
 ///     var page = try await reader.first(at: checkpointCursor)!.get()
@@ -125,15 +126,18 @@ public final class ContractPageReader<Failure: Error>: Sendable {
         guard let (position, fetch) = chosen else { return nil }
         let result = await wait(for: fetch)
         guard case let .failure(failure) = result else { return result }
-        // An early page that failed is asked again in its turn, its early failure the first attempt.
+        // An early page that failed is asked again in its turn, its early failure the first attempt. Kept
+        // among the fetches while it runs, so that `stop` returns it, and let go of (with its page) once in.
         let again: Task<Result<ContractPage, Failure>, Never>? = state.withLock { state in
             guard !state.stopped, state.early.remove(position) != nil else { return nil }
             let task = ask(position, cursor: state.cursors[position], early: false, failedEarly: failure)
-            state.dropped.append(task)
+            state.fetches[position] = task
             return task
         }
         guard let again else { return result }
-        return await wait(for: again)
+        let answer = await wait(for: again)
+        state.withLock { _ = $0.fetches.removeValue(forKey: position) }
+        return answer
     }
 
     private func wait(for fetch: Task<Result<ContractPage, Failure>, Never>) async -> Result<ContractPage, Failure> {

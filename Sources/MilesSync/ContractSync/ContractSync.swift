@@ -134,8 +134,8 @@ public struct ContractSync: Sendable {
         // the run's end or a failed commit stops the reading, and no page is asked for past the deadline.
         let reader = ContractPageReader<ContractSyncError>(depth: Self.pagesAhead) { [self] cursor, early, failedEarly, nextCursorRead in
             if let deadline, ContinuousClock.now >= deadline {
-                return .failure(ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed before the page after "
-                                                  + "cursor \(cursor ?? "-") was asked for", underlying: nil))
+                return .failure(ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed before the page at cursor "
+                                                  + "\(cursor ?? "-") was asked for", underlying: nil))
             }
             do throws(ContractSyncError) {
                 return .success(try await fetchWithRetry(since: since, cursor: cursor, deadline: deadline,
