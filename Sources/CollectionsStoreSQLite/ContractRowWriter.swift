@@ -17,8 +17,10 @@ final class ContractRowWriter {
     /// written once, as the upsert would leave it unchanged the next time.
     private var customersWritten: [String: Customer] = [:]
 
-    init(_ db: Database) throws {
+    /// `contracts`: how many contracts the transaction will write, at most (sizes what it remembers once).
+    init(_ db: Database, contracts: Int = 1) throws {
         self.db = db
+        customersWritten.reserveCapacity(contracts)
         customer = try BulkInsert(cached: db, sql: """
             INSERT INTO customers (partner_id, name, kind, line1, line2, town, postcode, country, phones, email, vulnerable, version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

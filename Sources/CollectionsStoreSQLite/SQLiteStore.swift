@@ -66,7 +66,8 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
             readOnly.busyMode = .timeout(10)
             sideReader = try DatabaseQueue(path: path, configuration: readOnly)
         }
-        executor = StoreExecutor(name: "miles-adapter.store")
+        // Linux keeps 15 bytes of a thread's name and refuses a longer one: this one shows in top -H and ps -L.
+        executor = StoreExecutor(name: "miles-store")
     }
 
     deinit {
@@ -146,7 +147,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
                            at: Timestamp) async throws -> Int {
         try transaction { db in
             var written = 0
-            let writer = try ContractRowWriter(db)
+            let writer = try ContractRowWriter(db, contracts: contracts.count)
             for contract in contracts where try writer.write(contract) { written += 1 }
             if written > 0 { try self.advanceContractsRevision(db) }
             try self.indexCustomerNames(db)

@@ -28,9 +28,7 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
             condition.signal()
         } else {
             running = true
-            let thread = Thread { [self] in run() }
-            thread.name = name
-            thread.start()
+            Thread { [self] in run() }.start()
         }
         condition.unlock()
     }
@@ -44,6 +42,8 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     }
 
     private func run() {
+        // Foundation names a thread only from within it, on Linux.
+        Thread.current.name = name
         while true {
             condition.lock()
             while jobs.isEmpty, !stopped { condition.wait() }

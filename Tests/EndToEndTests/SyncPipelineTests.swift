@@ -2,7 +2,9 @@ import CollectionsDomain
 import CollectionsStore
 import Foundation
 import MilesMock
+import MilesSOAP
 import MilesSync
+import Synchronization
 import TestSupport
 import Testing
 
@@ -93,4 +95,42 @@ struct SyncPipelineTests {
             #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
         }
     }
+
+    /// The sync reads at utility priority so that, with fewer free cores than stages, the reading
+    /// yields to the store's writer: libdispatch gives a utility thread a higher nice value on Linux.
+    @Test("a page asked at utility priority is received and decoded on a thread that yields to one asked at the default")
+    func readingYieldsToTheStore() async throws {
+        try await withHarness(contracts: 20) { harness in
+            let gateway = MilesGateway(
+                connection: MilesConnection(endpoint: harness.server.endpoint, credentials: MilesCredentials(
+                    username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)),
+                mappings: harness.mappings)
+            let utility = try #require(await niceWhileDecoding(gateway, priority: .utility))
+            let medium = try #require(await niceWhileDecoding(gateway, priority: .medium))
+            #expect(utility > medium)
+        }
+    }
+
+    /// The nice value of the thread decoding a FindContracts answer asked for at `priority`, read when
+    /// the decoder reaches the answer's next cursor.
+    private func niceWhileDecoding(_ gateway: MilesGateway, priority: TaskPriority) async -> Int? {
+        // Awaited through a continuation, not the task's value, so the test's own priority does not raise it.
+        await withCheckedContinuation { continuation in
+            Task(priority: priority) {
+                let nice = Mutex<Int?>(nil)
+                _ = try? await gateway.findContracts(changedSince: nil, cursor: nil, pageSize: 10) { _ in
+                    nice.withLock { $0 = currentThreadNice() }
+                }
+                continuation.resume(returning: nice.withLock { $0 })
+            }
+        }
+    }
+}
+
+/// This thread's nice value (Linux's /proc): field 19 of its stat, the 17th after the parenthesised name.
+private func currentThreadNice() -> Int? {
+    guard let stat = try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8),
+          let nameEnd = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
+    return fields.count > 16 ? Int(fields[16]) : nil
 }

@@ -1,4 +1,5 @@
 import CollectionsDomain
+import Dispatch
 import MilesSync
 import Synchronization
 import Testing
@@ -204,6 +205,36 @@ struct ContractPageReaderTests {
         #expect(miles.answered.contains("c1"), "reading returned before the page it asked for was answered")
     }
 
+    @Test("pages are asked at the reader's priority, on the shared pool though the caller prefers its own executor")
+    func priorityAndExecutor() async throws {
+        let miles = ScriptedMiles(pages: 4)
+        let executor = QueueExecutor()
+        // (base priority, asked on the caller's executor) per page.
+        let asked = Mutex<[(TaskPriority?, Bool)]>([])
+        let reader = ContractPageReader<ScriptedMiles.Failure>(depth: 2, priority: .utility) { cursor, _, _, named in
+            asked.withLock { $0.append((withUnsafeCurrentTask { $0?.basePriority }, QueueExecutor.isCurrent)) }
+            return await miles.fetch(cursor, named)
+        }
+        defer { reader.stop() }
+        let positions = try await withTaskExecutorPreference(executor) {
+            // The preference takes effect when the task is next scheduled, not at the call.
+            await Task.yield()
+            #expect(QueueExecutor.isCurrent)
+            var page = try #require(try await reader.first(at: nil)?.get())
+            var positions = [page.totalCount]
+            while let next = await reader.next(after: page) {
+                page = try next.get()
+                positions.append(page.totalCount)
+            }
+            return positions
+        }
+        #expect(positions == [0, 1, 2, 3])
+        let seen = asked.withLock { $0 }
+        #expect(seen.count == 4)
+        #expect(seen.allSatisfy { $0.0 == .utility }, "asked at \(seen.map(\.0))")
+        #expect(seen.allSatisfy { !$0.1 }, "a page was asked on the caller's executor, where the store works")
+    }
+
     @Test("the last page names no next one; once stopped nothing more is handed over or asked for")
     func endAndStop() async throws {
         let miles = ScriptedMiles(pages: 1)
@@ -219,5 +250,23 @@ struct ContractPageReaderTests {
         #expect(await stopped.next(after: page) == nil)
         // Taking page 1 would have asked for page 3.
         #expect(!longer.asked.contains("c3"))
+    }
+}
+
+/// A task executor of its own for a test's caller: jobs run on one dispatch queue, which code can
+/// recognise itself on.
+private final class QueueExecutor: TaskExecutor {
+    private static let key = DispatchSpecificKey<Bool>()
+    private let queue = DispatchQueue(label: "the caller's executor")
+
+    init() {
+        queue.setSpecific(key: Self.key, value: true)
+    }
+
+    static var isCurrent: Bool { DispatchQueue.getSpecific(key: key) == true }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

@@ -20,4 +20,15 @@ struct SQLiteStoreFileTests {
         }
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
+
+    @Test("the store's work runs on a thread named miles-store, for an operator's top -H or ps -L")
+    func threadNamed() async throws {
+        let store = try SQLiteStore(path: ":memory:")
+        let name = await withTaskExecutorPreference(store.taskExecutor) {
+            // The preference takes effect when the task is next scheduled, not at the call.
+            await Task.yield()
+            return (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+        }
+        #expect(name == "miles-store")
+    }
 }

@@ -67,7 +67,8 @@ struct SyncCommand: AsyncParsableCommand {
                         configuration: ContractSync.Configuration(pageSize: configuration.pageSize,
                                                                   retry: RetryPolicy(maxAttempts: configuration.maxAttempts),
                                                                   deadline: deadlineMinutes.map { .seconds($0 * 60) }),
-                        mode: mode, logger: logger, monitoring: ArrangementMonitoring(store: session.store, mappings: session.mappings))
+                        mode: mode, logger: logger, monitoring: ArrangementMonitoring(store: session.store, mappings: session.mappings),
+                        storeExecutor: session.storeExecutor)
                 } catch {
                     try? await session.store.releaseJobLock(job: "contracts", for: holder)
                     throw error
@@ -95,11 +96,14 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// Runs the contract sync with progress output, turning its failures into CLI failures.
     static func runSync(gateway: MilesGateway, store: any SyncStore, configuration: ContractSync.Configuration,
-                        mode: ContractSync.Mode, logger: Logger, monitoring: ArrangementMonitoring?) async throws -> ContractSync.Summary {
+                        mode: ContractSync.Mode, logger: Logger, monitoring: ArrangementMonitoring?,
+                        storeExecutor: (any TaskExecutor)?) async throws -> ContractSync.Summary {
         let reporter = SyncProgressReporter(logger: logger)
         let sync = ContractSync(gateway: gateway, store: store, configuration: configuration, logger: logger, monitoring: monitoring)
         do {
-            let summary = try await sync.run(mode: mode) { reporter.report($0) }
+            let summary = try await withTaskExecutorPreference(storeExecutor) { () async throws(ContractSyncError) in
+                try await sync.run(mode: mode) { reporter.report($0) }
+            }
             reporter.finish()
             return summary
         } catch {

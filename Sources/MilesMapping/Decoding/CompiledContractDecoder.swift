@@ -72,28 +72,32 @@ public struct CompiledContractDecoder: Sendable {
             }
             return current
         }
-        let pageRoles: [String: Role] = ["asOf": .asOf, "totalCount": .totalCount, "nextCursor": .nextCursor]
-        for (name, path) in operation.responseFields {
-            if let role = pageRoles[name] { _ = insert(path, role: role, below: 0) }
+        // Fields in the model's order (its declaration follows MILES's), not the dictionaries' order, which
+        // changes from one process to the next: the decoder's first guess at each next element depends on it.
+        let pageRoles: [(name: String, role: Role)] = [("asOf", .asOf), ("totalCount", .totalCount), ("nextCursor", .nextCursor)]
+        for (name, role) in pageRoles {
+            if let path = operation.responseFields[name] { _ = insert(path, role: role, below: 0) }
         }
         let record = insert(operation.recordsPath, role: .contractRecord, below: 0)
-        for (field, path) in contract.contractFields where field != .invoices {
-            _ = insert(path, role: .field(field), below: record)
+        for field in ModelField.allCases where field != .invoices {
+            if let path = contract.contractFields[field] { _ = insert(path, role: .field(field), below: record) }
         }
         if let invoicePath = contract.contractFields[.invoices] {
             let invoice = insert(invoicePath, role: .invoiceRecord, below: record)
-            for (field, path) in contract.invoiceFields {
-                _ = insert(path, role: .field(field), below: invoice)
+            for field in ModelField.allCases {
+                if let path = contract.invoiceFields[field] { _ = insert(path, role: .field(field), below: invoice) }
             }
         }
         return nodes
     }
 
     /// A decoder for one FindContracts answer, bound to `reader`'s names.
-    /// `nextCursorRead` is told the next page's cursor as soon as the answer names it.
-    public func findContractsDecoder(reader: XMLStreamReader, nextCursorRead: (@Sendable (String) -> Void)? = nil) -> ContractPageDecoder {
+    /// `nextCursorRead` is told the next page's cursor as soon as the answer names it; `pageSize`, the
+    /// number of contracts asked for, sizes the page's array once.
+    public func findContractsDecoder(reader: XMLStreamReader, pageSize: Int = 0,
+                                     nextCursorRead: (@Sendable (String) -> Void)? = nil) -> ContractPageDecoder {
         ContractPageDecoder(operation: .findContracts, tree: findContractsTree, reader: reader, compiled: self, isPaged: true,
-                            validation: findContractsValidation, nextCursorRead: nextCursorRead)
+                            validation: findContractsValidation, expectedContracts: pageSize, nextCursorRead: nextCursorRead)
     }
 
     /// A decoder for one GetContract answer, bound to `reader`'s names.

@@ -55,6 +55,7 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     @exclusivity(unchecked) private var draft = ContractDraft()
     @exclusivity(unchecked) private var invoice = InvoiceDraft()
     @exclusivity(unchecked) private var contracts: [Contract] = []
+    private static let largestReservedPage = 10_000
     private var asOf: Timestamp?
     private var totalCount: Int?
     private var nextCursor: String?
@@ -63,8 +64,12 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     private let nextCursorRead: (@Sendable (String) -> Void)?
 
     init(operation: MilesOperation, tree mappedTree: [CompiledContractDecoder.TreeNode]?, reader: XMLStreamReader,
-         compiled: CompiledContractDecoder, isPaged: Bool, validation: SchemaValidation, nextCursorRead: (@Sendable (String) -> Void)? = nil) {
+         compiled: CompiledContractDecoder, isPaged: Bool, validation: SchemaValidation, expectedContracts: Int = 0,
+         nextCursorRead: (@Sendable (String) -> Void)? = nil) {
         self.nextCursorRead = nextCursorRead
+        // Growing the array as contracts arrive copied each page about twice over. Capped: the count is a
+        // request, and an answer holding fewer should not cost more.
+        contracts.reserveCapacity(min(max(0, expectedContracts), Self.largestReservedPage))
         unmappedOperation = mappedTree == nil ? operation : nil
         let tree = mappedTree ?? [CompiledContractDecoder.TreeNode(name: operation.name, role: .container, children: [], path: "")]
         var nodes: [BoundNode] = []
@@ -76,10 +81,15 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
             nodes.append(BoundNode(role: node.role, firstChild: childNames.count, childCount: node.children.count,
                                    firstSchemaName: schemaNames.count, schemaCount: node.schemaChildren?.count ?? -1))
             schemaNames.append(contentsOf: (node.schemaChildren ?? []).map(reader.intern))
-            for child in node.children {
-                childNames.append(reader.intern(tree[child].name))
-                childIndexes.append(child)
-                childSchemaPositions.append(node.schemaChildren?.firstIndex(of: tree[child].name) ?? -1)
+            // In the schema's order, which MILES sends, so that `mappedChild` finds the next element at the
+            // first look; children the schema does not place keep the mapping's order, after the others.
+            let positioned = node.children.enumerated().map { offset, child in
+                (child: child, schema: node.schemaChildren?.firstIndex(of: tree[child].name), offset: offset)
+            }
+            for entry in positioned.sorted(by: { ($0.schema ?? Int.max, $0.offset) < ($1.schema ?? Int.max, $1.offset) }) {
+                childNames.append(reader.intern(tree[entry.child].name))
+                childIndexes.append(entry.child)
+                childSchemaPositions.append(entry.schema ?? -1)
             }
         }
         self.childSchemaPositions = .allocate(capacity: childSchemaPositions.count)

@@ -65,8 +65,9 @@ public struct SOAPClient: Sendable {
         decoder: @escaping @Sendable (XMLStreamReader) -> Decoder
     ) async throws(SOAPCallError) -> Decoder.Output {
         let result: Result<Decoder.Output, SOAPCallError> = await withCheckedContinuation { continuation in
-            // curl blocks its thread for the whole exchange; keep that off the cooperative pool.
-            DispatchQueue.global().async {
+            // curl blocks its thread for the whole exchange; keep that off the cooperative pool, at the
+            // calling task's priority.
+            DispatchQueue.global(qos: .init(Task.currentPriority)).async {
                 continuation.resume(returning: Result {
                     () throws(SOAPCallError) in
                     try self.callBlocking(service: service, operation: operation, soapAction: soapAction, kind: kind,
@@ -142,6 +143,20 @@ public struct SOAPClient: Sendable {
             throw failure(answer.status == 500 ? .httpStatus(500, body: "") : .invalidResponse(error))
         } catch {
             throw failure(.invalidResponse(.rejected(String(describing: error))))
+        }
+    }
+}
+
+private extension DispatchQoS.QoSClass {
+    /// A batch job's calls (utility or background priority) run on threads that yield to its other
+    /// work (libdispatch lowers such a thread's nice value on Linux); anything higher keeps the default.
+    init(_ priority: TaskPriority) {
+        if priority <= .background {
+            self = .background
+        } else if priority <= .utility {
+            self = .utility
+        } else {
+            self = .default
         }
     }
 }

@@ -46,13 +46,16 @@ public final class ContractPageReader<Failure: Error>: Sendable {
     }
 
     private let depth: Int
+    private let priority: TaskPriority?
     private let fetch: Fetch
     private let state = Mutex(State())
 
     /// `depth`: how many pages may be asked for ahead of the one the caller works on (at least 1).
-    /// Each is held decoded in memory until taken.
-    public init(depth: Int, fetch: @escaping Fetch) {
+    /// Each is held decoded in memory until taken. `priority`: the fetches' tasks' priority (the
+    /// caller's when nil).
+    public init(depth: Int, priority: TaskPriority? = nil, fetch: @escaping Fetch) {
         self.depth = max(1, depth)
+        self.priority = priority
         self.fetch = fetch
     }
 
@@ -175,8 +178,9 @@ public final class ContractPageReader<Failure: Error>: Sendable {
 
     private func ask(_ position: Int, cursor: String?, early: Bool, failedEarly: Failure?) -> Task<Result<ContractPage, Failure>, Never> {
         // The task holds the reader until its answer is in: a reader let go of without `stop` still
-        // ends, after at most `depth` more pages.
-        Task { [fetch, self] in
+        // ends, after at most `depth` more pages. It runs on the shared pool even when the caller
+        // prefers its own executor (the sync works on the SQLite store's thread): decoding goes beside.
+        Task(executorPreference: globalConcurrentExecutor, priority: priority) { [fetch, self] in
             let result = await fetch(cursor, early, failedEarly) { next in self.cursorRead(next, after: position, askedWith: cursor) }
             if case .success = result { answered(position, askedWith: cursor) }
             return result

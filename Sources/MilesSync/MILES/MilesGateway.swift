@@ -64,7 +64,7 @@ public struct MilesGateway: Sendable {
             payload: { writer in
                 try mapping.writeFindContracts(changedSince: changedSince, cursor: cursor, pageSize: pageSize, into: &writer)
             },
-            decoder: { reader in decoder.findContractsDecoder(reader: reader, nextCursorRead: nextCursorRead) })
+            decoder: { reader in decoder.findContractsDecoder(reader: reader, pageSize: pageSize, nextCursorRead: nextCursorRead) })
     }
 
     public func getContract(number: String) async throws(SOAPCallError) -> Contract? {
