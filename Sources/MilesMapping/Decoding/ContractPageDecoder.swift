@@ -67,8 +67,8 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
          compiled: CompiledContractDecoder, isPaged: Bool, validation: SchemaValidation, expectedContracts: Int = 0,
          nextCursorRead: (@Sendable (String) -> Void)? = nil) {
         self.nextCursorRead = nextCursorRead
-        // Growing the array as contracts arrive copied each page about twice over. Capped: the count is a
-        // request, and an answer holding fewer should not cost more.
+        // Growing the array as contracts arrive copied each page about twice over. Capped, as the count is
+        // the caller's request: a shorter last page keeps that room until it is stored.
         contracts.reserveCapacity(min(max(0, expectedContracts), Self.largestReservedPage))
         unmappedOperation = mappedTree == nil ? operation : nil
         let tree = mappedTree ?? [CompiledContractDecoder.TreeNode(name: operation.name, role: .container, children: [], path: "")]

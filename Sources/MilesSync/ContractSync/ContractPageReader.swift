@@ -51,8 +51,8 @@ public final class ContractPageReader<Failure: Error>: Sendable {
     private let state = Mutex(State())
 
     /// `depth`: how many pages may be asked for ahead of the one the caller works on (at least 1).
-    /// Each is held decoded in memory until taken. `priority`: the fetches' tasks' priority (the
-    /// caller's when nil).
+    /// Each is held decoded in memory until taken. `priority`: the priority of the pages asked ahead
+    /// of the caller (the caller's when nil); a page the caller already waits for is asked at its own.
     public init(depth: Int, priority: TaskPriority? = nil, fetch: @escaping Fetch) {
         self.depth = max(1, depth)
         self.priority = priority
@@ -133,7 +133,7 @@ public final class ContractPageReader<Failure: Error>: Sendable {
         // among the fetches while it runs, so that `stop` returns it, and let go of (with its page) once in.
         let again: Task<Result<ContractPage, Failure>, Never>? = state.withLock { state in
             guard !state.stopped, state.early.remove(position) != nil else { return nil }
-            let task = ask(position, cursor: state.cursors[position], early: false, failedEarly: failure)
+            let task = ask(position, cursor: state.cursors[position], early: false, failedEarly: failure, ahead: false)
             state.fetches[position] = task
             return task
         }
@@ -171,16 +171,23 @@ public final class ContractPageReader<Failure: Error>: Sendable {
             let early = position >= state.taken && !state.answered.contains(position - 1)
             if early, position >= 2, !state.answered.contains(position - 2) { break }
             if early { state.early.insert(position) }
-            state.fetches[position] = ask(position, cursor: state.cursors[position], early: early, failedEarly: nil)
+            state.fetches[position] = ask(position, cursor: state.cursors[position], early: early, failedEarly: nil,
+                                          ahead: position >= state.taken)
             state.askedUpTo = position
         }
     }
 
-    private func ask(_ position: Int, cursor: String?, early: Bool, failedEarly: Failure?) -> Task<Result<ContractPage, Failure>, Never> {
+    /// `ahead`: asked before the caller waits for it, so at the reader's priority.
+    private func ask(_ position: Int, cursor: String?, early: Bool, failedEarly: Failure?,
+                     ahead: Bool) -> Task<Result<ContractPage, Failure>, Never> {
         // The task holds the reader until its answer is in: a reader let go of without `stop` still
-        // ends, after at most `depth` more pages. It runs on the shared pool even when the caller
-        // prefers its own executor (the sync works on the SQLite store's thread): decoding goes beside.
-        Task(executorPreference: globalConcurrentExecutor, priority: priority) { [fetch, self] in
+        // ends, after at most `depth` more pages. The shared pool is named, though an unstructured task
+        // does not take the caller's executor preference today: the sync prefers the SQLite store's
+        // thread, and decoding must never queue behind the store's work there. A waiting caller's
+        // priority raises the task's, but not that of a thread already running its call (libdispatch
+        // fixes a thread's nice value when it takes the work): hence the caller's own priority for a
+        // page it already waits for.
+        Task(executorPreference: globalConcurrentExecutor, priority: ahead ? priority : nil) { [fetch, self] in
             let result = await fetch(cursor, early, failedEarly) { next in self.cursorRead(next, after: position, askedWith: cursor) }
             if case .success = result { answered(position, askedWith: cursor) }
             return result

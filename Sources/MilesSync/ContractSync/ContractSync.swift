@@ -132,8 +132,8 @@ public struct ContractSync: Sendable {
         // up to `pagesAhead` pages past the one being stored, so receiving and decoding run beside the store's
         // writes. Pages are still committed one at a time, in order, each with the checkpoint that follows it;
         // the run's end or a failed commit stops the reading, and no page is asked for past the deadline.
-        // The reading runs at utility priority (a lower nice value for its threads on Linux): on a machine with
-        // fewer free cores than stages, the store's writer, which every page waits for, keeps its core.
+        // The pages read ahead are asked at utility priority (a higher nice value for their threads on Linux): on a
+        // machine with fewer free cores than stages, the store's writer, which every page waits for, keeps its core.
         let reader = ContractPageReader<ContractSyncError>(depth: Self.pagesAhead, priority: .utility) { [self] cursor, early, failedEarly, nextCursorRead in
             if let deadline, ContinuousClock.now >= deadline {
                 return .failure(ContractSyncError(message: "the run's deadline (\(configuration.deadline!)) passed before the page at cursor "
