@@ -27,7 +27,7 @@ let mappingsDirectory = ProcessInfo.processInfo.environment["MILES_ADAPTER_MAPPI
 let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
 let syncContracts = Int(ProcessInfo.processInfo.environment["BENCH_SYNC_CONTRACTS"] ?? "") ?? 100_000
 let decodeMegabytes = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_MB"] ?? "") ?? 100
-/// Timed decodes (the best counts); raise it to profile the decoder.
+/// Rounds of the decoder, each beside a round of libxml2's own parse (the best of each counts); raise it to profile the decoder.
 let decodeRounds = Int(ProcessInfo.processInfo.environment["BENCH_DECODE_ROUNDS"] ?? "") ?? 3
 let writeOffCount = Int(ProcessInfo.processInfo.environment["BENCH_WRITEOFFS"] ?? "") ?? 10_000
 let ingestRows = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_ROWS"] ?? "") ?? 1_000_000
@@ -148,17 +148,25 @@ func decodeBenchmark() async throws {
     let megabytes = Double(document.count) / 1_048_576
     print("decode: FindContracts answer of \(String(format: "%.1f", megabytes)) MB, \(count) contracts")
     var decoded = 0
-    let decodeSeconds = try document.withUnsafeBytes { bytes in
-        try best(decodeRounds) {
-            let page = try SOAPResponseDecoding.decode(
-                bytes, limits: XMLLimits(maxDocumentBytes: 1 << 31), faultNames: mappings.contract.faultNames,
-                decoder: { mappings.contractDecoder.findContractsDecoder(reader: $0) })
-            decoded = page.contracts.count
+    // The decoder and libxml2's own parse take turns, round by round, so that a stretch of this shared
+    // machine running slow weighs on both bests alike (measured one after the other, libxml2's ceiling
+    // once came out at 226 MB/s against 340 MB/s, and the ratio at 70.5 % for an unchanged decoder).
+    var decodeSeconds = Double.infinity
+    var rawSeconds = Double.infinity
+    var listeningSeconds = Double.infinity
+    try document.withUnsafeBytes { bytes in
+        for _ in 0..<decodeRounds {
+            decodeSeconds = min(decodeSeconds, try best(1) {
+                let page = try SOAPResponseDecoding.decode(
+                    bytes, limits: XMLLimits(maxDocumentBytes: 1 << 31), faultNames: mappings.contract.faultNames,
+                    decoder: { mappings.contractDecoder.findContractsDecoder(reader: $0) })
+                decoded = page.contracts.count
+            })
+            rawSeconds = min(rawSeconds, best(1) { rawLibxml2Parse(bytes) })
+            listeningSeconds = min(listeningSeconds, best(1) { rawLibxml2Parse(bytes, emptyCallbacks: true) })
         }
     }
     precondition(decoded == count, "decoded \(decoded) of \(count) contracts")
-    let rawSeconds = document.withUnsafeBytes { bytes in best(3) { rawLibxml2Parse(bytes) } }
-    let listeningSeconds = document.withUnsafeBytes { bytes in best(3) { rawLibxml2Parse(bytes, emptyCallbacks: true) } }
     let decodeRate = megabytes / decodeSeconds
     let rawRate = megabytes / rawSeconds
     print(String(format: "  libxml2 SAX2, no callbacks:       %7.1f MB/s  (%.2f s)", rawRate, rawSeconds))

@@ -211,7 +211,8 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
                     earlierArrears: [Money(minorUnits: row["arrears_amount"], currency: currency)],
                     openBalance: Money(minorUnits: row["open"], currency: currency), wasVulnerable: row["vulnerable"])
             }
-            guard arrearsKept > 1 else { return snapshots }
+            // Only contracts the store holds can have arrears history: none, for a page a first sync brings.
+            guard arrearsKept > 1, !snapshots.isEmpty else { return snapshots }
             // Before the arrears the store holds, those they replaced, latest last.
             for row in try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT contract_number, amount FROM (
@@ -219,7 +220,7 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
                         row_number() OVER (PARTITION BY h.contract_number ORDER BY h.id DESC) AS latest
                     FROM json_each(?) j JOIN arrears_history h ON h.contract_number = j.value)
                 WHERE latest < ? ORDER BY contract_number, id DESC
-                """), arguments: [numbers, arrearsKept]) {
+                """), arguments: [JSONArguments.array(Array(snapshots.keys)), arrearsKept]) {
                 let number: String = row["contract_number"]
                 guard var snapshot = snapshots[number] else { continue }
                 snapshot.earlierArrears.insert(Money(minorUnits: row["amount"], currency: snapshot.openBalance.currency), at: 0)
