@@ -38,13 +38,17 @@ struct SyncHarness {
         FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString).sqlite").path
     }
 
+    /// The harness's MILES through the shipped mappings, signed in as the mock's user.
+    func gateway(password: String = MockMilesConfiguration.defaultPassword) -> MilesGateway {
+        MilesGateway(connection: MilesConnection(
+            endpoint: server.endpoint,
+            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: password)), mappings: mappings)
+    }
+
     func sync(store: any SyncStore, pageSize: Int = 500, attempts: Int = 3,
               password: String = MockMilesConfiguration.defaultPassword) -> ContractSync {
-        let connection = MilesConnection(
-            endpoint: server.endpoint,
-            credentials: MilesCredentials(username: MockMilesConfiguration.defaultUsername, password: password))
-        return ContractSync(
-            gateway: MilesGateway(connection: connection, mappings: mappings), store: store,
+        ContractSync(
+            gateway: gateway(password: password), store: store,
             configuration: ContractSync.Configuration(pageSize: pageSize, retry: RetryPolicy(maxAttempts: attempts)),
             sleep: { _ in })
     }
@@ -169,10 +173,7 @@ struct ContractSyncEndToEndTests {
     @Test("GetContract returns one contract decoded through the same mapping")
     func getContract() async throws {
         try await withHarness(contracts: 100) { harness in
-            let gateway = MilesGateway(
-                connection: MilesConnection(endpoint: harness.server.endpoint, credentials: MilesCredentials(
-                    username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)),
-                mappings: harness.mappings)
+            let gateway = harness.gateway()
             let contract = try await gateway.getContract(number: "C00000010")
             #expect(contract == (await harness.server.miles.contract(number: "C00000010")))
             do {

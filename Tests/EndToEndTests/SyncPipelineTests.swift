@@ -2,7 +2,6 @@ import CollectionsDomain
 import CollectionsStore
 import Foundation
 import MilesMock
-import MilesSOAP
 import MilesSync
 import Synchronization
 import TestSupport
@@ -102,10 +101,7 @@ struct SyncPipelineTests {
           .enabled(if: (processNice() ?? 0) < 2, "started niced at 2 or more: an unprivileged thread cannot take a lower nice value back"))
     func readingYieldsToTheStore() async throws {
         try await withHarness(contracts: 20) { harness in
-            let gateway = MilesGateway(
-                connection: MilesConnection(endpoint: harness.server.endpoint, credentials: MilesCredentials(
-                    username: MockMilesConfiguration.defaultUsername, password: MockMilesConfiguration.defaultPassword)),
-                mappings: harness.mappings)
+            let gateway = harness.gateway()
             let utility = try #require(await niceWhileDecoding(gateway, priority: .utility))
             let medium = try #require(await niceWhileDecoding(gateway, priority: .medium))
             #expect(utility > medium)
