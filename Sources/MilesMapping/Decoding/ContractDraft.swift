@@ -43,9 +43,8 @@ struct ContractDraft {
     var make: String?
     var model: String?
     var lastModified: Timestamp?
-    var invoices: [InvoiceDraft] = []
 
-    consuming func build(compiled: CompiledContractDecoder) throws -> Contract {
+    consuming func build(invoices: [InvoiceDraft], compiled: CompiledContractDecoder) throws -> Contract {
         func missing(_ field: ModelField) -> ContractDecodingError {
             ContractDecodingError(contractNumber: contractNumber, elementPath: compiled.paths[field] ?? field.rawValue,
                                   value: nil, problem: "is required (model field \(field.rawValue)) but missing")

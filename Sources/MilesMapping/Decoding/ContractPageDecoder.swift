@@ -54,6 +54,8 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
     @exclusivity(unchecked) private var capturing = false
     @exclusivity(unchecked) private var draft = ContractDraft()
     @exclusivity(unchecked) private var invoice = InvoiceDraft()
+    /// The record's invoices so far: one array for the whole page, emptied after each contract.
+    @exclusivity(unchecked) private var invoices: [InvoiceDraft] = []
     @exclusivity(unchecked) private var contracts: [Contract] = []
     private static let largestReservedPage = 10_000
     private var asOf: Timestamp?
@@ -206,13 +208,15 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
             break
         case .contractRecord:
             // Swapped out and consumed, so the record's strings move into the contract without copies.
+            // `consume`: without it the draft is copied (each string retained) to be passed as owned.
             var finished = ContractDraft()
             swap(&finished, &draft)
-            contracts.append(try finished.build(compiled: compiled))
+            defer { invoices.removeAll(keepingCapacity: true) }
+            contracts.append(try (consume finished).build(invoices: invoices, compiled: compiled))
         case .invoiceRecord:
             var finished = InvoiceDraft()
             swap(&finished, &invoice)
-            draft.invoices.append(finished)
+            invoices.append(consume finished)
         case .asOf:
             asOf = try text.withElements { bytes in
                 guard let value = Timestamp.parse(bytes) else { throw pageError("AsOf", "is not a date-time with a zone") }
