@@ -89,8 +89,24 @@ final class WebDriver: @unchecked Sendable {
         _ = try await call("POST", "/session/\(sessionId)/element/\(try await element(selector))/value", ["text": text])
     }
 
+    /// Clicks the element and waits until the browser has left the page it was on. Every button in the
+    /// workspace submits a form, and chromedriver can answer a click before the browser has begun the
+    /// navigation it causes: a command sent right after then read the old page (a sign-out once still
+    /// showed the write-offs page's address). The page is marked before the click; the new one has no mark.
     func click(_ selector: String) async throws {
-        _ = try await call("POST", "/session/\(sessionId)/element/\(try await element(selector))/click", [:])
+        let target = try await element(selector)
+        _ = try await script("window.webDriverClickedFrom = true")
+        _ = try await call("POST", "/session/\(sessionId)/element/\(target)/click", [:])
+        // Each look is a WebDriver round trip, which chromedriver holds while a navigation is pending.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await script("return window.webDriverClickedFrom === true") as? Bool == true {
+            guard ContinuousClock.now < deadline else { throw Failure(description: "clicking \(selector) led to no new page in 30 seconds") }
+        }
+    }
+
+    /// Runs JavaScript in the page; its result.
+    private func script(_ source: String) async throws -> Any? {
+        try await call("POST", "/session/\(sessionId)/execute/sync", ["script": source, "args": [Any]()])["value"]
     }
 
     func source() async throws -> String {
