@@ -120,6 +120,20 @@ struct OtherMilesMappingTests {
         #expect(contract.lastModified == Timestamp.parse("2026-11-27T10:15:00Z"))
     }
 
+    @Test("a contract without a required element is refused naming the contract, the element and the model field")
+    func missingElementNamesTheContract() throws {
+        let mappings = try MappingSet.load(directory: otherMilesDirectory)
+        // The revision comes second and the change time last: the contract number is read before either.
+        for (element, field) in [("revision", "version"), ("changed", "lastModified")] {
+            let answer = String(decoding: otherMilesAnswer(), as: UTF8.self)
+            let without = try #require(answer.range(of: #"<m:\#(element)>[^<]*</m:\#(element)>"#, options: .regularExpression))
+            var stripped = answer
+            stripped.removeSubrange(without)
+            let error = try #require(throws: (any Error).self) { try decodePage(Array(stripped.utf8), mappings) }
+            #expect("\(error)".contains("contract C00000042: element \(element): is required (model field \(field)) but missing"), "\(error)")
+        }
+    }
+
     @Test("names spelt in another case are read with 'elementNames: anyCase', and refused as not in the schema without it")
     func elementNamesInAnyCase() throws {
         let respelt = otherMilesAnswer(rename: ["contract": "Contract", "reference": "REFERENCE", "lessee": "Lessee", "fullName": "FullName",

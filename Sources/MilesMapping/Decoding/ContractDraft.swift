@@ -45,8 +45,10 @@ struct ContractDraft {
     var lastModified: Timestamp?
 
     consuming func build(invoices: [InvoiceDraft], compiled: CompiledContractDecoder) throws -> Contract {
+        // Kept aside for the errors: the fields are taken out of the draft one by one as the contract is built.
+        let number = contractNumber
         func missing(_ field: ModelField) -> ContractDecodingError {
-            ContractDecodingError(contractNumber: contractNumber, elementPath: compiled.paths[field] ?? field.rawValue,
+            ContractDecodingError(contractNumber: number, elementPath: compiled.paths[field] ?? field.rawValue,
                                   value: nil, problem: "is required (model field \(field.rawValue)) but missing")
         }
         func require<T>(_ value: T?, _ field: ModelField) throws -> T {
@@ -58,7 +60,7 @@ struct ContractDraft {
             let amount = try require(amount, field)
             guard let money = amount.money(in: currency) else {
                 throw ContractDecodingError(
-                    contractNumber: contractNumber, elementPath: compiled.paths[field] ?? field.rawValue,
+                    contractNumber: number, elementPath: compiled.paths[field] ?? field.rawValue,
                     value: "\(amount.mantissa)e-\(amount.scale)",
                     problem: "has more decimal places than \(currency.code) allows, or is too large")
             }

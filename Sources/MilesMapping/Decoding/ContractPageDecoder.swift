@@ -207,8 +207,9 @@ public final class ContractPageDecoder: SOAPPayloadDecoder {
         case .container:
             break
         case .contractRecord:
-            // Swapped out and consumed, so the record's strings move into the contract without copies.
-            // `consume`: without it the draft is copied (each string retained) to be passed as owned.
+            // Swapped out and consumed, so the record's strings move into the contract (its invoices' are
+            // copied from the page's invoice array). `consume`: without it the draft is copied (each string
+            // retained) to be passed as owned.
             var finished = ContractDraft()
             swap(&finished, &draft)
             defer { invoices.removeAll(keepingCapacity: true) }
