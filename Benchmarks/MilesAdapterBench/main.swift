@@ -137,15 +137,15 @@ func rawLibxml2Parse(_ bytes: UnsafeRawBufferPointer, emptyCallbacks: Bool = fal
 
 func decodeBenchmark() async throws {
     let miles = MockMiles(configuration: MockMilesConfiguration(contractCount: 1_000_000, seed: 42, contractDirectory: mappingsDirectory + "/wsdl"))
-    // FindContracts answers of the sync's page size, as many as make the wanted size: the decoder is
-    // measured on the documents the sync decodes, each sized for the page it asked for.
+    // FindContracts answers of the sync's page size (at least one), as many as make the wanted size: the
+    // decoder is measured on pages as the sync asks for them, each decoded with the page size asked for.
     var documents: [[UInt8]] = []
     var totalBytes = 0
-    while totalBytes < decodeMegabytes << 20 {
+    repeat {
         let start = documents.count * storingPageSize
         documents.append(try await miles.renderedPage(start..<start + storingPageSize))
         totalBytes += documents.last!.count
-    }
+    } while totalBytes < decodeMegabytes << 20
     let count = documents.count * storingPageSize
     let mappings = try MappingSet.load(directory: mappingsDirectory)
     let megabytes = Double(totalBytes) / 1_048_576

@@ -95,18 +95,23 @@ final class WebDriver: @unchecked Sendable {
     /// showed the write-offs page's address). The page is marked before the click; the new one has no mark.
     func click(_ selector: String) async throws {
         let target = try await element(selector)
-        _ = try await script("window.webDriverClickedFrom = true")
-        _ = try await call("POST", "/session/\(sessionId)/element/\(target)/click", [:])
-        // Each look is a WebDriver round trip, which chromedriver holds while a navigation is pending.
+        _ = try await command("POST", "/session/\(sessionId)/execute/sync", ["script": "window.webDriverClickedFrom = true", "args": [Any]()])
+        _ = try await command("POST", "/session/\(sessionId)/element/\(target)/click", [:])
+        // Each look is a WebDriver round trip, which chromedriver holds while a navigation is pending. A look
+        // can also fail while the old page is torn down ("no such execution context"): it is looked at again.
+        // Only an answer of false, from a page without the mark, ends the wait.
         let deadline = ContinuousClock.now + .seconds(30)
-        while try await script("return window.webDriverClickedFrom === true") as? Bool == true {
-            guard ContinuousClock.now < deadline else { throw Failure(description: "clicking \(selector) led to no new page in 30 seconds") }
+        var lastFailure: Failure?
+        while ContinuousClock.now < deadline {
+            do {
+                let marked = try await command("POST", "/session/\(sessionId)/execute/sync",
+                                               ["script": "return window.webDriverClickedFrom === true", "args": [Any]()])
+                if marked as? Bool == false { return }
+            } catch let failure as Failure {
+                lastFailure = failure
+            }
         }
-    }
-
-    /// Runs JavaScript in the page; its result.
-    private func script(_ source: String) async throws -> Any? {
-        try await call("POST", "/session/\(sessionId)/execute/sync", ["script": source, "args": [Any]()])["value"]
+        throw Failure(description: "clicking \(selector) led to no new page in 30 seconds" + (lastFailure.map { "; last answer: \($0)" } ?? ""))
     }
 
     func source() async throws -> String {
@@ -146,6 +151,17 @@ final class WebDriver: @unchecked Sendable {
         for await _ in exited {}
         let data = FileManager.default.contents(atPath: scratch + ".out") ?? Data()
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// One WebDriver command whose failure matters: the answer's value, or a failure carrying the error
+    /// chromedriver sent (or the empty answer of a call that got none).
+    private func command(_ method: String, _ path: String, _ body: [String: Any]?) async throws -> Any? {
+        let answer = try await call(method, path, body)
+        if let value = answer["value"] as? [String: Any], let error = value["error"] as? String {
+            throw Failure(description: "\(method) \(path): \(error): \(value["message"] as? String ?? "")")
+        }
+        guard answer.keys.contains("value") else { throw Failure(description: "\(method) \(path): no answer from chromedriver") }
+        return answer["value"]
     }
 
     private static func freePort() throws -> Int {
