@@ -73,7 +73,7 @@ final class WebDriver: @unchecked Sendable {
     }
 
     func open(_ url: String) async throws {
-        _ = try await call("POST", "/session/\(sessionId)/url", ["url": url])
+        _ = try await command("POST", "/session/\(sessionId)/url", ["url": url])
     }
 
     /// The element a CSS selector finds, or a failure naming the selector.
@@ -86,7 +86,7 @@ final class WebDriver: @unchecked Sendable {
     }
 
     func type(_ text: String, into selector: String) async throws {
-        _ = try await call("POST", "/session/\(sessionId)/element/\(try await element(selector))/value", ["text": text])
+        _ = try await command("POST", "/session/\(sessionId)/element/\(try await element(selector))/value", ["text": text])
     }
 
     /// Clicks the element and waits until the browser has left the page it was on. Every button in the
