@@ -42,8 +42,10 @@ func storingBenchmark(_ target: SyncTarget) throws -> ChildRun {
           + "prepared statements, a transaction a page, WAL, synchronous=NORMAL), then a full sync from a miles-mock subprocess")
     let floor = try StoringFloor(contracts: count, pageSize: storingPageSize, schema: .store).measure()
     let bareFloor = try StoringFloor(contracts: count, pageSize: storingPageSize, schema: .bare).measure()
-    print(String(format: "  floor, %@: %.2f s (%.0f contracts/s)", StoringFloor.Schema.store.rawValue, floor, Double(count) / floor))
-    print(String(format: "  floor, %@: %.2f s (%.0f contracts/s)", StoringFloor.Schema.bare.rawValue, bareFloor, Double(count) / bareFloor))
+    let firstLoadFloor = try StoringFloor(contracts: count, pageSize: storingPageSize, schema: .indexesBuiltAfter).measure()
+    for (schema, seconds) in [(StoringFloor.Schema.store, floor), (.bare, bareFloor), (.indexesBuiltAfter, firstLoadFloor)] {
+        print(String(format: "  floor, %@: %.2f s (%.0f contracts/s)", schema.rawValue, seconds, Double(count) / seconds))
+    }
 
     let adapter = adapters[adapters.count - 1]
     let mockBefore = target.mockCPUSeconds
@@ -52,7 +54,11 @@ func storingBenchmark(_ target: SyncTarget) throws -> ChildRun {
     print(String(format: "  full sync: %.2f s (%.0f contracts/s), %.2f s of CPU in the sync process, peak memory %.1f MB (VmHWM); "
                  + "the mock's CPU %.2f s (%.0f %% of one core)",
                  full.seconds, Double(count) / full.seconds, full.cpuSeconds, full.peakMegabytes, mockCPU, 100 * mockCPU / full.seconds))
-    print(String(format: "  sync / floor: %.2f (the bare tables' floor: %.2f)", full.seconds / floor, full.seconds / bareFloor))
+    // The goal is against the floor the issue names (the store's schema kept row by row); the sync, a first load
+    // into an empty store, builds its look-up indexes after the last page, so the floor built that way says what
+    // the rest of the sync adds.
+    print(String(format: "  sync / floor: %.2f (the bare tables' floor: %.2f; the first-load floor: %.2f)",
+                 full.seconds / floor, full.seconds / bareFloor, full.seconds / firstLoadFloor))
     goals.check(full.seconds / floor <= 1.25, String(format: "full sync / storing floor %.2f, at most 1.25", full.seconds / floor))
 
     var peaks = [(count, full.peakMegabytes)]

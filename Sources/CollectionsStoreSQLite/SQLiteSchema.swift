@@ -360,6 +360,11 @@ enum SQLiteSchema {
                 CREATE INDEX payment_allocations_contract ON payment_allocations(contract_number);
                 """)
         }
+        migrator.registerMigration("v24: what a first load sets aside until its end") { db in
+            // A row per index or trigger a first sync into an empty store dropped, with the SQL that built
+            // it: rows here mean a first load is under way, and its end (or the next run) builds them again.
+            try db.execute(sql: "CREATE TABLE first_load_set_aside (name TEXT PRIMARY KEY NOT NULL, type TEXT NOT NULL, sql TEXT NOT NULL)")
+        }
         return migrator
     }
 

@@ -25,7 +25,12 @@ struct SyncLockTests {
             // finished meanwhile. The second run overlaps the delay, so the test waits it once.
             await harness.server.miles.injectFault(FaultRule(operation: "FindContracts", count: 1, kind: .delay, delayMilliseconds: 15_000))
             let first = try AdapterProcess(["sync", "contracts"], harness: harness)
-            #expect(try await waitUntil(seconds: 30) { try await lockHolder(harness) == first.process.processIdentifier })
+            // Stopped once MILES has its request: then it holds no store transaction (one held still would keep
+            // the second run from the store, as the first load's own short transaction once did).
+            #expect(try await waitUntil(seconds: 30) {
+                guard try await lockHolder(harness) == first.process.processIdentifier else { return false }
+                return await !harness.findContractsCalls().isEmpty
+            })
             kill(first.process.processIdentifier, SIGSTOP)
             let second = try await runAdapter(["sync", "contracts"], environment: harness.adapterEnvironment)
             kill(first.process.processIdentifier, SIGCONT)

@@ -24,6 +24,16 @@ public protocol SyncStore: Sendable {
     @discardableResult
     func finishRun(_ runId: Int64, outcome: SyncRunOutcome, message: String?, milesTotal: Int?, endedAt: Timestamp) async throws -> Int
 
+    /// A full query into a store that holds no contracts is a first load: the store may set aside what
+    /// only serves look-ups (SQLite: the secondary indexes of contracts, customers and invoices, and the
+    /// customer-name index) and build it once, at the end, far cheaper than keeping it row by row. What
+    /// is set aside stays aside across a crash until `endFirstLoad`. Returns whether a first load is under
+    /// way (begun now, or by a run that was interrupted); false when the store holds contracts and none is.
+    func beginFirstLoad() async throws -> Bool
+
+    /// Builds what `beginFirstLoad` set aside, in one transaction; nothing when no first load is under way.
+    func endFirstLoad() async throws
+
     /// The latest runs of a job, newest first.
     func runs(job: String, limit: Int) async throws -> [SyncRun]
 }

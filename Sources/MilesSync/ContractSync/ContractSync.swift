@@ -102,6 +102,8 @@ public struct ContractSync: Sendable {
         var checkpoint: SyncCheckpoint
         let runId: Int64
         let runName: String
+        let since: Timestamp?
+        let firstLoad: Bool
         do {
             checkpoint = try await store.checkpoint(job: job)
             if mode != .resume {
@@ -109,14 +111,26 @@ public struct ContractSync: Sendable {
                 if case let .since(time) = mode { checkpoint.nextChangedSince = time }
                 if mode == .full { checkpoint.nextChangedSince = nil }
             }
+            // A full query into a store without contracts is a first load: the store builds its look-up indexes
+            // once, after the last page. Any other query first has the store build what an interrupted first load
+            // left aside, so that it never runs, nor leaves the store, without them.
+            since = checkpoint.inProgress?.since ?? (mode == .full ? nil : checkpoint.nextChangedSince)
+            if since == nil {
+                firstLoad = try await store.beginFirstLoad()
+            } else {
+                try await store.endFirstLoad()
+                firstLoad = false
+            }
             runName = mode == .resume && checkpoint.inProgress == nil && checkpoint.nextChangedSince == nil
                 ? "full (first run)" : mode.name
             runId = try await store.startRun(job: job, mode: runName, startedAt: CollectionsClock.system())
         } catch {
             throw ContractSyncError(message: "cannot read or write the store: \(error)", underlying: nil)
         }
+        if firstLoad {
+            logger.info("first load into a store without contracts: its look-up indexes are built once the last page is stored")
+        }
         let resumedAfterPage = checkpoint.inProgress?.pagesDone
-        let since = checkpoint.inProgress?.since ?? (mode == .full ? nil : checkpoint.nextChangedSince)
         var cursor = checkpoint.inProgress?.cursor
         var pagesThisRun = 0
         var receivedThisRun = 0
@@ -207,6 +221,16 @@ public struct ContractSync: Sendable {
                     writtenThisRun += written
                     progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
                     guard let following = page.nextCursor else {
+                        if firstLoad {
+                            let building = clock.now
+                            do {
+                                try await store.endFirstLoad()
+                            } catch {
+                                throw ContractSyncError(message: "every page is stored, but building the store's look-up indexes after "
+                                                        + "the first load failed (the next run builds them): \(error)", underlying: nil)
+                            }
+                            logger.info("first load: the store's look-up indexes built", metadata: ["duration": "\(clock.now - building)"])
+                        }
                         let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
                         let message = outcome == .completed ? nil
                             : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"

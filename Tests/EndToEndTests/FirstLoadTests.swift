@@ -1,0 +1,137 @@
+import CollectionsDomain
+import CollectionsStore
+import CollectionsStoreSQLite
+import Foundation
+import GRDB
+import MilesMock
+import MilesSync
+import Synchronization
+import TestSupport
+import Testing
+
+/// The SQLite file's indexes and triggers, by name, with the SQL that made each (empty for the index
+/// SQLite makes for a UNIQUE or PRIMARY KEY constraint).
+private func indexesAndTriggers(_ path: String) throws -> [String: String] {
+    var configuration = Configuration()
+    configuration.readonly = true
+    let reader = try DatabaseQueue(path: path, configuration: configuration)
+    defer { try? reader.close() }
+    return try reader.read { db in
+        var objects: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT name, coalesce(sql, '') AS sql FROM sqlite_master WHERE type IN ('index', 'trigger')") {
+            objects[row["name"]] = row["sql"]
+        }
+        return objects
+    }
+}
+
+/// What a freshly migrated store holds: the indexes and triggers every store must have after a sync.
+private func freshStoreSchema() throws -> [String: String] {
+    let path = SyncHarness.temporaryStorePath()
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+    _ = try SQLiteStore(path: path)
+    return try indexesAndTriggers(path)
+}
+
+/// The look-up indexes a first load sets aside, one of each table's and the trigger that feeds the name index.
+private let lookUpObjects = ["contracts_partner", "contracts_number_nocase", "customers_postcode", "invoices_number", "customer_named"]
+
+private struct CommitRefused: Error {}
+
+@Suite("A first sync into an empty SQLite store builds its look-up indexes after the last page (issue 16)", .serialized,
+       .timeLimit(.minutes(2)))
+struct FirstLoadTests {
+    @Test("the pages are written without the look-up indexes; after the last, the store has every index and finds a customer by name")
+    func indexesBuiltAtTheEnd() async throws {
+        try await withHarness(contracts: 2_500) { harness in
+            let fresh = try freshStoreSchema()
+            let store = try await harness.openStore()
+            let duringLoad = Mutex<[String: String]?>(nil)
+            let watched = WatchedSyncStore(store) { page in
+                if page == 2 { duringLoad.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
+            }
+            let summary = try await harness.sync(store: watched).run(mode: .resume)
+            #expect(summary.outcome == .completed && summary.received == 2_500)
+
+            let whileLoading = try #require(duringLoad.withLock { $0 })
+            for name in lookUpObjects {
+                #expect(fresh[name] != nil, "a fresh store has \(name)")
+                #expect(whileLoading[name] == nil, "\(name) was kept up to date row by row during the first load")
+            }
+            // Unique indexes decide the upserts (a customer's partner id, a contract's number) and stay.
+            #expect(whileLoading["sqlite_autoindex_customers_1"] != nil && whileLoading["sqlite_autoindex_contracts_1"] != nil)
+            #expect(try indexesAndTriggers(harness.storePath) == fresh)
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
+
+            let sample = try #require(await harness.server.miles.contract(number: "C00000004"))
+            let found = try await store.searchContracts(matching: sample.customer.name, limit: 50)
+            #expect(found.contains { $0.contractNumber == "C00000004" }, "the name index was not rebuilt: \(sample.customer.name)")
+            let byPostcode = try await store.searchContracts(matching: sample.customer.address.postcode, limit: 50)
+            #expect(byPostcode.contains { $0.customer.partnerId == sample.customer.partnerId })
+        }
+    }
+
+    @Test("a first load that fails keeps its indexes aside; the resumed run stores the rest and builds them")
+    func interruptedLoadResumed() async throws {
+        try await withHarness(contracts: 2_500) { harness in
+            let fresh = try freshStoreSchema()
+            let store = try await harness.openStore()
+            let failing = WatchedSyncStore(store) { page in
+                if page == 3 { throw CommitRefused() }
+            }
+            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+            #expect(try await store.contractCount() == 1_000)
+            let afterFailure = try indexesAndTriggers(harness.storePath)
+            #expect(lookUpObjects.allSatisfy { afterFailure[$0] == nil })
+
+            // Another process's view: what was set aside is read from the file, not from the failed run's memory.
+            let reopened = try await harness.openStore()
+            let resumed = try await harness.sync(store: reopened).run(mode: .resume)
+            #expect(resumed.resumedAfterPage == 2 && resumed.outcome == .completed)
+            #expect(try indexesAndTriggers(harness.storePath) == fresh)
+            #expect(try await storeChecksum(reopened) == (await harness.milesChecksum()))
+        }
+    }
+
+    @Test("a query that is not a full one builds what an interrupted first load set aside before its first page")
+    func incrementalQueryBuildsTheIndexesFirst() async throws {
+        try await withHarness(contracts: 1_500) { harness in
+            let fresh = try freshStoreSchema()
+            let store = try await harness.openStore()
+            let failing = WatchedSyncStore(store) { page in
+                if page == 2 { throw CommitRefused() }
+            }
+            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+            #expect(lookUpObjects.allSatisfy { (try? indexesAndTriggers(harness.storePath))?[$0] == nil })
+
+            let atFirstPage = Mutex<[String: String]?>(nil)
+            let watched = WatchedSyncStore(store) { page in
+                if page == 1 { atFirstPage.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
+            }
+            let since = Timestamp(millisecondsSinceEpoch: 0)
+            let summary = try await harness.sync(store: watched).run(mode: .since(since))
+            #expect(summary.outcome == .completed)
+            #expect(try #require(atFirstPage.withLock { $0 }) == fresh)
+        }
+    }
+
+    @Test("a full sync into a store that holds contracts keeps every index while it writes", arguments: StoreKind.available)
+    func fullSyncOverContractsKeepsIndexes(kind: StoreKind) async throws {
+        try await withHarness(contracts: 1_000, store: kind) { harness in
+            let store = try await harness.openStore()
+            _ = try await harness.sync(store: store).run(mode: .resume)
+            #expect(try await store.beginFirstLoad() == false)
+            let changed = await harness.server.miles.advanceDay(changes: 100)
+            let schemaAtCommit = Mutex<[String: String]?>(nil)
+            let watched = WatchedSyncStore(store) { page in
+                if page == 1, kind == .sqlite { schemaAtCommit.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
+            }
+            let summary = try await harness.sync(store: watched).run(mode: .full)
+            #expect(summary.outcome == .completed && summary.written == changed.count)
+            if kind == .sqlite {
+                #expect(try #require(schemaAtCommit.withLock { $0 }) == (try freshStoreSchema()))
+            }
+            #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
+        }
+    }
+}
