@@ -22,7 +22,7 @@ struct StoringFloor {
         case store = "the store's schema (its indexes and customer-name search index)"
         /// The three tables with their primary keys only: what SQLite costs before any index the store adds.
         case bare = "the three tables, primary keys only"
-        /// The store's schema with what a first load sets aside (`SQLiteStore.firstLoadSetAside`) dropped
+        /// The store's schema with what a first load sets aside (`SQLiteStore.firstLoadSetAsideQuery`) dropped
         /// before the first page and built after the last, as a first sync into an empty store does.
         case indexesBuiltAfter = "the store's schema, its look-up indexes built after the last page (a first load)"
     }
@@ -53,7 +53,7 @@ struct StoringFloor {
         try execute(db, "PRAGMA foreign_keys = ON")
         for pragma in SQLiteStore.writerPragmas { try execute(db, pragma) }
         if schema == .bare { try execute(db, Self.bareTables) }
-        let setAside = schema == .indexesBuiltAfter ? try Self.objects(db, SQLiteStore.firstLoadSetAside) : []
+        let setAside = schema == .indexesBuiltAfter ? try Self.objects(db, SQLiteStore.firstLoadSetAsideQuery) : []
         for (type, name, _) in setAside { try execute(db, "DROP \(type) \(name)") }
 
         let insertCustomer = try Statement(db, """

@@ -360,8 +360,8 @@ for index in 0..<settings.contracts {
 }
 check(lost == 0, "\(lost) contracts of MILES are not in the store")
 check(differing == 0, "\(differing) contracts differ between the store and MILES")
-// The first sync was killed while it loaded the empty store: its look-up indexes must have been built all the same
-// (SQLite sets them aside until the load's end), so customers are found by name and postcode.
+// However the first sync's kills fell (SQLite sets its look-up indexes aside while it loads the empty store), the
+// runs after it must have built them: customers are found by name and postcode.
 var unsearchable: [String] = []
 for index in stride(from: 0, to: settings.contracts, by: max(1, settings.contracts / 25)) {
     let number = "C" + String(format: "%08d", index + 1)

@@ -102,7 +102,8 @@ struct FirstLoadTests {
                 if page == 2 { throw CommitRefused() }
             }
             await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
-            #expect(lookUpObjects.allSatisfy { (try? indexesAndTriggers(harness.storePath))?[$0] == nil })
+            let interrupted = try indexesAndTriggers(harness.storePath)
+            #expect(lookUpObjects.allSatisfy { interrupted[$0] == nil })
 
             let atFirstPage = Mutex<[String: String]?>(nil)
             let watched = WatchedSyncStore(store) { page in
@@ -112,6 +113,55 @@ struct FirstLoadTests {
             let summary = try await harness.sync(store: watched).run(mode: .since(since))
             #expect(summary.outcome == .completed)
             #expect(try #require(atFirstPage.withLock { $0 }) == fresh)
+        }
+    }
+
+    @Test("a build that fails after the last page leaves the run completed, the failure in the ledger, and the next run builds first")
+    func failedBuildIsTheNextRunsToDo() async throws {
+        try await withHarness(contracts: 1_500) { harness in
+            let fresh = try freshStoreSchema()
+            let store = try await harness.openStore()
+            let failing = WatchedSyncStore(store, beforeEndFirstLoad: { throw CommitRefused() })
+            let first = try await harness.sync(store: failing).run(mode: .resume)
+            #expect(first.outcome == .completed && first.received == 1_500)
+            let ledger = try #require(try await store.runs(job: "contracts", limit: 1).first)
+            #expect(ledger.outcome == .completed)
+            #expect(ledger.message?.contains("building the store's look-up indexes after the first load failed") == true, "\(ledger)")
+            let unbuilt = try indexesAndTriggers(harness.storePath)
+            #expect(lookUpObjects.allSatisfy { unbuilt[$0] == nil })
+
+            let builtFirst = Mutex<[String: String]?>(nil)
+            _ = await harness.server.miles.advanceDay(changes: 10)
+            let watched = WatchedSyncStore(store) { page in
+                if page == 1 { builtFirst.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
+            }
+            let next = try await harness.sync(store: watched).run(mode: .resume)
+            #expect(next.outcome == .completed && next.mode == "incremental")
+            #expect(try #require(builtFirst.withLock { $0 }) == fresh)
+        }
+    }
+
+    @Test("a store opened with a migration to apply builds what an interrupted first load set aside before it migrates")
+    func migrationFindsTheWholeSchema() async throws {
+        try await withHarness(contracts: 1_500) { harness in
+            let fresh = try freshStoreSchema()
+            let store = try await harness.openStore()
+            let failing = WatchedSyncStore(store) { page in
+                if page == 2 { throw CommitRefused() }
+            }
+            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+            // As if this store were written by the release before the last migration: v23 is applied again on opening.
+            let writer = try DatabaseQueue(path: harness.storePath)
+            try await writer.write { db in
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v23:%'")
+                #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM first_load_set_aside") == lookUpObjects.count)
+            }
+            try writer.close()
+
+            _ = try SQLiteStore(path: harness.storePath)
+            #expect(try indexesAndTriggers(harness.storePath) == fresh)
+            let reopened = try await harness.openStore()
+            #expect(try await reopened.searchContracts(matching: "C0000000", limit: 5).count == 5)
         }
     }
 

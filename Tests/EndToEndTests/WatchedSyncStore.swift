@@ -1,16 +1,21 @@
 import CollectionsDomain
 import CollectionsStore
 
-/// A sync store that lets a test act between the sync handing it a page and the page being written.
+/// A sync store that lets a test act between the sync handing it a page and the page being written, and
+/// before the store builds what a first load set aside.
 struct WatchedSyncStore: SyncStore {
     let inner: any SyncStore
     /// Runs before page `n` (counted from 1 in this run) is written; throwing fails that page's commit.
     let beforeCommit: @Sendable (_ page: Int) async throws -> Void
+    /// Runs before each `endFirstLoad`; throwing fails it.
+    let beforeEndFirstLoad: @Sendable () async throws -> Void
     private let pages = PageCounter()
 
-    init(_ inner: any SyncStore, beforeCommit: @escaping @Sendable (_ page: Int) async throws -> Void) {
+    init(_ inner: any SyncStore, beforeCommit: @escaping @Sendable (_ page: Int) async throws -> Void = { _ in },
+         beforeEndFirstLoad: @escaping @Sendable () async throws -> Void = {}) {
         self.inner = inner
         self.beforeCommit = beforeCommit
+        self.beforeEndFirstLoad = beforeEndFirstLoad
     }
 
     func checkpoint(job: String) async throws -> SyncCheckpoint { try await inner.checkpoint(job: job) }
@@ -29,7 +34,10 @@ struct WatchedSyncStore: SyncStore {
         try await inner.finishRun(runId, outcome: outcome, message: message, milesTotal: milesTotal, endedAt: endedAt)
     }
     func beginFirstLoad() async throws -> Bool { try await inner.beginFirstLoad() }
-    func endFirstLoad() async throws { try await inner.endFirstLoad() }
+    func endFirstLoad() async throws {
+        try await beforeEndFirstLoad()
+        try await inner.endFirstLoad()
+    }
     func runs(job: String, limit: Int) async throws -> [SyncRun] { try await inner.runs(job: job, limit: limit) }
 }
 

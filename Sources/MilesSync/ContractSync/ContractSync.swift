@@ -102,8 +102,6 @@ public struct ContractSync: Sendable {
         var checkpoint: SyncCheckpoint
         let runId: Int64
         let runName: String
-        let since: Timestamp?
-        let firstLoad: Bool
         do {
             checkpoint = try await store.checkpoint(job: job)
             if mode != .resume {
@@ -111,24 +109,33 @@ public struct ContractSync: Sendable {
                 if case let .since(time) = mode { checkpoint.nextChangedSince = time }
                 if mode == .full { checkpoint.nextChangedSince = nil }
             }
-            // A full query into a store without contracts is a first load: the store builds its look-up indexes
-            // once, after the last page. Any other query first has the store build what an interrupted first load
-            // left aside, so that it never runs, nor leaves the store, without them.
-            since = checkpoint.inProgress?.since ?? (mode == .full ? nil : checkpoint.nextChangedSince)
-            if since == nil {
-                firstLoad = try await store.beginFirstLoad()
-            } else {
-                try await store.endFirstLoad()
-                firstLoad = false
-            }
             runName = mode == .resume && checkpoint.inProgress == nil && checkpoint.nextChangedSince == nil
                 ? "full (first run)" : mode.name
             runId = try await store.startRun(job: job, mode: runName, startedAt: CollectionsClock.system())
         } catch {
             throw ContractSyncError(message: "cannot read or write the store: \(error)", underlying: nil)
         }
+        let since = checkpoint.inProgress?.since ?? (mode == .full ? nil : checkpoint.nextChangedSince)
+        // A full query into a store without contracts is a first load: the store builds its look-up indexes
+        // once, after the last page. Any other query first has the store build what an interrupted first load
+        // left aside, so that it never runs, nor leaves the store, without them.
+        let firstLoad: Bool
+        do {
+            if since == nil {
+                firstLoad = try await store.beginFirstLoad()
+            } else {
+                try await store.endFirstLoad()
+                firstLoad = false
+            }
+        } catch {
+            let step = since == nil ? "begin a first load in" : "build the look-up indexes an interrupted first load set aside in"
+            let failure = ContractSyncError(message: "cannot \(step) the store: \(error)", underlying: nil)
+            _ = try? await store.finishRun(runId, outcome: .failed, message: failure.description, milesTotal: nil,
+                                           endedAt: CollectionsClock.system())
+            throw failure
+        }
         if firstLoad {
-            logger.info("first load into a store without contracts: its look-up indexes are built once the last page is stored")
+            logger.info("first load (into a store without contracts, or carrying on an interrupted one): the store's look-up indexes are built once the last page is stored")
         }
         let resumedAfterPage = checkpoint.inProgress?.pagesDone
         var cursor = checkpoint.inProgress?.cursor
@@ -221,19 +228,23 @@ public struct ContractSync: Sendable {
                     writtenThisRun += written
                     progress(Progress(page: query.pagesDone, received: query.received, milesTotal: query.milesTotal, written: written))
                     guard let following = page.nextCursor else {
+                        let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
+                        var message = outcome == .completed ? nil
+                            : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
                         if firstLoad {
+                            // The query is complete and committed whatever happens here: a failed build is the next run's
+                            // to do again (at its start), said in the ledger, not a failed sync.
                             let building = clock.now
                             do {
                                 try await store.endFirstLoad()
+                                logger.info("first load: the store's look-up indexes built", metadata: ["duration": "\(clock.now - building)"])
                             } catch {
-                                throw ContractSyncError(message: "every page is stored, but building the store's look-up indexes after "
-                                                        + "the first load failed (the next run builds them): \(error)", underlying: nil)
+                                let problem = "every contract is stored, but building the store's look-up indexes after the first load "
+                                    + "failed (the next run builds them first): \(error)"
+                                logger.error("\(problem)")
+                                message = [message, problem].compactMap { $0 }.joined(separator: "; ")
                             }
-                            logger.info("first load: the store's look-up indexes built", metadata: ["duration": "\(clock.now - building)"])
                         }
-                        let outcome: SyncRunOutcome = query.received == query.milesTotal ? .completed : .completedWithDiscrepancy
-                        let message = outcome == .completed ? nil
-                            : "MILES counted \(query.milesTotal) contracts for this query; \(query.received) were received"
                         let stored = (try? await store.finishRun(runId, outcome: outcome, message: message, milesTotal: query.milesTotal,
                                                                  endedAt: CollectionsClock.system())) ?? 0
                         var summary = Summary(runId: runId, mode: runName, resumedAfterPage: resumedAfterPage, pages: pagesThisRun,
