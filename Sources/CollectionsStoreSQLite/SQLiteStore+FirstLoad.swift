@@ -49,23 +49,29 @@ extension SQLiteStore {
         guard try read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM first_load_set_aside)") }) == true else {
             return
         }
-        try immediateTransaction { db in try Self.buildSetAside(db) }
+        while try immediateTransaction({ db in try Self.buildNextSetAside(db) }) {}
     }
 
-    /// Builds what a first load set aside, and the name index from every customer; nothing when nothing is
-    /// set aside. The write lock is held throughout: about 3.3 s for 1,000,000 contracts.
-    static func buildSetAside(_ db: Database) throws {
-        let statements = try String.fetchAll(db, sql: "SELECT sql FROM first_load_set_aside ORDER BY type, name")
-        guard !statements.isEmpty else { return }
+    /// Builds one of what a first load set aside, in the caller's transaction; false when nothing is left.
+    /// One at a time, each in its own transaction, so that other writers wait for one index's build (about
+    /// 1 s for 1,000,000 contracts), not for all of them. The trigger comes last, with the name index
+    /// rebuilt from every customer in the same transaction: from then on the trigger notes every change.
+    static func buildNextSetAside(_ db: Database) throws -> Bool {
+        guard let next = try Row.fetchOne(db, sql: """
+            SELECT name, type, sql FROM first_load_set_aside ORDER BY type = 'trigger', name LIMIT 1
+            """) else { return false }
+        let name: String = next["name"]
         try db.execute(sql: firstLoadBuildCache)
         let built = Result {
-            for statement in statements { try db.execute(sql: statement) }
-            // Every name again, from the customers table: names a rename indexed during the load included.
-            try db.execute(sql: "INSERT INTO customer_names (customer_names) VALUES ('rebuild')")
-            try db.execute(sql: "DELETE FROM customer_name_changes")
-            try db.execute(sql: "DELETE FROM first_load_set_aside")
+            try db.execute(sql: next["sql"] as String)
+            if next["type"] as String == "trigger" {
+                try db.execute(sql: "INSERT INTO customer_names (customer_names) VALUES ('rebuild')")
+                try db.execute(sql: "DELETE FROM customer_name_changes")
+            }
+            try db.execute(sql: "DELETE FROM first_load_set_aside WHERE name = ?", arguments: [name])
         }
         for pragma in writerPragmas { try db.execute(sql: pragma) }
         try built.get()
+        return true
     }
 }

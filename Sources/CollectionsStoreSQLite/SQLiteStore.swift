@@ -57,11 +57,9 @@ public actor SQLiteStore: ContractStore, SyncStore, WriteOffStore, ContractActio
         try database.writeWithoutTransaction { db in
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
         }
-        try database.write { db in
-            // A migration must find the schema it was written against, not one a first load has set aside.
-            if try !SQLiteSchema.migrator.hasCompletedMigrations(db), try db.tableExists("first_load_set_aside") {
-                try Self.buildSetAside(db)
-            }
+        // A migration must find the schema it was written against, not one a first load has set aside.
+        if try database.read({ db in try !SQLiteSchema.migrator.hasCompletedMigrations(db) && db.tableExists("first_load_set_aside") }) {
+            while try database.write({ db in try Self.buildNextSetAside(db) }) {}
         }
         try SQLiteSchema.migrator.migrate(database)
         if path == ":memory:" {
