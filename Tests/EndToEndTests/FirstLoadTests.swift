@@ -38,6 +38,30 @@ private let lookUpObjects = ["contracts_partner", "contracts_number_nocase", "cu
 
 private struct CommitRefused: Error {}
 
+/// The store's indexes and triggers as seen just before a page of a sync was written.
+private final class SchemaAtPage: Sendable {
+    private let seen = Mutex<[String: String]?>(nil)
+
+    /// `inner`, watched: before page `page` of the run is written, the file at `path` is read.
+    func watching(_ inner: any SyncStore, page: Int, path: String) -> WatchedSyncStore {
+        WatchedSyncStore(inner) { [self] current in
+            if current == page { seen.withLock { $0 = try? indexesAndTriggers(path) } }
+        }
+    }
+
+    var schema: [String: String]? { seen.withLock { $0 } }
+}
+
+/// A first sync whose commit of page `page` fails; the look-up objects are then still set aside.
+private func interruptFirstLoad(_ harness: SyncHarness, _ store: any SyncStore, atPage page: Int) async throws {
+    let failing = WatchedSyncStore(store) { current in
+        if current == page { throw CommitRefused() }
+    }
+    await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+    let interrupted = try indexesAndTriggers(harness.storePath)
+    #expect(lookUpObjects.allSatisfy { interrupted[$0] == nil })
+}
+
 @Suite("A first sync into an empty SQLite store builds its look-up indexes after the last page (issue 16)", .serialized,
        .timeLimit(.minutes(2)))
 struct FirstLoadTests {
@@ -46,14 +70,11 @@ struct FirstLoadTests {
         try await withHarness(contracts: 2_500) { harness in
             let fresh = try freshStoreSchema()
             let store = try await harness.openStore()
-            let duringLoad = Mutex<[String: String]?>(nil)
-            let watched = WatchedSyncStore(store) { page in
-                if page == 2 { duringLoad.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
-            }
-            let summary = try await harness.sync(store: watched).run(mode: .resume)
+            let duringLoad = SchemaAtPage()
+            let summary = try await harness.sync(store: duringLoad.watching(store, page: 2, path: harness.storePath)).run(mode: .resume)
             #expect(summary.outcome == .completed && summary.received == 2_500)
 
-            let whileLoading = try #require(duringLoad.withLock { $0 })
+            let whileLoading = try #require(duringLoad.schema)
             for name in lookUpObjects {
                 #expect(fresh[name] != nil, "a fresh store has \(name)")
                 #expect(whileLoading[name] == nil, "\(name) was kept up to date row by row during the first load")
@@ -76,13 +97,8 @@ struct FirstLoadTests {
         try await withHarness(contracts: 2_500) { harness in
             let fresh = try freshStoreSchema()
             let store = try await harness.openStore()
-            let failing = WatchedSyncStore(store) { page in
-                if page == 3 { throw CommitRefused() }
-            }
-            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+            try await interruptFirstLoad(harness, store, atPage: 3)
             #expect(try await store.contractCount() == 1_000)
-            let afterFailure = try indexesAndTriggers(harness.storePath)
-            #expect(lookUpObjects.allSatisfy { afterFailure[$0] == nil })
 
             // Another process's view: what was set aside is read from the file, not from the failed run's memory.
             let reopened = try await harness.openStore()
@@ -98,21 +114,13 @@ struct FirstLoadTests {
         try await withHarness(contracts: 1_500) { harness in
             let fresh = try freshStoreSchema()
             let store = try await harness.openStore()
-            let failing = WatchedSyncStore(store) { page in
-                if page == 2 { throw CommitRefused() }
-            }
-            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
-            let interrupted = try indexesAndTriggers(harness.storePath)
-            #expect(lookUpObjects.allSatisfy { interrupted[$0] == nil })
+            try await interruptFirstLoad(harness, store, atPage: 2)
 
-            let atFirstPage = Mutex<[String: String]?>(nil)
-            let watched = WatchedSyncStore(store) { page in
-                if page == 1 { atFirstPage.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
-            }
+            let atFirstPage = SchemaAtPage()
             let since = Timestamp(millisecondsSinceEpoch: 0)
-            let summary = try await harness.sync(store: watched).run(mode: .since(since))
+            let summary = try await harness.sync(store: atFirstPage.watching(store, page: 1, path: harness.storePath)).run(mode: .since(since))
             #expect(summary.outcome == .completed)
-            #expect(try #require(atFirstPage.withLock { $0 }) == fresh)
+            #expect(try #require(atFirstPage.schema) == fresh)
         }
     }
 
@@ -130,14 +138,11 @@ struct FirstLoadTests {
             let unbuilt = try indexesAndTriggers(harness.storePath)
             #expect(lookUpObjects.allSatisfy { unbuilt[$0] == nil })
 
-            let builtFirst = Mutex<[String: String]?>(nil)
             _ = await harness.server.miles.advanceDay(changes: 10)
-            let watched = WatchedSyncStore(store) { page in
-                if page == 1 { builtFirst.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
-            }
-            let next = try await harness.sync(store: watched).run(mode: .resume)
+            let atFirstPage = SchemaAtPage()
+            let next = try await harness.sync(store: atFirstPage.watching(store, page: 1, path: harness.storePath)).run(mode: .resume)
             #expect(next.outcome == .completed && next.mode == "incremental")
-            #expect(try #require(builtFirst.withLock { $0 }) == fresh)
+            #expect(try #require(atFirstPage.schema) == fresh)
         }
     }
 
@@ -146,10 +151,7 @@ struct FirstLoadTests {
         try await withHarness(contracts: 1_500) { harness in
             let fresh = try freshStoreSchema()
             let store = try await harness.openStore()
-            let failing = WatchedSyncStore(store) { page in
-                if page == 2 { throw CommitRefused() }
-            }
-            await #expect(throws: ContractSyncError.self) { _ = try await harness.sync(store: failing).run(mode: .resume) }
+            try await interruptFirstLoad(harness, store, atPage: 2)
             // As if this store were written by the release before the last migration: v23 is applied again on opening.
             let writer = try DatabaseQueue(path: harness.storePath)
             try await writer.write { db in
@@ -172,14 +174,12 @@ struct FirstLoadTests {
             _ = try await harness.sync(store: store).run(mode: .resume)
             #expect(try await store.beginFirstLoad() == false)
             let changed = await harness.server.miles.advanceDay(changes: 100)
-            let schemaAtCommit = Mutex<[String: String]?>(nil)
-            let watched = WatchedSyncStore(store) { page in
-                if page == 1, kind == .sqlite { schemaAtCommit.withLock { $0 = try? indexesAndTriggers(harness.storePath) } }
-            }
+            let atFirstPage = SchemaAtPage()
+            let watched: any SyncStore = kind == .sqlite ? atFirstPage.watching(store, page: 1, path: harness.storePath) : store
             let summary = try await harness.sync(store: watched).run(mode: .full)
             #expect(summary.outcome == .completed && summary.written == changed.count)
             if kind == .sqlite {
-                #expect(try #require(schemaAtCommit.withLock { $0 }) == (try freshStoreSchema()))
+                #expect(try #require(atFirstPage.schema) == (try freshStoreSchema()))
             }
             #expect(try await storeChecksum(store) == (await harness.milesChecksum()))
         }
