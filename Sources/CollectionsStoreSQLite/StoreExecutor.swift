@@ -28,7 +28,13 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
             condition.signal()
         } else {
             running = true
-            Thread { [self] in run() }.start()
+            let thread = Thread { [self] in run() }
+            thread.start()
+            // Foundation on Linux names a thread through the handle that `start()` stores when it returns:
+            // a name set inside the thread before then was lost (the thread kept the name it inherited from
+            // the pool thread that started it, one test run in three). Named here, the thread is named before
+            // it can take its first job, which waits for this lock.
+            thread.name = name
         }
         condition.unlock()
     }
@@ -42,8 +48,6 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     }
 
     private func run() {
-        // Foundation names a thread only from within it, on Linux.
-        Thread.current.name = name
         while true {
             condition.lock()
             while jobs.isEmpty, !stopped { condition.wait() }

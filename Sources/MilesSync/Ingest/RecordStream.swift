@@ -55,8 +55,10 @@ struct RecordStream<Record: Sendable>: AsyncSequence, Sendable {
                 continuation.finish(throwing: error)
             }
         }
-        thread.name = "miles-adapter.file-reader"
         thread.start()
+        // After `start()`: Foundation on Linux names a thread through the handle `start()` stores, so a
+        // name set before it is dropped.
+        thread.name = "miles-adapter.file-reader"
         return AsyncIterator(base: stream.makeAsyncIterator(), slots: slots)
     }
 }
