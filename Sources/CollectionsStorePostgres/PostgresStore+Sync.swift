@@ -63,6 +63,8 @@ extension PostgresStore: SyncStore {
 
     public func endFirstLoad() async throws {}
 
+    public func firstLoadUnderWay() async throws -> Bool { false }
+
     public func riskSnapshots(contractNumbers: [String], arrearsKept: Int) async throws -> [String: RiskSnapshot] {
         // One statement, so one snapshot of the store, with the arrears each contract's replaced (the
         // latest `arrearsKept - 1`, latest first) as an array beside it.

@@ -46,10 +46,12 @@ extension SQLiteStore {
 
     public func endFirstLoad() async throws {
         // Read first: every run that is not a first load asks, and nearly always nothing is set aside.
-        guard try read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM first_load_set_aside)") }) == true else {
-            return
-        }
+        guard try await firstLoadUnderWay() else { return }
         while try immediateTransaction({ db in try Self.buildNextSetAside(db) }) {}
+    }
+
+    public func firstLoadUnderWay() async throws -> Bool {
+        try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM first_load_set_aside)") } == true
     }
 
     /// Builds one of what a first load set aside, in the caller's transaction; false when nothing is left.

@@ -157,7 +157,10 @@ extension Workspace {
              "open": contract.openBalance.description, "arrears": contract.arrears.amount.description]
         }
         let count = matches.count > shown ? "More than \(shown)" : "\(found.count)"
-        return render("contracts", ["title": "Contracts", "q": query, "count": count, "more": matches.count > shown, "shown": shown, "results": results],
+        // An agent who finds no one by name while the first load is stored must not take it for "no such customer".
+        let firstLoad = try await store.firstLoadUnderWay()
+        return render("contracts", ["title": "Contracts", "q": query, "count": count, "more": matches.count > shown, "shown": shown, "results": results,
+                                    "firstLoad": firstLoad],
                       session: session)
     }
 

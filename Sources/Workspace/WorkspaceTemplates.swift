@@ -88,6 +88,9 @@ enum WorkspaceTemplates {
         "contracts": """
             {{> header}}<h1>Contracts</h1><form method="get"><input name="q" id="q" value="{{q}}" placeholder="contract number, customer name or postcode">
             <button id="search">Search</button></form>
+            {{#firstLoad}}<p class="refusal" id="first-load">The contracts are being loaded from MILES for the first time (or that first
+            load stopped and the next sync carries it on). Until it ends, a search by a customer's name finds none of the customers it
+            has stored; contract numbers and postcodes are found, more slowly.</p>{{/firstLoad}}
             {{#q}}<p class="hint" id="found">{{count}} found{{#more}} ({{shown}} shown: add to the search to narrow it){{/more}};
             customers' details are masked here and shown on the contract's page (each view is recorded).</p>{{/q}}
             <table id="results"><tr><th>contract</th><th>customer</th><th>status</th><th>open</th><th>arrears</th></tr>

@@ -167,6 +167,30 @@ struct FirstLoadTests {
         }
     }
 
+    @Test("while a first load is under way the workspace's contract search says that names are not found yet; once it ends, they are")
+    func workspaceSaysSo() async throws {
+        try await withHarness(contracts: 1_500) { harness in
+            try await interruptFirstLoad(harness, try await harness.openStore(), atPage: 2)
+            try await withWorkspace(on: harness, syncing: false) { workspace in
+                let sample = try #require(await harness.server.miles.contract(number: "C00000004"))
+                let search = "/workspace/contracts?q=" + (sample.customer.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                let alice = WorkspaceClient(base: workspace.base)
+                try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+
+                let during = try await alice.get(search)
+                #expect(during.body.contains("id=\"first-load\""))
+                #expect(!during.body.contains("C00000004"), "the name index was kept during the load: the notice would be wrong")
+                #expect(try await alice.get("/workspace/contracts?q=C00000004").body.contains("/workspace/contracts/C00000004"))
+
+                let resumed = try await harness.sync(store: workspace.store).run(mode: .resume)
+                #expect(resumed.outcome == .completed)
+                let after = try await alice.get(search)
+                #expect(!after.body.contains("first-load"))
+                #expect(after.body.contains("/workspace/contracts/C00000004"))
+            }
+        }
+    }
+
     @Test("a full sync into a store that holds contracts keeps every index while it writes", arguments: StoreKind.available)
     func fullSyncOverContractsKeepsIndexes(kind: StoreKind) async throws {
         try await withHarness(contracts: 1_000, store: kind) { harness in

@@ -38,6 +38,7 @@ struct WatchedSyncStore: SyncStore {
         try await beforeEndFirstLoad()
         try await inner.endFirstLoad()
     }
+    func firstLoadUnderWay() async throws -> Bool { try await inner.firstLoadUnderWay() }
     func runs(job: String, limit: Int) async throws -> [SyncRun] { try await inner.runs(job: job, limit: limit) }
 }
 

@@ -24,9 +24,10 @@ struct WorkspaceHarness {
 
     static func password(_ name: String) -> String { "\(name)-long-password" }
 
-    static func start(_ harness: SyncHarness) async throws -> WorkspaceHarness {
+    /// Serves the harness's store, synced first unless `syncing` is false (the store is then served as it is).
+    static func start(_ harness: SyncHarness, syncing: Bool = true) async throws -> WorkspaceHarness {
         let store = try await harness.openStore()
-        _ = try await harness.sync(store: store).run(mode: .resume)
+        if syncing { _ = try await harness.sync(store: store).run(mode: .resume) }
         let people = PeopleDesk(store: store, mappings: harness.mappings, cost: 4)
         var carol: CollectionsUser?
         for (name, role) in [("carol", "headOfCredit"), ("bob", "teamLeader"), ("alice", "agent"), ("ann", "agent")] {
@@ -61,16 +62,20 @@ struct WorkspaceHarness {
 
 /// The workspace on a store of `kind`, stopped after `body` whether it threw or not.
 func withWorkspace(_ kind: StoreKind, _ body: (WorkspaceHarness) async throws -> Void) async throws {
-    try await withHarness(contracts: 120, store: kind) { harness in
-        let workspace = try await WorkspaceHarness.start(harness)
-        do {
-            try await body(workspace)
-        } catch {
-            await workspace.server.stop()
-            throw error
-        }
+    try await withHarness(contracts: 120, store: kind) { harness in try await withWorkspace(on: harness, body) }
+}
+
+/// The workspace on the harness's store (synced first unless `syncing` is false), stopped after `body`
+/// whether it threw or not.
+func withWorkspace(on harness: SyncHarness, syncing: Bool = true, _ body: (WorkspaceHarness) async throws -> Void) async throws {
+    let workspace = try await WorkspaceHarness.start(harness, syncing: syncing)
+    do {
+        try await body(workspace)
+    } catch {
         await workspace.server.stop()
+        throw error
     }
+    await workspace.server.stop()
 }
 
 @Suite("The workspace's security, over HTTP (issue 13)", .serialized, .timeLimit(.minutes(2)))

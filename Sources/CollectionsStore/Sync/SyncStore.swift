@@ -31,8 +31,13 @@ public protocol SyncStore: Sendable {
     /// way (begun now, or by a run that was interrupted); false when the store holds contracts and none is.
     func beginFirstLoad() async throws -> Bool
 
-    /// Builds what `beginFirstLoad` set aside, in one transaction; nothing when no first load is under way.
+    /// Builds what `beginFirstLoad` set aside; nothing when no first load is under way.
     func endFirstLoad() async throws
+
+    /// Whether a first load has what it set aside still aside: begun and not yet ended, or interrupted and
+    /// waiting for the next run. Meanwhile `searchContracts` finds no customer by name among those the
+    /// load stored, and its other look-ups read every row.
+    func firstLoadUnderWay() async throws -> Bool
 
     /// The latest runs of a job, newest first.
     func runs(job: String, limit: Int) async throws -> [SyncRun]
