@@ -12,10 +12,7 @@ struct FormData {
         let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         switch type {
         case "application/x-www-form-urlencoded":
-            for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { Self.decode(String($0)) }
-                fields[parts[0]] = parts.count > 1 ? parts[1] : ""
-            }
+            fields = Self.urlEncodedFields(String(decoding: body, as: UTF8.self))
         case "multipart/form-data":
             guard let boundary = contentType?.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) })
                 .first(where: { $0.hasPrefix("boundary=") })?.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) else {
@@ -27,6 +24,22 @@ struct FormData {
         default:
             throw FormError(description: "not a form (\(contentType ?? "no content type"))")
         }
+    }
+
+    /// The fields of a form sent with GET, from the request's query as sent (`URI.query`). Hummingbird's
+    /// `queryParameters` decodes percent escapes but leaves the `+` a browser writes for a space, so a
+    /// postcode typed "SW1A 1AA" was searched for as "SW1A+1AA" and found nothing.
+    init(query: String?) {
+        fields = query.map(Self.urlEncodedFields) ?? [:]
+    }
+
+    private static func urlEncodedFields(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { decode(String($0)) }
+            fields[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        return fields
     }
 
     private static func decode(_ text: String) -> String {

@@ -86,7 +86,7 @@ public struct Workspace: RouteGroup {
             await page(request) { try await agedDebtBy(customer: context.parameters.get("group") == "customers", $0) }
         }
         router.get("workspace/writeoffs") { request, _ in
-            await page(request) { try await writeOffs(state: request.uri.queryParameters["state"].map(String.init), $0) }
+            await page(request) { try await writeOffs(state: FormData(query: request.uri.query).fields["state"], $0) }
         }
         router.get("workspace/writeoffs.csv") { request, _ in await page(request) { _ in try await writeOffExport() } }
         router.post("workspace/writeoffs/upload") { request, _ in await action(request, sending: .writeOffs) { try await upload($0, $1) } }

@@ -147,7 +147,7 @@ extension Workspace {
     // MARK: Contracts
 
     func contracts(_ request: Request, _ session: WorkspaceSessions.Session) async throws -> Response {
-        let query = request.uri.queryParameters["q"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let query = FormData(query: request.uri.query)["q"].trimmingCharacters(in: .whitespaces)
         let shown = 50
         let matches = query.isEmpty ? [] : try await store.searchContracts(matching: query, limit: shown + 1)
         let found = matches.prefix(shown)

@@ -25,8 +25,7 @@ struct WorkspaceBrowserTests {
             try "contract_number,amount,invoice_numbers,reason_code,comment\n\(contract.contractNumber),300.00,,UNEC,balance after settlement\nC99999999,5.00,,UNEC,typo\n"
                 .write(toFile: file, atomically: true, encoding: .utf8)
 
-            let browser = try await WebDriver.start()
-            do {
+            try await withBrowser { browser in
                 try await browser.open(workspace.base + "/workspace")
                 #expect(try await browser.currentURL().hasSuffix("/workspace/sign-in"))
                 try await browser.type("alice", into: "#name")
@@ -46,9 +45,7 @@ struct WorkspaceBrowserTests {
                 try await browser.click("#sign-out")
                 #expect(try await browser.currentURL().hasSuffix("/workspace/sign-in"))
 
-                try await browser.type("bob", into: "#name")
-                try await browser.type(WorkspaceHarness.password("bob"), into: "#password")
-                try await browser.click("#sign-in")
+                try await browser.signIn("bob")
                 try await browser.open(workspace.base + "/workspace/writeoffs?state=pendingApproval")
                 try await browser.screenshot(to: screenshotFolder + "/04-approval-queue.png")
                 try await browser.click("#approve-1")
@@ -73,9 +70,7 @@ struct WorkspaceBrowserTests {
                 try await browser.open(workspace.base + "/workspace/approvals")
                 #expect(try await !browser.source().contains("id=\"approve-credits-1\""), "not offered to its maker")
                 try await browser.click("#sign-out")
-                try await browser.type("carol", into: "#name")
-                try await browser.type(WorkspaceHarness.password("carol"), into: "#password")
-                try await browser.click("#sign-in")
+                try await browser.signIn("carol")
                 try await browser.open(workspace.base + "/workspace/approvals")
                 try await browser.screenshot(to: screenshotFolder + "/07-approvals.png")
                 try await browser.click("#approve-credits-1")
@@ -98,14 +93,31 @@ struct WorkspaceBrowserTests {
                 try await browser.screenshot(to: screenshotFolder + "/08-bank-queue.png")
                 try await browser.click("#allocate-\(entry)")
                 #expect(try await browser.source().contains("Bank entry \(entry) allocated to \(candidate)"))
-            } catch {
-                await browser.quit()
-                throw error
             }
-            await browser.quit()
             for name in ["01-sign-in", "03-upload", "05-dashboard-posted", "07-approvals", "08-bank-queue"] {
                 #expect(FileManager.default.fileExists(atPath: screenshotFolder + "/\(name).png"))
             }
         }
+    }
+}
+
+/// Headless Chromium for `body`, closed after it whether it threw or not.
+func withBrowser(_ body: (WebDriver) async throws -> Void) async throws {
+    let browser = try await WebDriver.start()
+    do {
+        try await body(browser)
+    } catch {
+        await browser.quit()
+        throw error
+    }
+    await browser.quit()
+}
+
+extension WebDriver {
+    /// Signs in as one of `WorkspaceHarness`'s people, from the sign-in page the browser is on.
+    func signIn(_ name: String) async throws {
+        try await type(name, into: "#name")
+        try await type(WorkspaceHarness.password(name), into: "#password")
+        try await click("#sign-in")
     }
 }

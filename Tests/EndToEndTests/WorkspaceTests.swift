@@ -219,6 +219,23 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("the contract search reads its box as a browser sends it: a postcode typed with its space (a '+') is found, a '%2B' is a plus",
+          arguments: StoreKind.available)
+    func searchAsTheBrowserSendsIt(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
+            let customer = try #require(await workspace.harness.server.miles.contract(number: "C00000003")).customer
+            #expect(customer.address.postcode.contains(" "))
+            let client = WorkspaceClient(base: workspace.base)
+            try await client.signIn("alice", WorkspaceHarness.password("alice"))
+            let typed = customer.address.postcode.replacingOccurrences(of: " ", with: "+")
+            let found = try await client.get("/workspace/contracts?q=" + typed)
+            #expect(found.body.contains("/workspace/contracts/C00000003"))
+            #expect(found.body.contains("value=\"\(customer.address.postcode)\""), "the box shows what was typed")
+            let plus = try await client.get("/workspace/contracts?q=C%2B")
+            #expect(plus.body.contains("value=\"C+\"") && !plus.body.contains("/workspace/contracts/C00000003"))
+        }
+    }
+
     @Test("from a contract's page: a notice (validated), a hold and its lift, a status change through the guards; overrides offered only to roles allowed",
           arguments: StoreKind.available)
     func contractActions(kind: StoreKind) async throws {
