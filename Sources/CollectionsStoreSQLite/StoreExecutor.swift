@@ -28,13 +28,7 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
             condition.signal()
         } else {
             running = true
-            let thread = Thread { [self] in run() }
-            thread.start()
-            // Foundation on Linux names a thread through the handle that `start()` stores when it returns:
-            // a name set inside the thread before then was lost (the thread kept the name it inherited from
-            // the pool thread that started it, one test run in three). Named here, the thread is named before
-            // it can take its first job, which waits for this lock.
-            thread.name = name
+            Thread { [self] in run() }.start()
         }
         condition.unlock()
     }
@@ -48,6 +42,14 @@ final class StoreExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     }
 
     private func run() {
+        // Named once the thread that started this one lets go of the lock, which it holds until `start()` has
+        // returned. Foundation on Linux names a thread through the handle `start()` stores as it returns, and
+        // its thread start-up writes the name inherited from the starting thread back before `run` begins:
+        // named any earlier, inside or from the starting thread, the name could be lost (it was, in one test
+        // run of three: the thread kept the pool's "com.apple.root.default-qos").
+        condition.lock()
+        Thread.current.name = name
+        condition.unlock()
         while true {
             condition.lock()
             while jobs.isEmpty, !stopped { condition.wait() }

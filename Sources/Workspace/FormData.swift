@@ -43,7 +43,8 @@ struct FormData {
     }
 
     private static func decode(_ text: String) -> String {
-        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 
     private mutating func parseMultipart(_ body: [UInt8], boundary: [UInt8]) throws(FormError) {

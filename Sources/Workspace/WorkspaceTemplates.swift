@@ -22,7 +22,7 @@ enum WorkspaceTemplates {
             main{padding:1.2rem;max-width:1100px} h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:1.6rem}
             table{border-collapse:collapse;background:#fff;margin:.4rem 0} td,th{border:1px solid #d5dde6;padding:.3rem .6rem;text-align:left}
             th{background:#e8eef5} td.n{text-align:right} .error{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem}
-            .note{background:#e8f4e8;border:1px solid #9c9;padding:.6rem} .refusal{color:#8a1c1c} .hint{color:#555;font-size:.9rem}
+            .note{background:#e8f4e8;border:1px solid #9c9;padding:.6rem} .warning{background:#fdf3e1;border:1px solid #d9b36c;padding:.6rem} .refusal{color:#8a1c1c} .hint{color:#555;font-size:.9rem}
             form.inline{display:inline} input,button,select,textarea{font:inherit;padding:.25rem .4rem} button{cursor:pointer}
             .cards{display:flex;gap:1rem;flex-wrap:wrap} .card{background:#fff;border:1px solid #d5dde6;padding:.8rem 1rem;min-width:12rem}
             .card b{font-size:1.4rem;display:block}
@@ -88,9 +88,9 @@ enum WorkspaceTemplates {
         "contracts": """
             {{> header}}<h1>Contracts</h1><form method="get"><input name="q" id="q" value="{{q}}" placeholder="contract number, customer name or postcode">
             <button id="search">Search</button></form>
-            {{#firstLoad}}<p class="refusal" id="first-load">The contracts are being loaded from MILES for the first time (or that first
-            load stopped and the next sync carries it on). Until it ends, a search by a customer's name finds none of the customers it
-            has stored; contract numbers and postcodes are found, more slowly.</p>{{/firstLoad}}
+            {{#firstLoad}}<p class="warning" id="first-load">The first load of contracts from MILES has not finished (it may be running
+            now, or waiting for the next sync). Until it has, a search by a customer's name finds no one: search by contract number or
+            postcode instead (slower than usual).</p>{{/firstLoad}}
             {{#q}}<p class="hint" id="found">{{count}} found{{#more}} ({{shown}} shown: add to the search to narrow it){{/more}};
             customers' details are masked here and shown on the contract's page (each view is recorded).</p>{{/q}}
             <table id="results"><tr><th>contract</th><th>customer</th><th>status</th><th>open</th><th>arrears</th></tr>

@@ -63,7 +63,7 @@ private func interruptFirstLoad(_ harness: SyncHarness, _ store: any SyncStore, 
 }
 
 @Suite("A first sync into an empty SQLite store builds its look-up indexes after the last page (issue 16)", .serialized,
-       .timeLimit(.minutes(2)))
+       .timeLimit(.minutes(3)))
 struct FirstLoadTests {
     @Test("the pages are written without the look-up indexes; after the last, the store has every index and finds a customer by name")
     func indexesBuiltAtTheEnd() async throws {
@@ -190,7 +190,7 @@ struct FirstLoadTests {
                     // As the notice says: numbers and postcodes are found (a postcode typed with its space, which
                     // the browser sends as "+").
                     #expect(try await search("C00000004").contains("/workspace/contracts/C00000004"))
-                    #expect(customer.address.postcode.contains(" "))
+                    try #require(customer.address.postcode.contains(" "))
                     #expect(try await search(customer.address.postcode).contains("/workspace/contracts/C00000004"))
 
                     let resumed = try await harness.sync(store: workspace.store).run(mode: .resume)

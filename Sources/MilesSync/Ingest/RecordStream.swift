@@ -55,10 +55,8 @@ struct RecordStream<Record: Sendable>: AsyncSequence, Sendable {
                 continuation.finish(throwing: error)
             }
         }
-        thread.start()
-        // After `start()`: Foundation on Linux names a thread through the handle `start()` stores, so a
-        // name set before it is dropped.
         thread.name = "miles-adapter.file-reader"
+        thread.start()
         return AsyncIterator(base: stream.makeAsyncIterator(), slots: slots)
     }
 }
