@@ -43,6 +43,7 @@ workspace: demo
 # The store tests run on SQLite and on a PostgreSQL server of the tests' own (scripts/postgres-test-server:
 # initdb into .build/postgres-test, a free loopback port), stopped at the end whatever happens.
 PG_TEST_DIR := .build/postgres-test
+TEST_LOG := .build/test-output.log
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/postgres-test-server start $(PG_TEST_DIR) >/dev/null
@@ -51,9 +52,17 @@ test: deps
 	# time keep each case's time near its own on two cores, so a case's time limit measures the case,
 	# not the queue of the others (unlimited, a 1-second PostgreSQL case overran its 2 minutes). The
 	# variable is experimental (Swift 6.3's Testing reads it); a toolchain without it runs all at once.
+	# A failing run ends by naming its failures again: the tests print as they finish, so the one that
+	# failed scrolls far up, and a CI record that keeps only the tail of the output would not show it.
 	trap 'scripts/postgres-test-server stop $(PG_TEST_DIR)' EXIT; \
 	MILES_TEST_POSTGRES_URL=$$(cat $(PG_TEST_DIR)/url) SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=4 \
-		timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2
+		timeout 1200 $(SWIFT) test --skip-build --parallel --num-workers 2 2>&1 | tee $(TEST_LOG); \
+	status=$${PIPESTATUS[0]}; \
+	if [ $$status -ne 0 ]; then \
+		echo "== make test failed (exit $$status$$([ $$status -eq 124 ] && echo ', stopped after 20 minutes')); what failed, from $(TEST_LOG):"; \
+		grep -a '✘' $(TEST_LOG) | grep -av '✘ Suite' | cut -c1-600 | head -60; \
+	fi; \
+	exit $$status
 	# The fuzzer's short form: a minute over the reader and the contract decoder.
 	$(MAKE) fuzz SECONDS=60
 	# The chaos run's short form on each store: 3,000 contracts, random faults and kills (and, on
