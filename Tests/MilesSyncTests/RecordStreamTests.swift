@@ -1,4 +1,5 @@
 import CollectionsDomain
+import Foundation
 import MilesMapping
 @testable import MilesSync
 import Testing
@@ -25,6 +26,18 @@ struct RecordStreamTests {
         }
         #expect(lines == Array(1...1_050))
         #expect(sizes == [100, 50])
+    }
+
+    @Test("the file is read on a thread named miles-reader, for an operator's top -H or ps -L")
+    func readerThreadNamed() async throws {
+        for _ in 0..<20 {
+            let stream = RecordStream<String>(chunkSize: 1) { body in
+                try body((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "unreadable")
+            }
+            var names: [String] = []
+            for try await chunk in stream { names += chunk.map { $0.trimmingCharacters(in: .newlines) } }
+            #expect(names == ["miles-reader"])
+        }
     }
 
     @Test("a consumer that stops early (a failed batch) ends the reader cleanly, with chunks still waiting")

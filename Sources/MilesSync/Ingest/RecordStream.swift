@@ -38,7 +38,15 @@ struct RecordStream<Record: Sendable>: AsyncSequence, Sendable {
         // The consumer gave up (an error downstream, or cancelled): the reader stops at its next chunk.
         continuation.onTermination = { _ in slots.close() }
         let (chunkSize, read) = (chunkSize, read)
+        let started = NSLock()
+        started.lock()
         let thread = Thread {
+            // Named for an operator's `top -H` or `ps -L` during a long ingest, from inside once `start()` has
+            // returned (the lock): as for the store's thread, Foundation on Linux loses a name set any earlier.
+            // At most 15 bytes, Linux's limit, or the name is not applied at all.
+            started.lock()
+            Thread.current.name = "miles-reader"
+            started.unlock()
             var chunk: Element = []
             chunk.reserveCapacity(chunkSize)
             do {
@@ -55,8 +63,8 @@ struct RecordStream<Record: Sendable>: AsyncSequence, Sendable {
                 continuation.finish(throwing: error)
             }
         }
-        thread.name = "miles-adapter.file-reader"
         thread.start()
+        started.unlock()
         return AsyncIterator(base: stream.makeAsyncIterator(), slots: slots)
     }
 }
