@@ -134,11 +134,14 @@ extension Workspace {
             return redirect("/workspace/contracts")
         }
         let person = person(session)
-        func money(_ field: String) -> Money? { DecimalAmount.parse(form[field])?.money(in: contract.currency) }
+        // Not below zero: a negative expenditure would add to the disposable income the plan is judged against.
+        func money(_ field: String) -> Money? {
+            DecimalAmount.parse(form[field])?.money(in: contract.currency).flatMap { $0.minorUnits >= 0 ? $0 : nil }
+        }
         guard let frequency = PaymentArrangement.Frequency(rawValue: form["frequency"]), let first = LocalDate.parse(form["first"]),
               let count = Int(form["count"]), count > 0, let amount = money("amount"), let income = money("income"), let spent = money("expenditure") else {
             await flash(session, "A plan needs a frequency, a first date like 2026-12-15, a number of instalments, an amount, and the customer's "
-                        + "monthly income and expenditure.", error: true)
+                        + "monthly income and expenditure, none of them below zero.", error: true)
             return redirect("/workspace/contracts/\(number)")
         }
         let plan = try PaymentArrangement.regular(contractNumber: number, frequency: frequency, firstDate: first, count: count, amount: amount,

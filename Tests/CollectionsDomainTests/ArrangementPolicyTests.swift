@@ -111,6 +111,36 @@ struct ArrangementPolicyTests {
         #expect(refusal(try plan(Array(repeating: 6_924, count: 9), every: .weekly), income: tight)
                 == .unaffordable(monthly: pounds(30_004), disposable: pounds(30_000), frequency: .weekly))
         #expect(refusal(try plan([60_000]), income: nil) == .noIncomeAndExpenditure(contract: behind.contractNumber))
+        // A negative expenditure would have made £5,000 a month affordable on £1,000 of income.
+        let negative = IncomeAndExpenditure(monthlyIncome: pounds(100_000), monthlyExpenditure: pounds(-500_000), recordedOn: planDay, recordedBy: "alice")
+        #expect(refusal(try plan([500_000]), income: negative) == .negativeIncomeOrExpenditure(income: pounds(100_000), expenditure: pounds(-500_000)))
+        #expect(refusal(try plan([500_000]), income: negative)?.rule == "CONC7.3-affordability")
+    }
+
+    @Test("a plan stays within the calendar and within what Money holds: too many instalments, a date past 9999 or an absurd amount is an error, not a crash")
+    func boundedPlans() throws {
+        func regular(_ first: String, _ count: Int, _ pence: Int64, every frequency: PaymentArrangement.Frequency = .monthly) throws -> PaymentArrangement {
+            try PaymentArrangement.regular(contractNumber: behind.contractNumber, frequency: frequency, firstDate: LocalDate.parse(first)!,
+                                           count: count, amount: pounds(pence))
+        }
+        #expect { try regular("2027-01-05", 100_000, 100) } throws: {
+            ($0 as? ArrangementError)?.code == .tooManyInstalments && ($0 as? ArrangementError)?.input == "100000"
+        }
+        #expect(try regular("2027-01-05", PaymentArrangement.mostInstalments, 100, every: .weekly).instalments.count == 520)
+        #expect { try regular("9999-12-15", 2, 10_000) } throws: {
+            ($0 as? ArrangementError)?.code == .invalidInstalment && ($0 as? ArrangementError)?.input == "9999-12-15"
+        }
+        #expect { try regular("9999-12-20", 2, 10_000, every: .fortnightly) } throws: { ($0 as? ArrangementError)?.code == .invalidInstalment }
+        #expect { try regular("2027-01-05", 2, PaymentArrangement.largestInstalment + 1) } throws: {
+            ($0 as? ArrangementError)?.code == .invalidInstalment
+        }
+        // The largest plan's sums fit: its total and its monthly figure are worked out without overflowing.
+        let largest = try regular("2027-01-05", PaymentArrangement.mostInstalments, PaymentArrangement.largestInstalment, every: .weekly)
+        #expect(largest.total.minorUnits == PaymentArrangement.largestInstalment * 520)
+        #expect(largest.highestMonthlyInstalment.minorUnits > 0)
+        // A one-instalment plan in the calendar's last month is judged; its term limits reach past 9999.
+        let last = try regular("9999-12-15", 1, 60_000)
+        #expect(try assess(last).termMonths == 0)
     }
 
     @Test("breathing space, a first instalment in the past, and plans that are no plans are refused with what caused them")

@@ -23,6 +23,10 @@ struct MoneyAndDateTests {
         #expect(LocalDate.parse("2023-02-29") == nil)
         #expect(LocalDate.parse("2023-2-01") == nil)
         #expect(LocalDate.parse("1969-12-31")!.daysSinceEpoch == -1)
+        // Past the calendar's ends there is no date: month arithmetic stops at its first and last days.
+        #expect(LocalDate.parse("9999-12-15")!.adding(months: 1).description == "9999-12-31")
+        #expect(LocalDate.parse("9999-11-30")!.adding(months: 1).description == "9999-12-30")
+        #expect(LocalDate.parse("0001-01-15")!.adding(months: -1).description == "0001-01-01")
     }
 
     @Test("timestamps need a zone and are normalised to UTC")

@@ -408,6 +408,21 @@ struct WorkspaceTests {
                 "income": "100.00", "expenditure": "100.00"])
             #expect(unaffordable.status == 422)
             #expect(unaffordable.body.contains("[CONC7.3-affordability]") && unaffordable.body.contains("leaves 0.00 GBP a month"), "\(unaffordable.body)")
+            // Each of these took the whole server down (a date past 9999, an instalment count that ran past it, an
+            // amount whose monthly figure overflowed); a negative expenditure passed the affordability check.
+            for (field, value, says) in [("first", "9999-12-15", "run past the year 9999"), ("count", "100000", "at most 520 instalments"),
+                                         ("amount", "80000000000000.00", "larger than any plan could be")] {
+                var form = ["csrf": csrf, "frequency": "monthly", "first": first.description, "count": "2", "amount": "100.00",
+                            "income": "1500.00", "expenditure": "900.00"]
+                form[field] = value
+                let refused = try await alice.post("/workspace/contracts/\(number)/arrangement", form)
+                #expect(refused.status == 422 && refused.body.contains(says), "\(field) \(value): \(refused.status) \(refused.body)")
+            }
+            _ = try await alice.post("/workspace/contracts/\(number)/arrangement", [
+                "csrf": csrf, "frequency": "monthly", "first": first.description, "count": "3", "amount": contract.monthlyPayment.decimalString,
+                "income": "1000.00", "expenditure": "-5000.00"])
+            #expect(try await alice.get("/workspace/contracts/\(number)").body.contains("none of them below zero"))
+            #expect(try await workspace.store.arrangement(id: 2) == nil)
             _ = try await alice.post("/workspace/contracts/\(number)/letter", ["csrf": csrf, "letter": "arrearsNotice"])
             #expect(try await workspace.store.letterRequests(contractNumber: number).map(\.type) == [.arrearsNotice])
 

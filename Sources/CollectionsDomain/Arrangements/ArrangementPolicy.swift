@@ -13,6 +13,7 @@ public enum ArrangementPolicy {
         case firstInstalmentPast(first: LocalDate, today: LocalDate)
         case otherCurrency(plan: CurrencyCode, contract: CurrencyCode)
         case noIncomeAndExpenditure(contract: String)
+        case negativeIncomeOrExpenditure(income: Money, expenditure: Money)
         case unaffordable(monthly: Money, disposable: Money, frequency: PaymentArrangement.Frequency)
         case tokenPlanTooLong(months: Int, longest: Int)
 
@@ -20,7 +21,7 @@ public enum ArrangementPolicy {
             switch self {
             case .breathingSpace: "DRS-breathing-space"
             case .firstInstalmentPast, .otherCurrency: "arrangement-shape"
-            case .noIncomeAndExpenditure, .unaffordable: "CONC7.3-affordability"
+            case .noIncomeAndExpenditure, .negativeIncomeOrExpenditure, .unaffordable: "CONC7.3-affordability"
             case .tokenPlanTooLong: "token-plan-review"
             }
         }
@@ -35,6 +36,8 @@ public enum ArrangementPolicy {
                 "the plan is in \(plan.code) and the contract in \(contract.code)"
             case let .noIncomeAndExpenditure(contract):
                 "no income and expenditure is recorded for \(contract)'s customer: record one with them before proposing a plan (CONC 7.3)"
+            case let .negativeIncomeOrExpenditure(income, expenditure):
+                "the income (\(income.decimalString)) and the expenditure (\(expenditure.decimalString)) are monthly figures of zero or more"
             case let .unaffordable(monthly, disposable, frequency):
                 "the plan asks \(monthly.decimalString) \(monthly.currency.code) a month"
                     + (frequency == .monthly ? "" : " (its largest \(frequency.rawValue) instalment × \(frequency.perYear) / 12)")
@@ -73,6 +76,10 @@ public enum ArrangementPolicy {
         guard plan.currency == contract.currency else { throw .otherCurrency(plan: plan.currency, contract: contract.currency) }
         guard plan.firstDate >= today else { throw .firstInstalmentPast(first: plan.firstDate, today: today) }
         guard let income else { throw .noIncomeAndExpenditure(contract: contract.contractNumber) }
+        // A negative expenditure would add to what the plan is judged affordable against.
+        guard income.monthlyIncome.minorUnits >= 0, income.monthlyExpenditure.minorUnits >= 0 else {
+            throw .negativeIncomeOrExpenditure(income: income.monthlyIncome, expenditure: income.monthlyExpenditure)
+        }
         guard plan.highestMonthlyInstalment.minorUnits <= income.disposableIncome.minorUnits else {
             throw .unaffordable(monthly: plan.highestMonthlyInstalment, disposable: income.disposableIncome, frequency: plan.frequency)
         }

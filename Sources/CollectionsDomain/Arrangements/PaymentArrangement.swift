@@ -21,13 +21,18 @@ public struct PaymentArrangement: Sendable, Equatable {
             }
         }
 
-        /// The date of the instalment `index` places after `first`.
-        func date(_ index: Int, after first: LocalDate) -> LocalDate {
+        /// The date of the instalment `index` places after `first`; nil past the calendar's last year, 9999.
+        func date(_ index: Int, after first: LocalDate) -> LocalDate? {
+            let date: LocalDate
             switch self {
-            case .weekly: first.adding(days: 7 * index)
-            case .fortnightly: first.adding(days: 14 * index)
-            case .monthly: first.adding(months: index)
+            case .weekly: date = first.adding(days: 7 * index)
+            case .fortnightly: date = first.adding(days: 14 * index)
+            case .monthly:
+                // Checked before adding: a month added past 9999 has no date to clamp to.
+                guard first.components.year + (index + 11) / 12 <= LocalDate.latestYear else { return nil }
+                date = first.adding(months: index)
             }
+            return date.components.year <= LocalDate.latestYear ? date : nil
         }
     }
 
@@ -50,14 +55,28 @@ public struct PaymentArrangement: Sendable, Equatable {
     /// is still owed.
     public let isSettlement: Bool
 
-    /// A plan of the instalments given, checked: at least one, each above zero, in one currency,
-    /// each due after the one before.
+    /// The most instalments a plan may have: ten years of weekly ones. With `largestInstalment`, it keeps
+    /// a plan's total and its monthly figures within what `Money` holds.
+    public static let mostInstalments = 520
+    /// The largest instalment, in minor units: far above any real plan, low enough that no sum overflows.
+    public static let largestInstalment: Int64 = Int64.max / Frequency.weekly.perYear / Int64(mostInstalments)
+
+    /// A plan of the instalments given, checked: at least one and at most `mostInstalments`, each above
+    /// zero and at most `largestInstalment`, in one currency, each due after the one before.
     public init(contractNumber: String, frequency: Frequency, instalments: [Instalment], isSettlement: Bool = false) throws(ArrangementError) {
         guard let first = instalments.first else { throw ArrangementError(.noInstalments, input: contractNumber, "a plan needs at least one instalment") }
+        guard instalments.count <= Self.mostInstalments else {
+            throw ArrangementError(.tooManyInstalments, input: "\(instalments.count)",
+                                   "a plan has at most \(Self.mostInstalments) instalments (ten years of weekly ones)")
+        }
         for (index, instalment) in instalments.enumerated() {
             guard instalment.amount.minorUnits > 0 else {
                 throw ArrangementError(.invalidInstalment, input: instalment.amount.description,
                                        "instalment \(index + 1) (\(instalment.dueDate)) must be more than zero")
+            }
+            guard instalment.amount.minorUnits <= Self.largestInstalment else {
+                throw ArrangementError(.invalidInstalment, input: instalment.amount.description,
+                                       "instalment \(index + 1) (\(instalment.dueDate)) is larger than any plan could be")
             }
             guard instalment.amount.currency == first.amount.currency else {
                 throw ArrangementError(.invalidInstalment, input: instalment.amount.currency.code,
@@ -78,9 +97,19 @@ public struct PaymentArrangement: Sendable, Equatable {
     public static func regular(contractNumber: String, frequency: Frequency, firstDate: LocalDate, count: Int, amount: Money,
                                isSettlement: Bool = false) throws(ArrangementError) -> PaymentArrangement {
         guard count > 0 else { throw ArrangementError(.noInstalments, input: "\(count)", "a plan needs at least one instalment") }
-        return try PaymentArrangement(contractNumber: contractNumber, frequency: frequency, instalments: (0..<count).map {
-            Instalment(dueDate: frequency.date($0, after: firstDate), amount: amount)
-        }, isSettlement: isSettlement)
+        guard count <= mostInstalments else {
+            throw ArrangementError(.tooManyInstalments, input: "\(count)",
+                                   "a plan has at most \(mostInstalments) instalments (ten years of weekly ones)")
+        }
+        var instalments: [Instalment] = []
+        for index in 0..<count {
+            guard let dueDate = frequency.date(index, after: firstDate) else {
+                throw ArrangementError(.invalidInstalment, input: firstDate.description,
+                                       "\(count) \(frequency.rawValue) instalments from \(firstDate) run past the year \(LocalDate.latestYear)")
+            }
+            instalments.append(Instalment(dueDate: dueDate, amount: amount))
+        }
+        return try PaymentArrangement(contractNumber: contractNumber, frequency: frequency, instalments: instalments, isSettlement: isSettlement)
     }
 
     public var firstDate: LocalDate { instalments[0].dueDate }
@@ -109,8 +138,11 @@ public struct PaymentArrangement: Sendable, Equatable {
 public enum ArrangementErrorCode: String, Sendable {
     /// A plan without instalments.
     case noInstalments
-    /// An instalment of nothing, in another currency, or not after the one before.
+    /// An instalment of nothing or of more than any plan could be, in another currency, not after the one
+    /// before, or past the calendar's last year.
     case invalidInstalment
+    /// More instalments than `PaymentArrangement.mostInstalments`.
+    case tooManyInstalments
 }
 
 /// A plan that cannot be a plan, with the input that made it so.

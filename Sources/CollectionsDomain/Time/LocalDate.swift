@@ -12,9 +12,12 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.daysSinceEpoch = daysSinceEpoch
     }
 
+    /// The last year a date may fall in: four digits, as MILES writes them.
+    public static let latestYear = 9999
+
     /// A valid Gregorian date, or `nil`.
     public init?(year: Int, month: Int, day: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month),
+        guard (1...LocalDate.latestYear).contains(year), (1...12).contains(month),
               day >= 1, day <= LocalDate.daysIn(month: month, year: year) else { return nil }
         self.daysSinceEpoch = Int32(LocalDate.daysFromCivil(year: year, month: month, day: day))
     }
@@ -25,11 +28,15 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public func adding(days: Int) -> LocalDate { LocalDate(daysSinceEpoch: daysSinceEpoch + Int32(days)) }
 
-    /// The same day `months` later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb).
+    /// The same day `months` later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb), and to
+    /// the calendar's first and last days (0001-01-01, 9999-12-31): past them there is no date to give, and
+    /// a comparison with a date that far away comes out the same either way.
     public func adding(months: Int) -> LocalDate {
         let (year, month, day) = components
         let total = year * 12 + (month - 1) + months
         let newYear = total / 12
+        if newYear > LocalDate.latestYear { return LocalDate(year: LocalDate.latestYear, month: 12, day: 31)! }
+        if total < 12 { return LocalDate(year: 1, month: 1, day: 1)! }
         let newMonth = total % 12 + 1
         let newDay = min(day, LocalDate.daysIn(month: newMonth, year: newYear))
         return LocalDate(year: newYear, month: newMonth, day: newDay)!
