@@ -62,6 +62,38 @@ struct DeskTests {
         #expect(await store.writeOffRequest(id: id)?.state == .approved)
     }
 
+    @Test("a write-off is rejected only with a reason, by its maker or by someone who could approve it")
+    func writeOffRejection() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "DEF", open: 2_000_000)])
+        let desk = WriteOffDesk(store: store, mappings: mappings, now: clock)
+        let roles = ["alice": "agent", "ann": "agent", "bob": "teamLeader", "hugh": "headOfCredit"]
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("desk-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        // £20,000: beyond a team leader's £5,000 in the shipped matrix.
+        try "contract_number,amount,invoice_numbers,reason_code,comment\nC1,20000.00,,UNEC,large balance\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let report = try await desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
+        let id = try #require(report.created.first?.id)
+
+        for (name, reason) in [("ann", "not worth it"), ("bob", "not worth it"), ("hugh", "  ")] {
+            let refused = await desk.reject(ids: [id], by: try desk.user(named: name, roles: roles), reason: reason)
+            #expect(throws: WriteOffDeskError.self) { try refused[0].result.get() }
+            if case let .failure(error) = refused[0].result {
+                #expect(error.code == (name == "hugh" ? .reasonRequired : .approvalRefused) && error.input == "\(id)", "\(name): \(error)")
+            }
+            #expect(await store.writeOffRequest(id: id)?.state == .pendingApproval, "\(name)")
+        }
+        let rejected = await desk.reject(ids: [id], by: try desk.user(named: "hugh", roles: roles), reason: "customer disputes the balance")
+        #expect(throws: Never.self) { try rejected[0].result.get() }
+        #expect(await store.writeOffRequest(id: id)?.state == .rejected)
+        // The maker may withdraw their own request.
+        try "contract_number,amount,invoice_numbers,reason_code,comment\nC1,30.00,,UNEC,small balance\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let small = try #require(try await desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles)).created.first?.id)
+        let withdrawn = await desk.reject(ids: [small], by: try desk.user(named: "alice", roles: roles), reason: "raised in error")
+        #expect(throws: Never.self) { try withdrawn[0].result.get() }
+        #expect(await store.writeOffRequest(id: small)?.state == .rejected)
+    }
+
     @Test("an unknown user or role is a typed error naming the input")
     func unknownUser() throws {
         let desk = WriteOffDesk(store: InMemoryStore(), mappings: mappings, now: clock)

@@ -144,8 +144,20 @@ public struct WriteOffDesk: Sendable {
         var results: [(id: Int64, result: Result<Void, WriteOffDeskError>)] = []
         for id in ids {
             do {
-                guard try await store.writeOffRequest(id: id) != nil else {
+                guard let request = try await store.writeOffRequest(id: id) else {
                     results.append((id, .failure(WriteOffDeskError(.noSuchRequest, input: "\(id)", "no write-off request \(id)"))))
+                    continue
+                }
+                guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    results.append((id, .failure(WriteOffDeskError(.reasonRequired, input: "\(id)", "a rejection needs a reason"))))
+                    continue
+                }
+                let matrix = mappings.authorityMatrix
+                guard WriteOffApprovalPolicy.mayReject(request, by: user, under: matrix) else {
+                    let required = matrix.requiredRole(for: request.amount, reason: request.reason)
+                    results.append((id, .failure(WriteOffDeskError(.approvalRefused, input: "\(id)",
+                        "\(user.name) is \(user.role.name); rejecting write-off request \(id) (\(request.amount)) needs a \(required.name) "
+                            + "or above, or its maker"))))
                     continue
                 }
                 try await store.rejectWriteOffRequest(id: id, by: user.name, reason: reason, at: now())

@@ -14,8 +14,10 @@ public enum WriteOffDeskErrorCode: String, Sendable {
     /// A row of a write-off file broke a rule; nothing was stored for it.
     case rowRefused
     case noSuchRequest
-    /// The authority matrix or maker-checker refused the approval.
+    /// The authority matrix or maker-checker refused the approval, or the rejection.
     case approvalRefused
+    /// A rejection without a reason.
+    case reasonRequired
     /// Another decision on the request came first; look at it again.
     case changedMeanwhile
     /// The store refused the change or failed.
