@@ -157,6 +157,34 @@ struct DeskTests {
         #expect(entry.lastError?.contains("no longer allowed") == true)
     }
 
+    @Test("a hold set after a placement was queued stops it before it is sent; the same change without the hold is sent")
+    func holdStopsAQueuedStatusChange() async throws {
+        let numbers = ["C1", "C2"]
+        let store = InMemoryStore(contracts: numbers.map { contract($0, status: "DEF") })
+        let served = clock().date.adding(days: -30)
+        for number in numbers {
+            try await store.recordNotice(contractNumber: number, arrearsNoticeSentOn: nil,
+                                         defaultNotice: .init(served: served, remedyDate: served.adding(days: 14)), by: "bob", at: clock())
+        }
+        let miles = InMemoryMiles(mappings: mappings, contracts: numbers.map { contract($0, status: "DEF") })
+        let desk = ContractDesk(store: store, mappings: mappings, now: clock)
+        let leader = CollectionsUser(name: "bob", role: try #require(mappings.authorityMatrix.role(named: "teamLeader")))
+        var ids: [String: Int64] = [:]
+        for number in numbers {
+            ids[number] = try await desk.requestStatusChange(contractNumber: number, to: .placedWithAgent, reasonCode: "DCAP",
+                                                             effectiveDate: clock().date, by: leader, overrides: [:])
+        }
+        try await desk.setHold(contractNumber: "C1", kind: .dispute, reason: "customer disputes the arrears", by: "ann")
+
+        let summary = try await OutboxRelay(gateway: miles, store: store, now: clock).run()
+
+        #expect(summary.deadLettered == 1 && summary.statusChangesApplied == 1)
+        #expect(await miles.statusCalls.map(\.reference) == ["SC-\(try #require(ids["C2"]))"])
+        let refused = try #require(await store.outboxEntries(state: .deadLetter).first)
+        #expect(refused.clientReference == "SC-\(try #require(ids["C1"]))")
+        #expect(refused.lastError?.contains("no longer sent") == true && refused.lastError?.contains("dispute") == true, "\(refused.lastError ?? "")")
+    }
+
     @Test("the ingest planner picks each update's effect: note, hold with a pause, status change with the mapped reason, contact change, refusal")
     func plannerChoosesEffects() async throws {
         let store = InMemoryStore(contracts: [contract("C1", status: "DCA"), contract("C2", status: "DCA"), contract("C3", status: "ACT")])

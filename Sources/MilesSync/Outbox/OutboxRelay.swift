@@ -392,12 +392,24 @@ public struct OutboxRelay: Sendable {
     }
 
     /// UpdateContractStatus is idempotent on its client reference in MILES, so a repeat after a lost
-    /// answer is safe. On VERSION_CONFLICT the contract is re-read from MILES and the change re-checked
-    /// against the fresh data: sent again on the new version, or dead-lettered if no longer allowed.
+    /// answer is safe. Before its first sending the change is judged again on what the store holds now,
+    /// and on VERSION_CONFLICT on the contract re-read from MILES: sent (again, on the new version), or
+    /// dead-lettered if no longer allowed.
     private func processStatusChange(_ entry: OutboxEntry, _ change: StatusChange, _ summary: inout Summary) async throws {
         guard let statusCode = gateway.mappings.statusCodes.milesCode(for: change.to) else {
             try await deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
+        }
+        // A hold set since the change was queued (a dispute, breathing space) must stop a placement or a
+        // repossession still waiting here: holds live in this store, so MILES's version says nothing of them.
+        if entry.state == .pending, entry.attempts == 0, let contract = try await store.contract(number: change.contractNumber) {
+            let refusals = try await StatusChangeRules.refusals(
+                moving: contract, to: change.to, evidence: change.evidence,
+                overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
+            guard refusals.isEmpty else {
+                try await deadLetter(entry, "no longer sent: " + refusals.map(\.description).joined(separator: "; "), &summary)
+                return
+            }
         }
         try await store.markSending(entry, at: now())
         do {
