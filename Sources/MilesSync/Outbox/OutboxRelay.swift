@@ -94,7 +94,7 @@ public struct OutboxRelay: Sendable {
 
     public let gateway: any MilesWriteService
     /// What the relay reads and settles: the outbox, and the records its entries carry.
-    public typealias Stores = OutboxStore & ContractActionStore & ContractStore
+    public typealias Stores = OutboxStore & ContractActionStore & ContractStore & PlacementStore
 
     public let store: any Stores
     public let configuration: Configuration
@@ -400,9 +400,12 @@ public struct OutboxRelay: Sendable {
             try await deadLetter(entry, "status \(change.to.rawValue) has no MILES code in status-codes.yaml", &summary)
             return
         }
-        // A hold set since the change was queued (a dispute, breathing space) must stop a placement or a
-        // repossession still waiting here: holds live in this store, so MILES's version says nothing of them.
-        if entry.state == .pending, entry.attempts == 0, let contract = try await store.contract(number: change.contractNumber) {
+        // A hold set since the change was queued (a dispute, breathing space) must stop a repossession or a
+        // placement still waiting here: holds live in this store, so MILES's version says nothing of them. A
+        // placement file already made is another matter: the agent has the account, the hold paused it, and
+        // MILES is told where the account is.
+        let placementMade = change.to == .placedWithAgent ? try await store.activePlacement(contractNumber: change.contractNumber) != nil : false
+        if entry.state == .pending, entry.attempts == 0, !placementMade, let contract = try await store.contract(number: change.contractNumber) {
             let refusals = try await StatusChangeRules.refusals(
                 moving: contract, to: change.to, evidence: change.evidence,
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)
