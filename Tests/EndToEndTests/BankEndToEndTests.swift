@@ -341,6 +341,11 @@ struct BankEndToEndTests {
             try await expectAllocationRefused(.unknownContract, desk, entryId: other.id, contract: "C99999999")
             try await expectAllocationRefused(.unknownInvoice, desk, entryId: other.id, contract: "C00000003", invoices: ["INV-NOT-OPEN"])
             try await expectAllocationRefused(.unknownEntry, desk, entryId: 999_999, contract: "C00000003")
+            // A contract with nothing open: MILES takes no allocation without a line, so the entry keeps waiting.
+            var settled: String?
+            try await store.forEachContract { if settled == nil, $0.currency == .gbp, $0.openBalance.minorUnits == 0 { settled = $0.contractNumber } }
+            try await expectAllocationRefused(.nothingOpen, desk, entryId: other.id, contract: try #require(settled))
+            #expect(try await store.bankEntry(id: other.id)?.state == .toCheck)
             // A payment in euros waits for a person (no contract is in euros) and cannot be allocated to a contract in pounds.
             let euros = statements + "/euros.xml"
             try camtStatement(statementId: "EUR-1", sequence: 1, opening: 0, date: "2026-12-01", entries: [(9_900, "C00000003", "EU1")],

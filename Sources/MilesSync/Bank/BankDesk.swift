@@ -362,6 +362,13 @@ public struct BankDesk: Sendable {
             invoices = invoices.filter { invoiceNumbers.contains($0.number) }
         }
         let (lines, remainder) = allocateOldestFirst(amount, over: invoices)
+        // MILES takes an allocation of at least one invoice line: with nothing open, the entry stays where it waits.
+        guard !lines.isEmpty else {
+            throw BankImportError(.nothingOpen, input: contractNumber,
+                                  "nothing is open on \(invoiceNumbers.isEmpty ? "contract \(contractNumber)" : invoiceNumbers.joined(separator: ", ")) "
+                                    + "(paid, or covered by allocations waiting for MILES), so bank entry \(entryId) would only go to suspense; "
+                                    + "it stays where it waits: allocate it to another contract, or leave it for the next sync")
+        }
         return try await store.allocateBankEntry(id: entryId, contractNumber: contractNumber, lines: lines, suspense: remainder,
                                                  reason: note ?? "allocated by hand", by: person, at: now())
     }

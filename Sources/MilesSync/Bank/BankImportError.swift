@@ -28,4 +28,6 @@ public enum BankImportErrorCode: String, Sendable {
     case contractCurrencyMismatch
     /// An invoice named is not open on the contract.
     case unknownInvoice
+    /// Nothing is open on the contract (or the invoices named) to allocate the entry to.
+    case nothingOpen
 }

@@ -61,7 +61,7 @@ public final class BankStatementWatcher {
     private static func isRefusal(_ error: BankImportError) -> Bool {
         switch error.code {
         case .unreadableFile, .unknownFormat, .malformedStatement, .unknownAccount, .currencyMismatch: true
-        case .storeUnwritable, .unknownEntry, .notWaiting, .unknownContract, .contractCurrencyMismatch, .unknownInvoice: false
+        case .storeUnwritable, .unknownEntry, .notWaiting, .unknownContract, .contractCurrencyMismatch, .unknownInvoice, .nothingOpen: false
         }
     }
 }
