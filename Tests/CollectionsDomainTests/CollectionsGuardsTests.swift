@@ -37,19 +37,23 @@ struct CollectionsGuardsTests {
         for evidence in [CollectionsGuards.Evidence(courtOrderReference: "CO-2026-1"), .init(customerConsent: "signed consent form, 2026-11-02"), .init(abandonment: "police report 4471")] {
             #expect(CollectionsGuards.check(.repossession, contract: third, holds: [], notices: expiredDefault, evidence: evidence, on: today).isEmpty)
         }
-        // Conditional sale too; hire agreements never (the lessor owns the vehicle).
+        // Conditional sale and PCP (an HP or conditional-sale agreement with a final payment) too; hire agreements
+        // never (the lessor owns the vehicle).
         #expect(CollectionsGuards.isProtectedGoods(contract(.conditionalSale, paid: 100_000)))
+        #expect(CollectionsGuards.isProtectedGoods(contract(.personalContractPurchase, paid: 100_000)))
+        #expect(rules(CollectionsGuards.check(.repossession, contract: contract(.personalContractPurchase, paid: 100_000), holds: [],
+                                              notices: expiredDefault, on: today)) == [CollectionsGuards.protectedGoods])
         #expect(!CollectionsGuards.isProtectedGoods(contract(.personalContractHire, paid: 300_000)))
         #expect(!CollectionsGuards.isProtectedGoods(contract(.businessContractHire, paid: 300_000)))
     }
 
-    @Test("s.87: termination, repossession and placement need a default notice whose remedy date has passed")
+    @Test("s.87: termination, repossession, placement and legal action need a default notice whose remedy date has passed")
     func defaultNotice() {
         let hire = contract(.personalContractHire)
         let served = LocalDate.parse("2026-11-01")!
         let remedyToday = ContractNotices(defaultNotice: .init(served: served, remedyDate: today))
         let remedyYesterday = ContractNotices(defaultNotice: .init(served: served, remedyDate: today.adding(days: -1)))
-        for action in [CollectionsAction.termination, .repossession, .agencyPlacement] {
+        for action in [CollectionsAction.termination, .repossession, .agencyPlacement, .legalAction] {
             #expect(rules(CollectionsGuards.check(action, contract: hire, holds: [], notices: ContractNotices(), on: today))
                     == [CollectionsGuards.defaultNoticeRule])
             #expect(rules(CollectionsGuards.check(action, contract: hire, holds: [], notices: remedyToday, on: today))
@@ -62,7 +66,6 @@ struct CollectionsGuardsTests {
         #expect(rules(CollectionsGuards.check(.termination, contract: hire, holds: [], notices: short, on: today)) == [CollectionsGuards.defaultNoticeRule])
         let fourteen = ContractNotices(defaultNotice: .init(served: LocalDate.parse("2026-11-01")!, remedyDate: LocalDate.parse("2026-11-15")!))
         #expect(CollectionsGuards.check(.termination, contract: hire, holds: [], notices: fourteen, on: today).isEmpty)
-        #expect(CollectionsGuards.check(.legalAction, contract: hire, holds: [], notices: ContractNotices(), on: today).isEmpty)
     }
 
     @Test("every hold type blocks placement and repossession while active, and not once lifted", arguments: ContractHold.Kind.allCases)

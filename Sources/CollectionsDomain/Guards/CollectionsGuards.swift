@@ -57,7 +57,8 @@ public enum CollectionsGuards {
                 toSatisfy: "a court order reference, or evidence of the customer's consent at the time, or evidence the vehicle was abandoned"))
         }
 
-        if action == .termination || action == .repossession || action == .agencyPlacement {
+        // s.87: terminating, repossessing and enforcing (placement with an agency, legal action) each need the notice.
+        if action == .termination || action == .repossession || action == .agencyPlacement || action == .legalAction {
             if let notice = notices.defaultNotice {
                 if notice.remedyDate.days(since: notice.served) < minimumRemedyDays {
                     refusals.append(GuardRefusal(
@@ -99,9 +100,10 @@ public enum CollectionsGuards {
         return refusals
     }
 
-    /// HP or conditional sale with at least one third of the total price paid (CCA s.90).
+    /// A credit agreement the customer may come to own the vehicle under (HP, conditional sale, and PCP,
+    /// which is written as one of them) with at least one third of the total price paid (CCA s.90).
     public static func isProtectedGoods(_ contract: Contract) -> Bool {
-        guard contract.agreementType == .hirePurchase || contract.agreementType == .conditionalSale else { return false }
+        guard contract.agreementType.isCreditAgreement else { return false }
         // paid / total >= 1/3, in integers: no rounding at the boundary.
         return contract.paidToDate.minorUnits * 3 >= contract.totalPrice.minorUnits
     }
