@@ -217,9 +217,14 @@ extension Workspace {
             await flash(session, "A note has 1 to \(ContractNote.maxTextLength) characters.", error: true)
             return redirect("/workspace/contracts/\(number)")
         }
-        let id = try await ContractDesk(store: store, mappings: mappings, now: now)
-            .queueNote(contractNumber: number, category: form["category"].isEmpty ? "COLL" : form["category"], text: text, by: person(session).name)
-        await flash(session, "Note \(id) queued for MILES.")
+        let category = form["category"].trimmingCharacters(in: .whitespaces)
+        do {
+            let id = try await ContractDesk(store: store, mappings: mappings, now: now)
+                .queueNote(contractNumber: number, category: category.isEmpty ? "COLL" : category, text: text, by: person(session).name)
+            await flash(session, "Note \(id) queued for MILES.")
+        } catch let error as ContractDeskError where error.code == .invalidNote {
+            await flash(session, error.description, error: true)
+        }
         return redirect("/workspace/contracts/\(number)")
     }
 

@@ -256,8 +256,16 @@ struct WorkspaceTests {
 
             _ = try await carol.post("/workspace/contracts/\(number)/notice", ["csrf": csrf, "served": "2026-01-05", "remedy": "2026-01-09"])
             #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("at least 14 days"))
+            _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "   "])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("a dispute hold needs its reason"))
             _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes the arrears"])
             #expect(try await workspace.store.holds(contractNumber: number).contains { $0.kind == .dispute && $0.liftedOn == nil })
+            _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes it again"])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("a dispute hold is already active on \(number)"))
+            #expect(try await workspace.store.holds(contractNumber: number).count == 1)
+            // A category MILES would refuse (its Code type: 1 to 32 characters) is refused here, not reported queued.
+            _ = try await carol.post("/workspace/contracts/\(number)/note", ["csrf": csrf, "category": String(repeating: "C", count: 40), "text": "called"])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("a note&#39;s category has 1 to 32 characters"))
             _ = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
             let refused = try await carol.get("/workspace/contracts/\(number)")
             #expect(refused.body.contains("Status change refused") && refused.body.contains(CollectionsGuards.holdRule))

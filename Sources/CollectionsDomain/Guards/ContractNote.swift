@@ -19,6 +19,8 @@ public struct ContractNote: Sendable, Equatable {
 
     /// The longest text MILES takes (AddContractNote/Text's maxLength in miles-collections.xsd), in characters.
     public static let maxTextLength = 4_000
+    /// The longest category MILES takes (the schema's Code), in characters.
+    public static let maxCategoryLength = 32
     /// The longest contact-detail value MILES takes (the schema's NonEmptyText), in characters.
     public static let maxContactValueLength = 512
 

@@ -201,7 +201,7 @@ struct ContractCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue a note for the contract file in MILES ('push' sends it).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The contract number.") var number: String
-        @Option(help: "MILES's note category, e.g. COLL.") var category: String
+        @Option(help: "MILES's note category, e.g. COLL (1 to 32 characters).") var category: String
         @Option(help: "The note (up to 4,000 characters).") var text: String
 
         func validate() throws {

@@ -73,7 +73,15 @@ public struct ContractDesk: Sendable {
 
     /// Sets a hold that stops recovery. A placed account must stop being pursued at once, so the
     /// agent it is placed with is told to pause it, in the same transaction as the hold.
+    /// Sets a hold with the reason for it (the evidence a team leader reads later); one of each kind at a time.
     public func setHold(contractNumber: String, kind: ContractHold.Kind, reason: String, by actor: String) async throws {
+        guard reason.contains(where: { !$0.isWhitespace }) else {
+            throw ContractDeskError(.invalidHold, input: contractNumber, ["a \(kind.rawValue) hold needs its reason (what shows it)"])
+        }
+        if let active = try await store.holds(contractNumber: contractNumber).first(where: { $0.kind == kind && $0.isActive(on: now().date) }) {
+            throw ContractDeskError(.invalidHold, input: contractNumber,
+                                    ["a \(kind.rawValue) hold is already active on \(contractNumber), set on \(active.setOn) by \(active.setBy) (\(active.reason))"])
+        }
         let hold = ContractHold(kind: kind, reason: reason, setBy: actor, setOn: now().date)
         let placedWith = try await store.activePlacement(contractNumber: contractNumber)
         try await store.recordHold(hold, contractNumber: contractNumber, placedWith: placedWith,
@@ -140,8 +148,15 @@ public struct ContractDesk: Sendable {
         return try await store.queueLetter(contractNumber: contractNumber, type: type, by: actor, at: now())
     }
 
-    /// Queues a note for the contract file in MILES; the contract must be in the store.
+    /// Queues a note for the contract file in MILES; the contract must be in the store, and the category and
+    /// the text within what MILES takes, so that a note reported queued is not refused later.
     public func queueNote(contractNumber: String, category: String, text: String, by actor: String) async throws -> Int64 {
+        guard !category.isEmpty, category.count <= ContractNote.maxCategoryLength else {
+            throw ContractDeskError(.invalidNote, input: category, ["a note's category has 1 to \(ContractNote.maxCategoryLength) characters"])
+        }
+        guard !text.isEmpty, text.count <= ContractNote.maxTextLength else {
+            throw ContractDeskError(.invalidNote, input: contractNumber, ["a note has 1 to \(ContractNote.maxTextLength) characters"])
+        }
         guard try await store.contract(number: contractNumber) != nil else {
             throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store"])
         }

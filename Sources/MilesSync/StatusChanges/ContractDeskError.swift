@@ -13,6 +13,10 @@ public struct ContractDeskError: Error, Sendable, CustomStringConvertible {
         case invalidNotice
         /// The hold to lift is MILES's own vulnerability flag, which is cleared in MILES.
         case milesFlag
+        /// A hold with no reason, or of a kind already active on the contract.
+        case invalidHold
+        /// A note whose category or text is empty or longer than MILES takes.
+        case invalidNote
 
         public var description: String { rawValue }
     }
