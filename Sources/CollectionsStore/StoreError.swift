@@ -35,6 +35,14 @@ extension StoreError {
                        + "now would allocate money that was taken back, so it stays as it is")
     }
 
+    /// A person's retry of a failed write-off reversal when, with the reversals raised since, more would be
+    /// reversed than was written off.
+    public static func reversalBeyondWriteOff(reversal: Int64, amount: Money, writeOffRequest: Int64, writtenOff: Money, others: Money) -> StoreError {
+        StoreError(.wrongState, input: "reversal \(reversal)",
+                   "reversal \(reversal) (\(amount)) queued again would reverse more than the \(writtenOff) written off by write-off request "
+                       + "\(writeOffRequest): \(others) is already reversed or waiting, so it stays as it is")
+    }
+
     /// A person's retry of a ReverseAllocation whose allocation is already undone (MILES refused it, so
     /// it never held it): MILES would refuse the reversal.
     public static func nothingToReverse(outboxId: Int64) -> StoreError {

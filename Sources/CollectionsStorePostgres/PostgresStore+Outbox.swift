@@ -264,6 +264,7 @@ extension PostgresStore: OutboxStore {
             }
             let subjectId = try row.value("subject_id", as: Int64.self)
             let table = Self.recordTable(of: kind)
+            if kind == .reverseWriteOff { try await requireWithinWriteOff(reversal: subjectId, on: connection) }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try await connection.query("""
@@ -279,6 +280,28 @@ extension PostgresStore: OutboxStore {
             }
             try await audit(connection, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
         }
+    }
+
+    /// A failed reversal queued again counts against its write-off once more: refused when, with the reversals
+    /// raised since it failed, more would be reversed than was written off. The write-off's row is locked, as
+    /// `createWriteOffReversal` locks it, so a reversal raised meanwhile is counted one way or the other.
+    private func requireWithinWriteOff(reversal id: Int64, on connection: PostgresConnection) async throws {
+        guard let reversal = try await rows("""
+            SELECT amount, currency, writeoff_request_id FROM writeoff_reversals WHERE id = \(id)
+            """, on: connection).first else { return }
+        let requestId = try reversal.value("writeoff_request_id", as: Int64.self)
+        let amount = try reversal.value("amount", as: Int64.self)
+        guard let writeOff = try await rows("SELECT amount FROM writeoff_requests WHERE id = \(requestId) FOR UPDATE", on: connection).first else { return }
+        let writtenOff = try writeOff.value("amount", as: Int64.self)
+        let others = try await rows("""
+            SELECT COALESCE(SUM(amount), 0)::BIGINT AS others FROM writeoff_reversals
+            WHERE writeoff_request_id = \(requestId) AND id <> \(id) AND state NOT IN ('rejected', 'failed')
+            """, on: connection).first?.value("others", as: Int64.self) ?? 0
+        guard others + amount > writtenOff else { return }
+        let currency = try CurrencyCode(try reversal.value("currency", as: String.self))
+        throw StoreError.reversalBeyondWriteOff(reversal: id, amount: Money(minorUnits: amount, currency: currency), writeOffRequest: requestId,
+                                                writtenOff: Money(minorUnits: writtenOff, currency: currency),
+                                                others: Money(minorUnits: others, currency: currency))
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {

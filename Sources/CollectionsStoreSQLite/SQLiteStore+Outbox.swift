@@ -242,6 +242,7 @@ extension SQLiteStore {
             let requestId = try self.subject(of: id, db)
             let table = try self.subjectTable(of: id, db)
             let kind = try Self.kind(of: id, db)
+            if kind == .reverseWriteOff { try self.requireWithinWriteOff(reversal: requestId, db) }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try db.execute(sql: "UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')",
@@ -254,6 +255,23 @@ extension SQLiteStore {
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.retried", subject: "outbox:\(id)", details: "re-queued by \(actor)")
         }
+    }
+
+    /// A failed reversal queued again counts against its write-off once more: refused when, with the reversals
+    /// raised since it failed, more would be reversed than was written off (the check `createWriteOffReversal` makes).
+    private func requireWithinWriteOff(reversal id: Int64, _ db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT r.amount, r.currency, r.writeoff_request_id, w.amount AS written_off,
+                (SELECT COALESCE(SUM(o.amount), 0) FROM writeoff_reversals o
+                 WHERE o.writeoff_request_id = r.writeoff_request_id AND o.id <> r.id AND o.state NOT IN ('rejected', 'failed')) AS others
+            FROM writeoff_reversals r JOIN writeoff_requests w ON w.id = r.writeoff_request_id WHERE r.id = ?
+            """, arguments: [id]) else { return }
+        let (amount, writtenOff, others): (Int64, Int64, Int64) = (row["amount"], row["written_off"], row["others"])
+        guard others + amount > writtenOff else { return }
+        let currency = try CurrencyCode(row["currency"] as String)
+        throw StoreError.reversalBeyondWriteOff(reversal: id, amount: Money(minorUnits: amount, currency: currency),
+                                                writeOffRequest: row["writeoff_request_id"], writtenOff: Money(minorUnits: writtenOff, currency: currency),
+                                                others: Money(minorUnits: others, currency: currency))
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {

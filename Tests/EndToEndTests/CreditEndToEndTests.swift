@@ -286,6 +286,25 @@ struct CreditEndToEndTests {
             }
             #expect(try await desk.requestReversal(writeOffRequestId: writeOffs[0], amount: "0.40", reasonCode: "ERRW", comment: "the rest",
                                                    by: alice) == .created(id: 2))
+
+            // MILES refuses the first: it fails, and no longer counts, so a third of 0.60 may be raised. Queued again,
+            // the first would then make 1.60 of a 1.00 write-off: the retry is refused and the first stays failed.
+            #expect(await desk.approve(.reverseWriteOff, ids: [1], by: try harness.person("bob"), comment: nil).first?.result.success == true)
+            await harness.server.miles.injectFault(FaultRule(operation: "ReverseWriteOff", count: 1, faultCode: "INVALID_REQUEST"))
+            #expect(try await harness.relay(store).run().deadLettered == 1)
+            #expect(try await store.writeOffReversal(id: 1)?.trail.state == .failed)
+            #expect(try await desk.requestReversal(writeOffRequestId: writeOffs[0], amount: "0.60", reasonCode: "PAID", comment: "paid again",
+                                                   by: alice) == .created(id: 3))
+            let failed = try #require(try await store.outboxEntries(state: .deadLetter).first { $0.kind == .reverseWriteOff })
+            let refused = await #expect(throws: StoreError.self) { try await store.retryOutboxEntry(id: failed.id, by: "bob", at: CollectionsClock.system()) }
+            #expect(refused?.code == .wrongState && refused?.description.contains("would reverse more than the 1.00 GBP written off") == true,
+                    "\(refused.map(String.init(describing:)) ?? "")")
+            #expect(try await store.writeOffReversal(id: 1)?.trail.state == .failed)
+            #expect(try await store.outboxEntries(state: .deadLetter).contains { $0.id == failed.id })
+            // Once the third is rejected, the first may go again.
+            _ = await desk.reject(.reverseWriteOff, ids: [3], by: alice, reason: "raised twice")
+            try await store.retryOutboxEntry(id: failed.id, by: "bob", at: CollectionsClock.system())
+            #expect(try await store.writeOffReversal(id: 1)?.trail.state == .approved)
         }
     }
 }
