@@ -17,9 +17,9 @@ enum WorkspaceTemplates {
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <style>
             body{font-family:system-ui,sans-serif;margin:0;color:#1c2733;background:#f5f7fa}
-            header{background:#1f3a5f;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center}
+            header{background:#1f3a5f;color:#fff;padding:.6rem 1.2rem;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:center}
             header a{color:#fff;text-decoration:none;font-weight:600} header .who{margin-left:auto;font-size:.9rem}
-            main{padding:1.2rem;max-width:1100px} h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:1.6rem}
+            main{padding:1.2rem;max-width:1100px;overflow-x:auto} h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:1.6rem}
             table{border-collapse:collapse;background:#fff;margin:.4rem 0} td,th{border:1px solid #d5dde6;padding:.3rem .6rem;text-align:left}
             th{background:#e8eef5} td.n{text-align:right} .error{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem}
             .note{background:#e8f4e8;border:1px solid #9c9;padding:.6rem} .warning{background:#fdf3e1;border:1px solid #d9b36c;padding:.6rem} .refusal{color:#8a1c1c} .hint{color:#555;font-size:.9rem}

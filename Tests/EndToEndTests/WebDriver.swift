@@ -85,6 +85,10 @@ final class WebDriver: @unchecked Sendable {
         return id
     }
 
+    func clear(_ selector: String) async throws {
+        _ = try await command("POST", "/session/\(sessionId)/element/\(try await element(selector))/clear", [:])
+    }
+
     func type(_ text: String, into selector: String) async throws {
         _ = try await command("POST", "/session/\(sessionId)/element/\(try await element(selector))/value", ["text": text])
     }
@@ -112,6 +116,16 @@ final class WebDriver: @unchecked Sendable {
             }
         }
         throw Failure(description: "clicking \(selector) led to no new page in 30 seconds" + (lastFailure.map { "; last answer: \($0)" } ?? ""))
+    }
+
+    /// Resizes the browser's window, as a phone's screen would be.
+    func resize(width: Int, height: Int) async throws {
+        _ = try await command("POST", "/session/\(sessionId)/window/rect", ["width": width, "height": height])
+    }
+
+    /// The value a script returns on the page.
+    func evaluate(_ script: String) async throws -> Any? {
+        try await command("POST", "/session/\(sessionId)/execute/sync", ["script": script, "args": [Any]()])
     }
 
     func source() async throws -> String {

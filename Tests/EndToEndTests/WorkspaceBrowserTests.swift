@@ -76,25 +76,43 @@ struct WorkspaceBrowserTests {
                 try await browser.click("#approve-credits-1")
                 #expect(try await browser.source().contains("Credit note 1 approved; queued for MILES."))
 
-                // The bank's to-check queue: a waiting payment allocated to the contract the rules suggest, by hand.
+                // The bank's to-check queue: a waiting payment allocated by hand to a contract with something open, typed in
+                // over the rules' suggestion, as after a call with the payer.
                 let statements = temporaryDirectory("browser-bank")
                 defer { try? FileManager.default.removeItem(atPath: statements) }
                 _ = try await BankDesk(store: workspace.store, rules: workspace.harness.mappings.bank, statementsDirectory: statements)
                     .importStatement(path: bankGolden + "/northern-example-camt053.xml", format: nil)
-                var suggested: (entry: Int64, contract: String)?
-                for stored in try await workspace.store.bankEntries(state: .toCheck, limit: 50) where suggested == nil {
-                    if let candidate = stored.candidates.first,
-                       try await workspace.store.contract(number: candidate.contractNumber)?.currency == stored.entry.amount.currency {
-                        suggested = (stored.id, candidate.contractNumber)
-                    }
+                let entry = try #require(try await workspace.store.bankEntries(state: .toCheck, limit: 50).first { $0.entry.amount.currency == .gbp }?.id)
+                // The most owed: the statement's automatic allocations took a few contracts' open invoices already.
+                var owing: Contract?
+                try await workspace.store.forEachContract {
+                    if $0.currency == .gbp, $0.openBalance.minorUnits > owing?.openBalance.minorUnits ?? 0 { owing = $0 }
                 }
-                let (entry, candidate) = try #require(suggested, "a waiting payment with a candidate in its currency")
+                let candidate = try #require(owing, "a contract in pounds with something open").contractNumber
                 try await browser.open(workspace.base + "/workspace/bank")
                 try await browser.screenshot(to: screenshotFolder + "/08-bank-queue.png")
+                try await browser.clear("#bank-contract-\(entry)")
+                try await browser.type(candidate, into: "#bank-contract-\(entry)")
                 try await browser.click("#allocate-\(entry)")
                 #expect(try await browser.source().contains("Bank entry \(entry) allocated to \(candidate)"))
+
+                // On a phone's width every link of the menu and the sign-out button are on the screen, and the page is
+                // no wider than it: the menu wraps, and a wide table scrolls inside the page.
+                try await browser.resize(width: 375, height: 800)
+                for page in ["/workspace", "/workspace/contracts/\(contract.contractNumber)"] {
+                    try await browser.open(workspace.base + page)
+                    let overflow = try await browser.evaluate("""
+                        const width = document.documentElement.clientWidth;
+                        const out = [...document.querySelectorAll('header a, header button')]
+                            .filter(e => e.getBoundingClientRect().right > width).map(e => e.textContent);
+                        if (document.documentElement.scrollWidth > width) out.push('page ' + document.documentElement.scrollWidth + ' > ' + width);
+                        return out.join(', ');
+                        """) as? String
+                    #expect(overflow == "", "\(page) at 375 px: \(overflow ?? "no answer")")
+                }
+                try await browser.screenshot(to: screenshotFolder + "/10-narrow-contract.png")
             }
-            for name in ["01-sign-in", "03-upload", "05-dashboard-posted", "07-approvals", "08-bank-queue"] {
+            for name in ["01-sign-in", "03-upload", "05-dashboard-posted", "07-approvals", "08-bank-queue", "10-narrow-contract"] {
                 #expect(FileManager.default.fileExists(atPath: screenshotFolder + "/\(name).png"))
             }
         }
