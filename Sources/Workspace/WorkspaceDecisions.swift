@@ -10,12 +10,38 @@ import MilesSync
 /// closed), and the forms on a contract's page that raise them and ask MILES for letters. Every
 /// decision goes through the same desk as the command line, as the signed-in person.
 extension Workspace {
+    /// Whether `person` may approve a credit note or reversal now: not its maker, not an approver already, and the role it needs.
+    static func mayApprove(_ trail: ApprovalTrail, required: CollectionsRole, by person: CollectionsUser) -> Bool {
+        trail.requestedBy != person.name && !trail.approvals.contains { $0.approver == person.name } && person.role.rank >= required.rank
+    }
+
+    /// Whether `person` could have agreed the arrangement: not its proposer, and the role its assessment needs.
+    static func maySign(_ arrangement: ArrangementProposal, by person: CollectionsUser) -> Bool {
+        arrangement.proposedBy != person.name && person.role.rank >= arrangement.assessment.requiredRole.rank
+    }
+
+    static func mayApprove(_ arrangement: ArrangementProposal, by person: CollectionsUser) -> Bool {
+        maySign(arrangement, by: person) && !arrangement.approvals.contains { $0.approver == person.name }
+    }
+
+    /// The credit notes, reversals and arrangements waiting for approval that `person` may approve: the
+    /// Approvals page's rows with an approve button.
+    func approvalsAwaiting(_ person: CollectionsUser) async throws -> Int {
+        let matrix = mappings.authorityMatrix
+        var count = try await store.creditNotes(state: .pendingApproval)
+            .filter { Self.mayApprove($0.trail, required: matrix.creditLimits.requiredRole(for: $0.amount), by: person) }.count
+        for reversal in try await store.writeOffReversals(state: .pendingApproval) {
+            guard let reason = try await store.writeOffRequest(id: reversal.writeOffRequestId)?.reason else { continue }
+            if Self.mayApprove(reversal.trail, required: matrix.requiredRole(for: reversal.amount, reason: reason), by: person) { count += 1 }
+        }
+        count += try await store.arrangements(state: .pendingApproval).filter { Self.mayApprove($0, by: person) }.count
+        return count
+    }
+
     func approvals(_ session: WorkspaceSessions.Session) async throws -> Response {
         let person = person(session)
         let matrix = mappings.authorityMatrix
-        func mayApprove(_ trail: ApprovalTrail, required: CollectionsRole) -> Bool {
-            trail.requestedBy != person.name && !trail.approvals.contains { $0.approver == person.name } && person.role.rank >= required.rank
-        }
+        func mayApprove(_ trail: ApprovalTrail, required: CollectionsRole) -> Bool { Self.mayApprove(trail, required: required, by: person) }
         let credits = try await store.creditNotes(state: .pendingApproval).map { credit -> [String: Any] in
             Self.present(["id": credit.id, "contract": credit.contractNumber, "amount": credit.amount.description,
                           "reason": "\(credit.reasonCode): \(credit.comment)", "by": credit.trail.requestedBy,
@@ -38,8 +64,8 @@ extension Workspace {
         for state in [ArrangementProposal.State.pendingApproval, .broken, .completed] {
             for arrangement in try await store.arrangements(state: state) {
                 let plan = arrangement.plan
-                let maySign = arrangement.proposedBy != person.name && person.role.rank >= arrangement.assessment.requiredRole.rank
-                let mayApprove = state == .pendingApproval && maySign && !arrangement.approvals.contains { $0.approver == person.name }
+                let maySign = Self.maySign(arrangement, by: person)
+                let mayApprove = state == .pendingApproval && Self.mayApprove(arrangement, by: person)
                 arrangements.append(Self.present([
                     "id": arrangement.id, "contract": plan.contractNumber, "state": state.rawValue,
                     "plan": "\(plan.instalments.count) \(plan.frequency.rawValue) of \(plan.instalments[0].amount), \(plan.firstDate) to \(plan.lastDate)"

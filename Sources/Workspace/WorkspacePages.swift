@@ -31,7 +31,8 @@ extension Workspace {
         var data: [String: Any] = [
             "title": "Dashboard", "asOf": asOf.description, "asOfSource": source, "buckets": report.buckets.labels, "rows": rows, "charts": charts,
             "lastSync": lastRun.map { $0.startedAt.description } ?? "never", "lastSyncOutcome": lastRun.map { $0.outcome.rawValue } ?? "",
-            "outboxDepth": pending, "deadLetters": dead, "awaitingCount": awaiting.count, "recent": recent,
+            "outboxDepth": pending, "deadLetters": dead, "awaitingCount": awaiting.count, "approvalsAwaiting": try await approvalsAwaiting(person),
+            "recent": recent,
         ]
         data.merge(await takeFlash(session)) { $1 }
         return render("dashboard", data, session: session)

@@ -56,7 +56,8 @@ enum WorkspaceTemplates {
             <div class="cards">
             <div class="card">Last contract sync<b>{{lastSync}}</b>{{lastSyncOutcome}}</div>
             <div class="card">Outbox waiting<b id="outbox-depth">{{outboxDepth}}</b>dead letters: <a href="/workspace/outbox" id="dead-letters">{{deadLetters}}</a></div>
-            <div class="card">Awaiting you<b id="awaiting">{{awaitingCount}}</b><a href="/workspace/writeoffs?state=pendingApproval">approval queue</a></div>
+            <div class="card">Write-offs awaiting you<b id="awaiting">{{awaitingCount}}</b><a href="/workspace/writeoffs?state=pendingApproval">approval queue</a></div>
+            <div class="card">Credit notes, reversals and plans awaiting you<b id="approvals-awaiting">{{approvalsAwaiting}}</b><a href="/workspace/approvals">Approvals</a></div>
             </div>
             <h2>Aged debt as of {{asOf}}</h2><p class="hint">{{asOfSource}} · <a href="/workspace/aged-debt.csv">CSV</a> ·
             totals <a href="/workspace/aged-debt/customers" id="by-customer">by customer</a> or <a href="/workspace/aged-debt/contracts" id="by-contract">by contract</a></p>
