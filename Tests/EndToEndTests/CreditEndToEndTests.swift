@@ -93,6 +93,15 @@ struct CreditEndToEndTests {
                                                invoiceNumbers: [], reasonCode: "BILL", comment: "x", by: alice)
             }
             #expect(tooMuch?.code == .refused && tooMuch?.description.contains("more than") == true)
+            // Each bad amount says what is wrong with it: too many decimals is not 'not positive'.
+            for (amount, says) in [("10.005", "has more decimal places than \(contract.currency.code) allows (2)"), ("-5.00", "is not above zero"),
+                                   ("ten", "is not a number")] {
+                let bad = await refusal {
+                    try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: amount, invoiceNumbers: [], reasonCode: "BILL",
+                                                   comment: "x", by: alice)
+                }
+                #expect(bad?.input == amount && bad?.description.contains(says) == true, "\(amount): \(bad.map(String.init(describing:)) ?? "accepted")")
+            }
             #expect(try await store.creditNotes(state: nil).isEmpty)
             // At the open amount exactly it is accepted; the same again is the same request; any more is more than is open.
             let full = try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: contract.openBalance.decimalString,

@@ -40,10 +40,14 @@ struct DeskTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("desk-\(UUID().uuidString).csv").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try "contract_number,amount,invoice_numbers,reason_code,comment\nC1,1.00,,UNEC,small balance\nC9,1.00,,UNEC,unknown\n"
+            .appending("C1,-5.00,,UNEC,negative\nC1,1.005,,UNEC,three decimals\n")
             .write(toFile: file, atomically: true, encoding: .utf8)
 
         let report = try await desk.prepare(file: try WriteOffFile(path: file), by: try desk.user(named: "alice", roles: roles))
-        #expect(report.refused.map(\.line) == [3])
+        #expect(report.refused.map(\.line) == [3, 4, 5])
+        #expect(report.refused.map(\.reason).dropFirst() == ["amount -5.00 GBP is not above zero",
+                                                             "amount '1.005' has more decimal places than GBP allows (2), or is too large"],
+                "\(report.refused.map(\.reason))")
         let id = try #require(report.created.first?.id)
         #expect(await store.outboxEntries(state: nil).isEmpty)
 

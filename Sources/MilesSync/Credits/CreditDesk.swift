@@ -184,8 +184,15 @@ public struct CreditDesk: Sendable {
 
     private static func amount(_ text: String, full: Money, input: String) throws(CreditDeskError) -> Money {
         if text.lowercased() == "full" { return full }
-        guard let amount = DecimalAmount.parse(text)?.money(in: full.currency), amount.minorUnits > 0 else {
-            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) is not a positive amount in \(full.currency.code) (or 'full')")
+        guard let parsed = DecimalAmount.parse(text) else {
+            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) is not a number (or 'full')")
+        }
+        guard let amount = parsed.money(in: full.currency) else {
+            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) has more decimal places than \(full.currency.code) "
+                                  + "allows (\(full.currency.minorUnitDigits)), or is too large")
+        }
+        guard amount.minorUnits > 0 else {
+            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) is not above zero")
         }
         return amount
     }

@@ -112,7 +112,7 @@ public struct ContractDesk: Sendable {
             let days = defaultNotice.remedyDate.days(since: defaultNotice.served)
             if days <= 0 {
                 problems.append("the remedy date \(defaultNotice.remedyDate) is not after the service date \(defaultNotice.served): "
-                                + "are --default-served and --remedy the wrong way round?")
+                                + "are the two dates the wrong way round?")
             } else if days < CollectionsGuards.minimumRemedyDays {
                 problems.append("the remedy date \(defaultNotice.remedyDate) is \(days) days after service on \(defaultNotice.served); a default notice "
                                 + "(CCA s.88) must give at least \(CollectionsGuards.minimumRemedyDays) days, so this one could never allow "

@@ -93,12 +93,18 @@ public struct WriteOffDesk: Sendable {
         if row.amount.lowercased() == "full" {
             amount = Money(minorUnits: available, currency: contract.currency)
         } else {
-            guard let parsed = DecimalAmount.parse(row.amount)?.money(in: contract.currency) else {
-                return refuse("amount '\(row.amount)' is not a number in \(contract.currency.code) (or 'full')")
+            guard let number = DecimalAmount.parse(row.amount) else {
+                return refuse("amount '\(row.amount)' is not a number (or 'full')")
+            }
+            guard let parsed = number.money(in: contract.currency) else {
+                return refuse("amount '\(row.amount)' has more decimal places than \(contract.currency.code) allows "
+                              + "(\(contract.currency.minorUnitDigits)), or is too large")
             }
             amount = parsed
         }
-        guard amount.minorUnits > 0 else { return refuse("amount \(amount) is not above zero: nothing is open to write off") }
+        guard amount.minorUnits > 0 else {
+            return refuse(row.amount.lowercased() == "full" ? "nothing is open to write off" : "amount \(amount) is not above zero")
+        }
         guard amount.minorUnits <= available else {
             return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))")
         }
