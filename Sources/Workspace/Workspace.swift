@@ -265,7 +265,20 @@ public struct Workspace: RouteGroup {
             try await AuditDesk(store: store, mappings: mappings, now: now).requireIntact()
             return try await body(session, form)
         } catch {
-            return failure(error, session: session)
+            return failure(error, session: session, back: Self.formPage(of: request.uri.path))
+        }
+    }
+
+    /// The page a decision's form is on, for the refusal's way back: a contract's own page for the forms on
+    /// it, the Approvals page for credit notes, reversals and plans, otherwise the section's page.
+    static func formPage(of path: String) -> (path: String, name: String) {
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count >= 2, parts[0] == "workspace" else { return ("/workspace", "the dashboard") }
+        switch parts[1] {
+        case "contracts" where parts.count >= 3: return ("/workspace/contracts/\(parts[2])", "contract \(parts[2])")
+        case "credits", "reversals", "arrangements": return ("/workspace/approvals", "Approvals")
+        case "writeoffs", "agents", "outbox", "bank", "risk": return ("/workspace/\(parts[1])", "the \(parts[1] == "writeoffs" ? "write-offs" : parts[1]) page")
+        default: return ("/workspace", "the dashboard")
         }
     }
 
@@ -323,8 +336,10 @@ public struct Workspace: RouteGroup {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    /// A refusal or failure in our words on the page; an unexpected one is logged with a reference.
-    private func failure(_ error: any Error, session: WorkspaceSessions.Session) -> Response {
+    /// A refusal or failure in our words on the page, with the way back to the page it came from (the
+    /// browser's Back keeps what was typed); an unexpected one is logged with a reference.
+    private func failure(_ error: any Error, session: WorkspaceSessions.Session,
+                         back: (path: String, name: String) = ("/workspace", "the dashboard")) -> Response {
         let message: String
         let status: HTTPResponse.Status
         switch error {
@@ -347,7 +362,7 @@ public struct Workspace: RouteGroup {
             logger.error("workspace: unexpected failure", metadata: ["reference": "\(reference)", "error": "\(error)"])
             (message, status) = ("Something went wrong; the adapter's log has the cause (reference \(reference)).", .internalServerError)
         }
-        return render("message", ["title": "Refused", "error": message], session: session, status: status)
+        return render("message", ["title": "Refused", "error": message, "back": back.path, "backName": back.name], session: session, status: status)
     }
 
     func person(_ session: WorkspaceSessions.Session) -> CollectionsUser { session.person! }

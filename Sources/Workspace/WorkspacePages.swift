@@ -340,9 +340,9 @@ extension Workspace {
             var row: [String: Any] = ["id": entry.id, "reference": entry.clientReference, "what": "\(entry.kind.recordName) (\(entry.kind.operation))",
                                       "state": entry.state.rawValue, "attempts": entry.attempts, "result": entry.resultReference ?? "",
                                       "error": entry.lastError ?? ""]
-            if mayDecide, entry.state == .deadLetter || entry.state == .skipped || entry.state == .pending {
-                row["actionable"] = ["id": entry.id, "csrf": session.csrf]
-            }
+            // Only what the desk would do: a retry of what was refused or skipped, a skip of what is waiting or refused.
+            if mayDecide, entry.state == .deadLetter || entry.state == .skipped { row["retryable"] = ["id": entry.id, "csrf": session.csrf] }
+            if mayDecide, entry.state == .deadLetter || entry.state == .pending { row["skippable"] = ["id": entry.id, "csrf": session.csrf] }
             return row
         }]
         data.merge(await takeFlash(session)) { $1 }

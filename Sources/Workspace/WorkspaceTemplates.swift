@@ -184,8 +184,8 @@ enum WorkspaceTemplates {
         "outbox": """
             {{> header}}<h1>Outbox</h1><table id="entries"><tr><th>queue</th><th>reference</th><th>what</th><th>state</th><th>attempts</th><th>MILES</th><th>last error</th><th></th></tr>
             {{#entries}}<tr><td>{{id}}</td><td>{{reference}}</td><td>{{what}}</td><td>{{state}}</td><td>{{attempts}}</td><td>{{result}}</td><td>{{error}}</td>
-            <td>{{#actionable}}<form class="inline" method="post" action="/workspace/outbox/{{id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><button>Retry</button></form>
-            <form class="inline" method="post" action="/workspace/outbox/{{id}}/skip"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" placeholder="why" required> <button>Skip</button></form>{{/actionable}}</td></tr>{{/entries}}</table>{{> footer}}
+            <td>{{#retryable}}<form class="inline" method="post" action="/workspace/outbox/{{id}}/retry"><input type="hidden" name="csrf" value="{{csrf}}"><button id="retry-{{id}}">Retry</button></form>{{/retryable}}
+            {{#skippable}}<form class="inline" method="post" action="/workspace/outbox/{{id}}/skip"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" placeholder="why" required> <button id="skip-{{id}}">Skip</button></form>{{/skippable}}</td></tr>{{/entries}}</table>{{> footer}}
             """,
         "risk": """
             {{> header}}<h1>Risky customers</h1><p class="hint">Raised by the contract syncs under mappings/risk-rules.yaml;
@@ -219,7 +219,7 @@ enum WorkspaceTemplates {
             <input name="reason" placeholder="why not" required> <button id="reject-{{kind}}-{{id}}">Reject</button></form>
             """,
         "message": """
-            {{> header}}<h1>{{title}}</h1><p><a href="/workspace">Back to the dashboard</a></p>{{> footer}}
+            {{> header}}<h1>{{title}}</h1><p>{{#back}}<a href="{{back}}" id="back">Back to {{backName}}</a>{{/back}}{{^back}}<a href="/workspace">Back to the dashboard</a>{{/back}}</p>{{> footer}}
             """,
         "audit": """
             {{> header}}<h1>Audit log</h1><p id="verification">{{verification}}</p>

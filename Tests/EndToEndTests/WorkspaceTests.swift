@@ -416,6 +416,7 @@ struct WorkspaceTests {
                 "csrf": csrf, "frequency": "monthly", "first": first.description, "count": "3", "amount": contract.monthlyPayment.decimalString,
                 "income": "100.00", "expenditure": "100.00"])
             #expect(unaffordable.status == 422)
+            #expect(unaffordable.body.contains("<a href=\"/workspace/contracts/\(number)\" id=\"back\">Back to contract \(number)</a>"), "\(unaffordable.body)")
             #expect(unaffordable.body.contains("[CONC7.3-affordability]") && unaffordable.body.contains("leaves 0.00 GBP a month"), "\(unaffordable.body)")
             // Each of these took the whole server down (a date past 9999, an instalment count that ran past it, an
             // amount whose monthly figure overflowed); a negative expenditure passed the affordability check.
@@ -462,6 +463,10 @@ struct WorkspaceTests {
             #expect(try await workspace.store.arrangement(id: 1)?.state == .approved)
             let queued = try await workspace.store.outboxEntries(state: .pending).map(\.clientReference)
             #expect(Set(queued).isSuperset(of: ["CN-1", "AR-1", "LT-1"]))
+            // The outbox page offers what the desk would do: a waiting entry can be skipped, not retried.
+            let waiting = try #require(try await workspace.store.outboxEntries(state: .pending).first { $0.clientReference == "CN-1" })
+            let outbox = try await bob.get("/workspace/outbox").body
+            #expect(outbox.contains("id=\"skip-\(waiting.id)\"") && !outbox.contains("id=\"retry-\(waiting.id)\""), "\(outbox)")
         }
     }
 
