@@ -339,6 +339,10 @@ struct BankEndToEndTests {
             try await expectAllocationRefused(.notWaiting, desk, entryId: entry.id, contract: "C00000002")
             let other = try #require(waiting.last)
             try await expectAllocationRefused(.unknownContract, desk, entryId: other.id, contract: "C99999999")
+            let unnamed = await #expect(throws: BankImportError.self) {
+                try await desk.allocate(entryId: other.id, contractNumber: "", invoiceNumbers: [], note: nil, by: "carol")
+            }
+            #expect(unnamed?.description.contains("name the contract to allocate bank entry \(other.id) to") == true)
             try await expectAllocationRefused(.unknownInvoice, desk, entryId: other.id, contract: "C00000003", invoices: ["INV-NOT-OPEN"])
             try await expectAllocationRefused(.unknownEntry, desk, entryId: 999_999, contract: "C00000003")
             // A contract with nothing open: MILES takes no allocation without a line, so the entry keeps waiting.

@@ -343,6 +343,9 @@ public struct BankDesk: Sendable {
             throw BankImportError(.notWaiting, input: "bank entry \(entryId)",
                                   "bank entry \(entryId) is \(stored.state.rawValue), not waiting for a person; only entries in `bank queue` or `bank suspense` can be allocated")
         }
+        guard !contractNumber.isEmpty else {
+            throw BankImportError(.unknownContract, input: "bank entry \(entryId)", "name the contract to allocate bank entry \(entryId) to")
+        }
         let data = try await store.bankMatchData(contractNumbers: [contractNumber], invoiceNumbers: [], payerAccounts: [])
         guard let contract = data.contracts[contractNumber] else {
             throw BankImportError(.unknownContract, input: contractNumber, "there is no contract \(contractNumber) in the store; run `sync contracts` if it is new")
