@@ -187,6 +187,14 @@ extension Workspace {
     /// text the payer wrote (a name in the remittance) is shown as the bank gave it, and no view is recorded.
     func bankQueue(_ session: WorkspaceSessions.Session) async throws -> Response {
         let personalData = RedactionPolicy(logPersonalData: false, secrets: [], masksBankAccounts: true)
+        let desk = bankDesk
+        let shown = 200
+        let waiting = try await desk.queue(limit: shown + 1), suspense = try await desk.suspense(limit: shown + 1)
+        // The form suggests the best candidate that has something open (what allocations waiting for MILES left):
+        // one with nothing open would be refused.
+        let candidates = Set((waiting.prefix(shown) + suspense.prefix(shown)).flatMap { $0.candidates.map(\.contractNumber) })
+        let owing = Set(try await store.bankMatchData(contractNumbers: candidates, invoiceNumbers: [], payerAccounts: [])
+            .contracts.filter { $0.value.openBalance.minorUnits > 0 }.keys)
         func row(_ stored: StoredBankEntry) -> [String: Any] {
             let entry = stored.entry
             return Self.present([
@@ -196,13 +204,10 @@ extension Workspace {
                 "candidates": stored.candidates.map {
                     ["contract": $0.contractNumber, "confidence": $0.confidence, "why": personalData.scrub($0.reasons.joined(separator: "; "))]
                 },
-                "suggested": stored.candidates.first?.contractNumber ?? "",
+                "suggested": stored.candidates.first { owing.contains($0.contractNumber) }?.contractNumber ?? "",
                 "suspense": stored.allocation.map { "\($0.suspense) (the rest allocated to \($0.contractNumber))" } ?? "all of it",
             ])
         }
-        let desk = bankDesk
-        let shown = 200
-        let waiting = try await desk.queue(limit: shown + 1), suspense = try await desk.suspense(limit: shown + 1)
         var data: [String: Any] = ["title": "Bank", "shown": shown, "waiting": waiting.prefix(shown).map(row), "waitingMore": waiting.count > shown,
                                    "suspense": suspense.prefix(shown).map(row), "suspenseMore": suspense.count > shown]
         data.merge(await takeFlash(session)) { $1 }

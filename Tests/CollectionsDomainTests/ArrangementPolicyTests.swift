@@ -130,6 +130,11 @@ struct ArrangementPolicyTests {
         #expect { try regular("9999-12-15", 2, 10_000) } throws: {
             ($0 as? ArrangementError)?.code == .invalidInstalment && ($0 as? ArrangementError)?.input == "9999-12-15"
         }
+        #expect(try regular("9999-01-15", 12, 10_000).lastDate.description == "9999-12-15")
+        // A plan stored before these limits still reads back: the stores rebuild plans through the initialiser.
+        #expect(try PaymentArrangement(contractNumber: behind.contractNumber, frequency: .weekly, instalments: (0..<600).map {
+            .init(dueDate: first.adding(days: 7 * $0), amount: pounds(100))
+        }).instalments.count == 600)
         #expect { try regular("9999-12-20", 2, 10_000, every: .fortnightly) } throws: { ($0 as? ArrangementError)?.code == .invalidInstalment }
         #expect { try regular("2027-01-05", 2, PaymentArrangement.largestInstalment + 1) } throws: {
             ($0 as? ArrangementError)?.code == .invalidInstalment

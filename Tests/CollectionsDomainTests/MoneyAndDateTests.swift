@@ -27,6 +27,8 @@ struct MoneyAndDateTests {
         #expect(LocalDate.parse("9999-12-15")!.adding(months: 1).description == "9999-12-31")
         #expect(LocalDate.parse("9999-11-30")!.adding(months: 1).description == "9999-12-30")
         #expect(LocalDate.parse("0001-01-15")!.adding(months: -1).description == "0001-01-01")
+        #expect(LocalDate.parse("2026-01-15")!.adding(months: .max).description == "9999-12-31")
+        #expect(LocalDate.parse("2026-01-15")!.adding(months: .min).description == "0001-01-01")
     }
 
     @Test("timestamps need a zone and are normalised to UTC")

@@ -28,8 +28,10 @@ public struct PaymentArrangement: Sendable, Equatable {
             case .weekly: date = first.adding(days: 7 * index)
             case .fortnightly: date = first.adding(days: 14 * index)
             case .monthly:
-                // Checked before adding: a month added past 9999 has no date to clamp to.
-                guard first.components.year + (index + 11) / 12 <= LocalDate.latestYear else { return nil }
+                // Checked before adding: past 9999 `adding(months:)` stops at the calendar's last day, which
+                // would make instalments due on the same day.
+                let (year, month, _) = first.components
+                guard (year * 12 + month - 1 + index) / 12 <= LocalDate.latestYear else { return nil }
                 date = first.adding(months: index)
             }
             return date.components.year <= LocalDate.latestYear ? date : nil
@@ -55,28 +57,21 @@ public struct PaymentArrangement: Sendable, Equatable {
     /// is still owed.
     public let isSettlement: Bool
 
-    /// The most instalments a plan may have: ten years of weekly ones. With `largestInstalment`, it keeps
-    /// a plan's total and its monthly figures within what `Money` holds.
+    /// The most instalments a new plan may have: ten years of weekly ones. With `largestInstalment`, it
+    /// keeps a plan's total and its monthly figures within what `Money` holds.
     public static let mostInstalments = 520
     /// The largest instalment, in minor units: far above any real plan, low enough that no sum overflows.
     public static let largestInstalment: Int64 = Int64.max / Frequency.weekly.perYear / Int64(mostInstalments)
 
-    /// A plan of the instalments given, checked: at least one and at most `mostInstalments`, each above
-    /// zero and at most `largestInstalment`, in one currency, each due after the one before.
+    /// A plan of the instalments given, checked: at least one, each above zero, in one currency, each due
+    /// after the one before. The stores rebuild stored plans through it, so the limits on a new plan
+    /// (`regular`) are not here: a plan stored before them must still read back.
     public init(contractNumber: String, frequency: Frequency, instalments: [Instalment], isSettlement: Bool = false) throws(ArrangementError) {
         guard let first = instalments.first else { throw ArrangementError(.noInstalments, input: contractNumber, "a plan needs at least one instalment") }
-        guard instalments.count <= Self.mostInstalments else {
-            throw ArrangementError(.tooManyInstalments, input: "\(instalments.count)",
-                                   "a plan has at most \(Self.mostInstalments) instalments (ten years of weekly ones)")
-        }
         for (index, instalment) in instalments.enumerated() {
             guard instalment.amount.minorUnits > 0 else {
                 throw ArrangementError(.invalidInstalment, input: instalment.amount.description,
                                        "instalment \(index + 1) (\(instalment.dueDate)) must be more than zero")
-            }
-            guard instalment.amount.minorUnits <= Self.largestInstalment else {
-                throw ArrangementError(.invalidInstalment, input: instalment.amount.description,
-                                       "instalment \(index + 1) (\(instalment.dueDate)) is larger than any plan could be")
             }
             guard instalment.amount.currency == first.amount.currency else {
                 throw ArrangementError(.invalidInstalment, input: instalment.amount.currency.code,
@@ -93,13 +88,17 @@ public struct PaymentArrangement: Sendable, Equatable {
         self.isSettlement = isSettlement
     }
 
-    /// `count` equal instalments of `amount`, every `frequency`, from `firstDate`.
+    /// `count` equal instalments of `amount`, every `frequency`, from `firstDate`: a new plan, so at most
+    /// `mostInstalments` of at most `largestInstalment` each, none past the calendar's last year.
     public static func regular(contractNumber: String, frequency: Frequency, firstDate: LocalDate, count: Int, amount: Money,
                                isSettlement: Bool = false) throws(ArrangementError) -> PaymentArrangement {
         guard count > 0 else { throw ArrangementError(.noInstalments, input: "\(count)", "a plan needs at least one instalment") }
         guard count <= mostInstalments else {
             throw ArrangementError(.tooManyInstalments, input: "\(count)",
                                    "a plan has at most \(mostInstalments) instalments (ten years of weekly ones)")
+        }
+        guard amount.minorUnits <= largestInstalment else {
+            throw ArrangementError(.invalidInstalment, input: amount.description, "an instalment of \(amount) is larger than any plan could be")
         }
         var instalments: [Instalment] = []
         for index in 0..<count {

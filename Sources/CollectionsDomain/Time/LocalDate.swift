@@ -33,10 +33,10 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// a comparison with a date that far away comes out the same either way.
     public func adding(months: Int) -> LocalDate {
         let (year, month, day) = components
-        let total = year * 12 + (month - 1) + months
+        let (total, overflow) = (year * 12 + (month - 1)).addingReportingOverflow(months)
+        if overflow ? months > 0 : total / 12 > LocalDate.latestYear { return LocalDate(year: LocalDate.latestYear, month: 12, day: 31)! }
+        if overflow || total < 12 { return LocalDate(year: 1, month: 1, day: 1)! }
         let newYear = total / 12
-        if newYear > LocalDate.latestYear { return LocalDate(year: LocalDate.latestYear, month: 12, day: 31)! }
-        if total < 12 { return LocalDate(year: 1, month: 1, day: 1)! }
         let newMonth = total % 12 + 1
         let newDay = min(day, LocalDate.daysIn(month: newMonth, year: newYear))
         return LocalDate(year: newYear, month: newMonth, day: newDay)!

@@ -403,9 +403,11 @@ public struct OutboxRelay: Sendable {
         // A hold set since the change was queued (a dispute, breathing space) must stop a repossession or a
         // placement still waiting here: holds live in this store, so MILES's version says nothing of them. A
         // placement file already made is another matter: the agent has the account, the hold paused it, and
-        // MILES is told where the account is.
+        // MILES is told where the account is. So is a change the store already shows made: MILES applied it
+        // (an answer lost, then a retry), and sending it again only settles it.
         let placementMade = change.to == .placedWithAgent ? try await store.activePlacement(contractNumber: change.contractNumber) != nil : false
-        if entry.state == .pending, entry.attempts == 0, !placementMade, let contract = try await store.contract(number: change.contractNumber) {
+        if entry.state == .pending, entry.attempts == 0, !placementMade, let contract = try await store.contract(number: change.contractNumber),
+           gateway.mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) != change.to {
             let refusals = try await StatusChangeRules.refusals(
                 moving: contract, to: change.to, evidence: change.evidence,
                 overridden: Set(change.overrides.map(\.rule)), store: store, mappings: gateway.mappings, on: now().date)

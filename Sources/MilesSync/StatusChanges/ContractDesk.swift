@@ -71,9 +71,9 @@ public struct ContractDesk: Sendable {
             state: .queued, overrides: granted, customerConsent: evidence.customerConsent, abandonment: evidence.abandonment)
     }
 
-    /// Sets a hold that stops recovery. A placed account must stop being pursued at once, so the
-    /// agent it is placed with is told to pause it, in the same transaction as the hold.
-    /// Sets a hold with the reason for it (the evidence a team leader reads later); one of each kind at a time.
+    /// Sets a hold that stops recovery, with its reason (the evidence a team leader reads later); one of each
+    /// kind at a time. A placed account must stop being pursued at once, so the agent it is placed with is
+    /// told to pause it, in the same transaction as the hold.
     public func setHold(contractNumber: String, kind: ContractHold.Kind, reason: String, by actor: String) async throws {
         guard reason.contains(where: { !$0.isWhitespace }) else {
             throw ContractDeskError(.invalidHold, input: contractNumber, ["a \(kind.rawValue) hold needs its reason (what shows it)"])
