@@ -43,6 +43,13 @@ extension StoreError {
                        + "\(writeOffRequest): \(others) is already reversed or waiting, so it stays as it is")
     }
 
+    /// A person's retry of a failed credit note when it is more than is open, less the credit notes waiting since.
+    public static func creditBeyondOpen(creditNote: Int64, amount: Money, contractNumber: String, open: Money, others: Money) -> StoreError {
+        StoreError(.wrongState, input: "credit note \(creditNote)",
+                   "credit note \(creditNote) (\(amount)) queued again would be more than the \(open) open on \(contractNumber) once the "
+                       + "\(others) of credit notes waiting is taken off, so it stays as it is")
+    }
+
     /// A person's retry of a ReverseAllocation whose allocation is already undone (MILES refused it, so
     /// it never held it): MILES would refuse the reversal.
     public static func nothingToReverse(outboxId: Int64) -> StoreError {

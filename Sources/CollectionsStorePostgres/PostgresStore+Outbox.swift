@@ -265,6 +265,7 @@ extension PostgresStore: OutboxStore {
             let subjectId = try row.value("subject_id", as: Int64.self)
             let table = Self.recordTable(of: kind)
             if kind == .reverseWriteOff { try await requireWithinWriteOff(reversal: subjectId, on: connection) }
+            if kind == .raiseCreditNote { try await requireWithinOpen(creditNote: subjectId, on: connection) }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try await connection.query("""
@@ -302,6 +303,31 @@ extension PostgresStore: OutboxStore {
         throw StoreError.reversalBeyondWriteOff(reversal: id, amount: Money(minorUnits: amount, currency: currency), writeOffRequest: requestId,
                                                 writtenOff: Money(minorUnits: writtenOff, currency: currency),
                                                 others: Money(minorUnits: others, currency: currency))
+    }
+
+    /// A failed credit note queued again counts against what is open once more: refused when it is more than
+    /// is open on its invoices (all the contract's when it names none) less the credit notes waiting since. The
+    /// contract's credit notes are serialised by the lock `createCreditNote` takes.
+    private func requireWithinOpen(creditNote id: Int64, on connection: PostgresConnection) async throws {
+        guard let credit = try await rows("""
+            SELECT amount, currency, contract_number, invoice_numbers FROM credit_notes WHERE id = \(id)
+            """, on: connection).first else { return }
+        let contractNumber = try credit.value("contract_number", as: String.self)
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("credit notes of " + contractNumber)))", logger: logger)
+        let invoices = try credit.value("invoice_numbers", as: String.self)
+        let amount = try credit.value("amount", as: Int64.self)
+        let open = try await rows("""
+            SELECT COALESCE(SUM(open_amount), 0)::BIGINT AS open FROM invoices WHERE contract_number = \(contractNumber)
+            AND (\(invoices) = '' OR position(',' || invoice_number || ',' in ',' || \(invoices) || ',') > 0)
+            """, on: connection).first?.value("open", as: Int64.self) ?? 0
+        let others = try await rows("""
+            SELECT COALESCE(SUM(amount), 0)::BIGINT AS others FROM credit_notes
+            WHERE contract_number = \(contractNumber) AND id <> \(id) AND state IN ('pendingApproval', 'approved')
+            """, on: connection).first?.value("others", as: Int64.self) ?? 0
+        guard amount > open - others else { return }
+        let currency = try CurrencyCode(try credit.value("currency", as: String.self))
+        throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: currency), contractNumber: contractNumber,
+                                          open: Money(minorUnits: open, currency: currency), others: Money(minorUnits: others, currency: currency))
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {

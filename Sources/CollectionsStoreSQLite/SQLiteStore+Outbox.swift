@@ -243,6 +243,7 @@ extension SQLiteStore {
             let table = try self.subjectTable(of: id, db)
             let kind = try Self.kind(of: id, db)
             if kind == .reverseWriteOff { try self.requireWithinWriteOff(reversal: requestId, db) }
+            if kind == .raiseCreditNote { try self.requireWithinOpen(creditNote: requestId, db) }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try db.execute(sql: "UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')",
@@ -272,6 +273,25 @@ extension SQLiteStore {
         throw StoreError.reversalBeyondWriteOff(reversal: id, amount: Money(minorUnits: amount, currency: currency),
                                                 writeOffRequest: row["writeoff_request_id"], writtenOff: Money(minorUnits: writtenOff, currency: currency),
                                                 others: Money(minorUnits: others, currency: currency))
+    }
+
+    /// A failed credit note queued again counts against what is open once more: refused when it is more than
+    /// is open on its invoices (all the contract's when it names none) less the credit notes waiting since, the
+    /// check `CreditDesk` makes when one is raised.
+    private func requireWithinOpen(creditNote id: Int64, _ db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT c.amount, c.currency, c.contract_number,
+                (SELECT COALESCE(SUM(i.open_amount), 0) FROM invoices i WHERE i.contract_number = c.contract_number
+                 AND (c.invoice_numbers = '' OR instr(',' || c.invoice_numbers || ',', ',' || i.invoice_number || ',') > 0)) AS open,
+                (SELECT COALESCE(SUM(o.amount), 0) FROM credit_notes o
+                 WHERE o.contract_number = c.contract_number AND o.id <> c.id AND o.state IN ('pendingApproval', 'approved')) AS others
+            FROM credit_notes c WHERE c.id = ?
+            """, arguments: [id]) else { return }
+        let (amount, open, others): (Int64, Int64, Int64) = (row["amount"], row["open"], row["others"])
+        guard amount > open - others else { return }
+        let currency = try CurrencyCode(row["currency"] as String)
+        throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: currency), contractNumber: row["contract_number"],
+                                          open: Money(minorUnits: open, currency: currency), others: Money(minorUnits: others, currency: currency))
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {

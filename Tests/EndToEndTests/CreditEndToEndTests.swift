@@ -228,6 +228,21 @@ struct CreditEndToEndTests {
             #expect(failed.trail.state == .failed)
             #expect(failed.trail.failureReason?.contains("AMOUNT_EXCEEDS_BALANCE") == true)
             #expect(await harness.server.miles.creditNoteLedger().isEmpty)
+
+            // The failed one no longer counts, so another is raised for what is open; queued again, the first would
+            // credit the same money twice: the retry is refused and it stays failed.
+            guard case let .created(second) = try await desk.raiseCreditNote(
+                contractNumber: contract.contractNumber, amount: "full", invoiceNumbers: [], reasonCode: "BILL", comment: "billed twice",
+                by: try harness.person("alice")) else { Issue.record("the second was not created"); return }
+            let entry = try #require(try await store.outboxEntries(state: .deadLetter).first { $0.kind == .raiseCreditNote })
+            let refused = await #expect(throws: StoreError.self) { try await store.retryOutboxEntry(id: entry.id, by: "bob", at: CollectionsClock.system()) }
+            #expect(refused?.description.contains("credit note \(id)") == true && refused?.description.contains("would be more than") == true,
+                    "\(refused.map(String.init(describing:)) ?? "")")
+            #expect(try await store.creditNote(id: id)?.trail.state == .failed)
+            // Once the second is withdrawn, the first may go again.
+            _ = await desk.reject(.raiseCreditNote, ids: [second], by: try harness.person("alice"), reason: "raised twice")
+            try await store.retryOutboxEntry(id: entry.id, by: "bob", at: CollectionsClock.system())
+            #expect(try await store.creditNote(id: id)?.trail.state == .approved)
         }
     }
 
