@@ -50,6 +50,13 @@ extension StoreError {
                        + "\(others) of credit notes waiting is taken off, so it stays as it is")
     }
 
+    /// A person's retry of a failed write-off while another on its contract is on its way or was posted since.
+    public static func anotherWriteOff(request: Int64, contractNumber: String, other: Int64, state: String) -> StoreError {
+        StoreError(.wrongState, input: "write-off request \(request)",
+                   "write-off request \(request) queued again would write off \(contractNumber) twice: write-off request \(other) is \(state), "
+                       + "so it stays as it is")
+    }
+
     /// A person's retry of a ReverseAllocation whose allocation is already undone (MILES refused it, so
     /// it never held it): MILES would refuse the reversal.
     public static func nothingToReverse(outboxId: Int64) -> StoreError {

@@ -266,6 +266,7 @@ extension PostgresStore: OutboxStore {
             let table = Self.recordTable(of: kind)
             if kind == .reverseWriteOff { try await requireWithinWriteOff(reversal: subjectId, on: connection) }
             if kind == .raiseCreditNote { try await requireWithinOpen(creditNote: subjectId, on: connection) }
+            if kind == .postWriteOff { try await requireOnlyWriteOff(request: subjectId, on: connection) }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try await connection.query("""
@@ -328,6 +329,18 @@ extension PostgresStore: OutboxStore {
         let currency = try CurrencyCode(try credit.value("currency", as: String.self))
         throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: currency), contractNumber: contractNumber,
                                           open: Money(minorUnits: open, currency: currency), others: Money(minorUnits: others, currency: currency))
+    }
+
+    /// A failed write-off queued again must be the contract's only one on its way: refused while another is
+    /// waiting for approval or MILES, or was posted since it failed.
+    private func requireOnlyWriteOff(request id: Int64, on connection: PostgresConnection) async throws {
+        guard let other = try await rows("""
+            SELECT o.id, o.state, o.contract_number FROM writeoff_requests r JOIN writeoff_requests o ON o.contract_number = r.contract_number
+            WHERE r.id = \(id) AND o.id <> r.id AND (o.state IN ('pendingApproval', 'approved') OR (o.state = 'posted' AND o.id > r.id))
+            ORDER BY o.id LIMIT 1
+            """, on: connection).first else { return }
+        throw StoreError.anotherWriteOff(request: id, contractNumber: try other.value("contract_number", as: String.self),
+                                         other: try other.value("id", as: Int64.self), state: try other.value("state", as: String.self))
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {

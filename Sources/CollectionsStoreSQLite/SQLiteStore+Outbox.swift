@@ -244,6 +244,7 @@ extension SQLiteStore {
             let kind = try Self.kind(of: id, db)
             if kind == .reverseWriteOff { try self.requireWithinWriteOff(reversal: requestId, db) }
             if kind == .raiseCreditNote { try self.requireWithinOpen(creditNote: requestId, db) }
+            if kind == .postWriteOff { try self.requireOnlyWriteOff(request: requestId, db) }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try db.execute(sql: "UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')",
@@ -292,6 +293,17 @@ extension SQLiteStore {
         let currency = try CurrencyCode(row["currency"] as String)
         throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: currency), contractNumber: row["contract_number"],
                                           open: Money(minorUnits: open, currency: currency), others: Money(minorUnits: others, currency: currency))
+    }
+
+    /// A failed write-off queued again must be the contract's only one on its way: refused while another is
+    /// waiting for approval or MILES, or was posted since it failed.
+    private func requireOnlyWriteOff(request id: Int64, _ db: Database) throws {
+        guard let other = try Row.fetchOne(db, sql: """
+            SELECT o.id, o.state, o.contract_number FROM writeoff_requests r JOIN writeoff_requests o ON o.contract_number = r.contract_number
+            WHERE r.id = ? AND o.id <> r.id AND (o.state IN ('pendingApproval', 'approved') OR (o.state = 'posted' AND o.id > r.id))
+            ORDER BY o.id LIMIT 1
+            """, arguments: [id]) else { return }
+        throw StoreError.anotherWriteOff(request: id, contractNumber: other["contract_number"], other: other["id"], state: other["state"])
     }
 
     public func skipOutboxEntry(id: Int64, by actor: String, reason: String, at: Timestamp) async throws {

@@ -183,6 +183,33 @@ struct OutboxStoreTests {
         }
     }
 
+    @Test("a failed write-off is not queued again while another on its contract waits; once that one is rejected it is", arguments: StoreKind.available)
+    func retryOfAFailedWriteOff(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let first = try #require(try await approvedWriteOffs(1, in: store, at: at(0)).first)
+            let entry = try #require(try await store.claimOutboxEntries(for: workerA, now: at(0), leaseUntil: at(60), limit: 1,
+                                                                        isGone: nobodyIsGone).first)
+            try await store.recordDeadLetter(entry, reason: "INVALID_REQUEST: refused", cause: .refusedByMiles, at: at(1))
+            #expect(try await store.writeOffRequest(id: first)?.state == .failed)
+            // A failed request is not open: another may be raised for the contract.
+            let again = NewWriteOffRequest(
+                contractNumber: "C-1", invoiceNumbers: ["INV-1"], amount: Money(minorUnits: 5_000, currency: .gbp), reason: .uneconomicalToPursue,
+                comment: "half of it", requiredRole: "teamLeader", approvalsNeeded: 1, matrixVersion: 1, customerMustBeTold: true, source: "tests")
+            guard case .created(let second) = try await store.createWriteOffRequest(again, requestedBy: "ann", at: at(2)) else {
+                Issue.record("the second request was not created")
+                return
+            }
+            let refused = await #expect(throws: StoreError.self) { try await store.retryOutboxEntry(id: entry.id, by: "carol", at: at(3)) }
+            #expect(refused?.description.contains("write-off request \(second) is pendingApproval") == true,
+                    "\(refused.map(String.init(describing:)) ?? "")")
+            #expect(try await store.writeOffRequest(id: first)?.state == .failed)
+            try await store.rejectWriteOffRequest(id: second, by: "tom", reason: "raised twice", at: at(4))
+            try await store.retryOutboxEntry(id: entry.id, by: "carol", at: at(5))
+            #expect(try await store.writeOffRequest(id: first)?.state == .approved)
+        }
+    }
+
     @Test("workers in two processes claiming at once take every entry once between them", arguments: StoreKind.available)
     func concurrentClaims(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
