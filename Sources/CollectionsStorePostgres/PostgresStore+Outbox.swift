@@ -264,9 +264,13 @@ extension PostgresStore: OutboxStore {
             }
             let subjectId = try row.value("subject_id", as: Int64.self)
             let table = Self.recordTable(of: kind)
-            if kind == .reverseWriteOff { try await requireWithinWriteOff(reversal: subjectId, on: connection) }
-            if kind == .raiseCreditNote { try await requireWithinOpen(creditNote: subjectId, on: connection) }
-            if kind == .postWriteOff { try await requireOnlyWriteOff(request: subjectId, on: connection) }
+            // A money decision that failed no longer counts; queued again it must still be allowed beside those raised since.
+            switch kind {
+            case .reverseWriteOff: try await requireWithinWriteOff(reversal: subjectId, on: connection)
+            case .raiseCreditNote: try await requireWithinOpen(creditNote: subjectId, on: connection)
+            case .postWriteOff: try await requireOnlyWriteOff(request: subjectId, on: connection)
+            default: break
+            }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try await connection.query("""

@@ -242,9 +242,13 @@ extension SQLiteStore {
             let requestId = try self.subject(of: id, db)
             let table = try self.subjectTable(of: id, db)
             let kind = try Self.kind(of: id, db)
-            if kind == .reverseWriteOff { try self.requireWithinWriteOff(reversal: requestId, db) }
-            if kind == .raiseCreditNote { try self.requireWithinOpen(creditNote: requestId, db) }
-            if kind == .postWriteOff { try self.requireOnlyWriteOff(request: requestId, db) }
+            // A money decision that failed no longer counts; queued again it must still be allowed beside those raised since.
+            switch kind {
+            case .reverseWriteOff: try self.requireWithinWriteOff(reversal: requestId, db)
+            case .raiseCreditNote: try self.requireWithinOpen(creditNote: requestId, db)
+            case .postWriteOff: try self.requireOnlyWriteOff(request: requestId, db)
+            default: break
+            }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
                 try db.execute(sql: "UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')",

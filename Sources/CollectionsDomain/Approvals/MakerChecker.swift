@@ -72,4 +72,11 @@ public enum MakerChecker {
         let approval = Approval(approver: user.name, role: role.name, matrixVersion: matrix.version, at: time, comment: comment)
         return Outcome(approval: approval, isFinal: approvals.count + 1 >= approvalsNeeded)
     }
+
+    /// Whether `user` may reject (or cancel) a record raised by `raisedBy` that needs `requiredRole`: its
+    /// maker, withdrawing it, or someone who could approve it. A rejection is final, so it needs no less
+    /// authority than an approval.
+    public static func mayReject(raisedBy: String, requiredRole: CollectionsRole, by user: CollectionsUser) -> Bool {
+        user.name == raisedBy || user.role.rank >= requiredRole.rank
+    }
 }

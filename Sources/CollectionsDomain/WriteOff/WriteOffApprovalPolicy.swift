@@ -13,10 +13,4 @@ public enum WriteOffApprovalPolicy {
             requiredRole: matrix.requiredRole(for: request.amount, reason: request.reason),
             approvalsNeeded: matrix.approvalsNeeded(for: request.amount), by: user, under: matrix, at: time, comment: comment)
     }
-
-    /// Whether `user` may reject the request: its maker, withdrawing it, or someone who could approve it under
-    /// the matrix in force now. A rejection is final, so it needs no less authority than an approval.
-    public static func mayReject(_ request: WriteOffRequest, by user: CollectionsUser, under matrix: AuthorityMatrix) -> Bool {
-        request.requestedBy == user.name || user.role.rank >= matrix.requiredRole(for: request.amount, reason: request.reason).rank
-    }
 }

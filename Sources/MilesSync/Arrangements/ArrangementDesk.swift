@@ -93,7 +93,7 @@ public struct ArrangementDesk: Sendable {
         do { found = try await store.arrangement(id: id) } catch { throw ArrangementDeskError(storeFailure: error, input: input) }
         guard let arrangement = found else { throw ArrangementDeskError(.notFound, input: input, "there is no \(input)") }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ArrangementDeskError(.refused, input: input, "\(what) it needs a reason") }
-        guard arrangement.proposedBy == user.name || user.role.rank >= arrangement.assessment.requiredRole.rank else {
+        guard MakerChecker.mayReject(raisedBy: arrangement.proposedBy, requiredRole: arrangement.assessment.requiredRole, by: user) else {
             throw ArrangementDeskError(.approvalRefused, input: input, "\(user.name) is \(user.role.name); \(what) this arrangement needs a "
                                        + "\(arrangement.assessment.requiredRole.name) or above, or its proposer")
         }

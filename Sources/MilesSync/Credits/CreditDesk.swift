@@ -152,7 +152,7 @@ public struct CreditDesk: Sendable {
                     results.append((id, .failure(CreditDeskError(.refused, input: input, "a rejection needs a reason"))))
                     continue
                 }
-                guard trail.requestedBy == user.name || user.role.rank >= required.rank else {
+                guard MakerChecker.mayReject(raisedBy: trail.requestedBy, requiredRole: required, by: user) else {
                     results.append((id, .failure(CreditDeskError(.approvalRefused, input: input,
                         "\(user.name) is \(user.role.name); rejecting this \(kind.recordName) needs a \(required.name) or above, or its maker"))))
                     continue

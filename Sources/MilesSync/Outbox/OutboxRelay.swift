@@ -405,8 +405,8 @@ public struct OutboxRelay: Sendable {
         // placement file already made is another matter: the agent has the account, the hold paused it, and
         // MILES is told where the account is. So is a change the store already shows made: MILES applied it
         // (an answer lost, then a retry), and sending it again only settles it.
-        let placementMade = change.to == .placedWithAgent ? try await store.activePlacement(contractNumber: change.contractNumber) != nil : false
-        if entry.state == .pending, entry.attempts == 0, !placementMade, let contract = try await store.contract(number: change.contractNumber),
+        if entry.state == .pending, entry.attempts == 0, try await !placementFileMade(for: change),
+           let contract = try await store.contract(number: change.contractNumber),
            gateway.mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) != change.to {
             let refusals = try await StatusChangeRules.refusals(
                 moving: contract, to: change.to, evidence: change.evidence,
@@ -436,6 +436,12 @@ public struct OutboxRelay: Sendable {
                                    + refusals.map(\.description).joined(separator: "; "), &summary)
             }
         }
+    }
+
+    /// Whether the change reports a placement whose file the agent already has.
+    private func placementFileMade(for change: StatusChange) async throws -> Bool {
+        guard change.to == .placedWithAgent else { return false }
+        return try await store.activePlacement(contractNumber: change.contractNumber) != nil
     }
 
     /// UpdateContactDetails is idempotent on its client reference. On VERSION_CONFLICT (someone changed

@@ -158,9 +158,9 @@ public struct WriteOffDesk: Sendable {
                     results.append((id, .failure(WriteOffDeskError(.reasonRequired, input: "\(id)", "a rejection needs a reason"))))
                     continue
                 }
-                let matrix = mappings.authorityMatrix
-                guard WriteOffApprovalPolicy.mayReject(request, by: user, under: matrix) else {
-                    let required = matrix.requiredRole(for: request.amount, reason: request.reason)
+                // Judged under the matrix in force now, as an approval is.
+                let required = mappings.authorityMatrix.requiredRole(for: request.amount, reason: request.reason)
+                guard MakerChecker.mayReject(raisedBy: request.requestedBy, requiredRole: required, by: user) else {
                     results.append((id, .failure(WriteOffDeskError(.approvalRefused, input: "\(id)",
                         "\(user.name) is \(user.role.name); rejecting write-off request \(id) (\(request.amount)) needs a \(required.name) "
                             + "or above, or its maker"))))
