@@ -20,6 +20,8 @@ struct WorkspaceHarness {
     let store: any CollectionsStores
     let workspace: Workspace
     let server: AgentAPIServer
+    /// The placement files' folder and the agents' inbox, made for this workspace and removed with it.
+    let folders: [String]
     var base: String { "http://127.0.0.1:\(server.port)" }
 
     static func password(_ name: String) -> String { "\(name)-long-password" }
@@ -34,13 +36,20 @@ struct WorkspaceHarness {
             _ = try await people.addUser(name: name, displayName: name.capitalized, role: role, password: password(name), by: carol)
             if carol == nil { carol = try await people.authenticate(name: name, password: password(name)) }
         }
-        let workspace = try Workspace(store: store, mappings: harness.mappings, passwordCost: 4,
-                                      placementsDirectory: temporaryDirectory("workspace-placements"), logger: Logger(label: "workspace"))
+        let placements = temporaryDirectory("workspace-placements")
         let inbox = temporaryDirectory("workspace-inbox")
+        let workspace = try Workspace(store: store, mappings: harness.mappings, passwordCost: 4,
+                                      placementsDirectory: placements, logger: Logger(label: "workspace"))
         let server = try await AgentAPIServer.start(
             configuration: AgentAPIConfiguration(port: 0, tokenHashes: [:]), desk: harness.ingestDesk(store, inbox: inbox), monitored: store,
             routes: [workspace], logger: Logger(label: "workspace"))
-        return WorkspaceHarness(harness: harness, store: store, workspace: workspace, server: server)
+        return WorkspaceHarness(harness: harness, store: store, workspace: workspace, server: server, folders: [placements, inbox])
+    }
+
+    /// Stops the server and removes the workspace's folders.
+    func stop() async {
+        await server.stop()
+        for folder in folders { try? FileManager.default.removeItem(atPath: folder) }
     }
 
     /// A write-off request raised by `by` for `amount` on a contract with that much open.
@@ -72,10 +81,10 @@ func withWorkspace(on harness: SyncHarness, syncing: Bool = true, _ body: (Works
     do {
         try await body(workspace)
     } catch {
-        await workspace.server.stop()
+        await workspace.stop()
         throw error
     }
-    await workspace.server.stop()
+    await workspace.stop()
 }
 
 @Suite("The workspace's security, over HTTP (issue 13)", .serialized, .timeLimit(.minutes(2)))
