@@ -106,11 +106,13 @@ extension PostgresStore: BankStore {
                 arrears: Money(minorUnits: try row.value("arrears_amount"), currency: currency), openInvoices: [], knownPayerAccounts: [],
                 paymentsInTransit: [], lastModified: Timestamp(millisecondsSinceEpoch: try row.value("last_modified", as: Int64.self)))
         }
-        // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
+        // What allocations MILES has not shown yet took: every one still on its way to MILES (whatever else
+        // changed there since, MILES cannot show it), and those MILES holds that were made after the
+        // contract's last change it shows (MILES changes the contract when it takes one).
         var taken: [String: [String: Int64]] = [:]
         for row in try await rows("""
             SELECT e.identity, a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
-            JOIN bank_entries e ON e.id = a.id WHERE a.contract_number = ANY(\(numbers)) AND a.state IN ('pending', 'allocated') AND a.allocated_at > c.last_modified
+            JOIN bank_entries e ON e.id = a.id WHERE a.contract_number = ANY(\(numbers)) AND (a.state = 'pending' OR (a.state = 'allocated' AND a.allocated_at > c.last_modified))
             """, on: connection) {
             let number = try row.value("contract_number", as: String.self)
             for (invoice, amount) in try StoredBankValues.lines(try row.value("lines"), of: "contract \(number)") {

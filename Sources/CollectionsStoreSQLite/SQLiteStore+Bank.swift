@@ -120,11 +120,13 @@ extension SQLiteStore: BankStore {
             lastPayment.append((number, row[7]))
         }
         guard !contracts.isEmpty else { return contracts }
-        // What allocations MILES has not shown yet took: those recorded after the contract's last change in MILES.
+        // What allocations MILES has not shown yet took: every one still on its way to MILES (whatever else
+        // changed there since, MILES cannot show it), and those MILES holds that were made after the
+        // contract's last change it shows (MILES changes the contract when it takes one).
         var taken: [String: [String: Int64]] = [:]
         let takenRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT a.contract_number, a.lines, e.identity FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
-            JOIN bank_entries e ON e.id = a.id WHERE a.state IN ('pending', 'allocated') AND a.allocated_at > json_extract(j.value, '$[1]')
+            JOIN bank_entries e ON e.id = a.id WHERE a.state = 'pending' OR (a.state = 'allocated' AND a.allocated_at > json_extract(j.value, '$[1]'))
             """), arguments: [JSONArguments.pairs(lastModified)])
         while let row = try takenRows.next() {
             let number: String = row[0]

@@ -546,16 +546,21 @@ struct BankStoreTests {
             #expect(data.contracts["C-2"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
             #expect(data.contracts["C-2"]?.customerName == "Charles Babbage")
 
-            // Once MILES shows the contract changed after the allocation, its amounts are MILES's again.
+            // MILES shows the contract changed since (something else changed it), but the allocation has not
+            // reached MILES: MILES's amounts cannot include it, so it is still taken off them.
             try await store.upsertContract(sampleContract("C-1", version: 2, modified: at(10).millisecondsSinceEpoch))
-            let seen = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
-            #expect(seen.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
-            #expect(seen.contracts["C-1"]?.takenBy == [])
+            let stillWaiting = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
+            #expect(stillWaiting.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(7_000), gbp(8_000)])
+            #expect(stillWaiting.contracts["C-1"]?.takenBy == [allocated.identity])
 
-            // MILES refuses the allocation that matched A1: the agent's payment is not in MILES, so in transit again.
+            // MILES refuses the allocation that matched A1: it took nothing, so the amounts are MILES's again, and
+            // the agent's payment is not in MILES, so in transit again.
             let matchedEntry = try await storedId(outcome(entry(1, 5_000, reference: "R1"), allocate(5_000, to: "C-1")), in: store)
             let sending = try await claimSending(.allocatePayment, subject: matchedEntry, in: store, at: at(11))
             try await store.recordDeadLetter(sending, reason: "ALLOCATION_EXCEEDS_OPEN", cause: .refusedByMiles, at: at(12))
+            let refused = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
+            #expect(refused.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
+            #expect(refused.contracts["C-1"]?.takenBy == [])
             #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A1", "A2"])
 
             // MILES shows a payment on A2's date: no agent's payment is in transit any more, for the matching or the guards.
@@ -565,6 +570,31 @@ struct BankStoreTests {
             let afterPayment = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
             #expect(afterPayment.contracts["C-1"]?.paymentsInTransit.map(\.agentReference) == [])
             #expect(try await store.paymentsInTransit(contractNumber: "C-1").isEmpty)
+        }
+    }
+
+    @Test("an allocation MILES holds is taken off the open amounts until MILES shows the contract changed after it was made",
+          arguments: StoreKind.available)
+    func postedAllocationUntilMilesShowsIt(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await store.upsertContract(sampleContract("C-1", modified: at(-60).millisecondsSinceEpoch))
+            let stored = try await store.receiveBankStatement(statement("cc33", entries: 1), at: at(0)).statement
+            let paid = outcome(entry(1, 5_000, reference: "R1"), allocate(5_000, to: "C-1"))
+            _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 1, outcomes: [paid], by: "auto", at: at(1))
+            let sending = try await claimSending(.allocatePayment, subject: try await storedId(paid, in: store), in: store, at: at(2))
+            try await store.recordAllocationPosted(sending, milesAllocationId: "MPA-1", at: at(3))
+
+            // MILES took it, but the last sync read the contract before: its amounts do not show it yet.
+            let posted = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
+            #expect(posted.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(7_000), gbp(8_000)])
+            #expect(posted.contracts["C-1"]?.takenBy == [paid.identity])
+
+            // MILES changed the contract when it took the allocation: the next sync's amounts include it.
+            try await store.upsertContract(sampleContract("C-1", version: 2, modified: at(3).millisecondsSinceEpoch))
+            let shown = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
+            #expect(shown.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
+            #expect(shown.contracts["C-1"]?.takenBy == [])
         }
     }
 

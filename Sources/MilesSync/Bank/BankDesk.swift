@@ -346,10 +346,13 @@ public struct BankDesk: Sendable {
         guard !contractNumber.isEmpty else {
             throw BankImportError(.unknownContract, input: "bank entry \(entryId)", "name the contract to allocate bank entry \(entryId) to")
         }
-        let data = try await store.bankMatchData(contractNumbers: [contractNumber], invoiceNumbers: [], payerAccounts: [])
-        guard let contract = data.contracts[contractNumber] else {
+        // As a person types it: "c00000042" is contract C00000042, unless a contract is numbered in small letters.
+        let typed = [contractNumber, contractNumber.uppercased()]
+        let data = try await store.bankMatchData(contractNumbers: Set(typed), invoiceNumbers: [], payerAccounts: [])
+        guard let contract = typed.lazy.compactMap({ data.contracts[$0] }).first else {
             throw BankImportError(.unknownContract, input: contractNumber, "there is no contract \(contractNumber) in the store; run `sync contracts` if it is new")
         }
+        let contractNumber = contract.contractNumber
         let amount = stored.entry.amount
         guard contract.currency == amount.currency else {
             throw BankImportError(.contractCurrencyMismatch, input: contractNumber,
