@@ -50,6 +50,12 @@ extension StoreError {
                        + "\(others) of credit notes waiting is taken off, so it stays as it is")
     }
 
+    /// A hold set while one of its kind is active on the contract (another person's, set a moment before).
+    public static func holdActive(_ kind: ContractHold.Kind, on contractNumber: String, setOn: LocalDate, by person: String, reason: String) -> StoreError {
+        StoreError(.duplicate, input: "contract \(contractNumber)",
+                   "a \(kind.rawValue) hold is already active on \(contractNumber), set on \(setOn) by \(person) (\(reason)); nothing was changed")
+    }
+
     /// A person's retry of a failed write-off while another on its contract is on its way or was posted since.
     public static func anotherWriteOff(request: Int64, contractNumber: String, other: Int64, state: String) -> StoreError {
         StoreError(.wrongState, input: "write-off request \(request)",

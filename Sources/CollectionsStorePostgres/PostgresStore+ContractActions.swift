@@ -85,6 +85,16 @@ extension PostgresStore: ContractActionStore {
     public func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
                            at: Timestamp) async throws {
         try await transaction { [self] connection in
+            // Checked where it is written, under a lock per contract and kind: two people setting the same kind of hold at once make one.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("\(hold.kind.rawValue) holds of " + contractNumber)))", logger: logger)
+            let day = Int32(hold.setOn.daysSinceEpoch)
+            if let active = try await rows("""
+                SELECT set_on, set_by, reason FROM holds WHERE contract_number = \(contractNumber) AND kind = \(hold.kind.rawValue)
+                AND set_on <= \(day) AND (lifted_on IS NULL OR lifted_on > \(day))
+                """, on: connection).first {
+                throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: try active.date("set_on"), by: try active.value("set_by"),
+                                            reason: try active.value("reason"))
+            }
             try await recordHold(hold, contractNumber: contractNumber, placedWith: placedWith, instruction: instruction, at: at, on: connection)
         }
     }

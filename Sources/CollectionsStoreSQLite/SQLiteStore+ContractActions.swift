@@ -90,6 +90,12 @@ extension SQLiteStore {
     public func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
                            at: Timestamp) async throws {
         try transaction { db in
+            // Checked where it is written: two people setting the same kind of hold at once make one.
+            if let active = try Row.fetchOne(db, sql: """
+                SELECT set_on, set_by, reason FROM holds WHERE contract_number = ? AND kind = ? AND set_on <= ? AND (lifted_on IS NULL OR lifted_on > ?)
+                """, arguments: [contractNumber, hold.kind.rawValue, hold.setOn.daysSinceEpoch, hold.setOn.daysSinceEpoch]) {
+                throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: LocalDate(daysSinceEpoch: active[0]), by: active[1], reason: active[2])
+            }
             try self.recordHold(hold, contractNumber: contractNumber, placedWith: placedWith, instruction: instruction, at: at, db)
         }
     }

@@ -93,6 +93,16 @@ struct ContractActionStoreTests {
             #expect(refusal?.code == .changedMeanwhile)
             #expect(try await store.holds(contractNumber: "C-1") == [dispute])
 
+            // A second dispute hold, set by someone who read the contract before the first was stored: one stays.
+            let second = ContractHold(kind: .dispute, reason: "disputes the balance too", setBy: "tom", setOn: today.adding(days: 1))
+            let duplicate = await #expect(throws: StoreError.self) {
+                try await store.recordHold(second, contractNumber: "C-1", placedWith: "acme", instruction: pause, at: now)
+            }
+            #expect(duplicate?.code == .duplicate)
+            #expect(duplicate?.description.contains("a dispute hold is already active on C-1, set on \(today) by ann (disputes the balance)") == true)
+            #expect(try await store.holds(contractNumber: "C-1") == [dispute])
+            #expect(try await store.agentInstructions(agent: "acme") == [pause])
+
             try await store.liftHold(contractNumber: "C-1", kind: .dispute, by: "tom", on: today.adding(days: 3), at: now)
             var lifted = dispute
             lifted.liftedOn = today.adding(days: 3)

@@ -9,7 +9,9 @@ public protocol ContractActionStore: Sendable {
     /// Stores the hold and, when the desk decided one is due, the instruction to the agent the
     /// account is placed with, in one transaction. `placedWith` is the placement the desk decided
     /// on: if the contract's active placement is different now (placed or recalled meanwhile), the
-    /// store changes nothing and throws `StoreError` `.changedMeanwhile`.
+    /// store changes nothing and throws `StoreError` `.changedMeanwhile`. A hold of the same kind
+    /// already active on the hold's day (set by another person a moment before) changes nothing
+    /// either: `StoreError` `.duplicate`, naming it.
     func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
                     at: Timestamp) async throws
 

@@ -167,6 +167,9 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         guard placements[contractNumber] == placedWith else {
             throw StoreError(.changedMeanwhile, input: "contract \(contractNumber)", "placement changed meanwhile")
         }
+        if let active = holds(contractNumber: contractNumber).first(where: { $0.kind == hold.kind && $0.isActive(on: hold.setOn) }) {
+            throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: active.setOn, by: active.setBy, reason: active.reason)
+        }
         holdsByContract[contractNumber, default: []].append(hold)
         if let instruction { instructions.append(instruction) }
     }
