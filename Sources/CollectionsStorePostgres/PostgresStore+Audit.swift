@@ -42,7 +42,7 @@ extension PostgresStore: AuditStore {
 
     public func auditEntries(subject: String, limit: Int) async throws -> [AuditEntry] {
         try await read { [self] connection in
-            try await rows("SELECT * FROM audit_log WHERE subject = \(subject) ORDER BY sequence LIMIT \(limit)", on: connection).map(Self.auditEntry)
+            try await rows("SELECT * FROM audit_log WHERE subject = \(subject) ORDER BY sequence DESC LIMIT \(limit)", on: connection).map(Self.auditEntry)
         }
     }
 

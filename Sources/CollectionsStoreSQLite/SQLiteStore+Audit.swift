@@ -35,7 +35,7 @@ extension SQLiteStore {
 
     public func auditEntries(subject: String, limit: Int) async throws -> [AuditEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE subject = ? ORDER BY sequence LIMIT ?", arguments: [subject, limit])
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE subject = ? ORDER BY sequence DESC LIMIT ?", arguments: [subject, limit])
                 .map(Self.auditEntry)
         }
     }

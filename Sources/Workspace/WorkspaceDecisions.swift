@@ -25,16 +25,24 @@ extension Workspace {
     }
 
     /// The credit notes, reversals and arrangements waiting for approval that `person` may approve: the
-    /// Approvals page's rows with an approve button.
+    /// Approvals page's rows with an approve button enabled (not those this MILES cannot take).
     func approvalsAwaiting(_ person: CollectionsUser) async throws -> Int {
         let matrix = mappings.authorityMatrix
-        var count = try await store.creditNotes(state: .pendingApproval)
-            .filter { Self.mayApprove($0.trail, required: matrix.creditLimits.requiredRole(for: $0.amount), by: person) }.count
-        for reversal in try await store.writeOffReversals(state: .pendingApproval) {
-            guard let reason = try await store.writeOffRequest(id: reversal.writeOffRequestId)?.reason else { continue }
-            if Self.mayApprove(reversal.trail, required: matrix.requiredRole(for: reversal.amount, reason: reason), by: person) { count += 1 }
+        func offered(_ decision: PageDecision) -> Bool { decision.refusals(in: mappings.contract).isEmpty }
+        var count = 0
+        if offered(.credit) {
+            count += try await store.creditNotes(state: .pendingApproval)
+                .filter { Self.mayApprove($0.trail, required: matrix.creditLimits.requiredRole(for: $0.amount), by: person) }.count
         }
-        count += try await store.arrangements(state: .pendingApproval).filter { Self.mayApprove($0, by: person) }.count
+        if offered(.writeOffReversal) {
+            for reversal in try await store.writeOffReversals(state: .pendingApproval) {
+                guard let reason = try await store.writeOffRequest(id: reversal.writeOffRequestId)?.reason else { continue }
+                if Self.mayApprove(reversal.trail, required: matrix.requiredRole(for: reversal.amount, reason: reason), by: person) { count += 1 }
+            }
+        }
+        if offered(.arrangement) {
+            count += try await store.arrangements(state: .pendingApproval).filter { Self.mayApprove($0, by: person) }.count
+        }
         return count
     }
 

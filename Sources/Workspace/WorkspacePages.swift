@@ -96,12 +96,20 @@ extension Workspace {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("workspace-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent((file.name as NSString).lastPathComponent.isEmpty ? "upload.csv" : (file.name as NSString).lastPathComponent).path
+        let name = (file.name as NSString).lastPathComponent.isEmpty ? "upload.csv" : (file.name as NSString).lastPathComponent
+        let path = folder.appendingPathComponent(name).path
         guard FileManager.default.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]) else {
             await flash(session, "The file could not be kept for reading; the adapter's temporary folder may be full.", error: true)
             return redirect("/workspace/writeoffs")
         }
-        let report = try await WriteOffDesk(store: store, mappings: mappings, now: now).prepare(file: try WriteOffFile(path: path), by: person(session))
+        let uploaded: WriteOffFile
+        do {
+            uploaded = try WriteOffFile(path: path)
+        } catch {
+            // Named as the agent named it: the server's temporary folder means nothing to them.
+            throw CSVFileError(path: name, message: error.message)
+        }
+        let report = try await WriteOffDesk(store: store, mappings: mappings, now: now).prepare(file: uploaded, by: person(session))
         var lines: [(Int, String)] = report.created.map { ($0.line, "request \($0.id) raised") }
         lines += report.alreadyRequested.map { ($0.line, "already requested as \($0.id); nothing new") }
         lines += report.refused.map { ($0.line, "refused: \($0.reason)") }
@@ -197,6 +205,7 @@ extension Workspace {
             },
             "statuses": ContractStatus.allCases.map(\.rawValue),
             "letterTypes": LetterType.allCases.map(\.rawValue),
+            "statusReasons": mappings.statusCodes.statusChangeReasons.sorted { $0.key < $1.key }.map { ["code": $0.key, "meaning": $0.value] },
             "creditReasons": mappings.statusCodes.creditReasons.sorted { $0.key < $1.key }.map { ["code": $0.key, "meaning": $0.value] },
             "frequencies": PaymentArrangement.Frequency.allCases.reversed().map(\.rawValue),
             "holdKinds": ContractHold.Kind.allCases.map(\.rawValue),

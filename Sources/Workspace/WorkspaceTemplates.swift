@@ -111,7 +111,7 @@ enum WorkspaceTemplates {
             <h2>Act</h2>
             {{#offersStatusChange}}<form method="post" action="/workspace/contracts/{{number}}/status"><input type="hidden" name="csrf" value="{{csrf}}">
             Status change to <select name="to" id="status-to">{{#statuses}}<option value="{{.}}">{{.}}</option>{{/statuses}}</select>
-            reason code <input name="reason" id="status-reason" size="6" required>
+            reason <select name="reason" id="status-reason">{{#statusReasons}}<option value="{{code}}">{{code}}: {{meaning}}</option>{{/statusReasons}}</select>
             {{#mayOverride}}<br>set aside <select name="overrideRule"><option value="">no guard</option>
             {{#overrides}}<option value="{{.}}">{{.}}</option>{{/overrides}}</select> because <input name="overrideReason" size="30">{{/mayOverride}}
             <br>CCA s.90 evidence: court order <input name="courtOrder" size="12"> consent <input name="customerConsent" size="20">
@@ -137,7 +137,7 @@ enum WorkspaceTemplates {
             <input name="expenditure" id="plan-expenditure" size="8" required> (CONC 7.3) <button id="propose-plan">Propose</button></form>{{/offersArrangement}}{{^offersArrangement}}<p class="refusal" id="arrangement-not-offered">{{missingArrangement}}</p>{{/offersArrangement}}
             <h2>Add a note for MILES</h2>{{#offersNote}}<form method="post" action="/workspace/contracts/{{number}}/note"><input type="hidden" name="csrf" value="{{csrf}}">
             <input name="category" value="COLL" size="6"> <input name="text" size="60" required> <button id="add-note">Queue note</button></form>{{/offersNote}}{{^offersNote}}<p class="refusal" id="note-not-offered">{{missingNote}}</p>{{/offersNote}}
-            <h2>Audit trail</h2><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
+            <h2>Audit trail</h2><p>Newest first; the last 200 entries.</p><table><tr><th>when</th><th>who</th><th>what</th><th>details</th></tr>
             {{#trail}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{details}}</td></tr>{{/trail}}</table>{{> footer}}
             """,
         "aged-debt-by": """

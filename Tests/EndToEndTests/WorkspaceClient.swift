@@ -47,6 +47,23 @@ final class WorkspaceClient: NSObject, URLSessionTaskDelegate, @unchecked Sendab
         return try await send(request)
     }
 
+    /// Posts `fields` and a file, as a browser posts a form with a file input (`multipart/form-data`).
+    func upload(_ path: String, _ fields: [String: String], file: (field: String, name: String, bytes: [UInt8])) async throws -> Page {
+        let boundary = "workspace-client-\(UUID().uuidString)"
+        var body: [UInt8] = []
+        for (name, value) in fields {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        body += Array(("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\n"
+            + "Content-Type: text/csv\r\n\r\n").utf8)
+        body += file.bytes + Array("\r\n--\(boundary)--\r\n".utf8)
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = "POST"
+        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(body)
+        return try await send(request)
+    }
+
     /// Signs in through the form, keeping the session cookie; the answer to the post.
     @discardableResult
     func signIn(_ name: String, _ password: String) async throws -> Page {

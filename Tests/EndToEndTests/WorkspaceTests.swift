@@ -132,6 +132,32 @@ struct WorkspaceTests {
         }
     }
 
+    @Test("a write-off file the adapter cannot read is refused naming the file as the agent named it, with advice for them",
+          arguments: StoreKind.available)
+    func uploadRefusals(kind: StoreKind) async throws {
+        try await withWorkspace(kind) { workspace in
+            let alice = WorkspaceClient(base: workspace.base)
+            try await alice.signIn("alice", WorkspaceHarness.password("alice"))
+            let csrf = try #require(try await alice.get("/workspace/writeoffs").csrf)
+            let header = "contract_number,amount,invoice_numbers,reason_code,comment\n"
+
+            // Saved by a spreadsheet as Latin-1: "café" is not UTF-8.
+            let latin = try await alice.upload("/workspace/writeoffs/upload", ["csrf": csrf],
+                                               file: ("file", "june write-offs.csv", Array((header + "C00000001,10.00,,UNEC,caf").utf8) + [0xE9, 0x0A]))
+            #expect(latin.status == 422)
+            #expect(latin.body.contains("june write-offs.csv: line 2, field 5: byte 0xE9"), "\(latin.body)")
+            #expect(latin.body.contains("save it as UTF-8 text"))
+            // Neither the server's temporary folder nor advice meant for the agents' mappings.
+            #expect(!latin.body.contains(FileManager.default.temporaryDirectory.path) && !latin.body.contains("workspace-"))
+            #expect(!latin.body.contains("updates.encoding"))
+
+            let noHeader = try await alice.upload("/workspace/writeoffs/upload", ["csrf": csrf], file: ("file", "notes.txt", Array("hello\n".utf8)))
+            #expect(noHeader.status == 422)
+            #expect(noHeader.body.contains("notes.txt: the header row lacks"))
+            #expect(try await workspace.store.writeOffRequests(state: nil).isEmpty, "nothing raised from a refused file")
+        }
+    }
+
     @Test("a form without or with a wrong CSRF token is refused and changes nothing",
           arguments: StoreKind.available)
     func csrf(kind: StoreKind) async throws {
@@ -275,6 +301,8 @@ struct WorkspaceTests {
             // A category MILES would refuse (its Code type: 1 to 32 characters) is refused here, not reported queued.
             _ = try await carol.post("/workspace/contracts/\(number)/note", ["csrf": csrf, "category": String(repeating: "C", count: 40), "text": "called"])
             #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("a note&#39;s category has 1 to 32 characters"))
+            // The reason is chosen from the mapping's codes, with what each means, not guessed.
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("<option value=\"DCAP\">DCAP: placed with a debt collection agency</option>"))
             _ = try await carol.post("/workspace/contracts/\(number)/status", ["csrf": csrf, "to": "placedWithAgent", "reason": "DCAP"])
             let refused = try await carol.get("/workspace/contracts/\(number)")
             #expect(refused.body.contains("Status change refused") && refused.body.contains(CollectionsGuards.holdRule))
@@ -293,7 +321,8 @@ struct WorkspaceTests {
             // The same store served against a contract.yaml with the two operations left out.
             let folder = temporaryDirectory("partial-mappings")
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let mappings = try partialMappings(in: folder, leavingOut: ["updateContractStatus", "addContractNote", "postWriteOff"])
+            let mappings = try partialMappings(in: folder, leavingOut: ["updateContractStatus", "addContractNote", "postWriteOff",
+                                                                        "createPaymentArrangement"])
             #expect(mappings.contract.refusal(for: .outbox(.updateContractStatus)) != nil)
             let workspace = try Workspace(store: full.store, mappings: mappings, passwordCost: 4,
                                           placementsDirectory: folder + "/placements", logger: Logger(label: "workspace"))
@@ -330,6 +359,22 @@ struct WorkspaceTests {
                 // Work that needs nothing of MILES goes on.
                 _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes the arrears"])
                 #expect(try await full.store.holds(contractNumber: number).contains { $0.kind == .dispute && $0.liftedOn == nil })
+
+                // A plan proposed while this MILES took plans: its approve button is disabled here, so the dashboard does not count it.
+                let contract = try #require(try await full.store.contract(number: number))
+                let alice = try await PeopleDesk(store: full.store, mappings: full.harness.mappings)
+                    .authenticate(name: "alice", password: WorkspaceHarness.password("alice"))
+                let today = CollectionsClock.system().date
+                _ = try await ArrangementDesk(store: full.store, mappings: full.harness.mappings).propose(
+                    try PaymentArrangement.regular(contractNumber: number, frequency: .monthly, firstDate: today.adding(days: 5), count: 3,
+                                                   amount: contract.monthlyPayment),
+                    income: IncomeAndExpenditure(monthlyIncome: contract.monthlyPayment, monthlyExpenditure: Money(minorUnits: 0, currency: contract.currency),
+                                                 recordedOn: today, recordedBy: "alice"),
+                    by: alice)
+                #expect(try await carol.get("/workspace").body.contains("id=\"approvals-awaiting\">0</b>"))
+                let fullCarol = WorkspaceClient(base: full.base)
+                try await fullCarol.signIn("carol", WorkspaceHarness.password("carol"))
+                #expect(try await fullCarol.get("/workspace").body.contains("id=\"approvals-awaiting\">1</b>"))
             }
             do { try await refusals() } catch {
                 await server.stop()

@@ -53,6 +53,8 @@ struct HostileAgentFileTests {
         let error = #expect(throws: AgentFileError.self) { try parser("acme-dca").parse(bytes, sourceName: "latin.csv") }
         #expect(error?.code == .unreadable)
         #expect(error?.description.contains("line 3, field 6: byte 0xE9 (byte 4 of the field) is not utf-8") == true)
+        // The agent's mapping chose the encoding, so that is where another one is declared.
+        #expect(error?.description.contains("set updates.encoding in its mapping") == true)
     }
 
     @Test("a field over the limit rejects its row, naming the limit, without the value kept; the file goes on")

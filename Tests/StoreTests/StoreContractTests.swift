@@ -41,7 +41,11 @@ struct StoreContractTests {
             #expect(entries.map(\.sequence) == Array(1...50))
             #expect(try await subject.store.verifyAudit() == .intact(entries: 50))
             #expect(try await other.recentAuditEntries(limit: 2).map(\.sequence) == [50, 49])
-            #expect(try await subject.store.auditEntries(subject: "contract:C3", limit: 10).count == 2)
+            let aboutC3 = try await subject.store.auditEntries(subject: "contract:C3", limit: 10)
+            #expect(aboutC3.count == 2)
+            // A contract's page shows the newest of a long trail, not the oldest.
+            #expect(try await subject.store.auditEntries(subject: "contract:C3", limit: 1).map(\.sequence) == [aboutC3.map(\.sequence).max()])
+            #expect(aboutC3.map(\.sequence) == aboutC3.map(\.sequence).sorted(by: >))
 
             try await subject.execute("UPDATE audit_log SET details = 'nothing to see' WHERE sequence = 7")
             #expect(try await subject.store.verifyAudit() == .broken(sequence: 7, reason: "its content was changed after it was written"))

@@ -12,7 +12,7 @@ public protocol AuditStore: Sendable {
     /// The newest `limit` entries, newest first.
     func recentAuditEntries(limit: Int) async throws -> [AuditEntry]
 
-    /// The entries about `subject` (`contract:C00000042`), oldest first, at most `limit`.
+    /// The newest `limit` entries about `subject` (`contract:C00000042`), newest first.
     func auditEntries(subject: String, limit: Int) async throws -> [AuditEntry]
 
     /// Records that `actor` was shown a customer's personal data (confidentiality: who saw whom, when).

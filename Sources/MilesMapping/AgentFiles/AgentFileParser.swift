@@ -128,12 +128,12 @@ public struct AgentFileParser: Sendable {
                 try checkSize(try fileSize(path, sourceName: sourceName), sourceName: sourceName)
                 reader = try AgentFileError.fromCSV {
                     try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: format.encoding,
-                                        maxFieldBytes: limits.maxFieldBytes)
+                                        encodingFromMapping: true, maxFieldBytes: limits.maxFieldBytes)
                 }
             case let .bytes(bytes):
                 try checkSize(Int64(bytes.count), sourceName: sourceName)
                 reader = CSVRecordReader(bytes: bytes, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: format.encoding,
-                                         maxFieldBytes: limits.maxFieldBytes)
+                                         encodingFromMapping: true, maxFieldBytes: limits.maxFieldBytes)
             }
             var columns: [AgentMapping.UpdateField: Int]?
             try AgentFileError.fromCSV {

@@ -29,6 +29,9 @@ struct CSVRecordReader {
     private let sourceName: String
     private let delimiter: UInt8
     private let encoding: AgentMapping.TextEncoding
+    /// Whether an agent's mapping chose the encoding (so a file in another one is mended there), or the
+    /// file must be UTF-8 whoever sends it (so it is saved again as UTF-8).
+    private let encodingFromMapping: Bool
     private let maxFieldBytes: Int
     private var buffer: [UInt8]
     private var position = 0
@@ -45,23 +48,26 @@ struct CSVRecordReader {
     private static let chunkSize = 1 << 20
     private static let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
 
-    init(path: String, sourceName: String, delimiter: UInt8, encoding: AgentMapping.TextEncoding = .utf8,
+    init(path: String, sourceName: String, delimiter: UInt8, encoding: AgentMapping.TextEncoding = .utf8, encodingFromMapping: Bool = false,
          maxFieldBytes: Int = .max) throws(CSVFileError) {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw CSVFileError(path: sourceName, message: "cannot read the file") }
         self.handle = handle
         self.sourceName = sourceName
         self.delimiter = delimiter
         self.encoding = encoding
+        self.encodingFromMapping = encodingFromMapping
         self.maxFieldBytes = maxFieldBytes
         buffer = []
         atEnd = false
     }
 
-    init(bytes: [UInt8], sourceName: String, delimiter: UInt8, encoding: AgentMapping.TextEncoding = .utf8, maxFieldBytes: Int = .max) {
+    init(bytes: [UInt8], sourceName: String, delimiter: UInt8, encoding: AgentMapping.TextEncoding = .utf8, encodingFromMapping: Bool = false,
+         maxFieldBytes: Int = .max) {
         handle = nil
         self.sourceName = sourceName
         self.delimiter = delimiter
         self.encoding = encoding
+        self.encodingFromMapping = encodingFromMapping
         self.maxFieldBytes = maxFieldBytes
         buffer = bytes
         atEnd = true
@@ -208,9 +214,11 @@ struct CSVRecordReader {
         case .windows1252: text = String(bytes: bytes, encoding: .windowsCP1252)
         }
         guard let text else {
+            let advice = encodingFromMapping
+                ? "if the agent sends another encoding (windows-1252 from a spreadsheet on Windows, say), set updates.encoding in its mapping"
+                : "save it as UTF-8 text (a spreadsheet's \"CSV UTF-8\") and send it again"
             throw CSVFileError(path: sourceName, message: "line \(recordLine), field \(fieldIndex + 1): \(Self.invalidByte(in: bytes, encoding: encoding)) "
-                               + "is not \(encoding.rawValue) text, so the file is refused as a whole; if the agent sends another encoding "
-                               + "(windows-1252 from a spreadsheet on Windows, say), set updates.encoding in its mapping")
+                               + "is not \(encoding.rawValue) text, so the file is refused as a whole; " + advice)
         }
         if problem == nil, bytes.contains(0), let nul = text.firstIndex(of: "\u{0}") {
             problem = .nul(field: fieldIndex, character: text.distance(from: text.startIndex, to: nul) + 1)

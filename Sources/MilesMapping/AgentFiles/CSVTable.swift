@@ -68,20 +68,11 @@ public struct CSVTable: Sendable {
         index < header.count ? header[index] : "field \(index + 1)"
     }
 
-    /// Reads a file of any size one record at a time, handing `body` the header and the record (its line,
+    /// Reads `reader`'s input one record at a time, handing `body` the header and the record (its line,
     /// its fields by position, and any field not kept whole). Blank lines are skipped. A problem with the
     /// file as a whole (not in its encoding, a required column missing, an unclosed quote) throws
     /// `CSVFileError`, possibly after earlier records were handed over: read it once without acting to
     /// know it is whole.
-    static func forEachRecord(path: String, sourceName: String, delimiter: UnicodeScalar, encoding: AgentMapping.TextEncoding,
-                              maxFieldBytes: Int, caseSensitive: Bool, requiredColumns: [String], expected: String,
-                              _ body: (_ header: [String], _ record: CSVRecordReader.Record) throws -> Void) throws {
-        var reader = try CSVRecordReader(path: path, sourceName: sourceName, delimiter: UInt8(delimiter.value), encoding: encoding,
-                                         maxFieldBytes: maxFieldBytes)
-        try forEachRecord(of: &reader, sourceName: sourceName, caseSensitive: caseSensitive, requiredColumns: requiredColumns,
-                          expected: expected, body)
-    }
-
     static func forEachRecord(of reader: inout CSVRecordReader, sourceName path: String, caseSensitive: Bool,
                               requiredColumns: [String], expected: String,
                               _ body: (_ header: [String], _ record: CSVRecordReader.Record) throws -> Void) throws {
