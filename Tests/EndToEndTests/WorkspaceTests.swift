@@ -314,7 +314,7 @@ struct WorkspaceTests {
         }
     }
 
-    @Test("a MILES that maps no UpdateContractStatus, AddContractNote or PostWriteOff: the pages offer no status change, note, placement or write-off and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works",
+    @Test("a MILES that maps no UpdateContractStatus, AddContractNote, PostWriteOff or CreatePaymentArrangement: the pages offer no status change, note, placement or write-off and say why; sent anyway, refused (409) naming it, nothing queued; a hold still works; the dashboard counts no plan it cannot take",
           arguments: StoreKind.available)
     func partialMiles(kind: StoreKind) async throws {
         try await withWorkspace(kind) { full in
