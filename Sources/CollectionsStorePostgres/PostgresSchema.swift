@@ -321,6 +321,16 @@ enum PostgresSchema {
                                  refusal: "contract % still has invoices")
           + keyMustNotBeReferred(in: "customers", key: "partner_id", by: "contracts", constraint: "contracts_partner_id_fkey",
                                  refusal: "customer % still has contracts")),
+        // An allocation counts against the open amounts MILES showed until a sync reads a change made
+        // after it was first sent (BankStore.bankMatchData). Those sent before this version are taken as
+        // sent when they were made, as the open amounts counted them then.
+        ("v9: when an allocation was first sent to MILES", [
+            "ALTER TABLE payment_allocations ADD COLUMN sent_at BIGINT",
+            """
+            UPDATE payment_allocations SET sent_at = allocated_at WHERE state <> 'pending' OR id IN (
+                SELECT subject_id FROM outbox WHERE kind = 'AllocatePayment' AND attempts > 0)
+            """,
+        ]),
     ]
 
     /// Statements making every statement that inserts rows of `table`, or changes their `key`, fail

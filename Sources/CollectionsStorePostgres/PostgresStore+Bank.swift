@@ -104,15 +104,15 @@ extension PostgresStore: BankStore {
                 contractNumber: try row.value("contract_number"), currency: currency, customerName: try row.value("name"),
                 monthlyPayment: Money(minorUnits: try row.value("monthly_payment"), currency: currency),
                 arrears: Money(minorUnits: try row.value("arrears_amount"), currency: currency), openInvoices: [], knownPayerAccounts: [],
-                paymentsInTransit: [], lastModified: Timestamp(millisecondsSinceEpoch: try row.value("last_modified", as: Int64.self)))
+                paymentsInTransit: [])
         }
-        // What allocations MILES has not shown yet took: every one still on its way to MILES (whatever else
-        // changed there since, MILES cannot show it), and those MILES holds that were made after the
-        // contract's last change it shows (MILES changes the contract when it takes one).
+        // What allocations MILES has not shown yet took: every one not yet sent (whatever else changed there
+        // since, MILES cannot show it), and every one sent, answered or not, after the contract's last change
+        // the store holds (MILES changes the contract when it takes one, so a later change may show it).
         var taken: [String: [String: Int64]] = [:]
         for row in try await rows("""
             SELECT e.identity, a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
-            JOIN bank_entries e ON e.id = a.id WHERE a.contract_number = ANY(\(numbers)) AND (a.state = 'pending' OR (a.state = 'allocated' AND a.allocated_at > c.last_modified))
+            JOIN bank_entries e ON e.id = a.id WHERE a.contract_number = ANY(\(numbers)) AND a.state IN ('pending', 'allocated') AND (a.sent_at IS NULL OR a.sent_at > c.last_modified)
             """, on: connection) {
             let number = try row.value("contract_number", as: String.self)
             for (invoice, amount) in try StoredBankValues.lines(try row.value("lines"), of: "contract \(number)") {

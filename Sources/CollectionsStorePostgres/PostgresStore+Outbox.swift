@@ -148,6 +148,12 @@ extension PostgresStore: OutboxStore {
                 WHERE id = \(entry.id) AND fence = \(entry.fence) AND state IN ('pending', 'sending') RETURNING id
                 """, on: connection)
             try await requireHeld(entry, changed: marked, on: connection)
+            if entry.kind == .allocatePayment {
+                // From now MILES may hold it: the bank matching counts it until a sync shows MILES changed the contract since.
+                try await connection.query("""
+                    UPDATE payment_allocations SET sent_at = \(at.millisecondsSinceEpoch) WHERE id = \(entry.subjectId) AND sent_at IS NULL
+                    """, logger: logger)
+            }
             try await audit(connection, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entry.id)",
                             details: "push to MILES" + (entry.lease.map { " by \($0.worker.name)" } ?? ""))
         }
@@ -273,8 +279,10 @@ extension PostgresStore: OutboxStore {
             }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
+                // MILES took nothing from a refused one, so it counts as never sent until it is sent again.
                 try await connection.query("""
-                    UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = \(subjectId) AND state IN ('refused', 'pending')
+                    UPDATE payment_allocations SET sent_at = CASE WHEN state = 'refused' THEN NULL ELSE sent_at END, state = 'pending',
+                        failure_reason = NULL WHERE id = \(subjectId) AND state IN ('refused', 'pending')
                     """, logger: logger)
                 try await connection.query("""
                     UPDATE bank_entries SET state = 'allocated', reason = NULL WHERE id = \(subjectId) AND state = 'toCheck'

@@ -365,6 +365,16 @@ enum SQLiteSchema {
             // it: rows here mean a first load is under way, and its end (or the next run) builds them again.
             try db.execute(sql: "CREATE TABLE first_load_set_aside (name TEXT PRIMARY KEY NOT NULL, type TEXT NOT NULL, sql TEXT NOT NULL)")
         }
+        migrator.registerMigration("v25: when an allocation was first sent to MILES") { db in
+            // An allocation counts against the open amounts MILES showed until a sync reads a change
+            // made after it was first sent (BankStore.bankMatchData). Those sent before this version
+            // are taken as sent when they were made, as the open amounts counted them then.
+            try db.execute(sql: """
+                ALTER TABLE payment_allocations ADD COLUMN sent_at INTEGER;
+                UPDATE payment_allocations SET sent_at = allocated_at WHERE state <> 'pending' OR id IN (
+                    SELECT subject_id FROM outbox WHERE kind = 'AllocatePayment' AND attempts > 0);
+                """)
+        }
         return migrator
     }
 

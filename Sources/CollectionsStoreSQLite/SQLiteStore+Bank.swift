@@ -114,19 +114,19 @@ extension SQLiteStore: BankStore {
                 contractNumber: number, currency: currency, customerName: row[4],
                 monthlyPayment: Money(minorUnits: row[2], currency: currency),
                 arrears: Money(minorUnits: row[3], currency: currency), openInvoices: [], knownPayerAccounts: [],
-                paymentsInTransit: [], lastModified: Timestamp(millisecondsSinceEpoch: row[6]))
+                paymentsInTransit: [])
             partners[row[5], default: []].append(number)
             lastModified.append((number, row[6]))
             lastPayment.append((number, row[7]))
         }
         guard !contracts.isEmpty else { return contracts }
-        // What allocations MILES has not shown yet took: every one still on its way to MILES (whatever else
-        // changed there since, MILES cannot show it), and those MILES holds that were made after the
-        // contract's last change it shows (MILES changes the contract when it takes one).
+        // What allocations MILES has not shown yet took: every one not yet sent (whatever else changed there
+        // since, MILES cannot show it), and every one sent, answered or not, after the contract's last change
+        // the store holds (MILES changes the contract when it takes one, so a later change may show it).
         var taken: [String: [String: Int64]] = [:]
         let takenRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT a.contract_number, a.lines, e.identity FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
-            JOIN bank_entries e ON e.id = a.id WHERE a.state = 'pending' OR (a.state = 'allocated' AND a.allocated_at > json_extract(j.value, '$[1]'))
+            JOIN bank_entries e ON e.id = a.id WHERE a.state IN ('pending', 'allocated') AND (a.sent_at IS NULL OR a.sent_at > json_extract(j.value, '$[1]'))
             """), arguments: [JSONArguments.pairs(lastModified)])
         while let row = try takenRows.next() {
             let number: String = row[0]

@@ -130,6 +130,11 @@ extension SQLiteStore {
                 UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND fence = ? AND state IN ('pending', 'sending')
                 """).execute(arguments: [at.millisecondsSinceEpoch, entry.id, entry.fence])
             try Self.requireHeld(entry, db)
+            if entry.kind == .allocatePayment {
+                // From now MILES may hold it: the bank matching counts it until a sync shows MILES changed the contract since.
+                try db.execute(sql: "UPDATE payment_allocations SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+                               arguments: [at.millisecondsSinceEpoch, entry.subjectId])
+            }
             try self.audit(db, at: at, actor: "outbox-relay", action: "outbox.sending", subject: "outbox:\(entry.id)",
                            details: "push to MILES" + (entry.lease.map { " by \($0.worker.name)" } ?? ""))
         }
@@ -251,8 +256,11 @@ extension SQLiteStore {
             }
             if kind == .allocatePayment {
                 // Sent again: the allocation MILES refused stands once more, and its payment leaves the queue.
-                try db.execute(sql: "UPDATE payment_allocations SET state = 'pending', failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')",
-                               arguments: [requestId])
+                // MILES took nothing from a refused one, so it counts as never sent until it is sent again.
+                try db.execute(sql: """
+                    UPDATE payment_allocations SET sent_at = CASE WHEN state = 'refused' THEN NULL ELSE sent_at END, state = 'pending',
+                        failure_reason = NULL WHERE id = ? AND state IN ('refused', 'pending')
+                    """, arguments: [requestId])
                 try db.execute(sql: "UPDATE bank_entries SET state = 'allocated', reason = NULL WHERE id = ? AND state = 'toCheck'", arguments: [requestId])
             } else if let waiting = Self.waitingState(kind) {
                 try db.execute(sql: "UPDATE \(table) SET state = ? WHERE id = ?", arguments: [waiting, requestId])

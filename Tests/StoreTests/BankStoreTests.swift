@@ -537,7 +537,6 @@ struct BankStoreTests {
             #expect(c1.paymentsInTransit.map(\.agentReference) == ["A2"])
             // Which allocations the open amounts leave out, so an import bringing them up to date does not take one twice.
             #expect(c1.takenBy == [allocated.identity])
-            #expect(c1.lastModified == at(-60))
             #expect(data.contracts["C-2"]?.takenBy == [])
             // The agent's payment the bank entry matched has arrived: no longer in transit for the placement guards either.
             #expect(try await store.paymentsInTransit(contractNumber: "C-1").map(\.agentReference) == ["A2"])
@@ -573,25 +572,27 @@ struct BankStoreTests {
         }
     }
 
-    @Test("an allocation MILES holds is taken off the open amounts until MILES shows the contract changed after it was made",
+    @Test("an allocation sent to MILES is taken off the open amounts until the sync shows MILES changed the contract after it was sent",
           arguments: StoreKind.available)
-    func postedAllocationUntilMilesShowsIt(kind: StoreKind) async throws {
+    func sentAllocationUntilMilesShowsIt(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
             try await store.upsertContract(sampleContract("C-1", modified: at(-60).millisecondsSinceEpoch))
             let stored = try await store.receiveBankStatement(statement("cc33", entries: 1), at: at(0)).statement
             let paid = outcome(entry(1, 5_000, reference: "R1"), allocate(5_000, to: "C-1"))
             _ = try await store.applyBankBatch(statementId: stored.id, throughPosition: 1, outcomes: [paid], by: "auto", at: at(1))
-            let sending = try await claimSending(.allocatePayment, subject: try await storedId(paid, in: store), in: store, at: at(2))
-            try await store.recordAllocationPosted(sending, milesAllocationId: "MPA-1", at: at(3))
+            // Something else changed the contract in MILES after the allocation was made, before it was sent; a sync read that.
+            try await store.upsertContract(sampleContract("C-1", version: 2, modified: at(2).millisecondsSinceEpoch))
+            let sending = try await claimSending(.allocatePayment, subject: try await storedId(paid, in: store), in: store, at: at(3))
+            try await store.recordAllocationPosted(sending, milesAllocationId: "MPA-1", at: at(4))
 
-            // MILES took it, but the last sync read the contract before: its amounts do not show it yet.
+            // MILES took it, but the sync read the contract before it was sent: its amounts cannot show it.
             let posted = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
             #expect(posted.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(7_000), gbp(8_000)])
             #expect(posted.contracts["C-1"]?.takenBy == [paid.identity])
 
             // MILES changed the contract when it took the allocation: the next sync's amounts include it.
-            try await store.upsertContract(sampleContract("C-1", version: 2, modified: at(3).millisecondsSinceEpoch))
+            try await store.upsertContract(sampleContract("C-1", version: 3, modified: at(4).millisecondsSinceEpoch))
             let shown = try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: [])
             #expect(shown.contracts["C-1"]?.openInvoices.map(\.openAmount) == [gbp(12_000), gbp(8_000)])
             #expect(shown.contracts["C-1"]?.takenBy == [])

@@ -31,12 +31,9 @@ public struct BankMatchContract: Hashable, Sendable {
     public var paymentsInTransit: [PaymentInTransit]
     /// The allocations (by their bank entry's identity) whose lines `openInvoices` already leaves out.
     public var takenBy: Set<String>
-    /// When MILES last changed the contract: an allocation recorded by then is in MILES's open amounts already.
-    public var lastModified: Timestamp
 
     public init(contractNumber: String, currency: CurrencyCode, customerName: String, monthlyPayment: Money, arrears: Money,
-                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<String> = [],
-                lastModified: Timestamp = Timestamp(millisecondsSinceEpoch: 0)) {
+                openInvoices: [Invoice], knownPayerAccounts: Set<String>, paymentsInTransit: [PaymentInTransit], takenBy: Set<String> = []) {
         self.contractNumber = contractNumber
         self.currency = currency
         self.customerName = customerName
@@ -46,7 +43,6 @@ public struct BankMatchContract: Hashable, Sendable {
         self.knownPayerAccounts = knownPayerAccounts
         self.paymentsInTransit = paymentsInTransit
         self.takenBy = takenBy
-        self.lastModified = lastModified
     }
 
     public var openBalance: Money {

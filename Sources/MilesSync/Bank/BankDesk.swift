@@ -511,15 +511,15 @@ struct DecidedBatch: Sendable {
 
     /// Brings the next batch's reading, made while this batch is being stored, up to date as if
     /// every entry of this batch were stored (the store's answer says whether they were): its
-    /// allocations take from their contracts as the store counts them (only if recorded after MILES
-    /// last changed the contract). The reading may have been made before or after the batch was
-    /// committed; an allocation it counted already (by its entry's identity) is not taken twice.
+    /// allocations take from their contracts as the store counts them (not yet sent to MILES, each
+    /// counts). The reading may have been made before or after the batch was committed; an allocation
+    /// it counted already (by its entry's identity) is not taken twice.
     func carry(into reading: inout StoreReading, identities: [String]) {
         for outcome in outcomes {
             guard case let .allocate(contractNumber, lines, _, _, _, paymentInTransit) = outcome.decision,
                   let contract = reading.data.contracts[contractNumber] else { continue }
-            // The payment in transit it matched is marked whatever MILES shows; its lines count once, and only if recorded since.
-            let counted = contract.takenBy.contains(outcome.identity) || at <= contract.lastModified
+            // The payment in transit it matched is marked whatever MILES shows; its lines count once.
+            let counted = contract.takenBy.contains(outcome.identity)
             reading.data.take(counted ? [] : lines, from: contractNumber, paymentInTransit: paymentInTransit)
             if !counted { reading.data.contracts[contractNumber]?.takenBy.insert(outcome.identity) }
         }
