@@ -69,6 +69,13 @@ extension PostgresStore: ArrangementStore {
         }
     }
 
+    public func arrangements(contractNumber: String) async throws -> [ArrangementProposal] {
+        try await read { [self] connection in
+            try await arrangements(rows("SELECT * FROM arrangements WHERE contract_number = \(contractNumber) ORDER BY id DESC", on: connection),
+                                   on: connection)
+        }
+    }
+
     public func reportedArrangements(open: Bool, limit: Int) async throws -> [ReportedArrangement] {
         try await read { [self] connection in
             try await rows("""

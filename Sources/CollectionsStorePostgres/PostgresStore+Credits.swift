@@ -49,6 +49,13 @@ extension PostgresStore: CreditStore {
         }
     }
 
+    public func creditNotes(contractNumber: String) async throws -> [CreditNoteRequest] {
+        try await read { [self] connection in
+            try await creditNotes(rows("SELECT * FROM credit_notes WHERE contract_number = \(contractNumber) ORDER BY id DESC", on: connection),
+                                  on: connection)
+        }
+    }
+
     public func createWriteOffReversal(_ reversal: NewWriteOffReversal, requestedBy: String, at: Timestamp) async throws -> RequestCreation {
         try await transaction { [self] connection in
             let requestId = reversal.writeOffRequestId
@@ -114,6 +121,13 @@ extension PostgresStore: CreditStore {
             try await writeOffReversals(rows("""
                 SELECT * FROM writeoff_reversals WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id
                 """, on: connection), on: connection)
+        }
+    }
+
+    public func writeOffReversals(contractNumber: String) async throws -> [WriteOffReversal] {
+        try await read { [self] connection in
+            try await writeOffReversals(rows("SELECT * FROM writeoff_reversals WHERE contract_number = \(contractNumber) ORDER BY id DESC",
+                                             on: connection), on: connection)
         }
     }
 

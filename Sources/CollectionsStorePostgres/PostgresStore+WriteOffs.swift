@@ -43,6 +43,13 @@ extension PostgresStore: WriteOffStore {
         }
     }
 
+    public func writeOffRequests(contractNumber: String) async throws -> [WriteOffRequest] {
+        try await read { [self] connection in
+            try await writeOffRequests(rows("SELECT * FROM writeoff_requests WHERE contract_number = \(contractNumber) ORDER BY id DESC",
+                                            on: connection), on: connection)
+        }
+    }
+
     public func latestWriteOffRequests(limit: Int) async throws -> [WriteOffRequest] {
         try await read { [self] connection in
             try await writeOffRequests(rows("SELECT * FROM writeoff_requests ORDER BY id DESC LIMIT \(limit)", on: connection), on: connection)

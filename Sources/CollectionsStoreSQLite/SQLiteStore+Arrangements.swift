@@ -59,6 +59,13 @@ extension SQLiteStore: ArrangementStore {
         }
     }
 
+    public func arrangements(contractNumber: String) async throws -> [ArrangementProposal] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM arrangements WHERE contract_number = ? ORDER BY id DESC", arguments: [contractNumber])
+                .map { try self.arrangement(from: $0, db) }
+        }
+    }
+
     public func reportedArrangements(open: Bool, limit: Int) async throws -> [ReportedArrangement] {
         try read { db in
             try Row.fetchAll(db, sql: """

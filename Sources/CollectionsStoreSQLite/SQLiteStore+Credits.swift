@@ -43,6 +43,13 @@ extension SQLiteStore: CreditStore {
         }
     }
 
+    public func creditNotes(contractNumber: String) async throws -> [CreditNoteRequest] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM credit_notes WHERE contract_number = ? ORDER BY id DESC", arguments: [contractNumber])
+                .map { try self.creditNote(from: $0, db) }
+        }
+    }
+
     public func createWriteOffReversal(_ reversal: NewWriteOffReversal, requestedBy: String, at: Timestamp) async throws -> RequestCreation {
         try transaction { db in
             let requestId = reversal.writeOffRequestId
@@ -100,6 +107,13 @@ extension SQLiteStore: CreditStore {
     public func writeOffReversals(state: ApprovalTrail.State?) async throws -> [WriteOffReversal] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM writeoff_reversals WHERE ?1 IS NULL OR state = ?1 ORDER BY id", arguments: [state?.rawValue])
+                .map { try self.writeOffReversal(from: $0, db) }
+        }
+    }
+
+    public func writeOffReversals(contractNumber: String) async throws -> [WriteOffReversal] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM writeoff_reversals WHERE contract_number = ? ORDER BY id DESC", arguments: [contractNumber])
                 .map { try self.writeOffReversal(from: $0, db) }
         }
     }

@@ -36,6 +36,13 @@ extension SQLiteStore {
         try Row.fetchOne(db, sql: "SELECT * FROM writeoff_requests WHERE id = ?", arguments: [id]).map { try self.request(from: $0, db) }
     }
 
+    public func writeOffRequests(contractNumber: String) async throws -> [WriteOffRequest] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM writeoff_requests WHERE contract_number = ? ORDER BY id DESC", arguments: [contractNumber])
+                .map { try self.request(from: $0, db) }
+        }
+    }
+
     public func writeOffRequests(state: WriteOffRequest.State?) async throws -> [WriteOffRequest] {
         try read { db in
             let rows = try state.map {

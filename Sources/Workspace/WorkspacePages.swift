@@ -212,6 +212,7 @@ extension Workspace {
             // An override is offered only for the rules this person's role may set aside.
             "overrides": mappings.authorityMatrix.guardOverrideRoles.filter { person.role.rank >= $0.value.rank }.keys.sorted(),
             "mayOverride": mappings.authorityMatrix.guardOverrideRoles.contains { person.role.rank >= $0.value.rank },
+            "money": try await moneyAskedFor(number),
             "trail": try await store.auditEntries(subject: "contract:\(number)", limit: 200).map {
                 ["at": $0.at.description, "actor": $0.actor, "action": $0.action, "details": $0.details]
             },
@@ -219,6 +220,33 @@ extension Workspace {
         if let placedWith = view.placedWith { data["placedWith"] = placedWith }
         data.merge(await takeFlash(session)) { $1 }
         return render("contract", data, session: session)
+    }
+
+    /// The payment plans, credit notes, write-offs and their reversals asked for on the contract, in any state,
+    /// newest first within each kind: an agent sees a plan or a credit already raised before raising another.
+    func moneyAskedFor(_ number: String) async throws -> [[String: Any]] {
+        var rows: [[String: Any]] = []
+        for proposal in try await store.arrangements(contractNumber: number) {
+            let plan = proposal.plan
+            rows.append(["what": "payment plan", "id": proposal.id, "amount": plan.total.description,
+                         "details": "\(plan.instalments.count) \(plan.frequency.rawValue) of \(plan.instalments[0].amount), \(plan.firstDate) to \(plan.lastDate)"
+                            + (plan.isSettlement ? ", in settlement" : ""),
+                         "state": proposal.state.rawValue, "by": proposal.proposedBy])
+        }
+        for credit in try await store.creditNotes(contractNumber: number) {
+            rows.append(["what": "credit note", "id": credit.id, "amount": credit.amount.description, "details": "\(credit.reasonCode): \(credit.comment)",
+                         "state": credit.trail.state.rawValue, "by": credit.trail.requestedBy])
+        }
+        for request in try await store.writeOffRequests(contractNumber: number) {
+            rows.append(["what": "write-off", "id": request.id, "amount": request.amount.description, "details": "\(request.reason.rawValue): \(request.comment)",
+                         "state": request.state.rawValue, "by": request.requestedBy])
+        }
+        for reversal in try await store.writeOffReversals(contractNumber: number) {
+            rows.append(["what": "write-off reversal", "id": reversal.id, "amount": reversal.amount.description,
+                         "details": "\(reversal.reasonCode): \(reversal.comment) (write-off \(reversal.writeOffRequestId))",
+                         "state": reversal.trail.state.rawValue, "by": reversal.trail.requestedBy])
+        }
+        return rows
     }
 
     func note(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {

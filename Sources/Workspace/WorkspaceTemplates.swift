@@ -105,6 +105,9 @@ enum WorkspaceTemplates {
             {{#vulnerable}}<p class="refusal">Flagged vulnerable in MILES: the flag is cleared on the customer's record in MILES.</p>{{/vulnerable}}
             <h2>Open invoices</h2><table><tr><th>invoice</th><th>due</th><th>open</th><th>of</th></tr>
             {{#invoices}}<tr><td>{{number}}</td><td>{{due}}</td><td class="n">{{open}}</td><td class="n">{{amount}}</td></tr>{{/invoices}}</table>
+            <h2>Plans, credits and write-offs</h2><table id="money"><tr><th>what</th><th>id</th><th>amount</th><th>details</th><th>state</th><th>by</th></tr>
+            {{#money}}<tr><td>{{what}}</td><td>{{id}}</td><td class="n">{{amount}}</td><td>{{details}}</td><td class="state">{{state}}</td><td>{{by}}</td></tr>{{/money}}</table>
+            {{^money}}<p id="no-money">None asked for on this contract.</p>{{/money}}
             <h2>Holds and notices</h2><ul>{{#holds}}<li>{{.}}</li>{{/holds}}{{#notices}}<li>{{.}}</li>{{/notices}}{{#placedWith}}<li>placed with {{placedWith}}</li>{{/placedWith}}</ul>
             <h2>What each action needs</h2><table id="guards"><tr><th>action</th><th>now</th></tr>
             {{#guards}}<tr><td>{{action}}</td><td>{{#allowed}}allowed{{/allowed}}{{#refusals}}<div class="refusal">{{.}}</div>{{/refusals}}</td></tr>{{/guards}}</table>

@@ -197,6 +197,10 @@ struct WorkspaceTests {
             let request = try #require(try await workspace.store.writeOffRequests(state: nil).first { $0.id == id })
             #expect(request.approvals.map(\.approver) == ["bob"])
             #expect(request.state == .approved)
+            // Its contract's page lists it, with its state.
+            let page = try await bob.get("/workspace/contracts/\(request.contractNumber)").body
+            #expect(page.contains("<td>write-off</td><td>\(id)</td><td class=\"n\">1000.00 GBP</td><td>uneconomicalToPursue: test</td><td class=\"state\">approved</td><td>alice</td>"),
+                    "\(page)")
         }
     }
 
@@ -282,7 +286,9 @@ struct WorkspaceTests {
             let number = try #require(found).contractNumber
             let alice = WorkspaceClient(base: workspace.base)
             try await alice.signIn("alice", WorkspaceHarness.password("alice"))
-            #expect(!(try await alice.get("/workspace/contracts/\(number)")).body.contains("set aside"))
+            let first = try await alice.get("/workspace/contracts/\(number)").body
+            #expect(!first.contains("set aside"))
+            #expect(first.contains("id=\"no-money\">None asked for on this contract."))
             let carol = WorkspaceClient(base: workspace.base)
             try await carol.signIn("carol", WorkspaceHarness.password("carol"))
             let page = try await carol.get("/workspace/contracts/\(number)")
@@ -466,6 +472,11 @@ struct WorkspaceTests {
                 "csrf": csrf, "frequency": "monthly", "first": first.description, "count": "3", "amount": contract.monthlyPayment.decimalString,
                 "income": "5000.00", "expenditure": "100.00"])
             #expect(try await alice.get("/workspace/contracts/\(number)").body.contains("Arrangement 1 proposed"))
+            // The contract's page lists what is asked for on it, whatever its state, so no one raises it twice unaware.
+            let asked = try await alice.get("/workspace/contracts/\(number)").body
+            #expect(asked.contains("<td>payment plan</td><td>1</td>") && asked.contains("<td>credit note</td><td>1</td><td class=\"n\">60.00 GBP</td><td>BILL: billed twice</td><td class=\"state\">pendingApproval</td><td>alice</td>"),
+                    "\(asked)")
+            #expect(!asked.contains("id=\"no-money\""))
             let unaffordable = try await alice.post("/workspace/contracts/\(number)/arrangement", [
                 "csrf": csrf, "frequency": "monthly", "first": first.description, "count": "3", "amount": contract.monthlyPayment.decimalString,
                 "income": "100.00", "expenditure": "100.00"])

@@ -184,6 +184,13 @@ struct CreditStoreTests {
             try await store.reject(.reverseWriteOff, id: reversalId, by: "tom", reason: "the payment bounced", at: at(5))
             #expect(try await store.writeOffReversal(id: reversalId)?.trail.state == .rejected)
             #expect(try await store.writeOffReversals(state: .rejected).map(\.id) == [reversalId])
+            // A contract's page lists its records in any state, newest first.
+            #expect(try await store.writeOffReversals(contractNumber: "C-2").map(\.id) == [reversalId])
+            #expect(try await store.writeOffReversals(contractNumber: "C-1").isEmpty)
+            let onC1 = try await store.creditNotes(state: nil).filter { $0.contractNumber == "C-1" }.map(\.id)
+            #expect(onC1.count == 2 && onC1.contains(credit))
+            #expect(try await store.creditNotes(contractNumber: "C-1").map(\.id) == onC1.sorted(by: >))
+            #expect(try await store.writeOffRequests(contractNumber: "C-2").map(\.id) == [writeOff])
             #expect(await storeRefusal { try await store.reject(.reverseWriteOff, id: reversalId, by: "tom", reason: "again", at: at(6)) }
                     == .wrongState)
             #expect(await storeRefusal { try await store.reject(.postWriteOff, id: writeOff, by: "tom", reason: "not a credit", at: at(6)) }

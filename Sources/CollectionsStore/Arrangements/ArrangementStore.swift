@@ -52,6 +52,9 @@ public protocol ArrangementStore: Sendable {
     /// Arrangements in id order, optionally only those in one state.
     func arrangements(state: ArrangementProposal.State?) async throws -> [ArrangementProposal]
 
+    /// The contract's arrangements in any state, newest first: its page shows the plans proposed for it.
+    func arrangements(contractNumber: String) async throws -> [ArrangementProposal]
+
     /// Records an approval decided under `MakerChecker`; when `isFinal` the arrangement is approved
     /// and CreatePaymentArrangement queued. Throws `StoreError.changedMeanwhile` if it changed since read.
     func recordArrangementApproval(id: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws

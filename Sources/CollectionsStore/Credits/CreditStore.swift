@@ -58,6 +58,9 @@ public protocol CreditStore: Sendable {
     /// Credit notes in id order, optionally only those in one state.
     func creditNotes(state: ApprovalTrail.State?) async throws -> [CreditNoteRequest]
 
+    /// The contract's credit notes in any state, newest first: its page shows what is raised against it.
+    func creditNotes(contractNumber: String) async throws -> [CreditNoteRequest]
+
     /// Stores a reversal of a posted write-off unless the same one is still open. Throws
     /// `StoreError.wrongState` if the write-off is not posted, or if this reversal with those
     /// not rejected or failed would reverse more than was written off.
@@ -67,6 +70,9 @@ public protocol CreditStore: Sendable {
 
     /// Reversals in id order, optionally only those in one state.
     func writeOffReversals(state: ApprovalTrail.State?) async throws -> [WriteOffReversal]
+
+    /// The contract's write-off reversals in any state, newest first.
+    func writeOffReversals(contractNumber: String) async throws -> [WriteOffReversal]
 
     /// Records an approval the desk decided under `MakerChecker`; when `isFinal` the record is
     /// approved and its call queued in the outbox. Throws `StoreError.changedMeanwhile` if the record

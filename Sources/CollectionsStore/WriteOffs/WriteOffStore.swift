@@ -14,6 +14,9 @@ public protocol WriteOffStore: Sendable {
     /// The `limit` most recent requests, newest first.
     func latestWriteOffRequests(limit: Int) async throws -> [WriteOffRequest]
 
+    /// The contract's requests in any state, newest first: its page shows what was written off or asked for.
+    func writeOffRequests(contractNumber: String) async throws -> [WriteOffRequest]
+
     /// The request still waiting or queued for this contract, if any.
     func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest?
 

@@ -133,6 +133,10 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         requests.values.filter { state == nil || $0.state == state }.sorted { $0.id < $1.id }
     }
 
+    func writeOffRequests(contractNumber: String) -> [WriteOffRequest] {
+        requests.values.filter { $0.contractNumber == contractNumber }.sorted { $0.id > $1.id }
+    }
+
     func latestWriteOffRequests(limit: Int) -> [WriteOffRequest] {
         Array(requests.values.sorted { $0.id > $1.id }.prefix(limit))
     }
