@@ -105,6 +105,8 @@ let drop = work + "/drop"
 let agent = "acme-dca"
 var kills = 0
 var restarts = 0
+/// The jobs' processes running now, killed if the run is abandoned so that none outlives it.
+var runningJobs: Set<Int32> = []
 var problems: [String] = []
 
 /// Writes a line at once, not into stdio's buffer: the output goes to a file or pipe in CI, where the buffer
@@ -151,6 +153,8 @@ func say(_ text: String) { try? FileHandle.standardOutput.write(contentsOf: Data
         let exited = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in exited.continuation.yield(); exited.continuation.finish() }
         try process.run()
+        runningJobs.insert(process.processIdentifier)
+        defer { runningJobs.remove(process.processIdentifier) }
         if killed < killsWanted {
             let pid = process.processIdentifier
             // Early enough to land before most runs end, so the kills come; each run still gets some way.
@@ -217,8 +221,9 @@ func sha256(_ path: String) -> String? {
 /// does not start), as a failed check ends it, not as a crash: with the failure, the end of the jobs' log
 /// and of the PostgreSQL server's, which a CI record keeping only the tail of the output would otherwise
 /// lose, and the work folder kept.
-func abandon(_ error: any Error) -> Never {
+@MainActor func abandon(_ error: any Error) -> Never {
     say("chaos: FAILED: \(error)")
+    for pid in runningJobs { kill(pid, SIGKILL) }
     for (name, path) in [("the jobs' log", jobsLog), ("the PostgreSQL server's log", postgresFolder + "/server.log")]
     where path == jobsLog || settings.postgres {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else { continue }
@@ -226,7 +231,7 @@ func abandon(_ error: any Error) -> Never {
         for line in text.split(separator: "\n").suffix(40) { say("  " + line.prefix(400)) }
     }
     if settings.postgres { _ = try? postgresServer(["stop"]) }
-    say("chaos: the work folder is kept: \(work)")
+    if FileManager.default.fileExists(atPath: work) { say("chaos: the work folder is kept: \(work)") }
     exit(1)
 }
 
