@@ -353,6 +353,7 @@ public struct Workspace: RouteGroup {
         case let error as AuditDeskError: (message, status) = (error.description, .conflict)
         case let error as RiskDeskError: (message, status) = (error.description, error.code == .notAuthorised ? .forbidden : .unprocessableContent)
         case let error as StoreError: (message, status) = (error.description, .unprocessableContent)
+        case let error as OutboxDeskError: (message, status) = (error.description, .unprocessableContent)
         case let error as PlacementError: (message, status) = (error.description, .unprocessableContent)
         case let error as CSVFileError: (message, status) = (error.description, .unprocessableContent)
         case let error as UnmappedOperationError:

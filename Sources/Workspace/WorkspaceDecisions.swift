@@ -25,7 +25,7 @@ extension Workspace {
     }
 
     /// The credit notes, reversals and arrangements waiting for approval that `person` may approve: the
-    /// Approvals page's rows with an approve button enabled (not those this MILES cannot take).
+    /// Approvals page's rows with an approve button (not those this MILES cannot take, which it shows without one).
     func approvalsAwaiting(_ person: CollectionsUser) async throws -> Int {
         let matrix = mappings.authorityMatrix
         func offered(_ decision: PageDecision) -> Bool { decision.refusals(in: mappings.contract).isEmpty }

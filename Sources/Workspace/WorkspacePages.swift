@@ -312,7 +312,10 @@ extension Workspace {
 
     func notice(_ number: String, _ session: WorkspaceSessions.Session, _ form: FormData) async throws -> Response {
         guard let served = LocalDate.parse(form["served"]), let remedy = LocalDate.parse(form["remedy"]) else {
-            await flash(session, "Dates are written like 2026-10-01.", error: true)
+            // Said of the date given: 2026-02-30 is written right but is no day.
+            let bad = [form["served"], form["remedy"]].first { LocalDate.parse($0) == nil } ?? ""
+            await flash(session, bad.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil
+                ? "\(bad) is not a day of the calendar." : "'\(bad)' is not a date: dates are written like 2026-10-01.", error: true)
             return redirect("/workspace/contracts/\(number)")
         }
         do {

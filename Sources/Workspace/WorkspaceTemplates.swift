@@ -114,7 +114,7 @@ enum WorkspaceTemplates {
             <h2>Act</h2>
             {{#offersStatusChange}}<form method="post" action="/workspace/contracts/{{number}}/status"><input type="hidden" name="csrf" value="{{csrf}}">
             Status change to <select name="to" id="status-to">{{#statuses}}<option value="{{.}}">{{.}}</option>{{/statuses}}</select>
-            reason <select name="reason" id="status-reason">{{#statusReasons}}<option value="{{code}}">{{code}}: {{meaning}}</option>{{/statusReasons}}</select>
+            reason <select name="reason" id="status-reason" required><option value="">choose…</option>{{#statusReasons}}<option value="{{code}}">{{code}}: {{meaning}}</option>{{/statusReasons}}</select>
             {{#mayOverride}}<br>set aside <select name="overrideRule"><option value="">no guard</option>
             {{#overrides}}<option value="{{.}}">{{.}}</option>{{/overrides}}</select> because <input name="overrideReason" size="30">{{/mayOverride}}
             <br>CCA s.90 evidence: court order <input name="courtOrder" size="12"> consent <input name="customerConsent" size="20">

@@ -332,8 +332,9 @@ struct BankEndToEndTests {
             let waiting = try await desk.queue(limit: 10)
             #expect(waiting.map(\.entry.bankReference) == ["B004", "B006"])
             let entry = try #require(waiting.first)
-            // Typed in small letters, as the search takes it: the contract is C00000002.
-            let allocation = try await desk.allocate(entryId: entry.id, contractNumber: "c00000002", invoiceNumbers: [], note: "phoned: J Smith pays for Dafydd",
+            // Typed in small letters, as the search takes them: the contract is C00000002, the invoice INV-00000002-026.
+            let allocation = try await desk.allocate(entryId: entry.id, contractNumber: "c00000002", invoiceNumbers: ["inv-00000002-026"],
+                                                     note: "phoned: J Smith pays for Dafydd",
                                                      by: "carol")
             #expect(allocation.contractNumber == "C00000002")
             #expect(allocation.allocatedBy == "carol" && allocation.lines.map(\.invoiceNumber) == ["INV-00000002-026"])

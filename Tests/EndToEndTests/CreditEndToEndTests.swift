@@ -95,7 +95,7 @@ struct CreditEndToEndTests {
             #expect(tooMuch?.code == .refused && tooMuch?.description.contains("more than") == true)
             // Each bad amount says what is wrong with it: too many decimals is not 'not positive'.
             for (amount, says) in [("10.005", "has more decimal places than \(contract.currency.code) allows (2)"), ("-5.00", "is not above zero"),
-                                   ("ten", "is not a number")] {
+                                   ("ten", "is not a number"), ("99999999999999999999999", "has more digits than any amount can")] {
                 let bad = await refusal {
                     try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: amount, invoiceNumbers: [], reasonCode: "BILL",
                                                    comment: "x", by: alice)

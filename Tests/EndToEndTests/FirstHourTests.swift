@@ -155,6 +155,15 @@ struct FirstHourTests {
                                                             defaultNotice: .init(served: served, remedyDate: remedy), by: "bob") }
                     throws: { ($0 as? ContractDeskError)?.code == .invalidNotice }
             }
+            // A date before the agreement began (a slip, or made up) would unlock termination, repossession and placement.
+            let start = try #require(try await store.contract(number: "C00000001")).startDate
+            let early = await #expect(throws: ContractDeskError.self) {
+                try await desk.recordNotice(contractNumber: "C00000001", arrearsNoticeSentOn: start.adding(days: -1),
+                                            defaultNotice: .init(served: LocalDate.parse("2000-01-01")!, remedyDate: LocalDate.parse("2000-01-15")!),
+                                            by: "bob")
+            }
+            #expect(early?.description.contains("the default notice's service date 2000-01-01 is before the agreement began on \(start)") == true)
+            #expect(early?.description.contains("the arrears notice's date \(start.adding(days: -1)) is before the agreement began") == true)
             #expect(try await store.notices(contractNumber: "C00000001").defaultNotice == nil)
             try await desk.recordNotice(contractNumber: "C00000001", arrearsNoticeSentOn: nil,
                                         defaultNotice: .init(served: served, remedyDate: served.adding(days: 14)), by: "bob")

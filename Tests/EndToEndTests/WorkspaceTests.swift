@@ -281,7 +281,9 @@ struct WorkspaceTests {
         try await withWorkspace(kind) { workspace in
             var found: Contract?
             try await workspace.store.forEachContract {
-                if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable, !CollectionsGuards.isProtectedGoods($0) { found = $0 }
+                // Begun before the default notice recorded below: a notice before the agreement is refused.
+                if found == nil, $0.statusCode == "DEF", !$0.customer.vulnerable, !CollectionsGuards.isProtectedGoods($0),
+                   $0.startDate < LocalDate.parse("2026-01-01")! { found = $0 }
             }
             let number = try #require(found).contractNumber
             let alice = WorkspaceClient(base: workspace.base)
@@ -297,6 +299,10 @@ struct WorkspaceTests {
 
             _ = try await carol.post("/workspace/contracts/\(number)/notice", ["csrf": csrf, "served": "2026-01-05", "remedy": "2026-01-09"])
             #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("at least 14 days"))
+            _ = try await carol.post("/workspace/contracts/\(number)/notice", ["csrf": csrf, "served": "2026-02-30", "remedy": "2026-03-20"])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("2026-02-30 is not a day of the calendar."))
+            _ = try await carol.post("/workspace/contracts/\(number)/notice", ["csrf": csrf, "served": "5 Jan", "remedy": "2026-03-20"])
+            #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("&#39;5 Jan&#39; is not a date"))
             _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "   "])
             #expect(try await carol.get("/workspace/contracts/\(number)").body.contains("a dispute hold needs its reason"))
             _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes the arrears"])
@@ -366,7 +372,8 @@ struct WorkspaceTests {
                 _ = try await carol.post("/workspace/contracts/\(number)/hold", ["csrf": csrf, "kind": "dispute", "reason": "disputes the arrears"])
                 #expect(try await full.store.holds(contractNumber: number).contains { $0.kind == .dispute && $0.liftedOn == nil })
 
-                // A plan proposed while this MILES took plans: its approve button is disabled here, so the dashboard does not count it.
+                // A plan proposed while this MILES took plans: the Approvals page offers no approve button for it here, so the dashboard
+                // does not count it.
                 let contract = try #require(try await full.store.contract(number: number))
                 let alice = try await PeopleDesk(store: full.store, mappings: full.harness.mappings)
                     .authenticate(name: "alice", password: WorkspaceHarness.password("alice"))
@@ -532,6 +539,10 @@ struct WorkspaceTests {
             let waiting = try #require(try await workspace.store.outboxEntries(state: .pending).first { $0.clientReference == "CN-1" })
             let outbox = try await bob.get("/workspace/outbox").body
             #expect(outbox.contains("id=\"skip-\(waiting.id)\"") && !outbox.contains("id=\"retry-\(waiting.id)\""), "\(outbox)")
+            // Skipped only with a reason the audit log can keep: spaces are none.
+            let blank = try await bob.post("/workspace/outbox/\(waiting.id)/skip", ["csrf": approvals.csrf ?? "", "reason": "   "])
+            #expect(blank.status == 422 && blank.body.contains("skipping outbox entry \(waiting.id) needs a reason"), "\(blank.body)")
+            #expect(try await workspace.store.outboxEntry(id: waiting.id)?.state == .pending)
         }
     }
 

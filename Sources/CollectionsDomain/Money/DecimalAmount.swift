@@ -54,6 +54,12 @@ public struct DecimalAmount: Hashable, Sendable {
         return text.withUTF8 { parse($0) }
     }
 
+    /// Whether `text` is written as a number (a sign, digits, at most one point): when `parse` refuses
+    /// such a text, it has more digits than an amount can hold, and a person is told so, not "not a number".
+    public static func isWrittenAsNumber(_ text: String) -> Bool {
+        text.wholeMatch(of: /\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*/) != nil
+    }
+
     /// The amount in `currency`'s minor units; fails when it has more decimal places than the currency allows.
     public func money(in currency: CurrencyCode) -> Money? {
         guard scale <= currency.minorUnitDigits else { return nil }

@@ -60,6 +60,8 @@ extension CommandFailure {
             self.init(message: error.description, exitCode: .failed)
         case let error as StoreError:
             self.init(message: error.description, exitCode: .failed)
+        case let error as OutboxDeskError:
+            self.init(message: error.description, exitCode: .failed)
         case let error as IdentityError:
             self.init(message: error.description, exitCode: .identity)
         case let error as AuditDeskError:

@@ -216,7 +216,7 @@ struct CSVRecordReader {
         guard let text else {
             let advice = encodingFromMapping
                 ? "if the agent sends another encoding (windows-1252 from a spreadsheet on Windows, say), set updates.encoding in its mapping"
-                : "save it as UTF-8 text (a spreadsheet's \"CSV UTF-8\") and send it again"
+                : "save it as UTF-8 text (a spreadsheet's \"CSV UTF-8\") and try again"
             throw CSVFileError(path: sourceName, message: "line \(recordLine), field \(fieldIndex + 1): \(Self.invalidByte(in: bytes, encoding: encoding)) "
                                + "is not \(encoding.rawValue) text, so the file is refused as a whole; " + advice)
         }

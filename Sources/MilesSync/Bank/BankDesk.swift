@@ -360,12 +360,16 @@ public struct BankDesk: Sendable {
         }
         var invoices = contract.openInvoices
         if !invoiceNumbers.isEmpty {
-            let open = Set(invoices.map(\.number))
-            if let unknown = invoiceNumbers.first(where: { !open.contains($0) }) {
-                throw BankImportError(.unknownInvoice, input: unknown,
-                                      "invoice \(unknown) is not open on contract \(contractNumber); open: \(invoices.map(\.number).sorted().joined(separator: ", "))")
+            // Each as typed, or in capitals as the contract number is.
+            var named: [String] = []
+            for typed in invoiceNumbers {
+                guard let number = [typed, typed.uppercased()].first(where: { number in invoices.contains { $0.number == number } }) else {
+                    throw BankImportError(.unknownInvoice, input: typed,
+                                          "invoice \(typed) is not open on contract \(contractNumber); open: \(invoices.map(\.number).sorted().joined(separator: ", "))")
+                }
+                named.append(number)
             }
-            invoices = invoices.filter { invoiceNumbers.contains($0.number) }
+            invoices = invoices.filter { named.contains($0.number) }
         }
         let (lines, remainder) = allocateOldestFirst(amount, over: invoices)
         // MILES takes an allocation of at least one invoice line: with nothing open, the entry stays where it waits.

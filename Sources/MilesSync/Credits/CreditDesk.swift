@@ -63,7 +63,8 @@ public struct CreditDesk: Sendable {
         }) {
             return .alreadyRequested(id: same.id)
         }
-        let open = Money(minorUnits: openOnInvoices.minorUnits - waiting.reduce(0) { $0 + $1.amount.minorUnits }, currency: contract.currency)
+        // Never below zero: a credit note waiting for the whole contract may be more than these invoices' share.
+        let open = Money(minorUnits: max(0, openOnInvoices.minorUnits - waiting.reduce(0) { $0 + $1.amount.minorUnits }), currency: contract.currency)
         guard amount.minorUnits <= open.minorUnits else {
             throw refuse("amount \(amount) is more than the \(open) open on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices")
                          + (waiting.isEmpty ? "" : " once the credit notes waiting for approval or MILES are taken off"))
@@ -185,7 +186,8 @@ public struct CreditDesk: Sendable {
     private static func amount(_ text: String, full: Money, input: String) throws(CreditDeskError) -> Money {
         if text.lowercased() == "full" { return full }
         guard let parsed = DecimalAmount.parse(text) else {
-            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) is not a number (or 'full')")
+            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) "
+                                  + (DecimalAmount.isWrittenAsNumber(text) ? "has more digits than any amount can" : "is not a number (or 'full')"))
         }
         guard let amount = parsed.money(in: full.currency) else {
             throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) has more decimal places than \(full.currency.code) "

@@ -56,9 +56,14 @@ public struct OutboxDesk: Sendable {
         try await store.retryOutboxEntry(id: entryId, by: person.name, at: now())
     }
 
-    /// Throws `StoreError.wrongState` unless the entry is pending or dead-lettered.
+    /// Throws `StoreError.wrongState` unless the entry is pending or dead-lettered, and
+    /// `OutboxDeskError.reasonRequired` for a blank reason.
     public func skip(entryId: Int64, by person: CollectionsUser, reason: String) async throws {
         try requireRole(person)
+        guard reason.contains(where: { !$0.isWhitespace }) else {
+            throw OutboxDeskError(.reasonRequired, input: "outbox entry \(entryId)",
+                                  "skipping outbox entry \(entryId) needs a reason: the audit log keeps why a write to MILES was set aside")
+        }
         try await store.skipOutboxEntry(id: entryId, by: person.name, reason: reason, at: now())
     }
 }

@@ -107,6 +107,9 @@ public struct ContractDesk: Sendable {
     public func recordNotice(contractNumber: String, arrearsNoticeSentOn: LocalDate?, defaultNotice: ContractNotices.DefaultNotice?,
                              by actor: String) async throws {
         let today = now().date
+        guard let contract = try await store.contract(number: contractNumber) else {
+            throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store"])
+        }
         var problems: [String] = []
         if let defaultNotice {
             let days = defaultNotice.remedyDate.days(since: defaultNotice.served)
@@ -121,14 +124,19 @@ public struct ContractDesk: Sendable {
             if defaultNotice.served > today {
                 problems.append("the default notice's service date \(defaultNotice.served) is in the future; record it once it is served")
             }
+            // A notice of breach cannot come before the agreement: a typing slip (or a made-up date) would
+            // otherwise unlock termination, repossession and placement.
+            if defaultNotice.served < contract.startDate {
+                problems.append("the default notice's service date \(defaultNotice.served) is before the agreement began on \(contract.startDate)")
+            }
         }
         if let arrearsNoticeSentOn, arrearsNoticeSentOn > today {
             problems.append("the arrears notice's date \(arrearsNoticeSentOn) is in the future; record it once it is sent")
         }
-        guard problems.isEmpty else { throw ContractDeskError(.invalidNotice, input: contractNumber, problems) }
-        guard try await store.contract(number: contractNumber) != nil else {
-            throw ContractDeskError(.notInStore, input: contractNumber, ["contract \(contractNumber) is not in the store"])
+        if let arrearsNoticeSentOn, arrearsNoticeSentOn < contract.startDate {
+            problems.append("the arrears notice's date \(arrearsNoticeSentOn) is before the agreement began on \(contract.startDate)")
         }
+        guard problems.isEmpty else { throw ContractDeskError(.invalidNotice, input: contractNumber, problems) }
         try await store.recordNotice(contractNumber: contractNumber, arrearsNoticeSentOn: arrearsNoticeSentOn, defaultNotice: defaultNotice,
                                      by: actor, at: now())
     }

@@ -94,7 +94,8 @@ public struct WriteOffDesk: Sendable {
             amount = Money(minorUnits: available, currency: contract.currency)
         } else {
             guard let number = DecimalAmount.parse(row.amount) else {
-                return refuse("amount '\(row.amount)' is not a number (or 'full')")
+                return refuse("amount '\(row.amount)' " + (DecimalAmount.isWrittenAsNumber(row.amount) ? "has more digits than any amount can"
+                                                                                                          : "is not a number (or 'full')"))
             }
             guard let parsed = number.money(in: contract.currency) else {
                 return refuse("amount '\(row.amount)' has more decimal places than \(contract.currency.code) allows "

@@ -168,11 +168,12 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
     func holds(contractNumber: String) -> [ContractHold] { holdsByContract[contractNumber] ?? [] }
 
     func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?, at: Timestamp) throws {
-        guard placements[contractNumber] == placedWith else {
-            throw StoreError(.changedMeanwhile, input: "contract \(contractNumber)", "placement changed meanwhile")
-        }
+        // In the real stores' order: the active hold first, then the placement.
         if let active = holds(contractNumber: contractNumber).first(where: { $0.kind == hold.kind && $0.isActive(on: hold.setOn) }) {
             throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: active.setOn, by: active.setBy, reason: active.reason)
+        }
+        guard placements[contractNumber] == placedWith else {
+            throw StoreError(.changedMeanwhile, input: "contract \(contractNumber)", "placement changed meanwhile")
         }
         holdsByContract[contractNumber, default: []].append(hold)
         if let instruction { instructions.append(instruction) }
