@@ -173,11 +173,18 @@ extension Workspace {
                       session: session)
     }
 
-    func contract(_ number: String, _ session: WorkspaceSessions.Session) async throws -> Response {
-        guard let view = try await ContractDesk(store: store, mappings: mappings, now: now).view(contractNumber: number) else {
+    func contract(_ path: String, _ session: WorkspaceSessions.Session) async throws -> Response {
+        // As a person types an address: with spaces or in small letters, it is still the contract.
+        let number = (path.removingPercentEncoding ?? path).trimmingCharacters(in: .whitespaces)
+        let desk = ContractDesk(store: store, mappings: mappings, now: now)
+        var found = try await desk.view(contractNumber: number)
+        if found == nil, number.uppercased() != number { found = try await desk.view(contractNumber: number.uppercased()) }
+        guard let view = found else {
             return render("contracts", ["title": "Contracts", "q": number, "count": 0, "results": [Any](),
                                         "error": "There is no contract \(number) in the store."], session: session, status: .notFound)
         }
+        // One address per contract, the one its links use.
+        if view.contract.contractNumber != path { return redirect("/workspace/contracts/\(view.contract.contractNumber)") }
         let contract = view.contract
         let person = person(session)
         let shown = person.role.rank >= mappings.authorityMatrix.personalDataRole.rank

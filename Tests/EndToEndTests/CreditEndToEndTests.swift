@@ -117,6 +117,22 @@ struct CreditEndToEndTests {
         }
     }
 
+    @Test("a contract and its invoices typed in small letters are the ones numbered in capitals, stored as MILES numbers them",
+          arguments: StoreKind.available)
+    func typedInSmallLetters(kind: StoreKind) async throws {
+        try await withHarness(contracts: 20, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
+            let contract = try #require(candidates.first { !$0.openInvoices.isEmpty })
+            let invoice = contract.openInvoices[0]
+            let raised = try await harness.creditDesk(store).raiseCreditNote(
+                contractNumber: contract.contractNumber.lowercased(), amount: "0.01", invoiceNumbers: [invoice.number.lowercased()],
+                reasonCode: "BILL", comment: "typed in small letters", by: try harness.person("alice"))
+            guard case let .created(id) = raised else { Issue.record("not created: \(raised)"); return }
+            let stored = try #require(try await store.creditNote(id: id))
+            #expect(stored.contractNumber == contract.contractNumber && stored.invoiceNumbers == [invoice.number])
+        }
+    }
+
     @Test("maker-checker and the credit limits: not the maker, not a role below the limit, two different approvers above £2,500",
           arguments: StoreKind.available)
     func approvals(kind: StoreKind) async throws {

@@ -66,7 +66,9 @@ struct PlacementEndToEndTests {
             let queued = try await store.outboxEntries(state: .pending).count
             #expect(queued == 3)
 
-            let again = try await desk.create(agent: "acme-dca", contractNumbers: numbers, by: bob, reasonCode: "DCAP", directory: output)
+            // Typed again in small letters: the same contracts, already placed.
+            let again = try await desk.create(agent: "acme-dca", contractNumbers: numbers.map { $0.lowercased() }, by: bob, reasonCode: "DCAP",
+                                              directory: output)
             #expect(again.file == nil)
             #expect(again.alreadyPlaced == result.placed)
             #expect(try await store.outboxEntries(state: .pending).count == queued)

@@ -155,6 +155,17 @@ struct WorkspaceTests {
             #expect(noHeader.status == 422)
             #expect(noHeader.body.contains("notes.txt: the header row lacks"))
             #expect(try await workspace.store.writeOffRequests(state: nil).isEmpty, "nothing raised from a refused file")
+
+            // A contract number in small letters is the one in capitals, as the search takes it.
+            var found: Contract?
+            try await workspace.store.forEachContract {
+                if found == nil, $0.openBalance.minorUnits >= 200_000, $0.statusCode != "WOF", $0.currency == .gbp { found = $0 }
+            }
+            let contract = try #require(found)
+            let typed = try await alice.upload("/workspace/writeoffs/upload", ["csrf": csrf],
+                                               file: ("file", "typed.csv", Array((header + "\(contract.contractNumber.lowercased()),10.00,,UNEC,typed\n").utf8)))
+            #expect(typed.body.contains("request 1 raised"), "\(typed.body)")
+            #expect(try await workspace.store.writeOffRequests(state: nil).map(\.contractNumber) == [contract.contractNumber])
         }
     }
 
@@ -291,6 +302,12 @@ struct WorkspaceTests {
             let first = try await alice.get("/workspace/contracts/\(number)").body
             #expect(!first.contains("set aside"))
             #expect(first.contains("id=\"no-money\">None asked for on this contract."))
+            // Typed into the address bar in small letters, or with a space, it is the same contract, at its one address.
+            for typed in [number.lowercased(), number + "%20"] {
+                let answer = try await alice.get("/workspace/contracts/\(typed)")
+                #expect(answer.status == 303 && answer.location == "/workspace/contracts/\(number)", "\(typed): \(answer.status)")
+            }
+            #expect(try await alice.get("/workspace/contracts/c99999999").body.contains("There is no contract c99999999 in the store."))
             let carol = WorkspaceClient(base: workspace.base)
             try await carol.signIn("carol", WorkspaceHarness.password("carol"))
             let page = try await carol.get("/workspace/contracts/\(number)")

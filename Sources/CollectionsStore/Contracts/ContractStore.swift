@@ -38,6 +38,14 @@ public protocol ContractStore: Sendable {
 }
 
 extension ContractStore {
+    /// The contract a person means by `typed`: the one numbered so, or else the one numbered so in
+    /// capitals ("c00000042" is C00000042, as the search takes it, unless a contract is numbered in small letters).
+    public func contract(typed: String) async throws -> Contract? {
+        if let contract = try await contract(number: typed) { return contract }
+        let capitals = typed.uppercased()
+        return capitals == typed ? nil : try await contract(number: capitals)
+    }
+
     /// Every stored contract in contract-number order, read a page at a time so memory stays flat.
     public func forEachContract(pageSize: Int = 1_000, _ body: (Contract) async throws -> Void) async throws {
         var after: String?

@@ -29,17 +29,22 @@ public struct CreditDesk: Sendable {
 
     /// Checks a credit note against the synced contract and stores it with `user` as maker.
     /// `amount` is in the contract's currency, or 'full' for everything open on the invoices named.
-    public func raiseCreditNote(contractNumber: String, amount amountText: String, invoiceNumbers: [String], reasonCode: String,
-                                comment: String, by user: CollectionsUser) async throws(CreditDeskError) -> RequestCreation {
-        func refuse(_ reason: String) -> CreditDeskError { CreditDeskError(.refused, input: contractNumber, reason) }
+    public func raiseCreditNote(contractNumber typedNumber: String, amount amountText: String, invoiceNumbers typedInvoices: [String],
+                                reasonCode: String, comment: String, by user: CollectionsUser) async throws(CreditDeskError) -> RequestCreation {
         let contract: Contract?
-        do { contract = try await store.contract(number: contractNumber) } catch {
-            throw CreditDeskError(storeFailure: error, input: contractNumber)
+        do { contract = try await store.contract(typed: typedNumber) } catch {
+            throw CreditDeskError(storeFailure: error, input: typedNumber)
         }
         guard let contract else {
-            throw CreditDeskError(.notFound, input: contractNumber,
-                                  "contract \(contractNumber) is not in the store (run sync contracts first, or check the number)")
+            throw CreditDeskError(.notFound, input: typedNumber,
+                                  "contract \(typedNumber) is not in the store (run sync contracts first, or check the number)")
         }
+        // Invoices as typed, or in capitals as the contract number is.
+        let contractNumber = contract.contractNumber
+        let invoiceNumbers = typedInvoices.map { typed in
+            [typed, typed.uppercased()].first { number in contract.openInvoices.contains { $0.number == number } } ?? typed
+        }
+        func refuse(_ reason: String) -> CreditDeskError { CreditDeskError(.refused, input: contractNumber, reason) }
         guard mappings.statusCodes.creditReasons[reasonCode] != nil else {
             throw refuse("reason code '\(reasonCode)' is not in status-codes.yaml creditReasons ("
                 + mappings.statusCodes.creditReasons.keys.sorted().joined(separator: ", ") + ")")

@@ -45,11 +45,12 @@ public struct PlacementDesk: Sendable {
         let today = now().date
         var result = Result()
         var accepted: [(Contract, ContractNotices)] = []
-        for number in contractNumbers {
-            guard let contract = try await store.contract(number: number) else {
-                result.refused.append((number, "not in the store"))
+        for typed in contractNumbers {
+            guard let contract = try await store.contract(typed: typed) else {
+                result.refused.append((typed, "not in the store"))
                 continue
             }
+            let number = contract.contractNumber
             if let placedWith = try await store.activePlacement(contractNumber: number) {
                 if placedWith == name { result.alreadyPlaced.append(number) } else {
                     result.refused.append((number, "already placed with \(placedWith)"))

@@ -69,7 +69,7 @@ public struct WriteOffDesk: Sendable {
             .failure(WriteOffDeskError(.rowRefused, input: source, reason))
         }
         guard !row.contractNumber.isEmpty else { return refuse("contract_number is empty") }
-        guard let contract = try await store.contract(number: row.contractNumber) else {
+        guard let contract = try await store.contract(typed: row.contractNumber) else {
             return refuse("contract \(row.contractNumber) is not in the store (run sync contracts first, or check the number)")
         }
         guard let reason = mappings.statusCodes.writeOffReason(forCode: row.reasonCode) else {
