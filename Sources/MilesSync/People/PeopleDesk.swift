@@ -71,7 +71,9 @@ public struct PeopleDesk: Sendable {
     /// The person, if `password` is theirs and they may sign in; the fifth wrong password in a row locks them.
     /// Who exists, is disabled or is locked is told only to someone who gave the right password: an
     /// unknown name costs the same bcrypt check, and every wrong password gets the same answer.
-    public func authenticate(name: String, password: String) async throws -> CollectionsUser {
+    public func authenticate(name typed: String, password: String) async throws -> CollectionsUser {
+        // Names are made in small letters without spaces (addUser), so " Bob" or "BOB" typed is bob, not a wrong guess recorded.
+        let name = typed.trimmingCharacters(in: .whitespaces).lowercased()
         guard let user = try await store.user(named: name) else {
             _ = Bcrypt.verify(password, hash: Self.unknownUserHash)
             throw IdentityError(.wrongPassword, input: name, "wrong user name or password")
