@@ -24,6 +24,12 @@ extension Workspace {
         maySign(arrangement, by: person) && !arrangement.approvals.contains { $0.approver == person.name }
     }
 
+    /// A plan as the pages list it: "3 monthly of 100.00 GBP, 2026-12-10 to 2027-02-10".
+    static func summary(of plan: PaymentArrangement) -> String {
+        "\(plan.instalments.count) \(plan.frequency.rawValue) of \(plan.instalments[0].amount), \(plan.firstDate) to \(plan.lastDate)"
+            + (plan.isSettlement ? ", in settlement" : "")
+    }
+
     /// The credit notes, reversals and arrangements waiting for approval that `person` may approve: the
     /// Approvals page's rows with an approve button (not those this MILES cannot take, which it shows without one).
     func approvalsAwaiting(_ person: CollectionsUser) async throws -> Int {
@@ -76,8 +82,7 @@ extension Workspace {
                 let mayApprove = state == .pendingApproval && Self.mayApprove(arrangement, by: person)
                 arrangements.append(Self.present([
                     "id": arrangement.id, "contract": plan.contractNumber, "state": state.rawValue,
-                    "plan": "\(plan.instalments.count) \(plan.frequency.rawValue) of \(plan.instalments[0].amount), \(plan.firstDate) to \(plan.lastDate)"
-                        + (plan.isSettlement ? ", in settlement" : ""),
+                    "plan": Self.summary(of: plan),
                     "by": arrangement.proposedBy, "needs": "\(arrangement.assessment.requiredRole.name) x\(arrangement.assessment.approvalsNeeded)",
                     "outcome": arrangement.outcome,
                     "actionable": mayApprove ? ["id": arrangement.id, "csrf": session.csrf, "kind": "arrangements", "approvable": PageDecision.arrangement.refusals(in: mappings.contract).isEmpty] : nil,

@@ -176,10 +176,7 @@ extension Workspace {
     func contract(_ path: String, _ session: WorkspaceSessions.Session) async throws -> Response {
         // As a person types an address: with spaces or in small letters, it is still the contract.
         let number = (path.removingPercentEncoding ?? path).trimmingCharacters(in: .whitespaces)
-        let desk = ContractDesk(store: store, mappings: mappings, now: now)
-        var found = try await desk.view(contractNumber: number)
-        if found == nil, number.uppercased() != number { found = try await desk.view(contractNumber: number.uppercased()) }
-        guard let view = found else {
+        guard let view = try await ContractDesk(store: store, mappings: mappings, now: now).view(contractNumber: number) else {
             return render("contracts", ["title": "Contracts", "q": number, "count": 0, "results": [Any](),
                                         "error": "There is no contract \(number) in the store."], session: session, status: .notFound)
         }
@@ -235,9 +232,7 @@ extension Workspace {
         var rows: [[String: Any]] = []
         for proposal in try await store.arrangements(contractNumber: number) {
             let plan = proposal.plan
-            rows.append(["what": "payment plan", "id": proposal.id, "amount": plan.total.description,
-                         "details": "\(plan.instalments.count) \(plan.frequency.rawValue) of \(plan.instalments[0].amount), \(plan.firstDate) to \(plan.lastDate)"
-                            + (plan.isSettlement ? ", in settlement" : ""),
+            rows.append(["what": "payment plan", "id": proposal.id, "amount": plan.total.description, "details": Self.summary(of: plan),
                          "state": proposal.state.rawValue, "by": proposal.proposedBy])
         }
         for credit in try await store.creditNotes(contractNumber: number) {

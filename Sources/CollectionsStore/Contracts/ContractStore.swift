@@ -38,12 +38,12 @@ public protocol ContractStore: Sendable {
 }
 
 extension ContractStore {
-    /// The contract a person means by `typed`: the one numbered so, or else the one numbered so in
-    /// capitals ("c00000042" is C00000042, as the search takes it, unless a contract is numbered in small letters).
+    /// The contract a person means by `typed` (`TypedNumber`): numbered so, or else so in capitals.
     public func contract(typed: String) async throws -> Contract? {
-        if let contract = try await contract(number: typed) { return contract }
-        let capitals = typed.uppercased()
-        return capitals == typed ? nil : try await contract(number: capitals)
+        for number in TypedNumber.forms(of: typed) {
+            if let contract = try await contract(number: number) { return contract }
+        }
+        return nil
     }
 
     /// Every stored contract in contract-number order, read a page at a time so memory stays flat.

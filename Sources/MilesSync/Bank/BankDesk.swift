@@ -346,10 +346,8 @@ public struct BankDesk: Sendable {
         guard !contractNumber.isEmpty else {
             throw BankImportError(.unknownContract, input: "bank entry \(entryId)", "name the contract to allocate bank entry \(entryId) to")
         }
-        // As a person types it: "c00000042" is contract C00000042, unless a contract is numbered in small letters.
-        let typed = [contractNumber, contractNumber.uppercased()]
-        let data = try await store.bankMatchData(contractNumbers: Set(typed), invoiceNumbers: [], payerAccounts: [])
-        guard let contract = typed.lazy.compactMap({ data.contracts[$0] }).first else {
+        let data = try await store.bankMatchData(contractNumbers: Set(TypedNumber.forms(of: contractNumber)), invoiceNumbers: [], payerAccounts: [])
+        guard let contract = TypedNumber.match(contractNumber, in: data.contracts.keys).flatMap({ data.contracts[$0] }) else {
             throw BankImportError(.unknownContract, input: contractNumber, "there is no contract \(contractNumber) in the store; run `sync contracts` if it is new")
         }
         let contractNumber = contract.contractNumber
@@ -360,10 +358,9 @@ public struct BankDesk: Sendable {
         }
         var invoices = contract.openInvoices
         if !invoiceNumbers.isEmpty {
-            // Each as typed, or in capitals as the contract number is.
             var named: [String] = []
             for typed in invoiceNumbers {
-                guard let number = [typed, typed.uppercased()].first(where: { number in invoices.contains { $0.number == number } }) else {
+                guard let number = TypedNumber.match(typed, in: invoices.map(\.number)) else {
                     throw BankImportError(.unknownInvoice, input: typed,
                                           "invoice \(typed) is not open on contract \(contractNumber); open: \(invoices.map(\.number).sorted().joined(separator: ", "))")
                 }

@@ -39,11 +39,8 @@ public struct CreditDesk: Sendable {
             throw CreditDeskError(.notFound, input: typedNumber,
                                   "contract \(typedNumber) is not in the store (run sync contracts first, or check the number)")
         }
-        // Invoices as typed, or in capitals as the contract number is.
         let contractNumber = contract.contractNumber
-        let invoiceNumbers = typedInvoices.map { typed in
-            [typed, typed.uppercased()].first { number in contract.openInvoices.contains { $0.number == number } } ?? typed
-        }
+        let invoiceNumbers = typedInvoices.map { TypedNumber.match($0, in: contract.openInvoices.map(\.number)) ?? $0 }
         func refuse(_ reason: String) -> CreditDeskError { CreditDeskError(.refused, input: contractNumber, reason) }
         guard mappings.statusCodes.creditReasons[reasonCode] != nil else {
             throw refuse("reason code '\(reasonCode)' is not in status-codes.yaml creditReasons ("
@@ -58,8 +55,8 @@ public struct CreditDesk: Sendable {
         // Credit notes still on their way to MILES will take their share of what is open; the same one again is that one.
         let waiting: [CreditNoteRequest]
         do {
-            waiting = (try await store.creditNotes(state: .pendingApproval) + (try await store.creditNotes(state: .approved)))
-                .filter { $0.contractNumber == contractNumber }
+            waiting = try await store.creditNotes(contractNumber: contractNumber)
+                .filter { $0.trail.state == .pendingApproval || $0.trail.state == .approved }
         } catch {
             throw CreditDeskError(storeFailure: error, input: contractNumber)
         }

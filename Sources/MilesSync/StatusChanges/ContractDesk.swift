@@ -186,8 +186,10 @@ public struct ContractDesk: Sendable {
 
     /// A contract's collections state and, for each action, the guards that block it today; nil
     /// when the contract is not in the store.
-    public func view(contractNumber: String) async throws -> ContractView? {
-        guard let contract = try await store.contract(number: contractNumber) else { return nil }
+    /// `typed` as a person types it (`TypedNumber`); the view is of the contract it means.
+    public func view(contractNumber typed: String) async throws -> ContractView? {
+        guard let contract = try await store.contract(typed: typed) else { return nil }
+        let contractNumber = contract.contractNumber
         let holds = try await store.holds(contractNumber: contractNumber)
         let notices = try await store.notices(contractNumber: contractNumber)
         let today = now().date
