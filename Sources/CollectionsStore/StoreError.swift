@@ -43,11 +43,12 @@ extension StoreError {
                        + "\(writeOffRequest): \(others) is already reversed or waiting, so it stays as it is")
     }
 
-    /// A person's retry of a failed credit note when it is more than is open, less the credit notes waiting since.
-    public static func creditBeyondOpen(creditNote: Int64, amount: Money, contractNumber: String, open: Money, others: Money) -> StoreError {
+    /// A person's retry of a failed credit note when it is more than is open, less the relief in flight since (`ReliefStore`).
+    public static func creditBeyondOpen(creditNote: Int64, amount: Money, contractNumber: String, open: Money, takenOff: Money) -> StoreError {
         StoreError(.wrongState, input: "credit note \(creditNote)",
                    "credit note \(creditNote) (\(amount)) queued again would be more than the \(open) open on \(contractNumber) once the "
-                       + "\(others) of credit notes waiting is taken off, so it stays as it is")
+                       + "\(takenOff) of credit notes waiting and payments allocated and write-offs MILES does not show yet is taken off, "
+                       + "so it stays as it is")
     }
 
     /// A hold set while one of its kind is active on the contract (another person's, set a moment before).

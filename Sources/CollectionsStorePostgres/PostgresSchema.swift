@@ -331,6 +331,12 @@ enum PostgresSchema {
                 SELECT subject_id FROM outbox WHERE kind = 'AllocatePayment' AND attempts > 0)
             """,
         ]),
+        // A posted credit note or write-off counts against the open amounts until the store holds that
+        // version of the contract (ReliefStore). Those posted before this version have none and are taken as shown.
+        ("v10: the contract version MILES made posting a credit note or write-off", [
+            "ALTER TABLE credit_notes ADD COLUMN miles_contract_version BIGINT",
+            "ALTER TABLE writeoff_requests ADD COLUMN miles_contract_version BIGINT",
+        ]),
     ]
 
     /// Statements making every statement that inserts rows of `table`, or changes their `key`, fail

@@ -96,7 +96,7 @@ extension PostgresStore: BankStore {
     private func matchContracts(_ numbers: [String], on connection: PostgresConnection) async throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
         for row in try await rows("""
-            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.last_modified FROM contracts c
+            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name FROM contracts c
             JOIN customers p ON p.partner_id = c.partner_id WHERE c.contract_number = ANY(\(numbers))
             """, on: connection) {
             let currency = try CurrencyCode(try row.value("currency", as: String.self))
@@ -106,26 +106,15 @@ extension PostgresStore: BankStore {
                 arrears: Money(minorUnits: try row.value("arrears_amount"), currency: currency), openInvoices: [], knownPayerAccounts: [],
                 paymentsInTransit: [])
         }
-        // What allocations MILES has not shown yet took: every one not yet sent (whatever else changed there
-        // since, MILES cannot show it), and every one sent, answered or not, after the contract's last change
-        // the store holds (MILES changes the contract when it takes one, so a later change may show it).
-        var taken: [String: [String: Int64]] = [:]
-        for row in try await rows("""
-            SELECT e.identity, a.contract_number, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
-            JOIN bank_entries e ON e.id = a.id WHERE a.contract_number = ANY(\(numbers)) AND a.state IN ('pending', 'allocated') AND (a.sent_at IS NULL OR a.sent_at > c.last_modified)
-            """, on: connection) {
-            let number = try row.value("contract_number", as: String.self)
-            for (invoice, amount) in try StoredBankValues.lines(try row.value("lines"), of: "contract \(number)") {
-                taken[number, default: [:]][invoice, default: 0] += amount
-            }
-            contracts[number]?.takenBy.insert(try row.value("identity"))
-        }
         for row in try await rows("SELECT * FROM invoices WHERE contract_number = ANY(\(numbers)) ORDER BY contract_number, position", on: connection) {
             let number = try row.value("contract_number", as: String.self)
             guard let currency = contracts[number]?.currency else { continue }
-            var invoice = try Self.invoice(row, currency: currency)
-            invoice.openAmount.minorUnits = max(0, invoice.openAmount.minorUnits - (taken[number]?[invoice.number] ?? 0))
-            contracts[number]?.openInvoices.append(invoice)
+            contracts[number]?.openInvoices.append(try Self.invoice(row, currency: currency))
+        }
+        for (number, relief) in try await reliefInFlight(numbers, on: connection) {
+            guard let contract = contracts[number] else { continue }
+            contracts[number]?.openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
+            contracts[number]?.takenBy = Set(relief.compactMap(\.allocationIdentity))
         }
         for row in try await rows("""
             SELECT c.contract_number, b.account FROM contracts c JOIN bank_payer_accounts b ON b.partner_id = c.partner_id

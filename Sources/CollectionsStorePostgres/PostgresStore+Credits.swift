@@ -192,6 +192,9 @@ extension PostgresStore: CreditStore {
             try await connection.query("""
                 UPDATE \(unescaped: table) SET state = 'posted', miles_reference = \(posted.milesId), failure_reason = NULL WHERE id = \(id)
                 """, logger: logger)
+            if entry.kind == .raiseCreditNote {
+                try await connection.query("UPDATE credit_notes SET miles_contract_version = \(posted.contractVersion) WHERE id = \(id)", logger: logger)
+            }
             try await audit(connection, at: at, actor: "outbox-relay", action: "\(record).posted", subject: "\(record):\(id)",
                             details: "MILES \(posted.milesId) for \(posted.amount) on \(posted.contractNumber), "
                               + "contract version \(posted.contractVersion), reference \(posted.clientReference)")

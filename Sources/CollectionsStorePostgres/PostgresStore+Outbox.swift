@@ -163,7 +163,8 @@ extension PostgresStore: OutboxStore {
         try await transaction { [self] connection in
             let requestId = try await markSent(entry, result: posted.writeOffId, at: at, on: connection)
             try await connection.query("""
-                UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = \(posted.writeOffId), failure_reason = NULL WHERE id = \(requestId)
+                UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = \(posted.writeOffId), miles_contract_version = \(posted.contractVersion),
+                    failure_reason = NULL WHERE id = \(requestId)
                 """, logger: logger)
             try await audit(connection, at: at, actor: "outbox-relay", action: "writeoff.posted", subject: "writeoff:\(requestId)",
                             details: "MILES write-off \(posted.writeOffId) for \(posted.amount) on \(posted.contractNumber), "
@@ -319,28 +320,23 @@ extension PostgresStore: OutboxStore {
     }
 
     /// A failed credit note queued again counts against what is open once more: refused when it is more than
-    /// is open on its invoices (all the contract's when it names none) less the credit notes waiting since. The
-    /// contract's credit notes are serialised by the lock `createCreditNote` takes.
+    /// is open on its invoices (all the contract's when it names none) less the relief in flight since, as
+    /// `CreditDesk` checks when one is raised. The contract's credit notes are serialised by the lock
+    /// `createCreditNote` takes.
     private func requireWithinOpen(creditNote id: Int64, on connection: PostgresConnection) async throws {
         guard let credit = try await rows("""
             SELECT amount, currency, contract_number, invoice_numbers FROM credit_notes WHERE id = \(id)
             """, on: connection).first else { return }
         let contractNumber = try credit.value("contract_number", as: String.self)
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("credit notes of " + contractNumber)))", logger: logger)
-        let invoices = try credit.value("invoice_numbers", as: String.self)
+        guard let contract = try await contracts(PostgresQuery(unsafeSQL: Self.contractSelect + " WHERE c.contract_number = $1",
+                                                               binds: try binds(contractNumber)), on: connection).first else { return }
+        let relief = try await reliefInFlight([contractNumber], on: connection)[contractNumber] ?? []
+        let (open, takenOff) = ReliefInFlight.open(on: StoredRelief.invoiceNumbers(try credit.value("invoice_numbers")), of: contract, less: relief)
         let amount = try credit.value("amount", as: Int64.self)
-        let open = try await rows("""
-            SELECT COALESCE(SUM(open_amount), 0)::BIGINT AS open FROM invoices WHERE contract_number = \(contractNumber)
-            AND (\(invoices) = '' OR position(',' || invoice_number || ',' in ',' || \(invoices) || ',') > 0)
-            """, on: connection).first?.value("open", as: Int64.self) ?? 0
-        let others = try await rows("""
-            SELECT COALESCE(SUM(amount), 0)::BIGINT AS others FROM credit_notes
-            WHERE contract_number = \(contractNumber) AND id <> \(id) AND state IN ('pendingApproval', 'approved')
-            """, on: connection).first?.value("others", as: Int64.self) ?? 0
-        guard amount > open - others else { return }
-        let currency = try CurrencyCode(try credit.value("currency", as: String.self))
-        throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: currency), contractNumber: contractNumber,
-                                          open: Money(minorUnits: open, currency: currency), others: Money(minorUnits: others, currency: currency))
+        guard amount > open.minorUnits else { return }
+        throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: contract.currency), contractNumber: contractNumber,
+                                          open: open, takenOff: takenOff)
     }
 
     /// A failed write-off queued again must be the contract's only one on its way: refused while another is

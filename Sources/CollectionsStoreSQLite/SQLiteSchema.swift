@@ -375,6 +375,15 @@ enum SQLiteSchema {
                     SELECT subject_id FROM outbox WHERE kind = 'AllocatePayment' AND attempts > 0);
                 """)
         }
+        migrator.registerMigration("v26: the contract version MILES made posting a credit note or write-off") { db in
+            // A posted credit note or write-off counts against the open amounts until the store holds
+            // that version of the contract (ReliefStore). Those posted before this version have none and
+            // are taken as shown.
+            try db.execute(sql: """
+                ALTER TABLE credit_notes ADD COLUMN miles_contract_version INTEGER;
+                ALTER TABLE writeoff_requests ADD COLUMN miles_contract_version INTEGER;
+                """)
+        }
         return migrator
     }
 

@@ -98,13 +98,12 @@ extension SQLiteStore: BankStore {
 
     /// The contracts named in `numbers` (a JSON array) as the matching sees them. Each contract is
     /// looked up once: the later queries go by contract number or partner straight to their own
-    /// tables, given what they depend on of the contract (its last change, its last payment) beside
-    /// its number. Columns are read by position: by name, GRDB looks each one up per row.
+    /// tables, given what they depend on of the contract (its last payment) beside its number. Columns are read by position: by name, GRDB looks each one up per row.
     private static func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
-        var lastModified: [(String, Int64?)] = [], lastPayment: [(String, Int64?)] = [], partners: [String: [String]] = [:]
+        var lastPayment: [(String, Int64?)] = [], partners: [String: [String]] = [:]
         let contractRows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.partner_id, c.last_modified, c.last_payment_date
+            SELECT c.contract_number, c.currency, c.monthly_payment, c.arrears_amount, p.name, c.partner_id, c.last_payment_date
             FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value JOIN customers p ON p.partner_id = c.partner_id
             """), arguments: [numbers])
         while let row = try contractRows.next() {
@@ -116,25 +115,9 @@ extension SQLiteStore: BankStore {
                 arrears: Money(minorUnits: row[3], currency: currency), openInvoices: [], knownPayerAccounts: [],
                 paymentsInTransit: [])
             partners[row[5], default: []].append(number)
-            lastModified.append((number, row[6]))
-            lastPayment.append((number, row[7]))
+            lastPayment.append((number, row[6]))
         }
         guard !contracts.isEmpty else { return contracts }
-        // What allocations MILES has not shown yet took: every one not yet sent (whatever else changed there
-        // since, MILES cannot show it), and every one sent, answered or not, after the contract's last change
-        // the store holds (MILES changes the contract when it takes one, so a later change may show it).
-        var taken: [String: [String: Int64]] = [:]
-        let takenRows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT a.contract_number, a.lines, e.identity FROM json_each(?) j JOIN payment_allocations a ON a.contract_number = json_extract(j.value, '$[0]')
-            JOIN bank_entries e ON e.id = a.id WHERE a.state IN ('pending', 'allocated') AND (a.sent_at IS NULL OR a.sent_at > json_extract(j.value, '$[1]'))
-            """), arguments: [JSONArguments.pairs(lastModified)])
-        while let row = try takenRows.next() {
-            let number: String = row[0]
-            for (invoice, amount) in try StoredBankValues.lines(row[1], of: "contract \(number)") {
-                taken[number, default: [:]][invoice, default: 0] += amount
-            }
-            contracts[number]?.takenBy.insert(row[2])
-        }
         let invoiceRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT i.contract_number, i.invoice_number, i.issue_date, i.due_date, i.amount, i.open_amount FROM json_each(?) j
             JOIN invoices i ON i.contract_number = j.value ORDER BY i.contract_number, i.position
@@ -142,12 +125,14 @@ extension SQLiteStore: BankStore {
         while let row = try invoiceRows.next() {
             let number: String = row[0]
             guard let currency = contracts[number]?.currency else { continue }
-            let invoice: String = row[1]
-            let open: Int64 = row[5]
             contracts[number]?.openInvoices.append(Invoice(
-                number: invoice, issueDate: LocalDate(daysSinceEpoch: row[2]), dueDate: LocalDate(daysSinceEpoch: row[3]),
-                amount: Money(minorUnits: row[4], currency: currency),
-                openAmount: Money(minorUnits: max(0, open - (taken[number]?[invoice] ?? 0)), currency: currency)))
+                number: row[1], issueDate: LocalDate(daysSinceEpoch: row[2]), dueDate: LocalDate(daysSinceEpoch: row[3]),
+                amount: Money(minorUnits: row[4], currency: currency), openAmount: Money(minorUnits: row[5], currency: currency)))
+        }
+        for (number, relief) in try reliefInFlight(numbers, db) {
+            guard let contract = contracts[number] else { continue }
+            contracts[number]?.openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
+            contracts[number]?.takenBy = Set(relief.compactMap(\.allocationIdentity))
         }
         let payerAccountRows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT b.partner_id, b.account FROM json_each(?) j JOIN bank_payer_accounts b ON b.partner_id = j.value

@@ -143,8 +143,9 @@ extension SQLiteStore {
     public func recordWriteOffPosted(_ entry: OutboxEntry, posted: PostedWriteOff, at: Timestamp) async throws {
         try transaction { db in
             let requestId = try self.markSent(entry, result: posted.writeOffId, at: at, db)
-            try db.cachedStatement(sql: "UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = ?, failure_reason = NULL WHERE id = ?")
-                .execute(arguments: [posted.writeOffId, requestId])
+            try db.cachedStatement(sql: """
+                UPDATE writeoff_requests SET state = 'posted', miles_writeoff_id = ?, miles_contract_version = ?, failure_reason = NULL WHERE id = ?
+                """).execute(arguments: [posted.writeOffId, posted.contractVersion, requestId])
             try self.audit(db, at: at, actor: "outbox-relay", action: "writeoff.posted", subject: "writeoff:\(requestId)",
                       details: "MILES write-off \(posted.writeOffId) for \(posted.amount) on \(posted.contractNumber), "
                         + "contract version \(posted.contractVersion), reference \(posted.clientReference)")
@@ -157,6 +158,9 @@ extension SQLiteStore {
             let table = OutboxDoor.recordTable(of: entry.kind)
             try db.execute(sql: "UPDATE \(table) SET state = 'posted', miles_reference = ?, failure_reason = NULL WHERE id = ?",
                            arguments: [posted.milesId, id])
+            if entry.kind == .raiseCreditNote {
+                try db.execute(sql: "UPDATE credit_notes SET miles_contract_version = ? WHERE id = ?", arguments: [posted.contractVersion, id])
+            }
             let record = try Self.creditTable(entry.kind).record
             try self.audit(db, at: at, actor: "outbox-relay", action: "\(record).posted", subject: "\(record):\(id)",
                       details: "MILES \(posted.milesId) for \(posted.amount) on \(posted.contractNumber), "
@@ -289,22 +293,18 @@ extension SQLiteStore {
     }
 
     /// A failed credit note queued again counts against what is open once more: refused when it is more than
-    /// is open on its invoices (all the contract's when it names none) less the credit notes waiting since, the
-    /// check `CreditDesk` makes when one is raised.
+    /// is open on its invoices (all the contract's when it names none) less the relief in flight since, as
+    /// `CreditDesk` checks when one is raised.
     private func requireWithinOpen(creditNote id: Int64, _ db: Database) throws {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT c.amount, c.currency, c.contract_number,
-                (SELECT COALESCE(SUM(i.open_amount), 0) FROM invoices i WHERE i.contract_number = c.contract_number
-                 AND (c.invoice_numbers = '' OR instr(',' || c.invoice_numbers || ',', ',' || i.invoice_number || ',') > 0)) AS open,
-                (SELECT COALESCE(SUM(o.amount), 0) FROM credit_notes o
-                 WHERE o.contract_number = c.contract_number AND o.id <> c.id AND o.state IN ('pendingApproval', 'approved')) AS others
-            FROM credit_notes c WHERE c.id = ?
-            """, arguments: [id]) else { return }
-        let (amount, open, others): (Int64, Int64, Int64) = (row["amount"], row["open"], row["others"])
-        guard amount > open - others else { return }
-        let currency = try CurrencyCode(row["currency"] as String)
-        throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: currency), contractNumber: row["contract_number"],
-                                          open: Money(minorUnits: open, currency: currency), others: Money(minorUnits: others, currency: currency))
+        guard let row = try Row.fetchOne(db, sql: "SELECT amount, currency, contract_number, invoice_numbers FROM credit_notes WHERE id = ?",
+                                         arguments: [id]),
+              let contract = try SQLiteSchema.contract(number: row["contract_number"], db) else { return }
+        let relief = try Self.reliefInFlight(JSONArguments.array([contract.contractNumber]), db)[contract.contractNumber] ?? []
+        let (open, takenOff) = ReliefInFlight.open(on: StoredRelief.invoiceNumbers(row["invoice_numbers"]), of: contract, less: relief)
+        let amount: Int64 = row["amount"]
+        guard amount > open.minorUnits else { return }
+        throw StoreError.creditBeyondOpen(creditNote: id, amount: Money(minorUnits: amount, currency: contract.currency),
+                                          contractNumber: contract.contractNumber, open: open, takenOff: takenOff)
     }
 
     /// A failed write-off queued again must be the contract's only one on its way: refused while another is

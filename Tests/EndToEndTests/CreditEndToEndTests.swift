@@ -225,7 +225,7 @@ struct CreditEndToEndTests {
         }
     }
 
-    @Test("MILES's own rule: a credit above what is open by the time it arrives is refused and dead-lettered with MILES's reason",
+    @Test("MILES's own rule: a credit above what is open by the time it arrives is refused and dead-lettered with MILES's reason; queued again only once nothing else takes what it would",
           arguments: StoreKind.available)
     func milesRefusesMoreThanOpen(kind: StoreKind) async throws {
         try await withHarness(contracts: 100, store: kind) { harness in
@@ -255,8 +255,18 @@ struct CreditEndToEndTests {
             #expect(refused?.description.contains("credit note \(id)") == true && refused?.description.contains("would be more than") == true,
                     "\(refused.map(String.init(describing:)) ?? "")")
             #expect(try await store.creditNote(id: id)?.trail.state == .failed)
-            // Once the second is withdrawn, the first may go again.
+            // The second withdrawn, a penny waiting to be written off still leaves too little open for it.
             _ = await desk.reject(.raiseCreditNote, ids: [second], by: try harness.person("alice"), reason: "raised twice")
+            let writeOff = try #require(try await harness.desk(store).prepare(file: WriteOffFile(path: harness.writeOffFile([
+                "\(contract.contractNumber),0.01,,UNEC,a penny",
+            ])), by: try harness.person("alice")).created.first)
+            let stillRefused = await #expect(throws: StoreError.self) {
+                try await store.retryOutboxEntry(id: entry.id, by: "bob", at: CollectionsClock.system())
+            }
+            #expect(stillRefused?.description.contains("write-offs MILES does not show yet") == true,
+                    "\(stillRefused.map(String.init(describing:)) ?? "")")
+            // Once the write-off is withdrawn too, the first may go again.
+            try await store.rejectWriteOffRequest(id: writeOff.id, by: "bob", reason: "not needed", at: CollectionsClock.system())
             try await store.retryOutboxEntry(id: entry.id, by: "bob", at: CollectionsClock.system())
             #expect(try await store.creditNote(id: id)?.trail.state == .approved)
         }

@@ -24,7 +24,7 @@ public struct BankMatchContract: Hashable, Sendable {
     public var customerName: String
     public var monthlyPayment: Money
     public var arrears: Money
-    /// Open amounts as MILES last sent them, less what allocations MILES has not shown yet took.
+    /// Open amounts as MILES last sent them, less the relief MILES has not shown yet (`ReliefInFlight`).
     public var openInvoices: [Invoice]
     /// Payer accounts (IBANs) earlier payments for this customer came from.
     public var knownPayerAccounts: Set<String>

@@ -15,7 +15,7 @@ import MilesMapping
 /// ```
 public struct CreditDesk: Sendable {
     /// What the desk reads and writes.
-    public typealias Stores = ContractStore & WriteOffStore & CreditStore
+    public typealias Stores = ContractStore & WriteOffStore & CreditStore & ReliefStore
 
     public let store: any Stores
     public let mappings: MappingSet
@@ -49,17 +49,20 @@ public struct CreditDesk: Sendable {
         guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw refuse("a credit note needs a comment saying why") }
         let unknown = invoiceNumbers.filter { number in !contract.openInvoices.contains { $0.number == number } }
         guard unknown.isEmpty else { throw refuse("invoice \(unknown.joined(separator: ", ")) is not open on contract \(contractNumber)") }
-        let named = invoiceNumbers.isEmpty ? contract.openInvoices : contract.openInvoices.filter { invoiceNumbers.contains($0.number) }
-        let openOnInvoices = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
-        let amount = try Self.amount(amountText, full: openOnInvoices, input: contractNumber)
-        // Credit notes still on their way to MILES will take their share of what is open; the same one again is that one.
-        let waiting: [CreditNoteRequest]
+        // Payments allocated and write-offs that MILES does not show yet come off first. Credit notes still on
+        // their way to MILES will take their share of what is open; the same one again is that one.
+        let relief: [ReliefInFlight], waiting: [CreditNoteRequest]
         do {
+            relief = (try await store.reliefInFlight(contractNumbers: [contractNumber])[contractNumber] ?? []).filter { $0.kind != .creditNote }
             waiting = try await store.creditNotes(contractNumber: contractNumber)
                 .filter { $0.trail.state == .pendingApproval || $0.trail.state == .approved }
         } catch {
             throw CreditDeskError(storeFailure: error, input: contractNumber)
         }
+        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
+        let named = invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { invoiceNumbers.contains($0.number) }
+        let openOnInvoices = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
+        let amount = try Self.amount(amountText, full: openOnInvoices, input: contractNumber)
         if let same = waiting.first(where: {
             $0.amount == amount && $0.reasonCode == reasonCode && $0.invoiceNumbers.sorted() == invoiceNumbers.sorted()
         }) {
@@ -69,7 +72,7 @@ public struct CreditDesk: Sendable {
         let open = Money(minorUnits: max(0, openOnInvoices.minorUnits - waiting.reduce(0) { $0 + $1.amount.minorUnits }), currency: contract.currency)
         guard amount.minorUnits <= open.minorUnits else {
             throw refuse("amount \(amount) is more than the \(open) open on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices")
-                         + (waiting.isEmpty ? "" : " once the credit notes waiting for approval or MILES are taken off"))
+                         + Self.takenOff(waiting: !waiting.isEmpty, relief: !relief.isEmpty))
         }
         let limits = mappings.authorityMatrix.creditLimits
         let credit = NewCreditNote(
@@ -78,6 +81,16 @@ public struct CreditDesk: Sendable {
             matrixVersion: mappings.authorityMatrix.version)
         do { return try await store.createCreditNote(credit, requestedBy: user.name, at: now()) } catch {
             throw CreditDeskError(storeFailure: error, input: contractNumber)
+        }
+    }
+
+    /// What an open amount had taken off it, for a refusal.
+    private static func takenOff(waiting: Bool, relief: Bool) -> String {
+        switch (waiting, relief) {
+        case (false, false): ""
+        case (true, false): " once the credit notes waiting for approval or MILES are taken off"
+        case (false, true): " once the payments allocated and write-offs MILES does not show yet are taken off"
+        case (true, true): " once the credit notes waiting for approval or MILES, and the payments allocated and write-offs MILES does not show yet, are taken off"
         }
     }
 

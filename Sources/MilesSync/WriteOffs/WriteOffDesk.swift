@@ -20,7 +20,7 @@ public struct WriteOffDesk: Sendable {
     }
 
     /// What the desk reads and writes.
-    public typealias Stores = ContractStore & WriteOffStore
+    public typealias Stores = ContractStore & WriteOffStore & ReliefStore
 
     public let store: any Stores
     public let mappings: MappingSet
@@ -86,8 +86,13 @@ public struct WriteOffDesk: Sendable {
         guard unknownInvoices.isEmpty else {
             return refuse("invoice \(unknownInvoices.joined(separator: ", ")) is not open on contract \(contract.contractNumber)")
         }
-        let named = row.invoiceNumbers.isEmpty ? contract.openInvoices
-            : contract.openInvoices.filter { row.invoiceNumbers.contains($0.number) }
+        // Payments allocated and credit notes that MILES does not show yet come off first; this desk's own
+        // write-offs are its one-request-per-contract rule below.
+        let relief = (try await store.reliefInFlight(contractNumbers: [contract.contractNumber])[contract.contractNumber] ?? [])
+            .filter { $0.kind != .writeOff }
+        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
+        let afterRelief = relief.isEmpty ? "" : " once the payments allocated and credit notes MILES does not show yet are taken off"
+        let named = row.invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { row.invoiceNumbers.contains($0.number) }
         let available = named.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
         let amount: Money
         if row.amount.lowercased() == "full" {
@@ -104,10 +109,13 @@ public struct WriteOffDesk: Sendable {
             amount = parsed
         }
         guard amount.minorUnits > 0 else {
-            return refuse(row.amount.lowercased() == "full" ? "nothing is open to write off" : "amount \(amount) is not above zero")
+            return refuse(row.amount.lowercased() == "full"
+                          ? "nothing is open to write off" + afterRelief
+                          : "amount \(amount) is not above zero")
         }
         guard amount.minorUnits <= available else {
-            return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))")
+            return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))"
+                          + afterRelief)
         }
         let matrix = mappings.authorityMatrix
         let request = NewWriteOffRequest(

@@ -433,3 +433,23 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         outbox[entry.id]?.lease = nil
     }
 }
+
+extension InMemoryStore: ReliefStore {
+    /// Allocations not yet sent, and write-off requests waiting for approval or MILES: this store keeps no
+    /// send times or contract versions, so nothing sent or posted is taken as still in flight.
+    func reliefInFlight(contractNumbers: Set<String>) -> [String: [ReliefInFlight]] {
+        var relief: [String: [ReliefInFlight]] = [:]
+        for allocation in allocations.values.sorted(by: { $0.id < $1.id })
+        where contractNumbers.contains(allocation.contractNumber) && allocation.state == .pending {
+            relief[allocation.contractNumber, default: []].append(.allocation(
+                identity: "entry-\(allocation.id)",
+                lines: Dictionary(allocation.lines.map { ($0.invoiceNumber, $0.amount.minorUnits) }, uniquingKeysWith: +)))
+        }
+        for request in writeOffRequests(state: nil)
+        where contractNumbers.contains(request.contractNumber) && (request.state == .pendingApproval || request.state == .approved) {
+            relief[request.contractNumber, default: []].append(
+                .writeOff(id: request.id, invoiceNumbers: request.invoiceNumbers, amount: request.amount.minorUnits))
+        }
+        return relief
+    }
+}
