@@ -42,6 +42,17 @@ extension PostgresStore {
         }
     }
 
+    public func letterBacking(contractNumber: String) async throws -> LetterBacking {
+        try await read { [self] connection in
+            let row = try await rows("""
+                SELECT EXISTS (SELECT 1 FROM arrangements WHERE contract_number = \(contractNumber) AND state IN ('approved', 'active')) AS agreed,
+                    EXISTS (SELECT 1 FROM writeoff_requests WHERE contract_number = \(contractNumber) AND state = 'posted' AND customer_must_be_told) AS told
+                """, on: connection).first
+            return LetterBacking(arrangementAgreed: try row?.value("agreed", as: Bool.self) ?? false,
+                                 partialWriteOffPosted: try row?.value("told", as: Bool.self) ?? false)
+        }
+    }
+
     public func recordLetterIssued(_ entry: OutboxEntry, letter: IssuedLetter, at: Timestamp) async throws {
         try await transaction { [self] connection in
             let id = try await markSent(entry, result: letter.letterId, at: at, on: connection)

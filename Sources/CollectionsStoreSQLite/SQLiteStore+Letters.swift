@@ -36,6 +36,18 @@ extension SQLiteStore {
         }
     }
 
+    public func letterBacking(contractNumber: String) async throws -> LetterBacking {
+        try read { db in
+            LetterBacking(
+                arrangementAgreed: try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM arrangements WHERE contract_number = ? AND state IN ('approved', 'active'))
+                    """, arguments: [contractNumber]) ?? false,
+                partialWriteOffPosted: try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM writeoff_requests WHERE contract_number = ? AND state = 'posted' AND customer_must_be_told)
+                    """, arguments: [contractNumber]) ?? false)
+        }
+    }
+
     public func recordLetterIssued(_ entry: OutboxEntry, letter: IssuedLetter, at: Timestamp) async throws {
         try transaction { db in
             let id = try self.markSent(entry, result: letter.letterId, at: at, db)

@@ -94,6 +94,34 @@ struct LetterEndToEndTests {
         }
     }
 
+    @Test("a letter about a decision nobody made is refused: a confirmation with no arrangement agreed, a partial write-off notice before a partial write-off is posted; once posted, the notice is asked for",
+          arguments: StoreKind.available)
+    func lettersNeedTheirDecision(kind: StoreKind) async throws {
+        try await withHarness(contracts: 100, store: kind) { harness in
+            let (store, candidates) = try await harness.syncedAnyStore()
+            let contract = try #require(candidates.first)
+            let desk = harness.contractDesk(store)
+            func refusal(_ type: LetterType) async -> ContractDeskError? {
+                do {
+                    _ = try await desk.requestLetter(contractNumber: contract.contractNumber, type: type, by: "bob")
+                    return nil
+                } catch { return error as? ContractDeskError }
+            }
+            let confirmation = await refusal(.arrangementConfirmation)
+            #expect(confirmation?.code == .refusedByRules && confirmation?.description.contains("no payment arrangement approved or running") == true,
+                    "\(confirmation.map(String.init(describing:)) ?? "queued")")
+            #expect(await refusal(.partialWriteOffNotice)?.description.contains("no partial write-off posted in MILES") == true)
+
+            // £1.00 of it written off and approved: not made until MILES posts it.
+            _ = try await harness.approvedWriteOffs([contract], store: store)
+            #expect(await refusal(.partialWriteOffNotice)?.description.contains("no partial write-off posted in MILES") == true)
+            #expect(try await store.outboxEntries(state: nil).allSatisfy { $0.kind == .postWriteOff })
+            #expect(try await harness.relay(store).run().posted == 1)
+            #expect(await refusal(.partialWriteOffNotice) == nil)
+            #expect(try await store.letterRequests(contractNumber: contract.contractNumber).map(\.type) == [.partialWriteOffNotice])
+        }
+    }
+
     @Test("the s.86B report asks MILES for every notice due, once each, however often it runs; push issues them and they are no longer due",
           arguments: StoreKind.available)
     func arrearsNoticesFromTheReport(kind: StoreKind) async throws {

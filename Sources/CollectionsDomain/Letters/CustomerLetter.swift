@@ -70,13 +70,36 @@ public struct IssuedLetter: Sendable, Equatable {
     }
 }
 
+/// The decisions on a contract that a letter about one needs: a letter must never tell a customer of
+/// an arrangement or a write-off that was not made.
+public struct LetterBacking: Sendable, Equatable {
+    /// A payment arrangement approved, or made in MILES and running.
+    public var arrangementAgreed: Bool
+    /// A write-off posted in MILES that left part of the debt, which the customer must be told still exists.
+    public var partialWriteOffPosted: Bool
+
+    public init(arrangementAgreed: Bool, partialWriteOffPosted: Bool) {
+        self.arrangementAgreed = arrangementAgreed
+        self.partialWriteOffPosted = partialWriteOffPosted
+    }
+}
+
 extension LetterType {
     /// Why this letter may not be asked of MILES for `contract` now; empty when it may.
     ///
     /// Arrears and default notices need arrears to be about. A default notice is an enforcement
-    /// step, which breathing space (the Debt Respite Scheme) pauses while it lasts.
-    public func refusals(for contract: Contract, holds: [ContractHold], on today: LocalDate) -> [String] {
+    /// step, which breathing space (the Debt Respite Scheme) pauses while it lasts. A confirmation of
+    /// an arrangement needs one agreed, and a partial write-off notice a partial write-off posted.
+    public func refusals(for contract: Contract, holds: [ContractHold], backing: LetterBacking, on today: LocalDate) -> [String] {
         var refusals: [String] = []
+        if self == .arrangementConfirmation, !backing.arrangementAgreed {
+            refusals.append("contract \(contract.contractNumber) has no payment arrangement approved or running: "
+                            + "there is nothing for \(rawValue) to confirm")
+        }
+        if self == .partialWriteOffNotice, !backing.partialWriteOffPosted {
+            refusals.append("contract \(contract.contractNumber) has no partial write-off posted in MILES: "
+                            + "there is nothing for \(rawValue) to tell the customer of")
+        }
         if self == .arrearsNotice || self == .defaultNotice, contract.arrears.amount.minorUnits <= 0 {
             refusals.append("contract \(contract.contractNumber) has no arrears: there is nothing for \(rawValue) to be about")
         }

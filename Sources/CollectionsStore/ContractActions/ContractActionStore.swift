@@ -45,4 +45,8 @@ public protocol ContractActionStore: Sendable {
 
     /// The contract's letter requests, oldest first.
     func letterRequests(contractNumber: String) async throws -> [LetterRequest]
+
+    /// What the contract's letters about decisions need: an arrangement approved or active, a write-off
+    /// posted whose customer must be told the rest of the debt still exists.
+    func letterBacking(contractNumber: String) async throws -> LetterBacking
 }

@@ -367,7 +367,8 @@ public struct OutboxRelay: Sendable {
         // Not sent before: the letter's rules are judged again on what the store holds now (breathing
         // space may have begun, the arrears been paid, since it was asked for).
         if entry.state == .pending, entry.attempts == 0, let contract = try await store.contract(number: letter.contractNumber) {
-            let refusals = letter.type.refusals(for: contract, holds: try await store.holds(contractNumber: letter.contractNumber), on: now().date)
+            let refusals = letter.type.refusals(for: contract, holds: try await store.holds(contractNumber: letter.contractNumber),
+                                                backing: try await store.letterBacking(contractNumber: letter.contractNumber), on: now().date)
             guard refusals.isEmpty else {
                 try await deadLetter(entry, "no longer sent: " + refusals.joined(separator: "; "), &summary)
                 return

@@ -151,7 +151,8 @@ public struct ContractDesk: Sendable {
         guard mappings.statusCodes.milesCode(for: type) != nil else {
             throw ContractDeskError(.refusedByRules, input: type.rawValue, ["letter \(type.rawValue) has no MILES code in status-codes.yaml letterTypes"])
         }
-        let refusals = type.refusals(for: contract, holds: try await store.holds(contractNumber: contractNumber), on: now().date)
+        let refusals = type.refusals(for: contract, holds: try await store.holds(contractNumber: contractNumber),
+                                     backing: try await store.letterBacking(contractNumber: contractNumber), on: now().date)
         guard refusals.isEmpty else { throw ContractDeskError(.refusedByRules, input: contractNumber, refusals) }
         return try await store.queueLetter(contractNumber: contractNumber, type: type, by: actor, at: now())
     }

@@ -234,6 +234,13 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         letters.values.filter { $0.contractNumber == contractNumber }.sorted { $0.id < $1.id }
     }
 
+    /// This store keeps no arrangements: none is ever agreed.
+    func letterBacking(contractNumber: String) -> LetterBacking {
+        LetterBacking(arrangementAgreed: false, partialWriteOffPosted: requests.values.contains {
+            $0.contractNumber == contractNumber && $0.state == .posted && $0.customerMustBeTold
+        })
+    }
+
     func contactChange(id: Int64) -> ContactChange? { contactChanges[id] }
 
     /// A bank entry's allocation queued for MILES (or its reversal), as the bank store commits it with its outbox entry.

@@ -1,0 +1,56 @@
+import CollectionsDomain
+import CollectionsStore
+import TestSupport
+import Testing
+
+@Suite("What a letter about a decision needs stored, on SQLite and PostgreSQL", .timeLimit(.minutes(2)))
+struct LetterBackingStoreTests {
+    let arrangements = ArrangementStoreTests()
+
+    func writeOff(_ contractNumber: String, customerMustBeTold: Bool) -> NewWriteOffRequest {
+        NewWriteOffRequest(contractNumber: contractNumber, invoiceNumbers: [], amount: Money(minorUnits: 1_000, currency: .gbp),
+                           reason: .uneconomicalToPursue, comment: "small balance", requiredRole: "teamLeader", approvalsNeeded: 1, matrixVersion: 4,
+                           customerMustBeTold: customerMustBeTold, source: "tests")
+    }
+
+    /// Posts a write-off through its outbox entry, as MILES's answer would.
+    func post(_ request: NewWriteOffRequest, in store: any WriteOffStore & OutboxStore, at seconds: Int64) async throws -> Int64 {
+        let at = arrangements.at(seconds)
+        guard case let .created(id) = try await store.createWriteOffRequest(request, requestedBy: "ann", at: at) else {
+            throw StoreError(.duplicate, input: request.contractNumber, "not created")
+        }
+        try await store.recordApproval(requestId: id, approval: arrangements.approval("tom", at: at), expectedApprovals: 0, isFinal: true)
+        let entry = try await claimSending(.postWriteOff, subject: id, in: store, at: at)
+        try await store.recordWriteOffPosted(entry, posted: PostedWriteOff(
+            writeOffId: "MWO-\(id)", clientReference: entry.clientReference, contractNumber: request.contractNumber, amount: request.amount,
+            reasonCode: "UNEC", postedAt: at, contractVersion: 2), at: at)
+        return id
+    }
+
+    @Test("an arrangement backs a confirmation once approved, not while proposed; a posted write-off backs the partial write-off notice only when the customer must be told, and only once posted",
+          arguments: StoreKind.available)
+    func letterBacking(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let nothing = LetterBacking(arrangementAgreed: false, partialWriteOffPosted: false)
+            #expect(try await store.letterBacking(contractNumber: "C-1") == nothing)
+
+            let proposed = try await store.createArrangement(arrangements.proposal(try arrangements.monthlyPlan("C-1")), proposedBy: "ann",
+                                                             at: arrangements.at(0))
+            #expect(try await store.letterBacking(contractNumber: "C-1") == nothing)
+            try await store.recordArrangementApproval(id: proposed, approval: arrangements.approval("tom", at: arrangements.at(1)),
+                                                      expectedApprovals: 0, isFinal: true)
+            #expect(try await store.letterBacking(contractNumber: "C-1").arrangementAgreed)
+            #expect(try await store.letterBacking(contractNumber: "C-2") == nothing)
+
+            // A write-off of the whole debt tells the customer nothing is left: no partial write-off notice.
+            _ = try await post(writeOff("C-2", customerMustBeTold: false), in: store, at: 2)
+            #expect(try await store.letterBacking(contractNumber: "C-2") == nothing)
+            // A partial one waiting for approval is not made yet.
+            _ = try await store.createWriteOffRequest(writeOff("C-3", customerMustBeTold: true), requestedBy: "ann", at: arrangements.at(3))
+            #expect(try await store.letterBacking(contractNumber: "C-3") == nothing)
+            _ = try await post(writeOff("C-4", customerMustBeTold: true), in: store, at: 4)
+            #expect(try await store.letterBacking(contractNumber: "C-4") == LetterBacking(arrangementAgreed: false, partialWriteOffPosted: true))
+        }
+    }
+}
