@@ -362,11 +362,23 @@ extension PostgresStore: OutboxStore {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
-            // An AllocatePayment MILES has never seen (no attempt made) goes back to the queue; one that may
-            // have reached MILES stays as it is, since its payment may already be allocated there.
-            if try row.value("kind", as: String.self) == OutboxKind.allocatePayment.rawValue, try row.value("attempts", as: Int.self) == 0 {
-                try await allocationNotSent(id: try row.value("subject_id"), failure: "set aside by \(actor): \(reason)",
+            guard let kind = OutboxKind(rawValue: try row.value("kind", as: String.self)) else { return }
+            let subjectId = try row.value("subject_id", as: Int64.self)
+            switch kind {
+            case .allocatePayment where try row.value("attempts", as: Int.self) == 0:
+                // An AllocatePayment MILES has never seen goes back to the queue.
+                try await allocationNotSent(id: subjectId, failure: "set aside by \(actor): \(reason)",
                                             why: "its allocation was set aside by \(actor) before it was sent: \(reason)", on: connection)
+            case .allocatePayment, .reverseAllocation, .cancelPaymentArrangement:
+                // One that may have reached MILES stays as it is: the payment may be allocated there, the allocation or
+                // the arrangement still stands there.
+                break
+            default:
+                // The decision is no longer on its way to MILES, as after a dead letter: failed, with why (a retry queues it again).
+                try await connection.query("""
+                    UPDATE \(unescaped: Self.recordTable(of: kind)) SET state = 'failed', failure_reason = \("set aside by \(actor): \(reason)")
+                    WHERE id = \(subjectId) AND state <> 'failed'
+                    """, logger: logger)
             }
             try await audit(connection, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }

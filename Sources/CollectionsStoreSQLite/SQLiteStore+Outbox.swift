@@ -328,13 +328,22 @@ extension SQLiteStore {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
-            // An AllocatePayment MILES has never seen (no attempt made) goes back to the queue; one that may
-            // have reached MILES stays as it is, since its payment may already be allocated there.
-            if let unsent = try Row.fetchOne(db, sql: """
-                SELECT subject_id FROM outbox WHERE id = ? AND kind = ? AND attempts = 0
-                """, arguments: [id, OutboxKind.allocatePayment.rawValue]) {
-                try self.allocationNotSent(id: unsent["subject_id"], failure: "set aside by \(actor): \(reason)",
+            guard let skipped = try Row.fetchOne(db, sql: "SELECT kind, subject_id, attempts FROM outbox WHERE id = ?", arguments: [id]),
+                  let kind = OutboxKind(rawValue: skipped["kind"]) else { return }
+            let subjectId: Int64 = skipped["subject_id"]
+            switch kind {
+            case .allocatePayment where (skipped["attempts"] as Int) == 0:
+                // An AllocatePayment MILES has never seen goes back to the queue.
+                try self.allocationNotSent(id: subjectId, failure: "set aside by \(actor): \(reason)",
                                            why: "its allocation was set aside by \(actor) before it was sent: \(reason)", db)
+            case .allocatePayment, .reverseAllocation, .cancelPaymentArrangement:
+                // One that may have reached MILES stays as it is: the payment may be allocated there, the allocation or
+                // the arrangement still stands there.
+                break
+            default:
+                // The decision is no longer on its way to MILES, as after a dead letter: failed, with why (a retry queues it again).
+                try db.execute(sql: "UPDATE \(OutboxDoor.recordTable(of: kind)) SET state = 'failed', failure_reason = ? WHERE id = ? AND state <> 'failed'",
+                               arguments: ["set aside by \(actor): \(reason)", subjectId])
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }

@@ -166,11 +166,14 @@ struct OutboxStoreTests {
         }
     }
 
-    @Test("a person skipping an entry a worker holds fences the worker out; a retry only of what was set aside", arguments: StoreKind.available)
+    @Test("a person skipping an entry a worker holds fences the worker out, and its write-off is no longer on its way (failed, with why); a retry only of what was set aside, which queues it again",
+          arguments: StoreKind.available)
     func skipFencesOutTheWorker(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
-            _ = try await approvedWriteOffs(1, in: store, at: at(0))
+            try await store.upsertContract(sampleContract("C-1"))
+            let request = try #require(try await approvedWriteOffs(1, in: store, at: at(0)).first)
+            #expect(try await store.reliefInFlight(contractNumbers: ["C-1"])["C-1"]?.map(\.kind) == [.writeOff])
             let held = try #require(try await store.claimOutboxEntries(for: workerA, now: at(0), leaseUntil: at(60), limit: 1,
                                                                        isGone: nobodyIsGone).first)
             await #expect(throws: StoreError.self) { try await store.retryOutboxEntry(id: held.id, by: "carol", at: at(1)) }
@@ -180,6 +183,14 @@ struct OutboxStoreTests {
             let skipped = try #require(try await store.outboxEntry(id: held.id))
             #expect(skipped.state == .skipped && skipped.attempts == 0 && skipped.lastError == "customer paid in full")
             #expect(try await store.auditEntries().last?.action == "outbox.skipped")
+            // Set aside, it no longer waits for MILES: not the contract's write-off on its way, nor relief in flight.
+            let failed = try #require(try await store.writeOffRequest(id: request))
+            #expect(failed.state == .failed && failed.failureReason == "set aside by carol: customer paid in full")
+            #expect(try await store.openWriteOffRequest(contractNumber: "C-1") == nil)
+            #expect(try await store.reliefInFlight(contractNumbers: ["C-1"]).isEmpty)
+            try await store.retryOutboxEntry(id: held.id, by: "carol", at: at(3))
+            #expect(try await store.writeOffRequest(id: request)?.state == .approved)
+            #expect(try await store.outboxEntry(id: held.id)?.state == .pending)
         }
     }
 
