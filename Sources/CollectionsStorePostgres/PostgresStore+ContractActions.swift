@@ -85,17 +85,32 @@ extension PostgresStore: ContractActionStore {
     public func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
                            at: Timestamp) async throws {
         try await transaction { [self] connection in
-            // Checked where it is written, under a lock per contract and kind: two people setting the same kind of hold at once make one.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("\(hold.kind.rawValue) holds of " + contractNumber)))", logger: logger)
-            let day = Int32(hold.setOn.daysSinceEpoch)
-            if let active = try await rows("""
-                SELECT set_on, set_by, reason FROM holds WHERE contract_number = \(contractNumber) AND kind = \(hold.kind.rawValue)
-                AND set_on <= \(day) AND (lifted_on IS NULL OR lifted_on > \(day))
-                """, on: connection).first {
-                throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: try active.date("set_on"), by: try active.value("set_by"),
-                                            reason: try active.value("reason"))
+            // Checked where it is written: two people setting the same kind of hold at once make one.
+            if let active = try await activeHold(like: hold, contractNumber: contractNumber, on: connection) {
+                throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: active.setOn, by: active.setBy, reason: active.reason)
             }
             try await recordHold(hold, contractNumber: contractNumber, placedWith: placedWith, instruction: instruction, at: at, on: connection)
+        }
+    }
+
+    /// Takes the locks on these kinds of hold of these contracts, held until the transaction ends, in one
+    /// order whoever takes them: a batch taking several never waits on another that waits on it.
+    func lockHolds(of holds: [(kind: ContractHold.Kind, contractNumber: String)], on connection: PostgresConnection) async throws {
+        for key in Set(holds.map { "\($0.kind.rawValue) holds of \($0.contractNumber)" }).sorted() {
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
+        }
+    }
+
+    /// The hold of `hold`'s kind already active on the contract on the day `hold` is set, if any, read under a
+    /// lock per contract and kind held until the transaction ends, so two writers of that kind of hold take turns.
+    func activeHold(like hold: ContractHold, contractNumber: String, on connection: PostgresConnection) async throws -> ContractHold? {
+        try await lockHolds(of: [(hold.kind, contractNumber)], on: connection)
+        let day = Int32(hold.setOn.daysSinceEpoch)
+        return try await rows("""
+            SELECT set_on, set_by, reason FROM holds WHERE contract_number = \(contractNumber) AND kind = \(hold.kind.rawValue)
+            AND set_on <= \(day) AND (lifted_on IS NULL OR lifted_on > \(day))
+            """, on: connection).first.map {
+            ContractHold(kind: hold.kind, reason: try $0.value("reason"), setBy: try $0.value("set_by"), setOn: try $0.date("set_on"))
         }
     }
 

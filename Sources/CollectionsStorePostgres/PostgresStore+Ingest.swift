@@ -63,11 +63,18 @@ extension PostgresStore: IngestStore {
             }
             try await insertRowErrors(batch.rowErrors, fileId: fileId, on: connection)
             try await insertUpdates(batch.updates, fileId: fileId, at: at, on: connection)
+            try await lockHolds(of: batch.effects.compactMap { contractNumber, effects in effects.hold.map { ($0.kind, contractNumber) } },
+                                on: connection)
             for (contractNumber, effects) in batch.effects {
                 if let change = effects.statusChange { _ = try await queueStatusChange(change, on: connection) }
                 if let hold = effects.hold {
-                    try await recordHold(hold, contractNumber: contractNumber, placedWith: effects.placedWith, instruction: effects.instruction, at: at,
-                                         on: connection)
+                    if let active = try await activeHold(like: hold, contractNumber: contractNumber, on: connection) {
+                        try await audit(connection, at: at, actor: hold.setBy, action: "hold.kept", subject: "contract:\(contractNumber)",
+                                        details: ContractHold.kept(active, reported: hold))
+                    } else {
+                        try await recordHold(hold, contractNumber: contractNumber, placedWith: effects.placedWith, instruction: effects.instruction,
+                                             at: at, on: connection)
+                    }
                 }
                 if let change = effects.contactChange { try await queueContactChange(change, on: connection) }
                 if let alert = effects.alert { try await raise(alert, runId: nil, at: at, on: connection) }

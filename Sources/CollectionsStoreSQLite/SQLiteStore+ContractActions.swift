@@ -91,12 +91,19 @@ extension SQLiteStore {
                            at: Timestamp) async throws {
         try transaction { db in
             // Checked where it is written: two people setting the same kind of hold at once make one.
-            if let active = try Row.fetchOne(db, sql: """
-                SELECT set_on, set_by, reason FROM holds WHERE contract_number = ? AND kind = ? AND set_on <= ? AND (lifted_on IS NULL OR lifted_on > ?)
-                """, arguments: [contractNumber, hold.kind.rawValue, hold.setOn.daysSinceEpoch, hold.setOn.daysSinceEpoch]) {
-                throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: LocalDate(daysSinceEpoch: active[0]), by: active[1], reason: active[2])
+            if let active = try Self.activeHold(like: hold, contractNumber: contractNumber, db) {
+                throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: active.setOn, by: active.setBy, reason: active.reason)
             }
             try self.recordHold(hold, contractNumber: contractNumber, placedWith: placedWith, instruction: instruction, at: at, db)
+        }
+    }
+
+    /// The hold of `hold`'s kind already active on the contract on the day `hold` is set, if any.
+    static func activeHold(like hold: ContractHold, contractNumber: String, _ db: Database) throws -> ContractHold? {
+        try Row.fetchOne(db, sql: """
+            SELECT set_on, set_by, reason FROM holds WHERE contract_number = ? AND kind = ? AND set_on <= ? AND (lifted_on IS NULL OR lifted_on > ?)
+            """, arguments: [contractNumber, hold.kind.rawValue, hold.setOn.daysSinceEpoch, hold.setOn.daysSinceEpoch]).map {
+            ContractHold(kind: hold.kind, reason: $0[2], setBy: $0[1], setOn: LocalDate(daysSinceEpoch: $0[0]))
         }
     }
 

@@ -94,8 +94,13 @@ extension SQLiteStore {
                     applied += 1
                     if let change = effects.statusChange { _ = try self.queueStatusChange(change, db) }
                     if let hold = effects.hold {
-                        try self.recordHold(hold, contractNumber: update.contractNumber, placedWith: effects.placedWith,
-                                            instruction: effects.instruction, at: at, db)
+                        if let active = try Self.activeHold(like: hold, contractNumber: update.contractNumber, db) {
+                            try self.audit(db, at: at, actor: hold.setBy, action: "hold.kept", subject: "contract:\(update.contractNumber)",
+                                           details: ContractHold.kept(active, reported: hold))
+                        } else {
+                            try self.recordHold(hold, contractNumber: update.contractNumber, placedWith: effects.placedWith,
+                                                instruction: effects.instruction, at: at, db)
+                        }
                     }
                     if let change = effects.contactChange { try self.queueContactChange(change, door: door, db) }
                     if let alert = effects.alert { try self.raise(alert, runId: nil, at: at, db) }

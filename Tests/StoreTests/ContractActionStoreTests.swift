@@ -126,6 +126,46 @@ struct ContractActionStoreTests {
         }
     }
 
+    @Test("from two stores at once: two people setting the same kind of hold, or a person and an agent's delivery reporting it, make one hold",
+          arguments: StoreKind.available)
+    func holdRaces(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let other = try await subject.reopen()
+            let today = LocalDate(daysSinceEpoch: 20_400)
+            let rounds = 4
+            for round in 1...rounds {
+                let contract = "C-\(round)"
+                try await store.upsertContract(sampleContract(contract))
+                let ann = ContractHold(kind: .dispute, reason: "disputes the balance", setBy: "ann", setOn: today)
+                let tom = ContractHold(kind: .dispute, reason: "disputes the fees", setBy: "tom", setOn: today)
+                let outcomes = await racing({ try await store.recordHold(ann, contractNumber: contract, placedWith: nil, instruction: nil, at: self.now) },
+                                            { try await other.recordHold(tom, contractNumber: contract, placedWith: nil, instruction: nil, at: self.now) })
+                #expect(tally(outcomes, refusedWith: .duplicate) == (1, 1))
+                #expect(try await store.holds(contractNumber: contract).count == 1)
+            }
+            for round in 1...rounds {
+                let contract = "C-\(rounds + round)"
+                try await store.upsertContract(sampleContract(contract))
+                let file = try await store.receiveInboxFile(NewInboxFile(agent: "acme", sha256: "race\(round)", originalName: "acme.csv",
+                                                                         storedPath: "/inbox/acme/race\(round)", size: 10, channel: "file",
+                                                                         receivedAt: now)).file
+                let reported = ContractHold(kind: .deceased, reason: "acme reports: customer deceased", setBy: "agent:acme", setOn: today)
+                let bob = ContractHold(kind: .deceased, reason: "death certificate seen", setBy: "bob", setOn: today)
+                let outcomes = await racing({
+                    try await store.applyIngestBatch(fileId: file.id, throughLine: 1, rows: [
+                        IngestStoreTests.update(1, .status(.deceased, on: today), contract: contract, details: "customer deceased",
+                                                effects: IngestEffects(hold: reported)),
+                    ], by: "ingest", at: self.now)
+                }, { try await other.recordHold(bob, contractNumber: contract, placedWith: nil, instruction: nil, at: self.now) })
+                // The delivery always applies (its report is kept); the person is refused only when the agent's hold came first.
+                let unexpected = outcomes.filter { if case .failure(let error) = $0 { (error as? StoreError)?.code != .duplicate } else { false } }
+                #expect(unexpected.isEmpty, "\(unexpected)")
+                #expect(try await store.holds(contractNumber: contract).count == 1)
+            }
+        }
+    }
+
     @Test("notices of arrears and a default notice are recorded, audited and read back", arguments: StoreKind.available)
     func notices(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in

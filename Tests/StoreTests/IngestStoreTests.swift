@@ -258,6 +258,34 @@ struct IngestStoreTests {
         }
     }
 
+    @Test("an agent reporting a hold already active, set by a person or twice in one batch, makes no second hold or pause: the one standing is kept, and audited so",
+          arguments: StoreKind.available)
+    func holdsOnePerKind(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await store.upsertContract(sampleContract("C-1"))
+            try await store.upsertContract(sampleContract("C-2"))
+            let bobs = ContractHold(kind: .deceased, reason: "death certificate seen", setBy: "bob", setOn: today)
+            try await store.recordHold(bobs, contractNumber: "C-1", placedWith: nil, instruction: nil, at: now)
+            let file = try await store.receiveInboxFile(delivery("ab12")).file
+            func reported(_ line: Int, _ contract: String) -> IngestRow {
+                Self.update(line, .status(.deceased, on: today), contract: contract, details: "customer deceased",
+                            effects: IngestEffects(hold: ContractHold(kind: .deceased, reason: "acme reports: customer deceased (line \(line))",
+                                                                      setBy: "agent:acme", setOn: today)))
+            }
+            try await store.applyIngestBatch(fileId: file.id, throughLine: 3, rows: [reported(1, "C-1"), reported(2, "C-2"), reported(3, "C-2")],
+                                             by: "ingest", at: now)
+            #expect(try await store.holds(contractNumber: "C-1") == [bobs])
+            #expect(try await store.holds(contractNumber: "C-2").map(\.reason) == ["acme reports: customer deceased (line 2)"])
+            // Every row is the agent's update, applied: what it said is kept whether or not it made the hold.
+            #expect(try await store.thirdPartyUpdates(fileId: file.id).map(\.outcome) == ["applied", "applied", "applied"])
+            let kept = try await store.auditEntries().filter { $0.action == "hold.kept" }
+            #expect(kept.map(\.subject) == ["contract:C-1", "contract:C-2"])
+            #expect(kept.first?.details.contains("the hold set on \(today) by bob stands (death certificate seen)") == true,
+                    "\(kept.first?.details ?? "")")
+        }
+    }
+
     @Test("a delivery is finished once, processed or failed with its reason; a finished one takes no batch", arguments: StoreKind.available)
     func finishing(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
