@@ -86,6 +86,13 @@ public enum ArrangementPolicy {
         let limits = matrix.arrangementLimits
         let reduction = plan.isSettlement ? max(0, contract.arrears.amount.minorUnits - plan.total.minorUnits) : 0
         let term = termMonths(plan)
+        // The matrix's amounts are in its currency: a plan in another cannot be compared with them, so it is
+        // taken as above every limit (the top role, two approvers).
+        guard plan.currency == matrix.currency else {
+            return Assessment(requiredRole: limits.tiers[limits.tiers.count - 1].role, approvalsNeeded: 2,
+                              reduction: Money(minorUnits: reduction, currency: contract.currency), termMonths: term, isTokenPlan: false,
+                              matrixVersion: matrix.version)
+        }
         func within(_ months: Int?) -> Bool { months.map { plan.lastDate <= plan.firstDate.adding(months: $0) } ?? true }
         let isToken = plan.lowestMonthlyInstalment.minorUnits <= limits.tokenPlans.upTo
         if isToken, !within(limits.tokenPlans.longestTermMonths) {

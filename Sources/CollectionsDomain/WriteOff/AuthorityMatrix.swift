@@ -54,7 +54,8 @@ public struct AuthorityMatrix: Sendable, Equatable {
                 outboxDecisionRole: CollectionsRole? = nil, personalDataRole: CollectionsRole? = nil,
                 arrangementLimits: ArrangementLimits? = nil, riskAlertRole: CollectionsRole? = nil, creditLimits: CreditLimits? = nil) {
         let top = tiers.last!.role
-        self.creditLimits = creditLimits ?? CreditLimits(tiers: tiers.map { .init(role: $0.role, approveUpTo: $0.role == top ? nil : 0) },
+        self.creditLimits = creditLimits ?? CreditLimits(currency: currency,
+                                                         tiers: tiers.map { .init(role: $0.role, approveUpTo: $0.role == top ? nil : 0) },
                                                          secondApproverAbove: nil)
         self.riskAlertRole = riskAlertRole ?? top
         self.arrangementLimits = arrangementLimits ?? ArrangementLimits(
@@ -78,13 +79,16 @@ public struct AuthorityMatrix: Sendable, Equatable {
 
     public func role(named name: String) -> CollectionsRole? { tiers.first { $0.role.name == name }?.role }
 
-    /// The least role that may approve this write-off.
+    /// The least role that may approve this write-off. An amount in another currency than the matrix's
+    /// cannot be compared with its limits, so it is taken as above every limit: the top role.
     public func requiredRole(for amount: Money, reason: WriteOffReason) -> CollectionsRole {
-        let byAmount = tiers.first { tier in tier.approvalLimit.map { amount.minorUnits <= $0 } ?? true }?.role ?? tiers.last!.role
+        let byAmount = amount.currency != currency ? tiers.last!.role
+            : tiers.first { tier in tier.approvalLimit.map { amount.minorUnits <= $0 } ?? true }?.role ?? tiers.last!.role
         guard let byReason = reasonMinimumRoles[reason], byReason.rank > byAmount.rank else { return byAmount }
         return byReason
     }
 
-    /// How many different approvers the write-off needs.
-    public func approvalsNeeded(for amount: Money) -> Int { amount.minorUnits > secondApproverAbove ? 2 : 1 }
+    /// How many different approvers the write-off needs: two above `secondApproverAbove`, and for an amount
+    /// in another currency than the matrix's.
+    public func approvalsNeeded(for amount: Money) -> Int { amount.currency != currency || amount.minorUnits > secondApproverAbove ? 2 : 1 }
 }

@@ -144,8 +144,8 @@ enum AuthorityMatrixLoader {
                 "the last role ('\(last.role.name)') in credits.limits must be 'unlimited', or some credit notes could be approved by nobody"))
         }
         let second = node[key: "secondApproverAbove"].flatMap { amount($0, "credits.secondApproverAbove", in: currency, node, file, &problems) }
-        guard problems.count == before, tiers.count == roles.count else { return nil }
-        return CreditLimits(tiers: tiers, secondApproverAbove: second ?? nil)
+        guard let currency, problems.count == before, tiers.count == roles.count else { return nil }
+        return CreditLimits(currency: currency, tiers: tiers, secondApproverAbove: second ?? nil)
     }
 
     /// An amount in the matrix's currency, `.some(nil)` for 'unlimited', nil (with the problem
