@@ -111,7 +111,7 @@ extension PostgresStore: BankStore {
             guard let currency = contracts[number]?.currency else { continue }
             contracts[number]?.openInvoices.append(try Self.invoice(row, currency: currency))
         }
-        for (number, relief) in try await reliefInFlight(numbers, on: connection) {
+        for (number, relief) in try await reliefInFlight(numbers, awaitingApproval: false, on: connection) {
             guard let contract = contracts[number] else { continue }
             contracts[number]?.openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
             contracts[number]?.takenBy = Set(relief.compactMap(\.allocationIdentity))

@@ -228,7 +228,7 @@ extension PostgresStore: CreditStore {
             let invoices = try row.value("invoice_numbers", as: String.self)
             return CreditNoteRequest(
                 id: try row.value("id"), contractNumber: try row.value("contract_number"),
-                invoiceNumbers: invoices.isEmpty ? [] : invoices.split(separator: ",").map(String.init),
+                invoiceNumbers: StoredRelief.invoiceNumbers(invoices),
                 amount: try Self.amount(row), reasonCode: try row.value("reason_code"), comment: try row.value("comment"),
                 trail: try Self.trail(row, kind: .raiseCreditNote, approvals: approvals))
         }

@@ -45,8 +45,10 @@ extension PostgresStore {
     public func letterBacking(contractNumber: String) async throws -> LetterBacking {
         try await read { [self] connection in
             let row = try await rows("""
-                SELECT EXISTS (SELECT 1 FROM arrangements WHERE contract_number = \(contractNumber) AND state IN ('approved', 'active')) AS agreed,
-                    EXISTS (SELECT 1 FROM writeoff_requests WHERE contract_number = \(contractNumber) AND state = 'posted' AND customer_must_be_told) AS told
+                SELECT EXISTS (SELECT 1 FROM arrangements WHERE contract_number = \(contractNumber) AND state = 'active') AS agreed,
+                    EXISTS (SELECT 1 FROM writeoff_requests w WHERE w.contract_number = \(contractNumber) AND w.state = 'posted' AND w.customer_must_be_told
+                        AND w.amount > (SELECT coalesce(sum(r.amount), 0) FROM writeoff_reversals r WHERE r.writeoff_request_id = w.id AND r.state = 'posted')
+                    ) AS told
                 """, on: connection).first
             return LetterBacking(arrangementAgreed: try row?.value("agreed", as: Bool.self) ?? false,
                                  partialWriteOffPosted: try row?.value("told", as: Bool.self) ?? false)

@@ -331,7 +331,7 @@ extension PostgresStore: OutboxStore {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("credit notes of " + contractNumber)))", logger: logger)
         guard let contract = try await contracts(PostgresQuery(unsafeSQL: Self.contractSelect + " WHERE c.contract_number = $1",
                                                                binds: try binds(contractNumber)), on: connection).first else { return }
-        let relief = try await reliefInFlight([contractNumber], on: connection)[contractNumber] ?? []
+        let relief = try await reliefInFlight([contractNumber], awaitingApproval: true, on: connection)[contractNumber] ?? []
         let (open, takenOff) = ReliefInFlight.open(on: StoredRelief.invoiceNumbers(try credit.value("invoice_numbers")), of: contract, less: relief)
         let amount = try credit.value("amount", as: Int64.self)
         guard amount > open.minorUnits else { return }
@@ -363,22 +363,24 @@ extension PostgresStore: OutboxStore {
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
             guard let kind = OutboxKind(rawValue: try row.value("kind", as: String.self)) else { return }
-            let subjectId = try row.value("subject_id", as: Int64.self)
+            let (subjectId, neverSent) = (try row.value("subject_id", as: Int64.self), try row.value("attempts", as: Int.self) == 0)
             switch kind {
-            case .allocatePayment where try row.value("attempts", as: Int.self) == 0:
+            case .allocatePayment where neverSent:
                 // An AllocatePayment MILES has never seen goes back to the queue.
                 try await allocationNotSent(id: subjectId, failure: "set aside by \(actor): \(reason)",
                                             why: "its allocation was set aside by \(actor) before it was sent: \(reason)", on: connection)
             case .allocatePayment, .reverseAllocation, .cancelPaymentArrangement:
-                // One that may have reached MILES stays as it is: the payment may be allocated there, the allocation or
-                // the arrangement still stands there.
+                // The payment may be allocated in MILES, the allocation or the arrangement still stands there.
                 break
-            default:
-                // The decision is no longer on its way to MILES, as after a dead letter: failed, with why (a retry queues it again).
+            case _ where neverSent:
+                // MILES never saw it, so it is no longer on its way: failed, with why (a retry queues it again).
                 try await connection.query("""
                     UPDATE \(unescaped: Self.recordTable(of: kind)) SET state = 'failed', failure_reason = \("set aside by \(actor): \(reason)")
                     WHERE id = \(subjectId) AND state <> 'failed'
                     """, logger: logger)
+            default:
+                // Sent before, with no answer: MILES may have made it, so it stays as it is until a retry asks MILES.
+                break
             }
             try await audit(connection, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }

@@ -4,12 +4,13 @@ import PostgresNIO
 
 extension PostgresStore: ReliefStore {
     public func reliefInFlight(contractNumbers: Set<String>) async throws -> [String: [ReliefInFlight]] {
-        try await snapshot { [self] connection in try await reliefInFlight(contractNumbers.sorted(), on: connection) }
+        try await snapshot { [self] connection in try await reliefInFlight(contractNumbers.sorted(), awaitingApproval: true, on: connection) }
     }
 
-    /// The relief in flight on the contracts `numbers`, as `reliefInFlight` says; the bank matching
-    /// reads it in its own snapshot.
-    func reliefInFlight(_ numbers: [String], on connection: PostgresConnection) async throws -> [String: [ReliefInFlight]] {
+    /// The relief in flight on the contracts `numbers`, as `reliefInFlight` says; without the credit notes
+    /// and write-offs still `awaitingApproval` for the bank matching, for which a customer's payment comes
+    /// before a decision not yet made.
+    func reliefInFlight(_ numbers: [String], awaitingApproval: Bool, on connection: PostgresConnection) async throws -> [String: [ReliefInFlight]] {
         var relief: [String: [ReliefInFlight]] = [:]
         for row in try await rows("""
             SELECT a.contract_number, e.identity, a.lines FROM payment_allocations a JOIN contracts c ON c.contract_number = a.contract_number
@@ -28,7 +29,8 @@ extension PostgresStore: ReliefStore {
             for row in try await rows("""
                 SELECT r.contract_number, r.id, r.invoice_numbers, r.amount FROM \(unescaped: table) r JOIN contracts c ON c.contract_number = r.contract_number
                 WHERE r.contract_number = ANY(\(numbers))
-                    AND (r.state IN ('pendingApproval', 'approved') OR (r.state = 'posted' AND r.miles_contract_version > c.version))
+                    AND (r.state IN \(unescaped: awaitingApproval ? "('pendingApproval', 'approved')" : "('approved')")
+                        OR (r.state = 'posted' AND r.miles_contract_version > c.version))
                 ORDER BY r.id
                 """, on: connection) {
                 relief[try row.value("contract_number", as: String.self), default: []].append(

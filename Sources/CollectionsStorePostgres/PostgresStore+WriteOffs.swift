@@ -56,15 +56,6 @@ extension PostgresStore: WriteOffStore {
         }
     }
 
-    public func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest? {
-        try await read { [self] connection in
-            try await writeOffRequests(rows("""
-                SELECT * FROM writeoff_requests WHERE contract_number = \(contractNumber) AND state IN ('pendingApproval', 'approved')
-                ORDER BY id LIMIT 1
-                """, on: connection), on: connection).first
-        }
-    }
-
     public func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
         try await transaction { [self] connection in
             // The request's row is locked while its approvals are counted: two approvers at once are decided one after the other.
@@ -126,7 +117,7 @@ extension PostgresStore: WriteOffStore {
             }
             return WriteOffRequest(
                 id: id, contractNumber: try row.value("contract_number"),
-                invoiceNumbers: invoices.isEmpty ? [] : invoices.split(separator: ",").map(String.init),
+                invoiceNumbers: StoredRelief.invoiceNumbers(invoices),
                 amount: Money(minorUnits: try row.value("amount"), currency: currency), reason: reason, comment: try row.value("comment"),
                 requestedBy: try row.value("requested_by"), requestedAt: try row.timestamp("requested_at"), state: state,
                 requiredRole: try row.value("required_role"), approvalsNeeded: try row.value("approvals_needed"),

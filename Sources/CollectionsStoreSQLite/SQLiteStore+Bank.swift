@@ -98,7 +98,8 @@ extension SQLiteStore: BankStore {
 
     /// The contracts named in `numbers` (a JSON array) as the matching sees them. Each contract is
     /// looked up once: the later queries go by contract number or partner straight to their own
-    /// tables, given what they depend on of the contract (its last payment) beside its number. Columns are read by position: by name, GRDB looks each one up per row.
+    /// tables, given what they depend on of the contract (its last payment) beside its number.
+    /// Columns are read by position: by name, GRDB looks each one up per row.
     private static func matchContracts(_ numbers: String, _ db: Database) throws -> [String: BankMatchContract] {
         var contracts: [String: BankMatchContract] = [:]
         var lastPayment: [(String, Int64?)] = [], partners: [String: [String]] = [:]
@@ -129,7 +130,7 @@ extension SQLiteStore: BankStore {
                 number: row[1], issueDate: LocalDate(daysSinceEpoch: row[2]), dueDate: LocalDate(daysSinceEpoch: row[3]),
                 amount: Money(minorUnits: row[4], currency: currency), openAmount: Money(minorUnits: row[5], currency: currency)))
         }
-        for (number, relief) in try reliefInFlight(numbers, db) {
+        for (number, relief) in try reliefInFlight(numbers, awaitingApproval: false, db) {
             guard let contract = contracts[number] else { continue }
             contracts[number]?.openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
             contracts[number]?.takenBy = Set(relief.compactMap(\.allocationIdentity))

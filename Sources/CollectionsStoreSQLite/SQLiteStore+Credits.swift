@@ -187,7 +187,7 @@ extension SQLiteStore: CreditStore {
     private func creditNote(from row: Row, _ db: Database) throws -> CreditNoteRequest {
         let invoices: String = row["invoice_numbers"]
         return CreditNoteRequest(
-            id: row["id"], contractNumber: row["contract_number"], invoiceNumbers: invoices.isEmpty ? [] : invoices.split(separator: ",").map(String.init),
+            id: row["id"], contractNumber: row["contract_number"], invoiceNumbers: StoredRelief.invoiceNumbers(invoices),
             amount: try Self.amount(row), reasonCode: row["reason_code"], comment: row["comment"],
             trail: try trail(row, kind: .raiseCreditNote, db))
     }

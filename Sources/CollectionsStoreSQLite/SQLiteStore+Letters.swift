@@ -40,10 +40,11 @@ extension SQLiteStore {
         try read { db in
             LetterBacking(
                 arrangementAgreed: try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM arrangements WHERE contract_number = ? AND state IN ('approved', 'active'))
+                    SELECT EXISTS (SELECT 1 FROM arrangements WHERE contract_number = ? AND state = 'active')
                     """, arguments: [contractNumber]) ?? false,
                 partialWriteOffPosted: try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM writeoff_requests WHERE contract_number = ? AND state = 'posted' AND customer_must_be_told)
+                    SELECT EXISTS (SELECT 1 FROM writeoff_requests w WHERE w.contract_number = ? AND w.state = 'posted' AND w.customer_must_be_told
+                        AND w.amount > (SELECT coalesce(sum(r.amount), 0) FROM writeoff_reversals r WHERE r.writeoff_request_id = w.id AND r.state = 'posted'))
                     """, arguments: [contractNumber]) ?? false)
         }
     }

@@ -299,7 +299,7 @@ extension SQLiteStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT amount, currency, contract_number, invoice_numbers FROM credit_notes WHERE id = ?",
                                          arguments: [id]),
               let contract = try SQLiteSchema.contract(number: row["contract_number"], db) else { return }
-        let relief = try Self.reliefInFlight(JSONArguments.array([contract.contractNumber]), db)[contract.contractNumber] ?? []
+        let relief = try Self.reliefInFlight(JSONArguments.array([contract.contractNumber]), awaitingApproval: true, db)[contract.contractNumber] ?? []
         let (open, takenOff) = ReliefInFlight.open(on: StoredRelief.invoiceNumbers(row["invoice_numbers"]), of: contract, less: relief)
         let amount: Int64 = row["amount"]
         guard amount > open.minorUnits else { return }
@@ -330,20 +330,22 @@ extension SQLiteStore {
             }
             guard let skipped = try Row.fetchOne(db, sql: "SELECT kind, subject_id, attempts FROM outbox WHERE id = ?", arguments: [id]),
                   let kind = OutboxKind(rawValue: skipped["kind"]) else { return }
-            let subjectId: Int64 = skipped["subject_id"]
+            let (subjectId, neverSent): (Int64, Bool) = (skipped["subject_id"], (skipped["attempts"] as Int) == 0)
             switch kind {
-            case .allocatePayment where (skipped["attempts"] as Int) == 0:
+            case .allocatePayment where neverSent:
                 // An AllocatePayment MILES has never seen goes back to the queue.
                 try self.allocationNotSent(id: subjectId, failure: "set aside by \(actor): \(reason)",
                                            why: "its allocation was set aside by \(actor) before it was sent: \(reason)", db)
             case .allocatePayment, .reverseAllocation, .cancelPaymentArrangement:
-                // One that may have reached MILES stays as it is: the payment may be allocated there, the allocation or
-                // the arrangement still stands there.
+                // The payment may be allocated in MILES, the allocation or the arrangement still stands there.
                 break
-            default:
-                // The decision is no longer on its way to MILES, as after a dead letter: failed, with why (a retry queues it again).
+            case _ where neverSent:
+                // MILES never saw it, so it is no longer on its way: failed, with why (a retry queues it again).
                 try db.execute(sql: "UPDATE \(OutboxDoor.recordTable(of: kind)) SET state = 'failed', failure_reason = ? WHERE id = ? AND state <> 'failed'",
                                arguments: ["set aside by \(actor): \(reason)", subjectId])
+            default:
+                // Sent before, with no answer: MILES may have made it, so it stays as it is until a retry asks MILES.
+                break
             }
             try self.audit(db, at: at, actor: actor, action: "outbox.skipped", subject: "outbox:\(id)", details: reason)
         }

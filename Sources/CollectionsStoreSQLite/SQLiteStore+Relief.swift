@@ -4,12 +4,13 @@ import GRDB
 
 extension SQLiteStore: ReliefStore {
     public func reliefInFlight(contractNumbers: Set<String>) async throws -> [String: [ReliefInFlight]] {
-        try read { db in try Self.reliefInFlight(JSONArguments.array(contractNumbers.sorted()), db) }
+        try read { db in try Self.reliefInFlight(JSONArguments.array(contractNumbers.sorted()), awaitingApproval: true, db) }
     }
 
     /// The relief in flight on the contracts named in `numbers` (a JSON array), as `reliefInFlight`
-    /// says; the bank matching reads it in its own read.
-    static func reliefInFlight(_ numbers: String, _ db: Database) throws -> [String: [ReliefInFlight]] {
+    /// says; without the credit notes and write-offs still `awaitingApproval` for the bank matching, for
+    /// which a customer's payment comes before a decision not yet made.
+    static func reliefInFlight(_ numbers: String, awaitingApproval: Bool, _ db: Database) throws -> [String: [ReliefInFlight]] {
         var relief: [String: [ReliefInFlight]] = [:]
         let allocations = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT a.contract_number, e.identity, a.lines FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value
@@ -29,7 +30,8 @@ extension SQLiteStore: ReliefStore {
             let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT r.contract_number, r.id, r.invoice_numbers, r.amount FROM json_each(?) j JOIN contracts c ON c.contract_number = j.value
                 JOIN \(table) r ON r.contract_number = c.contract_number
-                WHERE r.state IN ('pendingApproval', 'approved') OR (r.state = 'posted' AND r.miles_contract_version > c.version)
+                WHERE r.state IN \(awaitingApproval ? "('pendingApproval', 'approved')" : "('approved')")
+                    OR (r.state = 'posted' AND r.miles_contract_version > c.version)
                 ORDER BY r.id
                 """), arguments: [numbers])
             while let row = try rows.next() {

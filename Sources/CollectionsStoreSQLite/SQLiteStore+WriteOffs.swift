@@ -59,15 +59,6 @@ extension SQLiteStore {
         }
     }
 
-    public func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest? {
-        try read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT * FROM writeoff_requests WHERE contract_number = ? AND state IN ('pendingApproval', 'approved')
-                ORDER BY id LIMIT 1
-                """, arguments: [contractNumber]).map { try self.request(from: $0, db) }
-        }
-    }
-
     public func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) async throws {
         try transaction { db in
             let state = try String.fetchOne(db, sql: "SELECT state FROM writeoff_requests WHERE id = ?", arguments: [requestId])
@@ -120,7 +111,7 @@ extension SQLiteStore {
         }
         return WriteOffRequest(
             id: id, contractNumber: row["contract_number"],
-            invoiceNumbers: invoices.isEmpty ? [] : invoices.split(separator: ",").map(String.init),
+            invoiceNumbers: StoredRelief.invoiceNumbers(invoices),
             amount: Money(minorUnits: row["amount"], currency: currency), reason: reason, comment: row["comment"],
             requestedBy: row["requested_by"], requestedAt: Timestamp(millisecondsSinceEpoch: row["requested_at"]), state: state,
             requiredRole: row["required_role"], approvalsNeeded: row["approvals_needed"], matrixVersion: row["matrix_version"],

@@ -203,8 +203,8 @@ extension Workspace {
         let desk = bankDesk
         let shown = 200
         let waiting = try await desk.queue(limit: shown + 1), suspense = try await desk.suspense(limit: shown + 1)
-        // The form suggests the best candidate that has something open (what allocations waiting for MILES left):
-        // one with nothing open would be refused.
+        // The form suggests the best candidate that has something open (what the relief MILES does not show yet
+        // left): one with nothing open would be refused.
         let candidates = Set((waiting.prefix(shown) + suspense.prefix(shown)).flatMap { $0.candidates.map(\.contractNumber) })
         let owing = Set(try await store.bankMatchData(contractNumbers: candidates, invoiceNumbers: [], payerAccounts: [])
             .contracts.filter { $0.value.openBalance.minorUnits > 0 }.keys)

@@ -113,7 +113,7 @@ struct CreditEndToEndTests {
                 try await desk.raiseCreditNote(contractNumber: contract.contractNumber, amount: "0.01", invoiceNumbers: [], reasonCode: "GDWL",
                                                comment: "and a penny", by: alice)
             }
-            #expect(onTop?.description.contains("once the credit notes waiting for approval or MILES are taken off") == true)
+            #expect(onTop?.description.contains(ReliefInFlight.takenOff) == true)
         }
     }
 

@@ -108,7 +108,7 @@ struct LetterEndToEndTests {
                 } catch { return error as? ContractDeskError }
             }
             let confirmation = await refusal(.arrangementConfirmation)
-            #expect(confirmation?.code == .refusedByRules && confirmation?.description.contains("no payment arrangement approved or running") == true,
+            #expect(confirmation?.code == .refusedByRules && confirmation?.description.contains("no payment arrangement running in MILES") == true,
                     "\(confirmation.map(String.init(describing:)) ?? "queued")")
             #expect(await refusal(.partialWriteOffNotice)?.description.contains("no partial write-off posted in MILES") == true)
 

@@ -30,12 +30,19 @@ struct ReliefEndToEndTests {
             #expect(writeOff.created.count == 1 && writeOff.refused.isEmpty)
             let everything = await creditRefusal(first.openBalance.decimalString, on: first)
             #expect(everything?.code == .refused)
-            #expect(everything?.description.contains("once the payments allocated and write-offs MILES does not show yet are taken off") == true,
+            #expect(everything?.description.contains(ReliefInFlight.takenOff) == true,
                     "\(everything.map(String.init(describing:)) ?? "accepted")")
             let rest = try await credits.raiseCreditNote(contractNumber: first.contractNumber, amount: "full", invoiceNumbers: [],
                                                          reasonCode: "BILL", comment: "billed twice", by: alice)
             guard case let .created(creditId) = rest else { Issue.record("not created: \(rest)"); return }
             #expect(try await store.creditNote(id: creditId)?.amount.minorUnits == first.openBalance.minorUnits - 4_000)
+            // The same again, the same file again: the requests already made, though what is open has changed since.
+            #expect(try await credits.raiseCreditNote(contractNumber: first.contractNumber, amount: "full", invoiceNumbers: [],
+                                                      reasonCode: "BILL", comment: "billed twice", by: alice) == .alreadyRequested(id: creditId))
+            let again = try await writeOffs.prepare(file: WriteOffFile(path: harness.writeOffFile([
+                "\(first.contractNumber),40.00,,UNEC,small balance",
+            ])), by: alice)
+            #expect(again.alreadyRequested.map(\.id) == writeOff.created.map(\.id) && again.created.isEmpty && again.refused.isEmpty, "\(again)")
 
             // £25.00 of the second contract waits as a credit note: a write-off may have only the rest.
             _ = try await credits.raiseCreditNote(contractNumber: second.contractNumber, amount: "25.00", invoiceNumbers: [],
@@ -45,11 +52,18 @@ struct ReliefEndToEndTests {
                 "\(second.contractNumber),full,,UNEC,what is left",
             ])), by: alice)
             #expect(report.refused.map(\.line) == [2])
-            #expect(report.refused.first?.reason.contains("once the payments allocated and credit notes MILES does not show yet are taken off") == true,
+            #expect(report.refused.first?.reason.contains(ReliefInFlight.takenOff) == true,
                     "\(report.refused)")
             let created = try #require(report.created.first)
             #expect(created.line == 3)
-            #expect(try await store.writeOffRequest(id: created.id)?.amount.minorUnits == second.openBalance.minorUnits - 2_500)
+            let remainder = try #require(try await store.writeOffRequest(id: created.id))
+            #expect(remainder.amount.minorUnits == second.openBalance.minorUnits - 2_500)
+            // With the credit note, it leaves nothing: no partial write-off the customer must be told of (CONC 7.4).
+            #expect(!remainder.customerMustBeTold)
+            let resubmitted = try await writeOffs.prepare(file: WriteOffFile(path: harness.writeOffFile([
+                "\(second.contractNumber),full,,UNEC,what is left",
+            ])), by: alice)
+            #expect(resubmitted.alreadyRequested.map(\.id) == [created.id] && resubmitted.created.isEmpty, "\(resubmitted)")
         }
     }
 }

@@ -25,11 +25,14 @@ extension SyncHarness {
         return (store, try await synced(store, minimumOpen: minimumOpen))
     }
 
-    /// Syncs `store` in full; the contracts with at least `minimum` pence open and not written off.
+    /// Syncs `store` in full; the contracts with at least `minimum` pence open and not written off, in the authority
+    /// matrix's currency (a decision in another is above every limit: the top role, two approvers).
     private func synced(_ store: any CollectionsStores, minimumOpen: Int64) async throws -> [Contract] {
         _ = try await sync(store: store).run(mode: .resume)
         var candidates: [Contract] = []
-        try await store.forEachContract { if $0.openBalance.minorUnits >= minimumOpen, $0.statusCode != "WOF" { candidates.append($0) } }
+        try await store.forEachContract {
+            if $0.openBalance.minorUnits >= minimumOpen, $0.statusCode != "WOF", $0.currency == mappings.authorityMatrix.currency { candidates.append($0) }
+        }
         return candidates
     }
 

@@ -32,6 +32,35 @@ struct DeskTests {
         mappings = try MappingSet.load(directory: mappingsDirectory)
     }
 
+    @Test("the same file again is the requests it made, though a payment allocated meanwhile took what was open; a new row is refused saying what was taken off")
+    func sameFileAfterAPayment() async throws {
+        let store = InMemoryStore(contracts: [contract("C1", status: "DEF", open: 50_000), contract("C2", status: "DEF", open: 50_000)])
+        let desk = WriteOffDesk(store: store, mappings: mappings, now: clock)
+        let alice = try desk.user(named: "alice", roles: ["alice": "teamLeader"])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("desk-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "contract_number,amount,invoice_numbers,reason_code,comment\nC1,500.00,,UNEC,all of it\nC2,full,,UNEC,all of it\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let first = try await desk.prepare(file: try WriteOffFile(path: file), by: alice)
+        #expect(first.created.count == 2 && first.refused.isEmpty, "\(first.refused)")
+
+        // The customers paid 200.00 each, allocated and not yet in MILES, while the write-offs wait for approval.
+        for (id, number) in [(Int64(91), "C1"), (92, "C2")] {
+            await store.queueAllocation(PaymentAllocation(
+                id: id, contractNumber: number, lines: [AllocationLine(invoiceNumber: "INV-\(number)", amount: Money(minorUnits: 20_000, currency: .gbp))],
+                suspense: Money(minorUnits: 0, currency: .gbp), valueDate: LocalDate.parse("2026-11-30")!, account: "GB33BUKB20201555555555",
+                bankReference: "R\(id)", allocatedBy: "bank-rules", reason: "contract number quoted", confidence: 95, state: .pending,
+                milesAllocationId: nil), reversal: false, at: clock())
+        }
+        let again = try await desk.prepare(file: try WriteOffFile(path: file), by: alice)
+        #expect(again.alreadyRequested.map(\.id) == first.created.map(\.id) && again.created.isEmpty && again.refused.isEmpty, "\(again.refused)")
+
+        try "contract_number,amount,invoice_numbers,reason_code,comment\nC1,500.00,,DECE,another reason\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let other = try await desk.prepare(file: try WriteOffFile(path: file), by: alice)
+        #expect(other.refused.first?.reason == "amount 500.00 GBP is more than the open balance 300.00 GBP" + ReliefInFlight.takenOff,
+                "\(other.refused)")
+    }
+
     @Test("a write-off raised by an agent is refused to its maker and, approved by a team leader, is queued as PostWriteOff WO-<id>")
     func writeOffApprovalQueuesTheOutbox() async throws {
         let store = InMemoryStore(contracts: [contract("C1", status: "DEF")])

@@ -253,8 +253,13 @@ struct BankStoreTests {
             #expect(reversalsStored.map(\.reversesEntryId) == [sentId, waitingId, unsentId])
             #expect(reversalsStored.map(\.reason) == Array(repeating: "AC04 account closed", count: 3))
 
-            // Sent: MILES has it, so ReverseAllocation is queued for the original entry.
+            // Sent: MILES has it, so ReverseAllocation is queued for the original entry. Until MILES has reversed it,
+            // MILES still holds it: the matching still takes it off the open amounts.
             #expect(try await store.bankEntry(id: sentId)?.allocation?.state == .reversing)
+            func c1Open() async throws -> [Money]? {
+                try await store.bankMatchData(contractNumbers: ["C-1"], invoiceNumbers: [], payerAccounts: []).contracts["C-1"]?.openInvoices.map(\.openAmount)
+            }
+            #expect(try await c1Open() == [gbp(2_000), gbp(8_000)])
             let reverse = try #require(try await outboxEntry(.reverseAllocation, subject: sentId, in: store))
             #expect(reverse.state == .pending)
             #expect(reverse.clientReference == "PR-\(sentId)")
@@ -278,6 +283,7 @@ struct BankStoreTests {
             let reversing = try await claimSending(.reverseAllocation, subject: sentId, in: store, at: at(5))
             try await store.recordAllocationReversed(reversing, at: at(6))
             #expect(try await store.bankEntry(id: sentId)?.allocation?.state == .reversed)
+            #expect(try await c1Open() == [gbp(12_000), gbp(8_000)])
             #expect(try await store.outboxEntry(id: reverse.id)?.state == .sent)
         }
     }

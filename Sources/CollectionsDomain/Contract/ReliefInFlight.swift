@@ -1,7 +1,7 @@
 /// Money the adapter has asked MILES to take off a contract's invoices, or is about to, that the
 /// contract as the store holds it does not show yet: a payment allocation, a credit note or a
 /// write-off. Each desk that lets a person take money off a contract takes these off first, so
-/// two desks never relieve the same debt twice (a payment allocated in full to invoices a queued
+/// the desks do not relieve the same debt twice (a payment allocated in full to invoices a queued
 /// write-off also covers).
 ///
 /// ```swift
@@ -15,6 +15,9 @@ public enum ReliefInFlight: Hashable, Sendable {
     case creditNote(id: Int64, invoiceNumbers: [String], amount: Int64)
     /// A write-off request of `amount` minor units on `invoiceNumbers` (every open invoice when empty).
     case writeOff(id: Int64, invoiceNumbers: [String], amount: Int64)
+
+    /// How a refusal says that relief in flight was taken off what is open.
+    public static let takenOff = " once the payments allocated, credit notes and write-offs MILES does not show yet are taken off"
 
     /// `invoices` with each relief taken off their open amounts, never below zero: an allocation's
     /// lines where they say, then credit notes and write-offs oldest due first over the invoices they
@@ -54,10 +57,12 @@ public enum ReliefInFlight: Hashable, Sendable {
         return (Money(minorUnits: after, currency: contract.currency), Money(minorUnits: before - after, currency: contract.currency))
     }
 
+    /// What a relief is, without what it carries: for a desk leaving out its own kind.
     public enum Kind: Sendable {
         case allocation, creditNote, writeOff
     }
 
+    /// This relief's kind.
     public var kind: Kind {
         switch self {
         case .allocation: .allocation

@@ -73,9 +73,10 @@ public struct IssuedLetter: Sendable, Equatable {
 /// The decisions on a contract that a letter about one needs: a letter must never tell a customer of
 /// an arrangement or a write-off that was not made.
 public struct LetterBacking: Sendable, Equatable {
-    /// A payment arrangement approved, or made in MILES and running.
+    /// A payment arrangement made in MILES and running: MILES confirms only a plan it holds.
     public var arrangementAgreed: Bool
-    /// A write-off posted in MILES that left part of the debt, which the customer must be told still exists.
+    /// A write-off posted in MILES, not wholly reversed, that left part of the debt, which the customer must be
+    /// told still exists.
     public var partialWriteOffPosted: Bool
 
     public init(arrangementAgreed: Bool, partialWriteOffPosted: Bool) {
@@ -93,8 +94,8 @@ extension LetterType {
     public func refusals(for contract: Contract, holds: [ContractHold], backing: LetterBacking, on today: LocalDate) -> [String] {
         var refusals: [String] = []
         if self == .arrangementConfirmation, !backing.arrangementAgreed {
-            refusals.append("contract \(contract.contractNumber) has no payment arrangement approved or running: "
-                            + "there is nothing for \(rawValue) to confirm")
+            refusals.append("contract \(contract.contractNumber) has no payment arrangement running in MILES (one approved is made there "
+                            + "by push): there is nothing for \(rawValue) to confirm")
         }
         if self == .partialWriteOffNotice, !backing.partialWriteOffPosted {
             refusals.append("contract \(contract.contractNumber) has no partial write-off posted in MILES: "

@@ -46,7 +46,7 @@ public protocol ContractActionStore: Sendable {
     /// The contract's letter requests, oldest first.
     func letterRequests(contractNumber: String) async throws -> [LetterRequest]
 
-    /// What the contract's letters about decisions need: an arrangement approved or active, a write-off
-    /// posted whose customer must be told the rest of the debt still exists.
+    /// What the contract's letters about decisions need: an arrangement active in MILES, a write-off posted
+    /// (and not wholly reversed) whose customer must be told the rest of the debt still exists.
     func letterBacking(contractNumber: String) async throws -> LetterBacking
 }

@@ -17,9 +17,6 @@ public protocol WriteOffStore: Sendable {
     /// The contract's requests in any state, newest first: its page shows what was written off or asked for.
     func writeOffRequests(contractNumber: String) async throws -> [WriteOffRequest]
 
-    /// The request still waiting or queued for this contract, if any.
-    func openWriteOffRequest(contractNumber: String) async throws -> WriteOffRequest?
-
     /// Records an approval the desk decided under `WriteOffApprovalPolicy`; when `isFinal`, the request
     /// becomes approved and its PostWriteOff goes into the outbox in the same transaction. Throws
     /// `StoreError.changedMeanwhile` if the request changed since it was read (another approval or a

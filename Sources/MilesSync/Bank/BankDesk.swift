@@ -373,7 +373,7 @@ public struct BankDesk: Sendable {
         guard !lines.isEmpty else {
             throw BankImportError(.nothingOpen, input: contractNumber,
                                   "nothing is open on \(invoiceNumbers.isEmpty ? "contract \(contractNumber)" : invoiceNumbers.joined(separator: ", ")) "
-                                    + "(paid, or covered by allocations waiting for MILES), so bank entry \(entryId) would only go to suspense; "
+                                    + "(paid, or covered by allocations, credit notes or write-offs MILES does not show yet), so bank entry \(entryId) would only go to suspense; "
                                     + "it stays where it waits: allocate it to another contract, or leave it for the next sync")
         }
         return try await store.allocateBankEntry(id: entryId, contractNumber: contractNumber, lines: lines, suspense: remainder,

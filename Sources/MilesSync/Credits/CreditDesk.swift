@@ -49,30 +49,32 @@ public struct CreditDesk: Sendable {
         guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw refuse("a credit note needs a comment saying why") }
         let unknown = invoiceNumbers.filter { number in !contract.openInvoices.contains { $0.number == number } }
         guard unknown.isEmpty else { throw refuse("invoice \(unknown.joined(separator: ", ")) is not open on contract \(contractNumber)") }
-        // Payments allocated and write-offs that MILES does not show yet come off first. Credit notes still on
-        // their way to MILES will take their share of what is open; the same one again is that one.
         let relief: [ReliefInFlight], waiting: [CreditNoteRequest]
         do {
-            relief = (try await store.reliefInFlight(contractNumbers: [contractNumber])[contractNumber] ?? []).filter { $0.kind != .creditNote }
+            relief = try await store.reliefInFlight(contractNumbers: [contractNumber])[contractNumber] ?? []
             waiting = try await store.creditNotes(contractNumber: contractNumber)
                 .filter { $0.trail.state == .pendingApproval || $0.trail.state == .approved }
         } catch {
             throw CreditDeskError(storeFailure: error, input: contractNumber)
         }
-        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
-        let named = invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { invoiceNumbers.contains($0.number) }
-        let openOnInvoices = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
-        let amount = try Self.amount(amountText, full: openOnInvoices, input: contractNumber)
-        if let same = waiting.first(where: {
-            $0.amount == amount && $0.reasonCode == reasonCode && $0.invoiceNumbers.sorted() == invoiceNumbers.sorted()
+        // The same credit note again, while the first is on its way to MILES, is that one, whatever was taken off
+        // the contract since ('full' being the one for everything on those invoices).
+        let typed = try Self.amount(amountText, in: contract.currency, input: contractNumber)
+        if let same = waiting.first(where: { credit in
+            (typed.map { credit.amount == $0 } ?? true) && credit.reasonCode == reasonCode && credit.invoiceNumbers.sorted() == invoiceNumbers.sorted()
         }) {
             return .alreadyRequested(id: same.id)
         }
-        // Never below zero: a credit note waiting for the whole contract may be more than these invoices' share.
-        let open = Money(minorUnits: max(0, openOnInvoices.minorUnits - waiting.reduce(0) { $0 + $1.amount.minorUnits }), currency: contract.currency)
+        // What MILES does not show yet comes off first, as it will take it: credit notes waiting or posted since the
+        // last sync, payments allocated, write-offs.
+        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
+        let named = invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { invoiceNumbers.contains($0.number) }
+        let open = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
+        let afterRelief = relief.isEmpty ? "" : ReliefInFlight.takenOff
+        let amount = typed ?? open
+        guard amount.minorUnits > 0 else { throw refuse("nothing is open to credit on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices") + afterRelief) }
         guard amount.minorUnits <= open.minorUnits else {
-            throw refuse("amount \(amount) is more than the \(open) open on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices")
-                         + Self.takenOff(waiting: !waiting.isEmpty, relief: !relief.isEmpty))
+            throw refuse("amount \(amount) is more than the \(open) open on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices") + afterRelief)
         }
         let limits = mappings.authorityMatrix.creditLimits
         let credit = NewCreditNote(
@@ -81,16 +83,6 @@ public struct CreditDesk: Sendable {
             matrixVersion: mappings.authorityMatrix.version)
         do { return try await store.createCreditNote(credit, requestedBy: user.name, at: now()) } catch {
             throw CreditDeskError(storeFailure: error, input: contractNumber)
-        }
-    }
-
-    /// What an open amount had taken off it, for a refusal.
-    private static func takenOff(waiting: Bool, relief: Bool) -> String {
-        switch (waiting, relief) {
-        case (false, false): ""
-        case (true, false): " once the credit notes waiting for approval or MILES are taken off"
-        case (false, true): " once the payments allocated and write-offs MILES does not show yet are taken off"
-        case (true, true): " once the credit notes waiting for approval or MILES, and the payments allocated and write-offs MILES does not show yet, are taken off"
         }
     }
 
@@ -115,7 +107,7 @@ public struct CreditDesk: Sendable {
         guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw CreditDeskError(.refused, input: input, "a reversal needs a comment saying why")
         }
-        let amount = try Self.amount(amountText, full: request.amount, input: input)
+        let amount = try Self.amount(amountText, in: request.amount.currency, input: input) ?? request.amount
         let matrix = mappings.authorityMatrix
         let reversal = NewWriteOffReversal(
             writeOffRequestId: writeOffRequestId, amount: amount, reasonCode: reasonCode, comment: comment,
@@ -198,15 +190,16 @@ public struct CreditDesk: Sendable {
         }
     }
 
-    private static func amount(_ text: String, full: Money, input: String) throws(CreditDeskError) -> Money {
-        if text.lowercased() == "full" { return full }
+    /// The amount `text` says, in `currency`; nil for 'full', which the caller measures.
+    private static func amount(_ text: String, in currency: CurrencyCode, input: String) throws(CreditDeskError) -> Money? {
+        if text.lowercased() == "full" { return nil }
         guard let parsed = DecimalAmount.parse(text) else {
             throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) "
                                   + (DecimalAmount.isWrittenAsNumber(text) ? "has more digits than any amount can" : "is not a number (or 'full')"))
         }
-        guard let amount = parsed.money(in: full.currency) else {
-            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) has more decimal places than \(full.currency.code) "
-                                  + "allows (\(full.currency.minorUnitDigits)), or is too large")
+        guard let amount = parsed.money(in: currency) else {
+            throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) has more decimal places than \(currency.code) "
+                                  + "allows (\(currency.minorUnitDigits)), or is too large")
         }
         guard amount.minorUnits > 0 else {
             throw CreditDeskError(.refused, input: text, "amount '\(text)' for \(input) is not above zero")

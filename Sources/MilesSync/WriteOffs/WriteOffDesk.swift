@@ -54,7 +54,9 @@ public struct WriteOffDesk: Sendable {
             switch try await check(row, source: "\(fileName):\(row.line)") {
             case let .failure(refusal):
                 report.refused.append((row.line, refusal.description))
-            case let .success(request):
+            case let .success(.requested(id)):
+                report.alreadyRequested.append((row.line, id))
+            case let .success(.new(request)):
                 switch try await store.createWriteOffRequest(request, requestedBy: user.name, at: now()) {
                 case let .created(id): report.created.append((row.line, id))
                 case let .alreadyRequested(id): report.alreadyRequested.append((row.line, id))
@@ -64,14 +66,21 @@ public struct WriteOffDesk: Sendable {
         return report
     }
 
-    private func check(_ row: WriteOffFile.Row, source: String) async throws -> Result<NewWriteOffRequest, WriteOffDeskError> {
-        func refuse(_ reason: String) -> Result<NewWriteOffRequest, WriteOffDeskError> {
+    /// A row as checked: a request to store, or the one it already made.
+    private enum CheckedRow {
+        case new(NewWriteOffRequest)
+        case requested(id: Int64)
+    }
+
+    private func check(_ row: WriteOffFile.Row, source: String) async throws -> Result<CheckedRow, WriteOffDeskError> {
+        func refuse(_ reason: String) -> Result<CheckedRow, WriteOffDeskError> {
             .failure(WriteOffDeskError(.rowRefused, input: source, reason))
         }
         guard !row.contractNumber.isEmpty else { return refuse("contract_number is empty") }
         guard let contract = try await store.contract(typed: row.contractNumber) else {
             return refuse("contract \(row.contractNumber) is not in the store (run sync contracts first, or check the number)")
         }
+        let contractNumber = contract.contractNumber
         guard let reason = mappings.statusCodes.writeOffReason(forCode: row.reasonCode) else {
             return refuse("reason code '\(row.reasonCode)' is not in status-codes.yaml writeOffReasons ("
                 + mappings.statusCodes.writeOffReasons.keys.sorted().joined(separator: ", ") + ")")
@@ -80,24 +89,15 @@ public struct WriteOffDesk: Sendable {
             return refuse("currency \(currency) does not match the contract's \(contract.currency.code)")
         }
         if mappings.statusCodes.internalStatus(forMilesCode: contract.statusCode) == .writtenOff {
-            return refuse("contract \(contract.contractNumber) is already written off in MILES")
+            return refuse("contract \(contractNumber) is already written off in MILES")
         }
         let unknownInvoices = row.invoiceNumbers.filter { number in !contract.openInvoices.contains { $0.number == number } }
         guard unknownInvoices.isEmpty else {
-            return refuse("invoice \(unknownInvoices.joined(separator: ", ")) is not open on contract \(contract.contractNumber)")
+            return refuse("invoice \(unknownInvoices.joined(separator: ", ")) is not open on contract \(contractNumber)")
         }
-        // Payments allocated and credit notes that MILES does not show yet come off first; this desk's own
-        // write-offs are its one-request-per-contract rule below.
-        let relief = (try await store.reliefInFlight(contractNumbers: [contract.contractNumber])[contract.contractNumber] ?? [])
-            .filter { $0.kind != .writeOff }
-        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
-        let afterRelief = relief.isEmpty ? "" : " once the payments allocated and credit notes MILES does not show yet are taken off"
-        let named = row.invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { row.invoiceNumbers.contains($0.number) }
-        let available = named.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
-        let amount: Money
-        if row.amount.lowercased() == "full" {
-            amount = Money(minorUnits: available, currency: contract.currency)
-        } else {
+        let isFull = row.amount.lowercased() == "full"
+        var typed: Money?
+        if !isFull {
             guard let number = DecimalAmount.parse(row.amount) else {
                 return refuse("amount '\(row.amount)' " + (DecimalAmount.isWrittenAsNumber(row.amount) ? "has more digits than any amount can"
                                                                                                           : "is not a number (or 'full')"))
@@ -106,31 +106,46 @@ public struct WriteOffDesk: Sendable {
                 return refuse("amount '\(row.amount)' has more decimal places than \(contract.currency.code) allows "
                               + "(\(contract.currency.minorUnitDigits)), or is too large")
             }
-            amount = parsed
+            typed = parsed
         }
+        let requests = try await store.writeOffRequests(contractNumber: contractNumber)
+        let relief = try await store.reliefInFlight(contractNumbers: [contractNumber])[contractNumber] ?? []
+        // The same row again is the request it made, whatever was taken off the contract since: for an amount, the
+        // request of that amount, reason and invoices (the store's fingerprint); for 'full', the one of that reason
+        // and invoices still on its way to MILES.
+        let onTheirWay = Set(relief.compactMap { if case let .writeOff(id, _, _) = $0 { id } else { nil } })
+        if let same = requests.first(where: { request in
+            request.reason == reason && request.invoiceNumbers.sorted() == row.invoiceNumbers.sorted()
+                && (typed.map { request.amount == $0 } ?? onTheirWay.contains(request.id))
+        }) {
+            return .success(.requested(id: same.id))
+        }
+        // What MILES does not show yet comes off first: payments allocated, credit notes, write-offs posted since the
+        // last sync. The one request waiting is this desk's own rule, below.
+        let waiting = requests.first { $0.state == .pendingApproval || $0.state == .approved }
+        let taken = relief.filter { if case let .writeOff(id, _, _) = $0 { id != waiting?.id } else { true } }
+        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: taken)
+        let afterRelief = taken.isEmpty ? "" : ReliefInFlight.takenOff
+        let named = row.invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { row.invoiceNumbers.contains($0.number) }
+        let available = named.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
+        let amount = typed ?? Money(minorUnits: available, currency: contract.currency)
         guard amount.minorUnits > 0 else {
-            return refuse(row.amount.lowercased() == "full"
-                          ? "nothing is open to write off" + afterRelief
-                          : "amount \(amount) is not above zero")
+            return refuse(isFull ? "nothing is open to write off" + afterRelief : "amount \(amount) is not above zero")
         }
         guard amount.minorUnits <= available else {
-            return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))"
-                          + afterRelief)
+            return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))" + afterRelief)
+        }
+        if let waiting {
+            return refuse("contract \(contractNumber) already has write-off request \(waiting.id) \(waiting.state.rawValue)")
         }
         let matrix = mappings.authorityMatrix
-        let request = NewWriteOffRequest(
-            contractNumber: contract.contractNumber, invoiceNumbers: row.invoiceNumbers, amount: amount, reason: reason,
+        // CONC 7.4: the customer is told the rest of the debt still exists when some is left once this is written off.
+        let leftOpen = openInvoices.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
+        return .success(.new(NewWriteOffRequest(
+            contractNumber: contractNumber, invoiceNumbers: row.invoiceNumbers, amount: amount, reason: reason,
             comment: row.comment, requiredRole: matrix.requiredRole(for: amount, reason: reason).name,
             approvalsNeeded: matrix.approvalsNeeded(for: amount), matrixVersion: matrix.version,
-            customerMustBeTold: amount.minorUnits < contract.openBalance.minorUnits, source: source)
-        if let open = try await store.openWriteOffRequest(contractNumber: contract.contractNumber), !isSame(open, request) {
-            return refuse("contract \(contract.contractNumber) already has write-off request \(open.id) \(open.state.rawValue)")
-        }
-        return .success(request)
-    }
-
-    private func isSame(_ existing: WriteOffRequest, _ new: NewWriteOffRequest) -> Bool {
-        existing.amount == new.amount && existing.reason == new.reason && existing.invoiceNumbers.sorted() == new.invoiceNumbers.sorted()
+            customerMustBeTold: amount.minorUnits < leftOpen, source: source)))
     }
 
     /// Approves each request as `user`; each result says approved, approved-and-queued, or why not.

@@ -141,10 +141,6 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
         Array(requests.values.sorted { $0.id > $1.id }.prefix(limit))
     }
 
-    func openWriteOffRequest(contractNumber: String) -> WriteOffRequest? {
-        writeOffRequests(state: nil).first { $0.contractNumber == contractNumber && ($0.state == .pendingApproval || $0.state == .approved) }
-    }
-
     func recordApproval(requestId: Int64, approval: Approval, expectedApprovals: Int, isFinal: Bool) throws {
         guard var request = requests[requestId], request.state == .pendingApproval, request.approvals.count == expectedApprovals else {
             throw StoreError(.changedMeanwhile, input: "write-off request \(requestId)", "changed meanwhile")
@@ -442,8 +438,8 @@ actor InMemoryStore: ContractStore, WriteOffStore, ContractActionStore, Placemen
 }
 
 extension InMemoryStore: ReliefStore {
-    /// Allocations not yet sent, and write-off requests waiting for approval or MILES: this store keeps no
-    /// send times or contract versions, so nothing sent or posted is taken as still in flight.
+    /// Allocations not yet answered by MILES (pending), and write-off requests waiting for approval or MILES:
+    /// this store keeps no send times or contract versions, so nothing MILES answered is taken as still in flight.
     func reliefInFlight(contractNumbers: Set<String>) -> [String: [ReliefInFlight]] {
         var relief: [String: [ReliefInFlight]] = [:]
         for allocation in allocations.values.sorted(by: { $0.id < $1.id })
