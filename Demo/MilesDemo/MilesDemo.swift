@@ -99,9 +99,10 @@ struct MilesDemo: AsyncParsableCommand {
         }
 
         print("\n5. A write-off: raised by an agent, approved by a team leader (maker-checker), pushed to MILES")
+        // In pounds, the shipped authority matrix's currency: a decision in another is above every limit.
         var target: Contract?
         await server.miles.forEachContract { contract in
-            if target == nil, contract.openBalance.minorUnits >= 5_000, contract.statusCode != "WOF" { target = contract }
+            if target == nil, contract.currency == .gbp, contract.openBalance.minorUnits >= 5_000, contract.statusCode != "WOF" { target = contract }
         }
         guard let contract = target else { return }
         let file = output + "/demo-writeoffs.csv"
@@ -122,7 +123,8 @@ struct MilesDemo: AsyncParsableCommand {
         print("\n6. The rest of the money work: a credit note and a payment arrangement, each approved by someone else, pushed once")
         var behind: Contract?
         await server.miles.forEachContract { contract in
-            if behind == nil, contract.statusCode == "ARR", contract.arrears.amount.minorUnits > 0, contract.openBalance.minorUnits >= 5_000 {
+            if behind == nil, contract.currency == .gbp, contract.statusCode == "ARR", contract.arrears.amount.minorUnits > 0,
+               contract.openBalance.minorUnits >= 5_000 {
                 behind = contract
             }
         }
