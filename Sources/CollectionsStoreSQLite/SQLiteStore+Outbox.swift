@@ -299,7 +299,9 @@ extension SQLiteStore {
         guard let row = try Row.fetchOne(db, sql: "SELECT amount, currency, contract_number, invoice_numbers FROM credit_notes WHERE id = ?",
                                          arguments: [id]),
               let contract = try SQLiteSchema.contract(number: row["contract_number"], db) else { return }
-        let relief = try Self.reliefInFlight(JSONArguments.array([contract.contractNumber]), awaitingApproval: true, db)[contract.contractNumber] ?? []
+        // Itself left out: one set aside after an attempt is still approved.
+        let relief = (try Self.reliefInFlight(JSONArguments.array([contract.contractNumber]), awaitingApproval: true, db)[contract.contractNumber] ?? [])
+            .filter { !$0.isRecord(.creditNote, id: id) }
         let (open, takenOff) = ReliefInFlight.open(on: StoredRelief.invoiceNumbers(row["invoice_numbers"]), of: contract, less: relief)
         let amount: Int64 = row["amount"]
         guard amount > open.minorUnits else { return }

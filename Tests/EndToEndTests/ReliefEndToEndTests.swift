@@ -11,7 +11,7 @@ struct ReliefEndToEndTests {
     func desksSeeEachOther(kind: StoreKind) async throws {
         try await withHarness(contracts: 100, store: kind) { harness in
             let (store, candidates) = try await harness.syncedAnyStore(minimumOpen: 10_000)
-            try #require(candidates.count >= 2)
+            try #require(candidates.count >= 3)
             let (first, second) = (candidates[0], candidates[1])
             let alice = try harness.person("alice")
             let writeOffs = harness.desk(store), credits = harness.creditDesk(store)
@@ -44,6 +44,18 @@ struct ReliefEndToEndTests {
             ])), by: alice)
             #expect(again.alreadyRequested.map(\.id) == writeOff.created.map(\.id) && again.created.isEmpty && again.refused.isEmpty, "\(again)")
 
+            // A third contract: £10.00 waits as a credit note; 'full' for the same reason is another credit note, for the rest.
+            let third = candidates[2]
+            guard case let .created(part) = try await credits.raiseCreditNote(contractNumber: third.contractNumber, amount: "10.00",
+                                                                             invoiceNumbers: [], reasonCode: "BILL", comment: "part", by: alice),
+                  case let .created(whole) = try await credits.raiseCreditNote(contractNumber: third.contractNumber, amount: "full",
+                                                                              invoiceNumbers: [], reasonCode: "BILL", comment: "the rest", by: alice)
+            else { Issue.record("the two credit notes were not both raised"); return }
+            #expect(part != whole)
+            #expect(try await store.creditNote(id: whole)?.amount.minorUnits == third.openBalance.minorUnits - 1_000)
+            #expect(try await credits.raiseCreditNote(contractNumber: third.contractNumber, amount: "full", invoiceNumbers: [], reasonCode: "BILL",
+                                                      comment: "the rest", by: alice) == .alreadyRequested(id: whole))
+
             // £25.00 of the second contract waits as a credit note: a write-off may have only the rest.
             _ = try await credits.raiseCreditNote(contractNumber: second.contractNumber, amount: "25.00", invoiceNumbers: [],
                                                   reasonCode: "BILL", comment: "billed twice", by: alice)
@@ -58,8 +70,9 @@ struct ReliefEndToEndTests {
             #expect(created.line == 3)
             let remainder = try #require(try await store.writeOffRequest(id: created.id))
             #expect(remainder.amount.minorUnits == second.openBalance.minorUnits - 2_500)
-            // With the credit note, it leaves nothing: no partial write-off the customer must be told of (CONC 7.4).
-            #expect(!remainder.customerMustBeTold)
+            // With the credit note it would leave nothing, but the credit note may yet be rejected: the customer is
+            // told the rest may still exist (CONC 7.4), the lesser harm.
+            #expect(remainder.customerMustBeTold)
             let resubmitted = try await writeOffs.prepare(file: WriteOffFile(path: harness.writeOffFile([
                 "\(second.contractNumber),full,,UNEC,what is left",
             ])), by: alice)

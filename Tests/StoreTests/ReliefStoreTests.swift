@@ -94,11 +94,35 @@ struct ReliefStoreTests {
             #expect(try await store.reliefInFlight(contractNumbers: ["C-1"])["C-1"]?.map(\.kind) == [.allocation])
             #expect(try await matchedOpen(store) == [gbp(4_000), gbp(7_000)])
 
-            // A write-off approved takes its share; rejected, it takes nothing.
+            // A write-off waiting for approval is in flight for the desks; rejected, it takes nothing.
             let rejected = id(try await store.createWriteOffRequest(writeOff(2_000, reason: .deceasedNoEstate), requestedBy: "ann", at: at(6)))
             #expect(try await store.reliefInFlight(contractNumbers: ["C-1"])["C-1"]?.map(\.kind) == [.allocation, .writeOff])
             try await store.rejectWriteOffRequest(id: rejected, by: "tom", reason: "not dead", at: at(7))
             #expect(try await store.reliefInFlight(contractNumbers: ["C-1"])["C-1"]?.map(\.kind) == [.allocation])
+
+            // A credit note rejected takes nothing either.
+            let rejectedCredit = id(try await store.createCreditNote(creditNote(500, invoices: []), requestedBy: "ann", at: at(8)))
+            #expect(try await store.reliefInFlight(contractNumbers: ["C-1"])["C-1"]?.map(\.kind) == [.allocation, .creditNote])
+            try await store.reject(.raiseCreditNote, id: rejectedCredit, by: "tom", reason: "not charged", at: at(9))
+            #expect(try await store.reliefInFlight(contractNumbers: ["C-1"])["C-1"]?.map(\.kind) == [.allocation])
+        }
+    }
+
+    @Test("a credit note for everything open, set aside after an attempt with no answer, is retried: it does not count against itself",
+          arguments: StoreKind.available)
+    func skippedAfterAnAttempt(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await store.upsertContract(sampleContract("C-1"))
+            let creditId = id(try await store.createCreditNote(creditNote(20_000, invoices: []), requestedBy: "ann", at: at(0)))
+            try await store.recordApproval(of: .raiseCreditNote, id: creditId, approval: approval("tom", at: at(0)), expectedApprovals: 0, isFinal: true)
+            let sent = try await claimSending(.raiseCreditNote, subject: creditId, in: store, at: at(1))
+            try await store.recordRetry(sent, error: "timed out after the request was sent", nextAttemptAt: at(60), at: at(2))
+            try await store.skipOutboxEntry(id: sent.id, by: "carol", reason: "checking MILES by hand", at: at(3))
+            // MILES may have made it: it stays approved, on its way.
+            #expect(try await store.creditNote(id: creditId)?.trail.state == .approved)
+            try await store.retryOutboxEntry(id: sent.id, by: "carol", at: at(4))
+            #expect(try await store.outboxEntry(id: sent.id)?.state == .pending)
         }
     }
 }

@@ -71,6 +71,23 @@ public enum ReliefInFlight: Hashable, Sendable {
         }
     }
 
+    /// Whether this is the credit note or write-off (`kind`) numbered `id`.
+    public func isRecord(_ kind: Kind, id: Int64) -> Bool {
+        switch self {
+        case .allocation: false
+        case let .creditNote(recordId, _, _): kind == .creditNote && recordId == id
+        case let .writeOff(recordId, _, _): kind == .writeOff && recordId == id
+        }
+    }
+
+    /// Whether the credit note or write-off (`kind`) numbered `id`, of `amount` on `invoiceNumbers`, covers
+    /// everything open there once the rest of `reliefs` is taken off (more, when relief came since): what asking
+    /// for 'full' asked for. One for part of it does not.
+    public static func isFull(_ kind: Kind, id: Int64, amount: Money, on invoiceNumbers: [String], of contract: Contract,
+                              among reliefs: [ReliefInFlight]) -> Bool {
+        amount.minorUnits >= open(on: invoiceNumbers, of: contract, less: reliefs.filter { !$0.isRecord(kind, id: id) }).open.minorUnits
+    }
+
     /// The allocation's bank entry identity, for an allocation.
     public var allocationIdentity: String? {
         if case let .allocation(identity, _) = self { identity } else { nil }

@@ -49,19 +49,21 @@ public struct CreditDesk: Sendable {
         guard !comment.trimmingCharacters(in: .whitespaces).isEmpty else { throw refuse("a credit note needs a comment saying why") }
         let unknown = invoiceNumbers.filter { number in !contract.openInvoices.contains { $0.number == number } }
         guard unknown.isEmpty else { throw refuse("invoice \(unknown.joined(separator: ", ")) is not open on contract \(contractNumber)") }
-        let relief: [ReliefInFlight], waiting: [CreditNoteRequest]
+        let relief: [ReliefInFlight], inFlight: [CreditNoteRequest]
         do {
             relief = try await store.reliefInFlight(contractNumbers: [contractNumber])[contractNumber] ?? []
-            waiting = try await store.creditNotes(contractNumber: contractNumber)
-                .filter { $0.trail.state == .pendingApproval || $0.trail.state == .approved }
+            inFlight = try await store.creditNotes(contractNumber: contractNumber).filter { credit in relief.contains { $0.isRecord(.creditNote, id: credit.id) } }
         } catch {
             throw CreditDeskError(storeFailure: error, input: contractNumber)
         }
-        // The same credit note again, while the first is on its way to MILES, is that one, whatever was taken off
-        // the contract since ('full' being the one for everything on those invoices).
+        // The same credit note again, while the first is on its way to MILES (or posted there, not yet synced), is that
+        // one, whatever was taken off the contract since: of that amount, or for 'full', the one covering everything open
+        // on those invoices but what the rest of the relief takes (`ReliefInFlight.isFull`).
         let typed = try Self.amount(amountText, in: contract.currency, input: contractNumber)
-        if let same = waiting.first(where: { credit in
-            (typed.map { credit.amount == $0 } ?? true) && credit.reasonCode == reasonCode && credit.invoiceNumbers.sorted() == invoiceNumbers.sorted()
+        if let same = inFlight.first(where: { credit in
+            credit.reasonCode == reasonCode && credit.invoiceNumbers.sorted() == invoiceNumbers.sorted()
+                && (typed.map { credit.amount == $0 }
+                    ?? ReliefInFlight.isFull(.creditNote, id: credit.id, amount: credit.amount, on: credit.invoiceNumbers, of: contract, among: relief))
         }) {
             return .alreadyRequested(id: same.id)
         }

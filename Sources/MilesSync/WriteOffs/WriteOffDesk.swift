@@ -111,12 +111,14 @@ public struct WriteOffDesk: Sendable {
         let requests = try await store.writeOffRequests(contractNumber: contractNumber)
         let relief = try await store.reliefInFlight(contractNumbers: [contractNumber])[contractNumber] ?? []
         // The same row again is the request it made, whatever was taken off the contract since: for an amount, the
-        // request of that amount, reason and invoices (the store's fingerprint); for 'full', the one of that reason
-        // and invoices still on its way to MILES.
-        let onTheirWay = Set(relief.compactMap { if case let .writeOff(id, _, _) = $0 { id } else { nil } })
+        // request of that amount, reason and invoices (the store's fingerprint); for 'full', the one of that reason and
+        // invoices still on its way to MILES covering everything open there but what the rest of the relief takes.
         if let same = requests.first(where: { request in
             request.reason == reason && request.invoiceNumbers.sorted() == row.invoiceNumbers.sorted()
-                && (typed.map { request.amount == $0 } ?? onTheirWay.contains(request.id))
+                && (typed.map { request.amount == $0 }
+                    ?? (relief.contains { $0.isRecord(.writeOff, id: request.id) }
+                        && ReliefInFlight.isFull(.writeOff, id: request.id, amount: request.amount, on: request.invoiceNumbers, of: contract,
+                                                 among: relief)))
         }) {
             return .success(.requested(id: same.id))
         }
@@ -139,13 +141,14 @@ public struct WriteOffDesk: Sendable {
             return refuse("contract \(contractNumber) already has write-off request \(waiting.id) \(waiting.state.rawValue)")
         }
         let matrix = mappings.authorityMatrix
-        // CONC 7.4: the customer is told the rest of the debt still exists when some is left once this is written off.
-        let leftOpen = openInvoices.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
+        // CONC 7.4: the customer is told the rest of the debt still exists when this leaves some of MILES's balance.
+        // Judged before relief in flight, which may yet not happen (a credit note rejected, an allocation refused):
+        // telling the customer of a debt a payment then clears is the lesser harm than not telling of one that stays.
         return .success(.new(NewWriteOffRequest(
             contractNumber: contractNumber, invoiceNumbers: row.invoiceNumbers, amount: amount, reason: reason,
             comment: row.comment, requiredRole: matrix.requiredRole(for: amount, reason: reason).name,
             approvalsNeeded: matrix.approvalsNeeded(for: amount), matrixVersion: matrix.version,
-            customerMustBeTold: amount.minorUnits < leftOpen, source: source)))
+            customerMustBeTold: amount.minorUnits < contract.openBalance.minorUnits, source: source)))
     }
 
     /// Approves each request as `user`; each result says approved, approved-and-queued, or why not.
