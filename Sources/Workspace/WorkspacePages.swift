@@ -111,7 +111,7 @@ extension Workspace {
         }
         let report = try await WriteOffDesk(store: store, mappings: mappings, now: now).prepare(file: uploaded, by: person(session))
         var lines: [(Int, String)] = report.created.map { ($0.line, "request \($0.id) raised") }
-        lines += report.alreadyRequested.map { ($0.line, "already requested as \($0.id); nothing new") }
+        lines += report.alreadyRequested.map { ($0.line, "already requested as \($0.id) (\($0.state.rawValue)); nothing new") }
         lines += report.refused.map { ($0.line, "refused: \($0.reason)") }
         await flash(session, "\(report.created.count) raised, \(report.alreadyRequested.count) already requested, \(report.refused.count) refused",
                     error: !report.refused.isEmpty && report.created.isEmpty)

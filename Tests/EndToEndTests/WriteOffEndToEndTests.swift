@@ -115,6 +115,11 @@ struct WriteOffEndToEndTests {
             let again = try await desk.prepare(file: try WriteOffFile(path: path), by: alice)
             #expect(again.created.isEmpty)
             #expect(again.alreadyRequested.map(\.id) == report.created.map(\.id))
+            #expect(again.alreadyRequested.map(\.state) == [.pendingApproval, .pendingApproval])
+            // Rejected, the same row is still that request, and says so: it is not on its way.
+            try await store.rejectWriteOffRequest(id: report.created[0].id, by: "alice", reason: "paid after all", at: CollectionsClock.system())
+            let afterRejection = try await desk.prepare(file: try WriteOffFile(path: path), by: alice)
+            #expect(afterRejection.alreadyRequested.map(\.state) == [.rejected, .pendingApproval])
             #expect(try await store.writeOffRequests(state: nil).count == 2)
             let export = WriteOffExport.csv(try await store.writeOffRequests(state: nil))
             #expect(export.contains("CONC 7.4"))

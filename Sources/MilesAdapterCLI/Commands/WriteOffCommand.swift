@@ -33,7 +33,7 @@ struct WriteOffCommand: AsyncParsableCommand {
                 }
                 let report = try await session.desk.prepare(file: writeOffFile, by: user)
                 for (line, id) in report.created { print("\(file):\(line): request \(id) raised") }
-                for (line, id) in report.alreadyRequested { print("\(file):\(line): already requested as \(id); nothing new") }
+                for (line, id, state) in report.alreadyRequested { print("\(file):\(line): already requested as \(id) (\(state.rawValue)); nothing new") }
                 for (line, reason) in report.refused { printError("\(file):\(line): refused: \(reason)") }
                 print("\(report.created.count) raised, \(report.alreadyRequested.count) already requested, \(report.refused.count) refused")
                 try CommandFailure.Code.outcome(done: report.created.count + report.alreadyRequested.count, refused: report.refused.count)

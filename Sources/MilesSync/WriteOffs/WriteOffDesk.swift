@@ -15,7 +15,8 @@ public struct WriteOffDesk: Sendable {
     /// What preparing a file did, row by row.
     public struct PreparationReport: Sendable {
         public var created: [(line: Int, id: Int64)] = []
-        public var alreadyRequested: [(line: Int, id: Int64)] = []
+        /// Rows that are a request made before, with its state: one rejected or failed is not on its way.
+        public var alreadyRequested: [(line: Int, id: Int64, state: WriteOffRequest.State)] = []
         public var refused: [(line: Int, reason: String)] = []
     }
 
@@ -54,12 +55,14 @@ public struct WriteOffDesk: Sendable {
             switch try await check(row, source: "\(fileName):\(row.line)") {
             case let .failure(refusal):
                 report.refused.append((row.line, refusal.description))
-            case let .success(.requested(id)):
-                report.alreadyRequested.append((row.line, id))
+            case let .success(.requested(request)):
+                report.alreadyRequested.append((row.line, request.id, request.state))
             case let .success(.new(request)):
                 switch try await store.createWriteOffRequest(request, requestedBy: user.name, at: now()) {
                 case let .created(id): report.created.append((row.line, id))
-                case let .alreadyRequested(id): report.alreadyRequested.append((row.line, id))
+                case let .alreadyRequested(id):
+                    // Another person's, stored a moment before.
+                    report.alreadyRequested.append((row.line, id, try await store.writeOffRequest(id: id)?.state ?? .pendingApproval))
                 }
             }
         }
@@ -69,7 +72,7 @@ public struct WriteOffDesk: Sendable {
     /// A row as checked: a request to store, or the one it already made.
     private enum CheckedRow {
         case new(NewWriteOffRequest)
-        case requested(id: Int64)
+        case requested(WriteOffRequest)
     }
 
     private func check(_ row: WriteOffFile.Row, source: String) async throws -> Result<CheckedRow, WriteOffDeskError> {
@@ -120,7 +123,7 @@ public struct WriteOffDesk: Sendable {
                         && ReliefInFlight.isFull(.writeOff, id: request.id, amount: request.amount, on: request.invoiceNumbers, of: contract,
                                                  among: relief)))
         }) {
-            return .success(.requested(id: same.id))
+            return .success(.requested(same))
         }
         // What MILES does not show yet comes off first: payments allocated, credit notes, write-offs posted since the
         // last sync. The one request waiting is this desk's own rule, below.
