@@ -85,7 +85,8 @@ extension PostgresStore: ContractActionStore {
     public func recordHold(_ hold: ContractHold, contractNumber: String, placedWith: String?, instruction: AgentInstruction?,
                            at: Timestamp) async throws {
         try await transaction { [self] connection in
-            // Checked where it is written: two people setting the same kind of hold at once make one.
+            // Checked where it is written, under its lock: two people setting the same kind of hold at once make one.
+            try await lockHolds(of: [(hold.kind, contractNumber)], on: connection)
             if let active = try await activeHold(like: hold, contractNumber: contractNumber, on: connection) {
                 throw StoreError.holdActive(hold.kind, on: contractNumber, setOn: active.setOn, by: active.setBy, reason: active.reason)
             }
@@ -101,10 +102,9 @@ extension PostgresStore: ContractActionStore {
         }
     }
 
-    /// The hold of `hold`'s kind already active on the contract on the day `hold` is set, if any, read under a
-    /// lock per contract and kind held until the transaction ends, so two writers of that kind of hold take turns.
+    /// The hold of `hold`'s kind already active on the contract on the day `hold` is set, if any. The caller holds
+    /// that hold's lock (`lockHolds`), so two writers of that kind of hold take turns.
     func activeHold(like hold: ContractHold, contractNumber: String, on connection: PostgresConnection) async throws -> ContractHold? {
-        try await lockHolds(of: [(hold.kind, contractNumber)], on: connection)
         let day = Int32(hold.setOn.daysSinceEpoch)
         return try await rows("""
             SELECT set_on, set_by, reason FROM holds WHERE contract_number = \(contractNumber) AND kind = \(hold.kind.rawValue)

@@ -364,7 +364,9 @@ extension PostgresStore: OutboxStore {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
-            guard let kind = OutboxKind(rawValue: try row.value("kind", as: String.self)) else { return }
+            guard let kind = OutboxKind(rawValue: try row.value("kind", as: String.self)) else {
+                throw StoreError(.corruptRecord, input: "outbox entry \(id)", "outbox entry \(id) has an unknown kind")
+            }
             let (subjectId, neverSent) = (try row.value("subject_id", as: Int64.self), try row.value("attempts", as: Int.self) == 0)
             switch kind {
             case .allocatePayment where neverSent:

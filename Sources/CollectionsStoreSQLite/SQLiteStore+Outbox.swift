@@ -330,8 +330,10 @@ extension SQLiteStore {
                 throw StoreError(.wrongState, input: "outbox entry \(id)",
                                  "outbox entry \(id) is not pending or dead-lettered; only those can be skipped")
             }
-            guard let skipped = try Row.fetchOne(db, sql: "SELECT kind, subject_id, attempts FROM outbox WHERE id = ?", arguments: [id]),
-                  let kind = OutboxKind(rawValue: skipped["kind"]) else { return }
+            let skipped = try Row.fetchOne(db, sql: "SELECT kind, subject_id, attempts FROM outbox WHERE id = ?", arguments: [id])
+            guard let skipped, let kind = OutboxKind(rawValue: skipped["kind"]) else {
+                throw StoreError(.corruptRecord, input: "outbox entry \(id)", "outbox entry \(id) has an unknown kind")
+            }
             let (subjectId, neverSent): (Int64, Bool) = (skipped["subject_id"], (skipped["attempts"] as Int) == 0)
             switch kind {
             case .allocatePayment where neverSent:

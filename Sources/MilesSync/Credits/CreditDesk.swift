@@ -69,9 +69,7 @@ public struct CreditDesk: Sendable {
         }
         // What MILES does not show yet comes off first, as it will take it: credit notes waiting or posted since the
         // last sync, payments allocated, write-offs.
-        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: relief)
-        let named = invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { invoiceNumbers.contains($0.number) }
-        let open = Money(minorUnits: named.reduce(0) { $0 + $1.openAmount.minorUnits }, currency: contract.currency)
+        let open = ReliefInFlight.open(on: invoiceNumbers, of: contract, less: relief).open
         let afterRelief = relief.isEmpty ? "" : ReliefInFlight.takenOff
         let amount = typed ?? open
         guard amount.minorUnits > 0 else { throw refuse("nothing is open to credit on " + (invoiceNumbers.isEmpty ? "the contract" : "those invoices") + afterRelief) }

@@ -128,17 +128,15 @@ public struct WriteOffDesk: Sendable {
         // What MILES does not show yet comes off first: payments allocated, credit notes, write-offs posted since the
         // last sync. The one request waiting is this desk's own rule, below.
         let waiting = requests.first { $0.state == .pendingApproval || $0.state == .approved }
-        let taken = relief.filter { if case let .writeOff(id, _, _) = $0 { id != waiting?.id } else { true } }
-        let openInvoices = ReliefInFlight.open(contract.openInvoices, less: taken)
+        let taken = relief.filter { relief in waiting.map { !relief.isRecord(.writeOff, id: $0.id) } ?? true }
         let afterRelief = taken.isEmpty ? "" : ReliefInFlight.takenOff
-        let named = row.invoiceNumbers.isEmpty ? openInvoices : openInvoices.filter { row.invoiceNumbers.contains($0.number) }
-        let available = named.reduce(Int64(0)) { $0 + $1.openAmount.minorUnits }
-        let amount = typed ?? Money(minorUnits: available, currency: contract.currency)
+        let available = ReliefInFlight.open(on: row.invoiceNumbers, of: contract, less: taken).open
+        let amount = typed ?? available
         guard amount.minorUnits > 0 else {
             return refuse(isFull ? "nothing is open to write off" + afterRelief : "amount \(amount) is not above zero")
         }
-        guard amount.minorUnits <= available else {
-            return refuse("amount \(amount) is more than the open balance \(Money(minorUnits: available, currency: contract.currency))" + afterRelief)
+        guard amount.minorUnits <= available.minorUnits else {
+            return refuse("amount \(amount) is more than the open balance \(available)" + afterRelief)
         }
         if let waiting {
             return refuse("contract \(contractNumber) already has write-off request \(waiting.id) \(waiting.state.rawValue)")
